@@ -1,0 +1,1 @@
+"""Actuarial tools: earned premium, IBNR, credibility."""

@@ -1,0 +1,28 @@
+"""The audit log: who did what, when, to which record. Rows are only ever inserted."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mutua.dates import utcnow
+from mutua.db import Base, BigIntPK, UTCDateTime
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    actor_user_id: Mapped[int] = mapped_column(index=True)
+    actor_username: Mapped[str] = mapped_column(String(64))
+    actor_role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    project_id: Mapped[int | None] = mapped_column(default=None, index=True)
+    # Never personal data: ids, codes, amounts, reasons.
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -1,0 +1,71 @@
+"""Record what happened. Every write, and every read of health data, calls :func:`record`."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from mutua.audit.models import AuditEvent
+from mutua.auth.security import Principal
+from mutua.dates import utcnow
+
+
+def record(
+    db: Session,
+    *,
+    actor: Principal,
+    action: str,
+    entity: str,
+    entity_id: object,
+    project_id: int | None = None,
+    detail: dict | None = None,
+) -> None:
+    """Append one audit event in the caller's transaction (it commits or rolls back with it)."""
+    db.execute(
+        insert(AuditEvent).values(
+            at=utcnow(),
+            actor_user_id=actor.user_id,
+            actor_username=actor.username,
+            actor_role=actor.role.value,
+            action=action,
+            entity=entity,
+            entity_id=str(entity_id),
+            project_id=project_id,
+            detail=detail or {},
+        )
+    )
+
+
+def record_many(db: Session, *, actor: Principal, action: str, entity: str,
+                rows: list[tuple[object, int | None, dict]]) -> None:
+    """Bulk form for set-based jobs: one event per (entity_id, project_id, detail)."""
+    if not rows:
+        return
+    now = utcnow()
+    db.execute(
+        insert(AuditEvent),
+        [
+            {
+                "at": now,
+                "actor_user_id": actor.user_id,
+                "actor_username": actor.username,
+                "actor_role": actor.role.value,
+                "action": action,
+                "entity": entity,
+                "entity_id": str(eid),
+                "project_id": pid,
+                "detail": det,
+            }
+            for eid, pid, det in rows
+        ],
+    )
+
+
+def recent(db: Session, *, limit: int = 50, offset: int = 0, entity: str | None = None,
+           entity_id: str | None = None) -> list[AuditEvent]:
+    stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit).offset(offset)
+    if entity:
+        stmt = stmt.where(AuditEvent.entity == entity)
+    if entity_id:
+        stmt = stmt.where(AuditEvent.entity_id == entity_id)
+    return list(db.scalars(stmt))

@@ -1,0 +1,51 @@
+"""POST /api/v1/auth/token: the OAuth2 password flow."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+
+from mutua.auth import service
+from mutua.deps import CurrentPrincipal, DbSession
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    role: str
+
+
+class Me(BaseModel):
+    user_id: int
+    username: str
+    role: str
+    member_id: int | None
+
+
+@router.post("/token", response_model=Token)
+def token(
+    request: Request, db: DbSession, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+) -> Token:
+    """Exchange a username (or member number, or phone) and password for a bearer token."""
+    settings = request.app.state.settings
+    access = service.authenticate(
+        db, username=form.username, password=form.password, settings=settings
+    )
+    return Token(
+        access_token=access.token,
+        expires_in=settings.access_token_minutes * 60,
+        role=access.principal.role.value,
+    )
+
+
+@router.get("/me", response_model=Me)
+def me(principal: CurrentPrincipal) -> Me:
+    """Who the bearer token belongs to (any signed-in caller)."""
+    return Me(user_id=principal.user_id, username=principal.username,
+              role=principal.role.value, member_id=principal.member_id)

@@ -1,0 +1,1 @@
+"""Projects, products, periods and benefits (产品目录)."""

@@ -1,0 +1,5 @@
+"""HTTP routes under /api/v1/catalog."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/catalog", tags=["catalog"])

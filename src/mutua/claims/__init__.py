@@ -1,0 +1,1 @@
+"""Claims (理赔): report, adjudicate, pay."""

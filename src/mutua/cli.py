@@ -1,0 +1,55 @@
+"""The `mutua` command: operators' and actuaries' entry point. Each domain mounts its own."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from mutua.errors import DomainError
+
+app = typer.Typer(help="mutua: operating platform for a mutual insurer.", no_args_is_help=True)
+
+
+def _mount() -> None:
+    from mutua.actuarial.cli import app as actuarial
+    from mutua.auth.cli import app as users
+    from mutua.catalog.cli import app as catalog
+    from mutua.claims.cli import app as claims
+    from mutua.governance.cli import app as governance
+    from mutua.health.cli import app as health
+    from mutua.ledger.cli import app as ledger
+    from mutua.members.cli import app as members
+    from mutua.ops import cli as ops
+    from mutua.policies.cli import app as policies
+    from mutua.settlement.cli import app as settle
+
+    for name, sub in [("users", users), ("members", members), ("catalog", catalog),
+                      ("policies", policies), ("ledger", ledger), ("claims", claims),
+                      ("settle", settle), ("actuarial", actuarial), ("governance", governance),
+                      ("health", health)]:
+        app.add_typer(sub, name=name)
+    ops.register(app)
+
+
+_mount()
+
+
+def main() -> None:
+    """Run the CLI; a DomainError becomes one line on stderr and exit code 2."""
+    try:
+        app(standalone_mode=False)
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(1)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

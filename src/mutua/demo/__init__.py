@@ -1,0 +1,1 @@
+"""The synthetic mutual that `mutua demo` builds."""

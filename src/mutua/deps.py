@@ -1,0 +1,93 @@
+"""FastAPI dependencies shared by every router: the session, the caller, paging.
+
+Every route declares who may call it with ``Depends(allow(Role.X, ...))``; admin is
+always allowed on staff routes. ``allow(Role.MEMBER, ...)`` admits members too, and the
+service then checks that the record is the member's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Depends, Query, Request
+from fastapi.security import OAuth2PasswordBearer
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from mutua.auth.roles import Role
+from mutua.auth.security import Principal, read_token
+from mutua.errors import Forbidden, Unauthorized
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One unit of work per request: commit if the route returns, roll back if it raises."""
+    session = request.app.state.sessionmaker()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+DbSession = Annotated[Session, Depends(get_db)]
+
+
+def current_principal(
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Principal:
+    if not token:
+        # Pages sign in with a session cookie; the API with a bearer token.
+        principal = getattr(request.state, "principal", None)
+        if principal is not None:
+            return principal
+        raise Unauthorized("sign in first: no bearer token")
+    return read_token(token, secret=request.app.state.settings.secret_key)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def allow(*roles: Role):
+    """A dependency that admits admin and the given roles, and returns the Principal."""
+    allowed = frozenset(roles) | {Role.ADMIN}
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in allowed:
+            raise Forbidden(f"role {principal.role.value} may not call this")
+        return principal
+
+    check.allowed_roles = allowed  # read by the access-matrix test
+    return check
+
+
+class PageParams(BaseModel):
+    limit: int
+    offset: int
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> PageParams:
+    return PageParams(limit=limit, offset=offset)
+
+
+Paging = Annotated[PageParams, Depends(page_params)]
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """A page of a list: the items, the total count, and where this page starts."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,1 @@
+"""Member governance: proposals, votes, meetings, ratings."""

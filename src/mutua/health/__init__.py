@@ -1,0 +1,1 @@
+"""Kidney-disease monitoring: eGFR, staging, risk, alerts."""

@@ -1,0 +1,1 @@
+"""Per-project double-entry books (账本)."""

@@ -1,0 +1,1 @@
+"""Members (会员): registration, ID checks, bulk enrolment."""

@@ -1,0 +1,29 @@
+"""Members (会员): every policyholder is an owner of the mutual."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mutua.dates import utcnow
+from mutua.db import Base, BigIntPK, UTCDateTime
+
+
+class Member(Base):
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    member_number: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(60))
+    # Resident ID number (GB 11643). Shown masked except to roles that need it.
+    id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    birth_date: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(1))  # "F" | "M", from the ID number
+    phone: Mapped[str] = mapped_column(String(20), index=True)  # E.164, e.g. +8613800138000
+    occupation_code: Mapped[str] = mapped_column(String(12))
+    occupation_class: Mapped[int]
+    city: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(12), default="active")
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

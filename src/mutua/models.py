@@ -1,0 +1,13 @@
+"""Every domain's tables, imported so Base.metadata and Alembic see them all."""
+
+from mutua.actuarial import models as actuarial_models  # noqa: F401
+from mutua.audit import models as audit_models  # noqa: F401
+from mutua.auth import models as auth_models  # noqa: F401
+from mutua.catalog import models as catalog_models  # noqa: F401
+from mutua.claims import models as claims_models  # noqa: F401
+from mutua.governance import models as governance_models  # noqa: F401
+from mutua.health import models as health_models  # noqa: F401
+from mutua.ledger import models as ledger_models  # noqa: F401
+from mutua.members import models as members_models  # noqa: F401
+from mutua.policies import models as policies_models  # noqa: F401
+from mutua.settlement import models as settlement_models  # noqa: F401

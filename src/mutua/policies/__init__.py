@@ -1,0 +1,1 @@
+"""Enrolment and policies (保单)."""

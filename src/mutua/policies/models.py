@@ -1,0 +1,69 @@
+"""Policies (保单), premium payments and sum-insured uplifts (提升保额)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Date, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mutua.dates import utcnow
+from mutua.db import Base, BigIntPK, Money, UTCDateTime
+
+
+class Policy(Base):
+    __tablename__ = "policies"
+    __table_args__ = (
+        UniqueConstraint("member_id", "product_id", "period_id"),
+        Index("ix_policies_project_status", "project_id", "status"),
+        Index("ix_policies_project_cover", "project_id", "cover_start", "cover_end"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    policy_number: Mapped[str] = mapped_column(String(24), unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    period_id: Mapped[int] = mapped_column(ForeignKey("sale_periods.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="in_force")  # in_force|cancelled
+    enrolled_on: Mapped[date] = mapped_column(Date)
+    cover_start: Mapped[date] = mapped_column(Date)
+    cover_end: Mapped[date] = mapped_column(Date)  # inclusive; a cancellation moves it
+    premium: Mapped[Decimal] = mapped_column(Money())
+    age_at_start: Mapped[int]
+    occupation_class: Mapped[int]
+    coefficient: Mapped[Decimal] = mapped_column(Numeric(8, 4))
+    cancelled_on: Mapped[date | None] = mapped_column(Date, default=None)
+    refund: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PremiumPayment(Base):
+    """Money received for a policy (positive) or refunded to the member (negative)."""
+
+    __tablename__ = "premium_payments"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money())
+    paid_on: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(12), default="premium")  # premium | refund
+    reference: Mapped[str] = mapped_column(String(64), default="")
+
+
+class SumInsuredUplift(Base):
+    """Extra sum insured bought for a policy with its share of a quarter's surplus."""
+
+    __tablename__ = "sum_insured_uplifts"
+    __table_args__ = (Index("ix_uplifts_policy", "policy_id", "effective_from"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"))
+    benefit_id: Mapped[int] = mapped_column(ForeignKey("benefits.id"))
+    quarter: Mapped[str] = mapped_column(String(7))  # the closed quarter that paid for it
+    effective_from: Mapped[date] = mapped_column(Date)
+    money: Mapped[Decimal] = mapped_column(Money())  # surplus spent on this benefit
+    sum_insured_added: Mapped[Decimal] = mapped_column(Money())

@@ -1,0 +1,30 @@
+"""Configuration from the environment (MUTUA_*), with defaults that run on a bare machine."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MUTUA_", extra="ignore")
+
+    database_url: str = "sqlite:///var/mutua.db"
+    # Signs JWTs and session cookies. The default is for the demo only; production sets its own.
+    secret_key: str = "mutua-demo-secret-change-me-in-production-0123456789"
+    access_token_minutes: int = 30
+    upload_dir: Path = Path("var/uploads")
+    upload_max_bytes: int = 10 * 1024 * 1024
+    import_max_bytes: int = 200 * 1024 * 1024
+    import_max_rows: int = 1_000_000
+    # Claims at or below this amount whose rules all pass are decided without a handler.
+    auto_decide_limit_yuan: int = 5000
+    login_attempts_per_minute: int = 10
+    default_locale: str = "zh_CN"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Quarterly close and surplus sharing (结余共享)."""

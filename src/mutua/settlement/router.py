@@ -1,0 +1,5 @@
+"""HTTP routes under /api/v1/settlement."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/settlement", tags=["settlement"])

@@ -1,0 +1,1 @@
+"""Web pages: the member portal and the staff console."""
