@@ -1,5 +1,80 @@
-"""HTTP routes under /api/v1/actuarial."""
+"""HTTP routes under /api/v1/actuarial: the pure tools, for actuaries and finance."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+
+from mutua.actuarial import cli as tools
+from mutua.actuarial import credibility as cred
+from mutua.actuarial import reserving, triangle
+from mutua.auth.roles import Role
+from mutua.auth.security import Principal
+from mutua.deps import allow
 
 router = APIRouter(prefix="/actuarial", tags=["actuarial"])
+Actuary = Annotated[Principal, Depends(allow(Role.ACTUARY, Role.FINANCE))]
+
+
+class EarnedIn(BaseModel):
+    premium: str
+    start: str
+    end: str
+
+
+class Cell(BaseModel):
+    origin: str
+    development: str
+    value: float
+
+
+class IbnrIn(BaseModel):
+    cells: list[Cell]
+    method: str = "chainladder"
+    premiums: dict[str, float] | None = None
+    loss_ratio: str | None = None
+
+
+class Observation(BaseModel):
+    group: str
+    period: str
+    ratio: float
+    weight: float
+
+
+class CredibilityIn(BaseModel):
+    observations: list[Observation]
+
+
+@router.post("/earned")
+def earned(body: EarnedIn, _: Actuary) -> dict:
+    return tools.earned_report(body.premium, body.start, body.end)
+
+
+@router.post("/ibnr")
+def ibnr(body: IbnrIn, _: Actuary) -> dict:
+    from mutua.errors import ValidationFailed
+
+    tri = triangle.from_cells((c.origin, c.development, c.value) for c in body.cells)
+    if body.method == "chainladder":
+        return tools.reserve_report(reserving.chain_ladder(tri))
+    if body.method == "bf":
+        lr = tools.parse_loss_ratio(body.loss_ratio)
+        return tools.reserve_report(reserving.bornhuetter_ferguson(tri, body.premiums or {}, lr))
+    raise ValidationFailed("method", "must be chainladder or bf")
+
+
+@router.post("/credibility")
+def credibility(body: CredibilityIn, _: Actuary) -> dict:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["group", "period", "ratio", "weight"])
+    for o in body.observations:
+        w.writerow([o.group, o.period, o.ratio, o.weight])
+    groups, x, wt = tools.read_credibility_csv(buf.getvalue())
+    return tools.credibility_report(groups, cred.buhlmann_straub(x, wt))
