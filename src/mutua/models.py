@@ -1,5 +1,6 @@
 """Every domain's tables, imported so Base.metadata and Alembic see them all."""
 
+from mutua import numbering  # noqa: F401
 from mutua.actuarial import models as actuarial_models  # noqa: F401
 from mutua.audit import models as audit_models  # noqa: F401
 from mutua.auth import models as auth_models  # noqa: F401

@@ -1,5 +1,69 @@
 """HTTP routes under /api/v1/members."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from mutua.auth.roles import Role
+from mutua.auth.security import Principal
+from mutua.deps import DbSession, Page, Paging, allow
+from mutua.members import service
+from mutua.members.idcard import id_problem, parse_id_number
+from mutua.members.occupations import occupations
+from mutua.members.schemas import IdCheck, MemberIn, MemberOut, OccupationOut
 
 router = APIRouter(prefix="/members", tags=["members"])
+
+Staff = Annotated[Principal, Depends(allow(Role.UNDERWRITER, Role.CLAIMS, Role.FINANCE,
+                                           Role.CARE, Role.SECRETARY, Role.ACTUARY))]
+Registrar = Annotated[Principal, Depends(allow(Role.UNDERWRITER))]
+AnyCaller = Annotated[Principal, Depends(allow(*Role))]
+
+
+@router.post("", response_model=MemberOut, status_code=201)
+def register(body: MemberIn, db: DbSession, actor: Registrar) -> MemberOut:
+    """Register a member (underwriter). The ID number gives birth date and sex."""
+    return service.to_out(service.register(db, data=body, actor=actor), viewer=actor)
+
+
+@router.get("", response_model=Page[MemberOut])
+def search(db: DbSession, actor: Staff, paging: Paging,
+           q: Annotated[str | None, Query(max_length=60)] = None) -> Page[MemberOut]:
+    """Find members by member number, name or phone (staff)."""
+    rows, total = service.search(db, query=q, limit=paging.limit, offset=paging.offset)
+    return Page(items=[service.to_out(m, viewer=actor) for m in rows], total=total,
+                limit=paging.limit, offset=paging.offset)
+
+
+@router.get("/me", response_model=MemberOut)
+def me(db: DbSession, actor: Annotated[Principal, Depends(allow(Role.MEMBER))]) -> MemberOut:
+    """The signed-in member's own record."""
+    return service.to_out(service.get(db, member_id=actor.member_id, actor=actor), viewer=actor)
+
+
+@router.get("/occupations", response_model=list[OccupationOut])
+def occupation_table(actor: AnyCaller) -> list[OccupationOut]:
+    """The occupation table with each occupation's class 1-6."""
+    return [OccupationOut(**o.__dict__) for o in occupations().values()]
+
+
+@router.get("/validate-id", response_model=IdCheck)
+def validate_id(id_number: str, actor: AnyCaller) -> IdCheck:
+    """Check a resident ID number by GB 11643 without storing anything."""
+    return check_id(id_number)
+
+
+@router.get("/{member_id}", response_model=MemberOut)
+def get(member_id: int, db: DbSession, actor: AnyCaller) -> MemberOut:
+    """One member: staff, or the member themself (another member's id is 404)."""
+    return service.to_out(service.get(db, member_id=member_id, actor=actor), viewer=actor)
+
+
+def check_id(id_number: str) -> IdCheck:
+    problem = id_problem(id_number)
+    if problem:
+        return IdCheck(valid=False, reason=problem, birth_date=None, sex=None)
+    parsed = parse_id_number(id_number)
+    return IdCheck(valid=True, reason=None, birth_date=parsed.birth_date, sex=parsed.sex)

@@ -1,5 +1,41 @@
-"""`mutua policies ...`: Enrolment and policies (保单)."""
+"""`mutua policies ...`: enrol and cancel from the command line."""
+
+from __future__ import annotations
+
+from datetime import date
 
 import typer
 
+from mutua.auth.security import SYSTEM
+from mutua.db import unit_of_work
+from mutua.policies import service
+from mutua.policies.router import policy_out
+
 app = typer.Typer(help="Enrolment and policies (保单).", no_args_is_help=True)
+
+
+@app.command("enrol")
+def enrol(member_id: int = typer.Option(..., "--member"), product: str = typer.Option(...),
+          period: str = typer.Option(...), on: str | None = typer.Option(None, help="YYYY-MM-DD"),
+          as_json: bool = typer.Option(False, "--json")) -> None:
+    """Enrol a member in a product's open period."""
+    from mutua.dates import parse_date
+
+    when = parse_date(on, field="on") if on else None
+    with unit_of_work() as db:
+        p = service.enrol(db, member_id=member_id, product_code=product, period_code=period,
+                          actor=SYSTEM, on=when)
+        out = policy_out(db, p)
+    typer.echo(out.model_dump_json() if as_json else f"enrolled: {out.policy_number}")
+
+
+@app.command("cancel")
+def cancel(policy_id: int, on: str | None = typer.Option(None, help="YYYY-MM-DD"),
+           as_json: bool = typer.Option(False, "--json")) -> None:
+    """Cancel a policy and refund what is due."""
+    from mutua.dates import parse_date
+
+    when: date | None = parse_date(on, field="on") if on else None
+    with unit_of_work() as db:
+        out = policy_out(db, service.cancel(db, policy_id=policy_id, actor=SYSTEM, on=when))
+    typer.echo(out.model_dump_json() if as_json else f"cancelled, refund {out.refund}")

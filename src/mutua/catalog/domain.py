@@ -1,0 +1,195 @@
+"""Pure checks on product definitions and the coefficient look-up.
+
+A definition that contradicts itself is refused whole, with every problem named by its
+path in the file (``products[0].coefficients.bands[1].ages``) and the rule it breaks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from mutua.catalog.schemas import BENEFIT_KINDS, DAILY_KINDS, CatalogDef, ProductDef
+from mutua.errors import Problem
+
+OCCUPATION_CLASSES = (1, 2, 3, 4, 5, 6)
+
+
+@dataclass(frozen=True)
+class Cell:
+    age_min: int
+    age_max: int
+    occupation_class: int
+    coefficient: Decimal
+
+
+def cells_of(product: ProductDef) -> list[Cell]:
+    co = product.coefficients
+    return [Cell(b.ages[0], b.ages[1], cls, coef)
+            for b in co.bands for cls, coef in zip(co.classes, b.row, strict=False)]
+
+
+def check_catalog(defn: CatalogDef) -> list[Problem]:
+    problems: list[Problem] = []
+    if defn.project.reserving_method not in ("chainladder", "bf"):
+        problems.append(Problem("project.reserving_method", "must be chainladder or bf"))
+    if not Decimal(0) < defn.project.a_priori_loss_ratio <= Decimal(2):
+        problems.append(Problem("project.a_priori_loss_ratio", "must be above 0 and at most 2"))
+    seen = set()
+    for i, p in enumerate(defn.products):
+        if p.code in seen:
+            problems.append(Problem(f"products[{i}].code", f"{p.code} appears twice"))
+        seen.add(p.code)
+        problems += check_product(p, path=f"products[{i}]")
+    return problems
+
+
+def check_product(p: ProductDef, *, path: str = "product") -> list[Problem]:
+    out: list[Problem] = []
+
+    def bad(field: str, rule: str) -> None:
+        out.append(Problem(f"{path}.{field}", rule))
+
+    if p.uniform_premium <= 0:
+        bad("uniform_premium", "must be above zero")
+    if not Decimal(0) <= p.expense_loading < Decimal(1):
+        bad("expense_loading", "must be at least 0 and below 1")
+    if not 0 <= p.min_age <= p.max_age <= 120:
+        bad("min_age", "ages must satisfy 0 <= min_age <= max_age <= 120")
+    if p.term_days < 1 or p.term_days > 3660:
+        bad("term_days", "must be between 1 and 3660 days")
+    if p.waiting_days < 0:
+        bad("waiting_days", "must not be negative")
+    if not p.allowed_classes or set(p.allowed_classes) - set(OCCUPATION_CLASSES):
+        bad("allowed_classes", "must list occupation classes from 1 to 6")
+    if p.line not in ("accident", "ckd", "health"):
+        bad("line", "must be accident, ckd or health")
+    out += check_benefits(p, path)
+    out += check_coefficients(p, path)
+    out += check_periods(p, path)
+    return out
+
+
+def check_benefits(p: ProductDef, path: str) -> list[Problem]:
+    out: list[Problem] = []
+    codes = [b.code for b in p.benefits]
+    if not p.benefits:
+        out.append(Problem(f"{path}.benefits", "a product needs at least one benefit"))
+    for j, b in enumerate(p.benefits):
+        here = f"{path}.benefits[{j}]"
+        if codes.count(b.code) > 1:
+            out.append(Problem(f"{here}.code", f"{b.code} appears twice"))
+        if b.kind not in BENEFIT_KINDS:
+            out.append(Problem(f"{here}.kind", f"must be one of {', '.join(BENEFIT_KINDS)}"))
+        for name in ("base_sum_insured", "deductible", "daily_amount"):
+            value = getattr(b, name)
+            if value is not None and value < 0:
+                out.append(Problem(f"{here}.{name}", "must not be negative"))
+        if b.base_sum_insured <= 0:
+            out.append(Problem(f"{here}.base_sum_insured", "must be above zero"))
+        if b.pure_risk_rate <= 0:
+            out.append(Problem(f"{here}.pure_risk_rate", "must be above zero"))
+        for name in ("coinsurance_with_social", "coinsurance_without_social"):
+            value = getattr(b, name)
+            if value is not None and not Decimal(0) < value <= Decimal(1):
+                out.append(Problem(f"{here}.{name}", "must be above 0 and at most 1"))
+        if b.kind == "accidental_medical" and b.coinsurance_without_social is None:
+            out.append(Problem(f"{here}.coinsurance_without_social",
+                               "medical benefits need co-insurance rates"))
+        if b.kind in DAILY_KINDS and (not b.daily_amount or not b.max_days or b.max_days < 1):
+            out.append(Problem(f"{here}.daily_amount", "daily benefits need daily_amount and max_days"))
+        if b.shares_sum_insured_with and b.shares_sum_insured_with not in codes:
+            out.append(Problem(f"{here}.shares_sum_insured_with",
+                               f"names no benefit of this product: {b.shares_sum_insured_with}"))
+        if b.waiting_days is not None and b.waiting_days < 0:
+            out.append(Problem(f"{here}.waiting_days", "must not be negative"))
+    return out
+
+
+def check_coefficients(p: ProductDef, path: str) -> list[Problem]:
+    here = f"{path}.coefficients"
+    co = p.coefficients
+    out: list[Problem] = []
+    if sorted(co.classes) != sorted(set(co.classes)):
+        out.append(Problem(f"{here}.classes", "lists a class twice"))
+    missing = set(p.allowed_classes) - set(co.classes)
+    if missing:
+        out.append(Problem(f"{here}.classes", f"missing class {sorted(missing)} that the product allows"))
+    extra = set(co.classes) - set(p.allowed_classes)
+    if extra:
+        out.append(Problem(f"{here}.classes", f"class {sorted(extra)} is not allowed by the product"))
+    for k, band in enumerate(co.bands):
+        if len(band.row) != len(co.classes):
+            out.append(Problem(f"{here}.bands[{k}].row",
+                               f"needs {len(co.classes)} coefficients, one per class"))
+        if any(c <= 0 for c in band.row):
+            out.append(Problem(f"{here}.bands[{k}].row", "coefficients must be above zero"))
+        if band.ages[0] > band.ages[1]:
+            out.append(Problem(f"{here}.bands[{k}].ages", "first age is above the last"))
+    out += check_bands_cover(sorted(b.ages for b in co.bands), p.min_age, p.max_age, here)
+    return out
+
+
+def check_bands_cover(bands: list[tuple[int, int]], lo: int, hi: int, here: str) -> list[Problem]:
+    """Age bands must tile [lo, hi] exactly: no gap, no overlap."""
+    if not bands:
+        return [Problem(f"{here}.bands", "at least one age band is needed")]
+    out = []
+    if bands[0][0] != lo or bands[-1][1] != hi:
+        out.append(Problem(f"{here}.bands", f"must cover ages {lo} to {hi} exactly"))
+    for (a0, a1), (b0, b1) in zip(bands, bands[1:], strict=False):
+        if b0 <= a1:
+            out.append(Problem(f"{here}.bands", f"age bands {a0}-{a1} and {b0}-{b1} overlap"))
+        elif b0 != a1 + 1:
+            out.append(Problem(f"{here}.bands", f"ages {a1 + 1} to {b0 - 1} have no band"))
+    return out
+
+
+def check_periods(p: ProductDef, path: str) -> list[Problem]:
+    out = []
+    codes = [x.code for x in p.periods]
+    for k, per in enumerate(p.periods):
+        here = f"{path}.periods[{k}]"
+        out += check_period_dates(per.sale_start, per.sale_end, per.cover_start, here)
+        if codes.count(per.code) > 1:
+            out.append(Problem(f"{here}.code", f"{per.code} appears twice"))
+    return out
+
+
+def check_period_dates(sale_start, sale_end, cover_start, here: str) -> list[Problem]:
+    out = []
+    if sale_end < sale_start:
+        out.append(Problem(f"{here}.sale_end", "must not be before sale_start"))
+    if cover_start < sale_start:
+        out.append(Problem(f"{here}.cover_start", "must not be before sale_start"))
+    return out
+
+
+def check_cells(cells: Iterable[Cell], *, min_age: int, max_age: int,
+                classes: Iterable[int], path: str = "cells") -> list[Problem]:
+    """A table given cell by cell (as a vote enacts it): every (band, class) present, once."""
+    cells = list(cells)
+    out: list[Problem] = []
+    bands = sorted({(c.age_min, c.age_max) for c in cells})
+    out += check_bands_cover(bands, min_age, max_age, path)
+    want = set(classes)
+    for band in bands:
+        have = [c.occupation_class for c in cells if (c.age_min, c.age_max) == band]
+        if len(have) != len(set(have)):
+            out.append(Problem(path, f"ages {band[0]}-{band[1]} list a class twice"))
+        if set(have) != want:
+            missing = sorted(want - set(have))
+            out.append(Problem(path, f"ages {band[0]}-{band[1]} miss class {missing}"
+                               if missing else f"ages {band[0]}-{band[1]} have extra classes"))
+    if any(c.coefficient <= 0 for c in cells):
+        out.append(Problem(path, "coefficients must be above zero"))
+    return out
+
+
+def coefficient_for(cells: Iterable[Cell], *, age: int, occupation_class: int) -> Decimal | None:
+    """The coefficient for an age and class, or None if the table has no such cell."""
+    for c in cells:
+        if c.age_min <= age <= c.age_max and c.occupation_class == occupation_class:
+            return c.coefficient
+    return None

@@ -1,0 +1,202 @@
+"""The catalogue as data: load definitions, list what is on sale, version coefficient tables."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import yaml
+from pydantic import ValidationError
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session, selectinload
+
+from mutua.audit import service as audit
+from mutua.auth.security import Principal
+from mutua.catalog import domain
+from mutua.catalog.models import (
+    Benefit,
+    CoefficientCell,
+    CoefficientTable,
+    Product,
+    Project,
+    SalePeriod,
+)
+from mutua.catalog.schemas import CatalogDef, PeriodDef, ProductDef
+from mutua.dates import today as shanghai_today
+from mutua.errors import Conflict, NotFound, Problem, ValidationFailed
+from mutua.ledger import service as ledger_service
+
+
+def parse_definition(text: str) -> CatalogDef:
+    """YAML (or JSON) text -> a checked definition, or ValidationFailed naming each problem."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValidationFailed("file", f"is not valid YAML: {exc}") from None
+    return check_definition(raw)
+
+
+def check_definition(raw: object) -> CatalogDef:
+    if not isinstance(raw, dict):
+        raise ValidationFailed("file", "must be a mapping with 'project' and 'products'")
+    try:
+        defn = CatalogDef.model_validate(raw)
+    except ValidationError as exc:
+        raise ValidationFailed([
+            Problem(".".join(str(x) for x in e["loc"]), e["msg"]) for e in exc.errors()
+        ]) from None
+    problems = domain.check_catalog(defn)
+    if problems:
+        raise ValidationFailed(problems)
+    return defn
+
+
+def load_definition(db: Session, *, defn: CatalogDef, actor: Principal) -> list[Product]:
+    """Create the project (or reuse it by code) and its products, tables and periods."""
+    project = db.scalar(select(Project).where(Project.code == defn.project.code))
+    if project is None:
+        project = Project(**defn.project.model_dump())
+        db.add(project)
+        db.flush()
+        ledger_service.open_books(db, project_id=project.id)
+        audit.record(db, actor=actor, action="project.create", entity="project",
+                     entity_id=project.id, project_id=project.id)
+    taken = set(db.scalars(select(Product.code).where(
+        Product.code.in_([p.code for p in defn.products]))))
+    if taken:
+        raise Conflict(f"products already exist: {', '.join(sorted(taken))}")
+    return [add_product(db, project=project, pdef=p, actor=actor) for p in defn.products]
+
+
+def add_product(db: Session, *, project: Project, pdef: ProductDef, actor: Principal) -> Product:
+    fields = pdef.model_dump(exclude={"benefits", "coefficients", "periods"})
+    product = Product(project_id=project.id, **fields)
+    db.add(product)
+    db.flush()
+    for b in pdef.benefits:
+        db.add(Benefit(product_id=product.id, **b.model_dump()))
+    table = _insert_table(db, product_id=product.id, cells=domain.cells_of(pdef), source="catalogue")
+    for per in pdef.periods:
+        db.add(SalePeriod(product_id=product.id, coefficient_table_id=table.id, **per.model_dump()))
+    db.flush()
+    audit.record(db, actor=actor, action="product.create", entity="product",
+                 entity_id=product.id, project_id=project.id, detail={"code": product.code})
+    return product
+
+
+def _insert_table(db: Session, *, product_id: int, cells: list[domain.Cell],
+                  source: str) -> CoefficientTable:
+    version = (db.scalar(select(func.max(CoefficientTable.version))
+                         .where(CoefficientTable.product_id == product_id)) or 0) + 1
+    table = CoefficientTable(product_id=product_id, version=version, source=source)
+    db.add(table)
+    db.flush()
+    db.execute(insert(CoefficientCell), [
+        {"table_id": table.id, "age_min": c.age_min, "age_max": c.age_max,
+         "occupation_class": c.occupation_class, "coefficient": c.coefficient} for c in cells
+    ])
+    return table
+
+
+def create_coefficient_table(db: Session, *, product_id: int, cells: list[domain.Cell],
+                             source: str, actor: Principal) -> CoefficientTable:
+    """A new version of a product's table; every (age band, allowed class) cell must be given."""
+    product = db.get(Product, product_id)
+    if product is None:
+        raise NotFound(f"product {product_id} not found")
+    problems = domain.check_cells(cells, min_age=product.min_age, max_age=product.max_age,
+                                  classes=product.allowed_classes)
+    if problems:
+        raise ValidationFailed(problems)
+    table = _insert_table(db, product_id=product_id, cells=cells, source=source)
+    audit.record(db, actor=actor, action="coefficients.create", entity="coefficient_table",
+                 entity_id=table.id, project_id=product.project_id,
+                 detail={"product": product.code, "version": table.version, "source": source})
+    return table
+
+
+def table_cells(db: Session, *, table_id: int) -> list[domain.Cell]:
+    rows = db.execute(select(CoefficientCell.age_min, CoefficientCell.age_max,
+                             CoefficientCell.occupation_class, CoefficientCell.coefficient)
+                      .where(CoefficientCell.table_id == table_id)
+                      .order_by(CoefficientCell.age_min, CoefficientCell.occupation_class)).all()
+    return [domain.Cell(*r) for r in rows]
+
+
+def create_period(db: Session, *, product_code: str, period: PeriodDef, actor: Principal,
+                  coefficient_table_id: int | None = None) -> SalePeriod:
+    """Open a new sale period (期); it uses the product's newest table unless one is named."""
+    product = get_product(db, code=product_code)
+    problems = domain.check_period_dates(period.sale_start, period.sale_end, period.cover_start,
+                                         "period")
+    if problems:
+        raise ValidationFailed(problems)
+    if db.scalar(select(SalePeriod.id).where(SalePeriod.product_id == product.id,
+                                             SalePeriod.code == period.code)):
+        raise Conflict(f"period {period.code} already exists for {product_code}")
+    table_id = coefficient_table_id or db.scalar(
+        select(CoefficientTable.id).where(CoefficientTable.product_id == product.id)
+        .order_by(CoefficientTable.version.desc()).limit(1))
+    row = SalePeriod(product_id=product.id, coefficient_table_id=table_id, **period.model_dump())
+    db.add(row)
+    db.flush()
+    audit.record(db, actor=actor, action="period.create", entity="sale_period", entity_id=row.id,
+                 project_id=product.project_id, detail={"code": period.code})
+    return row
+
+
+def set_period_table(db: Session, *, period_id: int, table_id: int, actor: Principal,
+                     on: date | None = None) -> SalePeriod:
+    """Point a period that is not yet on sale at another table of the same product."""
+    period = db.get(SalePeriod, period_id)
+    table = db.get(CoefficientTable, table_id)
+    if period is None or table is None or table.product_id != period.product_id:
+        raise NotFound("no such period, or the table belongs to another product")
+    if (on or shanghai_today()) >= period.sale_start:
+        raise Conflict(f"period {period.code} is already on sale; its table cannot change")
+    period.coefficient_table_id = table_id
+    audit.record(db, actor=actor, action="period.set_table", entity="sale_period",
+                 entity_id=period.id, project_id=period.product.project_id,
+                 detail={"table_id": table_id})
+    return period
+
+
+def next_unsold_period(db: Session, *, product_id: int, on: date | None = None) -> SalePeriod | None:
+    """The earliest period whose sale has not started: where a new table can take effect."""
+    return db.scalar(select(SalePeriod).where(SalePeriod.product_id == product_id,
+                                              SalePeriod.sale_start > (on or shanghai_today()))
+                     .order_by(SalePeriod.sale_start).limit(1))
+
+
+def list_projects(db: Session) -> list[Project]:
+    return list(db.scalars(select(Project).options(selectinload(Project.products))
+                           .order_by(Project.code)))
+
+
+def get_project(db: Session, *, code: str) -> Project:
+    project = db.scalar(select(Project).where(Project.code == code))
+    if project is None:
+        raise NotFound(f"unknown project {code!r}")
+    return project
+
+
+def get_product(db: Session, *, code: str) -> Product:
+    product = db.scalar(select(Product).where(Product.code == code).options(
+        selectinload(Product.benefits), selectinload(Product.periods)))
+    if product is None:
+        raise NotFound(f"unknown product {code!r}")
+    return product
+
+
+def get_period(db: Session, *, product: Product, code: str) -> SalePeriod:
+    for p in product.periods:
+        if p.code == code:
+            return p
+    raise NotFound(f"product {product.code} has no period {code!r}")
+
+
+def open_for_sale(db: Session, *, on: date) -> list[tuple[Product, SalePeriod]]:
+    rows = db.execute(select(Product, SalePeriod).join(SalePeriod)
+                      .where(SalePeriod.sale_start <= on, SalePeriod.sale_end >= on,
+                             Product.status == "active")
+                      .order_by(Product.code)).all()
+    return [(p, s) for p, s in rows]

@@ -1,0 +1,31 @@
+"""Mobile phone numbers, parsed and validated by Google's libphonenumber (``phonenumbers``)."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from mutua.errors import ValidationFailed
+
+
+def normalise_phone(text: str, *, field: str = "phone", region: str = "CN") -> str:
+    """Return the number in E.164 form if it is a valid mobile number, else raise.
+
+    >>> normalise_phone("138 0013 8000")
+    '+8613800138000'
+    """
+    try:
+        number = phonenumbers.parse(str(text), region)
+    except phonenumbers.NumberParseException:
+        raise ValidationFailed(field, f"is not a phone number: {text!r}") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationFailed(field, f"is not a valid phone number: {text!r}")
+    kind = phonenumbers.number_type(number)
+    if kind not in (phonenumbers.PhoneNumberType.MOBILE,
+                    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
+        raise ValidationFailed(field, "must be a mobile number (for SMS notices)")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mask_phone(e164: str) -> str:
+    """+8613800138000 -> +86138****8000"""
+    return e164[:6] + "****" + e164[-4:]

@@ -1,0 +1,149 @@
+"""Member registration, look-up and the set-based bulk path used by imports and the demo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from mutua import numbering
+from mutua.audit import service as audit
+from mutua.auth.roles import Role
+from mutua.auth.security import Principal
+from mutua.dates import today as shanghai_today
+from mutua.errors import Conflict, NotFound, ProblemCollector, ValidationFailed
+from mutua.members.idcard import id_problem, mask_id_number, parse_id_number
+from mutua.members.models import Member
+from mutua.members.occupations import occupations
+from mutua.members.phones import mask_phone, normalise_phone
+from mutua.members.schemas import MemberIn, MemberOut
+
+# Staff roles that need to see a full ID number (to underwrite and to pay claims).
+SEES_FULL_ID = frozenset({Role.ADMIN, Role.UNDERWRITER, Role.CLAIMS})
+
+
+@dataclass(frozen=True)
+class ValidMember:
+    """A registration that passed every rule, ready to insert."""
+
+    name: str
+    id_number: str
+    birth_date: date
+    sex: str
+    phone: str
+    occupation_code: str
+    occupation_class: int
+    city: str
+
+
+def validate(data: MemberIn | dict, *, today: date | None = None) -> ValidMember:
+    """Check every field; raise one ValidationFailed listing each broken rule."""
+    d = data.model_dump() if isinstance(data, MemberIn) else data
+    problems = ProblemCollector()
+    name = str(d.get("name") or "").strip()
+    if not name or len(name) > 60:
+        problems.add("name", "is required, at most 60 characters")
+    id_number = str(d.get("id_number") or "").strip().upper()
+    problem = id_problem(id_number, today=today or shanghai_today())
+    if problem:
+        problems.add("id_number", problem)
+    phone = None
+    try:
+        phone = normalise_phone(str(d.get("phone") or ""))
+    except ValidationFailed as exc:
+        problems.problems.extend(exc.problems)
+    occ = occupations().get(str(d.get("occupation_code") or "").strip().upper())
+    if occ is None:
+        problems.add("occupation_code", f"unknown occupation code {d.get('occupation_code')!r}")
+    city = str(d.get("city") or "").strip()
+    if not city or len(city) > 40:
+        problems.add("city", "is required, at most 40 characters")
+    problems.raise_if_any()
+    parsed = parse_id_number(id_number)
+    return ValidMember(name, parsed.number, parsed.birth_date, parsed.sex, phone,
+                       occ.code, occ.occupation_class, city)
+
+
+def member_numbers(db: Session, count: int) -> list[str]:
+    return [f"M{n:09d}" for n in numbering.reserve(db, "member", count)]
+
+
+def register(db: Session, *, data: MemberIn, actor: Principal) -> Member:
+    valid = validate(data)
+    if db.scalar(select(Member.id).where(Member.id_number == valid.id_number)) is not None:
+        raise Conflict("a member with this ID number is already registered")
+    member = Member(member_number=member_numbers(db, 1)[0], **valid.__dict__)
+    db.add(member)
+    db.flush()
+    if data.password:
+        from mutua.auth import service as auth_service
+
+        auth_service.create_user(db, username=member.member_number, password=data.password,
+                                 role=Role.MEMBER, display_name=member.name,
+                                 member_id=member.id, actor=actor)
+    audit.record(db, actor=actor, action="member.register", entity="member",
+                 entity_id=member.id)
+    return member
+
+
+def register_many(db: Session, rows: list[ValidMember]) -> dict[str, int]:
+    """Insert validated members in bulk; returns id_number -> member id for all of them.
+
+    Members already registered (same ID number) are reused, not duplicated.
+    """
+    ids = existing_ids(db, [r.id_number for r in rows])
+    new = [r for r in dict.fromkeys(rows) if r.id_number not in ids]
+    new = list({r.id_number: r for r in new}.values())
+    numbers = member_numbers(db, len(new))
+    for start in range(0, len(new), 5000):
+        chunk = new[start:start + 5000]
+        db.execute(insert(Member), [
+            {**r.__dict__, "member_number": num}
+            for r, num in zip(chunk, numbers[start:start + 5000], strict=True)
+        ])
+    ids.update(existing_ids(db, [r.id_number for r in new]))
+    return ids
+
+
+def existing_ids(db: Session, id_numbers: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for start in range(0, len(id_numbers), 5000):
+        chunk = id_numbers[start:start + 5000]
+        out.update(db.execute(
+            select(Member.id_number, Member.id).where(Member.id_number.in_(chunk))
+        ).all())
+    return out
+
+
+def get(db: Session, *, member_id: int, actor: Principal) -> Member:
+    member = db.get(Member, member_id)
+    if member is None or (actor.is_member and actor.member_id != member_id):
+        raise NotFound(f"member {member_id} not found")
+    return member
+
+
+def search(db: Session, *, query: str | None, limit: int, offset: int) -> tuple[list[Member], int]:
+    stmt = select(Member)
+    if query:
+        q = query.strip()
+        stmt = stmt.where(or_(Member.member_number == q, Member.name.like(f"%{q}%"),
+                              Member.phone.like(f"%{q}%")))
+    total = db.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = db.scalars(stmt.order_by(Member.id).limit(limit).offset(offset)).all()
+    return list(rows), total
+
+
+def to_out(member: Member, *, viewer: Principal) -> MemberOut:
+    """The member as the viewer may see them: ID and phone masked unless the role needs them."""
+    own = viewer.is_member and viewer.member_id == member.id
+    full = own or viewer.role in SEES_FULL_ID
+    return MemberOut(
+        id=member.id, member_number=member.member_number, name=member.name,
+        id_number=member.id_number if full else mask_id_number(member.id_number),
+        birth_date=member.birth_date, sex=member.sex,
+        phone=member.phone if full else mask_phone(member.phone),
+        occupation_code=member.occupation_code, occupation_class=member.occupation_class,
+        city=member.city, status=member.status,
+    )

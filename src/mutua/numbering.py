@@ -1,0 +1,43 @@
+"""Business numbers (member, policy, claim numbers) from counters that are safe under concurrency.
+
+A counter is advanced with one ``UPDATE ... RETURNING``, which both SQLite (3.35+) and
+PostgreSQL run atomically, so two transactions never get the same block.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import String, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from mutua.db import Base
+
+
+class Counter(Base):
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)
+
+
+def reserve(db: Session, name: str, count: int = 1) -> range:
+    """Reserve ``count`` consecutive numbers from the named counter; returns them."""
+    if count <= 0:
+        return range(0)
+    stmt = (
+        update(Counter).where(Counter.name == name)
+        .values(value=Counter.value + count).returning(Counter.value)
+    )
+    last = db.execute(stmt).scalar()
+    if last is None:
+        try:
+            with db.begin_nested():
+                db.execute(insert(Counter).values(name=name, value=0))
+        except IntegrityError:
+            pass  # created by a concurrent transaction
+        last = db.execute(stmt).scalar()
+    return range(last - count + 1, last + 1)
+
+
+def current(db: Session, name: str) -> int:
+    return db.scalar(select(Counter.value).where(Counter.name == name)) or 0

@@ -1,0 +1,1 @@
+"""Operator commands: schema, serving, the demo."""

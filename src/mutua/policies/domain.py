@@ -1,0 +1,122 @@
+"""Pure enrolment and cancellation rules.
+
+>>> cover_dates(period_cover_start=date(2026, 1, 1), enrolled_on=date(2026, 1, 10), term_days=365)
+(datetime.date(2026, 1, 11), datetime.date(2027, 1, 10))
+>>> refund_on_cancel(premium=Decimal("36.50"), enrolled_on=date(2026, 1, 1),
+...     cover_start=date(2026, 1, 2), cover_end=date(2027, 1, 1), cancel_on=date(2026, 3, 2))
+Refund(amount=Decimal('30.50'), cover_end=datetime.date(2026, 3, 2), cooling_off=False)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from mutua.dates import age_on
+from mutua.errors import Problem
+from mutua.money import ZERO, round_fen
+
+COOLING_OFF_DAYS = 15  # 犹豫期: full refund when cancelled within this many days of enrolment
+
+
+def cover_dates(*, period_cover_start: date, enrolled_on: date, term_days: int) -> tuple[date, date]:
+    """Cover starts the later of the period's first day and the day after enrolment."""
+    start = max(period_cover_start, enrolled_on + timedelta(days=1))
+    return start, start + timedelta(days=term_days - 1)
+
+
+@dataclass(frozen=True)
+class ProductRules:
+    code: str
+    min_age: int
+    max_age: int
+    allowed_classes: tuple[int, ...]
+    sale_start: date
+    sale_end: date
+
+
+def eligibility_problems(rules: ProductRules, *, birth_date: date, occupation_class: int,
+                         cover_start: date, on: date) -> list[Problem]:
+    """Why a member may not enrol (empty when they may)."""
+    out = []
+    if not rules.sale_start <= on <= rules.sale_end:
+        out.append(Problem("period", f"is not open for sale on {on} (open {rules.sale_start} "
+                                     f"to {rules.sale_end})"))
+    age = age_on(birth_date, cover_start)
+    if not rules.min_age <= age <= rules.max_age:
+        out.append(Problem("age", f"is {age} at cover start; {rules.code} covers ages "
+                                  f"{rules.min_age} to {rules.max_age}"))
+    if occupation_class not in rules.allowed_classes:
+        out.append(Problem("occupation_class", f"class {occupation_class} is not covered by "
+                                               f"{rules.code}"))
+    return out
+
+
+@dataclass(frozen=True)
+class Refund:
+    amount: Decimal
+    cover_end: date  # the new last day of cover
+    cooling_off: bool
+
+
+def refund_on_cancel(*, premium: Decimal, enrolled_on: date, cover_start: date, cover_end: date,
+                     cancel_on: date) -> Refund:
+    """Full refund inside the cooling-off period; otherwise the unearned premium (1/365 daily).
+
+    Cover ends on the cancellation day; the days covered are earned, the rest refunded.
+    """
+    if cancel_on < enrolled_on + timedelta(days=COOLING_OFF_DAYS) or cancel_on < cover_start:
+        return Refund(premium, cover_start - timedelta(days=1), cooling_off=True)
+    term = (cover_end - cover_start).days + 1
+    covered = min(term, (cancel_on - cover_start).days + 1)
+    earned = round_fen(premium * covered / term)
+    return Refund(max(ZERO, premium - earned), min(cancel_on, cover_end), cooling_off=False)
+
+
+@dataclass(frozen=True)
+class BenefitCover:
+    """A benefit as it stands on a date: its sum insured includes uplifts in effect by then."""
+
+    benefit_id: int
+    code: str
+    kind: str
+    sum_insured: Decimal
+    base_sum_insured: Decimal
+    uplift: Decimal
+    deductible: Decimal
+    coinsurance_with_social: Decimal | None
+    coinsurance_without_social: Decimal | None
+    daily_amount: Decimal | None
+    max_days: int | None
+    shares_sum_insured_with: str | None
+    waiting_days: int
+
+
+@dataclass(frozen=True)
+class PolicyCover:
+    policy_id: int
+    policy_number: str
+    project_id: int
+    member_id: int
+    product_code: str
+    line: str
+    status: str
+    enrolled_on: date
+    cover_start: date
+    cover_end: date
+    occupation_class: int
+    allowed_classes: tuple[int, ...]
+    exclusions: tuple[str, ...]
+    coefficient: Decimal
+    benefits: tuple[BenefitCover, ...]
+
+    def in_force_on(self, on: date) -> bool:
+        return self.cover_start <= on <= self.cover_end
+
+    def benefit(self, code: str) -> BenefitCover | None:
+        return next((b for b in self.benefits if b.code == code), None)
+
+
+def scaled_sum_insured(base: Decimal, coefficient: Decimal) -> Decimal:
+    return round_fen(base * coefficient)

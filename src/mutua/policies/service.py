@@ -1,0 +1,345 @@
+"""Enrolment, premiums, cancellation, cover on a date, and sum-insured uplifts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from mutua import numbering
+from mutua.audit import service as audit
+from mutua.auth.security import Principal
+from mutua.catalog import domain as catalog_domain
+from mutua.catalog import service as catalog_service
+from mutua.catalog.models import Benefit, Product, Project, SalePeriod
+from mutua.dates import age_on
+from mutua.dates import today as shanghai_today
+from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
+from mutua.ledger import domain as L
+from mutua.ledger import service as ledger_service
+from mutua.members.models import Member
+from mutua.money import ZERO, round_fen
+from mutua.policies import domain
+from mutua.policies.models import Policy, PremiumPayment, SumInsuredUplift
+
+CHUNK = 5000
+
+
+def policy_numbers(db: Session, count: int) -> list[str]:
+    return [f"P{n:010d}" for n in numbering.reserve(db, "policy", count)]
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What a member would get: cover dates, coefficient, premium; or why not."""
+
+    cover_start: date
+    cover_end: date
+    age: int
+    coefficient: Decimal | None
+    problems: tuple[Problem, ...]
+
+
+def quote(db: Session, *, member: Member, product: Product, period: SalePeriod, on: date,
+          cells: list[catalog_domain.Cell] | None = None) -> Offer:
+    start, end = domain.cover_dates(period_cover_start=period.cover_start, enrolled_on=on,
+                                    term_days=product.term_days)
+    rules = domain.ProductRules(product.code, product.min_age, product.max_age,
+                                tuple(product.allowed_classes), period.sale_start, period.sale_end)
+    problems = domain.eligibility_problems(rules, birth_date=member.birth_date,
+                                           occupation_class=member.occupation_class,
+                                           cover_start=start, on=on)
+    age = age_on(member.birth_date, start)
+    cells = cells if cells is not None else catalog_service.table_cells(
+        db, table_id=period.coefficient_table_id)
+    coef = catalog_domain.coefficient_for(cells, age=age, occupation_class=member.occupation_class)
+    if coef is None and not problems:
+        problems.append(Problem("coefficient", f"no coefficient for age {age}, class "
+                                               f"{member.occupation_class}"))
+    return Offer(start, end, age, coef, tuple(problems))
+
+
+def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, actor: Principal,
+          on: date | None = None, payment_reference: str = "") -> Policy:
+    """Enrol one member in a product's open period and record the premium paid."""
+    on = on or shanghai_today()
+    if actor.is_member and actor.member_id != member_id:
+        raise Forbidden("members enrol only themselves")
+    member = db.get(Member, member_id)
+    if member is None or member.status != "active":
+        raise NotFound(f"member {member_id} not found or not active")
+    product = catalog_service.get_product(db, code=product_code)
+    period = catalog_service.get_period(db, product=product, code=period_code)
+    offer = quote(db, member=member, product=product, period=period, on=on)
+    if offer.problems:
+        raise ValidationFailed(list(offer.problems))
+    if db.scalar(select(Policy.id).where(Policy.member_id == member_id,
+                                         Policy.product_id == product.id,
+                                         Policy.period_id == period.id)):
+        raise Conflict(f"member already holds a {product_code} policy for period {period_code}")
+    if product.line == "ckd":
+        from mutua.health import service as health_service
+
+        health_service.underwrite(db, member_id=member_id, product=product, on=on)
+    policy = Policy(
+        policy_number=policy_numbers(db, 1)[0], project_id=product.project_id,
+        product_id=product.id, period_id=period.id, member_id=member_id, enrolled_on=on,
+        cover_start=offer.cover_start, cover_end=offer.cover_end,
+        premium=product.uniform_premium, age_at_start=offer.age,
+        occupation_class=member.occupation_class, coefficient=offer.coefficient,
+    )
+    db.add(policy)
+    db.flush()
+    _record_premium(db, policy=policy, reference=payment_reference, on=on)
+    audit.record(db, actor=actor, action="policy.enrol", entity="policy", entity_id=policy.id,
+                 project_id=policy.project_id, detail={"product": product_code,
+                                                       "period": period_code})
+    return policy
+
+
+def _record_premium(db: Session, *, policy: Policy, reference: str, on: date) -> None:
+    db.add(PremiumPayment(project_id=policy.project_id, policy_id=policy.id,
+                          amount=policy.premium, paid_on=on, reference=reference))
+    ledger_service.post(db, L.JournalEntry.of(
+        project_id=policy.project_id, entry_date=on, kind="premium",
+        memo=f"premium received for {policy.policy_number}", reference=policy.policy_number,
+        postings=L.transfer(L.CASH, L.UNEARNED_PREMIUM, policy.premium)))
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    member_id: int
+    row: int  # the caller's row number, to report problems against
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    enrolled: int
+    problems: dict[int, list[Problem]]  # row -> problems
+    premium_total: Decimal
+
+
+def enrol_many(db: Session, *, product_code: str, period_code: str, enrolments: list[Enrolment],
+               actor: Principal, on: date | None = None, reference: str = "bulk",
+               all_or_nothing: bool = False) -> BulkResult:
+    """Enrol many members at once with set-based statements; one ledger entry for the batch.
+
+    Rows that break a rule are reported by row number and skipped (or, with all_or_nothing,
+    nothing is enrolled at all).
+    """
+    on = on or shanghai_today()
+    product = catalog_service.get_product(db, code=product_code)
+    period = catalog_service.get_period(db, product=product, code=period_code)
+    if product.line == "ckd":
+        raise ValidationFailed("product_code", "kidney products are underwritten one by one on "
+                                               "the applicant's own lab results")
+    cells = catalog_service.table_cells(db, table_id=period.coefficient_table_id)
+    members = _members_by_id(db, [e.member_id for e in enrolments])
+    held = _already_enrolled(db, product.id, period.id, list(members))
+    rows, problems, seen = [], {}, set()
+    for e in enrolments:
+        member = members.get(e.member_id)
+        issues = _bulk_row_problems(db, member, e, held, seen, product, period, on, cells)
+        if issues:
+            problems[e.row] = issues
+            continue
+        seen.add(e.member_id)
+        offer = quote(db, member=member, product=product, period=period, on=on, cells=cells)
+        rows.append((member, offer))
+    if all_or_nothing and problems:
+        return BulkResult(0, problems, ZERO)
+    _insert_policies(db, product=product, period=period, rows=rows, on=on, reference=reference)
+    total = product.uniform_premium * len(rows)
+    if rows:
+        ledger_service.post(db, L.JournalEntry.of(
+            project_id=product.project_id, entry_date=on, kind="premium_batch",
+            memo=f"premiums received: {len(rows)} enrolments in {product_code} {period_code}",
+            reference=reference, postings=L.transfer(L.CASH, L.UNEARNED_PREMIUM, total)))
+        audit.record(db, actor=actor, action="policy.enrol_many", entity="product",
+                     entity_id=product.id, project_id=product.project_id,
+                     detail={"period": period_code, "count": len(rows), "reference": reference})
+    return BulkResult(len(rows), problems, total)
+
+
+def _bulk_row_problems(db, member, e, held, seen, product, period, on, cells) -> list[Problem]:
+    if member is None:
+        return [Problem("member", f"member {e.member_id} not found")]
+    if member.status != "active":
+        return [Problem("member", "is not active")]
+    if e.member_id in held or e.member_id in seen:
+        return [Problem("policy", f"member already holds a {product.code} policy for "
+                                  f"period {period.code}")]
+    return list(quote(db, member=member, product=product, period=period, on=on,
+                      cells=cells).problems)
+
+
+def _members_by_id(db: Session, ids: list[int]) -> dict[int, Member]:
+    out = {}
+    for start in range(0, len(ids), CHUNK):
+        out.update({m.id: m for m in db.scalars(
+            select(Member).where(Member.id.in_(ids[start:start + CHUNK])))})
+    return out
+
+
+def _already_enrolled(db: Session, product_id: int, period_id: int, ids: list[int]) -> set[int]:
+    out = set()
+    for start in range(0, len(ids), CHUNK):
+        out.update(db.scalars(select(Policy.member_id).where(
+            Policy.product_id == product_id, Policy.period_id == period_id,
+            Policy.member_id.in_(ids[start:start + CHUNK]))))
+    return out
+
+
+def _insert_policies(db: Session, *, product: Product, period: SalePeriod,
+                     rows: list[tuple[Member, Offer]], on: date, reference: str) -> None:
+    numbers = policy_numbers(db, len(rows))
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start:start + CHUNK]
+        nums = numbers[start:start + CHUNK]
+        db.execute(insert(Policy), [
+            {"policy_number": num, "project_id": product.project_id, "product_id": product.id,
+             "period_id": period.id, "member_id": m.id, "status": "in_force", "enrolled_on": on,
+             "cover_start": o.cover_start, "cover_end": o.cover_end,
+             "premium": product.uniform_premium, "age_at_start": o.age,
+             "occupation_class": m.occupation_class, "coefficient": o.coefficient,
+             "refund": ZERO}
+            for (m, o), num in zip(chunk, nums, strict=True)
+        ])
+        ids = dict(db.execute(select(Policy.policy_number, Policy.id)
+                              .where(Policy.policy_number.in_(nums))).all())
+        db.execute(insert(PremiumPayment), [
+            {"project_id": product.project_id, "policy_id": ids[num],
+             "amount": product.uniform_premium, "paid_on": on, "kind": "premium",
+             "reference": reference} for num in nums
+        ])
+
+
+def cancel(db: Session, *, policy_id: int, actor: Principal, on: date | None = None,
+           reason: str = "") -> Policy:
+    """Cancel: full refund in the 15-day cooling-off period, else the unearned premium."""
+    on = on or shanghai_today()
+    policy = get(db, policy_id=policy_id, actor=actor)
+    if policy.status != "in_force":
+        raise Conflict(f"policy {policy.policy_number} is {policy.status}, not in force")
+    if on > policy.cover_end:
+        raise Conflict(f"policy {policy.policy_number} has already expired")
+    refund = domain.refund_on_cancel(premium=policy.premium, enrolled_on=policy.enrolled_on,
+                                     cover_start=policy.cover_start, cover_end=policy.cover_end,
+                                     cancel_on=on)
+    policy.status, policy.cancelled_on = "cancelled", on
+    policy.cover_end, policy.refund = refund.cover_end, refund.amount
+    if refund.amount > 0:
+        db.add(PremiumPayment(project_id=policy.project_id, policy_id=policy.id,
+                              amount=-refund.amount, paid_on=on, kind="refund", reference=reason))
+        ledger_service.post(db, L.JournalEntry.of(
+            project_id=policy.project_id, entry_date=on, kind="premium_refund",
+            memo=f"refund on cancelling {policy.policy_number}", reference=policy.policy_number,
+            postings=L.transfer(L.UNEARNED_PREMIUM, L.CASH, refund.amount)))
+    audit.record(db, actor=actor, action="policy.cancel", entity="policy", entity_id=policy.id,
+                 project_id=policy.project_id,
+                 detail={"refund": str(refund.amount), "cooling_off": refund.cooling_off})
+    db.flush()
+    return policy
+
+
+def get(db: Session, *, policy_id: int, actor: Principal) -> Policy:
+    """A policy; a member asking for another member's policy gets NotFound."""
+    policy = db.get(Policy, policy_id)
+    if policy is None or (actor.is_member and policy.member_id != actor.member_id):
+        raise NotFound(f"policy {policy_id} not found")
+    return policy
+
+
+def list_for_member(db: Session, *, member_id: int, actor: Principal, limit: int = 100,
+                    offset: int = 0) -> tuple[list[Policy], int]:
+    if actor.is_member and actor.member_id != member_id:
+        raise NotFound(f"member {member_id} not found")
+    where = Policy.member_id == member_id
+    total = db.scalar(select(func.count()).select_from(Policy).where(where))
+    rows = db.scalars(select(Policy).where(where).order_by(Policy.cover_start.desc(), Policy.id)
+                      .limit(limit).offset(offset)).all()
+    return list(rows), total
+
+
+def is_owner(db: Session, *, member_id: int, on: date | None = None) -> bool:
+    """A member holds owner's rights while any of their policies is in force."""
+    on = on or shanghai_today()
+    return db.scalar(select(Policy.id).where(
+        Policy.member_id == member_id, Policy.status == "in_force",
+        Policy.cover_start <= on, Policy.cover_end >= on).limit(1)) is not None
+
+
+def cover_on(db: Session, *, policy_id: int, on: date) -> domain.PolicyCover:
+    """The policy and each benefit's sum insured as it stood on ``on`` (uplifts included)."""
+    policy = db.get(Policy, policy_id)
+    if policy is None:
+        raise NotFound(f"policy {policy_id} not found")
+    product = db.get(Product, policy.product_id)
+    uplifts = dict(db.execute(
+        select(SumInsuredUplift.benefit_id, func.sum(SumInsuredUplift.sum_insured_added))
+        .where(SumInsuredUplift.policy_id == policy_id, SumInsuredUplift.effective_from <= on)
+        .group_by(SumInsuredUplift.benefit_id)).all())
+    benefits = tuple(_benefit_cover(b, policy, product, uplifts.get(b.id) or ZERO)
+                     for b in product.benefits)
+    return domain.PolicyCover(
+        policy_id=policy.id, policy_number=policy.policy_number, project_id=policy.project_id,
+        member_id=policy.member_id, product_code=product.code, line=product.line,
+        status=policy.status, enrolled_on=policy.enrolled_on, cover_start=policy.cover_start,
+        cover_end=policy.cover_end, occupation_class=policy.occupation_class,
+        allowed_classes=tuple(product.allowed_classes), exclusions=tuple(product.exclusions),
+        coefficient=policy.coefficient, benefits=benefits)
+
+
+def _benefit_cover(b: Benefit, policy: Policy, product: Product, uplift) -> domain.BenefitCover:
+    # SUM over a Money column comes back through the Money type as yuan already.
+    uplift = Decimal(uplift)
+    base = domain.scaled_sum_insured(b.base_sum_insured, policy.coefficient)
+    return domain.BenefitCover(
+        benefit_id=b.id, code=b.code, kind=b.kind, sum_insured=round_fen(base + uplift),
+        base_sum_insured=base, uplift=uplift, deductible=b.deductible,
+        coinsurance_with_social=b.coinsurance_with_social,
+        coinsurance_without_social=b.coinsurance_without_social,
+        daily_amount=domain.scaled_sum_insured(b.daily_amount, policy.coefficient)
+        if b.daily_amount is not None else None,
+        max_days=b.max_days, shares_sum_insured_with=b.shares_sum_insured_with,
+        waiting_days=b.waiting_days if b.waiting_days is not None else product.waiting_days)
+
+
+def uplifts_of(db: Session, *, policy_id: int) -> list[tuple[str, SumInsuredUplift]]:
+    return [(code, u) for code, u in db.execute(
+        select(Benefit.code, SumInsuredUplift).join(Benefit, Benefit.id == SumInsuredUplift.benefit_id)
+        .where(SumInsuredUplift.policy_id == policy_id)
+        .order_by(SumInsuredUplift.effective_from, Benefit.id)).all()]
+
+
+def record_uplifts(db: Session, *, project_id: int, quarter: str, effective_from: date,
+                   policy_ids: np.ndarray, benefit_ids: np.ndarray, money_fen: np.ndarray,
+                   sum_insured_fen: np.ndarray) -> int:
+    """Bulk-insert uplift rows (columns of equal length, amounts in integer fen).
+
+    Written through Core in chunks: one executemany per 20,000 rows.
+    """
+    table = SumInsuredUplift.__table__
+    n = len(policy_ids)
+    for start in range(0, n, 20000):
+        end = min(n, start + 20000)
+        db.execute(table.insert(), [
+            {"project_id": project_id, "policy_id": int(p), "benefit_id": int(b),
+             "quarter": quarter, "effective_from": effective_from,
+             "money": Decimal(int(m)).scaleb(-2), "sum_insured_added": Decimal(int(s)).scaleb(-2)}
+            for p, b, m, s in zip(policy_ids[start:end], benefit_ids[start:end],
+                                  money_fen[start:end], sum_insured_fen[start:end], strict=True)
+        ])
+    return n
+
+
+def project_code_of(db: Session, project_id: int) -> str:
+    return db.scalar(select(Project.code).where(Project.id == project_id))
+
+
+def period_code_of(db: Session, period_id: int) -> str:
+    return db.scalar(select(SalePeriod.code).where(SalePeriod.id == period_id))

@@ -1,0 +1,39 @@
+"""Create or upgrade the schema with Alembic (the migrations ship inside the package)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str) -> None:
+    """Bring the database at ``url`` to the newest schema (creates it if empty)."""
+    from mutua.db import make_engine
+
+    make_engine(url).dispose()  # creates the SQLite file's folder
+    command.upgrade(alembic_config(url), "head")
+
+
+def pending_changes(url: str) -> list:
+    """Differences between the models and the migrated database (empty when in step)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from mutua.db import Base, load_all_models, make_engine
+
+    load_all_models()
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        return compare_metadata(ctx, Base.metadata)
