@@ -1,0 +1,105 @@
+"""Sign-in, sign-out, the language switch and the front door."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+
+from mutua.auth import service as auth_service
+from mutua.auth.roles import Role
+from mutua.deps import DbSession
+from mutua.errors import Unauthorized
+from mutua.web import i18n
+from mutua.web.render import STAFF_SECTIONS, redirect, render, safe_next
+from mutua.web.session import new_session, write_locale, write_session
+
+router = APIRouter()
+
+
+def home_of(principal) -> str:
+    """Where a signed-in person lands: members on their policies, staff on their first part."""
+    if principal.is_member:
+        return "/me"
+    if principal.role in ROLE_HOME:
+        return ROLE_HOME[principal.role]
+    for section in STAFF_SECTIONS:
+        if section.open_to(principal.role):
+            return section.path
+    return "/signin"
+
+
+# The queue a role works through all day opens first.
+ROLE_HOME = {Role.CLAIMS: "/staff/claims", Role.CARE: "/staff/care",
+             Role.SECRETARY: "/staff/governance"}
+
+
+@router.get("/")
+def front_door(request: Request):
+    principal = getattr(request.state, "principal", None)
+    return redirect(home_of(principal) if principal else "/signin")
+
+
+@router.get("/signin")
+def signin_form(request: Request, db: DbSession, next: str = ""):
+    return render(request, "signin.html", next=safe_next(next, ""), error=None,
+                  demo_logins=_demo_logins(db))
+
+
+@router.post("/signin")
+def signin(
+    request: Request,
+    db: DbSession,
+    login: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
+):
+    settings = request.app.state.settings
+    try:
+        user = auth_service.check_password(db, username=login, password=password,
+                                           settings=settings)
+    except auth_service.TooManyAttempts:
+        return render(request, "signin.html", status_code=429, next=safe_next(next, ""),
+                      error="too_many", login=login, demo_logins=_demo_logins(db))
+    except Unauthorized:
+        return render(request, "signin.html", status_code=401, next=safe_next(next, ""),
+                      error="wrong", login=login, demo_logins=_demo_logins(db))
+    principal = auth_service.principal_of(user)
+    response = redirect(safe_next(next, home_of(principal)))
+    # A new session (and CSRF token) at every sign-in: no fixation of an earlier one.
+    write_session(response, request, new_session(principal))
+    return response
+
+
+@router.post("/signout")
+def signout(request: Request):
+    response = redirect("/signin")
+    write_session(response, request, new_session())
+    return response
+
+
+@router.post("/language")
+def choose_language(
+    request: Request,
+    locale: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+):
+    response = redirect(safe_next(next, "/"))
+    write_locale(response, request, i18n.normalise(locale))
+    return response
+
+
+def _demo_logins(db) -> list[dict]:
+    """The demo's sign-ins, shown on the sign-in page of a demo database only."""
+    try:
+        from mutua.demo import service as demo_service
+    except ImportError:
+        return []
+    logins = getattr(demo_service, "demo_logins", None)
+    if logins is None:
+        return []
+    try:
+        return list(logins(db))
+    except Exception:  # a database without the demo has no demo logins to show
+        db.rollback()
+        return []

@@ -1,0 +1,45 @@
+"""Helpers for page tests: read the CSRF token off a page, sign in through the form."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from mutua.auth import service as auth_service
+from mutua.auth.roles import Role
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+PASSWORD = "correct-horse-9"
+
+
+def csrf_of(html: str) -> str:
+    match = CSRF.search(html)
+    assert match, "the page has no form token"
+    return match.group(1)
+
+
+def post_form(client, path: str, data: dict, *, from_page: str | None = None, **kw):
+    """POST a page form with the token of the page it sits on."""
+    page = client.get(from_page or path)
+    return client.post(path, data={"csrf_token": csrf_of(page.text), **data},
+                       follow_redirects=False, **kw)
+
+
+def sign_in(client, login: str, password: str = PASSWORD):
+    response = post_form(client, "/signin", {"login": login, "password": password})
+    assert response.status_code == 303, response.text[:500]
+    return response
+
+
+@pytest.fixture
+def staff_user(db):
+    """Make a staff login with a role: ``staff_user(Role.CLAIMS)`` -> username."""
+
+    def make(role: Role, username: str | None = None) -> str:
+        name = username or f"{role.value}-user"
+        auth_service.create_user(db, username=name, password=PASSWORD, role=role)
+        db.commit()
+        return name
+
+    return make
