@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tests.integration.web.conftest import csrf_of, post_form, sign_in
-
 from mutua.auth.roles import Role
+from tests.integration.web.conftest import csrf_of, post_form, sign_in
 
 
 def test_sign_in_page_is_chinese_by_default_and_english_when_chosen(client):

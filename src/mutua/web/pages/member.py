@@ -1,22 +1,180 @@
-"""The member portal (/me): a member's own policies, claims, statements, votes and health."""
+"""The member portal (/me): a member's own policies, claims, statements, votes and health.
+
+Every page reads through the domain services as the signed-in member. A record that exists
+but belongs to another member answers with the forbidden page, so a typed URL shows plainly
+why it does not open.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
 
 from mutua.auth.roles import Role
-from mutua.auth.security import Principal
+from mutua.auth.security import SYSTEM, Principal
+from mutua.catalog import service as catalog_service
+from mutua.dates import today
 from mutua.deps import DbSession, allow
-from mutua.web.render import render
+from mutua.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from mutua.members import service as members_service
+from mutua.money import round_fen
+from mutua.policies import service as policies_service
+from mutua.web.i18n import gettext as _
+from mutua.web.render import N_, redirect, render
 
 router = APIRouter(prefix="/me")
 Member = Depends(allow(Role.MEMBER))
 
+POLICY_STATUS = {"in_force": N_("In force"), "cancelled": N_("Cancelled"),
+                 "expired": N_("Ended"), "waiting": N_("Starts soon")}
+DONE = {"enrolled": N_("You are covered. Your policy is below."),
+        "claim": N_("Your claim is reported. We will tell you each step here."),
+        "voted": N_("Your vote is counted. Keep your receipt."),
+        "result": N_("Your result is saved."),
+        "feedback": N_("Thank you. Your message has been sent."),
+        "rated": N_("Thank you for rating."),
+        "registered": N_("You are registered for the meeting.")}
 
-def _member(principal: Principal) -> Principal:
-    return principal
+
+def flash(request: Request) -> str | None:
+    key = request.query_params.get("done")
+    return _(DONE[key]) if key in DONE else None
+
+
+def own(record_member_id: int, principal: Principal) -> None:
+    """Refuse a record of another member with 403 (the forbidden page)."""
+    if principal.member_id != record_member_id:
+        raise Forbidden("this record belongs to another member")
+
+
+def policy_state(cover, on) -> str:
+    if cover.status != "in_force":
+        return cover.status
+    if on < cover.cover_start:
+        return "waiting"
+    return "in_force" if on <= cover.cover_end else "expired"
+
+
+def _products(db, codes) -> dict:
+    return {code: catalog_service.get_product(db, code=code) for code in set(codes)}
 
 
 @router.get("")
 def home(request: Request, db: DbSession, principal: Principal = Member):
-    return render(request, "member/home.html", policies=[])
+    on = today()
+    member = members_service.get(db, member_id=principal.member_id, actor=principal)
+    policies, _total = policies_service.list_for_member(db, member_id=member.id, actor=principal)
+    covers = [policies_service.cover_on(db, policy_id=p.id, on=max(on, p.cover_start))
+              for p in policies]
+    products = _products(db, [c.product_code for c in covers])
+    rows = [{"cover": c, "product": products[c.product_code], "state": policy_state(c, on),
+             "benefits": _benefit_rows(products[c.product_code], c)} for c in covers]
+    return render(request, "member/home.html", member=member, rows=rows, flash=flash(request),
+                  status_labels=POLICY_STATUS)
+
+
+def _benefit_rows(product, cover) -> list[dict]:
+    names = {b.code: b for b in product.benefits}
+    return [{"benefit": names[b.code], "cover": b} for b in cover.benefits]
+
+
+@router.get("/policies/{policy_id}")
+def policy_page(policy_id: int, request: Request, db: DbSession, principal: Principal = Member):
+    policy = policies_service.get(db, policy_id=policy_id, actor=SYSTEM)
+    own(policy.member_id, principal)
+    on = today()
+    cover = policies_service.cover_on(db, policy_id=policy.id, on=max(on, policy.cover_start))
+    product = catalog_service.get_product(db, code=cover.product_code)
+    names = {b.code: b for b in product.benefits}
+    uplifts = [{"benefit": names[code], "uplift": u}
+               for code, u in policies_service.uplifts_of(db, policy_id=policy.id)]
+    return render(request, "member/policy.html", cover=cover, product=product,
+                  benefits=_benefit_rows(product, cover), uplifts=uplifts,
+                  state=policy_state(cover, on), status_labels=POLICY_STATUS,
+                  flash=flash(request))
+
+
+# Eligibility in plain words, by the field of the rule that refused (msgids).
+REFUSALS = {
+    "period": N_("This product is not on sale today. It is sold from %(start)s to %(end)s."),
+    "age": N_("On the first day of cover you would be %(age)s; this product covers ages "
+              "%(min)s to %(max)s."),
+    "occupation_class": N_("Your occupation is in risk class %(cls)s; this product covers "
+                           "classes %(classes)s."),
+    "coefficient": N_("The sum-insured table has no row for your age and occupation class."),
+}
+ALREADY_HELD = N_("You already hold this product for this sale period.")
+
+
+def explain(problem, *, product, period, member, offer) -> str:
+    """One refusal as a sentence the member can act on."""
+    from mutua.web.i18n import format_date
+
+    template = REFUSALS.get(problem.field)
+    if template is None:
+        return f"{problem.field}: {problem.rule}"
+    return _(template, start=format_date(period.sale_start), end=format_date(period.sale_end),
+             age=offer.age if offer else "", min=product.min_age, max=product.max_age,
+             cls=member.occupation_class,
+             classes="、".join(str(c) for c in product.allowed_classes))
+
+
+def _offers(db, principal: Principal, member) -> list[dict]:
+    on = today()
+    held = {(p.product_id, p.period_id) for p in policies_service.list_for_member(
+        db, member_id=member.id, actor=principal)[0]}
+    out = []
+    for product, period in catalog_service.open_for_sale(db, on=on):
+        offer = policies_service.quote(db, member=member, product=product, period=period, on=on)
+        reasons = [explain(p, product=product, period=period, member=member, offer=offer)
+                   for p in offer.problems]
+        if (product.id, period.id) in held:
+            reasons.append(_(ALREADY_HELD))
+        coef = offer.coefficient or Decimal(1)
+        sums = [(b, round_fen(b.base_sum_insured * coef)) for b in product.benefits]
+        out.append({"product": product, "period": period, "offer": offer, "reasons": reasons,
+                    "sums": sums})
+    return out
+
+
+@router.get("/enrol")
+def enrol_page(request: Request, db: DbSession, principal: Principal = Member):
+    member = members_service.get(db, member_id=principal.member_id, actor=principal)
+    return render(request, "member/enrol.html", offers=_offers(db, principal, member),
+                  refused=None)
+
+
+@router.post("/enrol")
+def enrol(
+    request: Request,
+    db: DbSession,
+    product_code: Annotated[str, Form(max_length=40)],
+    period_code: Annotated[str, Form(max_length=20)],
+    principal: Principal = Member,
+):
+    member = members_service.get(db, member_id=principal.member_id, actor=principal)
+    try:
+        policy = policies_service.enrol(db, member_id=member.id, product_code=product_code,
+                                        period_code=period_code, actor=principal)
+    except (ValidationFailed, Conflict, NotFound) as exc:
+        db.rollback()
+        refused = {"product_code": product_code,
+                   "reasons": _refusal_reasons(db, exc, product_code, period_code, member)}
+        return render(request, "member/enrol.html", status_code=exc.status_code,
+                      offers=_offers(db, principal, member), refused=refused)
+    return redirect(f"/me/policies/{policy.id}?done=enrolled")
+
+
+def _refusal_reasons(db, exc, product_code: str, period_code: str, member) -> list[str]:
+    if isinstance(exc, Conflict):
+        return [_(ALREADY_HELD)]
+    if isinstance(exc, NotFound):
+        return [_("This product or sale period does not exist.")]
+    product = catalog_service.get_product(db, code=product_code)
+    period = catalog_service.get_period(db, product=product, code=period_code)
+    offer = policies_service.quote(db, member=member, product=product, period=period,
+                                   on=today())
+    return [explain(p, product=product, period=period, member=member, offer=offer)
+            for p in exc.problems]
