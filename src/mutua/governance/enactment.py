@@ -25,9 +25,13 @@ from sqlalchemy.orm import Session
 from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.dates import Quarter
-from mutua.errors import DomainError, ValidationFailed
+from mutua.errors import Conflict, DomainError, ValidationFailed
 from mutua.governance.models import Proposal, Representative
-from mutua.governance.payloads import check_allocation_shares, check_coefficient_cells, check_quarter
+from mutua.governance.payloads import (
+    check_allocation_shares,
+    check_coefficient_cells,
+    check_quarter,
+)
 from mutua.governance.tally import Result
 
 
@@ -206,6 +210,8 @@ def _enact_allocation(db: Session, proposal: Proposal, actor: Principal) -> dict
     from mutua.settlement import service as settlement_service
 
     p = proposal.payload
+    if not hasattr(settlement_service, "adopt_allocation_policy"):
+        raise Conflict("the settlement service cannot adopt allocation policies yet")
     policy = settlement_service.adopt_allocation_policy(
         db, project_id=proposal.project_id, uplift=Decimal(p["uplift"]), aid=Decimal(p["aid"]),
         services=Decimal(p["services"]), effective_from=p["effective_from"],
