@@ -37,19 +37,15 @@ _mount()
 
 def main() -> None:
     """Run the CLI; a DomainError becomes one line on stderr and exit code 2."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
     try:
-        app(standalone_mode=False)
+        app()  # standalone mode: usage errors and typer.Exit set the exit code themselves
     except DomainError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        sys.exit(1)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except (OperationalError, ProgrammingError) as exc:
+        if "no such table" in str(exc) or "does not exist" in str(exc):
+            print("error: the database has no schema yet; run `mutua init` first", file=sys.stderr)
+            sys.exit(2)
         raise

@@ -1,0 +1,115 @@
+"""Enrolment, premiums, cancellation and the books, through the API and services."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from mutua.auth.roles import Role
+from mutua.auth.security import SYSTEM
+from mutua.ledger import service as ledger_service
+from mutua.policies import service as policies_service
+from mutua.policies.models import Policy
+from tests import factories as f
+
+
+def policies(db) -> int:
+    db.expire_all()
+    return db.scalar(select(func.count()).select_from(Policy))
+
+
+def assert_books_balance(db):
+    for tb in ledger_service.trial_balance(db):
+        assert tb.total == 0, tb
+
+
+def test_member_enrols_and_sees_scaled_sum_insured(client, db):
+    f.accident_project(db)
+    m = f.member(db, occupation="F0601", login=True)  # delivery rider, class 6
+    h = f.member_headers(client, db, m)
+    r = client.post("/api/v1/policies", json={"product_code": "TEST-ACC-1", "period_code": "P1"},
+                    headers=h)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["premium"] == "36.50" and body["coefficient"] == "0.1250"
+    death = next(b for b in body["benefits"] if b["code"] == "death")
+    assert death["sum_insured"] == "12500.00"  # 100,000 x 0.125
+    mine = client.get("/api/v1/policies/mine", headers=h).json()
+    assert mine["total"] == 1
+    project_id = db.get(Policy, body["id"]).project_id
+    assert ledger_service.balance_of(db, project_id=project_id, account="cash") == Decimal("36.50")
+    assert_books_balance(db)
+
+
+def test_bad_enrolments_are_refused_and_store_nothing(client, db):
+    today = date.today()
+    f.accident_project(db, classes=(1, 2, 3, 4, 5), min_age=18, max_age=60)
+    f.accident_project(db, code="CLOSED", sale_start=today - timedelta(days=90),
+                       sale_end=today - timedelta(days=60))
+    old = f.member(db, birth=date(1950, 1, 1), login=True)
+    rider = f.member(db, occupation="F0601", login=True)
+    ok = f.member(db, login=True)
+    f.policy(db, member=ok)
+    db.commit()
+    before = policies(db)
+    cases = [
+        (old, "TEST-ACC-1", "age"),
+        (rider, "TEST-ACC-1", "occupation_class"),
+        (ok, "CLOSED-1", "period"),
+    ]
+    for who, product, field in cases:
+        r = client.post("/api/v1/policies", json={"product_code": product, "period_code": "P1"},
+                        headers=f.member_headers(client, db, who))
+        assert r.status_code == 422, r.text
+        assert field in [p["field"] for p in r.json()["problems"]]
+    again = client.post("/api/v1/policies", json={"product_code": "TEST-ACC-1", "period_code": "P1"},
+                        headers=f.member_headers(client, db, ok))
+    assert again.status_code == 409
+    assert policies(db) == before
+
+
+def test_member_cannot_read_or_cancel_another_members_policy(client, db):
+    f.accident_project(db)
+    a, b = f.member(db, login=True), f.member(db, login=True)
+    pb = f.policy(db, member=b)
+    h = f.member_headers(client, db, a)
+    assert client.get(f"/api/v1/policies/{pb.id}", headers=h).status_code == 404
+    assert client.post(f"/api/v1/policies/{pb.id}/cancel", json={}, headers=h).status_code == 404
+    assert client.get(f"/api/v1/policies/by-member/{b.id}", headers=h).status_code == 404
+
+
+def test_cancellation_refunds_and_books_stay_balanced(db):
+    today = date.today()
+    f.accident_project(db)
+    m1, m2 = f.member(db), f.member(db)
+    p1 = f.policy(db, member=m1, on=today)
+    p2 = f.policy(db, member=m2, on=today)
+    policies_service.cancel(db, policy_id=p1.id, actor=SYSTEM, on=today + timedelta(days=5))
+    assert p1.refund == p1.premium  # cooling-off
+    policies_service.cancel(db, policy_id=p2.id, actor=SYSTEM, on=p2.cover_start + timedelta(days=99))
+    # 100 of 365 days covered: earned 36.50 x 100/365 = 10.00, refund 26.50
+    assert str(p2.refund) == "26.50"
+    assert ledger_service.balance_of(db, project_id=p1.project_id, account="cash") == 10
+    assert_books_balance(db)
+
+
+def test_staff_enrol_many_reports_bad_rows(db):
+    f.accident_project(db, classes=(1, 2, 3, 4, 5))
+    ok, rider = f.member(db), f.member(db, occupation="F0601")
+    result = policies_service.enrol_many(
+        db, product_code="TEST-ACC-1", period_code="P1", actor=SYSTEM,
+        enrolments=[policies_service.Enrolment(ok.id, 1), policies_service.Enrolment(rider.id, 2),
+                    policies_service.Enrolment(ok.id, 3), policies_service.Enrolment(99999, 4)])
+    assert result.enrolled == 1
+    assert sorted(result.problems) == [2, 3, 4]
+    assert_books_balance(db)
+
+
+def test_underwriter_enrols_for_a_member_but_claims_role_cannot(client, db):
+    f.accident_project(db)
+    m = f.member(db)
+    body = {"product_code": "TEST-ACC-1", "period_code": "P1", "member_id": m.id}
+    uw = f.staff_headers(client, db, Role.UNDERWRITER)
+    assert client.post("/api/v1/policies", json=body, headers=uw).status_code == 201
+    claims = f.staff_headers(client, db, Role.CLAIMS)
+    assert client.post("/api/v1/policies", json=body, headers=claims).status_code == 403
