@@ -1,0 +1,137 @@
+"""Member governance pages (/me/governance): proposals to vote on, receipts, checking a ballot.
+
+The secret behind a receipt is shown once, on the page that answers the vote, and never
+stored: the member writes it down or prints the page.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+
+from mutua.auth.roles import Role
+from mutua.auth.security import Principal
+from mutua.deps import DbSession, allow
+from mutua.errors import Conflict, Forbidden, ValidationFailed
+from mutua.governance import service as governance_service
+from mutua.web.i18n import gettext as _
+from mutua.web.i18n import pick
+from mutua.web.render import N_, render
+
+router = APIRouter(prefix="/me/governance")
+Member = Depends(allow(Role.MEMBER))
+PAGE = 50
+
+PROPOSAL_STATUS = {"draft": N_("Draft"), "open": N_("Voting open"), "closed": N_("Closed")}
+KIND_LABELS = {"motion": N_("Motion"), "pricing": N_("Pricing"),
+               "allocation": N_("Use of surplus"), "election": N_("Election")}
+VOTE_REFUSED = {
+    "conflict": N_("You have already voted on this proposal, or voting is not open."),
+    "forbidden": N_("You could not vote: you had no policy in force in this project on the "
+                    "day voting opened."),
+    "invalid": N_("Choose one option (in an election, up to the number of seats), or abstain "
+                  "alone."),
+}
+
+
+def option_labels(proposal) -> dict[str, str]:
+    return {o["code"]: pick(o.get("label_zh"), o.get("label_en")) for o in proposal.options}
+
+
+def _voted(db, principal: Principal) -> dict[int, bool]:
+    rows, _total = governance_service.participation(db, member_id=principal.member_id,
+                                                    actor=principal, limit=500)
+    return {r["proposal_id"]: r["has_voted"] for r in rows}
+
+
+@router.get("")
+def proposals(request: Request, db: DbSession, principal: Principal = Member,
+              offset: int = Query(0, ge=0)):
+    items, total = governance_service.list_proposals(db, actor=principal, limit=PAGE,
+                                                     offset=offset)
+    extra = _extras(db, principal)
+    return render(request, "member/governance.html", proposals=items,
+                  voted=_voted(db, principal), status_labels=PROPOSAL_STATUS,
+                  kind_labels=KIND_LABELS, offset=offset, page=PAGE,
+                  more=offset + PAGE < total, **extra)
+
+
+def _extras(db, principal: Principal) -> dict:
+    """Meetings, feedback and ratings, from the governance service where it offers them."""
+    out = {}
+    for name, fn in (("meetings", "list_meetings"), ("feedback", "list_feedback")):
+        func = getattr(governance_service, fn, None)
+        out[name] = _items(func(db, actor=principal)) if func else None
+    return out
+
+
+def _items(result):
+    return result[0] if isinstance(result, tuple) else result
+
+
+def _proposal_context(db, principal: Principal, proposal_id: int) -> dict:
+    proposal = governance_service.visible_proposal(db, proposal_id=proposal_id, actor=principal)
+    voted = _voted(db, principal)
+    result = proposal.result if proposal.status == "closed" else None
+    return {"proposal": proposal, "labels": option_labels(proposal),
+            "is_elector": proposal.id in voted, "has_voted": voted.get(proposal.id, False),
+            "result": result, "status_labels": PROPOSAL_STATUS, "kind_labels": KIND_LABELS}
+
+
+@router.get("/proposals/{proposal_id}")
+def proposal_page(proposal_id: int, request: Request, db: DbSession,
+                  principal: Principal = Member):
+    return render(request, "member/proposal.html", refused=None,
+                  **_proposal_context(db, principal, proposal_id))
+
+
+@router.post("/proposals/{proposal_id}/vote")
+def vote(proposal_id: int, request: Request, db: DbSession,
+         choice: Annotated[list[str], Form()] = (), principal: Principal = Member):
+    try:
+        ballot = governance_service.cast_ballot(db, proposal_id=proposal_id,
+                                                choice=list(choice), actor=principal)
+    except (Conflict, Forbidden, ValidationFailed) as exc:
+        db.rollback()
+        key = {Conflict: "conflict", Forbidden: "forbidden"}.get(type(exc), "invalid")
+        return render(request, "member/proposal.html", status_code=exc.status_code,
+                      refused=_(VOTE_REFUSED[key]),
+                      **_proposal_context(db, principal, proposal_id))
+    proposal = governance_service.visible_proposal(db, proposal_id=proposal_id, actor=principal)
+    labels = option_labels(proposal)
+    return render(request, "member/receipt.html", proposal=proposal, ballot=ballot,
+                  chosen=[labels.get(c, c) for c in ballot["choice"]])
+
+
+@router.get("/proposals/{proposal_id}/check")
+def check_form(proposal_id: int, request: Request, db: DbSession,
+               principal: Principal = Member):
+    return render(request, "member/check.html", outcome=None, secret="",
+                  **_proposal_context(db, principal, proposal_id))
+
+
+@router.post("/proposals/{proposal_id}/check")
+def check(proposal_id: int, request: Request, db: DbSession,
+          secret: Annotated[str, Form(max_length=200)] = "",
+          choice: Annotated[list[str], Form()] = (), principal: Principal = Member):
+    try:
+        outcome = governance_service.verify_ballot(db, proposal_id=proposal_id,
+                                                   secret=secret.strip(), choice=list(choice),
+                                                   actor=principal)
+    except ValidationFailed:
+        outcome = {"invalid": True}
+    return render(request, "member/check.html", outcome=outcome, secret=secret,
+                  **_proposal_context(db, principal, proposal_id))
+
+
+@router.get("/proposals/{proposal_id}/receipts")
+def receipts(proposal_id: int, request: Request, db: DbSession, principal: Principal = Member,
+             offset: int = Query(0, ge=0)):
+    ctx = _proposal_context(db, principal, proposal_id)
+    if ctx["proposal"].status != "closed":
+        raise Conflict("the receipt list is published when voting closes")
+    rows, total = governance_service.receipt_list(db, proposal_id=proposal_id, actor=principal,
+                                                  limit=PAGE, offset=offset)
+    return render(request, "member/receipts.html", rows=rows, total=total, offset=offset,
+                  page=PAGE, more=offset + PAGE < total, **ctx)
