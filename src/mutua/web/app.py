@@ -13,6 +13,7 @@ from mutua.settings import Settings, get_settings
 
 def api_router() -> APIRouter:
     from mutua.actuarial.router import router as actuarial
+    from mutua.audit.router import router as audit
     from mutua.auth.router import router as auth
     from mutua.catalog.router import router as catalog
     from mutua.claims.router import router as claims
@@ -25,7 +26,7 @@ def api_router() -> APIRouter:
 
     api = APIRouter(prefix="/api/v1")
     for r in (auth, members, catalog, policies, ledger, claims, settlement, actuarial,
-              governance, health):
+              governance, health, audit):
         api.include_router(r)
     return api
 
