@@ -1,0 +1,201 @@
+"""Member consultation meetings (会员恳谈会) and the feedback they raise.
+
+Staff schedule a meeting (in person or online, for one project or the whole mutual);
+members in scope register; attendance is recorded; minutes are published; every piece
+of feedback becomes an item with an owner, a response and a status that only moves
+forward: ``open -> in_progress -> answered -> done``. Members in scope see the items
+(never who raised them, unless it was themselves).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.orm import Session
+
+from mutua.audit import service as audit
+from mutua.auth.security import Principal
+from mutua.dates import utcnow
+from mutua.errors import Conflict, Forbidden, NotFound, ProblemCollector, ValidationFailed
+from mutua.governance.models import FeedbackItem, Meeting, MeetingRegistration
+from mutua.governance.service import in_scope
+
+MODES = ("in_person", "online")
+FEEDBACK_FLOW = ("open", "in_progress", "answered", "done")
+
+
+def schedule_meeting(db: Session, *, project_id: int | None, title_zh: str, title_en: str,
+                     mode: str, place: str, starts_at: datetime, actor: Principal,
+                     capacity: int | None = None) -> Meeting:
+    problems = ProblemCollector()
+    if mode not in MODES:
+        problems.add("mode", "must be in_person or online")
+    for name, text, limit in (("title_zh", title_zh, 200), ("title_en", title_en, 300),
+                              ("place", place, 300)):
+        if not (text or "").strip() or len(text) > limit:
+            problems.add(name, f"must be 1 to {limit} characters")
+    if starts_at.tzinfo is None:
+        problems.add("starts_at", "must carry a timezone")
+    if capacity is not None and capacity < 1:
+        problems.add("capacity", "must be at least 1 when given")
+    problems.raise_if_any()
+    meeting = Meeting(project_id=project_id, title_zh=title_zh.strip(), title_en=title_en.strip(),
+                      mode=mode, place=place.strip(), starts_at=starts_at, capacity=capacity,
+                      created_by=actor.username)
+    db.add(meeting)
+    db.flush()
+    audit.record(db, actor=actor, action="meeting.schedule", entity="meeting",
+                 entity_id=meeting.id, project_id=project_id, detail={"mode": mode})
+    return meeting
+
+
+def get_meeting(db: Session, *, meeting_id: int, actor: Principal) -> Meeting:
+    meeting = db.get(Meeting, meeting_id)
+    if meeting is None or (actor.is_member and not in_scope(
+            db, member_id=actor.member_id or 0, project_id=meeting.project_id)):
+        raise NotFound(f"meeting {meeting_id} not found")
+    return meeting
+
+
+def register(db: Session, *, meeting_id: int, actor: Principal) -> MeetingRegistration:
+    """The acting member registers for a meeting of their scope, once."""
+    if not actor.is_member:
+        raise Forbidden("members register themselves")
+    meeting = get_meeting(db, meeting_id=meeting_id, actor=actor)
+    if meeting.status != "scheduled":
+        raise Conflict("registration has closed: the meeting has been held")
+    if db.get(MeetingRegistration, (meeting_id, actor.member_id)) is not None:
+        raise Conflict("you are already registered for this meeting")
+    if meeting.capacity is not None and registrations(db, meeting_id=meeting_id) >= \
+            meeting.capacity:
+        raise Conflict("the meeting is full")
+    reg = MeetingRegistration(meeting_id=meeting_id, member_id=actor.member_id)
+    db.add(reg)
+    db.flush()
+    audit.record(db, actor=actor, action="meeting.register", entity="meeting",
+                 entity_id=meeting_id, project_id=meeting.project_id)
+    return reg
+
+
+def registrations(db: Session, *, meeting_id: int) -> int:
+    return db.scalar(select(func.count()).select_from(MeetingRegistration)
+                     .where(MeetingRegistration.meeting_id == meeting_id)) or 0
+
+
+def record_attendance(db: Session, *, meeting_id: int, member_ids: list[int],
+                      actor: Principal) -> int:
+    """Mark registered members present (one UPDATE); the meeting counts as held."""
+    meeting = get_meeting(db, meeting_id=meeting_id, actor=actor)
+    marked = db.execute(update(MeetingRegistration)
+                        .where(MeetingRegistration.meeting_id == meeting_id,
+                               MeetingRegistration.member_id.in_(member_ids))
+                        .values(attended=True)).rowcount if member_ids else 0
+    meeting.status = "held"
+    audit.record(db, actor=actor, action="meeting.attendance", entity="meeting",
+                 entity_id=meeting_id, project_id=meeting.project_id,
+                 detail={"attended": marked})
+    return marked
+
+
+def publish_minutes(db: Session, *, meeting_id: int, minutes_zh: str, minutes_en: str,
+                    actor: Principal) -> Meeting:
+    meeting = get_meeting(db, meeting_id=meeting_id, actor=actor)
+    if not (minutes_zh or "").strip() and not (minutes_en or "").strip():
+        raise ValidationFailed("minutes_zh", "minutes need some text in Chinese or English")
+    meeting.minutes_zh = minutes_zh
+    meeting.minutes_en = minutes_en
+    meeting.minutes_published_at = utcnow()
+    meeting.status = "held"
+    audit.record(db, actor=actor, action="meeting.minutes", entity="meeting",
+                 entity_id=meeting_id, project_id=meeting.project_id)
+    return meeting
+
+
+def list_meetings(db: Session, *, actor: Principal, limit: int = 50, offset: int = 0
+                  ) -> tuple[list[Meeting], int]:
+    stmt = select(Meeting)
+    if actor.is_member:
+        stmt = stmt.where(_scope_filter(Meeting.project_id, actor.member_id or 0))
+    total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    items = list(db.scalars(stmt.order_by(Meeting.starts_at.desc()).limit(limit)
+                            .offset(offset)))
+    return items, total
+
+
+def _scope_filter(project_col, member_id: int):
+    from mutua.policies.models import Policy
+
+    return project_col.is_(None) | exists().where(Policy.member_id == member_id,
+                                                  Policy.project_id == project_col)
+
+
+# --- feedback ---------------------------------------------------------------------------
+
+
+def raise_feedback(db: Session, *, text: str, actor: Principal, meeting_id: int | None = None,
+                   project_id: int | None = None, owner: str | None = None) -> FeedbackItem:
+    """A new feedback item: from a member, or noted by staff at a meeting."""
+    if not (text or "").strip() or len(text) > 4000:
+        raise ValidationFailed("text", "must be 1 to 4000 characters")
+    if meeting_id is not None:
+        meeting = get_meeting(db, meeting_id=meeting_id, actor=actor)
+        project_id = meeting.project_id
+    elif actor.is_member and project_id is not None and not in_scope(
+            db, member_id=actor.member_id or 0, project_id=project_id):
+        raise Forbidden("you may give feedback to your own projects")
+    item = FeedbackItem(project_id=project_id, source="meeting" if meeting_id else "member",
+                        meeting_id=meeting_id, text=text.strip(), owner=owner,
+                        member_id=actor.member_id if actor.is_member else None)
+    db.add(item)
+    db.flush()
+    audit.record(db, actor=actor, action="feedback.raise", entity="feedback",
+                 entity_id=item.id, project_id=project_id, detail={"source": item.source})
+    return item
+
+
+def update_feedback(db: Session, *, item_id: int, actor: Principal, owner: str | None = None,
+                    response: str | None = None, status: str | None = None) -> FeedbackItem:
+    """Assign an owner, write the response, move the status forward (never back)."""
+    item = db.get(FeedbackItem, item_id)
+    if item is None:
+        raise NotFound(f"feedback {item_id} not found")
+    if status is not None:
+        if status not in FEEDBACK_FLOW:
+            raise ValidationFailed("status", f"must be one of {', '.join(FEEDBACK_FLOW)}")
+        if FEEDBACK_FLOW.index(status) < FEEDBACK_FLOW.index(item.status):
+            raise Conflict(f"feedback is {item.status}; its status only moves forward")
+        if status in ("answered", "done") and not ((response or item.response or "").strip()):
+            raise ValidationFailed("response", f"is required before the item is {status}")
+        if status != "open" and not (owner or item.owner):
+            raise ValidationFailed("owner", "assign an owner before work starts")
+    if owner is not None:
+        item.owner = owner.strip()[:64] or None
+    if response is not None:
+        item.response = response.strip()
+    if status is not None:
+        item.status = status
+    item.updated_at = utcnow()
+    audit.record(db, actor=actor, action="feedback.update", entity="feedback",
+                 entity_id=item.id, project_id=item.project_id, detail={"status": item.status})
+    return item
+
+
+def list_feedback(db: Session, *, actor: Principal, project_id: int | None = None,
+                  meeting_id: int | None = None, status: str | None = None,
+                  limit: int = 50, offset: int = 0) -> tuple[list[FeedbackItem], int]:
+    stmt = select(FeedbackItem)
+    if project_id is not None:
+        stmt = stmt.where(FeedbackItem.project_id == project_id)
+    if meeting_id is not None:
+        stmt = stmt.where(FeedbackItem.meeting_id == meeting_id)
+    if status:
+        stmt = stmt.where(FeedbackItem.status == status)
+    if actor.is_member:
+        # follow-ups of ratings are between the member and staff; the rest is public in scope
+        stmt = stmt.where(_scope_filter(FeedbackItem.project_id, actor.member_id or 0),
+                          (FeedbackItem.source != "rating")
+                          | (FeedbackItem.member_id == actor.member_id))
+    total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    items = list(db.scalars(stmt.order_by(FeedbackItem.id.desc()).limit(limit).offset(offset)))
+    return items, total
