@@ -1,5 +1,101 @@
-"""HTTP routes under /api/v1/health."""
+"""HTTP routes under /api/v1/health: results in, the coordinators' queue, patient views."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from mutua.auth.roles import Role
+from mutua.auth.security import Principal
+from mutua.deps import DbSession, Paging, allow
+from mutua.health import clinical, service
+from mutua.health.schemas import AlertAction, AssignmentIn, ObservationsIn
 
 router = APIRouter(prefix="/health", tags=["health"])
+
+Care = Annotated[Principal, Depends(allow(Role.CARE))]
+CareOrMember = Annotated[Principal, Depends(allow(Role.CARE, Role.MEMBER))]
+Admin = Annotated[Principal, Depends(allow())]
+Anyone = Annotated[Principal, Depends(allow(*Role))]
+
+
+@router.post("/observations", status_code=201)
+def record(body: ObservationsIn, db: DbSession, actor: CareOrMember) -> dict:
+    """Store results; the response carries eGFR, stage, risk, slope, alerts and advice."""
+    items = [i.model_dump(mode="json") for i in body.items]
+    return service.record(db, actor=actor, items=items)
+
+
+@router.get("/patients/{member_id}")
+def patient(member_id: int, db: DbSession, actor: CareOrMember) -> dict:
+    return service.patient_view(db, actor=actor, member_id=member_id)
+
+
+@router.get("/patients/{member_id}/observations")
+def observations(member_id: int, db: DbSession, actor: CareOrMember, paging: Paging,
+                 kind: Annotated[str | None, Query(max_length=16)] = None) -> dict:
+    items, total = service.history(db, actor=actor, member_id=member_id, kind=kind,
+                                   limit=paging.limit, offset=paging.offset)
+    return {"items": items, "total": total, "limit": paging.limit, "offset": paging.offset}
+
+
+@router.put("/patients/{member_id}/coordinator")
+def assign(member_id: int, body: AssignmentIn, db: DbSession, actor: Admin) -> dict:
+    return service.assign(db, actor=actor, member_id=member_id,
+                          coordinator_user_id=body.coordinator_user_id)
+
+
+@router.get("/my-patients")
+def my_patients(db: DbSession, actor: Care, paging: Paging) -> dict:
+    items, total = service.my_patients(db, actor=actor, limit=paging.limit,
+                                       offset=paging.offset)
+    return {"items": items, "total": total, "limit": paging.limit, "offset": paging.offset}
+
+
+@router.get("/alerts")
+def alerts(db: DbSession, actor: Care, paging: Paging,
+           status: Annotated[str | None, Query(max_length=14)] = None,
+           project_id: int | None = None) -> dict:
+    """The coordinators' queue: unresolved alerts, most severe first."""
+    items, total = service.alert_queue(db, actor=actor, status=status, project_id=project_id,
+                                       limit=paging.limit, offset=paging.offset)
+    return {"items": items, "total": total, "limit": paging.limit, "offset": paging.offset}
+
+
+@router.post("/alerts/{alert_id}/actions")
+def act(alert_id: int, body: AlertAction, db: DbSession, actor: Care) -> dict:
+    return service.act_on_alert(db, actor=actor, alert_id=alert_id, action=body.action,
+                                note=body.note)
+
+
+@router.get("/claims-evidence/{member_id}/progression")
+def progression(member_id: int, db: DbSession,
+                actor: Annotated[Principal, Depends(allow(Role.CLAIMS))],
+                on: date | None = None) -> dict:
+    from mutua.dates import today
+
+    e = service.confirmed_progression(db, member_id=member_id, on=on or today())
+    from mutua.audit import service as audit
+
+    audit.record(db, actor=actor, action="health.read.progression", entity="patient",
+                 entity_id=member_id)
+    return service.evidence_dict(e)
+
+
+@router.get("/calculators/egfr")
+def egfr(actor: Anyone, creatinine: float, age: float, sex: str, unit: str = "mg/dL",
+         cystatin_c: float | None = None) -> dict:
+    """eGFR by CKD-EPI 2021 (no data stored)."""
+    v = clinical.egfr_creatinine(creatinine, age=age, sex=sex, unit=unit, cystatin_c=cystatin_c)
+    eq = clinical.EQUATION_CR if cystatin_c is None else clinical.EQUATION_CR_CYS
+    return {"egfr": round(v, 1), "equation": eq, "g_category": clinical.g_category(round(v, 1))}
+
+
+@router.get("/calculators/kfre")
+def kfre(actor: Anyone, age: float, sex: str, egfr: float, acr: float, acr_unit: str = "mg/g",
+         calibration: str = "north-american") -> dict:
+    r = clinical.kfre(age=age, sex=sex, egfr=egfr, acr=acr, acr_unit=acr_unit,
+                      calibration=calibration)
+    return {"risk_2y": round(r.risk_2y, 4), "risk_5y": round(r.risk_5y, 4)}

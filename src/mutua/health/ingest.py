@@ -1,0 +1,592 @@
+"""The ingest pipeline: raw records -> checked observations -> eGFR, stage, risk, slope, alerts.
+
+One pipeline serves the JSON API (a handful of results), FHIR bundles, partner-lab CSV files
+and the million-row benchmark. Every step works on numpy columns; the database is touched by
+a few set-based statements (patients, stored history, duplicates, open alerts) and by bulk
+writes (``bulk_write``: executemany on SQLite, COPY on PostgreSQL).
+
+Raw records are columns of strings: who (member number or id), what (LOINC code or our
+kind), value, unit, when (ISO date or date-time; without an offset it is Shanghai time).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mutua import numbering
+from mutua.health import clinical, rules
+from mutua.health.kinds import KIND_BY_LOINC, KINDS, normalise_unit
+from mutua.health.models import Alert, KidneyResult, Observation
+
+CHUNK = 5000
+SHANGHAI_OFFSET = np.timedelta64(8, "h")
+EPOCH = np.datetime64("1970-01-01T00:00:00", "us")
+US_PER_DAY = 86_400_000_000
+
+
+@dataclass
+class RawRecords:
+    """Columns of what a sender gave us, one entry per record (strings, unparsed)."""
+
+    member_ref: list[str] = field(default_factory=list)  # member number, or "#<id>"
+    code: list[str] = field(default_factory=list)  # LOINC code, or "kind:<kind>"
+    value: list[str] = field(default_factory=list)
+    unit: list[str | None] = field(default_factory=list)
+    effective: list[str] = field(default_factory=list)
+    record: list[int] = field(default_factory=list)  # the sender's record number
+
+    def add(self, *, member_ref, code, value, unit, effective, record) -> None:
+        self.member_ref.append(str(member_ref))
+        self.code.append(str(code))
+        self.value.append(value)
+        self.unit.append(unit)
+        self.effective.append(effective)
+        self.record.append(record)
+
+    def __len__(self) -> int:
+        return len(self.record)
+
+
+@dataclass(frozen=True)
+class Patient:
+    member_id: int
+    birth_day: int  # days since 1970-01-01
+    female: bool
+    project_id: int | None
+
+
+@dataclass
+class Outcome:
+    accepted: int = 0
+    rejected: list[dict] = field(default_factory=list)  # {record, field, reason}
+    observation_ids: list[int] = field(default_factory=list)
+    result_ids: list[int] = field(default_factory=list)
+    alert_count: int = 0
+    members: set[int] = field(default_factory=set)
+
+    def to_dict(self) -> dict:
+        return {"accepted": self.accepted, "rejected_count": len(self.rejected),
+                "rejected": self.rejected, "alerts_raised": self.alert_count}
+
+
+class Rejects:
+    """Collects per-record rejections and a mask of records still alive."""
+
+    def __init__(self, records: np.ndarray):
+        self.records = records
+        self.alive = np.ones(len(records), dtype=bool)
+        self.items: list[tuple[int, str, str]] = []
+
+    def refuse(self, mask: np.ndarray, field_name: str, reason) -> None:
+        """Refuse the still-alive records in ``mask``; reason is a str or a per-row array."""
+        hit = mask & self.alive
+        for i in np.flatnonzero(hit):
+            r = reason if isinstance(reason, str) else str(reason[i])
+            self.items.append((int(self.records[i]), field_name, r))
+        self.alive &= ~hit
+
+    def as_list(self) -> list[dict]:
+        return [{"record": r, "field": f, "reason": why} for r, f, why in sorted(self.items)]
+
+
+# ---------------------------------------------------------------- parsing columns
+
+
+def parse_values(values: list) -> tuple[np.ndarray, np.ndarray]:
+    """Floats and a mask of which parsed; the fast path converts the whole column at once."""
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+        return arr, np.isfinite(arr)
+    except (TypeError, ValueError):
+        out = np.full(len(values), np.nan)
+        for i, v in enumerate(values):
+            with contextlib.suppress(TypeError, ValueError):
+                out[i] = float(v)
+        return out, np.isfinite(out)
+
+
+def parse_times(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """UTC datetime64[us] and a mask of which parsed. No offset means Shanghai time."""
+    try:
+        local = np.asarray(texts, dtype="datetime64[us]")
+        return local - SHANGHAI_OFFSET, ~np.isnat(local)
+    except (TypeError, ValueError):
+        pass
+    out = np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[us]")
+    for i, t in enumerate(texts):
+        try:
+            d = datetime.fromisoformat(str(t).strip().replace("Z", "+00:00"))
+        except (TypeError, ValueError):
+            continue
+        if d.tzinfo is None:
+            out[i] = np.datetime64(d.replace(tzinfo=None), "us") - SHANGHAI_OFFSET
+        else:
+            out[i] = np.datetime64(d.astimezone(UTC).replace(tzinfo=None), "us")
+    return out, ~np.isnat(out)
+
+
+def _map_unique(column: list, fn) -> np.ndarray:
+    """Apply ``fn`` once per distinct value of a column (a million rows, a dozen codes)."""
+    uniq, inverse = np.unique(np.asarray(column, dtype=object).astype(str), return_inverse=True)
+    mapped = np.array([fn(u) for u in uniq] + [None], dtype=object)[:-1]
+    return mapped[inverse]
+
+
+def _kind_of(code: str):
+    if code.startswith("kind:"):
+        name = code[5:]
+        return (name, None) if name in KINDS else None
+    return KIND_BY_LOINC.get(code.strip())
+
+
+# ---------------------------------------------------------------- the pipeline
+
+
+def ingest(db: Session, *, raw: RawRecords, source: str, now: datetime,
+           patients_fn, visible_fn=None, dry_run: bool = False) -> Outcome:
+    """Check, store and evaluate raw records; return what was accepted and what was refused.
+
+    ``patients_fn(db, refs) -> dict[ref, Patient]`` resolves member references;
+    ``visible_fn(ids) -> set[int]`` (optional) says which patients the caller may see.
+    With ``dry_run`` nothing is written: the outcome only says what would be refused.
+    """
+    n = len(raw)
+    rej = Rejects(np.asarray(raw.record, dtype=np.int64))
+    if n == 0:
+        return Outcome()
+    kinds_units = _map_unique(raw.code, _kind_of)
+    known = np.array([k is not None for k in kinds_units], dtype=bool)
+    rej.refuse(~known, "code", "unknown LOINC code")
+    kind = np.array([k[0] if k else "" for k in kinds_units], dtype=object)
+    implied = np.array([k[1] if k else None for k in kinds_units], dtype=object)
+    unit_given = np.asarray(raw.unit, dtype=object)
+    blank = np.array([u is None or str(u).strip() == "" for u in unit_given], dtype=bool)
+    unit = np.where(blank, implied, unit_given)
+    factor = _unit_factors(kind, unit)
+    bad_unit = np.isnan(factor)
+    if bad_unit.any():
+        rej.refuse(bad_unit, "unit", np.array(
+            [f"unknown unit {u!r} for {k}" for u, k in zip(unit, kind, strict=True)]))
+    values, ok = parse_values(raw.value)
+    rej.refuse(~ok, "value", "missing or not a number")
+    canonical = np.round(values * np.nan_to_num(factor), 6)
+    _refuse_implausible(rej, kind, canonical)
+    when, ok = parse_times(raw.effective)
+    rej.refuse(~ok, "effective", "missing or not an ISO date-time")
+    now64 = np.datetime64(now.astimezone(UTC).replace(tzinfo=None), "us")
+    rej.refuse(ok & (when > now64), "effective", "is in the future")
+
+    refs = np.asarray(raw.member_ref, dtype=object)
+    patients = patients_fn(db, sorted(set(refs[rej.alive].tolist())))
+    member_id = np.array([patients[r].member_id if r in patients else -1 for r in refs],
+                         dtype=np.int64)
+    rej.refuse(member_id < 0, "patient", "unknown patient")
+    if visible_fn is not None:
+        seen = visible_fn(sorted(set(member_id[rej.alive].tolist())))
+        rej.refuse(~np.isin(member_id, list(seen)), "patient", "you may not see this patient")
+    by_id = {p.member_id: p for p in patients.values()}
+
+    day = _days(when)
+    birth = np.array([by_id[m].birth_day if m in by_id else 0 for m in member_id])
+    minor = (kind == "creatinine") & ((day - birth) / 365.25 < clinical.ADULT_AGE)
+    rej.refuse(minor, "patient", "under 18: the adult eGFR equation does not apply")
+
+    secs = ((when - EPOCH) // np.timedelta64(1, "s")).astype(np.int64)
+    key = np.char.add(np.char.add(member_id.astype(str), ":"),
+                      np.char.add(np.char.add(kind.astype(str), ":"), secs.astype(str)))
+    _refuse_duplicates(db, rej, key)
+
+    idx = np.flatnonzero(rej.alive)
+    out = Outcome(accepted=len(idx), rejected=rej.as_list())
+    if len(idx) == 0 or dry_run:
+        return out
+    batch = _Batch(
+        member=member_id[idx], kind=kind[idx], loinc=_loinc(raw.code, kind, idx),
+        value=canonical[idx], original_value=np.asarray(raw.value, dtype=object)[idx],
+        original_unit=unit[idx], when=when[idx], day=day[idx], key=key[idx],
+    )
+    out.members = set(batch.member.tolist())
+    _store_and_evaluate(db, batch, by_id, source, now, out)
+    return out
+
+
+def _unit_factors(kind: np.ndarray, unit: np.ndarray) -> np.ndarray:
+    pairs = np.char.add(np.char.add(kind.astype(str), "|"), unit.astype(str))
+
+    def f(pair: str) -> float:
+        k, u = pair.split("|", 1)
+        if k not in KINDS:
+            return np.nan
+        spelled = normalise_unit(u) if u != "None" else KINDS[k].unit
+        return KINDS[k].factors.get(spelled, np.nan)
+
+    return _map_unique(pairs.tolist(), f).astype(np.float64)
+
+
+def _refuse_implausible(rej: Rejects, kind: np.ndarray, value: np.ndarray) -> None:
+    for k in KINDS.values():
+        m = (kind == k.name) & ~((value >= k.low) & (value <= k.high))
+        if m.any():
+            rej.refuse(m, "value", f"{k.name} is not physiologically possible "
+                                   f"(plausible {k.low:g}-{k.high:g} {k.unit})")
+
+
+def _days(when: np.ndarray) -> np.ndarray:
+    return ((when - EPOCH) // np.timedelta64(1, "D")).astype(np.int64)
+
+
+def _loinc(codes: list[str], kind: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    c = np.asarray(codes, dtype=object)[idx]
+    canonical = np.array([KINDS[k].loinc for k in kind[idx]], dtype=object)
+    return np.where(np.char.startswith(c.astype(str), "kind:"), canonical, c)
+
+
+def _refuse_duplicates(db: Session, rej: Rejects, key: np.ndarray) -> None:
+    alive = np.flatnonzero(rej.alive)
+    _, first = np.unique(key[alive], return_index=True)
+    dup_in_batch = np.ones(len(key), dtype=bool)
+    dup_in_batch[alive[first]] = False
+    rej.refuse(dup_in_batch, "record", "duplicate of another record in this batch")
+    candidates = key[rej.alive].tolist()
+    stored: set[str] = set()
+    for start in range(0, len(candidates), CHUNK):
+        chunk = candidates[start:start + CHUNK]
+        stored.update(db.scalars(select(Observation.dedup_key)
+                                 .where(Observation.dedup_key.in_(chunk))))
+    if stored:
+        rej.refuse(np.isin(key, list(stored)), "record", "duplicate of a stored result")
+
+
+@dataclass
+class _Batch:
+    member: np.ndarray
+    kind: np.ndarray
+    loinc: np.ndarray
+    value: np.ndarray
+    original_value: np.ndarray
+    original_unit: np.ndarray
+    when: np.ndarray
+    day: np.ndarray
+    key: np.ndarray
+
+
+def _store_and_evaluate(db, b: _Batch, patients: dict[int, Patient], source, now, out) -> None:
+    project = np.array([patients[m].project_id or -1 for m in b.member], dtype=np.int64)
+    obs_ids = np.array(numbering.reserve(db, "health_observations", len(b.member)),
+                       dtype=np.int64)
+    bulk_write(db, Observation.__table__, {
+        "id": obs_ids, "project_id": _nullable(project), "member_id": b.member,
+        "kind": b.kind, "loinc": b.loinc, "value": b.value,
+        "original_value": np.array([str(v)[:32] for v in b.original_value], dtype=object),
+        "original_unit": np.array([str(u)[:24] for u in b.original_unit], dtype=object),
+        "effective_at": b.when, "source": np.full(len(b.member), source, dtype=object),
+        "dedup_key": b.key, "received_at": np.full(len(b.member), _np_now(now)),
+    })
+    out.observation_ids = obs_ids.tolist()
+    history = load_history(db, sorted(set(b.member.tolist())))
+    series = _kidney_series(b, obs_ids, history, patients)
+    result_ids = _write_results(db, series, project_of=patients)
+    out.result_ids = result_ids
+    hits = _collect_alerts(b, obs_ids, series, history)
+    out.alert_count = _write_alerts(db, hits, patients, now)
+
+
+def _np_now(now: datetime) -> np.datetime64:
+    return np.datetime64(now.astimezone(UTC).replace(tzinfo=None), "us")
+
+
+def _nullable(ids: np.ndarray) -> np.ndarray:
+    return np.where(ids < 0, None, ids.astype(object))
+
+
+# ---------------------------------------------------------------- history and series
+
+
+@dataclass
+class History:
+    """Stored kidney results and ACRs of the batch's patients (columns)."""
+
+    egfr_member: np.ndarray
+    egfr_day: np.ndarray
+    egfr_value: np.ndarray
+    acr_member: np.ndarray
+    acr_day: np.ndarray
+    acr_value: np.ndarray
+
+
+def load_history(db: Session, members: list[int]) -> History:
+    e_rows: list[tuple] = []
+    a_rows: list[tuple] = []
+    for start in range(0, len(members), CHUNK):
+        chunk = members[start:start + CHUNK]
+        e_rows += db.execute(select(KidneyResult.member_id, KidneyResult.effective_at,
+                                    KidneyResult.egfr)
+                             .where(KidneyResult.member_id.in_(chunk))).all()
+        a_rows += db.execute(select(Observation.member_id, Observation.effective_at,
+                                    Observation.value)
+                             .where(Observation.member_id.in_(chunk),
+                                    Observation.kind == "acr")).all()
+
+    def cols(rows):
+        if not rows:
+            return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+        m, t, v = zip(*rows, strict=True)
+        when = np.array([x.astimezone(UTC).replace(tzinfo=None) for x in t],
+                        dtype="datetime64[us]")
+        return np.array(m, dtype=np.int64), _days(when), np.array(v, dtype=np.float64)
+
+    return History(*cols(e_rows), *cols(a_rows))
+
+
+@dataclass
+class _Series:
+    """New kidney results with the history merged in, sorted by (member, day)."""
+
+    member: np.ndarray
+    day: np.ndarray
+    egfr: np.ndarray
+    new: np.ndarray
+    obs_id: np.ndarray  # -1 for history rows
+    when: np.ndarray  # datetime64 of new rows (NaT for history)
+    equation: np.ndarray
+    g_idx: np.ndarray
+    acr: np.ndarray  # latest ACR at or before the reading (NaN when none)
+    a_idx: np.ndarray  # -1 when unknown
+    risk_2y: np.ndarray
+    risk_5y: np.ndarray
+    slope: np.ndarray
+    slope_n: np.ndarray
+    slope_span: np.ndarray
+
+
+def _kidney_series(b: _Batch, obs_ids, h: History, patients) -> _Series:
+    """eGFR for each new creatinine (or reported eGFR), merged with stored results."""
+    cr = b.kind == "creatinine"
+    rep = b.kind == "egfr"
+    female = np.array([patients[m].female for m in b.member], dtype=bool)
+    birth = np.array([patients[m].birth_day for m in b.member], dtype=np.int64)
+    age = (b.day - birth) / 365.25
+    egfr_new = np.where(cr, clinical.egfr_cr_array(b.value, age, female), b.value)
+    take = cr | rep
+    m = np.concatenate([h.egfr_member, b.member[take]])
+    d = np.concatenate([h.egfr_day, b.day[take]])
+    e = np.concatenate([h.egfr_value, np.round(egfr_new[take], 1)])
+    new = np.concatenate([np.zeros(len(h.egfr_member), bool), np.ones(int(take.sum()), bool)])
+    oid = np.concatenate([np.full(len(h.egfr_member), -1, np.int64), obs_ids[take]])
+    when = np.concatenate([np.full(len(h.egfr_member), np.datetime64("NaT"), "datetime64[us]"),
+                           b.when[take]])
+    eq = np.concatenate([np.full(len(h.egfr_member), "", dtype=object),
+                         np.where(cr[take], clinical.EQUATION_CR, "reported by the lab")])
+    order = np.lexsort((oid, d, m))
+    m, d, e, new, oid, when, eq = (x[order] for x in (m, d, e, new, oid, when, eq))
+    # The ACR in force at each reading: stored ACRs plus the batch's, as-of join per member.
+    acr_m = np.concatenate([h.acr_member, b.member[b.kind == "acr"]])
+    acr_d = np.concatenate([h.acr_day, b.day[b.kind == "acr"]])
+    acr_v = np.concatenate([h.acr_value, b.value[b.kind == "acr"]])
+    acr = _as_of(m, d, acr_m, acr_d, acr_v)
+    a_idx = np.where(np.isnan(acr), -1, clinical.a_index(np.nan_to_num(acr)))
+    pat_birth = np.array([patients[x].birth_day for x in m], dtype=np.int64)
+    pat_female = np.array([patients[x].female for x in m], dtype=bool)
+    r2, r5 = clinical.kfre_array((d - pat_birth) / 365.25, pat_female, e,
+                                 np.where(np.isnan(acr), 0.0, acr))
+    slope, n, span = _running_slopes(m, d, e)
+    return _Series(m, d, e, new, oid, when, eq, clinical.g_index(e), acr, a_idx, r2, r5,
+                   slope, n, span)
+
+
+def _as_of(m, d, src_m, src_d, src_v) -> np.ndarray:
+    """For each (m, d): the latest src value of the same member on or before d (NaN if none)."""
+    if len(src_m) == 0:
+        return np.full(len(m), np.nan)
+    scale = np.int64(1 << 20)  # days fit in 20 bits for centuries
+    src_key = src_m.astype(np.int64) * scale + src_d
+    order = np.argsort(src_key, kind="stable")
+    sk, sv = src_key[order], src_v[order]
+    pos = np.searchsorted(sk, m.astype(np.int64) * scale + d, side="right") - 1
+    ok = (pos >= 0) & (src_m[order][np.maximum(pos, 0)] == m)
+    return np.where(ok, sv[np.maximum(pos, 0)], np.nan)
+
+
+def _running_slopes(m, d, e):
+    """Least-squares slope of each member's readings up to and including each row."""
+    x = (d - 20000) / clinical.DAYS_PER_YEAR  # years from 2024-10, keeps sums small
+    start = np.ones(len(m), dtype=bool)
+    start[1:] = m[1:] != m[:-1]
+    grp_start = np.maximum.accumulate(np.where(start, np.arange(len(m)), 0))
+
+    def run(v):
+        c = np.cumsum(v)
+        before = np.where(grp_start > 0, c[grp_start - 1], 0.0)
+        return c - before
+
+    n = run(np.ones(len(m)))
+    sx, sy, sxx, sxy = run(x), run(e), run(x * x), run(x * e)
+    den = n * sxx - sx * sx
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = np.where(den > 1e-9 * np.maximum(n, 1) ** 2, (n * sxy - sx * sy) / den, np.nan)
+    first_day = d[grp_start]
+    return slope, n.astype(np.int64), (d - first_day).astype(np.float64)
+
+
+def _write_results(db, s: _Series, *, project_of) -> list[int]:
+    idx = np.flatnonzero(s.new)
+    if len(idx) == 0:
+        return []
+    ids = np.array(numbering.reserve(db, "health_results", len(idx)), dtype=np.int64)
+    g = np.array(clinical.G_CATEGORIES, dtype=object)[s.g_idx[idx]]
+    a_i = s.a_idx[idx]
+    a = np.where(a_i < 0, None, np.array(clinical.A_CATEGORIES + ("",), dtype=object)[a_i])
+    risk_i = rules.heat_risk_index(s.g_idx[idx], a_i)
+    risk = np.where(risk_i < 0, None, np.array(clinical.RISKS + ("",), dtype=object)[risk_i])
+    project = np.array([project_of[x].project_id or -1 for x in s.member[idx]], dtype=np.int64)
+    bulk_write(db, KidneyResult.__table__, {
+        "id": ids, "project_id": _nullable(project), "member_id": s.member[idx],
+        "observation_id": s.obs_id[idx], "effective_at": s.when[idx],
+        "egfr": s.egfr[idx], "equation": s.equation[idx], "g_category": g,
+        "acr_mg_g": _float_or_none(s.acr[idx]), "a_category": a, "risk": risk,
+        "risk_2y": _float_or_none(np.round(s.risk_2y[idx], 6)),
+        "risk_5y": _float_or_none(np.round(s.risk_5y[idx], 6)),
+        "slope": _float_or_none(np.round(s.slope[idx], 4)),
+    })
+    return ids.tolist()
+
+
+def _float_or_none(v: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(v), None, v.astype(object))
+
+
+# ---------------------------------------------------------------- alerts
+
+
+@dataclass
+class _AlertRows:
+    member: list[np.ndarray] = field(default_factory=list)
+    rule: list[np.ndarray] = field(default_factory=list)
+    value: list[np.ndarray] = field(default_factory=list)
+    obs: list[np.ndarray] = field(default_factory=list)
+    when: list[np.ndarray] = field(default_factory=list)
+
+    def extend(self, hits: rules.Hits, member, obs, when) -> None:
+        for rows, rule, vals in zip(hits.row, hits.rule, hits.value, strict=True):
+            self.member.append(member[rows])
+            self.rule.append(np.full(len(rows), rule, dtype=object))
+            self.value.append(vals)
+            self.obs.append(obs[rows])
+            self.when.append(when[rows])
+
+
+def _collect_alerts(b: _Batch, obs_ids, s: _Series, h: History) -> _AlertRows:
+    out = _AlertRows()
+    out.extend(rules.egfr_rules(s.member, s.egfr, s.g_idx, s.new, s.risk_2y, s.risk_5y),
+               s.member, s.obs_id, s.when)
+    rapid = rules.rapid_members(s.slope, s.slope_n, s.slope_span) & s.new
+    rows = np.flatnonzero(rapid)
+    out.extend(rules.Hits([rows], ["rapid_progression"], [s.slope[rows]]) if len(rows)
+               else rules.Hits.empty(), s.member, s.obs_id, s.when)
+    is_acr = b.kind == "acr"
+    am = np.concatenate([h.acr_member, b.member[is_acr]])
+    ad = np.concatenate([h.acr_day, b.day[is_acr]])
+    av = np.concatenate([h.acr_value, b.value[is_acr]])
+    anew = np.concatenate([np.zeros(len(h.acr_member), bool), np.ones(int(is_acr.sum()), bool)])
+    aobs = np.concatenate([np.full(len(h.acr_member), -1, np.int64), obs_ids[is_acr]])
+    awhen = np.concatenate([np.full(len(h.acr_member), np.datetime64("NaT"), "datetime64[us]"),
+                            b.when[is_acr]])
+    order = np.lexsort((ad, am))
+    out.extend(rules.acr_rules(am[order], av[order], anew[order]), am[order], aobs[order],
+               awhen[order])
+    out.extend(rules.range_rules(b.kind, b.value, np.ones(len(b.kind), bool)), b.member,
+               obs_ids, b.when)
+    return out
+
+
+def _write_alerts(db, a: _AlertRows, patients, now) -> int:
+    """Insert the latest alert per (patient, rule), skipping rules already open for them."""
+    if not a.member:
+        return 0
+    member = np.concatenate(a.member)
+    rule = np.concatenate(a.rule)
+    value = np.concatenate(a.value)
+    obs = np.concatenate(a.obs)
+    when = np.concatenate(a.when)
+    latest: dict[tuple[int, str], int] = {}
+    for i in np.lexsort((when, rule.astype(str), member)):  # later rows overwrite earlier
+        latest[(int(member[i]), str(rule[i]))] = i
+    open_now = open_alert_keys(db, sorted({k[0] for k in latest}))
+    keep = np.array([i for k, i in latest.items() if k not in open_now], dtype=np.int64)
+    if len(keep) == 0:
+        return 0
+    sev = np.array([rules.severity_of(str(rule[i]), float(value[i])) for i in keep], dtype=object)
+    nowv = np.full(len(keep), _np_now(now))
+    project = np.array([patients[m].project_id or -1 for m in member[keep]], dtype=np.int64)
+    bulk_write(db, Alert.__table__, {
+        "project_id": _nullable(project), "member_id": member[keep], "rule": rule[keep],
+        "severity": sev, "severity_rank": np.array([rules.SEVERITY_RANK[x] for x in sev]),
+        "value": np.round(value[keep].astype(np.float64), 4),
+        "observation_id": _nullable(obs[keep]), "effective_at": when[keep],
+        "status": np.full(len(keep), "open", dtype=object), "created_at": nowv,
+        "updated_at": nowv,
+    })
+    return len(keep)
+
+
+def open_alert_keys(db: Session, members: list[int]) -> set[tuple[int, str]]:
+    out: set[tuple[int, str]] = set()
+    for start in range(0, len(members), CHUNK):
+        chunk = members[start:start + CHUNK]
+        out.update((int(m), r) for m, r in db.execute(
+            select(Alert.member_id, Alert.rule).where(Alert.member_id.in_(chunk),
+                                                      Alert.status != "resolved")))
+    return out
+
+
+# ---------------------------------------------------------------- bulk writes
+
+
+def bulk_write(db: Session, table, columns: dict[str, np.ndarray]) -> None:
+    """Insert columns into ``table`` in bulk: COPY on PostgreSQL, executemany on SQLite.
+
+    datetime64 columns are UTC. This is the one place that knows each backend's fast path.
+    """
+    names = list(columns)
+    n = len(next(iter(columns.values())))
+    if n == 0:
+        return
+    conn = db.connection()
+    if conn.dialect.name == "postgresql":
+        _copy_postgres(conn, table.name, names, columns, n)
+    else:
+        _executemany_sqlite(conn, table.name, names, columns, n)
+
+
+def _column_values(col: np.ndarray, *, sqlite: bool) -> list:
+    if np.issubdtype(col.dtype, np.datetime64):
+        text = np.datetime_as_string(col, unit="us")
+        # SQLite: SQLAlchemy's DateTime storage format; PostgreSQL: timestamptz in UTC.
+        vals = (np.char.replace(text.astype(str), "T", " ") if sqlite
+                else np.char.add(text.astype(str), "+00"))
+        return [None if t.startswith("NaT") else t for t in vals.tolist()]
+    return col.tolist()
+
+
+def _executemany_sqlite(conn, table, names, columns, n) -> None:
+    cols = [_column_values(np.asarray(columns[k]), sqlite=True) for k in names]
+    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    rows = list(zip(*cols, strict=True))
+    raw = conn.connection.dbapi_connection
+    for start in range(0, n, 50_000):
+        raw.executemany(sql, rows[start:start + 50_000])
+
+
+def _copy_postgres(conn, table, names, columns, n) -> None:
+    cols = [_column_values(np.asarray(columns[k]), sqlite=False) for k in names]
+    raw = conn.connection.dbapi_connection
+    with raw.cursor() as cur, cur.copy(
+            f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+        for row in zip(*cols, strict=True):
+            copy.write_row(row)

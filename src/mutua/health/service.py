@@ -1,0 +1,552 @@
+"""Kidney monitoring use cases: record results, the coordinators' queue, the patient view,
+underwriting on lab results, progression evidence for claims, and the outcomes report.
+
+Who may see a patient's health data: the patient (a member sees only their own), admin,
+and care coordinators for patients assigned to them or not yet assigned to anyone. Every
+read of health data is written to the audit log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from mutua.audit import service as audit
+from mutua.auth.models import User
+from mutua.auth.roles import Role
+from mutua.auth.security import Principal
+from mutua.catalog.models import Product, Project
+from mutua.dates import SHANGHAI, age_on, utcnow
+from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
+from mutua.health import clinical, ingest, outcomes, progression, rules
+from mutua.health.advice import PatientState, advise
+from mutua.health.kinds import KINDS
+from mutua.health.models import (
+    OPEN_STATUSES,
+    Alert,
+    AlertNote,
+    CoordinatorAssignment,
+    KidneyResult,
+    Observation,
+)
+from mutua.health.progression import Evidence
+from mutua.members.models import Member
+from mutua.policies.models import Policy
+
+LAB_MAX_AGE_DAYS = 90
+_EPOCH = date(1970, 1, 1)
+
+# ---------------------------------------------------------------- patients and access
+
+
+def resolve_patients(db: Session, refs: list[str]) -> dict[str, ingest.Patient]:
+    """Member references ("M000000123" member numbers, or "#<id>") -> patients."""
+    ids = [int(r[1:]) for r in refs if r.startswith("#") and r[1:].isdigit()]
+    numbers = [r for r in refs if not r.startswith("#")]
+    rows = []
+    for start in range(0, max(len(ids), len(numbers)), ingest.CHUNK):
+        if ids[start:start + ingest.CHUNK]:
+            rows += db.execute(select(Member.id, Member.member_number, Member.birth_date,
+                                      Member.sex)
+                               .where(Member.id.in_(ids[start:start + ingest.CHUNK]))).all()
+        if numbers[start:start + ingest.CHUNK]:
+            rows += db.execute(select(Member.id, Member.member_number, Member.birth_date,
+                                      Member.sex)
+                               .where(Member.member_number.in_(
+                                   numbers[start:start + ingest.CHUNK]))).all()
+    projects = ckd_projects(db, [r[0] for r in rows])
+    out: dict[str, ingest.Patient] = {}
+    for mid, number, birth, sex in rows:
+        p = ingest.Patient(mid, (birth - _EPOCH).days, sex == "F", projects.get(mid))
+        out[number] = p
+        out[f"#{mid}"] = p
+    return out
+
+
+def ckd_projects(db: Session, member_ids: list[int]) -> dict[int, int]:
+    """The project of each member's latest CKD policy (the project their data belongs to)."""
+    out: dict[int, int] = {}
+    for start in range(0, len(member_ids), ingest.CHUNK):
+        chunk = member_ids[start:start + ingest.CHUNK]
+        for mid, pid in db.execute(
+            select(Policy.member_id, Policy.project_id)
+            .join(Product, Product.id == Policy.product_id)
+            .where(Policy.member_id.in_(chunk), Product.line == "ckd")
+            .order_by(Policy.cover_start)
+        ):
+            out[mid] = pid
+    return out
+
+
+def visible_members(db: Session, actor: Principal, member_ids: list[int]) -> set[int]:
+    """Which of these patients the caller may see."""
+    if actor.role is Role.ADMIN:
+        return set(member_ids)
+    if actor.is_member:
+        return {actor.member_id} & set(member_ids)
+    if actor.role is not Role.CARE:
+        return set()
+    others: set[int] = set()
+    for start in range(0, len(member_ids), ingest.CHUNK):
+        chunk = member_ids[start:start + ingest.CHUNK]
+        others.update(db.scalars(select(CoordinatorAssignment.member_id).where(
+            CoordinatorAssignment.member_id.in_(chunk),
+            CoordinatorAssignment.coordinator_user_id != actor.user_id)))
+    return set(member_ids) - others
+
+
+def check_can_see(db: Session, actor: Principal, member_id: int) -> Member:
+    member = db.get(Member, member_id)
+    if member is None:
+        raise NotFound(f"patient {member_id} not found")
+    if member_id not in visible_members(db, actor, [member_id]):
+        raise Forbidden("you may not see this patient's health data")
+    return member
+
+
+def _audit_read(db: Session, actor: Principal, what: str, member_id: int | None,
+                detail: dict | None = None) -> None:
+    audit.record(db, actor=actor, action=f"health.read.{what}", entity="patient",
+                 entity_id=member_id if member_id is not None else "-", detail=detail or {})
+
+
+# ---------------------------------------------------------------- recording results
+
+
+def record(db: Session, *, actor: Principal, items: list[dict], now: datetime | None = None
+           ) -> dict:
+    """Store results sent through the API and evaluate them in the same transaction.
+
+    Items: ``{member_id, loinc | kind, value, unit, effective_at}``. Any bad item refuses
+    the whole request (nothing stored); a patient the caller may not see is forbidden.
+    """
+    now = now or utcnow()
+    if not items:
+        raise ValidationFailed("items", "send at least one result")
+    ids = sorted({int(i["member_id"]) for i in items})
+    seen = visible_members(db, actor, ids)
+    if set(ids) - seen:
+        raise Forbidden("you may not record results for a patient you may not see")
+    raw = ingest.RawRecords()
+    for n, item in enumerate(items):
+        code = item.get("loinc") or (f"kind:{item['kind']}" if item.get("kind") else "")
+        raw.add(member_ref=f"#{int(item['member_id'])}", code=code, value=item.get("value"),
+                unit=item.get("unit"), effective=str(item.get("effective_at") or ""), record=n)
+    checked = ingest.ingest(db, raw=raw, source="api", now=now, patients_fn=resolve_patients,
+                            dry_run=True)
+    if checked.rejected:
+        raise ValidationFailed([Problem(f"items[{r['record']}].{r['field']}", r["reason"])
+                                for r in checked.rejected])
+    out = ingest.ingest(db, raw=raw, source="api", now=now, patients_fn=resolve_patients)
+    audit.record(db, actor=actor, action="health.observations.record", entity="patient",
+                 entity_id=",".join(str(m) for m in ids)[:64],
+                 detail={"accepted": out.accepted, "alerts": out.alert_count})
+    return {
+        "accepted": out.accepted,
+        "observations": _observations_out(db, out.observation_ids),
+        "results": _results_out(db, out.result_ids),
+        "alerts": [alert_out(a) for a in _alerts_of(db, sorted(out.members), now)],
+        "advice": {str(m): [a.to_dict() for a in patient_advice(db, member_id=m)]
+                   for m in sorted(out.members)},
+    }
+
+
+def import_records(db: Session, *, actor: Principal, raw: ingest.RawRecords, source: str,
+                   now: datetime | None = None) -> ingest.Outcome:
+    """Partner-lab and FHIR imports: keep the good records, report each refused one."""
+    now = now or utcnow()
+    out = ingest.ingest(db, raw=raw, source=source, now=now, patients_fn=resolve_patients,
+                        visible_fn=lambda ids: visible_members(db, actor, ids))
+    audit.record(db, actor=actor, action="health.observations.import", entity="import",
+                 entity_id=source, detail={"accepted": out.accepted,
+                                           "rejected": len(out.rejected),
+                                           "alerts": out.alert_count})
+    return out
+
+
+def _observations_out(db: Session, ids: list[int]) -> list[dict]:
+    if not ids:
+        return []
+    rows = db.scalars(select(Observation).where(Observation.id.in_(ids))
+                      .order_by(Observation.id)).all()
+    return [observation_out(o) for o in rows]
+
+
+def observation_out(o: Observation) -> dict:
+    return {"id": o.id, "member_id": o.member_id, "kind": o.kind, "loinc": o.loinc,
+            "value": o.value, "unit": KINDS[o.kind].unit, "original_value": o.original_value,
+            "original_unit": o.original_unit, "effective_at": o.effective_at.isoformat(),
+            "source": o.source}
+
+
+def _results_out(db: Session, ids: list[int]) -> list[dict]:
+    if not ids:
+        return []
+    rows = db.scalars(select(KidneyResult).where(KidneyResult.id.in_(ids))
+                      .order_by(KidneyResult.effective_at)).all()
+    return [result_out(r) for r in rows]
+
+
+def result_out(r: KidneyResult) -> dict:
+    return {"id": r.id, "member_id": r.member_id, "observation_id": r.observation_id,
+            "effective_at": r.effective_at.isoformat(), "egfr": r.egfr,
+            "equation": r.equation, "g_category": r.g_category, "acr_mg_g": r.acr_mg_g,
+            "a_category": r.a_category, "risk": r.risk, "risk_2y": r.risk_2y,
+            "risk_5y": r.risk_5y, "slope": r.slope}
+
+
+def alert_out(a: Alert) -> dict:
+    _, en, zh = rules.RULES[a.rule]
+    return {"id": a.id, "member_id": a.member_id, "project_id": a.project_id, "rule": a.rule,
+            "severity": a.severity, "value": a.value, "message_en": en, "message_zh": zh,
+            "status": a.status, "effective_at": a.effective_at.isoformat() if a.effective_at
+            else None, "created_at": a.created_at.isoformat()}
+
+
+def _alerts_of(db: Session, members: list[int], since: datetime) -> list[Alert]:
+    if not members:
+        return []
+    return list(db.scalars(select(Alert).where(Alert.member_id.in_(members),
+                                               Alert.created_at >= since)
+                           .order_by(Alert.severity_rank.desc(), Alert.id)))
+
+
+# ---------------------------------------------------------------- patient view
+
+
+def latest_values(db: Session, member_id: int) -> dict[str, float]:
+    """The latest value of each kind for one patient."""
+    sub = (select(Observation.kind, func.max(Observation.effective_at).label("t"))
+           .where(Observation.member_id == member_id).group_by(Observation.kind).subquery())
+    rows = db.execute(select(Observation.kind, Observation.value)
+                      .join(sub, (sub.c.kind == Observation.kind)
+                            & (sub.c.t == Observation.effective_at))
+                      .where(Observation.member_id == member_id)).all()
+    return {k: v for k, v in rows}
+
+
+def latest_result(db: Session, member_id: int) -> KidneyResult | None:
+    return db.scalar(select(KidneyResult).where(KidneyResult.member_id == member_id)
+                     .order_by(KidneyResult.effective_at.desc(), KidneyResult.id.desc())
+                     .limit(1))
+
+
+def schedule(r: KidneyResult | None) -> dict | None:
+    """Testing schedule from the latest result's heat-map cell (KDIGO monitoring frequency)."""
+    if r is None:
+        return None
+    g = clinical.G_CATEGORIES.index(r.g_category)
+    a = clinical.A_CATEGORIES.index(r.a_category) if r.a_category else -1
+    per_year = int(rules.monitoring_per_year(np.array([g]), np.array([a]))[0])
+    interval = int(rules.test_interval_days(np.array([g]), np.array([a]))[0])
+    last = r.effective_at.astimezone(SHANGHAI).date()
+    due = last + timedelta(days=interval)
+    return {"tests_per_year": per_year, "last_test": last.isoformat(), "next_due": due.isoformat(),
+            "overdue_after": (due + timedelta(days=rules.OVERDUE_GRACE_DAYS)).isoformat()}
+
+
+def patient_advice(db: Session, *, member_id: int) -> list:
+    r = latest_result(db, member_id)
+    v = latest_values(db, member_id)
+    sched = schedule(r)
+    state = PatientState(
+        egfr=r.egfr if r else None, g_category=r.g_category if r else None,
+        a_category=r.a_category if r else None, acr_mg_g=v.get("acr"),
+        systolic=v.get("systolic"), hba1c=v.get("hba1c"), potassium=v.get("potassium"),
+        risk_5y=r.risk_5y if r else None, slope=r.slope if r else None,
+        tests_per_year=sched["tests_per_year"] if sched else None,
+    )
+    return advise(state)
+
+
+def patient_view(db: Session, *, actor: Principal, member_id: int, history_limit: int = 100
+                 ) -> dict:
+    """One patient's kidney picture: latest result, history, open alerts, advice, schedule."""
+    member = check_can_see(db, actor, member_id)
+    _audit_read(db, actor, "patient", member_id)
+    r = latest_result(db, member_id)
+    results = db.scalars(select(KidneyResult).where(KidneyResult.member_id == member_id)
+                         .order_by(KidneyResult.effective_at.desc()).limit(history_limit)).all()
+    alerts = db.scalars(select(Alert).where(Alert.member_id == member_id)
+                        .order_by(Alert.created_at.desc()).limit(100)).all()
+    coordinator = db.scalar(select(CoordinatorAssignment.coordinator_user_id)
+                            .where(CoordinatorAssignment.member_id == member_id))
+    return {
+        "member_id": member.id, "member_number": member.member_number, "sex": member.sex,
+        "age": age_on(member.birth_date, utcnow().astimezone(SHANGHAI).date()),
+        "coordinator_user_id": coordinator,
+        "latest": result_out(r) if r else None,
+        "latest_values": latest_values(db, member_id),
+        "results": [result_out(x) for x in reversed(results)],
+        "alerts": [alert_out(a) for a in alerts],
+        "advice": [a.to_dict() for a in patient_advice(db, member_id=member_id)],
+        "schedule": schedule(r),
+    }
+
+
+def history(db: Session, *, actor: Principal, member_id: int, kind: str | None = None,
+            limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+    """A patient's observations, newest first, a page at a time."""
+    check_can_see(db, actor, member_id)
+    _audit_read(db, actor, "history", member_id, {"kind": kind})
+    q = select(Observation).where(Observation.member_id == member_id)
+    if kind:
+        q = q.where(Observation.kind == kind)
+    total = db.scalar(select(func.count()).select_from(q.subquery()))
+    rows = db.scalars(q.order_by(Observation.effective_at.desc(), Observation.id.desc())
+                      .limit(limit).offset(offset)).all()
+    return [observation_out(o) for o in rows], total
+
+
+# ---------------------------------------------------------------- coordinators
+
+
+_NEXT = {"acknowledge": "acknowledged", "contact": "contacted", "resolve": "resolved"}
+_ORDER = {"open": 0, "acknowledged": 1, "contacted": 2, "resolved": 3}
+
+
+def _queue_filter(db: Session, actor: Principal, q):
+    if actor.role is Role.CARE:
+        mine_or_nobody = select(CoordinatorAssignment.member_id).where(
+            CoordinatorAssignment.coordinator_user_id != actor.user_id)
+        q = q.where(Alert.member_id.not_in(mine_or_nobody))
+    elif actor.role is not Role.ADMIN:
+        raise Forbidden("only care coordinators see the alert queue")
+    return q
+
+
+def alert_queue(db: Session, *, actor: Principal, status: str | None = None,
+                project_id: int | None = None, limit: int = 50, offset: int = 0
+                ) -> tuple[list[dict], int]:
+    """Alerts not yet resolved (or of one status), most severe first, oldest first within."""
+    q = select(Alert)
+    if status:
+        if status not in _ORDER:
+            raise ValidationFailed("status", f"must be one of {', '.join(_ORDER)}")
+        q = q.where(Alert.status == status)
+    else:
+        q = q.where(Alert.status.in_(OPEN_STATUSES))
+    if project_id is not None:
+        q = q.where(Alert.project_id == project_id)
+    q = _queue_filter(db, actor, q)
+    total = db.scalar(select(func.count()).select_from(q.subquery()))
+    rows = db.scalars(q.order_by(Alert.severity_rank.desc(), Alert.created_at, Alert.id)
+                      .limit(limit).offset(offset)).all()
+    _audit_read(db, actor, "alert_queue", None, {"count": len(rows), "offset": offset})
+    return [alert_out(a) for a in rows], total
+
+
+def act_on_alert(db: Session, *, actor: Principal, alert_id: int, action: str, note: str = ""
+                 ) -> dict:
+    """Acknowledge, record a contact, or resolve an alert, with a note. Never moves back."""
+    if action not in _NEXT:
+        raise ValidationFailed("action", "must be acknowledge, contact or resolve")
+    if len(note) > 2000:
+        raise ValidationFailed("note", "must be at most 2000 characters")
+    alert = db.get(Alert, alert_id)
+    if alert is None:
+        raise NotFound(f"alert {alert_id} not found")
+    check_can_see(db, actor, alert.member_id)
+    new = _NEXT[action]
+    if _ORDER[new] <= _ORDER[alert.status]:
+        raise Conflict(f"alert is already {alert.status}")
+    if new == "resolved" and not note.strip():
+        raise ValidationFailed("note", "say how the alert was resolved")
+    now = utcnow()
+    db.execute(update(Alert).where(Alert.id == alert_id).values(status=new, updated_at=now))
+    db.execute(insert(AlertNote).values(alert_id=alert_id, at=now, user_id=actor.user_id,
+                                        username=actor.username, status=new, note=note.strip()))
+    audit.record(db, actor=actor, action=f"health.alert.{action}", entity="alert",
+                 entity_id=alert_id, project_id=alert.project_id, detail={"status": new})
+    db.refresh(alert)
+    return alert_out(alert) | {"notes": alert_notes(db, alert_id=alert_id)}
+
+
+def alert_notes(db: Session, *, alert_id: int) -> list[dict]:
+    return [{"at": n.at.isoformat(), "username": n.username, "status": n.status,
+             "note": n.note}
+            for n in db.scalars(select(AlertNote).where(AlertNote.alert_id == alert_id)
+                                .order_by(AlertNote.id))]
+
+
+def assign(db: Session, *, actor: Principal, member_id: int, coordinator_user_id: int) -> dict:
+    """Assign a patient to a care coordinator (replacing any earlier assignment)."""
+    if actor.role is not Role.ADMIN:
+        raise Forbidden("only an administrator assigns patients")
+    if db.get(Member, member_id) is None:
+        raise NotFound(f"patient {member_id} not found")
+    user = db.get(User, coordinator_user_id)
+    if user is None or user.role != Role.CARE.value or not user.active:
+        raise ValidationFailed("coordinator_user_id", "must be an active care coordinator")
+    project = ckd_projects(db, [member_id]).get(member_id)
+    row = db.scalar(select(CoordinatorAssignment)
+                    .where(CoordinatorAssignment.member_id == member_id))
+    if row is None:
+        db.add(CoordinatorAssignment(member_id=member_id, project_id=project,
+                                     coordinator_user_id=coordinator_user_id,
+                                     assigned_by=actor.user_id))
+    else:
+        row.coordinator_user_id = coordinator_user_id
+        row.assigned_at = utcnow()
+        row.assigned_by = actor.user_id
+    db.flush()
+    audit.record(db, actor=actor, action="health.assign", entity="patient",
+                 entity_id=member_id, project_id=project,
+                 detail={"coordinator_user_id": coordinator_user_id})
+    return {"member_id": member_id, "coordinator_user_id": coordinator_user_id}
+
+
+def my_patients(db: Session, *, actor: Principal, limit: int = 50, offset: int = 0
+                ) -> tuple[list[dict], int]:
+    """The patients assigned to the calling coordinator."""
+    q = select(CoordinatorAssignment.member_id).where(
+        CoordinatorAssignment.coordinator_user_id == actor.user_id)
+    total = db.scalar(select(func.count()).select_from(q.subquery()))
+    ids = list(db.scalars(q.order_by(CoordinatorAssignment.member_id).limit(limit)
+                          .offset(offset)))
+    _audit_read(db, actor, "patients", None, {"count": len(ids)})
+    latest = {r.member_id: r for r in db.scalars(
+        select(KidneyResult).where(KidneyResult.member_id.in_(ids))
+        .order_by(KidneyResult.effective_at))} if ids else {}
+    return [{"member_id": m, "latest": result_out(latest[m]) if m in latest else None}
+            for m in ids], total
+
+
+# ---------------------------------------------------------------- overdue tests
+
+
+def raise_overdue_alerts(db: Session, *, on: date, actor: Principal) -> int:
+    """An alert for each patient whose next test (by heat-map cell) is past due plus grace."""
+    rows = db.execute(select(KidneyResult.member_id, KidneyResult.effective_at,
+                             KidneyResult.g_category, KidneyResult.a_category,
+                             KidneyResult.project_id)
+                      .order_by(KidneyResult.member_id, KidneyResult.effective_at)).all()
+    if not rows:
+        return 0
+    m = np.array([r[0] for r in rows], dtype=np.int64)
+    last = np.ones(len(m), dtype=bool)
+    last[:-1] = m[1:] != m[:-1]
+    idx = np.flatnonzero(last)
+    day = np.array([(rows[i][1].astimezone(SHANGHAI).date() - _EPOCH).days for i in idx])
+    g = np.array([clinical.G_CATEGORIES.index(rows[i][2]) for i in idx])
+    a = np.array([clinical.A_CATEGORIES.index(rows[i][3]) if rows[i][3] else -1 for i in idx])
+    late = rules.overdue(day, g, a, (on - _EPOCH).days)
+    open_now = ingest.open_alert_keys(db, m[idx][late].tolist())
+    now = utcnow()
+    new = [{"project_id": rows[i][4], "member_id": int(m[i]), "rule": "test_overdue",
+            "severity": "low", "severity_rank": 1, "value": float((on - _EPOCH).days - d),
+            "effective_at": now, "status": "open", "created_at": now, "updated_at": now}
+           for i, d in zip(idx[late], day[late], strict=True)
+           if (int(m[i]), "test_overdue") not in open_now]
+    for start in range(0, len(new), ingest.CHUNK):
+        db.execute(insert(Alert), new[start:start + ingest.CHUNK])
+    audit.record(db, actor=actor, action="health.alerts.overdue", entity="alert", entity_id="-",
+                 detail={"raised": len(new), "on": on.isoformat()})
+    return len(new)
+
+
+# ---------------------------------------------------------------- underwriting and claims
+
+
+def _lab(db: Session, member_id: int, kind: str, on: date):
+    start = datetime.combine(on - timedelta(days=LAB_MAX_AGE_DAYS), datetime.min.time(),
+                             SHANGHAI)
+    end = datetime.combine(on + timedelta(days=1), datetime.min.time(), SHANGHAI)
+    return db.scalar(select(Observation).where(
+        Observation.member_id == member_id, Observation.kind == kind,
+        Observation.effective_at >= start.astimezone(UTC),
+        Observation.effective_at < end.astimezone(UTC))
+        .order_by(Observation.effective_at.desc()).limit(1))
+
+
+def underwrite(db: Session, *, member_id: int, product, on: date) -> str:
+    """The applicant's stage from their own stored labs (核保), or why the product refuses.
+
+    The creatinine (and the ACR when ``product.underwriting['needs_acr']``) must be no
+    older than 90 days on ``on``; the stage must be in ``underwriting['stages']`` (and the
+    albuminuria in ``underwriting['albuminuria']`` when the product lists it). Returns
+    "G3a", or "G2/A2" when the ACR is part of the underwriting.
+    """
+    uw = dict(product.underwriting or {})
+    member = db.get(Member, member_id)
+    if member is None:
+        raise NotFound(f"member {member_id} not found")
+    cr = _lab(db, member_id, "creatinine", on)
+    if cr is None:
+        raise ValidationFailed("labs", f"needs a creatinine result from the last "
+                                       f"{LAB_MAX_AGE_DAYS} days; none on file")
+    tested = cr.effective_at.astimezone(SHANGHAI).date()
+    egfr = clinical.egfr_cr_array(np.array([cr.value]),
+                                  np.array([age_on(member.birth_date, tested)]),
+                                  np.array([member.sex == "F"]))[0]
+    g = clinical.g_category(round(float(egfr), 1))
+    stage = g
+    if uw.get("needs_acr") or uw.get("albuminuria"):
+        acr = _lab(db, member_id, "acr", on)
+        if acr is None:
+            raise ValidationFailed("labs", f"needs a urine ACR result from the last "
+                                           f"{LAB_MAX_AGE_DAYS} days; none on file")
+        a = clinical.a_category(acr.value)
+        stage = f"{g}/{a}"
+        if uw.get("albuminuria") and a not in uw["albuminuria"]:
+            raise ValidationFailed("labs", f"stage {stage} is not covered: this product needs "
+                                           f"albuminuria {'/'.join(uw['albuminuria'])}")
+    stages = uw.get("stages") or []
+    if stages and g not in stages:
+        raise ValidationFailed("labs", f"stage {g} (eGFR {egfr:.1f} on {tested}) is not "
+                                       f"covered: this product covers {', '.join(stages)}")
+    return stage
+
+
+def confirmed_progression(db: Session, *, member_id: int, on: date) -> Evidence:
+    """Is a CKD progression confirmed by stored results up to ``on``? For the claims engine."""
+    end = datetime.combine(on + timedelta(days=1), datetime.min.time(), SHANGHAI)
+    rows = db.execute(select(KidneyResult.effective_at, KidneyResult.egfr)
+                      .where(KidneyResult.member_id == member_id,
+                             KidneyResult.effective_at < end.astimezone(UTC))).all()
+    days = [(t.astimezone(SHANGHAI).date() - _EPOCH).days for t, _ in rows]
+    return progression.evidence(days, [e for _, e in rows])
+
+
+# ---------------------------------------------------------------- outcomes
+
+
+def outcomes_report(db: Session, *, project_code: str, on: date, actor: Principal) -> dict:
+    """The cohort report for a project (see mutua.health.outcomes for the method)."""
+    project = db.scalar(select(Project).where(Project.code == project_code))
+    if project is None:
+        raise NotFound(f"project {project_code} not found")
+    enrolled = db.execute(
+        select(Policy.member_id, func.min(Policy.cover_start))
+        .join(Product, Product.id == Policy.product_id)
+        .where(Policy.project_id == project.id, Product.line == "ckd",
+               Policy.cover_start <= on)
+        .group_by(Policy.member_id)).all()
+    members = np.array([m for m, _ in enrolled], dtype=np.int64)
+    start_day = np.array([(d - _EPOCH).days for _, d in enrolled], dtype=np.int64)
+    pos = {int(m): i for i, m in enumerate(members)}
+    pat, day, egfr = [], [], []
+    end = datetime.combine(on + timedelta(days=1), datetime.min.time(), SHANGHAI)
+    for s in range(0, len(members), ingest.CHUNK):
+        chunk = members[s:s + ingest.CHUNK].tolist()
+        for mid, t, e in db.execute(select(KidneyResult.member_id, KidneyResult.effective_at,
+                                           KidneyResult.egfr)
+                                    .where(KidneyResult.member_id.in_(chunk),
+                                           KidneyResult.effective_at < end.astimezone(UTC))):
+            i = pos[mid]
+            pat.append(i)
+            day.append((t.astimezone(SHANGHAI).date() - _EPOCH).days - start_day[i])
+            egfr.append(e)
+    res = outcomes.cohort(np.array(pat, dtype=np.int64), np.array(day), np.array(egfr),
+                          len(members))
+    audit.record(db, actor=actor, action="health.read.outcomes", entity="project",
+                 entity_id=project.id, project_id=project.id, detail={"on": on.isoformat()})
+    return {"project": project_code, "as_of": on.isoformat()} | outcomes.report(res)
+
+
+def evidence_dict(e: Evidence) -> dict:
+    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(e).items()}
