@@ -1,5 +1,147 @@
-"""`mutua claims ...`: Claims (理赔): report, adjudicate, pay."""
+"""`mutua claims ...`: the claims queue, decisions, payment batches, triangles, publication."""
+
+from __future__ import annotations
+
+import json
 
 import typer
 
+from mutua.auth.security import SYSTEM
+from mutua.db import unit_of_work
+
 app = typer.Typer(help="Claims (理赔): report, adjudicate, pay.", no_args_is_help=True)
+
+AsJson = typer.Option(False, "--json", help="print machine-readable JSON")
+
+
+def _date(value: str | None, field: str):
+    from mutua.dates import parse_date
+    from mutua.dates import today as shanghai_today
+
+    return parse_date(value, field=field) if value else shanghai_today()
+
+
+@app.command("list")
+def list_claims(project: str | None = typer.Option(None), status: str | None = typer.Option(
+        None, help="open, or one of reported under_review decided paid closed reopened"),
+        limit: int = typer.Option(50), offset: int = typer.Option(0),
+        as_json: bool = AsJson) -> None:
+    """Claims, newest first (``--status open`` is the handlers' queue)."""
+    from mutua.claims import service
+
+    with unit_of_work() as db:
+        rows, total = service.list_claims(db, actor=SYSTEM, project_code=project, status=status,
+                                          limit=limit, offset=offset)
+        items = [service.summary(c) for c in rows]
+    if as_json:
+        typer.echo(json.dumps({"total": total, "items": [i.model_dump(mode="json")
+                                                          for i in items]}, ensure_ascii=False))
+        return
+    typer.echo(f"{total} claims")
+    for c in items:
+        typer.echo(f"{c.claim_number}  {c.event_date}  {c.event_type:<12} {c.status:<12} "
+                   f"{c.outcome or '-':<15} approved {c.approved:>12}  paid {c.paid:>12}")
+
+
+@app.command("show")
+def show(claim_id: int, as_json: bool = AsJson) -> None:
+    """One claim with its items, reasons and decisions."""
+    from mutua.claims import service
+
+    with unit_of_work() as db:
+        out = service.to_out(db, service.get(db, claim_id=claim_id, actor=SYSTEM))
+    if as_json:
+        typer.echo(out.model_dump_json())
+        return
+    typer.echo(f"{out.claim_number}  {out.event_type} on {out.event_date}  status {out.status}"
+               f"  outcome {out.outcome or '-'}  approved {out.approved}  paid {out.paid}")
+    for i in out.items:
+        typer.echo(f"  {i.benefit_code:<14} approved {i.approved:>12}  {', '.join(i.reasons)}")
+
+
+@app.command("decide")
+def decide(claim_id: int,
+           approve: list[str] = typer.Option(
+               [], "--approve", help="ITEM_ID=AMOUNT to override an item (repeatable)"),
+           reason: str = typer.Option("", help="written reason (required for an override)"),
+           circumstance: list[str] = typer.Option(
+               [], "--circumstance", help="exclusion trigger found on review (repeatable)"),
+           as_json: bool = AsJson) -> None:
+    """Decide a claim: the engine's amounts, or overrides with a reason."""
+    from mutua.claims import service
+    from mutua.claims.schemas import DecisionIn, ItemOverride
+    from mutua.errors import ValidationFailed
+
+    overrides = []
+    for text in approve:
+        item_id, sep, amount = text.partition("=")
+        if not sep or not item_id.strip().isdigit():
+            raise ValidationFailed("approve", f"must look like ITEM_ID=AMOUNT, got {text!r}")
+        overrides.append(ItemOverride(item_id=int(item_id), approved=amount.strip()))
+    data = DecisionIn(items=overrides, reason=reason,
+                      circumstances=list(circumstance) if circumstance else None)
+    with unit_of_work() as db:
+        out = service.to_out(db, service.decide(db, claim_id=claim_id, actor=SYSTEM, data=data))
+    typer.echo(out.model_dump_json() if as_json
+               else f"{out.claim_number}: {out.outcome}, approved {out.approved}")
+
+
+@app.command("pay")
+def pay(project: str = typer.Option(..., help="project code"),
+        on: str | None = typer.Option(None, help="payment date YYYY-MM-DD (default today)"),
+        as_json: bool = AsJson) -> None:
+    """Pay every approved, unpaid claim of a project in one batch. Safe to re-run."""
+    from mutua.claims import service
+
+    with unit_of_work() as db:
+        r = service.pay(db, project_code=project, actor=SYSTEM, on=_date(on, "on"))
+    if as_json:
+        typer.echo(json.dumps({"batch_key": r.batch_key, "project": r.project,
+                               "paid_on": r.paid_on.isoformat(), "claims": r.claims,
+                               "total": f"{r.total:.2f}"}))
+    elif r.batch_key is None:
+        typer.echo(f"{r.project}: nothing to pay")
+    else:
+        typer.echo(f"{r.batch_key}: paid {r.claims} claims, {r.total:.2f} yuan")
+
+
+@app.command("triangle")
+def triangle(project: str = typer.Option(..., help="project code"),
+             basis: str = typer.Option("paid", help="paid | incurred"),
+             as_of: str | None = typer.Option(None, "--as-of", help="YYYY-MM-DD (default today)"),
+             csv_out: bool = typer.Option(False, "--csv", help="long-format CSV"),
+             as_json: bool = AsJson) -> None:
+    """Cumulative claims triangle by accident quarter and development quarter."""
+    from mutua.catalog import service as catalog_service
+    from mutua.claims import service
+
+    with unit_of_work() as db:
+        project_id = catalog_service.get_project(db, code=project).id
+        cells = service.triangle(db, project_id=project_id, basis=basis,
+                                 as_of=_date(as_of, "as_of"))
+    if csv_out:
+        typer.echo(service.triangle_csv(cells), nl=False)
+    elif as_json:
+        typer.echo(json.dumps([{"origin": o, "development": d, "value": f"{v:.2f}"}
+                               for o, d, v in cells]))
+    else:
+        for o, d, v in cells:
+            typer.echo(f"{o}  dev {d:>2}  {v:>14.2f}")
+
+
+@app.command("published")
+def published(project: str = typer.Option(..., help="project code"),
+              limit: int = typer.Option(50), offset: int = typer.Option(0),
+              as_json: bool = AsJson) -> None:
+    """The project's paid claims as published to members, anonymised."""
+    from mutua.claims import service
+
+    with unit_of_work() as db:
+        rows, total = service.published(db, project_code=project, limit=limit, offset=offset)
+    if as_json:
+        typer.echo(json.dumps({"total": total, "items": [r.model_dump(mode="json") for r in rows]},
+                              ensure_ascii=False))
+        return
+    for r in rows:
+        typer.echo(f"{r.paid_on}  {r.name:<4} {r.age_band:<6} {r.city:<6} {r.event_type:<12} "
+                   f"{r.amount_paid:>12.2f}")

@@ -1,0 +1,209 @@
+"""Claims use cases (理赔) and the figures other domains read.
+
+The workflow steps live in :mod:`mutua.claims.workflow`, payment batches in
+:mod:`mutua.claims.payments`, documents in :mod:`mutua.claims.documents`; they are
+re-exported here so every edge calls one module. The quarterly close and the actuarial
+code read claims only through :func:`paid_in`, :func:`case_reserve_at`, :func:`triangle`
+and :func:`claimants_paid_in`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mutua.audit import service as audit
+from mutua.auth.security import Principal
+from mutua.catalog import service as catalog_service
+from mutua.claims import documents, triangles
+from mutua.claims.models import (
+    OPEN_STATES,
+    STATES,
+    CaseReserveMovement,
+    Claim,
+    ClaimDecision,
+    ClaimPayment,
+)
+from mutua.claims.payments import BatchResult, pay
+from mutua.claims.schemas import (
+    ClaimOut,
+    ClaimSummary,
+    DecisionOut,
+    DocumentOut,
+    ItemOut,
+    PublishedClaim,
+)
+from mutua.claims.workflow import (
+    appeal,
+    close,
+    decide,
+    items_of,
+    load_claim,
+    report,
+    review,
+    set_reserve,
+)
+from mutua.dates import age_on
+from mutua.errors import ValidationFailed
+from mutua.ledger.service import fen_sum
+from mutua.members.models import Member
+from mutua.money import from_fen
+
+add_document = documents.add
+list_documents = documents.list_for
+read_document = documents.read
+
+__all__ = [
+    "BatchResult", "add_document", "appeal", "case_reserve_at", "claimants_paid_in", "close",
+    "decide", "get", "list_claims", "list_documents", "paid_in", "pay", "published",
+    "read_document", "report", "review", "set_reserve", "to_out", "triangle", "triangle_csv",
+]
+
+
+# --- reading claims -------------------------------------------------------------------------
+
+def get(db: Session, *, claim_id: int, actor: Principal) -> Claim:
+    """One claim; a member asking for another member's claim gets NotFound. Audited: claims
+    carry medical facts."""
+    claim = load_claim(db, claim_id, actor)
+    audit.record(db, actor=actor, action="claim.read", entity="claim", entity_id=claim.id,
+                 project_id=claim.project_id)
+    return claim
+
+
+def list_claims(db: Session, *, actor: Principal, project_code: str | None = None,
+                status: str | None = None, member_id: int | None = None, limit: int = 50,
+                offset: int = 0) -> tuple[list[Claim], int]:
+    """Claims newest first; members always get only their own. ``status=open`` is the queue."""
+    where = []
+    if actor.is_member:
+        where.append(Claim.member_id == actor.member_id)
+    elif member_id is not None:
+        where.append(Claim.member_id == member_id)
+    if project_code:
+        where.append(Claim.project_id == catalog_service.get_project(db, code=project_code).id)
+    if status == "open":
+        where.append(Claim.status.in_(OPEN_STATES))
+    elif status:
+        if status not in STATES:
+            raise ValidationFailed("status", f"must be open or one of {', '.join(STATES)}")
+        where.append(Claim.status == status)
+    total = db.scalar(select(func.count()).select_from(Claim).where(*where))
+    rows = db.scalars(select(Claim).where(*where).order_by(Claim.id.desc())
+                      .limit(limit).offset(offset)).all()
+    return list(rows), total
+
+
+def summary(claim: Claim) -> ClaimSummary:
+    return ClaimSummary.model_validate(claim, from_attributes=True)
+
+
+def to_out(db: Session, claim: Claim) -> ClaimOut:
+    """The claim with its items, decisions (with reasons) and documents."""
+    decisions = db.scalars(select(ClaimDecision).where(ClaimDecision.claim_id == claim.id)
+                           .order_by(ClaimDecision.round)).all()
+    return ClaimOut(
+        **summary(claim).model_dump(), policy_id=claim.policy_id, place=claim.place,
+        reported_on=claim.reported_on, decided_on=claim.decided_on,
+        uncovered_loss=claim.uncovered_loss, appeals=claim.appeals,
+        can_appeal=claim.appeals == 0 and claim.status in ("decided", "paid", "closed"),
+        items=[ItemOut.model_validate(i, from_attributes=True) for i in items_of(db, claim.id)],
+        decisions=[DecisionOut.model_validate(d, from_attributes=True) for d in decisions],
+        documents=[DocumentOut.model_validate(d, from_attributes=True)
+                   for d in documents.of_claim(db, claim_id=claim.id)])
+
+
+# --- transparency ---------------------------------------------------------------------------
+
+def mask_name(name: str) -> str:
+    """张三 -> 张*, 欧阳修文 -> 欧***: the family name's first character only.
+
+    >>> mask_name("张三"), mask_name("李")
+    ('张*', '李*')
+    """
+    name = (name or "").strip()
+    return (name[:1] or "*") + "*" * max(1, len(name) - 1)
+
+
+def age_band(age: int) -> str:
+    """>>> age_band(37)
+    '30-39'
+    """
+    low = (age // 10) * 10
+    return f"{low}-{low + 9}"
+
+
+def published(db: Session, *, project_code: str, limit: int = 50,
+              offset: int = 0) -> tuple[list[PublishedClaim], int]:
+    """The project's paid claims as published to its members (理赔公示), anonymised."""
+    project = catalog_service.get_project(db, code=project_code)
+    last_paid = (select(ClaimPayment.claim_id, func.max(ClaimPayment.paid_on).label("paid_on"))
+                 .where(ClaimPayment.project_id == project.id)
+                 .group_by(ClaimPayment.claim_id).subquery())
+    base = (select(Claim.claim_number, Member.name, Member.birth_date, Member.city,
+                   Claim.event_type, Claim.event_date, Claim.paid, last_paid.c.paid_on)
+            .join(last_paid, last_paid.c.claim_id == Claim.id)
+            .join(Member, Member.id == Claim.member_id)
+            .where(Claim.project_id == project.id, Claim.paid > 0))
+    total = db.scalar(select(func.count()).select_from(base.subquery()))
+    rows = db.execute(base.order_by(last_paid.c.paid_on.desc(), Claim.id.desc())
+                      .limit(limit).offset(offset)).all()
+    return [PublishedClaim(claim_number=number, name=mask_name(name),
+                           age_band=age_band(age_on(birth, event_date)), city=city,
+                           event_type=event_type, amount_paid=paid, paid_on=paid_on)
+            for number, name, birth, city, event_type, event_date, paid, paid_on in rows], total
+
+
+# --- figures for the quarterly close and the actuaries --------------------------------------
+
+def paid_in(db: Session, *, project_id: int, start: date, end: date) -> Decimal:
+    """Claims paid with paid_on in [start, end] (inclusive)."""
+    fen = db.scalar(select(fen_sum(ClaimPayment.amount)).where(
+        ClaimPayment.project_id == project_id, ClaimPayment.paid_on >= start,
+        ClaimPayment.paid_on <= end))
+    return from_fen(fen or 0)
+
+
+def case_reserve_at(db: Session, *, project_id: int, as_of: date) -> Decimal:
+    """Outstanding case reserve on the project's open claims at the end of ``as_of``."""
+    fen = db.scalar(select(fen_sum(CaseReserveMovement.amount)).where(
+        CaseReserveMovement.project_id == project_id, CaseReserveMovement.moved_on <= as_of))
+    return from_fen(fen or 0)
+
+
+def triangle(db: Session, *, project_id: int, basis: str,
+             as_of: date) -> list[tuple[str, int, Decimal]]:
+    """Cumulative cells (origin quarter "2026Q1", development quarter 0.., value)."""
+    return triangles.triangle(db, project_id=project_id, basis=basis, as_of=as_of)
+
+
+def triangle_csv(cells: list[tuple[str, int, Decimal]]) -> str:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["origin", "development", "value"])
+    w.writerows([(o, d, f"{v:.2f}") for o, d, v in cells])
+    return out.getvalue()
+
+
+def claimants_paid_in(db: Session, *, project_id: int, start: date,
+                      end: date) -> list[tuple[int, Decimal]]:
+    """(member_id, uncovered loss) for claims first paid in [start, end].
+
+    A claim counts in the window of its first payment only, so a later top-up after an
+    appeal never makes its uncovered loss count twice.
+    """
+    first = (select(ClaimPayment.claim_id, func.min(ClaimPayment.paid_on).label("first_paid"))
+             .where(ClaimPayment.project_id == project_id)
+             .group_by(ClaimPayment.claim_id).subquery())
+    rows = db.execute(
+        select(Claim.member_id, fen_sum(Claim.uncovered_loss))
+        .join(first, first.c.claim_id == Claim.id)
+        .where(first.c.first_paid >= start, first.c.first_paid <= end)
+        .group_by(Claim.member_id).order_by(Claim.member_id)).all()
+    return [(int(m), from_fen(fen or 0)) for m, fen in rows]
+

@@ -1,0 +1,425 @@
+"""The life of a claim: reported -> under_review -> decided -> paid -> closed (+ reopened).
+
+Each step runs inside the caller's transaction, writes the claim's append-only rows
+(reserve movements, decisions), posts balanced entries to the project's books and records
+an audit event. The rules themselves live in :mod:`mutua.claims.adjudication`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mutua import numbering
+from mutua.audit import service as audit
+from mutua.auth.roles import Role
+from mutua.auth.security import SYSTEM, Principal
+from mutua.claims import adjudication as rules
+from mutua.claims import books
+from mutua.claims.models import (
+    CLOSED,
+    DECIDED,
+    OPEN_STATES,
+    PAID,
+    REOPENED,
+    REPORTED,
+    UNDER_REVIEW,
+    CaseReserveMovement,
+    Claim,
+    ClaimDecision,
+    ClaimItem,
+)
+from mutua.claims.schemas import ClaimIn, DecisionIn
+from mutua.dates import SHANGHAI
+from mutua.dates import today as shanghai_today
+from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
+from mutua.ledger import service as ledger_service
+from mutua.money import ZERO, non_negative_money, round_fen, to_money
+from mutua.policies import service as policies_service
+from mutua.settings import Settings, get_settings
+
+HANDLER_OVERRIDE = "HANDLER_OVERRIDE"
+MIN_REASON_CHARS = 5
+
+
+# --- the engine's inputs ------------------------------------------------------------------
+
+def policy_terms(cover) -> rules.PolicyTerms:
+    """The policy's cover on the event date (policies.service.PolicyCover) as rule inputs."""
+    return rules.PolicyTerms(
+        policy_id=cover.policy_id, status=cover.status, cover_start=cover.cover_start,
+        cover_end=cover.cover_end, occupation_class=cover.occupation_class,
+        waiting_days=0,  # each benefit carries its own (the product's unless overridden)
+        exclusions=frozenset(cover.exclusions),
+        covered_classes=frozenset(cover.allowed_classes) if cover.allowed_classes else None,
+        benefits=tuple(rules.BenefitTerms(
+            benefit_id=b.benefit_id, code=b.code, kind=b.kind, sum_insured=b.sum_insured,
+            deductible=b.deductible or ZERO,
+            coinsurance_with_social=b.coinsurance_with_social,
+            coinsurance_without_social=b.coinsurance_without_social,
+            daily_amount=b.daily_amount, max_days=b.max_days,
+            shares_sum_insured_with=b.shares_sum_insured_with, waiting_days=b.waiting_days,
+        ) for b in cover.benefits),
+    )
+
+
+def item_facts(item: ClaimItem, *, verified: bool | None = None) -> rules.ItemFacts:
+    return rules.ItemFacts(
+        benefit_code=item.benefit_code, claimed_amount=item.claimed_amount,
+        disability_grade=item.disability_grade, invoice_amount=item.invoice_amount,
+        social_insurance_paid=item.social_insurance_paid or ZERO,
+        other_insurance_paid=item.other_insurance_paid or ZERO,
+        has_social_insurance=bool(item.has_social_insurance), hospital_days=item.hospital_days,
+        symptoms_began_at=item.symptoms_began_at, died_at=item.died_at,
+        progression_verified=verified)
+
+
+def prior_items(db: Session, *, policy_id: int, exclude_claim_id: int | None) -> list[
+        rules.PriorItem]:
+    """Every item of the policy's other claims: paid or approved amounts, and open ones for
+    duplicate checks (approved is 0 until they are decided)."""
+    rows = db.execute(
+        select(ClaimItem, Claim.event_date).join(Claim, Claim.id == ClaimItem.claim_id)
+        .where(Claim.policy_id == policy_id, Claim.id != (exclude_claim_id or 0))
+    ).all()
+    return [rules.PriorItem(benefit_code=i.benefit_code, event_date=ev, approved=i.approved,
+                            invoice_amount=i.invoice_amount, disability_grade=i.disability_grade,
+                            days_paid=i.days_paid, hospital_days=i.hospital_days)
+            for i, ev in rows]
+
+
+def progression_evidence(db: Session, *, member_id: int, on: date) -> tuple[bool, str]:
+    """Whether the health record confirms CKD progression by ``on`` (KDIGO 2012).
+
+    Kept behind this one function so the kidney-monitoring service can be wired in; until
+    it offers ``confirmed_progression`` a progression item is not verified.
+    """
+    try:
+        from mutua.health import service as health_service
+    except ImportError:
+        return False, "health monitoring is not available"
+    check = getattr(health_service, "confirmed_progression", None)
+    if check is None:
+        return False, "health monitoring cannot confirm progression yet"
+    evidence = check(db, member_id=member_id, on=on)
+    return bool(evidence.confirmed), str(evidence.reason)
+
+
+def run_engine(db: Session, *, claim: Claim, items: list[ClaimItem]) -> rules.Decision:
+    cover = policies_service.cover_on(db, policy_id=claim.policy_id, on=claim.event_date)
+    verified = None
+    if any(i.kind == "ckd_progression" for i in items):
+        verified, _ = progression_evidence(db, member_id=claim.member_id, on=claim.event_date)
+    facts = rules.ClaimFacts(
+        event_date=claim.event_date, event_type=claim.event_type,
+        items=tuple(item_facts(i, verified=verified) for i in items),
+        occupation_class_at_event=claim.occupation_class_at_event,
+        circumstances=frozenset(claim.circumstances or ()))
+    prior = prior_items(db, policy_id=claim.policy_id, exclude_claim_id=claim.id)
+    return rules.adjudicate(policy_terms(cover), facts, prior)
+
+
+def items_of(db: Session, claim_id: int) -> list[ClaimItem]:
+    return list(db.scalars(select(ClaimItem).where(ClaimItem.claim_id == claim_id)
+                           .order_by(ClaimItem.position)))
+
+
+# --- first notice -------------------------------------------------------------------------
+
+def report(db: Session, *, data: ClaimIn, actor: Principal, on: date | None = None,
+           settings: Settings | None = None) -> Claim:
+    """First notice of loss (报案): check, store, set the case reserve, maybe auto-decide.
+
+    A member files against their own policy only; staff file on a member's behalf.
+    """
+    on = on or shanghai_today()
+    policy = policies_service.get(db, policy_id=data.policy_id, actor=actor)  # 404 if not own
+    cover = policies_service.cover_on(db, policy_id=policy.id, on=data.event_date)
+    terms = policy_terms(cover)
+    _check_report(data, terms, on)
+
+    number = numbering.reserve(db, "claim")[0]
+    claim = Claim(
+        claim_number=f"CL{number:09d}", project_id=cover.project_id, policy_id=policy.id,
+        member_id=cover.member_id, event_type=data.event_type, event_date=data.event_date,
+        event_at=data.event_at, place=data.place, description=data.description,
+        occupation_class_at_event=data.occupation_class_at_event, circumstances=[],
+        status=REPORTED, reported_on=on, reported_by=actor.user_id)
+    db.add(claim)
+    db.flush()
+    items = [ClaimItem(
+        claim_id=claim.id, project_id=claim.project_id, position=n,
+        benefit_id=terms.benefit(i.benefit_code).benefit_id, benefit_code=i.benefit_code,
+        kind=terms.benefit(i.benefit_code).kind, claimed_amount=i.claimed_amount,
+        disability_grade=i.disability_grade, invoice_amount=i.invoice_amount,
+        social_insurance_paid=i.social_insurance_paid, other_insurance_paid=i.other_insurance_paid,
+        has_social_insurance=i.has_social_insurance, hospital_days=i.hospital_days,
+        symptoms_began_at=i.symptoms_began_at, died_at=i.died_at)
+        for n, i in enumerate(_money_items(data))]
+    db.add_all(items)
+    db.flush()
+
+    decision = run_engine(db, claim=claim, items=items)
+    for item, d in zip(items, decision.items, strict=True):
+        item.engine_amount, item.engine_reasons = d.approved, list(d.reasons)
+    audit.record(db, actor=actor, action="claim.report", entity="claim", entity_id=claim.id,
+                 project_id=claim.project_id,
+                 detail={"event_type": claim.event_type, "items": len(items),
+                         "engine_outcome": decision.outcome})
+    _move_reserve(db, claim=claim, target=decision.approved, on=on, why="reported")
+    settings = settings or get_settings()
+    if _simple(decision, items, Decimal(settings.auto_decide_limit_yuan)):
+        decide(db, claim_id=claim.id, actor=SYSTEM, data=DecisionIn(), on=on, auto=True)
+    db.flush()
+    return claim
+
+
+def _money_items(data: ClaimIn):
+    """Amounts rounded to the fen once, here, before anything else reads them."""
+    for n, i in enumerate(data.items):
+        f = f"items[{n}]"
+        yield i.model_copy(update={
+            "claimed_amount": None if i.claimed_amount is None
+            else to_money(i.claimed_amount, field=f"{f}.claimed_amount"),
+            "invoice_amount": None if i.invoice_amount is None
+            else to_money(i.invoice_amount, field=f"{f}.invoice_amount"),
+            "social_insurance_paid": to_money(i.social_insurance_paid,
+                                              field=f"{f}.social_insurance_paid"),
+            "other_insurance_paid": to_money(i.other_insurance_paid,
+                                             field=f"{f}.other_insurance_paid"),
+        })
+
+
+def _check_report(data: ClaimIn, terms: rules.PolicyTerms, on: date) -> None:
+    problems: list[Problem] = []
+    if data.event_date > on:
+        problems.append(Problem("event_date", "must not be in the future"))
+    elif not terms.cover_start <= data.event_date <= terms.cover_end:
+        problems.append(Problem("event_date", f"is outside the policy's cover "
+                                f"{terms.cover_start} to {terms.cover_end}"))
+    if data.event_at is not None and data.event_at.astimezone(SHANGHAI).date() != data.event_date:
+        problems.append(Problem("event_at", "must fall on event_date (Shanghai time)"))
+    now = datetime.now(SHANGHAI)
+    for n, i in enumerate(data.items):
+        for f in ("symptoms_began_at", "died_at"):
+            value = getattr(i, f)
+            if value is not None and value > now:
+                problems.append(Problem(f"items[{n}].{f}", "must not be in the future"))
+    facts = rules.ClaimFacts(event_date=data.event_date, event_type=data.event_type, items=tuple(
+        rules.ItemFacts(benefit_code=i.benefit_code, claimed_amount=i.claimed_amount,
+                        disability_grade=i.disability_grade, invoice_amount=i.invoice_amount,
+                        social_insurance_paid=i.social_insurance_paid,
+                        other_insurance_paid=i.other_insurance_paid,
+                        hospital_days=i.hospital_days, symptoms_began_at=i.symptoms_began_at,
+                        died_at=i.died_at) for i in data.items))
+    problems += [Problem(f, r) for f, r in rules.check_claim(terms, facts)]
+    if problems:
+        raise ValidationFailed(problems)
+
+
+def _simple(decision: rules.Decision, items: list[ClaimItem], limit: Decimal) -> bool:
+    """Decided without a handler: every rule passed, small, and no grading or death."""
+    return (decision.outcome == rules.APPROVE and decision.approved <= limit
+            and all(i.kind in rules.SIMPLE_KINDS for i in items))
+
+
+# --- case reserve ---------------------------------------------------------------------------
+
+def _move_reserve(db: Session, *, claim: Claim, target: Decimal, on: date, why: str) -> None:
+    """Bring the claim's case reserve to ``target``: one movement row and one entry."""
+    change = round_fen(target - claim.case_reserve)
+    if change == 0:
+        return
+    movement = CaseReserveMovement(claim_id=claim.id, project_id=claim.project_id, moved_on=on,
+                                   amount=change, reason=why)
+    db.add(movement)
+    db.flush()
+    ledger_service.post(db, books.reserve_entry(
+        project_id=claim.project_id, claim_id=claim.id, claim_number=claim.claim_number,
+        movement_id=movement.id, on=on, change=change, why=why))
+    claim.case_reserve = round_fen(target)
+
+
+def set_reserve(db: Session, *, claim_id: int, amount: object, actor: Principal,
+                reason: str = "", on: date | None = None) -> Claim:
+    """A handler's revised estimate of what an open claim will cost."""
+    claim = load_claim(db, claim_id, actor, lock=True)
+    if claim.status not in OPEN_STATES:
+        raise Conflict(f"claim {claim.claim_number} is {claim.status}: it carries no reserve")
+    target = non_negative_money(amount, field="amount")
+    _move_reserve(db, claim=claim, target=target, on=on or shanghai_today(), why="revised")
+    audit.record(db, actor=actor, action="claim.reserve", entity="claim", entity_id=claim.id,
+                 project_id=claim.project_id, detail={"case_reserve": str(target)})
+    return claim
+
+
+# --- review and decision --------------------------------------------------------------------
+
+def load_claim(db: Session, claim_id: int, actor: Principal, *, lock: bool = False) -> Claim:
+    stmt = select(Claim).where(Claim.id == claim_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    claim = db.scalar(stmt)
+    if claim is None or (actor.is_member and claim.member_id != actor.member_id):
+        raise NotFound(f"claim {claim_id} not found")
+    return claim
+
+
+def review(db: Session, *, claim_id: int, actor: Principal) -> Claim:
+    """A handler takes a reported claim into review (审核)."""
+    claim = load_claim(db, claim_id, actor, lock=True)
+    if claim.status != REPORTED:
+        raise Conflict(f"claim {claim.claim_number} is {claim.status}, not reported")
+    claim.status = UNDER_REVIEW
+    audit.record(db, actor=actor, action="claim.review", entity="claim", entity_id=claim.id,
+                 project_id=claim.project_id)
+    return claim
+
+
+def decide(db: Session, *, claim_id: int, actor: Principal, data: DecisionIn,
+           on: date | None = None, auto: bool = False) -> Claim:
+    """Decide an open claim (核定): the engine's amounts unless the handler overrides.
+
+    An override, and any answer to an appeal, needs a written reason; it is stored with
+    the decision and the decision is audited. The case reserve is released and the
+    approved amount (or, on appeal, its change) goes into claims payable.
+    """
+    on = on or shanghai_today()
+    claim = load_claim(db, claim_id, actor, lock=True)
+    if claim.status not in OPEN_STATES:
+        raise Conflict(f"claim {claim.claim_number} is already {claim.status}")
+    if data.circumstances is not None:
+        claim.circumstances = sorted({c.strip() for c in data.circumstances if c.strip()})
+    items = items_of(db, claim.id)
+    engine = run_engine(db, claim=claim, items=items)
+    approved = _approved_amounts(items, engine, data)
+    overridden = any(a != e.approved for a, e in zip(approved, engine.items, strict=True))
+    round_ = claim.decision_round + 1
+    reason = (data.reason or "").strip()
+    if overridden and len(reason) < MIN_REASON_CHARS:
+        raise ValidationFailed("reason", "a written reason is required to override the engine")
+    if round_ > 1 and len(reason) < MIN_REASON_CHARS:
+        raise ValidationFailed("reason", "a written reason is required to answer an appeal")
+    total = sum(approved, ZERO)
+    if total < claim.paid:
+        raise ValidationFailed("items", f"cannot approve less than the {claim.paid} already paid")
+
+    outcome = _outcome(approved, engine)
+    for item, d, amount in zip(items, engine.items, approved, strict=True):
+        item.engine_amount, item.engine_reasons = d.approved, list(d.reasons)
+        item.approved = amount
+        item.reasons = list(d.reasons) + ([HANDLER_OVERRIDE] if amount != d.approved else [])
+        item.uncovered_loss = max(ZERO, d.loss - amount)
+        item.days_paid = d.days_paid if amount == d.approved else _days_for(item, amount)
+    uncovered = sum((i.uncovered_loss for i in items), ZERO)
+    change = total - claim.approved
+    decision = ClaimDecision(
+        claim_id=claim.id, project_id=claim.project_id, round=round_, decided_on=on,
+        decided_by=actor.user_id, outcome=outcome, engine_outcome=engine.outcome,
+        engine_amount=engine.approved, approved=total, approved_change=change,
+        uncovered_loss=uncovered, auto=auto, overridden=overridden, reason=reason)
+    db.add(decision)
+    _move_reserve(db, claim=claim, target=ZERO, on=on, why="decided")
+    if change != 0:
+        ledger_service.post(db, books.decision_entry(
+            project_id=claim.project_id, claim_id=claim.id, claim_number=claim.claim_number,
+            round_=round_, on=on, change=change))
+    claim.decision_round, claim.outcome, claim.decided_on = round_, outcome, on
+    claim.approved, claim.uncovered_loss = total, uncovered
+    claim.status = PAID if (total == claim.paid and total > 0) else DECIDED
+    db.flush()
+    audit.record(db, actor=actor, action="claim.decide", entity="claim", entity_id=claim.id,
+                 project_id=claim.project_id,
+                 detail={"round": round_, "outcome": outcome, "approved": str(total),
+                         "engine_amount": str(engine.approved), "overridden": overridden,
+                         "auto": auto, "decision_id": decision.id})
+    return claim
+
+
+def _approved_amounts(items: list[ClaimItem], engine: rules.Decision,
+                      data: DecisionIn) -> list[Decimal]:
+    by_id = {i.id: n for n, i in enumerate(items)}
+    amounts = [d.approved for d in engine.items]
+    problems: list[Problem] = []
+    for k, o in enumerate(data.items):
+        f = f"items[{k}]"
+        if o.item_id not in by_id:
+            problems.append(Problem(f"{f}.item_id", f"{o.item_id} is not an item of this claim"))
+            continue
+        try:
+            amount = non_negative_money(o.approved, field=f"{f}.approved")
+        except ValidationFailed as exc:
+            problems += exc.problems
+            continue
+        item = items[by_id[o.item_id]]
+        ceiling = _ceiling(item, engine.items[by_id[o.item_id]])
+        if ceiling is not None and amount > ceiling:
+            problems.append(Problem(f"{f}.approved", f"must not exceed {ceiling} for this item"))
+        amounts[by_id[o.item_id]] = amount
+    if problems:
+        raise ValidationFailed(problems)
+    return amounts
+
+
+def _ceiling(item: ClaimItem, engine_item: rules.ItemDecision) -> Decimal | None:
+    """The most a handler may approve: medical never above what the member paid."""
+    if item.kind in rules.MEDICAL_KINDS and item.invoice_amount is not None:
+        return max(ZERO, item.invoice_amount - (item.social_insurance_paid or ZERO)
+                   - (item.other_insurance_paid or ZERO))
+    return None
+
+
+def _days_for(item: ClaimItem, amount: Decimal) -> int:
+    if amount > 0 and item.kind in rules.DAILY_KINDS:
+        return item.hospital_days or 0
+    return 0
+
+
+def _outcome(approved: list[Decimal], engine: rules.Decision) -> str:
+    """Deny when nothing is paid, approve when every item pays what its terms give."""
+    if all(a == 0 for a in approved):
+        return rules.DENY
+    short = any(a == 0 or a < e.approved or (a == e.approved and e.reduced)
+                for a, e in zip(approved, engine.items, strict=True))
+    return rules.PARTLY_APPROVE if short else rules.APPROVE
+
+
+# --- appeal and closing ---------------------------------------------------------------------
+
+def appeal(db: Session, *, claim_id: int, actor: Principal, reason: str,
+           on: date | None = None) -> Claim:
+    """The member asks once for the decision to be looked at again (申诉); it reopens."""
+    on = on or shanghai_today()
+    claim = load_claim(db, claim_id, actor, lock=True)
+    if not actor.is_member and actor.role not in (Role.ADMIN, Role.CLAIMS):
+        raise Forbidden("only the member or the claims team may appeal")
+    if claim.status not in (DECIDED, PAID, CLOSED):
+        raise Conflict(f"claim {claim.claim_number} is {claim.status}: nothing to appeal yet")
+    if claim.appeals >= 1:
+        raise Conflict("a claim may be appealed once")
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON_CHARS:
+        raise ValidationFailed("reason", "say why the decision should be looked at again")
+    claim.status, claim.appeals, claim.appeal_reason = REOPENED, claim.appeals + 1, reason
+    claim.closed_on = None
+    engine = run_engine(db, claim=claim, items=items_of(db, claim.id))
+    _move_reserve(db, claim=claim, target=max(ZERO, engine.approved - claim.approved), on=on,
+                  why="appeal")
+    audit.record(db, actor=actor, action="claim.appeal", entity="claim", entity_id=claim.id,
+                 project_id=claim.project_id)
+    return claim
+
+
+def close(db: Session, *, claim_id: int, actor: Principal, on: date | None = None) -> Claim:
+    """Close a claim with nothing left to pay: paid in full, or denied."""
+    claim = load_claim(db, claim_id, actor, lock=True)
+    if claim.status not in (PAID, DECIDED) or claim.approved != claim.paid:
+        raise Conflict(f"claim {claim.claim_number} is {claim.status} with "
+                       f"{claim.approved - claim.paid} still to pay: it cannot close")
+    claim.status, claim.closed_on = CLOSED, on or shanghai_today()
+    audit.record(db, actor=actor, action="claim.close", entity="claim", entity_id=claim.id,
+                 project_id=claim.project_id)
+    return claim

@@ -1,0 +1,252 @@
+"""Claims through the HTTP API on a real database: report to payment, access, bad input."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from mutua.audit.models import AuditEvent
+from mutua.auth.roles import Role
+from mutua.claims import service
+from mutua.claims.models import CaseReserveMovement, Claim, ClaimDocument, ClaimPayment
+from mutua.ledger import service as ledger_service
+from tests import factories as f
+
+from .conftest import TODAY, accident, assert_books_balance
+
+
+def count(db, model) -> int:
+    db.expire_all()
+    return db.scalar(select(func.count()).select_from(model))
+
+
+def test_report_to_payment_end_to_end(client, db, world):
+    member = f.member_headers(client, db, world.member)
+    handler = f.staff_headers(client, db, Role.CLAIMS)
+
+    # First notice by the member: a grade-8 disability (30%) needs a handler.
+    r = client.post("/api/v1/claims", headers=member, json=accident(
+        world.policy.id, {"benefit_code": "disability", "disability_grade": 8}))
+    assert r.status_code == 201, r.text
+    claim = r.json()
+    assert claim["status"] == "reported" and claim["case_reserve"] == "30000.00"
+    assert claim["items"][0]["engine_amount"] == "30000.00"
+    pid = world.project_id
+    assert ledger_service.balance_of(db, project_id=pid, account="case_reserve") == Decimal(
+        "-30000.00")
+
+    queue = client.get("/api/v1/claims", headers=handler, params={"status": "open"}).json()
+    assert [c["id"] for c in queue["items"]] == [claim["id"]]
+    cid = claim["id"]
+    assert client.post(f"/api/v1/claims/{cid}/review", headers=handler).status_code == 200
+    r = client.post(f"/api/v1/claims/{cid}/decide", headers=handler, json={})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "decided" and r.json()["outcome"] == "approve"
+    assert service.case_reserve_at(db, project_id=pid, as_of=TODAY) == 0
+    assert ledger_service.balance_of(db, project_id=pid, account="claims_payable") == Decimal(
+        "-30000.00")
+
+    # The member sees the decision with its reasons.
+    seen = client.get(f"/api/v1/claims/{cid}", headers=member).json()
+    assert seen["outcome"] == "approve" and seen["approved"] == "30000.00"
+    assert seen["items"][0]["reasons"] == ["DISABILITY_GRADE_SHARE"]
+    assert seen["decisions"][0]["round"] == 1 and seen["can_appeal"] is True
+
+    # Pay in a batch; paying again pays nothing twice.
+    code = "TEST-ACC"
+    first = client.post("/api/v1/claims/payments", headers=handler, json={"project": code})
+    assert first.status_code == 200, first.text
+    assert (first.json()["claims"], first.json()["total"]) == (1, "30000.00")
+    again = client.post("/api/v1/claims/payments", headers=handler, json={"project": code})
+    assert (again.json()["claims"], again.json()["batch_key"]) == (0, None)
+    assert count(db, ClaimPayment) == 1
+    assert client.get(f"/api/v1/claims/{cid}", headers=member).json()["status"] == "paid"
+    assert ledger_service.balance_of(db, project_id=pid, account="claims_payable") == 0
+    assert service.paid_in(db, project_id=pid, start=TODAY, end=TODAY) == Decimal("30000.00")
+    assert_books_balance(db)
+
+    published = client.get("/api/v1/claims/published", headers=member,
+                           params={"project": code}).json()
+    assert published["total"] == 1
+    row = published["items"][0]
+    assert row["name"] == "张**" and row["age_band"] == "30-39" and row["city"] == "深圳"
+    assert row["amount_paid"] == "30000.00"
+    assert "id_number" not in row and "member_id" not in row
+
+    assert client.post(f"/api/v1/claims/{cid}/close", headers=handler).json()["status"] == "closed"
+
+
+def test_small_medical_claim_is_decided_without_a_handler(client, db, world):
+    member = f.member_headers(client, db, world.member)
+    r = client.post("/api/v1/claims", headers=member, json=accident(
+        world.policy.id, {"benefit_code": "medical", "invoice_amount": "1000",
+                          "social_insurance_paid": "400", "has_social_insurance": True}))
+    assert r.status_code == 201, r.text
+    body = r.json()
+    # (600 out of pocket - 100 deductible) x 90% with social insurance
+    assert (body["status"], body["approved"], body["case_reserve"]) == ("decided", "450.00",
+                                                                        "0.00")
+    assert body["decisions"][0]["auto"] is True
+    assert body["items"][0]["reasons"] == ["DEDUCTIBLE", "COINSURANCE"]
+    assert body["uncovered_loss"] == "150.00"
+    # the reserve was set and released the same day: both movements are kept
+    assert count(db, CaseReserveMovement) == 2
+    assert_books_balance(db)
+
+
+def test_override_needs_a_written_reason_and_a_claim_is_decided_once(client, db, world):
+    member = f.member_headers(client, db, world.member)
+    handler = f.staff_headers(client, db, Role.CLAIMS)
+    claim = client.post("/api/v1/claims", headers=member, json=accident(
+        world.policy.id, {"benefit_code": "hospital", "hospital_days": 120})).json()
+    assert claim["status"] == "reported"  # days capped: partly approved needs a handler
+    item = claim["items"][0]
+    assert item["engine_amount"] == "4500.00"  # 90 days x 50
+    cid = claim["id"]
+    override = {"items": [{"item_id": item["id"], "approved": "3000"}]}
+    r = client.post(f"/api/v1/claims/{cid}/decide", headers=handler, json=override)
+    assert r.status_code == 422 and r.json()["problems"][0]["field"] == "reason"
+    assert count(db, CaseReserveMovement) == 1  # nothing stored by the refused decision
+
+    override["reason"] = "discharge summary shows 60 days in hospital"
+    r = client.post(f"/api/v1/claims/{cid}/decide", headers=handler, json=override)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["approved"] == "3000.00" and body["decisions"][0]["overridden"] is True
+    assert "HANDLER_OVERRIDE" in body["items"][0]["reasons"]
+    assert body["outcome"] == "partly_approve"
+    again = client.post(f"/api/v1/claims/{cid}/decide", headers=handler, json={})
+    assert again.status_code == 409
+    db.expire_all()
+    actions = set(db.scalars(select(AuditEvent.action).where(AuditEvent.entity == "claim")))
+    assert {"claim.report", "claim.decide"} <= actions
+    assert_books_balance(db)
+
+
+def test_denied_sudden_death_appealed_once_then_paid(client, db, world):
+    member = f.member_headers(client, db, world.member)
+    handler = f.staff_headers(client, db, Role.CLAIMS)
+    began = datetime.combine(TODAY - timedelta(days=3), datetime.min.time()).replace(hour=8)
+    body = {"policy_id": world.policy.id, "event_type": "sudden_death",
+            "event_date": (TODAY - timedelta(days=2)).isoformat(),
+            "items": [{"benefit_code": "sudden_death", "symptoms_began_at": began.isoformat(),
+                       "died_at": (began + timedelta(hours=30)).isoformat()}]}
+    claim = client.post("/api/v1/claims", headers=member, json=body).json()
+    cid = claim["id"]
+    assert claim["items"][0]["engine_reasons"] == ["SUDDEN_DEATH_OVER_24H"]
+    decided = client.post(f"/api/v1/claims/{cid}/decide", headers=handler, json={}).json()
+    assert decided["outcome"] == "deny" and decided["approved"] == "0.00"
+
+    # the family appeals: the onset was misrecorded; the handler pays with a reason
+    r = client.post(f"/api/v1/claims/{cid}/appeal", headers=member,
+                    json={"reason": "symptoms began the next morning, hospital record attached"})
+    assert r.status_code == 200 and r.json()["status"] == "reopened"
+    item_id = claim["items"][0]["id"]
+    r = client.post(f"/api/v1/claims/{cid}/decide", headers=handler,
+                    json={"items": [{"item_id": item_id, "approved": "50000"}]})
+    assert r.status_code == 422  # answering an appeal with an override needs a reason
+    r = client.post(f"/api/v1/claims/{cid}/decide", headers=handler, json={
+        "items": [{"item_id": item_id, "approved": "50000"}],
+        "reason": "hospital record shows onset 20 hours before death"})
+    assert r.status_code == 200, r.text
+    assert r.json()["approved"] == "50000.00" and len(r.json()["decisions"]) == 2
+    paid = client.post("/api/v1/claims/payments", headers=handler, json={"project": "TEST-ACC"})
+    assert paid.json()["total"] == "50000.00"
+    second = client.post(f"/api/v1/claims/{cid}/appeal", headers=member,
+                         json={"reason": "once more please"})
+    assert second.status_code == 409
+    assert_books_balance(db)
+
+
+def test_members_see_only_their_own_claims(client, db, world):
+    mine = f.member_headers(client, db, world.member)
+    theirs = f.member_headers(client, db, world.other)
+    claim = client.post("/api/v1/claims", headers=mine, json=accident(
+        world.policy.id, {"benefit_code": "disability", "disability_grade": 10})).json()
+    assert client.get(f"/api/v1/claims/{claim['id']}", headers=theirs).status_code == 404
+    assert client.get("/api/v1/claims", headers=theirs).json()["total"] == 0
+    assert client.post(f"/api/v1/claims/{claim['id']}/decide", headers=mine,
+                       json={}).status_code == 403
+    assert client.post("/api/v1/claims/payments", headers=mine,
+                       json={"project": "TEST-ACC"}).status_code == 403
+    r = client.post(f"/api/v1/claims/{claim['id']}/appeal", headers=theirs,
+                    json={"reason": "not my claim at all"})
+    assert r.status_code == 404
+
+
+@pytest.mark.parametrize("change,field", [
+    ({"event_date": (TODAY + timedelta(days=1)).isoformat()}, "event_date"),
+    ({"event_date": (TODAY - timedelta(days=400)).isoformat()}, "event_date"),
+    ({"items": [{"benefit_code": "disability", "disability_grade": 11}]},
+     "items[0].disability_grade"),
+    ({"items": [{"benefit_code": "medical", "invoice_amount": "-5"}]},
+     "items[0].invoice_amount"),
+    ({"items": [{"benefit_code": "medical", "invoice_amount": "100",
+                 "social_insurance_paid": "300"}]}, "items[0].invoice_amount"),
+    ({"items": [{"benefit_code": "no_such"}]}, "items[0].benefit_code"),
+    ({"items": []}, "items"),
+    ({"event_type": "flood"}, "event_type"),
+])
+def test_bad_claims_are_refused_and_store_nothing(client, db, world, change, field):
+    member = f.member_headers(client, db, world.member)
+    body = accident(world.policy.id, {"benefit_code": "death"}) | change
+    r = client.post("/api/v1/claims", headers=member, json=body)
+    assert r.status_code == 422, r.text
+    assert field in [p["field"] for p in r.json()["problems"]]
+    assert count(db, Claim) == 0
+
+
+def test_reversed_sudden_death_times_and_another_members_policy(client, db, world):
+    member = f.member_headers(client, db, world.member)
+    died = datetime.combine(TODAY - timedelta(days=2), datetime.min.time()).replace(hour=8)
+    body = {"policy_id": world.policy.id, "event_type": "sudden_death",
+            "event_date": (TODAY - timedelta(days=2)).isoformat(),
+            "items": [{"benefit_code": "sudden_death", "died_at": died.isoformat(),
+                       "symptoms_began_at": (died + timedelta(hours=2)).isoformat()}]}
+    r = client.post("/api/v1/claims", headers=member, json=body)
+    assert r.status_code == 422 and r.json()["problems"][0]["field"] == "items[0].died_at"
+    r = client.post("/api/v1/claims", headers=member, json=accident(
+        world.other_policy.id, {"benefit_code": "death"}))
+    assert r.status_code == 404
+    assert count(db, Claim) == 0
+
+
+def test_paying_a_claim_that_is_not_approved_is_refused(client, db, world):
+    member = f.member_headers(client, db, world.member)
+    handler = f.staff_headers(client, db, Role.CLAIMS)
+    claim = client.post("/api/v1/claims", headers=member, json=accident(
+        world.policy.id, {"benefit_code": "death"})).json()
+    r = client.post("/api/v1/claims/payments", headers=handler,
+                    json={"project": "TEST-ACC", "claim_ids": [claim["id"]]})
+    assert r.status_code == 422 and r.json()["problems"][0]["field"] == "claim_ids"
+    assert count(db, ClaimPayment) == 0
+
+
+PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+
+
+def test_documents_type_and_size_limits(client, db, world, app, settings):
+    member = f.member_headers(client, db, world.member)
+    claim = client.post("/api/v1/claims", headers=member, json=accident(
+        world.policy.id, {"benefit_code": "death"})).json()
+    url = f"/api/v1/claims/{claim['id']}/documents"
+    ok = client.post(url, headers=member, data={"kind": "invoice"},
+                     files={"file": ("invoice.pdf", PDF, "application/pdf")})
+    assert ok.status_code == 201, ok.text
+    stored = settings.upload_dir / "claims"
+    assert len([p for p in stored.rglob("*") if p.is_file()]) == 1
+    got = client.get(f"{url}/{ok.json()['id']}", headers=member)
+    assert got.content == PDF
+
+    app.state.settings.upload_max_bytes = 40
+    bad = [("big.pdf", PDF, "application/pdf"),
+           ("run.exe", b"MZ\x90\x00", "application/octet-stream"),
+           ("fake.png", PDF, "image/png")]
+    for name, data, ctype in bad:
+        r = client.post(url, headers=member, files={"file": (name, data, ctype)})
+        assert r.status_code == 422 and r.json()["problems"][0]["field"] == "file", r.text
+    assert count(db, ClaimDocument) == 1
+    assert len([p for p in stored.rglob("*") if p.is_file()]) == 1
