@@ -54,8 +54,12 @@ def _sort_key(label: str):
         return (1, 0.0, label)
 
 
-def from_cells(cells: Iterable[tuple[object, object, object]]) -> Triangle:
-    """Build and check a cumulative triangle from (origin, development, value) cells."""
+def from_cells(cells: Iterable[tuple[object, object, object]], *,
+               check_cumulative: bool = True) -> Triangle:
+    """Build and check a cumulative triangle from (origin, development, value) cells.
+
+    ``check_cumulative=False`` accepts any fall along development (an incurred triangle
+    read from the claims books, where released case reserves may lower a cell)."""
     seen: dict[tuple[str, str], float] = {}
     for origin, dev, value in cells:
         key = (str(origin).strip(), str(dev).strip())
@@ -78,11 +82,11 @@ def from_cells(cells: Iterable[tuple[object, object, object]]) -> Triangle:
     for (o, d), v in seen.items():
         values[oi[o], di[d]] = v
     tri = Triangle(origins, devs, values)
-    check_shape(tri)
+    check_shape(tri, check_cumulative=check_cumulative)
     return tri
 
 
-def check_shape(tri: Triangle) -> None:
+def check_shape(tri: Triangle, *, check_cumulative: bool = True) -> None:
     """Each origin is known from the first development on without holes, younger origins
     are known no further than older ones, and the values are cumulative."""
     known = ~np.isnan(tri.values)
@@ -94,6 +98,8 @@ def check_shape(tri: Triangle) -> None:
             raise ValidationFailed(
                 "triangle", f"origin {origin} is developed further than an older origin"
             )
+        if not check_cumulative:
+            continue
         row = tri.values[i, : lengths[i]]
         prev = row[:-1]
         falls = (prev - row[1:]) > MAX_CUMULATIVE_FALL * np.maximum(prev, 1e-12)

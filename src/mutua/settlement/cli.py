@@ -1,5 +1,75 @@
-"""`mutua settlement ...`: Quarterly close and surplus sharing (结余共享)."""
+"""`mutua settle ...`: run the quarterly close, print statements, list closed quarters."""
+
+from __future__ import annotations
+
+import json
 
 import typer
 
+from mutua.auth.security import SYSTEM
+from mutua.db import unit_of_work
+
 app = typer.Typer(help="Quarterly close and surplus sharing (结余共享).", no_args_is_help=True)
+AsJson = typer.Option(False, "--json", help="print machine-readable JSON")
+
+
+def _print(statement: dict, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(statement, ensure_ascii=False))
+        return
+    s = statement
+    typer.echo(f"{s['project']} {s['quarter']}{'  (dry run)' if s.get('dry_run') else ''}")
+    for key in ("earned_premium", "uplift_premium_earned", "claims_paid", "case_reserve_change",
+                "ibnr_change", "claims_incurred", "expenses", "result", "reserve_contribution",
+                "reserve_after", "deficit_after", "surplus", "distributable"):
+        typer.echo(f"  {key:<24}{s[key]:>16}")
+    for g in s["gates"]:
+        typer.echo(f"  [{'ok' if g['passed'] else 'held'}] {g['name']}: {g['reason']}")
+    a = s["allocations"]
+    typer.echo(f"  uplift {a['uplift']}  aid {a['aid']}  services {a['services']}")
+    typer.echo(f"  {s['policies_uplifted']} policies uplifted, "
+               f"{s['sum_insured_added']} yuan of sum insured added")
+
+
+@app.command("run")
+def run(project: str = typer.Option(..., help="project code"),
+        quarter: str = typer.Option(..., help="quarter to close, e.g. 2026Q3"),
+        dry_run: bool = typer.Option(False, "--dry-run", help="show the result, write nothing"),
+        as_json: bool = AsJson) -> None:
+    """Close a project's quarter and share its surplus (one transaction)."""
+    from mutua.settlement import service
+
+    with unit_of_work() as db:
+        statement = service.close_quarter(db, project_code=project, quarter=quarter,
+                                          actor=SYSTEM, dry_run=dry_run)
+        if dry_run:
+            db.rollback()
+    _print(statement, as_json)
+
+
+@app.command("report")
+def report(project: str = typer.Option(...), quarter: str = typer.Option(...),
+           as_json: bool = AsJson) -> None:
+    """The project statement of a closed quarter."""
+    from mutua.settlement import service
+
+    with unit_of_work() as db:
+        statement = service.project_statement(db, project_code=project, quarter=quarter,
+                                              actor=SYSTEM)
+    _print(statement, as_json)
+
+
+@app.command("list")
+def list_closes(project: str | None = typer.Option(None), limit: int = typer.Option(100),
+                offset: int = typer.Option(0), as_json: bool = AsJson) -> None:
+    """Closed quarters, by project and quarter."""
+    from mutua.settlement import service
+
+    with unit_of_work() as db:
+        items, total = service.list_closes(db, project_code=project, limit=limit, offset=offset)
+    if as_json:
+        typer.echo(json.dumps({"total": total, "items": items}, ensure_ascii=False))
+        return
+    for i in items:
+        typer.echo(f"{i['project']:<20}{i['quarter']}  surplus {i['surplus']:>14}  "
+                   f"distributable {i['distributable']:>14}  uplifted {i['policies_uplifted']}")

@@ -1,1 +1,110 @@
-"""Tables of the settlement domain."""
+"""Tables of the settlement domain: per-project settings, allocation policies, expenses,
+closes (one per project and quarter, never edited) and the aid each close paid."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mutua.dates import utcnow
+from mutua.db import Base, BigIntPK, Money, UTCDateTime
+
+
+class SettlementConfig(Base):
+    """A project's close settings; created with defaults on the first close."""
+
+    __tablename__ = "settlement_configs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), unique=True)
+    # Reserve target and minimum as shares of annualised earned premium (quarter x 4).
+    reserve_target_ratio: Mapped[Decimal] = mapped_column(Numeric(6, 4), default=Decimal("0.15"))
+    reserve_minimum_ratio: Mapped[Decimal] = mapped_column(Numeric(6, 4), default=Decimal("0.05"))
+    # Share of a positive result put into the reserve (more if it is below its minimum).
+    reserve_contribution_rate: Mapped[Decimal] = mapped_column(
+        Numeric(6, 4), default=Decimal("0.20"))
+    # Expenses charged when none are recorded for the quarter, as a share of the loading cap.
+    default_expense_share: Mapped[Decimal] = mapped_column(Numeric(6, 4), default=Decimal("1"))
+    startup_costs: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    operating_fund: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    operating_fund_borrowed: Mapped[bool] = mapped_column(default=False)
+    operating_fund_instalment: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    operating_fund_repayment_approved: Mapped[bool] = mapped_column(default=False)
+
+
+class AllocationPolicy(Base):
+    """How distributable surplus is shared, from a quarter on; versions are only added."""
+
+    __tablename__ = "settlement_allocation_policies"
+    __table_args__ = (UniqueConstraint("project_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    version: Mapped[int]
+    effective_from: Mapped[str] = mapped_column(String(7))  # first quarter it applies to
+    uplift: Mapped[Decimal] = mapped_column(Numeric(6, 4))
+    aid: Mapped[Decimal] = mapped_column(Numeric(6, 4))
+    services: Mapped[Decimal] = mapped_column(Numeric(6, 4))
+    source: Mapped[str] = mapped_column(String(60), default="default")  # or "proposal:<id>"
+    adopted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Expense(Base):
+    """Necessary costs charged to a project for a quarter (capped at the close)."""
+
+    __tablename__ = "settlement_expenses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    quarter: Mapped[str] = mapped_column(String(7))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    memo: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Close(Base):
+    """One closed quarter of one project. Written once, in the close's transaction."""
+
+    __tablename__ = "settlement_closes"
+    __table_args__ = (UniqueConstraint("project_id", "quarter"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    quarter: Mapped[str] = mapped_column(String(7))
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_by: Mapped[str] = mapped_column(String(60))
+    # What the close was run with (allocation policy, settings, method): a re-run with
+    # the same answers the stored result; different ones are refused.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    allocation_policy_id: Mapped[int | None] = mapped_column(
+        ForeignKey("settlement_allocation_policies.id"), default=None)
+    # Running totals the next close starts from.
+    earned_to_date: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    uplift_earned_to_date: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    case_reserve: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    ibnr: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    reserve_after: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    deficit_after: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    undistributed_after: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    startup_costs_recovered: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    fund_repaid: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    distributable: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    policies_uplifted: Mapped[int] = mapped_column(default=0)
+    sum_insured_added: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    statement: Mapped[dict] = mapped_column(JSON, default=dict)  # the full project statement
+
+
+class AidPayment(Base):
+    """Aid a close granted to a member who had claims paid in the quarter."""
+
+    __tablename__ = "settlement_aid"
+    __table_args__ = (Index("ix_settlement_aid_member", "member_id", "close_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    close_id: Mapped[int] = mapped_column(ForeignKey("settlement_closes.id"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    uncovered_loss: Mapped[Decimal] = mapped_column(Money())
+    aid: Mapped[Decimal] = mapped_column(Money())

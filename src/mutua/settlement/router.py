@@ -1,5 +1,85 @@
-"""HTTP routes under /api/v1/settlement."""
+"""HTTP routes under /api/v1/settlement: run and read quarterly closes, member statements.
 
-from fastapi import APIRouter
+Finance closes quarters; finance, actuaries and admins read project statements; a member
+reads only their own statement (another member's is a 404).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from mutua.auth.roles import Role
+from mutua.auth.security import Principal
+from mutua.catalog import service as catalog_service
+from mutua.deps import DbSession, Page, Paging, allow
+from mutua.settlement import service
+from mutua.settlement.schemas import (
+    AllocationPolicyIn,
+    AllocationPolicyOut,
+    CloseIn,
+    ExpenseIn,
+)
 
 router = APIRouter(prefix="/settlement", tags=["settlement"])
+
+Closer = Annotated[Principal, Depends(allow(Role.FINANCE))]
+Reader = Annotated[Principal, Depends(allow(Role.FINANCE, Role.ACTUARY, Role.SECRETARY))]
+MemberOrStaff = Annotated[Principal, Depends(allow(Role.MEMBER, Role.FINANCE, Role.ACTUARY))]
+
+
+@router.post("/closes")
+def run_close(body: CloseIn, db: DbSession, actor: Closer) -> dict:
+    """Close a project's quarter (or show it with ``dry_run``); a re-run returns the result."""
+    return service.close_quarter(db, project_code=body.project, quarter=body.quarter,
+                                 actor=actor, dry_run=body.dry_run)
+
+
+@router.get("/closes", response_model=Page[dict])
+def list_closes(db: DbSession, actor: Reader, paging: Paging,
+                project: str | None = None) -> Page[dict]:
+    items, total = service.list_closes(db, project_code=project, limit=paging.limit,
+                                       offset=paging.offset)
+    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+
+
+@router.get("/closes/{project}/{quarter}")
+def project_statement(project: str, quarter: str, db: DbSession, actor: Reader) -> dict:
+    """The project statement of a closed quarter (earned, claims, reserve, surplus, gates)."""
+    return service.project_statement(db, project_code=project, quarter=quarter, actor=actor)
+
+
+@router.get("/members/{member_id}/statement")
+def member_statement(member_id: int, db: DbSession, actor: MemberOrStaff,
+                     quarter: str | None = None) -> dict:
+    """A member's contribution, uplift per policy (money and sum insured) and aid."""
+    return service.member_statement(db, member_id=member_id, quarter=quarter, actor=actor)
+
+
+@router.get("/me/statement")
+def my_statement(db: DbSession, actor: Annotated[Principal, Depends(allow(Role.MEMBER))],
+                 quarter: str | None = None) -> dict:
+    from mutua.errors import NotFound
+
+    if actor.member_id is None:
+        raise NotFound("this account is not a member")
+    return service.member_statement(db, member_id=actor.member_id, quarter=quarter, actor=actor)
+
+
+@router.post("/allocation-policies", response_model=AllocationPolicyOut, status_code=201)
+def adopt_policy(body: AllocationPolicyIn, db: DbSession, actor: Closer) -> AllocationPolicyOut:
+    project = catalog_service.get_project(db, code=body.project)
+    row = service.adopt_allocation_policy(
+        db, project_id=project.id, uplift=body.uplift, aid=body.aid, services=body.services,
+        effective_from=body.effective_from, source=body.source, actor=actor)
+    return AllocationPolicyOut(id=row.id, version=row.version, effective_from=row.effective_from,
+                               uplift=row.uplift, aid=row.aid, services=row.services,
+                               source=row.source)
+
+
+@router.post("/expenses", status_code=201)
+def record_expense(body: ExpenseIn, db: DbSession, actor: Closer) -> dict:
+    row = service.record_expense(db, project_code=body.project, quarter=body.quarter,
+                                 amount=body.amount, memo=body.memo, actor=actor)
+    return {"id": row.id, "quarter": row.quarter, "amount": f"{row.amount:.2f}"}

@@ -1,0 +1,174 @@
+"""The quarter's result, the stabilisation reserve, deficits and the distribution gates.
+
+Pure rules of the quarterly close (季度独立核算). All amounts are integer fen.
+
+The order is what a mutual's members are promised:
+
+1. result = earned premium (incl. uplift premium earned) - claims incurred - expenses,
+   where claims incurred = paid in the quarter + change in case reserve + change in IBNR;
+2. a negative result is drawn from the stabilisation reserve (风险平准准备金); what the
+   reserve cannot cover is carried forward (待弥补亏损);
+3. a positive result first makes good a carried deficit, then tops up the reserve
+   (a share of the result, at least up to the minimum, never beyond the target);
+4. the rest is surplus (结余). Before any of it is distributed, the gates are checked:
+   start-up costs covered, solvency, and the initial operating fund's repayment rules
+   (相互保险组织监管试行办法, DOMAIN.md section 2). Surplus held back by a gate stays
+   undistributed and is offered again at the next close.
+
+>>> f = QuarterFigures(earned_premium=100_00, uplift_premium_earned=0, claims_paid=40_00,
+...     case_reserve_change=5_00, ibnr_change=5_00, expenses=15_00)
+>>> o = settle(f, Position(reserve=0, deficit=0, undistributed=0),
+...            Rules(reserve_target=20_00, reserve_minimum=5_00, reserve_contribution_rate=Decimal("0.2")))
+>>> o.result, o.reserve_contribution, o.surplus, o.distributable
+(3500, 700, 2800, 2800)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
+
+
+@dataclass(frozen=True)
+class QuarterFigures:
+    earned_premium: int
+    uplift_premium_earned: int
+    claims_paid: int
+    case_reserve_change: int
+    ibnr_change: int
+    expenses: int
+
+    @property
+    def claims_incurred(self) -> int:
+        return self.claims_paid + self.case_reserve_change + self.ibnr_change
+
+    @property
+    def result(self) -> int:
+        return (self.earned_premium + self.uplift_premium_earned - self.claims_incurred
+                - self.expenses)
+
+
+@dataclass(frozen=True)
+class Position:
+    """What the previous close left: reserve, deficit carried forward, undistributed surplus."""
+
+    reserve: int
+    deficit: int
+    undistributed: int
+
+
+@dataclass(frozen=True)
+class Rules:
+    reserve_target: int
+    reserve_minimum: int
+    reserve_contribution_rate: Decimal
+    startup_costs_outstanding: int = 0
+    fund_outstanding: int = 0  # borrowed initial operating fund not yet repaid
+    fund_instalment: int = 0
+    fund_repayment_approved: bool = False  # member assembly vote and regulator approval
+
+
+@dataclass(frozen=True)
+class Gate:
+    name: str
+    passed: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: int
+    reserve_drawn: int
+    deficit_made_good: int
+    reserve_contribution: int
+    reserve_after: int
+    deficit_after: int
+    surplus: int
+    startup_costs_recovered: int
+    fund_repaid: int
+    distributable: int
+    undistributed_after: int
+    gates: tuple[Gate, ...] = field(default_factory=tuple)
+
+
+def _share(amount: int, rate: Decimal) -> int:
+    return int((Decimal(amount) * rate).to_integral_value(rounding=ROUND_DOWN))
+
+
+def settle(f: QuarterFigures, before: Position, rules: Rules) -> Outcome:
+    """Apply the close's order of claims on the result; see the module docstring."""
+    result = f.result
+    target = max(rules.reserve_target, rules.reserve_minimum)
+    drawn = made_good = contribution = surplus = 0
+    reserve, deficit = before.reserve, before.deficit
+    if result < 0:
+        drawn = min(reserve, -result)
+        reserve -= drawn
+        deficit += -result - drawn
+    else:
+        made_good = min(deficit, result)
+        deficit -= made_good
+        rest = result - made_good
+        up_to_minimum = max(0, rules.reserve_minimum - reserve)
+        wanted = max(up_to_minimum, _share(rest, rules.reserve_contribution_rate))
+        contribution = max(0, min(rest, wanted, target - reserve))
+        reserve += contribution
+        surplus = rest - contribution
+    pool = surplus + before.undistributed
+    gates, recovered, repaid, pool = _gates(pool, reserve, deficit, rules)
+    distributable = pool if all(g.passed for g in gates) else 0
+    return Outcome(
+        result=result, reserve_drawn=drawn, deficit_made_good=made_good,
+        reserve_contribution=contribution - drawn, reserve_after=reserve, deficit_after=deficit,
+        surplus=surplus, startup_costs_recovered=recovered, fund_repaid=repaid,
+        distributable=distributable, undistributed_after=pool - distributable, gates=gates,
+    )
+
+
+def _gates(pool: int, reserve: int, deficit: int, rules: Rules):
+    gates = []
+    recovered = min(pool, rules.startup_costs_outstanding)
+    pool -= recovered
+    left = rules.startup_costs_outstanding - recovered
+    gates.append(Gate("start_up_costs", left == 0,
+                      "start-up costs are covered" if left == 0 and recovered == 0 else
+                      f"start-up costs covered: {_y(recovered)} recovered this quarter"
+                      if left == 0 else
+                      f"start-up costs not yet covered: {_y(left)} outstanding after "
+                      f"recovering {_y(recovered)}; nothing may be distributed"))
+    solvent = reserve >= rules.reserve_minimum and deficit == 0
+    gates.append(Gate("solvency", solvent,
+                      f"stabilisation reserve {_y(reserve)} is at or above its minimum "
+                      f"{_y(rules.reserve_minimum)} and no deficit is carried" if solvent else
+                      f"reserve {_y(reserve)} below its minimum {_y(rules.reserve_minimum)} "
+                      f"or deficit {_y(deficit)} carried forward: surplus is retained"))
+    repaid = 0
+    if rules.fund_outstanding <= 0:
+        gates.append(Gate("operating_fund", True, "no borrowed initial operating fund outstanding"))
+    elif not rules.fund_repayment_approved:
+        gates.append(Gate("operating_fund", True,
+                          f"initial operating fund {_y(rules.fund_outstanding)} outstanding; no "
+                          "repayment approved by the member assembly and the regulator, so "
+                          "none is made"))
+    elif not (left == 0 and solvent):
+        gates.append(Gate("operating_fund", False,
+                          "repayment of the initial operating fund is suspended while start-up "
+                          "costs are uncovered or solvency is insufficient; surplus is retained"))
+    elif reserve + pool < rules.fund_outstanding:
+        gates.append(Gate("operating_fund", False,
+                          f"reserve plus undistributed surplus {_y(reserve + pool)} has not yet "
+                          f"reached the fund outstanding {_y(rules.fund_outstanding)}: surplus "
+                          "is retained until the approved repayment can be made"))
+    else:
+        repaid = min(pool, rules.fund_instalment, rules.fund_outstanding)
+        pool -= repaid
+        gates.append(Gate("operating_fund", True,
+                          f"approved instalment of {_y(repaid)} repaid on the initial operating "
+                          f"fund; {_y(rules.fund_outstanding - repaid)} remains"))
+    return tuple(gates), recovered, repaid, pool
+
+
+def _y(fen: int) -> str:
+    sign = "-" if fen < 0 else ""
+    fen = abs(fen)
+    return f"{sign}{fen // 100}.{fen % 100:02d}"

@@ -1,0 +1,119 @@
+"""Set-based reads for the close: earned premium, contribution weights, uplift earning.
+
+Every figure is one SQL aggregate (or one column read into numpy) over the project's
+policies, written once for SQLite and PostgreSQL: only the difference of two dates needs
+a dialect of its own. Amounts are integer fen throughout.
+
+Earned premium follows mutua.actuarial.earned: per policy, cumulative earned at the end of
+day D is round_half_up(net premium x elapsed days / cover days), with the net premium
+(premium less any refund) spread over the days actually covered, so a cancellation earns
+exactly what it kept. A quarter's earned premium is cumulative at its end less cumulative
+at the end of the day before it starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from mutua.dates import Quarter
+from mutua.db import is_sqlite
+
+
+def _days(db: Session, later: str, earlier: str) -> str:
+    """SQL for whole days from ``earlier`` to ``later`` (both DATE expressions)."""
+    if is_sqlite(db.get_bind()):
+        return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
+    return f"({later} - {earlier})"
+
+
+def _date_param(db: Session, name: str) -> str:
+    return f":{name}" if is_sqlite(db.get_bind()) else f"CAST(:{name} AS DATE)"
+
+
+def _cum_earned(db: Session, as_of: str, net: str, start: str, end: str) -> str:
+    """SQL for cumulative earned fen by the end of ``as_of`` (see the module docstring)."""
+    span = f"({_days(db, end, start)} + 1)"
+    elapsed = f"({_days(db, as_of, start)} + 1)"
+    return (f"CASE WHEN {end} < {start} THEN 0 WHEN {as_of} >= {end} THEN {net} "
+            f"WHEN {as_of} < {start} THEN 0 "
+            f"ELSE (2 * {net} * {elapsed} + {span}) / (2 * {span}) END")
+
+
+@dataclass(frozen=True)
+class EarnedByProduct:
+    product_id: int
+    to_date: int  # cumulative earned by the quarter's end
+    in_quarter: int  # earned on the quarter's days
+
+
+def earned_by_product(db: Session, *, project_id: int, quarter: Quarter) -> list[EarnedByProduct]:
+    end, before = _date_param(db, "q_end"), _date_param(db, "q_before")
+    net = "(p.premium - p.refund)"
+    cum_end = _cum_earned(db, end, net, "p.cover_start", "p.cover_end")
+    cum_before = _cum_earned(db, before, net, "p.cover_start", "p.cover_end")
+    sql = text(
+        f"SELECT p.product_id, SUM({cum_end}), SUM({cum_end} - {cum_before}) "
+        f"FROM policies p WHERE p.project_id = :project_id AND p.cover_start <= {end} "
+        "GROUP BY p.product_id ORDER BY p.product_id"
+    )
+    rows = db.execute(sql, {"project_id": project_id, "q_end": quarter.end.isoformat(),
+                            "q_before": (quarter.start - timedelta(days=1)).isoformat()}).all()
+    return [EarnedByProduct(int(p), int(a or 0), int(b or 0)) for p, a, b in rows]
+
+
+def uplift_earned_to_date(db: Session, *, project_id: int, as_of: date) -> int:
+    """Uplift premium (paid by the pool on members' behalf) earned by ``as_of``: each uplift
+    is earned from its effective date to the end of its policy's cover."""
+    d = _date_param(db, "as_of")
+    cum = _cum_earned(db, d, "u.money", "u.effective_from", "p.cover_end")
+    # An uplift whose policy ended before it took effect is earned at once.
+    sql = text(
+        f"SELECT SUM(CASE WHEN p.cover_end < u.effective_from THEN u.money ELSE {cum} END) "
+        "FROM sum_insured_uplifts u JOIN policies p ON p.id = u.policy_id "
+        f"WHERE u.project_id = :project_id AND u.effective_from <= {d}"
+    )
+    return int(db.execute(sql, {"project_id": project_id, "as_of": as_of.isoformat()}).scalar() or 0)
+
+
+@dataclass(frozen=True)
+class Contributors:
+    """Policies in force on the first day of the next quarter, ordered by id."""
+
+    policy_id: np.ndarray
+    member_id: np.ndarray
+    product_id: np.ndarray
+    weight: np.ndarray  # earned premium in the closed quarter (fen)
+    remaining_days: np.ndarray  # days of cover from the uplift date to the cover's end
+
+
+def contributors(db: Session, *, project_id: int, quarter: Quarter) -> Contributors:
+    first = quarter.next().start
+    end, before, on = (_date_param(db, n) for n in ("q_end", "q_before", "first"))
+    net = "(p.premium - p.refund)"
+    weight = (f"({_cum_earned(db, end, net, 'p.cover_start', 'p.cover_end')}) - "
+              f"({_cum_earned(db, before, net, 'p.cover_start', 'p.cover_end')})")
+    sql = (
+        f"SELECT p.id, p.member_id, p.product_id, {weight}, "
+        f"{_days(db, 'p.cover_end', on)} + 1 FROM policies p "
+        f"WHERE p.project_id = :project_id AND p.cover_start <= {on} AND p.cover_end >= {on}"
+    )
+    params = {"project_id": project_id, "q_end": quarter.end.isoformat(),
+              "q_before": (quarter.start - timedelta(days=1)).isoformat(),
+              "first": first.isoformat()}
+    cur = db.execute(text(sql), params)
+    cols = np.array(cur.fetchall(), dtype=np.int64).reshape(-1, 5)
+    order = np.argsort(cols[:, 0], kind="stable")
+    cols = cols[order]
+    return Contributors(cols[:, 0], cols[:, 1], cols[:, 2], np.maximum(cols[:, 3], 0), cols[:, 4])
+
+
+def members_in_force(db: Session, *, project_id: int, on: date) -> int:
+    d = _date_param(db, "on")
+    sql = text("SELECT COUNT(DISTINCT member_id) FROM policies WHERE project_id = :project_id "
+               f"AND cover_start <= {d} AND cover_end >= {d}")
+    return int(db.execute(sql, {"project_id": project_id, "on": on.isoformat()}).scalar() or 0)

@@ -1,0 +1,58 @@
+"""A small pool for close tests: an accident project sold in 2025Q1, members, a paid claim."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+
+from mutua.auth.security import SYSTEM
+from mutua.claims import payments
+from mutua.claims import workflow as claims_workflow
+from mutua.claims.schemas import ClaimIn
+from mutua.ledger import service as ledger_service
+from tests import factories as f
+
+SALE_START = date(2025, 1, 1)
+ENROLLED = date(2025, 1, 5)  # cover 2025-01-06 .. 2026-01-05
+AFTER_Q1 = date(2025, 4, 15)
+CODE = "SETTLE-ACC"
+
+
+@dataclass
+class Pool:
+    project_id: int
+    product_code: str
+    members: list
+    policies: list
+
+
+def build_pool(db, *, members: int = 6, code: str = CODE, claims: int = 1,
+               premium: str = "365.00", invoice: str = "300") -> Pool:
+    product = f.accident_project(db, code=code, today=SALE_START, sale_start=SALE_START,
+                                 sale_end=date(2025, 3, 31), premium=premium)
+    ms = [f.member(db, name=f"会员{i}", login=i == 0) for i in range(members)]
+    ps = [f.policy(db, member=m, product_code=product.code, on=ENROLLED) for m in ms]
+    for i in range(claims):
+        medical_claim(db, ps[i].id, on=date(2025, 2, 10), invoice=invoice)
+    payments.pay(db, project_code=code, actor=SYSTEM, on=date(2025, 2, 20))
+    db.commit()
+    return Pool(product.project_id, product.code, ms, ps)
+
+
+def medical_claim(db, policy_id: int, *, on: date, invoice: str):
+    data = ClaimIn(policy_id=policy_id, event_type="accident", event_date=on,
+                   place="深圳", description="fell", items=[{
+                       "benefit_code": "medical", "invoice_amount": invoice}])
+    return claims_workflow.report(db, data=data, actor=SYSTEM, on=on)
+
+
+@pytest.fixture
+def pool(db) -> Pool:
+    return build_pool(db)
+
+
+def assert_books_balance(db) -> None:
+    for tb in ledger_service.trial_balance(db):
+        assert tb.total == 0, tb
