@@ -52,6 +52,12 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
     docs.install(app)
     pages.install(app)
 
+    from mutua.ops import logs
+    from mutua.web import metrics
+
+    logs.install()  # no ID numbers, phones, bodies or query strings in any log line
+    metrics.install(app)  # GET /metrics, request counts and latency by route template
+
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict:
         from sqlalchemy import text
