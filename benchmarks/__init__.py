@@ -1,0 +1,1 @@
+"""Scale runs that print figures (never tests): `python -m benchmarks NAME --json`."""
