@@ -108,11 +108,16 @@ def progression_evidence(db: Session, *, member_id: int, on: date) -> tuple[bool
     return bool(evidence.confirmed), str(evidence.reason)
 
 
-def run_engine(db: Session, *, claim: Claim, items: list[ClaimItem]) -> rules.Decision:
+def run_engine(db: Session, *, claim: Claim, items: list[ClaimItem],
+               actor: Principal = SYSTEM) -> rules.Decision:
     cover = policies_service.cover_on(db, policy_id=claim.policy_id, on=claim.event_date)
     verified = None
     if any(i.kind == "ckd_progression" for i in items):
         verified, _ = progression_evidence(db, member_id=claim.member_id, on=claim.event_date)
+        # reading a member's kidney results is a read of health data: audited
+        audit.record(db, actor=actor, action="claim.progression_check", entity="claim",
+                     entity_id=claim.id, project_id=claim.project_id,
+                     detail={"verified": verified})
     facts = rules.ClaimFacts(
         event_date=claim.event_date, event_type=claim.event_type,
         items=tuple(item_facts(i, verified=verified) for i in items),
@@ -162,7 +167,7 @@ def report(db: Session, *, data: ClaimIn, actor: Principal, on: date | None = No
     db.add_all(items)
     db.flush()
 
-    decision = run_engine(db, claim=claim, items=items)
+    decision = run_engine(db, claim=claim, items=items, actor=actor)
     for item, d in zip(items, decision.items, strict=True):
         item.engine_amount, item.engine_reasons = d.approved, list(d.reasons)
     audit.record(db, actor=actor, action="claim.report", entity="claim", entity_id=claim.id,
@@ -294,7 +299,7 @@ def decide(db: Session, *, claim_id: int, actor: Principal, data: DecisionIn,
     if data.circumstances is not None:
         claim.circumstances = sorted({c.strip() for c in data.circumstances if c.strip()})
     items = items_of(db, claim.id)
-    engine = run_engine(db, claim=claim, items=items)
+    engine = run_engine(db, claim=claim, items=items, actor=actor)
     approved = _approved_amounts(items, engine, data)
     overridden = any(a != e.approved for a, e in zip(approved, engine.items, strict=True))
     round_ = claim.decision_round + 1
@@ -405,7 +410,7 @@ def appeal(db: Session, *, claim_id: int, actor: Principal, reason: str,
         raise ValidationFailed("reason", "say why the decision should be looked at again")
     claim.status, claim.appeals, claim.appeal_reason = REOPENED, claim.appeals + 1, reason
     claim.closed_on = None
-    engine = run_engine(db, claim=claim, items=items_of(db, claim.id))
+    engine = run_engine(db, claim=claim, items=items_of(db, claim.id), actor=actor)
     _move_reserve(db, claim=claim, target=max(ZERO, engine.approved - claim.approved), on=on,
                   why="appeal")
     audit.record(db, actor=actor, action="claim.appeal", entity="claim", entity_id=claim.id,
