@@ -29,14 +29,21 @@ def is_page(request: Request) -> bool:
 
 def install(app: FastAPI) -> None:
     """Mount the page routes on the app."""
-    from mutua.web.pages import auth, member, member_governance, member_health, staff
+    from mutua.web.pages import (
+        auth,
+        member,
+        member_claims,
+        member_governance,
+        member_health,
+        staff,
+    )
 
     settings = app.state.settings
     app.add_middleware(SessionMiddleware, secret=settings.secret_key,
                        default_locale=settings.default_locale)
     _install_error_pages(app)
     _install_assets(app)
-    for module in (auth, member, member_governance, member_health, staff):
+    for module in (auth, member, member_claims, member_governance, member_health, staff):
         app.include_router(module.router, dependencies=[Depends(csrf_protect)],
                            include_in_schema=False)
 

@@ -1,0 +1,52 @@
+"""Words for the codes the domains store (statuses, reason codes, kinds), as msgids.
+
+Templates translate them with ``_(labels[code])``; an unknown code shows as itself.
+"""
+
+from __future__ import annotations
+
+from mutua.web.render import N_
+
+CLAIM_STATUS = {
+    "reported": N_("Reported"), "under_review": N_("Under review"), "decided": N_("Decided"),
+    "paid": N_("Paid"), "closed": N_("Closed"), "reopened": N_("Reopened on appeal"),
+}
+CLAIM_OUTCOME = {
+    "approve": N_("Approved"), "partly_approve": N_("Partly approved"), "deny": N_("Declined"),
+    "approved": N_("Approved"), "partly_approved": N_("Partly approved"),
+    "denied": N_("Declined"),
+}
+EVENT_TYPES = {"accident": N_("Accident"), "sudden_death": N_("Sudden death"),
+               "illness": N_("Illness")}
+CLAIM_REASONS = {
+    "COVERED": N_("Covered"),
+    "NOT_IN_FORCE": N_("The policy was not in force on the day of the event"),
+    "WAITING_PERIOD": N_("The event fell within the waiting period"),
+    "CLASS_EXCLUDED": N_("The occupation class at the time is not covered"),
+    "EXCLUSION": N_("An exclusion of the policy applies"),
+    "NO_SUCH_BENEFIT": N_("The policy has no such benefit"),
+    "EVENT_NOT_COVERED": N_("This benefit does not cover this kind of event"),
+    "DUPLICATE": N_("Already claimed before"),
+    "DISABILITY_GRADE_SHARE": N_("Paid at the share set for the disability grade"),
+    "DEDUCTIBLE": N_("The deductible was taken off"),
+    "COINSURANCE": N_("Paid at the co-insurance share"),
+    "OUT_OF_POCKET_CAP": N_("Capped at what you paid yourself"),
+    "LIMIT": N_("Capped at the remaining sum insured"),
+    "SHARED_SUM_INSURED_REDUCED": N_("Reduced: this benefit shares its sum insured with another"),
+    "SUDDEN_DEATH_OVER_24H": N_("Death came more than 24 hours after the symptoms began"),
+    "ALLOWANCE_DAYS_CAP": N_("Capped at the most days the benefit pays"),
+    "PROGRESSION_NOT_VERIFIED": N_("Lab results do not confirm the kidney disease progressed"),
+    "HANDLER_OVERRIDE": N_("Amount set by the claims handler, with a written reason"),
+}
+DOCUMENT_KINDS = {
+    "invoice": N_("Invoice"), "medical_record": N_("Medical record"),
+    "discharge_summary": N_("Discharge summary"), "id_card": N_("ID card"),
+    "death_certificate": N_("Death certificate"),
+    "disability_assessment": N_("Disability assessment"),
+    "police_report": N_("Police or traffic report"), "bank_card": N_("Bank card"),
+    "other": N_("Other"),
+}
+ALERT_STATUS = {"open": N_("Open"), "acknowledged": N_("Acknowledged"),
+                "contacted": N_("Contacted"), "resolved": N_("Resolved")}
+SEVERITY = {"low": N_("Low"), "medium": N_("Medium"), "high": N_("High"),
+            "critical": N_("Critical")}

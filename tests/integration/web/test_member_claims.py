@@ -1,0 +1,66 @@
+"""Member claims pages: report with a document, follow it, forbidden for others' claims."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from mutua.auth.security import SYSTEM
+from mutua.claims import service as claims_service
+from mutua.claims.schemas import ClaimIn, ItemIn
+from tests import factories as f
+from tests.integration.web.conftest import csrf_of, sign_in
+
+PDF = b"%PDF-1.4\n% a tiny invoice\n"
+
+
+def _covered_member(client, db):
+    f.accident_project(db)
+    m = f.member(db, login=True)
+    p = f.policy(db, member=m, on=date.today() - timedelta(days=20))
+    db.commit()
+    sign_in(client, m.member_number, f.PASSWORD)
+    return m, p
+
+
+def test_a_member_reports_a_claim_with_an_invoice_and_follows_it(client, db):
+    _m, p = _covered_member(client, db)
+    form = client.get("/me/claims/new")
+    assert form.status_code == 200 and "意外医疗" in form.text
+    reported = client.post("/me/claims/new", data={
+        "csrf_token": csrf_of(form.text), "cover": f"{p.id}|medical", "event_type": "accident",
+        "event_date": (date.today() - timedelta(days=2)).isoformat(), "place": "深圳南山",
+        "description": "送餐途中摔倒", "invoice_amount": "1200", "social_insurance_paid": "200",
+        "has_social_insurance": "true", "document_kind": "invoice"},
+        files={"document": ("invoice.pdf", PDF, "application/pdf")}, follow_redirects=False)
+    assert reported.status_code == 303, reported.text[-1500:]
+    page = client.get(reported.headers["location"])
+    assert page.status_code == 200
+    assert "invoice.pdf" in page.text and "发票" in page.text
+    assert "扣除免赔额" in page.text  # the engine's reason, in words
+    listing = client.get("/me/claims")
+    assert "CL" in listing.text
+
+
+def test_a_claim_outside_cover_is_explained(client, db):
+    _m, p = _covered_member(client, db)
+    form = client.get("/me/claims/new")
+    refused = client.post("/me/claims/new", data={
+        "csrf_token": csrf_of(form.text), "cover": f"{p.id}|medical", "event_type": "accident",
+        "event_date": (date.today() - timedelta(days=400)).isoformat(),
+        "invoice_amount": "100"}, follow_redirects=False)
+    assert refused.status_code == 422 and "保障期内" in refused.text
+
+
+def test_another_members_claim_is_forbidden(client, db):
+    f.accident_project(db)
+    other = f.member(db)
+    theirs = f.policy(db, member=other, on=date.today() - timedelta(days=20))
+    claim = claims_service.report(db, actor=SYSTEM, data=ClaimIn(
+        policy_id=theirs.id, event_type="accident", event_date=date.today() - timedelta(days=1),
+        items=[ItemIn(benefit_code="medical", invoice_amount="300")]))
+    db.commit()
+    me = f.member(db, login=True)
+    db.commit()
+    sign_in(client, me.member_number, f.PASSWORD)
+    page = client.get(f"/me/claims/{claim.id}")
+    assert page.status_code == 403 and "无权访问" in page.text
