@@ -35,6 +35,7 @@ def install(app: FastAPI) -> None:
         member_claims,
         member_governance,
         member_health,
+        member_statements,
         staff,
     )
 
@@ -43,7 +44,8 @@ def install(app: FastAPI) -> None:
                        default_locale=settings.default_locale)
     _install_error_pages(app)
     _install_assets(app)
-    for module in (auth, member, member_claims, member_governance, member_health, staff):
+    for module in (auth, member, member_claims, member_governance, member_health,
+                   member_statements, staff):
         app.include_router(module.router, dependencies=[Depends(csrf_protect)],
                            include_in_schema=False)
 
