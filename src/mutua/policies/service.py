@@ -321,19 +321,37 @@ def record_uplifts(db: Session, *, project_id: int, quarter: str, effective_from
                    sum_insured_fen: np.ndarray) -> int:
     """Bulk-insert uplift rows (columns of equal length, amounts in integer fen).
 
-    Written through Core in chunks: one executemany per 20,000 rows.
+    A close writes millions of rows, so this goes under the ORM: COPY on PostgreSQL and
+    executemany of plain tuples (50,000 a statement) on SQLite, in the caller's transaction.
     """
-    table = SumInsuredUplift.__table__
     n = len(policy_ids)
-    for start in range(0, n, 20000):
-        end = min(n, start + 20000)
-        db.execute(table.insert(), [
-            {"project_id": project_id, "policy_id": int(p), "benefit_id": int(b),
-             "quarter": quarter, "effective_from": effective_from,
-             "money": Decimal(int(m)).scaleb(-2), "sum_insured_added": Decimal(int(s)).scaleb(-2)}
-            for p, b, m, s in zip(policy_ids[start:end], benefit_ids[start:end],
-                                  money_fen[start:end], sum_insured_fen[start:end], strict=True)
-        ])
+    if n == 0:
+        return 0
+    names = ["project_id", "policy_id", "benefit_id", "quarter", "effective_from", "money",
+             "sum_insured_added"]
+    cols = [np.asarray(c, dtype=np.int64).tolist()
+            for c in (policy_ids, benefit_ids, money_fen, sum_insured_fen)]
+    day = effective_from.isoformat()
+    rows = ((project_id, p, b, quarter, day, m, si) for p, b, m, si in zip(*cols, strict=True))
+    conn = db.connection()
+    raw = conn.connection.dbapi_connection
+    table = SumInsuredUplift.__tablename__
+    if conn.dialect.name == "postgresql":
+        with raw.cursor() as cur, cur.copy(
+                f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return n
+    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    cur = raw.cursor()
+    batch: list[tuple] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == 50_000:
+            cur.executemany(sql, batch)
+            batch.clear()
+    if batch:
+        cur.executemany(sql, batch)
     return n
 
 
