@@ -13,6 +13,7 @@ at the end of the day before it starts.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -105,8 +106,9 @@ def contributors(db: Session, *, project_id: int, quarter: Quarter) -> Contribut
     params = {"project_id": project_id, "q_end": quarter.end.isoformat(),
               "q_before": (quarter.start - timedelta(days=1)).isoformat(),
               "first": first.isoformat()}
-    cur = db.execute(text(sql), params)
-    cols = np.array(cur.fetchall(), dtype=np.int64).reshape(-1, 5)
+    result = db.execute(text(sql), params)
+    flat = np.fromiter(itertools.chain.from_iterable(result), dtype=np.int64)
+    cols = flat.reshape(-1, 5)
     order = np.argsort(cols[:, 0], kind="stable")
     cols = cols[order]
     return Contributors(cols[:, 0], cols[:, 1], cols[:, 2], np.maximum(cols[:, 3], 0), cols[:, 4])
