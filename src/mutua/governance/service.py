@@ -227,7 +227,11 @@ def freeze_electorate(db: Session, *, proposal_id: int, project_id: int | None, 
 
 
 def _voting_proposal(db: Session, proposal_id: int, now: datetime) -> Proposal:
-    proposal = get_proposal(db, proposal_id=proposal_id)
+    # A shared lock (PostgreSQL): a close waits for ballots in flight, so none is left out.
+    proposal = db.scalar(select(Proposal).where(Proposal.id == proposal_id)
+                         .with_for_update(read=True))
+    if proposal is None:
+        raise NotFound(f"proposal {proposal_id} not found")
     if proposal.status == "draft" or now < proposal.opens_at:
         raise Conflict("voting on this proposal has not opened")
     if proposal.status == "closed" or now >= proposal.closes_at:
