@@ -9,7 +9,9 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from mutua.auth import service
-from mutua.deps import CurrentPrincipal, DbSession
+from mutua.auth.roles import Role
+from mutua.auth.security import Principal
+from mutua.deps import DbSession, allow
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -45,7 +47,7 @@ def token(
 
 
 @router.get("/me", response_model=Me)
-def me(principal: CurrentPrincipal) -> Me:
+def me(principal: Annotated[Principal, Depends(allow(*Role))]) -> Me:
     """Who the bearer token belongs to (any signed-in caller)."""
     return Me(user_id=principal.user_id, username=principal.username,
               role=principal.role.value, member_id=principal.member_id)
