@@ -361,3 +361,15 @@ def project_code_of(db: Session, project_id: int) -> str:
 
 def period_code_of(db: Session, period_id: int) -> str:
     return db.scalar(select(SalePeriod.code).where(SalePeriod.id == period_id))
+
+
+def in_force_counts(db: Session, *, on: date) -> dict[int, tuple[int, int]]:
+    """Per project: (policies in force, members in force) on a date, in one GROUP BY.
+
+    Read by the staff dashboard; no personal data leaves.
+    """
+    rows = db.execute(
+        select(Policy.project_id, func.count(Policy.id), func.count(Policy.member_id.distinct()))
+        .where(Policy.status == "in_force", Policy.cover_start <= on, Policy.cover_end >= on)
+        .group_by(Policy.project_id)).all()
+    return {pid: (int(n), int(m)) for pid, n, m in rows}
