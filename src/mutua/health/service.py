@@ -550,3 +550,13 @@ def outcomes_report(db: Session, *, project_code: str, on: date, actor: Principa
 
 def evidence_dict(e: Evidence) -> dict:
     return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(e).items()}
+
+
+def open_alert_counts(db: Session) -> dict[int | None, int]:
+    """Alerts not yet resolved, per project (None: no kidney project), for the dashboard.
+
+    Counts only: no patient is read, so nothing is audited.
+    """
+    rows = db.execute(select(Alert.project_id, func.count(Alert.id))
+                      .where(Alert.status.in_(OPEN_STATUSES)).group_by(Alert.project_id)).all()
+    return {pid: int(n) for pid, n in rows}
