@@ -38,7 +38,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 
-from sqlalchemy import delete, exists, func, insert, literal, select, update
+from sqlalchemy import case, delete, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from mutua.audit import service as audit
@@ -450,3 +450,17 @@ def list_proposals(db: Session, *, actor: Principal, status: str | None = None,
     total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     items = list(db.scalars(stmt.order_by(Proposal.id.desc()).limit(limit).offset(offset)))
     return items, total
+
+
+def turnout(db: Session, *, proposal_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Live turnout per proposal: (electors who have voted, electors), one GROUP BY.
+
+    Only who has voted is counted, never how: running tallies stay sealed until the close.
+    """
+    if not proposal_ids:
+        return {}
+    voted = func.sum(case((Elector.has_voted.is_(True), 1), else_=0))
+    rows = db.execute(select(Elector.proposal_id, voted, func.count())
+                      .where(Elector.proposal_id.in_(proposal_ids))
+                      .group_by(Elector.proposal_id)).all()
+    return {pid: (int(v or 0), int(n)) for pid, v, n in rows}
