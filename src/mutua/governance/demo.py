@@ -93,7 +93,8 @@ def vote_in_bulk(db: Session, *, proposal: Proposal, rng: np.random.Generator,
     by chunks and the ballots inserted shuffled, with no order tying them to electors.
     """
     members = np.array(db.scalars(select(Elector.member_id).where(
-        Elector.proposal_id == proposal.id).order_by(Elector.member_id)).all(), dtype=np.int64)
+        Elector.proposal_id == proposal.id, Elector.has_voted.is_(False))
+        .order_by(Elector.member_id)).all(), dtype=np.int64)
     if members.size == 0:
         return 0
     voters = members[rng.random(members.size) < turnout]

@@ -18,6 +18,7 @@ result and the enactment is recorded as refused with the reason; nothing else ch
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -70,11 +71,14 @@ def _pricing_payload(db: Session, project_id: int | None, payload: dict, today: 
     if period.sale_start <= today:
         raise ValidationFailed("payload.period_id",
                                f"period {period.code} is already on sale; choose a later period")
-    grid = current_grid(db, product_id=product.id, before=period.sale_start)
-    cells = check_coefficient_cells(payload.get("cells") or [], grid=grid)
+    current = current_cells(db, product_id=product.id, before=period.sale_start)
+    cells = check_coefficient_cells(payload.get("cells") or [], grid=current)
     out = {k: v for k, v in payload.items() if k not in ("cells",)}
+    # each cell carries the coefficient in force today, so members see both side by side
     out.update(product_id=product.id, period_id=period.id, period_code=period.code,
-               cells=[{**c, "coefficient": str(c["coefficient"])} for c in cells])
+               cells=[{**c, "coefficient": str(c["coefficient"]),
+                       "current": str(current[(c["age_min"], c["age_max"],
+                                               c["occupation_class"])])} for c in cells])
     return out
 
 
@@ -91,16 +95,16 @@ def current_table_id(db: Session, *, product_id: int, before: date | None = None
                                  .order_by(CoefficientTable.version.desc()).limit(1))
 
 
-def current_grid(db: Session, *, product_id: int, before: date | None = None
-                 ) -> list[tuple[int, int, int]]:
-    """The (age band, class) cells a new table for this product must fill."""
+def current_cells(db: Session, *, product_id: int, before: date | None = None
+                  ) -> dict[tuple[int, int, int], Decimal]:
+    """The (age band, class) cells a new table must fill, with the coefficients in force."""
     from mutua.catalog import service as catalog_service
 
     table_id = current_table_id(db, product_id=product_id, before=before)
     if table_id is None:
         raise ValidationFailed("payload.product_id", "the product has no coefficient table yet")
-    return [(c.age_min, c.age_max, c.occupation_class)
-            for c in catalog_service.table_cells(db, table_id=table_id)]
+    return {(c.age_min, c.age_max, c.occupation_class): c.coefficient
+            for c in catalog_service.table_cells(db, table_id=table_id)}
 
 
 def _allocation_payload(payload: dict, today: date) -> dict:
@@ -186,8 +190,6 @@ def _input_of(proposal: Proposal) -> dict:
 
 
 def _enact_pricing(db: Session, proposal: Proposal, actor: Principal, today: date) -> dict:
-    from decimal import Decimal
-
     from mutua.catalog import service as catalog_service
     from mutua.catalog.domain import Cell
 
@@ -205,8 +207,6 @@ def _enact_pricing(db: Session, proposal: Proposal, actor: Principal, today: dat
 
 def _enact_allocation(db: Session, proposal: Proposal, actor: Principal) -> dict:
     """The one call into settlement: adopt the shares for the project's next close."""
-    from decimal import Decimal
-
     from mutua.settlement import service as settlement_service
 
     p = proposal.payload

@@ -192,3 +192,30 @@ def test_invalid_payload_over_http_is_422_and_stores_nothing(client, db, payload
                     json=_body(product.project_id, kind="allocation", payload=payload))
     assert r.status_code == 422 and r.json()["problems"][0]["field"] == "payload.shares"
     assert client.get("/api/v1/governance/proposals", headers=sec).json()["total"] == 0
+
+
+def test_pricing_proposals_are_for_the_actuary(client, db):
+    product, _, _ = _pool(db)
+    now = utcnow()
+    body = {"product_id": product.id, "experience_from": "2026-01-01",
+            "experience_to": "2026-06-30", "opens_at": now.isoformat(),
+            "closes_at": (now + timedelta(days=7)).isoformat()}
+    sec = factories.staff_headers(client, db, Role.SECRETARY)
+    act = factories.staff_headers(client, db, Role.ACTUARY)
+    assert client.post("/api/v1/governance/proposals/pricing", json=body,
+                       headers=sec).status_code == 403
+    # no later period and no claims yet: refused with the reason, nothing stored
+    r = client.post("/api/v1/governance/proposals/pricing", json=body, headers=act)
+    assert r.status_code == 422, r.text
+    assert client.get("/api/v1/governance/proposals", headers=sec).json()["total"] == 0
+
+
+def test_a_member_cannot_read_another_members_receipt_record(client, db):
+    """Receipts are never stored against a member; what is, is the member's own business."""
+    product, people, _ = _pool(db)
+    alice = factories.member_headers(client, db, people[0])
+    r = client.get(f"/api/v1/governance/members/{people[1].id}/participation", headers=alice)
+    assert r.status_code == 403
+    sec = factories.staff_headers(client, db, Role.CLAIMS)
+    assert client.get(f"/api/v1/governance/members/{people[1].id}/participation",
+                      headers=sec).status_code == 403
