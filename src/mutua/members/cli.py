@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 
@@ -59,3 +60,54 @@ def show(member_number: str, as_json: bool = typer.Option(False, "--json")) -> N
         out = service.to_out(rows[0], viewer=viewer)
     typer.echo(out.model_dump_json() if as_json else json.dumps(out.model_dump(mode="json"),
                                                                  ensure_ascii=False, indent=2))
+
+
+@app.command("import")
+def import_file(
+    file: Path,
+    product: str = typer.Option(..., "--product", help="product code, e.g. SZNC-BASIC"),
+    period: str = typer.Option(..., "--period", help="sale period code, e.g. 2026Q4"),
+    all_or_nothing: bool = typer.Option(False, "--all-or-nothing",
+                                        help="enrol nobody if any row is bad"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Enrol a group from CSV or .xlsx (columns name,id_number,phone,occupation_code,city).
+
+    Prints each bad row with its reasons and the throughput; exits 0 when every row was
+    enrolled, 1 when some rows were bad, 2 when the file itself is refused.
+    """
+    from mutua.errors import ValidationFailed
+    from mutua.members import importer
+    from mutua.settings import get_settings
+
+    if not file.is_file():
+        raise ValidationFailed("file", f"{file} does not exist")
+    limit = get_settings().import_max_bytes
+    if file.stat().st_size > limit:
+        raise ValidationFailed("file", f"is {file.stat().st_size:,} bytes; the limit is {limit:,} bytes")
+    try:
+        with unit_of_work() as db:
+            report = importer.import_members(db, data=file.read_bytes(), filename=file.name,
+                                             product_code=product, period_code=period,
+                                             actor=SYSTEM, all_or_nothing=all_or_nothing)
+    except importer.ImportRefused as refused:
+        report = refused.report
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        _print_report(report)
+    raise typer.Exit(1 if report.bad_rows else 0)
+
+
+def _print_report(report, shown: int = 20) -> None:
+    d = report.to_dict()
+    verdict = ("nothing stored (all or nothing)" if not report.stored
+               else f"enrolled {d['enrolled']:,} ({d['registered']:,} new members, "
+                    f"{d['reused']:,} already members), premiums {d['premium_total']}")
+    typer.echo(f"{d['rows']:,} rows, {d['bad']:,} bad: {verdict}; "
+               f"{d['seconds']} s, {d['rows_per_second']:,} rows/s")
+    for bad in d["bad_rows"][:shown]:
+        reasons = "; ".join(f"{p['field']}: {p['rule']}" for p in bad["problems"])
+        typer.echo(f"  row {bad['row']}: {reasons}")
+    if len(d["bad_rows"]) > shown:
+        typer.echo(f"  ... and {len(d['bad_rows']) - shown:,} more bad rows (see --json)")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from pydantic import BaseModel
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
@@ -26,6 +27,56 @@ AnyCaller = Annotated[Principal, Depends(allow(*Role))]
 def register(body: MemberIn, db: DbSession, actor: Registrar) -> MemberOut:
     """Register a member (underwriter). The ID number gives birth date and sex."""
     return service.to_out(service.register(db, data=body, actor=actor), viewer=actor)
+
+
+class ImportProblemOut(BaseModel):
+    field: str
+    rule: str
+
+
+class ImportRowOut(BaseModel):
+    row: int  # the row in the file; the header is row 1
+    problems: list[ImportProblemOut]
+
+
+class ImportReportOut(BaseModel):
+    product: str
+    period: str
+    file_kind: str
+    rows: int
+    enrolled: int
+    registered: int
+    reused: int
+    bad: int
+    premium_total: str
+    all_or_nothing: bool
+    stored: bool
+    seconds: float
+    rows_per_second: float
+    bad_rows: list[ImportRowOut]
+
+
+@router.post("/import", response_model=ImportReportOut)
+def import_members(
+    request: Request, db: DbSession, actor: Registrar,
+    file: Annotated[UploadFile, File(description="CSV or .xlsx with columns name, id_number, "
+                                                 "phone, occupation_code, city")],
+    product: Annotated[str, Form(max_length=40)],
+    period: Annotated[str, Form(max_length=20)],
+    all_or_nothing: Annotated[bool, Form()] = False,
+) -> dict:
+    """Bulk enrolment of a group (underwriter): every row checked, bad rows listed with reasons.
+
+    With all_or_nothing a single bad row stores nothing (422, the report in the body).
+    """
+    from mutua.members import importer
+
+    settings = request.app.state.settings
+    data = file.file.read(settings.import_max_bytes + 1)  # never read more than the limit
+    report = importer.import_members(db, data=data, filename=file.filename or "",
+                                     product_code=product, period_code=period, actor=actor,
+                                     all_or_nothing=all_or_nothing, settings=settings)
+    return report.to_dict()
 
 
 @router.get("", response_model=Page[MemberOut])
