@@ -1,0 +1,120 @@
+"""The settlement part of the demo mutual: every complete quarter of every project closed.
+
+Projects are closed quarter by quarter, oldest first, so the served demo shows surpluses
+shared as uplifts, aid and services. So that it also shows the stabilisation reserve at
+work, one accident project whose reserve has grown gets a large open claim in its last
+complete quarter: a case reserve sized to turn that quarter into a deficit the reserve
+covers (a hard quarter, as pools have).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mutua.auth.security import Principal
+from mutua.catalog.models import Benefit, Project
+from mutua.dates import Quarter
+from mutua.money import from_fen, to_fen
+from mutua.policies.models import Policy
+from mutua.settlement import service
+
+
+def build(db: Session, *, rng: np.random.Generator, today: date, actor: Principal) -> dict:
+    last = Quarter.of(today).previous()
+    plans = _plans(db, last)
+    closes: list[dict] = []
+    for code, first in plans:  # all but the last complete quarter
+        q = first
+        while q < last:
+            closes.append(service.close_quarter(db, project_code=code, quarter=str(q),
+                                                actor=actor, today=today))
+            q = q.next()
+    hard = _hard_quarter(db, rng=rng, plans=plans, closes=closes, last=last, today=today,
+                         actor=actor)
+    for code, first in plans:
+        if first <= last:
+            closes.append(service.close_quarter(db, project_code=code, quarter=str(last),
+                                                actor=actor, today=today))
+    return _summary(closes, hard)
+
+
+def _plans(db: Session, last: Quarter) -> list[tuple[str, Quarter]]:
+    """(project code, first quarter with cover) for projects with cover before ``last`` ends."""
+    rows = db.execute(select(Project.code, func.min(Policy.cover_start))
+                      .join(Policy, Policy.project_id == Project.id)
+                      .group_by(Project.code).order_by(Project.code)).all()
+    return [(code, Quarter.of(first)) for code, first in rows
+            if first is not None and first <= last.end]
+
+
+def _hard_quarter(db: Session, *, rng, plans, closes, last: Quarter, today: date,
+                  actor: Principal) -> dict | None:
+    """Give one project with a reserve a deficit its reserve covers, in ``last``."""
+    from mutua.claims import workflow
+    from mutua.claims.schemas import ClaimIn
+
+    reserves = {c["project"]: to_fen(Decimal(c["reserve_after"])) for c in closes
+                if c["quarter"] == str(last.previous())}
+    candidates = sorted((r, code) for code, r in reserves.items() if r > 0)
+    for reserve, code in reversed(candidates):
+        preview = service.close_quarter(db, project_code=code, quarter=str(last), actor=actor,
+                                        today=today, dry_run=True)
+        result = to_fen(Decimal(preview["result"]))
+        if result < 0:
+            return None  # a deficit already: nothing to stage
+        target = result + reserve // 2  # claims enough for a deficit of half the reserve
+        found = _open_claim_target(db, code, last)
+        if found is None:
+            continue
+        policy_id, benefit_code = found
+        day = last.start + timedelta(days=int(rng.integers(10, 60)))
+        claim = workflow.report(db, data=ClaimIn(
+            policy_id=policy_id, event_type="accident", event_date=day, place="深圳",
+            description="serious road accident, disability assessment pending",
+            items=[{"benefit_code": benefit_code, "disability_grade": 3}]),
+            actor=actor, on=day + timedelta(days=1))
+        workflow.set_reserve(db, claim_id=claim.id, amount=from_fen(target), actor=actor,
+                             reason="long treatment expected", on=day + timedelta(days=2))
+        return {"project": code, "quarter": str(last), "claim": claim.claim_number,
+                "case_reserve": str(from_fen(target))}
+    return None
+
+
+def _open_claim_target(db: Session, code: str, q: Quarter) -> tuple[int, str] | None:
+    """A policy in force all quarter long with a disability benefit, and that benefit's code
+    (disability claims are never decided automatically, so the claim stays open)."""
+    row = db.execute(
+        select(Policy.id, Benefit.code)
+        .join(Project, Project.id == Policy.project_id)
+        .join(Benefit, Benefit.product_id == Policy.product_id)
+        .where(Project.code == code, Benefit.kind == "disability",
+               Policy.status == "in_force", Policy.cover_start <= q.start,
+               Policy.cover_end >= q.end)
+        .order_by(Policy.id).limit(1)).first()
+    return None if row is None else (int(row[0]), str(row[1]))
+
+
+def _summary(closes: list[dict], hard: dict | None) -> dict:
+    def total(key: str) -> str:
+        return str(sum((Decimal(c[key]) for c in closes), Decimal(0)))
+
+    return {
+        "closes": len(closes),
+        "surplus_quarters": sum(Decimal(c["surplus"]) > 0 for c in closes),
+        "deficit_quarters": sum(Decimal(c["result"]) < 0 for c in closes),
+        "deficits_covered_by_reserve": [
+            {"project": c["project"], "quarter": c["quarter"], "drawn": c["reserve_drawn"]}
+            for c in closes if Decimal(c["reserve_drawn"]) > 0],
+        "policies_uplifted": sum(c["policies_uplifted"] for c in closes),
+        "sum_insured_added": total("sum_insured_added"),
+        "aid": str(sum((Decimal(c["allocations"]["aid"]) for c in closes), Decimal(0))),
+        "claimants_aided": sum(c["claimants_aided"] for c in closes),
+        "services": str(sum((Decimal(c["allocations"]["services"]) for c in closes),
+                            Decimal(0))),
+        "hard_quarter": hard,
+    }
