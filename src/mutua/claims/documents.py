@@ -97,4 +97,8 @@ def read(db: Session, *, claim_id: int, document_id: int, actor: Principal,
     doc = db.get(ClaimDocument, document_id)
     if doc is None or doc.claim_id != claim_id:
         raise NotFound(f"document {document_id} not found")
+    # medical records and invoices are health data: every read is audited
+    audit.record(db, actor=actor, action="claim.document_read", entity="claim",
+                 entity_id=claim_id, project_id=doc.project_id,
+                 detail={"document_id": doc.id, "kind": doc.kind})
     return doc, (Path(settings.upload_dir) / doc.stored_path).read_bytes()

@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import Date, func, insert, literal, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mutua.audit import service as audit
@@ -21,7 +22,7 @@ from mutua.catalog import service as catalog_service
 from mutua.claims import books
 from mutua.claims.models import DECIDED, PAID, Claim, ClaimPayment, PaymentBatch
 from mutua.dates import today as shanghai_today
-from mutua.errors import Problem, ValidationFailed
+from mutua.errors import Conflict, Problem, ValidationFailed
 from mutua.ledger import service as ledger_service
 from mutua.money import ZERO
 
@@ -53,13 +54,18 @@ def pay(db: Session, *, project_code: str, actor: Principal, on: date | None = N
         PaymentBatch.project_id == project.id, PaymentBatch.paid_on == on)) + 1
     batch = PaymentBatch(batch_key=f"{project.code}:{on:%Y%m%d}:{seq}", project_id=project.id,
                          paid_on=on, created_by=actor.user_id)
-    db.add(batch)
-    db.flush()
-    db.execute(insert(ClaimPayment).from_select(
-        ["claim_id", "project_id", "member_id", "batch_id", "round", "amount", "paid_on"],
-        select(Claim.id, Claim.project_id, Claim.member_id, literal(batch.id),
-               Claim.decision_round, Claim.approved - Claim.paid, literal(on, Date))
-        .where(*payable)))
+    try:
+        db.add(batch)
+        db.flush()
+        db.execute(insert(ClaimPayment).from_select(
+            ["claim_id", "project_id", "member_id", "batch_id", "round", "amount", "paid_on"],
+            select(Claim.id, Claim.project_id, Claim.member_id, literal(batch.id),
+                   Claim.decision_round, Claim.approved - Claim.paid, literal(on, Date))
+            .where(*payable)))
+    except IntegrityError:
+        # another batch for the project committed first; this one stores nothing
+        raise Conflict(f"another payment batch for {project.code} ran at the same time; "
+                       "run again to pay what is left") from None
     in_batch = select(ClaimPayment.claim_id).where(ClaimPayment.batch_id == batch.id)
     db.execute(update(Claim).where(Claim.id.in_(in_batch))
                .values(paid=Claim.approved, status=PAID)

@@ -250,3 +250,15 @@ def test_documents_type_and_size_limits(client, db, world, app, settings):
         assert r.status_code == 422 and r.json()["problems"][0]["field"] == "file", r.text
     assert count(db, ClaimDocument) == 1
     assert len([p for p in stored.rglob("*") if p.is_file()]) == 1
+
+
+def test_medical_claim_above_the_auto_limit_waits_for_a_handler(client, db, world, app):
+    member = f.member_headers(client, db, world.member)
+    assert app.state.settings.auto_decide_limit_yuan == 5000
+    r = client.post("/api/v1/claims", headers=member, json=accident(
+        world.policy.id, {"benefit_code": "medical", "invoice_amount": "8000",
+                          "has_social_insurance": True}))
+    body = r.json()
+    # (8000 - 100) x 90% = 7110: every rule passes but it is above the limit
+    assert body["status"] == "reported" and body["case_reserve"] == "7110.00"
+    assert body["decisions"] == []
