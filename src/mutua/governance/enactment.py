@@ -137,6 +137,15 @@ def _election_payload(db: Session, project_id: int | None, payload: dict) -> dic
                       .where(Member.id.in_(candidates))) or 0
     if found != len(candidates):
         raise ValidationFailed("payload.candidates", "every candidate must be a member")
+    if project_id is not None:
+        from mutua.policies.models import Policy
+
+        inside = db.scalar(select(func.count(func.distinct(Policy.member_id)))
+                           .where(Policy.project_id == project_id,
+                                  Policy.member_id.in_(candidates))) or 0
+        if inside != len(candidates):
+            raise ValidationFailed("payload.candidates",
+                                   "every candidate must be a member of the project")
     return {"seats": seats, "candidates": candidates}
 
 

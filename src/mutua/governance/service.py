@@ -195,6 +195,8 @@ def open_proposal(db: Session, *, proposal_id: int, actor: Principal,
     proposal = _locked(db, proposal_id)
     if proposal.status != "draft":
         raise Conflict(f"proposal {proposal_id} is {proposal.status}, not a draft")
+    if now < proposal.opens_at:
+        raise Conflict(f"voting opens at {proposal.opens_at.isoformat()}")
     if now >= proposal.closes_at:
         raise Conflict("the voting window has already ended")
     eligible = freeze_electorate(db, proposal_id=proposal.id, project_id=proposal.project_id,

@@ -172,3 +172,24 @@ def test_election_choose_two_of_three_elects_representatives(db):
     service.close_proposal(db, proposal_id=p.id, actor=SECRETARY, now=AFTER)
     assert p.passed and p.enactment_status == "enacted"
     assert p.enactment["elected"] == [cands[0], cands[1]]
+
+
+def test_opening_before_the_window_is_refused(db):
+    product, _, _ = pool(db)
+    p = motion(db, product.project_id)
+    with pytest.raises(Conflict, match="voting opens at"):
+        service.open_proposal(db, proposal_id=p.id, actor=SECRETARY,
+                              now=OPEN_AT.replace(day=OPEN_AT.day - 1))
+
+
+def test_election_candidates_must_belong_to_the_scope(db):
+    product, _, people = pool(db)
+    outsider = factories.member(db)
+    with pytest.raises(ValidationFailed) as err:
+        motion(db, product.project_id, kind="election",
+               payload={"seats": 1, "candidates": [people[0].id, outsider.id]})
+    assert err.value.problems[0].field == "payload.candidates"
+    with pytest.raises(ValidationFailed) as err:
+        motion(db, product.project_id, kind="election",
+               payload={"seats": 3, "candidates": [people[0].id, people[1].id]})
+    assert err.value.problems[0].field == "payload.seats"
