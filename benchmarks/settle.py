@@ -12,8 +12,8 @@ on PostgreSQL), then, in this process, times
 - ``seconds``: the real close (`settlement.service.close_quarter`), committed.
 
 Prints {"seconds", "baseline_seconds", "ratio", "peak_memory_mb", ...}; peak memory is the
-high-water mark of this process, which never held the build's data. ``--reuse`` keeps a
-database built earlier with the same sizes (the close is undone by rebuilding otherwise).
+high-water mark of this process, which never held the build's data. On SQLite ``--reuse``
+starts again from a copy of the database as last built (same sizes), skipping the build.
 PostgreSQL uses --url, else MUTUA_BENCH_POSTGRES_URL, else the local test server.
 """
 
@@ -23,11 +23,13 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 
@@ -335,6 +337,13 @@ def _url(args) -> str:
     return args.url or os.environ.get("MUTUA_BENCH_POSTGRES_URL") or DEFAULT_PG
 
 
+def _pristine(url: str) -> Path | None:
+    """SQLite keeps a copy of the database as built, so --reuse can start again from it."""
+    if not url.startswith("sqlite"):
+        return None
+    return Path(url.split("///", 1)[-1] + ".pristine")
+
+
 def _ensure_pg_database(url: str) -> None:
     """Create the benchmark's PostgreSQL database if the server lacks it."""
     from sqlalchemy import text
@@ -369,12 +378,19 @@ def main(argv: list[str]) -> int:
     if args.db == "postgres":
         _ensure_pg_database(url)
     build_seconds = None
-    if not args.reuse:
+    pristine = _pristine(url)
+    if args.reuse and pristine and pristine.exists():
+        for suffix in ("-wal", "-shm"):
+            Path(str(pristine.with_suffix("")) + suffix).unlink(missing_ok=True)
+        shutil.copy(pristine, pristine.with_suffix(""))  # the database as built, not closed
+    else:
         started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "benchmarks", "settle", "--build-only",
                         "--policies", str(args.policies), "--claims", str(args.claims),
                         "--db", args.db, "--url", url], check=True)
         build_seconds = round(time.perf_counter() - started, 1)
+        if pristine:
+            shutil.copy(pristine.with_suffix(""), pristine)
     base_seconds, base = baseline(url)
     seconds, statement = close(url)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 import numpy as np
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,7 @@ from mutua.auth.security import Principal
 from mutua.catalog.models import Benefit, Product, Project
 from mutua.dates import Quarter
 from mutua.dates import today as shanghai_today
+from mutua.db import is_sqlite
 from mutua.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mutua.ledger import service as ledger_service
 from mutua.money import fmt, from_fen, to_fen
@@ -33,6 +35,7 @@ from mutua.settlement import allocation, books, figures
 from mutua.settlement import close as rules
 from mutua.settlement.models import AidPayment, AllocationPolicy, Close, Expense, SettlementConfig
 
+SQLITE_CACHE_KIB = 262_144  # 256 MiB while a close runs
 DEFAULT_SHARES = allocation.Shares(Decimal("0.70"), Decimal("0.20"), Decimal("0.10"))
 FIRST_QUARTER = "0000Q1"
 
@@ -209,12 +212,28 @@ def close_quarter(db: Session, *, project_code: str, quarter: str, actor: Princi
         cfg = config_for(db, project_id=project.id, create=True)
         policy = policy or _default_policy(db, project.id)
         row.allocation_policy_id = policy.id
-    work = _compute(db, project=project, q=q, last=last, cfg=cfg, shares=shares)
-    statement = _statement(project, q, work, policy, actor, dry_run=dry_run)
-    if dry_run:
-        return statement
-    _write(db, project=project, q=q, row=row, work=work, statement=statement, actor=actor)
+    with _large_cache(db):
+        work = _compute(db, project=project, q=q, last=last, cfg=cfg, shares=shares)
+        statement = _statement(project, q, work, policy, actor, dry_run=dry_run)
+        if dry_run:
+            return statement
+        _write(db, project=project, q=q, row=row, work=work, statement=statement, actor=actor)
     return statement
+
+
+@contextmanager
+def _large_cache(db: Session):
+    """SQLite's default page cache (2 MB) makes writing millions of indexed uplift rows
+    thrash; the close borrows a larger one for its own duration."""
+    if not is_sqlite(db.get_bind()):
+        yield
+        return
+    before = db.execute(text("PRAGMA cache_size")).scalar()
+    db.execute(text(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}"))
+    try:
+        yield
+    finally:
+        db.execute(text(f"PRAGMA cache_size = {int(before)}"))
 
 
 def _shares(policy: AllocationPolicy | None) -> allocation.Shares:
