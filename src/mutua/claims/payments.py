@@ -64,7 +64,7 @@ def pay(db: Session, *, project_code: str, actor: Principal, on: date | None = N
             .where(*payable)))
     except IntegrityError:
         # another batch for the project committed first; this one stores nothing
-        raise Conflict(f"another payment batch for {project.code} ran at the same time; "
+        raise Conflict(f"another payment batch for {project_code} ran at the same time; "
                        "run again to pay what is left") from None
     in_batch = select(ClaimPayment.claim_id).where(ClaimPayment.batch_id == batch.id)
     db.execute(update(Claim).where(Claim.id.in_(in_batch))

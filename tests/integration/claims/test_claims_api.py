@@ -262,3 +262,44 @@ def test_medical_claim_above_the_auto_limit_waits_for_a_handler(client, db, worl
     # (8000 - 100) x 90% = 7110: every rule passes but it is above the limit
     assert body["status"] == "reported" and body["case_reserve"] == "7110.00"
     assert body["decisions"] == []
+
+
+def test_racing_payment_batches_pay_once(engine, db, world):
+    """Two batches for one project at once: one pays, the other stores nothing."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row-level races are a PostgreSQL matter; SQLite serialises writers")
+    import threading
+
+    from mutua.auth.security import SYSTEM
+    from mutua.claims.schemas import ClaimIn, DecisionIn
+    from mutua.db import session_factory
+    from mutua.errors import Conflict
+
+    claim = service.report(db, data=ClaimIn.model_validate(accident(
+        world.policy.id, {"benefit_code": "disability", "disability_grade": 9})), actor=SYSTEM)
+    service.decide(db, claim_id=claim.id, actor=SYSTEM, data=DecisionIn())
+    db.commit()
+    first, second = session_factory(engine)(), session_factory(engine)()
+    outcome = {}
+    try:
+        service.pay(first, project_code="TEST-ACC", actor=SYSTEM)  # holds its rows, uncommitted
+
+        def rival():
+            try:
+                outcome["second"] = service.pay(second, project_code="TEST-ACC", actor=SYSTEM)
+                second.commit()
+            except Conflict as exc:
+                second.rollback()
+                outcome["second"] = exc
+
+        t = threading.Thread(target=rival)
+        t.start()
+        t.join(timeout=1)
+        first.commit()
+        t.join(timeout=30)
+    finally:
+        first.close()
+        second.close()
+    assert isinstance(outcome["second"], Conflict) or outcome["second"].claims == 0
+    assert count(db, ClaimPayment) == 1
+    assert_books_balance(db)
