@@ -140,13 +140,6 @@ def parse_times(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return out, ~np.isnat(out)
 
 
-def _map_unique(column: list, fn) -> np.ndarray:
-    """Apply ``fn`` once per distinct value of a column (a million rows, a dozen codes)."""
-    uniq, inverse = np.unique(np.asarray(column, dtype=object).astype(str), return_inverse=True)
-    mapped = np.array([fn(u) for u in uniq] + [None], dtype=object)[:-1]
-    return mapped[inverse]
-
-
 def _kind_of(code: str):
     if code.startswith("kind:"):
         name = code[5:]
@@ -169,14 +162,17 @@ def ingest(db: Session, *, raw: RawRecords, source: str, now: datetime,
     rej = Rejects(np.asarray(raw.record, dtype=np.int64))
     if n == 0:
         return Outcome()
-    kinds_units = _map_unique(raw.code, _kind_of)
-    known = np.array([k is not None for k in kinds_units], dtype=bool)
+    codes, code_inv = _unique_inverse(raw.code)
+    code_kind = [_kind_of(c) for c in codes]
+    known = np.array([k is not None for k in code_kind], dtype=bool)[code_inv]
     rej.refuse(~known, "code", "unknown LOINC code")
-    kind = np.array([k[0] if k else "" for k in kinds_units], dtype=object)
-    implied = np.array([k[1] if k else None for k in kinds_units], dtype=object)
-    unit_given = np.asarray(raw.unit, dtype=object)
-    blank = np.array([u is None or str(u).strip() == "" for u in unit_given], dtype=bool)
-    unit = np.where(blank, implied, unit_given)
+    kind = np.array([k[0] if k else "" for k in code_kind] + [""], dtype=object)[code_inv]
+    implied = np.array([k[1] if k else None for k in code_kind] + [None],
+                       dtype=object)[code_inv]
+    units, unit_inv = _unique_inverse(raw.unit)
+    unit = np.where(np.array([u.strip() in ("", "None") for u in units] + [False])[unit_inv],
+                    implied,
+                    np.array(units + [""], dtype=object)[unit_inv])
     factor = _unit_factors(kind, unit)
     bad_unit = np.isnan(factor)
     if bad_unit.any():
@@ -191,25 +187,25 @@ def ingest(db: Session, *, raw: RawRecords, source: str, now: datetime,
     now64 = np.datetime64(now.astimezone(UTC).replace(tzinfo=None), "us")
     rej.refuse(ok & (when > now64), "effective", "is in the future")
 
-    refs = np.asarray(raw.member_ref, dtype=object)
-    patients = patients_fn(db, sorted(set(refs[rej.alive].tolist())))
-    member_id = np.array([patients[r].member_id if r in patients else -1 for r in refs],
-                         dtype=np.int64)
+    refs, ref_inv = _unique_inverse(raw.member_ref)
+    alive_refs = sorted({refs[i] for i in np.unique(ref_inv[rej.alive])})
+    patients = patients_fn(db, alive_refs)
+    member_id = np.array([patients[r].member_id if r in patients else -1 for r in refs] + [-1],
+                         dtype=np.int64)[ref_inv]
     rej.refuse(member_id < 0, "patient", "unknown patient")
     if visible_fn is not None:
-        seen = visible_fn(sorted(set(member_id[rej.alive].tolist())))
+        seen = visible_fn(sorted(set(np.unique(member_id[rej.alive]).tolist())))
         rej.refuse(~np.isin(member_id, list(seen)), "patient", "you may not see this patient")
-    by_id = {p.member_id: p for p in patients.values()}
+    table = PatientTable.of(patients.values())
 
     day = _days(when)
-    birth = np.array([by_id[m].birth_day if m in by_id else 0 for m in member_id])
+    birth = table.get(member_id, "birth_day")
     minor = (kind == "creatinine") & ((day - birth) / 365.25 < clinical.ADULT_AGE)
     rej.refuse(minor, "patient", "under 18: the adult eGFR equation does not apply")
 
-    secs = ((when - EPOCH) // np.timedelta64(1, "s")).astype(np.int64)
-    key = np.char.add(np.char.add(member_id.astype(str), ":"),
-                      np.char.add(np.char.add(kind.astype(str), ":"), secs.astype(str)))
-    _refuse_duplicates(db, rej, key)
+    key = dedup_keys(member_id, kind, when)
+    rej.refuse(key < 0, "effective", "must be after 1970")
+    _refuse_duplicates(db, rej, key, member_id, when)
 
     idx = np.flatnonzero(rej.alive)
     out = Outcome(accepted=len(idx), rejected=rej.as_list())
@@ -219,23 +215,58 @@ def ingest(db: Session, *, raw: RawRecords, source: str, now: datetime,
         member=member_id[idx], kind=kind[idx], loinc=_loinc(raw.code, kind, idx),
         value=canonical[idx], original_value=np.asarray(raw.value, dtype=object)[idx],
         original_unit=unit[idx], when=when[idx], day=day[idx], key=key[idx],
-    )
-    out.members = set(batch.member.tolist())
-    _store_and_evaluate(db, batch, by_id, source, now, out)
+    ).sorted()
+    out.members = set(np.unique(batch.member).tolist())
+    _store_and_evaluate(db, batch, table, source, now, out)
     return out
 
 
+def _unique_inverse(column: list) -> tuple[list[str], np.ndarray]:
+    """Distinct values (as str, None -> "") and each row's index into them."""
+    try:
+        arr = np.asarray(column, dtype=str)  # None becomes "None", which no code or unit is
+    except (TypeError, ValueError):
+        arr = np.asarray([str(v) for v in column], dtype=str)
+    uniq, inverse = np.unique(arr, return_inverse=True)
+    return uniq.tolist(), inverse
+
+
+@dataclass(frozen=True)
+class PatientTable:
+    """The batch's patients as sorted columns, for vectorised look-ups by member id."""
+
+    member_id: np.ndarray
+    birth_day: np.ndarray
+    female: np.ndarray
+    project_id: np.ndarray  # -1 when unknown
+
+    @classmethod
+    def of(cls, patients) -> PatientTable:
+        ps = sorted({p.member_id: p for p in patients}.values(), key=lambda p: p.member_id)
+        return cls(np.array([p.member_id for p in ps], dtype=np.int64),
+                   np.array([p.birth_day for p in ps], dtype=np.int64),
+                   np.array([p.female for p in ps], dtype=bool),
+                   np.array([p.project_id or -1 for p in ps], dtype=np.int64))
+
+    def get(self, members: np.ndarray, name: str) -> np.ndarray:
+        col = getattr(self, name)
+        if len(self.member_id) == 0:
+            return np.zeros(len(members), dtype=col.dtype)
+        pos = np.searchsorted(self.member_id, members).clip(0, len(self.member_id) - 1)
+        return col[pos]
+
+
 def _unit_factors(kind: np.ndarray, unit: np.ndarray) -> np.ndarray:
-    pairs = np.char.add(np.char.add(kind.astype(str), "|"), unit.astype(str))
-
-    def f(pair: str) -> float:
-        k, u = pair.split("|", 1)
-        if k not in KINDS:
-            return np.nan
-        spelled = normalise_unit(u) if u != "None" else KINDS[k].unit
-        return KINDS[k].factors.get(spelled, np.nan)
-
-    return _map_unique(pairs.tolist(), f).astype(np.float64)
+    """Factor to the canonical unit per row; NaN where the unit is unknown for the kind."""
+    kinds, k_inv = np.unique(kind.astype(str), return_inverse=True)
+    units, u_inv = np.unique(unit.astype(str), return_inverse=True)
+    table = np.full((len(kinds), len(units)), np.nan)
+    for i, k in enumerate(kinds):
+        for j, u in enumerate(units):
+            if k in KINDS:
+                spelled = normalise_unit(u) if u != "None" else KINDS[k].unit
+                table[i, j] = KINDS[k].factors.get(spelled, np.nan)
+    return table[k_inv, u_inv]
 
 
 def _refuse_implausible(rej: Rejects, kind: np.ndarray, value: np.ndarray) -> None:
@@ -252,24 +283,68 @@ def _days(when: np.ndarray) -> np.ndarray:
 
 def _loinc(codes: list[str], kind: np.ndarray, idx: np.ndarray) -> np.ndarray:
     c = np.asarray(codes, dtype=object)[idx]
-    canonical = np.array([KINDS[k].loinc for k in kind[idx]], dtype=object)
-    return np.where(np.char.startswith(c.astype(str), "kind:"), canonical, c)
+    ours = np.array([str(x).startswith("kind:") for x in c], dtype=bool) if len(c) < 10_000 \
+        else np.char.startswith(c.astype(str), "kind:")
+    if not ours.any():
+        return c
+    c = c.copy()
+    c[ours] = [KINDS[k].loinc for k in kind[idx][ours]]
+    return c
 
 
-def _refuse_duplicates(db: Session, rej: Rejects, key: np.ndarray) -> None:
+_KIND_CODE = {k: i for i, k in enumerate(KINDS)}
+
+
+def member_chunks(column, members: list[int]):
+    """WHERE clauses covering ``members``: one id range when they are dense (a big file
+    covers most patients; a range scan beats thousands of bound parameters), else IN lists.
+    Callers filter the rows by member afterwards when they need exactness."""
+    if not members:
+        return []
+    lo, hi = min(members), max(members)
+    if len(members) > CHUNK and hi - lo < 4 * len(members):
+        return [column.between(lo, hi)]
+    return [column.in_(members[s:s + CHUNK]) for s in range(0, len(members), CHUNK)]
+
+
+def dedup_keys(member: np.ndarray, kind: np.ndarray, when: np.ndarray) -> np.ndarray:
+    """One int64 per (patient, kind, second): member << 38 | kind << 34 | epoch seconds.
+
+    The database holds the same key as a unique constraint on (member_id, kind,
+    effective_at); this number lets a million keys be compared in numpy. -1 where the time
+    is before 1970 or missing.
+    """
+    secs = (when - EPOCH) // np.timedelta64(1, "s")
+    secs = np.where(np.isnat(when), -1, secs).astype(np.int64)
+    code = np.array([_KIND_CODE.get(k, 15) for k in kind], dtype=np.int64)
+    key = (np.asarray(member, dtype=np.int64) << 38) | (code << 34) | (secs & ((1 << 34) - 1))
+    return np.where(secs < 0, -1, key)
+
+
+def _refuse_duplicates(db: Session, rej: Rejects, key: np.ndarray, member: np.ndarray,
+                       when: np.ndarray) -> None:
     alive = np.flatnonzero(rej.alive)
     _, first = np.unique(key[alive], return_index=True)
     dup_in_batch = np.ones(len(key), dtype=bool)
     dup_in_batch[alive[first]] = False
     rej.refuse(dup_in_batch, "record", "duplicate of another record in this batch")
-    candidates = key[rej.alive].tolist()
-    stored: set[str] = set()
-    for start in range(0, len(candidates), CHUNK):
-        chunk = candidates[start:start + CHUNK]
-        stored.update(db.scalars(select(Observation.dedup_key)
-                                 .where(Observation.dedup_key.in_(chunk))))
-    if stored:
-        rej.refuse(np.isin(key, list(stored)), "record", "duplicate of a stored result")
+    alive = np.flatnonzero(rej.alive)
+    if len(alive) == 0:
+        return
+    # Stored results of the same patients within the batch's time span.
+    lo = when[alive].min().astype(datetime).replace(tzinfo=UTC)
+    hi = when[alive].max().astype(datetime).replace(tzinfo=UTC)
+    members = np.unique(member[alive]).tolist()
+    rows: list[tuple] = []
+    for where in member_chunks(Observation.member_id, members):
+        rows += db.execute(select(Observation.member_id, Observation.kind,
+                                  Observation.effective_at).where(
+            where, Observation.effective_at >= lo, Observation.effective_at <= hi)).all()
+    if rows:
+        m, k, t = zip(*rows, strict=True)
+        stored = dedup_keys(np.array(m), np.array(k, dtype=object), np.array(
+            [x.astimezone(UTC).replace(tzinfo=None) for x in t], dtype="datetime64[us]"))
+        rej.refuse(np.isin(key, stored), "record", "duplicate of a stored result")
 
 
 @dataclass
@@ -284,18 +359,23 @@ class _Batch:
     day: np.ndarray
     key: np.ndarray
 
+    def sorted(self) -> _Batch:
+        """In dedup-key order, so the unique index grows at its end (fast bulk insert)."""
+        order = np.argsort(self.key, kind="stable")
+        return _Batch(**{k: v[order] for k, v in self.__dict__.items()})
 
-def _store_and_evaluate(db, b: _Batch, patients: dict[int, Patient], source, now, out) -> None:
-    project = np.array([patients[m].project_id or -1 for m in b.member], dtype=np.int64)
+
+def _store_and_evaluate(db, b: _Batch, patients: PatientTable, source, now, out) -> None:
+    project = patients.get(b.member, "project_id")
     obs_ids = np.array(numbering.reserve(db, "health_observations", len(b.member)),
                        dtype=np.int64)
     bulk_write(db, Observation.__table__, {
         "id": obs_ids, "project_id": _nullable(project), "member_id": b.member,
         "kind": b.kind, "loinc": b.loinc, "value": b.value,
-        "original_value": np.array([str(v)[:32] for v in b.original_value], dtype=object),
-        "original_unit": np.array([str(u)[:24] for u in b.original_unit], dtype=object),
+        "original_value": _short_text(b.original_value, 32),
+        "original_unit": _short_text(b.original_unit, 24),
         "effective_at": b.when, "source": np.full(len(b.member), source, dtype=object),
-        "dedup_key": b.key, "received_at": np.full(len(b.member), _np_now(now)),
+        "received_at": np.full(len(b.member), _np_now(now)),
     })
     out.observation_ids = obs_ids.tolist()
     history = load_history(db, sorted(set(b.member.tolist())))
@@ -304,6 +384,12 @@ def _store_and_evaluate(db, b: _Batch, patients: dict[int, Patient], source, now
     out.result_ids = result_ids
     hits = _collect_alerts(b, obs_ids, series, history)
     out.alert_count = _write_alerts(db, hits, patients, now)
+
+
+def _short_text(col: np.ndarray, width: int) -> np.ndarray:
+    """Text as sent, cut to the column width (one str() per distinct value)."""
+    uniq, inv = _unique_inverse(col.tolist())
+    return np.array([u[:width] for u in uniq] + [""], dtype=object)[inv]
 
 
 def _np_now(now: datetime) -> np.datetime64:
@@ -332,23 +418,24 @@ class History:
 def load_history(db: Session, members: list[int]) -> History:
     e_rows: list[tuple] = []
     a_rows: list[tuple] = []
-    for start in range(0, len(members), CHUNK):
-        chunk = members[start:start + CHUNK]
+    for where in member_chunks(KidneyResult.member_id, members):
         e_rows += db.execute(select(KidneyResult.member_id, KidneyResult.effective_at,
-                                    KidneyResult.egfr)
-                             .where(KidneyResult.member_id.in_(chunk))).all()
+                                    KidneyResult.egfr).where(where)).all()
+    for where in member_chunks(Observation.member_id, members):
         a_rows += db.execute(select(Observation.member_id, Observation.effective_at,
                                     Observation.value)
-                             .where(Observation.member_id.in_(chunk),
-                                    Observation.kind == "acr")).all()
+                             .where(where, Observation.kind == "acr")).all()
+    wanted = np.asarray(members, dtype=np.int64)
 
     def cols(rows):
         if not rows:
             return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
         m, t, v = zip(*rows, strict=True)
+        m = np.array(m, dtype=np.int64)
+        keep = np.isin(m, wanted)
         when = np.array([x.astimezone(UTC).replace(tzinfo=None) for x in t],
                         dtype="datetime64[us]")
-        return np.array(m, dtype=np.int64), _days(when), np.array(v, dtype=np.float64)
+        return m[keep], _days(when)[keep], np.array(v, dtype=np.float64)[keep]
 
     return History(*cols(e_rows), *cols(a_rows))
 
@@ -378,8 +465,8 @@ def _kidney_series(b: _Batch, obs_ids, h: History, patients) -> _Series:
     """eGFR for each new creatinine (or reported eGFR), merged with stored results."""
     cr = b.kind == "creatinine"
     rep = b.kind == "egfr"
-    female = np.array([patients[m].female for m in b.member], dtype=bool)
-    birth = np.array([patients[m].birth_day for m in b.member], dtype=np.int64)
+    female = patients.get(b.member, "female")
+    birth = patients.get(b.member, "birth_day")
     age = (b.day - birth) / 365.25
     egfr_new = np.where(cr, clinical.egfr_cr_array(b.value, age, female), b.value)
     take = cr | rep
@@ -400,8 +487,8 @@ def _kidney_series(b: _Batch, obs_ids, h: History, patients) -> _Series:
     acr_v = np.concatenate([h.acr_value, b.value[b.kind == "acr"]])
     acr = _as_of(m, d, acr_m, acr_d, acr_v)
     a_idx = np.where(np.isnan(acr), -1, clinical.a_index(np.nan_to_num(acr)))
-    pat_birth = np.array([patients[x].birth_day for x in m], dtype=np.int64)
-    pat_female = np.array([patients[x].female for x in m], dtype=bool)
+    pat_birth = patients.get(m, "birth_day")
+    pat_female = patients.get(m, "female")
     r2, r5 = clinical.kfre_array((d - pat_birth) / 365.25, pat_female, e,
                                  np.where(np.isnan(acr), 0.0, acr))
     slope, n, span = _running_slopes(m, d, e)
@@ -453,7 +540,7 @@ def _write_results(db, s: _Series, *, project_of) -> list[int]:
     a = np.where(a_i < 0, None, np.array(clinical.A_CATEGORIES + ("",), dtype=object)[a_i])
     risk_i = rules.heat_risk_index(s.g_idx[idx], a_i)
     risk = np.where(risk_i < 0, None, np.array(clinical.RISKS + ("",), dtype=object)[risk_i])
-    project = np.array([project_of[x].project_id or -1 for x in s.member[idx]], dtype=np.int64)
+    project = project_of.get(s.member[idx], "project_id")
     bulk_write(db, KidneyResult.__table__, {
         "id": ids, "project_id": _nullable(project), "member_id": s.member[idx],
         "observation_id": s.obs_id[idx], "effective_at": s.when[idx],
@@ -519,38 +606,46 @@ def _write_alerts(db, a: _AlertRows, patients, now) -> int:
     if not a.member:
         return 0
     member = np.concatenate(a.member)
-    rule = np.concatenate(a.rule)
-    value = np.concatenate(a.value)
+    rule = np.concatenate(a.rule).astype(str)
+    value = np.concatenate(a.value).astype(np.float64)
     obs = np.concatenate(a.obs)
     when = np.concatenate(a.when)
-    latest: dict[tuple[int, str], int] = {}
-    for i in np.lexsort((when, rule.astype(str), member)):  # later rows overwrite earlier
-        latest[(int(member[i]), str(rule[i]))] = i
-    open_now = open_alert_keys(db, sorted({k[0] for k in latest}))
-    keep = np.array([i for k, i in latest.items() if k not in open_now], dtype=np.int64)
+    names = np.array(sorted(rules.RULES))
+    code = np.searchsorted(names, rule)
+    pair = member.astype(np.int64) * 64 + code
+    order = np.lexsort((when, pair))
+    last = np.ones(len(order), dtype=bool)
+    last[:-1] = pair[order][1:] != pair[order][:-1]
+    keep = order[last]
+    open_now = open_alert_keys(db, np.unique(member[keep]).tolist())
+    if open_now:
+        taken = np.array([m * 64 + int(np.searchsorted(names, r)) for m, r in open_now])
+        keep = keep[~np.isin(pair[keep], taken)]
     if len(keep) == 0:
         return 0
-    sev = np.array([rules.severity_of(str(rule[i]), float(value[i])) for i in keep], dtype=object)
+    sev = np.array([rules.RULES[r][0] for r in names], dtype=object)[code[keep]]
+    critical_k = (rule[keep] == "potassium_high") & (value[keep] >= rules.POTASSIUM_CRITICAL)
+    sev[critical_k] = "critical"
+    sev_rank = np.array([rules.SEVERITY_RANK[x] for x in sev], dtype=np.int64)
     nowv = np.full(len(keep), _np_now(now))
-    project = np.array([patients[m].project_id or -1 for m in member[keep]], dtype=np.int64)
+    project = patients.get(member[keep], "project_id")
     bulk_write(db, Alert.__table__, {
-        "project_id": _nullable(project), "member_id": member[keep], "rule": rule[keep],
-        "severity": sev, "severity_rank": np.array([rules.SEVERITY_RANK[x] for x in sev]),
-        "value": np.round(value[keep].astype(np.float64), 4),
-        "observation_id": _nullable(obs[keep]), "effective_at": when[keep],
-        "status": np.full(len(keep), "open", dtype=object), "created_at": nowv,
-        "updated_at": nowv,
+        "project_id": _nullable(project), "member_id": member[keep],
+        "rule": rule[keep].astype(object), "severity": sev, "severity_rank": sev_rank,
+        "value": np.round(value[keep], 4), "observation_id": _nullable(obs[keep]),
+        "effective_at": when[keep], "status": np.full(len(keep), "open", dtype=object),
+        "created_at": nowv, "updated_at": nowv,
     })
     return len(keep)
 
 
 def open_alert_keys(db: Session, members: list[int]) -> set[tuple[int, str]]:
     out: set[tuple[int, str]] = set()
-    for start in range(0, len(members), CHUNK):
-        chunk = members[start:start + CHUNK]
+    wanted = set(members)
+    for where in member_chunks(Alert.member_id, members):
         out.update((int(m), r) for m, r in db.execute(
-            select(Alert.member_id, Alert.rule).where(Alert.member_id.in_(chunk),
-                                                      Alert.status != "resolved")))
+            select(Alert.member_id, Alert.rule).where(where, Alert.status != "resolved"))
+            if m in wanted)
     return out
 
 
@@ -575,11 +670,19 @@ def bulk_write(db: Session, table, columns: dict[str, np.ndarray]) -> None:
 
 def _column_values(col: np.ndarray, *, sqlite: bool) -> list:
     if np.issubdtype(col.dtype, np.datetime64):
-        text = np.datetime_as_string(col, unit="us")
-        # SQLite: SQLAlchemy's DateTime storage format; PostgreSQL: timestamptz in UTC.
-        vals = (np.char.replace(text.astype(str), "T", " ") if sqlite
-                else np.char.add(text.astype(str), "+00"))
-        return [None if t.startswith("NaT") else t for t in vals.tolist()]
+        nat = np.isnat(col)
+        text = np.datetime_as_string(col, unit="us").astype("S26")
+        if sqlite:  # SQLAlchemy's SQLite DateTime storage: "YYYY-MM-DD HH:MM:SS.ffffff"
+            chars = text.view(np.uint8).reshape(len(text), 26)
+            chars[:, 10] = ord(" ")
+            vals = chars.view("S26").ravel().astype(str)
+        else:  # timestamptz in UTC
+            vals = np.char.add(text.astype(str), "+00")
+        out = vals.tolist()
+        if nat.any():
+            for i in np.flatnonzero(nat):
+                out[i] = None
+        return out
     return col.tolist()
 
 
@@ -588,6 +691,8 @@ def _executemany_sqlite(conn, table, names, columns, n) -> None:
     sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
     rows = list(zip(*cols, strict=True))
     raw = conn.connection.dbapi_connection
+    # A bigger page cache for this connection keeps index pages of a large batch in memory.
+    raw.execute("PRAGMA cache_size=-262144")
     for start in range(0, n, 50_000):
         raw.executemany(sql, rows[start:start + 50_000])
 

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, SmallInteger, String, Text, text
+from sqlalchemy import (
+    Float,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mutua.dates import utcnow
@@ -19,12 +28,13 @@ class Observation(Base):
     """One lab result or vital sign (检验结果), in the kind's canonical unit."""
 
     __tablename__ = "health_observations"
-    __table_args__ = (
-        Index("ix_health_obs_member_kind_time", "member_id", "kind", "effective_at"),
-    )
+    # The dedup key: one result per patient, kind and moment; a second copy is a duplicate.
+    __table_args__ = (UniqueConstraint("member_id", "kind", "effective_at",
+                                       name="uq_health_obs_dedup"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    project_id: Mapped[int | None] = mapped_column(default=None, index=True)
+    # The sharding key; not indexed (reads go by patient), which keeps bulk ingest fast.
+    project_id: Mapped[int | None] = mapped_column(default=None)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     kind: Mapped[str] = mapped_column(String(16))  # creatinine | egfr | acr | potassium | ...
     loinc: Mapped[str] = mapped_column(String(10))
@@ -33,8 +43,6 @@ class Observation(Base):
     original_unit: Mapped[str] = mapped_column(String(24))
     effective_at: Mapped[datetime] = mapped_column(UTCDateTime())
     source: Mapped[str] = mapped_column(String(16))  # api | fhir | csv | demo
-    # member:kind:epoch seconds; a second copy of the same result is recognised by it.
-    dedup_key: Mapped[str] = mapped_column(String(64), unique=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -45,10 +53,9 @@ class KidneyResult(Base):
     __table_args__ = (Index("ix_health_results_member_time", "member_id", "effective_at"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    project_id: Mapped[int | None] = mapped_column(default=None, index=True)
+    project_id: Mapped[int | None] = mapped_column(default=None)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
-    observation_id: Mapped[int] = mapped_column(ForeignKey("health_observations.id"),
-                                                unique=True)
+    observation_id: Mapped[int] = mapped_column(ForeignKey("health_observations.id"))
     effective_at: Mapped[datetime] = mapped_column(UTCDateTime())
     egfr: Mapped[float] = mapped_column(Float)
     equation: Mapped[str] = mapped_column(String(40))

@@ -1,0 +1,251 @@
+"""The kidney part of the demo mutual: a few thousand synthetic CKD patients (肾病患者).
+
+Each patient has a true eGFR path: a slope before enrolment (some fast decliners, losing 6 to
+10 a year), and after enrolment either about the same slope or, for about a third, a slower
+one. Lab results are drawn around that path: creatinine from the inverse of CKD-EPI 2021
+with 5% multiplicative noise (the usual analytical plus within-person variation), urine ACR,
+blood pressure, potassium and (in G4-G5) hemoglobin. Results before enrolment go in first;
+each patient is then underwritten on their own latest labs and enrolled in the matching
+product of the kidney matrix; results after enrolment follow, so alerts open in the queue.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import numpy as np
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from mutua.auth.models import User
+from mutua.auth.roles import Role
+from mutua.auth.security import Principal
+from mutua.catalog import service as catalog_service
+from mutua.catalog.models import Product, Project, SalePeriod
+from mutua.dates import SHANGHAI
+from mutua.errors import DomainError
+from mutua.health import ingest, service
+from mutua.health.models import Alert, CoordinatorAssignment
+from mutua.members import service as members_service
+from mutua.members.service import ValidMember
+from mutua.policies import service as policies_service
+
+PATIENTS = 3000
+_EPOCH = date(1970, 1, 1)
+CREATININE_CV = 0.05
+SLOWED_SHARE = 0.22
+FAST_SHARE = 0.15
+
+# segment: (share, eGFR at enrolment low-high, products to pick from)
+SEGMENTS = {
+    "early": (0.14, (62, 100), ("KID-EARLY-BASIC", "KID-EARLY-PLUS")),
+    "g3a": (0.24, (47, 58), ("KID-G3A-BASIC", "KID-G3A-PLUS", "KID-G3A-DIAL")),
+    "g3b": (0.24, (32, 43), ("KID-G3B-BASIC", "KID-G3B-PLUS", "KID-G3B-CASH")),
+    "g4": (0.16, (17, 28), ("KID-G4-BASIC", "KID-G4-PLUS")),
+    "g5": (0.08, (9, 13.5), ("KID-G5-PRE", "KID-G5-PRE-PLUS")),
+    "dialysis": (0.07, (5, 9), ("KID-DIAL-ALLOW", "KID-DIAL-PLUS")),
+    "transplant": (0.07, (38, 70), ("KID-TX-BASIC", "KID-TX-PLUS")),
+}
+# Products by the stage underwriting will compute, for when noise moves a patient across.
+BY_STAGE = {"G1": "KID-EARLY-BASIC", "G2": "KID-EARLY-PLUS", "G3a": "KID-G3A-BASIC",
+            "G3b": "KID-G3B-BASIC", "G4": "KID-G4-BASIC", "G5": "KID-G5-PRE"}
+
+
+def creatinine_for(egfr, age, female) -> np.ndarray:
+    """Serum creatinine (mg/dL) that gives ``egfr`` by CKD-EPI 2021: the equation inverted."""
+    egfr = np.asarray(egfr, dtype=np.float64)
+    f = np.asarray(female, dtype=bool)
+    c = 142.0 * 0.9938 ** np.asarray(age, dtype=np.float64) * np.where(f, 1.012, 1.0)
+    ratio = egfr / c
+    r = np.where(ratio <= 1.0, ratio ** (-1 / 1.2), ratio ** (1 / np.where(f, -0.241, -0.302)))
+    return r * np.where(f, 0.7, 0.9)
+
+
+def build(db: Session, *, rng: np.random.Generator, today: date, actor: Principal,
+          patients: int = PATIENTS) -> dict:
+    """Create patients, their labs, policies in the kidney matrix and open alerts."""
+    project = _kidney_project(db, today=today, actor=actor)
+    member_ids, birth_day, female = _register(db, rng, patients, today)
+    plan = _plan(rng, len(member_ids), today)
+    now = datetime.combine(today, datetime.max.time().replace(microsecond=0), SHANGHAI)
+    pre = plan["day"] < plan["enrol"][plan["who"]]
+    raw_pre = _labs(rng, plan, member_ids, birth_day, female, pre)
+    out_pre = ingest.ingest(db, raw=raw_pre, source="demo", now=now,
+                            patients_fn=service.resolve_patients)
+    enrolled = _enrol(db, rng, plan, member_ids, project, actor)
+    raw_post = _labs(rng, plan, member_ids, birth_day, female, ~pre)
+    out_post = ingest.ingest(db, raw=raw_post, source="demo", now=now,
+                             patients_fn=service.resolve_patients)
+    overdue = service.raise_overdue_alerts(db, on=today, actor=actor)
+    assigned = _assign_coordinators(db, member_ids)
+    open_alerts = db.scalar(select(func.count()).select_from(Alert)
+                            .where(Alert.status == "open"))
+    report = service.outcomes_report(db, project_code=project.code, on=today, actor=actor)
+    return {
+        "patients": len(member_ids),
+        "enrolled": sum(enrolled.values()),
+        "by_product": enrolled,
+        "observations": out_pre.accepted + out_post.accepted,
+        "alerts_open": open_alerts,
+        "overdue_alerts": overdue,
+        "assigned_to_coordinators": assigned,
+        "slowed_share": report["slowed"]["share"],
+        "included_in_outcomes": report["included"],
+    }
+
+
+def _kidney_project(db: Session, *, today: date, actor: Principal) -> Project:
+    project = db.scalar(select(Project).where(Project.code == "KIDNEY"))
+    if project is None or not db.scalar(select(Product.id).where(
+            Product.project_id == project.id, Product.line == "ckd").limit(1)):
+        defn = catalog_service.parse_definition(_ckd_yaml().read_text(encoding="utf-8"))
+        catalog_service.load_definition(db, defn=defn, actor=actor)
+        project = db.scalar(select(Project).where(Project.code == "KIDNEY"))
+    return project
+
+
+def _ckd_yaml():
+    from pathlib import Path
+
+    return Path(catalog_service.__file__).with_name("products") / "ckd.yaml"
+
+
+def _register(db: Session, rng, n: int, today: date):
+    from mutua.demo.people import GUANGDONG, SHENZHEN, people
+
+    crowd = people(rng, n, ages=(35, 78), on=today, occupations={"A0103": 1},
+                   areas=SHENZHEN + GUANGDONG, cities=("深圳",), age_mode=62)
+    rows = [ValidMember(crowd.name[i], crowd.id_number[i], crowd.birth_date[i], crowd.sex[i],
+                        crowd.phone[i], crowd.occupation_code[i], crowd.occupation_class[i],
+                        crowd.city[i]) for i in range(len(crowd))]
+    by_number = members_service.register_many(db, rows)
+    ids = np.array([by_number[r.id_number] for r in rows], dtype=np.int64)
+    birth = np.array([(r.birth_date - _EPOCH).days for r in rows], dtype=np.int64)
+    female = np.array([r.sex == "F" for r in rows], dtype=bool)
+    return ids, birth, female
+
+
+def _plan(rng, n: int, today: date) -> dict:
+    """Per patient: segment, eGFR at enrolment, slopes; per reading: patient and day."""
+    names = list(SEGMENTS)
+    shares = np.array([SEGMENTS[s][0] for s in names])
+    seg = rng.choice(len(names), n, p=shares / shares.sum())
+    lo = np.array([SEGMENTS[names[s]][1][0] for s in seg])
+    hi = np.array([SEGMENTS[names[s]][1][1] for s in seg])
+    e0 = rng.uniform(lo, hi)
+    fast = rng.random(n) < FAST_SHARE
+    s_pre = np.where(fast, rng.uniform(-10, -6, n), rng.normal(-2.5, 1.5, n))
+    s_pre = np.where(seg == names.index("dialysis"), rng.normal(-0.3, 0.3, n), s_pre)
+    slowed = rng.random(n) < SLOWED_SHARE
+    s_post = np.where(slowed, np.minimum(s_pre + rng.uniform(1.5, 4.5, n), 0.5),
+                      s_pre + rng.normal(0, 0.7, n))
+    today_day = (today - _EPOCH).days
+    enrol = today_day - rng.integers(400, 700, n)
+    # before enrolment: three tests in the two years before, and the underwriting test
+    pre_days = np.sort(rng.uniform(-700, -60, (n, 3)), axis=1)
+    pre_days = np.concatenate([pre_days, np.full((n, 1), -20.0)], axis=1).astype(np.int64)
+    who_pre = np.repeat(np.arange(n), 4)
+    # after enrolment: about every quarter until today
+    k = ((today_day - enrol - 30) // 95 + 1).clip(min=0)
+    who_post = np.repeat(np.arange(n), k)
+    j = np.arange(len(who_post)) - np.repeat(np.cumsum(k) - k, k)
+    post_days = (30 + 95 * j + rng.integers(-10, 11, len(j))).astype(np.int64)
+    post_days = np.minimum(post_days, today_day - enrol[who_post] - 1)
+    who = np.concatenate([who_pre, who_post])
+    rel = np.concatenate([pre_days.ravel(), post_days])
+    true = e0[who] + np.where(rel < 0, s_pre[who], s_post[who]) * rel / 365.25
+    return {"segment": seg, "names": names, "e0": e0, "enrol": enrol, "who": who,
+            "day": enrol[who] + rel, "true_egfr": np.clip(true, 4, 130)}
+
+
+def _labs(rng, plan, member_ids, birth_day, female, mask) -> ingest.RawRecords:
+    who = plan["who"][mask]
+    day = plan["day"][mask]
+    n = len(who)
+    age = (day - birth_day[who]) / 365.25
+    scr = creatinine_for(plan["true_egfr"][mask], age, female[who])
+    scr = np.round(scr * rng.lognormal(0, CREATININE_CV, n), 2).clip(0.3, 24)
+    seg = plan["segment"][who]
+    early = seg == plan["names"].index("early")
+    base_acr = np.where(early, rng.uniform(40, 600, n), rng.lognormal(4.2, 1.2, n))
+    acr = np.round(base_acr.clip(3, 5000), 1)
+    systolic = np.round(rng.normal(132, 13, n)).clip(95, 210)
+    potassium = np.round(rng.normal(4.6, 0.45, n), 1).clip(2.8, 7.2)
+    late = (seg == plan["names"].index("g4")) | (seg >= plan["names"].index("g5"))
+    hb = np.round(rng.normal(11.2, 1.3, n), 1).clip(6, 17)
+    when = np.array([(_EPOCH + timedelta(days=int(d))).isoformat() + "T08:30:00"
+                     for d in day], dtype=object)
+    ref = np.array([f"#{m}" for m in member_ids[who]], dtype=object)
+    cols = [("2160-0", scr, "mg/dL", np.ones(n, bool)),
+            ("9318-7", acr, "mg/g", np.ones(n, bool)),
+            ("8480-6", systolic, "mmHg", rng.random(n) < 0.7),
+            ("2823-3", potassium, "mmol/L", rng.random(n) < 0.5),
+            ("718-7", hb, "g/dL", late)]
+    raw = ingest.RawRecords()
+    for code, values, unit, keep in cols:
+        k = int(keep.sum())
+        raw.member_ref += ref[keep].tolist()
+        raw.code += [code] * k
+        raw.value += values[keep].tolist()
+        raw.unit += [unit] * k
+        raw.effective += when[keep].tolist()
+    raw.record = list(range(len(raw.code)))
+    return raw
+
+
+def _enrol(db: Session, rng, plan, member_ids, project: Project, actor) -> dict[str, int]:
+    """Underwrite each patient on their own labs and enrol them in a matching product."""
+    periods = {}
+    for code, start, end, pcode in db.execute(
+            select(Product.code, SalePeriod.sale_start, SalePeriod.sale_end, SalePeriod.code)
+            .join(SalePeriod, SalePeriod.product_id == Product.id)
+            .where(Product.project_id == project.id)):
+        periods.setdefault(code, []).append((start, end, pcode))
+    counts: dict[str, int] = {}
+    names = plan["names"]
+    for i, mid in enumerate(member_ids.tolist()):
+        on = _EPOCH + timedelta(days=int(plan["enrol"][i]))
+        seg = names[plan["segment"][i]]
+        choices = SEGMENTS[seg][2]
+        product_code = choices[int(rng.integers(len(choices)))]
+        for attempt in (product_code, None):
+            code = attempt
+            if code is None:  # noise moved the patient to another stage: take that stage's
+                stage = _stage_hint(db, mid, on)
+                code = BY_STAGE.get(stage or "")
+                if code is None:
+                    break
+            period = next((p for s, e, p in periods.get(code, []) if s <= on <= e), None)
+            if period is None:
+                break
+            try:
+                with db.begin_nested():
+                    policies_service.enrol(db, member_id=mid, product_code=code,
+                                           period_code=period, actor=actor, on=on)
+                counts[code] = counts.get(code, 0) + 1
+                break
+            except DomainError:
+                continue
+    return counts
+
+
+def _stage_hint(db: Session, member_id: int, on: date) -> str | None:
+    r = service.latest_result(db, member_id)
+    return r.g_category if r is not None else None
+
+
+def _assign_coordinators(db: Session, member_ids: np.ndarray) -> int:
+    """Spread patients round-robin over the care coordinators, if the demo has any."""
+    coordinators = list(db.scalars(select(User.id).where(User.role == Role.CARE.value,
+                                                         User.active.is_(True))
+                                   .order_by(User.id)))
+    if not coordinators:
+        return 0
+    taken = set(db.scalars(select(CoordinatorAssignment.member_id)))
+    rows = [{"member_id": int(m), "coordinator_user_id": coordinators[k % len(coordinators)],
+             "assigned_by": 0, "project_id": None}
+            for k, m in enumerate(member_ids.tolist()) if int(m) not in taken]
+    for start in range(0, len(rows), ingest.CHUNK):
+        db.execute(insert(CoordinatorAssignment), rows[start:start + ingest.CHUNK])
+    return len(rows)
+
