@@ -24,7 +24,8 @@ def two_members(client, db):
     ha, hb = f.member_headers(client, db, a), f.member_headers(client, db, b)
     r = client.post("/api/v1/claims", headers=ha, json={
         "policy_id": pa.id, "event_type": "accident",
-        "event_date": (date.today() - timedelta(days=2)).isoformat(), "place": "深圳", "description": "扭伤", "items": [
+        "event_date": (date.today() - timedelta(days=2)).isoformat(), "place": "深圳",
+        "description": "扭伤", "items": [
             {"benefit_code": "medical", "invoice_amount": "800", "has_social_insurance": True}]})
     assert r.status_code == 201, r.text
     care = f.staff_headers(client, db, Role.CARE)
