@@ -41,8 +41,9 @@ def pay(db: Session, *, project_code: str, actor: Principal, on: date | None = N
     """Pay the project's approved claims (or just ``claim_ids``, each of which must be payable)."""
     on = on or shanghai_today()
     project = catalog_service.get_project(db, code=project_code)
+    # a batch dated ``on`` pays only what was decided by then
     payable = [Claim.project_id == project.id, Claim.status == DECIDED,
-               Claim.approved > Claim.paid]
+               Claim.approved > Claim.paid, Claim.decided_on <= on]
     if claim_ids is not None:
         _check_payable(db, project.id, claim_ids, payable)
         payable.append(Claim.id.in_(claim_ids))

@@ -296,6 +296,8 @@ def decide(db: Session, *, claim_id: int, actor: Principal, data: DecisionIn,
     claim = load_claim(db, claim_id, actor, lock=True)
     if claim.status not in OPEN_STATES:
         raise Conflict(f"claim {claim.claim_number} is already {claim.status}")
+    if on < claim.reported_on:
+        raise ValidationFailed("on", f"must not be before the report on {claim.reported_on}")
     if data.circumstances is not None:
         claim.circumstances = sorted({c.strip() for c in data.circumstances if c.strip()})
     items = items_of(db, claim.id)
