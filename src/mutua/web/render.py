@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -84,6 +85,8 @@ def environment() -> Environment:
         ratio=lambda v: i18n.format_ratio(v),
         urlquote=lambda v: quote(str(v), safe=""),
         pager_query=_pager_query,
+        money_text=lambda v: i18n.format_money(Decimal(v)) if v not in (None, "") else "—",
+        ratio_text=lambda v: i18n.format_ratio(v) if v not in (None, "") else "—",
     )
     env.globals.update(pick=i18n.pick, LANGUAGE_NAMES=i18n.LANGUAGE_NAMES, CSRF_FIELD=CSRF_FIELD,
                        N_=N_)

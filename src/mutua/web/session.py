@@ -152,3 +152,8 @@ async def csrf_protect(request: Request) -> None:
         sent = form.get(CSRF_FIELD)
     if not expected or not isinstance(sent, str) or not hmac.compare_digest(sent, expected):
         raise CsrfFailed("the form has expired or did not come from this site")
+
+
+async def form_data(request: Request):
+    """The parsed form of a POST, for routes whose fields are not known in advance."""
+    return await request.form()

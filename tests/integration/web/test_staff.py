@@ -12,8 +12,8 @@ from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM
 from mutua.claims import service as claims_service
 from mutua.claims.schemas import ClaimIn, ItemIn
-from mutua.governance import service as governance_service
 from mutua.dates import utcnow
+from mutua.governance import service as governance_service
 from mutua.health import service as health_service
 from mutua.settlement import service as settlement_service
 from tests import factories as f

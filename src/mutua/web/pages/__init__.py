@@ -37,6 +37,12 @@ def install(app: FastAPI) -> None:
         member_health,
         member_statements,
         staff,
+        staff_care,
+        staff_catalog,
+        staff_claims,
+        staff_close,
+        staff_governance,
+        staff_members,
     )
 
     settings = app.state.settings
@@ -45,7 +51,8 @@ def install(app: FastAPI) -> None:
     _install_error_pages(app)
     _install_assets(app)
     for module in (auth, member, member_claims, member_governance, member_health,
-                   member_statements, staff):
+                   member_statements, staff, staff_care, staff_catalog, staff_claims,
+                   staff_close, staff_governance, staff_members):
         app.include_router(module.router, dependencies=[Depends(csrf_protect)],
                            include_in_schema=False)
 

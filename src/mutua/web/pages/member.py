@@ -35,7 +35,9 @@ DONE = {"enrolled": N_("You are covered. Your policy is below."),
         "result": N_("Your result is saved."),
         "feedback": N_("Thank you. Your message has been sent."),
         "rated": N_("Thank you for rating."),
-        "registered": N_("You are registered for the meeting.")}
+        "registered": N_("You are registered for the meeting."),
+        "not_registered": N_("You could not register: you are already registered, or the "
+                             "meeting is full or over.")}
 
 
 def flash(request: Request) -> str | None:

@@ -12,12 +12,17 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
+from mutua.claims import service as claims_service
 from mutua.deps import DbSession, allow
 from mutua.errors import Conflict, Forbidden, ValidationFailed
+from mutua.governance import meetings as governance_meetings
+from mutua.governance import ratings as governance_ratings
 from mutua.governance import service as governance_service
 from mutua.web.i18n import gettext as _
 from mutua.web.i18n import pick
-from mutua.web.render import N_, render
+from mutua.web.pages.member import flash
+from mutua.web.pages.member_statements import my_projects
+from mutua.web.render import N_, redirect, render
 
 router = APIRouter(prefix="/me/governance")
 Member = Depends(allow(Role.MEMBER))
@@ -54,20 +59,51 @@ def proposals(request: Request, db: DbSession, principal: Principal = Member,
     return render(request, "member/governance.html", proposals=items,
                   voted=_voted(db, principal), status_labels=PROPOSAL_STATUS,
                   kind_labels=KIND_LABELS, offset=offset, page=PAGE,
-                  more=offset + PAGE < total, **extra)
+                  more=offset + PAGE < total, flash=flash(request), **extra)
 
 
 def _extras(db, principal: Principal) -> dict:
-    """Meetings, feedback and ratings, from the governance service where it offers them."""
-    out = {}
-    for name, fn in (("meetings", "list_meetings"), ("feedback", "list_feedback")):
-        func = getattr(governance_service, fn, None)
-        out[name] = _items(func(db, actor=principal)) if func else None
-    return out
+    """Meetings, feedback with its answers, and the services the member may rate."""
+    meetings, _n = governance_meetings.list_meetings(db, actor=principal, limit=20)
+    feedback, _n = governance_meetings.list_feedback(db, actor=principal, limit=20)
+    rated, _n = governance_ratings.my_ratings(db, member_id=principal.member_id,
+                                              actor=principal, limit=100)
+    done = {(r.service_kind, r.service_ref) for r in rated}
+    claims, _n = claims_service.list_claims(db, actor=principal, limit=50)
+    to_rate = [c for c in claims if c.status in ("paid", "closed")
+               and ("claim", str(c.id)) not in done]
+    return {"meetings": meetings, "feedback": feedback, "ratings": rated, "to_rate": to_rate,
+            "projects": my_projects(db, principal)}
 
 
-def _items(result):
-    return result[0] if isinstance(result, tuple) else result
+@router.post("/meetings/{meeting_id}/register")
+def register(meeting_id: int, db: DbSession, principal: Principal = Member):
+    try:
+        governance_meetings.register(db, meeting_id=meeting_id, actor=principal)
+    except Conflict:
+        db.rollback()
+        return redirect("/me/governance?done=not_registered#meetings")
+    return redirect("/me/governance?done=registered#meetings")
+
+
+@router.post("/feedback")
+def feedback(db: DbSession, text: Annotated[str, Form(max_length=4000)] = "",
+             project: Annotated[str, Form(max_length=32)] = "",
+             principal: Principal = Member):
+    project_id = None
+    if project:
+        project_id = next((p.id for p in my_projects(db, principal) if p.code == project), None)
+    governance_meetings.raise_feedback(db, text=text, actor=principal, project_id=project_id)
+    return redirect("/me/governance?done=feedback#feedback")
+
+
+@router.post("/ratings")
+def rate(db: DbSession, claim_id: Annotated[int, Form()],
+         score: Annotated[int, Form(ge=1, le=5)], comment: Annotated[str, Form(max_length=2000)] = "",
+         principal: Principal = Member):
+    governance_ratings.rate(db, service_kind="claim", service_ref=claim_id, score=score,
+                            comment=comment, actor=principal)
+    return redirect("/me/governance?done=rated#ratings")
 
 
 def _proposal_context(db, principal: Principal, proposal_id: int) -> dict:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from fastapi import APIRouter, Depends, Query, Request
 
 from mutua.audit import service as audit_service
 from mutua.auth.security import Principal
+from mutua.catalog import service as catalog_service
+from mutua.claims import service as claims_service
+from mutua.dates import today
 from mutua.deps import DbSession, allow
+from mutua.health import service as health_service
+from mutua.policies import service as policies_service
+from mutua.settlement import service as settlement_service
+from mutua.web import charts
+from mutua.web.i18n import gettext as _
 from mutua.web.render import SECTIONS, render
 
 router = APIRouter(prefix="/staff")
@@ -31,3 +41,68 @@ def audit_log(
                                   entity_id=entity_id or None)
     return render(request, "staff/audit.html", events=events[:PAGE], more=len(events) > PAGE,
                   offset=offset, page=PAGE, entity=entity, entity_id=entity_id)
+
+
+# --- the dashboard ----------------------------------------------------------------------
+
+HISTORY_QUARTERS = 8
+
+
+def project_figures(db, project, counts: dict, alerts: dict, principal: Principal) -> dict:
+    """One project's row on the dashboard: counts now, and the last closed quarters."""
+    policies, members = counts.get(project.id, (0, 0))
+    _open, open_claims = claims_service.list_claims(db, actor=principal, status="open",
+                                                    project_code=project.code, limit=1)
+    closes, _total = settlement_service.list_closes(db, project_code=project.code, limit=500)
+    history = [settlement_service.project_statement(db, project_code=project.code,
+                                                    quarter=c["quarter"])
+               for c in closes[-HISTORY_QUARTERS:]]
+    last = history[-1] if history else None
+    earned = Decimal(last["earned_premium"]) if last else None
+    incurred = Decimal(last["claims_incurred"]) if last else None
+    return {
+        "project": project, "members": members, "policies": policies,
+        "open_claims": open_claims, "open_alerts": alerts.get(project.id, 0),
+        "last_quarter": last["quarter"] if last else None, "earned": earned,
+        "loss_ratio": (incurred / earned) if last and earned else None,
+        "reserve": Decimal(last["reserve_after"]) if last else None,
+        "surplus": Decimal(last["surplus"]) if last else None,
+        "history": history,
+    }
+
+
+def dashboard_charts(history: list[dict]) -> list[dict]:
+    if not history:
+        return []
+    quarters = [h["quarter"] for h in history]
+    money = charts.lines_figure(
+        _("Earned premium and claims incurred by quarter"), quarters,
+        {_("Earned premium"): [Decimal(h["earned_premium"]) for h in history],
+         _("Claims incurred"): [Decimal(h["claims_incurred"]) for h in history]}, "¥")
+    ratios = charts.lines_figure(
+        _("Loss ratio by quarter"), quarters,
+        {_("Loss ratio"): [Decimal(h["claims_incurred"]) / Decimal(h["earned_premium"])
+                           if Decimal(h["earned_premium"]) else None for h in history]},
+        percent=True)
+    funds = charts.bar_figure(_("Reserve after each close"), quarters,
+                              [Decimal(h["reserve_after"]) for h in history], "¥")
+    return [{"id": "chart-money", "json": charts.to_json(money),
+             "label": _("Earned premium and claims incurred by quarter")},
+            {"id": "chart-ratio", "json": charts.to_json(ratios),
+             "label": _("Loss ratio by quarter")},
+            {"id": "chart-reserve", "json": charts.to_json(funds),
+             "label": _("Reserve after each close")}]
+
+
+@router.get("")
+def dashboard(request: Request, db: DbSession, principal: Principal = open_to("dashboard"),
+              project: str = Query("", max_length=32)):
+    projects = catalog_service.list_projects(db)
+    counts = policies_service.in_force_counts(db, on=today())
+    alerts = health_service.open_alert_counts(db)
+    current = next((p for p in projects if p.code == project), projects[0] if projects else None)
+    rows = [project_figures(db, p, counts, alerts, principal) for p in projects]
+    selected = next((r for r in rows if current and r["project"].id == current.id), None)
+    chart_list = dashboard_charts(selected["history"]) if selected else []
+    return render(request, "staff/dashboard.html", rows=rows, selected=selected,
+                  charts=chart_list, uses_charts=bool(chart_list))

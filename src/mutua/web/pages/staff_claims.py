@@ -1,0 +1,114 @@
+"""The claims queue (/staff/claims): open claims, the engine's reasons, the decision form."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.datastructures import FormData
+from starlette.responses import Response
+
+from mutua.auth.security import Principal
+from mutua.catalog import service as catalog_service
+from mutua.claims import service as claims_service
+from mutua.claims.schemas import DecisionIn, ItemOverride
+from mutua.deps import DbSession
+from mutua.errors import Conflict, ValidationFailed
+from mutua.members import service as members_service
+from mutua.policies import service as policies_service
+from mutua.web import labels
+from mutua.web.pages.staff import open_to
+from mutua.web.render import redirect, render
+from mutua.web.session import form_data
+
+router = APIRouter(prefix="/staff/claims")
+PAGE = 50
+STATUS_FILTERS = ("open", "reported", "under_review", "reopened", "decided", "paid", "closed")
+
+
+@router.get("")
+def queue(request: Request, db: DbSession, principal: Principal = open_to("claims"),
+          status: str = Query("open", max_length=16), project: str = Query("", max_length=32),
+          offset: int = Query(0, ge=0)):
+    status = status if status in STATUS_FILTERS else "open"
+    claims, total = claims_service.list_claims(db, actor=principal, status=status,
+                                               project_code=project or None, limit=PAGE,
+                                               offset=offset)
+    projects = {p.id: p for p in catalog_service.list_projects(db)}
+    return render(request, "staff/claims.html", claims=claims, total=total, status=status,
+                  project=project, projects=projects, statuses=STATUS_FILTERS, offset=offset,
+                  page=PAGE, more=offset + PAGE < total, status_labels=labels.CLAIM_STATUS,
+                  event_labels=labels.EVENT_TYPES, outcome_labels=labels.CLAIM_OUTCOME)
+
+
+def claim_context(db, principal: Principal, claim_id: int) -> dict:
+    claim = claims_service.get(db, claim_id=claim_id, actor=principal)
+    out = claims_service.to_out(db, claim)
+    member = members_service.to_out(
+        members_service.get(db, member_id=claim.member_id, actor=principal), viewer=principal)
+    cover = policies_service.cover_on(db, policy_id=claim.policy_id, on=claim.event_date)
+    product = catalog_service.get_product(db, code=cover.product_code)
+    return {"claim": out, "member": member, "cover": cover, "product": product,
+            "benefit_names": {b.code: b for b in product.benefits},
+            "status_labels": labels.CLAIM_STATUS, "outcome_labels": labels.CLAIM_OUTCOME,
+            "reason_labels": labels.CLAIM_REASONS, "event_labels": labels.EVENT_TYPES,
+            "document_kinds": labels.DOCUMENT_KINDS}
+
+
+@router.get("/{claim_id}")
+def claim_page(claim_id: int, request: Request, db: DbSession,
+               principal: Principal = open_to("claims")):
+    return render(request, "staff/claim.html", problems=[], form={},
+                  **claim_context(db, principal, claim_id))
+
+
+@router.post("/{claim_id}/review")
+def take_into_review(claim_id: int, db: DbSession, principal: Principal = open_to("claims")):
+    claims_service.review(db, claim_id=claim_id, actor=principal)
+    return redirect(f"/staff/claims/{claim_id}")
+
+
+@router.post("/{claim_id}/decide")
+def decide(claim_id: int, request: Request, db: DbSession,
+           form: FormData = Depends(form_data), principal: Principal = open_to("claims")):
+    # The form has one amount per item (approved_<item id>) and exclusion checkboxes.
+    fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    try:
+        data = _decision_in(db, principal, claim_id, fields, form.getlist("circumstances"))
+        claims_service.decide(db, claim_id=claim_id, actor=principal, data=data)
+    except (ValidationFailed, Conflict) as exc:
+        db.rollback()
+        problems = [f"{p.field}: {p.rule}" for p in getattr(exc, "problems", [])]
+        return render(request, "staff/claim.html", status_code=exc.status_code,
+                      problems=problems or [exc.message], form=fields,
+                      **claim_context(db, principal, claim_id))
+    return redirect(f"/staff/claims/{claim_id}?decided=1")
+
+
+def _decision_in(db, principal, claim_id: int, fields: dict, circumstances: list[str]
+                 ) -> DecisionIn:
+    items = claims_service.to_out(db, claims_service.load_claim(db, claim_id, principal)).items
+    overrides = []
+    for item in items:
+        text = (fields.get(f"approved_{item.id}") or "").replace(",", "").strip()
+        if not text:
+            continue
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            raise ValidationFailed(f"approved_{item.id}", "must be an amount in yuan") from None
+        if amount != item.engine_amount:
+            overrides.append(ItemOverride(item_id=item.id, approved=amount))
+    return DecisionIn(items=overrides, circumstances=circumstances,
+                      reason=(fields.get("reason") or "")[:2000])
+
+
+@router.get("/{claim_id}/documents/{document_id}")
+def document(claim_id: int, document_id: int, request: Request, db: DbSession,
+             principal: Principal = open_to("claims")):
+    doc, data = claims_service.read_document(db, claim_id=claim_id, document_id=document_id,
+                                             actor=principal,
+                                             settings=request.app.state.settings)
+    return Response(data, media_type=doc.content_type, headers={
+        "Content-Disposition": f'inline; filename="document-{doc.id}"',
+        "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})

@@ -1,0 +1,108 @@
+"""The quarterly close (/staff/close): pick a project and quarter, preview (dry run) the
+figures, gates and allocation, then close. Finance closes; actuaries may preview."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+
+from mutua.auth.roles import Role
+from mutua.auth.security import Principal
+from mutua.catalog import service as catalog_service
+from mutua.dates import Quarter, today
+from mutua.deps import DbSession
+from mutua.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from mutua.settlement import service as settlement_service
+from mutua.web.pages.staff import open_to
+from mutua.web.render import N_, redirect, render
+
+router = APIRouter(prefix="/staff/close")
+
+# Statement lines shown in the preview and after the close, in order (msgids).
+LINES = (
+    ("earned_premium", N_("Earned premium")),
+    ("claims_paid", N_("Claims paid")),
+    ("case_reserve_change", N_("Change in case reserves")),
+    ("ibnr_change", N_("Change in IBNR")),
+    ("claims_incurred", N_("Claims incurred")),
+    ("expense_cap", N_("Expense cap")),
+    ("expenses", N_("Expenses")),
+    ("result", N_("Result")),
+    ("reserve_before", N_("Reserve before")),
+    ("reserve_drawn", N_("Reserve drawn")),
+    ("reserve_contribution", N_("Added to the reserve")),
+    ("reserve_after", N_("Reserve after")),
+    ("deficit_after", N_("Deficit carried")),
+    ("surplus", N_("Surplus")),
+    ("distributable", N_("Distributable")),
+)
+ALLOCATIONS = (("uplift", N_("Uplift of sums insured")), ("aid", N_("Aid to claimants")),
+               ("services", N_("Member services")))
+
+
+def next_quarter(db, project_code: str) -> str:
+    """The quarter a project should close next: after its last close, or the last ended one."""
+    closes, _total = settlement_service.list_closes(db, project_code=project_code, limit=500)
+    if closes:
+        return str(Quarter.parse(closes[-1]["quarter"]).next())
+    return str(Quarter.of(today()).previous())
+
+
+def _page(request, db, principal, *, project: str, quarter: str, preview=None, problems=None,
+          status_code=200, done=None):
+    projects = catalog_service.list_projects(db)
+    project = project or (projects[0].code if projects else "")
+    closes, _total = (settlement_service.list_closes(db, project_code=project, limit=500)
+                      if project else ([], 0))
+    return render(request, "staff/close.html", status_code=status_code, projects=projects,
+                  project=project, quarter=quarter or (next_quarter(db, project) if project
+                                                       else ""),
+                  preview=preview, problems=problems or [], closes=list(reversed(closes)),
+                  lines=LINES, allocations=ALLOCATIONS, done=done,
+                  may_close=principal.role in (Role.FINANCE, Role.ADMIN))
+
+
+@router.get("")
+def close_page(request: Request, db: DbSession, principal: Principal = open_to("close"),
+               project: str = Query("", max_length=32), quarter: str = Query("", max_length=7),
+               done: str = Query("", max_length=7)):
+    statement = None
+    if done and project:
+        try:
+            statement = settlement_service.project_statement(db, project_code=project,
+                                                             quarter=done)
+        except (NotFound, ValidationFailed):
+            statement = None
+    return _page(request, db, principal, project=project, quarter=quarter, preview=statement,
+                 done=done or None)
+
+
+@router.post("/preview")
+def preview(request: Request, db: DbSession, principal: Principal = open_to("close"),
+            project: Annotated[str, Form(max_length=32)] = "",
+            quarter: Annotated[str, Form(max_length=7)] = ""):
+    try:
+        statement = settlement_service.close_quarter(db, project_code=project, quarter=quarter,
+                                                     actor=principal, dry_run=True)
+    except (ValidationFailed, Conflict, NotFound) as exc:
+        db.rollback()
+        return _page(request, db, principal, project=project, quarter=quarter,
+                     problems=[exc.message], status_code=exc.status_code)
+    return _page(request, db, principal, project=project, quarter=quarter, preview=statement)
+
+
+@router.post("/run")
+def run(request: Request, db: DbSession, principal: Principal = open_to("close"),
+        project: Annotated[str, Form(max_length=32)] = "",
+        quarter: Annotated[str, Form(max_length=7)] = ""):
+    if principal.role not in (Role.FINANCE, Role.ADMIN):
+        raise Forbidden("only finance closes a quarter")
+    try:
+        statement = settlement_service.close_quarter(db, project_code=project, quarter=quarter,
+                                                     actor=principal)
+    except (ValidationFailed, Conflict, NotFound) as exc:
+        db.rollback()
+        return _page(request, db, principal, project=project, quarter=quarter,
+                     problems=[exc.message], status_code=exc.status_code)
+    return redirect(f"/staff/close?project={project}&done={statement['quarter']}")
