@@ -272,3 +272,45 @@ def test_queue_over_http(client, db):
     assert client.get("/api/v1/health/alerts", headers=claims).status_code == 403
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(Alert)) == 2
+
+
+def test_enrolment_through_policies_uses_own_labs(db):
+    from mutua.policies import service as policies_service
+
+    _kidney_project(db)
+    m = factories.member(db, birth=date(1960, 2, 1), sex="F")
+    db.flush()
+    service.record(db, actor=SYSTEM, items=[
+        obs(m.id, "2160-0", 1.6, "mg/dL", "2025-01-05"), obs(m.id, "9318-7", 80, "mg/g",
+                                                             "2025-01-05")])
+    # labs from January are older than 90 days on 30 June: refused, nothing enrolled
+    with pytest.raises(ValidationFailed) as exc:
+        policies_service.enrol(db, member_id=m.id, product_code="KID-G3B-BASIC",
+                               period_code="2025P1", actor=SYSTEM, on=date(2025, 6, 30))
+    assert exc.value.problems[0].field == "labs"
+    service.record(db, actor=SYSTEM, items=[
+        obs(m.id, "2160-0", 1.6, "mg/dL", "2025-06-02"), obs(m.id, "9318-7", 80, "mg/g",
+                                                             "2025-06-02")])
+    # Scr 1.6 mg/dL, woman of 65: eGFR about 35 -> G3b
+    policy = policies_service.enrol(db, member_id=m.id, product_code="KID-G3B-BASIC",
+                                    period_code="2025P1", actor=SYSTEM, on=date(2025, 6, 30))
+    assert policy.project_id == service.ckd_projects(db, [m.id])[m.id]
+
+
+def test_members_see_only_their_own(client, db):
+    me = factories.member(db, login=True)
+    other = factories.member(db)
+    db.flush()
+    headers = factories.member_headers(client, db, me)
+    r = client.post("/api/v1/health/observations", headers=headers, json={"items": [
+        {"member_id": me.id, "loinc": "8480-6", "value": 118, "unit": "mmHg",
+         "effective_at": "2025-05-01T08:00:00+08:00"}]})
+    assert r.status_code == 201, r.text
+    assert client.get(f"/api/v1/health/patients/{me.id}", headers=headers).status_code == 200
+    assert client.get(f"/api/v1/health/patients/{other.id}",
+                      headers=headers).status_code == 403
+    r = client.post("/api/v1/health/observations", headers=headers, json={"items": [
+        {"member_id": other.id, "loinc": "8480-6", "value": 118, "unit": "mmHg",
+         "effective_at": "2025-05-01T08:00:00+08:00"}]})
+    assert r.status_code == 403
+    assert client.get("/api/v1/health/alerts", headers=headers).status_code == 403
