@@ -50,3 +50,8 @@ ALERT_STATUS = {"open": N_("Open"), "acknowledged": N_("Acknowledged"),
                 "contacted": N_("Contacted"), "resolved": N_("Resolved")}
 SEVERITY = {"low": N_("Low"), "medium": N_("Medium"), "high": N_("High"),
             "critical": N_("Critical")}
+ROLE_LABELS = {
+    "admin": N_("Administrator"), "underwriter": N_("Underwriter"), "claims": N_("Claims handler"),
+    "finance": N_("Finance"), "actuary": N_("Actuary"), "care": N_("Care coordinator"),
+    "secretary": N_("Secretary"), "member": N_("Member"),
+}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from mutua.auth.roles import Role
 from tests.integration.web.conftest import csrf_of, post_form, sign_in
 
@@ -92,3 +94,20 @@ def test_sign_in_only_follows_same_site_paths(client, staff_user):
                                             "next": "//evil.example/"},
                            follow_redirects=False)
     assert response.headers["location"] == "/staff"
+
+
+def test_a_demo_database_shows_its_sign_ins(client, db):
+    from mutua.auth import service as auth_service
+
+    DEMO_PASSWORD = pytest.importorskip("mutua.demo.builder").DEMO_PASSWORD
+
+    auth_service.create_user(db, username="admin", password=DEMO_PASSWORD, role=Role.ADMIN)
+    db.commit()
+    page = client.get("/signin")
+    assert "演示账号" in page.text and DEMO_PASSWORD in page.text and "<code>claims</code>" in page.text
+
+
+def test_an_ordinary_database_shows_no_sign_ins(client, staff_user):
+    staff_user(Role.ADMIN, "admin")
+    page = client.get("/signin")
+    assert "演示账号" not in page.text

@@ -5,16 +5,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
+from sqlalchemy import select
 
 from mutua.auth import service as auth_service
+from mutua.auth.models import User
 from mutua.auth.roles import Role
+from mutua.auth.security import verify_password
 from mutua.deps import DbSession
 from mutua.errors import Unauthorized
 from mutua.web import i18n
+from mutua.web.labels import ROLE_LABELS
 from mutua.web.render import STAFF_SECTIONS, redirect, render, safe_next
 from mutua.web.session import new_session, write_locale, write_session
 
 router = APIRouter()
+MEMBER_LOGINS_SHOWN = 4
 
 
 def home_of(principal) -> str:
@@ -43,7 +48,7 @@ def front_door(request: Request):
 @router.get("/signin")
 def signin_form(request: Request, db: DbSession, next: str = ""):
     return render(request, "signin.html", next=safe_next(next, ""), error=None,
-                  demo_logins=_demo_logins(db))
+                  demo_logins=_demo_logins(request, db))
 
 
 @router.post("/signin")
@@ -60,10 +65,10 @@ def signin(
                                            settings=settings)
     except auth_service.TooManyAttempts:
         return render(request, "signin.html", status_code=429, next=safe_next(next, ""),
-                      error="too_many", login=login, demo_logins=_demo_logins(db))
+                      error="too_many", login=login, demo_logins=_demo_logins(request, db))
     except Unauthorized:
         return render(request, "signin.html", status_code=401, next=safe_next(next, ""),
-                      error="wrong", login=login, demo_logins=_demo_logins(db))
+                      error="wrong", login=login, demo_logins=_demo_logins(request, db))
     principal = auth_service.principal_of(user)
     response = redirect(safe_next(next, home_of(principal)))
     # A new session (and CSRF token) at every sign-in: no fixation of an earlier one.
@@ -89,17 +94,28 @@ def choose_language(
     return response
 
 
-def _demo_logins(db) -> list[dict]:
-    """The demo's sign-ins, shown on the sign-in page of a demo database only."""
+def _demo_logins(request: Request, db) -> list[dict]:
+    """The demo's sign-ins, shown on the sign-in page of a demo database only.
+
+    A database is the demo's when its ``admin`` account takes the demo password; the answer
+    is remembered for the life of the app (the Argon2 check is deliberately slow).
+    """
+    cached = getattr(request.app.state, "demo_logins", None)
+    if cached is not None:
+        return cached
     try:
-        from mutua.demo import service as demo_service
+        from mutua.demo.builder import DEMO_PASSWORD, STAFF
     except ImportError:
+        request.app.state.demo_logins = []
         return []
-    logins = getattr(demo_service, "demo_logins", None)
-    if logins is None:
-        return []
-    try:
-        return list(logins(db))
-    except Exception:  # a database without the demo has no demo logins to show
-        db.rollback()
-        return []
+    admin = db.scalar(select(User).where(User.username == Role.ADMIN.value))
+    logins: list[dict] = []
+    if admin is not None and verify_password(admin.password_hash, DEMO_PASSWORD):
+        logins = [{"label": ROLE_LABELS.get(role.value, role.value), "login": role.value,
+                   "password": DEMO_PASSWORD} for role, _name in STAFF]
+        members = db.scalars(select(User.username).where(User.role == Role.MEMBER.value)
+                             .order_by(User.id).limit(MEMBER_LOGINS_SHOWN))
+        logins += [{"label": ROLE_LABELS["member"], "login": name, "password": DEMO_PASSWORD}
+                   for name in members]
+    request.app.state.demo_logins = logins
+    return logins
