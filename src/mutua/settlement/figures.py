@@ -13,7 +13,6 @@ at the end of the day before it starts.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -93,29 +92,34 @@ class Contributors:
 
 
 def contributors(db: Session, *, project_id: int, quarter: Quarter) -> Contributors:
+    """Read the columns once through the driver and compute the weights with numpy: a
+    million rows are read in about a second this way, where per-row objects take ten."""
+    from mutua.actuarial.earned import earned_in_quarter_fen_array
+
     first = quarter.next().start
-    end, before, on = (_date_param(db, n) for n in ("q_end", "q_before", "first"))
-    net = "(p.premium - p.refund)"
-    weight = (f"({_cum_earned(db, end, net, 'p.cover_start', 'p.cover_end')}) - "
-              f"({_cum_earned(db, before, net, 'p.cover_start', 'p.cover_end')})")
-    sql = (
-        f"SELECT p.id, p.member_id, p.product_id, {weight}, "
-        f"{_days(db, 'p.cover_end', on)} + 1 FROM policies p "
-        f"WHERE p.project_id = :project_id AND p.cover_start <= {on} AND p.cover_end >= {on}"
-    )
-    params = {"project_id": project_id, "q_end": quarter.end.isoformat(),
-              "q_before": (quarter.start - timedelta(days=1)).isoformat(),
-              "first": first.isoformat()}
-    result = db.execute(text(sql), params)
-    flat = np.fromiter(itertools.chain.from_iterable(result), dtype=np.int64)
-    cols = flat.reshape(-1, 5)
-    order = np.argsort(cols[:, 0], kind="stable")
-    cols = cols[order]
-    return Contributors(cols[:, 0], cols[:, 1], cols[:, 2], np.maximum(cols[:, 3], 0), cols[:, 4])
-
-
-def members_in_force(db: Session, *, project_id: int, on: date) -> int:
-    d = _date_param(db, "on")
-    sql = text("SELECT COUNT(DISTINCT member_id) FROM policies WHERE project_id = :project_id "
-               f"AND cover_start <= {d} AND cover_end >= {d}")
-    return int(db.execute(sql, {"project_id": project_id, "on": on.isoformat()}).scalar() or 0)
+    if is_sqlite(db.get_bind()):
+        ordinal = "CAST(julianday({}) - 1721424.5 AS INTEGER)"
+        sql = ("SELECT id, member_id, product_id, premium - refund, {s}, {e} FROM policies "
+               "WHERE project_id = ? AND cover_start <= ? AND cover_end >= ?")
+    else:
+        ordinal = "(({}) - DATE '0001-01-01' + 1)"
+        sql = ("SELECT id, member_id, product_id, premium - refund, {s}, {e} FROM policies "
+               "WHERE project_id = %s AND cover_start <= %s AND cover_end >= %s")
+    sql = sql.format(s=ordinal.format("cover_start"), e=ordinal.format("cover_end"))
+    raw = db.connection().connection.dbapi_connection
+    cur = raw.cursor()
+    try:
+        cur.execute(sql, (project_id, first.isoformat(), first.isoformat()))
+        rows = cur.fetchall()
+    finally:
+        cur.close()
+    cols = np.array(rows, dtype=np.int64).reshape(-1, 6)
+    del rows
+    cols = cols[np.argsort(cols[:, 0], kind="stable")]
+    net, start, end = cols[:, 3], cols[:, 4], cols[:, 5]
+    weight = np.zeros(len(cols), dtype=np.int64)
+    covered = (end >= start) & (net > 0)  # a cooling-off cancellation covers no day
+    weight[covered] = earned_in_quarter_fen_array(net[covered], start[covered], end[covered],
+                                                  quarter)
+    return Contributors(cols[:, 0], cols[:, 1], cols[:, 2], np.maximum(weight, 0),
+                        end - first.toordinal() + 1)

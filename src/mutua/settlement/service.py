@@ -338,8 +338,8 @@ def _compute(db: Session, *, project: Project, q: Quarter, last: Close | None,
     return Work(
         earned_to_date, earned, in_quarter, uplift_to_date, uplift_earned, paid, case_reserve,
         case_change, ibnr_cl, ibnr_bf, ibnr, ibnr_change, cap, expenses, before, close_rules,
-        outcome, alloc, contrib, claimants, rows,
-        figures.members_in_force(db, project_id=project.id, on=q.next().start), si_by_benefit)
+        outcome, alloc, contrib, claimants, rows, int(len(np.unique(contrib.member_id))),
+        si_by_benefit)
 
 
 def _ibnr(db: Session, *, project: Project, q: Quarter,
@@ -431,16 +431,23 @@ def _uplift_rows(db: Session, contrib: figures.Contributors, shares: np.ndarray)
         ids = contrib.policy_id[mask]
         weights = allocation.benefit_weights([to_fen(b.base_sum_insured) for b in benefits],
                                              [Decimal(b.pure_risk_rate) for b in benefits])
-        money = allocation.split_over_benefits(shares[mask], weights)
+        money = allocation.split_over_benefits(shares[mask], weights)  # policies x benefits
+        si = np.column_stack([
+            allocation.sum_insured_added(money[:, j], allocation.rate_units(
+                Decimal(b.pure_risk_rate)), contrib.remaining_days[mask])
+            for j, b in enumerate(benefits)])
         for j, b in enumerate(benefits):
-            m = money[:, j]
-            keep = m > 0
-            si = allocation.sum_insured_added(m[keep], allocation.rate_units(
-                Decimal(b.pure_risk_rate)), contrib.remaining_days[mask][keep])
-            out.append((ids[keep], np.full(int(keep.sum()), b.id, dtype=np.int64), m[keep], si))
             had = si_by_benefit.get(b.code, (0, 0))
-            si_by_benefit[b.code] = (had[0] + int(m[keep].sum()), had[1] + int(si.sum()))
+            si_by_benefit[b.code] = (had[0] + int(money[:, j].sum()), had[1] + int(si[:, j].sum()))
+        # Row-major: a policy's benefits side by side, so rows arrive in index order.
+        keep = money.ravel() > 0
+        out.append((np.repeat(ids, len(benefits))[keep],
+                    np.tile(np.array([b.id for b in benefits], dtype=np.int64), len(ids))[keep],
+                    money.ravel()[keep], si.ravel()[keep]))
     cols = tuple(np.concatenate([o[i] for o in out]) for i in range(4))
+    if len(out) > 1:
+        order = np.argsort(cols[0], kind="stable")
+        cols = tuple(c[order] for c in cols)
     return cols, si_by_benefit
 
 
