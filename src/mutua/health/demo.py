@@ -35,6 +35,7 @@ _EPOCH = date(1970, 1, 1)
 CREATININE_CV = 0.05
 SLOWED_SHARE = 0.22
 FAST_SHARE = 0.15
+LAPSED_SHARE = 0.08  # patients who stopped testing months ago: their tests fall overdue
 
 # segment: (share, eGFR at enrolment low-high, products to pick from)
 SEGMENTS = {
@@ -151,6 +152,10 @@ def _plan(rng, n: int, today: date) -> dict:
     j = np.arange(len(who_post)) - np.repeat(np.cumsum(k) - k, k)
     post_days = (30 + 95 * j + rng.integers(-10, 11, len(j))).astype(np.int64)
     post_days = np.minimum(post_days, today_day - enrol[who_post] - 1)
+    lapsed = rng.random(n) < LAPSED_SHARE
+    last_ok = np.where(lapsed, today_day - enrol - rng.integers(200, 320, n), 10**6)
+    stay = post_days <= last_ok[who_post]
+    who_post, post_days = who_post[stay], post_days[stay]
     who = np.concatenate([who_pre, who_post])
     rel = np.concatenate([pre_days.ravel(), post_days])
     true = e0[who] + np.where(rel < 0, s_pre[who], s_post[who]) * rel / 365.25
@@ -217,7 +222,9 @@ def _enrol(db: Session, rng, plan, member_ids, project: Project, actor) -> dict[
                     break
             period = next((p for s, e, p in periods.get(code, []) if s <= on <= e), None)
             if period is None:
-                break
+                period = _open_year(db, code, on, actor)
+                periods.setdefault(code, []).append(
+                    (date(on.year, 1, 1), date(on.year, 12, 31), period))
             try:
                 with db.begin_nested():
                     policies_service.enrol(db, member_id=mid, product_code=code,
@@ -227,6 +234,17 @@ def _enrol(db: Session, rng, plan, member_ids, project: Project, actor) -> dict[
             except DomainError:
                 continue
     return counts
+
+
+def _open_year(db: Session, product_code: str, on: date, actor) -> str:
+    """A calendar-year sale period for a demo date the catalogue's periods do not reach."""
+    from mutua.catalog.schemas import PeriodDef
+
+    code = f"{on.year}P1"
+    start = date(on.year, 1, 1)
+    catalog_service.create_period(db, product_code=product_code, actor=actor, period=PeriodDef(
+        code=code, sale_start=start, sale_end=date(on.year, 12, 31), cover_start=start))
+    return code
 
 
 def _stage_hint(db: Session, member_id: int, on: date) -> str | None:
