@@ -60,7 +60,7 @@ read_document = documents.read
 
 __all__ = [
     "BatchResult", "add_document", "appeal", "case_reserve_at", "claimants_paid_in", "close",
-    "decide", "get", "list_claims", "list_documents", "paid_in", "pay", "published",
+    "decide", "get", "list_claims", "list_documents", "load_claim", "paid_in", "pay", "published",
     "read_document", "report", "review", "set_reserve", "to_out", "triangle", "triangle_csv",
 ]
 
