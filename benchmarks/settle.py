@@ -276,6 +276,8 @@ def baseline(url: str) -> tuple[float, dict]:
     started = time.perf_counter()
     with engine.connect() as conn:
         tx = conn.begin()
+        if sqlite:  # the same page cache the close uses
+            conn.exec_driver_sql("PRAGMA cache_size = -262144")
         pid = conn.execute(text("SELECT id FROM projects WHERE code = :c"), {"c": CODE}).scalar()
         params["pid"] = pid
         earned_sql = (f"SELECT SUM({cum(d('q_end'))} - ({cum(d('q_before'))})) FROM policies p "
