@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
@@ -26,6 +26,20 @@ def record(body: ObservationsIn, db: DbSession, actor: CareOrMember) -> dict:
     """Store results; the response carries eGFR, stage, risk, slope, alerts and advice."""
     items = [i.model_dump(mode="json") for i in body.items]
     return service.record(db, actor=actor, items=items)
+
+
+@router.post("/fhir", status_code=201)
+async def fhir_bundle(request: Request, db: DbSession, actor: Care) -> dict:
+    """A FHIR R4 Bundle of Observations: each accepted or refused with its reason."""
+    from mutua.health import imports
+
+    body = await request.body()
+    if len(body) > request.app.state.settings.upload_max_bytes:
+        from mutua.errors import ValidationFailed
+
+        raise ValidationFailed("file", "is larger than the upload limit")
+    raw = imports.read_fhir(body)
+    return service.import_records(db, actor=actor, raw=raw, source="fhir").to_dict()
 
 
 @router.get("/patients/{member_id}")

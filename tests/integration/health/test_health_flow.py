@@ -314,3 +314,18 @@ def test_members_see_only_their_own(client, db):
          "effective_at": "2025-05-01T08:00:00+08:00"}]})
     assert r.status_code == 403
     assert client.get("/api/v1/health/alerts", headers=headers).status_code == 403
+
+
+def test_fhir_over_http_refuses_patients_of_another_coordinator(client, db):
+    m = factories.member(db, birth=date(1960, 1, 1), sex="M")
+    other_care = factories.staff(db, Role.CARE)
+    db.flush()
+    service.assign(db, actor=SYSTEM, member_id=m.id, coordinator_user_id=other_care.id)
+    headers = factories.staff_headers(client, db, Role.CARE)
+    text = json.dumps(FHIR_BUNDLE).replace("{number}", m.member_number)
+    r = client.post("/api/v1/health/fhir", headers=headers, content=text)
+    assert r.status_code == 201, r.text
+    assert r.json()["accepted"] == 0
+    assert {x["reason"] for x in r.json()["rejected"]} >= {"you may not see this patient"}
+    r = client.post("/api/v1/health/fhir", headers=headers, content="{not json")
+    assert r.status_code == 422
