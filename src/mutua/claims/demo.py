@@ -33,6 +33,7 @@ from mutua.claims.models import (
     CLOSED,
     DECIDED,
     PAID,
+    REOPENED,
     REPORTED,
     UNDER_REVIEW,
     CaseReserveMovement,
@@ -57,6 +58,7 @@ KIND_WEIGHTS = {"accidental_medical": 0.66, "hospital_allowance": 0.12, "disabil
 # Disability grades 10 (lightest) .. 1: most injuries grade 9-10.
 GRADE_WEIGHTS = np.array([0.36, 0.24, 0.14, 0.09, 0.06, 0.04, 0.03, 0.02, 0.01, 0.01])
 EXCLUSION_FOUND = 0.02  # accident claims where review finds drunk driving (where excluded)
+APPEAL_RATE = 0.4  # share of denied claims whose member appeals
 CHUNK = 5000
 
 
@@ -259,8 +261,24 @@ def _decide(c: Drawn, terms: rules.PolicyTerms, rng, today: date, limit: Decimal
         if pay_day <= today:
             c.paid_on, c.status = pay_day, PAID
     settled = c.paid_on or (decided if c.final.approved == 0 else None)
+    if c.final.outcome == rules.DENY and rng.random() < APPEAL_RATE:
+        settled = _appeal(c, rng, today)
     if settled is not None and (today - settled).days > 30:
         c.status = CLOSED
+
+
+def _appeal(c: Drawn, rng, today: date) -> date | None:
+    """Some denied members appeal (申诉); a handler answers a week or two later, upholding."""
+    appeal_on = c.decided_on + timedelta(days=int(rng.integers(3, 15)))
+    if appeal_on > today:
+        return c.decided_on
+    c.extra["appeal_on"] = appeal_on
+    answer_on = appeal_on + timedelta(days=int(rng.integers(7, 21)))
+    if answer_on > today:
+        c.status = REOPENED
+        return None
+    c.extra["answer_on"] = answer_on
+    return answer_on
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -283,9 +301,14 @@ def _write(db: Session, drawn: list[Drawn], cols, *, actor: Principal, today: da
             "decided_on": c.decided_on, "approved": final.approved if final else ZERO,
             "paid": final.approved if c.paid_on else ZERO,
             "uncovered_loss": final.uncovered_loss if final else ZERO,
-            "case_reserve": reserve, "appeals": 0,
-            "closed_on": (c.paid_on or c.decided_on) if c.status == CLOSED else None,
+            "case_reserve": reserve, "appeals": 1 if "appeal_on" in c.extra else 0,
+            "appeal_reason": "the member asks for the decision to be reviewed"
+            if "appeal_on" in c.extra else None,
+            "closed_on": (c.paid_on or c.extra.get("answer_on") or c.decided_on)
+            if c.status == CLOSED else None,
         })
+        if "answer_on" in c.extra:
+            claim_rows[-1].update(decision_round=2, decided_on=c.extra["answer_on"])
     ids = []
     for s in range(0, len(claim_rows), CHUNK):
         ids += list(db.scalars(insert(Claim).returning(Claim.id, sort_by_parameter_order=True),
@@ -361,6 +384,12 @@ def _write_money(db: Session, drawn: list[Drawn], ids: list[int], claim_rows: li
             "uncovered_loss": c.final.uncovered_loss, "auto": c.extra.get("auto", False),
             "overridden": False,
             "reason": "review found drunk driving" if c.circumstances else ""})
+        if "answer_on" in c.extra:
+            decisions.append(decisions[-1] | {
+                "round": 2, "decided_on": c.extra["answer_on"],
+                "decided_at": datetime.combine(c.extra["answer_on"], time(15), SHANGHAI),
+                "approved_change": ZERO,
+                "reason": "appeal reviewed with the new documents: the decision stands"})
         if c.paid_on is not None:
             payments.append((cid, pid, row["member_id"], c.paid_on, c.final.approved))
     for table, rows in ((CaseReserveMovement, moves), (ClaimDecision, decisions)):
@@ -425,6 +454,7 @@ def _summary(drawn: list[Drawn]) -> dict:
             reasons[r] += 1
     paid = sum((c.final.approved for c in drawn if c.paid_on), ZERO)
     denied = sum(1 for c in drawn if c.final is not None and c.final.outcome == rules.DENY)
+    appealed = sum(1 for c in drawn if "appeal_on" in c.extra)
     return {"claims": len(drawn), "by_status": dict(by_status), "by_kind": dict(by_kind),
-            "denied": denied, "reasons": dict(sorted(reasons.items())),
+            "denied": denied, "appealed": appealed, "reasons": dict(sorted(reasons.items())),
             "paid_total": f"{paid:.2f}"}
