@@ -140,6 +140,7 @@ def test_full_demo_runs_every_domain_step_and_the_books_still_balance(engine, db
 
 
 def test_mutua_demo_command(tmp_path, monkeypatch):
+    monkeypatch.setattr(builder, "DOMAIN_STEPS", ())  # the command's wiring, not the domains
     monkeypatch.setenv("MUTUA_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     get_settings.cache_clear()
     try:
