@@ -131,7 +131,9 @@ def mask_name(name: str) -> str:
 
 
 def age_band(age: int) -> str:
-    """>>> age_band(37)
+    """The ten-year band an age falls in, as published.
+
+    >>> age_band(37)
     '30-39'
     """
     low = (age // 10) * 10

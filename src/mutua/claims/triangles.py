@@ -11,8 +11,9 @@ the as-of date on the last diagonal).
 >>> from mutua.dates import Quarter
 >>> cumulate([(Quarter(2026, 1), 0, Decimal("100")), (Quarter(2026, 1), 2, Decimal("50"))],
 ...          last=Quarter(2026, 3))
-[('2026Q1', 0, Decimal('100')), ('2026Q1', 1, Decimal('100')), ('2026Q1', 2, Decimal('150')), \
-('2026Q2', 0, Decimal('0')), ('2026Q2', 1, Decimal('0')), ('2026Q3', 0, Decimal('0'))]
+[('2026Q1', 0, Decimal('100.00')), ('2026Q1', 1, Decimal('100.00')), \
+('2026Q1', 2, Decimal('150.00')), ('2026Q2', 0, Decimal('0.00')), ('2026Q2', 1, Decimal('0.00')), \
+('2026Q3', 0, Decimal('0.00'))]
 """
 
 from __future__ import annotations
