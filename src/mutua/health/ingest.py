@@ -698,9 +698,37 @@ def _executemany_sqlite(conn, table, names, columns, n) -> None:
 
 
 def _copy_postgres(conn, table, names, columns, n) -> None:
-    cols = [_column_values(np.asarray(columns[k]), sqlite=False) for k in names]
+    """COPY in text format, the payload built a column at a time (far fewer Python calls
+    than one write_row per row)."""
+    cols = [_pg_text(np.asarray(columns[k])) for k in names]
     raw = conn.connection.dbapi_connection
     with raw.cursor() as cur, cur.copy(
             f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
-        for row in zip(*cols, strict=True):
-            copy.write_row(row)
+        for start in range(0, n, 100_000):
+            block = zip(*(c[start:start + 100_000] for c in cols), strict=True)
+            copy.write(("\n".join("\t".join(row) for row in block) + "\n").encode())
+
+
+_PG_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _pg_text(col: np.ndarray) -> list[str]:
+    """A column as COPY text fields: NULL is \\N, text escaped, timestamps in UTC."""
+    if np.issubdtype(col.dtype, np.datetime64):
+        out = np.char.add(np.datetime_as_string(col, unit="us").astype(str), "+00").tolist()
+        for i in np.flatnonzero(np.isnat(col)):
+            out[i] = "\\N"
+        return out
+    if col.dtype == bool:
+        return np.where(col, "t", "f").tolist()
+    if col.dtype.kind in "iuf":
+        return col.astype(str).tolist()
+    cache: dict = {}
+    out = []
+    for v in col.tolist():
+        text = cache.get(v)
+        if text is None:
+            text = "\\N" if v is None else str(v).translate(_PG_ESCAPE)
+            cache[v] = text
+        out.append(text)
+    return out

@@ -35,7 +35,9 @@ class Observation(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     # The sharding key; not indexed (reads go by patient), which keeps bulk ingest fast.
     project_id: Mapped[int | None] = mapped_column(default=None)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    # No foreign key on the two million-row tables: a per-row key check costs more than the
+    # insert itself, and the ingest pipeline only writes patients it has just looked up.
+    member_id: Mapped[int] = mapped_column(BigIntPK)
     kind: Mapped[str] = mapped_column(String(16))  # creatinine | egfr | acr | potassium | ...
     loinc: Mapped[str] = mapped_column(String(10))
     value: Mapped[float] = mapped_column(Float)  # canonical unit (kinds.KINDS[kind].unit)
@@ -54,8 +56,8 @@ class KidneyResult(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     project_id: Mapped[int | None] = mapped_column(default=None)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
-    observation_id: Mapped[int] = mapped_column(ForeignKey("health_observations.id"))
+    member_id: Mapped[int] = mapped_column(BigIntPK)  # no foreign key: see Observation
+    observation_id: Mapped[int] = mapped_column(BigIntPK)
     effective_at: Mapped[datetime] = mapped_column(UTCDateTime())
     egfr: Mapped[float] = mapped_column(Float)
     equation: Mapped[str] = mapped_column(String(40))
