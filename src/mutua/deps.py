@@ -35,7 +35,10 @@ def get_db(request: Request) -> Iterator[Session]:
         session.close()
 
 
-DbSession = Annotated[Session, Depends(get_db)]
+# scope="function": commit before the response is sent, so a client that follows a redirect
+# (or reads its own write) never sees the state from before, and a failed commit is an
+# error response rather than a success already sent.
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def current_principal(
