@@ -69,7 +69,36 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
     return app
 
 
+INT64_MAX = 2**63 - 1
+
+
+def _out_of_range_fields(request: Request) -> list[str]:
+    """Path and query parameters holding integers the database cannot store (beyond 64 bits)."""
+    fields = []
+    for name, value in [*request.path_params.items(), *request.query_params.multi_items()]:
+        text = str(value).strip()
+        if text.lstrip("+-").isdigit() and abs(int(text)) > INT64_MAX:
+            fields.append(name)
+    return fields or ["body"]
+
+
 def _install_error_handlers(app: FastAPI) -> None:
+    from sqlalchemy.exc import DataError
+
+    async def number_out_of_range(request: Request, exc: Exception):
+        # An id like 10**30 passes `int` validation but no database column holds it: the
+        # caller gets a 422 naming the field instead of a server error.
+        if isinstance(exc, DataError) and "out of range" not in str(exc.orig):
+            raise exc
+        problems = [{"field": f, "rule": f"is out of range (at most {INT64_MAX})"}
+                    for f in _out_of_range_fields(request)]
+        message = "; ".join(f"{p['field']}: {p['rule']}" for p in problems)
+        return JSONResponse({"error": "validation_failed", "message": message, "problems": problems},
+                            status_code=422)
+
+    app.add_exception_handler(OverflowError, number_out_of_range)
+    app.add_exception_handler(DataError, number_out_of_range)
+
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
