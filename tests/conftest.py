@@ -43,7 +43,9 @@ def _pg_engine() -> Iterator[Engine | None]:
         yield None
         return
     engine = make_engine(PG_URL)
-    Base.metadata.drop_all(engine)
+    with engine.begin() as conn:  # start clean even if an older schema is there
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
     Base.metadata.create_all(engine)
     yield engine
     engine.dispose()
