@@ -6,7 +6,7 @@
       var source = document.getElementById(el.getAttribute("data-chart"));
       if (!source) { return; }
       var fig = JSON.parse(source.textContent);
-      window.Plotly.newPlot(el, fig.data, fig.layout, {responsive: true, displaylogo: false});
+      window.Plotly.newPlot(el, fig.data, fig.layout, {responsive: true, displaylogo: false, displayModeBar: false});
     });
   }
   if (document.readyState === "loading") {
