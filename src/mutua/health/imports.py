@@ -132,6 +132,8 @@ def _fast_columns(body: str, width: int) -> list[list[str]] | None:
     flat = ",".join(lines).split(",")
     if len(flat) != width * len(lines):
         return None
+    if " " not in body:
+        return [flat[i::width] for i in range(width)]
     return [[v.strip() for v in flat[i::width]] for i in range(width)]
 
 

@@ -222,13 +222,12 @@ def ingest(db: Session, *, raw: RawRecords, source: str, now: datetime,
 
 
 def _unique_inverse(column: list) -> tuple[list[str], np.ndarray]:
-    """Distinct values (as str, None -> "") and each row's index into them."""
-    try:
-        arr = np.asarray(column, dtype=str)  # None becomes "None", which no code or unit is
-    except (TypeError, ValueError):
-        arr = np.asarray([str(v) for v in column], dtype=str)
-    uniq, inverse = np.unique(arr, return_inverse=True)
-    return uniq.tolist(), inverse
+    """Distinct values as text (None -> "None", which no code, unit or member number is)
+    and each row's index into them; a dict pass, cheaper than sorting a million strings."""
+    index: dict = {}
+    inverse = np.fromiter((index.setdefault(v, len(index)) for v in column), dtype=np.int64,
+                          count=len(column))
+    return [str(v) for v in index], inverse
 
 
 @dataclass(frozen=True)
