@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from datetime import date as date_type
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -130,3 +131,80 @@ def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
 def load_all_models() -> None:
     """Import every domain's tables so Base.metadata is complete."""
     import mutua.models  # noqa: F401
+
+
+# --- bulk paths for imports and the demo (hundreds of thousands of rows) ---------------------
+
+def copy_rows(db: Session, table: str, names: list[str], rows) -> int:
+    """Write plain tuples under the ORM, in the session's transaction; returns the row count.
+
+    COPY on PostgreSQL; executemany of 50,000 rows a statement on SQLite. Values must be in
+    database form already: money as integer fen, dates as ``date``, timestamps aware.
+    """
+    db.flush()  # rows added through the ORM go first (foreign keys may point at them)
+    conn = db.connection()
+    raw = conn.connection.dbapi_connection
+    n = 0
+    if conn.dialect.name == "postgresql":
+        with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+                n += 1
+        return n
+    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    cur = raw.cursor()
+    batch: list[tuple] = []
+    for row in rows:
+        batch.append(tuple(_sqlite_value(v) for v in row))
+        if len(batch) == 50_000:
+            cur.executemany(sql, batch)
+            n += len(batch)
+            batch.clear()
+    if batch:
+        cur.executemany(sql, batch)
+        n += len(batch)
+    return n
+
+
+def _sqlite_value(v):
+    """The text SQLAlchemy itself would store in SQLite for dates, timestamps and decimals."""
+    if isinstance(v, datetime):
+        return v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(v, date_type):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return str(v)
+    return v
+
+
+def reserve_ids(db: Session, table: str, count: int) -> list[int]:
+    """Primary keys for ``count`` rows about to be written with :func:`copy_rows`.
+
+    PostgreSQL draws them from the table's sequence; SQLite continues after the largest id,
+    which is safe because the calling transaction has already written (SQLite then holds
+    the database's one write lock until it commits).
+    """
+    from sqlalchemy import text
+
+    if count <= 0:
+        return []
+    if db.get_bind().dialect.name == "postgresql":
+        return list(db.scalars(text(
+            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
+            "FROM generate_series(1, :n)"), {"n": count}))
+    last = db.scalar(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}"))
+    return list(range(last + 1, last + count + 1))
+
+
+def one_of(db: Session, column, values: list):
+    """``column IN values`` for thousands of values: one array parameter on PostgreSQL.
+
+    PostgreSQL plans ``= ANY(array)`` like IN, and the driver need not parse a statement
+    with thousands of placeholders.
+    """
+    if db.get_bind().dialect.name != "postgresql":
+        return column.in_(values)
+    from sqlalchemy import any_, bindparam
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
