@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from mutua import numbering
@@ -13,6 +13,8 @@ from mutua.audit import service as audit
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.dates import today as shanghai_today
+from mutua.dates import utcnow
+from mutua.db import copy_rows, one_of
 from mutua.errors import Conflict, NotFound, ProblemCollector, ValidationFailed
 from mutua.members.idcard import id_problem, mask_id_number, parse_id_number
 from mutua.members.models import Member
@@ -91,18 +93,19 @@ def register(db: Session, *, data: MemberIn, actor: Principal) -> Member:
 def register_many(db: Session, rows: list[ValidMember]) -> dict[str, int]:
     """Insert validated members in bulk; returns id_number -> member id for all of them.
 
-    Members already registered (same ID number) are reused, not duplicated.
+    Members already registered (same ID number) are reused, not duplicated. New rows are
+    written with COPY on PostgreSQL (executemany on SQLite) under the ORM.
     """
     ids = existing_ids(db, [r.id_number for r in rows])
-    new = [r for r in dict.fromkeys(rows) if r.id_number not in ids]
-    new = list({r.id_number: r for r in new}.values())
+    new = list({r.id_number: r for r in rows if r.id_number not in ids}.values())
     numbers = member_numbers(db, len(new))
-    for start in range(0, len(new), 5000):
-        chunk = new[start:start + 5000]
-        db.execute(insert(Member), [
-            {**r.__dict__, "member_number": num}
-            for r, num in zip(chunk, numbers[start:start + 5000], strict=True)
-        ])
+    now = utcnow()
+    copy_rows(db, "members", ["member_number", "name", "id_number", "birth_date", "sex", "phone",
+                              "occupation_code", "occupation_class", "city", "status",
+                              "joined_at"],
+              ((num, r.name, r.id_number, r.birth_date, r.sex, r.phone, r.occupation_code,
+                r.occupation_class, r.city, "active", now)
+               for r, num in zip(new, numbers, strict=True)))
     ids.update(existing_ids(db, [r.id_number for r in new]))
     return ids
 
@@ -112,7 +115,7 @@ def existing_ids(db: Session, id_numbers: list[str]) -> dict[str, int]:
     for start in range(0, len(id_numbers), 5000):
         chunk = id_numbers[start:start + 5000]
         out.update(db.execute(
-            select(Member.id_number, Member.id).where(Member.id_number.in_(chunk))
+            select(Member.id_number, Member.id).where(one_of(db, Member.id_number, chunk))
         ).all())
     return out
 

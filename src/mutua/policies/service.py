@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import numpy as np
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mutua import numbering
@@ -16,13 +16,14 @@ from mutua.auth.security import Principal
 from mutua.catalog import domain as catalog_domain
 from mutua.catalog import service as catalog_service
 from mutua.catalog.models import Benefit, Product, Project, SalePeriod
-from mutua.dates import age_on
+from mutua.dates import age_on, utcnow
 from mutua.dates import today as shanghai_today
+from mutua.db import copy_rows, one_of, reserve_ids
 from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
 from mutua.members.models import Member
-from mutua.money import ZERO, round_fen
+from mutua.money import ZERO, round_fen, to_fen
 from mutua.policies import domain
 from mutua.policies.models import Policy, PremiumPayment, SumInsuredUplift
 
@@ -181,7 +182,7 @@ def _members_by_id(db: Session, ids: list[int]) -> dict[int, Member]:
     out = {}
     for start in range(0, len(ids), CHUNK):
         out.update({m.id: m for m in db.scalars(
-            select(Member).where(Member.id.in_(ids[start:start + CHUNK])))})
+            select(Member).where(one_of(db, Member.id, ids[start:start + CHUNK])))})
     return out
 
 
@@ -190,32 +191,27 @@ def _already_enrolled(db: Session, product_id: int, period_id: int, ids: list[in
     for start in range(0, len(ids), CHUNK):
         out.update(db.scalars(select(Policy.member_id).where(
             Policy.product_id == product_id, Policy.period_id == period_id,
-            Policy.member_id.in_(ids[start:start + CHUNK]))))
+            one_of(db, Policy.member_id, ids[start:start + CHUNK]))))
     return out
 
 
 def _insert_policies(db: Session, *, product: Product, period: SalePeriod,
                      rows: list[tuple[Member, Offer]], on: date, reference: str) -> None:
+    """Policies and their premium payments, written with COPY on PostgreSQL (executemany on
+    SQLite) under the ORM; ids are reserved first so the payments can point at them."""
     numbers = policy_numbers(db, len(rows))
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start:start + CHUNK]
-        nums = numbers[start:start + CHUNK]
-        db.execute(insert(Policy), [
-            {"policy_number": num, "project_id": product.project_id, "product_id": product.id,
-             "period_id": period.id, "member_id": m.id, "status": "in_force", "enrolled_on": on,
-             "cover_start": o.cover_start, "cover_end": o.cover_end,
-             "premium": product.uniform_premium, "age_at_start": o.age,
-             "occupation_class": m.occupation_class, "coefficient": o.coefficient,
-             "refund": ZERO}
-            for (m, o), num in zip(chunk, nums, strict=True)
-        ])
-        ids = dict(db.execute(select(Policy.policy_number, Policy.id)
-                              .where(Policy.policy_number.in_(nums))).all())
-        db.execute(insert(PremiumPayment), [
-            {"project_id": product.project_id, "policy_id": ids[num],
-             "amount": product.uniform_premium, "paid_on": on, "kind": "premium",
-             "reference": reference} for num in nums
-        ])
+    ids = reserve_ids(db, "policies", len(rows))
+    premium, now = to_fen(product.uniform_premium), utcnow()
+    copy_rows(db, "policies", [
+        "id", "policy_number", "project_id", "product_id", "period_id", "member_id", "status",
+        "enrolled_on", "cover_start", "cover_end", "premium", "age_at_start",
+        "occupation_class", "coefficient", "refund", "created_at"],
+        ((pid, num, product.project_id, product.id, period.id, m.id, "in_force", on,
+          o.cover_start, o.cover_end, premium, o.age, m.occupation_class, o.coefficient, 0, now)
+         for (m, o), num, pid in zip(rows, numbers, ids, strict=True)))
+    copy_rows(db, "premium_payments", [
+        "project_id", "policy_id", "amount", "paid_on", "kind", "reference"],
+        ((product.project_id, pid, premium, on, "premium", reference) for pid in ids))
 
 
 def cancel(db: Session, *, policy_id: int, actor: Principal, on: date | None = None,
