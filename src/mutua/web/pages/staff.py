@@ -48,16 +48,15 @@ def audit_log(
 HISTORY_QUARTERS = 8
 
 
-def project_figures(db, project, counts: dict, alerts: dict, principal: Principal) -> dict:
-    """One project's row on the dashboard: counts now, and the last closed quarters."""
+def project_figures(db, project, counts: dict, alerts: dict, closes: list[dict],
+                    principal: Principal) -> dict:
+    """One project's row on the dashboard: counts now, and its last closed quarter."""
     policies, members = counts.get(project.id, (0, 0))
     _open, open_claims = claims_service.list_claims(db, actor=principal, status="open",
                                                     project_code=project.code, limit=1)
-    closes, _total = settlement_service.list_closes(db, project_code=project.code, limit=500)
-    history = [settlement_service.project_statement(db, project_code=project.code,
-                                                    quarter=c["quarter"])
-               for c in closes[-HISTORY_QUARTERS:]]
-    last = history[-1] if history else None
+    last = (settlement_service.project_statement(db, project_code=project.code,
+                                                 quarter=closes[-1]["quarter"])
+            if closes else None)
     earned = Decimal(last["earned_premium"]) if last else None
     incurred = Decimal(last["claims_incurred"]) if last else None
     return {
@@ -67,8 +66,15 @@ def project_figures(db, project, counts: dict, alerts: dict, principal: Principa
         "loss_ratio": (incurred / earned) if last and earned else None,
         "reserve": Decimal(last["reserve_after"]) if last else None,
         "surplus": Decimal(last["surplus"]) if last else None,
-        "history": history,
+        "closes": closes,
     }
+
+
+def history_of(db, row: dict) -> list[dict]:
+    """The selected project's last closed quarters, oldest first, for the charts."""
+    return [settlement_service.project_statement(db, project_code=row["project"].code,
+                                                 quarter=c["quarter"])
+            for c in row["closes"][-HISTORY_QUARTERS:]]
 
 
 def dashboard_charts(history: list[dict]) -> list[dict]:
@@ -101,8 +107,13 @@ def dashboard(request: Request, db: DbSession, principal: Principal = open_to("d
     counts = policies_service.in_force_counts(db, on=today())
     alerts = health_service.open_alert_counts(db)
     current = next((p for p in projects if p.code == project), projects[0] if projects else None)
-    rows = [project_figures(db, p, counts, alerts, principal) for p in projects]
+    closes: dict[str, list[dict]] = {}
+    for c in settlement_service.list_closes(db, limit=100_000)[0]:  # one query, all projects
+        closes.setdefault(c["project"], []).append(c)
+    rows = [project_figures(db, p, counts, alerts, closes.get(p.code, []), principal)
+            for p in projects]
     selected = next((r for r in rows if current and r["project"].id == current.id), None)
-    chart_list = dashboard_charts(selected["history"]) if selected else []
+    history = history_of(db, selected) if selected else []
+    chart_list = dashboard_charts(history)
     return render(request, "staff/dashboard.html", rows=rows, selected=selected,
-                  charts=chart_list, uses_charts=bool(chart_list))
+                  history=history, charts=chart_list, uses_charts=bool(chart_list))
