@@ -224,10 +224,10 @@ def ingest(db: Session, *, raw: RawRecords, source: str, now: datetime,
 def _unique_inverse(column: list) -> tuple[list[str], np.ndarray]:
     """Distinct values as text (None -> "None", which no code, unit or member number is)
     and each row's index into them; a dict pass, cheaper than sorting a million strings."""
-    index: dict = {}
-    inverse = np.fromiter((index.setdefault(v, len(index)) for v in column), dtype=np.int64,
-                          count=len(column))
-    return [str(v) for v in index], inverse
+    uniq = list(dict.fromkeys(column))
+    position = {v: i for i, v in enumerate(uniq)}
+    inverse = np.fromiter(map(position.__getitem__, column), dtype=np.int64, count=len(column))
+    return [str(v) for v in uniq], inverse
 
 
 @dataclass(frozen=True)
@@ -688,12 +688,10 @@ def _column_values(col: np.ndarray, *, sqlite: bool) -> list:
 def _executemany_sqlite(conn, table, names, columns, n) -> None:
     cols = [_column_values(np.asarray(columns[k]), sqlite=True) for k in names]
     sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-    rows = list(zip(*cols, strict=True))
     raw = conn.connection.dbapi_connection
     # A bigger page cache for this connection keeps index pages of a large batch in memory.
     raw.execute("PRAGMA cache_size=-262144")
-    for start in range(0, n, 50_000):
-        raw.executemany(sql, rows[start:start + 50_000])
+    raw.executemany(sql, zip(*cols, strict=True))
 
 
 def _copy_postgres(conn, table, names, columns, n) -> None:
