@@ -3,21 +3,22 @@
 Each rule names its source. Thresholds are module constants so a medical director can
 change them in one place.
 
-- ``egfr_drop_20``: eGFR more than 20% below the previous value (KDIGO 2024 practice point:
-  a change of more than 20% on a later test warrants evaluation).
+- ``egfr_drop_20``: eGFR more than 20% below the previous value (KDIGO 2024 practice point
+  2.1.3: a change of more than 20% on a later test exceeds expected variability).
 - ``kdigo_progression``: a drop in GFR category with a fall of 25% or more from the baseline
   (first) eGFR (KDIGO 2012, 2.1.3).
 - ``rapid_progression``: least-squares slope steeper than -5 mL/min/1.73m2 per year, over at
   least three readings spanning half a year ("sustained decline", KDIGO 2012, 2.1.3).
-- ``acr_doubled``: ACR at least twice the previous value (KDIGO 2024 practice point).
+- ``acr_doubled``: ACR at least twice the previous value (KDIGO 2024 practice point 2.1.5).
 - ``potassium_high`` / ``potassium_low``, ``hemoglobin_low`` / ``hemoglobin_high``: outside
   the safe range below.
 - ``systolic_above_target``: systolic above 120 mmHg (KDIGO 2021 blood pressure guideline:
   target below 120 where tolerated).
 - ``kfre_2y_10`` / ``kfre_2y_40``: 2-year kidney-failure risk above 10% (multidisciplinary
-  care) / above 40% (prepare kidney replacement therapy) (KDIGO 2024, 5.x practice points).
-- ``kfre_5y_referral``: 5-year risk at or above the referral threshold (KDIGO 2024: 3-5%; we
-  take 5%).
+  care) / above 40% (prepare kidney replacement therapy) (KDIGO 2024 practice points after
+  recommendation 2.2.1; the 40% figure as summarised in ../shared/DOMAIN.md).
+- ``kfre_5y_referral``: 5-year risk at or above the referral threshold (KDIGO 2024 practice
+  point 2.2.1: 3-5%; we take 5%).
 - ``test_overdue``: no eGFR within the interval the patient's heat-map cell asks for.
 
 >>> int(monitoring_per_year(np.array([3]), np.array([2]))[0])
