@@ -282,22 +282,22 @@ def baseline(url: str) -> tuple[float, dict]:
         params["pid"] = pid
         earned_sql = (f"SELECT SUM({cum(d('q_end'))} - ({cum(d('q_before'))})) FROM policies p "
                       f"WHERE p.project_id = :pid AND p.cover_start <= {d('q_end')}")
-        earned = conn.execute(text(earned_sql), params).scalar()
-        paid = conn.execute(text(
+        earned = int(conn.execute(text(earned_sql), params).scalar())
+        paid = int(conn.execute(text(
             "SELECT SUM(amount) FROM claim_payments WHERE project_id = :pid "
             f"AND paid_on >= {d('q_start')} AND paid_on <= {d('q_end')}"),
-            dict(params, q_start="2025-07-01")).scalar()
-        case = conn.execute(text("SELECT SUM(amount) FROM case_reserve_movements "
-                                 f"WHERE project_id = :pid AND moved_on <= {d('q_end')}"),
-                            params).scalar()
+            dict(params, q_start="2025-07-01")).scalar() or 0)
+        case = int(conn.execute(text("SELECT SUM(amount) FROM case_reserve_movements "
+                                     f"WHERE project_id = :pid AND moved_on <= {d('q_end')}"),
+                                params).scalar() or 0)
         expenses = int(earned * 0.15)
         surplus = earned - paid - case - expenses
         pot = int(surplus * 0.8 * 0.7)
         weight = f"({cum(d('q_end'))}) - ({cum(d('q_before'))})"
-        wsum = conn.execute(text(
+        wsum = int(conn.execute(text(
             f"SELECT SUM({weight}) FROM policies p WHERE p.project_id = :pid "
             f"AND p.cover_start <= {d('first')} AND p.cover_end >= {d('first')}"),
-            params).scalar()
+            params).scalar())
         benefits = conn.execute(text(
             "SELECT b.id, b.base_sum_insured, b.pure_risk_rate FROM benefits b "
             "JOIN products pr ON pr.id = b.product_id WHERE pr.project_id = :pid "
@@ -337,6 +337,24 @@ def _url(args) -> str:
     if args.db == "sqlite":
         return args.url or "sqlite:///var/bench/settle.db"
     return args.url or os.environ.get("MUTUA_BENCH_POSTGRES_URL") or DEFAULT_PG
+
+
+def _open_for_close(url: str) -> bool:
+    from sqlalchemy import text
+
+    from mutua.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(
+                "SELECT COUNT(*) FROM projects p LEFT JOIN settlement_closes c "
+                "ON c.project_id = p.id AND c.quarter = :q WHERE p.code = :code "
+                "AND c.id IS NULL"), {"q": QUARTER, "code": CODE}).scalar() == 1
+    except Exception:  # no schema yet
+        return False
+    finally:
+        engine.dispose()
 
 
 def _pristine(url: str) -> Path | None:
@@ -381,7 +399,9 @@ def main(argv: list[str]) -> int:
         _ensure_pg_database(url)
     build_seconds = None
     pristine = _pristine(url)
-    if args.reuse and pristine and pristine.exists():
+    if args.reuse and not pristine and _open_for_close(url):
+        pass  # PostgreSQL: built before and the timed quarter not closed yet
+    elif args.reuse and pristine and pristine.exists():
         for suffix in ("-wal", "-shm"):
             Path(str(pristine.with_suffix("")) + suffix).unlink(missing_ok=True)
         shutil.copy(pristine, pristine.with_suffix(""))  # the database as built, not closed
