@@ -86,7 +86,7 @@ class Alert(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     project_id: Mapped[int | None] = mapped_column(default=None, index=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    member_id: Mapped[int] = mapped_column(BigIntPK, index=True)  # no foreign key: bulk-written
     rule: Mapped[str] = mapped_column(String(32))
     severity: Mapped[str] = mapped_column(String(10))  # low | medium | high | critical
     severity_rank: Mapped[int] = mapped_column(SmallInteger)  # 1..4, for ordering the queue
