@@ -144,12 +144,13 @@ def enrol_many(db: Session, *, product_code: str, period_code: str, enrolments: 
     rows, problems, seen = [], {}, set()
     for e in enrolments:
         member = members.get(e.member_id)
-        issues = _bulk_row_problems(db, member, e, held, seen, product, period, on, cells)
-        if issues:
-            problems[e.row] = issues
+        issues = _bulk_row_problems(member, e, held, seen, product, period)
+        offer = None if issues else quote(db, member=member, product=product, period=period,
+                                          on=on, cells=cells)
+        if issues or offer.problems:
+            problems[e.row] = issues or list(offer.problems)
             continue
         seen.add(e.member_id)
-        offer = quote(db, member=member, product=product, period=period, on=on, cells=cells)
         rows.append((member, offer))
     if all_or_nothing and problems:
         return BulkResult(0, problems, ZERO)
@@ -166,7 +167,8 @@ def enrol_many(db: Session, *, product_code: str, period_code: str, enrolments: 
     return BulkResult(len(rows), problems, total)
 
 
-def _bulk_row_problems(db, member, e, held, seen, product, period, on, cells) -> list[Problem]:
+def _bulk_row_problems(member, e, held, seen, product, period) -> list[Problem]:
+    """What bars a row before eligibility is even looked at (quote checks the rest)."""
     if member is None:
         return [Problem("member", f"member {e.member_id} not found")]
     if member.status != "active":
@@ -174,15 +176,16 @@ def _bulk_row_problems(db, member, e, held, seen, product, period, on, cells) ->
     if e.member_id in held or e.member_id in seen:
         return [Problem("policy", f"member already holds a {product.code} policy for "
                                   f"period {period.code}")]
-    return list(quote(db, member=member, product=product, period=period, on=on,
-                      cells=cells).problems)
+    return []
 
 
 def _members_by_id(db: Session, ids: list[int]) -> dict[int, Member]:
+    """The columns enrolment reads (rows quack like Member; no ORM objects for 100,000s)."""
     out = {}
+    cols = (Member.id, Member.status, Member.birth_date, Member.occupation_class)
     for start in range(0, len(ids), CHUNK):
-        out.update({m.id: m for m in db.scalars(
-            select(Member).where(one_of(db, Member.id, ids[start:start + CHUNK])))})
+        out.update({m.id: m for m in db.execute(
+            select(*cols).where(one_of(db, Member.id, ids[start:start + CHUNK])))})
     return out
 
 
