@@ -214,3 +214,22 @@ def test_two_projects_keep_their_own_books(db):
     assert b["claimants"] == 0 and D(b["allocations"]["aid"]) == 0  # aid went back to uplift
     assert D(b["allocations"]["aid_returned_to_uplift"]) > 0
     assert_books_balance(db)
+
+
+def test_demo_closes_every_complete_quarter(db):
+    import numpy as np
+
+    from mutua.settlement import demo
+
+    build_pool(db, members=8)
+    out = demo.build(db, rng=np.random.default_rng(3), today=date(2025, 10, 20), actor=SYSTEM)
+    db.commit()
+    assert out["closes"] == 3  # 2025Q1..Q3
+    assert [c["quarter"] for c in service.list_closes(db, project_code=CODE)[0]] == [
+        "2025Q1", "2025Q2", "2025Q3"]
+    assert out["policies_uplifted"] > 0
+    # the pool earns a surplus, so the demo stages a hard last quarter its reserve covers
+    assert out["hard_quarter"]["quarter"] == "2025Q3"
+    assert [d["quarter"] for d in out["deficits_covered_by_reserve"]] == ["2025Q3"]
+    assert out["claimants_aided"] >= 1
+    assert_books_balance(db)
