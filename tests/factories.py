@@ -90,8 +90,10 @@ def member(db: Session, *, birth: date = date(1990, 5, 17), sex: str = "F",
            occupation: str = "A0103", city: str = "深圳", name: str = "测试会员",
            login: bool = False) -> Member:
     n = next(_seq)
-    seq = (2 * n) % 1000 if sex == "F" else (2 * n + 1) % 1000
-    id_number = make_id_number("440305", birth, max(seq, 2 if sex == "F" else 1))
+    # cycles through 499 sequence numbers per sex and birth date, skipping 000 (not valid),
+    # so no two of 499 consecutive members share an ID number
+    seq = 2 + (2 * n) % 998 if sex == "F" else 1 + (2 * n) % 998
+    id_number = make_id_number("440305", birth, seq)
     phone = f"+86139{n:08d}"
     data = MemberIn(name=name, id_number=id_number, phone=phone, occupation_code=occupation,
                     city=city, password=PASSWORD if login else None)
