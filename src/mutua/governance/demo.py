@@ -109,7 +109,8 @@ def vote_in_bulk(db: Session, *, proposal: Proposal, rng: np.random.Generator,
     for k in rng.permutation(voters.size):
         choice = choices[int(picks[k])]
         secret = rng.bytes(32)
-        rows.append({"proposal_id": proposal.id, "choice": receipts.encode_choice(choice),
+        rows.append({"proposal_id": proposal.id, "project_id": proposal.project_id,
+                     "choice": receipts.encode_choice(choice),
                      "receipt": receipts.receipt_for(proposal_id=proposal.id, choice=choice,
                                                      secret=secret)})
     for start in range(0, len(rows), CHUNK):

@@ -82,6 +82,8 @@ class Elector(Base):
                                              primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
     has_voted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The proposal's scope (None: mutual-wide), so a sharded database can place the rows.
+    project_id: Mapped[int | None] = mapped_column(default=None)
 
 
 class Ballot(Base):
@@ -93,6 +95,7 @@ class Ballot(Base):
                                              primary_key=True)
     receipt: Mapped[str] = mapped_column(String(64), primary_key=True)
     choice: Mapped[str] = mapped_column(String(400))  # option codes, comma-joined, canonical
+    project_id: Mapped[int | None] = mapped_column(default=None)  # the proposal's scope
 
 
 class Representative(Base):

@@ -120,11 +120,13 @@ def result(proposal_id: int, db: DbSession, actor: AnyCaller) -> ResultOut:
 
 
 @router.get("/proposals/{proposal_id}/receipts", response_model=Page[ReceiptOut])
-def receipts(proposal_id: int, db: DbSession, actor: AnyCaller, paging: Paging
+def receipts(proposal_id: int, db: DbSession, actor: AnyCaller, paging: Paging,
+             receipt: Annotated[str | None, Query(max_length=64)] = None
              ) -> Page[ReceiptOut]:
     """The published list of (receipt, choice): find yours, or recount them all."""
     items, total = service.receipt_list(db, proposal_id=proposal_id, actor=actor,
-                                        limit=paging.limit, offset=paging.offset)
+                                        limit=paging.limit, offset=paging.offset,
+                                        receipt=receipt)
     return Page(items=[ReceiptOut(**i) for i in items], total=total, limit=paging.limit,
                 offset=paging.offset)
 

@@ -38,7 +38,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 
-from sqlalchemy import case, delete, exists, func, insert, literal, select, update
+from sqlalchemy import Integer, case, delete, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from mutua.audit import service as audit
@@ -214,13 +214,15 @@ def freeze_electorate(db: Session, *, proposal_id: int, project_id: int | None, 
     """One set-based INSERT ... SELECT of the members in force on ``on``; returns the count."""
     from mutua.policies.models import Policy
 
-    in_force = (select(literal(proposal_id), Policy.member_id, literal(False))
+    in_force = (select(literal(proposal_id), Policy.member_id, literal(False),
+                       literal(project_id, type_=Integer()))
                 .where(Policy.status == "in_force", Policy.cover_start <= on,
                        Policy.cover_end >= on)
                 .distinct())
     if project_id is not None:
         in_force = in_force.where(Policy.project_id == project_id)
-    db.execute(insert(Elector).from_select(["proposal_id", "member_id", "has_voted"], in_force))
+    db.execute(insert(Elector).from_select(["proposal_id", "member_id", "has_voted",
+                                            "project_id"], in_force))
     return db.scalar(select(func.count()).select_from(Elector)
                      .where(Elector.proposal_id == proposal_id)) or 0
 
@@ -284,17 +286,19 @@ def cast_ballot(db: Session, *, proposal_id: int, choice: list[str], actor: Prin
         raise Forbidden("you were not eligible when voting opened (no policy in force in "
                         "the scope that day)")
     secret = receipts.new_secret()
-    receipt = _store_ballot(db, proposal_id, canonical, secret)
+    receipt = _store_ballot(db, proposal, canonical, secret)
     audit.record(db, actor=actor, action="ballot.cast", entity="proposal",
                  entity_id=proposal_id, project_id=proposal.project_id)
     return {"proposal_id": proposal_id, "receipt": receipt,
             "secret": receipts.secret_to_text(secret), "choice": list(canonical)}
 
 
-def _store_ballot(db: Session, proposal_id: int, choice: tuple[str, ...], secret: bytes) -> str:
-    receipt = receipts.receipt_for(proposal_id=proposal_id, choice=choice, secret=secret)
-    db.execute(insert(Ballot).values(proposal_id=proposal_id, receipt=receipt,
-                                     choice=receipts.encode_choice(choice)))
+def _store_ballot(db: Session, proposal: Proposal, choice: tuple[str, ...], secret: bytes
+                  ) -> str:
+    receipt = receipts.receipt_for(proposal_id=proposal.id, choice=choice, secret=secret)
+    db.execute(insert(Ballot).values(proposal_id=proposal.id, receipt=receipt,
+                                     choice=receipts.encode_choice(choice),
+                                     project_id=proposal.project_id))
     return receipt
 
 
@@ -327,7 +331,7 @@ def change_ballot(db: Session, *, proposal_id: int, secret: str, old_choice: lis
         raise ValidationFailed("secret", "does not match a ballot on this proposal with that "
                                          "choice")
     fresh = receipts.new_secret()
-    receipt = _store_ballot(db, proposal_id, new, fresh)
+    receipt = _store_ballot(db, proposal, new, fresh)
     audit.record(db, actor=actor, action="ballot.change", entity="proposal",
                  entity_id=proposal_id, project_id=proposal.project_id)
     return {"proposal_id": proposal_id, "receipt": receipt,
@@ -401,15 +405,19 @@ def published_result(db: Session, *, proposal_id: int, actor: Principal) -> dict
 
 
 def receipt_list(db: Session, *, proposal_id: int, actor: Principal, limit: int = 100,
-                 offset: int = 0) -> tuple[list[dict], int]:
-    """The published (receipt, choice) list: anyone in scope can recount and find theirs."""
+                 offset: int = 0, receipt: str | None = None) -> tuple[list[dict], int]:
+    """The published (receipt, choice) list: anyone in scope can recount and find theirs.
+
+    ``receipt`` narrows the list to one receipt, so a member need not page through all.
+    """
     proposal = visible_proposal(db, proposal_id=proposal_id, actor=actor)
     if proposal.status != "closed":
         raise Conflict("the receipt list is published when voting closes")
-    total = db.scalar(select(func.count()).select_from(Ballot)
-                      .where(Ballot.proposal_id == proposal_id)) or 0
-    rows = db.execute(select(Ballot.receipt, Ballot.choice)
-                      .where(Ballot.proposal_id == proposal_id)
+    where = [Ballot.proposal_id == proposal_id]
+    if receipt:
+        where.append(Ballot.receipt == receipt.strip().lower())
+    total = db.scalar(select(func.count()).select_from(Ballot).where(*where)) or 0
+    rows = db.execute(select(Ballot.receipt, Ballot.choice).where(*where)
                       .order_by(Ballot.receipt).limit(limit).offset(offset)).all()
     return [{"receipt": r, "choice": list(receipts.decode_choice(c))} for r, c in rows], total
 

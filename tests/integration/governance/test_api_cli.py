@@ -99,6 +99,10 @@ def test_close_publish_and_cli(client, db, engine, monkeypatch):
     assert (res["eligible"], res["turnout"], res["quorum_met"]) == (3, 3, True)
     rec = client.get(f"/api/v1/governance/proposals/{p.id}/receipts", headers=alice).json()
     assert rec["total"] == 3
+    mine = rec["items"][0]["receipt"]
+    one = client.get(f"/api/v1/governance/proposals/{p.id}/receipts?receipt={mine}",
+                     headers=alice).json()
+    assert one["total"] == 1 and one["items"][0]["receipt"] == mine
 
     monkeypatch.setenv("MUTUA_DATABASE_URL", engine.test_url)
     from mutua.settings import get_settings

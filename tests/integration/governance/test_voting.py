@@ -52,7 +52,7 @@ def test_electorate_is_frozen_at_opening_and_the_tally_published(db):
 
 def test_ballots_are_stored_without_the_voter(db):
     cols = {c["name"] for c in inspect(db.get_bind()).get_columns("governance_ballots")}
-    assert cols == {"proposal_id", "receipt", "choice"}
+    assert cols == {"proposal_id", "receipt", "choice", "project_id"}
     p, people = _opened(db)
     service.cast_ballot(db, proposal_id=p.id, choice=["no"], actor=as_member(people[0]),
                         now=DURING)
