@@ -80,15 +80,18 @@ def run(url: str, data: bytes, *, filename: str, today: date) -> dict:
 
     engine = make_engine(url)
     settings = Settings(database_url=url)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with unit_of_work(engine) as db:
         report = importer.import_members(db, data=data, filename=filename,
                                          product_code="SZNC-BASIC", period_code=_open(today),
                                          actor=SYSTEM, on=today, settings=settings)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     engine.dispose()
+    # On a shared machine the wall clock depends on the neighbours; the process's own CPU
+    # time shows what the import itself costs (the database server's CPU is not in it).
     return {"rows": report.rows, "seconds": round(seconds, 3),
-            "rows_per_second": round(report.rows / seconds, 1), "enrolled": report.enrolled,
+            "rows_per_second": round(report.rows / seconds, 1), "cpu_seconds": round(cpu, 3),
+            "rows_per_cpu_second": round(report.rows / cpu, 1), "enrolled": report.enrolled,
             "bad": len(report.bad_rows), "bytes": len(data)}
 
 
