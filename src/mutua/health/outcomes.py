@@ -14,8 +14,14 @@ The method, written out on every report (``METHOD``):
 - Progressed: the last eGFR is in a worse KDIGO GFR category than the last one before
   enrolment, with a fall of 25% or more (the KDIGO 2012 definition of progression).
 
+- Expected by chance: with a few noisy readings a slope moves by chance, so the report also
+  gives the share that would "slow" if nobody's true slope changed: for each included
+  patient, P(after - before >= 1 | no change) = 1 - Phi(1 / se), with se from the pooled
+  residual variance of all fits and the patient's own reading times.
+
 It is an observational before/after comparison with no control group: regression to the
-mean and measurement noise move slopes too, so the share is a description, not an effect.
+mean and measurement noise move slopes too, so the share is a description, not an effect;
+read it against the share expected by chance.
 
 >>> lo, hi = wilson_interval(30, 100)
 >>> round(lo, 4), round(hi, 4)
@@ -29,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mutua.health.clinical import g_index, group_slopes
+from mutua.health.clinical import DAYS_PER_YEAR, g_index, group_slopes
 
 PRE_WINDOW_DAYS = 730
 MIN_PRE_READINGS = 2
@@ -46,9 +52,12 @@ METHOD = (
     "enrolment. A patient's decline slowed if the slope after minus the slope before is at "
     "least 1 mL/min/1.73m2 per year. The share slowed is given with a 95% Wilson score "
     "interval. A patient progressed if their last eGFR is in a worse KDIGO GFR category than "
-    "their last eGFR before enrolment with a fall of at least 25%. This is an observational "
-    "before/after comparison without a control group; regression to the mean and "
-    "measurement noise also change slopes."
+    "their last eGFR before enrolment with a fall of at least 25%. Because slopes from a few "
+    "noisy readings move by chance, the report also gives the share expected to slow by "
+    "chance alone if no true slope changed (from the pooled residual variance of the fits "
+    "and each patient's reading times). This is an observational before/after comparison "
+    "without a control group; regression to the mean and measurement noise also change "
+    "slopes, so compare the share slowed with the share expected by chance."
 )
 
 
@@ -73,6 +82,7 @@ class CohortResult:
     slope_after: np.ndarray
     slowed: int
     progressed: int
+    expected_by_chance: float | None = None  # share that would slow with no true change
 
     @property
     def excluded(self) -> int:
@@ -94,6 +104,7 @@ def cohort(patient: np.ndarray, day: np.ndarray, egfr: np.ndarray, n_patients: i
     included = ok_pre & ok_post
     slowed = included & (s_post - s_pre >= SLOWED_BY)
     progressed = included & _progressed(patient, day, egfr, n_patients)
+    chance = _expected_by_chance(patient, day, egfr, pre, post, included, n_patients)
     return CohortResult(
         patients=n_patients,
         included=int(included.sum()),
@@ -103,7 +114,38 @@ def cohort(patient: np.ndarray, day: np.ndarray, egfr: np.ndarray, n_patients: i
         slope_after=s_post[included],
         slowed=int(slowed.sum()),
         progressed=int(progressed.sum()),
+        expected_by_chance=chance,
     )
+
+
+def _fit_sums(g, x, y, n):
+    """Per group: Sxx and the residual sum of squares of the least-squares line."""
+    cnt = np.bincount(g, minlength=n).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        xm = np.bincount(g, x, n) / cnt
+        ym = np.bincount(g, y, n) / cnt
+        dx, dy = x - xm[g], y - ym[g]
+        sxx = np.bincount(g, dx * dx, n)
+        sxy = np.bincount(g, dx * dy, n)
+        syy = np.bincount(g, dy * dy, n)
+        ssr = np.where(sxx > 0, syy - sxy * sxy / sxx, 0.0)
+    return cnt, sxx, np.maximum(ssr, 0.0)
+
+
+def _expected_by_chance(patient, day, egfr, pre, post, included, n) -> float | None:
+    if not included.any():
+        return None
+    x = day / DAYS_PER_YEAR
+    n_pre, sxx_pre, ssr_pre = _fit_sums(patient[pre], x[pre], egfr[pre], n)
+    n_post, sxx_post, ssr_post = _fit_sums(patient[post], x[post], egfr[post], n)
+    dof = (np.maximum(n_pre - 2, 0) + np.maximum(n_post - 2, 0))[included].sum()
+    if dof <= 0:
+        return None
+    s2 = (ssr_pre + ssr_post)[included].sum() / dof  # pooled residual variance
+    se = np.sqrt(s2 * (1 / sxx_pre[included] + 1 / sxx_post[included]))
+    z = SLOWED_BY / np.maximum(se, 1e-9)
+    phi = 0.5 * (1 + np.vectorize(math.erf)(z / math.sqrt(2)))
+    return float(np.mean(1 - phi))
 
 
 def _last_by_patient(patient, day, value, mask, n) -> np.ndarray:
@@ -158,5 +200,7 @@ def report(result: CohortResult) -> dict:
             "count": result.progressed,
             "share": round(result.progressed / n, 4) if n else None,
         },
+        "slowed_expected_by_chance": (round(result.expected_by_chance, 4)
+                                      if result.expected_by_chance is not None else None),
         "method": METHOD,
     }

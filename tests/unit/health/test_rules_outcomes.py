@@ -120,3 +120,19 @@ def test_cohort_slowed_excluded_progressed():
     out = report(res)
     assert out["slowed"]["share"] == round(1 / 3, 4)
     assert out["excluded"]["total"] == 1 and "Wilson" in out["method"]
+
+
+def test_share_expected_by_chance_matches_noise_alone():
+    # 2,000 patients whose true slope never changes (-3 a year), eGFR read with noise of
+    # sd 3: the share "slowed" is noise, and the chance estimate should say so.
+    rng = np.random.default_rng(42)
+    n = 2000
+    days = np.array([-700, -450, -200, -20, 90, 180, 270, 370, 460])
+    p = np.repeat(np.arange(n), len(days))
+    d = np.tile(days, n).astype(float)
+    e = 50 - 3 * d / 365.25 + rng.normal(0, 3, len(d))
+    res = cohort(p, d, e, n)
+    assert res.included == n
+    assert abs(res.slowed / n - res.expected_by_chance) < 0.04
+    quiet = cohort(p, d, 50 - 3 * d / 365.25, n)  # no noise: nobody slows by chance
+    assert quiet.slowed == 0 and quiet.expected_by_chance < 1e-6
