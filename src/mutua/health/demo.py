@@ -17,6 +17,7 @@ import numpy as np
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from mutua.audit import service as audit
 from mutua.auth.models import User
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
@@ -67,16 +68,16 @@ def build(db: Session, *, rng: np.random.Generator, today: date, actor: Principa
     """Create patients, their labs, policies in the kidney matrix and open alerts."""
     project = _kidney_project(db, today=today, actor=actor)
     member_ids, birth_day, female = _register(db, rng, patients, today)
+    audit.record(db, actor=actor, action="member.register_many", entity="member",
+                 entity_id="demo:health", detail={"count": len(member_ids)})
     plan = _plan(rng, len(member_ids), today)
     now = datetime.combine(today, datetime.max.time().replace(microsecond=0), SHANGHAI)
     pre = plan["day"] < plan["enrol"][plan["who"]]
     raw_pre = _labs(rng, plan, member_ids, birth_day, female, pre)
-    out_pre = ingest.ingest(db, raw=raw_pre, source="demo", now=now,
-                            patients_fn=service.resolve_patients)
+    out_pre = service.import_records(db, actor=actor, raw=raw_pre, source="demo", now=now)
     enrolled = _enrol(db, rng, plan, member_ids, project, actor)
     raw_post = _labs(rng, plan, member_ids, birth_day, female, ~pre)
-    out_post = ingest.ingest(db, raw=raw_post, source="demo", now=now,
-                             patients_fn=service.resolve_patients)
+    out_post = service.import_records(db, actor=actor, raw=raw_post, source="demo", now=now)
     overdue = service.raise_overdue_alerts(db, on=today, actor=actor)
     assigned = _assign_coordinators(db, member_ids)
     open_alerts = db.scalar(select(func.count()).select_from(Alert)

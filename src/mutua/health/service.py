@@ -421,27 +421,27 @@ def my_patients(db: Session, *, actor: Principal, limit: int = 50, offset: int =
 
 def raise_overdue_alerts(db: Session, *, on: date, actor: Principal) -> int:
     """An alert for each patient whose next test (by heat-map cell) is past due plus grace."""
-    rows = db.execute(select(KidneyResult.member_id, KidneyResult.effective_at,
-                             KidneyResult.g_category, KidneyResult.a_category,
-                             KidneyResult.project_id)
-                      .order_by(KidneyResult.member_id, KidneyResult.effective_at)).all()
+    last = (select(KidneyResult.member_id, func.max(KidneyResult.effective_at).label("t"))
+            .group_by(KidneyResult.member_id).subquery())
+    rows = db.execute(
+        select(KidneyResult.member_id, KidneyResult.effective_at, KidneyResult.g_category,
+               KidneyResult.a_category, KidneyResult.project_id)
+        .join(last, (last.c.member_id == KidneyResult.member_id)
+              & (last.c.t == KidneyResult.effective_at))).all()
     if not rows:
         return 0
-    m = np.array([r[0] for r in rows], dtype=np.int64)
-    last = np.ones(len(m), dtype=bool)
-    last[:-1] = m[1:] != m[:-1]
-    idx = np.flatnonzero(last)
-    day = np.array([(rows[i][1].astimezone(SHANGHAI).date() - _EPOCH).days for i in idx])
-    g = np.array([clinical.G_CATEGORIES.index(rows[i][2]) for i in idx])
-    a = np.array([clinical.A_CATEGORIES.index(rows[i][3]) if rows[i][3] else -1 for i in idx])
-    late = rules.overdue(day, g, a, (on - _EPOCH).days)
-    open_now = ingest.open_alert_keys(db, m[idx][late].tolist())
+    latest = {r[0]: r for r in rows}  # one row per patient (two results at the same moment)
+    m = np.array(list(latest), dtype=np.int64)
+    day = np.array([(r[1].astimezone(SHANGHAI).date() - _EPOCH).days for r in latest.values()])
+    g = np.array([clinical.G_CATEGORIES.index(r[2]) for r in latest.values()])
+    a = np.array([clinical.A_CATEGORIES.index(r[3]) if r[3] else -1 for r in latest.values()])
+    late = np.flatnonzero(rules.overdue(day, g, a, (on - _EPOCH).days))
+    open_now = ingest.open_alert_keys(db, m[late].tolist())
     now = utcnow()
-    new = [{"project_id": rows[i][4], "member_id": int(m[i]), "rule": "test_overdue",
-            "severity": "low", "severity_rank": 1, "value": float((on - _EPOCH).days - d),
+    new = [{"project_id": latest[int(m[i])][4], "member_id": int(m[i]), "rule": "test_overdue",
+            "severity": "low", "severity_rank": 1, "value": float((on - _EPOCH).days - day[i]),
             "effective_at": now, "status": "open", "created_at": now, "updated_at": now}
-           for i, d in zip(idx[late], day[late], strict=True)
-           if (int(m[i]), "test_overdue") not in open_now]
+           for i in late if (int(m[i]), "test_overdue") not in open_now]
     for start in range(0, len(new), ingest.CHUNK):
         db.execute(insert(Alert), new[start:start + ingest.CHUNK])
     audit.record(db, actor=actor, action="health.alerts.overdue", entity="alert", entity_id="-",

@@ -329,3 +329,16 @@ def test_fhir_over_http_refuses_patients_of_another_coordinator(client, db):
     assert {x["reason"] for x in r.json()["rejected"]} >= {"you may not see this patient"}
     r = client.post("/api/v1/health/fhir", headers=headers, content="{not json")
     assert r.status_code == 422
+
+
+def test_overdue_tests_raise_one_alert(db):
+    late = factories.member(db, birth=date(1950, 1, 1), sex="M")
+    fine = factories.member(db, birth=date(1950, 1, 1), sex="M")
+    db.flush()
+    # G4 (3 tests a year: due after 122 days, alert after 30 more)
+    service.record(db, actor=SYSTEM, items=[obs(late.id, "98979-8", 25, None, "2025-01-10"),
+                                            obs(fine.id, "98979-8", 25, None, "2025-05-20")])
+    assert service.raise_overdue_alerts(db, on=date(2025, 6, 30), actor=SYSTEM) == 1
+    assert service.raise_overdue_alerts(db, on=date(2025, 7, 1), actor=SYSTEM) == 0
+    alert = db.scalar(select(Alert).where(Alert.rule == "test_overdue"))
+    assert alert.member_id == late.id
