@@ -55,3 +55,8 @@ ROLE_LABELS = {
     "finance": N_("Finance"), "actuary": N_("Actuary"), "care": N_("Care coordinator"),
     "secretary": N_("Secretary"), "member": N_("Member"),
 }
+CLOSE_GATES = {
+    "start_up_costs": N_("Start-up costs recovered"),
+    "solvency": N_("Reserve at or above its minimum, no deficit carried"),
+    "operating_fund": N_("Borrowed operating fund repaid"),
+}

@@ -14,6 +14,7 @@ from mutua.dates import Quarter, today
 from mutua.deps import DbSession
 from mutua.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mutua.settlement import service as settlement_service
+from mutua.web import labels
 from mutua.web.pages.staff import open_to
 from mutua.web.render import N_, redirect, render
 
@@ -60,6 +61,7 @@ def _page(request, db, principal, *, project: str, quarter: str, preview=None, p
                                                        else ""),
                   preview=preview, problems=problems or [], closes=list(reversed(closes)),
                   lines=LINES, allocations=ALLOCATIONS, done=done,
+                  gate_labels=labels.CLOSE_GATES,
                   may_close=principal.role in (Role.FINANCE, Role.ADMIN))
 
 
