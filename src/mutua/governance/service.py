@@ -385,12 +385,12 @@ def in_scope(db: Session, *, member_id: int, project_id: int | None) -> bool:
 
 
 def visible_proposal(db: Session, *, proposal_id: int, actor: Principal) -> Proposal:
-    """Staff see every proposal; a member sees those of their scope (others look absent)."""
+    """Staff see every proposal; a member sees opened ones of their scope (others look absent)."""
     proposal = get_proposal(db, proposal_id=proposal_id)
-    if actor.is_member and not (
+    if actor.is_member and (proposal.status == "draft" or not (
         _is_elector(db, proposal_id, actor.member_id or 0)
         or in_scope(db, member_id=actor.member_id or 0, project_id=proposal.project_id)
-    ):
+    )):
         raise NotFound(f"proposal {proposal_id} not found")
     return proposal
 
@@ -454,9 +454,10 @@ def list_proposals(db: Session, *, actor: Principal, status: str | None = None,
     stmt = select(Proposal)
     if status:
         stmt = stmt.where(Proposal.status == status)
-    if actor.is_member:
+    if actor.is_member:  # drafts are the secretary's until voting opens
         mine = select(Policy.project_id).where(Policy.member_id == actor.member_id)
-        stmt = stmt.where(Proposal.project_id.is_(None) | Proposal.project_id.in_(mine))
+        stmt = stmt.where(Proposal.status != "draft",
+                          Proposal.project_id.is_(None) | Proposal.project_id.in_(mine))
     total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     items = list(db.scalars(stmt.order_by(Proposal.id.desc()).limit(limit).offset(offset)))
     return items, total

@@ -193,3 +193,16 @@ def test_election_candidates_must_belong_to_the_scope(db):
         motion(db, product.project_id, kind="election",
                payload={"seats": 3, "candidates": [people[0].id, people[1].id]})
     assert err.value.problems[0].field == "payload.seats"
+
+
+def test_members_see_a_proposal_only_once_voting_opens(db):
+    from mutua.errors import NotFound
+
+    product, _, people = pool(db)
+    p = motion(db, product.project_id)
+    me = as_member(people[0])
+    assert service.list_proposals(db, actor=me)[1] == 0
+    with pytest.raises(NotFound):
+        service.visible_proposal(db, proposal_id=p.id, actor=me)
+    service.open_proposal(db, proposal_id=p.id, actor=SECRETARY, now=OPEN_AT)
+    assert service.list_proposals(db, actor=me)[1] == 1
