@@ -157,3 +157,18 @@ async def csrf_protect(request: Request) -> None:
 async def form_data(request: Request):
     """The parsed form of a POST, for routes whose fields are not known in advance."""
     return await request.form()
+
+
+def session_alive(request: Request) -> None:
+    """Forget the signed-in person if their account was deactivated or changed role since
+    the cookie was signed (one primary-key read): the next page asks them to sign in."""
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        return
+    from mutua.auth.models import User
+
+    with request.app.state.sessionmaker() as db:
+        user = db.get(User, principal.user_id)
+        alive = user is not None and user.active and user.role == principal.role.value
+    if not alive:
+        request.state.principal = None

@@ -111,3 +111,17 @@ def test_an_ordinary_database_shows_no_sign_ins(client, staff_user):
     staff_user(Role.ADMIN, "admin")
     page = client.get("/signin")
     assert "演示账号" not in page.text
+
+
+def test_a_deactivated_account_is_signed_out_at_once(client, db, staff_user):
+    from sqlalchemy import update
+
+    from mutua.auth.models import User
+
+    staff_user(Role.ADMIN, "boss")
+    sign_in(client, "boss")
+    assert client.get("/staff/audit").status_code == 200
+    db.execute(update(User).where(User.username == "boss").values(active=False))
+    db.commit()
+    response = client.get("/staff/audit", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/signin")

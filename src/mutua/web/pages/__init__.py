@@ -16,7 +16,7 @@ from starlette.responses import FileResponse, Response
 
 from mutua.errors import DomainError, Forbidden, NotFound, Unauthorized, ValidationFailed
 from mutua.web.render import redirect, render
-from mutua.web.session import CsrfFailed, SessionMiddleware, csrf_protect
+from mutua.web.session import CsrfFailed, SessionMiddleware, csrf_protect, session_alive
 
 # Paths that answer in JSON or are files, never HTML pages.
 _NOT_PAGES = ("/api/", "/docs", "/openapi.json", "/healthz", "/metrics", "/static/",
@@ -53,7 +53,8 @@ def install(app: FastAPI) -> None:
     for module in (auth, member, member_claims, member_governance, member_health,
                    member_statements, staff, staff_care, staff_catalog, staff_claims,
                    staff_close, staff_governance, staff_members):
-        app.include_router(module.router, dependencies=[Depends(csrf_protect)],
+        app.include_router(module.router,
+                           dependencies=[Depends(session_alive), Depends(csrf_protect)],
                            include_in_schema=False)
 
 
