@@ -209,3 +209,13 @@ def claimants_paid_in(db: Session, *, project_id: int, start: date,
         .group_by(Claim.member_id).order_by(Claim.member_id)).all()
     return [(int(m), from_fen(fen or 0)) for m, fen in rows]
 
+
+
+def open_counts(db: Session) -> dict[int, int]:
+    """Open claims (reported, under review, reopened) per project, in one GROUP BY.
+
+    Counts only, for the staff dashboard: no claim is read, so nothing is audited.
+    """
+    rows = db.execute(select(Claim.project_id, func.count(Claim.id))
+                      .where(Claim.status.in_(OPEN_STATES)).group_by(Claim.project_id)).all()
+    return {pid: int(n) for pid, n in rows}
