@@ -28,6 +28,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--url", help="PostgreSQL URL (emptied first)")
     parser.add_argument("--core-only", action="store_true",
                         help="leave out the domains' demo steps")
+    parser.add_argument("--steps", help="comma-separated domain steps to run (default: all)")
     parser.add_argument("--progress", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -43,7 +44,8 @@ def main(argv: list[str]) -> int:
         started, cpu = time.perf_counter(), time.process_time()
         summary = builder.build(seed=args.seed, members=args.members, url=url, fresh=True,
                                 progress=args.progress,
-                                domain_steps=() if args.core_only else None)
+                                domain_steps=() if args.core_only else
+                                tuple(args.steps.split(",")) if args.steps else None)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     result = {"members": args.members, "seconds": round(seconds, 1),
               "members_per_second": round(args.members / seconds, 1),
