@@ -78,9 +78,11 @@ class Elector(Base):
     __tablename__ = "governance_electorate"
     __table_args__ = (Index("ix_governance_electorate_member", "member_id"),)
 
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("governance_proposals.id"),
-                                             primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    # No foreign keys here, on purpose: the rows are only ever written by one INSERT ...
+    # SELECT from policies (whose member_id is already a foreign key) for a proposal that
+    # exists, and per-row FK triggers made freezing a million electors four times slower.
+    proposal_id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(primary_key=True)
     has_voted: Mapped[bool] = mapped_column(Boolean, default=False)
     # The proposal's scope (None: mutual-wide), so a sharded database can place the rows.
     project_id: Mapped[int | None] = mapped_column(default=None)
