@@ -67,6 +67,19 @@ def new_session(principal: Principal | None = None) -> dict:
     return data
 
 
+# Sent with every page: no framing, no sniffing, scripts only from this site (the charts,
+# htmx); inline styles are allowed because plotly.js and htmx set them.
+PAGE_HEADERS = (
+    (b"content-security-policy",
+     b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+     b"img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; "
+     b"frame-ancestors 'none'; form-action 'self'"),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+)
+
+
 class SessionMiddleware:
     """Pure ASGI middleware: puts the session, the principal and the locale on request.state."""
 
@@ -82,13 +95,27 @@ class SessionMiddleware:
         cookies = _cookies(scope)
         state = scope.setdefault("state", {})
         state["locale"] = i18n.normalise(cookies.get(LOCALE_COOKIE), self.default_locale)
-        if not scope["path"].startswith("/api/"):
-            data = loads(cookies.get(SESSION_COOKIE), secret=self.secret)
-            state["session"] = data
-            principal = principal_from(data)
-            if principal is not None:
-                state["principal"] = principal
-        await self.app(scope, receive, send)
+        if scope["path"].startswith(("/api/", "/docs", "/openapi.json")):
+            await self.app(scope, receive, send)
+            return
+        data = loads(cookies.get(SESSION_COOKIE), secret=self.secret)
+        state["session"] = data
+        principal = principal_from(data)
+        if principal is not None:
+            state["principal"] = principal
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _v in headers}
+                headers += [(k, v) for k, v in PAGE_HEADERS if k not in names]
+                if principal is not None and b"cache-control" not in names:
+                    # Private pages are not kept by shared caches or on a shared phone.
+                    headers.append((b"cache-control", b"private, no-store"))
+                message = dict(message, headers=headers)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _cookies(scope) -> dict[str, str]:

@@ -125,3 +125,12 @@ def test_a_deactivated_account_is_signed_out_at_once(client, db, staff_user):
     db.commit()
     response = client.get("/staff/audit", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/signin")
+
+
+def test_pages_carry_security_headers_and_signed_in_pages_are_not_cached(client, staff_user):
+    page = client.get("/signin")
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff"
+    staff_user(Role.ADMIN, "boss")
+    sign_in(client, "boss")
+    assert client.get("/staff/audit").headers["cache-control"] == "private, no-store"
