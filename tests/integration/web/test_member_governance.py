@@ -61,3 +61,21 @@ def test_a_member_without_cover_is_told_they_cannot_vote(client, db):
     sign_in(client, m.member_number, f.PASSWORD)
     page = client.get(f"/me/governance/proposals/{p.id}")
     assert page.status_code == 200 and "不在本议案的投票人名单中" in page.text
+
+
+def test_a_member_rates_joining_and_sends_feedback(client, db):
+    f.accident_project(db)
+    m = f.member(db, login=True)
+    p = f.policy(db, member=m)
+    db.commit()
+    sign_in(client, m.member_number, f.PASSWORD)
+    rated = post_form(client, "/me/governance/ratings",
+                      {"service_kind": "enrolment", "service_ref": str(p.id), "score": "2",
+                       "comment": "等了很久"}, from_page="/me/governance")
+    assert rated.status_code == 303
+    sent = post_form(client, "/me/governance/feedback", {"text": "希望增加夜间客服"},
+                     from_page="/me/governance")
+    assert sent.status_code == 303
+    page = client.get("/me/governance?done=feedback")
+    assert "希望增加夜间客服" in page.text and "尚未答复" in page.text
+    assert "2/5" in page.text

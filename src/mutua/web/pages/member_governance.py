@@ -18,6 +18,7 @@ from mutua.errors import Conflict, Forbidden, ValidationFailed
 from mutua.governance import meetings as governance_meetings
 from mutua.governance import ratings as governance_ratings
 from mutua.governance import service as governance_service
+from mutua.policies import service as policies_service
 from mutua.web.i18n import gettext as _
 from mutua.web.i18n import pick
 from mutua.web.pages.member import flash
@@ -70,8 +71,12 @@ def _extras(db, principal: Principal) -> dict:
                                               actor=principal, limit=100)
     done = {(r.service_kind, r.service_ref) for r in rated}
     claims, _n = claims_service.list_claims(db, actor=principal, limit=50)
-    to_rate = [c for c in claims if c.status in ("paid", "closed")
-               and ("claim", str(c.id)) not in done]
+    policies, _n = policies_service.list_for_member(db, member_id=principal.member_id,
+                                                    actor=principal, limit=50)
+    to_rate = [{"kind": "claim", "ref": c.id, "number": c.claim_number} for c in claims
+               if c.status in ("paid", "closed") and ("claim", str(c.id)) not in done]
+    to_rate += [{"kind": "enrolment", "ref": p.id, "number": p.policy_number} for p in policies
+                if ("enrolment", str(p.id)) not in done]
     return {"meetings": meetings, "feedback": feedback, "ratings": rated, "to_rate": to_rate,
             "projects": my_projects(db, principal)}
 
@@ -98,11 +103,13 @@ def feedback(db: DbSession, text: Annotated[str, Form(max_length=4000)] = "",
 
 
 @router.post("/ratings")
-def rate(db: DbSession, claim_id: Annotated[int, Form()],
-         score: Annotated[int, Form(ge=1, le=5)], comment: Annotated[str, Form(max_length=2000)] = "",
-         principal: Principal = Member):
-    governance_ratings.rate(db, service_kind="claim", service_ref=claim_id, score=score,
-                            comment=comment, actor=principal)
+def rate(db: DbSession, service_kind: Annotated[str, Form(max_length=16)],
+         service_ref: Annotated[int, Form()], score: Annotated[int, Form(ge=1, le=5)],
+         comment: Annotated[str, Form(max_length=2000)] = "", principal: Principal = Member):
+    if service_kind not in ("claim", "enrolment"):
+        raise ValidationFailed("service_kind", "must be claim or enrolment")
+    governance_ratings.rate(db, service_kind=service_kind, service_ref=service_ref,
+                            score=score, comment=comment, actor=principal)
     return redirect("/me/governance?done=rated#ratings")
 
 
