@@ -77,10 +77,14 @@ def post_many(db: Session, entries: list[JournalEntry]) -> list[int]:
 
 
 def _refuse_repeats(db: Session, entries: list[JournalEntry]) -> None:
-    keys = [e.idempotency_key for e in entries if e.idempotency_key]
-    seen = db.scalars(select(Entry.idempotency_key).where(Entry.idempotency_key.in_(keys))).all()
-    if seen:
-        raise Conflict(f"already posted: {', '.join(sorted(seen))}")
+    """An idempotency key is unique within a project's books (as the table's key is)."""
+    keyed = {(e.project_id, e.idempotency_key) for e in entries if e.idempotency_key}
+    seen = db.execute(select(Entry.project_id, Entry.idempotency_key).where(
+        Entry.project_id.in_({p for p, _ in keyed}),
+        Entry.idempotency_key.in_({k for _, k in keyed}))).all()
+    repeats = sorted(k for p, k in seen if (p, k) in keyed)
+    if repeats:
+        raise Conflict(f"already posted: {', '.join(repeats)}")
 
 
 def already_posted(db: Session, *, project_id: int, idempotency_key: str) -> int | None:
