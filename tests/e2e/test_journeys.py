@@ -193,6 +193,16 @@ def test_the_staff_console_pages_pass_the_accessibility_check(world, browser_for
         check(page, name)
 
 
+def test_the_secretary_sees_turnout_refresh_by_itself(world, browser_for):
+    page = browser_for(DESKTOP)
+    sign_in(page, world, "secretary", world.demo_password)
+    with page.expect_response(re.compile(r"/staff/governance/turnout$"), timeout=20_000) as r:
+        page.goto(f"{world.base_url}/staff/governance")
+    assert r.value.status == 200
+    page.wait_for_timeout(500)  # htmx swaps the answer in after it arrives
+    assert world.proposal_title in page.inner_text("#turnout")
+
+
 def test_the_sign_in_page_shows_the_demo_logins(world, browser_for):
     page = browser_for(PHONE)
     page.goto(f"{world.base_url}/")
