@@ -36,3 +36,22 @@ def test_postgres_migrations_match_models():
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_migrated_audit_log_refuses_updates(tmp_path):
+    import pytest as _pytest
+    from sqlalchemy.exc import DatabaseError
+
+    from mutua.ops import hardening
+
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    schema.upgrade(url)
+    engine = make_engine(url)
+    assert hardening.is_installed(engine)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO audit_events (at, actor_user_id, actor_username, actor_role,"
+                          " action, entity, entity_id, detail) VALUES ('2026-01-01 00:00:00', 0,"
+                          " 's', 'admin', 'a', 'e', '1', '{}')"))
+    with _pytest.raises(DatabaseError, match="append-only"), engine.begin() as conn:
+        conn.execute(text("UPDATE audit_events SET action = 'forged'"))
+    engine.dispose()

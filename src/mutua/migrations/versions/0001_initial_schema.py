@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 22:56:06.478154
+Create Date: 2026-11-26 00:02:23.325581
 """
 from alembic import op
 import sqlalchemy as sa
@@ -42,6 +42,72 @@ def upgrade() -> None:
     sa.Column('value', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_counters'))
     )
+    op.create_table('governance_electorate',
+    sa.Column('proposal_id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('has_voted', sa.Boolean(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=True),
+    sa.PrimaryKeyConstraint('proposal_id', 'member_id', name=op.f('pk_governance_electorate'))
+    )
+    with op.batch_alter_table('governance_electorate', schema=None) as batch_op:
+        batch_op.create_index('ix_governance_electorate_member', ['member_id'], unique=False)
+
+    op.create_table('health_alerts',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=True),
+    sa.Column('member_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('rule', sa.String(length=32), nullable=False),
+    sa.Column('severity', sa.String(length=10), nullable=False),
+    sa.Column('severity_rank', sa.SmallInteger(), nullable=False),
+    sa.Column('value', sa.Float(), nullable=True),
+    sa.Column('observation_id', sa.Integer(), nullable=True),
+    sa.Column('effective_at', mutua.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=14), nullable=False),
+    sa.Column('created_at', mutua.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', mutua.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_health_alerts'))
+    )
+    with op.batch_alter_table('health_alerts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_health_alerts_member_id'), ['member_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_health_alerts_project_id'), ['project_id'], unique=False)
+        batch_op.create_index('ix_health_alerts_queue', ['status', 'severity_rank', 'created_at'], unique=False)
+        batch_op.create_index('uq_health_alerts_open_rule', ['member_id', 'rule'], unique=True, sqlite_where=sa.text("status != 'resolved'"), postgresql_where=sa.text("status != 'resolved'"))
+
+    op.create_table('health_observations',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=True),
+    sa.Column('member_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('loinc', sa.String(length=10), nullable=False),
+    sa.Column('value', sa.Float(), nullable=False),
+    sa.Column('original_value', sa.String(length=32), nullable=False),
+    sa.Column('original_unit', sa.String(length=24), nullable=False),
+    sa.Column('effective_at', mutua.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('received_at', mutua.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_health_observations')),
+    sa.UniqueConstraint('member_id', 'kind', 'effective_at', name='uq_health_obs_dedup')
+    )
+    op.create_table('health_results',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=True),
+    sa.Column('member_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('observation_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('effective_at', mutua.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('egfr', sa.Float(), nullable=False),
+    sa.Column('equation', sa.String(length=40), nullable=False),
+    sa.Column('g_category', sa.String(length=3), nullable=False),
+    sa.Column('acr_mg_g', sa.Float(), nullable=True),
+    sa.Column('a_category', sa.String(length=2), nullable=True),
+    sa.Column('risk', sa.String(length=24), nullable=True),
+    sa.Column('risk_2y', sa.Float(), nullable=True),
+    sa.Column('risk_5y', sa.Float(), nullable=True),
+    sa.Column('slope', sa.Float(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_health_results'))
+    )
+    with op.batch_alter_table('health_results', schema=None) as batch_op:
+        batch_op.create_index('ix_health_results_member_time', ['member_id', 'effective_at'], unique=False)
+
     op.create_table('login_attempts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=64), nullable=False),
@@ -174,27 +240,19 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_governance_ratings_member_id'), ['member_id'], unique=False)
         batch_op.create_index('ix_governance_ratings_project_month', ['project_id', 'month'], unique=False)
 
-    op.create_table('health_alerts',
+    op.create_table('health_alert_notes',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('project_id', sa.Integer(), nullable=True),
-    sa.Column('member_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('rule', sa.String(length=32), nullable=False),
-    sa.Column('severity', sa.String(length=10), nullable=False),
-    sa.Column('severity_rank', sa.SmallInteger(), nullable=False),
-    sa.Column('value', sa.Float(), nullable=True),
-    sa.Column('observation_id', sa.Integer(), nullable=True),
-    sa.Column('effective_at', mutua.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('alert_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('at', mutua.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('username', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=14), nullable=False),
-    sa.Column('created_at', mutua.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', mutua.db.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_health_alerts_member_id_members')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_health_alerts'))
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['alert_id'], ['health_alerts.id'], name=op.f('fk_health_alert_notes_alert_id_health_alerts')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_health_alert_notes'))
     )
-    with op.batch_alter_table('health_alerts', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_health_alerts_member_id'), ['member_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_health_alerts_project_id'), ['project_id'], unique=False)
-        batch_op.create_index('ix_health_alerts_queue', ['status', 'severity_rank', 'created_at'], unique=False)
-        batch_op.create_index('uq_health_alerts_open_rule', ['member_id', 'rule'], unique=True, sqlite_where=sa.text("status != 'resolved'"), postgresql_where=sa.text("status != 'resolved'"))
+    with op.batch_alter_table('health_alert_notes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_health_alert_notes_alert_id'), ['alert_id'], unique=False)
 
     op.create_table('health_assignments',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -210,27 +268,6 @@ def upgrade() -> None:
     with op.batch_alter_table('health_assignments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_health_assignments_coordinator_user_id'), ['coordinator_user_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_health_assignments_project_id'), ['project_id'], unique=False)
-
-    op.create_table('health_observations',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('project_id', sa.Integer(), nullable=True),
-    sa.Column('member_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('kind', sa.String(length=16), nullable=False),
-    sa.Column('loinc', sa.String(length=10), nullable=False),
-    sa.Column('value', sa.Float(), nullable=False),
-    sa.Column('original_value', sa.String(length=32), nullable=False),
-    sa.Column('original_unit', sa.String(length=24), nullable=False),
-    sa.Column('effective_at', mutua.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('source', sa.String(length=16), nullable=False),
-    sa.Column('dedup_key', sa.String(length=64), nullable=False),
-    sa.Column('received_at', mutua.db.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_health_observations_member_id_members')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_health_observations')),
-    sa.UniqueConstraint('dedup_key', name=op.f('uq_health_observations_dedup_key'))
-    )
-    with op.batch_alter_table('health_observations', schema=None) as batch_op:
-        batch_op.create_index('ix_health_obs_member_kind_time', ['member_id', 'kind', 'effective_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_health_observations_project_id'), ['project_id'], unique=False)
 
     op.create_table('ledger_accounts',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -388,20 +425,10 @@ def upgrade() -> None:
     sa.Column('proposal_id', sa.Integer(), nullable=False),
     sa.Column('receipt', sa.String(length=64), nullable=False),
     sa.Column('choice', sa.String(length=400), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['proposal_id'], ['governance_proposals.id'], name=op.f('fk_governance_ballots_proposal_id_governance_proposals')),
     sa.PrimaryKeyConstraint('proposal_id', 'receipt', name=op.f('pk_governance_ballots'))
     )
-    op.create_table('governance_electorate',
-    sa.Column('proposal_id', sa.Integer(), nullable=False),
-    sa.Column('member_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('has_voted', sa.Boolean(), nullable=False),
-    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_governance_electorate_member_id_members')),
-    sa.ForeignKeyConstraint(['proposal_id'], ['governance_proposals.id'], name=op.f('fk_governance_electorate_proposal_id_governance_proposals')),
-    sa.PrimaryKeyConstraint('proposal_id', 'member_id', name=op.f('pk_governance_electorate'))
-    )
-    with op.batch_alter_table('governance_electorate', schema=None) as batch_op:
-        batch_op.create_index('ix_governance_electorate_member', ['member_id'], unique=False)
-
     op.create_table('governance_feedback',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=True),
@@ -448,44 +475,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('governance_representatives', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_governance_representatives_member_id'), ['member_id'], unique=False)
-
-    op.create_table('health_alert_notes',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('alert_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('at', mutua.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('username', sa.String(length=64), nullable=False),
-    sa.Column('status', sa.String(length=14), nullable=False),
-    sa.Column('note', sa.Text(), nullable=False),
-    sa.ForeignKeyConstraint(['alert_id'], ['health_alerts.id'], name=op.f('fk_health_alert_notes_alert_id_health_alerts')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_health_alert_notes'))
-    )
-    with op.batch_alter_table('health_alert_notes', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_health_alert_notes_alert_id'), ['alert_id'], unique=False)
-
-    op.create_table('health_results',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('project_id', sa.Integer(), nullable=True),
-    sa.Column('member_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('observation_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('effective_at', mutua.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('egfr', sa.Float(), nullable=False),
-    sa.Column('equation', sa.String(length=40), nullable=False),
-    sa.Column('g_category', sa.String(length=3), nullable=False),
-    sa.Column('acr_mg_g', sa.Float(), nullable=True),
-    sa.Column('a_category', sa.String(length=2), nullable=True),
-    sa.Column('risk', sa.String(length=24), nullable=True),
-    sa.Column('risk_2y', sa.Float(), nullable=True),
-    sa.Column('risk_5y', sa.Float(), nullable=True),
-    sa.Column('slope', sa.Float(), nullable=True),
-    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_health_results_member_id_members')),
-    sa.ForeignKeyConstraint(['observation_id'], ['health_observations.id'], name=op.f('fk_health_results_observation_id_health_observations')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_health_results')),
-    sa.UniqueConstraint('observation_id', name=op.f('uq_health_results_observation_id'))
-    )
-    with op.batch_alter_table('health_results', schema=None) as batch_op:
-        batch_op.create_index('ix_health_results_member_time', ['member_id', 'effective_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_health_results_project_id'), ['project_id'], unique=False)
 
     op.create_table('ledger_postings',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -672,9 +661,7 @@ def upgrade() -> None:
     sa.Column('effective_from', sa.Date(), nullable=False),
     sa.Column('money', mutua.db.Money(), nullable=False),
     sa.Column('sum_insured_added', mutua.db.Money(), nullable=False),
-    sa.ForeignKeyConstraint(['benefit_id'], ['benefits.id'], name=op.f('fk_sum_insured_uplifts_benefit_id_benefits')),
     sa.ForeignKeyConstraint(['policy_id'], ['policies.id'], name=op.f('fk_sum_insured_uplifts_policy_id_policies')),
-    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_sum_insured_uplifts_project_id_projects')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sum_insured_uplifts'))
     )
     with op.batch_alter_table('sum_insured_uplifts', schema=None) as batch_op:
@@ -865,15 +852,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ledger_postings_entry_id'))
 
     op.drop_table('ledger_postings')
-    with op.batch_alter_table('health_results', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_health_results_project_id'))
-        batch_op.drop_index('ix_health_results_member_time')
-
-    op.drop_table('health_results')
-    with op.batch_alter_table('health_alert_notes', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_health_alert_notes_alert_id'))
-
-    op.drop_table('health_alert_notes')
     with op.batch_alter_table('governance_representatives', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_governance_representatives_member_id'))
 
@@ -884,10 +862,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_governance_feedback_meeting_id'))
 
     op.drop_table('governance_feedback')
-    with op.batch_alter_table('governance_electorate', schema=None) as batch_op:
-        batch_op.drop_index('ix_governance_electorate_member')
-
-    op.drop_table('governance_electorate')
     op.drop_table('governance_ballots')
     with op.batch_alter_table('coefficient_tables', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_coefficient_tables_product_id'))
@@ -922,23 +896,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ledger_accounts_project_id'))
 
     op.drop_table('ledger_accounts')
-    with op.batch_alter_table('health_observations', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_health_observations_project_id'))
-        batch_op.drop_index('ix_health_obs_member_kind_time')
-
-    op.drop_table('health_observations')
     with op.batch_alter_table('health_assignments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_health_assignments_project_id'))
         batch_op.drop_index(batch_op.f('ix_health_assignments_coordinator_user_id'))
 
     op.drop_table('health_assignments')
-    with op.batch_alter_table('health_alerts', schema=None) as batch_op:
-        batch_op.drop_index('uq_health_alerts_open_rule', sqlite_where=sa.text("status != 'resolved'"), postgresql_where=sa.text("status != 'resolved'"))
-        batch_op.drop_index('ix_health_alerts_queue')
-        batch_op.drop_index(batch_op.f('ix_health_alerts_project_id'))
-        batch_op.drop_index(batch_op.f('ix_health_alerts_member_id'))
+    with op.batch_alter_table('health_alert_notes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_health_alert_notes_alert_id'))
 
-    op.drop_table('health_alerts')
+    op.drop_table('health_alert_notes')
     with op.batch_alter_table('governance_ratings', schema=None) as batch_op:
         batch_op.drop_index('ix_governance_ratings_project_month')
         batch_op.drop_index(batch_op.f('ix_governance_ratings_member_id'))
@@ -967,6 +933,22 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_login_attempts_at'))
 
     op.drop_table('login_attempts')
+    with op.batch_alter_table('health_results', schema=None) as batch_op:
+        batch_op.drop_index('ix_health_results_member_time')
+
+    op.drop_table('health_results')
+    op.drop_table('health_observations')
+    with op.batch_alter_table('health_alerts', schema=None) as batch_op:
+        batch_op.drop_index('uq_health_alerts_open_rule', sqlite_where=sa.text("status != 'resolved'"), postgresql_where=sa.text("status != 'resolved'"))
+        batch_op.drop_index('ix_health_alerts_queue')
+        batch_op.drop_index(batch_op.f('ix_health_alerts_project_id'))
+        batch_op.drop_index(batch_op.f('ix_health_alerts_member_id'))
+
+    op.drop_table('health_alerts')
+    with op.batch_alter_table('governance_electorate', schema=None) as batch_op:
+        batch_op.drop_index('ix_governance_electorate_member')
+
+    op.drop_table('governance_electorate')
     op.drop_table('counters')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_events_project_id'))
