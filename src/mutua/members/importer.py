@@ -3,7 +3,8 @@
 A delivery platform or a fleet sends one file with the columns
 ``name, id_number, phone, occupation_code, city`` (any order, one header row). Every row is
 checked by the same rules as a single registration (:func:`mutua.members.service.validate`)
-and by the product's eligibility rules (:func:`mutua.policies.service.enrol_many`). The answer
+and by the product's eligibility rules (:func:`mutua.policies.service.quote`, before anyone
+is registered, then :func:`mutua.policies.service.enrol_many` for duplicates). The answer
 lists each bad row by its row number in the file (the header is row 1), with the field and
 the rule it breaks. Valid rows are registered (a member already registered under the same ID
 number is reused) and enrolled with set-based statements; with ``all_or_nothing`` a single bad
@@ -230,12 +231,13 @@ def import_members(db: Session, *, data: bytes, filename: str, product_code: str
     settings = settings or get_settings()
     on = on or shanghai_today()
     product = catalog_service.get_product(db, code=product_code)
-    catalog_service.get_period(db, product=product, code=period_code)  # NotFound early
+    period = catalog_service.get_period(db, product=product, code=period_code)
     table = read_table(data, filename=filename, max_bytes=settings.import_max_bytes,
                        max_rows=settings.import_max_rows)
     report = ImportReport(product_code, period_code, table.kind, rows=len(table.rows),
                           all_or_nothing=all_or_nothing)
     valid = validate_rows(table.rows, today=on, bad=report.bad_rows)
+    valid = eligible_rows(db, valid, product=product, period=period, on=on, bad=report.bad_rows)
     if all_or_nothing and report.bad_rows:
         return _refuse(report, started)
     issued = numbering.current(db, "member")  # member numbers issued so far
@@ -271,6 +273,25 @@ def validate_rows(rows: list[tuple[int, dict[str, str]]], *, today: date,
         except ValidationFailed as exc:
             bad[row] = list(exc.problems)
     return valid
+
+
+def eligible_rows(db: Session, valid, *, product, period, on: date,
+                  bad: dict[int, list[Problem]]) -> list[tuple[int, members_service.ValidMember]]:
+    """Rows whose person may hold the product (age at cover start, class, sale window).
+
+    Checked before anyone is registered, so a row that cannot be enrolled leaves no member
+    behind; enrol_many checks again against what is stored (and for duplicates).
+    """
+    cells = catalog_service.table_cells(db, table_id=period.coefficient_table_id)
+    out = []
+    for row, member in valid:
+        offer = policies_service.quote(db, member=member, product=product, period=period,
+                                       on=on, cells=cells)
+        if offer.problems:
+            bad[row] = list(offer.problems)
+        else:
+            out.append((row, member))
+    return out
 
 
 def _refuse(report: ImportReport, started: float) -> ImportReport:

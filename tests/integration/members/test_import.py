@@ -108,8 +108,8 @@ def test_each_bad_row_is_listed_by_row_number_field_and_rule(db, product):
     assert report.enrolled == 2  # rows 8 and 9
     db.commit()
     assert count(db, Policy) == 2
-    # Rows that fail an eligibility rule are members now, but hold no policy.
-    assert count(db, Member) == 4
+    # A row that cannot be enrolled leaves no member behind.
+    assert count(db, Member) == 2
 
 
 def test_members_already_registered_are_reused(db, product):
