@@ -24,8 +24,9 @@ test: install
 serve: install
 	$(BIN)/mutua serve
 
-bench: install
-	$(BIN)/python -m benchmarks all --json
+bench: install  # every benchmark on SQLite and PostgreSQL -> benchmarks/results.json
+	@command -v wrk >/dev/null || echo "http_load needs wrk: apt-get install -y wrk"
+	$(BIN)/python -m benchmarks all
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

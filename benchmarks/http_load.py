@@ -5,8 +5,9 @@
 
 Builds a small demo mutual (``mutua demo``'s members, policies and logins), starts uvicorn
 on a free 127.0.0.1 port with ``--workers`` processes, signs in the demo's member logins and
-its underwriter, then drives three scenarios with wrk (Debian package ``wrk``), each bounded in time (``--seconds``) and the
-enrolment one in count as well (each member enrols once, then its thread stops):
+its underwriter, then drives three scenarios with wrk (Debian package ``wrk``), each
+bounded in time (``--seconds``) and the enrolment one in count as well (each member enrols
+once, then its thread stops):
 
 - ``trivial``: ``GET /healthz`` (one ``SELECT 1``), the ceiling of this server and stack;
 - ``policy_list``: ``GET /api/v1/policies/mine`` as the demo's members, round robin;
