@@ -46,3 +46,17 @@ def test_the_accounts_show_closed_quarters_and_anonymised_paid_claims(client, db
 def test_another_project_statement_is_not_found(client, db):
     _closed_pool(client, db)
     assert client.get("/me/statements/NOPE/2025Q1").status_code == 404
+
+
+def test_the_pdf_follows_the_chosen_language(client, db):
+    from tests.integration.web.conftest import post_form
+
+    _closed_pool(client, db)
+    post_form(client, "/language", {"locale": "en", "next": "/me/statements"},
+              from_page="/me/statements")
+    download = client.get(f"/me/statements/{CODE}/2025Q1/pdf")
+    import pypdf
+
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(download.content)).pages)
+    text = text.replace("\x00", "")
+    assert "Quarterly statement 2025Q1" in text and "Premium earned by the pool" in text

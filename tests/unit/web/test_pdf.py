@@ -36,3 +36,8 @@ def test_a_missing_font_is_refused_plainly(monkeypatch, tmp_path):
     monkeypatch.setattr(pdf, "SHIPPED_FONT", tmp_path / "absent.otf")
     with pytest.raises(pdf.FontMissing, match="statement font"):
         pdf.render_pdf(pdf.Document(title="x", subtitle="y", sections=[]))
+
+
+def test_a_rare_character_outside_the_shipped_font_is_found():
+    doc = pdf.Document(title="账单", subtitle="会员 𠀀", sections=[pdf.Section("标题", [("甲", "乙")])])
+    assert pdf.missing_characters(doc) == {"𠀀"}
