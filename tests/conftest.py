@@ -23,7 +23,9 @@ from mutua.db import Base, load_all_models, make_engine, session_factory
 load_all_models()
 
 PG_URL = os.environ.get("MUTUA_TEST_POSTGRES_URL")
-BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])
+# MUTUA_TEST_BACKENDS (e.g. "postgres") narrows the run; CI runs the slow tests on PostgreSQL only.
+BACKENDS = [b for b in os.environ.get("MUTUA_TEST_BACKENDS", "sqlite,postgres").split(",")
+            if b == "sqlite" or (b == "postgres" and PG_URL)]
 
 
 @pytest.fixture(scope="session")

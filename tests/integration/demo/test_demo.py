@@ -129,6 +129,7 @@ def test_demo_logins_work_through_the_api(demo, client):
     assert r.status_code == 401
 
 
+@pytest.mark.slow
 def test_full_demo_runs_every_domain_step_and_the_books_still_balance(engine, db):
     summary = builder.build(seed=9, members=300, fresh=False, url=engine.test_url,
                             today=TODAY)
