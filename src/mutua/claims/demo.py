@@ -1,11 +1,17 @@
 """The claims part of the demo mutual: a year of claims across every project's policies.
 
-Who claims is drawn over whole columns of policies with numpy: an annual frequency that
-rises with the occupation class (relativities 1 : 1.5 : 2 : 3 : 5 : 8, DOMAIN.md section
-4) times each policy's exposure so far. Each claim then gets a benefit (medical most
-common, a few sudden deaths), a size (log-normal invoices, disability grades skewed to
-the light end), dates (report lag, handling time, weekly payment batches on Fridays) and
-is decided by the same pure rules the service uses. Everything is written in bulk, and
+Who claims is drawn over whole columns of policies with numpy, benefit by benefit. Each
+benefit's annual frequency comes from the pure risk rate it is priced at (the rate is
+expected cost per yuan of sum insured, so frequency = rate x sum insured / typical
+payout), for the product's reference class (the one whose coefficient is 1), times
+EXPERIENCE (the year runs a little better than priced, so pools share a surplus), times
+the occupation class relativity (1 : 1.5 : 2 : 3 : 5 : 8, DOMAIN.md section 4) for
+accident benefits, times each policy's exposure so far. With the demo catalogue that
+gives about 1 accidental death per 10,000 office workers a year and 4-6 among class 5-6
+riders and builders, sudden death rarer, medical claims by far the most common. Each
+claim then gets a size (log-normal invoices, disability grades skewed to the light end),
+dates (report lag, handling time, weekly payment batches on Fridays) and is decided by
+the same pure rules the service uses. Everything is written in bulk, and
 the books get one entry per project, day and kind, so every project's ledger balances.
 
 Kidney benefits are left to the health demo; here claims are accident and illness cash.
@@ -51,12 +57,18 @@ from mutua.policies import domain as policies_domain
 from mutua.policies.models import Policy, SumInsuredUplift
 from mutua.settings import get_settings
 
-BASE_FREQUENCY = 0.025  # claims per policy-year in occupation class 1
 CLASS_RELATIVITY = np.array([0, 1, 1.5, 2, 3, 5, 8], dtype=float)
-KIND_WEIGHTS = {"accidental_medical": 0.66, "hospital_allowance": 0.12, "disability": 0.12,
-                "sudden_death": 0.04, "accidental_death": 0.03}
+KINDS = ("accidental_medical", "hospital_allowance", "disability", "sudden_death",
+         "accidental_death")
+# Claims cost this share of the pure premium the catalogue prices for: a decent year.
+EXPERIENCE = 0.8
 # Disability grades 10 (lightest) .. 1: most injuries grade 9-10.
 GRADE_WEIGHTS = np.array([0.36, 0.24, 0.14, 0.09, 0.06, 0.04, 0.03, 0.02, 0.01, 0.01])
+# Grade g pays (11 - g) x 10% of the sum insured: 0.272 of it on average.
+MEAN_GRADE_SHARE = float(GRADE_WEIGHTS @ (np.arange(1, 11) / 10))
+MEDICAL_MEDIAN_INVOICE = 1000.0  # yuan; log-normal with sigma 1, mean about 1,650
+MEDICAL_TYPICAL_PAYOUT = 950.0  # yuan after social insurance, deductible and coinsurance
+MEAN_HOSPITAL_DAYS = 9.0  # 1 + geometric(1/8)
 EXCLUSION_FOUND = 0.02  # accident claims where review finds drunk driving (where excluded)
 APPEAL_RATE = 0.4  # share of denied claims whose member appeals
 CHUNK = 5000
@@ -87,15 +99,13 @@ def build(db: Session, *, rng: np.random.Generator, today: date, actor: Principa
     if len(cols["id"]) == 0:
         return {"claims": 0}
     products = _products(db)
-    chosen = _claimants(rng, cols, today)
-    terms_of = _terms(db, cols, chosen, products)
+    chosen = _claimants(rng, cols, products, today)
+    terms_of = _terms(db, cols, np.unique([i for i, _ in chosen]), products)
     limit = Decimal(get_settings().auto_decide_limit_yuan)
     drawn = []
-    for i in chosen:
-        claim = _draw(rng, cols, int(i), products, today)
-        if claim is None:
-            continue
-        _decide(claim, terms_of(int(i), claim.event_date), rng, today, limit)
+    for i, kind in chosen:
+        claim = _draw(rng, cols, i, kind, products, today)
+        _decide(claim, terms_of(i, claim.event_date), rng, today, limit)
         drawn.append(claim)
     if not drawn:
         return {"claims": 0}
@@ -128,6 +138,33 @@ class ProductInfo:
     def benefit_of(self, kind: str) -> Benefit | None:
         return next((b for b in self.benefits if b.kind == kind), None)
 
+    @property
+    def reference_class(self) -> int:
+        """The class the pure risk rates are priced for: the lowest covered (coefficient 1)."""
+        return min(self.allowed) if self.allowed else 1
+
+    def frequency(self, kind: str) -> float:
+        """Claims of ``kind`` per policy-year in the reference class (0 without the benefit).
+
+        >>> b = Benefit(kind="accidental_death", base_sum_insured=Decimal(100000),
+        ...             pure_risk_rate=Decimal("0.00008"))
+        >>> round(ProductInfo("accident", 0, frozenset(), frozenset(), (b,), "X")
+        ...       .frequency("accidental_death") * 10000, 2)  # per 10,000 a year
+        0.64
+        """
+        b = self.benefit_of(kind)
+        if b is None or not b.pure_risk_rate:
+            return 0.0
+        cost = float(b.pure_risk_rate) * float(b.base_sum_insured) * EXPERIENCE
+        if kind == "accidental_medical":
+            return cost / MEDICAL_TYPICAL_PAYOUT
+        if kind == "hospital_allowance":
+            daily = float(b.daily_amount or b.base_sum_insured / 30)
+            return cost / (daily * MEAN_HOSPITAL_DAYS)
+        if kind == "disability":
+            return cost / float(b.base_sum_insured) / MEAN_GRADE_SHARE
+        return cost / float(b.base_sum_insured)  # deaths pay the whole sum insured
+
 
 def _products(db: Session) -> dict[int, ProductInfo]:
     codes = dict(db.execute(select(Project.id, Project.code)).all())
@@ -139,22 +176,33 @@ def _products(db: Session) -> dict[int, ProductInfo]:
     return out
 
 
-def _claimants(rng, cols, today: date) -> np.ndarray:
-    """Policies with a claim: P(claim) = 1 - exp(-frequency x class relativity x exposure)."""
+def _claimants(rng, cols, products: dict[int, ProductInfo], today: date) -> list[tuple[int, str]]:
+    """(policy row, benefit kind) of every claim, ordered by policy: per benefit,
+    P(claim) = 1 - exp(-frequency x class relativity x exposure). Kidney benefits have no
+    frequency here (their claims come from the health records)."""
     start = np.array([d.toordinal() for d in cols["cover_start"]])
     end = np.array([min(d, today - timedelta(days=1)).toordinal() for d in cols["cover_end"]])
     exposure = np.clip(end - start + 1, 0, None) / 365.0
-    rate = BASE_FREQUENCY * CLASS_RELATIVITY[np.clip(cols["occupation_class"], 1, 6)] * exposure
-    return np.flatnonzero(rng.random(len(rate)) < 1 - np.exp(-rate))
+    relativity = CLASS_RELATIVITY[np.clip(cols["occupation_class"], 1, 6)]
+    chosen = []
+    for kind in KINDS:
+        rate = np.zeros(len(exposure))
+        for product_id, info in products.items():
+            f = info.frequency(kind)
+            if f == 0:
+                continue
+            mask = cols["product_id"] == product_id
+            # Accidents follow the job; sudden death and illness do not.
+            by_class = info.line == "accident" and kind != "sudden_death"
+            rate[mask] = f * (relativity[mask] / CLASS_RELATIVITY[info.reference_class]
+                              if by_class else 1.0)
+        hit = np.flatnonzero(rng.random(len(rate)) < 1 - np.exp(-rate * exposure))
+        chosen += [(int(i), kind) for i in hit]
+    return sorted(chosen, key=lambda c: (c[0], KINDS.index(c[1])))
 
 
-def _draw(rng, cols, i: int, products: dict[int, ProductInfo], today: date) -> Drawn | None:
+def _draw(rng, cols, i: int, kind: str, products: dict[int, ProductInfo], today: date) -> Drawn:
     info = products[int(cols["product_id"][i])]
-    kinds = [k for k in KIND_WEIGHTS if info.benefit_of(k) is not None]
-    if not kinds:
-        return None  # kidney products: their claims come from the health records
-    w = np.array([KIND_WEIGHTS[k] for k in kinds])
-    kind = kinds[int(rng.choice(len(kinds), p=w / w.sum()))]
     start, end = cols["cover_start"][i], min(cols["cover_end"][i], today - timedelta(days=1))
     event = start + timedelta(days=int(rng.integers(0, (end - start).days + 1)))
     lag = 1 + int(rng.geometric(1 / 6))
@@ -177,8 +225,8 @@ def _draw(rng, cols, i: int, products: dict[int, ProductInfo], today: date) -> D
 
 def _item(rng, kind: str, code: str, event: date, scale: float = 1.0) -> rules.ItemFacts:
     if kind == "accidental_medical":
-        invoice = round_fen(Decimal(str(round(float(rng.lognormal(math.log(1500 * scale), 1.0)),
-                                              2))))
+        drawn = float(rng.lognormal(math.log(MEDICAL_MEDIAN_INVOICE * scale), 1.0))
+        invoice = round_fen(Decimal(str(round(drawn, 2))))
         insured = bool(rng.random() < 0.6)
         social = round_fen(invoice * Decimal(str(round(float(rng.uniform(0.2, 0.5)), 2)))) \
             if insured else ZERO
