@@ -23,22 +23,31 @@ Reader = Annotated[Principal, Depends(allow(*Role))]
 
 
 def policy_out(db: Session, policy: Policy) -> PolicyOut:
-    cover = service.cover_on(db, policy_id=policy.id, on=max(policy.cover_start, today()))
-    return PolicyOut(
-        id=policy.id, policy_number=policy.policy_number,
-        project_code=service.project_code_of(db, policy.project_id),
-        product_code=cover.product_code, period_code=service.period_code_of(db, policy.period_id),
-        member_id=policy.member_id, status=policy.status, enrolled_on=policy.enrolled_on,
-        cover_start=policy.cover_start, cover_end=policy.cover_end, premium=policy.premium,
-        refund=policy.refund, occupation_class=policy.occupation_class,
-        age_at_start=policy.age_at_start, coefficient=policy.coefficient,
+    return policy_views(db, [policy])[0]
+
+
+def policy_views(db: Session, policies: list[Policy]) -> list[PolicyOut]:
+    """Policies as members and staff read them, with a fixed number of queries per page."""
+    if not policies:
+        return []
+    on = today()
+    covers = service.covers_of(db, policies=policies, on_for=lambda p: max(p.cover_start, on))
+    projects, periods = service.codes_of(db, policies=policies)
+    history = service.uplifts_of(db, policy_ids=[p.id for p in policies])
+    return [PolicyOut(
+        id=p.id, policy_number=p.policy_number, project_code=projects[p.project_id],
+        product_code=covers[p.id].product_code, period_code=periods[p.period_id],
+        member_id=p.member_id, status=p.status, enrolled_on=p.enrolled_on,
+        cover_start=p.cover_start, cover_end=p.cover_end, premium=p.premium, refund=p.refund,
+        occupation_class=p.occupation_class, age_at_start=p.age_at_start,
+        coefficient=p.coefficient,
         benefits=[BenefitCoverOut(code=b.code, kind=b.kind, sum_insured=b.sum_insured,
                                   base_sum_insured=b.base_sum_insured, uplift=b.uplift)
-                  for b in cover.benefits],
+                  for b in covers[p.id].benefits],
         uplifts=[UpliftOut(benefit_code=code, quarter=u.quarter, effective_from=u.effective_from,
                            money=u.money, sum_insured_added=u.sum_insured_added)
-                 for code, u in service.uplifts_of(db, policy_id=policy.id)],
-    )
+                 for code, u in history[p.id]],
+    ) for p in policies]
 
 
 @router.post("", response_model=PolicyOut, status_code=201)
@@ -59,7 +68,7 @@ def mine(db: DbSession, actor: Annotated[Principal, Depends(allow(Role.MEMBER))]
     """The signed-in member's policies."""
     rows, total = service.list_for_member(db, member_id=actor.member_id, actor=actor,
                                           limit=paging.limit, offset=paging.offset)
-    return Page(items=[policy_out(db, p) for p in rows], total=total, limit=paging.limit,
+    return Page(items=policy_views(db, rows), total=total, limit=paging.limit,
                 offset=paging.offset)
 
 
@@ -68,7 +77,7 @@ def by_member(member_id: int, db: DbSession, actor: Reader, paging: Paging) -> P
     """A member's policies (staff, or the member themself)."""
     rows, total = service.list_for_member(db, member_id=member_id, actor=actor,
                                           limit=paging.limit, offset=paging.offset)
-    return Page(items=[policy_out(db, p) for p in rows], total=total, limit=paging.limit,
+    return Page(items=policy_views(db, rows), total=total, limit=paging.limit,
                 offset=paging.offset)
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 import numpy as np
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from mutua import numbering
 from mutua.audit import service as audit
@@ -277,13 +279,33 @@ def cover_on(db: Session, *, policy_id: int, on: date) -> domain.PolicyCover:
     policy = db.get(Policy, policy_id)
     if policy is None:
         raise NotFound(f"policy {policy_id} not found")
-    product = db.get(Product, policy.product_id)
-    uplifts = dict(db.execute(
-        select(SumInsuredUplift.benefit_id, func.sum(SumInsuredUplift.sum_insured_added))
-        .where(SumInsuredUplift.policy_id == policy_id, SumInsuredUplift.effective_from <= on)
-        .group_by(SumInsuredUplift.benefit_id)).all())
-    benefits = tuple(_benefit_cover(b, policy, product, uplifts.get(b.id) or ZERO)
-                     for b in product.benefits)
+    return covers_of(db, policies=[policy], on_for=lambda _: on)[policy.id]
+
+
+def covers_of(db: Session, *, policies: list[Policy],
+              on_for: Callable[[Policy], date]) -> dict[int, domain.PolicyCover]:
+    """Cover of many policies in three queries (products, benefits, uplifts), not per policy."""
+    if not policies:
+        return {}
+    products = {p.id: p for p in db.scalars(
+        select(Product).where(Product.id.in_({p.product_id for p in policies}))
+        .options(selectinload(Product.benefits)))}
+    added: dict[int, list[tuple[int, date, Decimal]]] = defaultdict(list)
+    for pid, bid, eff, amount in db.execute(
+            select(SumInsuredUplift.policy_id, SumInsuredUplift.benefit_id,
+                   SumInsuredUplift.effective_from, SumInsuredUplift.sum_insured_added)
+            .where(SumInsuredUplift.policy_id.in_([p.id for p in policies]))):
+        added[pid].append((bid, eff, amount))
+    return {p.id: _cover(p, products[p.product_id], added[p.id], on_for(p)) for p in policies}
+
+
+def _cover(policy: Policy, product: Product, uplifts: list[tuple[int, date, Decimal]],
+           on: date) -> domain.PolicyCover:
+    by_benefit: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for bid, eff, amount in uplifts:
+        if eff <= on:
+            by_benefit[bid] += amount
+    benefits = tuple(_benefit_cover(b, policy, product, by_benefit[b.id]) for b in product.benefits)
     return domain.PolicyCover(
         policy_id=policy.id, policy_number=policy.policy_number, project_id=policy.project_id,
         member_id=policy.member_id, product_code=product.code, line=product.line,
@@ -308,11 +330,25 @@ def _benefit_cover(b: Benefit, policy: Policy, product: Product, uplift) -> doma
         waiting_days=b.waiting_days if b.waiting_days is not None else product.waiting_days)
 
 
-def uplifts_of(db: Session, *, policy_id: int) -> list[tuple[str, SumInsuredUplift]]:
-    return [(code, u) for code, u in db.execute(
-        select(Benefit.code, SumInsuredUplift).join(Benefit, Benefit.id == SumInsuredUplift.benefit_id)
-        .where(SumInsuredUplift.policy_id == policy_id)
-        .order_by(SumInsuredUplift.effective_from, Benefit.id)).all()]
+def uplifts_of(db: Session, *, policy_ids: list[int]) -> dict[int, list[tuple[str, SumInsuredUplift]]]:
+    """Each policy's uplift history with the benefit code, oldest first, in one query."""
+    out: dict[int, list[tuple[str, SumInsuredUplift]]] = defaultdict(list)
+    for code, u in db.execute(
+            select(Benefit.code, SumInsuredUplift)
+            .join(Benefit, Benefit.id == SumInsuredUplift.benefit_id)
+            .where(SumInsuredUplift.policy_id.in_(policy_ids))
+            .order_by(SumInsuredUplift.effective_from, Benefit.id)).all():
+        out[u.policy_id].append((code, u))
+    return out
+
+
+def codes_of(db: Session, *, policies: list[Policy]) -> tuple[dict[int, str], dict[int, str]]:
+    """Project codes by project id and period codes by period id, for display."""
+    projects = dict(db.execute(select(Project.id, Project.code).where(
+        Project.id.in_({p.project_id for p in policies}))).all())
+    periods = dict(db.execute(select(SalePeriod.id, SalePeriod.code).where(
+        SalePeriod.id.in_({p.period_id for p in policies}))).all())
+    return projects, periods
 
 
 def record_uplifts(db: Session, *, project_id: int, quarter: str, effective_from: date,
@@ -355,14 +391,6 @@ def record_uplifts(db: Session, *, project_id: int, quarter: str, effective_from
     if batch:
         cur.executemany(sql, batch)
     return n
-
-
-def project_code_of(db: Session, project_id: int) -> str:
-    return db.scalar(select(Project.code).where(Project.id == project_id))
-
-
-def period_code_of(db: Session, period_id: int) -> str:
-    return db.scalar(select(SalePeriod.code).where(SalePeriod.id == period_id))
 
 
 def in_force_counts(db: Session, *, on: date) -> dict[int, tuple[int, int]]:

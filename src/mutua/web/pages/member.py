@@ -91,7 +91,7 @@ def policy_page(policy_id: int, request: Request, db: DbSession, principal: Prin
     product = catalog_service.get_product(db, code=cover.product_code)
     names = {b.code: b for b in product.benefits}
     uplifts = [{"benefit": names[code], "uplift": u}
-               for code, u in policies_service.uplifts_of(db, policy_id=policy.id)]
+               for code, u in policies_service.uplifts_of(db, policy_ids=[policy.id])[policy.id]]
     return render(request, "member/policy.html", cover=cover, product=product,
                   benefits=_benefit_rows(product, cover), uplifts=uplifts,
                   state=policy_state(cover, on), status_labels=POLICY_STATUS,

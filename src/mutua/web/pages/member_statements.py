@@ -35,7 +35,7 @@ def my_projects(db, principal: Principal) -> list:
     """The projects the member has held a policy in, oldest code first."""
     policies, _total = policies_service.list_for_member(db, member_id=principal.member_id,
                                                         actor=principal, limit=500)
-    codes = sorted({policies_service.project_code_of(db, p.project_id) for p in policies})
+    codes = sorted(policies_service.codes_of(db, policies=policies)[0].values()) if policies else []
     return [catalog_service.get_project(db, code=c) for c in codes]
 
 
