@@ -19,6 +19,8 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 import numpy as np
 
 FEN = Decimal("0.01")
+# No amount a mutual handles comes near this; beyond it a BIGINT of fen is at risk.
+LIMIT = Decimal(10) ** 12
 ZERO = Decimal("0.00")
 
 
@@ -37,6 +39,8 @@ def to_money(value: object, *, field: str = "amount") -> Decimal:
         raise ValidationFailed(field, f"must be a number, got {value!r}") from None
     if not amount.is_finite():
         raise ValidationFailed(field, "must be a finite number")
+    if abs(amount) >= LIMIT:
+        raise ValidationFailed(field, "must be below 1,000,000,000,000 yuan in size")
     return amount.quantize(FEN, rounding=ROUND_HALF_UP)
 
 

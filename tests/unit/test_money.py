@@ -15,7 +15,7 @@ def test_to_money_rounds_half_up_once():
     assert to_fen(Decimal("-0.005")) == -1
 
 
-@pytest.mark.parametrize("bad", [1.5, "abc", "NaN", "Infinity", True])
+@pytest.mark.parametrize("bad", [1.5, "abc", "NaN", "Infinity", True, "1e100", "-2e12"])
 def test_to_money_refuses_floats_and_garbage(bad):
     with pytest.raises(ValidationFailed) as err:
         to_money(bad, field="premium")

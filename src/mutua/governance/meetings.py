@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from mutua.audit import service as audit
 from mutua.auth.security import Principal
+from mutua.catalog.models import Project
 from mutua.dates import utcnow
 from mutua.errors import Conflict, Forbidden, NotFound, ProblemCollector, ValidationFailed
 from mutua.governance.models import FeedbackItem, Meeting, MeetingRegistration
@@ -141,6 +142,8 @@ def raise_feedback(db: Session, *, text: str, actor: Principal, meeting_id: int 
     if meeting_id is not None:
         meeting = get_meeting(db, meeting_id=meeting_id, actor=actor)
         project_id = meeting.project_id
+    elif project_id is not None and db.get(Project, project_id) is None:
+        raise NotFound(f"project {project_id} not found")
     elif actor.is_member and project_id is not None and not in_scope(
             db, member_id=actor.member_id or 0, project_id=project_id):
         raise Forbidden("you may give feedback to your own projects")

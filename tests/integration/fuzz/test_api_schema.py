@@ -79,7 +79,9 @@ def test_api_holds_its_schema(case, sqlite_only, fuzz):
 
 @pytest.mark.slow
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=QUIET)
+# Derandomised like the short run: CI must judge the change, not the dice. To hunt for new
+# failures, run it with --hypothesis-seed=random (or drop derandomize) by hand.
+@settings(max_examples=25, deadline=None, suppress_health_check=QUIET, derandomize=True)
 def test_api_holds_its_schema_long_run(case, fuzz, engine):
     if PG_URL and engine.dialect.name == "sqlite":
         pytest.skip("the long run goes to PostgreSQL when it is there (the default run covers SQLite)")
