@@ -45,6 +45,9 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
     app.state.sessionmaker = session_factory(app.state.engine)
 
     _install_error_handlers(app)
+    from mutua.web.nul_guard import NulGuard
+
+    app.add_middleware(NulGuard)  # PostgreSQL cannot store U+0000; refuse it on both backends
     app.include_router(api_router())
 
     from mutua.web import docs, pages

@@ -17,3 +17,12 @@ def test_feedback_to_an_unknown_project_is_404(client, db):
     r = client.post("/api/v1/governance/feedback", headers=h,
                     json={"meeting_id": None, "project_id": 260206, "text": "hello"})
     assert r.status_code == 404
+
+
+def test_nul_characters_are_refused_on_every_backend(client, db):
+    h = f.staff_headers(client, db, Role.SECRETARY)
+    r = client.post("/api/v1/governance/feedback", headers=h,
+                    json={"meeting_id": None, "text": "\u0000n"})
+    assert r.status_code == 422
+    assert r.json()["problems"] == [{"field": "body", "rule": "must not contain NUL (U+0000) characters"}]
+    assert client.get("/api/v1/members?q=a%00b", headers=h).status_code == 422
