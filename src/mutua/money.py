@@ -31,7 +31,7 @@ def to_money(value: object, *, field: str = "amount") -> Decimal:
     """
     from mutua.errors import ValidationFailed
 
-    if isinstance(value, float) or isinstance(value, bool):
+    if isinstance(value, (float, bool)):
         raise ValidationFailed(field, "must be a decimal string or integer, not a float")
     try:
         amount = Decimal(str(value).strip())
