@@ -121,6 +121,8 @@ def existing_ids(db: Session, id_numbers: list[str]) -> dict[str, int]:
 
 
 def get(db: Session, *, member_id: int, actor: Principal) -> Member:
+    if member_id is None:  # a staff login asking for "my" member record has none
+        raise NotFound("this login has no member record")
     member = db.get(Member, member_id)
     if member is None or (actor.is_member and actor.member_id != member_id):
         raise NotFound(f"member {member_id} not found")

@@ -586,7 +586,7 @@ def member_statement(db: Session, *, member_id: int, quarter: str | None = None,
 
     if actor.is_member and actor.member_id != member_id:
         raise NotFound(f"member {member_id} not found")
-    if db.get(Member, member_id) is None:
+    if member_id is None or db.get(Member, member_id) is None:
         raise NotFound(f"member {member_id} not found")
     closes = select(Close.id, Close.project_id, Close.quarter, Project.code).join(
         Project, Project.id == Close.project_id)

@@ -96,3 +96,9 @@ def test_health_and_docs_work_offline(client):
     assert "/docs-assets/swagger-ui-bundle.js" in page and "cdn" not in page.lower()
     assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
     assert client.get("/openapi.json").status_code == 200
+
+
+def test_staff_asking_for_my_member_record_gets_404(client, db):
+    admin = f.staff_headers(client, db, Role.ADMIN)
+    r = client.get("/api/v1/members/me", headers=admin)
+    assert r.status_code == 404 and "no member record" in r.json()["message"]
