@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
@@ -17,6 +18,7 @@ from mutua.errors import Conflict, ValidationFailed
 from mutua.members import service as members_service
 from mutua.policies import service as policies_service
 from mutua.web import labels
+from mutua.web.i18n import gettext as _
 from mutua.web.pages.staff import open_to
 from mutua.web.render import redirect, render
 from mutua.web.session import form_data
@@ -30,15 +32,38 @@ STATUS_FILTERS = ("open", "reported", "under_review", "reopened", "decided", "pa
 def queue(request: Request, db: DbSession, principal: Principal = open_to("claims"),
           status: str = Query("open", max_length=16), project: str = Query("", max_length=32),
           offset: int = Query(0, ge=0)):
+    return _queue_page(request, db, principal, status=status, project=project, offset=offset)
+
+
+def _queue_page(request, db, principal, *, status="open", project="", offset=0, paid=None,
+                problems=None, status_code=200):
     status = status if status in STATUS_FILTERS else "open"
     claims, total = claims_service.list_claims(db, actor=principal, status=status,
                                                project_code=project or None, limit=PAGE,
                                                offset=offset)
     projects = {p.id: p for p in catalog_service.list_projects(db)}
-    return render(request, "staff/claims.html", claims=claims, total=total, status=status,
-                  project=project, projects=projects, statuses=STATUS_FILTERS, offset=offset,
-                  page=PAGE, more=offset + PAGE < total, status_labels=labels.CLAIM_STATUS,
-                  event_labels=labels.EVENT_TYPES, outcome_labels=labels.CLAIM_OUTCOME)
+    return render(request, "staff/claims.html", status_code=status_code, claims=claims,
+                  total=total, status=status, project=project, projects=projects,
+                  statuses=STATUS_FILTERS, offset=offset, page=PAGE, more=offset + PAGE < total,
+                  status_labels=labels.CLAIM_STATUS, event_labels=labels.EVENT_TYPES,
+                  outcome_labels=labels.CLAIM_OUTCOME, paid=paid, problems=problems or [])
+
+
+@router.post("/payments")
+def pay(request: Request, db: DbSession, principal: Principal = open_to("claims"),
+        project: Annotated[str, Form(max_length=32)] = ""):
+    """Pay the project's approved claims in one batch (赔款支付); a re-run pays nothing twice."""
+    codes = {p.code for p in catalog_service.list_projects(db)}
+    try:
+        if project not in codes:
+            raise ValidationFailed("project", "choose one of the projects")
+        batch = claims_service.pay(db, project_code=project, actor=principal)
+    except (ValidationFailed, Conflict) as exc:
+        db.rollback()
+        problems = [f"{p.field}: {p.rule}" for p in getattr(exc, "problems", [])]
+        return _queue_page(request, db, principal, status_code=exc.status_code,
+                           problems=[_("Nothing was paid.")] + (problems or [exc.message]))
+    return _queue_page(request, db, principal, project=project, paid=batch)
 
 
 def claim_context(db, principal: Principal, claim_id: int) -> dict:

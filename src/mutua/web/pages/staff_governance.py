@@ -3,22 +3,28 @@ published tallies, opening and closing votes, meetings, feedback items and ratin
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 
+from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.dates import SHANGHAI, utcnow
-from mutua.deps import DbSession
+from mutua.deps import DbSession, allow
 from mutua.errors import Conflict, ValidationFailed
+from mutua.governance import experience as governance_experience
 from mutua.governance import meetings as governance_meetings
 from mutua.governance import ratings as governance_ratings
 from mutua.governance import service as governance_service
+from mutua.members import service as members_service
+from mutua.web.i18n import gettext as _
 from mutua.web.pages.member_governance import KIND_LABELS, PROPOSAL_STATUS, option_labels
 from mutua.web.pages.staff import open_to
-from mutua.web.render import redirect, render
+from mutua.web.render import N_, redirect, render
 
 router = APIRouter(prefix="/staff/governance")
 PAGE = 50
@@ -135,3 +141,160 @@ def answer(item_id: int, request: Request, db: DbSession,
         return _page(request, db, principal, status_code=exc.status_code,
                      problems=problems or [exc.message])
     return redirect("/staff/governance#feedback")
+
+
+# --- proposals that carry a payload ---------------------------------------------------
+
+NOT_STORED = N_("The proposal was not stored. Please correct:")
+
+
+def _refused(request, db, principal, exc: ValidationFailed):
+    """The governance page again, naming each field and its rule; nothing was stored."""
+    db.rollback()
+    return _page(request, db, principal, status_code=422,
+                 problems=[_(NOT_STORED)] + [f"{p.field}: {p.rule}" for p in exc.problems])
+
+
+def _percent_share(text: str, field: str) -> Decimal:
+    """A share from a percentage typed on the form: "60" -> Decimal("0.6")."""
+    try:
+        value = Decimal(text.replace("%", "").strip())
+    except InvalidOperation:
+        raise ValidationFailed(field, "must be a percentage, e.g. 60") from None
+    if not value.is_finite():
+        raise ValidationFailed(field, "must be a percentage, e.g. 60")
+    return value / 100
+
+
+def _window(days: int) -> tuple[datetime, datetime]:
+    opens = utcnow()
+    return opens, opens + timedelta(days=days)
+
+
+@router.post("/proposals/allocation")
+def create_allocation(request: Request, db: DbSession,
+                      principal: Principal = open_to("governance"),
+                      title_zh: Annotated[str, Form(max_length=200)] = "",
+                      title_en: Annotated[str, Form(max_length=300)] = "",
+                      body_zh: Annotated[str, Form(max_length=4000)] = "",
+                      body_en: Annotated[str, Form(max_length=4000)] = "",
+                      project: Annotated[str, Form(max_length=32)] = "",
+                      uplift: Annotated[str, Form(max_length=12)] = "",
+                      aid: Annotated[str, Form(max_length=12)] = "",
+                      services: Annotated[str, Form(max_length=12)] = "",
+                      effective_from: Annotated[str, Form(max_length=8)] = "",
+                      quorum: Annotated[str, Form(max_length=8)] = "0.1",
+                      days: Annotated[int, Form(ge=1, le=60)] = 7):
+    """A change to how a project's surplus is shared from a quarter's close on (盈余分配)."""
+    try:
+        if not project:
+            raise ValidationFailed("project", "an allocation change belongs to one project")
+        project_id = catalog_service.get_project(db, code=project).id
+        payload = {"uplift": _percent_share(uplift, "uplift"), "aid": _percent_share(aid, "aid"),
+                   "services": _percent_share(services, "services"),
+                   "effective_from": effective_from.strip()}
+        payload = {k: str(v) for k, v in payload.items()}
+        opens, closes = _window(days)
+        governance_service.create_proposal(
+            db, kind="allocation", project_id=project_id, title_zh=title_zh,
+            title_en=title_en, body_zh=body_zh, body_en=body_en, quorum=quorum,
+            opens_at=opens, closes_at=closes, payload=payload, actor=principal)
+    except ValidationFailed as exc:
+        return _refused(request, db, principal, exc)
+    return redirect("/staff/governance")
+
+
+def _candidate_ids(db, text: str) -> list[int]:
+    """Member ids for the member numbers typed one a line (or separated by commas)."""
+    numbers = [n for n in re.split(r"[\s,，、]+", text) if n]
+    if not numbers:
+        raise ValidationFailed("candidates", "must list the candidates' member numbers")
+    ids = []
+    for number in numbers:
+        found, _n = members_service.search(db, query=number, limit=2, offset=0)
+        match = [m.id for m in found if m.member_number == number]
+        if not match:
+            raise ValidationFailed("candidates", f"{number} is not a member number")
+        ids.append(match[0])
+    return ids
+
+
+@router.post("/proposals/election")
+def create_election(request: Request, db: DbSession,
+                    principal: Principal = open_to("governance"),
+                    title_zh: Annotated[str, Form(max_length=200)] = "",
+                    title_en: Annotated[str, Form(max_length=300)] = "",
+                    body_zh: Annotated[str, Form(max_length=4000)] = "",
+                    body_en: Annotated[str, Form(max_length=4000)] = "",
+                    project: Annotated[str, Form(max_length=32)] = "",
+                    seats: Annotated[str, Form(max_length=4)] = "",
+                    candidates: Annotated[str, Form(max_length=4000)] = "",
+                    quorum: Annotated[str, Form(max_length=8)] = "0.1",
+                    days: Annotated[int, Form(ge=1, le=60)] = 7):
+    """An election of member representatives (会员代表): members choose ``seats`` of the list."""
+    try:
+        project_id = catalog_service.get_project(db, code=project).id if project else None
+        payload = {"seats": seats.strip(), "candidates": _candidate_ids(db, candidates)}
+        opens, closes = _window(days)
+        governance_service.create_proposal(
+            db, kind="election", project_id=project_id, title_zh=title_zh, title_en=title_en,
+            body_zh=body_zh, body_en=body_en, quorum=quorum, opens_at=opens, closes_at=closes,
+            payload=payload, actor=principal)
+    except ValidationFailed as exc:
+        return _refused(request, db, principal, exc)
+    return redirect("/staff/governance")
+
+
+# --- the actuary's pricing proposal from experience -------------------------------------
+
+Actuary = Depends(allow(Role.ACTUARY))
+
+
+def _pricing_page(request, db, *, problems=None, created=None, form=None, status_code=200):
+    return render(request, "staff/pricing_proposal.html", status_code=status_code,
+                  projects=catalog_service.list_projects(db), problems=problems or [],
+                  created=created, form=form or {})
+
+
+@router.get("/pricing")
+def pricing_form(request: Request, db: DbSession, principal: Principal = Actuary,
+                 created: int = Query(0, ge=0)):
+    proposal = governance_service.get_proposal(db, proposal_id=created) if created else None
+    return _pricing_page(request, db, created=proposal)
+
+
+def _date(text: str, field: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationFailed(field, "must be a date, e.g. 2026-01-01") from None
+
+
+@router.post("/pricing")
+def generate_pricing(request: Request, db: DbSession, principal: Principal = Actuary,
+                     product: Annotated[str, Form(max_length=32)] = "",
+                     experience_from: Annotated[str, Form(max_length=10)] = "",
+                     experience_to: Annotated[str, Form(max_length=10)] = "",
+                     quorum: Annotated[str, Form(max_length=8)] = "0.1",
+                     days: Annotated[int, Form(ge=1, le=60)] = 14):
+    """A draft pricing proposal for the product's next unsold period, from claims experience."""
+    form = {"product": product, "experience_from": experience_from,
+            "experience_to": experience_to, "quorum": quorum, "days": days}
+    try:
+        start = _date(experience_from, "experience_from")
+        end = _date(experience_to, "experience_to")
+        if end < start:
+            raise ValidationFailed("experience_to", "must not be before experience_from")
+        if not product:
+            raise ValidationFailed("product", "choose a product")
+        product_id = catalog_service.get_product(db, code=product).id
+        opens, closes = _window(days)
+        proposal = governance_experience.generate_pricing_proposal(
+            db, product_id=product_id, experience_from=start, experience_to=end,
+            opens_at=opens, closes_at=closes, quorum=quorum, actor=principal)
+    except ValidationFailed as exc:
+        db.rollback()
+        return _pricing_page(request, db, status_code=422, form=form,
+                             problems=[_(NOT_STORED)] + [f"{p.field}: {p.rule}"
+                                                         for p in exc.problems])
+    return redirect(f"/staff/governance/pricing?created={proposal.id}")
