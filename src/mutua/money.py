@@ -45,16 +45,12 @@ def to_money(value: object, *, field: str = "amount") -> Decimal:
 
 
 def non_negative_money(value: object, *, field: str = "amount") -> Decimal:
-    amount = to_money(value, field=field)
-    if amount < 0:
-        raise_negative(field)
-    return amount
-
-
-def raise_negative(field: str) -> None:
     from mutua.errors import ValidationFailed
 
-    raise ValidationFailed(field, "must not be negative")
+    amount = to_money(value, field=field)
+    if amount < 0:
+        raise ValidationFailed(field, "must not be negative")
+    return amount
 
 
 def round_fen(amount: Decimal) -> Decimal:

@@ -28,6 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
+from mutua.money import fmt, from_fen
+
 
 @dataclass(frozen=True)
 class QuarterFigures:
@@ -169,6 +171,4 @@ def _gates(pool: int, reserve: int, deficit: int, rules: Rules):
 
 
 def _y(fen: int) -> str:
-    sign = "-" if fen < 0 else ""
-    fen = abs(fen)
-    return f"{sign}{fen // 100}.{fen % 100:02d}"
+    return fmt(from_fen(fen))
