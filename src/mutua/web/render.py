@@ -49,8 +49,12 @@ STAFF_SECTIONS = (
     Section("claims", "/staff/claims", N_("Claims"), _roles(Role.CLAIMS)),
     Section("close", "/staff/close", N_("Quarterly close"), _roles(Role.FINANCE, Role.ACTUARY)),
     Section("catalog", "/staff/catalog", N_("Catalogue"), _roles(Role.UNDERWRITER, Role.ACTUARY)),
+    Section("reserving", "/staff/actuarial", N_("Reserving"), _roles(Role.ACTUARY)),
+    Section("pricing", "/staff/governance/pricing", N_("Pricing"), _roles(Role.ACTUARY)),
+    Section("finance", "/staff/finance", N_("Ledger and expenses"), _roles(Role.FINANCE)),
     Section("governance", "/staff/governance", N_("Governance"), _roles(Role.SECRETARY)),
     Section("care", "/staff/care", N_("Care alerts"), _roles(Role.CARE)),
+    Section("meetings", "/staff/meetings", N_("Meetings"), _roles(Role.SECRETARY)),
     Section("audit", "/staff/audit", N_("Audit log"), _roles()),
 )
 SECTIONS = {s.key: s for s in STAFF_SECTIONS}

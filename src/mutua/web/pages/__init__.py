@@ -37,11 +37,14 @@ def install(app: FastAPI) -> None:
         member_health,
         member_statements,
         staff,
+        staff_actuarial,
         staff_care,
         staff_catalog,
         staff_claims,
         staff_close,
+        staff_finance,
         staff_governance,
+        staff_meetings,
         staff_members,
     )
 
@@ -51,8 +54,9 @@ def install(app: FastAPI) -> None:
     _install_error_pages(app)
     _install_assets(app)
     for module in (auth, member, member_claims, member_governance, member_health,
-                   member_statements, staff, staff_care, staff_catalog, staff_claims,
-                   staff_close, staff_governance, staff_members):
+                   member_statements, staff, staff_actuarial, staff_care, staff_catalog,
+                   staff_claims, staff_close, staff_finance, staff_governance, staff_meetings,
+                   staff_members):
         app.include_router(module.router,
                            dependencies=[Depends(session_alive), Depends(csrf_protect)],
                            include_in_schema=False)
