@@ -224,13 +224,7 @@ def cancel(db: Session, *, policy_id: int, actor: Principal, on: date | None = N
     """Cancel: full refund in the 15-day cooling-off period, else the unearned premium."""
     on = on or shanghai_today()
     policy = get(db, policy_id=policy_id, actor=actor)
-    if policy.status != "in_force":
-        raise Conflict(f"policy {policy.policy_number} is {policy.status}, not in force")
-    if on > policy.cover_end:
-        raise Conflict(f"policy {policy.policy_number} has already expired")
-    refund = domain.refund_on_cancel(premium=policy.premium, enrolled_on=policy.enrolled_on,
-                                     cover_start=policy.cover_start, cover_end=policy.cover_end,
-                                     cancel_on=on)
+    refund = refund_quote(policy, on=on)
     policy.status, policy.cancelled_on = "cancelled", on
     policy.cover_end, policy.refund = refund.cover_end, refund.amount
     if refund.amount > 0:
@@ -245,6 +239,22 @@ def cancel(db: Session, *, policy_id: int, actor: Principal, on: date | None = N
                  detail={"refund": str(refund.amount), "cooling_off": refund.cooling_off})
     db.flush()
     return policy
+
+
+def refund_quote(policy: Policy, *, on: date) -> domain.Refund:
+    """What cancelling ``policy`` on ``on`` would refund, without changing anything.
+
+    Full premium inside the 15-day cooling-off period (犹豫期), else the unearned part.
+    Raises Conflict when the policy can no longer be cancelled (cancelled or ended), the
+    same refusal :func:`cancel` gives.
+    """
+    if policy.status != "in_force":
+        raise Conflict(f"policy {policy.policy_number} is {policy.status}, not in force")
+    if on > policy.cover_end:
+        raise Conflict(f"policy {policy.policy_number} has already expired")
+    return domain.refund_on_cancel(premium=policy.premium, enrolled_on=policy.enrolled_on,
+                                   cover_start=policy.cover_start, cover_end=policy.cover_end,
+                                   cancel_on=on)
 
 
 def get(db: Session, *, policy_id: int, actor: Principal) -> Policy:
