@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import case, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from mutua.audit import service as audit
@@ -113,14 +113,21 @@ def publish_minutes(db: Session, *, meeting_id: int, minutes_zh: str, minutes_en
     return meeting
 
 
-def list_meetings(db: Session, *, actor: Principal, limit: int = 50, offset: int = 0
-                  ) -> tuple[list[Meeting], int]:
+def list_meetings(db: Session, *, actor: Principal, limit: int = 50, offset: int = 0,
+                  when: str | None = None) -> tuple[list[Meeting], int]:
+    """Meetings, latest first; ``when="upcoming"`` gives those still to start, soonest first,
+    ``when="past"`` those that have started."""
     stmt = select(Meeting)
     if actor.is_member:
         stmt = stmt.where(_scope_filter(Meeting.project_id, actor.member_id or 0))
+    order = (Meeting.starts_at.desc(), Meeting.id.desc())
+    if when == "upcoming":
+        stmt = stmt.where(Meeting.starts_at >= utcnow())
+        order = (Meeting.starts_at.asc(), Meeting.id.asc())
+    elif when == "past":
+        stmt = stmt.where(Meeting.starts_at < utcnow())
     total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    items = list(db.scalars(stmt.order_by(Meeting.starts_at.desc()).limit(limit)
-                            .offset(offset)))
+    items = list(db.scalars(stmt.order_by(*order).limit(limit).offset(offset)))
     return items, total
 
 
@@ -129,6 +136,140 @@ def _scope_filter(project_col, member_id: int):
 
     return project_col.is_(None) | exists().where(Policy.member_id == member_id,
                                                   Policy.project_id == project_col)
+
+
+# --- the secretary's meeting page and the member's record --------------------------------
+
+MINUTES_LIMIT = 20_000  # characters in each language
+
+
+def meeting_counts(db: Session, *, meeting_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """(registered, attended) for each meeting of a page, in one GROUP BY.
+
+    Meetings nobody registered for are absent: read them as (0, 0)."""
+    if not meeting_ids:
+        return {}
+    reg = MeetingRegistration
+    rows = db.execute(select(reg.meeting_id, func.count(),
+                             func.sum(case((reg.attended.is_(True), 1), else_=0)))
+                      .where(reg.meeting_id.in_(meeting_ids)).group_by(reg.meeting_id))
+    return {m: (int(n), int(a or 0)) for m, n, a in rows}
+
+
+def registered_members(db: Session, *, meeting_id: int, limit: int = 50, offset: int = 0
+                       ) -> tuple[list[dict], int]:
+    """Who registered, by member number, with the name masked (张*) and whether they came."""
+    from mutua.claims.service import mask_name
+    from mutua.members.models import Member
+
+    reg = MeetingRegistration
+    where = reg.meeting_id == meeting_id
+    total = db.scalar(select(func.count()).select_from(reg).where(where)) or 0
+    rows = db.execute(select(Member.id, Member.member_number, Member.name, reg.attended)
+                      .join(Member, Member.id == reg.member_id).where(where)
+                      .order_by(Member.member_number).limit(limit).offset(offset))
+    return [{"member_id": i, "member_number": number, "name": mask_name(name),
+             "attended": bool(came)} for i, number, name, came in rows], total
+
+
+def _started(meeting: Meeting) -> bool:
+    return meeting.starts_at <= utcnow()
+
+
+def _member_ids_by_number(db: Session, numbers: list[str]) -> dict[str, int]:
+    from mutua.db import one_of
+    from mutua.members.models import Member
+
+    found: dict[str, int] = {}
+    for start in range(0, len(numbers), 5000):
+        chunk = numbers[start:start + 5000]
+        found.update(db.execute(select(Member.member_number, Member.id)
+                                .where(one_of(db, Member.member_number, chunk))).all())
+    return found
+
+
+def _outside_project(db: Session, project_id: int | None, member_ids: list[int]) -> set[int]:
+    """The members who never held a policy in the project (none, for a mutual-wide meeting)."""
+    from mutua.db import one_of
+    from mutua.policies.models import Policy
+
+    if project_id is None or not member_ids:
+        return set()
+    inside: set[int] = set()
+    for start in range(0, len(member_ids), 5000):
+        chunk = member_ids[start:start + 5000]
+        inside.update(db.scalars(select(Policy.member_id).distinct().where(
+            Policy.project_id == project_id, one_of(db, Policy.member_id, chunk))))
+    return set(member_ids) - inside
+
+
+def record_attendance_of(db: Session, *, meeting_id: int, actor: Principal,
+                         member_ids: list[int] = (), member_numbers: list[str] = ()) -> int:
+    """Attendance as the secretary records it: registered members ticked, and member numbers
+    typed from the sign-in sheet. A typed member in the meeting's scope who had not
+    registered came anyway (a walk-in) and is registered now.
+
+    Every typed number must be a member of the meeting's project (any member, for a
+    mutual-wide meeting); a refusal names each number and stores nothing. Returns how many
+    were marked present.
+    """
+    meeting = get_meeting(db, meeting_id=meeting_id, actor=actor)
+    if not _started(meeting):
+        raise Conflict("attendance is recorded once the meeting has started")
+    ticked = set(member_ids)
+    numbers = list(dict.fromkeys(n.strip() for n in member_numbers if n.strip()))
+    problems = ProblemCollector()
+    if not ticked and not numbers:
+        problems.add("attended", "tick or type at least one member")
+    registered = set(db.scalars(select(MeetingRegistration.member_id).where(
+        MeetingRegistration.meeting_id == meeting_id)))
+    if ticked - registered:
+        problems.add("attended", "must be members registered for this meeting")
+    found = _member_ids_by_number(db, numbers)
+    outside = _outside_project(db, meeting.project_id, list(found.values()))
+    for number in numbers:
+        if number not in found:
+            problems.add(f"member_numbers.{number}", "is not a member number")
+        elif found[number] in outside:
+            problems.add(f"member_numbers.{number}", "is not a member of this meeting's project")
+    problems.raise_if_any()
+    walk_ins = sorted(set(found.values()) - registered)
+    if walk_ins:
+        db.execute(insert(MeetingRegistration), [
+            {"meeting_id": meeting_id, "member_id": m, "registered_at": utcnow(),
+             "attended": False}
+            for m in walk_ins])
+        audit.record(db, actor=actor, action="meeting.walk_in", entity="meeting",
+                     entity_id=meeting_id, project_id=meeting.project_id,
+                     detail={"walk_ins": len(walk_ins)})
+    return record_attendance(db, meeting_id=meeting_id, actor=actor,
+                             member_ids=sorted(ticked | set(found.values())))
+
+
+def publish_bilingual_minutes(db: Session, *, meeting_id: int, minutes_zh: str,
+                              minutes_en: str, actor: Principal) -> Meeting:
+    """Publish (or amend) the minutes (会议纪要) in both languages, each 1 to 20,000
+    characters, once the meeting has started."""
+    meeting = get_meeting(db, meeting_id=meeting_id, actor=actor)
+    problems = ProblemCollector()
+    for name, text in (("minutes_zh", minutes_zh), ("minutes_en", minutes_en)):
+        if not (text or "").strip() or len(text) > MINUTES_LIMIT:
+            problems.add(name, f"must be 1 to {MINUTES_LIMIT} characters")
+    problems.raise_if_any()
+    if not _started(meeting):
+        raise Conflict("minutes are published once the meeting has started")
+    return publish_minutes(db, meeting_id=meeting_id, minutes_zh=minutes_zh.strip(),
+                           minutes_en=minutes_en.strip(), actor=actor)
+
+
+def my_meetings(db: Session, *, member_id: int, meeting_ids: list[int]) -> dict[int, bool]:
+    """For the member's own page: meeting id -> attended, for the meetings they registered for."""
+    if not meeting_ids:
+        return {}
+    rows = db.execute(select(MeetingRegistration.meeting_id, MeetingRegistration.attended)
+                      .where(MeetingRegistration.member_id == member_id,
+                             MeetingRegistration.meeting_id.in_(meeting_ids)))
+    return {m: bool(a) for m, a in rows}
 
 
 # --- feedback ---------------------------------------------------------------------------
