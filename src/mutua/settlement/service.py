@@ -150,6 +150,40 @@ def record_expense(db: Session, *, project_code: str, quarter: str, amount: Deci
     return row
 
 
+def expense_totals(db: Session, *, project_code: str | None = None, limit: int = 50,
+                   offset: int = 0) -> tuple[list[dict], int]:
+    """Necessary costs recorded per project and quarter, latest quarter first: how many,
+    their total, and whether the quarter is closed. One GROUP BY. A row reads like
+    ``{"project": "SZ-ACC", "quarter": "2026Q4", "count": 2, "total": Decimal("1200.50"),
+    "closed": False}``; the second value is the number of rows in all.
+    """
+    closed = (select(Close.id).where(Close.project_id == Expense.project_id,
+                                     Close.quarter == Expense.quarter).exists())
+    stmt = (select(Project.code, Expense.quarter, func.count(Expense.id),
+                   ledger_service.fen_sum(Expense.amount), closed)
+            .join(Project, Project.id == Expense.project_id)
+            .group_by(Project.code, Expense.project_id, Expense.quarter))
+    if project_code:
+        stmt = stmt.where(Expense.project_id == _project(db, project_code).id)
+    total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = db.execute(stmt.order_by(Expense.quarter.desc(), Project.code)
+                      .limit(limit).offset(offset)).all()
+    return [{"project": code, "quarter": q, "count": int(n), "total": from_fen(fen or 0),
+             "closed": bool(c)} for code, q, n, fen, c in rows], int(total)
+
+
+def list_expenses(db: Session, *, project_code: str, quarter: str | None = None,
+                  limit: int = 50, offset: int = 0) -> tuple[list[Expense], int]:
+    """The expense lines of one project (of one quarter, if given), latest first."""
+    stmt = select(Expense).where(Expense.project_id == _project(db, project_code).id)
+    if quarter:
+        stmt = stmt.where(Expense.quarter == str(Quarter.parse(quarter)))
+    total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = db.scalars(stmt.order_by(Expense.quarter.desc(), Expense.id.desc())
+                      .limit(limit).offset(offset))
+    return list(rows), int(total)
+
+
 # ---------------------------------------------------------------- the close
 
 def _last_close(db: Session, project_id: int) -> Close | None:
