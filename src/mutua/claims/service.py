@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -61,7 +62,8 @@ read_document = documents.read
 __all__ = [
     "BatchResult", "add_document", "appeal", "case_reserve_at", "claimants_paid_in", "close",
     "decide", "get", "list_claims", "list_documents", "load_claim", "paid_in", "pay", "published",
-    "read_document", "report", "review", "set_reserve", "to_out", "triangle", "triangle_csv",
+    "read_document", "report", "reserve_history", "review", "set_reserve", "to_out", "triangle",
+    "triangle_csv",
 ]
 
 
@@ -116,6 +118,41 @@ def to_out(db: Session, claim: Claim) -> ClaimOut:
         decisions=[DecisionOut.model_validate(d, from_attributes=True) for d in decisions],
         documents=[DocumentOut.model_validate(d, from_attributes=True)
                    for d in documents.of_claim(db, claim_id=claim.id)])
+
+
+@dataclass(frozen=True)
+class ReserveMove:
+    """One change of a claim's case reserve (未决赔款准备金), oldest first in a history."""
+
+    moved_on: date
+    change: Decimal
+    reserve_after: Decimal
+    kind: str  # reported | revised | decided | appeal
+    reason: str  # a handler's written reason for a revision, else ""
+    by: str  # the handler's login for a revision, else ""
+
+
+def reserve_history(db: Session, *, claim_id: int, actor: Principal) -> list[ReserveMove]:
+    """Every movement of the claim's case reserve, with the running reserve after it.
+
+    A handler's revision carries the written reason kept in its audit event. A claim has
+    a handful of movements, so they are read in one query and summed here.
+    """
+    claim = load_claim(db, claim_id, actor)
+    moves = db.scalars(select(CaseReserveMovement)
+                       .where(CaseReserveMovement.claim_id == claim.id)
+                       .order_by(CaseReserveMovement.moved_on, CaseReserveMovement.id)).all()
+    notes = {}
+    for event in audit.recent(db, limit=1000, entity="claim", entity_id=str(claim.id)):
+        detail = event.detail or {}
+        if event.action == "claim.reserve" and "movement_id" in detail:
+            notes[detail["movement_id"]] = (str(detail.get("reason", "")), event.actor_username)
+    out, running = [], Decimal("0.00")
+    for m in moves:
+        running += m.amount
+        reason, by = notes.get(m.id, ("", ""))
+        out.append(ReserveMove(m.moved_on, m.amount, running, m.reason, reason, by))
+    return out
 
 
 # --- transparency ---------------------------------------------------------------------------

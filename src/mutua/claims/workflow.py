@@ -233,11 +233,12 @@ def _simple(decision: rules.Decision, items: list[ClaimItem], limit: Decimal) ->
 
 # --- case reserve ---------------------------------------------------------------------------
 
-def _move_reserve(db: Session, *, claim: Claim, target: Decimal, on: date, why: str) -> None:
+def _move_reserve(db: Session, *, claim: Claim, target: Decimal, on: date,
+                  why: str) -> CaseReserveMovement | None:
     """Bring the claim's case reserve to ``target``: one movement row and one entry."""
     change = round_fen(target - claim.case_reserve)
     if change == 0:
-        return
+        return None
     movement = CaseReserveMovement(claim_id=claim.id, project_id=claim.project_id, moved_on=on,
                                    amount=change, reason=why)
     db.add(movement)
@@ -246,6 +247,7 @@ def _move_reserve(db: Session, *, claim: Claim, target: Decimal, on: date, why: 
         project_id=claim.project_id, claim_id=claim.id, claim_number=claim.claim_number,
         movement_id=movement.id, on=on, change=change, why=why))
     claim.case_reserve = round_fen(target)
+    return movement
 
 
 def set_reserve(db: Session, *, claim_id: int, amount: object, actor: Principal,
@@ -255,9 +257,17 @@ def set_reserve(db: Session, *, claim_id: int, amount: object, actor: Principal,
     if claim.status not in OPEN_STATES:
         raise Conflict(f"claim {claim.claim_number} is {claim.status}: it carries no reserve")
     target = non_negative_money(amount, field="amount")
-    _move_reserve(db, claim=claim, target=target, on=on or shanghai_today(), why="revised")
+    movement = _move_reserve(db, claim=claim, target=target, on=on or shanghai_today(),
+                             why="revised")
+    # The handler's reason is kept in the audit event beside the movement it explains
+    # (read back by service.reserve_history).
+    detail = {"case_reserve": str(target)}
+    if movement is not None:
+        detail["movement_id"] = movement.id
+    if (reason or "").strip():
+        detail["reason"] = reason.strip()[:500]
     audit.record(db, actor=actor, action="claim.reserve", entity="claim", entity_id=claim.id,
-                 project_id=claim.project_id, detail={"case_reserve": str(target)})
+                 project_id=claim.project_id, detail=detail)
     return claim
 
 
