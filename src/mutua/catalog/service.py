@@ -144,6 +144,62 @@ def create_period(db: Session, *, product_code: str, period: PeriodDef, actor: P
     return row
 
 
+def list_tables(db: Session, *, product_id: int) -> list[CoefficientTable]:
+    """The product's coefficient tables, newest version first."""
+    return list(db.scalars(select(CoefficientTable)
+                           .where(CoefficientTable.product_id == product_id)
+                           .order_by(CoefficientTable.version.desc())))
+
+
+def _joining_window(sale_start: date, sale_end: date, cover_start: date) -> tuple[date, date]:
+    """The days on which a joiner's cover begins in a period: its cover start, then (for
+    those who join once cover has started) each day to the end of the sale."""
+    return cover_start, max(sale_end, cover_start)
+
+
+def period_problems(db: Session, *, product: Product, period: PeriodDef,
+                    coefficient_table_id: int | None) -> list[Problem]:
+    """What keeps a new period from opening as asked, for a form to show all at once.
+
+    Beyond the dates' own order: the code is new for the product, the table is one of the
+    product's own, and no other period's joining window shares a day with this one, so a
+    joiner's cohort (期) is never in doubt. Presale windows may overlap (the next period
+    goes on sale before the current one ends)::
+
+        Q1: sale 12-18..03-31, cover 01-01 -> joins 01-01..03-31
+        Q2: sale 03-18..06-30, cover 04-01 -> joins 04-01..06-30   (no overlap)
+    """
+    out = domain.check_period_dates(period.sale_start, period.sale_end, period.cover_start,
+                                    "period")
+    if any(p.code == period.code for p in product.periods):
+        out.append(Problem("period.code", "is already used by another period of this product"))
+    if coefficient_table_id is not None and coefficient_table_id not in {
+            t.id for t in list_tables(db, product_id=product.id)}:
+        out.append(Problem("period.coefficient_table_id", "is not a table of this product"))
+    if not out:
+        lo, hi = _joining_window(period.sale_start, period.sale_end, period.cover_start)
+        for other in product.periods:
+            o_lo, o_hi = _joining_window(other.sale_start, other.sale_end, other.cover_start)
+            if lo <= o_hi and o_lo <= hi:
+                out.append(Problem("period.sale_end",
+                                   "overlaps the joining days of another period"))
+                break
+    return out
+
+
+def open_period(db: Session, *, product_code: str, period: PeriodDef, actor: Principal,
+                coefficient_table_id: int | None = None) -> SalePeriod:
+    """Open a sale period after :func:`period_problems` finds nothing wrong (a 422 naming
+    every problem otherwise; nothing is stored)."""
+    product = get_product(db, code=product_code)
+    problems = period_problems(db, product=product, period=period,
+                               coefficient_table_id=coefficient_table_id)
+    if problems:
+        raise ValidationFailed(problems)
+    return create_period(db, product_code=product_code, period=period, actor=actor,
+                         coefficient_table_id=coefficient_table_id)
+
+
 def set_period_table(db: Session, *, period_id: int, table_id: int, actor: Principal,
                      on: date | None = None) -> SalePeriod:
     """Point a period that is not yet on sale at another table of the same product."""
