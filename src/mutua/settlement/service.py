@@ -150,6 +150,56 @@ def record_expense(db: Session, *, project_code: str, quarter: str, amount: Deci
     return row
 
 
+def check_expense(db: Session, *, project_code: str, quarter: str, amount: Decimal | str,
+                  memo: str) -> Decimal:
+    """Every problem of an expense as a form enters it, at once; nothing is stored.
+
+    The amount is yuan to the fen ("1234.50"), not negative; the quarter looks like 2026Q4
+    and is not closed; the memo says what the cost was (1 to 200 characters). Returns the
+    amount as a Decimal for ``record_expense``.
+    """
+    from mutua.errors import ProblemCollector
+
+    problems = ProblemCollector()
+    project = db.scalar(select(Project).where(Project.code == (project_code or "").strip()))
+    if project is None:
+        problems.add("project", "is not a project of the mutual")
+    q = None
+    try:
+        q = Quarter.parse(quarter)
+    except ValidationFailed:
+        problems.add("quarter", "must look like 2026Q4")
+    if project is not None and q is not None and db.scalar(
+            select(Close.id).where(Close.project_id == project.id, Close.quarter == str(q))):
+        problems.add("quarter", "is closed; record the cost in a later quarter")
+    value = _yuan(amount, problems)
+    if not (memo or "").strip() or len(memo.strip()) > 200:
+        problems.add("memo", "must be 1 to 200 characters")
+    problems.raise_if_any()
+    return value
+
+
+def _yuan(amount: Decimal | str, problems) -> Decimal | None:
+    """An amount in yuan to the fen, or None with the problem noted."""
+    from mutua.money import round_fen
+
+    try:
+        value = Decimal(str(amount).replace(",", "").replace("¥", "").strip())
+    except ArithmeticError:
+        value = None
+    if value is None or not value.is_finite():
+        problems.add("amount", "must be an amount in yuan, like 1234.50")
+        return None
+    if value.adjusted() >= 12:  # at least 10^12 yuan; compared by exponent, never overflows
+        problems.add("amount", "must be below 1,000,000,000,000 yuan in size")
+        return None
+    if value < 0:
+        problems.add("amount", "must not be negative")
+    elif value != round_fen(value):
+        problems.add("amount", "must be in whole fen: at most 2 decimals")
+    return round_fen(value)
+
+
 def expense_totals(db: Session, *, project_code: str | None = None, limit: int = 50,
                    offset: int = 0) -> tuple[list[dict], int]:
     """Necessary costs recorded per project and quarter, latest quarter first: how many,
@@ -389,17 +439,28 @@ def _ibnr(db: Session, *, project: Project, q: Quarter,
     tri = triangle.from_cells(((str(o), int(k), float(v)) for o, k, v in cells),
                               check_cumulative=False)
     cl = reserving.chain_ladder(tri)
-    premiums = {o: float(from_fen(max(_earned_in(db, project.id, Quarter.parse(o), q,
-                                                 by_product), 1))) for o in tri.origins}
+    premiums = bf_premiums(db, project_id=project.id, origins=tri.origins, current=q,
+                           by_product=by_product)
     bf = reserving.bornhuetter_ferguson(tri, premiums, float(project.a_priori_loss_ratio))
     return _fen_estimate(cl.total_ibnr), _fen_estimate(bf.total_ibnr)
+
+
+def bf_premiums(db: Session, *, project_id: int, origins: list[str],
+                current: Quarter | None = None,
+                by_product: list[figures.EarnedByProduct] | None = None) -> dict[str, float]:
+    """Each origin quarter's earned premium (已赚保费) in yuan, as Bornhuetter-Ferguson is
+    given it at the close: from the quarter's close when closed, else computed; at least
+    one fen, so a quarter that earned nothing still has a premium."""
+    return {o: float(from_fen(max(_earned_in(db, project_id, Quarter.parse(o), current,
+                                             by_product or []), 1)))
+            for o in origins}
 
 
 def _fen_estimate(x: float) -> int:
     return max(0, to_fen(Decimal(repr(x))))
 
 
-def _earned_in(db: Session, project_id: int, origin: Quarter, current: Quarter,
+def _earned_in(db: Session, project_id: int, origin: Quarter, current: Quarter | None,
                by_product: list[figures.EarnedByProduct]) -> int:
     """Earned premium of an origin quarter: from its close if closed, else computed."""
     if origin == current:
