@@ -416,6 +416,82 @@ def my_patients(db: Session, *, actor: Principal, limit: int = 50, offset: int =
             for m in ids], total
 
 
+def care_coordinators(db: Session) -> list[dict]:
+    """Every care coordinator login, active or not, by name (a handful of rows).
+
+    The assignment form offers the active ones; a page names an inactive one who still
+    holds patients.
+    """
+    rows = db.execute(select(User.id, User.username, User.display_name, User.active)
+                      .where(User.role == Role.CARE.value).order_by(User.username)).all()
+    return [{"user_id": i, "username": u, "display_name": d, "active": bool(a)}
+            for i, u, d, a in rows]
+
+
+def latest_results(db: Session, member_ids: list[int]) -> dict[int, dict]:
+    """Each patient's latest kidney result, in one query per chunk of patients."""
+    out: dict[int, dict] = {}
+    for start in range(0, len(member_ids), ingest.CHUNK):
+        chunk = member_ids[start:start + ingest.CHUNK]
+        last = (select(KidneyResult.member_id, func.max(KidneyResult.effective_at).label("t"))
+                .where(KidneyResult.member_id.in_(chunk))
+                .group_by(KidneyResult.member_id).subquery())
+        rows = db.scalars(select(KidneyResult).join(
+            last, (last.c.member_id == KidneyResult.member_id)
+            & (last.c.t == KidneyResult.effective_at)).order_by(KidneyResult.id))
+        out.update({r.member_id: result_out(r) for r in rows})  # two at one moment: last id
+    return out
+
+
+def open_alerts_by_patient(db: Session, member_ids: list[int]) -> dict[int, int]:
+    """How many alerts of each patient are not yet resolved (counts only, nothing read)."""
+    out: dict[int, int] = {}
+    for start in range(0, len(member_ids), ingest.CHUNK):
+        chunk = member_ids[start:start + ingest.CHUNK]
+        out.update({int(m): int(n) for m, n in db.execute(
+            select(Alert.member_id, func.count(Alert.id))
+            .where(Alert.member_id.in_(chunk), Alert.status.in_(OPEN_STATUSES))
+            .group_by(Alert.member_id))})
+    return out
+
+
+def patient_roster(db: Session, *, actor: Principal, unassigned: bool = False,
+                   limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+    """Kidney patients (holders of a CKD policy) with their coordinator, a page at a time.
+
+    For the administrator who assigns coordinators (分配个案管理师): ``unassigned`` keeps
+    only the patients nobody looks after yet. A care coordinator sees the patients they
+    may see: their own and the unassigned. Each row carries the latest result and the
+    count of open alerts::
+
+        {"member_id": 7, "member_number": "M000000007", "coordinator_user_id": None,
+         "coordinator": None, "latest": {...} | None, "open_alerts": 2}
+    """
+    if actor.role not in (Role.ADMIN, Role.CARE):
+        raise Forbidden("only care coordinators see the patient list")
+    ckd = (select(Policy.member_id).join(Product, Product.id == Policy.product_id)
+           .where(Product.line == "ckd"))
+    q = (select(Member.id, Member.member_number, CoordinatorAssignment.coordinator_user_id,
+                User.username)
+         .outerjoin(CoordinatorAssignment, CoordinatorAssignment.member_id == Member.id)
+         .outerjoin(User, User.id == CoordinatorAssignment.coordinator_user_id)
+         .where(Member.id.in_(ckd)))
+    if unassigned:
+        q = q.where(CoordinatorAssignment.id.is_(None))
+    elif actor.role is Role.CARE:
+        q = q.where((CoordinatorAssignment.id.is_(None))
+                    | (CoordinatorAssignment.coordinator_user_id == actor.user_id))
+    total = db.scalar(select(func.count()).select_from(q.subquery()))
+    rows = db.execute(q.order_by(Member.id).limit(limit).offset(offset)).all()
+    ids = [r[0] for r in rows]
+    _audit_read(db, actor, "roster", None, {"count": len(ids), "unassigned": unassigned})
+    latest = latest_results(db, ids)
+    alerts = open_alerts_by_patient(db, ids)
+    return [{"member_id": m, "member_number": number, "coordinator_user_id": coordinator,
+             "coordinator": username, "latest": latest.get(m), "open_alerts": alerts.get(m, 0)}
+            for m, number, coordinator, username in rows], total
+
+
 # ---------------------------------------------------------------- overdue tests
 
 
