@@ -127,6 +127,9 @@ FIELD_LABELS: dict[str, str] = {
     # the quarterly close and its settings
     "pure_risk_rate": N_("Pure risk rate"),
     "benefits": N_("Benefits"),
+    # registering members and importing a group file (staff members)
+    "password": N_("Password"),
+    "header": N_("Column header"),
 }
 
 # Rules with no values: each is its own msgid.
