@@ -97,8 +97,8 @@ FIELD_LABELS: dict[str, str] = {
     "approved": N_("Amount to approve"),
     "reason": N_("Reason"),
     "on": N_("Date"),
-    "file": N_("Document"),
-    "filename": N_("Document"),
+    "file": N_("File"),
+    "filename": N_("File"),
     "document_kind": N_("Kind"),
     "claim_ids": N_("Claims"),
     # kidney health
@@ -127,6 +127,19 @@ FIELD_LABELS: dict[str, str] = {
     # the quarterly close and its settings
     "pure_risk_rate": N_("Pure risk rate"),
     "benefits": N_("Benefits"),
+    # care: lab imports, the kidney calculators and coordinator assignment
+    "creatinine": N_("Serum creatinine"),
+    "creatinine_unit": N_("Creatinine unit"),
+    "cystatin_c": N_("Serum cystatin C (optional)"),
+    "sex": N_("Sex"),
+    "egfr": N_("eGFR"),
+    "acr": N_("Urine albumin-creatinine ratio"),
+    "acr_unit": N_("ACR unit"),
+    "calibration": N_("Calibration"),
+    "format": N_("Lab results file"),
+    # meetings: attendance and minutes
+    "numbers": N_("Or type member numbers, one a line"),
+    "minutes_en": N_("Minutes in English"),
     # registering members and importing a group file (staff members)
     "password": N_("Password"),
     "header": N_("Column header"),
