@@ -94,6 +94,9 @@ def environment() -> Environment:
     )
     env.globals.update(pick=i18n.pick, LANGUAGE_NAMES=i18n.LANGUAGE_NAMES, CSRF_FIELD=CSRF_FIELD,
                        N_=N_)
+    from mutua.web import problems  # imports this module: load it once the module is ready
+
+    env.filters["describe"] = problems.describe  # a Problem as a line in the reader's language
     return env
 
 
