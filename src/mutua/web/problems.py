@@ -143,6 +143,12 @@ FIELD_LABELS: dict[str, str] = {
     # registering members and importing a group file (staff members)
     "password": N_("Password"),
     "header": N_("Column header"),
+    # reserving, claim reserves and sale periods (staff actuarial, claims, catalogue)
+    "loss_ratio": N_("Prior loss ratio"),
+    "sale_start": N_("On sale from"),
+    "sale_end": N_("On sale until (inclusive)"),
+    "cover_start": N_("Cover starts"),
+    "coefficient_table_id": N_("Coefficient table"),
 }
 
 # Rules with no values: each is its own msgid.
