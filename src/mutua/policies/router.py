@@ -31,9 +31,10 @@ def policy_views(db: Session, policies: list[Policy]) -> list[PolicyOut]:
     if not policies:
         return []
     on = today()
-    covers = service.covers_of(db, policies=policies, on_for=lambda p: max(p.cover_start, on))
-    projects, periods = service.codes_of(db, policies=policies)
     history = service.uplifts_of(db, policy_ids=[p.id for p in policies])
+    covers = service.covers_of(db, policies=policies, on_for=lambda p: max(p.cover_start, on),
+                               history=history)
+    projects, periods = service.codes_of(db, policies=policies)
     return [PolicyOut(
         id=p.id, policy_number=p.policy_number, project_code=projects[p.project_id],
         product_code=covers[p.id].product_code, period_code=periods[p.period_id],

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import numpy as np
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from mutua import numbering
 from mutua.audit import service as audit
@@ -20,7 +20,7 @@ from mutua.catalog import service as catalog_service
 from mutua.catalog.models import Benefit, Product, Project, SalePeriod
 from mutua.dates import age_on, utcnow
 from mutua.dates import today as shanghai_today
-from mutua.db import copy_rows, one_of, reserve_ids
+from mutua.db import copy_rows, one_of, page_total, reserve_ids
 from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
@@ -270,10 +270,11 @@ def list_for_member(db: Session, *, member_id: int, actor: Principal, limit: int
     if actor.is_member and actor.member_id != member_id:
         raise NotFound(f"member {member_id} not found")
     where = Policy.member_id == member_id
-    total = db.scalar(select(func.count()).select_from(Policy).where(where))
-    rows = db.scalars(select(Policy).where(where).order_by(Policy.cover_start.desc(), Policy.id)
-                      .limit(limit).offset(offset)).all()
-    return list(rows), total
+    rows = list(db.scalars(select(Policy).where(where)
+                           .order_by(Policy.cover_start.desc(), Policy.id)
+                           .limit(limit).offset(offset)))
+    return rows, page_total(db, rows, limit=limit, offset=offset,
+                            count=select(func.count()).select_from(Policy).where(where))
 
 
 def is_owner(db: Session, *, member_id: int, on: date | None = None) -> bool:
@@ -292,21 +293,24 @@ def cover_on(db: Session, *, policy_id: int, on: date) -> domain.PolicyCover:
     return covers_of(db, policies=[policy], on_for=lambda _: on)[policy.id]
 
 
-def covers_of(db: Session, *, policies: list[Policy],
-              on_for: Callable[[Policy], date]) -> dict[int, domain.PolicyCover]:
-    """Cover of many policies in three queries (products, benefits, uplifts), not per policy."""
+def covers_of(db: Session, *, policies: list[Policy], on_for: Callable[[Policy], date],
+              history: dict[int, list[tuple[str, SumInsuredUplift]]] | None = None,
+              ) -> dict[int, domain.PolicyCover]:
+    """Cover of many policies in two queries (products with benefits, uplifts), not per policy.
+
+    A caller that already read the uplift ``history`` (uplifts_of) passes it: one query fewer.
+    """
     if not policies:
         return {}
     products = {p.id: p for p in db.scalars(
         select(Product).where(Product.id.in_({p.product_id for p in policies}))
-        .options(selectinload(Product.benefits)))}
-    added: dict[int, list[tuple[int, date, Decimal]]] = defaultdict(list)
-    for pid, bid, eff, amount in db.execute(
-            select(SumInsuredUplift.policy_id, SumInsuredUplift.benefit_id,
-                   SumInsuredUplift.effective_from, SumInsuredUplift.sum_insured_added)
-            .where(SumInsuredUplift.policy_id.in_([p.id for p in policies]))):
-        added[pid].append((bid, eff, amount))
-    return {p.id: _cover(p, products[p.product_id], added[p.id], on_for(p)) for p in policies}
+        .options(joinedload(Product.benefits))).unique()}
+    if history is None:
+        history = uplifts_of(db, policy_ids=[p.id for p in policies])
+    added = {pid: [(u.benefit_id, u.effective_from, u.sum_insured_added) for _code, u in rows]
+             for pid, rows in history.items()}
+    return {p.id: _cover(p, products[p.product_id], added.get(p.id, []), on_for(p))
+            for p in policies}
 
 
 def _cover(policy: Policy, product: Product, uplifts: list[tuple[int, date, Decimal]],
@@ -354,10 +358,16 @@ def uplifts_of(db: Session, *, policy_ids: list[int]) -> dict[int, list[tuple[st
 
 def codes_of(db: Session, *, policies: list[Policy]) -> tuple[dict[int, str], dict[int, str]]:
     """Project codes by project id and period codes by period id, for display."""
-    projects = dict(db.execute(select(Project.id, Project.code).where(
-        Project.id.in_({p.project_id for p in policies}))).all())
-    periods = dict(db.execute(select(SalePeriod.id, SalePeriod.code).where(
-        SalePeriod.id.in_({p.period_id for p in policies}))).all())
+    projects: dict[int, str] = {}
+    periods: dict[int, str] = {}
+    # One query: a policy's project is its product's, so the periods lead to the projects.
+    for period_id, period_code, project_id, project_code in db.execute(
+            select(SalePeriod.id, SalePeriod.code, Project.id, Project.code)
+            .join(Product, Product.id == SalePeriod.product_id)
+            .join(Project, Project.id == Product.project_id)
+            .where(SalePeriod.id.in_({p.period_id for p in policies}))):
+        periods[period_id] = period_code
+        projects[project_id] = project_code
     return projects, periods
 
 
