@@ -186,6 +186,7 @@ FIXED_RULES: frozenset[str] = frozenset({
     N_("an allocation change belongs to one project"),
     N_("a pricing proposal belongs to one project"),
     N_("a allocation proposal belongs to one project"),
+    N_("the voting window has already ended"),
     # governance: proposals, ballots, meetings, feedback, ratings
     N_("must be simple or two_thirds"),
     N_("must be after opens_at"),
@@ -373,6 +374,27 @@ RULE_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
            N_("uplift, aid and services must add up to 100%%, got %(total)s%%")),
     _shape(r"must add up to 100%, got (?P<total>\S+)%",
            N_("must add up to 100%%, got %(total)s%%")),
+    # refusals of the close and of a vote that name no field (Conflict, NotFound)
+    _shape(r"(?P<project>\S+): a later quarter \((?P<later>\S+)\) is already closed",
+           N_("%(project)s: a later quarter (%(later)s) is already closed")),
+    _shape(r"(?P<project>\S+): close (?P<previous>\S+) first \(last close (?P<last>\S+)\)",
+           N_("%(project)s: close %(previous)s first (last close %(last)s)")),
+    _shape(r"(?P<quarter>\S+) is already closed with different inputs \(allocation policy, "
+           r"settings or reserving method changed\); a closed quarter is never edited, so the "
+           r"change applies from the next close",
+           N_("%(quarter)s is already closed with different inputs (allocation policy, settings "
+              "or reserving method changed); a closed quarter is never edited, so the change "
+              "applies from the next close")),
+    _shape(r"(?P<project>\S+) (?P<quarter>\S+) has not been closed",
+           N_("%(project)s %(quarter)s has not been closed")),
+    _shape(r"proposal (?P<id>\d+) is (?P<status>\S+), not open",
+           N_("proposal %(id)s is %(status)s, not open")),
+    _shape(r"proposal (?P<id>\d+) is (?P<status>\S+), not a draft",
+           N_("proposal %(id)s is %(status)s, not a draft")),
+    _shape(r"the voting window runs until (?P<until>\S+)",
+           N_("the voting window runs until %(until)s")),
+    _shape(r"feedback is (?P<status>\S+); its status only moves forward",
+           N_("feedback is %(status)s; its status only moves forward")),
     # governance
     _shape(r"a (?P<kind>\S+) proposal belongs to one project",
            N_("a %(kind)s proposal belongs to one project")),
@@ -582,4 +604,4 @@ def describe_all(exc: Exception) -> list[str]:
     problems = getattr(exc, "problems", None)
     if problems:
         return [describe(p) for p in problems]
-    return [str(getattr(exc, "message", exc))]
+    return [rule_words(str(getattr(exc, "message", exc)))]
