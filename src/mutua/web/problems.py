@@ -149,6 +149,9 @@ FIELD_LABELS: dict[str, str] = {
     "sale_end": N_("On sale until (inclusive)"),
     "cover_start": N_("Cover starts"),
     "coefficient_table_id": N_("Coefficient table"),
+    # meeting attendance; the trial balance's date (staff meetings, finance)
+    "attended": N_("Members present"),
+    "as_of": N_("Balances as of"),
 }
 
 # Rules with no values: each is its own msgid.
