@@ -20,6 +20,7 @@ from mutua.claims.schemas import ClaimIn, DecisionIn, ItemIn
 from mutua.dates import Quarter
 from mutua.dates import today as shanghai_today
 from mutua.governance.models import Proposal
+from mutua.web import i18n, problems
 from tests import factories as f
 from tests.integration.web.conftest import csrf_of, post_form, sign_in
 
@@ -31,6 +32,12 @@ def as_role(client, staff_user):
         return client
 
     return signed_in
+
+
+def _named(field: str) -> str:
+    """How the Chinese page names a refused field: its label on the form, then "："."""
+    i18n.set_locale("zh_CN")
+    return f"{problems.field_label(field)}："
 
 
 def _proposals(db, kind: str) -> list[Proposal]:
@@ -72,7 +79,7 @@ def test_a_bad_allocation_is_shown_back_and_not_stored(db, as_role, over, field)
     refused = post_form(secretary, "/staff/governance/proposals/allocation", _allocation(**over),
                         from_page="/staff/governance")
     assert refused.status_code == 422
-    assert f"{field}:" in refused.text and "提案未保存" in refused.text
+    assert _named(field) in refused.text and "提案未保存" in refused.text
     assert _proposals(db, "allocation") == []
 
 
@@ -112,7 +119,7 @@ def test_a_bad_election_is_shown_back_and_not_stored(db, as_role, seats, candida
     refused = post_form(secretary, "/staff/governance/proposals/election", {
         "title_zh": "会员代表选举", "title_en": "Representatives", "seats": seats,
         "candidates": listed}, from_page="/staff/governance")
-    assert refused.status_code == 422 and f"{field}:" in refused.text
+    assert refused.status_code == 422 and _named(field) in refused.text
     assert _proposals(db, "election") == []
 
 
@@ -180,7 +187,7 @@ def test_a_bad_pricing_request_is_shown_back_and_not_stored(db, as_role, over, f
             "experience_to": str(date.today()), **over}
     refused = post_form(actuary, "/staff/governance/pricing", form)
     assert refused.status_code == 422, refused.text[-3000:]
-    assert f"{field}:" in refused.text, re.findall(r'role="alert">(.*?)</div>', refused.text, re.S)
+    assert _named(field) in refused.text, re.findall(r'role="alert">(.*?)</div>', refused.text, re.S)
     assert _proposals(db, "pricing") == []
 
 
@@ -190,7 +197,7 @@ def test_a_product_with_no_later_period_gets_no_pricing_proposal(db, as_role):
     actuary = as_role(Role.ACTUARY)
     refused = post_form(actuary, "/staff/governance/pricing", {
         "product": product.code, "experience_from": "2026-01-01", "experience_to": "2026-03-31"})
-    assert refused.status_code == 422 and "period_id:" in refused.text
+    assert refused.status_code == 422 and _named("period_id") in refused.text
     assert _proposals(db, "pricing") == []
 
 
@@ -249,7 +256,7 @@ def test_a_payment_batch_for_no_project_is_refused(db, as_role):
     handler = as_role(Role.CLAIMS)
     refused = post_form(handler, "/staff/claims/payments", {"project": "NO-SUCH"},
                         from_page="/staff/claims")
-    assert refused.status_code == 422 and "project:" in refused.text
+    assert refused.status_code == 422 and _named("project") in refused.text
     assert _batches(db) == 0
 
 

@@ -94,14 +94,22 @@ def _install_error_pages(app: FastAPI) -> None:
         return await api_http_error(request, exc)
 
     async def request_invalid(request: Request, exc: RequestValidationError):
+        # Pydantic's messages are rules like the services' ones: error.html describes each
+        # (problems.describe) with the field's label and the rule in the reader's language.
         if not is_page(request):
             return await api_invalid(request, exc)
         return error_page(request, ValidationFailed(
-            [_problem(str(e["loc"][-1]), e["msg"]) for e in exc.errors()]))
+            [_problem(_field_of(e["loc"]), e["msg"]) for e in exc.errors()]))
 
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, request_invalid)
+
+
+def _field_of(loc: tuple) -> str:
+    """The form field a pydantic error is about: ("body", "document", 0) -> "document"."""
+    names = [str(part) for part in loc if isinstance(part, str)]
+    return names[-1] if names else "input"
 
 
 def _problem(field: str, rule: str):

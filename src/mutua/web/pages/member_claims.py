@@ -20,6 +20,7 @@ from mutua.policies import service as policies_service
 from mutua.web import labels
 from mutua.web.i18n import gettext as _
 from mutua.web.pages.member import flash, own
+from mutua.web.problems import describe, describe_all
 from mutua.web.render import N_, redirect, render
 
 router = APIRouter(prefix="/me/claims")
@@ -37,11 +38,13 @@ FIELD_WORDS = {
 
 
 def _words(problem: Problem) -> str:
+    """A whole friendly sentence for the fields members get wrong most; else the field's
+    label and the rule, both in the reader's language (problems.describe)."""
     field = problem.field.rsplit(".", 1)[-1]
     key = {"benefit_code": "cover", "policy_id": "cover", "invoice_amount": "amount",
            "claimed_amount": "amount", "social_insurance_paid": "amount",
            "hospital_days": "amount", "filename": "file", "kind": "file"}.get(field, field)
-    return _(FIELD_WORDS[key]) if key in FIELD_WORDS else f"{problem.field}: {problem.rule}"
+    return _(FIELD_WORDS[key]) if key in FIELD_WORDS else describe(problem)
 
 
 @router.get("")
@@ -223,7 +226,8 @@ def appeal(claim_id: int, request: Request, db: DbSession,
         claims_service.appeal(db, claim_id=claim_id, actor=principal, reason=reason)
     except (ValidationFailed, Conflict) as exc:
         db.rollback()
-        problems = [_words(p) for p in getattr(exc, "problems", [])] or [exc.message]
+        problems = ([_words(p) for p in exc.problems] if getattr(exc, "problems", None)
+                    else describe_all(exc))
         return _claim_page(request, db, principal, claim_id, status_code=exc.status_code,
                            problems=problems)
     return redirect(f"/me/claims/{claim_id}")

@@ -16,6 +16,7 @@ from mutua.errors import ValidationFailed
 from mutua.health import service as health_service
 from mutua.web import charts
 from mutua.web.i18n import gettext as _
+from mutua.web.problems import describe
 from mutua.web.render import N_, redirect, render
 
 router = APIRouter(prefix="/me/health")
@@ -145,4 +146,4 @@ def _problem_words(problem) -> str:
     field = problem.field.rsplit(".", 1)[-1]
     if field == "effective":
         field = "taken_on"
-    return _(PROBLEM_WORDS[field]) if field in PROBLEM_WORDS else problem.rule
+    return _(PROBLEM_WORDS[field]) if field in PROBLEM_WORDS else describe(problem)

@@ -16,6 +16,7 @@ from mutua.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mutua.settlement import service as settlement_service
 from mutua.web import labels
 from mutua.web.pages.staff import open_to
+from mutua.web.problems import describe_all
 from mutua.web.render import N_, redirect, render
 
 router = APIRouter(prefix="/staff/close")
@@ -90,7 +91,7 @@ def preview(request: Request, db: DbSession, principal: Principal = open_to("clo
     except (ValidationFailed, Conflict, NotFound) as exc:
         db.rollback()
         return _page(request, db, principal, project=project, quarter=quarter,
-                     problems=[exc.message], status_code=exc.status_code)
+                     problems=describe_all(exc), status_code=exc.status_code)
     return _page(request, db, principal, project=project, quarter=quarter, preview=statement)
 
 
@@ -106,5 +107,5 @@ def run(request: Request, db: DbSession, principal: Principal = open_to("close")
     except (ValidationFailed, Conflict, NotFound) as exc:
         db.rollback()
         return _page(request, db, principal, project=project, quarter=quarter,
-                     problems=[exc.message], status_code=exc.status_code)
+                     problems=describe_all(exc), status_code=exc.status_code)
     return redirect(f"/staff/close?project={project}&done={statement['quarter']}")

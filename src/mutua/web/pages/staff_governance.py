@@ -4,6 +4,7 @@ published tallies, opening and closing votes, meetings, feedback items and ratin
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
@@ -15,7 +16,7 @@ from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.dates import SHANGHAI, utcnow
 from mutua.deps import DbSession, allow
-from mutua.errors import Conflict, ValidationFailed
+from mutua.errors import Conflict, Problem, ValidationFailed
 from mutua.governance import experience as governance_experience
 from mutua.governance import meetings as governance_meetings
 from mutua.governance import ratings as governance_ratings
@@ -24,6 +25,7 @@ from mutua.members import service as members_service
 from mutua.web.i18n import gettext as _
 from mutua.web.pages.member_governance import KIND_LABELS, PROPOSAL_STATUS, option_labels
 from mutua.web.pages.staff import open_to
+from mutua.web.problems import describe, describe_all
 from mutua.web.render import N_, redirect, render
 
 router = APIRouter(prefix="/staff/governance")
@@ -60,26 +62,64 @@ def live_turnout(request: Request, db: DbSession, principal: Principal = open_to
     return render(request, "staff/_turnout.html", proposals=proposals, turnout=turnout)
 
 
-@router.post("/proposals")
-def create_motion(request: Request, db: DbSession, principal: Principal = open_to("governance"),
-                  title_zh: Annotated[str, Form(max_length=200)] = "",
+# --- the fields every proposal form shares ------------------------------------------------
+
+@dataclass(frozen=True)
+class ProposalText:
+    """What each proposal form asks first: titles and texts in both languages, the project
+    (empty: the whole mutual), the quorum and how many days the vote stays open."""
+
+    title_zh: str
+    title_en: str
+    body_zh: str
+    body_en: str
+    project: str
+    quorum: str
+    days: int
+
+
+def proposal_text(title_zh: Annotated[str, Form(max_length=200)] = "",
                   title_en: Annotated[str, Form(max_length=300)] = "",
                   body_zh: Annotated[str, Form(max_length=4000)] = "",
                   body_en: Annotated[str, Form(max_length=4000)] = "",
                   project: Annotated[str, Form(max_length=32)] = "",
                   quorum: Annotated[str, Form(max_length=8)] = "0.1",
-                  days: Annotated[int, Form(ge=1, le=60)] = 7):
-    project_id = catalog_service.get_project(db, code=project).id if project else None
+                  days: Annotated[int, Form(ge=1, le=60)] = 7) -> ProposalText:
+    return ProposalText(title_zh=title_zh, title_en=title_en, body_zh=body_zh,
+                        body_en=body_en, project=project, quorum=quorum, days=days)
+
+
+Proposed = Depends(proposal_text)
+
+
+def _window(days: int) -> tuple[datetime, datetime]:
     opens = utcnow()
+    return opens, opens + timedelta(days=days)
+
+
+def _project_id(db, text: ProposalText) -> int | None:
+    return catalog_service.get_project(db, code=text.project).id if text.project else None
+
+
+def _propose(db, principal, text: ProposalText, *, kind: str, project_id: int | None,
+             payload: dict | None = None):
+    """A draft proposal of ``kind`` from the shared fields, open for ``text.days`` once opened."""
+    opens, closes = _window(text.days)
+    return governance_service.create_proposal(
+        db, kind=kind, project_id=project_id, title_zh=text.title_zh, title_en=text.title_en,
+        body_zh=text.body_zh, body_en=text.body_en, quorum=text.quorum, opens_at=opens,
+        closes_at=closes, payload=payload, actor=principal)
+
+
+@router.post("/proposals")
+def create_motion(request: Request, db: DbSession, principal: Principal = open_to("governance"),
+                  text: ProposalText = Proposed):
+    project_id = _project_id(db, text)
     try:
-        governance_service.create_proposal(
-            db, kind="motion", project_id=project_id, title_zh=title_zh, title_en=title_en,
-            body_zh=body_zh, body_en=body_en, quorum=quorum, opens_at=opens,
-            closes_at=opens + timedelta(days=days), actor=principal)
+        _propose(db, principal, text, kind="motion", project_id=project_id)
     except ValidationFailed as exc:
         db.rollback()
-        return _page(request, db, principal, status_code=422,
-                     problems=[f"{p.field}: {p.rule}" for p in exc.problems])
+        return _page(request, db, principal, status_code=422, problems=describe_all(exc))
     return redirect("/staff/governance")
 
 
@@ -96,7 +136,7 @@ def close_vote(proposal_id: int, request: Request, db: DbSession,
         governance_service.close_proposal(db, proposal_id=proposal_id, actor=principal)
     except Conflict as exc:
         db.rollback()
-        return _page(request, db, principal, status_code=409, problems=[exc.message])
+        return _page(request, db, principal, status_code=409, problems=describe_all(exc))
     return redirect("/staff/governance")
 
 
@@ -113,15 +153,14 @@ def schedule(request: Request, db: DbSession, principal: Principal = open_to("go
         when = datetime.fromisoformat(starts_at).replace(tzinfo=SHANGHAI)
     except ValueError:
         return _page(request, db, principal, status_code=422,
-                     problems=["starts_at: must be a date and time"])
+                     problems=[describe(Problem("starts_at", "must be a date and time"))])
     try:
         governance_meetings.schedule_meeting(db, project_id=project_id, title_zh=title_zh,
                                              title_en=title_en, mode=mode, place=place,
                                              starts_at=when, actor=principal)
     except ValidationFailed as exc:
         db.rollback()
-        return _page(request, db, principal, status_code=422,
-                     problems=[f"{p.field}: {p.rule}" for p in exc.problems])
+        return _page(request, db, principal, status_code=422, problems=describe_all(exc))
     return redirect("/staff/governance#meetings")
 
 
@@ -137,9 +176,8 @@ def answer(item_id: int, request: Request, db: DbSession,
                                             status=status or None)
     except (ValidationFailed, Conflict) as exc:
         db.rollback()
-        problems = [f"{p.field}: {p.rule}" for p in getattr(exc, "problems", [])]
         return _page(request, db, principal, status_code=exc.status_code,
-                     problems=problems or [exc.message])
+                     problems=describe_all(exc))
     return redirect("/staff/governance#feedback")
 
 
@@ -152,7 +190,7 @@ def _refused(request, db, principal, exc: ValidationFailed):
     """The governance page again, naming each field and its rule; nothing was stored."""
     db.rollback()
     return _page(request, db, principal, status_code=422,
-                 problems=[_(NOT_STORED)] + [f"{p.field}: {p.rule}" for p in exc.problems])
+                 problems=[_(NOT_STORED), *describe_all(exc)])
 
 
 def _percent_share(text: str, field: str) -> Decimal:
@@ -166,39 +204,24 @@ def _percent_share(text: str, field: str) -> Decimal:
     return value / 100
 
 
-def _window(days: int) -> tuple[datetime, datetime]:
-    opens = utcnow()
-    return opens, opens + timedelta(days=days)
-
-
 @router.post("/proposals/allocation")
 def create_allocation(request: Request, db: DbSession,
                       principal: Principal = open_to("governance"),
-                      title_zh: Annotated[str, Form(max_length=200)] = "",
-                      title_en: Annotated[str, Form(max_length=300)] = "",
-                      body_zh: Annotated[str, Form(max_length=4000)] = "",
-                      body_en: Annotated[str, Form(max_length=4000)] = "",
-                      project: Annotated[str, Form(max_length=32)] = "",
+                      text: ProposalText = Proposed,
                       uplift: Annotated[str, Form(max_length=12)] = "",
                       aid: Annotated[str, Form(max_length=12)] = "",
                       services: Annotated[str, Form(max_length=12)] = "",
-                      effective_from: Annotated[str, Form(max_length=8)] = "",
-                      quorum: Annotated[str, Form(max_length=8)] = "0.1",
-                      days: Annotated[int, Form(ge=1, le=60)] = 7):
+                      effective_from: Annotated[str, Form(max_length=8)] = ""):
     """A change to how a project's surplus is shared from a quarter's close on (盈余分配)."""
     try:
-        if not project:
+        if not text.project:
             raise ValidationFailed("project", "an allocation change belongs to one project")
-        project_id = catalog_service.get_project(db, code=project).id
+        project_id = _project_id(db, text)
         payload = {"uplift": _percent_share(uplift, "uplift"), "aid": _percent_share(aid, "aid"),
                    "services": _percent_share(services, "services"),
                    "effective_from": effective_from.strip()}
-        payload = {k: str(v) for k, v in payload.items()}
-        opens, closes = _window(days)
-        governance_service.create_proposal(
-            db, kind="allocation", project_id=project_id, title_zh=title_zh,
-            title_en=title_en, body_zh=body_zh, body_en=body_en, quorum=quorum,
-            opens_at=opens, closes_at=closes, payload=payload, actor=principal)
+        _propose(db, principal, text, kind="allocation", project_id=project_id,
+                 payload={k: str(v) for k, v in payload.items()})
     except ValidationFailed as exc:
         return _refused(request, db, principal, exc)
     return redirect("/staff/governance")
@@ -222,24 +245,14 @@ def _candidate_ids(db, text: str) -> list[int]:
 @router.post("/proposals/election")
 def create_election(request: Request, db: DbSession,
                     principal: Principal = open_to("governance"),
-                    title_zh: Annotated[str, Form(max_length=200)] = "",
-                    title_en: Annotated[str, Form(max_length=300)] = "",
-                    body_zh: Annotated[str, Form(max_length=4000)] = "",
-                    body_en: Annotated[str, Form(max_length=4000)] = "",
-                    project: Annotated[str, Form(max_length=32)] = "",
+                    text: ProposalText = Proposed,
                     seats: Annotated[str, Form(max_length=4)] = "",
-                    candidates: Annotated[str, Form(max_length=4000)] = "",
-                    quorum: Annotated[str, Form(max_length=8)] = "0.1",
-                    days: Annotated[int, Form(ge=1, le=60)] = 7):
+                    candidates: Annotated[str, Form(max_length=4000)] = ""):
     """An election of member representatives (会员代表): members choose ``seats`` of the list."""
     try:
-        project_id = catalog_service.get_project(db, code=project).id if project else None
+        project_id = _project_id(db, text)
         payload = {"seats": seats.strip(), "candidates": _candidate_ids(db, candidates)}
-        opens, closes = _window(days)
-        governance_service.create_proposal(
-            db, kind="election", project_id=project_id, title_zh=title_zh, title_en=title_en,
-            body_zh=body_zh, body_en=body_en, quorum=quorum, opens_at=opens, closes_at=closes,
-            payload=payload, actor=principal)
+        _propose(db, principal, text, kind="election", project_id=project_id, payload=payload)
     except ValidationFailed as exc:
         return _refused(request, db, principal, exc)
     return redirect("/staff/governance")
@@ -295,6 +308,5 @@ def generate_pricing(request: Request, db: DbSession, principal: Principal = Act
     except ValidationFailed as exc:
         db.rollback()
         return _pricing_page(request, db, status_code=422, form=form,
-                             problems=[_(NOT_STORED)] + [f"{p.field}: {p.rule}"
-                                                         for p in exc.problems])
+                             problems=[_(NOT_STORED), *describe_all(exc)])
     return redirect(f"/staff/governance/pricing?created={proposal.id}")
