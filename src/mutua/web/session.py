@@ -95,6 +95,9 @@ class SessionMiddleware:
         cookies = _cookies(scope)
         state = scope.setdefault("state", {})
         state["locale"] = i18n.normalise(cookies.get(LOCALE_COOKIE), self.default_locale)
+        # The reader's language from the start of the request, so text a handler translates
+        # before render() (refused input told by problems.describe) is in it too.
+        i18n.set_locale(state["locale"])
         if scope["path"].startswith(("/api/", "/docs", "/openapi.json")):
             await self.app(scope, receive, send)
             return
