@@ -1,7 +1,166 @@
-"""Staff pages under /staff/finance (being built)."""
+"""Ledger and expenses for finance (/staff/finance): record a project's necessary costs for a
+quarter not yet closed, see what was recorded per project and quarter, and read each
+project's trial balance (试算平衡表) as of a date.
+
+The books are per project and double-entry, so every project's balances add up to zero;
+the page says so plainly, or shows the difference if they ever do not.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+
+from mutua.auth.security import Principal
+from mutua.catalog import service as catalog_service
+from mutua.dates import Quarter, today
+from mutua.deps import DbSession
+from mutua.errors import Conflict, NotFound, ValidationFailed
+from mutua.ledger import service as ledger_service
+from mutua.money import ZERO
+from mutua.settlement import service as settlement_service
+from mutua.web.i18n import gettext as _
+from mutua.web.pages.staff import open_to
+from mutua.web.problems import describe_all
+from mutua.web.render import N_, redirect, render, use_locale
 
 router = APIRouter(prefix="/staff/finance")
+PAGE = 50
+
+ACCOUNT_KINDS = {"asset": N_("Asset"), "liability": N_("Liability"), "equity": N_("Equity"),
+                 "income": N_("Income"), "expense": N_("Expense")}
+# The rules the settlement service may name, so the catalogs carry their translations.
+RULES = (N_("is not a project of the mutual"), N_("must look like 2026Q4"),
+         N_("is closed; record the cost in a later quarter"),
+         N_("must be an amount in yuan, like 1234.50"), N_("must not be negative"),
+         N_("must be in whole fen: at most 2 decimals"),
+         N_("must be below 1,000,000,000,000 yuan in size"),
+         N_("must be 1 to 200 characters"), N_("must be a date"))
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One account of the trial balance: a debit balance in the debit column, a credit
+    balance in the credit column (its size), and the signed balance (debit positive)."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    kind: str
+    balance: Decimal
+
+    @property
+    def debit(self) -> Decimal:
+        return self.balance if self.balance > 0 else ZERO
+
+    @property
+    def credit(self) -> Decimal:
+        return -self.balance if self.balance < 0 else ZERO
+
+
+def account_names(name: str) -> tuple[str, str]:
+    """The chart names an account in both languages; split it at the first Chinese character.
+
+    >>> account_names("Cash at bank 银行存款")
+    ('银行存款', 'Cash at bank')
+    """
+    match = _CJK.search(name)
+    if match is None:
+        return name, name
+    return name[match.start():].strip(), name[:match.start()].strip() or name
+
+
+def trial_balance(db, *, project_id: int, as_of: date | None) -> dict:
+    """The accounts with debit and credit columns, their totals, and the zero check."""
+    lines = [Line(b.code, *account_names(b.name), b.kind, b.balance)
+             for b in ledger_service.balances(db, project_id=project_id, as_of=as_of)]
+    debits = sum((line.debit for line in lines), ZERO)
+    credits = sum((line.credit for line in lines), ZERO)
+    return {"lines": lines, "debits": debits, "credits": credits,
+            "difference": debits - credits, "balanced": debits == credits}
+
+
+def _as_of(text: str) -> date | None:
+    if not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationFailed("as_of", "must be a date") from None
+
+
+def _page(request, db, *, project: str = "", as_of: str = "", quarter: str = "",
+          offset: int = 0, lines_offset: int = 0, form: dict | None = None,
+          problems: list[str] | None = None, status_code: int = 200):
+    projects = catalog_service.list_projects(db)
+    current = next((p for p in projects if p.code == project), projects[0] if projects else None)
+    report_problems: list[str] = []
+    use_locale(request)
+    try:
+        as_of_day = _as_of(as_of)
+    except ValidationFailed as exc:
+        as_of_day, report_problems = None, describe_all(exc)
+        status_code = 422 if status_code == 200 else status_code
+    totals, totals_count = settlement_service.expense_totals(db, limit=PAGE, offset=offset)
+    lines, lines_count = [], 0
+    if current is not None:
+        try:
+            lines, lines_count = settlement_service.list_expenses(
+                db, project_code=current.code, quarter=quarter or None, limit=PAGE,
+                offset=lines_offset)
+        except ValidationFailed:
+            quarter = ""
+            lines, lines_count = settlement_service.list_expenses(
+                db, project_code=current.code, limit=PAGE, offset=lines_offset)
+    tb = (trial_balance(db, project_id=current.id, as_of=as_of_day)
+          if current is not None else None)
+    done = request.query_params.get("done") == "expense"
+    return render(request, "staff/finance.html", status_code=status_code, projects=projects,
+                  current=current, as_of=as_of_day, as_of_text=as_of, quarter=quarter,
+                  totals=totals, totals_count=totals_count, offset=offset, page=PAGE,
+                  more=offset + PAGE < totals_count, lines=lines, lines_count=lines_count,
+                  lines_offset=lines_offset, tb=tb, kinds=ACCOUNT_KINDS,
+                  form=form or {"project": current.code if current else "",
+                                "quarter": str(Quarter.of(today()))},
+                  problems=problems or [], report_problems=report_problems, done=done)
+
+
+@router.get("")
+def finance(request: Request, db: DbSession, principal: Principal = open_to("finance"),
+            project: str = Query("", max_length=32), as_of: str = Query("", max_length=10),
+            quarter: str = Query("", max_length=7), offset: int = Query(0, ge=0),
+            lines_offset: int = Query(0, ge=0)):
+    return _page(request, db, project=project, as_of=as_of, quarter=quarter, offset=offset,
+                 lines_offset=lines_offset)
+
+
+@router.post("/expenses")
+def record_expense(request: Request, db: DbSession, principal: Principal = open_to("finance"),
+                   project: Annotated[str, Form(max_length=32)] = "",
+                   quarter: Annotated[str, Form(max_length=16)] = "",
+                   amount: Annotated[str, Form(max_length=40)] = "",
+                   memo: Annotated[str, Form(max_length=400)] = ""):
+    form = {"project": project, "quarter": quarter, "amount": amount, "memo": memo}
+    try:
+        value = settlement_service.check_expense(db, project_code=project, quarter=quarter,
+                                                 amount=amount, memo=memo)
+        row = settlement_service.record_expense(db, project_code=project.strip(),
+                                                quarter=quarter, amount=value,
+                                                memo=memo.strip(), actor=principal)
+    except (ValidationFailed, Conflict, NotFound) as exc:
+        # Conflict: the quarter was closed between the check and the write.
+        db.rollback()
+        use_locale(request)  # the problems are told before the page is rendered
+        problems = (describe_all(exc) if getattr(exc, "problems", None)
+                    else [_(exc.message)])
+        return _page(request, db, project=project, form=form, problems=problems,
+                     status_code=422)
+    query = urlencode({"project": project.strip(), "quarter": row.quarter, "done": "expense"})
+    return redirect(f"/staff/finance?{query}#expenses")
