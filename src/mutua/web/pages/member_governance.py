@@ -77,8 +77,11 @@ def _extras(db, principal: Principal) -> dict:
                if c.status in ("paid", "closed") and ("claim", str(c.id)) not in done]
     to_rate += [{"kind": "enrolment", "ref": p.id, "number": p.policy_number} for p in policies
                 if ("enrolment", str(p.id)) not in done]
+    # meeting id -> attended, for the meetings this member registered for
+    attendance = governance_meetings.my_meetings(db, member_id=principal.member_id,
+                                                 meeting_ids=[m.id for m in meetings])
     return {"meetings": meetings, "feedback": feedback, "ratings": rated, "to_rate": to_rate,
-            "projects": my_projects(db, principal)}
+            "projects": my_projects(db, principal), "attendance": attendance}
 
 
 @router.post("/meetings/{meeting_id}/register")
