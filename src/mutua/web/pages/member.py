@@ -7,6 +7,7 @@ why it does not open.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated
 
@@ -20,9 +21,11 @@ from mutua.deps import DbSession, allow
 from mutua.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mutua.members import service as members_service
 from mutua.money import round_fen
+from mutua.policies import domain as policies_domain
 from mutua.policies import service as policies_service
+from mutua.web.i18n import format_money
 from mutua.web.i18n import gettext as _
-from mutua.web.render import N_, redirect, render
+from mutua.web.render import N_, redirect, render, use_locale
 
 router = APIRouter(prefix="/me")
 Member = Depends(allow(Role.MEMBER))
@@ -41,6 +44,7 @@ DONE = {"enrolled": N_("You are covered. Your policy is below."),
 
 
 def flash(request: Request) -> str | None:
+    use_locale(request)  # the message is translated before render() sets the reader's language
     key = request.query_params.get("done")
     return _(DONE[key]) if key in DONE else None
 
@@ -82,20 +86,92 @@ def _benefit_rows(product, cover) -> list[dict]:
     return [{"benefit": names[b.code], "cover": b} for b in cover.benefits]
 
 
-@router.get("/policies/{policy_id}")
-def policy_page(policy_id: int, request: Request, db: DbSession, principal: Principal = Member):
+def own_policy(db, policy_id: int, principal: Principal):
+    """The member's own policy; another member's is refused (403), an unknown one is 404."""
     policy = policies_service.get(db, policy_id=policy_id, actor=SYSTEM)
     own(policy.member_id, principal)
+    return policy
+
+
+# States in which a member may still cancel (a policy waiting to start may be cancelled too).
+CANCELLABLE = ("in_force", "waiting")
+
+
+def cancelled_flash(request: Request, policy) -> str | None:
+    """After a cancellation, the refund as stored on the policy (never taken from the URL)."""
+    if request.query_params.get("done") != "cancelled" or policy.status != "cancelled":
+        return None
+    use_locale(request)
+    if policy.refund > 0:
+        return _("Your policy is cancelled. %(amount)s will be refunded to you.",
+                 amount=format_money(policy.refund))
+    return _("Your policy is cancelled. No premium is left to refund.")
+
+
+@router.get("/policies/{policy_id}")
+def policy_page(policy_id: int, request: Request, db: DbSession, principal: Principal = Member):
+    policy = own_policy(db, policy_id, principal)
     on = today()
     cover = policies_service.cover_on(db, policy_id=policy.id, on=max(on, policy.cover_start))
     product = catalog_service.get_product(db, code=cover.product_code)
     names = {b.code: b for b in product.benefits}
     uplifts = [{"benefit": names[code], "uplift": u}
                for code, u in policies_service.uplifts_of(db, policy_ids=[policy.id])[policy.id]]
+    state = policy_state(cover, on)
     return render(request, "member/policy.html", cover=cover, product=product,
                   benefits=_benefit_rows(product, cover), uplifts=uplifts,
-                  state=policy_state(cover, on), status_labels=POLICY_STATUS,
-                  flash=flash(request))
+                  state=state, status_labels=POLICY_STATUS, policy=policy,
+                  may_cancel=state in CANCELLABLE,
+                  flash=cancelled_flash(request, policy) or flash(request))
+
+
+# --- cancelling one's own policy (退保) -------------------------------------------------
+
+NOT_CANCELLABLE = N_("This policy is no longer in force, so it cannot be cancelled. "
+                     "Nothing has been changed.")
+
+
+def _cancel_page(request: Request, db, policy, *, status_code: int = 200, refused: bool = False):
+    """The refund the member would get today, and the confirm form; or why they cannot."""
+    product = catalog_service.get_product(db, code=policies_service.cover_on(
+        db, policy_id=policy.id, on=policy.cover_start).product_code)
+    on = today()
+    quote = None
+    if not refused:
+        try:
+            quote = policies_service.refund_quote(policy, on=on)
+        except Conflict:
+            refused, status_code = True, 409
+    last_cooling_day = policy.enrolled_on + timedelta(days=policies_domain.COOLING_OFF_DAYS - 1)
+    return render(request, "member/policy_cancel.html", status_code=status_code, policy=policy,
+                  product=product, quote=quote, started=on >= policy.cover_start,
+                  last_cooling_day=last_cooling_day,
+                  cooling_days=policies_domain.COOLING_OFF_DAYS,
+                  refused=_(NOT_CANCELLABLE) if refused else None)
+
+
+@router.get("/policies/{policy_id}/cancel")
+def cancel_page(policy_id: int, request: Request, db: DbSession, principal: Principal = Member):
+    return _cancel_page(request, db, own_policy(db, policy_id, principal))
+
+
+@router.post("/policies/{policy_id}/cancel")
+def cancel_policy(
+    policy_id: int,
+    request: Request,
+    db: DbSession,
+    # kept with the refund payment as its reference (64 characters there)
+    reason: Annotated[str, Form(max_length=64)] = "",
+    principal: Principal = Member,
+):
+    policy = own_policy(db, policy_id, principal)
+    try:
+        policies_service.cancel(db, policy_id=policy.id, actor=principal, reason=reason.strip())
+    except Conflict:
+        db.rollback()
+        return _cancel_page(request, db, own_policy(db, policy_id, principal), status_code=409,
+                            refused=True)
+    return redirect(f"/me/policies/{policy.id}?done=cancelled")
 
 
 # Eligibility in plain words, by the field of the rule that refused (msgids).
