@@ -1,4 +1,9 @@
-"""The claims queue (/staff/claims): open claims, the engine's reasons, the decision form."""
+"""The claims queue (/staff/claims): open claims, the engine's reasons, the decision form.
+
+On a claim's page the handler also revises the case reserve (未决赔款准备金) with a written
+reason, closes a claim with nothing left to pay, and, for a kidney (CKD) claim, reads the
+progression evidence from the health record (an audited read of health data).
+"""
 
 from __future__ import annotations
 
@@ -9,23 +14,34 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
+from mutua.audit import service as audit_service
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.claims import service as claims_service
+from mutua.claims.models import OPEN_STATES
 from mutua.claims.schemas import DecisionIn, ItemOverride
 from mutua.deps import DbSession
-from mutua.errors import Conflict, ValidationFailed
+from mutua.errors import Conflict, Problem, ValidationFailed
+from mutua.health import service as health_service
 from mutua.members import service as members_service
+from mutua.money import non_negative_money
 from mutua.policies import service as policies_service
 from mutua.web import labels
 from mutua.web.i18n import gettext as _
 from mutua.web.pages.staff import open_to
-from mutua.web.render import redirect, render
+from mutua.web.problems import describe_all
+from mutua.web.render import N_, redirect, render
 from mutua.web.session import form_data
 
 router = APIRouter(prefix="/staff/claims")
 PAGE = 50
 STATUS_FILTERS = ("open", "reported", "under_review", "reopened", "decided", "paid", "closed")
+RESERVE_KINDS = {"reported": N_("Set when reported"), "revised": N_("Revised by a handler"),
+                 "decided": N_("Released on the decision"), "appeal": N_("Reopened on appeal")}
+# The rules this page's own forms check, as msgids (problems.describe translates them).
+RULES = (N_("say why the reserve changes"),)
+MAX_REASON = 500
+DONE = {"reserve": N_("The case reserve is revised."), "closed": N_("The claim is closed.")}
 
 
 @router.get("")
@@ -60,9 +76,8 @@ def pay(request: Request, db: DbSession, principal: Principal = open_to("claims"
         batch = claims_service.pay(db, project_code=project, actor=principal)
     except (ValidationFailed, Conflict) as exc:
         db.rollback()
-        problems = [f"{p.field}: {p.rule}" for p in getattr(exc, "problems", [])]
         return _queue_page(request, db, principal, status_code=exc.status_code,
-                           problems=[_("Nothing was paid.")] + (problems or [exc.message]))
+                           problems=[_("Nothing was paid.")] + describe_all(exc))
     return _queue_page(request, db, principal, project=project, paid=batch)
 
 
@@ -73,18 +88,52 @@ def claim_context(db, principal: Principal, claim_id: int) -> dict:
         members_service.get(db, member_id=claim.member_id, actor=principal), viewer=principal)
     cover = policies_service.cover_on(db, policy_id=claim.policy_id, on=claim.event_date)
     product = catalog_service.get_product(db, code=cover.product_code)
+    benefits = {b.code: b for b in product.benefits}
     return {"claim": out, "member": member, "cover": cover, "product": product,
-            "benefit_names": {b.code: b for b in product.benefits},
+            "benefit_names": benefits,
             "status_labels": labels.CLAIM_STATUS, "outcome_labels": labels.CLAIM_OUTCOME,
             "reason_labels": labels.CLAIM_REASONS, "event_labels": labels.EVENT_TYPES,
-            "document_kinds": labels.DOCUMENT_KINDS}
+            "document_kinds": labels.DOCUMENT_KINDS, "reserve_kinds": RESERVE_KINDS,
+            "reserve_history": claims_service.reserve_history(db, claim_id=claim.id,
+                                                              actor=principal),
+            "reserve_open": out.status in OPEN_STATES,
+            "can_close": out.status in ("decided", "paid") and out.approved == out.paid,
+            "evidence": progression_evidence(db, principal, claim, product, benefits,
+                                             [i.benefit_code for i in out.items])}
+
+
+def is_kidney_claim(product, benefits: dict, item_codes: list[str]) -> bool:
+    """A claim on a CKD product, or one asking for a CKD progression benefit."""
+    return product.line == "ckd" or any(
+        getattr(benefits.get(code), "kind", "") == "ckd_progression" for code in item_codes)
+
+
+def progression_evidence(db, principal: Principal, claim, product, benefits: dict,
+                         codes: list[str]):
+    """What the kidney results show by the claim's event date; reading them is audited
+    as the health API audits it."""
+    if not is_kidney_claim(product, benefits, codes):
+        return None
+    evidence = health_service.confirmed_progression(db, member_id=claim.member_id,
+                                                    on=claim.event_date)
+    audit_service.record(db, actor=principal, action="health.read.progression",
+                         entity="patient", entity_id=claim.member_id,
+                         project_id=claim.project_id, detail={"claim_id": claim.id})
+    return evidence
+
+
+def _claim_page(request, db, principal, claim_id: int, *, status_code: int = 200,
+                problems=None, form=None):
+    done = DONE.get(request.query_params.get("done", ""))
+    return render(request, "staff/claim.html", status_code=status_code,
+                  problems=problems or [], form=form or {}, done=_(done) if done else None,
+                  **claim_context(db, principal, claim_id))
 
 
 @router.get("/{claim_id}")
 def claim_page(claim_id: int, request: Request, db: DbSession,
                principal: Principal = open_to("claims")):
-    return render(request, "staff/claim.html", problems=[], form={},
-                  **claim_context(db, principal, claim_id))
+    return _claim_page(request, db, principal, claim_id)
 
 
 @router.post("/{claim_id}/review")
@@ -103,11 +152,56 @@ def decide(claim_id: int, request: Request, db: DbSession,
         claims_service.decide(db, claim_id=claim_id, actor=principal, data=data)
     except (ValidationFailed, Conflict) as exc:
         db.rollback()
-        problems = [f"{p.field}: {p.rule}" for p in getattr(exc, "problems", [])]
-        return render(request, "staff/claim.html", status_code=exc.status_code,
-                      problems=problems or [exc.message], form=fields,
-                      **claim_context(db, principal, claim_id))
+        return _claim_page(request, db, principal, claim_id, status_code=exc.status_code,
+                           problems=describe_all(exc), form=fields)
     return redirect(f"/staff/claims/{claim_id}?decided=1")
+
+
+@router.post("/{claim_id}/reserve")
+def revise_reserve(claim_id: int, request: Request, db: DbSession,
+                   principal: Principal = open_to("claims"),
+                   amount: Annotated[str, Form(max_length=40)] = "",
+                   reason: Annotated[str, Form(max_length=2000)] = ""):
+    """The handler's new estimate of what the claim will cost, with the reason why."""
+    form = {"reserve_amount": amount, "reserve_reason": reason}
+    try:
+        check_reserve_form(amount, reason)
+        claims_service.set_reserve(db, claim_id=claim_id, amount=amount.replace(",", "").strip(),
+                                   actor=principal, reason=reason.strip())
+    except (ValidationFailed, Conflict) as exc:
+        db.rollback()
+        return _claim_page(request, db, principal, claim_id, status_code=exc.status_code,
+                           problems=describe_all(exc), form=form)
+    return redirect(f"/staff/claims/{claim_id}?done=reserve")
+
+
+def check_reserve_form(amount: str, reason: str) -> None:
+    """Every problem of the reserve form at once: the amount in yuan and a written reason."""
+    problems = []
+    try:
+        non_negative_money(amount.replace(",", "").strip(), field="amount")
+    except ValidationFailed as exc:
+        problems += exc.problems
+    if not reason.strip():
+        problems.append(Problem("reason", RULES[0]))
+    elif len(reason.strip()) > MAX_REASON:
+        problems.append(Problem("reason", f"must be at most {MAX_REASON} characters"))
+    if problems:
+        raise ValidationFailed(problems)
+
+
+@router.post("/{claim_id}/close")
+def close_claim(claim_id: int, request: Request, db: DbSession,
+                principal: Principal = open_to("claims")):
+    """Close a claim with nothing left to pay (paid in full, or declined)."""
+    try:
+        claims_service.close(db, claim_id=claim_id, actor=principal)
+    except Conflict as exc:
+        db.rollback()
+        return _claim_page(request, db, principal, claim_id, status_code=exc.status_code,
+                           problems=[_("This claim cannot close: something is still to pay "
+                                       "or it is not decided.")])
+    return redirect(f"/staff/claims/{claim_id}?done=closed")
 
 
 def _decision_in(db, principal, claim_id: int, fields: dict, circumstances: list[str]
