@@ -183,3 +183,20 @@ def test_a_member_may_not_open_reserving(db, client):
     db.commit()
     sign_in(client, m.member_number, f.PASSWORD)
     assert client.get("/staff/actuarial").status_code == 403
+
+
+def test_the_page_agrees_with_what_the_close_booked(db, history, actuary):
+    for quarter in ("2025Q1", "2025Q2", "2025Q3"):
+        settlement_service.close_quarter(db, project_code=CODE, quarter=quarter, actor=SYSTEM,
+                                         today=date(2025, 10, 15))
+    db.commit()
+    statement = settlement_service.project_statement(db, project_code=CODE, quarter="2025Q3")
+    page = actuary.get(PAGE)  # the project's own prior loss ratio, 0.60
+    assert page.status_code == 200
+    for cell, key in (("cl-total-ibnr", "ibnr_chainladder"), ("bf-total-ibnr", "ibnr_bf")):
+        assert f"{Decimal(statement[key]):,}" in _cell(page.text, cell), key
+
+
+def test_no_project_yet(actuary):
+    page = actuary.get("/staff/actuarial")
+    assert page.status_code == 200 and "暂无项目" in page.text

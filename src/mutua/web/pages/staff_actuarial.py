@@ -186,7 +186,10 @@ def reserving_page(request: Request, db: DbSession, principal: Principal = open_
             "quarter": quarter or str(last_complete_quarter(now)),
             "loss_ratio": loss_ratio or (f"{current.a_priori_loss_ratio:.2f}" if current else "")}
     problems: list[Problem] = []
-    q = ratio = None
+    q = ratio = view = None
+    if current is None:  # nothing to value yet
+        return render(request, "staff/actuarial.html", projects=projects, current=None,
+                      form=form, problems=[], view=None)
     try:
         q = parse_quarter(form["quarter"], now=now)
     except ValidationFailed as exc:
@@ -195,8 +198,7 @@ def reserving_page(request: Request, db: DbSession, principal: Principal = open_
         ratio = parse_loss_ratio(form["loss_ratio"])
     except ValidationFailed as exc:
         problems += exc.problems
-    view = None
-    if current is not None and q is not None:
+    if q is not None:
         as_of = min(q.end, now)
         view = reserves(db, project=current, as_of=as_of, loss_ratio=ratio)
         view["as_of"] = as_of
