@@ -113,6 +113,15 @@ def test_every_problem_is_listed_at_once_in_chinese(db, as_role):
     assert count(db, Member) == 0
 
 
+def test_fields_left_empty_are_told_as_required(db, as_role):
+    client = as_role(Role.UNDERWRITER)
+    to_english(client, "/staff/members/new")
+    refused = post_form(client, "/staff/members/new", {**FORM, "id_number": "", "phone": " "})
+    assert refused.status_code == 422
+    assert "ID card number: is required" in refused.text and "Phone: is required" in refused.text
+    assert count(db, Member) == 0
+
+
 def test_a_duplicate_id_number_is_refused_with_a_link_to_the_member(db, as_role):
     existing = f.member(db)
     db.commit()
@@ -228,6 +237,8 @@ def test_all_or_nothing_stores_nothing_when_a_row_is_refused(db, as_role, produc
     assert "没有保存" in answer.text or "未保存" in answer.text
     assert re.search(r'data-label="[^"]+">5<', answer.text)
     assert count(db, Member) == 0 and count(db, Policy) == 0
+    nobody = upload(client, group_csv([BAD_ID]))
+    assert nobody.status_code == 200 and "没有一行投保" in nobody.text and count(db, Member) == 0
     fine = upload(client, group_csv(GOOD), all_or_nothing=True)
     assert fine.status_code == 200 and count(db, Policy) == 3
 

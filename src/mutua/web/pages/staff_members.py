@@ -59,7 +59,7 @@ def may_register(principal: Principal) -> bool:
 # Rules these pages add to the services' own (problems.describe translates those); each is
 # its own msgid, found by problems.rule_words through the catalog.
 KNOWN_RULES = (
-    N_("is already registered"), N_("choose a file to upload"),
+    N_("is required"), N_("is already registered"), N_("choose a file to upload"),
     N_("is not on sale today; choose one from the list"),
 )
 
@@ -124,7 +124,8 @@ def register(
     except (ValidationFailed, Conflict) as exc:
         db.rollback()
         use_locale(request)
-        problems = [] if isinstance(exc, Conflict) else describe_all(exc)
+        problems = [] if isinstance(exc, Conflict) else describe_all(
+            ValidationFailed(blank_is_required(exc.problems, form)))
         existing = _already_registered(db, id_number)
         if existing is not None:
             problems.append(describe(Problem("id_number", "is already registered")))
@@ -133,6 +134,12 @@ def register(
         return _register_page(request, form=form, problems=problems, existing=existing,
                               status_code=422)
     return redirect(f"/staff/members/{member.id}?done=registered")
+
+
+def blank_is_required(problems: list[Problem], form: dict) -> list[Problem]:
+    """A field left empty is told as required, not as a malformed value ("got 0")."""
+    return [Problem(p.field, "is required")
+            if p.field in form and not str(form[p.field]).strip() else p for p in problems]
 
 
 def _already_registered(db, id_number: str):
@@ -215,6 +222,9 @@ def import_group(
         report, status_code = refused.report, 422
     except (ValidationFailed, NotFound) as exc:
         db.rollback()  # the file cannot be read: nothing stored
+        for problem in getattr(exc, "problems", []):
+            if problem.field == "file.header":  # shown as "Column header", not "file header"
+                problem.field = "header"
         return _import_page(request, db, form=form, problems=describe_all(exc),
                             status_code=422)
     view = report_view(report, offer=chosen)
