@@ -83,12 +83,14 @@ def make_engine(url: str, **kwargs) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    # A pool as large as the request threads one worker runs at once: with the default 5
-    # (+10 overflow) a burst of 32 clients kept opening and closing connections, and the
-    # trivial endpoint's p99 reached seconds.
+    # A pool that keeps as many connections as the request threads one worker runs at once
+    # (anyio's 40): with the default 5 (+10 overflow), and still with 20, a burst of clients
+    # landing unevenly on the workers kept opening and closing overflow connections, and the
+    # trivial endpoint's p99 reached seconds. Connections open only when needed; the overflow
+    # covers a request that briefly holds two (numbering.reserve_now).
     if kwargs.get("poolclass") is None:
-        kwargs.setdefault("pool_size", 20)
-        kwargs.setdefault("max_overflow", 20)
+        kwargs.setdefault("pool_size", 40)
+        kwargs.setdefault("max_overflow", 40)
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 

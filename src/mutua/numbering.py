@@ -2,6 +2,14 @@
 
 A counter is advanced with one ``UPDATE ... RETURNING``, which both SQLite (3.35+) and
 PostgreSQL run atomically, so two transactions never get the same block.
+
+``reserve`` advances the counter inside the caller's transaction: the numbers are gapless, but
+the counter's row stays locked until that transaction ends, so concurrent callers queue.
+``reserve_now`` is for numbers issued one at a time under concurrency (a policy, a claim, a
+member registered at the desk): on PostgreSQL it advances the counter in a transaction of its
+own that commits at once, so the row is locked for microseconds; a caller that later rolls back
+leaves a gap, as a database sequence would. SQLite has one writer at a time anyway, and a second
+connection would wait on the caller's own write lock, so there it is ``reserve``.
 """
 
 from __future__ import annotations
@@ -37,6 +45,21 @@ def reserve(db: Session, name: str, count: int = 1) -> range:
             pass  # created by a concurrent transaction
         last = db.execute(stmt).scalar()
     return range(last - count + 1, last + 1)
+
+
+def reserve_now(db: Session, name: str, count: int = 1) -> range:
+    """Reserve numbers in a transaction of their own (PostgreSQL); gaps are possible."""
+    bind = db.get_bind()
+    if bind.dialect.name == "sqlite":
+        return reserve(db, name, count)
+    with bind.connect() as conn:
+        own = Session(bind=conn)
+        try:
+            numbers = reserve(own, name, count)
+            own.commit()
+        finally:
+            own.close()
+    return numbers
 
 
 def current(db: Session, name: str) -> int:

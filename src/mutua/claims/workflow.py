@@ -146,7 +146,7 @@ def report(db: Session, *, data: ClaimIn, actor: Principal, on: date | None = No
     terms = policy_terms(cover)
     _check_report(data, terms, on)
 
-    number = numbering.reserve(db, "claim")[0]
+    number = numbering.reserve_now(db, "claim")[0]  # not held until the report commits
     claim = Claim(
         claim_number=f"CL{number:09d}", project_id=cover.project_id, policy_id=policy.id,
         member_id=cover.member_id, event_type=data.event_type, event_date=data.event_date,

@@ -76,7 +76,8 @@ def register(db: Session, *, data: MemberIn, actor: Principal) -> Member:
     valid = validate(data)
     if db.scalar(select(Member.id).where(Member.id_number == valid.id_number)) is not None:
         raise Conflict("a member with this ID number is already registered")
-    member = Member(member_number=member_numbers(db, 1)[0], **valid.__dict__)
+    member_number = f"M{numbering.reserve_now(db, 'member')[0]:09d}"  # not held until commit
+    member = Member(member_number=member_number, **valid.__dict__)
     db.add(member)
     db.flush()
     if data.password:

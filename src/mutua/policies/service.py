@@ -36,6 +36,11 @@ def policy_numbers(db: Session, count: int) -> list[str]:
     return [f"P{n:010d}" for n in numbering.reserve(db, "policy", count)]
 
 
+def policy_number_now(db: Session) -> str:
+    """One policy number without holding the counter until the enrolment commits."""
+    return f"P{numbering.reserve_now(db, 'policy')[0]:010d}"
+
+
 @dataclass(frozen=True)
 class Offer:
     """What a member would get: cover dates, coefficient, premium; or why not."""
@@ -89,7 +94,7 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
 
         health_service.underwrite(db, member_id=member_id, product=product, on=on)
     policy = Policy(
-        policy_number=policy_numbers(db, 1)[0], project_id=product.project_id,
+        policy_number=policy_number_now(db), project_id=product.project_id,
         product_id=product.id, period_id=period.id, member_id=member_id, enrolled_on=on,
         cover_start=offer.cover_start, cover_end=offer.cover_end,
         premium=product.uniform_premium, age_at_start=offer.age,
