@@ -25,7 +25,6 @@ import csv
 import hashlib
 import io
 import time
-import zipfile
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -154,23 +153,24 @@ def _csv_rows(data: bytes, max_rows: int) -> list[tuple[int, dict[str, str]]]:
 
 
 def _xlsx_rows(data: bytes, max_rows: int) -> list[tuple[int, dict[str, str]]]:
-    from openpyxl import load_workbook
+    """The first sheet's rows, read by calamine (Rust): openpyxl, even read-only, parsed a
+    100,000-row group file at about 1,100 rows a second, a fifth of the import's target."""
+    import python_calamine
 
+    workbook = None
     try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-        raise ValidationFailed("file", f"is not a readable .xlsx workbook ({type(exc).__name__})") \
-            from None
-    except Exception as exc:  # openpyxl's InvalidFileException and XML parse errors
-        raise ValidationFailed("file", f"is not a readable .xlsx workbook ({type(exc).__name__})") \
-            from None
-    try:
-        records = ([_cell_text(v) for v in r] for r in wb.active.iter_rows(values_only=True))
-        header = next(records, None)
-        columns = _check_header(header)
+        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        records = ([_cell_text(v) for v in r] for r in workbook.get_sheet_by_index(0).iter_rows())
+        columns = _check_header(next(records, None))
         return _collect(records, columns, max_rows)
+    except ValidationFailed:
+        raise
+    except Exception as exc:  # calamine's ZipError, XmlError, CalamineError and the like
+        raise ValidationFailed("file", f"is not a readable .xlsx workbook ({type(exc).__name__})") \
+            from None
     finally:
-        wb.close()
+        if workbook is not None:
+            workbook.close()
 
 
 def _cell_text(value: object) -> str:
