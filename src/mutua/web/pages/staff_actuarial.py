@@ -126,7 +126,11 @@ def development_chart(grid: Grid, chart_id: str, title: str) -> dict:
     """Cumulative development per accident quarter, one line each."""
     series = {origin: values for origin, values in grid.rows}
     figure = charts.lines_figure(title, [str(d) for d in grid.developments], series, "¥")
-    figure["layout"]["xaxis"]["title"] = {"text": _("Development quarter")}
+    # development quarters are steps 0, 1, 2..., not a continuous scale
+    figure["layout"]["xaxis"].update(type="category", title={"text": _("Development quarter")})
+    # the legend of the accident quarters goes below the axis title
+    figure["layout"]["legend"]["y"] = -0.35
+    figure["layout"]["margin"]["b"] = 88
     return {"id": chart_id, "json": charts.to_json(figure), "label": title}
 
 
