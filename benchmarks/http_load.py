@@ -242,6 +242,20 @@ def machine() -> dict:
             "load_generator": wrk_version.strip()}
 
 
+def sweep(base: str, tokens: list[str], args, workdir: Path) -> dict:
+    """The two reads at fewer clients: where on this machine the latency target holds."""
+    out = {}
+    for clients in sorted({int(c) for c in args.sweep.split(",") if c.strip()}):
+        common = {"connections": clients, "threads": min(args.threads, clients),
+                  "workdir": workdir}
+        out[str(clients)] = {
+            "trivial": run_wrk(base, lua_get("/healthz", []), seconds=args.seconds, **common),
+            "policy_list": run_wrk(base, lua_get("/api/v1/policies/mine", tokens),
+                                   seconds=args.seconds, **common),
+        }
+    return out
+
+
 def table(result: dict) -> str:
     rows = [f"HTTP load on {result['db']} ({result['workers']} uvicorn workers, "
             f"{result['connections']} connections, {result['members']} demo members)",
@@ -249,6 +263,10 @@ def table(result: dict) -> str:
     for name, s in result["scenarios"].items():
         rows.append(f"{name:<12} {s['throughput_rps']:>9.1f} {s['p50_ms']:>8.2f} {s['p90_ms']:>8.2f} "
                     f"{s['p99_ms']:>8.2f} {s['non_2xx']:>8}")
+    for clients, reads in result["reads_by_clients"].items():
+        for name, s in reads.items():
+            rows.append(f"{name + ' @' + clients:<12} {s['throughput_rps']:>9.1f} {s['p50_ms']:>8.2f} "
+                        f"{s['p90_ms']:>8.2f} {s['p99_ms']:>8.2f} {s['non_2xx']:>8}")
     rows.append(f"read throughput / trivial: {result['read_share_of_trivial']:.0%} "
                 f"(target >= {TARGET_READ_SHARE:.0%}); p99 target < {TARGET_P99_MS:.0f} ms")
     return "\n".join(rows)
@@ -265,6 +283,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--enrol-max", type=int, default=4000, help="enrolments at most")
+    parser.add_argument("--sweep", default="1,8",
+                        help="other client counts at which to measure the two reads (comma list)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
@@ -298,6 +318,7 @@ def main(argv: list[str]) -> int:
                                                  setup["enrol_ids"], args.threads),
                                  seconds=args.seconds, **common),
             }
+            scenarios_by_clients = sweep(base, tokens, args, workdir)
         finally:
             stop_server(server)
     trivial = scenarios["trivial"]["throughput_rps"] or 1.0
@@ -307,6 +328,7 @@ def main(argv: list[str]) -> int:
         "members": args.members, "member_logins": len(tokens),
         "product": setup["product"], "period": setup["period"],
         "scenarios": scenarios,
+        "reads_by_clients": scenarios_by_clients,
         "read_share_of_trivial": round(scenarios["policy_list"]["throughput_rps"] / trivial, 3),
         "targets": {"p99_ms_below": TARGET_P99_MS, "read_share_at_least": TARGET_READ_SHARE},
     }
