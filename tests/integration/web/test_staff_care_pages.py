@@ -156,7 +156,7 @@ def test_an_admin_assigns_a_coordinator_from_the_patient_view(client, db, kidney
     assert "The coordinator is assigned." in after.text and "(li-care)" in after.text
 
 
-@pytest.mark.parametrize("choice", ["gone", "claims", "junk", "", "999999"])
+@pytest.mark.parametrize("choice", ["gone", "claims", "junk", "", "999999", "999999999999"])
 def test_an_admin_cannot_assign_anyone_but_an_active_coordinator(client, db, kidney_patient,
                                                                   care_user, choice):
     patient = kidney_patient()
@@ -206,7 +206,7 @@ def test_an_admin_works_through_the_unassigned_patients(client, db, kidney_patie
     health_service.assign(db, actor=SYSTEM, member_id=third.id, coordinator_user_id=li.id)
     db.commit()
     signed_in(client, db, Role.ADMIN)
-    page = client.get("/staff/care/patients?unassigned=1")
+    page = client.get("/staff/care/patients?unassigned=true")
     assert page.status_code == 200
     assert "2 位肾病患者尚未指派个案管理师" in page.text
     assert first.member_number in page.text and second.member_number in page.text

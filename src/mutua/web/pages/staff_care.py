@@ -86,11 +86,11 @@ def act(alert_id: int, request: Request, db: DbSession, principal: Principal = o
 
 @router.get("/patients")
 def patients(request: Request, db: DbSession, principal: Principal = open_to("care"),
-             unassigned: str = Query("", max_length=1), offset: int = Query(0, ge=0)):
+             unassigned: str = Query("", max_length=5), offset: int = Query(0, ge=0)):
     """A coordinator's own patients; with ?unassigned=1 (or for an administrator) the
     kidney patients with their coordinator, so nobody is left without one."""
     use_locale(request)
-    only_unassigned = unassigned == "1"
+    only_unassigned = unassigned.lower() in ("1", "true", "yes", "on")
     if principal.role is Role.CARE and not only_unassigned:
         rows, total = health_service.my_patients(db, actor=principal, limit=PAGE, offset=offset)
         counts = health_service.open_alerts_by_patient(db, [r["member_id"] for r in rows])
@@ -127,10 +127,11 @@ def assign(member_id: int, request: Request, db: DbSession,
     if principal.role is not Role.ADMIN:
         raise Forbidden("only an administrator assigns patients")
     try:
-        if not coordinator_user_id.strip().isdigit():
+        chosen = coordinator_user_id.strip()
+        if not (chosen.isascii() and chosen.isdigit() and len(chosen) <= 9):  # an int4 id
             raise ValidationFailed("coordinator_user_id", "choose a care coordinator from the list")
         health_service.assign(db, actor=principal, member_id=member_id,
-                              coordinator_user_id=int(coordinator_user_id))
+                              coordinator_user_id=int(chosen))
     except ValidationFailed as exc:
         db.rollback()
         return _patient(request, db, principal, member_id, describe_all(exc), 422,
