@@ -7,10 +7,11 @@ service then checks that the record is the member's own.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, Generic, TypeVar
 
-from fastapi import Depends, Query, Request
+from anyio import to_thread
+from fastapi import Depends, Query, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -22,12 +23,28 @@ from mutua.errors import Forbidden, Unauthorized
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    """One unit of work per request: commit if the route returns, roll back if it raises."""
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """One unit of work per request: commit if the route returns, roll back if it raises.
+
+    Opening a session does no I/O, so it happens on the event loop; the commit (or rollback)
+    and the return of the connection talk to the database, so they run in one trip to the
+    thread pool, shielded from cancellation so a request cut short still ends its transaction.
+    """
     session = request.app.state.sessionmaker()
     try:
         yield session
-        session.commit()
+    except BaseException:
+        await to_thread.run_sync(_end, session, False)
+        raise
+    await to_thread.run_sync(_end, session, True)
+
+
+def _end(session: Session, commit: bool) -> None:
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
     except BaseException:
         session.rollback()
         raise
@@ -97,3 +114,15 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
+
+
+def as_json(model: BaseModel, status_code: int = 200) -> Response:
+    """The model as the JSON response, skipping FastAPI's second pass over it.
+
+    FastAPI validates what a plain ``def`` route returns against its ``response_model`` again,
+    in another trip to the thread pool, before serialising it. A route that builds its
+    response model itself (so the schema is already enforced) returns this instead on the
+    hot paths; its ``response_model`` still documents the body in the OpenAPI schema.
+    """
+    return Response(model.model_dump_json(), status_code=status_code,
+                    media_type="application/json")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from sqlalchemy.orm import Session
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.dates import today
-from mutua.deps import DbSession, Page, Paging, allow
+from mutua.deps import DbSession, Page, Paging, allow, as_json
 from mutua.errors import ValidationFailed
 from mutua.policies import service
 from mutua.policies.models import Policy
@@ -52,7 +52,7 @@ def policy_views(db: Session, policies: list[Policy]) -> list[PolicyOut]:
 
 
 @router.post("", response_model=PolicyOut, status_code=201)
-def enrol(body: EnrolIn, db: DbSession, actor: Enroller) -> PolicyOut:
+def enrol(body: EnrolIn, db: DbSession, actor: Enroller) -> Response:
     """Enrol in a product's open period: a member enrols themself; an underwriter names the member."""
     member_id = actor.member_id if actor.is_member else body.member_id
     if member_id is None:
@@ -60,32 +60,32 @@ def enrol(body: EnrolIn, db: DbSession, actor: Enroller) -> PolicyOut:
     policy = service.enrol(db, member_id=member_id, product_code=body.product_code,
                            period_code=body.period_code, actor=actor,
                            payment_reference=body.payment_reference)
-    return policy_out(db, policy)
+    return as_json(policy_out(db, policy), status_code=201)
 
 
 @router.get("/mine", response_model=Page[PolicyOut])
 def mine(db: DbSession, actor: Annotated[Principal, Depends(allow(Role.MEMBER))],
-         paging: Paging) -> Page[PolicyOut]:
+         paging: Paging) -> Response:
     """The signed-in member's policies."""
     rows, total = service.list_for_member(db, member_id=actor.member_id, actor=actor,
                                           limit=paging.limit, offset=paging.offset)
-    return Page(items=policy_views(db, rows), total=total, limit=paging.limit,
-                offset=paging.offset)
+    return as_json(Page(items=policy_views(db, rows), total=total, limit=paging.limit,
+                        offset=paging.offset))
 
 
 @router.get("/by-member/{member_id}", response_model=Page[PolicyOut])
-def by_member(member_id: int, db: DbSession, actor: Reader, paging: Paging) -> Page[PolicyOut]:
+def by_member(member_id: int, db: DbSession, actor: Reader, paging: Paging) -> Response:
     """A member's policies (staff, or the member themself)."""
     rows, total = service.list_for_member(db, member_id=member_id, actor=actor,
                                           limit=paging.limit, offset=paging.offset)
-    return Page(items=policy_views(db, rows), total=total, limit=paging.limit,
-                offset=paging.offset)
+    return as_json(Page(items=policy_views(db, rows), total=total, limit=paging.limit,
+                        offset=paging.offset))
 
 
 @router.get("/{policy_id}", response_model=PolicyOut)
-def get(policy_id: int, db: DbSession, actor: Reader) -> PolicyOut:
+def get(policy_id: int, db: DbSession, actor: Reader) -> Response:
     """One policy with each benefit's sum insured today and its uplift history."""
-    return policy_out(db, service.get(db, policy_id=policy_id, actor=actor))
+    return as_json(policy_out(db, service.get(db, policy_id=policy_id, actor=actor)))
 
 
 @router.post("/{policy_id}/cancel", response_model=PolicyOut)
