@@ -16,7 +16,7 @@ class EnrolIn(BaseModel):
 
 
 class CancelIn(BaseModel):
-    reason: str = Field(default="", max_length=200)
+    reason: str = Field(default="", max_length=64)  # kept as the refund's reference
 
 
 class BenefitCoverOut(BaseModel):

@@ -228,6 +228,8 @@ def cancel(db: Session, *, policy_id: int, actor: Principal, on: date | None = N
            reason: str = "") -> Policy:
     """Cancel: full refund in the 15-day cooling-off period, else the unearned premium."""
     on = on or shanghai_today()
+    if len(reason) > 64:  # it becomes the refund payment's reference
+        raise ValidationFailed("reason", "must be at most 64 characters")
     policy = get(db, policy_id=policy_id, actor=actor)
     refund = refund_quote(policy, on=on)
     policy.status, policy.cancelled_on = "cancelled", on

@@ -3,10 +3,12 @@
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM
+from mutua.errors import ValidationFailed
 from mutua.ledger import service as ledger_service
 from mutua.policies import service as policies_service
 from mutua.policies.models import Policy
@@ -113,3 +115,20 @@ def test_underwriter_enrols_for_a_member_but_claims_role_cannot(client, db):
     assert client.post("/api/v1/policies", json=body, headers=uw).status_code == 201
     claims = f.staff_headers(client, db, Role.CLAIMS)
     assert client.post("/api/v1/policies", json=body, headers=claims).status_code == 403
+
+
+def test_a_cancellation_reason_too_long_for_the_refund_reference_is_refused(client, db):
+    f.accident_project(db)
+    m = f.member(db, login=True)
+    p = f.policy(db, member=m)
+    db.commit()
+    h = f.member_headers(client, db, m)
+    r = client.post(f"/api/v1/policies/{p.id}/cancel", json={"reason": "x" * 65}, headers=h)
+    assert r.status_code == 422 and r.json()["problems"][0]["field"] == "reason"
+    with pytest.raises(ValidationFailed) as refused:
+        policies_service.cancel(db, policy_id=p.id, actor=SYSTEM, reason="y" * 65)
+    assert refused.value.problems[0].field == "reason"
+    db.rollback()
+    assert client.get(f"/api/v1/policies/{p.id}", headers=h).json()["status"] == "in_force"
+    ok = client.post(f"/api/v1/policies/{p.id}/cancel", json={"reason": "z" * 64}, headers=h)
+    assert ok.status_code == 200 and ok.json()["status"] == "cancelled"

@@ -120,3 +120,23 @@ def test_cli_dry_run_writes_nothing(engine, db, monkeypatch):
     assert json.loads(out.output)["dry_run"] is True
     assert service.list_closes(db, project_code=CODE)[1] == 0
     get_settings.cache_clear()
+
+
+def test_the_expense_api_keeps_the_same_rules_as_the_finance_page(client, db, closed_pool):
+    from mutua.settlement.models import Expense
+
+    finance = f.staff_headers(client, db, Role.FINANCE)
+    before = db.query(Expense).count()
+    cases = [({"memo": ""}, "memo"), ({"amount": "12.345"}, "amount"),
+             ({"amount": "-1"}, "amount"), ({"quarter": "2025Q1"}, "quarter"),
+             ({"quarter": "2025-Q9"}, "quarter"), ({"project": "NOPE"}, "project")]
+    for change, field in cases:
+        body = {"project": CODE, "quarter": "2025Q2", "amount": "100.00", "memo": "audit fee",
+                **change}
+        r = client.post("/api/v1/settlement/expenses", json=body, headers=finance)
+        assert r.status_code == 422, (change, r.text)
+        assert field in [p["field"] for p in r.json()["problems"]], (change, r.json())
+    assert db.query(Expense).count() == before
+    ok = client.post("/api/v1/settlement/expenses", headers=finance, json={
+        "project": CODE, "quarter": "2025Q2", "amount": "100.5", "memo": " audit fee "})
+    assert ok.status_code == 201 and ok.json()["amount"] == "100.50"
