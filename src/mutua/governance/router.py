@@ -179,8 +179,9 @@ def register(meeting_id: int, db: DbSession, actor: Member) -> dict:
 
 @router.post("/meetings/{meeting_id}/attendance")
 def attendance(meeting_id: int, body: AttendanceIn, db: DbSession, actor: Secretary) -> dict:
-    marked = meetings.record_attendance(db, meeting_id=meeting_id, member_ids=body.member_ids,
-                                        actor=actor)
+    marked = meetings.record_attendance_of(db, meeting_id=meeting_id, actor=actor,
+                                           member_ids=body.member_ids,
+                                           member_numbers=body.member_numbers)
     return {"meeting_id": meeting_id, "attended": marked}
 
 

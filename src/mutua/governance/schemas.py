@@ -152,7 +152,8 @@ class MeetingOut(BaseModel):
 
 
 class AttendanceIn(BaseModel):
-    member_ids: list[int] = Field(max_length=100_000)
+    member_ids: list[int] = Field(default=[], max_length=100_000)  # registered members present
+    member_numbers: list[str] = Field(default=[], max_length=100_000)  # from the sign-in sheet
 
 
 class MinutesIn(BaseModel):

@@ -134,3 +134,26 @@ def test_only_ones_own_completed_services_can_be_rated(db):
     with pytest.raises(ValidationFailed):
         ratings.rate(db, service_kind="haircut", service_ref=1, score=4,
                      actor=as_member(people[0]))
+
+
+def test_attendance_through_the_api_follows_the_secretarys_page_rules(client, db):
+    from mutua.auth.roles import Role
+    from mutua.governance.models import MeetingRegistration
+
+    product, _, people = pool(db)
+    past = _meeting(db, product.project_id, starts_at=datetime(2025, 1, 10, 6, tzinfo=UTC))
+    future = _meeting(db, product.project_id, starts_at=datetime(2099, 1, 10, 6, tzinfo=UTC))
+    for m in (past, future):
+        meetings.register(db, meeting_id=m.id, actor=as_member(people[0]))
+    db.commit()
+    h = factories.staff_headers(client, db, Role.SECRETARY)
+    url = "/api/v1/governance/meetings/{}/attendance"
+    early = client.post(url.format(future.id), json={"member_ids": [people[0].id]}, headers=h)
+    assert early.status_code == 409
+    unknown = client.post(url.format(past.id), json={"member_numbers": ["M999999999"]}, headers=h)
+    assert unknown.status_code == 422 and "M999999999" in unknown.json()["problems"][0]["field"]
+    assert not db.scalars(select(MeetingRegistration.member_id).where(
+        MeetingRegistration.attended.is_(True))).all()
+    ok = client.post(url.format(past.id), headers=h, json={
+        "member_ids": [people[0].id], "member_numbers": [people[1].member_number]})
+    assert ok.status_code == 200 and ok.json()["attended"] == 2  # one walk-in
