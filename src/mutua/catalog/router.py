@@ -10,7 +10,14 @@ from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.catalog import service
 from mutua.catalog.models import Product
-from mutua.catalog.schemas import BenefitOut, PeriodIn, PeriodOut, ProductOut, ProjectOut
+from mutua.catalog.schemas import (
+    BenefitOut,
+    PeriodDef,
+    PeriodIn,
+    PeriodOut,
+    ProductOut,
+    ProjectOut,
+)
 from mutua.dates import today
 from mutua.deps import DbSession, Page, Paging, allow
 
@@ -63,7 +70,8 @@ def load(db: DbSession, actor: Underwriter, body: Annotated[dict, Body()]) -> li
 
 @router.post("/periods", response_model=PeriodOut, status_code=201)
 def add_period(body: PeriodIn, db: DbSession, actor: Underwriter) -> PeriodOut:
-    """Open a new sale period for a product."""
-    row = service.create_period(db, product_code=body.product_code,
-                                period=body, actor=actor)
+    """Open a new sale period for a product: its joining days may not share a day with
+    another period's, and every problem is named at once."""
+    period = PeriodDef(**body.model_dump(exclude={"product_code"}))
+    row = service.open_period(db, product_code=body.product_code, period=period, actor=actor)
     return PeriodOut(**{k: getattr(row, k) for k in PeriodOut.model_fields})

@@ -132,3 +132,19 @@ def test_a_cancellation_reason_too_long_for_the_refund_reference_is_refused(clie
     assert client.get(f"/api/v1/policies/{p.id}", headers=h).json()["status"] == "in_force"
     ok = client.post(f"/api/v1/policies/{p.id}/cancel", json={"reason": "z" * 64}, headers=h)
     assert ok.status_code == 200 and ok.json()["status"] == "cancelled"
+
+
+def test_a_sale_period_opened_through_the_api_may_not_share_joining_days(client, db):
+    today = date.today()
+    f.accident_project(db, today=today)  # P1 joins from today-30 to today+30
+    db.commit()
+    h = f.staff_headers(client, db, Role.UNDERWRITER)
+    overlap = {"product_code": "TEST-ACC-1", "code": "P2", "sale_start": str(today),
+               "sale_end": str(today + timedelta(days=90)), "cover_start": str(today)}
+    r = client.post("/api/v1/catalog/periods", json=overlap, headers=h)
+    assert r.status_code == 422, r.text
+    after = {**overlap, "sale_start": str(today + timedelta(days=20)),
+             "cover_start": str(today + timedelta(days=31))}
+    r = client.post("/api/v1/catalog/periods", json=after, headers=h)
+    assert r.status_code == 201, r.text
+    assert client.post("/api/v1/catalog/periods", json=after, headers=h).status_code == 422
