@@ -54,6 +54,8 @@ def test_a_member_on_a_phone_enrols_claims_votes_and_adds_a_result(world, browse
     page.wait_for_url(re.compile(r"/me/policies/\d+\?done=enrolled"))
     assert "参保成功" in page.inner_text("main")
     check(page, "member-policy")
+    page.goto(page.url.split("?")[0] + "/cancel")  # the refund quote; not confirmed here
+    check(page, "member-policy-cancel")
 
     # Report a claim with an invoice on the policy in force.
     page.goto(f"{world.base_url}/me/claims/new")
@@ -188,6 +190,15 @@ def test_the_staff_console_pages_pass_the_accessibility_check(world, browser_for
                        ("staff-catalog", "/staff/catalog"),
                        ("staff-product", "/staff/catalog/products/E2E-1"),
                        ("staff-governance", "/staff/governance"),
+                       ("staff-meetings", "/staff/meetings"),
+                       ("staff-member-new", "/staff/members/new"),
+                       ("staff-member-import", "/staff/members/import"),
+                       ("staff-reserving", f"/staff/actuarial?project={world.project}"),
+                       ("staff-pricing", "/staff/governance/pricing"),
+                       ("staff-finance", f"/staff/finance?project={world.project}"),
+                       ("staff-care-patients", "/staff/care/patients"),
+                       ("staff-care-import", "/staff/care/import"),
+                       ("staff-care-calculators", "/staff/care/calculators"),
                        ("staff-audit", "/staff/audit")]:
         page.goto(f"{world.base_url}{path}")
         check(page, name)
