@@ -131,6 +131,42 @@ def adopt_allocation_policy(db: Session, *, project_id: int, uplift: Decimal, ai
     return row
 
 
+def allocation_history(db: Session, *, project_code: str,
+                       today: date | None = None) -> dict:
+    """A project's allocation policy (分配方案) for its next close and every version so far.
+
+    The next close is the quarter after the last one closed or, before any close, the
+    current quarter. A project never given a policy runs on the default shares, shown as
+    version 1 from the first quarter (the first close stores that row)::
+
+        {"project": "SZ-NEWCITIZEN", "last_closed": "2026Q2", "next_close": "2026Q3",
+         "in_force": {"version": 2, "effective_from": "2026Q3", "uplift": Decimal("0.6"),
+                      "aid": ..., "services": ..., "source": "proposal:7", ...},
+         "versions": [newest first ...]}
+    """
+    project = _project(db, project_code)
+    last = _last_close(db, project.id)
+    next_close = (Quarter.parse(last.quarter).next() if last is not None
+                  else Quarter.of(today or shanghai_today()))
+    rows = db.scalars(select(AllocationPolicy).where(AllocationPolicy.project_id == project.id)
+                      .order_by(AllocationPolicy.version.desc())).all()
+    versions = [{"id": r.id, "version": r.version, "effective_from": r.effective_from,
+                 "uplift": Decimal(r.uplift), "aid": Decimal(r.aid),
+                 "services": Decimal(r.services), "source": r.source,
+                 "adopted_at": r.adopted_at, "stored": True} for r in rows]
+    if not any(v["effective_from"] == FIRST_QUARTER for v in versions):
+        # Not stored until the first close; no version number of its own yet.
+        versions.append({"id": None, "version": None,
+                         "effective_from": FIRST_QUARTER, "uplift": DEFAULT_SHARES.uplift,
+                         "aid": DEFAULT_SHARES.aid, "services": DEFAULT_SHARES.services,
+                         "source": "default", "adopted_at": None, "stored": False})
+    policy = policy_for(db, project_id=project.id, quarter=next_close)
+    in_force = next((v for v in versions if policy is not None and v["id"] == policy.id),
+                    versions[-1] if policy is None else None)
+    return {"project": project.code, "last_closed": last.quarter if last else None,
+            "next_close": str(next_close), "in_force": in_force, "versions": versions}
+
+
 def record_expense(db: Session, *, project_code: str, quarter: str, amount: Decimal, memo: str,
                    actor: Principal) -> Expense:
     """Necessary costs for a quarter not yet closed; the close charges them up to the cap."""
