@@ -84,6 +84,10 @@ class Elector(Base):
     proposal_id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(primary_key=True)
     has_voted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A one-way tag of the secret of this elector's current ballot (receipts.owner_tag), so
+    # only the secret handed to *this* member can change a ballot. Without the secret it
+    # cannot be matched to a receipt. NULL until the member votes (and for paper ballots).
+    ballot_tag: Mapped[str | None] = mapped_column(String(64), default=None)
     # The proposal's scope (None: mutual-wide), so a sharded database can place the rows.
     project_id: Mapped[int | None] = mapped_column(default=None)
 

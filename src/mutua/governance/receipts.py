@@ -27,6 +27,7 @@ import secrets
 from collections.abc import Iterable
 
 DOMAIN_TAG = b"mutua-ballot-v1"
+OWNER_TAG = b"mutua-ballot-owner-v1"
 SECRET_BYTES = 32
 OPTION_CODE = re.compile(r"^[a-z0-9_]{1,32}$")
 
@@ -57,6 +58,27 @@ def receipt_for(*, proposal_id: int, choice: Iterable[str], secret: bytes) -> st
     for part in (DOMAIN_TAG, str(int(proposal_id)).encode(), encode_choice(choice).encode(),
                  secret):
         # length-prefixed so no two different inputs give the same byte string
+        h.update(len(part).to_bytes(4, "big"))
+        h.update(part)
+    return h.hexdigest()
+
+
+def owner_tag(*, proposal_id: int, member_id: int, secret: bytes) -> str:
+    """The hex SHA-256 tag kept on the elector's row: proves a secret was handed to them.
+
+    A different domain tag from receipts, so a tag and a receipt of the same secret share
+    nothing a reader could match without the secret.
+
+    >>> s = bytes(32)
+    >>> owner_tag(proposal_id=7, member_id=1, secret=s) != owner_tag(proposal_id=7,
+    ...                                                              member_id=2, secret=s)
+    True
+    """
+    if len(secret) != SECRET_BYTES:
+        raise ValueError("a ballot secret is 32 bytes")
+    h = hashlib.sha256()
+    for part in (OWNER_TAG, str(int(proposal_id)).encode(), str(int(member_id)).encode(),
+                 secret):
         h.update(len(part).to_bytes(4, "big"))
         h.update(part)
     return h.hexdigest()

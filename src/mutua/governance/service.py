@@ -14,9 +14,11 @@ Changing a ballot (only where the proposal allows it), and its trade-off: the me
 presents the secret and choice of their ballot; the service recomputes the receipt,
 deletes that ballot and stores the new one under a fresh secret. The database still
 never links a member to a ballot, because the old ballot is found by its receipt, not
-by the member. What it costs: possession of the secret *is* the right to change that
-ballot (any elector who has voted and holds someone's secret could replace their
-choice), so the secret must be kept like a password; and while a request is being
+by the member. The elector's row keeps a one-way tag of the secret handed to that
+member (``receipts.owner_tag``), so only a member's own secret opens a change: another
+elector holding someone's secret can replace neither that ballot nor their own with it,
+and without the secret the tag matches no receipt. What it costs: the secret is still
+the key to one's own ballot, so it must be kept like a password; and while a request is being
 served the server necessarily sees who is asking and what they choose, as in any
 server-side vote without blind signatures. Nothing of that moment is persisted: the
 audit record names the member and the proposal, never the choice or the receipt.
@@ -272,11 +274,13 @@ def cast_ballot(db: Session, *, proposal_id: int, choice: list[str], actor: Prin
     member_id = _require_member(actor)
     proposal = _voting_proposal(db, proposal_id, now)
     canonical = _checked_choice(proposal, choice)
+    secret = receipts.new_secret()
     flipped = db.execute(
         update(Elector)
         .where(Elector.proposal_id == proposal_id, Elector.member_id == member_id,
                Elector.has_voted.is_(False))
-        .values(has_voted=True)
+        .values(has_voted=True, ballot_tag=receipts.owner_tag(
+            proposal_id=proposal_id, member_id=member_id, secret=secret))
     ).rowcount
     if flipped != 1:
         if _is_elector(db, proposal_id, member_id):
@@ -285,7 +289,6 @@ def cast_ballot(db: Session, *, proposal_id: int, choice: list[str], actor: Prin
                               if proposal.allow_change else ""))
         raise Forbidden("you were not eligible when voting opened (no policy in force in "
                         "the scope that day)")
-    secret = receipts.new_secret()
     receipt = _store_ballot(db, proposal, canonical, secret)
     audit.record(db, actor=actor, action="ballot.cast", entity="proposal",
                  entity_id=proposal_id, project_id=proposal.project_id)
@@ -324,13 +327,25 @@ def change_ballot(db: Session, *, proposal_id: int, secret: str, old_choice: lis
         raise ValidationFailed("secret", "must be the 64 hex digits given when you voted")
     old = _checked_choice(proposal, old_choice, "old_choice")
     new = _checked_choice(proposal, new_choice, "new_choice")
+    fresh = receipts.new_secret()
+    # The secret must be the one handed to this member, not someone else's they hold: the
+    # elector's tag moves to the fresh secret in one conditional UPDATE.
+    mine = db.execute(
+        update(Elector)
+        .where(Elector.proposal_id == proposal_id, Elector.member_id == member_id,
+               Elector.ballot_tag == receipts.owner_tag(proposal_id=proposal_id,
+                                                        member_id=member_id, secret=raw))
+        .values(ballot_tag=receipts.owner_tag(proposal_id=proposal_id, member_id=member_id,
+                                              secret=fresh))
+    ).rowcount
     old_receipt = receipts.receipt_for(proposal_id=proposal_id, choice=old, secret=raw)
-    gone = db.execute(delete(Ballot).where(Ballot.proposal_id == proposal_id,
-                                           Ballot.receipt == old_receipt)).rowcount
+    gone = 0
+    if mine == 1:
+        gone = db.execute(delete(Ballot).where(Ballot.proposal_id == proposal_id,
+                                               Ballot.receipt == old_receipt)).rowcount
     if gone != 1:
         raise ValidationFailed("secret", "does not match a ballot on this proposal with that "
                                          "choice")
-    fresh = receipts.new_secret()
     receipt = _store_ballot(db, proposal, new, fresh)
     audit.record(db, actor=actor, action="ballot.change", entity="proposal",
                  entity_id=proposal_id, project_id=proposal.project_id)
