@@ -152,6 +152,10 @@ FIELD_LABELS: dict[str, str] = {
     # meeting attendance; the trial balance's date (staff meetings, finance)
     "attended": N_("Members present"),
     "as_of": N_("Balances as of"),
+    # a member's ballot: casting, checking and changing it (member governance)
+    "choice": N_("Your choice"),
+    "old_choice": N_("The choice on your receipt"),
+    "new_choice": N_("Your new choice"),
 }
 
 # Rules with no values: each is its own msgid.
@@ -221,6 +225,12 @@ FIXED_RULES: frozenset[str] = frozenset({
     N_("must be the 64 hex digits given when you voted"),
     N_("does not match a ballot on this proposal with that choice"),
     N_("must be a whole number from 1 to 5"),
+    # refusals of a ballot or of a change of ballot that name no field (Conflict, Forbidden)
+    N_("voting on this proposal has not opened"),
+    N_("voting on this proposal has closed"),
+    N_("ballots on this proposal cannot be changed"),
+    N_("only a member who has voted on this proposal can change a ballot"),
+    N_("only members vote, each for themselves"),
     # the quarterly close and surplus allocation
     N_("is not a close setting"),
     N_("share must be a decimal between 0 and 1"),
@@ -318,6 +328,9 @@ FIXED_RULES: frozenset[str] = frozenset({
     N_("Input should be a valid dictionary"),
     N_("Extra inputs are not permitted"),
     N_("String should have at least 1 character"),
+    # surplus allocation adopted by finance (staff finance page)
+    N_("must be a percentage from 0 to 100 with at most 2 decimals"),
+    N_("must be 1 to 50 characters"),
 })
 
 
