@@ -1,5 +1,7 @@
 """Members in the staff console (/staff/members): find a member, see their policies and
 claims, register one member (会员登记), and enrol a group from a file (团体批量投保).
+Finance and actuaries also read a member's quarterly statements (会员季度结算单) here, as
+``GET /api/v1/settlement/members/{id}/statement`` lets them; every such read is audited.
 
 Identity numbers and phones are masked unless the role needs them (members.to_out).
 Registering and importing are open to the roles the API lets write members
@@ -9,6 +11,7 @@ Registering and importing are open to the roles the API lets write members
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 import secrets
@@ -33,12 +36,13 @@ from mutua.members.models import Member
 from mutua.members.occupations import occupations
 from mutua.members.schemas import MemberIn
 from mutua.policies import service as policies_service
+from mutua.settlement import service as settlement_service
 from mutua.web import labels
 from mutua.web.i18n import gettext as _
+from mutua.web.pages import member_statements
 from mutua.web.pages.member import POLICY_STATUS
-from mutua.web.pages.staff import open_to
 from mutua.web.problems import describe, describe_all, field_label, rule_words
-from mutua.web.render import N_, redirect, render, use_locale
+from mutua.web.render import N_, SECTIONS, redirect, render, use_locale
 
 router = APIRouter(prefix="/staff/members")
 PAGE = 50
@@ -48,6 +52,17 @@ REGISTRAR_ROLES = (Role.UNDERWRITER,)
 Registrar = Depends(allow(*REGISTRAR_ROLES))
 
 DONE = {"registered": N_("The member is registered.")}
+
+
+# Who reads a member's statements: the staff roles of the settlement API's member statement.
+STATEMENT_ROLES = (Role.FINANCE, Role.ACTUARY)
+StatementReader = Depends(allow(*STATEMENT_ROLES))
+# The members section, and the statement readers, who find a member to read their statements.
+MemberReader = Depends(allow(*SECTIONS["members"].roles, *STATEMENT_ROLES))
+
+
+def reads_statements(principal: Principal) -> bool:
+    return principal.role is Role.ADMIN or principal.role in STATEMENT_ROLES
 
 
 def may_register(principal: Principal) -> bool:
@@ -67,7 +82,7 @@ KNOWN_RULES = (
 # --- search and the member's page ---------------------------------------------------------
 
 @router.get("")
-def search(request: Request, db: DbSession, principal: Principal = open_to("members"),
+def search(request: Request, db: DbSession, principal: Principal = MemberReader,
            q: str = Query("", max_length=60), offset: int = Query(0, ge=0)):
     rows, total = ([], 0)
     if q.strip():
@@ -312,17 +327,38 @@ def refused_rows(token: str, request: Request, principal: Principal = Registrar)
 
 @router.get("/{member_id}")
 def member_page(member_id: int, request: Request, db: DbSession,
-                principal: Principal = open_to("members")):
+                principal: Principal = MemberReader):
     member = members_service.to_out(
         members_service.get(db, member_id=member_id, actor=principal), viewer=principal)
     policies, _n = policies_service.list_for_member(db, member_id=member_id, actor=principal)
     claims = []
     if principal.role in (Role.CLAIMS, Role.ADMIN):
         claims, _n = claims_service.list_claims(db, actor=principal, member_id=member_id)
+    statements = None
+    if reads_statements(principal):  # the service audits the read
+        statements = list(reversed(settlement_service.member_statement(
+            db, member_id=member_id, actor=principal)["quarters"]))
     use_locale(request)
     done = request.query_params.get("done")
     return render(request, "staff/member.html", member=member, policies=policies,
                   claims=claims, status_labels=POLICY_STATUS,
                   claim_status=labels.CLAIM_STATUS,
                   sees_health=principal.role in (Role.CARE, Role.ADMIN),
+                  statements=statements, to_money=member_statements._money,
                   flash=_(DONE[done]) if done in DONE else None)
+
+
+@router.get("/{member_id}/statements/{project}/{quarter}")
+def member_statement(member_id: int, project: str, quarter: str, request: Request,
+                     db: DbSession, principal: Principal = StatementReader):
+    """The member's statement of one quarter as the member reads it at /me/statements.
+
+    The member page's context is built by the member's own code, reading for the member
+    this staff login looks at (the login and role stay the staff's, so the audit names them).
+    """
+    member = members_service.to_out(
+        members_service.get(db, member_id=member_id, actor=principal), viewer=principal)
+    reader = dataclasses.replace(principal, member_id=member_id)
+    ctx = member_statements._statement(db, reader, project, quarter)
+    return render(request, "staff/member_statement.html", member=member,
+                  to_money=member_statements._money, **ctx)
