@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM, Principal
-from mutua.catalog import service as catalog_service
 from mutua.claims import service as claims_service
-from mutua.claims.schemas import ClaimIn, ItemIn
 from mutua.dates import today
 from mutua.deps import DbSession, allow
 from mutua.errors import Conflict, Problem, ValidationFailed
-from mutua.policies import service as policies_service
 from mutua.web import labels
 from mutua.web.i18n import gettext as _
+from mutua.web.pages import claim_form
 from mutua.web.pages.member import flash, own
 from mutua.web.problems import describe, describe_all
 from mutua.web.render import N_, redirect, render
@@ -58,19 +54,7 @@ def my_claims(request: Request, db: DbSession, principal: Principal = Member,
 
 def _covers(db, principal: Principal) -> list[dict]:
     """Each policy's benefits a member can claim on, as (policy, benefit) choices."""
-    policies, _total = policies_service.list_for_member(db, member_id=principal.member_id,
-                                                        actor=principal)
-    out = []
-    for p in policies:
-        product = catalog_service.get_product(db, code=_product_code(db, p))
-        for b in product.benefits:
-            out.append({"value": f"{p.id}|{b.code}", "policy": p, "product": product,
-                        "benefit": b})
-    return out
-
-
-def _product_code(db, policy) -> str:
-    return policies_service.cover_on(db, policy_id=policy.id, on=policy.cover_start).product_code
+    return claim_form.covers(db, member_id=principal.member_id, actor=principal)
 
 
 def _form_page(request, db, principal, *, problems=None, form=None, status_code=200):
@@ -83,53 +67,6 @@ def _form_page(request, db, principal, *, problems=None, form=None, status_code=
 @router.get("/new")
 def new_claim(request: Request, db: DbSession, principal: Principal = Member):
     return _form_page(request, db, principal)
-
-
-def _money(text: str, field: str) -> Decimal | None:
-    text = (text or "").replace(",", "").replace("¥", "").strip()
-    if not text:
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValidationFailed(field, "must be an amount in yuan") from None
-    if value < 0 or not value.is_finite():
-        raise ValidationFailed(field, "must be an amount in yuan")
-    return value
-
-
-def _int(text: str, field: str) -> int | None:
-    text = (text or "").strip()
-    if not text:
-        return None
-    if not text.isdigit():
-        raise ValidationFailed(field, "must be a whole number")
-    return int(text)
-
-
-def claim_in(*, cover: str, event_type: str, event_date: str, place: str, description: str,
-             invoice_amount: str, social_insurance_paid: str, has_social_insurance: bool,
-             hospital_days: str, disability_grade: str, claimed_amount: str) -> ClaimIn:
-    """The form's fields as the claims service's request; bad fields raise ValidationFailed."""
-    try:
-        policy_id, benefit_code = cover.split("|", 1)
-        policy_id = int(policy_id)
-    except ValueError:
-        raise ValidationFailed("cover", "choose a policy and benefit") from None
-    try:
-        day = date.fromisoformat(event_date)
-    except ValueError:
-        raise ValidationFailed("event_date", "must be a date") from None
-    item = ItemIn(benefit_code=benefit_code,
-                  claimed_amount=_money(claimed_amount, "claimed_amount"),
-                  invoice_amount=_money(invoice_amount, "invoice_amount"),
-                  social_insurance_paid=_money(social_insurance_paid, "social_insurance_paid")
-                  or Decimal(0),
-                  has_social_insurance=has_social_insurance,
-                  hospital_days=_int(hospital_days, "hospital_days"),
-                  disability_grade=_int(disability_grade, "disability_grade"))
-    return ClaimIn(policy_id=policy_id, event_type=event_type, event_date=day,
-                   place=place[:200], description=description[:2000], items=[item])
 
 
 @router.post("/new")
@@ -158,14 +95,9 @@ def report_claim(
                 has_social_insurance=has_social_insurance, hospital_days=hospital_days,
                 disability_grade=disability_grade, claimed_amount=claimed_amount)
     try:
-        claim = claims_service.report(db, data=claim_in(**form), actor=principal,
-                                      settings=settings)
-        for upload in document or []:
-            if upload.filename:
-                claims_service.add_document(
-                    db, claim_id=claim.id, actor=principal, filename=upload.filename,
-                    content_type=upload.content_type or "", data=upload.file.read(),
-                    kind=document_kind, settings=settings)
+        claim = claim_form.report_with_documents(
+            db, form=form, uploads=claim_form.read_uploads(document, settings),
+            kind=document_kind, actor=principal, settings=settings)
     except ValidationFailed as exc:
         db.rollback()
         return _form_page(request, db, principal, problems=[_words(p) for p in exc.problems],
@@ -201,15 +133,11 @@ def add_documents(
 ):
     claim = claims_service.load_claim(db, claim_id, SYSTEM)
     own(claim.member_id, principal)
+    settings = request.app.state.settings
     try:
-        files = [u for u in document or [] if u.filename]
-        if not files:
-            raise ValidationFailed("file", "is empty")
-        for upload in files:
-            claims_service.add_document(
-                db, claim_id=claim_id, actor=principal, filename=upload.filename,
-                content_type=upload.content_type or "", data=upload.file.read(),
-                kind=document_kind, settings=request.app.state.settings)
+        claim_form.attach_documents(db, claim_id=claim_id,
+                                    uploads=claim_form.read_uploads(document, settings),
+                                    kind=document_kind, actor=principal, settings=settings)
     except ValidationFailed as exc:
         db.rollback()
         return _claim_page(request, db, principal, claim_id, status_code=422,

@@ -1,5 +1,8 @@
 """The claims queue (/staff/claims): open claims, the engine's reasons, the decision form.
 
+A handler also reports a claim on a member's behalf (/staff/claims/new), for members who
+call or come to the desk instead of using the portal, and adds documents to a claim.
+
 On a claim's page the handler also revises the case reserve (未决赔款准备金) with a written
 reason, closes a claim with nothing left to pay, and, for a kidney (CKD) claim, reads the
 progression evidence from the health record (an audited read of health data).
@@ -10,7 +13,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
@@ -20,6 +23,7 @@ from mutua.catalog import service as catalog_service
 from mutua.claims import service as claims_service
 from mutua.claims.models import OPEN_STATES
 from mutua.claims.schemas import DecisionIn, ItemOverride
+from mutua.dates import today
 from mutua.deps import DbSession
 from mutua.errors import Conflict, Problem, ValidationFailed
 from mutua.health import service as health_service
@@ -28,8 +32,9 @@ from mutua.money import non_negative_money
 from mutua.policies import service as policies_service
 from mutua.web import labels
 from mutua.web.i18n import gettext as _
+from mutua.web.pages import claim_form
 from mutua.web.pages.staff import open_to
-from mutua.web.problems import describe_all
+from mutua.web.problems import describe, describe_all
 from mutua.web.render import N_, redirect, render
 from mutua.web.session import form_data
 
@@ -41,7 +46,9 @@ RESERVE_KINDS = {"reported": N_("Set when reported"), "revised": N_("Revised by 
 # The rules this page's own forms check, as msgids (problems.describe translates them).
 RULES = (N_("say why the reserve changes"),)
 MAX_REASON = 500
-DONE = {"reserve": N_("The case reserve is revised."), "closed": N_("The claim is closed.")}
+DONE = {"reserve": N_("The case reserve is revised."), "closed": N_("The claim is closed."),
+        "reported": N_("The claim is reported in the member's name."),
+        "documents": N_("The documents are added to the claim.")}
 
 
 @router.get("")
@@ -79,6 +86,82 @@ def pay(request: Request, db: DbSession, principal: Principal = open_to("claims"
         return _queue_page(request, db, principal, status_code=exc.status_code,
                            problems=[_("Nothing was paid.")] + describe_all(exc))
     return _queue_page(request, db, principal, project=project, paid=batch)
+
+
+# --- reporting on a member's behalf (代客报案) ------------------------------------------------
+
+def find_member(db, number: str):
+    """The member with exactly this member number ("m000000012" is read as M000000012)."""
+    number = (number or "").strip().upper()
+    if not number:
+        return None
+    found, _total = members_service.search(db, query=number, limit=20, offset=0)
+    return next((m for m in found if m.member_number == number), None)
+
+
+def _new_claim_page(request, db, principal, *, number="", problems=None, form=None,
+                    status_code=200):
+    member = find_member(db, number)
+    if number and member is None and not problems:
+        problems, status_code = [describe(Problem("member", f"unknown member {number}"))], 404
+    context = {"member": None, "covers": []}
+    if member is not None:
+        context = {"member": members_service.to_out(member, viewer=principal),
+                   "covers": claim_form.covers(db, member_id=member.id, actor=principal)}
+    return render(request, "staff/claim_new.html", status_code=status_code, number=number,
+                  problems=problems or [], form=form or {}, event_labels=labels.EVENT_TYPES,
+                  document_kinds=labels.DOCUMENT_KINDS, today=today(), **context)
+
+
+@router.get("/new")
+def new_claim(request: Request, db: DbSession, principal: Principal = open_to("claims"),
+              member: str = Query("", max_length=32)):
+    """Find the member by number, then the claim form for their policies."""
+    return _new_claim_page(request, db, principal, number=member)
+
+
+@router.post("/new")
+def report_claim(
+    request: Request,
+    db: DbSession,
+    principal: Principal = open_to("claims"),
+    member: Annotated[str, Form(max_length=32)] = "",
+    cover: Annotated[str, Form(max_length=80)] = "",
+    event_type: Annotated[str, Form(max_length=16)] = "",
+    event_date: Annotated[str, Form(max_length=10)] = "",
+    place: Annotated[str, Form(max_length=200)] = "",
+    description: Annotated[str, Form(max_length=2000)] = "",
+    invoice_amount: Annotated[str, Form(max_length=20)] = "",
+    social_insurance_paid: Annotated[str, Form(max_length=20)] = "",
+    has_social_insurance: Annotated[bool, Form()] = False,
+    hospital_days: Annotated[str, Form(max_length=4)] = "",
+    disability_grade: Annotated[str, Form(max_length=2)] = "",
+    claimed_amount: Annotated[str, Form(max_length=20)] = "",
+    document_kind: Annotated[str, Form(max_length=24)] = "other",
+    document: Annotated[list[UploadFile] | None, File()] = None,
+):
+    """File the claim in the member's name; the handler is its reporter (reported_by)."""
+    settings = request.app.state.settings
+    form = dict(cover=cover, event_type=event_type, event_date=event_date, place=place,
+                description=description, invoice_amount=invoice_amount,
+                social_insurance_paid=social_insurance_paid,
+                has_social_insurance=has_social_insurance, hospital_days=hospital_days,
+                disability_grade=disability_grade, claimed_amount=claimed_amount,
+                document_kind=document_kind)
+    try:
+        holder = find_member(db, member)
+        if holder is None:
+            raise ValidationFailed("member", f"unknown member {member.strip()}")
+        allowed = {c["value"] for c in claim_form.covers(db, member_id=holder.id,
+                                                          actor=principal)}
+        claim = claim_form.report_with_documents(
+            db, form=form, uploads=claim_form.read_uploads(document, settings),
+            kind=document_kind, actor=principal, settings=settings, allowed=allowed)
+    except ValidationFailed as exc:
+        db.rollback()
+        return _new_claim_page(request, db, principal, number=member.strip(), form=form,
+                               problems=describe_all(exc), status_code=422)
+    return redirect(f"/staff/claims/{claim.id}?done=reported")
 
 
 def claim_context(db, principal: Principal, claim_id: int) -> dict:
@@ -220,6 +303,25 @@ def _decision_in(db, principal, claim_id: int, fields: dict, circumstances: list
             overrides.append(ItemOverride(item_id=item.id, approved=amount))
     return DecisionIn(items=overrides, circumstances=circumstances,
                       reason=(fields.get("reason") or "")[:2000])
+
+
+@router.post("/{claim_id}/documents")
+def add_documents(claim_id: int, request: Request, db: DbSession,
+                  principal: Principal = open_to("claims"),
+                  document_kind: Annotated[str, Form(max_length=24)] = "other",
+                  document: Annotated[list[UploadFile] | None, File()] = None):
+    """Further documents for the claim (a late invoice, a discharge summary), checked as
+    the API checks them; none is stored unless every file passes."""
+    settings = request.app.state.settings
+    try:
+        claim_form.attach_documents(db, claim_id=claim_id,
+                                    uploads=claim_form.read_uploads(document, settings),
+                                    kind=document_kind, actor=principal, settings=settings)
+    except ValidationFailed as exc:
+        db.rollback()
+        return _claim_page(request, db, principal, claim_id, status_code=422,
+                           problems=describe_all(exc), form={"document_kind": document_kind})
+    return redirect(f"/staff/claims/{claim_id}?done=documents#documents")
 
 
 @router.get("/{claim_id}/documents/{document_id}")

@@ -1,0 +1,169 @@
+"""The claim form's pieces, shared by the member's page (/me/claims/new) and the handler's
+page that reports on a member's behalf (/staff/claims/new).
+
+The form's text fields become the claims service's request (:func:`claim_in`); documents are
+checked all together before anything is stored (:func:`report_with_documents`,
+:func:`attach_documents`), so a refused form leaves no claim row, no ledger entry and no
+file behind: the claims service writes a document's bytes to disk as soon as it accepts it,
+and a database rollback cannot take a file back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from fastapi import UploadFile
+from sqlalchemy.orm import Session
+
+from mutua.auth.security import Principal
+from mutua.catalog import service as catalog_service
+from mutua.claims import documents as claim_documents
+from mutua.claims import service as claims_service
+from mutua.claims.models import Claim, ClaimDocument
+from mutua.claims.schemas import ClaimIn, ItemIn
+from mutua.errors import Problem, ValidationFailed
+from mutua.policies import service as policies_service
+from mutua.settings import Settings
+
+# The form's text fields, in the order claim_in takes them.
+FIELDS = ("cover", "event_type", "event_date", "place", "description", "invoice_amount",
+          "social_insurance_paid", "has_social_insurance", "hospital_days", "disability_grade",
+          "claimed_amount")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file as the browser sent it, read up to one byte over the size limit."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def covers(db: Session, *, member_id: int, actor: Principal) -> list[dict]:
+    """Each of the member's policies' benefits, as the form's (policy, benefit) choices.
+
+    A choice's value is "<policy id>|<benefit code>", e.g. "42|medical".
+    """
+    policies, _total = policies_service.list_for_member(db, member_id=member_id, actor=actor)
+    out = []
+    for p in policies:
+        code = policies_service.cover_on(db, policy_id=p.id, on=p.cover_start).product_code
+        product = catalog_service.get_product(db, code=code)
+        for b in product.benefits:
+            out.append({"value": f"{p.id}|{b.code}", "policy": p, "product": product,
+                        "benefit": b})
+    return out
+
+
+def money_field(text: str, field: str) -> Decimal | None:
+    """An amount typed in yuan ("1,234.50", "¥80"); blank is None; negative is refused."""
+    text = (text or "").replace(",", "").replace("¥", "").strip()
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValidationFailed(field, "must be an amount in yuan") from None
+    if value < 0 or not value.is_finite():
+        raise ValidationFailed(field, "must be an amount in yuan")
+    return value
+
+
+def whole_number(text: str, field: str) -> int | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise ValidationFailed(field, "must be a whole number")
+    return int(text)
+
+
+def claim_in(*, cover: str, event_type: str, event_date: str, place: str, description: str,
+             invoice_amount: str, social_insurance_paid: str, has_social_insurance: bool,
+             hospital_days: str, disability_grade: str, claimed_amount: str) -> ClaimIn:
+    """The form's fields as the claims service's request; bad fields raise ValidationFailed."""
+    try:
+        policy_id, benefit_code = cover.split("|", 1)
+        policy_id = int(policy_id)
+    except ValueError:
+        raise ValidationFailed("cover", "choose a policy and benefit") from None
+    try:
+        day = date.fromisoformat(event_date)
+    except ValueError:
+        raise ValidationFailed("event_date", "must be a date") from None
+    item = ItemIn(benefit_code=benefit_code,
+                  claimed_amount=money_field(claimed_amount, "claimed_amount"),
+                  invoice_amount=money_field(invoice_amount, "invoice_amount"),
+                  social_insurance_paid=money_field(social_insurance_paid,
+                                                    "social_insurance_paid") or Decimal(0),
+                  has_social_insurance=has_social_insurance,
+                  hospital_days=whole_number(hospital_days, "hospital_days"),
+                  disability_grade=whole_number(disability_grade, "disability_grade"))
+    return ClaimIn(policy_id=policy_id, event_type=event_type, event_date=day,
+                   place=place[:200], description=description[:2000], items=[item])
+
+
+def read_uploads(files: list[UploadFile] | None, settings: Settings) -> list[Upload]:
+    """The files chosen on the form (a file input left empty sends one without a name)."""
+    return [Upload(u.filename, u.content_type or "", u.file.read(settings.upload_max_bytes + 1))
+            for u in files or [] if u.filename]
+
+
+def upload_problems(uploads: list[Upload], *, kind: str, settings: Settings) -> list[Problem]:
+    """Every problem of every file, by the claims service's own check, before any is stored."""
+    problems: list[Problem] = []
+    for u in uploads:
+        for p in claim_documents.check_upload(
+                filename=u.filename, content_type=(u.content_type or "").split(";")[0].strip()
+                .lower(), data=u.data, kind=kind, max_bytes=settings.upload_max_bytes):
+            if p not in problems:
+                problems.append(p)
+    return problems
+
+
+def _store(db: Session, *, claim_id: int, uploads: list[Upload], kind: str, actor: Principal,
+           settings: Settings) -> list[ClaimDocument]:
+    return [claims_service.add_document(db, claim_id=claim_id, actor=actor, filename=u.filename,
+                                        content_type=u.content_type, data=u.data, kind=kind,
+                                        settings=settings)
+            for u in uploads]
+
+
+def report_with_documents(db: Session, *, form: dict, uploads: list[Upload], kind: str,
+                          actor: Principal, settings: Settings,
+                          allowed: set[str] | None = None) -> Claim:
+    """Report the claim the form describes, with its documents (报案).
+
+    ``allowed`` limits the policy and benefit to the choices the form offered (a handler
+    files for the member shown on the page, never on another member's policy). All the
+    form's problems and all the files' problems are raised together; nothing is stored.
+    """
+    problems = upload_problems(uploads, kind=kind, settings=settings)
+    data = None
+    try:
+        if allowed is not None and form.get("cover") not in allowed:
+            raise ValidationFailed("cover", "choose a policy and benefit")
+        data = claim_in(**{k: form[k] for k in FIELDS})
+    except ValidationFailed as exc:
+        problems = exc.problems + problems
+    if problems:
+        raise ValidationFailed(problems)
+    claim = claims_service.report(db, data=data, actor=actor, settings=settings)
+    _store(db, claim_id=claim.id, uploads=uploads, kind=kind, actor=actor, settings=settings)
+    return claim
+
+
+def attach_documents(db: Session, *, claim_id: int, uploads: list[Upload], kind: str,
+                     actor: Principal, settings: Settings) -> list[ClaimDocument]:
+    """Add further documents to a claim; none is stored unless every one passes."""
+    if not uploads:
+        raise ValidationFailed("file", "is empty")
+    claims_service.load_claim(db, claim_id, actor)  # NotFound before any file is looked at
+    problems = upload_problems(uploads, kind=kind, settings=settings)
+    if problems:
+        raise ValidationFailed(problems)
+    return _store(db, claim_id=claim_id, uploads=uploads, kind=kind, actor=actor,
+                  settings=settings)
