@@ -1,7 +1,9 @@
 """Member governance pages (/me/governance): proposals to vote on, receipts, checking a ballot.
 
 The secret behind a receipt is shown once, on the page that answers the vote, and never
-stored: the member writes it down or prints the page.
+stored: the member writes it down or prints the page. Where a proposal allows it, the
+member may change their vote (改投) until voting closes by giving back that secret and the
+choice on the receipt; the answer is a new receipt and secret, and the old ones lapse.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.claims import service as claims_service
+from mutua.dates import utcnow
 from mutua.deps import DbSession, allow
 from mutua.errors import Conflict, Forbidden, ValidationFailed
 from mutua.governance import meetings as governance_meetings
@@ -23,6 +26,7 @@ from mutua.web.i18n import gettext as _
 from mutua.web.i18n import pick
 from mutua.web.pages.member import flash
 from mutua.web.pages.member_statements import my_projects
+from mutua.web.problems import describe_all
 from mutua.web.render import N_, redirect, render
 
 router = APIRouter(prefix="/me/governance")
@@ -120,9 +124,17 @@ def _proposal_context(db, principal: Principal, proposal_id: int) -> dict:
     proposal = governance_service.visible_proposal(db, proposal_id=proposal_id, actor=principal)
     voted = _voted(db, principal)
     result = proposal.result if proposal.status == "closed" else None
+    has_voted = voted.get(proposal.id, False)
     return {"proposal": proposal, "labels": option_labels(proposal),
-            "is_elector": proposal.id in voted, "has_voted": voted.get(proposal.id, False),
+            "is_elector": proposal.id in voted, "has_voted": has_voted,
+            "can_change": has_voted and proposal.allow_change and _voting_open(proposal),
+            "change": {}, "change_problems": [],
             "result": result, "status_labels": PROPOSAL_STATUS, "kind_labels": KIND_LABELS}
+
+
+def _voting_open(proposal) -> bool:
+    """Open on the page as in the service: status open and the window not yet ended."""
+    return proposal.status == "open" and utcnow() < proposal.closes_at
 
 
 @router.get("/proposals/{proposal_id}")
@@ -144,10 +156,42 @@ def vote(proposal_id: int, request: Request, db: DbSession,
         return render(request, "member/proposal.html", status_code=exc.status_code,
                       refused=_(VOTE_REFUSED[key]),
                       **_proposal_context(db, principal, proposal_id))
+    return _receipt_page(request, db, principal, proposal_id, ballot)
+
+
+@router.post("/proposals/{proposal_id}/change")
+def change(proposal_id: int, request: Request, db: DbSession,
+           secret: Annotated[str, Form(max_length=200)] = "",
+           old_choice: Annotated[list[str], Form()] = (),
+           new_choice: Annotated[list[str], Form()] = (), principal: Principal = Member):
+    """Replace one's ballot with the secret of its receipt; answer with the new receipt.
+
+    Refused (nothing stored): a wrong or malformed secret, a choice not on the ballot or a
+    member who has not voted -> 422; voting closed or changes not allowed -> 409.
+    """
+    governance_service.visible_proposal(db, proposal_id=proposal_id, actor=principal)
+    try:
+        ballot = governance_service.change_ballot(
+            db, proposal_id=proposal_id, secret=secret.strip(), old_choice=list(old_choice),
+            new_choice=list(new_choice), actor=principal)
+    except (Conflict, Forbidden, ValidationFailed) as exc:
+        db.rollback()
+        ctx = _proposal_context(db, principal, proposal_id)
+        ctx["change"] = {"secret": secret, "old_choice": list(old_choice),
+                         "new_choice": list(new_choice)}
+        ctx["change_problems"] = describe_all(exc)
+        return render(request, "member/proposal.html", refused=None,
+                      status_code=409 if isinstance(exc, Conflict) else 422, **ctx)
+    return _receipt_page(request, db, principal, proposal_id, ballot, changed=True)
+
+
+def _receipt_page(request, db, principal: Principal, proposal_id: int, ballot: dict, *,
+                  changed: bool = False):
     proposal = governance_service.visible_proposal(db, proposal_id=proposal_id, actor=principal)
     labels = option_labels(proposal)
     return render(request, "member/receipt.html", proposal=proposal, ballot=ballot,
-                  chosen=[labels.get(c, c) for c in ballot["choice"]])
+                  chosen=[labels.get(c, c) for c in ballot["choice"]], changed=changed,
+                  can_change=proposal.allow_change)
 
 
 @router.get("/proposals/{proposal_id}/check")
