@@ -45,7 +45,7 @@ STAFF_SECTIONS = (
     Section("dashboard", "/staff", N_("Dashboard"),
             _roles(Role.FINANCE, Role.ACTUARY, Role.UNDERWRITER)),
     Section("members", "/staff/members", N_("Members"),
-            _roles(Role.UNDERWRITER, Role.CLAIMS, Role.CARE)),
+            _roles(Role.UNDERWRITER, Role.CLAIMS, Role.CARE, Role.FINANCE, Role.ACTUARY)),
     Section("claims", "/staff/claims", N_("Claims"), _roles(Role.CLAIMS)),
     Section("close", "/staff/close", N_("Quarterly close"), _roles(Role.FINANCE, Role.ACTUARY)),
     Section("catalog", "/staff/catalog", N_("Catalogue"), _roles(Role.UNDERWRITER, Role.ACTUARY)),

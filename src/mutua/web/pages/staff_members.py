@@ -57,8 +57,8 @@ DONE = {"registered": N_("The member is registered.")}
 # Who reads a member's statements: the staff roles of the settlement API's member statement.
 STATEMENT_ROLES = (Role.FINANCE, Role.ACTUARY)
 StatementReader = Depends(allow(*STATEMENT_ROLES))
-# The members section, and the statement readers, who find a member to read their statements.
-MemberReader = Depends(allow(*SECTIONS["members"].roles, *STATEMENT_ROLES))
+# The members section (its roles include the statement readers, who find a member first).
+MemberReader = Depends(allow(*SECTIONS["members"].roles))
 
 
 def reads_statements(principal: Principal) -> bool:
