@@ -44,6 +44,11 @@ PLAN: dict[str, dict[str, tuple[list[str], list[str]]]] = {
         "sqlite": (["--db", "sqlite"], ["--db", "sqlite", "--members", "1000", "--seconds", "3"]),
         "postgres": (["--db", "postgres"], ["--db", "postgres", "--members", "1000", "--seconds", "3"]),
     },
+    "request_cost": {
+        "sqlite": (["--db", "sqlite"], ["--db", "sqlite", "--members", "500", "--rounds", "3"]),
+        "postgres": (["--db", "postgres", "--url", "{pg}"],
+                     ["--db", "postgres", "--url", "{pg}", "--members", "500", "--rounds", "3"]),
+    },
     "demo_build": {
         "sqlite": (["--members", "20000", "--db", "sqlite"], ["--members", "2000", "--db", "sqlite"]),
         "postgres": (["--members", "20000", "--db", "postgres", "--url", "{pg}"],
