@@ -67,7 +67,8 @@ class AppealIn(BaseModel):
 
 class ReserveIn(BaseModel):
     amount: Decimal
-    reason: str = Field(default="", max_length=500)
+    # A person revising an estimate says why (kept in the audit event, shown in its history).
+    reason: str = Field(min_length=1, max_length=500, pattern=r"\S")
 
 
 class PayIn(BaseModel):

@@ -303,3 +303,19 @@ def test_racing_payment_batches_pay_once(engine, db, world):
     assert isinstance(outcome["second"], Conflict) or outcome["second"].claims == 0
     assert count(db, ClaimPayment) == 1
     assert_books_balance(db)
+
+
+def test_a_handler_revising_a_reserve_through_the_api_gives_a_reason(client, db, world):
+    member = f.member_headers(client, db, world.member)
+    claim = client.post("/api/v1/claims", headers=member, json=accident(
+        world.policy.id, {"benefit_code": "medical", "invoice_amount": "8000",
+                          "has_social_insurance": True})).json()
+    handler = f.staff_headers(client, db, Role.CLAIMS)
+    url = f"/api/v1/claims/{claim['id']}/reserve"
+    for body in ({"amount": "6000"}, {"amount": "6000", "reason": ""}):
+        refused = client.post(url, headers=handler, json=body)
+        assert refused.status_code == 422 and refused.json()["problems"][0]["field"] == "reason"
+    assert client.get(f"/api/v1/claims/{claim['id']}", headers=handler).json()[
+        "case_reserve"] == "7110.00"
+    done = client.post(url, headers=handler, json={"amount": "6000", "reason": "invoice checked"})
+    assert done.status_code == 200 and done.json()["case_reserve"] == "6000.00"
