@@ -22,7 +22,11 @@ from pathlib import Path
 
 PAGES = {"member_home": ("member", "/me"), "staff_dashboard": ("finance", "/staff"),
          "member_statements": ("member", "/me/statements"),
-         "claims_queue": ("claims", "/staff/claims")}
+         "claims_queue": ("claims", "/staff/claims"),
+         "reserving": ("actuary", "/staff/actuarial"),
+         "ledger_and_expenses": ("finance", "/staff/finance"),
+         "kidney_patients": ("admin", "/staff/care/patients"),
+         "meetings": ("secretary", "/staff/meetings")}
 
 
 def _build(members: int, folder: Path) -> str:
@@ -86,7 +90,8 @@ def _member_login(url: str) -> str:
 def measure(url: str, runs: int) -> dict:
     from mutua.demo.builder import DEMO_PASSWORD
 
-    logins = {"member": _member_login(url), "finance": "finance", "claims": "claims"}
+    logins = {"member": _member_login(url), "finance": "finance", "claims": "claims",
+              "actuary": "actuary", "admin": "admin", "secretary": "secretary"}
     clients = {who: _client(url, login, DEMO_PASSWORD) for who, login in logins.items()}
     out = {}
     for name, (who, path) in PAGES.items():
