@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Annotated
 
-from fastapi import UploadFile
+from fastapi import Form, UploadFile
 from sqlalchemy.orm import Session
 
 from mutua.auth.security import Principal
@@ -31,6 +32,27 @@ from mutua.settings import Settings
 FIELDS = ("cover", "event_type", "event_date", "place", "description", "invoice_amount",
           "social_insurance_paid", "has_social_insurance", "hospital_days", "disability_grade",
           "claimed_amount")
+
+
+def form_fields(
+    cover: Annotated[str, Form(max_length=80)] = "",
+    event_type: Annotated[str, Form(max_length=16)] = "",
+    event_date: Annotated[str, Form(max_length=10)] = "",
+    place: Annotated[str, Form(max_length=200)] = "",
+    description: Annotated[str, Form(max_length=2000)] = "",
+    invoice_amount: Annotated[str, Form(max_length=20)] = "",
+    social_insurance_paid: Annotated[str, Form(max_length=20)] = "",
+    has_social_insurance: Annotated[bool, Form()] = False,
+    hospital_days: Annotated[str, Form(max_length=4)] = "",
+    disability_grade: Annotated[str, Form(max_length=2)] = "",
+    claimed_amount: Annotated[str, Form(max_length=20)] = "",
+) -> dict:
+    """The form's text fields as posted (a dependency both report routes declare)."""
+    return dict(cover=cover, event_type=event_type, event_date=event_date, place=place,
+                description=description, invoice_amount=invoice_amount,
+                social_insurance_paid=social_insurance_paid,
+                has_social_insurance=has_social_insurance, hospital_days=hospital_days,
+                disability_grade=disability_grade, claimed_amount=claimed_amount)
 
 
 @dataclass(frozen=True)

@@ -73,27 +73,13 @@ def new_claim(request: Request, db: DbSession, principal: Principal = Member):
 def report_claim(
     request: Request,
     db: DbSession,
-    cover: Annotated[str, Form(max_length=80)] = "",
-    event_type: Annotated[str, Form(max_length=16)] = "",
-    event_date: Annotated[str, Form(max_length=10)] = "",
-    place: Annotated[str, Form(max_length=200)] = "",
-    description: Annotated[str, Form(max_length=2000)] = "",
-    invoice_amount: Annotated[str, Form(max_length=20)] = "",
-    social_insurance_paid: Annotated[str, Form(max_length=20)] = "",
-    has_social_insurance: Annotated[bool, Form()] = False,
-    hospital_days: Annotated[str, Form(max_length=4)] = "",
-    disability_grade: Annotated[str, Form(max_length=2)] = "",
-    claimed_amount: Annotated[str, Form(max_length=20)] = "",
+    fields: Annotated[dict, Depends(claim_form.form_fields)],
     document_kind: Annotated[str, Form(max_length=24)] = "other",
     document: Annotated[list[UploadFile] | None, File()] = None,
     principal: Principal = Member,
 ):
     settings = request.app.state.settings
-    form = dict(cover=cover, event_type=event_type, event_date=event_date, place=place,
-                description=description, invoice_amount=invoice_amount,
-                social_insurance_paid=social_insurance_paid,
-                has_social_insurance=has_social_insurance, hospital_days=hospital_days,
-                disability_grade=disability_grade, claimed_amount=claimed_amount)
+    form = fields
     try:
         claim = claim_form.report_with_documents(
             db, form=form, uploads=claim_form.read_uploads(document, settings),

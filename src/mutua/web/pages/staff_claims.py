@@ -124,30 +124,15 @@ def new_claim(request: Request, db: DbSession, principal: Principal = open_to("c
 def report_claim(
     request: Request,
     db: DbSession,
+    fields: Annotated[dict, Depends(claim_form.form_fields)],
     principal: Principal = open_to("claims"),
     member: Annotated[str, Form(max_length=32)] = "",
-    cover: Annotated[str, Form(max_length=80)] = "",
-    event_type: Annotated[str, Form(max_length=16)] = "",
-    event_date: Annotated[str, Form(max_length=10)] = "",
-    place: Annotated[str, Form(max_length=200)] = "",
-    description: Annotated[str, Form(max_length=2000)] = "",
-    invoice_amount: Annotated[str, Form(max_length=20)] = "",
-    social_insurance_paid: Annotated[str, Form(max_length=20)] = "",
-    has_social_insurance: Annotated[bool, Form()] = False,
-    hospital_days: Annotated[str, Form(max_length=4)] = "",
-    disability_grade: Annotated[str, Form(max_length=2)] = "",
-    claimed_amount: Annotated[str, Form(max_length=20)] = "",
     document_kind: Annotated[str, Form(max_length=24)] = "other",
     document: Annotated[list[UploadFile] | None, File()] = None,
 ):
     """File the claim in the member's name; the handler is its reporter (reported_by)."""
     settings = request.app.state.settings
-    form = dict(cover=cover, event_type=event_type, event_date=event_date, place=place,
-                description=description, invoice_amount=invoice_amount,
-                social_insurance_paid=social_insurance_paid,
-                has_social_insurance=has_social_insurance, hospital_days=hospital_days,
-                disability_grade=disability_grade, claimed_amount=claimed_amount,
-                document_kind=document_kind)
+    form = {**fields, "document_kind": document_kind}
     try:
         holder = find_member(db, member)
         if holder is None:
