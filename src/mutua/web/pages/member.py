@@ -25,7 +25,7 @@ from mutua.policies import domain as policies_domain
 from mutua.policies import service as policies_service
 from mutua.web.i18n import format_money
 from mutua.web.i18n import gettext as _
-from mutua.web.render import N_, redirect, render, use_locale
+from mutua.web.render import N_, redirect, render
 
 router = APIRouter(prefix="/me")
 Member = Depends(allow(Role.MEMBER))
@@ -44,7 +44,6 @@ DONE = {"enrolled": N_("You are covered. Your policy is below."),
 
 
 def flash(request: Request) -> str | None:
-    use_locale(request)  # the message is translated before render() sets the reader's language
     key = request.query_params.get("done")
     return _(DONE[key]) if key in DONE else None
 
@@ -101,7 +100,6 @@ def cancelled_flash(request: Request, policy) -> str | None:
     """After a cancellation, the refund as stored on the policy (never taken from the URL)."""
     if request.query_params.get("done") != "cancelled" or policy.status != "cancelled":
         return None
-    use_locale(request)
     if policy.refund > 0:
         return _("Your policy is cancelled. %(amount)s will be refunded to you.",
                  amount=format_money(policy.refund))

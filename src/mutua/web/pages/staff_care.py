@@ -22,7 +22,7 @@ from mutua.web.i18n import gettext as _
 from mutua.web.pages.member_health import health_context
 from mutua.web.pages.staff import open_to
 from mutua.web.problems import describe, describe_all
-from mutua.web.render import N_, redirect, render, use_locale
+from mutua.web.render import N_, redirect, render
 
 router = APIRouter(prefix="/staff/care")
 PAGE = 50
@@ -89,7 +89,6 @@ def patients(request: Request, db: DbSession, principal: Principal = open_to("ca
              unassigned: str = Query("", max_length=5), offset: int = Query(0, ge=0)):
     """A coordinator's own patients; with ?unassigned=1 (or for an administrator) the
     kidney patients with their coordinator, so nobody is left without one."""
-    use_locale(request)
     only_unassigned = unassigned.lower() in ("1", "true", "yes", "on")
     if principal.role is Role.CARE and not only_unassigned:
         rows, total = health_service.my_patients(db, actor=principal, limit=PAGE, offset=offset)
@@ -123,7 +122,6 @@ def assign(member_id: int, request: Request, db: DbSession,
            coordinator_user_id: Annotated[str, Form(max_length=12)] = "",
            back: Annotated[str, Form(max_length=12)] = ""):
     """An administrator assigns the patient to a care coordinator (the service refuses others)."""
-    use_locale(request)
     if principal.role is not Role.ADMIN:
         raise Forbidden("only an administrator assigns patients")
     try:
@@ -181,7 +179,6 @@ def import_template(principal: Principal = open_to("care")):
 def import_file(request: Request, db: DbSession, principal: Principal = open_to("care"),
                 file: Annotated[UploadFile | None, File()] = None):
     """Read the upload as FHIR or CSV and import it with the API's service."""
-    use_locale(request)  # the report's lines are translated here, before render
     limit = request.app.state.settings.upload_max_bytes
     try:
         source, raw = _read_upload(file, limit)
@@ -275,7 +272,6 @@ def egfr(request: Request, principal: Principal = open_to("care"),
          age: Annotated[str, Form(max_length=10)] = "",
          sex: Annotated[str, Form(max_length=6)] = ""):
     """eGFR by CKD-EPI 2021 (the API's /calculators/egfr): nothing is stored."""
-    use_locale(request)
     form = {"creatinine": creatinine, "creatinine_unit": creatinine_unit,
             "cystatin_c": cystatin_c, "age": age, "sex": sex, "calc": "egfr"}
     try:
@@ -307,7 +303,6 @@ def kfre(request: Request, principal: Principal = open_to("care"),
          acr_unit: Annotated[str, Form(max_length=10)] = "mg/g",
          calibration: Annotated[str, Form(max_length=20)] = "north-american"):
     """The 4-variable Kidney Failure Risk Equation (the API's /calculators/kfre)."""
-    use_locale(request)
     kfre_form = {"age": age, "sex": sex, "egfr": egfr, "acr": acr, "acr_unit": acr_unit,
                  "calibration": calibration}
     try:

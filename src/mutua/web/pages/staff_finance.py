@@ -30,7 +30,7 @@ from mutua.settlement import service as settlement_service
 from mutua.web.i18n import gettext as _
 from mutua.web.pages.staff import open_to
 from mutua.web.problems import describe_all
-from mutua.web.render import N_, redirect, render, use_locale
+from mutua.web.render import N_, redirect, render
 
 router = APIRouter(prefix="/staff/finance")
 PAGE = 50
@@ -186,7 +186,6 @@ def _page(request, db, *, project: str = "", as_of: str = "", quarter: str = "",
     projects = catalog_service.list_projects(db)
     current = next((p for p in projects if p.code == project), projects[0] if projects else None)
     report_problems: list[str] = []
-    use_locale(request)
     try:
         as_of_day = _as_of(as_of)
     except ValidationFailed as exc:
@@ -249,7 +248,6 @@ def record_expense(request: Request, db: DbSession, principal: Principal = open_
     except (ValidationFailed, Conflict, NotFound) as exc:
         # Conflict: the quarter was closed between the check and the write.
         db.rollback()
-        use_locale(request)  # the problems are told before the page is rendered
         problems = (describe_all(exc) if getattr(exc, "problems", None)
                     else [_(exc.message)])
         return _page(request, db, project=project, form=form, problems=problems,
@@ -276,7 +274,6 @@ def adopt_allocation(request: Request, db: DbSession, principal: Principal = ope
         settlement_service.adopt_allocation_policy(db, actor=principal, **args)
     except (ValidationFailed, NotFound) as exc:
         db.rollback()
-        use_locale(request)
         return _page(request, db, project=project, alloc_form=form,
                      alloc_problems=describe_all(exc), status_code=422)
     query = urlencode({"project": project.strip(), "done": "allocation"})

@@ -21,7 +21,7 @@ from mutua.governance import meetings as governance_meetings
 from mutua.web.i18n import gettext as _
 from mutua.web.pages.staff import open_to
 from mutua.web.problems import describe_all
-from mutua.web.render import N_, redirect, render, use_locale
+from mutua.web.render import N_, redirect, render
 
 router = APIRouter(prefix="/staff/meetings")
 PAGE = 50
@@ -59,7 +59,6 @@ def meeting_list(request: Request, db: DbSession, principal: Principal = open_to
 
 def refusal(request: Request, exc: ValidationFailed | Conflict) -> list[str]:
     """The lines a refused form shows: each problem, or the conflict in the reader's words."""
-    use_locale(request)  # the problems are told before the page is rendered
     return describe_all(exc) if getattr(exc, "problems", None) else [_(exc.message)]
 
 

@@ -42,7 +42,7 @@ from mutua.web.i18n import gettext as _
 from mutua.web.pages import member_statements
 from mutua.web.pages.member import POLICY_STATUS
 from mutua.web.problems import describe, describe_all, field_label, rule_words
-from mutua.web.render import N_, SECTIONS, redirect, render, use_locale
+from mutua.web.render import N_, SECTIONS, redirect, render
 
 router = APIRouter(prefix="/staff/members")
 PAGE = 50
@@ -138,7 +138,6 @@ def register(
         member = members_service.register(db, data=data, actor=principal)
     except (ValidationFailed, Conflict) as exc:
         db.rollback()
-        use_locale(request)
         problems = [] if isinstance(exc, Conflict) else describe_all(
             ValidationFailed(blank_is_required(exc.problems, form)))
         existing = _already_registered(db, id_number)
@@ -216,7 +215,6 @@ def import_group(
 ):
     settings = request.app.state.settings
     form = {"offer": offer, "all_or_nothing": all_or_nothing}
-    use_locale(request)
     chosen = next((o for o in _offers(db) if o["value"] == offer), None)
     if chosen is None:
         return _import_page(request, db, form=form, status_code=422, problems=[describe(
@@ -338,7 +336,6 @@ def member_page(member_id: int, request: Request, db: DbSession,
     if reads_statements(principal):  # the service audits the read
         statements = list(reversed(settlement_service.member_statement(
             db, member_id=member_id, actor=principal)["quarters"]))
-    use_locale(request)
     done = request.query_params.get("done")
     return render(request, "staff/member.html", member=member, policies=policies,
                   claims=claims, status_labels=POLICY_STATUS,
