@@ -9,12 +9,11 @@ from sqlalchemy.orm import Session
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
-from mutua.dates import today
-from mutua.deps import DbSession, Page, Paging, allow, as_json
+from mutua.deps import DbSession, Page, PageParams, Paging, allow, as_json
 from mutua.errors import ValidationFailed
-from mutua.policies import service
+from mutua.policies import service, views
 from mutua.policies.models import Policy
-from mutua.policies.schemas import BenefitCoverOut, CancelIn, EnrolIn, PolicyOut, UpliftOut
+from mutua.policies.schemas import CancelIn, EnrolIn, PolicyOut
 
 router = APIRouter(prefix="/policies", tags=["policies"])
 
@@ -23,32 +22,9 @@ Reader = Annotated[Principal, Depends(allow(*Role))]
 
 
 def policy_out(db: Session, policy: Policy) -> PolicyOut:
-    return policy_views(db, [policy])[0]
-
-
-def policy_views(db: Session, policies: list[Policy]) -> list[PolicyOut]:
-    """Policies as members and staff read them, with a fixed number of queries per page."""
-    if not policies:
-        return []
-    on = today()
-    history = service.uplifts_of(db, policy_ids=[p.id for p in policies])
-    covers = service.covers_of(db, policies=policies, on_for=lambda p: max(p.cover_start, on),
-                               history=history)
-    projects, periods = service.codes_of(db, policies=policies)
-    return [PolicyOut(
-        id=p.id, policy_number=p.policy_number, project_code=projects[p.project_id],
-        product_code=covers[p.id].product_code, period_code=periods[p.period_id],
-        member_id=p.member_id, status=p.status, enrolled_on=p.enrolled_on,
-        cover_start=p.cover_start, cover_end=p.cover_end, premium=p.premium, refund=p.refund,
-        occupation_class=p.occupation_class, age_at_start=p.age_at_start,
-        coefficient=p.coefficient,
-        benefits=[BenefitCoverOut(code=b.code, kind=b.kind, sum_insured=b.sum_insured,
-                                  base_sum_insured=b.base_sum_insured, uplift=b.uplift)
-                  for b in covers[p.id].benefits],
-        uplifts=[UpliftOut(benefit_code=code, quarter=u.quarter, effective_from=u.effective_from,
-                           money=u.money, sum_insured_added=u.sum_insured_added)
-                 for code, u in history[p.id]],
-    ) for p in policies]
+    """The policy as members and staff read it, changes made in this session included."""
+    db.flush()  # the read model reads through the connection, under the session's unit of work
+    return views.by_ids(db, [policy.id])[0]
 
 
 @router.post("", response_model=PolicyOut, status_code=201)
@@ -67,19 +43,20 @@ def enrol(body: EnrolIn, db: DbSession, actor: Enroller) -> Response:
 def mine(db: DbSession, actor: Annotated[Principal, Depends(allow(Role.MEMBER))],
          paging: Paging) -> Response:
     """The signed-in member's policies."""
-    rows, total = service.list_for_member(db, member_id=actor.member_id, actor=actor,
-                                          limit=paging.limit, offset=paging.offset)
-    return as_json(Page(items=policy_views(db, rows), total=total, limit=paging.limit,
-                        offset=paging.offset))
+    return _member_page(db, actor.member_id, actor, paging)
 
 
 @router.get("/by-member/{member_id}", response_model=Page[PolicyOut])
 def by_member(member_id: int, db: DbSession, actor: Reader, paging: Paging) -> Response:
     """A member's policies (staff, or the member themself)."""
-    rows, total = service.list_for_member(db, member_id=member_id, actor=actor,
-                                          limit=paging.limit, offset=paging.offset)
-    return as_json(Page(items=policy_views(db, rows), total=total, limit=paging.limit,
-                        offset=paging.offset))
+    return _member_page(db, member_id, actor, paging)
+
+
+def _member_page(db: Session, member_id: int, actor: Principal, paging: PageParams) -> Response:
+    service.check_may_read_member(member_id=member_id, actor=actor)
+    items, total = views.member_page(db, member_id=member_id, limit=paging.limit,
+                                     offset=paging.offset)
+    return as_json(Page(items=items, total=total, limit=paging.limit, offset=paging.offset))
 
 
 @router.get("/{policy_id}", response_model=PolicyOut)

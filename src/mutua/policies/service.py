@@ -272,10 +272,15 @@ def get(db: Session, *, policy_id: int, actor: Principal) -> Policy:
     return policy
 
 
-def list_for_member(db: Session, *, member_id: int, actor: Principal, limit: int = 100,
-                    offset: int = 0) -> tuple[list[Policy], int]:
+def check_may_read_member(*, member_id: int, actor: Principal) -> None:
+    """Staff read any member's policies; a member only their own (another's is not found)."""
     if actor.is_member and actor.member_id != member_id:
         raise NotFound(f"member {member_id} not found")
+
+
+def list_for_member(db: Session, *, member_id: int, actor: Principal, limit: int = 100,
+                    offset: int = 0) -> tuple[list[Policy], int]:
+    check_may_read_member(member_id=member_id, actor=actor)
     where = Policy.member_id == member_id
     rows = list(db.scalars(select(Policy).where(where)
                            .order_by(Policy.cover_start.desc(), Policy.id)

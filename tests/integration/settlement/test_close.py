@@ -233,3 +233,27 @@ def test_demo_closes_every_complete_quarter(db):
     assert [d["quarter"] for d in out["deficits_covered_by_reserve"]] == ["2025Q3"]
     assert out["claimants_aided"] >= 1
     assert_books_balance(db)
+
+
+def test_the_policy_read_model_shows_the_cover_claims_are_paid_against(db, pool):
+    """The routes' read model (policies.views) and the claims' cover (covers_of) agree."""
+    from mutua.dates import today
+    from mutua.policies import views
+
+    close(db)
+    ids = [p.id for p in pool.policies]
+    shown = views.by_ids(db, list(reversed(ids)))
+    assert [v.id for v in shown] == list(reversed(ids))  # in the order asked for
+    covers = policies_service.covers_of(db, policies=pool.policies,
+                                        on_for=lambda p: max(p.cover_start, today()))
+    for view in shown:
+        cover = covers[view.id]
+        assert [(b.code, b.kind, b.sum_insured, b.base_sum_insured, b.uplift)
+                for b in view.benefits] == [
+            (b.code, b.kind, b.sum_insured, b.base_sum_insured, b.uplift) for b in cover.benefits]
+        assert any(b.uplift > 0 for b in view.benefits)
+        assert D(sum(u.money for u in view.uplifts)) > 0
+    member = pool.policies[0].member_id
+    page, total = views.member_page(db, member_id=member, limit=1, offset=0)
+    assert total == sum(p.member_id == member for p in pool.policies)
+    assert page == [v for v in shown if v.id == page[0].id]
