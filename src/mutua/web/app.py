@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import text
 
 from mutua.db import make_engine, session_factory
 from mutua.errors import DomainError
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
     app.state.sessionmaker = session_factory(app.state.engine)
 
     _install_error_handlers(app)
+    _install_healthz(app)  # first in the route table: Starlette tries routes in order
     from mutua.web.nul_guard import NulGuard
 
     app.add_middleware(NulGuard)  # PostgreSQL cannot store U+0000; refuse it on both backends
@@ -61,15 +63,17 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
     logs.install()  # no ID numbers, phones, bodies or query strings in any log line
     metrics.install(app)  # GET /metrics, request counts and latency by route template
 
+    return app
+
+
+def _install_healthz(app: FastAPI) -> None:
+    """``GET /healthz``: the database answers. Probes call it every few seconds per worker."""
+
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict:
-        from sqlalchemy import text
-
         with app.state.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         return {"status": "ok"}
-
-    return app
 
 
 INT64_MAX = 2**63 - 1
