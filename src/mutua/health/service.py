@@ -99,8 +99,9 @@ def visible_members(db: Session, actor: Principal, member_ids: list[int]) -> set
     return set(member_ids) - others
 
 
-def check_can_see(db: Session, actor: Principal, member_id: int) -> Member:
-    member = db.get(Member, member_id)
+def check_can_see(db: Session, actor: Principal, member_id: int | None) -> Member:
+    # None: a staff login on a member's own page (admin may open them) has no patient record.
+    member = db.get(Member, member_id) if member_id is not None else None
     if member is None:
         raise NotFound(f"patient {member_id} not found")
     if member_id not in visible_members(db, actor, [member_id]):
