@@ -243,6 +243,19 @@ def get_product(db: Session, *, code: str) -> Product:
     return product
 
 
+def product_and_period(db: Session, *, product_code: str, period_code: str,
+                       ) -> tuple[Product, SalePeriod]:
+    """A product and one of its periods in one query, for enrolling one member at a time.
+
+    get_product also loads every benefit and period, which one enrolment does not read.
+    """
+    row = db.execute(select(Product, SalePeriod).join(SalePeriod)
+                     .where(Product.code == product_code, SalePeriod.code == period_code)).first()
+    if row is None:  # say which of the two is unknown: both calls raise NotFound
+        get_period(db, product=get_product(db, code=product_code), code=period_code)
+    return row[0], row[1]
+
+
 def get_period(db: Session, *, product: Product, code: str) -> SalePeriod:
     for p in product.periods:
         if p.code == code:

@@ -80,8 +80,8 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
     member = db.get(Member, member_id)
     if member is None or member.status != "active":
         raise NotFound(f"member {member_id} not found or not active")
-    product = catalog_service.get_product(db, code=product_code)
-    period = catalog_service.get_period(db, product=product, code=period_code)
+    product, period = catalog_service.product_and_period(db, product_code=product_code,
+                                                         period_code=period_code)
     offer = quote(db, member=member, product=product, period=period, on=on)
     if offer.problems:
         raise ValidationFailed(list(offer.problems))
