@@ -96,8 +96,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
-    env = {**os.environ, "MUTUA_DATABASE_URL": url, "MUTUA_LOGIN_ATTEMPTS_PER_MINUTE": "100000"}
+def start_server(url: str, port: int, workers: int, request_threads: int) -> subprocess.Popen:
+    env = {**os.environ, "MUTUA_DATABASE_URL": url, "MUTUA_LOGIN_ATTEMPTS_PER_MINUTE": "100000",
+           "MUTUA_REQUEST_THREADS": str(request_threads)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "mutua.web.app:create_app", "--factory",
          "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
@@ -257,7 +258,8 @@ def sweep(base: str, tokens: list[str], args, workdir: Path) -> dict:
 
 
 def table(result: dict) -> str:
-    rows = [f"HTTP load on {result['db']} ({result['workers']} uvicorn workers, "
+    rows = [f"HTTP load on {result['db']} ({result['workers']} uvicorn workers of "
+            f"{result['request_threads']} request threads, "
             f"{result['connections']} connections, {result['members']} demo members)",
             f"{'scenario':<12} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'non-2xx':>8}"]
     for name, s in result["scenarios"].items():
@@ -273,6 +275,8 @@ def table(result: dict) -> str:
 
 
 def main(argv: list[str]) -> int:
+    from mutua.settings import Settings
+
     parser = argparse.ArgumentParser(prog="python -m benchmarks http_load", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
@@ -282,6 +286,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--request-threads", type=int, default=Settings().request_threads,
+                        help="threads per worker for plain-def routes (MUTUA_REQUEST_THREADS)")
     parser.add_argument("--enrol-max", type=int, default=4000, help="enrolments at most")
     parser.add_argument("--sweep", default="1,8",
                         help="other client counts at which to measure the two reads (comma list)")
@@ -301,7 +307,7 @@ def main(argv: list[str]) -> int:
         setup = plan(url, args.enrol_max)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        server = start_server(url, port, args.workers)
+        server = start_server(url, port, args.workers, args.request_threads)
         try:
             from mutua.demo.builder import DEMO_PASSWORD
 
@@ -324,7 +330,8 @@ def main(argv: list[str]) -> int:
     trivial = scenarios["trivial"]["throughput_rps"] or 1.0
     result = {
         "benchmark": "http_load", "db": args.db, "date": date.today().isoformat(),
-        "machine": machine(), "workers": args.workers, "connections": args.connections,
+        "machine": machine(), "workers": args.workers, "request_threads": args.request_threads,
+        "connections": args.connections,
         "members": args.members, "member_logins": len(tokens),
         "product": setup["product"], "period": setup["period"],
         "scenarios": scenarios,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +24,10 @@ class Settings(BaseSettings):
     auto_decide_limit_yuan: int = 5000
     login_attempts_per_minute: int = 10
     default_locale: str = "zh_CN"
+    # Threads per server process that run the routes and dependencies declared with plain
+    # `def` (anyio's default is 40). Fewer threads queue requests on the event loop in order
+    # instead of sharing the GIL among all of them; see docs/operations.md.
+    request_threads: int = Field(default=40, ge=1, le=1000)
 
 
 @lru_cache

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from anyio import to_thread
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -40,6 +44,7 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
         version="0.1.0",
         docs_url=None,  # served from local assets by mutua.web.docs
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)
@@ -64,6 +69,13 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
     metrics.install(app)  # GET /metrics, request counts and latency by route template
 
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # The limiter belongs to the running event loop, so it is sized when the server starts.
+    to_thread.current_default_thread_limiter().total_tokens = app.state.settings.request_threads
+    yield
 
 
 def _install_healthz(app: FastAPI) -> None:
