@@ -9,6 +9,10 @@ this process (``httpx.ASGITransport``: routing, dependencies, the database, seri
 sockets), ``--requests`` at a time for ``--rounds`` rounds, and keeps each one's best round,
 which a busy machine disturbs least. The ratio of the two is the read share before any
 concurrency: http_load shows what 32 clients on the same cores make of it.
+
+It also times enrolments (``POST /api/v1/policies`` by the underwriter, each a new member:
+``--enrolments`` a round). A request's cost bounds what a server can answer: with C cores
+free for it, at most C / cost requests a second, so N clients wait at least N x cost / C.
 """
 
 from __future__ import annotations
@@ -23,12 +27,12 @@ import time
 from datetime import date
 from pathlib import Path
 
-from benchmarks.http_load import DEFAULT_PG, _ensure_pg_database, build_demo, machine
+from benchmarks.http_load import DEFAULT_PG, _ensure_pg_database, build_demo, machine, plan
 
 PATHS = {"trivial": "/healthz", "policy_list": "/api/v1/policies/mine"}
 
 
-async def measure(url: str, requests: int, rounds: int) -> dict[str, float]:
+async def measure(url: str, requests: int, rounds: int, enrolments: int) -> dict[str, float]:
     import httpx
     from sqlalchemy import text
 
@@ -54,7 +58,35 @@ async def measure(url: str, requests: int, rounds: int) -> dict[str, float]:
                     await client.get(path, headers=headers)
                 per = (time.perf_counter() - start) / requests
                 best[name] = min(best.get(name, per), per)
+        best["enrol"] = await _enrolments(client, url, enrolments, rounds)
     app.state.engine.dispose()
+    return best
+
+
+async def _enrolments(client, url: str, per_round: int, rounds: int) -> float:
+    """The best round's time per enrolment, each enrolling a member not yet in the product."""
+    from mutua.demo.builder import DEMO_PASSWORD
+
+    setup = plan(url, per_round * (rounds + 1))
+    ids = iter(setup["enrol_ids"])
+    token = (await client.post("/api/v1/auth/token", data={
+        "username": "underwriter", "password": DEMO_PASSWORD})).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+
+    async def enrol_next() -> None:
+        body = {"product_code": setup["product"], "period_code": setup["period"],
+                "member_id": next(ids)}
+        response = await client.post("/api/v1/policies", headers=headers, json=body)
+        assert response.status_code == 201, response.text
+
+    best = float("inf")
+    for _ in range(per_round):  # warm-up: the first round of members
+        await enrol_next()
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(per_round):
+            await enrol_next()
+        best = min(best, (time.perf_counter() - start) / per_round)
     return best
 
 
@@ -66,6 +98,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--enrolments", type=int, default=40, help="enrolments a round")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="mutua-cost-") as tmp:
@@ -75,7 +108,7 @@ def main(argv: list[str]) -> int:
             url = args.url or os.environ.get("MUTUA_BENCH_POSTGRES_URL") or DEFAULT_PG
             _ensure_pg_database(url)
         build_demo(url, args.members)
-        best = asyncio.run(measure(url, args.requests, args.rounds))
+        best = asyncio.run(measure(url, args.requests, args.rounds, args.enrolments))
     result = {"benchmark": "request_cost", "db": args.db, "date": date.today().isoformat(),
               "machine": machine(), "requests_per_round": args.requests, "rounds": args.rounds,
               "ms_per_request": {k: round(v * 1000, 3) for k, v in best.items()},
