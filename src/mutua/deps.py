@@ -7,7 +7,7 @@ service then checks that the record is the member's own.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Generic, TypeVar
 
 from anyio import to_thread
@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal, read_token
 from mutua.errors import Forbidden, Unauthorized
+
+T = TypeVar("T")
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -34,9 +36,35 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
     try:
         yield session
     except BaseException:
-        await to_thread.run_sync(_end, session, False)
+        await _end_off_loop(session, False)
         raise
-    await to_thread.run_sync(_end, session, True)
+    await _end_off_loop(session, True)
+
+
+async def _end_off_loop(session: Session, commit: bool) -> None:
+    if session.in_transaction():
+        await to_thread.run_sync(_end, session, commit)
+    else:  # ended already (in_one_trip): nothing to say to the database
+        session.close()
+
+
+async def in_one_trip(db: Session, work: Callable[[], T]) -> T:
+    """Run an ``async def`` route's database work and end its unit of work in one thread trip.
+
+    A plain ``def`` route costs two trips to the thread pool (the route, then get_db's
+    commit), and under load each trip waits for a thread and the GIL. The busiest reads do
+    their work and commit in the same trip instead.
+    """
+    def run() -> T:
+        try:
+            result = work()
+        except BaseException:
+            _end(db, False)
+            raise
+        _end(db, True)
+        return result
+
+    return await to_thread.run_sync(run)
 
 
 def _end(session: Session, commit: bool) -> None:
@@ -102,9 +130,6 @@ async def page_params(
 
 
 Paging = Annotated[PageParams, Depends(page_params)]
-
-
-T = TypeVar("T")
 
 
 class Page(BaseModel, Generic[T]):
