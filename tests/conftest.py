@@ -4,6 +4,13 @@ MUTUA_TEST_POSTGRES_URL is set), a session, an API client, and signed-in callers
 Integration tests take the ``engine`` fixture (directly or through ``db``/``client``) and
 run once per backend. The schema is built once per backend; each test starts from empty
 tables (SQLite: a copy of a template file; PostgreSQL: TRUNCATE of every table).
+
+`make test` runs the tests in pytest-xdist worker processes (two by default), a whole test
+file per worker at a time (``--dist loadfile`` in pyproject.toml), so tests that share a
+server or state within a file (tests/e2e, the crash trials) stay together and in order. Each
+worker has its own PostgreSQL database, ``<test db>_<worker>`` (e.g. ``mutua_test_gw0``),
+made on the test server when absent; SQLite files are per test already. Without workers
+(``-n 0``, or plain ``pytest``) the database in the URL is used as it is.
 """
 
 from __future__ import annotations
@@ -14,15 +21,37 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
 from mutua.db import Base, load_all_models, make_engine, session_factory
 
 load_all_models()
 
-PG_URL = os.environ.get("MUTUA_TEST_POSTGRES_URL")
+
+def _worker_url(url: str | None) -> str | None:
+    """The URL with this xdist worker's own database: workers would TRUNCATE each other's rows."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    base = make_url(url)
+    return base.set(database=f"{base.database}_{worker}").render_as_string(hide_password=False)
+
+
+def _create_database_if_absent(url: str) -> None:
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                               {"name": target.database}):
+                conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        admin.dispose()
+
+
+PG_URL = _worker_url(os.environ.get("MUTUA_TEST_POSTGRES_URL"))
 # MUTUA_TEST_BACKENDS (e.g. "postgres") narrows the run; CI runs the slow tests on PostgreSQL only.
 BACKENDS = [b for b in os.environ.get("MUTUA_TEST_BACKENDS", "sqlite,postgres").split(",")
             if b == "sqlite" or (b == "postgres" and PG_URL)]
@@ -44,6 +73,8 @@ def _pg_engine() -> Iterator[Engine | None]:
     if not PG_URL:
         yield None
         return
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # a fresh server has only the URL's database
+        _create_database_if_absent(PG_URL)
     engine = make_engine(PG_URL)
     with engine.begin() as conn:  # start clean even if an older schema is there
         conn.execute(text("DROP SCHEMA public CASCADE"))

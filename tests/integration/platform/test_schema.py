@@ -1,13 +1,12 @@
 """The Alembic migrations build exactly the schema the models describe, on both backends."""
 
-import os
-
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from mutua import schema
 from mutua.db import make_engine
+from tests.conftest import PG_URL
 
 
 def test_sqlite_migrations_match_models(tmp_path):
@@ -17,11 +16,14 @@ def test_sqlite_migrations_match_models(tmp_path):
     assert schema.pending_changes(url) == []
 
 
-@pytest.mark.skipif(not os.environ.get("MUTUA_TEST_POSTGRES_URL"), reason="PostgreSQL not configured")
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL not configured")
 def test_postgres_migrations_match_models():
-    base = make_url(os.environ["MUTUA_TEST_POSTGRES_URL"])
+    # Named after this worker's database; the admin connection goes to the server's own
+    # database, as this worker's may not be made yet.
+    base = make_url(PG_URL)
     name = f"{base.database}_migrations"
-    admin = make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    admin = make_engine(base.set(database="postgres").render_as_string(hide_password=False),
+                        isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
