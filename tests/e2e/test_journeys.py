@@ -16,6 +16,8 @@ import pytest
 
 from tests.e2e.conftest import DESKTOP, PHONE, SCREENSHOTS
 
+# Under workers (--dist loadfile) this file runs on one worker, in order: the journeys share
+# one server, database and SHARED.
 pytestmark = pytest.mark.e2e
 SHARED: dict = {}
 INVOICE = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"

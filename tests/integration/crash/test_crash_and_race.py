@@ -24,6 +24,9 @@ from tests.integration.crash.conftest import (
     start,
 )
 
+# Under workers (--dist loadfile) this file runs on one worker: the demo template is built
+# once, and the write probe looks for the trial's application_name on the whole server, so
+# trials must not overlap.
 pytestmark = pytest.mark.slow
 
 PROJECT, QUARTER = "SZ-NEWCITIZEN", "2026Q3"
