@@ -25,9 +25,11 @@ class Settings(BaseSettings):
     login_attempts_per_minute: int = 10
     default_locale: str = "zh_CN"
     # Threads per server process that run the routes and dependencies declared with plain
-    # `def` (anyio's default is 40). Fewer threads queue requests on the event loop in order
-    # instead of sharing the GIL among all of them; see docs/operations.md.
-    request_threads: int = Field(default=40, ge=1, le=1000)
+    # `def`. anyio's default of 40 let every request in flight share the GIL at once, and one
+    # in a hundred waited seconds; two keep one thread in Python while the other waits for the
+    # database, and queue the rest in order. A database across a network wants more (see
+    # docs/operations.md, "Request threads").
+    request_threads: int = Field(default=2, ge=1, le=1000)
 
 
 @lru_cache
