@@ -7,11 +7,16 @@ service then checks that the record is the member's own.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, get_args
 
-from anyio import to_thread
-from fastapi import Depends, Query, Request, Response
+from anyio import CapacityLimiter, to_thread
+from anyio.lowlevel import RunVar
+from fastapi import APIRouter, Depends, Query, Request, Response, params
+from fastapi.dependencies.utils import get_typed_signature
+from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -43,9 +48,27 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
 
 async def _end_off_loop(session: Session, commit: bool) -> None:
     if session.in_transaction():
-        await to_thread.run_sync(_end, session, commit)
+        await to_thread.run_sync(_end, session, commit, limiter=_ending_threads())
     else:  # ended already (in_one_trip): nothing to say to the database
         session.close()
+
+
+_ENDING = RunVar[CapacityLimiter]("mutua_ending_threads")
+
+
+def _ending_threads() -> CapacityLimiter:
+    """Threads of their own for ending units of work, one set per event loop.
+
+    A request that has written holds its locks (SQLite's one writer, PostgreSQL's rows) until
+    it commits. Had its commit queued for a request thread while every request thread waited
+    for those locks, no request would ever move again.
+    """
+    try:
+        return _ENDING.get()
+    except LookupError:
+        limiter = CapacityLimiter(64)
+        _ENDING.set(limiter)
+        return limiter
 
 
 async def in_one_trip(db: Session, work: Callable[[], T]) -> T:
@@ -78,6 +101,58 @@ def _end(session: Session, commit: bool) -> None:
         raise
     finally:
         session.close()
+
+
+class UnitOfWorkRoute(APIRoute):
+    """A route whose plain ``def`` endpoint commits (or rolls back) as it returns, in its trip.
+
+    FastAPI runs such an endpoint in a request thread and then, for a route that returns a
+    model, checks it in another trip, all before get_db ends the unit of work. A request that
+    has written holds its locks (SQLite's one writer, PostgreSQL's rows) until it commits; had
+    every request thread been waiting for those locks, the writer could never get the trip it
+    needed, and no request would move again (tests/integration/platform/test_unit_of_work.py).
+    """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, _ending_its_unit_of_work(endpoint), **kwargs)
+
+
+class Router(APIRouter):
+    """The project's router: every route is a UnitOfWorkRoute."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(route_class=UnitOfWorkRoute, **kwargs)
+
+
+def _ending_its_unit_of_work(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    if inspect.iscoroutinefunction(endpoint):
+        return endpoint  # async routes reach the database through in_one_trip
+    name = _session_parameter(endpoint)
+    if name is None:
+        return endpoint
+
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        session: Session = kwargs[name]
+        try:
+            result = endpoint(*args, **kwargs)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        # The session stays open: reading the result may still load from it, and get_db
+        # closes it (in a trip of its own only if that reading began a new transaction).
+        return result
+
+    return run
+
+
+def _session_parameter(endpoint: Callable[..., Any]) -> str | None:
+    for parameter in get_typed_signature(endpoint).parameters.values():
+        if any(isinstance(meta, params.Depends) and meta.dependency is get_db
+               for meta in get_args(parameter.annotation)[1:]):
+            return parameter.name
+    return None
 
 
 # scope="function": commit before the response is sent, so a client that follows a redirect

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from pydantic import BaseModel
 
 from mutua.actuarial import cli as tools
@@ -12,9 +12,9 @@ from mutua.actuarial import credibility as cred
 from mutua.actuarial import reserving, triangle
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
-from mutua.deps import allow
+from mutua.deps import Router, allow
 
-router = APIRouter(prefix="/actuarial", tags=["actuarial"])
+router = Router(prefix="/actuarial", tags=["actuarial"])
 Actuary = Annotated[Principal, Depends(allow(Role.ACTUARY, Role.FINANCE))]
 
 

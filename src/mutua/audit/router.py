@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
@@ -13,9 +13,9 @@ from mutua.audit import service
 from mutua.audit.models import AuditEvent
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
-from mutua.deps import DbSession, Page, Paging, allow
+from mutua.deps import DbSession, Page, Paging, Router, allow
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = Router(prefix="/audit", tags=["audit"])
 
 
 class AuditOut(BaseModel):

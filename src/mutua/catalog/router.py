@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import Body, Depends
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
@@ -19,9 +19,9 @@ from mutua.catalog.schemas import (
     ProjectOut,
 )
 from mutua.dates import today
-from mutua.deps import DbSession, Page, Paging, allow
+from mutua.deps import DbSession, Page, Paging, Router, allow
 
-router = APIRouter(prefix="/catalog", tags=["catalog"])
+router = Router(prefix="/catalog", tags=["catalog"])
 
 AnyCaller = Annotated[Principal, Depends(allow(*Role))]
 Underwriter = Annotated[Principal, Depends(allow(Role.UNDERWRITER, Role.ACTUARY))]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+from fastapi import Depends, File, Form, Query, Request, Response, UploadFile
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
@@ -29,9 +29,9 @@ from mutua.claims.schemas import (
     TriangleCell,
 )
 from mutua.dates import today
-from mutua.deps import DbSession, Page, Paging, allow
+from mutua.deps import DbSession, Page, Paging, Router, allow
 
-router = APIRouter(prefix="/claims", tags=["claims"])
+router = Router(prefix="/claims", tags=["claims"])
 
 Handler = Annotated[Principal, Depends(allow(Role.CLAIMS))]
 Filer = Annotated[Principal, Depends(allow(Role.MEMBER, Role.CLAIMS))]

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
-from mutua.deps import DbSession, Page, Paging, allow
+from mutua.deps import DbSession, Page, Paging, Router, allow
 from mutua.governance import experience, meetings, ratings, service
 from mutua.governance.schemas import (
     AttendanceIn,
@@ -38,7 +38,7 @@ from mutua.governance.schemas import (
     VerifyOut,
 )
 
-router = APIRouter(prefix="/governance", tags=["governance"])
+router = Router(prefix="/governance", tags=["governance"])
 
 Secretary = Annotated[Principal, Depends(allow(Role.SECRETARY))]
 Actuary = Annotated[Principal, Depends(allow(Role.ACTUARY))]

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
-from mutua.deps import DbSession, Paging, allow
+from mutua.deps import DbSession, Paging, Router, allow, in_one_trip
 from mutua.health import clinical, service
 from mutua.health.schemas import AlertAction, AssignmentIn, ObservationsIn
 
-router = APIRouter(prefix="/health", tags=["health"])
+router = Router(prefix="/health", tags=["health"])
 
 Care = Annotated[Principal, Depends(allow(Role.CARE))]
 CareOrMember = Annotated[Principal, Depends(allow(Role.CARE, Role.MEMBER))]
@@ -39,7 +39,8 @@ async def fhir_bundle(request: Request, db: DbSession, actor: Care) -> dict:
 
         raise ValidationFailed("file", "is larger than the upload limit")
     raw = imports.read_fhir(body)
-    return service.import_records(db, actor=actor, raw=raw, source="fhir").to_dict()
+    return await in_one_trip(db, lambda: service.import_records(
+        db, actor=actor, raw=raw, source="fhir").to_dict())  # off the event loop
 
 
 @router.get("/patients/{member_id}")

@@ -5,15 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from pydantic import BaseModel
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
-from mutua.deps import DbSession, allow
+from mutua.deps import DbSession, Router, allow
 from mutua.ledger import service
 
-router = APIRouter(prefix="/ledger", tags=["ledger"])
+router = Router(prefix="/ledger", tags=["ledger"])
 
 Finance = Annotated[Principal, Depends(allow(Role.FINANCE, Role.ACTUARY))]
 

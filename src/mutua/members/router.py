@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import Depends, File, Form, Query, Request, UploadFile
 from pydantic import BaseModel
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
-from mutua.deps import DbSession, Page, Paging, allow
+from mutua.deps import DbSession, Page, Paging, Router, allow
 from mutua.members import service
 from mutua.members.idcard import id_problem, parse_id_number
 from mutua.members.occupations import occupations
 from mutua.members.schemas import IdCheck, MemberIn, MemberOut, OccupationOut
 
-router = APIRouter(prefix="/members", tags=["members"])
+router = Router(prefix="/members", tags=["members"])
 
 Staff = Annotated[Principal, Depends(allow(Role.UNDERWRITER, Role.CLAIMS, Role.FINANCE,
                                            Role.CARE, Role.SECRETARY, Role.ACTUARY))]

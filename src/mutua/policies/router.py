@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 from sqlalchemy.orm import Session
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
-from mutua.deps import DbSession, Page, PageParams, Paging, allow, as_json, in_one_trip
+from mutua.deps import DbSession, Page, PageParams, Paging, Router, allow, as_json, in_one_trip
 from mutua.errors import ValidationFailed
 from mutua.policies import service, views
 from mutua.policies.models import Policy
 from mutua.policies.schemas import CancelIn, EnrolIn, PolicyOut
 
-router = APIRouter(prefix="/policies", tags=["policies"])
+router = Router(prefix="/policies", tags=["policies"])
 
 Enroller = Annotated[Principal, Depends(allow(Role.MEMBER, Role.UNDERWRITER))]
 Reader = Annotated[Principal, Depends(allow(*Role))]

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
-from mutua.deps import DbSession, Page, Paging, allow
+from mutua.deps import DbSession, Page, Paging, Router, allow
 from mutua.settlement import service
 from mutua.settlement.schemas import (
     AllocationPolicyIn,
@@ -22,7 +22,7 @@ from mutua.settlement.schemas import (
     ExpenseIn,
 )
 
-router = APIRouter(prefix="/settlement", tags=["settlement"])
+router = Router(prefix="/settlement", tags=["settlement"])
 
 Closer = Annotated[Principal, Depends(allow(Role.FINANCE))]
 Reader = Annotated[Principal, Depends(allow(Role.FINANCE, Role.ACTUARY, Role.SECRETARY))]

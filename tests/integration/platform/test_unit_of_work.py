@@ -8,11 +8,14 @@ from sqlalchemy import func, select
 from mutua.audit import service as audit
 from mutua.audit.models import AuditEvent
 from mutua.auth.security import SYSTEM
-from mutua.deps import DbSession, in_one_trip
+from mutua.deps import DbSession, Router, in_one_trip
 from mutua.errors import ValidationFailed
 
 
 def _install_routes(app) -> None:
+    """Two test routes on a project Router (every route a deps.UnitOfWorkRoute)."""
+    router = Router(prefix="/api/v1/test")
+
     def write(db, action: str, fail: bool) -> dict:
         audit.record(db, actor=SYSTEM, action=action, entity="test", entity_id=1)
         db.flush()
@@ -20,13 +23,15 @@ def _install_routes(app) -> None:
             raise ValidationFailed("fail", "was asked to fail after writing")
         return {"written": action}
 
-    @app.post("/api/v1/test/trip/{action}")
+    @router.post("/trip/{action}")
     async def trip(action: str, db: DbSession, fail: bool = False) -> dict:
         return await in_one_trip(db, lambda: write(db, action, fail))
 
-    @app.post("/api/v1/test/plain/{action}")
+    @router.post("/plain/{action}")
     def plain(action: str, db: DbSession, fail: bool = False) -> dict:
         return write(db, action, fail)
+
+    app.include_router(router)
 
 
 def _count(db, action: str) -> int:
@@ -44,3 +49,22 @@ def test_work_done_in_one_trip_is_committed_or_rolled_back_with_the_request(app,
             {"field": "fail", "rule": "was asked to fail after writing"}]
         assert _count(db, f"{kind}.kept") == 1
         assert _count(db, f"{kind}.dropped") == 0
+
+
+def test_writers_queued_for_one_request_thread_all_commit(settings, engine, db):
+    """Each request's commit has a thread of its own: with one request thread, a writer whose
+    commit waited for it behind writers waiting for its lock would stall them all (on SQLite
+    each then failed after the 30 s busy timeout; PostgreSQL would wait for ever)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fastapi.testclient import TestClient
+
+    from mutua.web.app import create_app
+
+    app = create_app(settings.model_copy(update={"request_threads": 1}), engine=engine)
+    _install_routes(app)
+    with TestClient(app) as client, ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda n: client.post(f"/api/v1/test/plain/queued.{n}"),
+                                range(24)))
+    assert [a.status_code for a in answers] == [200] * 24
+    assert sum(_count(db, f"queued.{n}") for n in range(24)) == 24

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from sqlalchemy import select
 
 from mutua.auth import service as auth_service
 from mutua.auth.models import User
 from mutua.auth.roles import Role
 from mutua.auth.security import verify_password
-from mutua.deps import DbSession
+from mutua.deps import DbSession, Router
 from mutua.errors import Unauthorized
 from mutua.web import i18n
 from mutua.web.labels import ROLE_LABELS
 from mutua.web.render import STAFF_SECTIONS, redirect, render, safe_next
 from mutua.web.session import new_session, write_locale, write_session
 
-router = APIRouter()
+router = Router()
 MEMBER_LOGINS_SHOWN = 4
 
 

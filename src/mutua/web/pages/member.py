@@ -11,13 +11,13 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM, Principal
 from mutua.catalog import service as catalog_service
 from mutua.dates import today
-from mutua.deps import DbSession, allow
+from mutua.deps import DbSession, Router, allow
 from mutua.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mutua.members import service as members_service
 from mutua.money import round_fen
@@ -27,7 +27,7 @@ from mutua.web.i18n import format_money
 from mutua.web.i18n import gettext as _
 from mutua.web.render import N_, redirect, render
 
-router = APIRouter(prefix="/me")
+router = Router(prefix="/me")
 Member = Depends(allow(Role.MEMBER))
 
 POLICY_STATUS = {"in_force": N_("In force"), "cancelled": N_("Cancelled"),

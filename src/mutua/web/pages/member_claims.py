@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import Depends, File, Form, Query, Request, UploadFile
 
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM, Principal
 from mutua.claims import service as claims_service
 from mutua.dates import today
-from mutua.deps import DbSession, allow
+from mutua.deps import DbSession, Router, allow
 from mutua.errors import Conflict, Problem, ValidationFailed
 from mutua.web import labels
 from mutua.web.i18n import gettext as _
@@ -19,7 +19,7 @@ from mutua.web.pages.member import flash, own
 from mutua.web.problems import describe, describe_all
 from mutua.web.render import N_, redirect, render
 
-router = APIRouter(prefix="/me/claims")
+router = Router(prefix="/me/claims")
 Member = Depends(allow(Role.MEMBER))
 PAGE = 20
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Depends, Form, Query, Request
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.claims import service as claims_service
 from mutua.dates import utcnow
-from mutua.deps import DbSession, allow
+from mutua.deps import DbSession, Router, allow
 from mutua.errors import Conflict, Forbidden, ValidationFailed
 from mutua.governance import meetings as governance_meetings
 from mutua.governance import ratings as governance_ratings
@@ -29,7 +29,7 @@ from mutua.web.pages.member_statements import my_projects
 from mutua.web.problems import describe_all
 from mutua.web.render import N_, redirect, render
 
-router = APIRouter(prefix="/me/governance")
+router = Router(prefix="/me/governance")
 Member = Depends(allow(Role.MEMBER))
 PAGE = 50
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.dates import SHANGHAI, today
-from mutua.deps import DbSession, allow
+from mutua.deps import DbSession, Router, allow
 from mutua.errors import ValidationFailed
 from mutua.health import service as health_service
 from mutua.web import charts
@@ -19,7 +19,7 @@ from mutua.web.i18n import gettext as _
 from mutua.web.problems import describe
 from mutua.web.render import N_, redirect, render
 
-router = APIRouter(prefix="/me/health")
+router = Router(prefix="/me/health")
 Member = Depends(allow(Role.MEMBER))
 
 G_WORDS = {

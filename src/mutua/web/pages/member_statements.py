@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from starlette.responses import Response
 
 from mutua.auth.roles import Role
@@ -17,7 +17,7 @@ from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.claims import service as claims_service
 from mutua.dates import Quarter
-from mutua.deps import DbSession, allow
+from mutua.deps import DbSession, Router, allow
 from mutua.errors import NotFound
 from mutua.policies import service as policies_service
 from mutua.settlement import service as settlement_service
@@ -26,7 +26,7 @@ from mutua.web.i18n import format_date, format_money, pick, set_locale
 from mutua.web.i18n import gettext as _
 from mutua.web.render import N_, render, use_locale
 
-router = APIRouter(prefix="/me")
+router = Router(prefix="/me")
 Member = Depends(allow(Role.MEMBER))
 PAGE = 50
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 
 from mutua.audit import service as audit_service
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.claims import service as claims_service
 from mutua.dates import today
-from mutua.deps import DbSession, allow
+from mutua.deps import DbSession, Router, allow
 from mutua.health import service as health_service
 from mutua.policies import service as policies_service
 from mutua.settlement import service as settlement_service
@@ -19,7 +19,7 @@ from mutua.web import charts
 from mutua.web.i18n import gettext as _
 from mutua.web.render import SECTIONS, render
 
-router = APIRouter(prefix="/staff")
+router = Router(prefix="/staff")
 PAGE = 50
 
 

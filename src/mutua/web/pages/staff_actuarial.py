@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from starlette.responses import Response
 
 from mutua.actuarial import reserving, triangle
@@ -27,7 +27,7 @@ from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.claims import service as claims_service
 from mutua.dates import Quarter, today
-from mutua.deps import DbSession
+from mutua.deps import DbSession, Router
 from mutua.errors import NotFound, Problem, ValidationFailed
 from mutua.money import round_fen
 from mutua.settlement import service as settlement_service
@@ -37,7 +37,7 @@ from mutua.web.pages.staff import open_to
 from mutua.web.problems import describe_all
 from mutua.web.render import N_, render
 
-router = APIRouter(prefix="/staff/actuarial")
+router = Router(prefix="/staff/actuarial")
 
 MAX_LOSS_RATIO = Decimal(5)
 # The rules this page's own form checks, as msgids (problems.describe translates them).

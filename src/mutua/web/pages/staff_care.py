@@ -8,12 +8,12 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import File, Form, Query, Request, UploadFile
 from starlette.responses import Response
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
-from mutua.deps import DbSession
+from mutua.deps import DbSession, Router
 from mutua.errors import Conflict, Forbidden, Problem, ValidationFailed
 from mutua.health import clinical, imports
 from mutua.health import service as health_service
@@ -24,7 +24,7 @@ from mutua.web.pages.staff import open_to
 from mutua.web.problems import describe, describe_all
 from mutua.web.render import N_, redirect, render
 
-router = APIRouter(prefix="/staff/care")
+router = Router(prefix="/staff/care")
 PAGE = 50
 ACTIONS = ("acknowledge", "contact", "resolve")
 

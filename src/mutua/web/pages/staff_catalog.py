@@ -6,20 +6,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import File, Form, Request, UploadFile
 from pydantic import ValidationError
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.catalog.schemas import PeriodDef
-from mutua.deps import DbSession
+from mutua.deps import DbSession, Router
 from mutua.errors import Conflict, Forbidden, Problem, ValidationFailed
 from mutua.web.pages.staff import open_to
 from mutua.web.problems import describe_all
 from mutua.web.render import N_, redirect, render
 
-router = APIRouter(prefix="/staff/catalog")
+router = Router(prefix="/staff/catalog")
 MAX_DEFINITION_BYTES = 1024 * 1024
 # Roles that may open a sale period: as the catalogue API declares (admin always may).
 PERIOD_ROLES = (Role.UNDERWRITER, Role.ACTUARY, Role.ADMIN)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import Depends, File, Form, Query, Request, UploadFile
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
@@ -24,7 +24,7 @@ from mutua.claims import service as claims_service
 from mutua.claims.models import OPEN_STATES
 from mutua.claims.schemas import DecisionIn, ItemOverride
 from mutua.dates import today
-from mutua.deps import DbSession
+from mutua.deps import DbSession, Router
 from mutua.errors import Conflict, Problem, ValidationFailed
 from mutua.health import service as health_service
 from mutua.members import service as members_service
@@ -38,7 +38,7 @@ from mutua.web.problems import describe, describe_all
 from mutua.web.render import N_, redirect, render
 from mutua.web.session import form_data
 
-router = APIRouter(prefix="/staff/claims")
+router = Router(prefix="/staff/claims")
 PAGE = 50
 STATUS_FILTERS = ("open", "reported", "under_review", "reopened", "decided", "paid", "closed")
 RESERVE_KINDS = {"reported": N_("Set when reported"), "revised": N_("Revised by a handler"),

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import Form, Query, Request
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.dates import Quarter, today
-from mutua.deps import DbSession
+from mutua.deps import DbSession, Router
 from mutua.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mutua.settlement import service as settlement_service
 from mutua.web import labels
@@ -19,7 +19,7 @@ from mutua.web.pages.staff import open_to
 from mutua.web.problems import describe_all
 from mutua.web.render import N_, redirect, render
 
-router = APIRouter(prefix="/staff/close")
+router = Router(prefix="/staff/close")
 
 # Statement lines shown in the preview and after the close, in order (msgids).
 LINES = (

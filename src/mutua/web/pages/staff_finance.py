@@ -17,12 +17,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import Form, Query, Request
 
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.dates import Quarter, today
-from mutua.deps import DbSession
+from mutua.deps import DbSession, Router
 from mutua.errors import Conflict, NotFound, ProblemCollector, ValidationFailed
 from mutua.ledger import service as ledger_service
 from mutua.money import ZERO
@@ -32,7 +32,7 @@ from mutua.web.pages.staff import open_to
 from mutua.web.problems import describe_all
 from mutua.web.render import N_, redirect, render
 
-router = APIRouter(prefix="/staff/finance")
+router = Router(prefix="/staff/finance")
 PAGE = 50
 
 ACCOUNT_KINDS = {"asset": N_("Asset"), "liability": N_("Liability"), "equity": N_("Equity"),

@@ -9,13 +9,13 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Depends, Form, Query, Request
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.dates import SHANGHAI, utcnow
-from mutua.deps import DbSession, allow
+from mutua.deps import DbSession, Router, allow
 from mutua.errors import Conflict, Problem, ValidationFailed
 from mutua.governance import experience as governance_experience
 from mutua.governance import meetings as governance_meetings
@@ -28,7 +28,7 @@ from mutua.web.pages.staff import open_to
 from mutua.web.problems import describe, describe_all
 from mutua.web.render import N_, redirect, render
 
-router = APIRouter(prefix="/staff/governance")
+router = Router(prefix="/staff/governance")
 PAGE = 50
 FEEDBACK_STATUS = ("open", "in_progress", "answered", "done")
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import Form, Query, Request
 
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.dates import utcnow
-from mutua.deps import DbSession
+from mutua.deps import DbSession, Router
 from mutua.errors import Conflict, ValidationFailed
 from mutua.governance import meetings as governance_meetings
 from mutua.web.i18n import gettext as _
@@ -23,7 +23,7 @@ from mutua.web.pages.staff import open_to
 from mutua.web.problems import describe_all
 from mutua.web.render import N_, redirect, render
 
-router = APIRouter(prefix="/staff/meetings")
+router = Router(prefix="/staff/meetings")
 PAGE = 50
 FEEDBACK_PAGE = 20
 

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import Depends, File, Form, Query, Request, UploadFile
 from starlette.responses import FileResponse, Response
 
 from mutua.auth.roles import Role
@@ -27,7 +27,7 @@ from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.claims import service as claims_service
 from mutua.dates import today
-from mutua.deps import DbSession, allow
+from mutua.deps import DbSession, Router, allow
 from mutua.errors import Conflict, NotFound, Problem, ValidationFailed
 from mutua.members import importer
 from mutua.members import service as members_service
@@ -44,7 +44,7 @@ from mutua.web.pages.member import POLICY_STATUS
 from mutua.web.problems import describe, describe_all, field_label, rule_words
 from mutua.web.render import N_, SECTIONS, redirect, render
 
-router = APIRouter(prefix="/staff/members")
+router = Router(prefix="/staff/members")
 PAGE = 50
 
 # Who may write members: the roles of POST /api/v1/members (admin is always let in).
