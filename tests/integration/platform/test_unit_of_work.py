@@ -68,3 +68,20 @@ def test_writers_queued_for_one_request_thread_all_commit(settings, engine, db):
                                 range(24)))
     assert [a.status_code for a in answers] == [200] * 24
     assert sum(_count(db, f"queued.{n}") for n in range(24)) == 24
+
+
+def _leaf_routes(routes):
+    for route in routes:
+        included = getattr(route, "original_router", None)  # FastAPI keeps included routers
+        yield from _leaf_routes(included.routes) if included is not None else [route]
+
+
+def test_every_route_that_takes_a_session_ends_it_in_its_own_trip(app):
+    from fastapi.routing import APIRoute
+
+    from mutua.deps import UnitOfWorkRoute, get_db
+
+    with_session = [r for r in _leaf_routes(app.router.routes) if isinstance(r, APIRoute)
+                    and any(d.call is get_db for d in r.dependant.dependencies)]
+    assert len(with_session) > 100
+    assert [r.path for r in with_session if not isinstance(r, UnitOfWorkRoute)] == []
