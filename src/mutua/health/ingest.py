@@ -277,7 +277,10 @@ def _refuse_implausible(rej: Rejects, kind: np.ndarray, value: np.ndarray) -> No
 
 
 def _days(when: np.ndarray) -> np.ndarray:
-    return ((when - EPOCH) // np.timedelta64(1, "D")).astype(np.int64)
+    # A row without a date (NaT) was refused already; its day is never read, so numpy need
+    # not warn about dividing it.
+    with np.errstate(invalid="ignore"):
+        return ((when - EPOCH) // np.timedelta64(1, "D")).astype(np.int64)
 
 
 def _loinc(codes: list[str], kind: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -313,7 +316,8 @@ def dedup_keys(member: np.ndarray, kind: np.ndarray, when: np.ndarray) -> np.nda
     effective_at); this number lets a million keys be compared in numpy. -1 where the time
     is before 1970 or missing.
     """
-    secs = (when - EPOCH) // np.timedelta64(1, "s")
+    with np.errstate(invalid="ignore"):  # NaT divides to NaN, replaced by -1 here
+        secs = (when - EPOCH) // np.timedelta64(1, "s")
     secs = np.where(np.isnat(when), -1, secs).astype(np.int64)
     code = np.array([_KIND_CODE.get(k, 15) for k in kind], dtype=np.int64)
     key = (np.asarray(member, dtype=np.int64) << 38) | (code << 34) | (secs & ((1 << 34) - 1))
