@@ -12,8 +12,7 @@ import inspect
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Generic, TypeVar, get_args
 
-from anyio import CapacityLimiter, to_thread
-from anyio.lowlevel import RunVar
+from anyio import to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response, params
 from fastapi.dependencies.utils import get_typed_signature
 from fastapi.routing import APIRoute
@@ -33,9 +32,12 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=F
 async def get_db(request: Request) -> AsyncIterator[Session]:
     """One unit of work per request: commit if the route returns, roll back if it raises.
 
-    Opening a session does no I/O, so it happens on the event loop; the commit (or rollback)
-    and the return of the connection talk to the database, so they run in one trip to the
-    thread pool, shielded from cancellation so a request cut short still ends its transaction.
+    The route itself ends it, in the thread trip that did its work (UnitOfWorkRoute for a
+    plain ``def`` route, in_one_trip for an ``async def`` one): a request that has written
+    holds its locks until it commits, and a commit queued for a thread while every thread
+    waited for those locks would never run. Opening the session does no I/O, so it happens on
+    the event loop; so does closing it, unless reading the route's result began a new
+    transaction, which then ends in one more trip (not cancelled with the request).
     """
     session = request.app.state.sessionmaker()
     try:
@@ -48,46 +50,25 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
 
 async def _end_off_loop(session: Session, commit: bool) -> None:
     if session.in_transaction():
-        await to_thread.run_sync(_end, session, commit, limiter=_ending_threads())
-    else:  # ended already (in_one_trip): nothing to say to the database
+        await to_thread.run_sync(_end, session, commit)
+    else:  # the route ended it: no connection is held, nothing to say to the database
         session.close()
 
 
-_ENDING = RunVar[CapacityLimiter]("mutua_ending_threads")
-
-
-def _ending_threads() -> CapacityLimiter:
-    """Threads of their own for ending units of work, one set per event loop.
-
-    A request that has written holds its locks (SQLite's one writer, PostgreSQL's rows) until
-    it commits. Had its commit queued for a request thread while every request thread waited
-    for those locks, no request would ever move again.
-    """
+def _work_then_end(session: Session, work: Callable[[], T]) -> T:
+    """Run ``work`` and commit, or roll back if it raises; the session stays open."""
     try:
-        return _ENDING.get()
-    except LookupError:
-        limiter = CapacityLimiter(64)
-        _ENDING.set(limiter)
-        return limiter
+        result = work()
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return result
 
 
 async def in_one_trip(db: Session, work: Callable[[], T]) -> T:
-    """Run an ``async def`` route's database work and end its unit of work in one thread trip.
-
-    A plain ``def`` route costs two trips to the thread pool (the route, then get_db's
-    commit), and under load each trip waits for a thread and the GIL. The busiest reads do
-    their work and commit in the same trip instead.
-    """
-    def run() -> T:
-        try:
-            result = work()
-        except BaseException:
-            _end(db, False)
-            raise
-        _end(db, True)
-        return result
-
-    return await to_thread.run_sync(run)
+    """Run an ``async def`` route's database work and end its unit of work in one thread trip."""
+    return await to_thread.run_sync(_work_then_end, db, work)
 
 
 def _end(session: Session, commit: bool) -> None:
@@ -133,16 +114,8 @@ def _ending_its_unit_of_work(endpoint: Callable[..., Any]) -> Callable[..., Any]
 
     @functools.wraps(endpoint)
     def run(*args: Any, **kwargs: Any) -> Any:
-        session: Session = kwargs[name]
-        try:
-            result = endpoint(*args, **kwargs)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        # The session stays open: reading the result may still load from it, and get_db
-        # closes it (in a trip of its own only if that reading began a new transaction).
-        return result
+        # Reading the result may still load from the session: get_db closes it afterwards.
+        return _work_then_end(kwargs[name], lambda: endpoint(*args, **kwargs))
 
     return run
 
