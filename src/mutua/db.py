@@ -218,14 +218,15 @@ def one_of(db: Session, column, values: list):
     return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
 
 
-def page_total(db: Session, rows: list, *, limit: int, offset: int, count) -> int:
+def page_total(db: Session, rows: list, *, limit: int, offset: int, count,
+               params: dict | None = None) -> int:
     """The total behind a page of ``rows``, counted only when the page cannot tell it.
 
     A page shorter than its limit (and not empty past the first) is the last one, so the
     total is ``offset + len(rows)`` with no COUNT query: most members hold a page of policies
     or fewer, and this saves their list a round trip. ``count`` is the SELECT COUNT to run
-    otherwise.
+    otherwise, with its bound ``params`` if it was built once with ``bindparam``.
     """
     if len(rows) < limit and (rows or offset == 0):
         return offset + len(rows)
-    return int(db.scalar(count) or 0)
+    return int(db.scalar(count, params) or 0)

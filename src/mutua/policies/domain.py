@@ -9,6 +9,8 @@ Refund(amount=Decimal('30.50'), cover_end=datetime.date(2026, 3, 2), cooling_off
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -120,3 +122,21 @@ class PolicyCover:
 
 def scaled_sum_insured(base: Decimal, coefficient: Decimal) -> Decimal:
     return round_fen(base * coefficient)
+
+
+def uplift_in_effect(uplifts: Iterable[tuple[int, date, Decimal]], on: date,
+                     ) -> defaultdict[int, Decimal]:
+    """Sum insured added to each benefit (by id) by the uplifts (benefit id, effective from,
+    sum insured added) in effect on ``on``; zero for a benefit with none."""
+    added: defaultdict[int, Decimal] = defaultdict(lambda: ZERO)
+    for benefit_id, effective_from, amount in uplifts:
+        if effective_from <= on:
+            added[benefit_id] += amount
+    return added
+
+
+def sums_insured(base_sum_insured: Decimal, coefficient: Decimal, uplift: Decimal,
+                 ) -> tuple[Decimal, Decimal]:
+    """A benefit's base scaled by the member's coefficient, and that plus its uplift."""
+    base = scaled_sum_insured(base_sum_insured, coefficient)
+    return base, round_fen(base + uplift)

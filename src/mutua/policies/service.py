@@ -25,7 +25,7 @@ from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFaile
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
 from mutua.members.models import Member
-from mutua.money import ZERO, round_fen, to_fen
+from mutua.money import ZERO, to_fen
 from mutua.policies import domain
 from mutua.policies.models import Policy, PremiumPayment, SumInsuredUplift
 
@@ -327,10 +327,7 @@ def covers_of(db: Session, *, policies: list[Policy], on_for: Callable[[Policy],
 
 def _cover(policy: Policy, product: Product, uplifts: list[tuple[int, date, Decimal]],
            on: date) -> domain.PolicyCover:
-    by_benefit: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for bid, eff, amount in uplifts:
-        if eff <= on:
-            by_benefit[bid] += amount
+    by_benefit = domain.uplift_in_effect(uplifts, on)
     benefits = tuple(_benefit_cover(b, policy, product, by_benefit[b.id]) for b in product.benefits)
     return domain.PolicyCover(
         policy_id=policy.id, policy_number=policy.policy_number, project_id=policy.project_id,
@@ -344,9 +341,9 @@ def _cover(policy: Policy, product: Product, uplifts: list[tuple[int, date, Deci
 def _benefit_cover(b: Benefit, policy: Policy, product: Product, uplift) -> domain.BenefitCover:
     # SUM over a Money column comes back through the Money type as yuan already.
     uplift = Decimal(uplift)
-    base = domain.scaled_sum_insured(b.base_sum_insured, policy.coefficient)
+    base, total = domain.sums_insured(b.base_sum_insured, policy.coefficient, uplift)
     return domain.BenefitCover(
-        benefit_id=b.id, code=b.code, kind=b.kind, sum_insured=round_fen(base + uplift),
+        benefit_id=b.id, code=b.code, kind=b.kind, sum_insured=total,
         base_sum_insured=base, uplift=uplift, deductible=b.deductible,
         coinsurance_with_social=b.coinsurance_with_social,
         coinsurance_without_social=b.coinsurance_without_social,

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
-from decimal import Decimal
 
 from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from mutua.catalog.models import Benefit, Product, Project, SalePeriod
 from mutua.dates import today
-from mutua.money import ZERO, round_fen
-from mutua.policies.domain import scaled_sum_insured
+from mutua.db import page_total
+from mutua.policies.domain import sums_insured, uplift_in_effect
 from mutua.policies.models import Policy, SumInsuredUplift
 from mutua.policies.schemas import BenefitCoverOut, PolicyOut, UpliftOut
 
@@ -62,13 +61,10 @@ def member_page(db: Session, *, member_id: int, limit: int, offset: int,
 
     The caller has checked that the reader may see this member's policies.
     """
-    conn = db.connection()
-    rows = conn.execute(MEMBER_PAGE, {"member_id": member_id, "limit": limit,
-                                      "offset": offset}).all()
-    if len(rows) < limit and (rows or offset == 0):
-        total = offset + len(rows)  # the last page tells the total: no COUNT (db.page_total)
-    else:
-        total = conn.execute(MEMBER_COUNT, {"member_id": member_id}).scalar_one()
+    rows = db.connection().execute(MEMBER_PAGE, {"member_id": member_id, "limit": limit,
+                                                  "offset": offset}).all()
+    total = page_total(db, rows, limit=limit, offset=offset, count=MEMBER_COUNT,
+                       params={"member_id": member_id})
     return _views(db, rows), total
 
 
@@ -96,15 +92,13 @@ def _views(db: Session, rows: list[Row]) -> list[PolicyOut]:
 
 def _view(r: Row, benefits: list[Row], history: list[Row], on: date) -> PolicyOut:
     """One policy with each benefit's sum insured on ``on`` and its whole uplift history."""
-    added: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for u in history:
-        if u.effective_from <= on:
-            added[u.benefit_id] += u.sum_insured_added
+    added = uplift_in_effect(((u.benefit_id, u.effective_from, u.sum_insured_added)
+                              for u in history), on)
     covers = []
     for b in benefits:
-        base = scaled_sum_insured(b.base_sum_insured, r.coefficient)
+        base, total = sums_insured(b.base_sum_insured, r.coefficient, added[b.id])
         covers.append(BenefitCoverOut(code=b.code, kind=b.kind, base_sum_insured=base,
-                                      uplift=added[b.id], sum_insured=round_fen(base + added[b.id])))
+                                      uplift=added[b.id], sum_insured=total))
     return PolicyOut(
         id=r.id, policy_number=r.policy_number, project_code=r.project_code,
         product_code=r.product_code, period_code=r.period_code, member_id=r.member_id,
