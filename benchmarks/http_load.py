@@ -50,6 +50,18 @@ def build_demo(url: str, members: int) -> None:
                    stdout=subprocess.DEVNULL, timeout=1800)
 
 
+def demo_database(db: str, url: str | None, folder: Path, members: int) -> str:
+    """The URL of a demo mutual built fresh: a SQLite file in ``folder``, or the PostgreSQL
+    database at ``url`` (else MUTUA_BENCH_POSTGRES_URL, else DEFAULT_PG), emptied first."""
+    if db == "sqlite":
+        url = f"sqlite:///{folder / 'mutua.db'}"
+    else:
+        url = url or os.environ.get("MUTUA_BENCH_POSTGRES_URL") or DEFAULT_PG
+        _ensure_pg_database(url)
+    build_demo(url, members)
+    return url
+
+
 def plan(url: str, enrol_max: int) -> dict:
     """Who signs in, and which members the underwriter can enrol in the product on sale."""
     from sqlalchemy import select
@@ -301,12 +313,7 @@ def main(argv: list[str]) -> int:
 
     with tempfile.TemporaryDirectory(prefix="mutua-http-") as tmp:
         workdir = Path(tmp)
-        if args.db == "sqlite":
-            url = f"sqlite:///{workdir / 'mutua.db'}"
-        else:
-            url = args.url or os.environ.get("MUTUA_BENCH_POSTGRES_URL") or DEFAULT_PG
-            _ensure_pg_database(url)
-        build_demo(url, args.members)
+        url = demo_database(args.db, args.url, workdir, args.members)
         setup = plan(url, args.enrol_max)
         port = free_port()
         base = f"http://127.0.0.1:{port}"

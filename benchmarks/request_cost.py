@@ -20,14 +20,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
-from benchmarks.http_load import DEFAULT_PG, _ensure_pg_database, build_demo, machine, plan
+from benchmarks.http_load import demo_database, machine, plan
 
 PATHS = {"trivial": "/healthz", "policy_list": "/api/v1/policies/mine"}
 
@@ -102,12 +101,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="mutua-cost-") as tmp:
-        if args.db == "sqlite":
-            url = f"sqlite:///{Path(tmp) / 'mutua.db'}"
-        else:
-            url = args.url or os.environ.get("MUTUA_BENCH_POSTGRES_URL") or DEFAULT_PG
-            _ensure_pg_database(url)
-        build_demo(url, args.members)
+        url = demo_database(args.db, args.url, Path(tmp), args.members)
         best = asyncio.run(measure(url, args.requests, args.rounds, args.enrolments))
     result = {"benchmark": "request_cost", "db": args.db, "date": date.today().isoformat(),
               "machine": machine(), "requests_per_round": args.requests, "rounds": args.rounds,
