@@ -72,9 +72,15 @@ def _close(db, p):
     return {row["option"]: row["votes"] for row in closed.result["options"]}
 
 
+def _as(client, member) -> None:
+    """Sign in as this member, signing out whoever was signed in."""
+    client.cookies.clear()
+    sign_in(client, member.member_number, f.PASSWORD)
+
+
 def test_a_member_changes_their_vote_and_only_the_new_choice_counts(client, db):
     p, [m] = _voters(db)
-    sign_in(client, m.member_number, f.PASSWORD)
+    _as(client, m)
     secret = _vote(client, p, "yes")
 
     page = client.get(_page(p))
@@ -100,7 +106,7 @@ def test_a_member_changes_their_vote_and_only_the_new_choice_counts(client, db):
 
 def test_a_wrong_or_malformed_secret_is_refused_and_the_old_ballot_still_counts(client, db):
     p, [m] = _voters(db)
-    sign_in(client, m.member_number, f.PASSWORD)
+    _as(client, m)
     secret = _vote(client, p, "yes")
 
     wrong = _change(client, p, receipts.new_secret().hex(), "yes", "no")
@@ -127,10 +133,9 @@ def test_a_wrong_or_malformed_secret_is_refused_and_the_old_ballot_still_counts(
 
 def test_another_members_secret_changes_neither_ballot(client, db):
     p, [me, other] = _voters(db, 2)
-    sign_in(client, other.member_number, f.PASSWORD)
+    _as(client, other)
     theirs = _vote(client, p, "no")
-    client.cookies.clear()
-    sign_in(client, me.member_number, f.PASSWORD)
+    _as(client, me)
     mine = _vote(client, p, "yes")
 
     # holding their secret and knowing their choice does not let me replace their ballot
@@ -146,10 +151,9 @@ def test_another_members_secret_changes_neither_ballot(client, db):
 
 def test_a_member_who_has_not_voted_sees_no_form_and_is_refused(client, db):
     p, [voter, waiting] = _voters(db, 2)
-    sign_in(client, voter.member_number, f.PASSWORD)
+    _as(client, voter)
     secret = _vote(client, p, "yes")
-    client.cookies.clear()
-    sign_in(client, waiting.member_number, f.PASSWORD)
+    _as(client, waiting)
     page = client.get(_page(p))
     assert f'action="{_page(p)}/change"' not in page.text
     refused = post_form(client, f"{_page(p)}/change",
@@ -166,7 +170,7 @@ def test_no_change_form_where_the_proposal_does_not_allow_it(client, db):
     db.commit()
     p = _open_motion(db, product.project_id, allow_change=False)
     db.commit()
-    sign_in(client, m.member_number, f.PASSWORD)
+    _as(client, m)
     secret = _vote(client, p, "yes")
     assert f'action="{_page(p)}/change"' not in client.get(_page(p)).text
     refused = _change(client, p, secret, "yes", "no")
@@ -176,7 +180,7 @@ def test_no_change_form_where_the_proposal_does_not_allow_it(client, db):
 
 def test_after_the_window_ends_the_form_is_gone_and_a_change_is_refused(client, db):
     p, [m] = _voters(db)
-    sign_in(client, m.member_number, f.PASSWORD)
+    _as(client, m)
     secret = _vote(client, p, "yes")
     # the window has ended but no one has closed the proposal yet
     db.get(Proposal, p.id).closes_at = utcnow() - timedelta(minutes=1)
@@ -195,7 +199,7 @@ def test_after_the_window_ends_the_form_is_gone_and_a_change_is_refused(client, 
 
 def test_the_change_reads_in_english(client, db):
     p, [m] = _voters(db)
-    sign_in(client, m.member_number, f.PASSWORD)
+    _as(client, m)
     secret = _vote(client, p, "yes")
     post_form(client, "/language", {"locale": "en", "next": _page(p)}, from_page=_page(p))
     page = client.get(_page(p))
@@ -229,7 +233,7 @@ def test_a_proposal_out_of_the_members_scope_is_not_found(client, db):
     p, _people = _voters(db)
     outsider = f.member(db, login=True)
     db.commit()
-    sign_in(client, outsider.member_number, f.PASSWORD)
+    _as(client, outsider)
     refused = post_form(client, f"{_page(p)}/change",
                         {"secret": "0" * 64, "old_choice": "yes", "new_choice": "no"},
                         from_page="/me/governance")
