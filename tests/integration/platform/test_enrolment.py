@@ -148,3 +148,17 @@ def test_a_sale_period_opened_through_the_api_may_not_share_joining_days(client,
     r = client.post("/api/v1/catalog/periods", json=after, headers=h)
     assert r.status_code == 201, r.text
     assert client.post("/api/v1/catalog/periods", json=after, headers=h).status_code == 422
+
+
+def test_an_unknown_product_or_period_is_named_and_nothing_is_stored(client, db):
+    f.accident_project(db)
+    member = f.member(db, login=True)
+    db.commit()
+    before = policies(db)
+    headers = f.member_headers(client, db, member)
+    for product, period, said in [("NO-SUCH", "P1", "unknown product 'NO-SUCH'"),
+                                  ("TEST-ACC-1", "P9", "has no period 'P9'")]:
+        r = client.post("/api/v1/policies", json={"product_code": product, "period_code": period},
+                        headers=headers)
+        assert r.status_code == 404 and said in r.text, r.text
+    assert policies(db) == before
