@@ -4,15 +4,26 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-pg serve bench lint clean
+.PHONY: install lock demo test test-pg serve bench lint clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Exact versions with hashes from requirements.lock, so a fresh clone tests what was tested;
+# then the project itself, its dependencies already there.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $(STAMP)
+
+# Upgrading a dependency is a decision: widen or move its range in pyproject.toml, run this,
+# read the diff of requirements.lock, run the tests, and commit both files together.
+UV_VERSION := 0.13.9
+lock:
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet uv==$(UV_VERSION)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+	  --generate-hashes --quiet -o requirements.lock
 
 demo: install
 	$(BIN)/mutua demo --members 20000
