@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import date, timedelta
+from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
@@ -30,9 +31,18 @@ def accident_definition(*, code: str = "TEST-ACC", sale_start: date, sale_end: d
                         cover_start: date | None = None, premium: str = "36.50",
                         classes: tuple[int, ...] = (1, 2, 3, 4, 5, 6),
                         min_age: int = 16, max_age: int = 65, waiting_days: int = 0) -> dict:
-    """A uniform-premium accident product like 深圳众惠保, as a definition mapping."""
+    """A uniform-premium accident product like 深圳众惠保, as a definition mapping.
+
+    Its pure risk rates are priced for the premium (they scale with it from 36.50), at an
+    expected loss ratio of 0.9, so the catalogue's cost check passes even with a benefit
+    some tests add.
+    """
     rel = {1: "1", 2: "0.667", 3: "0.5", 4: "0.333", 5: "0.2", 6: "0.125"}
     mid = (min_age + max_age) // 2
+    scale = Decimal(premium) / Decimal("36.50")
+
+    def rate(at_36_50: str) -> str:
+        return f"{(Decimal(at_36_50) * scale).quantize(Decimal('1e-8')).normalize():f}"
     return {
         "project": {"code": code, "name_zh": "测试意外项目", "name_en": "Test accident pool",
                     "target_group": "new citizens", "reserving_method": "bf",
@@ -42,24 +52,24 @@ def accident_definition(*, code: str = "TEST-ACC", sale_start: date, sale_end: d
             "line": "accident", "uniform_premium": premium, "term_days": 365,
             "min_age": min_age, "max_age": max_age, "allowed_classes": list(classes),
             "waiting_days": waiting_days, "expense_loading": "0.15",
-            "exclusions": ["drunk_driving", "self_harm", "war"],
+            "expected_loss_ratio": "0.9", "exclusions": ["drunk_driving", "self_harm", "war"],
             "benefits": [
                 {"code": "death", "kind": "accidental_death", "name_zh": "意外身故",
                  "name_en": "Accidental death", "base_sum_insured": "100000",
-                 "pure_risk_rate": "0.00006"},
+                 "pure_risk_rate": rate("0.00006")},
                 {"code": "disability", "kind": "disability", "name_zh": "意外伤残",
                  "name_en": "Accidental disability", "base_sum_insured": "100000",
-                 "pure_risk_rate": "0.00004", "shares_sum_insured_with": "death"},
+                 "pure_risk_rate": rate("0.00004"), "shares_sum_insured_with": "death"},
                 {"code": "medical", "kind": "accidental_medical", "name_zh": "意外医疗",
                  "name_en": "Accidental medical", "base_sum_insured": "10000",
-                 "pure_risk_rate": "0.0012", "deductible": "100",
+                 "pure_risk_rate": rate("0.0012"), "deductible": "100",
                  "coinsurance_with_social": "0.9", "coinsurance_without_social": "0.6"},
                 {"code": "sudden_death", "kind": "sudden_death", "name_zh": "猝死",
                  "name_en": "Sudden death", "base_sum_insured": "50000",
-                 "pure_risk_rate": "0.00003"},
+                 "pure_risk_rate": rate("0.00003")},
                 {"code": "hospital", "kind": "hospital_allowance", "name_zh": "住院津贴",
                  "name_en": "Hospital allowance", "base_sum_insured": "4500",
-                 "pure_risk_rate": "0.0006", "daily_amount": "50", "max_days": 90},
+                 "pure_risk_rate": rate("0.0006"), "daily_amount": "50", "max_days": 90},
             ],
             "coefficients": {
                 "classes": list(classes),

@@ -1,7 +1,15 @@
-"""Pure checks on product definitions and the coefficient look-up.
+"""Pure checks on product definitions, the coefficient look-up and a policy's risk rate.
 
 A definition that contradicts itself is refused whole, with every problem named by its
 path in the file (``products[0].coefficients.bands[1].ages``) and the rule it breaks.
+
+Under a uniform premium (保费统一) every cell of the coefficient table pays the same premium,
+and the coefficient scales the sum insured down by the cell's relative risk (a class-6 rider
+at 0.125 is about 8 times as likely to claim per yuan as a class-1 clerk). A benefit's
+``pure_risk_rate`` is the rate at coefficient 1, so a policy's own rate is that rate
+divided by its coefficient (:func:`risk_rate`), and every cell expects the same claim cost
+a year. The self-check (:func:`check_expected_cost`) holds each cell's expected claim cost
+to the premium times the product's expected loss ratio, within ``COST_TOLERANCE``.
 """
 
 from __future__ import annotations
@@ -12,8 +20,13 @@ from decimal import Decimal
 
 from mutua.catalog.schemas import BENEFIT_KINDS, DAILY_KINDS, CatalogDef, ProductDef
 from mutua.errors import Problem
+from mutua.money import round_fen
 
 OCCUPATION_CLASSES = (1, 2, 3, 4, 5, 6)
+# How far a cell's expected claim cost may stray from premium x expected loss ratio (as a
+# share of the latter) before the product is refused: the pure risk rates and the premium
+# must describe the same product.
+COST_TOLERANCE = Decimal("0.5")
 
 
 @dataclass(frozen=True)
@@ -41,8 +54,64 @@ def check_catalog(defn: CatalogDef) -> list[Problem]:
         if p.code in seen:
             problems.append(Problem(f"products[{i}].code", f"{p.code} appears twice"))
         seen.add(p.code)
-        problems += check_product(p, path=f"products[{i}]")
+        found = check_product(p, path=f"products[{i}]")
+        if not found:  # the cost check needs a product that is otherwise sound
+            found = check_expected_cost(p, default_loss_ratio=defn.project.a_priori_loss_ratio,
+                                        path=f"products[{i}]")
+        problems += found
     return problems
+
+
+def risk_rate(pure_risk_rate: Decimal, coefficient: Decimal) -> Decimal:
+    """A policy's own pure risk rate per yuan of a benefit's sum insured, a year.
+
+    The coefficient scales the cover by the inverse of the cell's relative risk, so the
+    risk per yuan is the benefit's rate (priced at coefficient 1) divided by it:
+
+    >>> risk_rate(Decimal("0.00008"), Decimal("0.125"))  # class 6: 8 times class 1
+    Decimal('0.00064')
+    >>> risk_rate(Decimal("0.0012"), Decimal("1"))
+    Decimal('0.0012')
+    """
+    return pure_risk_rate / coefficient
+
+
+def cell_expected_cost(benefits: Iterable[tuple[Decimal, Decimal]], coefficient: Decimal,
+                       ) -> Decimal:
+    """Expected claims a year of one policy in a cell: the sum over its benefits (base sum
+    insured, pure risk rate) of sum insured x the policy's own rate, to the fen.
+
+    >>> cell_expected_cost([(Decimal("100000"), Decimal("0.00008")),
+    ...                     (Decimal("10000"), Decimal("0.0012"))], Decimal("0.125"))
+    Decimal('20.00')
+    """
+    return round_fen(sum((round_fen(base * coefficient) * risk_rate(rate, coefficient)
+                          for base, rate in benefits), Decimal(0)))
+
+
+def check_expected_cost(p: ProductDef, *, default_loss_ratio: Decimal,
+                        path: str = "product") -> list[Problem]:
+    """Every cell's expected claim cost within ``COST_TOLERANCE`` of premium x the
+    product's expected loss ratio (the project's a priori loss ratio when it names none).
+
+    SZNC-BASIC's benefits cost 8 + 5 + 12 + 2 = 27.00 a year in every cell; at a premium of
+    36.00 and a loss ratio of 0.65 the target is 23.40 and 27.00 is 15% above it: accepted.
+    """
+    ratio = p.expected_loss_ratio or default_loss_ratio
+    target = round_fen(p.uniform_premium * ratio)
+    if target <= 0:
+        return []
+    benefits = [(b.base_sum_insured, b.pure_risk_rate) for b in p.benefits]
+    for band in p.coefficients.bands:
+        for cls, coefficient in zip(p.coefficients.classes, band.row, strict=False):
+            cost = cell_expected_cost(benefits, coefficient)
+            if abs(cost - target) > target * COST_TOLERANCE:
+                return [Problem(f"{path}.benefits",
+                                f"expected claims {cost} a year for ages {band.ages[0]}-"
+                                f"{band.ages[1]}, class {cls} are not within "
+                                f"{COST_TOLERANCE:.0%} of premium x expected loss ratio "
+                                f"{target}; check the pure risk rates")]
+    return []
 
 
 def check_product(p: ProductDef, *, path: str = "product") -> list[Problem]:
@@ -65,6 +134,12 @@ def check_product(p: ProductDef, *, path: str = "product") -> list[Problem]:
         bad("allowed_classes", "must list occupation classes from 1 to 6")
     if p.line not in ("accident", "ckd", "health"):
         bad("line", "must be accident, ckd or health")
+    if not 0 <= p.min_uplift_days <= 3660:
+        bad("min_uplift_days", "must be between 0 and 3660 days")
+    if not Decimal(0) < p.max_uplift_rate <= Decimal(1):
+        bad("max_uplift_rate", "must be above 0 and at most 1")
+    if p.expected_loss_ratio is not None and not Decimal(0) < p.expected_loss_ratio <= Decimal(2):
+        bad("expected_loss_ratio", "must be above 0 and at most 2")
     out += check_benefits(p, path)
     out += check_coefficients(p, path)
     out += check_periods(p, path)

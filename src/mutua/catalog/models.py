@@ -45,6 +45,14 @@ class Product(Base):
     waiting_days: Mapped[int] = mapped_column(default=0)
     # Share of premium the project may spend on necessary costs (a cap at the close).
     expense_loading: Mapped[Decimal] = mapped_column(Numeric(6, 4))
+    # Claims expected per premium, the pricing basis the catalogue checks the pure risk
+    # rates against (None: the project's a_priori_loss_ratio).
+    expected_loss_ratio: Mapped[Decimal | None] = mapped_column(Numeric(6, 4), default=None)
+    # The close raises the cover of policies with at least min_uplift_days of cover left on
+    # the first day of the next quarter, by at most max_uplift_rate in one close.
+    min_uplift_days: Mapped[int] = mapped_column(default=30, server_default="30")
+    max_uplift_rate: Mapped[Decimal] = mapped_column(Numeric(6, 4), default=Decimal("0.5"),
+                                                     server_default="0.5")
     exclusions: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Product-line rules, e.g. CKD stages covered: {"stages": ["G3a"], "needs_acr": true}
     underwriting: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -8,6 +8,8 @@ A definition file holds one project and its products::
         name_zh: 深圳众惠保  name_en: ...  line: accident
         uniform_premium: "39.00"  term_days: 365  min_age: 16  max_age: 65
         allowed_classes: [1, 2, 3, 4, 5, 6]  waiting_days: 0  expense_loading: "0.15"
+        expected_loss_ratio: "0.70"   # optional: the project's a_priori_loss_ratio otherwise
+        min_uplift_days: 30  max_uplift_rate: "0.5"   # optional: these are the defaults
         exclusions: [drunk_driving, self_harm]
         benefits:
           - {code: death, kind: accidental_death, name_zh: 意外身故, name_en: Accidental death,
@@ -102,13 +104,20 @@ class ProductDef(_Strict):
     allowed_classes: list[int]
     waiting_days: int = 0
     expense_loading: Decimal
+    # Claims expected per premium (the pricing basis); None: the project's a priori ratio.
+    expected_loss_ratio: Decimal | None = None
+    # Surplus raises the cover of policies with at least this many days left, by at most
+    # this rate in one close (提升保额; see mutua.settlement.allocation).
+    min_uplift_days: int = 30
+    max_uplift_rate: Decimal = Decimal("0.5")
     exclusions: list[str] = []
     underwriting: dict = {}
     benefits: list[BenefitDef]
     coefficients: CoefficientsDef
     periods: list[PeriodDef] = []
 
-    _floats = field_validator("uniform_premium", "expense_loading", mode="before")(_no_float)
+    _floats = field_validator("uniform_premium", "expense_loading", "expected_loss_ratio",
+                              "max_uplift_rate", mode="before")(_no_float)
 
 
 class ProjectDef(_Strict):
@@ -175,6 +184,9 @@ class ProductOut(BaseModel):
     allowed_classes: list[int]
     waiting_days: int
     expense_loading: Decimal
+    expected_loss_ratio: Decimal | None
+    min_uplift_days: int
+    max_uplift_rate: Decimal
     exclusions: list[str]
     underwriting: dict
     benefits: list[BenefitOut]
