@@ -3,8 +3,8 @@
 The workflow steps live in :mod:`mutua.claims.workflow`, payment batches in
 :mod:`mutua.claims.payments`, documents in :mod:`mutua.claims.documents`; they are
 re-exported here so every edge calls one module. The quarterly close and the actuarial
-code read claims only through :func:`paid_in`, :func:`case_reserve_at`, :func:`triangle`
-and :func:`claimants_paid_in`.
+code read claims only through :func:`paid_in`, :func:`case_reserve_at`,
+:func:`claims_payable_at`, :func:`triangle` and :func:`claimants_paid_in`.
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ list_documents = documents.list_for
 read_document = documents.read
 
 __all__ = [
-    "BatchResult", "add_document", "appeal", "case_reserve_at", "claimants_paid_in", "close",
+    "BatchResult", "add_document", "appeal", "case_reserve_at", "claimants_paid_in",
+    "claims_payable_at", "close",
     "decide", "get", "list_claims", "list_documents", "load_claim", "paid_in", "pay", "published",
     "read_document", "report", "reserve_history", "review", "set_reserve", "to_out", "triangle",
     "triangle_csv",
@@ -213,6 +214,21 @@ def case_reserve_at(db: Session, *, project_id: int, as_of: date) -> Decimal:
     fen = db.scalar(select(fen_sum(CaseReserveMovement.amount)).where(
         CaseReserveMovement.project_id == project_id, CaseReserveMovement.moved_on <= as_of))
     return from_fen(fen or 0)
+
+
+def claims_payable_at(db: Session, *, project_id: int, as_of: date) -> Decimal:
+    """Claims approved and not yet paid (应付赔款) at the end of ``as_of``.
+
+    What the decisions dated by then approved (each round adds its change) less what the
+    payments dated by then paid: the balance of the project's claims payable account on
+    that day, computed from the dated rows, so a close run weeks later still sees the
+    quarter's end. A claim is in exactly one of case reserve, payable and paid.
+    """
+    approved = db.scalar(select(fen_sum(ClaimDecision.approved_change)).where(
+        ClaimDecision.project_id == project_id, ClaimDecision.decided_on <= as_of)) or 0
+    paid = db.scalar(select(fen_sum(ClaimPayment.amount)).where(
+        ClaimPayment.project_id == project_id, ClaimPayment.paid_on <= as_of)) or 0
+    return from_fen(int(approved) - int(paid))
 
 
 def triangle(db: Session, *, project_id: int, basis: str,
