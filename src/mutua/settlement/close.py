@@ -5,7 +5,10 @@ Pure rules of the quarterly close (季度独立核算). All amounts are integer 
 The order is what a mutual's members are promised:
 
 1. result = earned premium (incl. uplift premium earned) - claims incurred - expenses,
-   where claims incurred = paid in the quarter + change in case reserve + change in IBNR;
+   where claims incurred = paid in the quarter + change in claims payable (approved, not
+   yet paid) + change in case reserve (reported, not decided) + change in IBNR. Every
+   claim is in exactly one of case reserve, payable and paid from report to payment, so
+   a decision or a payment moves money between the terms and leaves incurred unchanged;
 2. a negative result is drawn from the stabilisation reserve (风险平准准备金); what the
    reserve cannot cover is carried forward (待弥补亏损);
 3. a positive result first makes good a carried deficit, then tops up the reserve
@@ -16,11 +19,14 @@ The order is what a mutual's members are promised:
    undistributed and is offered again at the next close.
 
 >>> f = QuarterFigures(earned_premium=100_00, uplift_premium_earned=0, claims_paid=40_00,
-...     case_reserve_change=5_00, ibnr_change=5_00, expenses=15_00)
+...     case_reserve_change=5_00, ibnr_change=5_00, expenses=15_00,
+...     claims_payable_change=10_00)
+>>> f.claims_incurred, f.result
+(6000, 2500)
 >>> o = settle(f, Position(reserve=0, deficit=0, undistributed=0),
 ...            Rules(reserve_target=20_00, reserve_minimum=5_00, reserve_contribution_rate=Decimal("0.2")))
 >>> o.result, o.reserve_contribution, o.surplus, o.distributable
-(3500, 700, 2800, 2800)
+(2500, 500, 2000, 2000)
 """
 
 from __future__ import annotations
@@ -39,10 +45,12 @@ class QuarterFigures:
     case_reserve_change: int
     ibnr_change: int
     expenses: int
+    claims_payable_change: int = 0
 
     @property
     def claims_incurred(self) -> int:
-        return self.claims_paid + self.case_reserve_change + self.ibnr_change
+        return (self.claims_paid + self.claims_payable_change + self.case_reserve_change
+                + self.ibnr_change)
 
     @property
     def result(self) -> int:

@@ -84,13 +84,25 @@ class Close(Base):
     earned_to_date: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
     uplift_earned_to_date: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
     case_reserve: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    # Approved, unpaid claims at the quarter's end; None on closes made before claims
+    # payable counted in incurred (they booked none, so the next close counts it all).
+    claims_payable: Mapped[Decimal | None] = mapped_column(Money(), default=None)
     ibnr: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    # The quarter's own earned premium (Bornhuetter-Ferguson reads it for its origin).
+    earned_premium: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"),
+                                                    server_default="0")
     reserve_after: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
     deficit_after: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
     undistributed_after: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
     startup_costs_recovered: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
     fund_repaid: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
     distributable: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    # The one rate every eligible policy's sum insured rose by (None: closed under the
+    # earlier rule, money per policy by earned premium), and the uplift money the cap and
+    # rounding left, carried into the next close's distributable surplus for uplift.
+    uplift_rate: Mapped[Decimal | None] = mapped_column(Numeric(12, 8), default=None)
+    uplift_carried: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"),
+                                                    server_default="0")
     policies_uplifted: Mapped[int] = mapped_column(default=0)
     sum_insured_added: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
     statement: Mapped[dict] = mapped_column(JSON, default=dict)  # the full project statement

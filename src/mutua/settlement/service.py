@@ -24,20 +24,25 @@ from sqlalchemy.orm import Session
 
 from mutua.audit import service as audit
 from mutua.auth.security import Principal
-from mutua.catalog.models import Benefit, Product, Project
+from mutua.catalog.models import Product, Project
 from mutua.dates import Quarter
 from mutua.dates import today as shanghai_today
 from mutua.db import is_sqlite
 from mutua.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mutua.ledger import service as ledger_service
-from mutua.money import fmt, from_fen, to_fen
-from mutua.settlement import allocation, books, figures
+from mutua.money import from_fen, to_fen
+from mutua.settlement import allocation, books, figures, statements, uplift
 from mutua.settlement import close as rules
 from mutua.settlement.models import AidPayment, AllocationPolicy, Close, Expense, SettlementConfig
 
+# The reads: statements.py builds what the close tells; re-exported for the edges.
+project_statement = statements.project_statement
+list_closes = statements.list_closes
+member_statement = statements.member_statement
+
 SQLITE_CACHE_KIB = 262_144  # 256 MiB while a close runs
 DEFAULT_SHARES = allocation.Shares(Decimal("0.70"), Decimal("0.20"), Decimal("0.10"))
-FIRST_QUARTER = "0000Q1"
+FIRST_QUARTER = statements.FIRST_QUARTER
 
 
 # ---------------------------------------------------------------- settings and policies
@@ -334,7 +339,8 @@ def close_quarter(db: Session, *, project_code: str, quarter: str, actor: Princi
         row.allocation_policy_id = policy.id
     with _large_cache(db):
         work = _compute(db, project=project, q=q, last=last, cfg=cfg, shares=shares)
-        statement = _statement(project, q, work, policy, actor, dry_run=dry_run)
+        statement = statements.close_statement(project, q, work, policy, actor,
+                                                 dry_run=dry_run, defaults=DEFAULT_SHARES)
         if dry_run:
             return statement
         _write(db, project=project, q=q, row=row, work=work, statement=statement, actor=actor)
@@ -396,28 +402,40 @@ class Work:
     """Everything the close computed, in fen, before it is written."""
 
     earned_to_date: int
-    earned: int
     earned_in_quarter_by_product: dict[int, int]
     uplift_earned_to_date: int
-    uplift_earned: int
-    paid: int
+    figures: rules.QuarterFigures  # the terms of the quarter's result
+    claims_payable: int
+    claims_payable_before: int | None  # None: the last close counted no claims payable
     case_reserve: int
-    case_change: int
+    case_reserve_before: int
     ibnr_cl: int
     ibnr_bf: int
     ibnr: int
-    ibnr_change: int
+    ibnr_before: int
     expense_cap: int
-    expenses: int
     before: rules.Position
     rules: rules.Rules
     outcome: rules.Outcome
     alloc: allocation.Allocation
-    contributors: figures.Contributors
+    candidates: uplift.Candidates
     claimants: list[tuple[int, int]]
-    uplift_rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-    members_in_force: int
-    si_by_benefit: dict[str, tuple[int, int]]
+    carried_in: int  # uplift money the last close carried into this one
+    carried: int  # uplift money carried to the next close
+    last_quarter: str | None  # the quarter the last close closed
+
+    @property
+    def undistributed_after(self) -> int:
+        """Surplus held back by a gate, and the uplift money carried, for the next close."""
+        return self.outcome.undistributed_after + (self.carried if self.outcome.distributable
+                                                   else 0)
+
+    def uplift_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(policy id, benefit id, money, sum insured added) of every row the rise reached."""
+        c, raised = self.candidates, self.alloc.raised
+        keep = raised.sum_insured_added > 0
+        return (c.row_policy_id[keep], c.row_benefit_id[keep], raised.money[keep],
+                raised.sum_insured_added[keep])
 
 
 def _compute(db: Session, *, project: Project, q: Quarter, last: Close | None,
@@ -426,40 +444,49 @@ def _compute(db: Session, *, project: Project, q: Quarter, last: Close | None,
 
     by_product = figures.earned_by_product(db, project_id=project.id, quarter=q)
     earned_to_date = sum(e.to_date for e in by_product)
-    prev_earned = to_fen(last.earned_to_date) if last else 0
-    earned = earned_to_date - prev_earned
+    earned = earned_to_date - (to_fen(last.earned_to_date) if last else 0)
     uplift_to_date = figures.uplift_earned_to_date(db, project_id=project.id, as_of=q.end)
     uplift_earned = uplift_to_date - (to_fen(last.uplift_earned_to_date) if last else 0)
 
     paid = to_fen(claims_service.paid_in(db, project_id=project.id, start=q.start, end=q.end))
+    payable = to_fen(claims_service.claims_payable_at(db, project_id=project.id, as_of=q.end))
+    payable_before = (to_fen(last.claims_payable)
+                      if last is not None and last.claims_payable is not None else None)
     case_reserve = to_fen(claims_service.case_reserve_at(db, project_id=project.id, as_of=q.end))
-    case_change = case_reserve - (to_fen(last.case_reserve) if last else 0)
+    case_before = to_fen(last.case_reserve) if last else 0
     ibnr_cl, ibnr_bf = _ibnr(db, project=project, q=q, by_product=by_product)
     ibnr = ibnr_cl if project.reserving_method == "chainladder" else ibnr_bf
-    ibnr_change = ibnr - (to_fen(last.ibnr) if last else 0)
+    ibnr_before = to_fen(last.ibnr) if last else 0
 
     in_quarter = {e.product_id: e.in_quarter for e in by_product}
     cap, expenses = _expenses(db, project_id=project.id, q=q, in_quarter=in_quarter, cfg=cfg)
-    quarter_figures = rules.QuarterFigures(earned, uplift_earned, paid, case_change,
-                                           ibnr_change, expenses)
+    terms = rules.QuarterFigures(
+        earned_premium=earned, uplift_premium_earned=uplift_earned, claims_paid=paid,
+        case_reserve_change=case_reserve - case_before, ibnr_change=ibnr - ibnr_before,
+        expenses=expenses, claims_payable_change=payable - (payable_before or 0))
     before = rules.Position(
         reserve=to_fen(last.reserve_after) if last else 0,
         deficit=to_fen(last.deficit_after) if last else 0,
         undistributed=to_fen(last.undistributed_after) if last else 0)
     close_rules = _rules(db, project_id=project.id, cfg=cfg, earned_q=sum(in_quarter.values()))
-    outcome = rules.settle(quarter_figures, before, close_rules)
+    outcome = rules.settle(terms, before, close_rules)
 
-    contrib = figures.contributors(db, project_id=project.id, quarter=q)
+    found = uplift.candidates(db, project_id=project.id, day=q.next().start)
     claimants = [(int(m), to_fen(loss)) for m, loss in claims_service.claimants_paid_in(
         db, project_id=project.id, start=q.start, end=q.end) if loss > 0]
     uncovered = np.array([c[1] for c in claimants], dtype=np.int64)
-    alloc = allocation.allocate(outcome.distributable, shares, contrib.weight, uncovered)
-    rows, si_by_benefit = _uplift_rows(db, contrib, alloc.uplift_shares)
+    carried_in = to_fen(last.uplift_carried) if last else 0
+    alloc = allocation.allocate(outcome.distributable, shares, uncovered, found.basis,
+                                carried_in=carried_in)
+    # Held back by a gate, the carried money waits in the undistributed surplus, still
+    # meant for uplift.
+    carried = (alloc.carried if outcome.distributable
+               else min(carried_in, outcome.undistributed_after))
     return Work(
-        earned_to_date, earned, in_quarter, uplift_to_date, uplift_earned, paid, case_reserve,
-        case_change, ibnr_cl, ibnr_bf, ibnr, ibnr_change, cap, expenses, before, close_rules,
-        outcome, alloc, contrib, claimants, rows, int(len(np.unique(contrib.member_id))),
-        si_by_benefit)
+        earned_to_date, in_quarter, uplift_to_date, terms, payable, payable_before,
+        case_reserve, case_before, ibnr_cl, ibnr_bf, ibnr, ibnr_before, cap, before,
+        close_rules, outcome, alloc, found, claimants, carried_in, carried,
+        last.quarter if last else None)
 
 
 def _ibnr(db: Session, *, project: Project, q: Quarter,
@@ -501,10 +528,10 @@ def _earned_in(db: Session, project_id: int, origin: Quarter, current: Quarter |
     """Earned premium of an origin quarter: from its close if closed, else computed."""
     if origin == current:
         return sum(e.in_quarter for e in by_product)
-    row = db.scalar(select(Close).where(Close.project_id == project_id,
-                                        Close.quarter == str(origin)))
-    if row is not None and row.statement:
-        return to_fen(Decimal(row.statement["earned_premium"]))
+    stored = db.scalar(select(Close.earned_premium).where(Close.project_id == project_id,
+                                                          Close.quarter == str(origin)))
+    if stored is not None:
+        return to_fen(stored)
     return sum(e.in_quarter for e in figures.earned_by_product(db, project_id=project_id,
                                                                 quarter=origin))
 
@@ -542,61 +569,22 @@ def _rules(db: Session, *, project_id: int, cfg: SettlementConfig, earned_q: int
         fund_repayment_approved=bool(cfg.operating_fund_repayment_approved))
 
 
-def _uplift_rows(db: Session, contrib: figures.Contributors, shares: np.ndarray):
-    """Per (policy, benefit): money and sum insured added. Benefits that share another's
-    sum insured, or pay a daily amount, are raised through the benefit they follow."""
-    empty = np.zeros(0, dtype=np.int64)
-    si_by_benefit: dict[str, tuple[int, int]] = {}
-    paying = shares > 0
-    if not paying.any():
-        return (empty, empty, empty, empty), si_by_benefit
-    out = []
-    for product_id in np.unique(contrib.product_id[paying]):
-        benefits = db.execute(
-            select(Benefit.id, Benefit.code, Benefit.base_sum_insured, Benefit.pure_risk_rate)
-            .where(Benefit.product_id == int(product_id),
-                   Benefit.shares_sum_insured_with.is_(None), Benefit.daily_amount.is_(None),
-                   Benefit.pure_risk_rate > 0)
-            .order_by(Benefit.id)).all()
-        mask = paying & (contrib.product_id == product_id)
-        ids = contrib.policy_id[mask]
-        weights = allocation.benefit_weights([to_fen(b.base_sum_insured) for b in benefits],
-                                             [Decimal(b.pure_risk_rate) for b in benefits])
-        money = allocation.split_over_benefits(shares[mask], weights)  # policies x benefits
-        si = np.column_stack([
-            allocation.sum_insured_added(money[:, j], allocation.rate_units(
-                Decimal(b.pure_risk_rate)), contrib.remaining_days[mask])
-            for j, b in enumerate(benefits)])
-        for j, b in enumerate(benefits):
-            had = si_by_benefit.get(b.code, (0, 0))
-            si_by_benefit[b.code] = (had[0] + int(money[:, j].sum()), had[1] + int(si[:, j].sum()))
-        # Row-major: a policy's benefits side by side, so rows arrive in index order.
-        keep = money.ravel() > 0
-        out.append((np.repeat(ids, len(benefits))[keep],
-                    np.tile(np.array([b.id for b in benefits], dtype=np.int64), len(ids))[keep],
-                    money.ravel()[keep], si.ravel()[keep]))
-    cols = tuple(np.concatenate([o[i] for o in out]) for i in range(4))
-    if len(out) > 1:
-        order = np.argsort(cols[0], kind="stable")
-        cols = tuple(c[order] for c in cols)
-    return cols, si_by_benefit
-
-
-# ---------------------------------------------------------------- writing and reading
+# ---------------------------------------------------------------- writing
 
 def _write(db: Session, *, project: Project, q: Quarter, row: Close, work: Work,
            statement: dict, actor: Principal) -> None:
     from mutua.policies import service as policies_service
 
-    o = work.outcome
+    o, t = work.outcome, work.figures
     ledger_service.open_books(db, project_id=project.id)
     ledger_service.post_many(db, books.close_entries(
-        project_id=project.id, quarter=str(q), on=q.end, earned=work.earned,
-        uplift_earned=work.uplift_earned, ibnr_change=work.ibnr_change, expenses=work.expenses,
-        startup_recovered=o.startup_costs_recovered, reserve_contribution=o.reserve_contribution,
+        project_id=project.id, quarter=str(q), on=q.end, earned=t.earned_premium,
+        uplift_earned=t.uplift_premium_earned, ibnr_change=t.ibnr_change,
+        expenses=t.expenses, startup_recovered=o.startup_costs_recovered,
+        reserve_contribution=o.reserve_contribution,
         deficit_change=o.deficit_after - work.before.deficit, fund_repaid=o.fund_repaid,
         uplift=work.alloc.uplift, aid=int(work.alloc.aid.sum()), services=work.alloc.services))
-    policy_ids, benefit_ids, money, si = work.uplift_rows
+    policy_ids, benefit_ids, money, si = work.uplift_rows()
     if len(policy_ids):
         policies_service.record_uplifts(
             db, project_id=project.id, quarter=str(q), effective_from=q.next().start,
@@ -607,167 +595,23 @@ def _write(db: Session, *, project: Project, q: Quarter, row: Close, work: Work,
                 for (m, loss), a in zip(work.claimants, work.alloc.aid, strict=True) if a > 0]
     for start in range(0, len(aid_rows), 5000):
         db.execute(insert(AidPayment), aid_rows[start:start + 5000])
-    row.earned_to_date = from_fen(work.earned_to_date)
-    row.uplift_earned_to_date = from_fen(work.uplift_earned_to_date)
-    row.case_reserve = from_fen(work.case_reserve)
-    row.ibnr = from_fen(work.ibnr)
-    row.reserve_after = from_fen(o.reserve_after)
-    row.deficit_after = from_fen(o.deficit_after)
-    row.undistributed_after = from_fen(o.undistributed_after)
-    row.startup_costs_recovered = from_fen(o.startup_costs_recovered)
-    row.fund_repaid = from_fen(o.fund_repaid)
-    row.distributable = from_fen(o.distributable)
-    row.policies_uplifted = int(np.count_nonzero(work.alloc.uplift_shares))
-    row.sum_insured_added = from_fen(int(si.sum()))
+    for name, fen in (("earned_to_date", work.earned_to_date),
+                      ("earned_premium", t.earned_premium),
+                      ("uplift_earned_to_date", work.uplift_earned_to_date),
+                      ("case_reserve", work.case_reserve), ("claims_payable", work.claims_payable),
+                      ("ibnr", work.ibnr), ("reserve_after", o.reserve_after),
+                      ("deficit_after", o.deficit_after),
+                      ("undistributed_after", work.undistributed_after),
+                      ("startup_costs_recovered", o.startup_costs_recovered),
+                      ("fund_repaid", o.fund_repaid), ("distributable", o.distributable),
+                      ("uplift_carried", work.carried), ("sum_insured_added", int(si.sum()))):
+        setattr(row, name, from_fen(fen))
+    row.uplift_rate = work.alloc.rate
+    row.policies_uplifted = statement["policies_uplifted"]
     row.statement = statement
     db.flush()
     audit.record(db, actor=actor, action="settlement.close", entity="settlement_close",
                  entity_id=row.id, project_id=project.id,
                  detail={"quarter": str(q), "surplus": statement["surplus"],
-                         "distributable": statement["distributable"]})
-
-
-def _statement(project: Project, q: Quarter, w: Work, policy: AllocationPolicy | None,
-               actor: Principal, *, dry_run: bool) -> dict:
-    o, f = w.outcome, fmt
-    y = from_fen
-    uplifted = w.alloc.uplift_shares > 0
-    return {
-        "project": project.code, "quarter": str(q), "dry_run": dry_run,
-        "closed_by": actor.username, "period": {"start": str(q.start), "end": str(q.end)},
-        "earned_premium": f(y(w.earned)), "uplift_premium_earned": f(y(w.uplift_earned)),
-        "claims_paid": f(y(w.paid)), "case_reserve": f(y(w.case_reserve)),
-        "case_reserve_change": f(y(w.case_change)), "ibnr": f(y(w.ibnr)),
-        "ibnr_change": f(y(w.ibnr_change)), "ibnr_method": project.reserving_method,
-        "ibnr_chainladder": f(y(w.ibnr_cl)), "ibnr_bf": f(y(w.ibnr_bf)),
-        "claims_incurred": f(y(w.paid + w.case_change + w.ibnr_change)),
-        "expense_cap": f(y(w.expense_cap)), "expenses": f(y(w.expenses)),
-        "result": f(y(o.result)),
-        "reserve_before": f(y(w.before.reserve)), "reserve_drawn": f(y(o.reserve_drawn)),
-        "reserve_contribution": f(y(o.reserve_contribution)),
-        "reserve_after": f(y(o.reserve_after)), "reserve_target": f(y(w.rules.reserve_target)),
-        "reserve_minimum": f(y(w.rules.reserve_minimum)),
-        "deficit_before": f(y(w.before.deficit)), "deficit_made_good": f(y(o.deficit_made_good)),
-        "deficit_after": f(y(o.deficit_after)), "surplus": f(y(o.surplus)),
-        "undistributed_before": f(y(w.before.undistributed)),
-        "start_up_costs_recovered": f(y(o.startup_costs_recovered)),
-        "operating_fund_repaid": f(y(o.fund_repaid)),
-        "distributable": f(y(o.distributable)),
-        "undistributed_after": f(y(o.undistributed_after)),
-        "gates": [{"name": g.name, "passed": g.passed, "reason": g.reason} for g in o.gates],
-        "allocation_policy": {
-            "version": policy.version if policy else 1,
-            "effective_from": policy.effective_from if policy else FIRST_QUARTER,
-            "uplift": str(policy.uplift if policy else DEFAULT_SHARES.uplift),
-            "aid": str(policy.aid if policy else DEFAULT_SHARES.aid),
-            "services": str(policy.services if policy else DEFAULT_SHARES.services)},
-        "allocations": {
-            "uplift": f(y(w.alloc.uplift)), "aid": f(y(int(w.alloc.aid.sum()))),
-            "services": f(y(w.alloc.services)),
-            "aid_returned_to_uplift": f(y(w.alloc.aid_returned_to_uplift)),
-            "uplift_to_services": f(y(w.alloc.uplift_to_services))},
-        "members_in_force_next_quarter": w.members_in_force,
-        "policies_in_force_next_quarter": int(len(w.contributors.policy_id)),
-        "policies_uplifted": int(uplifted.sum()),
-        "members_uplifted": int(len(np.unique(w.contributors.member_id[uplifted]))),
-        "uplift_effective_from": str(q.next().start),
-        "sum_insured_added": f(y(int(w.uplift_rows[3].sum()))),
-        "sum_insured_added_by_benefit": [
-            {"benefit": code, "money": f(y(m)), "sum_insured_added": f(y(s))}
-            for code, (m, s) in sorted(w.si_by_benefit.items())],
-        "claimants": len(w.claimants),
-        "claimants_aided": int(np.count_nonzero(w.alloc.aid)),
-    }
-
-
-def project_statement(db: Session, *, project_code: str, quarter: str,
-                      actor: Principal | None = None) -> dict:
-    project = _project(db, project_code)
-    q = Quarter.parse(quarter)
-    row = db.scalar(select(Close).where(Close.project_id == project.id, Close.quarter == str(q)))
-    if row is None:
-        raise NotFound(f"{project_code} {q} has not been closed")
-    return dict(row.statement, closed_at=row.closed_at.isoformat())
-
-
-def list_closes(db: Session, *, project_code: str | None = None, limit: int = 100,
-                offset: int = 0) -> tuple[list[dict], int]:
-    stmt = select(Close, Project.code).join(Project, Project.id == Close.project_id)
-    count = select(func.count(Close.id)).join(Project, Project.id == Close.project_id)
-    if project_code:
-        _project(db, project_code)
-        stmt = stmt.where(Project.code == project_code)
-        count = count.where(Project.code == project_code)
-    rows = db.execute(stmt.order_by(Project.code, Close.quarter).limit(limit).offset(offset)).all()
-    items = [{
-        "project": code, "quarter": c.quarter, "closed_at": c.closed_at.isoformat(),
-        "closed_by": c.closed_by, "surplus": c.statement.get("surplus"),
-        "distributable": fmt(c.distributable), "reserve_after": fmt(c.reserve_after),
-        "deficit_after": fmt(c.deficit_after), "policies_uplifted": c.policies_uplifted,
-        "sum_insured_added": fmt(c.sum_insured_added),
-    } for c, code in rows]
-    return items, int(db.scalar(count) or 0)
-
-
-def member_statement(db: Session, *, member_id: int, quarter: str | None = None,
-                     actor: Principal) -> dict:
-    """A member's share of each closed quarter: contribution, uplift per policy, aid."""
-    from mutua.members.models import Member
-    from mutua.policies.models import Policy, SumInsuredUplift
-
-    if actor.is_member and actor.member_id != member_id:
-        raise NotFound(f"member {member_id} not found")
-    if member_id is None or db.get(Member, member_id) is None:
-        raise NotFound(f"member {member_id} not found")
-    closes = select(Close.id, Close.project_id, Close.quarter, Project.code).join(
-        Project, Project.id == Close.project_id)
-    if quarter:
-        closes = closes.where(Close.quarter == str(Quarter.parse(quarter)))
-    policies = db.execute(select(Policy).where(Policy.member_id == member_id)).scalars().all()
-    projects = {p.project_id for p in policies}
-    aid = {cid: (u, a) for cid, u, a in db.execute(
-        select(AidPayment.close_id, AidPayment.uncovered_loss, AidPayment.aid)
-        .where(AidPayment.member_id == member_id)).all()}
-    uplifts = db.execute(
-        select(SumInsuredUplift.policy_id, SumInsuredUplift.quarter, Benefit.code,
-               SumInsuredUplift.money, SumInsuredUplift.sum_insured_added,
-               SumInsuredUplift.effective_from)
-        .join(Benefit, Benefit.id == SumInsuredUplift.benefit_id)
-        .where(SumInsuredUplift.policy_id.in_([p.id for p in policies]) if policies else False)
-        .order_by(SumInsuredUplift.policy_id, Benefit.id)).all()
-    quarters = []
-    for cid, pid, qtext, code in db.execute(closes.order_by(Close.quarter)).all():
-        if pid not in projects and cid not in aid:
-            continue
-        quarters.append(_member_quarter(cid, pid, Quarter.parse(qtext), code, policies,
-                                        uplifts, aid))
-    audit.record(db, actor=actor, action="settlement.member_statement.read", entity="member",
-                 entity_id=member_id, detail={"quarter": quarter or "all"})
-    return {"member_id": member_id, "quarters": quarters}
-
-
-def _member_quarter(close_id, project_id, q, code, policies, uplifts, aid) -> dict:
-    from mutua.actuarial.earned import earned_between
-
-    mine = [p for p in policies if p.project_id == project_id]
-    contribution = Decimal(0)
-    rows = []
-    for p in mine:
-        if p.cover_end >= p.cover_start and p.cover_start <= q.end and p.cover_end >= q.start:
-            net = p.premium - p.refund
-            paid = earned_between(net, p.cover_start, p.cover_end, q.start, q.end) if net > 0 \
-                else Decimal(0)
-            contribution += paid
-        benefits = [{"benefit": b, "money": fmt(m), "sum_insured_added": fmt(s),
-                     "effective_from": str(e)}
-                    for pol, qq, b, m, s, e in uplifts if pol == p.id and qq == str(q)]
-        if benefits:
-            rows.append({"policy_id": p.id, "policy_number": p.policy_number,
-                         "money": fmt(sum((Decimal(b["money"]) for b in benefits), Decimal(0))),
-                         "sum_insured_added": fmt(sum((Decimal(b["sum_insured_added"])
-                                                      for b in benefits), Decimal(0))),
-                         "benefits": benefits})
-    uncovered, granted = aid.get(close_id, (Decimal(0), Decimal(0)))
-    return {"project": code, "quarter": str(q), "contribution": fmt(contribution),
-            "uplift": fmt(sum((Decimal(r["money"]) for r in rows), Decimal(0))),
-            "uplift_policies": rows, "aid": fmt(granted), "uncovered_loss": fmt(uncovered)}
+                         "distributable": statement["distributable"],
+                         "uplift_rate": statement["uplift_rate"]})

@@ -40,7 +40,9 @@ def test_close_shares_the_surplus_to_the_fen(db, pool):
     assert D(s["claims_paid"]) > 0
     assert D(s["surplus"]) > 0 and s["distributable"] == s["surplus"]
     a = s["allocations"]
-    assert D(a["uplift"]) + D(a["aid"]) + D(a["services"]) == D(s["distributable"])
+    assert (D(a["uplift"]) + D(a["carried"]) + D(a["aid"]) + D(a["services"])
+            == D(s["distributable"]))
+    assert a["carried"] == s["uplift_carried"]
     assert all(g["passed"] for g in s["gates"])
     # uplift rows hold exactly the uplift pot; every policy in force on 1 April shares it
     money = db.scalar(select(func.sum(SumInsuredUplift.money)))

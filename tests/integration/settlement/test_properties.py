@@ -1,6 +1,7 @@
 """Property: after any sequence of claims, cancellations and closes, every project's books
-balance, the allocations add up to the distributable surplus and no aid exceeds the
-member's uncovered loss."""
+balance, the allocations (uplift, carried, aid, services) add up to the distributable
+surplus to the fen, the money one close carries is what the next one takes in, and no aid
+exceeds the member's uncovered loss."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ def test_books_balance_after_any_sequence_of_closes(db, members, events, aid_sha
                                     aid=aid, services=Decimal("0.1"), effective_from="2025Q1",
                                     source="test", actor=SYSTEM)
     cancelled = set()
+    carried = Decimal(0)
     for qi, (quarter, start) in enumerate(QUARTERS):
         for q, day, who, kind, amount in sorted(events):
             if q != qi:
@@ -58,7 +60,10 @@ def test_books_balance_after_any_sequence_of_closes(db, members, events, aid_sha
                                   today=date(2025, 12, 31))
         db.commit()
         a = {k: Decimal(v) for k, v in s["allocations"].items()}
-        assert a["uplift"] + a["aid"] + a["services"] == Decimal(s["distributable"])
+        assert a["uplift"] + a["carried"] + a["aid"] + a["services"] == Decimal(
+            s["distributable"])
+        assert a["carried_in"] == min(carried, Decimal(s["distributable"]))
+        carried = Decimal(s["uplift_carried"])
         uplift = db.scalar(select(func.sum(SumInsuredUplift.money)).where(
             SumInsuredUplift.project_id == pool.project_id,
             SumInsuredUplift.quarter == quarter)) or Decimal(0)

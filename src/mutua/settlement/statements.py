@@ -1,0 +1,364 @@
+"""What a close tells: the project statement it stores, the list of closes, and each
+member's own statement of the quarters in which they had cover.
+
+A statement adds up on its face (docs/statements.md): every term of the result, the
+reserve before, set aside or drawn, and after, the deficit carried, and the split of the
+distributable surplus into uplift, money carried, aid and services, so a member can
+recompute it with a calculator. Amounts are strings with two decimals, as the API and
+`mutua settle report --json` print them; keys are only ever added, never renamed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mutua.audit import service as audit
+from mutua.auth.security import Principal
+from mutua.catalog.models import Benefit, Product, Project
+from mutua.dates import Quarter
+from mutua.errors import NotFound
+from mutua.money import ZERO, fmt, from_fen
+from mutua.settlement import allocation
+from mutua.settlement.models import AidPayment, AllocationPolicy, Close
+
+if TYPE_CHECKING:
+    from mutua.settlement.service import Work
+
+FIRST_QUARTER = "0000Q1"
+
+
+def percent(rate: Decimal | None) -> str | None:
+    """A rate as a percentage for people: two decimals, four when it would read 0.00.
+
+    >>> percent(Decimal("0.02314159")), percent(Decimal("0.00001234")), percent(None)
+    ('2.31', '0.0012', None)
+    """
+    if rate is None:
+        return None
+    shown = (rate * 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if shown == 0 and rate != 0:
+        shown = (rate * 100).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    return str(shown)
+
+
+def loss_ratio(incurred: int | Decimal, earned: int | Decimal) -> str | None:
+    """Claims incurred per premium earned (uplift premium included), four decimals.
+
+    >>> loss_ratio(466_00, 100_00), loss_ratio(5, 0)
+    ('4.6600', None)
+    """
+    if earned <= 0:
+        return None
+    return str((Decimal(incurred) / Decimal(earned)).quantize(Decimal("0.0001"),
+                                                               rounding=ROUND_HALF_UP))
+
+
+# ---------------------------------------------------------------- the project statement
+
+def close_statement(project: Project, q: Quarter, w: Work, policy: AllocationPolicy | None,
+                    actor: Principal, *, dry_run: bool, defaults: allocation.Shares) -> dict:
+    """The project statement of a close, as it is stored and shown."""
+    y = lambda fen: fmt(from_fen(fen))  # noqa: E731
+    o, a = w.outcome, w.alloc
+    return {
+        "project": project.code, "quarter": str(q), "dry_run": dry_run,
+        "closed_by": actor.username, "period": {"start": str(q.start), "end": str(q.end)},
+        **_result_terms(w, y, project.reserving_method), **_reserve_and_surplus(w, y),
+        "gates": [{"name": g.name, "passed": g.passed, "reason": g.reason} for g in o.gates],
+        "allocation_policy": {
+            "version": policy.version if policy else 1,
+            "effective_from": policy.effective_from if policy else FIRST_QUARTER,
+            "uplift": str(policy.uplift if policy else defaults.uplift),
+            "aid": str(policy.aid if policy else defaults.aid),
+            "services": str(policy.services if policy else defaults.services)},
+        "allocations": {
+            "uplift": y(a.uplift), "aid": y(int(a.aid.sum())), "services": y(a.services),
+            "carried": y(a.carried), "uplift_pot": y(a.uplift_pot),
+            "carried_in": y(a.carried_in), "carried_to_aid_and_services": y(a.carried_overflow),
+            "aid_returned_to_uplift": y(a.aid_returned_to_uplift),
+            "uplift_to_services": y(a.uplift_to_services)},
+        **_uplift(w, y, q),
+        "claimants": len(w.claimants),
+        "claimants_aided": int(np.count_nonzero(a.aid)),
+    }
+
+
+def _result_terms(w: Work, y, ibnr_method: str) -> dict:
+    """Each term of the result, with the running balances they are changes of."""
+    t = w.figures
+    return {
+        "earned_premium": y(t.earned_premium), "uplift_premium_earned": y(t.uplift_premium_earned),
+        "claims_paid": y(t.claims_paid),
+        "claims_payable": y(w.claims_payable),
+        "claims_payable_before": y(w.claims_payable_before or 0),
+        "claims_payable_change": y(t.claims_payable_change),
+        # The last close counted no claims payable (it was made before they counted in
+        # incurred), so this change counts every approved, unpaid claim once.
+        "claims_payable_first_counted": w.last_quarter is not None
+        and w.claims_payable_before is None,
+        "case_reserve": y(w.case_reserve), "case_reserve_before": y(w.case_reserve_before),
+        "case_reserve_change": y(t.case_reserve_change),
+        "ibnr": y(w.ibnr), "ibnr_before": y(w.ibnr_before), "ibnr_change": y(t.ibnr_change),
+        "ibnr_method": ibnr_method, "ibnr_chainladder": y(w.ibnr_cl), "ibnr_bf": y(w.ibnr_bf),
+        "claims_incurred": y(t.claims_incurred),
+        "loss_ratio": loss_ratio(t.claims_incurred, t.earned_premium + t.uplift_premium_earned),
+        "expense_cap": y(w.expense_cap), "expenses": y(t.expenses), "result": y(t.result),
+    }
+
+
+def _reserve_and_surplus(w: Work, y) -> dict:
+    o, before = w.outcome, w.before
+    return {
+        "reserve_before": y(before.reserve), "reserve_drawn": y(o.reserve_drawn),
+        "reserve_set_aside": y(max(o.reserve_contribution, 0)),
+        "reserve_contribution": y(o.reserve_contribution),
+        "reserve_after": y(o.reserve_after), "reserve_target": y(w.rules.reserve_target),
+        "reserve_minimum": y(w.rules.reserve_minimum),
+        "deficit_before": y(before.deficit), "deficit_made_good": y(o.deficit_made_good),
+        "deficit_after": y(o.deficit_after), "surplus": y(o.surplus),
+        "undistributed_before": y(before.undistributed),
+        "start_up_costs_recovered": y(o.startup_costs_recovered),
+        "operating_fund_repaid": y(o.fund_repaid),
+        "distributable": y(o.distributable),
+        "undistributed_after": y(w.undistributed_after),
+    }
+
+
+def _uplift(w: Work, y, q: Quarter) -> dict:
+    """The declared rate, who it reached, who it could not, and the money it left."""
+    a, c = w.alloc, w.candidates
+    added = a.raised.sum_insured_added
+    reached = np.unique(c.basis.policy[added > 0]) if len(added) else np.zeros(0, np.int64)
+    by_benefit: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    if len(added):
+        for i, code in enumerate(c.codes):
+            rows = c.row_benefit_code == i
+            by_benefit[code][0] += int(a.raised.money[rows].sum())
+            by_benefit[code][1] += int(added[rows].sum())
+    return {
+        "uplift_rate": str(a.rate), "uplift_rate_percent": percent(a.rate),
+        "uplift_rate_capped": a.raised.capped,
+        "uplift_carried_in": y(a.carried_in), "uplift_carried": y(w.carried),
+        "uplift_rules": [
+            {"product": t.code, "min_uplift_days": t.min_days,
+             "max_uplift_rate": str(Decimal(t.cap_units) / allocation.RATE_SCALE),
+             "rate": str(min(a.rate, Decimal(t.cap_units) / allocation.RATE_SCALE)
+                         .quantize(allocation.RATE_PLACES))}
+            for t in c.products.values()],
+        "members_in_force_next_quarter": int(len(np.unique(c.in_force.member_id))),
+        "policies_in_force_next_quarter": int(len(c.in_force.policy_id)),
+        "policies_eligible": int(c.eligible.sum()),
+        "policies_too_few_days_left": c.too_few_days,
+        "policies_uplifted": int(len(reached)),
+        "members_uplifted": int(len(np.unique(c.in_force.member_id[reached]))),
+        "uplift_effective_from": str(q.next().start),
+        "sum_insured_added": y(int(added.sum())),
+        "sum_insured_added_by_benefit": [
+            {"benefit": code, "money": y(m), "sum_insured_added": y(s)}
+            for code, (m, s) in sorted(by_benefit.items()) if s],
+    }
+
+
+# ---------------------------------------------------------------- reading closes
+
+def _project(db: Session, code: str) -> Project:
+    project = db.scalar(select(Project).where(Project.code == code))
+    if project is None:
+        raise NotFound(f"unknown project {code!r}")
+    return project
+
+
+def project_statement(db: Session, *, project_code: str, quarter: str,
+                      actor: Principal | None = None) -> dict:
+    project = _project(db, project_code)
+    q = Quarter.parse(quarter)
+    row = db.scalar(select(Close).where(Close.project_id == project.id, Close.quarter == str(q)))
+    if row is None:
+        raise NotFound(f"{project_code} {q} has not been closed")
+    return dict(row.statement, closed_at=row.closed_at.isoformat())
+
+
+def list_closes(db: Session, *, project_code: str | None = None, limit: int = 100,
+                offset: int = 0) -> tuple[list[dict], int]:
+    """Closed quarters by project and quarter, each as it was: its result (a loss shows as
+    one), loss ratio, reserve, deficit carried, what was shared and at what uplift rate."""
+    stmt = select(Close, Project.code).join(Project, Project.id == Close.project_id)
+    count = select(func.count(Close.id)).join(Project, Project.id == Close.project_id)
+    if project_code:
+        _project(db, project_code)
+        stmt = stmt.where(Project.code == project_code)
+        count = count.where(Project.code == project_code)
+    rows = db.execute(stmt.order_by(Project.code, Close.quarter).limit(limit).offset(offset)).all()
+    return [_close_item(c, code) for c, code in rows], int(db.scalar(count) or 0)
+
+
+def _close_item(c: Close, code: str) -> dict:
+    s = c.statement or {}
+    incurred, earned = s.get("claims_incurred"), s.get("earned_premium")
+    ratio = s.get("loss_ratio") if "loss_ratio" in s else (
+        loss_ratio(Decimal(incurred), Decimal(earned) + Decimal(s.get("uplift_premium_earned")
+                                                                or 0))
+        if incurred is not None and earned is not None else None)
+    return {
+        "project": code, "quarter": c.quarter, "closed_at": c.closed_at.isoformat(),
+        "closed_by": c.closed_by, "surplus": s.get("surplus"),
+        "distributable": fmt(c.distributable), "reserve_after": fmt(c.reserve_after),
+        "deficit_after": fmt(c.deficit_after), "policies_uplifted": c.policies_uplifted,
+        "sum_insured_added": fmt(c.sum_insured_added),
+        "earned_premium": earned, "claims_incurred": incurred, "result": s.get("result"),
+        "loss_ratio": ratio, "reserve_drawn": s.get("reserve_drawn"),
+        "uplift_rate": None if c.uplift_rate is None else str(c.uplift_rate),
+        "uplift_rate_percent": percent(c.uplift_rate),
+        "uplift_carried": fmt(c.uplift_carried),
+        "claims_payable": None if c.claims_payable is None else fmt(c.claims_payable),
+    }
+
+
+# ---------------------------------------------------------------- a member's statement
+
+def member_statement(db: Session, *, member_id: int, quarter: str | None = None,
+                     actor: Principal) -> dict:
+    """A member's share of each closed quarter in which they had cover (or were aided):
+    the premium they paid for that cover and its part earned in the quarter, the declared
+    uplift rate, each policy's own rise (or why it had none), and the aid paid to them."""
+    from mutua.members.models import Member
+    from mutua.policies.models import Policy
+
+    if actor.is_member and actor.member_id != member_id:
+        raise NotFound(f"member {member_id} not found")
+    if member_id is None or db.get(Member, member_id) is None:
+        raise NotFound(f"member {member_id} not found")
+    closes = select(Close, Project.code).join(Project, Project.id == Close.project_id)
+    if quarter:
+        closes = closes.where(Close.quarter == str(Quarter.parse(quarter)))
+    policies = db.execute(select(Policy).where(Policy.member_id == member_id)
+                          .order_by(Policy.id)).scalars().all()
+    aid = {cid: (u, a) for cid, u, a in db.execute(
+        select(AidPayment.close_id, AidPayment.uncovered_loss, AidPayment.aid)
+        .where(AidPayment.member_id == member_id)).all()}
+    known = _MemberFacts.read(db, policies)
+    quarters = []
+    for close, code in db.execute(closes.order_by(Close.quarter, Project.code)).all():
+        q = Quarter.parse(close.quarter)
+        covered = [p for p in policies if p.project_id == close.project_id
+                   and p.cover_start <= min(p.cover_end, q.end) and p.cover_end >= q.start]
+        if covered or close.id in aid:
+            quarters.append(_member_quarter(close, code, q, covered, known,
+                                            aid.get(close.id, (ZERO, ZERO))))
+    audit.record(db, actor=actor, action="settlement.member_statement.read", entity="member",
+                 entity_id=member_id, detail={"quarter": quarter or "all"})
+    return {"member_id": member_id, "quarters": quarters}
+
+
+class _MemberFacts:
+    """What a member's statement needs beyond the policies: their uplifts and products."""
+
+    def __init__(self, uplifts: dict, benefits: dict, products: dict):
+        self.uplifts = uplifts  # policy id -> [(quarter, benefit id, code, money, added, from)]
+        self.benefits = benefits  # product id -> {benefit id: base sum insured}
+        self.products = products  # product id -> (min_uplift_days, max_uplift_rate)
+
+    @classmethod
+    def read(cls, db: Session, policies: list) -> _MemberFacts:
+        from mutua.policies.models import SumInsuredUplift
+
+        ids = [p.id for p in policies]
+        product_ids = {p.product_id for p in policies}
+        uplifts: dict[int, list] = defaultdict(list)
+        for row in db.execute(
+                select(SumInsuredUplift.policy_id, SumInsuredUplift.quarter,
+                       SumInsuredUplift.benefit_id, Benefit.code, SumInsuredUplift.money,
+                       SumInsuredUplift.sum_insured_added, SumInsuredUplift.effective_from)
+                .join(Benefit, Benefit.id == SumInsuredUplift.benefit_id)
+                .where(SumInsuredUplift.policy_id.in_(ids) if ids else False)
+                .order_by(SumInsuredUplift.effective_from, Benefit.id)).all():
+            uplifts[row[0]].append(tuple(row[1:]))
+        benefits: dict[int, dict] = defaultdict(dict)
+        for product_id, benefit_id, base in db.execute(
+                select(Benefit.product_id, Benefit.id, Benefit.base_sum_insured)
+                .where(Benefit.product_id.in_(product_ids) if product_ids else False)).all():
+            benefits[product_id][benefit_id] = base
+        products = {pid: (days, Decimal(cap)) for pid, days, cap in db.execute(
+            select(Product.id, Product.min_uplift_days, Product.max_uplift_rate)
+            .where(Product.id.in_(product_ids) if product_ids else False)).all()}
+        return cls(uplifts, benefits, products)
+
+
+def _member_quarter(close: Close, code: str, q: Quarter, covered: list, known: _MemberFacts,
+                    aid: tuple[Decimal, Decimal]) -> dict:
+    from mutua.actuarial.earned import earned_between
+
+    day = q.next().start
+    paid = contribution = ZERO
+    rows, not_uplifted = [], []
+    for p in covered:
+        net = p.premium - p.refund
+        if net > 0:
+            paid += net
+            contribution += earned_between(net, p.cover_start, p.cover_end, q.start, q.end)
+        row = _policy_rise(p, close, q, day, known)
+        if row is not None:
+            rows.append(row)
+        elif close.uplift_rate is not None:
+            not_uplifted.append(_why_not(p, close, day, known))
+    uncovered, granted = aid
+    return {"project": code, "quarter": str(q), "paid": fmt(paid),
+            "contribution": fmt(contribution),
+            "uplift_rate": None if close.uplift_rate is None else str(close.uplift_rate),
+            "uplift_rate_percent": percent(close.uplift_rate),
+            "uplift_effective_from": str(day),
+            "uplift": fmt(sum((Decimal(r["money"]) for r in rows), ZERO)),
+            "sum_insured_added": fmt(sum((Decimal(r["sum_insured_added"]) for r in rows), ZERO)),
+            "uplift_policies": rows, "not_uplifted": not_uplifted,
+            "aid": fmt(granted), "uncovered_loss": fmt(uncovered)}
+
+
+def _policy_rise(p, close: Close, q: Quarter, day: date, known: _MemberFacts) -> dict | None:
+    """The policy's rise from this close: each benefit's sum insured before and added."""
+    from mutua.policies.domain import sums_insured
+
+    mine = [u for u in known.uplifts.get(p.id, []) if u[0] == str(q)]
+    if not mine:
+        return None
+    earlier = defaultdict(lambda: ZERO)
+    for _q, benefit_id, _code, _money, added, effective in known.uplifts[p.id]:
+        if effective < day:
+            earlier[benefit_id] += added
+    benefits = []
+    for _q, benefit_id, code, money, added, effective in mine:
+        base = known.benefits.get(p.product_id, {}).get(benefit_id, ZERO)
+        _scaled, before = sums_insured(base, p.coefficient, earlier[benefit_id])
+        benefits.append({"benefit": code, "money": fmt(money), "sum_insured_added": fmt(added),
+                         "sum_insured_before": fmt(before),
+                         "sum_insured_after": fmt(before + added), "effective_from": str(effective)})
+    _days, cap = known.products.get(p.product_id, (0, Decimal(1)))
+    rate = None if close.uplift_rate is None else min(Decimal(close.uplift_rate), cap)
+    return {"policy_id": p.id, "policy_number": p.policy_number,
+            "rate": None if rate is None else str(rate.quantize(allocation.RATE_PLACES)),
+            "rate_percent": percent(rate),
+            "money": fmt(sum((Decimal(b["money"]) for b in benefits), ZERO)),
+            "sum_insured_added": fmt(sum((Decimal(b["sum_insured_added"]) for b in benefits),
+                                         ZERO)),
+            "benefits": benefits}
+
+
+def _why_not(p, close: Close, day: date, known: _MemberFacts) -> dict:
+    """Why the policy's cover did not rise: it ended or was cancelled before ``day``, it had
+    fewer than the product's minimum days left, or the close raised no cover at all."""
+    min_days, _cap = known.products.get(p.product_id, (allocation.MIN_UPLIFT_DAYS, ONE))
+    reason = allocation.why_not_uplifted(
+        cover_start=p.cover_start, cover_end=p.cover_end, cancelled=p.status == "cancelled",
+        uplift_day=day, min_days=min_days) or allocation.NO_UPLIFT
+    days_left = max(0, (p.cover_end - day).days + 1)
+    return {"policy_id": p.id, "policy_number": p.policy_number, "reason": reason,
+            "cover_end": str(p.cover_end), "days_left": days_left, "min_uplift_days": min_days}
+
+
+ONE = Decimal(1)
