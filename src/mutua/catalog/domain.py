@@ -91,8 +91,9 @@ def cell_expected_cost(benefits: Iterable[tuple[Decimal, Decimal]], coefficient:
 
 def check_expected_cost(p: ProductDef, *, default_loss_ratio: Decimal,
                         path: str = "product") -> list[Problem]:
-    """Every cell's expected claim cost within ``COST_TOLERANCE`` of premium x the
-    product's expected loss ratio (the project's a priori loss ratio when it names none).
+    """Every cell's expected claims over the term within ``COST_TOLERANCE`` of premium x
+    the product's expected loss ratio (the project's a priori loss ratio when it names
+    none); the rates are a year's, so the cost is scaled by term_days / 365.
 
     SZNC-BASIC's benefits cost 8 + 5 + 12 + 2 = 27.00 a year in every cell; at a premium of
     36.00 and a loss ratio of 0.65 the target is 23.40 and 27.00 is 15% above it: accepted.
@@ -104,10 +105,10 @@ def check_expected_cost(p: ProductDef, *, default_loss_ratio: Decimal,
     benefits = [(b.base_sum_insured, b.pure_risk_rate) for b in p.benefits]
     for band in p.coefficients.bands:
         for cls, coefficient in zip(p.coefficients.classes, band.row, strict=False):
-            cost = cell_expected_cost(benefits, coefficient)
+            cost = round_fen(cell_expected_cost(benefits, coefficient) * p.term_days / 365)
             if abs(cost - target) > target * COST_TOLERANCE:
                 return [Problem(f"{path}.benefits",
-                                f"expected claims {cost} a year for ages {band.ages[0]}-"
+                                f"expected claims {cost} over the term for ages {band.ages[0]}-"
                                 f"{band.ages[1]}, class {cls} are not within "
                                 f"{COST_TOLERANCE:.0%} of premium x expected loss ratio "
                                 f"{target}; check the pure risk rates")]

@@ -48,6 +48,11 @@ def percent(rate: Decimal | None) -> str | None:
     return str(shown)
 
 
+def rate_text(rate: Decimal | None) -> str | None:
+    """A rate with its 8 decimals, never in exponent form: 0 -> '0.00000000'."""
+    return None if rate is None else f"{Decimal(rate).quantize(allocation.RATE_PLACES):f}"
+
+
 def loss_ratio(incurred: int | Decimal, earned: int | Decimal) -> str | None:
     """Claims incurred per premium earned (uplift premium included), four decimals.
 
@@ -143,14 +148,13 @@ def _uplift(w: Work, y, q: Quarter) -> dict:
             by_benefit[code][0] += int(a.raised.money[rows].sum())
             by_benefit[code][1] += int(added[rows].sum())
     return {
-        "uplift_rate": str(a.rate), "uplift_rate_percent": percent(a.rate),
+        "uplift_rate": rate_text(a.rate), "uplift_rate_percent": percent(a.rate),
         "uplift_rate_capped": a.raised.capped,
         "uplift_carried_in": y(a.carried_in), "uplift_carried": y(w.carried),
         "uplift_rules": [
             {"product": t.code, "min_uplift_days": t.min_days,
              "max_uplift_rate": str(Decimal(t.cap_units) / allocation.RATE_SCALE),
-             "rate": str(min(a.rate, Decimal(t.cap_units) / allocation.RATE_SCALE)
-                         .quantize(allocation.RATE_PLACES))}
+             "rate": rate_text(min(a.rate, Decimal(t.cap_units) / allocation.RATE_SCALE))}
             for t in c.products.values()],
         "members_in_force_next_quarter": int(len(np.unique(c.in_force.member_id))),
         "policies_in_force_next_quarter": int(len(c.in_force.policy_id)),
@@ -214,7 +218,7 @@ def _close_item(c: Close, code: str) -> dict:
         "sum_insured_added": fmt(c.sum_insured_added),
         "earned_premium": earned, "claims_incurred": incurred, "result": s.get("result"),
         "loss_ratio": ratio, "reserve_drawn": s.get("reserve_drawn"),
-        "uplift_rate": None if c.uplift_rate is None else str(c.uplift_rate),
+        "uplift_rate": rate_text(c.uplift_rate),
         "uplift_rate_percent": percent(c.uplift_rate),
         "uplift_carried": fmt(c.uplift_carried),
         "claims_payable": None if c.claims_payable is None else fmt(c.claims_payable),
@@ -311,7 +315,7 @@ def _member_quarter(close: Close, code: str, q: Quarter, covered: list, known: _
     uncovered, granted = aid
     return {"project": code, "quarter": str(q), "paid": fmt(paid),
             "contribution": fmt(contribution),
-            "uplift_rate": None if close.uplift_rate is None else str(close.uplift_rate),
+            "uplift_rate": rate_text(close.uplift_rate),
             "uplift_rate_percent": percent(close.uplift_rate),
             "uplift_effective_from": str(day),
             "uplift": fmt(sum((Decimal(r["money"]) for r in rows), ZERO)),
@@ -341,7 +345,7 @@ def _policy_rise(p, close: Close, q: Quarter, day: date, known: _MemberFacts) ->
     _days, cap = known.products.get(p.product_id, (0, Decimal(1)))
     rate = None if close.uplift_rate is None else min(Decimal(close.uplift_rate), cap)
     return {"policy_id": p.id, "policy_number": p.policy_number,
-            "rate": None if rate is None else str(rate.quantize(allocation.RATE_PLACES)),
+            "rate": rate_text(rate),
             "rate_percent": percent(rate),
             "money": fmt(sum((Decimal(b["money"]) for b in benefits), ZERO)),
             "sum_insured_added": fmt(sum((Decimal(b["sum_insured_added"]) for b in benefits),

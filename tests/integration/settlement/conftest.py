@@ -56,3 +56,30 @@ def pool(db) -> Pool:
 def assert_books_balance(db) -> None:
     for tb in ledger_service.trial_balance(db):
         assert tb.total == 0, tb
+
+
+def assert_statement_adds_up(s: dict) -> None:
+    """Every line of a project statement follows from the ones before it, as a member with a
+    calculator would check it (docs/statements.md)."""
+    from decimal import Decimal as D
+
+    n = {k: D(v) for k, v in s.items() if isinstance(v, str) and k != "quarter"
+         and v.replace(".", "", 1).lstrip("-").isdigit()}
+    for part in ("claims_payable", "case_reserve", "ibnr"):
+        assert n[f"{part}_change"] == n[part] - n[f"{part}_before"], part
+    assert n["claims_incurred"] == (n["claims_paid"] + n["claims_payable_change"]
+                                    + n["case_reserve_change"] + n["ibnr_change"])
+    assert n["result"] == (n["earned_premium"] + n["uplift_premium_earned"]
+                           - n["claims_incurred"] - n["expenses"])
+    assert n["reserve_after"] == n["reserve_before"] + n["reserve_set_aside"] - n["reserve_drawn"]
+    loss = max(-n["result"] - n["reserve_drawn"], D(0))
+    assert n["deficit_after"] == n["deficit_before"] + loss - n["deficit_made_good"]
+    if n["result"] >= 0:
+        assert n["surplus"] == n["result"] - n["deficit_made_good"] - n["reserve_set_aside"]
+    else:
+        assert n["surplus"] == 0 and n["reserve_set_aside"] == 0
+    a = {k: D(v) for k, v in s["allocations"].items()}
+    carried = a["carried"] if n["distributable"] else D(0)
+    assert (n["surplus"] + n["undistributed_before"] - n["start_up_costs_recovered"]
+            - n["operating_fund_repaid"]) == n["distributable"] + n["undistributed_after"] - carried
+    assert n["distributable"] == a["uplift"] + a["carried"] + a["aid"] + a["services"]

@@ -19,6 +19,7 @@ from tests.integration.settlement.conftest import (
     AFTER_Q1,
     CODE,
     assert_books_balance,
+    assert_statement_adds_up,
     build_pool,
     medical_claim,
 )
@@ -123,6 +124,8 @@ def test_deficit_is_drawn_from_the_reserve_then_carried_and_made_good(db, pool):
     q3 = close(db, "2025Q3", date(2025, 10, 5))
     made_good = min(D(q2["deficit_after"]), D(q3["result"]))
     assert D(q3["deficit_made_good"]) == made_good
+    for statement in (q1, q2, q3):
+        assert_statement_adds_up(statement)
     assert_books_balance(db)
 
 

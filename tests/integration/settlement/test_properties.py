@@ -20,7 +20,11 @@ from mutua.policies import service as policies_service
 from mutua.policies.models import SumInsuredUplift
 from mutua.settlement import service
 from mutua.settlement.models import AidPayment, Close
-from tests.integration.settlement.conftest import build_pool, medical_claim
+from tests.integration.settlement.conftest import (
+    assert_statement_adds_up,
+    build_pool,
+    medical_claim,
+)
 
 _codes = itertools.count(1)
 QUARTERS = [("2025Q1", date(2025, 1, 6)), ("2025Q2", date(2025, 4, 1)),
@@ -59,6 +63,7 @@ def test_books_balance_after_any_sequence_of_closes(db, members, events, aid_sha
         s = service.close_quarter(db, project_code=code, quarter=quarter, actor=SYSTEM,
                                   today=date(2025, 12, 31))
         db.commit()
+        assert_statement_adds_up(s)
         a = {k: Decimal(v) for k, v in s["allocations"].items()}
         assert a["uplift"] + a["carried"] + a["aid"] + a["services"] == Decimal(
             s["distributable"])

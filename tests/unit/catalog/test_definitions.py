@@ -1,6 +1,7 @@
 """A product definition that contradicts itself is refused, naming each problem."""
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -89,3 +90,58 @@ def test_cells_must_be_complete():
     assert any("miss class [3]" in p.rule for p in found)
     assert coefficient_for(cells, age=41, occupation_class=2) == 1
     assert coefficient_for(cells, age=41, occupation_class=3) is None
+
+
+# --- a policy's own risk rate and the expected-cost check -------------------------------------
+
+def test_a_policys_risk_rate_is_the_benefits_rate_over_its_coefficient():
+    from decimal import Decimal
+
+    from mutua.catalog.domain import cell_expected_cost, risk_rate
+
+    # a class-6 rider (coefficient 0.125) claims about 8 times as much per yuan as class 1
+    assert risk_rate(Decimal("0.00008"), Decimal("0.125")) == Decimal("0.00064")
+    benefits = [(Decimal("100000"), Decimal("0.00008")), (Decimal("10000"), Decimal("0.0012"))]
+    # under a uniform premium every cell expects the same claims: 8 + 12 = 20.00 a year
+    assert {cell_expected_cost(benefits, Decimal(c)) for c in ("1", "0.5", "0.2", "0.125")} == {
+        Decimal("20.00")}
+
+
+def test_rates_that_do_not_fit_the_premium_are_refused():
+    d = definition()
+    for b in d["products"][0]["benefits"]:
+        b["pure_risk_rate"] = str(float(b["pure_risk_rate"]) * 3)
+    found = problems(d)
+    assert found == [("products[0].benefits",
+                      "expected claims 78.60 over the term for ages 16-40, class 1 are not "
+                      "within 50% of premium x expected loss ratio 32.85; check the pure risk "
+                      "rates")]
+
+
+def test_the_expected_loss_ratio_defaults_to_the_projects_a_priori_ratio():
+    d = definition()
+    del d["products"][0]["expected_loss_ratio"]
+    d["project"]["a_priori_loss_ratio"] = "0.30"  # 36.50 x 0.30 = 10.95; 26.20 is 2.4 times it
+    assert [f for f, _ in problems(d)] == ["products[0].benefits"]
+    d["project"]["a_priori_loss_ratio"] = "0.60"
+    assert check_definition(d).products[0].expected_loss_ratio is None
+
+
+def test_uplift_settings_have_defaults_and_bounds():
+    defn = check_definition(definition())
+    assert defn.products[0].min_uplift_days == 30
+    assert str(defn.products[0].max_uplift_rate) == "0.5"
+    d = definition()
+    d["products"][0].update(min_uplift_days=-1, max_uplift_rate="0", expected_loss_ratio="3")
+    assert sorted(problems(d)) == [
+        ("products[0].expected_loss_ratio", "must be above 0 and at most 2"),
+        ("products[0].max_uplift_rate", "must be above 0 and at most 1"),
+        ("products[0].min_uplift_days", "must be between 0 and 3660 days")]
+
+
+@pytest.mark.parametrize("path", sorted(
+    str(p) for p in (Path(__file__).parents[3] / "src/mutua/demo/catalog").glob("*.yaml"))
+    + [str(Path(__file__).parents[3] / "src/mutua/catalog/products/ckd.yaml")],
+    ids=lambda p: Path(p).name)
+def test_the_shipped_catalogues_pass_the_cost_check(path):
+    assert parse_definition(Path(path).read_text(encoding="utf-8")).project.code
