@@ -15,8 +15,9 @@ so the parts add up to the whole exactly.
   years), so u = U / sum(SI x r x t), capped by the product's ``max_uplift_rate``
   (DOMAIN.md section 3). A policy near its end costs little to raise and gets the same
   rise as any other, never more.
-- Each row's sum insured added is u x SI rounded down to the fen, its money the cost of
-  that rise rounded down: what the cap and rounding leave is carried to the next close.
+- Each row's sum insured added is u x SI rounded down to the fen; the cost of the rises,
+  rounded down to the fen, is split over the rows by largest remainder. What the cap and
+  the rounding leave is carried to the next close.
   Carried money spent first; what is still unspent after a second close goes to aid and
   services by the policy's shares. With no eligible policy the pot goes to services.
 
@@ -189,23 +190,35 @@ def uplift_rate(pot: int, basis: UpliftBasis) -> tuple[Decimal, bool]:
 
 
 def raise_cover(rate: Decimal, basis: UpliftBasis) -> tuple[np.ndarray, np.ndarray]:
-    """(sum insured added, money) per row for rate ``rate``: SI x min(rate, cap) and that
-    cover's cost SI_added x r / coefficient x days / 365, both rounded down to the fen,
-    in integers only."""
+    """(sum insured added, money) per row for rate ``rate``, in integers only.
+
+    The rise is SI x min(rate, cap) rounded down to the fen, so no policy gains more than
+    the rate. Its cost SI_added x r / coefficient x days / 365 is split to the fen by
+    largest remainder: the rows' money adds up to the exact total cost rounded down.
+    """
     units = np.minimum(int((rate * RATE_SCALE).to_integral_value()), basis.cap_units)
-    added = _mul_div(basis.sum_insured, units, np.full(len(basis), RATE_SCALE))
+    added = _exact(_product(basis.sum_insured, units) // RATE_SCALE)
+    numerator = _product(added, basis.rate_units * basis.days)
     denominator = basis.coefficient_units * (YEAR_DAYS * RATE_SCALE // COEFFICIENT_SCALE)
-    money = _mul_div(added, basis.rate_units * basis.days, denominator)
+    money = numerator // denominator
+    fraction = ((numerator - money * denominator) / denominator).astype(np.float64)
+    money = _exact(money)
+    short = int(fraction.sum())  # float: may fall a fen short of the exact sum, never over it
+    if short:
+        money[np.argsort(-fraction, kind="stable")[:short]] += 1
     return added, money
 
 
-def _mul_div(a: np.ndarray, b: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """a x b // d per element, exact: int64 when it cannot overflow, Python integers if not."""
-    a, b, d = (np.asarray(x, dtype=np.int64) for x in (a, b, d))
+def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a x b per element: int64 when it cannot overflow, Python integers if it might."""
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
     if int(np.abs(a).max(initial=0)) * int(np.abs(b).max(initial=0)) < 2**62:
-        return a * b // d
-    return np.array([int(x) * int(y) // int(z) for x, y, z in zip(a, b, d, strict=True)],
-                    dtype=np.int64)
+        return a * b
+    return a.astype(object) * b.astype(object)
+
+
+def _exact(values: np.ndarray) -> np.ndarray:
+    return np.asarray(values).astype(np.int64)
 
 
 def buy_uplift(pot: int, basis: UpliftBasis) -> Uplift:

@@ -13,6 +13,7 @@ at the end of the day before it starts.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -111,21 +112,34 @@ def in_force_on(db: Session, *, project_id: int, day: date) -> InForce:
 
 def uplifted_so_far(db: Session, *, project_id: int, day: date) -> np.ndarray:
     """(policy id, benefit id, sum insured added in fen) of the uplifts in effect on
-    ``day``, one row per policy and benefit, ordered by both."""
+    ``day``, one row per policy and benefit, ordered by both.
+
+    The rows are summed in numpy: a GROUP BY over millions of uplift rows costs SQLite a
+    temporary B-tree, half again the time of reading them and sorting their keys."""
     mark = "?" if is_sqlite(db.get_bind()) else "%s"
-    sql = ("SELECT policy_id, benefit_id, SUM(sum_insured_added) FROM sum_insured_uplifts "
-           f"WHERE project_id = {mark} AND effective_from <= {mark} "
-           "GROUP BY policy_id, benefit_id ORDER BY policy_id, benefit_id")
-    return _columns(db, sql, (project_id, day.isoformat()), 3)
+    sql = ("SELECT policy_id, benefit_id, sum_insured_added FROM sum_insured_uplifts "
+           f"WHERE project_id = {mark} AND effective_from <= {mark}")
+    rows = _columns(db, sql, (project_id, day.isoformat()), 3)
+    if len(rows) == 0:
+        return rows
+    width = int(rows[:, 1].max()) + 1
+    keys = rows[:, 0] * width + rows[:, 1]
+    order = np.argsort(keys, kind="stable")
+    keys, rows = keys[order], rows[order]
+    first = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    out = rows[first].copy()
+    out[:, 2] = np.add.reduceat(rows[:, 2], first)
+    return out
 
 
 def _columns(db: Session, sql: str, params: tuple, width: int) -> np.ndarray:
-    """Integer columns of a query, read through the DBAPI cursor into an (n, width) array."""
+    """Integer columns of a query, read through the DBAPI cursor into an (n, width) array
+    (streamed into numpy: no list of row tuples is built)."""
     raw = db.connection().connection.dbapi_connection
     cur = raw.cursor()
     try:
         cur.execute(sql, params)
-        rows = cur.fetchall()
+        flat = np.fromiter(itertools.chain.from_iterable(cur), dtype=np.int64)
     finally:
         cur.close()
-    return np.array(rows, dtype=np.int64).reshape(-1, width)
+    return flat.reshape(-1, width)

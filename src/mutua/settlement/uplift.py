@@ -98,9 +98,10 @@ def candidates(db: Session, *, project_id: int, day: date) -> Candidates:
     """Everything the uplift of a close taking effect on ``day`` needs to know."""
     products = product_terms(db, project_id=project_id)
     in_force = figures.in_force_on(db, project_id=project_id, day=day)
+    of_product = {pid: in_force.product_id == pid for pid in products}
     min_days = np.zeros(len(in_force.product_id), dtype=np.int64)
-    for pid in np.unique(in_force.product_id):
-        min_days[in_force.product_id == pid] = products[int(pid)].min_days
+    for pid, mask in of_product.items():
+        min_days[mask] = products[pid].min_days
     eligible = allocation.eligible(in_force.remaining_days, min_days)
     too_few = int((~eligible).sum())
     if not eligible.any():
@@ -108,9 +109,9 @@ def candidates(db: Session, *, project_id: int, day: date) -> Candidates:
                           *(np.zeros(0, np.int64),) * 3, (), products)
     so_far = figures.uplifted_so_far(db, project_id=project_id, day=day)
     codes = tuple(sorted({c for t in products.values() for c in t.benefit_codes}))
-    parts = [_rows(products[int(pid)], in_force, eligible & (in_force.product_id == pid),
-                   so_far, codes)
-             for pid in np.unique(in_force.product_id[eligible])]
+    parts = [_rows(products[pid], in_force, eligible & mask, so_far, codes)
+             for pid, mask in of_product.items() if len(products[pid].benefit_ids)]
+    parts = [part for part in parts if len(part[0])]
     cols = [np.concatenate([part[i] for part in parts]) for i in range(9)]
     if len(parts) > 1:  # policy-major, so the rows are written in index order
         order = np.argsort(cols[0], kind="stable")
@@ -146,7 +147,7 @@ def _added_so_far(so_far: np.ndarray, policy: np.ndarray, benefit: np.ndarray) -
     if len(so_far) == 0 or len(policy) == 0:
         return out
     width = int(max(so_far[:, 1].max(), benefit.max())) + 1
-    keys = so_far[:, 0] * width + so_far[:, 1]  # sorted: the query orders by both
+    keys = so_far[:, 0] * width + so_far[:, 1]  # sorted: uplifted_so_far orders by both
     wanted = policy * width + benefit
     at = np.searchsorted(keys, wanted)
     found = at < len(keys)
