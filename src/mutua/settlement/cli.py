@@ -19,14 +19,22 @@ def _print(statement: dict, as_json: bool) -> None:
         return
     s = statement
     typer.echo(f"{s['project']} {s['quarter']}{'  (dry run)' if s.get('dry_run') else ''}")
-    for key in ("earned_premium", "uplift_premium_earned", "claims_paid", "case_reserve_change",
-                "ibnr_change", "claims_incurred", "expenses", "result", "reserve_contribution",
-                "reserve_after", "deficit_after", "surplus", "distributable"):
-        typer.echo(f"  {key:<24}{s[key]:>16}")
+    for key in ("earned_premium", "uplift_premium_earned", "claims_paid", "claims_payable_change",
+                "case_reserve_change", "ibnr_change", "claims_incurred", "expenses", "result",
+                "reserve_before", "reserve_set_aside", "reserve_drawn", "reserve_after",
+                "deficit_before", "deficit_made_good", "deficit_after", "surplus",
+                "undistributed_before", "distributable", "claims_payable"):
+        if key in s:  # closes stored before a line existed do not carry it
+            typer.echo(f"  {key:<24}{s[key]:>16}")
     for g in s["gates"]:
         typer.echo(f"  [{'ok' if g['passed'] else 'held'}] {g['name']}: {g['reason']}")
     a = s["allocations"]
-    typer.echo(f"  uplift {a['uplift']}  aid {a['aid']}  services {a['services']}")
+    typer.echo(f"  uplift {a['uplift']}  carried {a.get('carried', '0.00')}  aid {a['aid']}  "
+               f"services {a['services']}")
+    if "uplift_rate_percent" in s:
+        typer.echo(f"  every eligible policy's sum insured rose by {s['uplift_rate_percent']}% "
+                   f"from {s['uplift_effective_from']}"
+                   f"{' (the cap)' if s.get('uplift_rate_capped') else ''}")
     typer.echo(f"  {s['policies_uplifted']} policies uplifted, "
                f"{s['sum_insured_added']} yuan of sum insured added")
 
@@ -71,5 +79,7 @@ def list_closes(project: str | None = typer.Option(None), limit: int = typer.Opt
         typer.echo(json.dumps({"total": total, "items": items}, ensure_ascii=False))
         return
     for i in items:
-        typer.echo(f"{i['project']:<20}{i['quarter']}  surplus {i['surplus']:>14}  "
-                   f"distributable {i['distributable']:>14}  uplifted {i['policies_uplifted']}")
+        rate = f"{i['uplift_rate_percent']}%" if i.get("uplift_rate_percent") else "-"
+        typer.echo(f"{i['project']:<20}{i['quarter']}  result {i['result'] or '-':>14}  "
+                   f"surplus {i['surplus']:>14}  distributable {i['distributable']:>14}  "
+                   f"rate {rate:>8}  uplifted {i['policies_uplifted']}")

@@ -39,6 +39,7 @@ from mutua.settlement.models import AidPayment, AllocationPolicy, Close, Expense
 project_statement = statements.project_statement
 list_closes = statements.list_closes
 member_statement = statements.member_statement
+policy_rises = statements.policy_rises
 
 SQLITE_CACHE_KIB = 262_144  # 256 MiB while a close runs
 DEFAULT_SHARES = allocation.Shares(Decimal("0.70"), Decimal("0.20"), Decimal("0.10"))

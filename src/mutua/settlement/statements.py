@@ -140,7 +140,7 @@ def _uplift(w: Work, y, q: Quarter) -> dict:
     """The declared rate, who it reached, who it could not, and the money it left."""
     a, c = w.alloc, w.candidates
     added = a.raised.sum_insured_added
-    reached = np.unique(c.basis.policy[added > 0]) if len(added) else np.zeros(0, np.int64)
+    reached = _distinct_sorted(c.basis.policy[added > 0])  # rows are policy-major
     by_benefit: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     if len(added):
         for i, code in enumerate(c.codes):
@@ -156,18 +156,29 @@ def _uplift(w: Work, y, q: Quarter) -> dict:
              "max_uplift_rate": str(Decimal(t.cap_units) / allocation.RATE_SCALE),
              "rate": rate_text(min(a.rate, Decimal(t.cap_units) / allocation.RATE_SCALE))}
             for t in c.products.values()],
-        "members_in_force_next_quarter": int(len(np.unique(c.in_force.member_id))),
+        "members_in_force_next_quarter": _distinct(c.in_force.member_id),
         "policies_in_force_next_quarter": int(len(c.in_force.policy_id)),
         "policies_eligible": int(c.eligible.sum()),
         "policies_too_few_days_left": c.too_few_days,
         "policies_uplifted": int(len(reached)),
-        "members_uplifted": int(len(np.unique(c.in_force.member_id[reached]))),
+        "members_uplifted": _distinct(c.in_force.member_id[reached]),
         "uplift_effective_from": str(q.next().start),
         "sum_insured_added": y(int(added.sum())),
         "sum_insured_added_by_benefit": [
             {"benefit": code, "money": y(m), "sum_insured_added": y(s)}
             for code, (m, s) in sorted(by_benefit.items()) if s],
     }
+
+
+def _distinct_sorted(values: np.ndarray) -> np.ndarray:
+    """The distinct values of a sorted column, without sorting it again."""
+    if len(values) == 0:
+        return values
+    return values[np.concatenate(([True], values[1:] != values[:-1]))]
+
+
+def _distinct(values: np.ndarray) -> int:
+    return int(len(_distinct_sorted(np.sort(values))))
 
 
 # ---------------------------------------------------------------- reading closes
@@ -259,6 +270,28 @@ def member_statement(db: Session, *, member_id: int, quarter: str | None = None,
     audit.record(db, actor=actor, action="settlement.member_statement.read", entity="member",
                  entity_id=member_id, detail={"quarter": quarter or "all"})
     return {"member_id": member_id, "quarters": quarters}
+
+
+def policy_rises(db: Session, *, policy) -> list[dict]:
+    """Each close of the policy's project that could have raised it (a quarter in which it
+    had cover), newest first: the declared rate and the policy's own rise, or why none.
+    The caller has checked that the reader may see the policy."""
+    known = _MemberFacts.read(db, [policy])
+    out = []
+    for close in db.scalars(select(Close).where(Close.project_id == policy.project_id)
+                            .order_by(Close.quarter.desc())):
+        q = Quarter.parse(close.quarter)
+        if not (policy.cover_start <= min(policy.cover_end, q.end)
+                and policy.cover_end >= q.start):
+            continue
+        day = q.next().start
+        rise = _policy_rise(policy, close, q, day, known)
+        out.append({"quarter": close.quarter, "uplift_rate": rate_text(close.uplift_rate),
+                    "uplift_rate_percent": percent(close.uplift_rate),
+                    "uplift_effective_from": str(day), "rise": rise,
+                    "not_uplifted": None if rise is not None or close.uplift_rate is None
+                    else _why_not(policy, close, day, known)})
+    return out
 
 
 class _MemberFacts:

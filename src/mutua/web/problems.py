@@ -127,6 +127,9 @@ FIELD_LABELS: dict[str, str] = {
     # the quarterly close and its settings
     "pure_risk_rate": N_("Pure risk rate"),
     "benefits": N_("Benefits"),
+    "expected_loss_ratio": N_("Expected loss ratio"),
+    "min_uplift_days": N_("Fewest days of cover left for an uplift"),
+    "max_uplift_rate": N_("Largest uplift rate in one close"),
     # care: lab imports, the kidney calculators and coordinator assignment
     "creatinine": N_("Serum creatinine"),
     "creatinine_unit": N_("Creatinine unit"),
@@ -532,6 +535,12 @@ RULE_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     _shape(r"ages (?P<ages>\S+) miss class (?P<classes>.+)",
            N_("ages %(ages)s miss class %(classes)s")),
     _shape(r"ages (?P<ages>\S+) have extra classes", N_("ages %(ages)s have extra classes")),
+    _shape(r"expected claims (?P<cost>\S+) over the term for ages (?P<ages>\S+), class "
+           r"(?P<cls>\S+) are not within (?P<tolerance>\S+) of premium x expected loss ratio "
+           r"(?P<target>\S+); check the pure risk rates",
+           N_("expected claims %(cost)s over the term for ages %(ages)s, class %(cls)s are not "
+              "within %(tolerance)s of premium x expected loss ratio %(target)s; check the "
+              "pure risk rates")),
     # reserving
     _shape(r"no premium for origin (?P<origin>\S+)", N_("no premium for origin %(origin)s")),
     _shape(r"premium of origin (?P<origin>\S+) must be greater than zero",

@@ -97,7 +97,14 @@ def test_cli_report_and_list(engine, db, closed_pool, monkeypatch):
                               "--json"])
     assert out.exit_code == 0, out.output
     body = json.loads(out.output)
-    assert set(body["allocations"]) >= {"uplift", "aid", "services"}
+    assert set(body["allocations"]) >= {"uplift", "aid", "services", "carried"}
+    # the declared rate, approved claims not yet paid, and the money carried are all there
+    for key in ("uplift_rate", "uplift_rate_percent", "claims_payable", "claims_payable_change",
+                "uplift_carried", "uplift_premium_earned", "reserve_set_aside"):
+        assert key in body, key
+    text = runner.invoke(app, ["settle", "report", "--project", CODE, "--quarter", "2025Q1"])
+    assert f"rose by {body['uplift_rate_percent']}%" in text.output
+    assert "claims_payable_change" in text.output and "carried" in text.output
     out = runner.invoke(app, ["settle", "list", "--project", CODE, "--json"])
     assert json.loads(out.output)["items"][0]["quarter"] == "2025Q1"
     out = runner.invoke(app, ["settle", "run", "--project", CODE, "--quarter", "2025Q1", "--json"])

@@ -23,8 +23,10 @@ from mutua.members import service as members_service
 from mutua.money import round_fen
 from mutua.policies import domain as policies_domain
 from mutua.policies import service as policies_service
+from mutua.settlement import service as settlement_service
 from mutua.web.i18n import format_money
 from mutua.web.i18n import gettext as _
+from mutua.web.pages import member_statements
 from mutua.web.render import N_, redirect, render
 
 router = Router(prefix="/me")
@@ -116,8 +118,12 @@ def policy_page(policy_id: int, request: Request, db: DbSession, principal: Prin
     uplifts = [{"benefit": names[code], "uplift": u}
                for code, u in policies_service.uplifts_of(db, policy_ids=[policy.id])[policy.id]]
     state = policy_state(cover, on)
+    rises = settlement_service.policy_rises(db, policy=policy)
+    for r in rises:
+        r["why_not"] = member_statements.why_not_text(r["not_uplifted"]) \
+            if r["not_uplifted"] else ""
     return render(request, "member/policy.html", cover=cover, product=product,
-                  benefits=_benefit_rows(product, cover), uplifts=uplifts,
+                  benefits=_benefit_rows(product, cover), uplifts=uplifts, rises=rises,
                   state=state, status_labels=POLICY_STATUS, policy=policy,
                   may_cancel=state in CANCELLABLE,
                   flash=cancelled_flash(request, policy) or flash(request))

@@ -71,7 +71,15 @@ def _statement(db, principal: Principal, project: str, quarter: str) -> dict:
 def statement(project: str, quarter: str, request: Request, db: DbSession,
               principal: Principal = Member):
     ctx = _statement(db, principal, project, quarter)
-    return render(request, "member/statement.html", to_money=_money, **ctx)
+    return render(request, "member/statement.html", to_money=_money, **page_parts(ctx), **ctx)
+
+
+def page_parts(ctx: dict) -> dict:
+    """What the statement templates (member's and staff's) show beyond the stored figures."""
+    return {"sections": statement_sections(ctx["pool"]),
+            "uplift_sentence": uplift_sentence(ctx["pool"]),
+            "why_not": [why_not_text(r) for r in ctx["mine"].get("not_uplifted", [])],
+            "first_counted": ctx["pool"].get("claims_payable_first_counted", False)}
 
 
 @router.get("/statements/{project}/{quarter}/pdf")
@@ -87,28 +95,84 @@ def statement_pdf(project: str, quarter: str, request: Request, db: DbSession,
                              "Cache-Control": "private, no-store"})
 
 
-POOL_LINES = (
-    ("earned_premium", N_("Premium earned by the pool")),
-    ("claims_paid", N_("Claims paid")),
-    ("claims_incurred", N_("Claims incurred (paid, reserved and not yet reported)")),
-    ("expenses", N_("Necessary costs")),
-    ("result", N_("Result of the quarter")),
-    ("reserve_after", N_("Reserve kept for bad quarters")),
-    ("surplus", N_("Surplus")),
-    ("distributable", N_("Surplus shared with members")),
+# The project statement as it reads, section by section: each line follows from those
+# before it (docs/statements.md), so a member can recompute it with a calculator. A line
+# is (statement key, label msgid, sign) with sign "+", "-" or "=" (a subtotal).
+STATEMENT_SECTIONS = (
+    (N_("What the pool earned and what its claims cost"), (
+        ("earned_premium", N_("Premium earned by the pool"), "+"),
+        ("uplift_premium_earned", N_("Premium earned on extra cover bought from surplus"), "+"),
+        ("claims_paid", N_("Claims paid"), "-"),
+        ("claims_payable_change", N_("Change in claims approved, not yet paid"), "-"),
+        ("case_reserve_change", N_("Change in reserves for claims reported, not yet decided"),
+         "-"),
+        ("ibnr_change", N_("Change in the reserve for claims not yet reported"), "-"),
+        ("claims_incurred", N_("Claims incurred (the four lines above)"), "="),
+        ("expenses", N_("Necessary costs"), "-"),
+        ("result", N_("Result of the quarter"), "="))),
+    (N_("The reserve kept for bad quarters"), (
+        ("reserve_before", N_("Reserve before the close"), "+"),
+        ("reserve_set_aside", N_("Set aside from this quarter's result"), "+"),
+        ("reserve_drawn", N_("Drawn to cover this quarter's loss"), "-"),
+        ("reserve_after", N_("Reserve after the close"), "="))),
+    (N_("Losses carried"), (
+        ("deficit_before", N_("Deficit carried from earlier quarters"), "+"),
+        ("deficit_made_good", N_("Made good from this quarter's result"), "-"),
+        ("deficit_after", N_("Deficit carried forward"), "="))),
+    (N_("The surplus"), (
+        ("surplus", N_("Surplus of the quarter (result less deficit made good and reserve)"),
+         "+"),
+        ("undistributed_before", N_("Held from earlier closes, with money carried for extra "
+                                    "cover"), "+"),
+        ("start_up_costs_recovered", N_("Start-up costs recovered"), "-"),
+        ("operating_fund_repaid", N_("Initial operating fund repaid"), "-"),
+        ("distributable", N_("Surplus shared with members"), "="))),
+    (N_("How the surplus was shared"), (
+        ("allocations.uplift", N_("Spent on extra cover"), "+"),
+        ("allocations.carried", N_("Carried to the next close for extra cover"), "+"),
+        ("allocations.aid", N_("Aid to members with uncovered costs"), "+"),
+        ("allocations.services", N_("Services for members"), "+"))),
 )
+
+
+def statement_value(pool: dict, key: str) -> Decimal:
+    """A line of a stored statement; closes stored before a line existed booked none of it
+    (and set aside what their net reserve contribution was, when positive)."""
+    if key.startswith("allocations."):
+        return _money((pool.get("allocations") or {}).get(key.split(".", 1)[1]))
+    if key == "reserve_set_aside" and key not in pool:
+        return max(_money(pool.get("reserve_contribution")), Decimal(0))
+    return _money(pool.get(key))
+
+
+def statement_sections(pool: dict) -> list[tuple[str, list[tuple[str, Decimal, str]]]]:
+    """The statement's sections with their lines, translated, for the page and the PDF."""
+    return [(_(heading), [(_(label), statement_value(pool, key), sign)
+                          for key, label, sign in lines])
+            for heading, lines in STATEMENT_SECTIONS]
+
+
+def uplift_sentence(pool: dict) -> str:
+    """What the close did to members' cover, in one sentence."""
+    if pool.get("uplift_rate_percent") is None:
+        return ""
+    if _money(pool.get("uplift_rate")) == 0:
+        return _("No cover was raised from this quarter's surplus.")
+    return _("Every eligible policy's sum insured rose by %(rate)s%% from %(day)s.",
+             rate=pool["uplift_rate_percent"],
+             day=format_date(_date(pool.get("uplift_effective_from"))))
 
 
 def statement_document(ctx: dict, *, member_number: str, locale: str) -> pdf.Document:
     """The statement as a PDF document, in the reader's language."""
     set_locale(locale)
     pool, mine, project = ctx["pool"], ctx["mine"], ctx["project"]
-    alloc = pool.get("allocations", {})
-    pool_rows = [(_(label), format_money(_money(pool.get(key)))) for key, label in POOL_LINES]
-    share_rows = [(_("Returned as extra cover"), format_money(_money(alloc.get("uplift")))),
-                  (_("Aid to members with uncovered costs"), format_money(_money(alloc.get("aid")))),
-                  (_("Services for members"), format_money(_money(alloc.get("services"))))]
-    my_rows = [(_("Your premium earned in the quarter"), format_money(_money(mine["contribution"]))),
+    sections = [pdf.Section(heading, [(f"{'= ' if sign == '=' else ''}{label}",
+                                       format_money(value)) for label, value, sign in lines])
+                for heading, lines in statement_sections(pool)]
+    sections[-1].note = uplift_sentence(pool)
+    my_rows = [(_("Premium you paid for this cover"), format_money(_money(mine.get("paid")))),
+               (_("Your premium earned in the quarter"), format_money(_money(mine["contribution"]))),
                (_("Your surplus share, spent on extra cover"), format_money(_money(mine["uplift"]))),
                (_("Aid paid to you"), format_money(_money(mine["aid"])))]
     for p in mine["uplift_policies"]:
@@ -116,18 +180,37 @@ def statement_document(ctx: dict, *, member_number: str, locale: str) -> pdf.Doc
             my_rows.append((_("Policy %(number)s, %(benefit)s: sum insured added",
                               number=p["policy_number"], benefit=b["benefit"]),
                             format_money(_money(b["sum_insured_added"]))))
+    notes = [why_not_text(r) for r in mine.get("not_uplifted", [])]
     period = pool.get("period", {})
     return pdf.Document(
         title=_("Quarterly statement %(quarter)s", quarter=ctx["quarter"]),
         subtitle=f"{pick(project.name_zh, project.name_en)} · {_('Member number')} "
                  f"{member_number} · {format_date(_date(period.get('start')))} – "
                  f"{format_date(_date(period.get('end')))}",
-        sections=[pdf.Section(_("What the pool earned, paid and kept"), pool_rows),
-                  pdf.Section(_("How the surplus was shared"), share_rows),
+        sections=[*sections,
                   pdf.Section(_("What came to you"), my_rows,
-                              note=_("Extra cover takes effect from %(day)s.",
-                                     day=format_date(_date(pool.get("uplift_effective_from")))))],
+                              note=" ".join([_("Extra cover takes effect from %(day)s.",
+                                               day=format_date(_date(
+                                                   pool.get("uplift_effective_from")))),
+                                             *notes]))],
         footer=_("A mutual is owned by its members: every policyholder has one vote."))
+
+
+def why_not_text(row: dict) -> str:
+    """Why a policy's cover did not rise, as a sentence (allocation.why_not_uplifted)."""
+    number = row["policy_number"]
+    if row["reason"] == "too_few_days":
+        return _("Policy %(number)s had %(days)s days of cover left when the rise took "
+                 "effect; cover rises with at least %(min)s days left.", number=number,
+                 days=row["days_left"], min=row["min_uplift_days"])
+    if row["reason"] == "cancelled":
+        return _("Policy %(number)s was cancelled (cover ended %(day)s) before the rise took "
+                 "effect.", number=number, day=format_date(_date(row["cover_end"])))
+    if row["reason"] == "ended":
+        return _("Policy %(number)s was not in force when the rise took effect (cover ended "
+                 "%(day)s).", number=number, day=format_date(_date(row["cover_end"])))
+    return _("Policy %(number)s: no cover was raised from this quarter's surplus.",
+             number=number)
 
 
 def _date(text):

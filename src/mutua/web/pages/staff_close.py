@@ -21,24 +21,37 @@ from mutua.web.render import N_, redirect, render
 
 router = Router(prefix="/staff/close")
 
-# Statement lines shown in the preview and after the close, in order (msgids).
+# Statement lines shown in the preview and after the close, in order (msgids): each term
+# of the result, the reserve and deficit movements, and the surplus up to what is shared.
 LINES = (
     ("earned_premium", N_("Earned premium")),
+    ("uplift_premium_earned", N_("Uplift premium earned")),
     ("claims_paid", N_("Claims paid")),
+    ("claims_payable_change", N_("Change in claims payable")),
     ("case_reserve_change", N_("Change in case reserves")),
     ("ibnr_change", N_("Change in IBNR")),
     ("claims_incurred", N_("Claims incurred")),
+    ("loss_ratio", N_("Loss ratio")),
     ("expense_cap", N_("Expense cap")),
     ("expenses", N_("Expenses")),
     ("result", N_("Result")),
     ("reserve_before", N_("Reserve before")),
+    ("reserve_set_aside", N_("Set aside")),
     ("reserve_drawn", N_("Reserve drawn")),
-    ("reserve_contribution", N_("Added to the reserve")),
     ("reserve_after", N_("Reserve after")),
+    ("deficit_before", N_("Deficit before")),
+    ("deficit_made_good", N_("Deficit made good")),
     ("deficit_after", N_("Deficit carried")),
     ("surplus", N_("Surplus")),
+    ("undistributed_before", N_("Undistributed before (incl. uplift money carried)")),
+    ("start_up_costs_recovered", N_("Start-up costs recovered")),
+    ("operating_fund_repaid", N_("Operating fund repaid")),
     ("distributable", N_("Distributable")),
+    ("claims_payable", N_("Claims payable at the quarter's end")),
+    ("case_reserve", N_("Case reserves at the quarter's end")),
+    ("ibnr", N_("IBNR at the quarter's end")),
 )
+RATIOS = ("loss_ratio",)  # shown as percentages, the rest as money
 ALLOCATIONS = (("uplift", N_("Uplift of sums insured")), ("aid", N_("Aid to claimants")),
                ("services", N_("Member services")))
 
@@ -61,7 +74,7 @@ def _page(request, db, principal, *, project: str, quarter: str, preview=None, p
                   project=project, quarter=quarter or (next_quarter(db, project) if project
                                                        else ""),
                   preview=preview, problems=problems or [], closes=list(reversed(closes)),
-                  lines=LINES, allocations=ALLOCATIONS, done=done,
+                  lines=LINES, ratios=RATIOS, allocations=ALLOCATIONS, done=done,
                   gate_labels=labels.CLOSE_GATES,
                   may_close=principal.role in (Role.FINANCE, Role.ADMIN))
 

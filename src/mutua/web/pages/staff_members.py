@@ -358,4 +358,5 @@ def member_statement(member_id: int, project: str, quarter: str, request: Reques
     reader = dataclasses.replace(principal, member_id=member_id)
     ctx = member_statements._statement(db, reader, project, quarter)
     return render(request, "staff/member_statement.html", member=member,
-                  to_money=member_statements._money, **ctx)
+                  to_money=member_statements._money, **member_statements.page_parts(ctx),
+                  **ctx)
