@@ -63,6 +63,7 @@ ENDED = "ended"  # cover ended before the first day of the next quarter
 CANCELLED = "cancelled"  # cancelled before the first day of the next quarter
 TOO_FEW_DAYS = "too_few_days"  # in force, but fewer than min_uplift_days left
 NO_UPLIFT = "no_uplift"  # eligible, but the close raised no cover (no surplus to share)
+NOTHING_TO_RAISE = "nothing_to_raise"  # its benefits pay daily amounts, which do not rise
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,13 @@ def why_not_uplifted(*, cover_start: date, cover_end: date, cancelled: bool, upl
     if (cover_end - uplift_day).days + 1 < min_days:
         return TOO_FEW_DAYS
     return None
+
+
+def raises(*, shares_sum_insured_with: str | None, daily_amount: Decimal | None,
+           pure_risk_rate: Decimal) -> bool:
+    """Whether an uplift raises a benefit: one with a sum insured of its own (disability
+    paying out of death's rises with death's) that is not a daily amount."""
+    return not shares_sum_insured_with and daily_amount is None and pure_risk_rate > 0
 
 
 def eligible(remaining_days: np.ndarray, min_days: np.ndarray) -> np.ndarray:

@@ -299,8 +299,10 @@ class _MemberFacts:
 
     def __init__(self, uplifts: dict, benefits: dict, products: dict):
         self.uplifts = uplifts  # policy id -> [(quarter, benefit id, code, money, added, from)]
-        self.benefits = benefits  # product id -> {benefit id: base sum insured}
+        self.benefits = benefits  # product id -> {benefit id: (base sum insured, raised)}
         self.products = products  # product id -> (min_uplift_days, max_uplift_rate)
+        self.raisable = {pid for pid, by_id in benefits.items()
+                         if any(raised for _base, raised in by_id.values())}
 
     @classmethod
     def read(cls, db: Session, policies: list) -> _MemberFacts:
@@ -318,10 +320,13 @@ class _MemberFacts:
                 .order_by(SumInsuredUplift.effective_from, Benefit.id)).all():
             uplifts[row[0]].append(tuple(row[1:]))
         benefits: dict[int, dict] = defaultdict(dict)
-        for product_id, benefit_id, base in db.execute(
-                select(Benefit.product_id, Benefit.id, Benefit.base_sum_insured)
+        for product_id, benefit_id, base, shares, daily, rate in db.execute(
+                select(Benefit.product_id, Benefit.id, Benefit.base_sum_insured,
+                       Benefit.shares_sum_insured_with, Benefit.daily_amount,
+                       Benefit.pure_risk_rate)
                 .where(Benefit.product_id.in_(product_ids) if product_ids else False)).all():
-            benefits[product_id][benefit_id] = base
+            benefits[product_id][benefit_id] = (base, allocation.raises(
+                shares_sum_insured_with=shares, daily_amount=daily, pure_risk_rate=rate))
         products = {pid: (days, Decimal(cap)) for pid, days, cap in db.execute(
             select(Product.id, Product.min_uplift_days, Product.max_uplift_rate)
             .where(Product.id.in_(product_ids) if product_ids else False)).all()}
@@ -370,7 +375,7 @@ def _policy_rise(p, close: Close, q: Quarter, day: date, known: _MemberFacts) ->
             earlier[benefit_id] += added
     benefits = []
     for _q, benefit_id, code, money, added, effective in mine:
-        base = known.benefits.get(p.product_id, {}).get(benefit_id, ZERO)
+        base, _raised = known.benefits.get(p.product_id, {}).get(benefit_id, (ZERO, True))
         _scaled, before = sums_insured(base, p.coefficient, earlier[benefit_id])
         benefits.append({"benefit": code, "money": fmt(money), "sum_insured_added": fmt(added),
                          "sum_insured_before": fmt(before),
@@ -392,7 +397,8 @@ def _why_not(p, close: Close, day: date, known: _MemberFacts) -> dict:
     min_days, _cap = known.products.get(p.product_id, (allocation.MIN_UPLIFT_DAYS, ONE))
     reason = allocation.why_not_uplifted(
         cover_start=p.cover_start, cover_end=p.cover_end, cancelled=p.status == "cancelled",
-        uplift_day=day, min_days=min_days) or allocation.NO_UPLIFT
+        uplift_day=day, min_days=min_days) or (
+        allocation.NO_UPLIFT if p.product_id in known.raisable else allocation.NOTHING_TO_RAISE)
     days_left = max(0, (p.cover_end - day).days + 1)
     return {"policy_id": p.id, "policy_number": p.policy_number, "reason": reason,
             "cover_end": str(p.cover_end), "days_left": days_left, "min_uplift_days": min_days}

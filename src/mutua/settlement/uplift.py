@@ -82,8 +82,9 @@ def product_terms(db: Session, *, project_id: int) -> dict[int, ProductTerms]:
                 followers[b.shares_sum_insured_with] = (
                     followers.get(b.shares_sum_insured_with, 0)
                     + allocation.rate_units(b.pure_risk_rate))
-        raised = [b for b in benefits if not b.shares_sum_insured_with and b.daily_amount is None
-                  and b.pure_risk_rate > 0]
+        raised = [b for b in benefits if allocation.raises(
+            shares_sum_insured_with=b.shares_sum_insured_with, daily_amount=b.daily_amount,
+            pure_risk_rate=b.pure_risk_rate)]
         out[p.id] = ProductTerms(
             p.id, p.code, int(p.min_uplift_days),
             int(allocation.rate_units(p.max_uplift_rate)),

@@ -209,6 +209,9 @@ def why_not_text(row: dict) -> str:
     if row["reason"] == "ended":
         return _("Policy %(number)s was not in force when the rise took effect (cover ended "
                  "%(day)s).", number=number, day=format_date(_date(row["cover_end"])))
+    if row["reason"] == "nothing_to_raise":
+        return _("Policy %(number)s pays daily amounts, which an uplift does not raise.",
+                 number=number)
     return _("Policy %(number)s: no cover was raised from this quarter's surplus.",
              number=number)
 
