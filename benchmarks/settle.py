@@ -43,7 +43,8 @@ CHUNK = 50_000
 
 
 def _definition() -> dict:
-    """A uniform-premium accident product with death, disability, medical and sudden death."""
+    """A uniform-premium accident product with death, disability, medical and sudden death,
+    its pure risk rates priced for its premium (62.00 of claims a year on 120.00)."""
     return {
         "project": {"code": CODE, "name_zh": "基准项目", "name_en": "Benchmark pool",
                     "target_group": "couriers", "reserving_method": "bf",
@@ -56,17 +57,17 @@ def _definition() -> dict:
             "benefits": [
                 {"code": "death", "kind": "accidental_death", "name_zh": "意外身故",
                  "name_en": "Accidental death", "base_sum_insured": "100000",
-                 "pure_risk_rate": "0.00006"},
+                 "pure_risk_rate": "0.0002"},
                 {"code": "disability", "kind": "disability", "name_zh": "意外伤残",
                  "name_en": "Disability", "base_sum_insured": "100000",
-                 "pure_risk_rate": "0.00004", "shares_sum_insured_with": "death"},
+                 "pure_risk_rate": "0.00012", "shares_sum_insured_with": "death"},
                 {"code": "medical", "kind": "accidental_medical", "name_zh": "意外医疗",
                  "name_en": "Accidental medical", "base_sum_insured": "10000",
-                 "pure_risk_rate": "0.0012", "deductible": "100",
+                 "pure_risk_rate": "0.0025", "deductible": "100",
                  "coinsurance_with_social": "0.9", "coinsurance_without_social": "0.6"},
                 {"code": "sudden_death", "kind": "sudden_death", "name_zh": "猝死",
                  "name_en": "Sudden death", "base_sum_insured": "50000",
-                 "pure_risk_rate": "0.00003"},
+                 "pure_risk_rate": "0.0001"},
             ],
             "coefficients": {"classes": [1, 2, 3, 4, 5, 6], "bands": [
                 {"ages": [16, 65], "row": ["1", "0.667", "0.5", "0.333", "0.2", "0.125"]}]},
@@ -233,18 +234,30 @@ SELECT SUM(CASE WHEN p.cover_end < p.cover_start THEN 0
 FROM policies p WHERE p.project_id = :pid AND p.cover_start <= :q_end
 """
 
+# One row per eligible policy and raised benefit: its current sum insured (the base scaled by
+# the coefficient, half up, plus earlier uplifts), its rate and the days left.
+BASELINE_ROWS = """
+SELECT e.id AS policy_id, b.id AS benefit_id, b.rate AS rate, e.c AS c, e.days AS days,
+       (2 * b.base * e.c + 10000) / 20000 + COALESCE(pr.added, 0) AS si
+FROM (SELECT p.id AS id, CAST(ROUND(p.coefficient * 10000) AS BIGINT) AS c,
+             {days_left} AS days
+      FROM policies p WHERE p.project_id = :pid AND p.cover_start <= {first}
+        AND p.cover_end >= {first} AND {days_left} >= 30) e
+CROSS JOIN ({benefits}) b
+LEFT JOIN (SELECT policy_id, benefit_id, SUM(sum_insured_added) AS added
+           FROM sum_insured_uplifts WHERE project_id = :pid AND effective_from <= {first}
+           GROUP BY policy_id, benefit_id) pr
+  ON pr.policy_id = e.id AND pr.benefit_id = b.id
+"""
+
 BASELINE_UPLIFT = """
 INSERT INTO sum_insured_uplifts (project_id, policy_id, benefit_id, quarter, effective_from,
                                  money, sum_insured_added)
-SELECT :pid, w.id, b.id, :quarter, :first, w.share * b.num / :bden,
-       (2 * (w.share * b.num / :bden) * 36500000000 + w.days * b.rate)
-       / (2 * w.days * b.rate)
-FROM (SELECT p.id AS id, {days_left} AS days,
-             :pot * ({weight}) / :wsum AS share
-      FROM policies p WHERE p.project_id = :pid AND p.cover_start <= :first
-        AND p.cover_end >= :first) w
-CROSS JOIN ({benefits}) b
-WHERE w.share > 0
+SELECT :pid, r.policy_id, r.benefit_id, :quarter, :first, r.added * r.rate * r.days
+       / (r.c * 3650000), r.added
+FROM (SELECT policy_id, benefit_id, rate, c, days, si * :u / 100000000 AS added
+      FROM ({rows}) x) r
+WHERE r.added > 0
 """
 
 
@@ -293,25 +306,26 @@ def baseline(url: str) -> tuple[float, dict]:
         expenses = int(earned * 0.15)
         surplus = earned - paid - case - expenses
         pot = int(surplus * 0.8 * 0.7)
-        weight = f"({cum(d('q_end'))}) - ({cum(d('q_before'))})"
-        wsum = int(conn.execute(text(
-            f"SELECT SUM({weight}) FROM policies p WHERE p.project_id = :pid "
-            f"AND p.cover_start <= {d('first')} AND p.cover_end >= {d('first')}"),
-            params).scalar())
-        benefits = conn.execute(text(
-            "SELECT b.id, b.base_sum_insured, b.pure_risk_rate FROM benefits b "
-            "JOIN products pr ON pr.id = b.product_id WHERE pr.project_id = :pid "
-            "AND b.shares_sum_insured_with IS NULL AND b.daily_amount IS NULL"), params).all()
-        cost = [int(base) * float(rate) for _, base, rate in benefits]
+        raised = conn.execute(text(
+            "SELECT b.id, b.code, b.base_sum_insured, b.pure_risk_rate, "
+            "b.shares_sum_insured_with FROM benefits b JOIN products pr ON pr.id = b.product_id "
+            "WHERE pr.project_id = :pid AND b.daily_amount IS NULL"), params).all()
+        follows = {}
+        for _bid, _code, _base, rate, root in raised:
+            if root:
+                follows[root] = follows.get(root, 0) + int(Decimal(str(rate)) * 10**8)
         union = " UNION ALL ".join(
-            f"SELECT {bid} AS id, {round(c / sum(cost) * 1_000_000)} AS num, "
-            f"{int(Decimal(str(rate)) * 10**8)} AS rate"
-            for (bid, _, rate), c in zip(benefits, cost, strict=True))
-        sql = BASELINE_UPLIFT.format(
-            days_left=f"{_days(sqlite, 'p.cover_end', d('first'))} + 1",
-            weight=weight, benefits=union)
-        rows = conn.execute(text(sql), dict(params, pot=pot, wsum=wsum,
-                                            bden=1_000_000)).rowcount
+            f"SELECT {bid} AS id, {int(base)} AS base, "
+            f"{int(Decimal(str(rate)) * 10**8) + follows.get(code, 0)} AS rate"
+            for bid, code, base, rate, root in raised if not root)
+        days_left = f"({_days(sqlite, 'p.cover_end', d('first'))} + 1)"
+        rows = BASELINE_ROWS.format(days_left=days_left, first=d("first"), benefits=union)
+        exposure = float(conn.execute(text(
+            f"SELECT SUM(CAST(si AS DOUBLE PRECISION) * rate * days / (c * 3650000.0)) "
+            f"FROM ({rows}) x"), params).scalar() or 0)
+        u = min(int(pot / exposure * 10**8), 50_000_000) if exposure else 0
+        rows = conn.execute(text(BASELINE_UPLIFT.format(rows=rows)),
+                            dict(params, u=u)).rowcount
         seconds = time.perf_counter() - started
         tx.rollback()
     engine.dispose()
@@ -429,6 +443,9 @@ def main(argv: list[str]) -> int:
         "distributable": statement["distributable"],
         "policies_uplifted": statement["policies_uplifted"],
         "sum_insured_added": statement["sum_insured_added"],
+        "uplift_rate": statement.get("uplift_rate"),
+        "uplift_carried": statement.get("uplift_carried"),
+        "claims_payable": statement.get("claims_payable"),
     }
     if args.json:
         print(json.dumps(out))
