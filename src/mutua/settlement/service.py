@@ -4,8 +4,9 @@
 unique key makes a second, concurrent close fail fast; a re-run answers with the stored
 result; ``dry_run`` computes everything and writes nothing. A closed quarter is never
 edited: late claims, cancellations and corrections flow into the next close because every
-running figure (earned premium, uplift premium earned, case reserve, IBNR) is booked as
-the difference between its value now and what earlier closes booked.
+running figure (earned premium, uplift premium earned, claims payable, case reserve, IBNR)
+is booked as the difference between its value now and what earlier closes booked. What
+a close tells is built in statements.py; the uplift's columns are read in uplift.py.
 """
 
 from __future__ import annotations
