@@ -165,6 +165,10 @@ def test_the_catalogue_shows_products_and_refuses_a_bad_definition(db, as_role):
     under = as_role(Role.UNDERWRITER)
     page = under.get("/staff/catalog/products/TEST-ACC-1")
     assert page.status_code == 200 and "意外身故" in page.text and "0.667" in page.text
+    # the settings the close reads: who is raised, by how much at most, the pricing basis
+    for label in ("提升保额所需的最少剩余保障天数", "单次结算的最高保额提升比例", "预期赔付率"):
+        assert label in page.text, label
+    assert "50.0%" in page.text and "90.0%" in page.text
     form = under.get("/staff/catalog")
     bad = under.post("/staff/catalog/definitions", data={"csrf_token": csrf_of(form.text)},
                      files={"definition": ("p.yaml", b"products: [1, 2", "text/yaml")})
