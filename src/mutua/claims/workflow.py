@@ -18,7 +18,7 @@ from mutua.audit import service as audit
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM, Principal
 from mutua.claims import adjudication as rules
-from mutua.claims import books
+from mutua.claims import books, timeline
 from mutua.claims.models import (
     CLOSED,
     DECIDED,
@@ -199,20 +199,12 @@ def _money_items(data: ClaimIn):
 
 
 def _check_report(data: ClaimIn, terms: rules.PolicyTerms, on: date) -> None:
-    problems: list[Problem] = []
-    if data.event_date > on:
-        problems.append(Problem("event_date", "must not be in the future"))
-    elif not terms.cover_start <= data.event_date <= terms.cover_end:
-        problems.append(Problem("event_date", f"is outside the policy's cover "
-                                f"{terms.cover_start} to {terms.cover_end}"))
-    if data.event_at is not None and data.event_at.astimezone(SHANGHAI).date() != data.event_date:
-        problems.append(Problem("event_at", "must fall on event_date (Shanghai time)"))
-    now = datetime.now(SHANGHAI)
-    for n, i in enumerate(data.items):
-        for f in ("symptoms_began_at", "died_at"):
-            value = getattr(i, f)
-            if value is not None and value > now:
-                problems.append(Problem(f"items[{n}].{f}", "must not be in the future"))
+    """Every problem of a first notice at once: dates that cannot be true, then the items."""
+    found = timeline.check_times(
+        event_date=data.event_date, event_at=data.event_at,
+        items=[timeline.ItemTimes(i.symptoms_began_at, i.died_at) for i in data.items],
+        cover_start=terms.cover_start, cover_end=terms.cover_end, today=on,
+        now=datetime.now(SHANGHAI))
     facts = rules.ClaimFacts(event_date=data.event_date, event_type=data.event_type, items=tuple(
         rules.ItemFacts(benefit_code=i.benefit_code, claimed_amount=i.claimed_amount,
                         disability_grade=i.disability_grade, invoice_amount=i.invoice_amount,
@@ -220,7 +212,8 @@ def _check_report(data: ClaimIn, terms: rules.PolicyTerms, on: date) -> None:
                         other_insurance_paid=i.other_insurance_paid,
                         hospital_days=i.hospital_days, symptoms_began_at=i.symptoms_began_at,
                         died_at=i.died_at) for i in data.items))
-    problems += [Problem(f, r) for f, r in rules.check_claim(terms, facts)]
+    found += rules.check_claim(terms, facts)
+    problems = [Problem(f, r) for f, r in dict.fromkeys(found)]  # one line per broken rule
     if problems:
         raise ValidationFailed(problems)
 
