@@ -16,6 +16,7 @@ from mutua.auth import service as auth_service
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM
 from mutua.catalog import service as catalog_service
+from mutua.ledger import service as ledger_service
 from mutua.members import service as members_service
 from mutua.members.idcard import make_id_number
 from mutua.members.models import Member
@@ -119,6 +120,15 @@ def policy(db: Session, *, member: Member, product_code: str = "TEST-ACC-1",
 def staff(db: Session, role: Role, username: str | None = None):
     return auth_service.create_user(db, username=username or f"{role.value}{next(_seq)}",
                                     password=PASSWORD, role=role)
+
+
+def overdraft(db: Session, *, project_id: int, limit: str = "10000000"):
+    """An overdraft facility a finance officer approved, for tests that pay claims above
+    the premium their few members brought in (cash may not otherwise go below zero)."""
+    officer = auth_service.principal_of(staff(db, Role.FINANCE))
+    return ledger_service.grant_overdraft(db, project_id=project_id, limit=limit,
+                                          reason="test pool: claims above its premium",
+                                          actor=officer, starts_on=date(2000, 1, 1))
 
 
 def token(client, username: str, password: str = PASSWORD) -> dict[str, str]:

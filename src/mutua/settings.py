@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     import_max_rows: int = 1_000_000
     # Claims at or below this amount whose rules all pass are decided without a handler.
     auto_decide_limit_yuan: int = 5000
+    # A handler's override approving more than the engine by more than this (summed over the
+    # claim's items) waits for a second handler's approval (four eyes, 四眼原则).
+    override_second_approval_yuan: int = Field(default=10000, ge=0)
     login_attempts_per_minute: int = 10
     default_locale: str = "zh_CN"
     # Threads per server process that run the routes and dependencies declared with plain

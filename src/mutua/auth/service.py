@@ -39,6 +39,15 @@ def principal_of(user: User) -> Principal:
                      member_id=user.member_id)
 
 
+def staff_named(db: Session, username: str) -> Principal:
+    """The active staff user an operator names on the command line (``--by``), to act and
+    be audited as: steps that need a person (a second approver) cannot be the system."""
+    user = db.scalar(select(User).where(User.username == (username or "").strip()))
+    if user is None or not user.active or user.member_id is not None:
+        raise ValidationFailed("by", f"{username!r} is not an active staff user")
+    return principal_of(user)
+
+
 def find_login(db: Session, login: str) -> User | None:
     """A user by username, or a member's account by member number or mobile phone."""
     from mutua.members.models import Member

@@ -14,6 +14,16 @@ app = typer.Typer(help="Claims (理赔): report, adjudicate, pay.", no_args_is_h
 AsJson = typer.Option(False, "--json", help="print machine-readable JSON")
 
 
+By = typer.Option(None, "--by", help="staff username to act and be audited as (default: system)")
+
+
+def _actor(db, username: str | None):
+    """The staff user named with --by, or the system when none is named."""
+    from mutua.auth import service as auth_service
+
+    return auth_service.staff_named(db, username) if username else SYSTEM
+
+
 def _date(value: str | None, field: str):
     from mutua.dates import parse_date
     from mutua.dates import today as shanghai_today
@@ -26,7 +36,8 @@ def list_claims(project: str | None = typer.Option(None), status: str | None = t
         None, help="open, or one of reported under_review decided paid closed reopened"),
         limit: int = typer.Option(50), offset: int = typer.Option(0),
         as_json: bool = AsJson) -> None:
-    """Claims, newest first (``--status open`` is the handlers' queue)."""
+    """Claims, newest first (``--status open`` is the handlers' queue; ``--status
+    awaiting_approval`` the overrides waiting for a second handler)."""
     from mutua.claims import service
 
     with unit_of_work() as db:
@@ -57,6 +68,17 @@ def show(claim_id: int, as_json: bool = AsJson) -> None:
                f"  outcome {out.outcome or '-'}  approved {out.approved}  paid {out.paid}")
     for i in out.items:
         typer.echo(f"  {i.benefit_code:<14} approved {i.approved:>12}  {', '.join(i.reasons)}")
+    _echo_pending(out)
+
+
+def _echo_pending(out) -> None:
+    p = out.pending_override
+    if p is None:
+        return
+    typer.echo(f"  awaiting a second approver: {p.requested_by_name} asks {p.approved} "
+               f"({p.above_engine} above the engine's {p.engine_amount}): {p.reason}")
+    for i in p.items:
+        typer.echo(f"    item {i.item_id}: {i.approved}")
 
 
 @app.command("decide")
@@ -66,8 +88,11 @@ def decide(claim_id: int,
            reason: str = typer.Option("", help="written reason (required for an override)"),
            circumstance: list[str] = typer.Option(
                [], "--circumstance", help="exclusion trigger found on review (repeatable)"),
-           as_json: bool = AsJson) -> None:
-    """Decide a claim: the engine's amounts, or overrides with a reason."""
+           by: str | None = By, as_json: bool = AsJson) -> None:
+    """Decide a claim: the engine's amounts, or overrides with a reason.
+
+    An override above the engine by more than the four-eyes limit waits for a second
+    handler (``mutua claims approve-override``)."""
     from mutua.claims import service
     from mutua.claims.schemas import DecisionIn, ItemOverride
     from mutua.errors import ValidationFailed
@@ -81,9 +106,44 @@ def decide(claim_id: int,
     data = DecisionIn(items=overrides, reason=reason,
                       circumstances=list(circumstance) if circumstance else None)
     with unit_of_work() as db:
-        out = service.to_out(db, service.decide(db, claim_id=claim_id, actor=SYSTEM, data=data))
+        claim = service.decide(db, claim_id=claim_id, actor=_actor(db, by), data=data)
+        out = service.to_out(db, claim)
+    if as_json:
+        typer.echo(out.model_dump_json())
+    elif out.pending_override is not None:
+        typer.echo(f"{out.claim_number}: the override waits for a second approver")
+        _echo_pending(out)
+    else:
+        typer.echo(f"{out.claim_number}: {out.outcome}, approved {out.approved}")
+
+
+@app.command("approve-override")
+def approve_override(claim_id: int,
+                     by: str = typer.Option(..., "--by", help="the second handler's username"),
+                     note: str = typer.Option("", help="what the approver checked"),
+                     as_json: bool = AsJson) -> None:
+    """Approve an override waiting for a second handler (not the one who asked)."""
+    _answer_override("approve_override", claim_id, by, note, as_json)
+
+
+@app.command("reject-override")
+def reject_override(claim_id: int,
+                    by: str = typer.Option(..., "--by", help="the handler's username"),
+                    note: str = typer.Option(..., help="why the override is turned down"),
+                    as_json: bool = AsJson) -> None:
+    """Turn down an override waiting for a second handler; the claim stays open."""
+    _answer_override("reject_override", claim_id, by, note, as_json)
+
+
+def _answer_override(answer: str, claim_id: int, by: str, note: str, as_json: bool) -> None:
+    from mutua.claims import service
+
+    with unit_of_work() as db:
+        claim = getattr(service, answer)(db, claim_id=claim_id, actor=_actor(db, by), note=note)
+        out = service.to_out(db, claim)
     typer.echo(out.model_dump_json() if as_json
-               else f"{out.claim_number}: {out.outcome}, approved {out.approved}")
+               else f"{out.claim_number}: {out.status}, outcome {out.outcome or '-'}, "
+                    f"approved {out.approved}")
 
 
 @app.command("pay")
@@ -96,13 +156,15 @@ def pay(project: str = typer.Option(..., help="project code"),
     with unit_of_work() as db:
         r = service.pay(db, project_code=project, actor=SYSTEM, on=_date(on, "on"))
     if as_json:
-        typer.echo(json.dumps({"batch_key": r.batch_key, "project": r.project,
-                               "paid_on": r.paid_on.isoformat(), "claims": r.claims,
-                               "total": f"{r.total:.2f}"}))
-    elif r.batch_key is None:
+        typer.echo(service.batch_out(r).model_dump_json())
+        return
+    if r.batch_key is None:
         typer.echo(f"{r.project}: nothing to pay")
     else:
         typer.echo(f"{r.batch_key}: paid {r.claims} claims, {r.total:.2f} yuan")
+    for x in r.refused:
+        typer.echo(f"  not paid: {x.claim_number} item {x.item_id} ({x.benefit_code}) approved "
+                   f"{x.approved}, above the {x.ceiling} its benefit can still pay")
 
 
 @app.command("triangle")

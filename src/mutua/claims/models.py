@@ -60,6 +60,9 @@ class Claim(Base):
     appeals: Mapped[int] = mapped_column(default=0)
     appeal_reason: Mapped[str | None] = mapped_column(Text, default=None)
     closed_on: Mapped[date | None] = mapped_column(Date, default=None)
+    # A second report of the same event (policy, date, type), recorded by staff with a reason.
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("claims.id"), default=None)
+    duplicate_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class ClaimItem(Base):
@@ -133,6 +136,43 @@ class ClaimDecision(Base):
     auto: Mapped[bool] = mapped_column(default=False)
     overridden: Mapped[bool] = mapped_column(default=False)
     reason: Mapped[str] = mapped_column(Text, default="")
+    # The handler who approved a large override as the second pair of eyes (四眼原则).
+    second_approver: Mapped[int | None] = mapped_column(default=None)
+
+
+# States of an override awaiting a second approver.
+PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+
+
+class OverrideRequest(Base):
+    """A handler's override above the engine by more than the four-eyes limit.
+
+    The decision it asks for is taken only when a second handler approves it; until then
+    the claim stays open with its case reserve. Answered requests are kept as the record.
+    """
+
+    __tablename__ = "claim_override_requests"
+    __table_args__ = (Index("ix_claim_override_requests_project_status", "project_id", "status"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    requested_by: Mapped[int]
+    requested_by_name: Mapped[str] = mapped_column(String(80))
+    requested_on: Mapped[date] = mapped_column(Date)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # [{"item_id": 7, "approved": "30000.00"}], the handler's amounts as asked
+    items: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    circumstances: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    engine_amount: Mapped[Decimal] = mapped_column(Money())
+    approved: Mapped[Decimal] = mapped_column(Money())
+    above_engine: Mapped[Decimal] = mapped_column(Money())
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    answered_by: Mapped[int | None] = mapped_column(default=None)
+    answered_by_name: Mapped[str | None] = mapped_column(String(80), default=None)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    answer_note: Mapped[str] = mapped_column(Text, default="")
 
 
 class CaseReserveMovement(Base):

@@ -2,29 +2,40 @@
 
 Idempotent by construction: a claim is paid once per decision round (a unique key on
 claim_payments), the batch key is unique, and the batch's journal entry carries that key.
-A second run finds nothing payable and stores nothing; two runs racing each other cannot
-both insert the same payment, so one of them rolls back whole.
+A second run finds nothing payable and stores nothing. Batches racing each other: exactly
+one pays; one that ran beside it is refused whole with a Conflict (409), one that started
+after it finds nothing to pay.
+
+Two checks guard the money: an item approved above what its benefit can still pay is not
+paid (the claim is named in the result), and the batch's total must be covered by the
+project's cash and any approved overdraft (ledger_service.spend_cash), else 409.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import Date, func, insert, literal, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
-from mutua.claims import books
-from mutua.claims.models import DECIDED, PAID, Claim, ClaimPayment, PaymentBatch
+from mutua.claims import adjudication as rules
+from mutua.claims import books, workflow
+from mutua.claims.models import DECIDED, PAID, Claim, ClaimItem, ClaimPayment, PaymentBatch
+from mutua.claims.schemas import RefusedOut as Refusal
 from mutua.dates import today as shanghai_today
 from mutua.errors import Conflict, Problem, ValidationFailed
 from mutua.ledger import service as ledger_service
 from mutua.money import ZERO
+from mutua.policies import service as policies_service
+
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: a NOWAIT lock found the rows held
 
 
 @dataclass(frozen=True)
@@ -34,11 +45,17 @@ class BatchResult:
     paid_on: date
     claims: int
     total: Decimal
+    refused: tuple[Refusal, ...] = ()  # claims left unpaid, above their ceiling
 
 
 def pay(db: Session, *, project_code: str, actor: Principal, on: date | None = None,
         claim_ids: list[int] | None = None) -> BatchResult:
-    """Pay the project's approved claims (or just ``claim_ids``, each of which must be payable)."""
+    """Pay the project's approved claims (or just ``claim_ids``, each of which must be payable).
+
+    Before any money moves the batch takes hold of the claims it pays, re-checks each item
+    against what its benefit can still pay (a claim above it is left unpaid and reported),
+    and checks that the project's cash, with any approved overdraft, covers the total.
+    """
     on = on or shanghai_today()
     project = catalog_service.get_project(db, code=project_code)
     # a batch dated ``on`` pays only what was decided by then
@@ -47,45 +64,121 @@ def pay(db: Session, *, project_code: str, actor: Principal, on: date | None = N
     if claim_ids is not None:
         _check_payable(db, project.id, claim_ids, payable)
         payable.append(Claim.id.in_(claim_ids))
-    count = db.scalar(select(func.count()).select_from(Claim).where(*payable))
-    if not count:
+    ids = _hold(db, payable, project.code)
+    if not ids:
         return BatchResult(None, project.code, on, 0, ZERO)
+    refused = above_ceiling(db, claim_ids=ids)
+    _record_refusals(db, actor, project.id, refused)
+    held_back = sorted({r.claim_id for r in refused})
+    if len(held_back) == len(ids):
+        return BatchResult(None, project.code, on, 0, ZERO, tuple(refused))
 
-    seq = db.scalar(select(func.count()).select_from(PaymentBatch).where(
-        PaymentBatch.project_id == project.id, PaymentBatch.paid_on == on)) + 1
-    batch = PaymentBatch(batch_key=f"{project.code}:{on:%Y%m%d}:{seq}", project_id=project.id,
-                         paid_on=on, created_by=actor.user_id)
-    try:
-        db.add(batch)
-        db.flush()
-        db.execute(insert(ClaimPayment).from_select(
-            ["claim_id", "project_id", "member_id", "batch_id", "round", "amount", "paid_on"],
-            select(Claim.id, Claim.project_id, Claim.member_id, literal(batch.id),
-                   Claim.decision_round, Claim.approved - Claim.paid, literal(on, Date))
-            .where(*payable)))
-    except IntegrityError:
-        # another batch for the project committed first; this one stores nothing
-        raise Conflict(f"another payment batch for {project_code} ran at the same time; "
-                       "run again to pay what is left") from None
+    batch = _open_batch(db, project, on, actor)
+    db.execute(insert(ClaimPayment).from_select(
+        ["claim_id", "project_id", "member_id", "batch_id", "round", "amount", "paid_on"],
+        select(Claim.id, Claim.project_id, Claim.member_id, literal(batch.id),
+               Claim.decision_round, Claim.approved - Claim.paid, literal(on, Date))
+        .where(*payable, Claim.id.not_in(held_back))))
+    rows = db.execute(select(ClaimPayment.claim_id, ClaimPayment.amount)
+                      .where(ClaimPayment.batch_id == batch.id)).all()
+    if sorted(cid for cid, _ in rows) != sorted(set(ids) - set(held_back)):
+        # another batch paid some of them after this one looked (SQLite lets it in between)
+        raise Conflict(f"another payment batch for {project.code} ran at the same time; "
+                       "run again to pay what is left")
+    total = sum((amount for _, amount in rows), ZERO)
+    ledger_service.spend_cash(db, project_id=project.id, amount=total, on=on)
     in_batch = select(ClaimPayment.claim_id).where(ClaimPayment.batch_id == batch.id)
     db.execute(update(Claim).where(Claim.id.in_(in_batch))
                .values(paid=Claim.approved, status=PAID)
                .execution_options(synchronize_session=False))
-    rows = db.execute(select(ClaimPayment.claim_id, ClaimPayment.amount)
-                      .where(ClaimPayment.batch_id == batch.id)).all()
-    total = sum((amount for _, amount in rows), ZERO)
     batch.claims, batch.total = len(rows), total
     ledger_service.post(db, books.payment_entry(project_id=project.id, batch_key=batch.batch_key,
                                                 on=on, total=total, claims=len(rows)))
     audit.record(db, actor=actor, action="claims.pay", entity="claim_payment_batch",
                  entity_id=batch.id, project_id=project.id,
-                 detail={"batch_key": batch.batch_key, "claims": len(rows), "total": str(total)})
+                 detail={"batch_key": batch.batch_key, "claims": len(rows), "total": str(total),
+                         "refused": held_back})
     audit.record_many(db, actor=actor, action="claim.paid", entity="claim", rows=[
         (cid, project.id, {"batch_key": batch.batch_key, "amount": str(amount)})
         for cid, amount in rows])
     db.flush()
     _refresh(db)
-    return BatchResult(batch.batch_key, project.code, on, len(rows), total)
+    return BatchResult(batch.batch_key, project.code, on, len(rows), total, tuple(refused))
+
+
+def _hold(db: Session, payable: list, project_code: str) -> list[int]:
+    """The payable claims' ids, locked for this batch on PostgreSQL.
+
+    NOWAIT: a batch that finds them held by another batch (or a handler's decision) is
+    refused at once with a Conflict, rather than waiting and paying nothing. On SQLite,
+    where writers queue, the check after the insert catches the same race.
+    """
+    try:
+        return list(db.scalars(select(Claim.id).where(*payable).order_by(Claim.id)
+                               .with_for_update(nowait=True)))
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        raise Conflict(f"another payment batch for {project_code} is running, or a handler "
+                       "is changing one of its claims; run again when it has finished") from None
+
+
+def _open_batch(db: Session, project, on: date, actor: Principal) -> PaymentBatch:
+    """The batch row, keyed by project, date and sequence; a rival with the same key loses."""
+    project_id, code = project.id, project.code  # read now: a failed flush expires the row
+    seq = db.scalar(select(func.count()).select_from(PaymentBatch).where(
+        PaymentBatch.project_id == project_id, PaymentBatch.paid_on == on)) + 1
+    batch = PaymentBatch(batch_key=f"{code}:{on:%Y%m%d}:{seq}", project_id=project_id,
+                         paid_on=on, created_by=actor.user_id)
+    db.add(batch)
+    try:
+        db.flush()
+    except IntegrityError:
+        # another batch for the project committed first; this one stores nothing
+        raise Conflict(f"another payment batch for {code} ran at the same time; "
+                       "run again to pay what is left") from None
+    return batch
+
+
+def above_ceiling(db: Session, *, claim_ids: list[int]) -> list[Refusal]:
+    """Items of these claims approved above what their benefit can still pay (defence in
+    depth: decisions are capped when they are taken; this catches what slipped past).
+
+    Set-based: the claims' items and every item of their policies' other claims in one
+    query, their covers in bulk, then the pure rule claim by claim.
+    """
+    claims = {c.id: c for c in db.execute(
+        select(Claim.id, Claim.claim_number, Claim.policy_id, Claim.event_date,
+               Claim.event_type).where(Claim.id.in_(claim_ids)))}
+    policy_ids = sorted({c.policy_id for c in claims.values()})
+    items_by_policy: dict[int, list] = defaultdict(list)
+    for row in db.execute(select(*ClaimItem.__table__.c, Claim.policy_id, Claim.event_date)
+                          .join(Claim, Claim.id == ClaimItem.claim_id)
+                          .where(Claim.policy_id.in_(policy_ids))
+                          .order_by(ClaimItem.claim_id, ClaimItem.position)):
+        items_by_policy[row.policy_id].append(row)
+    covers = policies_service.covers_at(db, pairs={(c.policy_id, c.event_date)
+                                                   for c in claims.values()})
+    refused = []
+    for c in claims.values():
+        on_policy = items_by_policy[c.policy_id]
+        own = [i for i in on_policy if i.claim_id == c.id]
+        prior = [workflow.prior_item(i, i.event_date) for i in on_policy if i.claim_id != c.id]
+        facts = rules.ClaimFacts(event_date=c.event_date, event_type=c.event_type,
+                                 items=tuple(workflow.item_facts(i) for i in own))
+        terms = workflow.policy_terms(covers[(c.policy_id, c.event_date)])
+        caps = rules.ceilings(terms, facts, [i.approved for i in own], prior)
+        refused += [Refusal(claim_id=c.id, claim_number=c.claim_number, item_id=i.id,
+                            benefit_code=i.benefit_code, approved=i.approved, ceiling=cap)
+                    for i, cap in zip(own, caps, strict=True) if i.approved > cap]
+    return refused
+
+
+def _record_refusals(db: Session, actor: Principal, project_id: int,
+                     refused: list[Refusal]) -> None:
+    audit.record_many(db, actor=actor, action="claim.payment_refused", entity="claim", rows=[
+        (r.claim_id, project_id, {"item_id": r.item_id, "approved": str(r.approved),
+                                  "ceiling": str(r.ceiling)}) for r in refused])
 
 
 def _check_payable(db: Session, project_id: int, claim_ids: list[int], payable) -> None:

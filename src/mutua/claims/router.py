@@ -23,6 +23,7 @@ from mutua.claims.schemas import (
     ClaimSummary,
     DecisionIn,
     DocumentOut,
+    OverrideAnswerIn,
     PayIn,
     PublishedClaim,
     ReserveIn,
@@ -41,9 +42,15 @@ Anyone = Annotated[Principal, Depends(allow(*Role))]
 Analyst = Annotated[Principal, Depends(allow(Role.CLAIMS, Role.ACTUARY, Role.FINANCE))]
 
 
-@router.post("", response_model=ClaimOut, status_code=201)
+@router.post("", response_model=ClaimOut, status_code=201,
+             responses={409: {"description": "the event is already reported: the answer names "
+                                             "the claim (claim_id, claim_number)"}})
 def report(body: ClaimIn, request: Request, db: DbSession, actor: Filer) -> ClaimOut:
-    """First notice of a claim (报案); simple small claims are decided at once."""
+    """First notice of a claim (报案); simple small claims are decided at once.
+
+    A second report of the same event (policy, event date and type) is refused with 409
+    naming the existing claim; staff may record a separate event with ``duplicate_reason``.
+    """
     claim = service.report(db, data=body, actor=actor, settings=request.app.state.settings)
     return service.to_out(db, claim)
 
@@ -52,7 +59,9 @@ def report(body: ClaimIn, request: Request, db: DbSession, actor: Filer) -> Clai
 def list_claims(db: DbSession, actor: Reader, paging: Paging,
                 project: str | None = None, status: str | None = None,
                 member_id: int | None = None) -> Page[ClaimSummary]:
-    """Claims, newest first; ``status=open`` is the handlers' queue. Members see their own."""
+    """Claims, newest first; ``status=open`` is the handlers' queue and
+    ``status=awaiting_approval`` the overrides waiting for a second handler. Members see
+    their own."""
     rows, total = service.list_claims(db, actor=actor, project_code=project, status=status,
                                       member_id=member_id, limit=paging.limit,
                                       offset=paging.offset)
@@ -81,10 +90,14 @@ def triangle(db: DbSession, actor: Analyst, project: Annotated[str, Query()],
 
 @router.post("/payments", response_model=BatchOut)
 def pay(body: PayIn, db: DbSession, actor: Handler) -> BatchOut:
-    """Pay the project's approved claims in one batch; a repeat pays nothing twice."""
+    """Pay the project's approved claims in one batch; a repeat pays nothing twice.
+
+    A claim approved above what its benefit can still pay is left unpaid and listed in
+    ``refused``. 409 when the project's cash and approved overdraft do not cover the total
+    (the message names the shortfall) or when another batch runs at the same time.
+    """
     r = service.pay(db, project_code=body.project, actor=actor, claim_ids=body.claim_ids)
-    return BatchOut(batch_key=r.batch_key, project=r.project, paid_on=r.paid_on,
-                    claims=r.claims, total=r.total)
+    return service.batch_out(r)
 
 
 @router.get("/{claim_id}", response_model=ClaimOut)
@@ -105,10 +118,38 @@ def reserve(claim_id: int, body: ReserveIn, db: DbSession, actor: Handler) -> Cl
     return service.to_out(db, claim)
 
 
-@router.post("/{claim_id}/decide", response_model=ClaimOut)
-def decide(claim_id: int, body: DecisionIn, db: DbSession, actor: Handler) -> ClaimOut:
-    """Decide: accept the engine, or override item amounts with a written reason."""
-    return service.to_out(db, service.decide(db, claim_id=claim_id, actor=actor, data=body))
+@router.post("/{claim_id}/decide", response_model=ClaimOut,
+             responses={202: {"model": ClaimOut,
+                              "description": "an override waits for a second handler"}})
+def decide(claim_id: int, body: DecisionIn, request: Request, response: Response,
+           db: DbSession, actor: Handler) -> ClaimOut:
+    """Decide: accept the engine, or override item amounts with a written reason.
+
+    An override above the engine by more than the four-eyes limit is not decided yet: the
+    answer is 202 with ``pending_override``, and another handler approves or rejects it.
+    """
+    claim = service.decide(db, claim_id=claim_id, actor=actor, data=body,
+                           settings=request.app.state.settings)
+    out = service.to_out(db, claim)
+    if out.pending_override is not None:
+        response.status_code = 202
+    return out
+
+
+@router.post("/{claim_id}/override/approve", response_model=ClaimOut)
+def approve_override(claim_id: int, body: OverrideAnswerIn, db: DbSession,
+                     actor: Handler) -> ClaimOut:
+    """A second handler (not the one who asked) approves the pending override: decided."""
+    claim = service.approve_override(db, claim_id=claim_id, actor=actor, note=body.note)
+    return service.to_out(db, claim)
+
+
+@router.post("/{claim_id}/override/reject", response_model=ClaimOut)
+def reject_override(claim_id: int, body: OverrideAnswerIn, db: DbSession,
+                    actor: Handler) -> ClaimOut:
+    """Turn the pending override down, saying why; the claim stays open to decide again."""
+    claim = service.reject_override(db, claim_id=claim_id, actor=actor, note=body.note)
+    return service.to_out(db, claim)
 
 
 @router.post("/{claim_id}/appeal", response_model=ClaimOut)

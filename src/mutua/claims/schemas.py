@@ -43,6 +43,8 @@ class ClaimIn(BaseModel):
     description: str = Field(default="", max_length=2000)
     occupation_class_at_event: int | None = Field(default=None, ge=1, le=6)
     items: list[ItemIn] = Field(max_length=20)
+    # Staff only: why this is a second, separate event with the same policy, date and type.
+    duplicate_reason: str | None = Field(default=None, max_length=500)
 
     _aware_time = field_validator("event_at")(_aware)
 
@@ -59,6 +61,33 @@ class DecisionIn(BaseModel):
     circumstances: list[str] | None = Field(
         default=None, description="exclusion triggers found on review, e.g. drunk_driving")
     reason: str = Field(default="", max_length=2000)
+
+
+class OverrideAnswerIn(BaseModel):
+    """A second handler's answer to an override request; a rejection says why."""
+
+    note: str = Field(default="", max_length=2000)
+
+
+class OverrideItemOut(BaseModel):
+    item_id: int
+    approved: Decimal
+
+
+class OverrideOut(BaseModel):
+    """An override above the engine by more than the four-eyes limit, and its answer."""
+
+    id: int
+    status: str  # pending | approved | rejected
+    requested_by_name: str
+    requested_on: date
+    items: list[OverrideItemOut]
+    reason: str
+    engine_amount: Decimal
+    approved: Decimal
+    above_engine: Decimal
+    answered_by_name: str | None
+    answer_note: str
 
 
 class AppealIn(BaseModel):
@@ -101,6 +130,7 @@ class DecisionOut(BaseModel):
     auto: bool
     overridden: bool
     reason: str
+    second_approver: int | None = None
 
 
 class DocumentOut(BaseModel):
@@ -131,8 +161,12 @@ class ClaimOut(BaseModel):
     case_reserve: Decimal
     appeals: int
     can_appeal: bool
+    duplicate_of: int | None = None
+    duplicate_reason: str | None = None
+    pending_override: OverrideOut | None = None
     items: list[ItemOut] = []
     decisions: list[DecisionOut] = []
+    overrides: list[OverrideOut] = []
     documents: list[DocumentOut] = []
 
 
@@ -150,12 +184,24 @@ class ClaimSummary(BaseModel):
     case_reserve: Decimal
 
 
+class RefusedOut(BaseModel):
+    """An approved item a payment batch left unpaid: above what its benefit can still pay."""
+
+    claim_id: int
+    claim_number: str
+    item_id: int
+    benefit_code: str
+    approved: Decimal
+    ceiling: Decimal
+
+
 class BatchOut(BaseModel):
     batch_key: str | None
     project: str
     paid_on: date
     claims: int
     total: Decimal
+    refused: list[RefusedOut] = []
 
 
 class PublishedClaim(BaseModel):

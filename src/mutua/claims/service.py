@@ -21,22 +21,26 @@ from sqlalchemy.orm import Session
 from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
-from mutua.claims import documents, triangles
+from mutua.claims import approvals, documents, triangles
 from mutua.claims.models import (
     OPEN_STATES,
+    PENDING,
     STATES,
     CaseReserveMovement,
     Claim,
     ClaimDecision,
     ClaimPayment,
+    OverrideRequest,
 )
 from mutua.claims.payments import BatchResult, pay
 from mutua.claims.schemas import (
+    BatchOut,
     ClaimOut,
     ClaimSummary,
     DecisionOut,
     DocumentOut,
     ItemOut,
+    OverrideOut,
     PublishedClaim,
 )
 from mutua.claims.workflow import (
@@ -55,15 +59,21 @@ from mutua.ledger.service import fen_sum
 from mutua.members.models import Member
 from mutua.money import from_fen
 
+# The queue filter for claims whose override waits for a second handler (four eyes).
+AWAITING_APPROVAL = "awaiting_approval"
+
 add_document = documents.add
 list_documents = documents.list_for
 read_document = documents.read
+approve_override = approvals.approve
+reject_override = approvals.reject
 
 __all__ = [
-    "BatchResult", "add_document", "appeal", "case_reserve_at", "claimants_paid_in",
-    "claims_payable_at", "close",
+    "BatchResult", "add_document", "appeal", "approve_override", "batch_out", "case_reserve_at",
+    "claimants_paid_in", "claims_payable_at", "close",
     "decide", "get", "list_claims", "list_documents", "load_claim", "paid_in", "pay", "published",
-    "read_document", "report", "reserve_history", "review", "set_reserve", "to_out", "triangle",
+    "read_document", "reject_override", "report", "reserve_history", "review", "set_reserve",
+    "to_out", "triangle",
     "triangle_csv",
 ]
 
@@ -92,9 +102,13 @@ def list_claims(db: Session, *, actor: Principal, project_code: str | None = Non
         where.append(Claim.project_id == catalog_service.get_project(db, code=project_code).id)
     if status == "open":
         where.append(Claim.status.in_(OPEN_STATES))
+    elif status == AWAITING_APPROVAL:
+        where.append(Claim.id.in_(select(OverrideRequest.claim_id)
+                                  .where(OverrideRequest.status == PENDING)))
     elif status:
         if status not in STATES:
-            raise ValidationFailed("status", f"must be open or one of {', '.join(STATES)}")
+            raise ValidationFailed("status", "must be open or one of "
+                                             f"{', '.join((AWAITING_APPROVAL, *STATES))}")
         where.append(Claim.status == status)
     total = db.scalar(select(func.count()).select_from(Claim).where(*where))
     rows = db.scalars(select(Claim).where(*where).order_by(Claim.id.desc())
@@ -107,18 +121,28 @@ def summary(claim: Claim) -> ClaimSummary:
 
 
 def to_out(db: Session, claim: Claim) -> ClaimOut:
-    """The claim with its items, decisions (with reasons) and documents."""
+    """The claim with its items, decisions (with reasons), override requests and documents."""
     decisions = db.scalars(select(ClaimDecision).where(ClaimDecision.claim_id == claim.id)
                            .order_by(ClaimDecision.round)).all()
+    overrides = [OverrideOut.model_validate(o, from_attributes=True)
+                 for o in approvals.history(db, claim_id=claim.id)]
     return ClaimOut(
         **summary(claim).model_dump(), policy_id=claim.policy_id, place=claim.place,
         reported_on=claim.reported_on, decided_on=claim.decided_on,
         uncovered_loss=claim.uncovered_loss, appeals=claim.appeals,
         can_appeal=claim.appeals == 0 and claim.status in ("decided", "paid", "closed"),
+        duplicate_of=claim.duplicate_of, duplicate_reason=claim.duplicate_reason,
+        pending_override=next((o for o in overrides if o.status == PENDING), None),
         items=[ItemOut.model_validate(i, from_attributes=True) for i in items_of(db, claim.id)],
         decisions=[DecisionOut.model_validate(d, from_attributes=True) for d in decisions],
+        overrides=overrides,
         documents=[DocumentOut.model_validate(d, from_attributes=True)
                    for d in documents.of_claim(db, claim_id=claim.id)])
+
+
+def batch_out(r: BatchResult) -> BatchOut:
+    return BatchOut(batch_key=r.batch_key, project=r.project, paid_on=r.paid_on, claims=r.claims,
+                    total=r.total, refused=list(r.refused))
 
 
 @dataclass(frozen=True)

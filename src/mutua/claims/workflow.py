@@ -7,6 +7,7 @@ an audit event. The rules themselves live in :mod:`mutua.claims.adjudication`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -18,7 +19,7 @@ from mutua.audit import service as audit
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM, Principal
 from mutua.claims import adjudication as rules
-from mutua.claims import books
+from mutua.claims import approvals, books, timeline
 from mutua.claims.models import (
     CLOSED,
     DECIDED,
@@ -66,7 +67,8 @@ def policy_terms(cover) -> rules.PolicyTerms:
     )
 
 
-def item_facts(item: ClaimItem, *, verified: bool | None = None) -> rules.ItemFacts:
+def item_facts(item, *, verified: bool | None = None) -> rules.ItemFacts:
+    """A stored item (an ORM row or a Core row with its columns) as the engine's ItemFacts."""
     return rules.ItemFacts(
         benefit_code=item.benefit_code, claimed_amount=item.claimed_amount,
         disability_grade=item.disability_grade, invoice_amount=item.invoice_amount,
@@ -85,10 +87,15 @@ def prior_items(db: Session, *, policy_id: int, exclude_claim_id: int | None) ->
         select(ClaimItem, Claim.event_date).join(Claim, Claim.id == ClaimItem.claim_id)
         .where(Claim.policy_id == policy_id, Claim.id != (exclude_claim_id or 0))
     ).all()
-    return [rules.PriorItem(benefit_code=i.benefit_code, event_date=ev, approved=i.approved,
-                            invoice_amount=i.invoice_amount, disability_grade=i.disability_grade,
-                            days_paid=i.days_paid, hospital_days=i.hospital_days)
-            for i, ev in rows]
+    return [prior_item(i, ev) for i, ev in rows]
+
+
+def prior_item(item, event_date: date) -> rules.PriorItem:
+    """A stored item (an ORM row or a Core row with its columns) as the engine's PriorItem."""
+    return rules.PriorItem(benefit_code=item.benefit_code, event_date=event_date,
+                           approved=item.approved, invoice_amount=item.invoice_amount,
+                           disability_grade=item.disability_grade, days_paid=item.days_paid,
+                           hospital_days=item.hospital_days)
 
 
 def progression_evidence(db: Session, *, member_id: int, on: date) -> tuple[bool, str]:
@@ -108,8 +115,10 @@ def progression_evidence(db: Session, *, member_id: int, on: date) -> tuple[bool
     return bool(evidence.confirmed), str(evidence.reason)
 
 
-def run_engine(db: Session, *, claim: Claim, items: list[ClaimItem],
-               actor: Principal = SYSTEM) -> rules.Decision:
+def engine_inputs(db: Session, *, claim: Claim, items: list[ClaimItem],
+                  actor: Principal = SYSTEM) -> tuple[rules.PolicyTerms, rules.ClaimFacts,
+                                                      list[rules.PriorItem]]:
+    """The policy's terms on the event date, the claim's facts, and the policy's other items."""
     cover = policies_service.cover_on(db, policy_id=claim.policy_id, on=claim.event_date)
     verified = None
     if any(i.kind == "ckd_progression" for i in items):
@@ -124,7 +133,12 @@ def run_engine(db: Session, *, claim: Claim, items: list[ClaimItem],
         occupation_class_at_event=claim.occupation_class_at_event,
         circumstances=frozenset(claim.circumstances or ()))
     prior = prior_items(db, policy_id=claim.policy_id, exclude_claim_id=claim.id)
-    return rules.adjudicate(policy_terms(cover), facts, prior)
+    return policy_terms(cover), facts, prior
+
+
+def run_engine(db: Session, *, claim: Claim, items: list[ClaimItem],
+               actor: Principal = SYSTEM) -> rules.Decision:
+    return rules.adjudicate(*engine_inputs(db, claim=claim, items=items, actor=actor))
 
 
 def items_of(db: Session, claim_id: int) -> list[ClaimItem]:
@@ -145,6 +159,7 @@ def report(db: Session, *, data: ClaimIn, actor: Principal, on: date | None = No
     cover = policies_service.cover_on(db, policy_id=policy.id, on=data.event_date)
     terms = policy_terms(cover)
     _check_report(data, terms, on)
+    duplicate_of = _check_same_event(db, data, actor)
 
     number = numbering.reserve_now(db, "claim")[0]  # not held until the report commits
     claim = Claim(
@@ -152,7 +167,9 @@ def report(db: Session, *, data: ClaimIn, actor: Principal, on: date | None = No
         member_id=cover.member_id, event_type=data.event_type, event_date=data.event_date,
         event_at=data.event_at, place=data.place, description=data.description,
         occupation_class_at_event=data.occupation_class_at_event, circumstances=[],
-        status=REPORTED, reported_on=on, reported_by=actor.user_id)
+        status=REPORTED, reported_on=on, reported_by=actor.user_id,
+        duplicate_of=duplicate_of.id if duplicate_of else None,
+        duplicate_reason=(data.duplicate_reason or "").strip() if duplicate_of else None)
     db.add(claim)
     db.flush()
     items = [ClaimItem(
@@ -173,13 +190,52 @@ def report(db: Session, *, data: ClaimIn, actor: Principal, on: date | None = No
     audit.record(db, actor=actor, action="claim.report", entity="claim", entity_id=claim.id,
                  project_id=claim.project_id,
                  detail={"event_type": claim.event_type, "items": len(items),
-                         "engine_outcome": decision.outcome})
+                         "engine_outcome": decision.outcome,
+                         "duplicate_of": claim.duplicate_of})
     _move_reserve(db, claim=claim, target=decision.approved, on=on, why="reported")
     settings = settings or get_settings()
     if _simple(decision, items, Decimal(settings.auto_decide_limit_yuan)):
-        decide(db, claim_id=claim.id, actor=SYSTEM, data=DecisionIn(), on=on, auto=True)
+        decide(db, claim_id=claim.id, actor=SYSTEM, data=DecisionIn(), on=on, auto=True,
+               settings=settings)
     db.flush()
     return claim
+
+
+class DuplicateReport(Conflict):
+    """A report of an event already reported: same policy, event date and event type.
+
+    The answer names the existing claim so the member can follow it there.
+    """
+
+    code = "duplicate_report"
+
+    def __init__(self, existing: Claim):
+        super().__init__(f"claim {existing.claim_number} already reports this event (same "
+                         "policy, date and type)")
+        self.claim_id, self.claim_number = existing.id, existing.claim_number
+
+    def to_dict(self) -> dict:
+        return super().to_dict() | {"claim_id": self.claim_id, "claim_number": self.claim_number}
+
+
+def same_event(db: Session, *, policy_id: int, event_date: date, event_type: str) -> Claim | None:
+    """The first claim already reporting this event on the policy, if any."""
+    return db.scalar(select(Claim).where(
+        Claim.policy_id == policy_id, Claim.event_date == event_date,
+        Claim.event_type == event_type).order_by(Claim.id).limit(1))
+
+
+def _check_same_event(db: Session, data: ClaimIn, actor: Principal) -> Claim | None:
+    """A second report of one event is refused, naming the first; staff may still record a
+    genuine second event (two accidents on one day) by saying why in duplicate_reason."""
+    existing = same_event(db, policy_id=data.policy_id, event_date=data.event_date,
+                          event_type=data.event_type)
+    if existing is None:
+        return None
+    reason = (data.duplicate_reason or "").strip()
+    if actor.is_member or len(reason) < MIN_REASON_CHARS:
+        raise DuplicateReport(existing)
+    return existing
 
 
 def _money_items(data: ClaimIn):
@@ -199,20 +255,12 @@ def _money_items(data: ClaimIn):
 
 
 def _check_report(data: ClaimIn, terms: rules.PolicyTerms, on: date) -> None:
-    problems: list[Problem] = []
-    if data.event_date > on:
-        problems.append(Problem("event_date", "must not be in the future"))
-    elif not terms.cover_start <= data.event_date <= terms.cover_end:
-        problems.append(Problem("event_date", f"is outside the policy's cover "
-                                f"{terms.cover_start} to {terms.cover_end}"))
-    if data.event_at is not None and data.event_at.astimezone(SHANGHAI).date() != data.event_date:
-        problems.append(Problem("event_at", "must fall on event_date (Shanghai time)"))
-    now = datetime.now(SHANGHAI)
-    for n, i in enumerate(data.items):
-        for f in ("symptoms_began_at", "died_at"):
-            value = getattr(i, f)
-            if value is not None and value > now:
-                problems.append(Problem(f"items[{n}].{f}", "must not be in the future"))
+    """Every problem of a first notice at once: dates that cannot be true, then the items."""
+    found = timeline.check_times(
+        event_date=data.event_date, event_at=data.event_at,
+        items=[timeline.ItemTimes(i.symptoms_began_at, i.died_at) for i in data.items],
+        cover_start=terms.cover_start, cover_end=terms.cover_end, today=on,
+        now=datetime.now(SHANGHAI))
     facts = rules.ClaimFacts(event_date=data.event_date, event_type=data.event_type, items=tuple(
         rules.ItemFacts(benefit_code=i.benefit_code, claimed_amount=i.claimed_amount,
                         disability_grade=i.disability_grade, invoice_amount=i.invoice_amount,
@@ -220,7 +268,8 @@ def _check_report(data: ClaimIn, terms: rules.PolicyTerms, on: date) -> None:
                         other_insurance_paid=i.other_insurance_paid,
                         hospital_days=i.hospital_days, symptoms_began_at=i.symptoms_began_at,
                         died_at=i.died_at) for i in data.items))
-    problems += [Problem(f, r) for f, r in rules.check_claim(terms, facts)]
+    found += rules.check_claim(terms, facts)
+    problems = [Problem(f, r) for f, r in dict.fromkeys(found)]  # one line per broken rule
     if problems:
         raise ValidationFailed(problems)
 
@@ -294,65 +343,129 @@ def review(db: Session, *, claim_id: int, actor: Principal) -> Claim:
     return claim
 
 
+@dataclass(frozen=True)
+class Plan:
+    """A decision worked out and checked, before anything of it is written."""
+
+    items: list[ClaimItem]
+    engine: rules.Decision
+    approved: list[Decimal]
+    days: list[int]  # days of a daily allowance each amount pays for
+    reason: str
+    round: int
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.approved, ZERO)
+
+    @property
+    def overridden(self) -> bool:
+        return any(a != e.approved for a, e in zip(self.approved, self.engine.items, strict=True))
+
+    @property
+    def above_engine(self) -> Decimal:
+        """How far the handler's amounts go above the engine's, item by item (a cut on one
+        item does not buy a rise on another)."""
+        return sum((max(ZERO, a - e.approved)
+                    for a, e in zip(self.approved, self.engine.items, strict=True)), ZERO)
+
+
 def decide(db: Session, *, claim_id: int, actor: Principal, data: DecisionIn,
-           on: date | None = None, auto: bool = False) -> Claim:
+           on: date | None = None, auto: bool = False,
+           settings: Settings | None = None) -> Claim:
     """Decide an open claim (核定): the engine's amounts unless the handler overrides.
 
     An override, and any answer to an appeal, needs a written reason; it is stored with
-    the decision and the decision is audited. The case reserve is released and the
-    approved amount (or, on appeal, its change) goes into claims payable.
+    the decision and the decision is audited. No amount may exceed what its benefit can
+    still pay on the policy (:func:`rules.ceilings`). An override above the engine by more
+    than the four-eyes limit (settings.override_second_approval_yuan) is not decided yet:
+    it waits for a second handler (:mod:`mutua.claims.approvals`) and the claim stays open.
+    Otherwise the case reserve is released and the approved amount (or, on appeal, its
+    change) goes into claims payable.
     """
     on = on or shanghai_today()
     claim = load_claim(db, claim_id, actor, lock=True)
+    check_decidable(db, claim, on)
+    if data.circumstances is not None:
+        claim.circumstances = sorted({c.strip() for c in data.circumstances if c.strip()})
+    plan = plan_decision(db, claim=claim, data=data, actor=actor)
+    limit = Decimal((settings or get_settings()).override_second_approval_yuan)
+    if not auto and plan.above_engine > limit:
+        approvals.request(db, claim=claim, data=data, plan=plan, actor=actor, on=on)
+        return claim
+    return record_decision(db, claim=claim, plan=plan, actor=actor, on=on, auto=auto)
+
+
+def check_decidable(db: Session, claim: Claim, on: date) -> None:
     if claim.status not in OPEN_STATES:
         raise Conflict(f"claim {claim.claim_number} is already {claim.status}")
     if on < claim.reported_on:
         raise ValidationFailed("on", f"must not be before the report on {claim.reported_on}")
-    if data.circumstances is not None:
-        claim.circumstances = sorted({c.strip() for c in data.circumstances if c.strip()})
-    items = items_of(db, claim.id)
-    engine = run_engine(db, claim=claim, items=items, actor=actor)
-    approved = _approved_amounts(items, engine, data)
-    overridden = any(a != e.approved for a, e in zip(approved, engine.items, strict=True))
-    round_ = claim.decision_round + 1
-    reason = (data.reason or "").strip()
-    if overridden and len(reason) < MIN_REASON_CHARS:
-        raise ValidationFailed("reason", "a written reason is required to override the engine")
-    if round_ > 1 and len(reason) < MIN_REASON_CHARS:
-        raise ValidationFailed("reason", "a written reason is required to answer an appeal")
-    total = sum(approved, ZERO)
-    if total < claim.paid:
-        raise ValidationFailed("items", f"cannot approve less than the {claim.paid} already paid")
+    pending = approvals.pending_for(db, claim_id=claim.id)
+    if pending is not None:
+        raise Conflict(f"claim {claim.claim_number} has an override awaiting a second "
+                       "approver; approve or reject it first")
 
+
+def plan_decision(db: Session, *, claim: Claim, data: DecisionIn, actor: Principal) -> Plan:
+    """Run the engine, apply the handler's amounts and check them; nothing is written."""
+    items = items_of(db, claim.id)
+    terms, facts, prior = engine_inputs(db, claim=claim, items=items, actor=actor)
+    engine = rules.adjudicate(terms, facts, prior)
+    approved = _approved_amounts(items, engine, data)
+    _check_ceilings(items, approved, data, rules.ceilings(terms, facts, approved, prior))
+    days = [d.days_paid if a == d.approved else _days_bought(terms, i, a)
+            for i, d, a in zip(items, engine.items, approved, strict=True)]
+    plan = Plan(items, engine, approved, days, (data.reason or "").strip(),
+                claim.decision_round + 1)
+    if plan.overridden and len(plan.reason) < MIN_REASON_CHARS:
+        raise ValidationFailed("reason", "a written reason is required to override the engine")
+    if plan.round > 1 and len(plan.reason) < MIN_REASON_CHARS:
+        raise ValidationFailed("reason", "a written reason is required to answer an appeal")
+    if plan.total < claim.paid:
+        raise ValidationFailed("items", f"cannot approve less than the {claim.paid} already paid")
+    return plan
+
+
+def record_decision(db: Session, *, claim: Claim, plan: Plan, actor: Principal, on: date,
+                    auto: bool = False, second_approver: Principal | None = None) -> Claim:
+    """Write the decision: items, decision row, reserve release, claims payable, audit.
+
+    ``actor`` is the handler who decided; ``second_approver`` the one who approved a large
+    override (four eyes).
+    """
+    engine, approved, total = plan.engine, plan.approved, plan.total
     outcome = _outcome(approved, engine)
-    for item, d, amount in zip(items, engine.items, approved, strict=True):
+    for item, d, amount, days in zip(plan.items, engine.items, approved, plan.days, strict=True):
         item.engine_amount, item.engine_reasons = d.approved, list(d.reasons)
-        item.approved = amount
+        item.approved, item.days_paid = amount, days
         item.reasons = list(d.reasons) + ([HANDLER_OVERRIDE] if amount != d.approved else [])
         item.uncovered_loss = max(ZERO, d.loss - amount)
-        item.days_paid = d.days_paid if amount == d.approved else _days_for(item, amount)
-    uncovered = sum((i.uncovered_loss for i in items), ZERO)
+    uncovered = sum((i.uncovered_loss for i in plan.items), ZERO)
     change = total - claim.approved
     decision = ClaimDecision(
-        claim_id=claim.id, project_id=claim.project_id, round=round_, decided_on=on,
+        claim_id=claim.id, project_id=claim.project_id, round=plan.round, decided_on=on,
         decided_by=actor.user_id, outcome=outcome, engine_outcome=engine.outcome,
         engine_amount=engine.approved, approved=total, approved_change=change,
-        uncovered_loss=uncovered, auto=auto, overridden=overridden, reason=reason)
+        uncovered_loss=uncovered, auto=auto, overridden=plan.overridden, reason=plan.reason,
+        second_approver=second_approver.user_id if second_approver else None)
     db.add(decision)
     _move_reserve(db, claim=claim, target=ZERO, on=on, why="decided")
     if change != 0:
         ledger_service.post(db, books.decision_entry(
             project_id=claim.project_id, claim_id=claim.id, claim_number=claim.claim_number,
-            round_=round_, on=on, change=change))
-    claim.decision_round, claim.outcome, claim.decided_on = round_, outcome, on
+            round_=plan.round, on=on, change=change))
+    claim.decision_round, claim.outcome, claim.decided_on = plan.round, outcome, on
     claim.approved, claim.uncovered_loss = total, uncovered
     claim.status = PAID if (total == claim.paid and total > 0) else DECIDED
     db.flush()
-    audit.record(db, actor=actor, action="claim.decide", entity="claim", entity_id=claim.id,
-                 project_id=claim.project_id,
-                 detail={"round": round_, "outcome": outcome, "approved": str(total),
-                         "engine_amount": str(engine.approved), "overridden": overridden,
-                         "auto": auto, "decision_id": decision.id})
+    detail = {"round": plan.round, "outcome": outcome, "approved": str(total),
+              "engine_amount": str(engine.approved), "overridden": plan.overridden,
+              "auto": auto, "decision_id": decision.id}
+    if second_approver is not None:
+        detail |= {"decided_by": actor.username, "second_approver": second_approver.username}
+    audit.record(db, actor=second_approver or actor, action="claim.decide", entity="claim",
+                 entity_id=claim.id, project_id=claim.project_id, detail=detail)
     return claim
 
 
@@ -367,32 +480,32 @@ def _approved_amounts(items: list[ClaimItem], engine: rules.Decision,
             problems.append(Problem(f"{f}.item_id", f"{o.item_id} is not an item of this claim"))
             continue
         try:
-            amount = non_negative_money(o.approved, field=f"{f}.approved")
+            amounts[by_id[o.item_id]] = non_negative_money(o.approved, field=f"{f}.approved")
         except ValidationFailed as exc:
             problems += exc.problems
-            continue
-        item = items[by_id[o.item_id]]
-        ceiling = _ceiling(item, engine.items[by_id[o.item_id]])
-        if ceiling is not None and amount > ceiling:
-            problems.append(Problem(f"{f}.approved", f"must not exceed {ceiling} for this item"))
-        amounts[by_id[o.item_id]] = amount
     if problems:
         raise ValidationFailed(problems)
     return amounts
 
 
-def _ceiling(item: ClaimItem, engine_item: rules.ItemDecision) -> Decimal | None:
-    """The most a handler may approve: medical never above what the member paid."""
-    if item.kind in rules.MEDICAL_KINDS and item.invoice_amount is not None:
-        return max(ZERO, item.invoice_amount - (item.social_insurance_paid or ZERO)
-                   - (item.other_insurance_paid or ZERO))
-    return None
+def _check_ceilings(items: list[ClaimItem], approved: list[Decimal], data: DecisionIn,
+                    caps: tuple[Decimal, ...]) -> None:
+    """Every amount within what its benefit can still pay; the field names the override."""
+    asked = {o.item_id: k for k, o in enumerate(data.items)}
+    problems = [Problem(f"items[{asked.get(item.id, n)}].approved",
+                        f"must not exceed {cap} for this item")
+                for n, (item, amount, cap) in enumerate(zip(items, approved, caps, strict=True))
+                if amount > cap]
+    if problems:
+        raise ValidationFailed(problems)
 
 
-def _days_for(item: ClaimItem, amount: Decimal) -> int:
-    if amount > 0 and item.kind in rules.DAILY_KINDS:
-        return item.hospital_days or 0
-    return 0
+def _days_bought(terms: rules.PolicyTerms, item: ClaimItem, amount: Decimal) -> int:
+    """The days an overridden daily allowance pays for (other kinds count no days)."""
+    benefit = terms.benefit(item.benefit_code)
+    if item.kind not in rules.DAILY_KINDS or benefit is None:
+        return 0
+    return rules.days_bought(amount, benefit.daily_amount, item.hospital_days or 0)
 
 
 def _outcome(approved: list[Decimal], engine: rules.Decision) -> str:

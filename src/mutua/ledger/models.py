@@ -55,3 +55,25 @@ class Posting(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
     account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"))
     amount: Mapped[Decimal] = mapped_column(Money())
+
+
+class Overdraft(Base):
+    """An approved overdraft facility (透支额度): how far below zero a project's cash may go.
+
+    Recorded by a finance officer or an administrator with a reason, from a date and
+    optionally until one; withdrawn rather than deleted.
+    """
+
+    __tablename__ = "ledger_overdrafts"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    limit: Mapped[Decimal] = mapped_column(Money())
+    reason: Mapped[str] = mapped_column(String(500))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date, default=None)  # inclusive
+    approved_by: Mapped[int]
+    approved_by_name: Mapped[str] = mapped_column(String(80))
+    approved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    withdrawn_by: Mapped[int | None] = mapped_column(default=None)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -1,4 +1,8 @@
-"""Post journal entries and read balances. Nothing here updates or deletes a posting."""
+"""Post journal entries and read balances. Nothing here updates or deletes a posting.
+
+Cash is checked here too: :func:`spend_cash` refuses a payment that would take a project's
+cash below zero by more than an approved overdraft facility (:func:`grant_overdraft`).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,20 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, func, insert, select
 from sqlalchemy.orm import Session
 
-from mutua.errors import Conflict, NotFound
-from mutua.ledger.domain import CHART, JournalEntry, Posting
-from mutua.ledger.models import Account, Entry
+from mutua.audit import service as audit
+from mutua.auth.roles import Role
+from mutua.auth.security import Principal
+from mutua.dates import today as shanghai_today
+from mutua.dates import utcnow
+from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
+from mutua.ledger.domain import CASH, CHART, JournalEntry, Posting
+from mutua.ledger.models import Account, Entry, Overdraft
 from mutua.ledger.models import Posting as PostingRow
-from mutua.money import ZERO, from_fen
+from mutua.money import ZERO, from_fen, to_money
+
+# Who may approve an overdraft facility.
+OVERDRAFT_APPROVERS = frozenset({Role.FINANCE, Role.ADMIN})
+MIN_REASON_CHARS = 5
 
 
 def fen_sum(column):
@@ -178,3 +191,135 @@ def trial_balance(db: Session, *, project_code: str | None = None) -> list[Trial
     if project_code and not projects:
         raise NotFound(f"unknown project {project_code!r}")
     return [TrialBalance(pid, code, balances(db, project_id=pid)) for pid, code in projects]
+
+
+# --- cash and overdrafts --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CashPosition:
+    """What a project may pay out on a date: its cash plus an approved overdraft."""
+
+    balance: Decimal
+    overdraft: Decimal  # the limit of the facility in force, 0 without one
+
+    @property
+    def available(self) -> Decimal:
+        return self.balance + self.overdraft
+
+
+def cash_balance(db: Session, *, project_id: int, as_of: date | None = None) -> Decimal:
+    """The cash account's balance (all postings, or those dated up to ``as_of``)."""
+    cash = select(Account.id).where(Account.project_id == project_id,
+                                    Account.code == CASH).scalar_subquery()
+    stmt = select(fen_sum(PostingRow.amount)).where(PostingRow.project_id == project_id,
+                                                    PostingRow.account_id == cash)
+    if as_of is not None:
+        stmt = stmt.join(Entry, Entry.id == PostingRow.entry_id).where(Entry.entry_date <= as_of)
+    return from_fen(db.scalar(stmt) or 0)
+
+
+def cash_position(db: Session, *, project_id: int, on: date) -> CashPosition:
+    """Cash on ``on`` and today, whichever is lower, with the overdraft in force on ``on``.
+
+    The lower of the two: a payment dated ``on`` must be covered then, and must not take
+    today's books below zero either.
+    """
+    balance = min(cash_balance(db, project_id=project_id, as_of=on),
+                  cash_balance(db, project_id=project_id))
+    facility = overdraft_on(db, project_id=project_id, on=on)
+    return CashPosition(balance, facility.limit if facility is not None else ZERO)
+
+
+def spend_cash(db: Session, *, project_id: int, amount: Decimal, on: date) -> CashPosition:
+    """Check that the project can pay ``amount`` on ``on``; Conflict naming the shortfall.
+
+    The project's cash account row is locked first (on PostgreSQL), so two payments checked
+    at once are checked one after the other and cannot both spend the same cash. The caller
+    posts the payment in the same transaction.
+    """
+    db.execute(select(Account.id).where(Account.project_id == project_id, Account.code == CASH)
+               .with_for_update())
+    position = cash_position(db, project_id=project_id, on=on)
+    if amount > position.available:
+        raise Conflict(f"cash is {amount - position.available} yuan short: this needs {amount}, "
+                       f"the cash balance is {position.balance} and the approved overdraft "
+                       f"{position.overdraft}")
+    return position
+
+
+def overdraft_on(db: Session, *, project_id: int, on: date) -> Overdraft | None:
+    """The facility in force on ``on``: approved, started, not ended, not withdrawn."""
+    return db.scalar(select(Overdraft).where(
+        Overdraft.project_id == project_id, Overdraft.withdrawn_at.is_(None),
+        Overdraft.starts_on <= on, (Overdraft.ends_on.is_(None)) | (Overdraft.ends_on >= on))
+        .order_by(Overdraft.id.desc()).limit(1))
+
+
+def overdrafts(db: Session, *, project_id: int | None = None) -> list[Overdraft]:
+    """Every facility, newest first (withdrawn ones too: they are the record)."""
+    stmt = select(Overdraft).order_by(Overdraft.id.desc())
+    if project_id is not None:
+        stmt = stmt.where(Overdraft.project_id == project_id)
+    return list(db.scalars(stmt))
+
+
+def grant_overdraft(db: Session, *, project_id: int, limit: object, reason: str,
+                    actor: Principal, starts_on: date | None = None,
+                    ends_on: date | None = None) -> Overdraft:
+    """Record an overdraft facility a finance officer or an administrator approves.
+
+    One facility at a time per project: a facility that overlaps one still in force is
+    refused until that one is withdrawn.
+    """
+    if actor.role not in OVERDRAFT_APPROVERS:
+        raise Forbidden("only finance or an administrator may approve an overdraft")
+    starts_on = starts_on or shanghai_today()
+    amount = to_money(limit, field="limit")
+    reason = (reason or "").strip()
+    problems = []
+    if amount <= 0:
+        problems.append(("limit", "must be above zero"))
+    if len(reason) < MIN_REASON_CHARS:
+        problems.append(("reason", "say why the project may overdraw its cash"))
+    if ends_on is not None and ends_on < starts_on:
+        problems.append(("ends_on", "must not be before starts_on"))
+    if problems:
+        raise ValidationFailed([Problem(f, r) for f, r in problems])
+    current = _overlapping(db, project_id=project_id, starts_on=starts_on, ends_on=ends_on)
+    if current is not None:
+        raise Conflict(f"overdraft {current.id} is in force over those dates; withdraw it first")
+    row = Overdraft(project_id=project_id, limit=amount, reason=reason[:500],
+                    starts_on=starts_on, ends_on=ends_on, approved_by=actor.user_id,
+                    approved_by_name=actor.username)
+    db.add(row)
+    db.flush()
+    audit.record(db, actor=actor, action="ledger.overdraft.grant", entity="overdraft",
+                 entity_id=row.id, project_id=project_id,
+                 detail={"limit": str(amount), "starts_on": str(starts_on),
+                         "ends_on": str(ends_on) if ends_on else None, "reason": row.reason})
+    return row
+
+
+def _overlapping(db: Session, *, project_id: int, starts_on: date,
+                 ends_on: date | None) -> Overdraft | None:
+    stmt = select(Overdraft).where(
+        Overdraft.project_id == project_id, Overdraft.withdrawn_at.is_(None),
+        (Overdraft.ends_on.is_(None)) | (Overdraft.ends_on >= starts_on))
+    if ends_on is not None:
+        stmt = stmt.where(Overdraft.starts_on <= ends_on)
+    return db.scalar(stmt.limit(1))
+
+
+def withdraw_overdraft(db: Session, *, overdraft_id: int, actor: Principal) -> Overdraft:
+    """End a facility now; the row stays as the record of what was approved."""
+    if actor.role not in OVERDRAFT_APPROVERS:
+        raise Forbidden("only finance or an administrator may withdraw an overdraft")
+    row = db.scalar(select(Overdraft).where(Overdraft.id == overdraft_id).with_for_update())
+    if row is None:
+        raise NotFound(f"overdraft {overdraft_id} not found")
+    if row.withdrawn_at is not None:
+        raise Conflict(f"overdraft {overdraft_id} is already withdrawn")
+    row.withdrawn_at, row.withdrawn_by = utcnow(), actor.user_id
+    audit.record(db, actor=actor, action="ledger.overdraft.withdraw", entity="overdraft",
+                 entity_id=row.id, project_id=row.project_id)
+    return row

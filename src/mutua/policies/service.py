@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -323,6 +323,27 @@ def covers_of(db: Session, *, policies: list[Policy], on_for: Callable[[Policy],
              for pid, rows in history.items()}
     return {p.id: _cover(p, products[p.product_id], added.get(p.id, []), on_for(p))
             for p in policies}
+
+
+def covers_at(db: Session, *, pairs: Collection[tuple[int, date]],
+              ) -> dict[tuple[int, date], domain.PolicyCover]:
+    """Cover of many (policy id, date) pairs: what the claims of many policies are paid
+    against (a payment batch). Policies and uplifts are read once, products once a date.
+    """
+    ids = sorted({pid for pid, _on in pairs})
+    policies: dict[int, Policy] = {}
+    for s in range(0, len(ids), CHUNK):
+        policies.update((p.id, p) for p in db.scalars(
+            select(Policy).where(Policy.id.in_(ids[s:s + CHUNK]))))
+    history = uplifts_of(db, policy_ids=ids)
+    by_date: dict[date, list[Policy]] = defaultdict(list)
+    for pid, on in set(pairs):
+        by_date[on].append(policies[pid])
+    out: dict[tuple[int, date], domain.PolicyCover] = {}
+    for on, group in by_date.items():
+        covers = covers_of(db, policies=group, on_for=lambda _p, on=on: on, history=history)
+        out.update(((pid, on), cover) for pid, cover in covers.items())
+    return out
 
 
 def _cover(policy: Policy, product: Product, uplifts: list[tuple[int, date, Decimal]],

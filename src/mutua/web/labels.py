@@ -10,6 +10,7 @@ from mutua.web.render import N_
 CLAIM_STATUS = {
     "reported": N_("Reported"), "under_review": N_("Under review"), "decided": N_("Decided"),
     "paid": N_("Paid"), "closed": N_("Closed"), "reopened": N_("Reopened on appeal"),
+    "awaiting_approval": N_("Override awaiting a second approver"),
 }
 CLAIM_OUTCOME = {
     "approve": N_("Approved"), "partly_approve": N_("Partly approved"), "deny": N_("Declined"),

@@ -101,6 +101,11 @@ FIELD_LABELS: dict[str, str] = {
     "filename": N_("File"),
     "document_kind": N_("Kind"),
     "claim_ids": N_("Claims"),
+    "duplicate_reason": N_("Why this is a second, separate event"),
+    "limit": N_("Overdraft limit (yuan)"),
+    "starts_on": N_("From"),
+    "ends_on": N_("Until (inclusive)"),
+    "by": N_("Staff user"),
     # kidney health
     "value": N_("Value"),
     "taken_on": N_("Date the sample was taken"),
@@ -252,6 +257,16 @@ FIXED_RULES: frozenset[str] = frozenset({
     N_("a written reason is required to answer an appeal"),
     N_("say why the decision should be looked at again"),
     N_("type must be PDF, JPEG or PNG"),
+    N_("must not be before event_at"),
+    N_("say why the override is turned down"),
+    N_("the handler who asked for the override cannot also approve it"),
+    N_("a second approver signs in as themselves; the system cannot approve"),
+    N_("only the claims team may answer an override request"),
+    # cash and overdrafts (ledger)
+    N_("say why the project may overdraw its cash"),
+    N_("must not be before starts_on"),
+    N_("only finance or an administrator may approve an overdraft"),
+    N_("only finance or an administrator may withdraw an overdraft"),
     N_("must be a plain file name of at most 200 characters"),
     # kidney health
     N_("send at least one result"),
@@ -445,6 +460,33 @@ RULE_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
            N_("%(item)s is not an item of this claim")),
     _shape(r"must not exceed (?P<ceiling>\S+) for this item",
            N_("must not exceed %(ceiling)s for this item")),
+    _shape(r"must be within the event's window (?P<start>\S+) to (?P<end>\S+)",
+           N_("must be within the event's window %(start)s to %(end)s")),
+    _shape(r"claim (?P<claim>\S+) already reports this event \(same policy, date and type\)",
+           N_("claim %(claim)s already reports this event (same policy, date and type)")),
+    _shape(r"claim (?P<claim>\S+) has an override awaiting a second approver; approve or "
+           r"reject it first",
+           N_("claim %(claim)s has an override awaiting a second approver; approve or reject "
+              "it first")),
+    _shape(r"no override of claim (?P<claim>\S+) awaits approval",
+           N_("no override of claim %(claim)s awaits approval")),
+    _shape(r"another payment batch for (?P<project>\S+) is running, or a handler is changing "
+           r"one of its claims; run again when it has finished",
+           N_("another payment batch for %(project)s is running, or a handler is changing one "
+              "of its claims; run again when it has finished")),
+    _shape(r"another payment batch for (?P<project>\S+) ran at the same time; run again to "
+           r"pay what is left",
+           N_("another payment batch for %(project)s ran at the same time; run again to pay "
+              "what is left")),
+    _shape(r"cash is (?P<short>\S+) yuan short: this needs (?P<amount>\S+), the cash balance "
+           r"is (?P<balance>\S+) and the approved overdraft (?P<overdraft>\S+)",
+           N_("cash is %(short)s yuan short: this needs %(amount)s, the cash balance is "
+              "%(balance)s and the approved overdraft %(overdraft)s")),
+    _shape(r"overdraft (?P<id>\d+) is in force over those dates; withdraw it first",
+           N_("overdraft %(id)s is in force over those dates; withdraw it first")),
+    _shape(r"overdraft (?P<id>\d+) is already withdrawn",
+           N_("overdraft %(id)s is already withdrawn")),
+    _shape(r"(?P<user>.+) is not an active staff user", N_("%(user)s is not an active staff user")),
     _shape(r"claim (?P<claim>\S+) is not approved and unpaid in this project",
            N_("claim %(claim)s is not approved and unpaid in this project")),
     _shape(r"is larger than the (?P<limit>\S+) bytes allowed",

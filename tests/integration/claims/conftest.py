@@ -32,6 +32,9 @@ def world(db) -> World:
     enrolled = TODAY - timedelta(days=25)  # cover starts the day after
     p = f.policy(db, member=m, on=enrolled)
     q = f.policy(db, member=other, on=enrolled)
+    # Two members' premium cannot pay a 30,000 yuan claim: finance approved an overdraft
+    # (tests of the cash check withdraw it).
+    f.overdraft(db, project_id=product.project_id)
     db.commit()
     return World(product, product.project_id, m, p, other, q)
 

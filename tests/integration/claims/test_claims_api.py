@@ -151,6 +151,9 @@ def test_denied_sudden_death_appealed_once_then_paid(client, db, world):
     r = client.post(f"/api/v1/claims/{cid}/decide", headers=handler, json={
         "items": [{"item_id": item_id, "approved": "50000"}],
         "reason": "hospital record shows onset 20 hours before death"})
+    assert r.status_code == 202, r.text  # 50,000 above the engine: a second handler approves
+    second = f.staff_headers(client, db, Role.CLAIMS)
+    r = client.post(f"/api/v1/claims/{cid}/override/approve", headers=second, json={})
     assert r.status_code == 200, r.text
     assert r.json()["approved"] == "50000.00" and len(r.json()["decisions"]) == 2
     paid = client.post("/api/v1/claims/payments", headers=handler, json={"project": "TEST-ACC"})

@@ -43,6 +43,7 @@ def history(db):
     product = f.accident_project(db, today=T0)
     m = f.member(db, name="王五")
     p = f.policy(db, member=m, on=T0)
+    f.overdraft(db, project_id=product.project_id)  # one member's premium pays no disability
     a = file(db, p.id, 10, [{"benefit_code": "medical", "invoice_amount": "1000",
                              "social_insurance_paid": "400", "has_social_insurance": True}],
              on_day=12)  # auto-decided: 450

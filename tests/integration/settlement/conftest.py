@@ -32,6 +32,8 @@ def build_pool(db, *, members: int = 6, code: str = CODE, claims: int = 1,
                premium: str = "365.00", invoice: str = "300") -> Pool:
     product = f.accident_project(db, code=code, today=SALE_START, sale_start=SALE_START,
                                  sale_end=date(2025, 3, 31), premium=premium)
+    # claims above what a few members paid in: finance approved an overdraft (the cash check)
+    f.overdraft(db, project_id=product.project_id)
     ms = [f.member(db, name=f"会员{i}", login=i == 0) for i in range(members)]
     ps = [f.policy(db, member=m, product_code=product.code, on=ENROLLED) for m in ms]
     for i in range(claims):

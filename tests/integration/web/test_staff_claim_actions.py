@@ -88,6 +88,7 @@ def test_a_bad_reserve_is_refused_and_nothing_is_stored(db, handler, amount, rea
 
 def test_a_paid_claim_closes_and_an_open_one_cannot(db, handler):
     product = f.accident_project(db)
+    f.overdraft(db, project_id=product.project_id)  # one member's premium pays no claim
     m = f.member(db)
     p = f.policy(db, member=m, product_code=product.code, on=TODAY - timedelta(days=30))
     small = claims_service.report(db, actor=SYSTEM, data=ClaimIn(

@@ -217,7 +217,8 @@ def test_the_secretary_may_not_generate_pricing(db, as_role):
 
 
 def _decided_claim(db):
-    f.accident_project(db)
+    product = f.accident_project(db)
+    f.overdraft(db, project_id=product.project_id)  # one member's premium pays no claim
     m = f.member(db)
     p = f.policy(db, member=m, on=date.today() - timedelta(days=30))
     claim = claims_service.report(db, actor=SYSTEM, data=ClaimIn(

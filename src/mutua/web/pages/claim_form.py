@@ -31,7 +31,7 @@ from mutua.settings import Settings
 # The form's text fields, in the order claim_in takes them.
 FIELDS = ("cover", "event_type", "event_date", "place", "description", "invoice_amount",
           "social_insurance_paid", "has_social_insurance", "hospital_days", "disability_grade",
-          "claimed_amount")
+          "claimed_amount", "duplicate_reason")
 
 
 def form_fields(
@@ -46,13 +46,15 @@ def form_fields(
     hospital_days: Annotated[str, Form(max_length=4)] = "",
     disability_grade: Annotated[str, Form(max_length=2)] = "",
     claimed_amount: Annotated[str, Form(max_length=20)] = "",
+    duplicate_reason: Annotated[str, Form(max_length=500)] = "",
 ) -> dict:
     """The form's text fields as posted (a dependency both report routes declare)."""
     return dict(cover=cover, event_type=event_type, event_date=event_date, place=place,
                 description=description, invoice_amount=invoice_amount,
                 social_insurance_paid=social_insurance_paid,
                 has_social_insurance=has_social_insurance, hospital_days=hospital_days,
-                disability_grade=disability_grade, claimed_amount=claimed_amount)
+                disability_grade=disability_grade, claimed_amount=claimed_amount,
+                duplicate_reason=duplicate_reason)
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,8 @@ def whole_number(text: str, field: str) -> int | None:
 
 def claim_in(*, cover: str, event_type: str, event_date: str, place: str, description: str,
              invoice_amount: str, social_insurance_paid: str, has_social_insurance: bool,
-             hospital_days: str, disability_grade: str, claimed_amount: str) -> ClaimIn:
+             hospital_days: str, disability_grade: str, claimed_amount: str,
+             duplicate_reason: str = "") -> ClaimIn:
     """The form's fields as the claims service's request; bad fields raise ValidationFailed."""
     try:
         policy_id, benefit_code = cover.split("|", 1)
@@ -125,7 +128,8 @@ def claim_in(*, cover: str, event_type: str, event_date: str, place: str, descri
                   hospital_days=whole_number(hospital_days, "hospital_days"),
                   disability_grade=whole_number(disability_grade, "disability_grade"))
     return ClaimIn(policy_id=policy_id, event_type=event_type, event_date=day,
-                   place=place[:200], description=description[:2000], items=[item])
+                   place=place[:200], description=description[:2000], items=[item],
+                   duplicate_reason=duplicate_reason.strip()[:500] or None)
 
 
 def read_uploads(files: list[UploadFile] | None, settings: Settings) -> list[Upload]:
@@ -162,6 +166,8 @@ def report_with_documents(db: Session, *, form: dict, uploads: list[Upload], kin
     ``allowed`` limits the policy and benefit to the choices the form offered (a handler
     files for the member shown on the page, never on another member's policy). All the
     form's problems and all the files' problems are raised together; nothing is stored.
+    A second report of an event already reported raises the claims service's
+    DuplicateReport (409), which names the existing claim for the page to link to.
     """
     problems = upload_problems(uploads, kind=kind, settings=settings)
     data = None

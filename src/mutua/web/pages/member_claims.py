@@ -9,6 +9,7 @@ from fastapi import Depends, File, Form, Query, Request, UploadFile
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM, Principal
 from mutua.claims import service as claims_service
+from mutua.claims.workflow import DuplicateReport
 from mutua.dates import today
 from mutua.deps import DbSession, Router, allow
 from mutua.errors import Conflict, Problem, ValidationFailed
@@ -57,11 +58,12 @@ def _covers(db, principal: Principal) -> list[dict]:
     return claim_form.covers(db, member_id=principal.member_id, actor=principal)
 
 
-def _form_page(request, db, principal, *, problems=None, form=None, status_code=200):
+def _form_page(request, db, principal, *, problems=None, form=None, status_code=200,
+               duplicate=None):
     return render(request, "member/claim_new.html", status_code=status_code,
                   covers=_covers(db, principal), problems=problems or [], form=form or {},
                   event_labels=labels.EVENT_TYPES, document_kinds=labels.DOCUMENT_KINDS,
-                  today=today())
+                  today=today(), duplicate=duplicate)
 
 
 @router.get("/new")
@@ -88,6 +90,9 @@ def report_claim(
         db.rollback()
         return _form_page(request, db, principal, problems=[_words(p) for p in exc.problems],
                           form=form, status_code=422)
+    except DuplicateReport as exc:
+        db.rollback()
+        return _form_page(request, db, principal, form=form, status_code=409, duplicate=exc)
     return redirect(f"/me/claims/{claim.id}?done=claim")
 
 

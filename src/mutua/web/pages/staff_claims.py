@@ -23,9 +23,10 @@ from mutua.catalog import service as catalog_service
 from mutua.claims import service as claims_service
 from mutua.claims.models import OPEN_STATES
 from mutua.claims.schemas import DecisionIn, ItemOverride
+from mutua.claims.workflow import DuplicateReport
 from mutua.dates import today
 from mutua.deps import DbSession, Router
-from mutua.errors import Conflict, Problem, ValidationFailed
+from mutua.errors import Conflict, Forbidden, Problem, ValidationFailed
 from mutua.health import service as health_service
 from mutua.members import service as members_service
 from mutua.money import non_negative_money
@@ -40,7 +41,8 @@ from mutua.web.session import form_data
 
 router = Router(prefix="/staff/claims")
 PAGE = 50
-STATUS_FILTERS = ("open", "reported", "under_review", "reopened", "decided", "paid", "closed")
+STATUS_FILTERS = ("open", claims_service.AWAITING_APPROVAL, "reported", "under_review",
+                  "reopened", "decided", "paid", "closed")
 RESERVE_KINDS = {"reported": N_("Set when reported"), "revised": N_("Revised by a handler"),
                  "decided": N_("Released on the decision"), "appeal": N_("Reopened on appeal")}
 # The rules this page's own forms check, as msgids (problems.describe translates them).
@@ -48,12 +50,16 @@ RULES = (N_("say why the reserve changes"),)
 MAX_REASON = 500
 DONE = {"reserve": N_("The case reserve is revised."), "closed": N_("The claim is closed."),
         "reported": N_("The claim is reported in the member's name."),
-        "documents": N_("The documents are added to the claim.")}
+        "documents": N_("The documents are added to the claim."),
+        "pending": N_("The override is above the engine by more than the four-eyes limit: it "
+                      "waits for another handler to approve it."),
+        "approved": N_("The override is approved and the decision recorded."),
+        "rejected": N_("The override is turned down; the claim is open to decide again.")}
 
 
 @router.get("")
 def queue(request: Request, db: DbSession, principal: Principal = open_to("claims"),
-          status: str = Query("open", max_length=16), project: str = Query("", max_length=32),
+          status: str = Query("open", max_length=20), project: str = Query("", max_length=32),
           offset: int = Query(0, ge=0)):
     return _queue_page(request, db, principal, status=status, project=project, offset=offset)
 
@@ -100,7 +106,7 @@ def find_member(db, number: str):
 
 
 def _new_claim_page(request, db, principal, *, number="", problems=None, form=None,
-                    status_code=200):
+                    status_code=200, duplicate=None):
     member = find_member(db, number)
     if number and member is None and not problems:
         problems, status_code = [describe(Problem("member", f"unknown member {number}"))], 404
@@ -110,7 +116,8 @@ def _new_claim_page(request, db, principal, *, number="", problems=None, form=No
                    "covers": claim_form.covers(db, member_id=member.id, actor=principal)}
     return render(request, "staff/claim_new.html", status_code=status_code, number=number,
                   problems=problems or [], form=form or {}, event_labels=labels.EVENT_TYPES,
-                  document_kinds=labels.DOCUMENT_KINDS, today=today(), **context)
+                  document_kinds=labels.DOCUMENT_KINDS, today=today(), duplicate=duplicate,
+                  **context)
 
 
 @router.get("/new")
@@ -146,6 +153,10 @@ def report_claim(
         db.rollback()
         return _new_claim_page(request, db, principal, number=member.strip(), form=form,
                                problems=describe_all(exc), status_code=422)
+    except DuplicateReport as exc:
+        db.rollback()
+        return _new_claim_page(request, db, principal, number=member.strip(), form=form,
+                               duplicate=exc, status_code=409)
     return redirect(f"/staff/claims/{claim.id}?done=reported")
 
 
@@ -166,6 +177,10 @@ def claim_context(db, principal: Principal, claim_id: int) -> dict:
                                                               actor=principal),
             "reserve_open": out.status in OPEN_STATES,
             "can_close": out.status in ("decided", "paid") and out.approved == out.paid,
+            "duplicate_of": (claims_service.load_claim(db, out.duplicate_of, principal)
+                             if out.duplicate_of else None),
+            "own_request": (out.pending_override is not None
+                            and out.pending_override.requested_by_name == principal.username),
             "evidence": progression_evidence(db, principal, claim, product, benefits,
                                              [i.benefit_code for i in out.items])}
 
@@ -217,12 +232,34 @@ def decide(claim_id: int, request: Request, db: DbSession,
     fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
     try:
         data = _decision_in(db, principal, claim_id, fields, form.getlist("circumstances"))
-        claims_service.decide(db, claim_id=claim_id, actor=principal, data=data)
+        claim = claims_service.decide(db, claim_id=claim_id, actor=principal, data=data,
+                                      settings=request.app.state.settings)
     except (ValidationFailed, Conflict) as exc:
         db.rollback()
         return _claim_page(request, db, principal, claim_id, status_code=exc.status_code,
                            problems=describe_all(exc), form=fields)
+    if claim.status in OPEN_STATES:  # a large override waits for a second handler
+        return redirect(f"/staff/claims/{claim_id}?done=pending")
     return redirect(f"/staff/claims/{claim_id}?decided=1")
+
+
+@router.post("/{claim_id}/override/{answer}")
+def answer_override(claim_id: int, answer: str, request: Request, db: DbSession,
+                    principal: Principal = open_to("claims"),
+                    note: Annotated[str, Form(max_length=2000)] = ""):
+    """Another handler approves or turns down an override waiting for a second approver."""
+    act = {"approve": claims_service.approve_override,
+           "reject": claims_service.reject_override}.get(answer)
+    if act is None:
+        return _claim_page(request, db, principal, claim_id, status_code=404)
+    try:
+        act(db, claim_id=claim_id, actor=principal, note=note)
+    except (ValidationFailed, Conflict, Forbidden) as exc:
+        db.rollback()
+        return _claim_page(request, db, principal, claim_id, status_code=exc.status_code,
+                           problems=describe_all(exc), form={"override_note": note})
+    done = {"approve": "approved", "reject": "rejected"}[answer]
+    return redirect(f"/staff/claims/{claim_id}?done={done}")
 
 
 @router.post("/{claim_id}/reserve")
