@@ -9,6 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+def shown(value: object, limit: int = 40) -> str:
+    """A caller's value quoted in a rule, cut short: a refusal never echoes 10 MB back.
+
+    >>> shown("2026Q9"), shown("x" * 100, limit=5)
+    ("'2026Q9'", "'xxxxx…' (100 characters)")
+    """
+    text = str(value)
+    if len(text) <= limit:
+        return repr(value) if isinstance(value, str) else repr(text)
+    return f"{text[:limit]!r}"[:-1] + f"…' ({len(text)} characters)"
+
+
 class DomainError(Exception):
     """Base for errors a user can act on."""
 
