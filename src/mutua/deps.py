@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from mutua.auth.roles import Role
-from mutua.auth.security import Principal, read_token
+from mutua.auth.security import Principal, TokenClaims, read_token
 from mutua.errors import Forbidden, Unauthorized
 
 T = TypeVar("T")
@@ -140,13 +140,25 @@ DbSession = Annotated[Session, Depends(get_db, scope="function")]
 async def current_principal(
     request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> Principal:
+    """The caller: a bearer token's account as it stands now (checked in the database on
+    every request, so a deactivated account or a changed password ends its tokens at once)."""
     if not token:
-        # Pages sign in with a session cookie; the API with a bearer token.
+        # Pages sign in with a session cookie (checked the same way by session_alive); the
+        # API with a bearer token.
         principal = getattr(request.state, "principal", None)
         if principal is not None:
             return principal
         raise Unauthorized("sign in first: no bearer token")
-    return read_token(token, secret=request.app.state.settings.secret_key)
+    secret = request.app.state.settings.secret_key
+    claims = read_token(token, secret=secret)
+    return await to_thread.run_sync(_account_now, request.app.state.sessionmaker, claims, secret)
+
+
+def _account_now(sessionmaker, claims: TokenClaims, secret: str) -> Principal:
+    from mutua.auth.service import principal_now
+
+    with sessionmaker() as db:
+        return principal_now(db, claimed=claims.principal, stamp=claims.stamp, secret=secret)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -176,6 +176,14 @@ def _started(meeting: Meeting) -> bool:
     return meeting.starts_at <= utcnow()
 
 
+def _as_member_number(text: str) -> str:
+    """A typed member number in its stored form ("ｍ000000012" is M000000012); text that is
+    no member number is kept as typed, to be named in the refusal."""
+    from mutua.members.identifiers import canonical_text, member_number_or_none
+
+    return member_number_or_none(text) or canonical_text(text)
+
+
 def _member_ids_by_number(db: Session, numbers: list[str]) -> dict[str, int]:
     from mutua.db import one_of
     from mutua.members.models import Member
@@ -217,7 +225,7 @@ def record_attendance_of(db: Session, *, meeting_id: int, actor: Principal,
     if not _started(meeting):
         raise Conflict("attendance is recorded once the meeting has started")
     ticked = set(member_ids)
-    numbers = list(dict.fromkeys(n.strip() for n in member_numbers if n.strip()))
+    numbers = list(dict.fromkeys(_as_member_number(n) for n in member_numbers if n.strip()))
     problems = ProblemCollector()
     if not ticked and not numbers:
         problems.add("attended", "tick or type at least one member")

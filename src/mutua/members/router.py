@@ -83,7 +83,8 @@ def import_members(
 def search(db: DbSession, actor: Staff, paging: Paging,
            q: Annotated[str | None, Query(max_length=60)] = None) -> Page[MemberOut]:
     """Find members by member number, name or phone (staff)."""
-    rows, total = service.search(db, query=q, limit=paging.limit, offset=paging.offset)
+    rows, total = service.search(db, query=q, limit=paging.limit, offset=paging.offset,
+                                 viewer=actor)
     return Page(items=[service.to_out(m, viewer=actor) for m in rows], total=total,
                 limit=paging.limit, offset=paging.offset)
 

@@ -39,6 +39,7 @@ def api_router() -> APIRouter:
 
 def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
     settings = settings or get_settings()
+    settings.signing_key()  # SecretKeyRefused: never sign with no key, or one from the source
     app = FastAPI(
         title="mutua",
         description="Operating platform for a mutual insurer (相互保险社).",

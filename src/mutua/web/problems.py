@@ -331,6 +331,8 @@ FIXED_RULES: frozenset[str] = frozenset({
     # surplus allocation adopted by finance (staff finance page)
     N_("must be a percentage from 0 to 100 with at most 2 decimals"),
     N_("must be 1 to 50 characters"),
+    # sign-in and accounts
+    N_("is not this account's password"),
 })
 
 
@@ -344,6 +346,8 @@ RULE_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     # lengths, bounds and lists of choices (many services)
     _shape(r"must be 1 to (?P<limit>\d+) characters",
            N_("must be 1 to %(limit)s characters")),
+    _shape(r"must be (?P<least>\d+) to (?P<most>\d+) characters",
+           N_("must be %(least)s to %(most)s characters")),
     _shape(r"must be at most (?P<limit>\d+) characters",
            N_("must be at most %(limit)s characters")),
     _shape(r"must be at least (?P<limit>\d+) characters",
@@ -371,6 +375,8 @@ RULE_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
            N_("must be a number of years, got %(got)s")),
     _shape(r"must be a real date as YYYY-MM-DD, got (?P<got>.+)",
            N_("must be a real date as YYYY-MM-DD, got %(got)s")),
+    _shape(r"must be M followed by 9 digits, got (?P<got>.+)",
+           N_("must be M followed by 9 digits, got %(got)s")),
     _shape(r"must look like 2026Q3, got (?P<got>.+)",
            N_("must look like 2026Q3, got %(got)s")),
     _shape(r"must be a quarter from (?P<first>\S+) to (?P<last>\S+), got (?P<got>.+)",

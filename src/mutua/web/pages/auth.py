@@ -10,7 +10,8 @@ from sqlalchemy import select
 from mutua.auth import service as auth_service
 from mutua.auth.models import User
 from mutua.auth.roles import Role
-from mutua.auth.security import verify_password
+from mutua.auth.router import client_address
+from mutua.auth.security import credentials_stamp, verify_password
 from mutua.deps import DbSession, Router
 from mutua.errors import Unauthorized
 from mutua.web import i18n
@@ -62,7 +63,7 @@ def signin(
     settings = request.app.state.settings
     try:
         user = auth_service.check_password(db, username=login, password=password,
-                                           settings=settings)
+                                           settings=settings, client=client_address(request))
     except auth_service.TooManyAttempts:
         return render(request, "signin.html", status_code=429, next=safe_next(next, ""),
                       error="too_many", login=login, demo_logins=_demo_logins(request, db))
@@ -72,7 +73,8 @@ def signin(
     principal = auth_service.principal_of(user)
     response = redirect(safe_next(next, home_of(principal)))
     # A new session (and CSRF token) at every sign-in: no fixation of an earlier one.
-    write_session(response, request, new_session(principal))
+    write_session(response, request, new_session(
+        principal, stamp=credentials_stamp(user.password_hash, secret=settings.secret_key)))
     return response
 
 

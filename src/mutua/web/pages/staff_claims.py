@@ -92,11 +92,7 @@ def pay(request: Request, db: DbSession, principal: Principal = open_to("claims"
 
 def find_member(db, number: str):
     """The member with exactly this member number ("m000000012" is read as M000000012)."""
-    number = (number or "").strip().upper()
-    if not number:
-        return None
-    found, _total = members_service.search(db, query=number, limit=20, offset=0)
-    return next((m for m in found if m.member_number == number), None)
+    return members_service.find_by_number(db, number or "")
 
 
 def _new_claim_page(request, db, principal, *, number="", problems=None, form=None,

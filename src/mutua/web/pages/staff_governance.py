@@ -16,7 +16,7 @@ from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.dates import SHANGHAI, utcnow
 from mutua.deps import DbSession, Router, allow
-from mutua.errors import Conflict, Problem, ValidationFailed
+from mutua.errors import Conflict, Problem, ValidationFailed, shown
 from mutua.governance import experience as governance_experience
 from mutua.governance import meetings as governance_meetings
 from mutua.governance import ratings as governance_ratings
@@ -234,11 +234,10 @@ def _candidate_ids(db, text: str) -> list[int]:
         raise ValidationFailed("candidates", "must list the candidates' member numbers")
     ids = []
     for number in numbers:
-        found, _n = members_service.search(db, query=number, limit=2, offset=0)
-        match = [m.id for m in found if m.member_number == number]
-        if not match:
-            raise ValidationFailed("candidates", f"{number} is not a member number")
-        ids.append(match[0])
+        member = members_service.find_by_number(db, number)
+        if member is None:
+            raise ValidationFailed("candidates", f"{shown(number)} is not a member number")
+        ids.append(member.id)
     return ids
 
 

@@ -31,7 +31,7 @@ from mutua.deps import DbSession, Router, allow
 from mutua.errors import Conflict, NotFound, Problem, ValidationFailed
 from mutua.members import importer
 from mutua.members import service as members_service
-from mutua.members.idcard import id_problem
+from mutua.members.idcard import canonical_id_number, id_problem
 from mutua.members.models import Member
 from mutua.members.occupations import occupations
 from mutua.members.schemas import MemberIn
@@ -86,7 +86,8 @@ def search(request: Request, db: DbSession, principal: Principal = MemberReader,
            q: str = Query("", max_length=60), offset: int = Query(0, ge=0)):
     rows, total = ([], 0)
     if q.strip():
-        found, total = members_service.search(db, query=q, limit=PAGE, offset=offset)
+        found, total = members_service.search(db, query=q, limit=PAGE, offset=offset,
+                                              viewer=principal)
         rows = [members_service.to_out(m, viewer=principal) for m in found]
     return render(request, "staff/members.html", q=q, rows=rows, total=total, offset=offset,
                   page=PAGE, more=offset + PAGE < total, may_register=may_register(principal))
@@ -158,7 +159,7 @@ def blank_is_required(problems: list[Problem], form: dict) -> list[Problem]:
 
 def _already_registered(db, id_number: str):
     """The member already registered under this ID number, if it is a valid one."""
-    number = id_number.strip().upper()
+    number = canonical_id_number(id_number)
     if id_problem(number) is not None:
         return None
     found = members_service.existing_ids(db, [number])
