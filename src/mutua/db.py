@@ -136,6 +136,31 @@ def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
         session.close()
 
 
+@contextmanager
+def unique_or_conflict(message: str) -> Iterator[None]:
+    """Turn a unique-key clash inside the block into Conflict(message) (HTTP 409).
+
+    For a check-then-insert that two requests race: both pass the check, the database's
+    unique key lets one insert through, and the other's flush fails here. Its transaction is
+    then rolled back whole by the caller's unit of work, so nothing of it is left behind.
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    from mutua.errors import Conflict
+
+    try:
+        yield
+    except IntegrityError as exc:
+        if not _is_unique_violation(exc):
+            raise
+        raise Conflict(message) from None
+
+
+def _is_unique_violation(exc) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)  # psycopg: 23505 unique_violation
+    return sqlstate == "23505" or "UNIQUE constraint failed" in str(exc.orig)
+
+
 def load_all_models() -> None:
     """Import every domain's tables so Base.metadata is complete."""
     import mutua.models  # noqa: F401

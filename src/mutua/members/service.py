@@ -15,7 +15,7 @@ from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.dates import today as shanghai_today
 from mutua.dates import utcnow
-from mutua.db import copy_rows, one_of
+from mutua.db import copy_rows, one_of, unique_or_conflict
 from mutua.errors import Conflict, NotFound, ProblemCollector, ValidationFailed, shown
 from mutua.members.idcard import canonical_id_number, id_problem, mask_id_number, parse_id_number
 from mutua.members.identifiers import canonical_text, member_number_or_none
@@ -81,7 +81,8 @@ def register(db: Session, *, data: MemberIn, actor: Principal) -> Member:
     member_number = f"M{numbering.reserve_now(db, 'member')[0]:09d}"  # not held until commit
     member = Member(member_number=member_number, **valid.__dict__)
     db.add(member)
-    db.flush()
+    with unique_or_conflict("a member with this ID number is already registered"):
+        db.flush()  # a registration of the same person that committed since the check above
     if data.password:
         from mutua.auth import service as auth_service
 
