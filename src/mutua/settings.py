@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     upload_max_bytes: int = 10 * 1024 * 1024
     import_max_bytes: int = 200 * 1024 * 1024
     import_max_rows: int = 1_000_000
+    # An .xlsx is a zip: what its parts may unpack to, and what reading it may take (its own
+    # process, so a zip bomb takes that process and not the server: members/xlsx_reader.py).
+    import_max_unpacked_bytes: int = 1024 * 1024 * 1024
+    import_max_memory_bytes: int = 3 * 1024 * 1024 * 1024
+    import_max_seconds: int = 300
     # Claims at or below this amount whose rules all pass are decided without a handler.
     auto_decide_limit_yuan: int = 5000
     # Failed sign-ins per minute before even the right password waits: per account (however
