@@ -14,7 +14,7 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, Text, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -32,6 +32,13 @@ NAMING = {
 
 # A 64-bit surrogate key for tables that grow with members (SQLite needs INTEGER to autoincrement).
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def BoundedText(length: int):  # noqa: N802 - a column type, named like one
+    """Free text of at most ``length`` characters: VARCHAR(length) on PostgreSQL, which
+    refuses longer; TEXT on SQLite, which stores any length under either name (there the
+    request schemas and services are what refuse)."""
+    return String(length).with_variant(Text(), "sqlite")
 
 
 class Base(DeclarativeBase):

@@ -10,18 +10,20 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import AsyncIterator, Callable
+from datetime import date
 from typing import Annotated, Any, Generic, TypeVar, get_args
 
 from anyio import to_thread
-from fastapi import APIRouter, Depends, Query, Request, Response, params
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, params
 from fastapi.dependencies.utils import get_typed_signature
 from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordBearer
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 from sqlalchemy.orm import Session
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal, TokenClaims, read_token
+from mutua.bounds import DAY_RANGE, MAX_ID, supported_day
 from mutua.errors import Forbidden, Unauthorized
 
 T = TypeVar("T")
@@ -177,6 +179,17 @@ def allow(*roles: Role):
     return check
 
 
+# Row ids in a path or a query: positive and within the database's 64-bit keys.
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+PathText = Annotated[str, Path(max_length=64)]  # a code, quarter or token in a page's path
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+# The project codes, quarters and other short codes a query names.
+QueryCode = Annotated[str | None, Query(max_length=40)]
+# A date in a query, within the days the system holds (bounds.Day).
+QueryDay = Annotated[date | None, Query(json_schema_extra=DAY_RANGE), AfterValidator(supported_day)]
+MAX_OFFSET = 10**9  # past any list's end: the page is empty
+
+
 class PageParams(BaseModel):
     limit: int
     offset: int
@@ -184,7 +197,7 @@ class PageParams(BaseModel):
 
 async def page_params(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Form, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
@@ -30,10 +30,28 @@ class Me(BaseModel):
     member_id: int | None
 
 
+class SignInForm(OAuth2PasswordRequestForm):
+    """The OAuth2 password form with a bound on every field (sign-in is public: it must be
+    the cheapest place to send a 10 MB string, not the most expensive)."""
+
+    def __init__(
+        self,
+        *,
+        grant_type: Annotated[str | None, Form(pattern="^password$", max_length=8)] = None,
+        username: Annotated[str, Form(max_length=service.MAX_LOGIN_LENGTH)],
+        password: Annotated[str, Form(max_length=service.MAX_PASSWORD_LENGTH,
+                                      json_schema_extra={"format": "password"})],
+        scope: Annotated[str, Form(max_length=200)] = "",
+        client_id: Annotated[str | None, Form(max_length=100)] = None,
+        client_secret: Annotated[str | None, Form(max_length=100,
+                                                  json_schema_extra={"format": "password"})] = None,
+    ):
+        super().__init__(grant_type=grant_type, username=username, password=password,
+                         scope=scope, client_id=client_id, client_secret=client_secret)
+
+
 @router.post("/token", response_model=Token)
-def token(
-    request: Request, db: DbSession, form: Annotated[OAuth2PasswordRequestForm, Depends()]
-) -> Token:
+def token(request: Request, db: DbSession, form: Annotated[SignInForm, Depends()]) -> Token:
     """Exchange a username (or member number, or phone) and password for a bearer token."""
     settings = request.app.state.settings
     access = service.authenticate(

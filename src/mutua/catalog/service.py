@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-import yaml
 from pydantic import ValidationError
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from mutua.audit import service as audit
 from mutua.auth.security import Principal
+from mutua.bounds import load_yaml
 from mutua.catalog import domain
 from mutua.catalog.models import (
     Benefit,
@@ -28,11 +28,7 @@ from mutua.ledger import service as ledger_service
 
 def parse_definition(text: str) -> CatalogDef:
     """YAML (or JSON) text -> a checked definition, or ValidationFailed naming each problem."""
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ValidationFailed("file", f"is not valid YAML: {exc}") from None
-    return check_definition(raw)
+    return check_definition(load_yaml(text, field="file"))  # depth and aliases bounded
 
 
 def check_definition(raw: object) -> CatalogDef:
@@ -41,13 +37,21 @@ def check_definition(raw: object) -> CatalogDef:
     try:
         defn = CatalogDef.model_validate(raw)
     except ValidationError as exc:
-        raise ValidationFailed([
-            Problem(".".join(str(x) for x in e["loc"]), e["msg"]) for e in exc.errors()
-        ]) from None
+        raise ValidationFailed([Problem(_path(e["loc"]), e["msg"]) for e in exc.errors()]) \
+            from None
     problems = domain.check_catalog(defn)
     if problems:
         raise ValidationFailed(problems)
     return defn
+
+
+def _path(loc: tuple) -> str:
+    """A place in a definition as the checks name it: ("products", 0, "code") ->
+    products[0].code."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
 
 
 def load_definition(db: Session, *, defn: CatalogDef, actor: Principal) -> list[Product]:
@@ -226,6 +230,13 @@ def next_unsold_period(db: Session, *, product_id: int, on: date | None = None) 
 def list_projects(db: Session) -> list[Project]:
     return list(db.scalars(select(Project).options(selectinload(Project.products))
                            .order_by(Project.code)))
+
+
+def project_started_on(db: Session, *, project_id: int) -> date | None:
+    """The first day of cover any of the project's sale periods gives (None: no period yet)."""
+    return db.scalar(select(func.min(SalePeriod.cover_start))
+                     .join(Product, Product.id == SalePeriod.product_id)
+                     .where(Product.project_id == project_id))
 
 
 def get_project(db: Session, *, code: str) -> Project:

@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mutua.dates import utcnow
-from mutua.db import Base, BigIntPK, Money, UTCDateTime
+from mutua.db import Base, BigIntPK, BoundedText, Money, UTCDateTime
 
 # Workflow states. Open claims (reported, under_review, reopened) carry a case reserve.
 REPORTED, UNDER_REVIEW, DECIDED, PAID, CLOSED, REOPENED = (
@@ -41,7 +41,7 @@ class Claim(Base):
     event_date: Mapped[date] = mapped_column(Date)  # Shanghai calendar date of the event
     event_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     place: Mapped[str] = mapped_column(String(200), default="")
-    description: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(BoundedText(2000), default="")  # as ClaimIn
     occupation_class_at_event: Mapped[int | None] = mapped_column(default=None)
     # Exclusion triggers a handler found on review, e.g. ["drunk_driving"].
     circumstances: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -58,7 +58,7 @@ class Claim(Base):
     uncovered_loss: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
     case_reserve: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
     appeals: Mapped[int] = mapped_column(default=0)
-    appeal_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    appeal_reason: Mapped[str | None] = mapped_column(BoundedText(2000), default=None)
     closed_on: Mapped[date | None] = mapped_column(Date, default=None)
 
 
@@ -132,7 +132,7 @@ class ClaimDecision(Base):
     uncovered_loss: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
     auto: Mapped[bool] = mapped_column(default=False)
     overridden: Mapped[bool] = mapped_column(default=False)
-    reason: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(BoundedText(2000), default="")  # as DecisionIn
 
 
 class CaseReserveMovement(Base):

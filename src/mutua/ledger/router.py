@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
-from mutua.deps import DbSession, Router, allow
+from mutua.deps import DbSession, QueryCode, Router, allow
 from mutua.ledger import service
 
 router = Router(prefix="/ledger", tags=["ledger"])
@@ -33,7 +33,7 @@ class ProjectTrialBalance(BaseModel):
 
 @router.get("/trial-balance", response_model=list[ProjectTrialBalance])
 def trial_balance(db: DbSession, actor: Finance,
-                  project: str | None = None) -> list[ProjectTrialBalance]:
+                  project: QueryCode = None) -> list[ProjectTrialBalance]:
     """Each project's account balances (debit positive); every total is zero."""
     return [ProjectTrialBalance(project=tb.project_code, total=tb.total,
                                 accounts=[AccountBalance(**a.__dict__) for a in tb.accounts])

@@ -1,10 +1,18 @@
-"""Refuse NUL characters in text input before any handler sees them.
+"""Refuse bodies no handler should see: too large, nested too deep, or carrying NUL.
 
-PostgreSQL cannot store U+0000 in a text column (SQLite can), so a NUL in a JSON field would
-be a server error on one backend and stored on the other. No legitimate text carries one, so
-every JSON or form body and every query string with a NUL gets a 422 naming the rule.
-File uploads (multipart) are binary and pass untouched; their text fields are checked where
-they are parsed.
+Before any route runs, for every request:
+
+- a body larger than its limit gets 413: text bodies (JSON, forms) at most
+  ``upload_max_bytes``, file uploads (multipart) at most ``import_max_bytes`` and a little
+  for the other fields. A declared Content-Length over the limit is refused before a byte is
+  read; a body sent without one is counted as it arrives and refused at the limit, so no
+  request can fill the memory or the disk;
+- a JSON body nested deeper than ``bounds.MAX_DEPTH`` gets 422 (100,000 nested ``[`` made
+  the JSON parser raise RecursionError, a 500);
+- a NUL character in a JSON or form body or a query string gets 422: PostgreSQL cannot
+  store U+0000 in a text column (SQLite can), so it would be a server error on one backend
+  and stored on the other. File uploads are binary and pass; their text fields are checked
+  where they are parsed.
 """
 
 from __future__ import annotations
@@ -13,13 +21,27 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-RULE = "must not contain NUL (U+0000) characters"
-TEXT_TYPES = (b"application/json", b"application/x-www-form-urlencoded")
+from mutua.bounds import MAX_DEPTH, json_depth
+
+NUL_RULE = "must not contain NUL (U+0000) characters"
+DEPTH_RULE = f"must not nest deeper than {MAX_DEPTH} levels"
+FORM_TYPE = b"application/x-www-form-urlencoded"
+FORM_FIELDS_ALLOWANCE = 1024 * 1024  # a multipart upload's other fields and boundaries
 
 
-class NulGuard:
-    def __init__(self, app: ASGIApp) -> None:
+class BodyTooLarge(Exception):
+    """Raised from ``receive`` when a body without a declared length passes its limit."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"body: must be at most {limit:,} bytes")
+        self.limit = limit
+
+
+class BodyGuard:
+    def __init__(self, app: ASGIApp, *, text_limit: int, upload_limit: int) -> None:
         self.app = app
+        self.text_limit = text_limit
+        self.upload_limit = upload_limit + FORM_FIELDS_ALLOWANCE
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -27,17 +49,48 @@ class NulGuard:
             return
         query = scope.get("query_string", b"")
         if b"%00" in query or b"\x00" in query:
-            await _refuse(send, "query")
+            await _answer(send, 422, "query", NUL_RULE)
             return
-        content_type = dict(scope.get("headers", [])).get(b"content-type", b"")
-        if not content_type.startswith(TEXT_TYPES):
+        headers = dict(scope.get("headers", []))
+        content_type = headers.get(b"content-type", b"")
+        limit = self.upload_limit if content_type.startswith(b"multipart/") else self.text_limit
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            await _answer(send, 413, "body", f"must be at most {limit:,} bytes")
+            return
+        receive = _counted(receive, limit)
+        media_type = content_type.split(b";")[0].strip().lower()
+        is_json = media_type.endswith((b"/json", b"+json"))  # application/fhir+json too
+        if not (is_json or media_type == FORM_TYPE):
             await self.app(scope, receive, send)
             return
-        body, messages = await _read_all(receive)
+        try:
+            body, messages = await _read_all(receive)
+        except BodyTooLarge as exc:
+            await _answer(send, 413, "body", f"must be at most {exc.limit:,} bytes")
+            return
         if b"\x00" in body or b"\\u0000" in body or b"%00" in body:
-            await _refuse(send, "body")
+            await _answer(send, 422, "body", NUL_RULE)
+            return
+        if is_json and json_depth(body) > MAX_DEPTH:
+            await _answer(send, 422, "body", DEPTH_RULE)
             return
         await self.app(scope, _replay(messages, receive), send)
+
+
+def _counted(receive: Receive, limit: int) -> Receive:
+    seen = 0
+
+    async def counted() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge(limit)
+        return message
+
+    return counted
 
 
 async def _read_all(receive: Receive) -> tuple[bytes, list[Message]]:
@@ -62,10 +115,11 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
     return replay
 
 
-async def _refuse(send: Send, field: str) -> None:
-    body = json.dumps({"error": "validation_failed", "message": f"{field}: {RULE}",
-                       "problems": [{"field": field, "rule": RULE}]}).encode()
-    await send({"type": "http.response.start", "status": 422,
+async def _answer(send: Send, status: int, field: str, rule: str) -> None:
+    error = "too_large" if status == 413 else "validation_failed"
+    body = json.dumps({"error": error, "message": f"{field}: {rule}",
+                       "problems": [{"field": field, "rule": rule}]}).encode()
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

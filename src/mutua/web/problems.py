@@ -333,6 +333,9 @@ FIXED_RULES: frozenset[str] = frozenset({
     N_("must be 1 to 50 characters"),
     # sign-in and accounts
     N_("is not this account's password"),
+    # a workbook its own reading process could not read within its limits (xlsx_reader.py)
+    N_("needs more memory or time to read than an upload may use (a sheet far larger than "
+       "its file); split it or save it as CSV"),
 })
 
 
@@ -514,6 +517,28 @@ RULE_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     _shape(r"is not well-formed CSV: (?P<detail>.+)", N_("is not well-formed CSV: %(detail)s")),
     _shape(r"is not a readable \.xlsx workbook \((?P<detail>.+)\)",
            N_("is not a readable .xlsx workbook (%(detail)s)")),
+    _shape(r"holds (?P<parts>\S+) parts; a workbook has at most (?P<limit>\S+)",
+           N_("holds %(parts)s parts; a workbook has at most %(limit)s")),
+    _shape(r"unpacks to (?P<size>\S+) bytes, more than the (?P<limit>\S+) allowed; split it "
+           r"or save it as CSV",
+           N_("unpacks to %(size)s bytes, more than the %(limit)s allowed; split it or save "
+              "it as CSV")),
+    # documents of any kind: JSON bodies, FHIR bundles, YAML definitions (bounds.py)
+    _shape(r"must not nest deeper than (?P<limit>\d+) levels",
+           N_("must not nest deeper than %(limit)s levels")),
+    _shape(r"must hold at most (?P<limit>\d+) values, aliases expanded",
+           N_("must hold at most %(limit)s values, aliases expanded")),
+    _shape(r"must be at most (?P<limit>\d+) characters as JSON",
+           N_("must be at most %(limit)s characters as JSON")),
+    _shape(r"must be a date from (?P<first>\S+) to (?P<last>\S+)",
+           N_("must be a date from %(first)s to %(last)s")),
+    # claims triangles: the valuation day and the span (claims/triangles.py)
+    _shape(r"must not be after today \((?P<day>\S+)\)",
+           N_("must not be after today (%(day)s)")),
+    _shape(r"must not be before the project's first cover \((?P<day>\S+)\)",
+           N_("must not be before the project's first cover (%(day)s)")),
+    _shape(r"the triangle would span (?P<span>\d+) quarters; at most (?P<limit>\d+) can be built",
+           N_("the triangle would span %(span)s quarters; at most %(limit)s can be built")),
     _shape(r"must name the columns (?P<columns>.+) once each \((?P<detail>.+)\)",
            N_("must name the columns %(columns)s once each (%(detail)s)")),
     # product definitions (catalogue)

@@ -1,5 +1,9 @@
 """Bounded text columns, identity numbers in one canonical form, sign-in limits by account.
 
+- Free-text columns get the length their schema and service allow (db.BoundedText): VARCHAR
+  on PostgreSQL, which then refuses longer text too; SQLite keeps TEXT (it stores any length
+  under any type name). Text already longer (10 MB strings were stored once) is cut to the
+  limit: no legitimate input could have been longer.
 - login_attempts counts failures under a rate-limit key (the account, or the client's
   address) instead of the login as typed. Its rows only live for an hour: the table is made
   again, empty.
@@ -24,13 +28,40 @@ branch_labels = None
 depends_on = None
 
 
+# (table, column, length, nullable): the limits in the models (governance/models.py, claims
+# and health models), written out as they stand at this revision.
+BOUNDED_TEXT = (
+    ("governance_proposals", "body_zh", 20_000, False),
+    ("governance_proposals", "body_en", 20_000, False),
+    ("governance_meetings", "minutes_zh", 20_000, True),
+    ("governance_meetings", "minutes_en", 20_000, True),
+    ("governance_feedback", "text", 4_000, False),
+    ("governance_feedback", "response", 4_000, True),
+    ("governance_ratings", "comment", 2_000, False),
+    ("claims", "description", 2_000, False),
+    ("claims", "appeal_reason", 2_000, True),
+    ("claim_decisions", "reason", 2_000, False),
+    ("health_alert_notes", "note", 2_000, False),
+)
+
+
 def upgrade() -> None:
     op.drop_table("login_attempts")
     _create_login_attempts("limit_key", 80)
     _canonical_members(op.get_bind())
+    if op.get_bind().dialect.name == "postgresql":
+        for table, column, length, nullable in BOUNDED_TEXT:
+            op.alter_column(table, column, type_=sa.String(length), existing_type=sa.Text(),
+                            existing_nullable=nullable,
+                            postgresql_using=f"left({column}, {length})")
+        # A feedback owner was VARCHAR(64) already; only SQLite stored longer ones.
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for table, column, length, nullable in BOUNDED_TEXT:
+            op.alter_column(table, column, type_=sa.Text(), existing_type=sa.String(length),
+                            existing_nullable=nullable)
     op.drop_table("login_attempts")
     _create_login_attempts("username", 64)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Form, Request
+from fastapi import Form, Query, Request
 from sqlalchemy import select
 
 from mutua.auth import service as auth_service
@@ -47,7 +47,8 @@ def front_door(request: Request):
 
 
 @router.get("/signin")
-def signin_form(request: Request, db: DbSession, next: str = ""):
+def signin_form(request: Request, db: DbSession,
+                next: Annotated[str, Query(max_length=2000)] = ""):
     return render(request, "signin.html", next=safe_next(next, ""), error=None,
                   demo_logins=_demo_logins(request, db))
 
@@ -56,9 +57,9 @@ def signin_form(request: Request, db: DbSession, next: str = ""):
 def signin(
     request: Request,
     db: DbSession,
-    login: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "",
+    login: Annotated[str, Form(max_length=auth_service.MAX_LOGIN_LENGTH)] = "",
+    password: Annotated[str, Form(max_length=auth_service.MAX_PASSWORD_LENGTH)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "",
 ):
     settings = request.app.state.settings
     try:
@@ -88,8 +89,8 @@ def signout(request: Request):
 @router.post("/language")
 def choose_language(
     request: Request,
-    locale: Annotated[str, Form()],
-    next: Annotated[str, Form()] = "/",
+    locale: Annotated[str, Form(max_length=16)],
+    next: Annotated[str, Form(max_length=2000)] = "/",
 ):
     response = redirect(safe_next(next, "/"))
     write_locale(response, request, i18n.normalise(locale))

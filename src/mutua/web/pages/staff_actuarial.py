@@ -210,7 +210,7 @@ def reserving_page(request: Request, db: DbSession, principal: Principal = open_
 @router.get("/triangle.csv")
 def triangle_csv(db: DbSession, principal: Principal = open_to("reserving"),
                  project: str = Query(..., max_length=32),
-                 basis: str = Query("paid", pattern="^(paid|incurred)$"),
+                 basis: str = Query("paid", pattern="^(paid|incurred)$", max_length=8),
                  quarter: str = Query(..., max_length=16)):
     """One triangle in the long format ``mutua actuarial ibnr`` reads."""
     try:

@@ -24,7 +24,7 @@ from mutua.claims import service as claims_service
 from mutua.claims.models import OPEN_STATES
 from mutua.claims.schemas import DecisionIn, ItemOverride
 from mutua.dates import today
-from mutua.deps import DbSession, Router
+from mutua.deps import MAX_OFFSET, DbSession, PathId, Router
 from mutua.errors import Conflict, Problem, ValidationFailed
 from mutua.health import service as health_service
 from mutua.members import service as members_service
@@ -54,7 +54,7 @@ DONE = {"reserve": N_("The case reserve is revised."), "closed": N_("The claim i
 @router.get("")
 def queue(request: Request, db: DbSession, principal: Principal = open_to("claims"),
           status: str = Query("open", max_length=16), project: str = Query("", max_length=32),
-          offset: int = Query(0, ge=0)):
+          offset: int = Query(0, ge=0, le=MAX_OFFSET)):
     return _queue_page(request, db, principal, status=status, project=project, offset=offset)
 
 
@@ -195,19 +195,19 @@ def _claim_page(request, db, principal, claim_id: int, *, status_code: int = 200
 
 
 @router.get("/{claim_id}")
-def claim_page(claim_id: int, request: Request, db: DbSession,
+def claim_page(claim_id: PathId, request: Request, db: DbSession,
                principal: Principal = open_to("claims")):
     return _claim_page(request, db, principal, claim_id)
 
 
 @router.post("/{claim_id}/review")
-def take_into_review(claim_id: int, db: DbSession, principal: Principal = open_to("claims")):
+def take_into_review(claim_id: PathId, db: DbSession, principal: Principal = open_to("claims")):
     claims_service.review(db, claim_id=claim_id, actor=principal)
     return redirect(f"/staff/claims/{claim_id}")
 
 
 @router.post("/{claim_id}/decide")
-def decide(claim_id: int, request: Request, db: DbSession,
+def decide(claim_id: PathId, request: Request, db: DbSession,
            form: FormData = Depends(form_data), principal: Principal = open_to("claims")):
     # The form has one amount per item (approved_<item id>) and exclusion checkboxes.
     fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
@@ -222,7 +222,7 @@ def decide(claim_id: int, request: Request, db: DbSession,
 
 
 @router.post("/{claim_id}/reserve")
-def revise_reserve(claim_id: int, request: Request, db: DbSession,
+def revise_reserve(claim_id: PathId, request: Request, db: DbSession,
                    principal: Principal = open_to("claims"),
                    amount: Annotated[str, Form(max_length=40)] = "",
                    reason: Annotated[str, Form(max_length=2000)] = ""):
@@ -255,7 +255,7 @@ def check_reserve_form(amount: str, reason: str) -> None:
 
 
 @router.post("/{claim_id}/close")
-def close_claim(claim_id: int, request: Request, db: DbSession,
+def close_claim(claim_id: PathId, request: Request, db: DbSession,
                 principal: Principal = open_to("claims")):
     """Close a claim with nothing left to pay (paid in full, or declined)."""
     try:
@@ -287,7 +287,7 @@ def _decision_in(db, principal, claim_id: int, fields: dict, circumstances: list
 
 
 @router.post("/{claim_id}/documents")
-def add_documents(claim_id: int, request: Request, db: DbSession,
+def add_documents(claim_id: PathId, request: Request, db: DbSession,
                   principal: Principal = open_to("claims"),
                   document_kind: Annotated[str, Form(max_length=24)] = "other",
                   document: Annotated[list[UploadFile] | None, File()] = None):
@@ -306,7 +306,7 @@ def add_documents(claim_id: int, request: Request, db: DbSession,
 
 
 @router.get("/{claim_id}/documents/{document_id}")
-def document(claim_id: int, document_id: int, request: Request, db: DbSession,
+def document(claim_id: PathId, document_id: PathId, request: Request, db: DbSession,
              principal: Principal = open_to("claims")):
     doc, data = claims_service.read_document(db, claim_id=claim_id, document_id=document_id,
                                              actor=principal,
