@@ -21,6 +21,21 @@ def shown(value: object, limit: int = 40) -> str:
     return f"{text[:limit]!r}"[:-1] + f"…' ({len(text)} characters)"
 
 
+def field_path(loc: tuple) -> str:
+    """A field as the services name it, from pydantic's location of an error (the request
+    body itself is implied).
+
+    >>> field_path(("body", "items", 0, "invoice_amount"))
+    'items[0].invoice_amount'
+    """
+    path = ""
+    for part in loc:
+        if part == "body":
+            continue
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
 class DomainError(Exception):
     """Base for errors a user can act on."""
 

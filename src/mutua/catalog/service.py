@@ -22,7 +22,7 @@ from mutua.catalog.models import (
 )
 from mutua.catalog.schemas import CatalogDef, PeriodDef, ProductDef
 from mutua.dates import today as shanghai_today
-from mutua.errors import Conflict, NotFound, Problem, ValidationFailed
+from mutua.errors import Conflict, NotFound, Problem, ValidationFailed, field_path
 from mutua.ledger import service as ledger_service
 
 
@@ -37,21 +37,12 @@ def check_definition(raw: object) -> CatalogDef:
     try:
         defn = CatalogDef.model_validate(raw)
     except ValidationError as exc:
-        raise ValidationFailed([Problem(_path(e["loc"]), e["msg"]) for e in exc.errors()]) \
+        raise ValidationFailed([Problem(field_path(e["loc"]), e["msg"]) for e in exc.errors()]) \
             from None
     problems = domain.check_catalog(defn)
     if problems:
         raise ValidationFailed(problems)
     return defn
-
-
-def _path(loc: tuple) -> str:
-    """A place in a definition as the checks name it: ("products", 0, "code") ->
-    products[0].code."""
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path
 
 
 def load_definition(db: Session, *, defn: CatalogDef, actor: Principal) -> list[Product]:

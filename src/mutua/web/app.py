@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from mutua.db import make_engine, session_factory
-from mutua.errors import DomainError
+from mutua.errors import DomainError, field_path
 from mutua.settings import Settings, get_settings
 
 
@@ -146,10 +146,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError):
-        problems = [
-            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "rule": e["msg"]}
-            for e in exc.errors()
-        ]
+        problems = [{"field": field_path(e["loc"]), "rule": e["msg"]} for e in exc.errors()]
         message = "; ".join(f"{p['field']}: {p['rule']}" for p in problems)
         return JSONResponse(
             {"error": "validation_failed", "message": message, "problems": problems},

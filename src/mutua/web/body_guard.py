@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mutua.bounds import MAX_DEPTH, json_depth
@@ -29,11 +30,12 @@ FORM_TYPE = b"application/x-www-form-urlencoded"
 FORM_FIELDS_ALLOWANCE = 1024 * 1024  # a multipart upload's other fields and boundaries
 
 
-class BodyTooLarge(Exception):
-    """Raised from ``receive`` when a body without a declared length passes its limit."""
+class BodyTooLarge(HTTPException):
+    """Raised from ``receive`` when a body without a declared length passes its limit. An
+    HTTPException, so a form parser that catches what it reads passes it on as a 413."""
 
     def __init__(self, limit: int):
-        super().__init__(f"body: must be at most {limit:,} bytes")
+        super().__init__(413, f"body: must be at most {limit:,} bytes")
         self.limit = limit
 
 

@@ -153,7 +153,7 @@ def test_1e30_in_a_product_definition_is_a_422(client, db):
     r = client.post("/api/v1/catalog/definitions", headers=headers, json=definition)
     assert r.status_code == 422, r.text
     assert {p["field"] for p in r.json()["problems"]} >= {
-        "products.0.uniform_premium", "products.0.benefits.0.base_sum_insured"}
+        "products[0].uniform_premium", "products[0].benefits[0].base_sum_insured"}
 
 
 def test_a_yaml_definition_whose_aliases_expand_to_billions_is_refused_at_once():
@@ -312,7 +312,7 @@ def test_long_texts_are_refused_by_the_schema_naming_the_field_and_nothing_is_st
             "kind": "motion", "title_zh": "议案", "title_en": "Motion", "body_zh": BIG,
             "quorum": "0.1", "opens_at": now.isoformat(),
             "closes_at": (now + timedelta(days=7)).isoformat()}),
-        (underwriter, "/api/v1/catalog/definitions", "products.0.underwriting", definition),
+        (underwriter, "/api/v1/catalog/definitions", "products[0].underwriting", definition),
         (member_headers, "/api/v1/governance/feedback", "text", {"text": BIG}),
         (secretary, "/api/v1/governance/feedback", "owner", {"text": "ok", "owner": BIG}),
     ]
@@ -328,6 +328,29 @@ def test_a_body_larger_than_the_limit_is_refused_before_it_is_read(client, db):
     r = client.post("/api/v1/governance/feedback", headers=headers,
                     json={"text": "x", "owner": "y" * (11 * MIB)})
     assert r.status_code == 413
+    assert r.json()["problems"][0]["field"] == "body"
+
+
+def test_an_upload_sent_without_a_length_is_cut_off_at_the_limit(engine, tmp_path):
+    """A chunked body has no Content-Length to refuse up front: it is counted as it comes."""
+    from fastapi.testclient import TestClient
+
+    from mutua.settings import Settings
+    from mutua.web.app import create_app
+
+    app = create_app(Settings(database_url=engine.test_url, upload_dir=tmp_path,
+                              import_max_bytes=1000, upload_max_bytes=1000), engine=engine)
+
+    def chunks():
+        yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="g.csv"\r\n\r\n'
+        for _ in range(3000):  # 3 MB against a limit of 1 kB plus the form fields' allowance
+            yield b"x" * 1000
+        yield b"\r\n--b--\r\n"
+
+    with TestClient(app) as client:
+        r = client.post("/api/v1/members/import", content=chunks(),
+                        headers={"Content-Type": "multipart/form-data; boundary=b"})
+    assert r.status_code == 413, r.text
     assert r.json()["problems"][0]["field"] == "body"
 
 
