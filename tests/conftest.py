@@ -16,6 +16,7 @@ made on the test server when absent; SQLite files are per test already. Without 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,10 @@ from sqlalchemy.orm import Session
 from mutua.db import Base, load_all_models, make_engine, session_factory
 
 load_all_models()
+
+# The app refuses to sign with no key; every test run makes its own (never one from the
+# source). Servers the tests start (tests/e2e, the crash trials) inherit it.
+os.environ.setdefault("MUTUA_SECRET_KEY", secrets.token_urlsafe(48))
 
 
 def _worker_url(url: str | None) -> str | None:
@@ -118,6 +123,7 @@ def settings(engine, tmp_path):
         database_url=engine.test_url,
         upload_dir=tmp_path / "uploads",
         login_attempts_per_minute=1000,
+        login_attempts_per_minute_per_address=1000,
     )
 
 

@@ -6,15 +6,18 @@ Call ``db.commit()`` after arranging when the API (another session) must see the
 
 from __future__ import annotations
 
+import functools
 import itertools
 from datetime import date, timedelta
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mutua.auth import service as auth_service
+from mutua.auth.models import User
 from mutua.auth.roles import Role
-from mutua.auth.security import SYSTEM
+from mutua.auth.security import SYSTEM, credentials_stamp, hash_password, issue_token
 from mutua.catalog import service as catalog_service
 from mutua.ledger import service as ledger_service
 from mutua.members import service as members_service
@@ -117,9 +120,29 @@ def policy(db: Session, *, member: Member, product_code: str = "TEST-ACC-1",
                                   period_code=period_code, actor=SYSTEM, on=on)
 
 
+@functools.lru_cache(maxsize=1)
+def _password_hash() -> str:
+    """PASSWORD hashed once: Argon2 is slow on purpose, and tests make many accounts."""
+    return hash_password(PASSWORD)
+
+
 def staff(db: Session, role: Role, username: str | None = None):
     return auth_service.create_user(db, username=username or f"{role.value}{next(_seq)}",
-                                    password=PASSWORD, role=role)
+                                    password=PASSWORD, role=role,
+                                    password_hash=_password_hash())
+
+
+def login_of(db: Session, m: Member) -> User:
+    """The member's login account (``member(..., login=True)`` made it)."""
+    return db.scalar(select(User).where(User.member_id == m.id))
+
+
+def minted_headers(db: Session, user: User, settings) -> dict[str, str]:
+    """Bearer headers for an existing account, signed directly (no sign-in round trip)."""
+    db.flush()
+    token = issue_token(auth_service.principal_of(user), secret=settings.secret_key, minutes=30,
+                        stamp=credentials_stamp(user.password_hash, secret=settings.secret_key))
+    return {"Authorization": f"Bearer {token}"}
 
 
 def overdraft(db: Session, *, project_id: int, limit: str = "10000000"):
@@ -139,7 +162,10 @@ def token(client, username: str, password: str = PASSWORD) -> dict[str, str]:
 
 
 def staff_headers(client, db: Session, role: Role) -> dict[str, str]:
-    user = staff(db, role)
+    return staff_headers_for(client, db, staff(db, role))
+
+
+def staff_headers_for(client, db: Session, user: User) -> dict[str, str]:
     db.commit()
     return token(client, user.username)
 

@@ -39,10 +39,15 @@ def main() -> None:
     """Run the CLI; a DomainError becomes one line on stderr and exit code 2."""
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
+    from mutua.settings import SecretKeyRefused
+
     try:
         app()  # standalone mode: usage errors and typer.Exit set the exit code themselves
     except DomainError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
+        sys.exit(2)
+    except SecretKeyRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
     except (OperationalError, ProgrammingError) as exc:
         if "no such table" in str(exc) or "does not exist" in str(exc):

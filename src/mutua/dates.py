@@ -1,21 +1,32 @@
 """Time rules: cover dates are calendar dates in Asia/Shanghai, timestamps are UTC.
 
-Quarters are calendar quarters named like ``2026Q3``.
+Quarters are calendar quarters named like ``2026Q3``, of the years the system supports
+(2000 to 2100); :meth:`Quarter.parse` is the one parser every API field, page, command and
+service reads them with.
 
 >>> q = Quarter.parse("2026Q3")
 >>> q.start, q.end, str(q.next())
 (datetime.date(2026, 7, 1), datetime.date(2026, 9, 30), '2026Q4')
+>>> Quarter.parse("０Q1")
+Traceback (most recent call last):
+...
+mutua.errors.ValidationFailed: quarter: must look like 2026Q3, got '０Q1'
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-_QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
+# ASCII digits only: \d would also take full-width and Arabic-Indic digits.
+_QUARTER = re.compile(r"([0-9]{4})[Qq]([1-4])")
+# The years a quarter, a cover date or a close may fall in. Wider ranges bought nothing but
+# loops a caller could make run for ever (a triangle to 9999, a quarter of year 0).
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 def utcnow() -> datetime:
@@ -46,13 +57,30 @@ class Quarter:
     q: int
 
     @classmethod
-    def parse(cls, text: str, *, field: str = "quarter") -> Quarter:
-        from mutua.errors import ValidationFailed
+    def parse(cls, text: object, *, field: str = "quarter") -> Quarter:
+        """The quarter named ``YYYYQn`` (full-width characters read as their ASCII forms),
+        of a year from 2000 to 2100; anything else is refused naming ``field``.
 
-        m = _QUARTER.match(str(text).strip())
+        >>> Quarter.parse(" 2026q4 "), Quarter.parse("２０２６Q１")
+        (Quarter(year=2026, q=4), Quarter(year=2026, q=1))
+        >>> Quarter.parse("9999Q4", field="payload.effective_from")
+        Traceback (most recent call last):
+        ...
+        mutua.errors.ValidationFailed: payload.effective_from: must be a quarter from 2000Q1 \
+to 2100Q4, got '9999Q4'
+        """
+        from mutua.errors import ValidationFailed, shown
+
+        if isinstance(text, Quarter):
+            return text
+        m = _QUARTER.fullmatch(unicodedata.normalize("NFKC", str(text)).strip())
         if not m:
-            raise ValidationFailed(field, f"must look like 2026Q3, got {text!r}")
-        return cls(int(m.group(1)), int(m.group(2)))
+            raise ValidationFailed(field, f"must look like 2026Q3, got {shown(text)}")
+        year = int(m.group(1))
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            raise ValidationFailed(field, f"must be a quarter from {FIRST_YEAR}Q1 to "
+                                          f"{LAST_YEAR}Q4, got {shown(text)}")
+        return cls(year, int(m.group(2)))
 
     @classmethod
     def of(cls, d: date) -> Quarter:
@@ -73,7 +101,7 @@ class Quarter:
         return Quarter(self.year - (1 if self.q == 1 else 0), 4 if self.q == 1 else self.q - 1)
 
     def __str__(self) -> str:
-        return f"{self.year}Q{self.q}"
+        return f"{self.year:04d}Q{self.q}"
 
 
 def quarters_between(first: date, last: date) -> list[Quarter]:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, Text, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -32,6 +32,13 @@ NAMING = {
 
 # A 64-bit surrogate key for tables that grow with members (SQLite needs INTEGER to autoincrement).
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def BoundedText(length: int):  # noqa: N802 - a column type, named like one
+    """Free text of at most ``length`` characters: VARCHAR(length) on PostgreSQL, which
+    refuses longer; TEXT on SQLite, which stores any length under either name (there the
+    request schemas and services are what refuse)."""
+    return String(length).with_variant(Text(), "sqlite")
 
 
 class Base(DeclarativeBase):
@@ -134,6 +141,31 @@ def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def unique_or_conflict(message: str) -> Iterator[None]:
+    """Turn a unique-key clash inside the block into Conflict(message) (HTTP 409).
+
+    For a check-then-insert that two requests race: both pass the check, the database's
+    unique key lets one insert through, and the other's flush fails here. Its transaction is
+    then rolled back whole by the caller's unit of work, so nothing of it is left behind.
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    from mutua.errors import Conflict
+
+    try:
+        yield
+    except IntegrityError as exc:
+        if not _is_unique_violation(exc):
+            raise
+        raise Conflict(message) from None
+
+
+def _is_unique_violation(exc) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)  # psycopg: 23505 unique_violation
+    return sqlstate == "23505" or "UNIQUE constraint failed" in str(exc.orig)
 
 
 def load_all_models() -> None:

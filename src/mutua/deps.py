@@ -10,18 +10,20 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import AsyncIterator, Callable
+from datetime import date
 from typing import Annotated, Any, Generic, TypeVar, get_args
 
 from anyio import to_thread
-from fastapi import APIRouter, Depends, Query, Request, Response, params
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, params
 from fastapi.dependencies.utils import get_typed_signature
 from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordBearer
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 from sqlalchemy.orm import Session
 
 from mutua.auth.roles import Role
-from mutua.auth.security import Principal, read_token
+from mutua.auth.security import Principal, TokenClaims, read_token
+from mutua.bounds import DAY_RANGE, MAX_ID, supported_day
 from mutua.errors import Forbidden, Unauthorized
 
 T = TypeVar("T")
@@ -140,13 +142,25 @@ DbSession = Annotated[Session, Depends(get_db, scope="function")]
 async def current_principal(
     request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> Principal:
+    """The caller: a bearer token's account as it stands now (checked in the database on
+    every request, so a deactivated account or a changed password ends its tokens at once)."""
     if not token:
-        # Pages sign in with a session cookie; the API with a bearer token.
+        # Pages sign in with a session cookie (checked the same way by session_alive); the
+        # API with a bearer token.
         principal = getattr(request.state, "principal", None)
         if principal is not None:
             return principal
         raise Unauthorized("sign in first: no bearer token")
-    return read_token(token, secret=request.app.state.settings.secret_key)
+    secret = request.app.state.settings.secret_key
+    claims = read_token(token, secret=secret)
+    return await to_thread.run_sync(_account_now, request.app.state.sessionmaker, claims, secret)
+
+
+def _account_now(sessionmaker, claims: TokenClaims, secret: str) -> Principal:
+    from mutua.auth.service import principal_now
+
+    with sessionmaker() as db:
+        return principal_now(db, claimed=claims.principal, stamp=claims.stamp, secret=secret)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
@@ -165,6 +179,17 @@ def allow(*roles: Role):
     return check
 
 
+# Row ids in a path or a query: positive and within the database's 64-bit keys.
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+PathText = Annotated[str, Path(max_length=64)]  # a code, quarter or token in a page's path
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+# The project codes, quarters and other short codes a query names.
+QueryCode = Annotated[str | None, Query(max_length=40)]
+# A date in a query, within the days the system holds (bounds.Day).
+QueryDay = Annotated[date | None, Query(json_schema_extra=DAY_RANGE), AfterValidator(supported_day)]
+MAX_OFFSET = 10**9  # past any list's end: the page is empty
+
+
 class PageParams(BaseModel):
     limit: int
     offset: int
@@ -172,7 +197,7 @@ class PageParams(BaseModel):
 
 async def page_params(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 

@@ -9,6 +9,33 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+def shown(value: object, limit: int = 40) -> str:
+    """A caller's value quoted in a rule, cut short: a refusal never echoes 10 MB back.
+
+    >>> shown("2026Q9"), shown("x" * 100, limit=5)
+    ("'2026Q9'", "'xxxxx…' (100 characters)")
+    """
+    text = str(value)
+    if len(text) <= limit:
+        return repr(value) if isinstance(value, str) else repr(text)
+    return f"{text[:limit]!r}"[:-1] + f"…' ({len(text)} characters)"
+
+
+def field_path(loc: tuple) -> str:
+    """A field as the services name it, from pydantic's location of an error (the request
+    body itself is implied).
+
+    >>> field_path(("body", "items", 0, "invoice_amount"))
+    'items[0].invoice_amount'
+    """
+    path = ""
+    for part in loc:
+        if part == "body":
+            continue
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
 class DomainError(Exception):
     """Base for errors a user can act on."""
 

@@ -8,24 +8,43 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+MIN_SECRET_KEY_LENGTH = 32
+# Keys that were ever printed in this source or its docs: anyone can sign with them.
+PUBLISHED_KEYS = frozenset({"mutua-demo-secret-change-me-in-production-0123456789"})
+
+
+class SecretKeyRefused(RuntimeError):
+    """The server will not sign tokens and cookies with this key (or without one)."""
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MUTUA_", extra="ignore")
 
     database_url: str = "sqlite:///var/mutua.db"
-    # Signs JWTs and session cookies. The default is for the demo only; production sets its own.
-    secret_key: str = "mutua-demo-secret-change-me-in-production-0123456789"
-    access_token_minutes: int = 30
+    # Signs JWTs and session cookies. No default: a key from the source lets anyone sign as
+    # anyone. `mutua serve` refuses to start without it, except over the demo, whose key
+    # `mutua demo` makes at random and keeps in demo_key_file.
+    secret_key: str | None = Field(default=None, repr=False)
+    demo_key_file: Path = Path("var/demo-secret.key")
+    access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
     upload_dir: Path = Path("var/uploads")
     upload_max_bytes: int = 10 * 1024 * 1024
     import_max_bytes: int = 200 * 1024 * 1024
     import_max_rows: int = 1_000_000
+    # An .xlsx is a zip: what its parts may unpack to, and what reading it may take (its own
+    # process, so a zip bomb takes that process and not the server: members/xlsx_reader.py).
+    import_max_unpacked_bytes: int = 1024 * 1024 * 1024
+    import_max_memory_bytes: int = 3 * 1024 * 1024 * 1024
+    import_max_seconds: int = 300
     # Claims at or below this amount whose rules all pass are decided without a handler.
     auto_decide_limit_yuan: int = 5000
     # A handler's override approving more than the engine by more than this (summed over the
     # claim's items) waits for a second handler's approval (four eyes, 四眼原则).
     override_second_approval_yuan: int = Field(default=10000, ge=0)
-    login_attempts_per_minute: int = 10
+    # Failed sign-ins per minute before even the right password waits: per account (however
+    # its login is spelt) and per client address (one machine trying many accounts).
+    login_attempts_per_minute: int = Field(default=10, ge=1)
+    login_attempts_per_minute_per_address: int = Field(default=50, ge=1)
     default_locale: str = "zh_CN"
     # Threads per server process that run the routes and dependencies declared with plain
     # `def`. anyio's default of 40 let every request in flight share the GIL at once, and one
@@ -33,6 +52,22 @@ class Settings(BaseSettings):
     # database, and queue the rest in order. A database across a network wants more (see
     # docs/operations.md, "Request threads").
     request_threads: int = Field(default=2, ge=1, le=1000)
+
+    def signing_key(self) -> str:
+        """The key that signs tokens and cookies, or SecretKeyRefused saying what to do."""
+        key = self.secret_key
+        if not key:
+            raise SecretKeyRefused(
+                "MUTUA_SECRET_KEY is not set: set it to a long random value, e.g. "
+                "python -c 'import secrets; print(secrets.token_urlsafe(48))' "
+                "(or run `mutua demo` for a demo that makes its own key)")
+        if key in PUBLISHED_KEYS:
+            raise SecretKeyRefused("MUTUA_SECRET_KEY is the example key printed in the source; "
+                                   "anyone could sign with it: set a random one")
+        if len(key) < MIN_SECRET_KEY_LENGTH:
+            raise SecretKeyRefused(f"MUTUA_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} "
+                                   f"characters long (it has {len(key)})")
+        return key
 
 
 @lru_cache

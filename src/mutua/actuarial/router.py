@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from mutua.actuarial import cli as tools
 from mutua.actuarial import credibility as cred
@@ -18,34 +18,41 @@ router = Router(prefix="/actuarial", tags=["actuarial"])
 Actuary = Annotated[Principal, Depends(allow(Role.ACTUARY, Role.FINANCE))]
 
 
+# Figures an actuary types into these tools: large enough for any pool, small enough that
+# no sum of them overflows.
+FIGURE = 1e15
+Figure = Annotated[float, Field(ge=-FIGURE, le=FIGURE)]
+
+
 class EarnedIn(BaseModel):
-    premium: str
-    start: str
-    end: str
+    premium: str = Field(max_length=40)
+    start: str = Field(max_length=40)
+    end: str = Field(max_length=40)
 
 
 class Cell(BaseModel):
-    origin: str
-    development: str
-    value: float
+    origin: str = Field(max_length=16)
+    development: str = Field(max_length=16)
+    value: Figure
 
 
 class IbnrIn(BaseModel):
-    cells: list[Cell]
-    method: str = "chainladder"
-    premiums: dict[str, float] | None = None
-    loss_ratio: str | None = None
+    cells: list[Cell] = Field(max_length=10_000)  # 100 origins by 100 developments
+    method: str = Field(default="chainladder", max_length=16)
+    premiums: dict[Annotated[str, Field(max_length=16)], Figure] | None = Field(
+        default=None, max_length=100)
+    loss_ratio: str | None = Field(default=None, max_length=20)
 
 
 class Observation(BaseModel):
-    group: str
-    period: str
-    ratio: float
-    weight: float
+    group: str = Field(max_length=60)
+    period: str = Field(max_length=20)
+    ratio: Figure
+    weight: Annotated[float, Field(ge=0, le=FIGURE)]
 
 
 class CredibilityIn(BaseModel):
-    observations: list[Observation]
+    observations: list[Observation] = Field(max_length=100_000)
 
 
 @router.post("/earned")

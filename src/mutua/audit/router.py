@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
@@ -32,8 +32,8 @@ class AuditOut(BaseModel):
 
 @router.get("", response_model=Page[AuditOut])
 def events(db: DbSession, actor: Annotated[Principal, Depends(allow(Role.ADMIN))],
-           paging: Paging, entity: str | None = None,
-           entity_id: str | None = None) -> Page[AuditOut]:
+           paging: Paging, entity: Annotated[str | None, Query(max_length=40)] = None,
+           entity_id: Annotated[str | None, Query(max_length=64)] = None) -> Page[AuditOut]:
     """Newest first; filter by entity (and id)."""
     rows = service.recent(db, limit=paging.limit, offset=paging.offset, entity=entity,
                           entity_id=entity_id)

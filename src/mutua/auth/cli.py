@@ -47,3 +47,37 @@ def list_users(as_json: bool = typer.Option(False, "--json")) -> None:
         return
     for r in rows:
         typer.echo(f"{r['username']:<20} {r['role']}")
+
+
+@app.command("password")
+def password(username: str = typer.Argument(..., help="the account's username or member number"),
+             new_password: str = typer.Option(..., "--password", prompt=True, hide_input=True,
+                                              confirmation_prompt=True),
+             as_json: bool = typer.Option(False, "--json")) -> None:
+    """Give an account a new password; its tokens and page sessions end at once."""
+    with unit_of_work() as db:
+        user = service.set_password(db, username=username, password=new_password)
+        out = {"id": user.id, "username": user.username}
+    typer.echo(json.dumps(out) if as_json else f"new password set for {out['username']}")
+
+
+@app.command("deactivate")
+def deactivate(username: str = typer.Argument(...),
+               as_json: bool = typer.Option(False, "--json")) -> None:
+    """Deactivate an account: it cannot sign in, and its tokens and sessions are refused."""
+    _set_active(username, False, as_json)
+
+
+@app.command("activate")
+def activate(username: str = typer.Argument(...),
+             as_json: bool = typer.Option(False, "--json")) -> None:
+    """Let a deactivated account sign in again."""
+    _set_active(username, True, as_json)
+
+
+def _set_active(username: str, active: bool, as_json: bool) -> None:
+    with unit_of_work() as db:
+        user = service.set_active(db, username=username, active=active)
+        out = {"id": user.id, "username": user.username, "active": user.active}
+    typer.echo(json.dumps(out) if as_json else
+               f"{out['username']} is {'active' if active else 'deactivated'}")

@@ -27,10 +27,12 @@ class User(Base):
 
 
 class LoginAttempt(Base):
-    """Failed sign-ins, for rate limiting by username."""
+    """Failed sign-ins, for rate limiting: one row per thing a failure counts against, the
+    account ("user:<id>", or "login:<login>" for one that names no account) and the client's
+    address ("addr:<ip>")."""
 
     __tablename__ = "login_attempts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), index=True)
+    limit_key: Mapped[str] = mapped_column(String(80), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

@@ -1,9 +1,18 @@
-"""Password hashing (Argon2) and short-lived JWT access tokens."""
+"""Password hashing (Argon2) and short-lived JWT access tokens.
+
+A token (and a page's session cookie) carries a stamp of the account's password: an HMAC,
+under the signing key, of the stored Argon2 hash, as Django's session auth hash does. A
+password change makes a new hash, so every token and cookie issued before it stops
+matching and is refused on its next request (auth.service.principal_now).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 import jwt
 from argon2 import PasswordHasher
@@ -26,6 +35,21 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@lru_cache(maxsize=1)
+def dummy_hash() -> str:
+    """A hash no password matches, verified when a login names no account: an unknown login
+    then takes as long to refuse as a wrong password (an Argon2 verification either way), so
+    the answer's timing does not say which logins exist."""
+    return hash_password("no account has this password: it only spends the same time")
+
+
+def credentials_stamp(password_hash: str, *, secret: str) -> str:
+    """A short keyed digest of the stored password hash, carried in tokens and cookies."""
+    digest = hmac.new(secret.encode(), b"mutua.credentials\x00" + password_hash.encode(),
+                      hashlib.sha256)
+    return digest.hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -58,29 +82,43 @@ class Principal:
 SYSTEM = Principal(user_id=0, username="system", role=Role.ADMIN)
 
 
-def issue_token(principal: Principal, *, secret: str, minutes: int) -> str:
+@dataclass(frozen=True)
+class TokenClaims:
+    """What a valid token says: who, with which role, and the stamp of their password."""
+
+    principal: Principal
+    stamp: str
+
+
+REQUIRED_CLAIMS = ("sub", "usr", "role", "iat", "exp", "pwd")
+
+
+def issue_token(principal: Principal, *, secret: str, minutes: int, stamp: str) -> str:
     now = utcnow()
     claims = {
         "sub": str(principal.user_id),
         "usr": principal.username,
         "role": principal.role.value,
         "mid": principal.member_id,
+        "pwd": stamp,
         "iat": now,
         "exp": now + timedelta(minutes=minutes),
     }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def read_token(token: str, *, secret: str) -> Principal:
+def read_token(token: str, *, secret: str) -> TokenClaims:
+    """The claims of a token signed with ``secret`` that carries exp and iat and has not
+    expired; Unauthorized otherwise. Whether its account still stands is the caller's check."""
     try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM])
-        return Principal(
-            user_id=int(claims["sub"]),
-            username=claims["usr"],
-            role=Role(claims["role"]),
-            member_id=claims.get("mid"),
-        )
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM],
+                            options={"require": list(REQUIRED_CLAIMS)})
+        mid = claims.get("mid")
+        principal = Principal(user_id=int(claims["sub"]), username=str(claims["usr"]),
+                              role=Role(claims["role"]),
+                              member_id=None if mid is None else int(mid))
+        return TokenClaims(principal=principal, stamp=str(claims["pwd"]))
     except jwt.ExpiredSignatureError:
         raise Unauthorized("token expired") from None
-    except (jwt.InvalidTokenError, KeyError, ValueError):
+    except (jwt.InvalidTokenError, KeyError, ValueError, TypeError):
         raise Unauthorized("invalid token") from None

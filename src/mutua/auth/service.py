@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -14,12 +15,14 @@ from mutua.auth.roles import Role
 from mutua.auth.security import (
     SYSTEM,
     Principal,
+    credentials_stamp,
+    dummy_hash,
     hash_password,
     issue_token,
     verify_password,
 )
 from mutua.dates import utcnow
-from mutua.errors import Conflict, Unauthorized, ValidationFailed
+from mutua.errors import Conflict, NotFound, Unauthorized, ValidationFailed, shown
 from mutua.settings import Settings
 
 
@@ -27,6 +30,11 @@ from mutua.settings import Settings
 class Access:
     principal: Principal
     token: str
+
+
+MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH = 8, 128
+MAX_LOGIN_LENGTH = 64
+LIMIT_KEY_LENGTH = 80
 
 
 class TooManyAttempts(Unauthorized):
@@ -48,63 +56,181 @@ def staff_named(db: Session, username: str) -> Principal:
     return principal_of(user)
 
 
+def login_key(login: str) -> str:
+    """The one spelling of a login: what sign-in looks up, whatever way it was typed.
+
+    Spaces, full-width characters, a lower-case member number and the ways of writing a
+    phone all name one account, so they all count against its failed sign-ins.
+
+    >>> login_key(" ｍ000000123 "), login_key("138-0013-8000"), login_key("admin")
+    ('M000000123', '+8613800138000', 'admin')
+    """
+    from mutua.members.identifiers import canonical_text, member_number_or_none
+
+    text = canonical_text(login)[:MAX_LOGIN_LENGTH]
+    return member_number_or_none(text) or _phone_or_none(text) or text
+
+
 def find_login(db: Session, login: str) -> User | None:
-    """A user by username, or a member's account by member number or mobile phone."""
+    """A user by username, or a member's account by member number or mobile phone.
+
+    A phone shared by several members' accounts names none of them (sign in by member
+    number then), rather than whichever the database finds first.
+    """
     from mutua.members.models import Member
 
-    login = login.strip()
-    user = db.scalar(select(User).where(User.username == login))
-    if user is None:
-        user = db.scalar(
-            select(User).join(Member, Member.id == User.member_id).where(
-                (Member.member_number == login) | (Member.phone == _phone_or_none(login))
-            )
-        )
-    return user
+    key = login_key(login)
+    user = db.scalar(select(User).where(User.username == key))
+    if user is not None or not key:
+        return user
+    if key.startswith("+"):
+        found = db.scalars(select(User).join(Member, Member.id == User.member_id)
+                           .where(Member.phone == key).limit(2)).all()
+        return found[0] if len(found) == 1 else None
+    return db.scalar(select(User).join(Member, Member.id == User.member_id)
+                     .where(Member.member_number == key))
 
 
 def _phone_or_none(text: str) -> str | None:
     from mutua.members.phones import normalise_phone
 
+    if not text or len(text) > 30:
+        return None
     try:
         return normalise_phone(text)
     except ValidationFailed:
         return None
 
 
-def check_password(db: Session, *, username: str, password: str, settings: Settings) -> User:
-    """The active user with these credentials; failed attempts are counted and limited."""
-    since = utcnow() - timedelta(minutes=1)
-    recent_failures = db.scalar(
-        select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.username == username, LoginAttempt.at >= since
-        )
-    )
-    if recent_failures >= settings.login_attempts_per_minute:
-        raise TooManyAttempts("too many failed sign-ins; wait a minute and try again")
+def check_password(db: Session, *, username: str, password: str, settings: Settings,
+                   client: str | None = None) -> User:
+    """The active user with these credentials; failed attempts are counted and limited.
+
+    Failures count against the account (however its login was typed) and against the
+    client's address; past either limit in a minute, even the right password gets 429.
+    An unknown login is verified against a dummy hash, so it takes as long as a wrong
+    password and its timing does not tell which logins exist.
+    """
     user = find_login(db, username)
-    if user is None or not user.active or not verify_password(user.password_hash, password):
-        _remember_failure(db, username, settings)
+    keys = _limit_keys(user, username, client)
+    _refuse_if_too_many(db, keys, settings)
+    candidate_hash = user.password_hash if user is not None else dummy_hash()
+    matches = verify_password(candidate_hash, password[:MAX_PASSWORD_LENGTH])
+    if user is None or not user.active or not matches or len(password) > MAX_PASSWORD_LENGTH:
+        _remember_failure(db, keys)
         raise Unauthorized("wrong username or password")
     return user
 
 
-def _remember_failure(db: Session, username: str, settings: Settings) -> None:
+def _limit_keys(user: User | None, login: str, client: str | None) -> dict[str, str]:
+    """What a failed sign-in counts against: the account, and the client's address."""
+    keys = {"account": f"user:{user.id}" if user is not None else f"login:{login_key(login)}"}
+    if client:
+        keys["address"] = f"addr:{client}"
+    return {kind: key[:LIMIT_KEY_LENGTH] for kind, key in keys.items()}
+
+
+def _refuse_if_too_many(db: Session, keys: dict[str, str], settings: Settings) -> None:
+    limits = {"account": settings.login_attempts_per_minute,
+              "address": settings.login_attempts_per_minute_per_address}
+    since = utcnow() - timedelta(minutes=1)
+    for kind, key in keys.items():
+        recent = db.scalar(select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.limit_key == key, LoginAttempt.at >= since))
+        if recent >= limits[kind]:
+            raise TooManyAttempts("too many failed sign-ins; wait a minute and try again")
+
+
+def _remember_failure(db: Session, keys: dict[str, str]) -> None:
     # Written in its own transaction: the caller's transaction rolls back on the error.
     from mutua.db import session_factory
 
     with session_factory(db.get_bind())() as s:
-        s.add(LoginAttempt(username=username))
+        s.add_all([LoginAttempt(limit_key=key) for key in keys.values()])
         s.execute(delete(LoginAttempt).where(LoginAttempt.at < utcnow() - timedelta(hours=1)))
         s.commit()
 
 
-def authenticate(db: Session, *, username: str, password: str, settings: Settings) -> Access:
-    user = check_password(db, username=username, password=password, settings=settings)
+def authenticate(db: Session, *, username: str, password: str, settings: Settings,
+                 client: str | None = None) -> Access:
+    user = check_password(db, username=username, password=password, settings=settings,
+                          client=client)
     principal = principal_of(user)
     token = issue_token(principal, secret=settings.secret_key,
-                        minutes=settings.access_token_minutes)
+                        minutes=settings.access_token_minutes,
+                        stamp=credentials_stamp(user.password_hash, secret=settings.secret_key))
     return Access(principal=principal, token=token)
+
+
+def principal_now(db: Session, *, claimed: Principal, stamp: str, secret: str) -> Principal:
+    """The principal a token or cookie names, as its account stands now.
+
+    Refused (Unauthorized) when the account no longer exists, is deactivated, has another
+    role or member, or its password changed after the token or cookie was issued: a signed
+    token is only as good as the account behind it, checked on every request.
+    """
+    row = db.execute(select(User.username, User.role, User.member_id, User.active,
+                            User.password_hash).where(User.id == claimed.user_id)).first()
+    if row is None or not row.active:
+        raise Unauthorized("this account no longer exists or is deactivated; sign in again")
+    if row.role != claimed.role.value or row.member_id != claimed.member_id:
+        raise Unauthorized("this account's role has changed; sign in again")
+    if not hmac.compare_digest(stamp, credentials_stamp(row.password_hash, secret=secret)):
+        raise Unauthorized("the password was changed after this sign-in; sign in again")
+    return Principal(user_id=claimed.user_id, username=row.username, role=Role(row.role),
+                     member_id=row.member_id)
+
+
+def set_password(db: Session, *, username: str, password: str, actor: Principal = SYSTEM) -> User:
+    """A new password for an account; every token and page session issued before it ends."""
+    user = _user_named(db, username)
+    _check_new_password(password)
+    user.password_hash = hash_password(password)
+    audit.record(db, actor=actor, action="user.password", entity="user", entity_id=user.id)
+    return user
+
+
+def change_own_password(db: Session, *, principal: Principal, current: str, new: str,
+                        settings: Settings, client: str | None = None) -> str:
+    """A signed-in person changes their password (knowing the current one); returns the new
+    token, since the one they used ends with the old password."""
+    user = db.get(User, principal.user_id)
+    if user is None:
+        raise Unauthorized("this account no longer exists or is deactivated; sign in again")
+    try:
+        check_password(db, username=user.username, password=current, settings=settings,
+                       client=client)
+    except TooManyAttempts:
+        raise
+    except Unauthorized:
+        raise ValidationFailed("current_password", "is not this account's password") from None
+    set_password(db, username=user.username, password=new, actor=principal)
+    return issue_token(principal_of(user), secret=settings.secret_key,
+                       minutes=settings.access_token_minutes,
+                       stamp=credentials_stamp(user.password_hash, secret=settings.secret_key))
+
+
+def set_active(db: Session, *, username: str, active: bool, actor: Principal = SYSTEM) -> User:
+    """Deactivate an account (its tokens and sessions are refused from the next request) or
+    activate it again."""
+    user = _user_named(db, username)
+    user.active = active
+    audit.record(db, actor=actor, action="user.activate" if active else "user.deactivate",
+                 entity="user", entity_id=user.id)
+    return user
+
+
+def _user_named(db: Session, username: str) -> User:
+    user = db.scalar(select(User).where(User.username == login_key(username)))
+    if user is None:
+        raise NotFound(f"no account named {shown(username)}")
+    return user
+
+
+def _check_new_password(password: str) -> None:
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise ValidationFailed("password", f"must be {MIN_PASSWORD_LENGTH} to "
+                                           f"{MAX_PASSWORD_LENGTH} characters")
 
 
 def create_user(
@@ -119,10 +245,11 @@ def create_user(
     password_hash: str | None = None,
 ) -> User:
     """A staff account, or (role=member, member_id set) a member's login."""
+    username = login_key(username)
     if not username or len(username) > 64:
         raise ValidationFailed("username", "must be 1 to 64 characters")
-    if password_hash is None and len(password) < 8:
-        raise ValidationFailed("password", "must be at least 8 characters")
+    if password_hash is None:
+        _check_new_password(password)
     if (role is Role.MEMBER) != (member_id is not None):
         raise ValidationFailed("member_id", "is required for member logins and only for them")
     if db.scalar(select(User.id).where(User.username == username)) is not None:

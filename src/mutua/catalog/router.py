@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Body, Depends
+from fastapi import Depends, Path
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
@@ -12,6 +12,7 @@ from mutua.catalog import service
 from mutua.catalog.models import Product
 from mutua.catalog.schemas import (
     BenefitOut,
+    CatalogDef,
     PeriodDef,
     PeriodIn,
     PeriodOut,
@@ -56,14 +57,15 @@ def open_products(db: DbSession, actor: AnyCaller) -> list[ProductOut]:
 
 
 @router.get("/products/{code}", response_model=ProductOut)
-def product(code: str, db: DbSession, actor: AnyCaller) -> ProductOut:
+def product(code: Annotated[str, Path(max_length=40)], db: DbSession,
+            actor: AnyCaller) -> ProductOut:
     return product_out(service.get_product(db, code=code))
 
 
 @router.post("/definitions", response_model=list[ProductOut], status_code=201)
-def load(db: DbSession, actor: Underwriter, body: Annotated[dict, Body()]) -> list[ProductOut]:
+def load(db: DbSession, actor: Underwriter, body: CatalogDef) -> list[ProductOut]:
     """Load a project and products from a definition (the YAML format, as JSON)."""
-    defn = service.check_definition(body)
+    defn = service.check_definition(body.model_dump())
     products = service.load_definition(db, defn=defn, actor=actor)
     return [product_out(service.get_product(db, code=p.code)) for p in products]
 

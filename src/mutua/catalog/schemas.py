@@ -30,8 +30,11 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from mutua.bounds import Day, Yuan, bounded_json
 
 BENEFIT_KINDS = (
     "accidental_death", "disability", "accidental_medical", "sudden_death",
@@ -46,6 +49,15 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# A rate or coefficient: between 0 and 100, to at most 8 decimal places. "1e30" in a
+# definition was a 500 (InvalidOperation in the database type); a bound refuses it first.
+Rate = Annotated[Decimal, Field(ge=0, le=100, decimal_places=8)]
+Share = Annotated[Decimal, Field(ge=0, le=1, decimal_places=4)]
+Days = Annotated[int, Field(ge=0, le=3660)]
+Age = Annotated[int, Field(ge=0, le=150)]
+OccupationClass = Annotated[int, Field(ge=1, le=6)]
+
+
 def _no_float(v):
     if isinstance(v, float):
         raise ValueError("write amounts and rates as strings, e.g. \"0.15\", not floats")
@@ -54,18 +66,18 @@ def _no_float(v):
 
 class BenefitDef(_Strict):
     code: str = Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")
-    kind: str
+    kind: str = Field(max_length=32)
     name_zh: str = Field(min_length=1, max_length=60)
     name_en: str = Field(min_length=1, max_length=100)
-    base_sum_insured: Decimal
-    pure_risk_rate: Decimal
-    deductible: Decimal = Decimal("0")
-    coinsurance_with_social: Decimal | None = None
-    coinsurance_without_social: Decimal | None = None
-    daily_amount: Decimal | None = None
-    max_days: int | None = None
-    shares_sum_insured_with: str | None = None
-    waiting_days: int | None = None
+    base_sum_insured: Yuan
+    pure_risk_rate: Rate
+    deductible: Yuan = Decimal("0")
+    coinsurance_with_social: Share | None = None
+    coinsurance_without_social: Share | None = None
+    daily_amount: Yuan | None = None
+    max_days: Days | None = None
+    shares_sum_insured_with: str | None = Field(default=None, max_length=32)
+    waiting_days: Days | None = None
 
     _floats = field_validator(
         "base_sum_insured", "pure_risk_rate", "deductible", "coinsurance_with_social",
@@ -73,48 +85,51 @@ class BenefitDef(_Strict):
 
 
 class BandDef(_Strict):
-    ages: tuple[int, int]
-    row: list[Decimal]
+    ages: tuple[Age, Age]
+    row: list[Rate] = Field(max_length=6)
 
     _floats = field_validator("row", mode="before")(
         lambda v: [_no_float(x) for x in v] if isinstance(v, list) else v)
 
 
 class CoefficientsDef(_Strict):
-    classes: list[int]
-    bands: list[BandDef]
+    classes: list[OccupationClass] = Field(max_length=6)
+    bands: list[BandDef] = Field(max_length=151)
 
 
 class PeriodDef(_Strict):
     code: str = Field(min_length=1, max_length=20)
-    sale_start: date
-    sale_end: date
-    cover_start: date
+    sale_start: Day
+    sale_end: Day
+    cover_start: Day
 
 
 class ProductDef(_Strict):
     code: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
     name_zh: str = Field(min_length=1, max_length=100)
     name_en: str = Field(min_length=1, max_length=150)
-    line: str = "accident"
-    uniform_premium: Decimal
-    term_days: int = 365
-    min_age: int
-    max_age: int
-    allowed_classes: list[int]
-    waiting_days: int = 0
-    expense_loading: Decimal
+    line: str = Field(default="accident", max_length=20)
+    uniform_premium: Yuan
+    term_days: Days = 365
+    min_age: Age
+    max_age: Age
+    allowed_classes: list[OccupationClass] = Field(max_length=6)
+    waiting_days: Days = 0
+    expense_loading: Share
     # Claims expected per premium (the pricing basis); None: the project's a priori ratio.
-    expected_loss_ratio: Decimal | None = None
+    expected_loss_ratio: Share | None = None
     # Surplus raises the cover of policies with at least this many days left, by at most
     # this rate in one close (提升保额; see mutua.settlement.allocation).
-    min_uplift_days: int = 30
-    max_uplift_rate: Decimal = Decimal("0.5")
-    exclusions: list[str] = []
-    underwriting: dict = {}
-    benefits: list[BenefitDef]
+    min_uplift_days: Days = 30
+    max_uplift_rate: Share = Decimal("0.5")
+    exclusions: list[Annotated[str, Field(max_length=40)]] = Field(default=[], max_length=50)
+    # The rules a CKD product underwrites by (stages, albuminuria, labs): at most 20,000
+    # characters as JSON (10 MB of "notes" were stored here once).
+    underwriting: Annotated[dict[str, Any], Field(max_length=50),
+                            AfterValidator(bounded_json(20_000))] = {}
+    benefits: list[BenefitDef] = Field(max_length=30)
     coefficients: CoefficientsDef
-    periods: list[PeriodDef] = []
+    periods: list[PeriodDef] = Field(default=[], max_length=100)
 
     _floats = field_validator("uniform_premium", "expense_loading", "expected_loss_ratio",
                               "max_uplift_rate", mode="before")(_no_float)
@@ -125,26 +140,27 @@ class ProjectDef(_Strict):
     name_zh: str = Field(min_length=1, max_length=100)
     name_en: str = Field(min_length=1, max_length=150)
     target_group: str = Field(min_length=1, max_length=200)
-    reserving_method: str = "bf"
-    a_priori_loss_ratio: Decimal = Decimal("0.60")
+    reserving_method: str = Field(default="bf", max_length=16)
+    a_priori_loss_ratio: Annotated[Decimal, Field(ge=0, le=10, decimal_places=4)] = \
+        Decimal("0.60")
 
     _floats = field_validator("a_priori_loss_ratio", mode="before")(_no_float)
 
 
 class CatalogDef(_Strict):
     project: ProjectDef
-    products: list[ProductDef] = []
+    products: list[ProductDef] = Field(default=[], max_length=50)
 
 
 class CellIn(BaseModel):
-    age_min: int
-    age_max: int
-    occupation_class: int
-    coefficient: Decimal
+    age_min: Age
+    age_max: Age
+    occupation_class: OccupationClass
+    coefficient: Rate
 
 
 class PeriodIn(PeriodDef):
-    product_code: str
+    product_code: str = Field(max_length=40)
 
 
 class BenefitOut(BaseModel):

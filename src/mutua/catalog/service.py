@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-import yaml
 from pydantic import ValidationError
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from mutua.audit import service as audit
 from mutua.auth.security import Principal
+from mutua.bounds import load_yaml
 from mutua.catalog import domain
 from mutua.catalog.models import (
     Benefit,
@@ -22,17 +22,13 @@ from mutua.catalog.models import (
 )
 from mutua.catalog.schemas import CatalogDef, PeriodDef, ProductDef
 from mutua.dates import today as shanghai_today
-from mutua.errors import Conflict, NotFound, Problem, ValidationFailed
+from mutua.errors import Conflict, NotFound, Problem, ValidationFailed, field_path
 from mutua.ledger import service as ledger_service
 
 
 def parse_definition(text: str) -> CatalogDef:
     """YAML (or JSON) text -> a checked definition, or ValidationFailed naming each problem."""
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ValidationFailed("file", f"is not valid YAML: {exc}") from None
-    return check_definition(raw)
+    return check_definition(load_yaml(text, field="file"))  # depth and aliases bounded
 
 
 def check_definition(raw: object) -> CatalogDef:
@@ -41,9 +37,8 @@ def check_definition(raw: object) -> CatalogDef:
     try:
         defn = CatalogDef.model_validate(raw)
     except ValidationError as exc:
-        raise ValidationFailed([
-            Problem(".".join(str(x) for x in e["loc"]), e["msg"]) for e in exc.errors()
-        ]) from None
+        raise ValidationFailed([Problem(field_path(e["loc"]), e["msg"]) for e in exc.errors()]) \
+            from None
     problems = domain.check_catalog(defn)
     if problems:
         raise ValidationFailed(problems)
@@ -226,6 +221,13 @@ def next_unsold_period(db: Session, *, product_id: int, on: date | None = None) 
 def list_projects(db: Session) -> list[Project]:
     return list(db.scalars(select(Project).options(selectinload(Project.products))
                            .order_by(Project.code)))
+
+
+def project_started_on(db: Session, *, project_id: int) -> date | None:
+    """The first day of cover any of the project's sale periods gives (None: no period yet)."""
+    return db.scalar(select(func.min(SalePeriod.cover_start))
+                     .join(Product, Product.id == SalePeriod.product_id)
+                     .where(Product.project_id == project_id))
 
 
 def get_project(db: Session, *, code: str) -> Project:

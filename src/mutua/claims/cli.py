@@ -176,11 +176,12 @@ def triangle(project: str = typer.Option(..., help="project code"),
     """Cumulative claims triangle by accident quarter and development quarter."""
     from mutua.catalog import service as catalog_service
     from mutua.claims import service
+    from mutua.dates import today as shanghai_today
 
     with unit_of_work() as db:
         project_id = catalog_service.get_project(db, code=project).id
         cells = service.triangle(db, project_id=project_id, basis=basis,
-                                 as_of=_date(as_of, "as_of"))
+                                 as_of=_date(as_of, "as_of"), today=shanghai_today())
     if csv_out:
         typer.echo(service.triangle_csv(cells), nl=False)
     elif as_json:

@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mutua.dates import utcnow
-from mutua.db import Base, BigIntPK, Money, UTCDateTime
+from mutua.db import Base, BigIntPK, BoundedText, Money, UTCDateTime
 
 # Workflow states. Open claims (reported, under_review, reopened) carry a case reserve.
 REPORTED, UNDER_REVIEW, DECIDED, PAID, CLOSED, REOPENED = (
@@ -41,7 +41,7 @@ class Claim(Base):
     event_date: Mapped[date] = mapped_column(Date)  # Shanghai calendar date of the event
     event_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     place: Mapped[str] = mapped_column(String(200), default="")
-    description: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(BoundedText(2000), default="")  # as ClaimIn
     occupation_class_at_event: Mapped[int | None] = mapped_column(default=None)
     # Exclusion triggers a handler found on review, e.g. ["drunk_driving"].
     circumstances: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -58,11 +58,11 @@ class Claim(Base):
     uncovered_loss: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
     case_reserve: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
     appeals: Mapped[int] = mapped_column(default=0)
-    appeal_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    appeal_reason: Mapped[str | None] = mapped_column(BoundedText(2000), default=None)
     closed_on: Mapped[date | None] = mapped_column(Date, default=None)
     # A second report of the same event (policy, date, type), recorded by staff with a reason.
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("claims.id"), default=None)
-    duplicate_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    duplicate_reason: Mapped[str | None] = mapped_column(BoundedText(2000), default=None)
 
 
 class ClaimItem(Base):
@@ -135,7 +135,7 @@ class ClaimDecision(Base):
     uncovered_loss: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
     auto: Mapped[bool] = mapped_column(default=False)
     overridden: Mapped[bool] = mapped_column(default=False)
-    reason: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(BoundedText(2000), default="")  # as DecisionIn
     # The handler who approved a large override as the second pair of eyes (四眼原则).
     second_approver: Mapped[int | None] = mapped_column(default=None)
 
@@ -164,7 +164,7 @@ class OverrideRequest(Base):
     # [{"item_id": 7, "approved": "30000.00"}], the handler's amounts as asked
     items: Mapped[list[dict]] = mapped_column(JSON, default=list)
     circumstances: Mapped[list[str] | None] = mapped_column(JSON, default=None)
-    reason: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(BoundedText(2000), default="")  # as DecisionIn
     engine_amount: Mapped[Decimal] = mapped_column(Money())
     approved: Mapped[Decimal] = mapped_column(Money())
     above_engine: Mapped[Decimal] = mapped_column(Money())
@@ -172,7 +172,7 @@ class OverrideRequest(Base):
     answered_by: Mapped[int | None] = mapped_column(default=None)
     answered_by_name: Mapped[str | None] = mapped_column(String(80), default=None)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
-    answer_note: Mapped[str] = mapped_column(Text, default="")
+    answer_note: Mapped[str] = mapped_column(BoundedText(2000), default="")
 
 
 class CaseReserveMovement(Base):

@@ -6,7 +6,6 @@ member's claim is a 404); every staff role may read the queue.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, File, Form, Query, Request, Response, UploadFile
@@ -30,7 +29,7 @@ from mutua.claims.schemas import (
     TriangleCell,
 )
 from mutua.dates import today
-from mutua.deps import DbSession, Page, Paging, Router, allow
+from mutua.deps import DbSession, Page, Paging, PathId, QueryCode, QueryDay, QueryId, Router, allow
 
 router = Router(prefix="/claims", tags=["claims"])
 
@@ -57,8 +56,9 @@ def report(body: ClaimIn, request: Request, db: DbSession, actor: Filer) -> Clai
 
 @router.get("", response_model=Page[ClaimSummary])
 def list_claims(db: DbSession, actor: Reader, paging: Paging,
-                project: str | None = None, status: str | None = None,
-                member_id: int | None = None) -> Page[ClaimSummary]:
+                project: QueryCode = None,
+                status: Annotated[str | None, Query(max_length=32)] = None,
+                member_id: QueryId = None) -> Page[ClaimSummary]:
     """Claims, newest first; ``status=open`` is the handlers' queue and
     ``status=awaiting_approval`` the overrides waiting for a second handler. Members see
     their own."""
@@ -71,7 +71,7 @@ def list_claims(db: DbSession, actor: Reader, paging: Paging,
 
 @router.get("/published", response_model=Page[PublishedClaim])
 def published(db: DbSession, actor: Anyone, paging: Paging,
-              project: Annotated[str, Query()]) -> Page[PublishedClaim]:
+              project: Annotated[str, Query(max_length=32)]) -> Page[PublishedClaim]:
     """The project's paid claims, anonymised, as published to its members (理赔公示)."""
     rows, total = service.published(db, project_code=project, limit=paging.limit,
                                     offset=paging.offset)
@@ -79,12 +79,14 @@ def published(db: DbSession, actor: Anyone, paging: Paging,
 
 
 @router.get("/triangle", response_model=list[TriangleCell])
-def triangle(db: DbSession, actor: Analyst, project: Annotated[str, Query()],
-             basis: Annotated[str, Query(pattern="^(paid|incurred)$")] = "paid",
-             as_of: date | None = None) -> list[TriangleCell]:
+def triangle(db: DbSession, actor: Analyst, project: Annotated[str, Query(max_length=32)],
+             basis: Annotated[str, Query(pattern="^(paid|incurred)$", max_length=8)] = "paid",
+             as_of: QueryDay = None) -> list[TriangleCell]:
     """Cumulative claims triangle by accident and development quarter."""
     project_id = catalog_service.get_project(db, code=project).id
-    cells = service.triangle(db, project_id=project_id, basis=basis, as_of=as_of or today())
+    now = today()
+    cells = service.triangle(db, project_id=project_id, basis=basis, as_of=as_of or now,
+                             today=now)
     return [TriangleCell(origin=o, development=d, value=v) for o, d, v in cells]
 
 
@@ -101,18 +103,18 @@ def pay(body: PayIn, db: DbSession, actor: Handler) -> BatchOut:
 
 
 @router.get("/{claim_id}", response_model=ClaimOut)
-def get(claim_id: int, db: DbSession, actor: Reader) -> ClaimOut:
+def get(claim_id: PathId, db: DbSession, actor: Reader) -> ClaimOut:
     """One claim with its items, decisions and reasons."""
     return service.to_out(db, service.get(db, claim_id=claim_id, actor=actor))
 
 
 @router.post("/{claim_id}/review", response_model=ClaimOut)
-def review(claim_id: int, db: DbSession, actor: Handler) -> ClaimOut:
+def review(claim_id: PathId, db: DbSession, actor: Handler) -> ClaimOut:
     return service.to_out(db, service.review(db, claim_id=claim_id, actor=actor))
 
 
 @router.post("/{claim_id}/reserve", response_model=ClaimOut)
-def reserve(claim_id: int, body: ReserveIn, db: DbSession, actor: Handler) -> ClaimOut:
+def reserve(claim_id: PathId, body: ReserveIn, db: DbSession, actor: Handler) -> ClaimOut:
     claim = service.set_reserve(db, claim_id=claim_id, amount=body.amount, actor=actor,
                                 reason=body.reason)
     return service.to_out(db, claim)
@@ -121,7 +123,7 @@ def reserve(claim_id: int, body: ReserveIn, db: DbSession, actor: Handler) -> Cl
 @router.post("/{claim_id}/decide", response_model=ClaimOut,
              responses={202: {"model": ClaimOut,
                               "description": "an override waits for a second handler"}})
-def decide(claim_id: int, body: DecisionIn, request: Request, response: Response,
+def decide(claim_id: PathId, body: DecisionIn, request: Request, response: Response,
            db: DbSession, actor: Handler) -> ClaimOut:
     """Decide: accept the engine, or override item amounts with a written reason.
 
@@ -137,7 +139,7 @@ def decide(claim_id: int, body: DecisionIn, request: Request, response: Response
 
 
 @router.post("/{claim_id}/override/approve", response_model=ClaimOut)
-def approve_override(claim_id: int, body: OverrideAnswerIn, db: DbSession,
+def approve_override(claim_id: PathId, body: OverrideAnswerIn, db: DbSession,
                      actor: Handler) -> ClaimOut:
     """A second handler (not the one who asked) approves the pending override: decided."""
     claim = service.approve_override(db, claim_id=claim_id, actor=actor, note=body.note)
@@ -145,7 +147,7 @@ def approve_override(claim_id: int, body: OverrideAnswerIn, db: DbSession,
 
 
 @router.post("/{claim_id}/override/reject", response_model=ClaimOut)
-def reject_override(claim_id: int, body: OverrideAnswerIn, db: DbSession,
+def reject_override(claim_id: PathId, body: OverrideAnswerIn, db: DbSession,
                     actor: Handler) -> ClaimOut:
     """Turn the pending override down, saying why; the claim stays open to decide again."""
     claim = service.reject_override(db, claim_id=claim_id, actor=actor, note=body.note)
@@ -153,21 +155,21 @@ def reject_override(claim_id: int, body: OverrideAnswerIn, db: DbSession,
 
 
 @router.post("/{claim_id}/appeal", response_model=ClaimOut)
-def appeal(claim_id: int, body: AppealIn, db: DbSession, actor: Filer) -> ClaimOut:
+def appeal(claim_id: PathId, body: AppealIn, db: DbSession, actor: Filer) -> ClaimOut:
     """Ask once for the decision to be looked at again."""
     claim = service.appeal(db, claim_id=claim_id, actor=actor, reason=body.reason)
     return service.to_out(db, claim)
 
 
 @router.post("/{claim_id}/close", response_model=ClaimOut)
-def close(claim_id: int, db: DbSession, actor: Handler) -> ClaimOut:
+def close(claim_id: PathId, db: DbSession, actor: Handler) -> ClaimOut:
     return service.to_out(db, service.close(db, claim_id=claim_id, actor=actor))
 
 
 @router.post("/{claim_id}/documents", response_model=DocumentOut, status_code=201)
-def upload(claim_id: int, request: Request, db: DbSession, actor: Filer,
+def upload(claim_id: PathId, request: Request, db: DbSession, actor: Filer,
            file: Annotated[UploadFile, File()],
-           kind: Annotated[str, Form()] = "other") -> DocumentOut:
+           kind: Annotated[str, Form(max_length=24)] = "other") -> DocumentOut:
     """Attach a PDF, JPEG or PNG (size limited) to a claim."""
     settings = request.app.state.settings
     data = file.file.read(settings.upload_max_bytes + 1)  # one byte over is enough to refuse
@@ -178,13 +180,13 @@ def upload(claim_id: int, request: Request, db: DbSession, actor: Filer,
 
 
 @router.get("/{claim_id}/documents", response_model=list[DocumentOut])
-def documents(claim_id: int, db: DbSession, actor: Reader) -> list[DocumentOut]:
+def documents(claim_id: PathId, db: DbSession, actor: Reader) -> list[DocumentOut]:
     return [DocumentOut.model_validate(d, from_attributes=True)
             for d in service.list_documents(db, claim_id=claim_id, actor=actor)]
 
 
 @router.get("/{claim_id}/documents/{document_id}")
-def document(claim_id: int, document_id: int, request: Request, db: DbSession,
+def document(claim_id: PathId, document_id: PathId, request: Request, db: DbSession,
              actor: Reader) -> Response:
     doc, data = service.read_document(db, claim_id=claim_id, document_id=document_id,
                                       actor=actor, settings=request.app.state.settings)

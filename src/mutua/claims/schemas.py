@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Annotated
 
 from pydantic import BaseModel, Field, field_validator
 
+from mutua.bounds import MAX_YUAN, Day, Id, Moment, Yuan
 from mutua.dates import SHANGHAI
 
 
@@ -21,24 +23,24 @@ class ItemIn(BaseModel):
     """One claimed benefit. Fill the fields its kind needs (see the adjudication rules)."""
 
     benefit_code: str = Field(max_length=32)
-    claimed_amount: Decimal | None = None
-    disability_grade: int | None = None
-    invoice_amount: Decimal | None = None
-    social_insurance_paid: Decimal = Decimal("0")
-    other_insurance_paid: Decimal = Decimal("0")
+    claimed_amount: Yuan | None = None
+    disability_grade: Annotated[int, Field(ge=1, le=10)] | None = None
+    invoice_amount: Yuan | None = None
+    social_insurance_paid: Yuan = Decimal("0")
+    other_insurance_paid: Yuan = Decimal("0")
     has_social_insurance: bool = False
-    hospital_days: int | None = None
-    symptoms_began_at: datetime | None = None
-    died_at: datetime | None = None
+    hospital_days: Annotated[int, Field(ge=0, le=3660)] | None = None
+    symptoms_began_at: Moment | None = None
+    died_at: Moment | None = None
 
     _aware_times = field_validator("symptoms_began_at", "died_at")(_aware)
 
 
 class ClaimIn(BaseModel):
-    policy_id: int
-    event_type: str = Field(examples=["accident"])
-    event_date: date
-    event_at: datetime | None = None
+    policy_id: Id
+    event_type: str = Field(max_length=16, examples=["accident"])
+    event_date: Day
+    event_at: Moment | None = None
     place: str = Field(default="", max_length=200)
     description: str = Field(default="", max_length=2000)
     occupation_class_at_event: int | None = Field(default=None, ge=1, le=6)
@@ -50,16 +52,17 @@ class ClaimIn(BaseModel):
 
 
 class ItemOverride(BaseModel):
-    item_id: int
-    approved: Decimal
+    item_id: Id
+    approved: Yuan
 
 
 class DecisionIn(BaseModel):
     """A handler's decision: accept the engine, or override item amounts with a reason."""
 
-    items: list[ItemOverride] = Field(default_factory=list)
-    circumstances: list[str] | None = Field(
-        default=None, description="exclusion triggers found on review, e.g. drunk_driving")
+    items: list[ItemOverride] = Field(default_factory=list, max_length=20)
+    circumstances: list[Annotated[str, Field(max_length=40)]] | None = Field(
+        default=None, max_length=20,
+        description="exclusion triggers found on review, e.g. drunk_driving")
     reason: str = Field(default="", max_length=2000)
 
 
@@ -95,14 +98,14 @@ class AppealIn(BaseModel):
 
 
 class ReserveIn(BaseModel):
-    amount: Decimal
+    amount: Annotated[Decimal, Field(ge=-MAX_YUAN, le=MAX_YUAN)]
     # A person revising an estimate says why (kept in the audit event, shown in its history).
     reason: str = Field(min_length=1, max_length=500, pattern=r"\S")
 
 
 class PayIn(BaseModel):
-    project: str
-    claim_ids: list[int] | None = None
+    project: str = Field(max_length=32)
+    claim_ids: list[Id] | None = Field(default=None, max_length=100_000)
 
 
 class ItemOut(BaseModel):

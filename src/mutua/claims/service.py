@@ -255,9 +255,14 @@ def claims_payable_at(db: Session, *, project_id: int, as_of: date) -> Decimal:
     return from_fen(int(approved) - int(paid))
 
 
-def triangle(db: Session, *, project_id: int, basis: str,
-             as_of: date) -> list[tuple[str, int, Decimal]]:
-    """Cumulative cells (origin quarter "2026Q1", development quarter 0.., value)."""
+def triangle(db: Session, *, project_id: int, basis: str, as_of: date,
+             today: date | None = None) -> list[tuple[str, int, Decimal]]:
+    """Cumulative cells (origin quarter "2026Q1", development quarter 0.., value).
+
+    With ``today`` (a valuation day a caller chose), ``as_of`` must lie between the
+    project's first day of cover and today."""
+    if today is not None:
+        triangles.check_as_of(db, project_id=project_id, as_of=as_of, today=today)
     return triangles.triangle(db, project_id=project_id, basis=basis, as_of=as_of)
 
 

@@ -19,7 +19,14 @@ from mutua.auth.security import Principal
 from mutua.catalog.models import Project
 from mutua.dates import utcnow
 from mutua.errors import Conflict, Forbidden, NotFound, ProblemCollector, ValidationFailed
-from mutua.governance.models import FeedbackItem, Meeting, MeetingRegistration
+from mutua.governance.models import (
+    FEEDBACK_LIMIT,
+    MINUTES_LIMIT,
+    OWNER_LIMIT,
+    FeedbackItem,
+    Meeting,
+    MeetingRegistration,
+)
 from mutua.governance.service import in_scope
 
 MODES = ("in_person", "online")
@@ -140,8 +147,6 @@ def _scope_filter(project_col, member_id: int):
 
 # --- the secretary's meeting page and the member's record --------------------------------
 
-MINUTES_LIMIT = 20_000  # characters in each language
-
 
 def meeting_counts(db: Session, *, meeting_ids: list[int]) -> dict[int, tuple[int, int]]:
     """(registered, attended) for each meeting of a page, in one GROUP BY.
@@ -174,6 +179,14 @@ def registered_members(db: Session, *, meeting_id: int, limit: int = 50, offset:
 
 def _started(meeting: Meeting) -> bool:
     return meeting.starts_at <= utcnow()
+
+
+def _as_member_number(text: str) -> str:
+    """A typed member number in its stored form ("ｍ000000012" is M000000012); text that is
+    no member number is kept as typed, to be named in the refusal."""
+    from mutua.members.identifiers import canonical_text, member_number_or_none
+
+    return member_number_or_none(text) or canonical_text(text)
 
 
 def _member_ids_by_number(db: Session, numbers: list[str]) -> dict[str, int]:
@@ -217,7 +230,7 @@ def record_attendance_of(db: Session, *, meeting_id: int, actor: Principal,
     if not _started(meeting):
         raise Conflict("attendance is recorded once the meeting has started")
     ticked = set(member_ids)
-    numbers = list(dict.fromkeys(n.strip() for n in member_numbers if n.strip()))
+    numbers = list(dict.fromkeys(_as_member_number(n) for n in member_numbers if n.strip()))
     problems = ProblemCollector()
     if not ticked and not numbers:
         problems.add("attended", "tick or type at least one member")
@@ -278,8 +291,9 @@ def my_meetings(db: Session, *, member_id: int, meeting_ids: list[int]) -> dict[
 def raise_feedback(db: Session, *, text: str, actor: Principal, meeting_id: int | None = None,
                    project_id: int | None = None, owner: str | None = None) -> FeedbackItem:
     """A new feedback item: from a member, or noted by staff at a meeting."""
-    if not (text or "").strip() or len(text) > 4000:
-        raise ValidationFailed("text", "must be 1 to 4000 characters")
+    if not (text or "").strip() or len(text) > FEEDBACK_LIMIT:
+        raise ValidationFailed("text", f"must be 1 to {FEEDBACK_LIMIT} characters")
+    owner = _owner(owner)
     if meeting_id is not None:
         meeting = get_meeting(db, meeting_id=meeting_id, actor=actor)
         project_id = meeting.project_id
@@ -298,6 +312,13 @@ def raise_feedback(db: Session, *, text: str, actor: Principal, meeting_id: int 
     return item
 
 
+def _owner(owner: str | None) -> str | None:
+    """Who answers a feedback item: a staff username or a team, at most 64 characters."""
+    if owner is not None and len(owner.strip()) > OWNER_LIMIT:
+        raise ValidationFailed("owner", f"must be at most {OWNER_LIMIT} characters")
+    return (owner or "").strip() or None
+
+
 def update_feedback(db: Session, *, item_id: int, actor: Principal, owner: str | None = None,
                     response: str | None = None, status: str | None = None) -> FeedbackItem:
     """Assign an owner, write the response, move the status forward (never back)."""
@@ -313,8 +334,10 @@ def update_feedback(db: Session, *, item_id: int, actor: Principal, owner: str |
             raise ValidationFailed("response", f"is required before the item is {status}")
         if status != "open" and not (owner or item.owner):
             raise ValidationFailed("owner", "assign an owner before work starts")
+    if response is not None and len(response) > FEEDBACK_LIMIT:
+        raise ValidationFailed("response", f"must be at most {FEEDBACK_LIMIT} characters")
     if owner is not None:
-        item.owner = owner.strip()[:64] or None
+        item.owner = _owner(owner)
     if response is not None:
         item.response = response.strip()
     if status is not None:

@@ -25,13 +25,20 @@ from sqlalchemy import (
     Index,
     Numeric,
     String,
-    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mutua.dates import utcnow
-from mutua.db import Base, BigIntPK, UTCDateTime
+from mutua.db import Base, BigIntPK, BoundedText, UTCDateTime
+
+# Longest free text of each kind, in characters: the request schemas, the services and the
+# columns hold the same limits.
+PROPOSAL_TEXT_LIMIT = 20_000
+MINUTES_LIMIT = 20_000  # in each language
+FEEDBACK_LIMIT = 4_000  # a feedback item, and the answer to it
+COMMENT_LIMIT = 2_000  # a service rating's comment
+OWNER_LIMIT = 64
 
 
 class Proposal(Base):
@@ -47,8 +54,8 @@ class Proposal(Base):
                                                    default=None)
     title_zh: Mapped[str] = mapped_column(String(200))
     title_en: Mapped[str] = mapped_column(String(300))
-    body_zh: Mapped[str] = mapped_column(Text, default="")
-    body_en: Mapped[str] = mapped_column(Text, default="")
+    body_zh: Mapped[str] = mapped_column(BoundedText(PROPOSAL_TEXT_LIMIT), default="")
+    body_en: Mapped[str] = mapped_column(BoundedText(PROPOSAL_TEXT_LIMIT), default="")
     # [{"code": "yes", "label_zh": "赞成", "label_en": "For"}, ...]
     options: Mapped[list[dict]] = mapped_column(JSON)
     seats: Mapped[int] = mapped_column(default=0)  # N for an election of N representatives
@@ -133,8 +140,8 @@ class Meeting(Base):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     capacity: Mapped[int | None] = mapped_column(default=None)
     status: Mapped[str] = mapped_column(String(12), default="scheduled")  # scheduled|held
-    minutes_zh: Mapped[str | None] = mapped_column(Text, default=None)
-    minutes_en: Mapped[str | None] = mapped_column(Text, default=None)
+    minutes_zh: Mapped[str | None] = mapped_column(BoundedText(MINUTES_LIMIT), default=None)
+    minutes_en: Mapped[str | None] = mapped_column(BoundedText(MINUTES_LIMIT), default=None)
     minutes_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_by: Mapped[str] = mapped_column(String(64))
 
@@ -162,9 +169,9 @@ class FeedbackItem(Base):
                                                    default=None, index=True)
     rating_id: Mapped[int | None] = mapped_column(default=None)
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), default=None)
-    text: Mapped[str] = mapped_column(Text)
-    owner: Mapped[str | None] = mapped_column(String(64), default=None)  # staff user or team
-    response: Mapped[str | None] = mapped_column(Text, default=None)
+    text: Mapped[str] = mapped_column(BoundedText(FEEDBACK_LIMIT))
+    owner: Mapped[str | None] = mapped_column(String(OWNER_LIMIT), default=None)  # user or team
+    response: Mapped[str | None] = mapped_column(BoundedText(FEEDBACK_LIMIT), default=None)
     status: Mapped[str] = mapped_column(String(12), default="open")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -187,6 +194,6 @@ class ServiceRating(Base):
     service_ref: Mapped[str] = mapped_column(String(40))  # the claim, policy or contact id
     team: Mapped[str] = mapped_column(String(40))
     score: Mapped[int]
-    comment: Mapped[str] = mapped_column(Text, default="")
+    comment: Mapped[str] = mapped_column(BoundedText(COMMENT_LIMIT), default="")
     rated_on: Mapped[date] = mapped_column(Date)  # Shanghai date
     month: Mapped[str] = mapped_column(String(7))  # "2026-11": the trend bucket

@@ -15,15 +15,14 @@ mutua.errors.ValidationFailed: payload.cells: missing cell for ages 18-40, class
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 
+from mutua.dates import Quarter
 from mutua.errors import ProblemCollector, ValidationFailed
 
 Cell = tuple[int, int, int]  # (age_min, age_max, occupation_class)
 MAX_COEFFICIENT = Decimal("100")
-_QUARTER = re.compile(r"^\d{4}Q[1-4]$")
 
 
 def _decimal(value: object, field: str) -> Decimal:
@@ -87,7 +86,5 @@ def check_allocation_shares(*, uplift: object, aid: object, services: object
 
 
 def check_quarter(text: object, field: str = "payload.effective_from") -> str:
-    value = str(text or "").strip()
-    if not _QUARTER.match(value):
-        raise ValidationFailed(field, f"must be a quarter like 2027Q1, got {text!r}")
-    return value
+    """The quarter in its canonical form, read by the one parser (mutua.dates.Quarter)."""
+    return str(Quarter.parse(text, field=field))

@@ -22,7 +22,7 @@ from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.dates import today as shanghai_today
 from mutua.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from mutua.governance.models import FeedbackItem, ServiceRating
+from mutua.governance.models import COMMENT_LIMIT, FeedbackItem, ServiceRating
 
 SERVICE_KINDS = ("claim", "enrolment", "care_contact")
 FOLLOW_UP_AT_OR_BELOW = 2
@@ -104,8 +104,8 @@ def rate(db: Session, *, service_kind: str, service_ref: int, score: object, act
          comment: str = "", on: date | None = None) -> ServiceRating:
     """The acting member rates one of their completed services, once."""
     value = check_score(score)
-    if len(comment or "") > 2000:
-        raise ValidationFailed("comment", "must be at most 2000 characters")
+    if len(comment or "") > COMMENT_LIMIT:
+        raise ValidationFailed("comment", f"must be at most {COMMENT_LIMIT} characters")
     if not actor.is_member:
         raise Forbidden("members rate the services they received")
     facts = service_facts(db, kind=service_kind, ref=service_ref)

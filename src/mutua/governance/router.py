@@ -12,7 +12,7 @@ from fastapi import Depends, Query
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
-from mutua.deps import DbSession, Page, Paging, Router, allow
+from mutua.deps import DbSession, Page, Paging, PathId, QueryId, Router, allow
 from mutua.governance import experience, meetings, ratings, service
 from mutua.governance.schemas import (
     AttendanceIn,
@@ -81,24 +81,24 @@ def list_proposals(db: DbSession, actor: AnyCaller, paging: Paging,
 
 
 @router.get("/proposals/{proposal_id}", response_model=ProposalOut)
-def get_proposal(proposal_id: int, db: DbSession, actor: AnyCaller) -> ProposalOut:
+def get_proposal(proposal_id: PathId, db: DbSession, actor: AnyCaller) -> ProposalOut:
     """One proposal; a pricing proposal carries the current and proposed table side by side."""
     return ProposalOut.of(service.visible_proposal(db, proposal_id=proposal_id, actor=actor))
 
 
 @router.post("/proposals/{proposal_id}/open", response_model=ProposalOut)
-def open_proposal(proposal_id: int, db: DbSession, actor: Secretary) -> ProposalOut:
+def open_proposal(proposal_id: PathId, db: DbSession, actor: Secretary) -> ProposalOut:
     return ProposalOut.of(service.open_proposal(db, proposal_id=proposal_id, actor=actor))
 
 
 @router.post("/proposals/{proposal_id}/close", response_model=ProposalOut)
-def close_proposal(proposal_id: int, db: DbSession, actor: Secretary) -> ProposalOut:
+def close_proposal(proposal_id: PathId, db: DbSession, actor: Secretary) -> ProposalOut:
     """Close after the window, publish the tally, and enact the decision if it passed."""
     return ProposalOut.of(service.close_proposal(db, proposal_id=proposal_id, actor=actor))
 
 
 @router.post("/proposals/{proposal_id}/ballots", response_model=BallotReceipt, status_code=201)
-def cast_ballot(proposal_id: int, body: BallotIn, db: DbSession, actor: Member
+def cast_ballot(proposal_id: PathId, body: BallotIn, db: DbSession, actor: Member
                 ) -> BallotReceipt:
     """Vote once. The secret in the answer is shown only now: keep it."""
     return BallotReceipt(**service.cast_ballot(db, proposal_id=proposal_id, choice=body.choice,
@@ -106,7 +106,7 @@ def cast_ballot(proposal_id: int, body: BallotIn, db: DbSession, actor: Member
 
 
 @router.post("/proposals/{proposal_id}/ballots/change", response_model=BallotReceipt)
-def change_ballot(proposal_id: int, body: BallotChangeIn, db: DbSession, actor: Member
+def change_ballot(proposal_id: PathId, body: BallotChangeIn, db: DbSession, actor: Member
                   ) -> BallotReceipt:
     """Replace one's ballot before the window closes, proving it with its secret."""
     return BallotReceipt(**service.change_ballot(db, proposal_id=proposal_id, actor=actor,
@@ -114,13 +114,13 @@ def change_ballot(proposal_id: int, body: BallotChangeIn, db: DbSession, actor: 
 
 
 @router.get("/proposals/{proposal_id}/result", response_model=ResultOut)
-def result(proposal_id: int, db: DbSession, actor: AnyCaller) -> ResultOut:
+def result(proposal_id: PathId, db: DbSession, actor: AnyCaller) -> ResultOut:
     """The published result (after close), for staff and members in scope."""
     return ResultOut(**service.published_result(db, proposal_id=proposal_id, actor=actor))
 
 
 @router.get("/proposals/{proposal_id}/receipts", response_model=Page[ReceiptOut])
-def receipts(proposal_id: int, db: DbSession, actor: AnyCaller, paging: Paging,
+def receipts(proposal_id: PathId, db: DbSession, actor: AnyCaller, paging: Paging,
              receipt: Annotated[str | None, Query(max_length=64)] = None
              ) -> Page[ReceiptOut]:
     """The published list of (receipt, choice): find yours, or recount them all."""
@@ -132,14 +132,14 @@ def receipts(proposal_id: int, db: DbSession, actor: AnyCaller, paging: Paging,
 
 
 @router.post("/proposals/{proposal_id}/verify", response_model=VerifyOut)
-def verify(proposal_id: int, body: VerifyIn, db: DbSession, actor: AnyCaller) -> VerifyOut:
+def verify(proposal_id: PathId, body: VerifyIn, db: DbSession, actor: AnyCaller) -> VerifyOut:
     """Was my ballot counted? Recomputes the receipt from the secret you kept."""
     return VerifyOut(**service.verify_ballot(db, proposal_id=proposal_id, secret=body.secret,
                                              choice=body.choice, actor=actor))
 
 
 @router.get("/members/{member_id}/participation", response_model=Page[ParticipationOut])
-def participation(member_id: int, db: DbSession, actor: MemberOrSecretary, paging: Paging
+def participation(member_id: PathId, db: DbSession, actor: MemberOrSecretary, paging: Paging
                   ) -> Page[ParticipationOut]:
     """Proposals a member could vote on and whether they did: never how they voted."""
     items, total = service.participation(db, member_id=member_id, actor=actor,
@@ -166,19 +166,19 @@ def list_meetings(db: DbSession, actor: AnyCaller, paging: Paging) -> Page[Meeti
 
 
 @router.get("/meetings/{meeting_id}", response_model=MeetingOut)
-def get_meeting(meeting_id: int, db: DbSession, actor: AnyCaller) -> MeetingOut:
+def get_meeting(meeting_id: PathId, db: DbSession, actor: AnyCaller) -> MeetingOut:
     return MeetingOut.model_validate(meetings.get_meeting(db, meeting_id=meeting_id,
                                                           actor=actor))
 
 
 @router.post("/meetings/{meeting_id}/registrations", status_code=201)
-def register(meeting_id: int, db: DbSession, actor: Member) -> dict:
+def register(meeting_id: PathId, db: DbSession, actor: Member) -> dict:
     reg = meetings.register(db, meeting_id=meeting_id, actor=actor)
     return {"meeting_id": reg.meeting_id, "registered": True}
 
 
 @router.post("/meetings/{meeting_id}/attendance")
-def attendance(meeting_id: int, body: AttendanceIn, db: DbSession, actor: Secretary) -> dict:
+def attendance(meeting_id: PathId, body: AttendanceIn, db: DbSession, actor: Secretary) -> dict:
     marked = meetings.record_attendance_of(db, meeting_id=meeting_id, actor=actor,
                                            member_ids=body.member_ids,
                                            member_numbers=body.member_numbers)
@@ -186,7 +186,7 @@ def attendance(meeting_id: int, body: AttendanceIn, db: DbSession, actor: Secret
 
 
 @router.post("/meetings/{meeting_id}/minutes", response_model=MeetingOut)
-def minutes(meeting_id: int, body: MinutesIn, db: DbSession, actor: Secretary) -> MeetingOut:
+def minutes(meeting_id: PathId, body: MinutesIn, db: DbSession, actor: Secretary) -> MeetingOut:
     return MeetingOut.model_validate(meetings.publish_minutes(db, meeting_id=meeting_id,
                                                               actor=actor, **body.model_dump()))
 
@@ -199,7 +199,7 @@ def raise_feedback(body: FeedbackIn, db: DbSession, actor: MemberOrSecretary) ->
 
 @router.get("/feedback", response_model=Page[FeedbackOut])
 def list_feedback(db: DbSession, actor: AnyCaller, paging: Paging,
-                  project_id: int | None = None, meeting_id: int | None = None,
+                  project_id: QueryId = None, meeting_id: QueryId = None,
                   status: Annotated[str | None, Query(max_length=12)] = None
                   ) -> Page[FeedbackOut]:
     items, total = meetings.list_feedback(db, actor=actor, project_id=project_id,
@@ -210,7 +210,7 @@ def list_feedback(db: DbSession, actor: AnyCaller, paging: Paging,
 
 
 @router.patch("/feedback/{item_id}", response_model=FeedbackOut)
-def update_feedback(item_id: int, body: FeedbackUpdate, db: DbSession, actor: FeedbackOwner
+def update_feedback(item_id: PathId, body: FeedbackUpdate, db: DbSession, actor: FeedbackOwner
                     ) -> FeedbackOut:
     return FeedbackOut.model_validate(meetings.update_feedback(db, item_id=item_id, actor=actor,
                                                                **body.model_dump()))
@@ -226,7 +226,7 @@ def rate(body: RatingIn, db: DbSession, actor: Member) -> RatingOut:
 
 
 @router.get("/ratings/summary", response_model=list[RatingSummary])
-def rating_summary(db: DbSession, actor: ServiceStaff, project_id: int | None = None,
+def rating_summary(db: DbSession, actor: ServiceStaff, project_id: QueryId = None,
                    by_month: bool = False) -> list[RatingSummary]:
     """Average score, count and low scores per project, service and team (and month)."""
     return [RatingSummary(**r) for r in ratings.summary(db, project_id=project_id,
@@ -234,7 +234,7 @@ def rating_summary(db: DbSession, actor: ServiceStaff, project_id: int | None = 
 
 
 @router.get("/members/{member_id}/ratings", response_model=Page[RatingOut])
-def member_ratings(member_id: int, db: DbSession, actor: AnyCaller, paging: Paging
+def member_ratings(member_id: PathId, db: DbSession, actor: AnyCaller, paging: Paging
                    ) -> Page[RatingOut]:
     items, total = ratings.my_ratings(db, member_id=member_id, actor=actor, limit=paging.limit,
                                       offset=paging.offset)

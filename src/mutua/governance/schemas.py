@@ -4,34 +4,54 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from mutua.bounds import DAY_RANGE, Day, Id, bounded_json, supported_moment
+from mutua.governance.models import (
+    COMMENT_LIMIT,
+    FEEDBACK_LIMIT,
+    MINUTES_LIMIT,
+    OWNER_LIMIT,
+    PROPOSAL_TEXT_LIMIT,
+)
+
+# A moment with its timezone, in the years the system holds.
+When = Annotated[AwareDatetime, AfterValidator(supported_moment),
+                 Field(json_schema_extra=DAY_RANGE)]
+Quorum = Annotated[Decimal, Field(ge=0, le=1, decimal_places=4)]
+OptionCode = Annotated[str, Field(max_length=40)]
+Choice = Annotated[list[OptionCode], Field(min_length=1, max_length=50)]
+Secret = Annotated[str, Field(max_length=100)]
 
 
 class ProposalIn(BaseModel):
-    kind: str = Field(description="motion | pricing | allocation | election")
-    project_id: int | None = Field(None, description="the project; none for the whole mutual")
-    title_zh: str
-    title_en: str
-    body_zh: str = ""
-    body_en: str = ""
-    quorum: Decimal = Field(description="share of the electorate that must take part, e.g. 0.2")
-    threshold: str = "simple"
+    kind: str = Field(max_length=16, description="motion | pricing | allocation | election")
+    project_id: Id | None = Field(None, description="the project; none for the whole mutual")
+    title_zh: str = Field(max_length=200)
+    title_en: str = Field(max_length=300)
+    body_zh: str = Field(default="", max_length=PROPOSAL_TEXT_LIMIT)
+    body_en: str = Field(default="", max_length=PROPOSAL_TEXT_LIMIT)
+    quorum: Quorum = Field(description="share of the electorate that must take part, e.g. 0.2")
+    threshold: str = Field(default="simple", max_length=12)
     allow_change: bool = False
-    opens_at: AwareDatetime
-    closes_at: AwareDatetime
-    payload: dict[str, Any] = Field(default_factory=dict)
+    opens_at: When
+    closes_at: When
+    # A pricing table, an allocation or an election's candidates: at most 100,000
+    # characters as JSON (a full coefficient table is some 10,000).
+    payload: Annotated[dict[str, Any], Field(max_length=20),
+                       AfterValidator(bounded_json(100_000))] = Field(default_factory=dict)
 
 
 class PricingProposalIn(BaseModel):
-    product_id: int
-    experience_from: date
-    experience_to: date
-    opens_at: AwareDatetime
-    closes_at: AwareDatetime
-    period_id: int | None = None
-    quorum: Decimal = Decimal("0.1")
+    product_id: Id
+    experience_from: Day
+    experience_to: Day
+    opens_at: When
+    closes_at: When
+    period_id: Id | None = None
+    quorum: Quorum = Decimal("0.1")
 
 
 class ProposalOut(BaseModel):
@@ -70,13 +90,13 @@ def scope_of(project_id: int | None) -> str:
 
 
 class BallotIn(BaseModel):
-    choice: list[str] = Field(min_length=1, description="option codes; one for a motion")
+    choice: Choice = Field(description="option codes; one for a motion")
 
 
 class BallotChangeIn(BaseModel):
-    secret: str
-    old_choice: list[str] = Field(min_length=1)
-    new_choice: list[str] = Field(min_length=1)
+    secret: Secret
+    old_choice: Choice
+    new_choice: Choice
 
 
 class BallotReceipt(BaseModel):
@@ -87,8 +107,8 @@ class BallotReceipt(BaseModel):
 
 
 class VerifyIn(BaseModel):
-    secret: str
-    choice: list[str] = Field(min_length=1)
+    secret: Secret
+    choice: Choice
 
 
 class VerifyOut(BaseModel):
@@ -125,13 +145,13 @@ class ParticipationOut(BaseModel):
 
 
 class MeetingIn(BaseModel):
-    project_id: int | None = None
-    title_zh: str
-    title_en: str
-    mode: str = Field(description="in_person | online")
-    place: str = Field(description="an address, or the link to join")
-    starts_at: AwareDatetime
-    capacity: int | None = None
+    project_id: Id | None = None
+    title_zh: str = Field(max_length=200)
+    title_en: str = Field(max_length=300)
+    mode: str = Field(max_length=12, description="in_person | online")
+    place: str = Field(max_length=300, description="an address, or the link to join")
+    starts_at: When
+    capacity: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
 
 
 class MeetingOut(BaseModel):
@@ -152,26 +172,27 @@ class MeetingOut(BaseModel):
 
 
 class AttendanceIn(BaseModel):
-    member_ids: list[int] = Field(default=[], max_length=100_000)  # registered members present
-    member_numbers: list[str] = Field(default=[], max_length=100_000)  # from the sign-in sheet
+    member_ids: list[Id] = Field(default=[], max_length=100_000)  # registered members present
+    member_numbers: list[Annotated[str, Field(max_length=20)]] = Field(
+        default=[], max_length=100_000)  # from the sign-in sheet
 
 
 class MinutesIn(BaseModel):
-    minutes_zh: str = ""
-    minutes_en: str = ""
+    minutes_zh: str = Field(default="", max_length=MINUTES_LIMIT)
+    minutes_en: str = Field(default="", max_length=MINUTES_LIMIT)
 
 
 class FeedbackIn(BaseModel):
-    text: str
-    project_id: int | None = None
-    meeting_id: int | None = None
-    owner: str | None = None
+    text: str = Field(max_length=FEEDBACK_LIMIT)
+    project_id: Id | None = None
+    meeting_id: Id | None = None
+    owner: str | None = Field(default=None, max_length=OWNER_LIMIT)
 
 
 class FeedbackUpdate(BaseModel):
-    owner: str | None = None
-    response: str | None = None
-    status: str | None = None
+    owner: str | None = Field(default=None, max_length=OWNER_LIMIT)
+    response: str | None = Field(default=None, max_length=FEEDBACK_LIMIT)
+    status: str | None = Field(default=None, max_length=12)
 
 
 class FeedbackOut(BaseModel):
@@ -190,10 +211,12 @@ class FeedbackOut(BaseModel):
 
 
 class RatingIn(BaseModel):
-    service_kind: str = Field(description="claim | enrolment | care_contact")
-    service_ref: int = Field(description="the claim id, policy id or care contact id")
-    score: Any = Field(description="1 to 5")
-    comment: str = ""
+    service_kind: str = Field(max_length=16, description="claim | enrolment | care_contact")
+    service_ref: Id = Field(description="the claim id, policy id or care contact id")
+    # A number or its digits; the service names any other value's problem.
+    score: Annotated[int, Field(ge=-10, le=10)] | Annotated[str, Field(max_length=8)] = Field(
+        description="1 to 5")
+    comment: str = Field(default="", max_length=COMMENT_LIMIT)
 
 
 class RatingOut(BaseModel):

@@ -49,7 +49,7 @@ from mutua.auth.security import Principal
 from mutua.dates import SHANGHAI, utcnow
 from mutua.errors import Conflict, Forbidden, NotFound, ProblemCollector, ValidationFailed
 from mutua.governance import enactment, receipts
-from mutua.governance.models import Ballot, Elector, Proposal
+from mutua.governance.models import PROPOSAL_TEXT_LIMIT, Ballot, Elector, Proposal
 from mutua.governance.tally import (
     ABSTAIN,
     MOTION_OPTIONS,
@@ -123,6 +123,9 @@ def create_proposal(
     for name, text, limit in (("title_zh", title_zh, 200), ("title_en", title_en, 300)):
         if not (text or "").strip() or len(text) > limit:
             problems.add(name, f"must be 1 to {limit} characters")
+    for name, text in (("body_zh", body_zh), ("body_en", body_en)):
+        if len(text or "") > PROPOSAL_TEXT_LIMIT:
+            problems.add(name, f"must be at most {PROPOSAL_TEXT_LIMIT} characters")
     q = _share(quorum, problems)
     if opens_at.tzinfo is None or closes_at.tzinfo is None:
         problems.add("opens_at", "times must carry a timezone")

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from mutua.auth.security import Principal
+from mutua.bounds import load_json
 from mutua.errors import ValidationFailed
 from mutua.health import ingest
 from mutua.health.kinds import BP_PANEL_LOINC
@@ -36,10 +36,7 @@ CSV_COLUMNS = ("member_number", "loinc", "value", "unit", "effective_at")
 def read_fhir(text: str | bytes) -> ingest.RawRecords:
     from fhir.resources.R4B.bundle import Bundle
 
-    try:
-        data = json.loads(text)
-    except (ValueError, TypeError) as exc:
-        raise ValidationFailed("file", f"is not JSON: {exc}") from None
+    data = load_json(text, field="file")  # nested at most bounds.MAX_DEPTH deep
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         raise ValidationFailed("file", "must be a FHIR Bundle (resourceType Bundle)")
     try:

@@ -14,14 +14,13 @@ from sqlalchemy import (
     Index,
     SmallInteger,
     String,
-    Text,
     UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mutua.dates import utcnow
-from mutua.db import Base, BigIntPK, UTCDateTime
+from mutua.db import Base, BigIntPK, BoundedText, UTCDateTime
 
 
 class Observation(Base):
@@ -109,7 +108,7 @@ class AlertNote(Base):
     user_id: Mapped[int]
     username: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(14))
-    note: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(BoundedText(2000), default="")  # act_on_alert's limit
 
 
 class CoordinatorAssignment(Base):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
-from mutua.deps import DbSession, Paging, Router, allow, in_one_trip
+from mutua.deps import DbSession, Paging, PathId, QueryDay, QueryId, Router, allow, in_one_trip
 from mutua.health import clinical, service
 from mutua.health.schemas import AlertAction, AssignmentIn, ObservationsIn
 
@@ -19,6 +18,11 @@ Care = Annotated[Principal, Depends(allow(Role.CARE))]
 CareOrMember = Annotated[Principal, Depends(allow(Role.CARE, Role.MEMBER))]
 Admin = Annotated[Principal, Depends(allow())]
 Anyone = Annotated[Principal, Depends(allow(*Role))]
+# What the calculators take: the clinical rules name anything implausible within these.
+MEASURE = 100_000
+Measure = Annotated[float, Query(ge=-MEASURE, le=MEASURE)]
+Age = Annotated[float, Query(ge=-1000, le=1000)]
+Short = Annotated[str, Query(max_length=24)]
 
 
 @router.post("/observations", status_code=201)
@@ -44,12 +48,12 @@ async def fhir_bundle(request: Request, db: DbSession, actor: Care) -> dict:
 
 
 @router.get("/patients/{member_id}")
-def patient(member_id: int, db: DbSession, actor: CareOrMember) -> dict:
+def patient(member_id: PathId, db: DbSession, actor: CareOrMember) -> dict:
     return service.patient_view(db, actor=actor, member_id=member_id)
 
 
 @router.get("/patients/{member_id}/observations")
-def observations(member_id: int, db: DbSession, actor: CareOrMember, paging: Paging,
+def observations(member_id: PathId, db: DbSession, actor: CareOrMember, paging: Paging,
                  kind: Annotated[str | None, Query(max_length=16)] = None) -> dict:
     items, total = service.history(db, actor=actor, member_id=member_id, kind=kind,
                                    limit=paging.limit, offset=paging.offset)
@@ -57,7 +61,7 @@ def observations(member_id: int, db: DbSession, actor: CareOrMember, paging: Pag
 
 
 @router.put("/patients/{member_id}/coordinator")
-def assign(member_id: int, body: AssignmentIn, db: DbSession, actor: Admin) -> dict:
+def assign(member_id: PathId, body: AssignmentIn, db: DbSession, actor: Admin) -> dict:
     return service.assign(db, actor=actor, member_id=member_id,
                           coordinator_user_id=body.coordinator_user_id)
 
@@ -72,7 +76,7 @@ def my_patients(db: DbSession, actor: Care, paging: Paging) -> dict:
 @router.get("/alerts")
 def alerts(db: DbSession, actor: Care, paging: Paging,
            status: Annotated[str | None, Query(max_length=14)] = None,
-           project_id: int | None = None) -> dict:
+           project_id: QueryId = None) -> dict:
     """The coordinators' queue: unresolved alerts, most severe first."""
     items, total = service.alert_queue(db, actor=actor, status=status, project_id=project_id,
                                        limit=paging.limit, offset=paging.offset)
@@ -80,15 +84,15 @@ def alerts(db: DbSession, actor: Care, paging: Paging,
 
 
 @router.post("/alerts/{alert_id}/actions")
-def act(alert_id: int, body: AlertAction, db: DbSession, actor: Care) -> dict:
+def act(alert_id: PathId, body: AlertAction, db: DbSession, actor: Care) -> dict:
     return service.act_on_alert(db, actor=actor, alert_id=alert_id, action=body.action,
                                 note=body.note)
 
 
 @router.get("/claims-evidence/{member_id}/progression")
-def progression(member_id: int, db: DbSession,
+def progression(member_id: PathId, db: DbSession,
                 actor: Annotated[Principal, Depends(allow(Role.CLAIMS))],
-                on: date | None = None) -> dict:
+                on: QueryDay = None) -> dict:
     from mutua.dates import today
 
     e = service.confirmed_progression(db, member_id=member_id, on=on or today())
@@ -100,8 +104,8 @@ def progression(member_id: int, db: DbSession,
 
 
 @router.get("/calculators/egfr")
-def egfr(actor: Anyone, creatinine: float, age: float, sex: str, unit: str = "mg/dL",
-         cystatin_c: float | None = None) -> dict:
+def egfr(actor: Anyone, creatinine: Measure, age: Age, sex: Short, unit: Short = "mg/dL",
+         cystatin_c: Annotated[float | None, Query(ge=0, le=MEASURE)] = None) -> dict:
     """eGFR by CKD-EPI 2021 (no data stored)."""
     v = clinical.egfr_creatinine(creatinine, age=age, sex=sex, unit=unit, cystatin_c=cystatin_c)
     eq = clinical.EQUATION_CR if cystatin_c is None else clinical.EQUATION_CR_CYS
@@ -109,8 +113,8 @@ def egfr(actor: Anyone, creatinine: float, age: float, sex: str, unit: str = "mg
 
 
 @router.get("/calculators/kfre")
-def kfre(actor: Anyone, age: float, sex: str, egfr: float, acr: float, acr_unit: str = "mg/g",
-         calibration: str = "north-american") -> dict:
+def kfre(actor: Anyone, age: Age, sex: Short, egfr: Measure, acr: Measure,
+         acr_unit: Short = "mg/g", calibration: Short = "north-american") -> dict:
     r = clinical.kfre(age=age, sex=sex, egfr=egfr, acr=acr, acr_unit=acr_unit,
                       calibration=calibration)
     return {"risk_2y": round(r.risk_2y, 4), "risk_5y": round(r.risk_5y, 4)}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from mutua.bounds import Day, Id, Moment
 
 
 class ObservationIn(BaseModel):
@@ -12,12 +14,13 @@ class ObservationIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    member_id: int
+    member_id: Id
     loinc: str | None = Field(default=None, max_length=10)
     kind: str | None = Field(default=None, max_length=16)
-    value: float | str
+    # A number, or its digits as sent by a lab; plausibility is the ingest's rule.
+    value: Annotated[float, Field(ge=-1e6, le=1e6)] | Annotated[str, Field(max_length=32)]
     unit: str | None = Field(default=None, max_length=24)
-    effective_at: datetime | date
+    effective_at: Moment | Day
 
 
 class ObservationsIn(BaseModel):
@@ -29,11 +32,11 @@ class ObservationsIn(BaseModel):
 class AlertAction(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    action: str = Field(pattern="^(acknowledge|contact|resolve)$")
+    action: str = Field(pattern="^(acknowledge|contact|resolve)$", max_length=12)
     note: str = Field(default="", max_length=2000)
 
 
 class AssignmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    coordinator_user_id: int
+    coordinator_user_id: Id

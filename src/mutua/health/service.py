@@ -44,9 +44,12 @@ _EPOCH = date(1970, 1, 1)
 
 
 def resolve_patients(db: Session, refs: list[str]) -> dict[str, ingest.Patient]:
-    """Member references ("M000000123" member numbers, or "#<id>") -> patients."""
-    ids = [int(r[1:]) for r in refs if r.startswith("#") and r[1:].isdigit()]
-    numbers = [r for r in refs if not r.startswith("#")]
+    """Member references ("M000000123" member numbers, however typed, or "#<id>") -> patients."""
+    from mutua.members.identifiers import member_number_or_none
+
+    ids = [int(r[1:]) for r in refs if r.startswith("#") and r[1:].isascii() and r[1:].isdigit()]
+    typed = {r: member_number_or_none(r) for r in refs if not r.startswith("#")}
+    numbers = sorted({n for n in typed.values() if n is not None})
     rows = []
     for start in range(0, max(len(ids), len(numbers)), ingest.CHUNK):
         if ids[start:start + ingest.CHUNK]:
@@ -64,6 +67,7 @@ def resolve_patients(db: Session, refs: list[str]) -> dict[str, ingest.Patient]:
         p = ingest.Patient(mid, (birth - _EPOCH).days, sex == "F", projects.get(mid))
         out[number] = p
         out[f"#{mid}"] = p
+    out.update({ref: out[number] for ref, number in typed.items() if number in out})
     return out
 
 

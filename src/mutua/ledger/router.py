@@ -13,7 +13,7 @@ from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.dates import today
-from mutua.deps import DbSession, Router, allow
+from mutua.deps import DbSession, QueryCode, Router, allow
 from mutua.ledger import service
 
 router = Router(prefix="/ledger", tags=["ledger"])
@@ -39,7 +39,7 @@ class ProjectTrialBalance(BaseModel):
 
 @router.get("/trial-balance", response_model=list[ProjectTrialBalance])
 def trial_balance(db: DbSession, actor: Finance,
-                  project: str | None = None) -> list[ProjectTrialBalance]:
+                  project: QueryCode = None) -> list[ProjectTrialBalance]:
     """Each project's account balances (debit positive); every total is zero."""
     return [ProjectTrialBalance(project=tb.project_code, total=tb.total,
                                 accounts=[AccountBalance(**a.__dict__) for a in tb.accounts])

@@ -52,12 +52,12 @@ def show(member_number: str, as_json: bool = typer.Option(False, "--json")) -> N
 
     viewer = Principal(user_id=0, username="operator", role=Role.FINANCE)
     with unit_of_work() as db:
-        rows, _ = service.search(db, query=member_number, limit=1, offset=0)
-        if not rows:
+        member = service.find_by_number(db, member_number)
+        if member is None:
             from mutua.errors import NotFound
 
             raise NotFound(f"no member {member_number}")
-        out = service.to_out(rows[0], viewer=viewer)
+        out = service.to_out(member, viewer=viewer)
     typer.echo(out.model_dump_json() if as_json else json.dumps(out.model_dump(mode="json"),
                                                                  ensure_ascii=False, indent=2))
 

@@ -9,6 +9,8 @@ datetime.date(1949, 12, 31)
 'F'
 >>> check_character("11010519491231002")
 'X'
+>>> canonical_id_number("１１０１０５１９４９１２３１００２ｘ")
+'11010519491231002X'
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from mutua.errors import ValidationFailed
+from mutua.members.identifiers import canonical_text
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK = "10X98765432"  # remainder 0..10 -> check character
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_SHAPE = re.compile(r"[0-9]{17}[0-9X]")  # ASCII only: \d would take any script's digits
 # First two digits: the province-level code (GB/T 2260). 11 Beijing ... 82 Macao.
 PROVINCES = frozenset(
     {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
@@ -42,12 +45,17 @@ def check_character(first17: str) -> str:
     return CHECK[total % 11]
 
 
+def canonical_id_number(number: object) -> str:
+    """The one form an ID number is checked and stored in: NFKC-folded, stripped, upper case."""
+    return canonical_text(number).upper()
+
+
 def id_problem(number: str, *, today: date | None = None) -> str | None:
-    """The rule the number breaks, or None if it is valid."""
-    n = number.strip().upper()
+    """The rule the number breaks, or None if it is valid (in its canonical form)."""
+    n = canonical_id_number(number)
     if len(n) != 18:
         return f"must be 18 characters, got {len(n)}"
-    if not _SHAPE.match(n):
+    if not _SHAPE.fullmatch(n):
         return "must be 17 digits followed by a digit or X"
     if int(n[:2]) not in PROVINCES:
         return f"area code {n[:6]} is not a Chinese province-level area"
@@ -69,7 +77,7 @@ def parse_id_number(number: str, *, field: str = "id_number", today: date | None
     problem = id_problem(number, today=today)
     if problem:
         raise ValidationFailed(field, problem)
-    n = number.strip().upper()
+    n = canonical_id_number(number)
     birth = date(int(n[6:10]), int(n[10:12]), int(n[12:14]))
     return IdNumber(number=n, birth_date=birth, sex="M" if int(n[16]) % 2 else "F", area_code=n[:6])
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
-from mutua.deps import DbSession, Page, Paging, Router, allow
+from mutua.deps import DbSession, Page, Paging, PathId, Router, allow
 from mutua.members import service
 from mutua.members.idcard import id_problem, parse_id_number
 from mutua.members.occupations import occupations
@@ -83,7 +83,8 @@ def import_members(
 def search(db: DbSession, actor: Staff, paging: Paging,
            q: Annotated[str | None, Query(max_length=60)] = None) -> Page[MemberOut]:
     """Find members by member number, name or phone (staff)."""
-    rows, total = service.search(db, query=q, limit=paging.limit, offset=paging.offset)
+    rows, total = service.search(db, query=q, limit=paging.limit, offset=paging.offset,
+                                 viewer=actor)
     return Page(items=[service.to_out(m, viewer=actor) for m in rows], total=total,
                 limit=paging.limit, offset=paging.offset)
 
@@ -101,13 +102,13 @@ def occupation_table(actor: AnyCaller) -> list[OccupationOut]:
 
 
 @router.get("/validate-id", response_model=IdCheck)
-def validate_id(id_number: str, actor: AnyCaller) -> IdCheck:
+def validate_id(id_number: Annotated[str, Query(max_length=40)], actor: AnyCaller) -> IdCheck:
     """Check a resident ID number by GB 11643 without storing anything."""
     return check_id(id_number)
 
 
 @router.get("/{member_id}", response_model=MemberOut)
-def get(member_id: int, db: DbSession, actor: AnyCaller) -> MemberOut:
+def get(member_id: PathId, db: DbSession, actor: AnyCaller) -> MemberOut:
     """One member: staff, or the member themself (another member's id is 404)."""
     return service.to_out(service.get(db, member_id=member_id, actor=actor), viewer=actor)
 

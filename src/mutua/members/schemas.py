@@ -9,11 +9,13 @@ from pydantic import BaseModel, Field
 
 class MemberIn(BaseModel):
     name: str = Field(min_length=1, max_length=60)
-    id_number: str = Field(description="18-character resident ID number (GB 11643)")
-    phone: str
-    occupation_code: str
+    id_number: str = Field(max_length=40,
+                           description="18-character resident ID number (GB 11643)")
+    phone: str = Field(max_length=30)
+    occupation_code: str = Field(max_length=12)
     city: str = Field(min_length=1, max_length=40)
-    password: str | None = Field(default=None, description="creates a member login if given")
+    password: str | None = Field(default=None, min_length=8, max_length=128,
+                                 description="creates a member login if given")
 
 
 class MemberOut(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -14,9 +15,10 @@ from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.dates import today as shanghai_today
 from mutua.dates import utcnow
-from mutua.db import copy_rows, one_of
-from mutua.errors import Conflict, NotFound, ProblemCollector, ValidationFailed
-from mutua.members.idcard import id_problem, mask_id_number, parse_id_number
+from mutua.db import copy_rows, one_of, unique_or_conflict
+from mutua.errors import Conflict, NotFound, ProblemCollector, ValidationFailed, shown
+from mutua.members.idcard import canonical_id_number, id_problem, mask_id_number, parse_id_number
+from mutua.members.identifiers import canonical_text, member_number_or_none
 from mutua.members.models import Member
 from mutua.members.occupations import occupations
 from mutua.members.phones import mask_phone, normalise_phone
@@ -47,7 +49,7 @@ def validate(data: MemberIn | dict, *, today: date | None = None) -> ValidMember
     name = str(d.get("name") or "").strip()
     if not name or len(name) > 60:
         problems.add("name", "is required, at most 60 characters")
-    id_number = str(d.get("id_number") or "").strip().upper()
+    id_number = canonical_id_number(d.get("id_number"))
     problem = id_problem(id_number, today=today or shanghai_today())
     if problem:
         problems.add("id_number", problem)
@@ -56,9 +58,9 @@ def validate(data: MemberIn | dict, *, today: date | None = None) -> ValidMember
         phone = normalise_phone(str(d.get("phone") or ""))
     except ValidationFailed as exc:
         problems.problems.extend(exc.problems)
-    occ = occupations().get(str(d.get("occupation_code") or "").strip().upper())
+    occ = occupations().get(canonical_text(d.get("occupation_code")).upper())
     if occ is None:
-        problems.add("occupation_code", f"unknown occupation code {d.get('occupation_code')!r}")
+        problems.add("occupation_code", f"unknown occupation code {shown(d.get('occupation_code'))}")
     city = str(d.get("city") or "").strip()
     if not city or len(city) > 40:
         problems.add("city", "is required, at most 40 characters")
@@ -79,7 +81,8 @@ def register(db: Session, *, data: MemberIn, actor: Principal) -> Member:
     member_number = f"M{numbering.reserve_now(db, 'member')[0]:09d}"  # not held until commit
     member = Member(member_number=member_number, **valid.__dict__)
     db.add(member)
-    db.flush()
+    with unique_or_conflict("a member with this ID number is already registered"):
+        db.flush()  # a registration of the same person that committed since the check above
     if data.password:
         from mutua.auth import service as auth_service
 
@@ -130,15 +133,41 @@ def get(db: Session, *, member_id: int, actor: Principal) -> Member:
     return member
 
 
-def search(db: Session, *, query: str | None, limit: int, offset: int) -> tuple[list[Member], int]:
+def search(db: Session, *, query: str | None, limit: int, offset: int,
+           viewer: Principal) -> tuple[list[Member], int]:
+    """Members by member number (however typed), part of the name, or part of the phone.
+
+    Phones are searched only for roles that see them whole: a search by phone answered to a
+    role that sees ``+86138****8000`` would confirm, digit by digit, what the mask hides.
+    """
     stmt = select(Member)
-    if query:
-        q = query.strip()
-        stmt = stmt.where(or_(Member.member_number == q, Member.name.like(f"%{q}%"),
-                              Member.phone.like(f"%{q}%")))
+    q = canonical_text(query)
+    if q:
+        found = [Member.name.like(f"%{_escape_like(q)}%", escape="\\")]
+        number = member_number_or_none(q)
+        if number is not None:
+            found.append(Member.member_number == number)
+        if viewer.role in SEES_FULL_ID and _PHONE_TYPED.fullmatch(q):
+            found.append(Member.phone.like(f"%{re.sub(r'[^0-9]', '', q)}%"))
+        stmt = stmt.where(or_(*found))
     total = db.scalar(select(func.count()).select_from(stmt.subquery()))
     rows = db.scalars(stmt.order_by(Member.id).limit(limit).offset(offset)).all()
     return list(rows), total
+
+
+_PHONE_TYPED = re.compile(r"\+?[0-9][0-9 ()\-]{2,}")  # part of a phone, as people type one
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def find_by_number(db: Session, number: str) -> Member | None:
+    """The member with this member number ("ｍ000000012" is read as M000000012), or None."""
+    canonical = member_number_or_none(number)
+    if canonical is None:
+        return None
+    return db.scalar(select(Member).where(Member.member_number == canonical))
 
 
 def to_out(member: Member, *, viewer: Principal) -> MemberOut:

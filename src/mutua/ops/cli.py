@@ -27,20 +27,47 @@ def init() -> None:
 
 def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
           workers: int = typer.Option(1)) -> None:
-    """Serve the API and pages with uvicorn."""
+    """Serve the API and pages with uvicorn. Needs MUTUA_SECRET_KEY, except over a demo."""
     import uvicorn
 
+    _signing_key_or_demo_key()
     uvicorn.run("mutua.web.app:create_app", factory=True, host=host, port=port,
                 workers=workers, log_level="info")
+
+
+def _signing_key_or_demo_key() -> None:
+    """Refuse to serve without a key fit to sign with; over a demo, take the demo's own key.
+
+    The key reaches the app (and uvicorn's worker processes) as MUTUA_SECRET_KEY.
+    """
+    import os
+
+    from mutua.ops import keys
+    from mutua.settings import get_settings
+
+    settings = get_settings()
+    if not settings.secret_key:
+        os.environ["MUTUA_SECRET_KEY"] = keys.read_demo_key(settings.demo_key_file)
+        get_settings.cache_clear()
+        typer.echo(f"MUTUA_SECRET_KEY is not set: serving the demo with its own key from "
+                   f"{settings.demo_key_file}", err=True)
+    get_settings().signing_key()  # SecretKeyRefused: one line and exit code 2
 
 
 def demo(seed: int = typer.Option(7, help="random seed: the same seed builds the same mutual"),
          members: int = typer.Option(20000, help="number of synthetic members"),
          fresh: bool = typer.Option(True, help="drop the existing database first"),
          as_json: bool = typer.Option(False, "--json")) -> None:
-    """Build a deterministic synthetic mutual in the configured database."""
-    from mutua.demo import builder
+    """Build a deterministic synthetic mutual in the configured database.
 
+    The first run also makes the demo's signing key (var/demo-secret.key, mode 0600), which
+    `mutua serve` uses when MUTUA_SECRET_KEY is unset.
+    """
+    from mutua.demo import builder
+    from mutua.ops import keys
+    from mutua.settings import get_settings
+
+    keys.make_demo_key(get_settings().demo_key_file)
     summary = builder.build(seed=seed, members=members, fresh=fresh, progress=not as_json)
     typer.echo(json.dumps(summary, ensure_ascii=False, indent=None if as_json else 2))
 

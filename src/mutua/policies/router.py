@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
-from mutua.deps import DbSession, Page, PageParams, Paging, Router, allow, as_json, in_one_trip
+from mutua.deps import DbSession, Page, PageParams, Paging, PathId, Router, allow, as_json, in_one_trip
 from mutua.errors import ValidationFailed
 from mutua.policies import service, views
 from mutua.policies.models import Policy
@@ -47,7 +47,7 @@ async def mine(db: DbSession, actor: Annotated[Principal, Depends(allow(Role.MEM
 
 
 @router.get("/by-member/{member_id}", response_model=Page[PolicyOut])
-async def by_member(member_id: int, db: DbSession, actor: Reader, paging: Paging) -> Response:
+async def by_member(member_id: PathId, db: DbSession, actor: Reader, paging: Paging) -> Response:
     """A member's policies (staff, or the member themself)."""
     return await _member_page(db, member_id, actor, paging)
 
@@ -62,12 +62,12 @@ async def _member_page(db: Session, member_id: int, actor: Principal,
 
 
 @router.get("/{policy_id}", response_model=PolicyOut)
-def get(policy_id: int, db: DbSession, actor: Reader) -> Response:
+def get(policy_id: PathId, db: DbSession, actor: Reader) -> Response:
     """One policy with each benefit's sum insured today and its uplift history."""
     return as_json(policy_out(db, service.get(db, policy_id=policy_id, actor=actor)))
 
 
 @router.post("/{policy_id}/cancel", response_model=PolicyOut)
-def cancel(policy_id: int, body: CancelIn, db: DbSession, actor: Enroller) -> PolicyOut:
+def cancel(policy_id: PathId, body: CancelIn, db: DbSession, actor: Enroller) -> PolicyOut:
     """Cancel: full refund within 15 days of enrolment, else the unearned premium."""
     return policy_out(db, service.cancel(db, policy_id=policy_id, actor=actor, reason=body.reason))

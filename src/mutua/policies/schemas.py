@@ -7,11 +7,13 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
+from mutua.bounds import Id
+
 
 class EnrolIn(BaseModel):
-    product_code: str
-    period_code: str
-    member_id: int | None = Field(default=None, description="staff enrol a member; members omit it")
+    product_code: str = Field(max_length=40)
+    period_code: str = Field(max_length=20)
+    member_id: Id | None = Field(default=None, description="staff enrol a member; members omit it")
     payment_reference: str = Field(default="", max_length=64)
 
 

@@ -20,7 +20,7 @@ from mutua.catalog import service as catalog_service
 from mutua.catalog.models import Benefit, Product, Project, SalePeriod
 from mutua.dates import age_on, utcnow
 from mutua.dates import today as shanghai_today
-from mutua.db import copy_rows, one_of, page_total, reserve_ids
+from mutua.db import copy_rows, one_of, page_total, reserve_ids, unique_or_conflict
 from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
@@ -88,7 +88,7 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
     if db.scalar(select(Policy.id).where(Policy.member_id == member_id,
                                          Policy.product_id == product.id,
                                          Policy.period_id == period.id)):
-        raise Conflict(f"member already holds a {product_code} policy for period {period_code}")
+        raise Conflict(already_holds(product_code, period_code))
     if product.line == "ckd":
         from mutua.health import service as health_service
 
@@ -101,12 +101,17 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
         occupation_class=member.occupation_class, coefficient=offer.coefficient,
     )
     db.add(policy)
-    db.flush()
+    with unique_or_conflict(already_holds(product_code, period_code)):
+        db.flush()  # an enrolment of the same member that committed since the check above
     _record_premium(db, policy=policy, reference=payment_reference, on=on)
     audit.record(db, actor=actor, action="policy.enrol", entity="policy", entity_id=policy.id,
                  project_id=policy.project_id, detail={"product": product_code,
                                                        "period": period_code})
     return policy
+
+
+def already_holds(product_code: str, period_code: str) -> str:
+    return f"member already holds a {product_code} policy for period {period_code}"
 
 
 def _record_premium(db: Session, *, policy: Policy, reference: str, on: date) -> None:
@@ -181,8 +186,7 @@ def _bulk_row_problems(member, e, held, seen, product, period) -> list[Problem]:
     if member.status != "active":
         return [Problem("member", "is not active")]
     if e.member_id in held or e.member_id in seen:
-        return [Problem("policy", f"member already holds a {product.code} policy for "
-                                  f"period {period.code}")]
+        return [Problem("policy", already_holds(product.code, period.code))]
     return []
 
 

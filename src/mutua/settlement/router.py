@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Path, Query
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
-from mutua.deps import DbSession, Page, Paging, Router, allow
+from mutua.deps import DbSession, Page, Paging, PathId, QueryCode, Router, allow
 from mutua.settlement import service
 from mutua.settlement.schemas import (
     AllocationPolicyIn,
@@ -23,6 +23,7 @@ from mutua.settlement.schemas import (
 )
 
 router = Router(prefix="/settlement", tags=["settlement"])
+QueryQuarter = Annotated[str | None, Query(max_length=16)]  # read by dates.Quarter.parse
 
 Closer = Annotated[Principal, Depends(allow(Role.FINANCE))]
 Reader = Annotated[Principal, Depends(allow(Role.FINANCE, Role.ACTUARY, Role.SECRETARY))]
@@ -38,28 +39,30 @@ def run_close(body: CloseIn, db: DbSession, actor: Closer) -> dict:
 
 @router.get("/closes", response_model=Page[dict])
 def list_closes(db: DbSession, actor: Reader, paging: Paging,
-                project: str | None = None) -> Page[dict]:
+                project: QueryCode = None) -> Page[dict]:
     items, total = service.list_closes(db, project_code=project, limit=paging.limit,
                                        offset=paging.offset)
     return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 @router.get("/closes/{project}/{quarter}")
-def project_statement(project: str, quarter: str, db: DbSession, actor: Reader) -> dict:
+def project_statement(project: Annotated[str, Path(max_length=32)],
+                      quarter: Annotated[str, Path(max_length=16)], db: DbSession,
+                      actor: Reader) -> dict:
     """The project statement of a closed quarter (earned, claims, reserve, surplus, gates)."""
     return service.project_statement(db, project_code=project, quarter=quarter, actor=actor)
 
 
 @router.get("/members/{member_id}/statement")
-def member_statement(member_id: int, db: DbSession, actor: MemberOrStaff,
-                     quarter: str | None = None) -> dict:
+def member_statement(member_id: PathId, db: DbSession, actor: MemberOrStaff,
+                     quarter: QueryQuarter = None) -> dict:
     """A member's contribution, uplift per policy (money and sum insured) and aid."""
     return service.member_statement(db, member_id=member_id, quarter=quarter, actor=actor)
 
 
 @router.get("/me/statement")
 def my_statement(db: DbSession, actor: Annotated[Principal, Depends(allow(Role.MEMBER))],
-                 quarter: str | None = None) -> dict:
+                 quarter: QueryQuarter = None) -> dict:
     from mutua.errors import NotFound
 
     if actor.member_id is None:

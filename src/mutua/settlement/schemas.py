@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from mutua.bounds import MAX_YUAN, QuarterName
+
+ProjectCode = Annotated[str, Field(max_length=32, examples=["SZ-NEWCITIZEN"])]
+Share = Annotated[Decimal, Field(ge=0, le=1, decimal_places=4)]
+
 
 class CloseIn(BaseModel):
-    project: str = Field(examples=["SZ-NEWCITIZEN"])
-    quarter: str = Field(examples=["2026Q3"])
+    project: ProjectCode
+    quarter: QuarterName
     dry_run: bool = False
 
 
 class AllocationPolicyIn(BaseModel):
-    project: str
-    uplift: Decimal = Field(examples=["0.70"])
-    aid: Decimal = Field(examples=["0.20"])
-    services: Decimal = Field(examples=["0.10"])
-    effective_from: str = Field(examples=["2026Q4"])
+    project: ProjectCode
+    uplift: Share = Field(examples=["0.70"])
+    aid: Share = Field(examples=["0.20"])
+    services: Share = Field(examples=["0.10"])
+    effective_from: QuarterName = Field(examples=["2026Q4"])
     source: str = Field(default="staff", max_length=60)
 
 
@@ -33,7 +39,8 @@ class AllocationPolicyOut(BaseModel):
 
 
 class ExpenseIn(BaseModel):
-    project: str
-    quarter: str
-    amount: Decimal
+    project: ProjectCode
+    quarter: QuarterName
+    # Signs and decimals are the service's rules (the finance page's, in its words).
+    amount: Annotated[Decimal, Field(ge=-MAX_YUAN, le=MAX_YUAN)]
     memo: str = Field(default="", max_length=200)

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from mutua.db import make_engine, session_factory
-from mutua.errors import DomainError
+from mutua.errors import DomainError, field_path
 from mutua.settings import Settings, get_settings
 
 
@@ -39,6 +39,7 @@ def api_router() -> APIRouter:
 
 def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
     settings = settings or get_settings()
+    settings.signing_key()  # SecretKeyRefused: never sign with no key, or one from the source
     app = FastAPI(
         title="mutua",
         description="Operating platform for a mutual insurer (相互保险社).",
@@ -53,9 +54,11 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
 
     _install_error_handlers(app)
     _install_healthz(app)  # first in the route table: Starlette tries routes in order
-    from mutua.web.nul_guard import NulGuard
+    from mutua.web.body_guard import BodyGuard
 
-    app.add_middleware(NulGuard)  # PostgreSQL cannot store U+0000; refuse it on both backends
+    # Too large, nested too deep, or with NUL (PostgreSQL cannot store it): refused first.
+    app.add_middleware(BodyGuard, text_limit=settings.upload_max_bytes,
+                       upload_limit=max(settings.import_max_bytes, settings.upload_max_bytes))
     app.include_router(api_router())
 
     from mutua.web import docs, pages
@@ -65,7 +68,9 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
 
     from mutua.ops import logs
     from mutua.web import metrics
+    from mutua.web.headers import SecurityHeaders
 
+    app.add_middleware(SecurityHeaders)  # around the others: their refusals get it too
     logs.install()  # no ID numbers, phones, bodies or query strings in any log line
     metrics.install(app)  # GET /metrics, request counts and latency by route template
 
@@ -125,6 +130,15 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OverflowError, number_out_of_range)
     app.add_exception_handler(DataError, number_out_of_range)
 
+    from mutua.web.body_guard import BodyTooLarge
+
+    @app.exception_handler(BodyTooLarge)
+    async def body_too_large(request: Request, exc: BodyTooLarge):
+        # An upload sent without a length passed its limit while a form was being read.
+        rule = f"must be at most {exc.limit:,} bytes"
+        return JSONResponse({"error": "too_large", "message": f"body: {rule}",
+                             "problems": [{"field": "body", "rule": rule}]}, status_code=413)
+
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
@@ -132,10 +146,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError):
-        problems = [
-            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "rule": e["msg"]}
-            for e in exc.errors()
-        ]
+        problems = [{"field": field_path(e["loc"]), "rule": e["msg"]} for e in exc.errors()]
         message = "; ".join(f"{p['field']}: {p['rule']}" for p in problems)
         return JSONResponse(
             {"error": "validation_failed", "message": message, "problems": problems},

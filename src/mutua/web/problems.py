@@ -349,6 +349,11 @@ FIXED_RULES: frozenset[str] = frozenset({
     # surplus allocation adopted by finance (staff finance page)
     N_("must be a percentage from 0 to 100 with at most 2 decimals"),
     N_("must be 1 to 50 characters"),
+    # sign-in and accounts
+    N_("is not this account's password"),
+    # a workbook its own reading process could not read within its limits (xlsx_reader.py)
+    N_("needs more memory or time to read than an upload may use (a sheet far larger than "
+       "its file); split it or save it as CSV"),
 })
 
 
@@ -362,6 +367,8 @@ RULE_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     # lengths, bounds and lists of choices (many services)
     _shape(r"must be 1 to (?P<limit>\d+) characters",
            N_("must be 1 to %(limit)s characters")),
+    _shape(r"must be (?P<least>\d+) to (?P<most>\d+) characters",
+           N_("must be %(least)s to %(most)s characters")),
     _shape(r"must be at most (?P<limit>\d+) characters",
            N_("must be at most %(limit)s characters")),
     _shape(r"must be at least (?P<limit>\d+) characters",
@@ -389,10 +396,12 @@ RULE_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
            N_("must be a number of years, got %(got)s")),
     _shape(r"must be a real date as YYYY-MM-DD, got (?P<got>.+)",
            N_("must be a real date as YYYY-MM-DD, got %(got)s")),
+    _shape(r"must be M followed by 9 digits, got (?P<got>.+)",
+           N_("must be M followed by 9 digits, got %(got)s")),
     _shape(r"must look like 2026Q3, got (?P<got>.+)",
            N_("must look like 2026Q3, got %(got)s")),
-    _shape(r"must be a quarter like 2027Q1, got (?P<got>.+)",
-           N_("must be a quarter like 2027Q1, got %(got)s")),
+    _shape(r"must be a quarter from (?P<first>\S+) to (?P<last>\S+), got (?P<got>.+)",
+           N_("must be a quarter from %(first)s to %(last)s, got %(got)s")),
     _shape(r"must be F or M, got (?P<got>.+)", N_("must be F or M, got %(got)s")),
     _shape(r"must be (?P<age>\d+) or over: the adult equations do not apply",
            N_("must be %(age)s or over: the adult equations do not apply")),
@@ -553,6 +562,28 @@ RULE_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     _shape(r"is not well-formed CSV: (?P<detail>.+)", N_("is not well-formed CSV: %(detail)s")),
     _shape(r"is not a readable \.xlsx workbook \((?P<detail>.+)\)",
            N_("is not a readable .xlsx workbook (%(detail)s)")),
+    _shape(r"holds (?P<parts>\S+) parts; a workbook has at most (?P<limit>\S+)",
+           N_("holds %(parts)s parts; a workbook has at most %(limit)s")),
+    _shape(r"unpacks to (?P<size>\S+) bytes, more than the (?P<limit>\S+) allowed; split it "
+           r"or save it as CSV",
+           N_("unpacks to %(size)s bytes, more than the %(limit)s allowed; split it or save "
+              "it as CSV")),
+    # documents of any kind: JSON bodies, FHIR bundles, YAML definitions (bounds.py)
+    _shape(r"must not nest deeper than (?P<limit>\d+) levels",
+           N_("must not nest deeper than %(limit)s levels")),
+    _shape(r"must hold at most (?P<limit>\d+) values, aliases expanded",
+           N_("must hold at most %(limit)s values, aliases expanded")),
+    _shape(r"must be at most (?P<limit>\d+) characters as JSON",
+           N_("must be at most %(limit)s characters as JSON")),
+    _shape(r"must be a date from (?P<first>\S+) to (?P<last>\S+)",
+           N_("must be a date from %(first)s to %(last)s")),
+    # claims triangles: the valuation day and the span (claims/triangles.py)
+    _shape(r"must not be after today \((?P<day>\S+)\)",
+           N_("must not be after today (%(day)s)")),
+    _shape(r"must not be before the project's first cover \((?P<day>\S+)\)",
+           N_("must not be before the project's first cover (%(day)s)")),
+    _shape(r"the triangle would span (?P<span>\d+) quarters; at most (?P<limit>\d+) can be built",
+           N_("the triangle would span %(span)s quarters; at most %(limit)s can be built")),
     _shape(r"must name the columns (?P<columns>.+) once each \((?P<detail>.+)\)",
            N_("must name the columns %(columns)s once each (%(detail)s)")),
     # product definitions (catalogue)

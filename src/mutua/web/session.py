@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
-from mutua.errors import Forbidden
+from mutua.errors import Forbidden, Unauthorized
 from mutua.web import i18n
 
 SESSION_COOKIE = "mutua_session"
@@ -58,12 +58,13 @@ def principal_from(data: dict) -> Principal | None:
         return None
 
 
-def new_session(principal: Principal | None = None) -> dict:
-    """Fresh session data with a new CSRF token (a new one at every sign-in and sign-out)."""
+def new_session(principal: Principal | None = None, *, stamp: str = "") -> dict:
+    """Fresh session data with a new CSRF token (a new one at every sign-in and sign-out);
+    ``stamp`` is the account's credentials stamp (auth.security.credentials_stamp)."""
     data = {"csrf": secrets.token_urlsafe(24)}
     if principal is not None:
         data.update(uid=principal.user_id, usr=principal.username, role=principal.role.value,
-                    mid=principal.member_id)
+                    mid=principal.member_id, pwd=stamp)
     return data
 
 
@@ -190,15 +191,18 @@ async def form_data(request: Request):
 
 
 def session_alive(request: Request) -> None:
-    """Forget the signed-in person if their account was deactivated or changed role since
-    the cookie was signed (one primary-key read): the next page asks them to sign in."""
+    """Forget the signed-in person if their account is gone, deactivated, changed role or
+    changed password since the cookie was signed (one primary-key read), as bearer tokens
+    are checked: the next page asks them to sign in."""
     principal = getattr(request.state, "principal", None)
     if principal is None:
         return
-    from mutua.auth.models import User
+    from mutua.auth.service import principal_now
 
     with request.app.state.sessionmaker() as db:
-        user = db.get(User, principal.user_id)
-        alive = user is not None and user.active and user.role == principal.role.value
-    if not alive:
-        request.state.principal = None
+        try:
+            request.state.principal = principal_now(
+                db, claimed=principal, stamp=str(session_of(request).get("pwd", "")),
+                secret=request.app.state.settings.secret_key)
+        except Unauthorized:
+            request.state.principal = None

@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
 
 from mutua.auth.roles import Role
-from mutua.auth.security import Principal, issue_token
 from mutua.settings import Settings
 from mutua.web.app import create_app
 from tests import factories as f
@@ -30,21 +29,20 @@ schema = schemathesis.openapi.from_dict(create_app(Settings(database_url="sqlite
 
 @pytest.fixture
 def fuzz(app, db, settings):
-    """The client, and an admin's and a member's headers over a small mutual (some ids exist).
+    """The client, and headers for every role over a small mutual (some ids exist).
 
-    Tokens are minted directly (the sign-in itself is fuzzed as its own operation), which keeps
-    each operation's setup cheap.
+    Each role's account exists (a token is only honoured for a live account); tokens are
+    minted directly (the sign-in itself is fuzzed as its own operation), which keeps each
+    operation's setup cheap.
     """
     f.accident_project(db)
-    member = f.member(db)
+    member = f.member(db, login=True)
     f.policy(db, member=member)
     f.policy(db, member=f.member(db))
+    tokens = {role.value: f.minted_headers(db, f.staff(db, role), settings)
+              for role in Role if role is not Role.MEMBER}
+    tokens["member"] = f.minted_headers(db, f.login_of(db, member), settings)
     db.commit()
-    mint = lambda p: {"Authorization": "Bearer " + issue_token(  # noqa: E731
-        p, secret=settings.secret_key, minutes=30)}
-    tokens = {"staff": mint(Principal(user_id=0, username="fuzz-admin", role=Role.ADMIN)),
-              "member": mint(Principal(user_id=0, username=member.member_number, role=Role.MEMBER,
-                                       member_id=member.id))}
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client, tokens
 

@@ -70,3 +70,20 @@ def test_trial_balance_json(cli, db):
     assert balances["cash"] == "36.50" and balances["unearned_premium"] == "-36.50"
     unknown = cli("ledger", "trial-balance", "--project", "NOPE", "--json")
     assert unknown.exit_code != 0
+
+
+def test_an_operator_deactivates_an_account_and_gives_it_a_new_password(cli, client, db):
+    from mutua.auth.roles import Role
+
+    user = f.staff(db, Role.FINANCE)
+    headers = f.staff_headers_for(client, db, user)
+    r = cli("users", "deactivate", user.username, "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["active"] is False
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 401
+    assert cli("users", "activate", user.username).exit_code == 0
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+    r = cli("users", "password", user.username, "--password", "a-brand-new-one-9")
+    assert r.exit_code == 0, r.output
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 401
+    assert client.post("/api/v1/auth/token", data={"username": user.username,
+                                                   "password": "a-brand-new-one-9"}).status_code == 200

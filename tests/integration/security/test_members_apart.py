@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from mutua.auth.roles import Role
-from mutua.auth.security import Principal, issue_token
+from mutua.auth.security import Principal, credentials_stamp, issue_token
 from mutua.health.models import Observation
 from mutua.settings import Settings
 from mutua.web.app import create_app
@@ -128,7 +128,8 @@ def test_expired_or_foreign_tokens_are_refused(client, db, settings, minutes, se
     user = f.staff(db, Role.ADMIN)
     db.commit()
     principal = Principal(user_id=user.id, username=user.username, role=Role.ADMIN)
-    token = issue_token(principal, secret=secret or settings.secret_key, minutes=minutes)
+    token = issue_token(principal, secret=secret or settings.secret_key, minutes=minutes,
+                        stamp=credentials_stamp(user.password_hash, secret=settings.secret_key))
     r = client.get("/api/v1/audit", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 401
     assert r.headers["www-authenticate"] == "Bearer"

@@ -3,6 +3,8 @@
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mutua.errors import ValidationFailed
 from mutua.members.idcard import (
@@ -71,3 +73,34 @@ def test_bad_phones_refused(bad):
     with pytest.raises(ValidationFailed) as err:
         normalise_phone(bad)
     assert err.value.problems[0].field == "phone"
+
+
+# --- one person, one stored form (issue 15 item 4) -------------------------------------------
+
+FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+@given(st.dates(date(1900, 1, 1), date(2020, 12, 31)), st.integers(1, 999),
+       st.sampled_from(["110105", "440305", "510104"]))
+def test_full_width_spellings_of_an_id_number_are_the_same_number(birth, seq, area):
+    number = make_id_number(area, birth, seq)
+    assert parse_id_number(number.translate(FULL_WIDTH)).number == number
+    assert parse_id_number(f"\u3000{number.lower()} ").number == number
+
+
+@given(st.dates(date(1900, 1, 1), date(2020, 12, 31)), st.integers(1, 999))
+def test_digits_of_other_scripts_are_refused_not_read(birth, seq):
+    number = make_id_number("440305", birth, seq)
+    assert id_problem(number.translate(ARABIC_INDIC)) == "must be 17 digits followed by a digit or X"
+
+
+@pytest.mark.parametrize("typed", ["１３８００１３８０００", "+86 138-0013-8000", "(+86) 138 0013 8000"])
+def test_a_phone_is_stored_as_ascii_e164_however_typed(typed):
+    assert normalise_phone(typed) == "+8613800138000"
+
+
+@pytest.mark.parametrize("typed", ["١٣٨٠٠١٣٨٠٠٠", "138\u0660013800O", "१३८००१३८०००"])
+def test_a_phone_in_digits_of_another_script_is_refused(typed):
+    with pytest.raises(ValidationFailed, match="phone"):
+        normalise_phone(typed)

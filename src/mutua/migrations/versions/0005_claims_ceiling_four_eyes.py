@@ -45,7 +45,7 @@ def upgrade() -> None:
     sa.Column('requested_at', mutua.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('items', sa.JSON(), nullable=False),
     sa.Column('circumstances', sa.JSON(), nullable=True),
-    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('reason', mutua.db.BoundedText(2000), nullable=False),
     sa.Column('engine_amount', mutua.db.Money(), nullable=False),
     sa.Column('approved', mutua.db.Money(), nullable=False),
     sa.Column('above_engine', mutua.db.Money(), nullable=False),
@@ -53,7 +53,7 @@ def upgrade() -> None:
     sa.Column('answered_by', sa.Integer(), nullable=True),
     sa.Column('answered_by_name', sa.String(length=80), nullable=True),
     sa.Column('answered_at', mutua.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('answer_note', sa.Text(), nullable=False),
+    sa.Column('answer_note', mutua.db.BoundedText(2000), nullable=False),
     sa.ForeignKeyConstraint(['claim_id'], ['claims.id'], name=op.f('fk_claim_override_requests_claim_id_claims')),
     sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_claim_override_requests_project_id_projects')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_claim_override_requests'))
@@ -67,7 +67,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table('claims', schema=None) as batch_op:
         batch_op.add_column(sa.Column('duplicate_of', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True))
-        batch_op.add_column(sa.Column('duplicate_reason', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('duplicate_reason', mutua.db.BoundedText(2000), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_claims_duplicate_of_claims'), 'claims', ['duplicate_of'], ['id'])
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Form, Request
+from fastapi import Form, Query, Request
 from sqlalchemy import select
 
 from mutua.auth import service as auth_service
 from mutua.auth.models import User
 from mutua.auth.roles import Role
-from mutua.auth.security import verify_password
+from mutua.auth.router import client_address
+from mutua.auth.security import credentials_stamp, verify_password
 from mutua.deps import DbSession, Router
 from mutua.errors import Unauthorized
 from mutua.web import i18n
@@ -46,7 +47,8 @@ def front_door(request: Request):
 
 
 @router.get("/signin")
-def signin_form(request: Request, db: DbSession, next: str = ""):
+def signin_form(request: Request, db: DbSession,
+                next: Annotated[str, Query(max_length=2000)] = ""):
     return render(request, "signin.html", next=safe_next(next, ""), error=None,
                   demo_logins=_demo_logins(request, db))
 
@@ -55,14 +57,14 @@ def signin_form(request: Request, db: DbSession, next: str = ""):
 def signin(
     request: Request,
     db: DbSession,
-    login: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "",
+    login: Annotated[str, Form(max_length=auth_service.MAX_LOGIN_LENGTH)] = "",
+    password: Annotated[str, Form(max_length=auth_service.MAX_PASSWORD_LENGTH)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "",
 ):
     settings = request.app.state.settings
     try:
         user = auth_service.check_password(db, username=login, password=password,
-                                           settings=settings)
+                                           settings=settings, client=client_address(request))
     except auth_service.TooManyAttempts:
         return render(request, "signin.html", status_code=429, next=safe_next(next, ""),
                       error="too_many", login=login, demo_logins=_demo_logins(request, db))
@@ -72,7 +74,8 @@ def signin(
     principal = auth_service.principal_of(user)
     response = redirect(safe_next(next, home_of(principal)))
     # A new session (and CSRF token) at every sign-in: no fixation of an earlier one.
-    write_session(response, request, new_session(principal))
+    write_session(response, request, new_session(
+        principal, stamp=credentials_stamp(user.password_hash, secret=settings.secret_key)))
     return response
 
 
@@ -86,8 +89,8 @@ def signout(request: Request):
 @router.post("/language")
 def choose_language(
     request: Request,
-    locale: Annotated[str, Form()],
-    next: Annotated[str, Form()] = "/",
+    locale: Annotated[str, Form(max_length=16)],
+    next: Annotated[str, Form(max_length=2000)] = "/",
 ):
     response = redirect(safe_next(next, "/"))
     write_locale(response, request, i18n.normalise(locale))

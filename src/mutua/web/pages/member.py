@@ -17,7 +17,7 @@ from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM, Principal
 from mutua.catalog import service as catalog_service
 from mutua.dates import today
-from mutua.deps import DbSession, Router, allow
+from mutua.deps import DbSession, PathId, Router, allow
 from mutua.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mutua.members import service as members_service
 from mutua.money import round_fen
@@ -109,7 +109,7 @@ def cancelled_flash(request: Request, policy) -> str | None:
 
 
 @router.get("/policies/{policy_id}")
-def policy_page(policy_id: int, request: Request, db: DbSession, principal: Principal = Member):
+def policy_page(policy_id: PathId, request: Request, db: DbSession, principal: Principal = Member):
     policy = own_policy(db, policy_id, principal)
     on = today()
     cover = policies_service.cover_on(db, policy_id=policy.id, on=max(on, policy.cover_start))
@@ -155,13 +155,13 @@ def _cancel_page(request: Request, db, policy, *, status_code: int = 200, refuse
 
 
 @router.get("/policies/{policy_id}/cancel")
-def cancel_page(policy_id: int, request: Request, db: DbSession, principal: Principal = Member):
+def cancel_page(policy_id: PathId, request: Request, db: DbSession, principal: Principal = Member):
     return _cancel_page(request, db, own_policy(db, policy_id, principal))
 
 
 @router.post("/policies/{policy_id}/cancel")
 def cancel_policy(
-    policy_id: int,
+    policy_id: PathId,
     request: Request,
     db: DbSession,
     # kept with the refund payment as its reference (64 characters there)

@@ -11,7 +11,7 @@ from mutua.auth.security import SYSTEM, Principal
 from mutua.claims import service as claims_service
 from mutua.claims.workflow import DuplicateReport
 from mutua.dates import today
-from mutua.deps import DbSession, Router, allow
+from mutua.deps import MAX_OFFSET, DbSession, PathId, Router, allow
 from mutua.errors import Conflict, Problem, ValidationFailed
 from mutua.web import labels
 from mutua.web.i18n import gettext as _
@@ -46,7 +46,7 @@ def _words(problem: Problem) -> str:
 
 @router.get("")
 def my_claims(request: Request, db: DbSession, principal: Principal = Member,
-              offset: int = Query(0, ge=0)):
+              offset: int = Query(0, ge=0, le=MAX_OFFSET)):
     claims, total = claims_service.list_claims(db, actor=principal, limit=PAGE, offset=offset)
     return render(request, "member/claims.html", claims=claims, offset=offset, page=PAGE,
                   more=offset + PAGE < total, status_labels=labels.CLAIM_STATUS,
@@ -109,13 +109,13 @@ def _claim_page(request, db, principal, claim_id, *, problems=None, status_code=
 
 
 @router.get("/{claim_id}")
-def claim_page(claim_id: int, request: Request, db: DbSession, principal: Principal = Member):
+def claim_page(claim_id: PathId, request: Request, db: DbSession, principal: Principal = Member):
     return _claim_page(request, db, principal, claim_id)
 
 
 @router.post("/{claim_id}/documents")
 def add_documents(
-    claim_id: int,
+    claim_id: PathId,
     request: Request,
     db: DbSession,
     document_kind: Annotated[str, Form(max_length=24)] = "other",
@@ -137,7 +137,7 @@ def add_documents(
 
 
 @router.post("/{claim_id}/appeal")
-def appeal(claim_id: int, request: Request, db: DbSession,
+def appeal(claim_id: PathId, request: Request, db: DbSession,
            reason: Annotated[str, Form(max_length=2000)] = "", principal: Principal = Member):
     claim = claims_service.load_claim(db, claim_id, SYSTEM)
     own(claim.member_id, principal)

@@ -14,9 +14,10 @@ from fastapi import Depends, Form, Query, Request
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
+from mutua.bounds import MAX_ID
 from mutua.claims import service as claims_service
 from mutua.dates import utcnow
-from mutua.deps import DbSession, Router, allow
+from mutua.deps import MAX_OFFSET, DbSession, PathId, Router, allow
 from mutua.errors import Conflict, Forbidden, ValidationFailed
 from mutua.governance import meetings as governance_meetings
 from mutua.governance import ratings as governance_ratings
@@ -57,7 +58,7 @@ def _voted(db, principal: Principal) -> dict[int, bool]:
 
 @router.get("")
 def proposals(request: Request, db: DbSession, principal: Principal = Member,
-              offset: int = Query(0, ge=0)):
+              offset: int = Query(0, ge=0, le=MAX_OFFSET)):
     items, total = governance_service.list_proposals(db, actor=principal, limit=PAGE,
                                                      offset=offset)
     extra = _extras(db, principal)
@@ -89,7 +90,7 @@ def _extras(db, principal: Principal) -> dict:
 
 
 @router.post("/meetings/{meeting_id}/register")
-def register(meeting_id: int, db: DbSession, principal: Principal = Member):
+def register(meeting_id: PathId, db: DbSession, principal: Principal = Member):
     try:
         governance_meetings.register(db, meeting_id=meeting_id, actor=principal)
     except Conflict:
@@ -111,7 +112,7 @@ def feedback(db: DbSession, text: Annotated[str, Form(max_length=4000)] = "",
 
 @router.post("/ratings")
 def rate(db: DbSession, service_kind: Annotated[str, Form(max_length=16)],
-         service_ref: Annotated[int, Form()], score: Annotated[int, Form(ge=1, le=5)],
+         service_ref: Annotated[int, Form(ge=1, le=MAX_ID)], score: Annotated[int, Form(ge=1, le=5)],
          comment: Annotated[str, Form(max_length=2000)] = "", principal: Principal = Member):
     if service_kind not in ("claim", "enrolment"):
         raise ValidationFailed("service_kind", "must be claim or enrolment")
@@ -138,15 +139,15 @@ def _voting_open(proposal) -> bool:
 
 
 @router.get("/proposals/{proposal_id}")
-def proposal_page(proposal_id: int, request: Request, db: DbSession,
+def proposal_page(proposal_id: PathId, request: Request, db: DbSession,
                   principal: Principal = Member):
     return render(request, "member/proposal.html", refused=None,
                   **_proposal_context(db, principal, proposal_id))
 
 
 @router.post("/proposals/{proposal_id}/vote")
-def vote(proposal_id: int, request: Request, db: DbSession,
-         choice: Annotated[list[str], Form()] = (), principal: Principal = Member):
+def vote(proposal_id: PathId, request: Request, db: DbSession,
+         choice: Annotated[list[str], Form(max_length=50)] = (), principal: Principal = Member):
     try:
         ballot = governance_service.cast_ballot(db, proposal_id=proposal_id,
                                                 choice=list(choice), actor=principal)
@@ -160,10 +161,10 @@ def vote(proposal_id: int, request: Request, db: DbSession,
 
 
 @router.post("/proposals/{proposal_id}/change")
-def change(proposal_id: int, request: Request, db: DbSession,
+def change(proposal_id: PathId, request: Request, db: DbSession,
            secret: Annotated[str, Form(max_length=200)] = "",
-           old_choice: Annotated[list[str], Form()] = (),
-           new_choice: Annotated[list[str], Form()] = (), principal: Principal = Member):
+           old_choice: Annotated[list[str], Form(max_length=50)] = (),
+           new_choice: Annotated[list[str], Form(max_length=50)] = (), principal: Principal = Member):
     """Replace one's ballot with the secret of its receipt; answer with the new receipt.
 
     Refused (nothing stored): a wrong or malformed secret, a choice not on the ballot or a
@@ -195,16 +196,16 @@ def _receipt_page(request, db, principal: Principal, proposal_id: int, ballot: d
 
 
 @router.get("/proposals/{proposal_id}/check")
-def check_form(proposal_id: int, request: Request, db: DbSession,
+def check_form(proposal_id: PathId, request: Request, db: DbSession,
                principal: Principal = Member):
     return render(request, "member/check.html", outcome=None, secret="",
                   **_proposal_context(db, principal, proposal_id))
 
 
 @router.post("/proposals/{proposal_id}/check")
-def check(proposal_id: int, request: Request, db: DbSession,
+def check(proposal_id: PathId, request: Request, db: DbSession,
           secret: Annotated[str, Form(max_length=200)] = "",
-          choice: Annotated[list[str], Form()] = (), principal: Principal = Member):
+          choice: Annotated[list[str], Form(max_length=50)] = (), principal: Principal = Member):
     try:
         outcome = governance_service.verify_ballot(db, proposal_id=proposal_id,
                                                    secret=secret.strip(), choice=list(choice),
@@ -216,8 +217,8 @@ def check(proposal_id: int, request: Request, db: DbSession,
 
 
 @router.get("/proposals/{proposal_id}/receipts")
-def receipts(proposal_id: int, request: Request, db: DbSession, principal: Principal = Member,
-             offset: int = Query(0, ge=0)):
+def receipts(proposal_id: PathId, request: Request, db: DbSession, principal: Principal = Member,
+             offset: int = Query(0, ge=0, le=MAX_OFFSET)):
     ctx = _proposal_context(db, principal, proposal_id)
     if ctx["proposal"].status != "closed":
         raise Conflict("the receipt list is published when voting closes")

@@ -17,7 +17,7 @@ from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.claims import service as claims_service
 from mutua.dates import Quarter
-from mutua.deps import DbSession, Router, allow
+from mutua.deps import MAX_OFFSET, DbSession, PathText, Router, allow
 from mutua.errors import NotFound
 from mutua.policies import service as policies_service
 from mutua.settlement import service as settlement_service
@@ -68,7 +68,7 @@ def _statement(db, principal: Principal, project: str, quarter: str) -> dict:
 
 
 @router.get("/statements/{project}/{quarter}")
-def statement(project: str, quarter: str, request: Request, db: DbSession,
+def statement(project: PathText, quarter: PathText, request: Request, db: DbSession,
               principal: Principal = Member):
     ctx = _statement(db, principal, project, quarter)
     return render(request, "member/statement.html", to_money=_money, **page_parts(ctx), **ctx)
@@ -83,7 +83,7 @@ def page_parts(ctx: dict) -> dict:
 
 
 @router.get("/statements/{project}/{quarter}/pdf")
-def statement_pdf(project: str, quarter: str, request: Request, db: DbSession,
+def statement_pdf(project: PathText, quarter: PathText, request: Request, db: DbSession,
                   principal: Principal = Member):
     ctx = _statement(db, principal, project, quarter)
     locale = use_locale(request)
@@ -224,7 +224,7 @@ def _date(text):
 
 @router.get("/accounts")
 def accounts(request: Request, db: DbSession, principal: Principal = Member,
-             project: str = Query("", max_length=32), offset: int = Query(0, ge=0)):
+             project: str = Query("", max_length=32), offset: int = Query(0, ge=0, le=MAX_OFFSET)):
     projects = my_projects(db, principal)
     if not projects:
         return render(request, "member/accounts.html", projects=[], current=None, closes=[],

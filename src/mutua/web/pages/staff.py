@@ -11,7 +11,7 @@ from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.claims import service as claims_service
 from mutua.dates import today
-from mutua.deps import DbSession, Router, allow
+from mutua.deps import MAX_OFFSET, DbSession, Router, allow
 from mutua.health import service as health_service
 from mutua.policies import service as policies_service
 from mutua.settlement import service as settlement_service
@@ -35,7 +35,7 @@ def audit_log(
     principal: Principal = open_to("audit"),
     entity: str = Query("", max_length=40),
     entity_id: str = Query("", max_length=64),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ):
     events = audit_service.recent(db, limit=PAGE + 1, offset=offset, entity=entity or None,
                                   entity_id=entity_id or None)

@@ -13,7 +13,8 @@ from starlette.responses import Response
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
-from mutua.deps import DbSession, Router
+from mutua.bounds import MAX_ID
+from mutua.deps import MAX_OFFSET, DbSession, PathId, Router
 from mutua.errors import Conflict, Forbidden, Problem, ValidationFailed
 from mutua.health import clinical, imports
 from mutua.health import service as health_service
@@ -54,7 +55,7 @@ PAGE_RULES = (
 
 @router.get("")
 def alert_queue(request: Request, db: DbSession, principal: Principal = open_to("care"),
-                status: str = Query("", max_length=14), offset: int = Query(0, ge=0)):
+                status: str = Query("", max_length=14), offset: int = Query(0, ge=0, le=MAX_OFFSET)):
     status = status if status in labels.ALERT_STATUS else ""
     alerts, total = health_service.alert_queue(db, actor=principal, status=status or None,
                                                limit=PAGE, offset=offset)
@@ -65,10 +66,10 @@ def alert_queue(request: Request, db: DbSession, principal: Principal = open_to(
 
 
 @router.post("/alerts/{alert_id}")
-def act(alert_id: int, request: Request, db: DbSession, principal: Principal = open_to("care"),
+def act(alert_id: PathId, request: Request, db: DbSession, principal: Principal = open_to("care"),
         action: Annotated[str, Form(max_length=16)] = "",
         note: Annotated[str, Form(max_length=2000)] = "",
-        member_id: Annotated[int | None, Form()] = None):
+        member_id: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None):
     back = f"/staff/care/patients/{member_id}" if member_id else "/staff/care"
     try:
         health_service.act_on_alert(db, actor=principal, alert_id=alert_id, action=action,
@@ -86,7 +87,7 @@ def act(alert_id: int, request: Request, db: DbSession, principal: Principal = o
 
 @router.get("/patients")
 def patients(request: Request, db: DbSession, principal: Principal = open_to("care"),
-             unassigned: str = Query("", max_length=5), offset: int = Query(0, ge=0)):
+             unassigned: str = Query("", max_length=5), offset: int = Query(0, ge=0, le=MAX_OFFSET)):
     """A coordinator's own patients; with ?unassigned=1 (or for an administrator) the
     kidney patients with their coordinator, so nobody is left without one."""
     only_unassigned = unassigned.lower() in ("1", "true", "yes", "on")
@@ -111,13 +112,13 @@ def patients(request: Request, db: DbSession, principal: Principal = open_to("ca
 
 
 @router.get("/patients/{member_id}")
-def patient(member_id: int, request: Request, db: DbSession,
+def patient(member_id: PathId, request: Request, db: DbSession,
             principal: Principal = open_to("care")):
     return _patient(request, db, principal, member_id, [], 200)
 
 
 @router.post("/patients/{member_id}/coordinator")
-def assign(member_id: int, request: Request, db: DbSession,
+def assign(member_id: PathId, request: Request, db: DbSession,
            principal: Principal = open_to("care"),
            coordinator_user_id: Annotated[str, Form(max_length=12)] = "",
            back: Annotated[str, Form(max_length=12)] = ""):

@@ -13,7 +13,7 @@ from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.catalog.schemas import PeriodDef
-from mutua.deps import DbSession, Router
+from mutua.deps import DbSession, PathText, Router
 from mutua.errors import Conflict, Forbidden, Problem, ValidationFailed
 from mutua.web.pages.staff import open_to
 from mutua.web.problems import describe_all
@@ -43,7 +43,7 @@ def catalogue(request: Request, db: DbSession, principal: Principal = open_to("c
 
 
 @router.get("/products/{code}")
-def product(code: str, request: Request, db: DbSession,
+def product(code: PathText, request: Request, db: DbSession,
             principal: Principal = open_to("catalog")):
     return _product_page(request, db, principal, code)
 
@@ -67,7 +67,7 @@ def _product_page(request, db, principal, code: str, *, status_code: int = 200,
 
 
 @router.post("/products/{code}/periods")
-def open_period(code: str, request: Request, db: DbSession,
+def open_period(code: PathText, request: Request, db: DbSession,
                 principal: Principal = open_to("catalog"),
                 period_code: Annotated[str, Form(max_length=40)] = "",
                 sale_start: Annotated[str, Form(max_length=40)] = "",

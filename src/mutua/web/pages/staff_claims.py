@@ -25,7 +25,7 @@ from mutua.claims.models import OPEN_STATES
 from mutua.claims.schemas import DecisionIn, ItemOverride
 from mutua.claims.workflow import DuplicateReport
 from mutua.dates import today
-from mutua.deps import DbSession, Router
+from mutua.deps import MAX_OFFSET, DbSession, PathId, Router
 from mutua.errors import Conflict, Forbidden, Problem, ValidationFailed
 from mutua.health import service as health_service
 from mutua.members import service as members_service
@@ -60,7 +60,7 @@ DONE = {"reserve": N_("The case reserve is revised."), "closed": N_("The claim i
 @router.get("")
 def queue(request: Request, db: DbSession, principal: Principal = open_to("claims"),
           status: str = Query("open", max_length=20), project: str = Query("", max_length=32),
-          offset: int = Query(0, ge=0)):
+          offset: int = Query(0, ge=0, le=MAX_OFFSET)):
     return _queue_page(request, db, principal, status=status, project=project, offset=offset)
 
 
@@ -98,11 +98,7 @@ def pay(request: Request, db: DbSession, principal: Principal = open_to("claims"
 
 def find_member(db, number: str):
     """The member with exactly this member number ("m000000012" is read as M000000012)."""
-    number = (number or "").strip().upper()
-    if not number:
-        return None
-    found, _total = members_service.search(db, query=number, limit=20, offset=0)
-    return next((m for m in found if m.member_number == number), None)
+    return members_service.find_by_number(db, number or "")
 
 
 def _new_claim_page(request, db, principal, *, number="", problems=None, form=None,
@@ -214,19 +210,19 @@ def _claim_page(request, db, principal, claim_id: int, *, status_code: int = 200
 
 
 @router.get("/{claim_id}")
-def claim_page(claim_id: int, request: Request, db: DbSession,
+def claim_page(claim_id: PathId, request: Request, db: DbSession,
                principal: Principal = open_to("claims")):
     return _claim_page(request, db, principal, claim_id)
 
 
 @router.post("/{claim_id}/review")
-def take_into_review(claim_id: int, db: DbSession, principal: Principal = open_to("claims")):
+def take_into_review(claim_id: PathId, db: DbSession, principal: Principal = open_to("claims")):
     claims_service.review(db, claim_id=claim_id, actor=principal)
     return redirect(f"/staff/claims/{claim_id}")
 
 
 @router.post("/{claim_id}/decide")
-def decide(claim_id: int, request: Request, db: DbSession,
+def decide(claim_id: PathId, request: Request, db: DbSession,
            form: FormData = Depends(form_data), principal: Principal = open_to("claims")):
     # The form has one amount per item (approved_<item id>) and exclusion checkboxes.
     fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
@@ -263,7 +259,7 @@ def answer_override(claim_id: int, answer: str, request: Request, db: DbSession,
 
 
 @router.post("/{claim_id}/reserve")
-def revise_reserve(claim_id: int, request: Request, db: DbSession,
+def revise_reserve(claim_id: PathId, request: Request, db: DbSession,
                    principal: Principal = open_to("claims"),
                    amount: Annotated[str, Form(max_length=40)] = "",
                    reason: Annotated[str, Form(max_length=2000)] = ""):
@@ -296,7 +292,7 @@ def check_reserve_form(amount: str, reason: str) -> None:
 
 
 @router.post("/{claim_id}/close")
-def close_claim(claim_id: int, request: Request, db: DbSession,
+def close_claim(claim_id: PathId, request: Request, db: DbSession,
                 principal: Principal = open_to("claims")):
     """Close a claim with nothing left to pay (paid in full, or declined)."""
     try:
@@ -328,7 +324,7 @@ def _decision_in(db, principal, claim_id: int, fields: dict, circumstances: list
 
 
 @router.post("/{claim_id}/documents")
-def add_documents(claim_id: int, request: Request, db: DbSession,
+def add_documents(claim_id: PathId, request: Request, db: DbSession,
                   principal: Principal = open_to("claims"),
                   document_kind: Annotated[str, Form(max_length=24)] = "other",
                   document: Annotated[list[UploadFile] | None, File()] = None):
@@ -347,7 +343,7 @@ def add_documents(claim_id: int, request: Request, db: DbSession,
 
 
 @router.get("/{claim_id}/documents/{document_id}")
-def document(claim_id: int, document_id: int, request: Request, db: DbSession,
+def document(claim_id: PathId, document_id: PathId, request: Request, db: DbSession,
              principal: Principal = open_to("claims")):
     doc, data = claims_service.read_document(db, claim_id=claim_id, document_id=document_id,
                                              actor=principal,

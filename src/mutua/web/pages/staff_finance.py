@@ -22,7 +22,7 @@ from fastapi import Form, Query, Request
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.dates import Quarter, today
-from mutua.deps import DbSession, Router
+from mutua.deps import MAX_OFFSET, DbSession, Router
 from mutua.errors import Conflict, NotFound, ProblemCollector, ValidationFailed
 from mutua.ledger import service as ledger_service
 from mutua.money import ZERO
@@ -226,8 +226,8 @@ def _page(request, db, *, project: str = "", as_of: str = "", quarter: str = "",
 @router.get("")
 def finance(request: Request, db: DbSession, principal: Principal = open_to("finance"),
             project: str = Query("", max_length=32), as_of: str = Query("", max_length=10),
-            quarter: str = Query("", max_length=7), offset: int = Query(0, ge=0),
-            lines_offset: int = Query(0, ge=0)):
+            quarter: str = Query("", max_length=7), offset: int = Query(0, ge=0, le=MAX_OFFSET),
+            lines_offset: int = Query(0, ge=0, le=MAX_OFFSET)):
     return _page(request, db, project=project, as_of=as_of, quarter=quarter, offset=offset,
                  lines_offset=lines_offset)
 

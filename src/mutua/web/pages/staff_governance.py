@@ -15,8 +15,8 @@ from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.dates import SHANGHAI, utcnow
-from mutua.deps import DbSession, Router, allow
-from mutua.errors import Conflict, Problem, ValidationFailed
+from mutua.deps import MAX_OFFSET, DbSession, PathId, Router, allow
+from mutua.errors import Conflict, Problem, ValidationFailed, shown
 from mutua.governance import experience as governance_experience
 from mutua.governance import meetings as governance_meetings
 from mutua.governance import ratings as governance_ratings
@@ -124,13 +124,13 @@ def create_motion(request: Request, db: DbSession, principal: Principal = open_t
 
 
 @router.post("/proposals/{proposal_id}/open")
-def open_vote(proposal_id: int, db: DbSession, principal: Principal = open_to("governance")):
+def open_vote(proposal_id: PathId, db: DbSession, principal: Principal = open_to("governance")):
     governance_service.open_proposal(db, proposal_id=proposal_id, actor=principal)
     return redirect("/staff/governance")
 
 
 @router.post("/proposals/{proposal_id}/close")
-def close_vote(proposal_id: int, request: Request, db: DbSession,
+def close_vote(proposal_id: PathId, request: Request, db: DbSession,
                principal: Principal = open_to("governance")):
     try:
         governance_service.close_proposal(db, proposal_id=proposal_id, actor=principal)
@@ -165,7 +165,7 @@ def schedule(request: Request, db: DbSession, principal: Principal = open_to("go
 
 
 @router.post("/feedback/{item_id}")
-def answer(item_id: int, request: Request, db: DbSession,
+def answer(item_id: PathId, request: Request, db: DbSession,
            principal: Principal = open_to("governance"),
            owner: Annotated[str, Form(max_length=64)] = "",
            response: Annotated[str, Form(max_length=4000)] = "",
@@ -234,11 +234,10 @@ def _candidate_ids(db, text: str) -> list[int]:
         raise ValidationFailed("candidates", "must list the candidates' member numbers")
     ids = []
     for number in numbers:
-        found, _n = members_service.search(db, query=number, limit=2, offset=0)
-        match = [m.id for m in found if m.member_number == number]
-        if not match:
-            raise ValidationFailed("candidates", f"{number} is not a member number")
-        ids.append(match[0])
+        member = members_service.find_by_number(db, number)
+        if member is None:
+            raise ValidationFailed("candidates", f"{shown(number)} is not a member number")
+        ids.append(member.id)
     return ids
 
 
@@ -271,7 +270,7 @@ def _pricing_page(request, db, *, problems=None, created=None, form=None, status
 
 @router.get("/pricing")
 def pricing_form(request: Request, db: DbSession, principal: Principal = Actuary,
-                 created: int = Query(0, ge=0)):
+                 created: int = Query(0, ge=0, le=MAX_OFFSET)):
     proposal = governance_service.get_proposal(db, proposal_id=created) if created else None
     return _pricing_page(request, db, created=proposal)
 

@@ -15,7 +15,7 @@ from fastapi import Form, Query, Request
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.dates import utcnow
-from mutua.deps import DbSession, Router
+from mutua.deps import MAX_OFFSET, DbSession, PathId, Router
 from mutua.errors import Conflict, ValidationFailed
 from mutua.governance import meetings as governance_meetings
 from mutua.web.i18n import gettext as _
@@ -46,7 +46,7 @@ RULES = (N_("tick or type at least one member"),
 
 @router.get("")
 def meeting_list(request: Request, db: DbSession, principal: Principal = open_to("meetings"),
-                 when: str = Query("", max_length=10), offset: int = Query(0, ge=0)):
+                 when: str = Query("", max_length=10), offset: int = Query(0, ge=0, le=MAX_OFFSET)):
     when = when if when in WHEN else ""
     items, total = governance_meetings.list_meetings(db, actor=principal, limit=PAGE,
                                                      offset=offset, when=when or None)
@@ -88,9 +88,9 @@ def _meeting_page(request, db, principal, meeting_id: int, *, offset: int = 0,
 
 
 @router.get("/{meeting_id}")
-def meeting_page(meeting_id: int, request: Request, db: DbSession,
-                 principal: Principal = open_to("meetings"), offset: int = Query(0, ge=0),
-                 feedback_offset: int = Query(0, ge=0)):
+def meeting_page(meeting_id: PathId, request: Request, db: DbSession,
+                 principal: Principal = open_to("meetings"), offset: int = Query(0, ge=0, le=MAX_OFFSET),
+                 feedback_offset: int = Query(0, ge=0, le=MAX_OFFSET)):
     return _meeting_page(request, db, principal, meeting_id, offset=offset,
                          feedback_offset=feedback_offset)
 
@@ -105,9 +105,9 @@ def member_numbers(text: str) -> list[str]:
 
 
 @router.post("/{meeting_id}/attendance")
-def record_attendance(meeting_id: int, request: Request, db: DbSession,
+def record_attendance(meeting_id: PathId, request: Request, db: DbSession,
                       principal: Principal = open_to("meetings"),
-                      attended: Annotated[list[int], Form()] = (),
+                      attended: Annotated[list[int], Form(max_length=100_000)] = (),
                       numbers: Annotated[str, Form(max_length=100_000)] = ""):
     try:
         governance_meetings.record_attendance_of(db, meeting_id=meeting_id, actor=principal,
@@ -122,7 +122,7 @@ def record_attendance(meeting_id: int, request: Request, db: DbSession,
 
 
 @router.post("/{meeting_id}/minutes")
-def publish_minutes(meeting_id: int, request: Request, db: DbSession,
+def publish_minutes(meeting_id: PathId, request: Request, db: DbSession,
                     principal: Principal = open_to("meetings"),
                     minutes_zh: Annotated[str, Form(max_length=40_000)] = "",
                     minutes_en: Annotated[str, Form(max_length=40_000)] = ""):

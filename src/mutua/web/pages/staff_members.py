@@ -27,11 +27,11 @@ from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.claims import service as claims_service
 from mutua.dates import today
-from mutua.deps import DbSession, Router, allow
+from mutua.deps import MAX_OFFSET, DbSession, PathId, PathText, Router, allow
 from mutua.errors import Conflict, NotFound, Problem, ValidationFailed
 from mutua.members import importer
 from mutua.members import service as members_service
-from mutua.members.idcard import id_problem
+from mutua.members.idcard import canonical_id_number, id_problem
 from mutua.members.models import Member
 from mutua.members.occupations import occupations
 from mutua.members.schemas import MemberIn
@@ -83,10 +83,11 @@ KNOWN_RULES = (
 
 @router.get("")
 def search(request: Request, db: DbSession, principal: Principal = MemberReader,
-           q: str = Query("", max_length=60), offset: int = Query(0, ge=0)):
+           q: str = Query("", max_length=60), offset: int = Query(0, ge=0, le=MAX_OFFSET)):
     rows, total = ([], 0)
     if q.strip():
-        found, total = members_service.search(db, query=q, limit=PAGE, offset=offset)
+        found, total = members_service.search(db, query=q, limit=PAGE, offset=offset,
+                                              viewer=principal)
         rows = [members_service.to_out(m, viewer=principal) for m in found]
     return render(request, "staff/members.html", q=q, rows=rows, total=total, offset=offset,
                   page=PAGE, more=offset + PAGE < total, may_register=may_register(principal))
@@ -158,7 +159,7 @@ def blank_is_required(problems: list[Problem], form: dict) -> list[Problem]:
 
 def _already_registered(db, id_number: str):
     """The member already registered under this ID number, if it is a valid one."""
-    number = id_number.strip().upper()
+    number = canonical_id_number(id_number)
     if id_problem(number) is not None:
         return None
     found = members_service.existing_ids(db, [number])
@@ -267,8 +268,7 @@ def refused_rows_csv(data: bytes, filename: str, report: importer.ImportReport,
 
     The group can fix these rows and send them again (drop the two extra columns).
     """
-    table = importer.read_table(data, filename=filename, max_bytes=settings.import_max_bytes,
-                                max_rows=settings.import_max_rows)
+    table = importer.read_table(data, filename=filename, settings=settings)
     cells = {row: values for row, values in table.rows if row in report.bad_rows}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -312,7 +312,7 @@ def _save_refused(settings, principal: Principal, data: bytes, filename: str,
 
 
 @router.get("/import/refused/{token}.csv")
-def refused_rows(token: str, request: Request, principal: Principal = Registrar):
+def refused_rows(token: PathText, request: Request, principal: Principal = Registrar):
     """The refused rows of an import, for the staff member who ran it (kept a day)."""
     path = _refused_dir(request.app.state.settings) / f"{principal.user_id}-{token}.csv"
     if not TOKEN.fullmatch(token) or not path.is_file():
@@ -324,7 +324,7 @@ def refused_rows(token: str, request: Request, principal: Principal = Registrar)
 # --- one member ---------------------------------------------------------------------------
 
 @router.get("/{member_id}")
-def member_page(member_id: int, request: Request, db: DbSession,
+def member_page(member_id: PathId, request: Request, db: DbSession,
                 principal: Principal = MemberReader):
     member = members_service.to_out(
         members_service.get(db, member_id=member_id, actor=principal), viewer=principal)
@@ -346,7 +346,7 @@ def member_page(member_id: int, request: Request, db: DbSession,
 
 
 @router.get("/{member_id}/statements/{project}/{quarter}")
-def member_statement(member_id: int, project: str, quarter: str, request: Request,
+def member_statement(member_id: PathId, project: PathText, quarter: PathText, request: Request,
                      db: DbSession, principal: Principal = StatementReader):
     """The member's statement of one quarter as the member reads it at /me/statements.
 

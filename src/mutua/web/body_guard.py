@@ -1,0 +1,127 @@
+"""Refuse bodies no handler should see: too large, nested too deep, or carrying NUL.
+
+Before any route runs, for every request:
+
+- a body larger than its limit gets 413: text bodies (JSON, forms) at most
+  ``upload_max_bytes``, file uploads (multipart) at most ``import_max_bytes`` and a little
+  for the other fields. A declared Content-Length over the limit is refused before a byte is
+  read; a body sent without one is counted as it arrives and refused at the limit, so no
+  request can fill the memory or the disk;
+- a JSON body nested deeper than ``bounds.MAX_DEPTH`` gets 422 (100,000 nested ``[`` made
+  the JSON parser raise RecursionError, a 500);
+- a NUL character in a JSON or form body or a query string gets 422: PostgreSQL cannot
+  store U+0000 in a text column (SQLite can), so it would be a server error on one backend
+  and stored on the other. File uploads are binary and pass; their text fields are checked
+  where they are parsed.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mutua.bounds import MAX_DEPTH, json_depth
+
+NUL_RULE = "must not contain NUL (U+0000) characters"
+DEPTH_RULE = f"must not nest deeper than {MAX_DEPTH} levels"
+FORM_TYPE = b"application/x-www-form-urlencoded"
+FORM_FIELDS_ALLOWANCE = 1024 * 1024  # a multipart upload's other fields and boundaries
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from ``receive`` when a body without a declared length passes its limit. An
+    HTTPException, so a form parser that catches what it reads passes it on as a 413."""
+
+    def __init__(self, limit: int):
+        super().__init__(413, f"body: must be at most {limit:,} bytes")
+        self.limit = limit
+
+
+class BodyGuard:
+    def __init__(self, app: ASGIApp, *, text_limit: int, upload_limit: int) -> None:
+        self.app = app
+        self.text_limit = text_limit
+        self.upload_limit = upload_limit + FORM_FIELDS_ALLOWANCE
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        query = scope.get("query_string", b"")
+        if b"%00" in query or b"\x00" in query:
+            await _answer(send, 422, "query", NUL_RULE)
+            return
+        headers = dict(scope.get("headers", []))
+        content_type = headers.get(b"content-type", b"")
+        limit = self.upload_limit if content_type.startswith(b"multipart/") else self.text_limit
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            await _answer(send, 413, "body", f"must be at most {limit:,} bytes")
+            return
+        receive = _counted(receive, limit)
+        media_type = content_type.split(b";")[0].strip().lower()
+        is_json = media_type.endswith((b"/json", b"+json"))  # application/fhir+json too
+        if not (is_json or media_type == FORM_TYPE):
+            await self.app(scope, receive, send)
+            return
+        try:
+            body, messages = await _read_all(receive)
+        except BodyTooLarge as exc:
+            await _answer(send, 413, "body", f"must be at most {exc.limit:,} bytes")
+            return
+        if b"\x00" in body or b"\\u0000" in body or b"%00" in body:
+            await _answer(send, 422, "body", NUL_RULE)
+            return
+        if is_json and json_depth(body) > MAX_DEPTH:
+            await _answer(send, 422, "body", DEPTH_RULE)
+            return
+        await self.app(scope, _replay(messages, receive), send)
+
+
+def _counted(receive: Receive, limit: int) -> Receive:
+    seen = 0
+
+    async def counted() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge(limit)
+        return message
+
+    return counted
+
+
+async def _read_all(receive: Receive) -> tuple[bytes, list[Message]]:
+    messages, chunks = [], []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks), messages
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replay
+
+
+async def _answer(send: Send, status: int, field: str, rule: str) -> None:
+    error = "too_large" if status == 413 else "validation_failed"
+    body = json.dumps({"error": error, "message": f"{field}: {rule}",
+                       "problems": [{"field": field, "rule": rule}]}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
