@@ -24,7 +24,7 @@ from mutua.dates import SHANGHAI, age_on, utcnow
 from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from mutua.health import clinical, ingest, outcomes, progression, rules
 from mutua.health.advice import PatientState, advise
-from mutua.health.kinds import KINDS
+from mutua.health.kinds import KINDS, normalise_unit
 from mutua.health.models import (
     OPEN_STATUSES,
     Alert,
@@ -250,13 +250,27 @@ def schedule(r: KidneyResult | None) -> dict | None:
             "overdue_after": (due + timedelta(days=rules.OVERDUE_GRACE_DAYS)).isoformat()}
 
 
+def _latest_acr(db: Session, member_id: int) -> dict:
+    """The latest urine ACR as its lab reported it: ``{"acr": 3.0, "acr_unit": "mg/mmol"}``
+    (empty when none), since advice compares it with limits set in each unit."""
+    o = db.scalar(select(Observation).where(Observation.member_id == member_id,
+                                            Observation.kind == "acr")
+                  .order_by(Observation.effective_at.desc(), Observation.id.desc()).limit(1))
+    if o is None:
+        return {}
+    sent, ok = ingest.parse_values([o.original_value])
+    if ok[0] and normalise_unit(o.original_unit) == "mg/mmol":
+        return {"acr": float(sent[0]), "acr_unit": "mg/mmol"}
+    return {"acr": o.value, "acr_unit": "mg/g"}
+
+
 def patient_advice(db: Session, *, member_id: int) -> list:
     r = latest_result(db, member_id)
     v = latest_values(db, member_id)
     sched = schedule(r)
     state = PatientState(
         egfr=r.egfr if r else None, g_category=r.g_category if r else None,
-        a_category=r.a_category if r else None, acr_mg_g=v.get("acr"),
+        a_category=r.a_category if r else None, **_latest_acr(db, member_id),
         systolic=v.get("systolic"), hba1c=v.get("hba1c"), potassium=v.get("potassium"),
         risk_5y=r.risk_5y if r else None, slope=r.slope if r else None,
         tests_per_year=sched["tests_per_year"] if sched else None,
@@ -540,6 +554,13 @@ def _lab(db: Session, member_id: int, kind: str, on: date):
         .order_by(Observation.effective_at.desc()).limit(1))
 
 
+def _a_category(acr: Observation) -> str:
+    """A stored ratio's albuminuria category, read in the unit its lab reported."""
+    a = ingest.stored_acr_index(np.array([acr.value]), np.array([acr.original_value], object),
+                                np.array([acr.original_unit], object))
+    return clinical.A_CATEGORIES[int(a[0])]
+
+
 def underwrite(db: Session, *, member_id: int, product, on: date) -> str:
     """The applicant's stage from their own stored labs (核保), or why the product refuses.
 
@@ -567,7 +588,7 @@ def underwrite(db: Session, *, member_id: int, product, on: date) -> str:
         if acr is None:
             raise ValidationFailed("labs", f"needs a urine ACR result from the last "
                                            f"{LAB_MAX_AGE_DAYS} days; none on file")
-        a = clinical.a_category(acr.value)
+        a = _a_category(acr)
         stage = f"{g}/{a}"
         if uw.get("albuminuria") and a not in uw["albuminuria"]:
             raise ValidationFailed("labs", f"stage {stage} is not covered: this product needs "
