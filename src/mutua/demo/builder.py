@@ -166,7 +166,8 @@ def plan_enrolments(rng: np.random.Generator, members: int, today: date) -> Plan
             base += len(crowd)
             crowds.append(crowd)
             cohort_of += [cohort.project] * len(crowd)
-            _assign(rng, cohort, period, index, batch_days(period, today, members), batches)
+            _assign(rng, cohort, period, index,
+                    batch_days(period, today, members, founding=k == 0), batches)
     crowd = _concat(crowds)
     _renewals(rng, crowd, batches, periods, today, batch_days(periods[-1], today, members))
     return Plan(crowd, cohort_of, dict(sorted(batches.items())))
@@ -181,11 +182,18 @@ def _split(total: int, shares: list[float]) -> list[int]:
     return [int(c) for c in counts]
 
 
-def batch_days(period: dict, today: date, members: int = 10**9) -> list[date]:
-    """The days a period's enrolments come in: inside its sale window and not after today."""
+def batch_days(period: dict, today: date, members: int = 10**9, *,
+               founding: bool = False) -> list[date]:
+    """The days a period's enrolments come in: inside its sale window and not after today.
+
+    The founding members of the first period all join before its cover starts: each pool
+    opens with a full quarter of cover, as a mutual starts from its founding members.
+    """
     start = date.fromisoformat(period["cover_start"])
     lo, hi = date.fromisoformat(period["sale_start"]), date.fromisoformat(period["sale_end"])
     offsets = BATCH_OFFSETS[:max(1, min(len(BATCH_OFFSETS), members // MEMBERS_PER_BATCH_DAY))]
+    if founding:
+        offsets = tuple(d for d in offsets if d <= 0)
     days = [start + timedelta(days=d) for d in offsets]
     return [d for d in days if lo <= d <= min(hi, today)] or [min(max(lo, today), hi)]
 
@@ -294,18 +302,50 @@ def _member_logins(db, plan: Plan, member_ids: list[int], password_hash: str, *,
 
 def _domain_steps(engine: Engine, names: tuple[str, ...], *, seed: int, today: date,
                   actor: Principal, step) -> dict:
-    """Each domain fills in its part of the mutual (claims, closes, patients, votes)."""
+    """Each domain fills in its part of the mutual (claims, closes, patients, votes).
+
+    Claims and closes, when both run, go quarter by quarter (``_claims_and_closes``).
+    """
     out = {}
+    together = {"claims", "settlement"} <= set(names)
     for name in names:
-        k = DOMAIN_STEPS.index(name) + 1  # a domain's seed does not depend on which others run
         module_name = f"mutua.{name}.demo"
-        if importlib.util.find_spec(module_name) is None:
+        if importlib.util.find_spec(module_name) is None or (together and name == "claims"):
             continue
-        module = importlib.import_module(module_name)
-        rng = np.random.default_rng(np.random.SeedSequence([seed, k]))
         with step(f"{name} demo", 1), unit_of_work(engine) as db:
-            out[name] = module.build(db, rng=rng, today=today, actor=actor)
+            if together and name == "settlement":
+                out.update(_claims_and_closes(db, seed=seed, today=today, actor=actor))
+                continue
+            module = importlib.import_module(module_name)
+            out[name] = module.build(db, rng=_domain_rng(seed, name), today=today, actor=actor)
     return out
+
+
+def _domain_rng(seed: int, name: str) -> np.random.Generator:
+    """A domain's own random stream: it does not depend on which other domains run."""
+    return np.random.default_rng(np.random.SeedSequence([seed, DOMAIN_STEPS.index(name) + 1]))
+
+
+def _claims_and_closes(db, *, seed: int, today: date, actor: Principal) -> dict:
+    """A history as it happens: each quarter's claims, then that quarter's close, so a claim
+    is paid on the cover the earlier closes raised; then the open quarter's claims so far."""
+    from mutua.claims import demo as claims_demo
+    from mutua.settlement import demo as settlement_demo
+
+    claims_rng = _domain_rng(seed, "claims")
+    drawn: list = []
+    unpaid: list = []  # payments whose weekly batch falls after the quarter drawn so far
+
+    def claims_of(q: Quarter) -> None:
+        drawn.extend(claims_demo.draw(db, rng=claims_rng, today=today, actor=actor,
+                                      start=q.start, end=q.end, later=unpaid))
+
+    closes = settlement_demo.build(db, rng=_domain_rng(seed, "settlement"), today=today,
+                                   actor=actor, before_close=claims_of)
+    # The open quarter up to today; with no end, every payment still waiting is made.
+    drawn.extend(claims_demo.draw(db, rng=claims_rng, today=today, actor=actor,
+                                  start=Quarter.of(today).start, later=unpaid))
+    return {"claims": claims_demo.summary(drawn), "settlement": closes}
 
 
 # --- schema --------------------------------------------------------------------------------
