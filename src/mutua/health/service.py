@@ -346,7 +346,7 @@ def alert_queue(db: Session, *, actor: Principal, status: str | None = None,
     else:
         q = q.where(Alert.status.in_(OPEN_STATUSES))
     if project_id is not None:
-        q = q.where(Alert.project_id == project_id)
+        q = q.where(alert_project() == project_id)
     q = _queue_filter(db, actor, q)
     total = db.scalar(select(func.count()).select_from(q.subquery()))
     rows = db.scalars(q.order_by(Alert.severity_rank.desc(), Alert.created_at, Alert.id)
@@ -650,11 +650,25 @@ def evidence_dict(e: Evidence) -> dict:
     return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(e).items()}
 
 
+def alert_project():
+    """SQL for an alert's project: its own, or, when it was raised before its patient held a
+    kidney policy (results sent before enrolment), the project of the patient's latest one;
+    NULL for a patient who never held one."""
+    latest = (select(Policy.project_id).join(Product, Product.id == Policy.product_id)
+              .where(Policy.member_id == Alert.member_id, Product.line == "ckd")
+              .order_by(Policy.cover_start.desc(), Policy.id.desc()).limit(1)
+              .correlate(Alert).scalar_subquery())
+    return func.coalesce(Alert.project_id, latest)
+
+
 def open_alert_counts(db: Session) -> dict[int | None, int]:
-    """Alerts not yet resolved, per project (None: no kidney project), for the dashboard.
+    """Alerts not yet resolved, per project (None: the patient holds no kidney policy), for
+    the dashboard; together they are the coordinators' whole queue.
 
     Counts only: no patient is read, so nothing is audited.
     """
-    rows = db.execute(select(Alert.project_id, func.count(Alert.id))
-                      .where(Alert.status.in_(OPEN_STATUSES)).group_by(Alert.project_id)).all()
+    open_ = (select(alert_project().label("project_id"))
+             .where(Alert.status.in_(OPEN_STATUSES)).subquery())
+    rows = db.execute(select(open_.c.project_id, func.count())
+                      .group_by(open_.c.project_id)).all()
     return {pid: int(n) for pid, n in rows}
