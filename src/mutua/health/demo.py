@@ -405,3 +405,34 @@ def _work_the_queue(db: Session, rng, *, today: date) -> dict[str, int]:
                                               role=Role.CARE),
                           action=f"health.alert.{verbs[new]}", entity="alert", rows=batch)
     return done
+
+
+# ---------------------------------------------------------------- who shows it
+
+def patient_to_show(db: Session, *, on: date, among=None, exclude=()) -> dict | None:
+    """A kidney patient with cover on ``on`` and an alert in the queue, with the most
+    results: ``{"member_id", "project", "results", "stage", "alerts"}``, or None."""
+    covered = (select(Policy.member_id, func.max(Project.code).label("project"))
+               .join(Product, Product.id == Policy.product_id)
+               .join(Project, Project.id == Policy.project_id)
+               .where(Product.line == "ckd", Policy.status == "in_force",
+                      Policy.cover_start <= on, Policy.cover_end >= on,
+                      Policy.member_id.not_in(list(exclude)))
+               .group_by(Policy.member_id).subquery())
+    results = (select(KidneyResult.member_id, func.count().label("n"))
+               .group_by(KidneyResult.member_id).subquery())
+    alerts = (select(Alert.member_id, func.count().label("n"))
+              .where(Alert.status.in_(OPEN_STATUSES)).group_by(Alert.member_id).subquery())
+    q = (select(covered.c.member_id, covered.c.project, results.c.n, alerts.c.n)
+         .join(results, results.c.member_id == covered.c.member_id)
+         .join(alerts, alerts.c.member_id == covered.c.member_id)
+         .order_by(results.c.n.desc(), alerts.c.n.desc(), covered.c.member_id).limit(1))
+    if among is not None:
+        q = q.where(covered.c.member_id.in_(among))
+    row = db.execute(q).first()
+    if row is None:
+        return None
+    latest = service.latest_result(db, row[0])
+    stage = latest.g_category + (f"/{latest.a_category}" if latest.a_category else "")
+    return {"member_id": row[0], "project": row[1], "results": row[2], "stage": stage,
+            "alerts": row[3]}

@@ -137,3 +137,49 @@ def _summary(closes: list[dict], hard: dict | None) -> dict:
                             Decimal(0))),
         "hard_quarter": hard,
     }
+
+
+# --- who shows it (the demo's sign-ins, demo/logins.py) -------------------------------------
+
+def uplifted_member(db: Session, *, on: date, prefer: str | None = None, among=None,
+                    exclude=()) -> dict | None:
+    """The member whose policy in force on ``on`` had its sum insured raised at the most
+    closes, in project ``prefer`` first, riders and couriers (the higher occupation
+    classes) first among equals: ``{"member_id", "project", "closes"}``, or None."""
+    from mutua.policies.models import SumInsuredUplift
+
+    closes = func.count(SumInsuredUplift.quarter.distinct())
+    q = (select(Policy.member_id, Project.code, closes)
+         .join(SumInsuredUplift, SumInsuredUplift.policy_id == Policy.id)
+         .join(Project, Project.id == Policy.project_id)
+         .where(Policy.status == "in_force", Policy.cover_start <= on, Policy.cover_end >= on,
+                Policy.member_id.not_in(list(exclude)))
+         .group_by(Policy.id, Policy.member_id, Project.code, Policy.occupation_class)
+         .order_by((Project.code != (prefer or "")), closes.desc(),
+                   Policy.occupation_class.desc(), Policy.member_id).limit(1))
+    if among is not None:
+        q = q.where(Policy.member_id.in_(among))
+    row = db.execute(q).first()
+    return None if row is None else {"member_id": row[0], "project": row[1], "closes": row[2]}
+
+
+def aided_member(db: Session, *, prefer: str | None = None, among=None,
+                 exclude=()) -> dict | None:
+    """The member who received the most aid after a claim, in project ``prefer`` first:
+    ``{"member_id", "project", "aid", "quarter"}`` (the last quarter that aided them)."""
+    from mutua.ledger.service import fen_sum
+    from mutua.settlement.models import AidPayment, Close
+
+    aid = fen_sum(AidPayment.aid)
+    q = (select(AidPayment.member_id, Project.code, aid, func.max(Close.quarter))
+         .join(Close, Close.id == AidPayment.close_id)
+         .join(Project, Project.id == AidPayment.project_id)
+         .where(AidPayment.member_id.not_in(list(exclude)))
+         .group_by(AidPayment.member_id, Project.code)
+         .order_by((Project.code != (prefer or "")), aid.desc(), AidPayment.member_id)
+         .limit(1))
+    if among is not None:
+        q = q.where(AidPayment.member_id.in_(among))
+    row = db.execute(q).first()
+    return None if row is None else {"member_id": row[0], "project": row[1],
+                                     "aid": from_fen(int(row[2] or 0)), "quarter": row[3]}
