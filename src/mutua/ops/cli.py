@@ -44,7 +44,26 @@ def demo(seed: int = typer.Option(7, help="random seed: the same seed builds the
     summary = builder.build(seed=seed, members=members, fresh=fresh, progress=not as_json)
     typer.echo(json.dumps(summary, ensure_ascii=False, indent=None if as_json else 2))
     if not as_json:
+        _print_loss_ratios(summary.get("loss_ratios") or {})
         _print_demo_logins(summary["logins"])
+
+
+def _print_loss_ratios(ratios: dict[str, dict[str, str]]) -> None:
+    """Each project's closed quarters: claims incurred over earned premium."""
+    from rich.console import Console
+    from rich.table import Table
+
+    quarters = sorted({q for by_quarter in ratios.values() for q in by_quarter})
+    if not quarters:
+        return
+    table = Table(title="Loss ratio of each closed quarter (claims incurred / earned premium)")
+    table.add_column("Project")
+    for q in quarters:
+        table.add_column(q, justify="right")
+    for project, by_quarter in sorted(ratios.items()):
+        table.add_row(project, *(f"{float(by_quarter[q]):.0%}" if q in by_quarter else "—"
+                                 for q in quarters))
+    Console().print(table)
 
 
 def _print_demo_logins(logins: dict) -> None:

@@ -63,10 +63,10 @@ CLOSE_GATES = {
 
 # What signing in as each demo member shows (mutua.demo.logins.story_members), with its facts.
 DEMO_STORIES = {
-    "uplifts": N_("Sum insured raised at %(closes)s quarterly closes"),
+    "uplifts": N_("Quarterly closes that raised the sum insured: %(closes)s"),
     "aid": N_("Received %(aid)s yuan of aid after a claim (%(quarter)s)"),
-    "kidney": N_("Kidney patient: %(results)s results, stage %(stage)s, %(alerts)s alerts in "
-                 "the care queue"),
+    "kidney": N_("Kidney patient, stage %(stage)s: results on file %(results)s, alerts in the "
+                 "care queue %(alerts)s"),
     "voter": N_("Voted on “%(proposal)s”; check the ballot receipt with the secret below"),
     "policyholder": N_("A policy in force today"),
 }

@@ -158,7 +158,7 @@ def test_the_sign_in_page_lists_the_same_members_and_what_they_show(story, clien
     page = client.get("/signin").text
     for m in story["logins"]["members"]:
         assert f"<code>{m['username']}</code>" in page and m["phone"] in page
-    assert re.search(r"保额在 \d+ 次季度结算中提升", page)
+    assert re.search(r"提升保额的季度结算：\d+ 次", page)
     assert "肾病患者" in page and "投票密钥" in page
     voter = next(m for m in story["logins"]["members"] if m["story"] == "voter")
     assert voter["facts"]["secret"] in page
