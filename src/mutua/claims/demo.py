@@ -192,8 +192,8 @@ class ProductInfo:
         >>> medical = Benefit(kind="accidental_medical", base_sum_insured=Decimal(10000),
         ...                   pure_risk_rate=Decimal("0.0012"))
         >>> info = ProductInfo("accident", 0, frozenset(), frozenset(), (death, medical), "X", 36)
-        >>> {k: round(v, 2) for k, v in info.expected_costs().items()}  # 60% of 36 in all
-        {'accidental_medical': 17.6, 'accidental_death': 4.0}
+        >>> {k: round(v, 2) for k, v in info.expected_costs().items()}  # 70% of 36 in all
+        {'accidental_medical': 22.8, 'accidental_death': 2.4}
         """
         priced = {k: float(b.pure_risk_rate) * float(b.base_sum_insured) for k in KINDS
                   if (b := self.benefit_of(k)) is not None and b.pure_risk_rate}
