@@ -65,7 +65,7 @@ RENEWAL_RATE = 0.6  # members whose year of cover ended renew into the open peri
 BATCH_OFFSETS = (-14, -7, 9, 30, 55, 80)  # enrolment days relative to a period's cover start
 MEMBERS_PER_BATCH_DAY = 2_000  # small demos use fewer enrolment days: each batch has a fixed cost
 ENROL_COMMIT_EVERY = 50_000  # enrolments per transaction
-KIDNEY_MEMBERS_PER_PATIENT = 10
+KIDNEY_MEMBERS_PER_PATIENT = 10  # a small demo gets a small kidney project, built quickly
 
 
 @dataclass
