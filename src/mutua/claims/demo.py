@@ -1,18 +1,30 @@
-"""The claims part of the demo mutual: a year of claims across every project's policies.
+"""The claims part of the demo mutual: claims across every project's policies, a window at a time.
 
-Who claims is drawn over whole columns of policies with numpy, benefit by benefit. Each
-benefit's annual frequency comes from the pure risk rate it is priced at (the rate is
-expected cost per yuan of sum insured, so frequency = rate x sum insured / typical
-payout), for the product's reference class (the one whose coefficient is 1), times
-EXPERIENCE (the year runs a little better than priced, so pools share a surplus), times
-the occupation class relativity (1 : 1.5 : 2 : 3 : 5 : 8, DOMAIN.md section 4) for
-accident benefits, times each policy's exposure so far. With the demo catalogue that
-gives about 1 accidental death per 10,000 office workers a year and 4-6 among class 5-6
-riders and builders, sudden death rarer, medical claims by far the most common. Each
-claim then gets a size (log-normal invoices, disability grades skewed to the light end),
-dates (report lag, handling time, weekly payment batches on Fridays) and is decided by
-the same pure rules the service uses. Everything is written in bulk, and
-the books get one entry per project, day and kind, so every project's ledger balances.
+Who claims is drawn over whole columns of policies with numpy, benefit by benefit, as a
+Poisson chance per policy over its days of cover in the window. The frequencies are
+calibrated to what an inclusive accident pool plausibly runs at: each product's claims cost
+TARGET_LOSS_RATIO (70%) of its premium in an average year, so that, with claims reported
+and paid a little after they happen, most quarters of a pool of a few thousand members
+close between 40% and 75%. Deaths and disabilities, rare and large, come in at
+LARGE_CLAIM_EXPERIENCE (30%) of the rate the catalogue prices them at (the price carries a
+margin for the claims that make a bad quarter); medical bills and hospital days carry the
+rest, in proportion to their priced cost. So a quarter is mostly many small claims, and
+the odd death or disability makes a bad one.
+
+Within a product the classes differ as the article's uniform premium assumes: the sum
+insured scales by the coefficient (the inverse of the class relativity 1 : 1.5 : 2 : 3 : 5 :
+8, DOMAIN.md section 4), and deaths and disabilities are as much more frequent as the cover
+is smaller, so every class costs the pool the same; riders and builders also have more
+minor injuries (medical and hospital claims by the square root of the relativity); sudden
+death and illness do not follow the job. With the demo catalogue that gives about one
+accidental death a year per 40,000 office workers and one per 5,000 class 6 riders, and
+medical claims (median invoice 450 yuan) by far the most common. Each claim then gets a
+size (log-normal invoices, disability grades skewed to the light end), dates (report lag,
+handling time, weekly payment batches on Fridays, so claims decided late in a quarter are
+paid in the next) and is decided by the same pure rules the service uses, against the
+cover on the event date (uplifts from earlier closes included). Everything is written in
+bulk, and the books get one entry per project, day and kind, so every project's ledger
+balances.
 
 Kidney benefits are left to the health demo; here claims are accident and illness cash.
 """
@@ -24,6 +36,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import cache
 
 import numpy as np
 from sqlalchemy import insert, select
@@ -60,15 +73,25 @@ from mutua.settings import get_settings
 CLASS_RELATIVITY = np.array([0, 1, 1.5, 2, 3, 5, 8], dtype=float)
 KINDS = ("accidental_medical", "hospital_allowance", "disability", "sudden_death",
          "accidental_death")
-# Claims cost this share of the pure premium the catalogue prices for: a decent year.
-EXPERIENCE = 0.8
+LARGE_KINDS = frozenset({"disability", "sudden_death", "accidental_death"})
+# An average year's claims as a share of premium: mid-band for inclusive accident cover.
+TARGET_LOSS_RATIO = 0.70
+# Deaths and disabilities against the rate they are priced at (see the module docstring).
+LARGE_CLAIM_EXPERIENCE = 0.3
+# Minor injuries rise with the job's risk, less steeply than deaths: relativity ** 0.5.
+MINOR_INJURY_GRADIENT = 0.5
 # Disability grades 10 (lightest) .. 1: most injuries grade 9-10.
 GRADE_WEIGHTS = np.array([0.36, 0.24, 0.14, 0.09, 0.06, 0.04, 0.03, 0.02, 0.01, 0.01])
 # Grade g pays (11 - g) x 10% of the sum insured: 0.272 of it on average.
 MEAN_GRADE_SHARE = float(GRADE_WEIGHTS @ (np.arange(1, 11) / 10))
-MEDICAL_MEDIAN_INVOICE = 1000.0  # yuan; log-normal with sigma 1, mean about 1,650
-MEDICAL_TYPICAL_PAYOUT = 950.0  # yuan after social insurance, deductible and coinsurance
-MEAN_HOSPITAL_DAYS = 9.0  # 1 + geometric(1/8)
+DISABILITY_WITH_MEDICAL = 0.5  # disability claims that also bring medical bills (3x larger)
+MEDICAL_MEDIAN_INVOICE = 450.0  # yuan; log-normal with sigma 0.8, mean about 620
+MEDICAL_SIGMA = 0.8
+SOCIAL_INSURED_SHARE = 0.6  # claimants with social medical insurance
+SOCIAL_SHARE_RANGE = (0.2, 0.5)  # of the invoice that social insurance pays
+HOSPITAL_STAY_P = 1 / 8  # days in hospital: 1 + geometric, about 9 on average
+SUDDEN_DEATH_WITHIN_24H = 0.85  # the rest die later than 24 hours after symptoms: not covered
+PAYOUT_SAMPLE = 20_000  # draws behind each expected medical payout (a fixed sample)
 EXCLUSION_FOUND = 0.02  # accident claims where review finds drunk driving (where excluded)
 APPEAL_RATE = 0.4  # share of denied claims whose member appeals
 CHUNK = 5000
@@ -95,31 +118,49 @@ class Drawn:
 
 
 def build(db: Session, *, rng: np.random.Generator, today: date, actor: Principal) -> dict:
-    cols = _policies(db, today)
-    if len(cols["id"]) == 0:
-        return {"claims": 0}
+    """Claims on every day of cover before today, and a summary of them."""
+    return summary(draw(db, rng=rng, today=today, actor=actor))
+
+
+def draw(db: Session, *, rng: np.random.Generator, today: date, actor: Principal,
+         start: date | None = None, end: date | None = None,
+         later: list[tuple] | None = None) -> list[Drawn]:
+    """Draw, decide and write the claims whose events fall from ``start`` to ``end`` (both
+    included; by default all cover before today). Decisions and payments may come later,
+    up to today. Returns what was written.
+
+    With ``later`` (a list kept between calls for consecutive windows) the payments dated
+    after ``end`` wait in it, so each project's weekly batch is written once, with every
+    claim it pays, by the call whose window reaches its day; a call without ``end`` (the
+    last window) or without ``later`` writes every payment at once.
+    """
+    last = today - timedelta(days=1) if end is None else min(end, today - timedelta(days=1))
+    cols = _policies(db, start=start, end=last)
     products = _products(db)
-    chosen = _claimants(rng, cols, products, today)
+    chosen = _claimants(rng, cols, products, start=start, end=last) if len(cols["id"]) else []
     terms_of = _terms(db, cols, np.unique([i for i, _ in chosen]), products)
     limit = Decimal(get_settings().auto_decide_limit_yuan)
     drawn = []
     for i, kind in chosen:
-        claim = _draw(rng, cols, i, kind, products, today)
+        claim = _draw(rng, cols, i, kind, products, start=start, end=last, today=today)
         _decide(claim, terms_of(i, claim.event_date), rng, today, limit)
         drawn.append(claim)
-    if not drawn:
-        return {"claims": 0}
-    _write(db, drawn, cols, actor=actor, today=today)
-    return _summary(drawn)
+    _write(db, drawn, cols, actor=actor, pay_through=None if later is None or end is None
+           else last, later=later if later is not None else [])
+    return drawn
 
 
 # --- drawing ---------------------------------------------------------------------------------
 
-def _policies(db: Session, today: date) -> dict[str, np.ndarray]:
+def _policies(db: Session, *, start: date | None, end: date) -> dict[str, np.ndarray]:
+    """Columns of the policies with cover on some day from ``start`` to ``end``."""
+    where = [Policy.cover_start <= end]
+    if start is not None:
+        where.append(Policy.cover_end >= start)
     rows = db.execute(select(Policy.id, Policy.project_id, Policy.product_id, Policy.member_id,
                              Policy.occupation_class, Policy.cover_start, Policy.cover_end,
                              Policy.coefficient, Policy.status)
-                      .where(Policy.cover_start < today).order_by(Policy.id)).all()
+                      .where(*where).order_by(Policy.id)).all()
     names = ["id", "project_id", "product_id", "member_id", "occupation_class", "cover_start",
              "cover_end", "coefficient", "status"]
     return {n: np.array([r[k] for r in rows], dtype=object if k >= 5 else np.int64)
@@ -134,36 +175,101 @@ class ProductInfo:
     allowed: frozenset[int]
     benefits: tuple[Benefit, ...]
     project_code: str
+    premium: float = 0.0
 
     def benefit_of(self, kind: str) -> Benefit | None:
         return next((b for b in self.benefits if b.kind == kind), None)
 
-    @property
-    def reference_class(self) -> int:
-        """The class the pure risk rates are priced for: the lowest covered (coefficient 1)."""
-        return min(self.allowed) if self.allowed else 1
-
-    def frequency(self, kind: str) -> float:
-        """Claims of ``kind`` per policy-year in the reference class (0 without the benefit).
-
-        >>> b = Benefit(kind="accidental_death", base_sum_insured=Decimal(100000),
-        ...             pure_risk_rate=Decimal("0.00008"))
-        >>> round(ProductInfo("accident", 0, frozenset(), frozenset(), (b,), "X")
-        ...       .frequency("accidental_death") * 10000, 2)  # per 10,000 a year
-        0.64
-        """
+    def waiting_days_of(self, kind: str) -> int:
         b = self.benefit_of(kind)
-        if b is None or not b.pure_risk_rate:
-            return 0.0
-        cost = float(b.pure_risk_rate) * float(b.base_sum_insured) * EXPERIENCE
-        if kind == "accidental_medical":
-            return cost / MEDICAL_TYPICAL_PAYOUT
-        if kind == "hospital_allowance":
-            daily = float(b.daily_amount or b.base_sum_insured / 30)
-            return cost / (daily * MEAN_HOSPITAL_DAYS)
+        return self.waiting_days if b is None or b.waiting_days is None else b.waiting_days
+
+    def expected_costs(self) -> dict[str, float]:
+        """Yuan a policy-year of each claim kind costs on average (see the module docstring).
+
+        >>> death = Benefit(kind="accidental_death", base_sum_insured=Decimal(100000),
+        ...                 pure_risk_rate=Decimal("0.00008"))
+        >>> medical = Benefit(kind="accidental_medical", base_sum_insured=Decimal(10000),
+        ...                   pure_risk_rate=Decimal("0.0012"))
+        >>> info = ProductInfo("accident", 0, frozenset(), frozenset(), (death, medical), "X", 36)
+        >>> {k: round(v, 2) for k, v in info.expected_costs().items()}  # 70% of 36 in all
+        {'accidental_medical': 22.8, 'accidental_death': 2.4}
+        """
+        priced = {k: float(b.pure_risk_rate) * float(b.base_sum_insured) for k in KINDS
+                  if (b := self.benefit_of(k)) is not None and b.pure_risk_rate}
+        large = {k: v * LARGE_CLAIM_EXPERIENCE for k, v in priced.items() if k in LARGE_KINDS}
+        small = {k: v for k, v in priced.items() if k not in LARGE_KINDS}
+        rest = max(0.0, TARGET_LOSS_RATIO * self.premium - sum(large.values()))
+        scale = rest / sum(small.values()) if small else 0.0
+        return {k: v * scale for k, v in small.items()} | large
+
+    def mean_payouts(self, kind: str, coefficient: np.ndarray) -> np.ndarray:
+        """What a claim of ``kind`` pays on average, per policy (by its coefficient)."""
+        b = self.benefit_of(kind)
+        cover = float(b.base_sum_insured) * coefficient
+        if kind == "accidental_death":
+            return cover
+        if kind == "sudden_death":
+            return cover * SUDDEN_DEATH_WITHIN_24H
         if kind == "disability":
-            return cost / float(b.base_sum_insured) / MEAN_GRADE_SHARE
-        return cost / float(b.base_sum_insured)  # deaths pay the whole sum insured
+            medical = self.benefit_of("accidental_medical")
+            extra = 0.0 if medical is None else DISABILITY_WITH_MEDICAL * _mean_capped(
+                _medical_payouts(medical, scale=3.0), float(medical.base_sum_insured) * coefficient)
+            return cover * MEAN_GRADE_SHARE + extra
+        if kind == "hospital_allowance":
+            daily = float(b.daily_amount or b.base_sum_insured / 30) * coefficient
+            return daily * _mean_stay(b.max_days)
+        return _mean_capped(_medical_payouts(b), cover)
+
+    def weights(self, kind: str, relativity: np.ndarray, payout: np.ndarray) -> np.ndarray:
+        """How much more often each policy claims ``kind`` than another of the product."""
+        if kind in ("accidental_death", "disability"):
+            return 1.0 / payout  # a smaller cover for a riskier job: every class costs the same
+        if self.line == "accident" and kind != "sudden_death":
+            return relativity ** MINOR_INJURY_GRADIENT
+        return np.ones(len(payout))
+
+
+def _medical_payouts(benefit: Benefit, scale: float = 1.0) -> np.ndarray:
+    """What the rules pay on a fixed sample of medical claims under ``benefit``'s deductible
+    and co-insurance, before its limit: the sample behind the expected payout."""
+    def share(coinsurance: Decimal | None) -> float:
+        return 1.0 if coinsurance is None else float(coinsurance)
+
+    return _payout_sample(float(benefit.deductible or 0), share(benefit.coinsurance_with_social),
+                          share(benefit.coinsurance_without_social), scale)
+
+
+@cache
+def _payout_sample(deductible: float, with_social: float, without_social: float,
+                   scale: float) -> np.ndarray:
+    invoice, insured, social = _medical_bills(np.random.default_rng(20260101), PAYOUT_SAMPLE,
+                                              scale)
+    base = np.maximum(invoice - social - deductible, 0.0)
+    return np.minimum(base * np.where(insured, with_social, without_social), invoice - social)
+
+
+def _medical_bills(g: np.random.Generator, n: int, scale: float = 1.0):
+    """Invoices, who has social insurance, and what it paid: n claims' bills."""
+    invoice = np.round(g.lognormal(math.log(MEDICAL_MEDIAN_INVOICE * scale), MEDICAL_SIGMA, n),
+                       2)
+    insured = g.random(n) < SOCIAL_INSURED_SHARE
+    social = np.where(insured, np.round(invoice * np.round(g.uniform(*SOCIAL_SHARE_RANGE, n), 2),
+                                        2), 0.0)
+    return invoice, insured, social
+
+
+def _mean_capped(sample: np.ndarray, limits: np.ndarray) -> np.ndarray:
+    """E[min(X, limit)] for each limit, from a sample of X (few distinct limits)."""
+    distinct, inverse = np.unique(np.round(limits, 2), return_inverse=True)
+    return np.array([np.minimum(sample, c).mean() for c in distinct])[inverse]
+
+
+def _mean_stay(max_days: int | None) -> float:
+    """Mean days paid of a stay of 1 + geometric(HOSPITAL_STAY_P) days, capped at max_days."""
+    days = np.arange(1, (max_days or 365) + 1)
+    p_longer = (1 - HOSPITAL_STAY_P) ** (days - 1)  # P(stay >= d)
+    return float(p_longer.sum())
 
 
 def _products(db: Session) -> dict[int, ProductInfo]:
@@ -172,39 +278,63 @@ def _products(db: Session) -> dict[int, ProductInfo]:
     for p in db.scalars(select(Product)):
         out[p.id] = ProductInfo(p.line, p.waiting_days, frozenset(p.exclusions or ()),
                                 frozenset(p.allowed_classes or ()), tuple(p.benefits),
-                                codes[p.project_id])
+                                codes[p.project_id], float(p.uniform_premium))
     return out
 
 
-def _claimants(rng, cols, products: dict[int, ProductInfo], today: date) -> list[tuple[int, str]]:
-    """(policy row, benefit kind) of every claim, ordered by policy: per benefit,
-    P(claim) = 1 - exp(-frequency x class relativity x exposure). Kidney benefits have no
-    frequency here (their claims come from the health records)."""
-    start = np.array([d.toordinal() for d in cols["cover_start"]])
-    end = np.array([min(d, today - timedelta(days=1)).toordinal() for d in cols["cover_end"]])
-    exposure = np.clip(end - start + 1, 0, None) / 365.0
+def _exposure(cols, start: date | None, end: date) -> np.ndarray:
+    """Years of each policy's cover from ``start`` to ``end``."""
+    lo = np.array([d.toordinal() for d in cols["cover_start"]])
+    if start is not None:
+        lo = np.maximum(lo, start.toordinal())
+    hi = np.array([min(d, end).toordinal() for d in cols["cover_end"]])
+    return np.clip(hi - lo + 1, 0, None) / 365.0
+
+
+def claim_rates(cols, products: dict[int, ProductInfo], *, start: date | None, end: date
+                ) -> dict[str, np.ndarray]:
+    """Claims per policy-year of each kind, per policy. Within a product the rates keep the
+    class weights and, over the policies' exposure, pay the product's expected cost; a
+    benefit with a waiting period claims as much more often as its year of paying cover is
+    shorter (claims in the waiting period are made, and refused). Kidney products have none
+    here (their claims come from the health records)."""
+    exposure = _exposure(cols, start, end)
+    coefficient = cols["coefficient"].astype(float)
     relativity = CLASS_RELATIVITY[np.clip(cols["occupation_class"], 1, 6)]
+    rates = {kind: np.zeros(len(exposure)) for kind in KINDS}
+    for product_id, info in products.items():
+        mask = cols["product_id"] == product_id
+        years = exposure[mask]
+        if info.line == "ckd" or not mask.any() or years.sum() == 0:
+            continue
+        for kind, cost in info.expected_costs().items():
+            payout = info.mean_payouts(kind, coefficient[mask])
+            weight = info.weights(kind, relativity[mask], payout)
+            paying = 1 - min(info.waiting_days_of(kind), 364) / 365
+            rates[kind][mask] = (weight * cost * years.sum() / (years * weight * payout).sum()
+                                 / paying)
+    return rates
+
+
+def _claimants(rng, cols, products: dict[int, ProductInfo], *, start: date | None,
+               end: date) -> list[tuple[int, str]]:
+    """(policy row, benefit kind) of every claim, ordered by policy: per benefit,
+    P(claim) = 1 - exp(-rate x exposure)."""
+    exposure = _exposure(cols, start, end)
+    rates = claim_rates(cols, products, start=start, end=end)
     chosen = []
     for kind in KINDS:
-        rate = np.zeros(len(exposure))
-        for product_id, info in products.items():
-            f = info.frequency(kind)
-            if f == 0:
-                continue
-            mask = cols["product_id"] == product_id
-            # Accidents follow the job; sudden death and illness do not.
-            by_class = info.line == "accident" and kind != "sudden_death"
-            rate[mask] = f * (relativity[mask] / CLASS_RELATIVITY[info.reference_class]
-                              if by_class else 1.0)
-        hit = np.flatnonzero(rng.random(len(rate)) < 1 - np.exp(-rate * exposure))
+        hit = np.flatnonzero(rng.random(len(exposure)) < 1 - np.exp(-rates[kind] * exposure))
         chosen += [(int(i), kind) for i in hit]
     return sorted(chosen, key=lambda c: (c[0], KINDS.index(c[1])))
 
 
-def _draw(rng, cols, i: int, kind: str, products: dict[int, ProductInfo], today: date) -> Drawn:
+def _draw(rng, cols, i: int, kind: str, products: dict[int, ProductInfo], *,
+          start: date | None, end: date, today: date) -> Drawn:
     info = products[int(cols["product_id"][i])]
-    start, end = cols["cover_start"][i], min(cols["cover_end"][i], today - timedelta(days=1))
-    event = start + timedelta(days=int(rng.integers(0, (end - start).days + 1)))
+    first = cols["cover_start"][i] if start is None else max(start, cols["cover_start"][i])
+    last = min(cols["cover_end"][i], end)
+    event = first + timedelta(days=int(rng.integers(0, (last - first).days + 1)))
     lag = 1 + int(rng.geometric(1 / 6))
     reported = min(event + timedelta(days=lag), today)
     code = info.benefit_of(kind).code
@@ -225,24 +355,27 @@ def _draw(rng, cols, i: int, kind: str, products: dict[int, ProductInfo], today:
 
 def _item(rng, kind: str, code: str, event: date, scale: float = 1.0) -> rules.ItemFacts:
     if kind == "accidental_medical":
-        drawn = float(rng.lognormal(math.log(MEDICAL_MEDIAN_INVOICE * scale), 1.0))
-        invoice = round_fen(Decimal(str(round(drawn, 2))))
-        insured = bool(rng.random() < 0.6)
-        social = round_fen(invoice * Decimal(str(round(float(rng.uniform(0.2, 0.5)), 2)))) \
-            if insured else ZERO
-        return rules.ItemFacts(benefit_code=code, invoice_amount=invoice,
-                               social_insurance_paid=social, has_social_insurance=insured)
+        invoice, insured, social = (x[0] for x in _medical_bills(rng, 1, scale))
+        return rules.ItemFacts(benefit_code=code, invoice_amount=_yuan(invoice),
+                               social_insurance_paid=_yuan(social),
+                               has_social_insurance=bool(insured))
     if kind == "hospital_allowance":
-        return rules.ItemFacts(benefit_code=code, hospital_days=1 + int(rng.geometric(1 / 8)))
+        return rules.ItemFacts(benefit_code=code,
+                               hospital_days=1 + int(rng.geometric(HOSPITAL_STAY_P)))
     if kind == "disability":
         grade = 10 - int(rng.choice(10, p=GRADE_WEIGHTS))
         return rules.ItemFacts(benefit_code=code, disability_grade=grade)
     if kind == "sudden_death":
         onset = datetime.combine(event, time(int(rng.integers(0, 20)), 0), SHANGHAI)
-        hours = rng.exponential(4) if rng.random() < 0.85 else rng.uniform(25, 72)
+        hours = (rng.exponential(4) if rng.random() < SUDDEN_DEATH_WITHIN_24H
+                 else rng.uniform(25, 72))
         return rules.ItemFacts(benefit_code=code, symptoms_began_at=onset,
                                died_at=onset + timedelta(hours=float(round(hours, 2))))
     return rules.ItemFacts(benefit_code=code)
+
+
+def _yuan(x: float) -> Decimal:
+    return round_fen(Decimal(str(round(float(x), 2))))
 
 
 def _terms(db: Session, cols, chosen: np.ndarray, products: dict[int, ProductInfo]):
@@ -331,7 +464,12 @@ def _appeal(c: Drawn, rng, today: date) -> date | None:
 
 # --- writing ---------------------------------------------------------------------------------
 
-def _write(db: Session, drawn: list[Drawn], cols, *, actor: Principal, today: date) -> None:
+def _write(db: Session, drawn: list[Drawn], cols, *, actor: Principal,
+           pay_through: date | None, later: list[tuple]) -> None:
+    """Write the claims; payments dated after ``pay_through`` (if given) go to ``later``."""
+    if not drawn:
+        _write_money(db, [], [], [], actor=actor, pay_through=pay_through, later=later)
+        return
     numbers = numbering.reserve(db, "claim", len(drawn))
     claim_rows = []
     for c, n in zip(drawn, numbers, strict=True):
@@ -362,7 +500,7 @@ def _write(db: Session, drawn: list[Drawn], cols, *, actor: Principal, today: da
         ids += list(db.scalars(insert(Claim).returning(Claim.id, sort_by_parameter_order=True),
                                claim_rows[s:s + CHUNK]))
     _write_items(db, drawn, ids, claim_rows)
-    _write_money(db, drawn, ids, claim_rows, actor=actor, today=today)
+    _write_money(db, drawn, ids, claim_rows, actor=actor, pay_through=pay_through, later=later)
     audit.record_many(db, actor=actor, action="claim.report", entity="claim", rows=[
         (cid, row["project_id"], {"event_type": row["event_type"], "demo": True})
         for cid, row in zip(ids, claim_rows, strict=True)])
@@ -409,9 +547,10 @@ def _fill_benefit_ids(db: Session, rows: list[dict], claim_rows: list[dict],
 
 
 def _write_money(db: Session, drawn: list[Drawn], ids: list[int], claim_rows: list[dict], *,
-                 actor: Principal, today: date) -> None:
+                 actor: Principal, pay_through: date | None, later: list[tuple]) -> None:
     """Reserve movements, decisions, batches and payments, and the entries they post."""
-    moves, decisions, payments = [], [], []
+    moves, decisions, payments = [], [], later[:]
+    later.clear()
     for c, cid, row in zip(drawn, ids, claim_rows, strict=True):
         pid = row["project_id"]
         estimate = c.report_engine.approved
@@ -443,8 +582,11 @@ def _write_money(db: Session, drawn: list[Drawn], ids: list[int], claim_rows: li
     for table, rows in ((CaseReserveMovement, moves), (ClaimDecision, decisions)):
         for s in range(0, len(rows), CHUNK):
             db.execute(insert(table), rows[s:s + CHUNK])
+    if pay_through is not None:
+        later.extend(p for p in payments if p[3] > pay_through)
+        payments = [p for p in payments if p[3] <= pay_through]
     batches = _write_payments(db, payments, actor=actor)
-    _post(db, moves, decisions, batches)
+    _post(db, moves, decisions, batches, window=f"{ids[0]}" if ids else "")
 
 
 def _write_payments(db: Session, payments: list[tuple], *, actor: Principal) -> list[dict]:
@@ -469,8 +611,10 @@ def _write_payments(db: Session, payments: list[tuple], *, actor: Principal) -> 
     return batch_rows
 
 
-def _post(db: Session, moves: list[dict], decisions: list[dict], batches: list[dict]) -> None:
-    """One entry per project, day and kind: the books match the claim rows to the fen."""
+def _post(db: Session, moves: list[dict], decisions: list[dict], batches: list[dict], *,
+          window: str) -> None:
+    """One entry per project, day and kind for the claims drawn together (``window``: their
+    first claim id, in the keys): the books match the claim rows to the fen."""
     reserve, approved = defaultdict(lambda: ZERO), defaultdict(lambda: ZERO)
     for m in moves:
         reserve[(m["project_id"], m["moved_on"])] += m["amount"]
@@ -478,12 +622,12 @@ def _post(db: Session, moves: list[dict], decisions: list[dict], batches: list[d
         approved[(d["project_id"], d["decided_on"])] += d["approved_change"]
     entries = [L.JournalEntry.of(
         project_id=pid, entry_date=on, kind="claim_reserve", memo=f"case reserves on {on}",
-        reference="demo", idempotency_key=f"demo-claims:{pid}:{on}:reserve",
+        reference="demo", idempotency_key=f"demo-claims:{window}:{pid}:{on}:reserve",
         postings=L.transfer(L.CASE_RESERVE_CHANGE, L.CASE_RESERVE, amount))
         for (pid, on), amount in sorted(reserve.items()) if amount != 0]
     entries += [L.JournalEntry.of(
         project_id=pid, entry_date=on, kind="claim_approved", memo=f"claims decided on {on}",
-        reference="demo", idempotency_key=f"demo-claims:{pid}:{on}:approved",
+        reference="demo", idempotency_key=f"demo-claims:{window}:{pid}:{on}:approved",
         postings=L.transfer(L.CLAIMS_PAID_EXPENSE, L.CLAIMS_PAYABLE, amount))
         for (pid, on), amount in sorted(approved.items()) if amount != 0]
     entries += [books.payment_entry(project_id=b["project_id"], batch_key=b["batch_key"],
@@ -493,7 +637,7 @@ def _post(db: Session, moves: list[dict], decisions: list[dict], batches: list[d
         ledger_service.post_many(db, entries[s:s + 500])
 
 
-def _summary(drawn: list[Drawn]) -> dict:
+def summary(drawn: list[Drawn]) -> dict:
     by_status, by_kind, reasons = defaultdict(int), defaultdict(int), defaultdict(int)
     for c in drawn:
         by_status[c.status] += 1

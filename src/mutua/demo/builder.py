@@ -9,8 +9,9 @@ Steps, each set-based and committed on its own so a million members fit in memor
 3. enrolments in the four closed quarters and the open one, plus renewals of last year's
    policies, through ``policies.service.enrol_many`` (premiums land in each project's books,
    one journal entry per batch);
-4. a few member logins (username = member number) sharing one Argon2 hash;
-5. each domain's own demo step (claims, settlement, health, governance) when it exists.
+4. each domain's own demo step (claims, settlement, health, governance) when it exists;
+5. member logins (username = member number, one Argon2 hash) for the members who show the
+   story: uplifts, aid, a kidney patient, a voter (demo/logins.py).
 
 The same seed and the same ``today`` build the same data.
 
@@ -57,7 +58,6 @@ STAFF = (  # username = role
     (Role.SECRETARY, "会务秘书"),
 )
 DOMAIN_STEPS = ("claims", "settlement", "health", "governance")
-MEMBER_LOGINS = 8
 REGISTER_CHUNK = 50_000
 # Join quarters, oldest first: growth over the year, the open quarter the busiest.
 PERIOD_WEIGHTS = (0.15, 0.18, 0.2, 0.22, 0.25)
@@ -65,6 +65,7 @@ RENEWAL_RATE = 0.6  # members whose year of cover ended renew into the open peri
 BATCH_OFFSETS = (-14, -7, 9, 30, 55, 80)  # enrolment days relative to a period's cover start
 MEMBERS_PER_BATCH_DAY = 2_000  # small demos use fewer enrolment days: each batch has a fixed cost
 ENROL_COMMIT_EVERY = 50_000  # enrolments per transaction
+KIDNEY_MEMBERS_PER_PATIENT = 10  # a small demo gets a small kidney project, built quickly
 
 
 @dataclass
@@ -123,20 +124,20 @@ def _build(engine: Engine, *, seed: int, members: int, today: date, step,
         plan = plan_enrolments(rng, members, today)
     member_ids = _register(engine, plan, step, actor=admin)
     enrolled, premium = _enrol(engine, plan, member_ids, step, actor=admin, today=today)
-    with step("member logins", 1), unit_of_work(engine) as db:
-        logins = _member_logins(db, plan, member_ids, password_hash, actor=admin,
-                                open_period=str(Quarter.of(today)))
     summary = {
         "seed": seed, "today": today.isoformat(), "members": members,
         "projects": len(projects), "products": sum(len(p) for p in projects.values()),
         "catalogue": projects, "policies": enrolled, "premium_total": str(premium),
         "periods": [p["code"] for p in catalogue.quarterly_periods(today)],
-        "logins": {"password": DEMO_PASSWORD,
-                   "staff": [{"username": r.value, "role": r.value} for r, _ in STAFF],
-                   "members": logins},
     }
     summary.update(_domain_steps(engine, domain_steps, seed=seed, today=today, actor=admin,
-                                 step=step))
+                                 step=step, members=members))
+    with step("member logins", 1), unit_of_work(engine) as db:
+        summary["logins"] = {
+            "password": DEMO_PASSWORD,
+            "staff": [{"username": r.value, "role": r.value} for r, _ in STAFF],
+            "members": _member_logins(db, password_hash, actor=admin, today=today)}
+        summary["loss_ratios"] = quarterly_loss_ratios(db)
     return summary
 
 
@@ -166,7 +167,8 @@ def plan_enrolments(rng: np.random.Generator, members: int, today: date) -> Plan
             base += len(crowd)
             crowds.append(crowd)
             cohort_of += [cohort.project] * len(crowd)
-            _assign(rng, cohort, period, index, batch_days(period, today, members), batches)
+            _assign(rng, cohort, period, index,
+                    batch_days(period, today, members, founding=k == 0), batches)
     crowd = _concat(crowds)
     _renewals(rng, crowd, batches, periods, today, batch_days(periods[-1], today, members))
     return Plan(crowd, cohort_of, dict(sorted(batches.items())))
@@ -181,11 +183,18 @@ def _split(total: int, shares: list[float]) -> list[int]:
     return [int(c) for c in counts]
 
 
-def batch_days(period: dict, today: date, members: int = 10**9) -> list[date]:
-    """The days a period's enrolments come in: inside its sale window and not after today."""
+def batch_days(period: dict, today: date, members: int = 10**9, *,
+               founding: bool = False) -> list[date]:
+    """The days a period's enrolments come in: inside its sale window and not after today.
+
+    The founding members of the first period all join before its cover starts: each pool
+    opens with a full quarter of cover, as a mutual starts from its founding members.
+    """
     start = date.fromisoformat(period["cover_start"])
     lo, hi = date.fromisoformat(period["sale_start"]), date.fromisoformat(period["sale_end"])
     offsets = BATCH_OFFSETS[:max(1, min(len(BATCH_OFFSETS), members // MEMBERS_PER_BATCH_DAY))]
+    if founding:
+        offsets = tuple(d for d in offsets if d <= 0)
     days = [start + timedelta(days=d) for d in offsets]
     return [d for d in days if lo <= d <= min(hi, today)] or [min(max(lo, today), hi)]
 
@@ -275,37 +284,89 @@ def _enrol(engine: Engine, plan: Plan, member_ids: list[int], step, *, actor: Pr
     return total, premium
 
 
-def _member_logins(db, plan: Plan, member_ids: list[int], password_hash: str, *,
-                   actor: Principal, open_period: str) -> list[dict]:
-    """One member per project holding a policy of the open quarter (username = member number)."""
-    chosen: dict[str, int] = {}
-    for (_product, period, _day), who in plan.batches.items():
-        if period == open_period and who:
-            chosen.setdefault(plan.cohort_of[who[0]], who[0])
-    out = []
-    for i in sorted(chosen.values())[:MEMBER_LOGINS]:
-        member = members_service.get(db, member_id=member_ids[i], actor=SYSTEM)
+def _member_logins(db, password_hash: str, *, actor: Principal, today: date) -> list[dict]:
+    """Sign-ins (username = member number) for the members who show the story."""
+    from mutua.demo.logins import story_members
+
+    chosen = story_members(db, on=today)
+    for m in chosen:
+        member = members_service.get(db, member_id=m.member_id, actor=SYSTEM)
         auth_service.create_user(db, username=member.member_number, password="",
                                  role=Role.MEMBER, display_name=member.name,
                                  member_id=member.id, password_hash=password_hash, actor=actor)
-        out.append({"username": member.member_number, "project": plan.cohort_of[i]})
+    return [m.to_dict() for m in chosen]
+
+
+def quarterly_loss_ratios(db) -> dict[str, dict[str, str]]:
+    """Each project's closed quarters: claims incurred over earned premium, as the staff
+    dashboard shows them (``{"SZ-NEWCITIZEN": {"2026Q3": "0.5412", ...}}``)."""
+    from mutua.settlement import service as settlement_service
+
+    out: dict[str, dict[str, str]] = {}
+    for c in settlement_service.list_closes(db, limit=100_000)[0]:
+        s = settlement_service.project_statement(db, project_code=c["project"],
+                                                 quarter=c["quarter"])
+        earned = Decimal(s["earned_premium"])
+        if earned > 0:
+            ratio = (Decimal(s["claims_incurred"]) / earned).quantize(Decimal("0.0001"))
+            out.setdefault(c["project"], {})[c["quarter"]] = str(ratio)
     return out
 
 
 def _domain_steps(engine: Engine, names: tuple[str, ...], *, seed: int, today: date,
-                  actor: Principal, step) -> dict:
-    """Each domain fills in its part of the mutual (claims, closes, patients, votes)."""
+                  actor: Principal, step, members: int) -> dict:
+    """Each domain fills in its part of the mutual (claims, closes, patients, votes).
+
+    Claims and closes, when both run, go quarter by quarter (``_claims_and_closes``).
+    """
     out = {}
+    together = {"claims", "settlement"} <= set(names)
     for name in names:
-        k = DOMAIN_STEPS.index(name) + 1  # a domain's seed does not depend on which others run
         module_name = f"mutua.{name}.demo"
-        if importlib.util.find_spec(module_name) is None:
+        if importlib.util.find_spec(module_name) is None or (together and name == "claims"):
             continue
-        module = importlib.import_module(module_name)
-        rng = np.random.default_rng(np.random.SeedSequence([seed, k]))
         with step(f"{name} demo", 1), unit_of_work(engine) as db:
-            out[name] = module.build(db, rng=rng, today=today, actor=actor)
+            if together and name == "settlement":
+                out.update(_claims_and_closes(db, seed=seed, today=today, actor=actor))
+                continue
+            module = importlib.import_module(module_name)
+            options = {"patients": _kidney_patients(module, members)} if name == "health" else {}
+            out[name] = module.build(db, rng=_domain_rng(seed, name), today=today, actor=actor,
+                                     **options)
     return out
+
+
+def _kidney_patients(health_demo, members: int) -> int:
+    """One kidney patient per KIDNEY_MEMBERS_PER_PATIENT members, up to the health demo's
+    own number: a small demo builds quickly, the default one has its full kidney project."""
+    return max(1, min(health_demo.PATIENTS, members // KIDNEY_MEMBERS_PER_PATIENT))
+
+
+def _domain_rng(seed: int, name: str) -> np.random.Generator:
+    """A domain's own random stream: it does not depend on which other domains run."""
+    return np.random.default_rng(np.random.SeedSequence([seed, DOMAIN_STEPS.index(name) + 1]))
+
+
+def _claims_and_closes(db, *, seed: int, today: date, actor: Principal) -> dict:
+    """A history as it happens: each quarter's claims, then that quarter's close, so a claim
+    is paid on the cover the earlier closes raised; then the open quarter's claims so far."""
+    from mutua.claims import demo as claims_demo
+    from mutua.settlement import demo as settlement_demo
+
+    claims_rng = _domain_rng(seed, "claims")
+    drawn: list = []
+    unpaid: list = []  # payments whose weekly batch falls after the quarter drawn so far
+
+    def claims_of(q: Quarter) -> None:
+        drawn.extend(claims_demo.draw(db, rng=claims_rng, today=today, actor=actor,
+                                      start=q.start, end=q.end, later=unpaid))
+
+    closes = settlement_demo.build(db, rng=_domain_rng(seed, "settlement"), today=today,
+                                   actor=actor, before_close=claims_of)
+    # The open quarter up to today; with no end, every payment still waiting is made.
+    drawn.extend(claims_demo.draw(db, rng=claims_rng, today=today, actor=actor,
+                                  start=Quarter.of(today).start, later=unpaid))
+    return {"claims": claims_demo.summary(drawn), "settlement": closes}
 
 
 # --- schema --------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Built after the members, policies, claims and closes exist. It holds:
 
 - closed proposals: a pricing change enacted into a later period, an allocation change
-  enacted into a later close, a motion that failed its quorum, a representatives'
+  enacted into a later close (one of its voters, the demo's voter, holds a receipt the
+  demo can print: ``demo_voter``), a motion that failed its quorum, a representatives'
   election (3 of 5);
 - one proposal open for voting, with ballots already cast;
 - consultation meetings with registrations, attendance, minutes, and feedback in every
@@ -15,6 +16,7 @@ and one multi-row INSERT of ballots, shuffled so that their order says nothing o
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
@@ -118,12 +120,76 @@ def vote_in_bulk(db: Session, *, proposal: Proposal, rng: np.random.Generator,
     return int(voters.size)
 
 
-def _run(db, proposal, g, *, opened, closed, turnout, weights, actor, close=True):
+def _run(db, proposal, g, *, opened, closed, turnout, weights, actor, close=True,
+         receipt_for: tuple[str, ...] | None = None):
+    """Open, vote, close. With ``receipt_for`` (a choice), one elector first votes it with
+    a receipt the demo can print (``demo_voter``)."""
     service.open_proposal(db, proposal_id=proposal.id, actor=actor, now=_at(opened))
+    if receipt_for is not None:
+        _vote_with_receipt(db, proposal, g, receipt_for)
     vote_in_bulk(db, proposal=proposal, rng=g, turnout=turnout, weights=weights)
     if close:
         service.close_proposal(db, proposal_id=proposal.id, actor=actor, now=_at(closed, 18))
     return proposal.id
+
+
+def demo_ballot_secret(*, proposal_id: int, member_id: int) -> bytes:
+    """The demo voter's ballot secret, derived so that the demo can print it again.
+
+    A real secret comes from the operating system (``receipts.new_secret``) and is shown to
+    its voter once; this one anybody reading this code can work out, which is what a demo
+    database wants and a real one must never have.
+    """
+    return hashlib.sha256(f"mutua-demo-ballot|{proposal_id}|{member_id}".encode()).digest()
+
+
+def _vote_with_receipt(db: Session, proposal: Proposal, g: np.random.Generator,
+                       choice: tuple[str, ...]) -> int | None:
+    """One elector, drawn at random, votes ``choice`` as ``service.cast_ballot`` stores a
+    ballot (the owner tag on the elector, the receipt beside the choice), with the secret
+    of ``demo_ballot_secret``."""
+    electors = db.scalars(select(Elector.member_id).where(Elector.proposal_id == proposal.id)
+                          .order_by(Elector.member_id)).all()
+    if not electors:
+        return None
+    member_id = int(electors[int(g.integers(len(electors)))])
+    secret = demo_ballot_secret(proposal_id=proposal.id, member_id=member_id)
+    db.execute(update(Elector).where(Elector.proposal_id == proposal.id,
+                                     Elector.member_id == member_id)
+               .values(has_voted=True, ballot_tag=receipts.owner_tag(
+                   proposal_id=proposal.id, member_id=member_id, secret=secret)))
+    db.execute(insert(Ballot).values(
+        proposal_id=proposal.id, project_id=proposal.project_id,
+        choice=receipts.encode_choice(choice),
+        receipt=receipts.receipt_for(proposal_id=proposal.id, choice=choice, secret=secret)))
+    return member_id
+
+
+def demo_voter(db: Session, *, among=None, exclude=()) -> dict | None:
+    """The member who voted with a printable receipt: who, on what, and the secret that
+    checks it (``{"member_id", "proposal_id", "title_zh", "title_en", "choice", "secret",
+    "receipt"}``); None when the demo has none. ``among`` (a select of member ids) narrows
+    the search; ``exclude`` leaves members out."""
+    q = (select(Elector.member_id, Proposal.id, Proposal.title_zh, Proposal.title_en)
+         .join(Proposal, Proposal.id == Elector.proposal_id)
+         .where(Elector.ballot_tag.is_not(None), Elector.member_id.not_in(list(exclude)))
+         .order_by(Proposal.id, Elector.member_id))
+    if among is not None:
+        q = q.where(Elector.member_id.in_(among))
+    for member_id, proposal_id, title_zh, title_en in db.execute(q):
+        secret = demo_ballot_secret(proposal_id=proposal_id, member_id=member_id)
+        choices = db.scalars(select(Ballot.choice).where(Ballot.proposal_id == proposal_id)
+                             .distinct()).all()
+        for choice in sorted(choices):
+            receipt = receipts.receipt_for(proposal_id=proposal_id,
+                                           choice=receipts.decode_choice(choice), secret=secret)
+            if db.scalar(select(Ballot.receipt).where(Ballot.proposal_id == proposal_id,
+                                                      Ballot.receipt == receipt)):
+                return {"member_id": member_id, "proposal_id": proposal_id,
+                        "title_zh": title_zh, "title_en": title_en,
+                        "choice": receipts.decode_choice(choice),
+                        "secret": receipts.secret_to_text(secret), "receipt": receipt}
+    return None
 
 
 def _window(opened: date, closed: date) -> dict:
@@ -195,7 +261,8 @@ def _allocation(db, g, project_id, opened, closed, today, actor) -> int:
                  "effective_from": str(Quarter.of(today).next())},
         **_window(opened, closed))
     return _run(db, p, g, opened=opened, closed=closed, turnout=0.27, actor=actor,
-                weights={("yes",): 0.78, ("no",): 0.15, ("abstain",): 0.07})
+                weights={("yes",): 0.78, ("no",): 0.15, ("abstain",): 0.07},
+                receipt_for=("yes",))
 
 
 def _failed_quorum(db, g, project_id, opened, closed, today, actor) -> int:

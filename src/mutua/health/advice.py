@@ -3,13 +3,16 @@
 The advice never prescribes: each item is something to discuss with the patient's doctor.
 Sources: KDIGO 2021 blood pressure in CKD (systolic target below 120 mmHg where tolerated;
 ACE inhibitor or ARB with albuminuria); KDIGO 2024 CKD evaluation and management (SGLT2
-inhibitor for type 2 diabetes with eGFR >= 20, or eGFR >= 20 with ACR >= 200 mg/g; referral
-to a nephrologist with eGFR < 30, ACR >= 300 mg/g, a 5-year kidney-failure risk of 3-5% or
-more, rapid progression, or a sudden fall in eGFR; test at least as often as the heat map
-asks).
+inhibitor for type 2 diabetes with eGFR >= 20, or eGFR >= 20 with ACR >= 200 mg/g (20
+mg/mmol); referral to a nephrologist with eGFR < 30, ACR >= 300 mg/g (30 mg/mmol), a 5-year
+kidney-failure risk of 3-5% or more, rapid progression, or a sudden fall in eGFR; test at
+least as often as the heat map asks). Like the albuminuria categories, the ACR limits are
+given in each unit, and a ratio is compared in the unit its lab reported.
 
->>> [a.code for a in advise(PatientState(egfr=40, a_category="A3", acr_mg_g=400))]
+>>> [a.code for a in advise(PatientState(egfr=40, a_category="A3", acr=400))]
 ['acei_arb', 'sglt2i', 'nephrology']
+>>> [a.code for a in advise(PatientState(egfr=40, a_category="A2", acr=20, acr_unit="mg/mmol"))]
+['acei_arb', 'sglt2i']
 """
 
 from __future__ import annotations
@@ -17,10 +20,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 SGLT2I_MIN_EGFR = 20.0
-SGLT2I_MIN_ACR = 200.0  # mg/g
+SGLT2I_MIN_ACR = {"mg/g": 200.0, "mg/mmol": 20.0}  # KDIGO 2024 recommendation 3.7.1
 DIABETES_HBA1C = 6.5  # %, the WHO/ADA diagnostic threshold
 NEPHROLOGY_EGFR = 30.0
-NEPHROLOGY_ACR = 300.0
+NEPHROLOGY_ACR = {"mg/g": 300.0, "mg/mmol": 30.0}  # KDIGO 2012 recommendation 5.1.1
 NEPHROLOGY_KFRE_5Y = 0.05
 
 
@@ -31,7 +34,8 @@ class PatientState:
     egfr: float | None = None
     g_category: str | None = None
     a_category: str | None = None
-    acr_mg_g: float | None = None
+    acr: float | None = None  # the latest urine ACR as its lab reported it, in acr_unit
+    acr_unit: str = "mg/g"  # or "mg/mmol"
     systolic: float | None = None
     hba1c: float | None = None
     potassium: float | None = None
@@ -70,7 +74,7 @@ def advise(s: PatientState) -> list[Advice]:
             "您的尿中有白蛋白。ACEI 或 ARB 类药物可保护肾脏，请咨询您的医生是否适合使用。",
         ))
     diabetic = s.hba1c is not None and s.hba1c >= DIABETES_HBA1C
-    albuminuric = s.acr_mg_g is not None and s.acr_mg_g >= SGLT2I_MIN_ACR
+    albuminuric = _acr_at_least(s, SGLT2I_MIN_ACR)
     if s.egfr is not None and s.egfr >= SGLT2I_MIN_EGFR and (diabetic or albuminuric):
         out.append(Advice(
             "sglt2i",
@@ -108,7 +112,11 @@ def advise(s: PatientState) -> list[Advice]:
 def _needs_nephrologist(s: PatientState) -> bool:
     return bool(
         (s.egfr is not None and s.egfr < NEPHROLOGY_EGFR)
-        or (s.acr_mg_g is not None and s.acr_mg_g >= NEPHROLOGY_ACR)
+        or _acr_at_least(s, NEPHROLOGY_ACR)
         or (s.risk_5y is not None and s.risk_5y >= NEPHROLOGY_KFRE_5Y)
         or (s.slope is not None and s.slope < -5)
     )
+
+
+def _acr_at_least(s: PatientState, limit: dict[str, float]) -> bool:
+    return s.acr is not None and s.acr >= limit[s.acr_unit]

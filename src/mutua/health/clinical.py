@@ -14,6 +14,8 @@ scalar forms below wrap them and refuse bad input with the field and the rule.
 68.6
 >>> g_category(68.6), a_category(45.0), heat_map_risk("G3a", "A2")
 ('G2', 'A2', 'high')
+>>> a_category(3.0, "mg/mmol"), a_category(26.52, "mg/g")  # the same urine, two labs
+('A2', 'A1')
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mutua.errors import ValidationFailed
-from mutua.health.kinds import KINDS, to_canonical
+from mutua.health.kinds import KINDS, normalise_unit, to_canonical
 
 ADULT_AGE = 18  # CKD-EPI and KFRE were developed in adults
 
@@ -116,7 +118,13 @@ EQUATION_CR_CYS = "CKD-EPI 2021 creatinine-cystatin C"
 G_CATEGORIES = ("G1", "G2", "G3a", "G3b", "G4", "G5")
 A_CATEGORIES = ("A1", "A2", "A3")
 _G_LOWER = np.array([90.0, 60.0, 45.0, 30.0, 15.0])  # lower bounds of G1..G4
-_A_UPPER = np.array([30.0, 300.0])  # mg/g: A1 < 30 <= A2 < 300 <= A3
+# KDIGO 2012 (Table 5) and 2024 (Figure 2) set the albuminuria limits in each unit: A1 below
+# 30 mg/g or 3 mg/mmol, A3 from 300 mg/g or 30 mg/mmol. The factor 8.84 does not carry one
+# pair onto the other (3 mg/mmol is 26.52 mg/g), so a ratio is staged in the unit its lab
+# reported it in, never after converting.
+ACR_LIMITS = {"mg/g": (30.0, 300.0), "mg/mmol": (3.0, 30.0)}
+_A_UPPER_MG_G = np.array(ACR_LIMITS["mg/g"])
+_A_UPPER_MG_MMOL = np.array(ACR_LIMITS["mg/mmol"])
 
 RISKS = ("low", "moderately increased", "high", "very high")
 # KDIGO heat map: rows G1..G5, columns A1..A3 -> index into RISKS.
@@ -136,17 +144,36 @@ def g_index(egfr: np.ndarray) -> np.ndarray:
     return (e[..., None] < _G_LOWER).sum(axis=-1)
 
 
-def a_index(acr_mg_g: np.ndarray) -> np.ndarray:
-    a = np.asarray(acr_mg_g, dtype=np.float64)
-    return (a[..., None] >= _A_UPPER).sum(axis=-1)
+def a_index(acr: np.ndarray, in_mg_mmol: np.ndarray | bool = False) -> np.ndarray:
+    """0 for A1 ... 2 for A3, each ratio against KDIGO's limits in the unit it came in.
+
+    ``in_mg_mmol`` says, per value (or for all), that it is in mg/mmol rather than mg/g.
+
+    >>> a_index(np.array([29.99, 30.0, 2.99, 3.0, 29.99, 30.0]),
+    ...         np.array([False, False, True, True, True, True])).tolist()
+    [0, 1, 0, 1, 1, 2]
+    """
+    a = np.asarray(acr, dtype=np.float64)
+    mmol = np.broadcast_to(np.asarray(in_mg_mmol, dtype=bool), a.shape)
+    upper = np.where(mmol[..., None], _A_UPPER_MG_MMOL, _A_UPPER_MG_G)
+    return (a[..., None] >= upper).sum(axis=-1)
+
+
+def acr_in_mg_mmol(unit: str | None, *, field: str = "acr_unit") -> bool:
+    """True for a ratio in mg/mmol, False in mg/g (the default); refuses any other unit."""
+    spelled = "mg/g" if unit is None else normalise_unit(unit)
+    if spelled not in ACR_LIMITS:
+        raise ValidationFailed(field, f"unknown unit {unit!r} for acr; use one of "
+                                      f"{', '.join(ACR_LIMITS)}")
+    return spelled == "mg/mmol"
 
 
 def g_category(egfr: float) -> str:
     return G_CATEGORIES[int(g_index(np.array([egfr]))[0])]
 
 
-def a_category(acr_mg_g: float) -> str:
-    return A_CATEGORIES[int(a_index(np.array([acr_mg_g]))[0])]
+def a_category(acr: float, unit: str | None = "mg/g") -> str:
+    return A_CATEGORIES[int(a_index(np.array([acr]), acr_in_mg_mmol(unit))[0])]
 
 
 def heat_map_risk(g: str, a: str) -> str:
@@ -170,8 +197,10 @@ def stage(egfr: float, acr: float | None = None, *, acr_unit: str = "mg/g") -> S
     g = g_category(e)
     if acr is None:
         return Stage(g, None, None)
-    acr_mg_g = to_canonical("acr", acr, acr_unit, field="acr", unit_field="acr_unit")
-    a = a_category(acr_mg_g)
+    # The canonical value only checks that the ratio is possible; the category is read
+    # in the unit given (see ACR_LIMITS).
+    to_canonical("acr", acr, acr_unit, field="acr", unit_field="acr_unit")
+    a = a_category(float(acr), acr_unit)
     return Stage(g, a, heat_map_risk(g, a))
 
 

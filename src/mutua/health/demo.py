@@ -7,14 +7,21 @@ with 5% multiplicative noise (the usual analytical plus within-person variation)
 blood pressure, potassium and (in G4-G5) hemoglobin. Results before enrolment go in first;
 each patient is then underwritten on their own latest labs and enrolled in the matching
 product of the kidney matrix; results after enrolment follow, so alerts open in the queue.
+A year on, each patient who still tests renews, underwritten again (into the product of
+their stage now, if it has moved), so the project has cover in force today.
+
+Alerts are stamped with the day their result arrived, and the care coordinators have worked
+the queue as a team does: each alert is acknowledged, the patient contacted and the alert
+resolved within days to weeks (the more severe, the sooner), with a note at each step; what
+is left open is the last few weeks' work and this morning's overdue tests.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from mutua.audit import service as audit
@@ -26,12 +33,19 @@ from mutua.catalog.models import Product, Project, SalePeriod
 from mutua.dates import SHANGHAI
 from mutua.errors import DomainError
 from mutua.health import ingest, service
-from mutua.health.models import Alert, CoordinatorAssignment
+from mutua.health.models import (
+    OPEN_STATUSES,
+    Alert,
+    AlertNote,
+    CoordinatorAssignment,
+    KidneyResult,
+)
 from mutua.members import service as members_service
 from mutua.members.service import ValidMember
 from mutua.policies import service as policies_service
+from mutua.policies.models import Policy
 
-PATIENTS = 3000
+PATIENTS = 2000
 _EPOCH = date(1970, 1, 1)
 CREATININE_CV = 0.05
 SLOWED_SHARE = 0.22
@@ -75,20 +89,26 @@ def build(db: Session, *, rng: np.random.Generator, today: date, actor: Principa
     pre = plan["day"] < plan["enrol"][plan["who"]]
     raw_pre = _labs(rng, plan, member_ids, birth_day, female, pre)
     out_pre = service.import_records(db, actor=actor, raw=raw_pre, source="demo", now=now)
-    enrolled = _enrol(db, rng, plan, member_ids, project, actor)
+    periods = _periods(db, project)
+    enrolled = _enrol(db, rng, plan, member_ids, periods, actor)
     raw_post = _labs(rng, plan, member_ids, birth_day, female, ~pre)
     out_post = service.import_records(db, actor=actor, raw=raw_post, source="demo", now=now)
+    renewed = _renew(db, project, periods, today, actor)
+    _stamp_arrival(db, rng)
     overdue = service.raise_overdue_alerts(db, on=today, actor=actor)
     assigned = _assign_coordinators(db, member_ids)
-    open_alerts = db.scalar(select(func.count()).select_from(Alert)
-                            .where(Alert.status == "open"))
+    handled = _work_the_queue(db, rng, today=today)
+    by_status = dict(db.execute(select(Alert.status, func.count()).group_by(Alert.status)).all())
     report = service.outcomes_report(db, project_code=project.code, on=today, actor=actor)
     return {
         "patients": len(member_ids),
         "enrolled": sum(enrolled.values()),
         "by_product": enrolled,
+        "renewed": renewed,
         "observations": out_pre.accepted + out_post.accepted,
-        "alerts_open": open_alerts,
+        "alerts_open": sum(n for st, n in by_status.items() if st in OPEN_STATUSES),
+        "alerts": by_status,
+        "alerts_handled": handled,
         "overdue_alerts": overdue,
         "assigned_to_coordinators": assigned,
         "slowed_share": report["slowed"]["share"],
@@ -199,42 +219,69 @@ def _labs(rng, plan, member_ids, birth_day, female, mask) -> ingest.RawRecords:
     return raw
 
 
-def _enrol(db: Session, rng, plan, member_ids, project: Project, actor) -> dict[str, int]:
-    """Underwrite each patient on their own labs and enrol them in a matching product."""
-    periods = {}
+def _periods(db: Session, project: Project) -> dict[str, list[tuple[date, date, str]]]:
+    """Each kidney product's sale periods: (sale start, sale end, period code)."""
+    periods: dict[str, list[tuple[date, date, str]]] = {}
     for code, start, end, pcode in db.execute(
             select(Product.code, SalePeriod.sale_start, SalePeriod.sale_end, SalePeriod.code)
             .join(SalePeriod, SalePeriod.product_id == Product.id)
             .where(Product.project_id == project.id)):
         periods.setdefault(code, []).append((start, end, pcode))
+    return periods
+
+
+def _enrol(db: Session, rng, plan, member_ids, periods, actor) -> dict[str, int]:
+    """Underwrite each patient on their own labs and enrol them in a matching product."""
     counts: dict[str, int] = {}
     names = plan["names"]
     for i, mid in enumerate(member_ids.tolist()):
         on = _EPOCH + timedelta(days=int(plan["enrol"][i]))
-        seg = names[plan["segment"][i]]
-        choices = SEGMENTS[seg][2]
-        product_code = choices[int(rng.integers(len(choices)))]
-        for attempt in (product_code, None):
-            code = attempt
-            if code is None:  # noise moved the patient to another stage: take that stage's
-                stage = _stage_hint(db, mid, on)
-                code = BY_STAGE.get(stage or "")
-                if code is None:
-                    break
-            period = next((p for s, e, p in periods.get(code, []) if s <= on <= e), None)
-            if period is None:
-                period = _open_year(db, code, on, actor)
-                periods.setdefault(code, []).append(
-                    (date(on.year, 1, 1), date(on.year, 12, 31), period))
-            try:
-                with db.begin_nested():
-                    policies_service.enrol(db, member_id=mid, product_code=code,
-                                           period_code=period, actor=actor, on=on)
-                counts[code] = counts.get(code, 0) + 1
-                break
-            except DomainError:
-                continue
+        choices = SEGMENTS[names[plan["segment"][i]]][2]
+        code = _underwritten_enrolment(db, mid, choices[int(rng.integers(len(choices)))], on,
+                                       periods, actor)
+        if code is not None:
+            counts[code] = counts.get(code, 0) + 1
     return counts
+
+
+def _underwritten_enrolment(db: Session, member_id: int, product_code: str, on: date,
+                            periods, actor) -> str | None:
+    """Enrol in ``product_code`` if underwriting takes the patient, else in the product of
+    the stage their labs show (noise or progression moved them); the product taken, or None."""
+    for attempt in (product_code, None):
+        code = attempt or BY_STAGE.get(_stage_hint(db, member_id, on) or "")
+        if code is None:
+            return None
+        period = next((p for s, e, p in periods.get(code, []) if s <= on <= e), None)
+        if period is None:
+            period = _open_year(db, code, on, actor)
+            periods.setdefault(code, []).append(
+                (date(on.year, 1, 1), date(on.year, 12, 31), period))
+        try:
+            with db.begin_nested():
+                policies_service.enrol(db, member_id=member_id, product_code=code,
+                                       period_code=period, actor=actor, on=on)
+            return code
+        except DomainError:
+            continue
+    return None
+
+
+def _renew(db: Session, project: Project, periods, today: date, actor) -> int:
+    """Patients whose year of cover has ended renew the day after, underwritten on their
+    labs again; those who stopped testing (no result in the last 90 days) cannot."""
+    ended = db.execute(
+        select(Policy.member_id, Product.code, func.max(Policy.cover_end))
+        .join(Product, Product.id == Policy.product_id)
+        .where(Policy.project_id == project.id)
+        .group_by(Policy.member_id, Product.code).order_by(Policy.member_id)).all()
+    renewed = 0
+    for member_id, code, cover_end in ended:
+        on = cover_end + timedelta(days=1)
+        if on <= today and _underwritten_enrolment(db, member_id, code, on, periods,
+                                                   actor) is not None:
+            renewed += 1
+    return renewed
 
 
 def _open_year(db: Session, product_code: str, on: date, actor) -> str:
@@ -249,8 +296,13 @@ def _open_year(db: Session, product_code: str, on: date, actor) -> str:
 
 
 def _stage_hint(db: Session, member_id: int, on: date) -> str | None:
-    r = service.latest_result(db, member_id)
-    return r.g_category if r is not None else None
+    """The GFR category of the patient's latest result on or before ``on``."""
+    end = datetime.combine(on + timedelta(days=1), datetime.min.time(), SHANGHAI)
+    return db.scalar(select(KidneyResult.g_category)
+                     .where(KidneyResult.member_id == member_id,
+                            KidneyResult.effective_at < end.astimezone(UTC))
+                     .order_by(KidneyResult.effective_at.desc(), KidneyResult.id.desc())
+                     .limit(1))
 
 
 def _assign_coordinators(db: Session, member_ids: np.ndarray) -> int:
@@ -261,10 +313,126 @@ def _assign_coordinators(db: Session, member_ids: np.ndarray) -> int:
     if not coordinators:
         return 0
     taken = set(db.scalars(select(CoordinatorAssignment.member_id)))
+    projects = service.ckd_projects(db, member_ids.tolist())
     rows = [{"member_id": int(m), "coordinator_user_id": coordinators[k % len(coordinators)],
-             "assigned_by": 0, "project_id": None}
+             "assigned_by": 0, "project_id": projects.get(int(m))}
             for k, m in enumerate(member_ids.tolist()) if int(m) not in taken]
     for start in range(0, len(rows), ingest.CHUNK):
         db.execute(insert(CoordinatorAssignment), rows[start:start + ingest.CHUNK])
     return len(rows)
 
+
+
+# ---------------------------------------------------------------- the care team's work
+
+ARRIVAL_HOURS = (2, 48)  # a result reaches the platform this long after the sample
+# Mean days each step takes (acknowledge, contact the patient, resolve), by severity rank
+# 1 (low) .. 4 (critical): the more severe, the sooner.
+STEP_DAYS = {1: (4.0, 5.0, 10.0), 2: (2.0, 3.0, 7.0), 3: (1.0, 1.5, 5.0), 4: (0.3, 0.5, 2.0)}
+STEP_NOTES = {"acknowledged": "已查看结果，安排联系患者。",
+              "contacted": "已电话联系患者，说明结果和下一步。"}
+RESOLUTIONS = {
+    "egfr_drop_20": "复查肌酐后结果稳定，继续按计划随访。",
+    "kdigo_progression": "已转介肾内科，治疗方案已调整。",
+    "rapid_progression": "已转介肾内科评估进展原因。",
+    "acr_doubled": "已复查尿白蛋白/肌酐比值，与医生讨论了 ACEI/ARB。",
+    "potassium_high": "已复查血钾，医生调整了饮食和用药。",
+    "potassium_low": "已复查血钾，医生调整了用药。",
+    "hemoglobin_low": "医生已评估贫血并安排治疗。",
+    "hemoglobin_high": "医生已评估，继续观察。",
+    "systolic_above_target": "已提供血压管理建议，患者开始家庭血压监测。",
+    "kfre_2y_10": "已纳入多学科照护。",
+    "kfre_2y_40": "已与肾内科讨论肾脏替代治疗准备。",
+    "kfre_5y_referral": "已安排肾内科转诊。",
+    "test_overdue": "患者已预约复查。",
+}
+
+
+def _stamp_arrival(db: Session, rng) -> None:
+    """An imported alert was raised when its result arrived, not when the demo was built."""
+    rows = db.execute(select(Alert.id, Alert.effective_at).order_by(Alert.id)).all()
+    if not rows:
+        return
+    hours = rng.uniform(*ARRIVAL_HOURS, len(rows))
+    db.execute(update(Alert), [
+        {"id": i, "created_at": at + timedelta(hours=float(h)),
+         "updated_at": at + timedelta(hours=float(h))}
+        for (i, at), h in zip(rows, hours, strict=True)])
+
+
+def _work_the_queue(db: Session, rng, *, today: date) -> dict[str, int]:
+    """Each open alert's coordinator acknowledges it, contacts the patient and resolves it,
+    each step a random while after the last (STEP_DAYS); steps that would fall after today
+    have not happened yet. Notes, statuses and audit events as the care pages write them."""
+    rows = db.execute(select(Alert.id, Alert.member_id, Alert.rule, Alert.severity_rank,
+                             Alert.created_at, Alert.project_id)
+                      .where(Alert.status == "open").order_by(Alert.id)).all()
+    team = dict(db.execute(select(CoordinatorAssignment.member_id, User.id)
+                           .join(User, User.id == CoordinatorAssignment.coordinator_user_id))
+                .all())
+    names = dict(db.execute(select(User.id, User.username)).all())
+    end = datetime.combine(today, datetime.max.time(), SHANGHAI)
+    done: dict[str, int] = {}
+    notes, statuses, events = [], [], {}
+    for (alert_id, member, rule, rank, created, project), waits in zip(
+            rows, rng.exponential(1.0, (len(rows), 3)), strict=True):
+        coordinator = team.get(member)
+        if coordinator is None:
+            continue
+        at, status, last = created, "open", created
+        for new, mean, wait in zip(("acknowledged", "contacted", "resolved"), STEP_DAYS[rank],
+                                   waits, strict=True):
+            at = at + timedelta(days=float(mean * wait))
+            if at > end:
+                break
+            status, last = new, at
+            notes.append({"alert_id": alert_id, "at": at, "user_id": coordinator,
+                          "username": names[coordinator], "status": new,
+                          "note": RESOLUTIONS.get(rule, "已处理。") if new == "resolved"
+                          else STEP_NOTES[new]})
+            events.setdefault((coordinator, new), []).append(
+                (alert_id, project, {"status": new, "demo": True}))
+        if status != "open":
+            statuses.append({"id": alert_id, "status": status, "updated_at": last})
+            done[status] = done.get(status, 0) + 1
+    for start in range(0, len(notes), ingest.CHUNK):
+        db.execute(insert(AlertNote), notes[start:start + ingest.CHUNK])
+    if statuses:
+        db.execute(update(Alert), statuses)
+    verbs = {"acknowledged": "acknowledge", "contacted": "contact", "resolved": "resolve"}
+    for (coordinator, new), batch in events.items():
+        audit.record_many(db, actor=Principal(user_id=coordinator, username=names[coordinator],
+                                              role=Role.CARE),
+                          action=f"health.alert.{verbs[new]}", entity="alert", rows=batch)
+    return done
+
+
+# ---------------------------------------------------------------- who shows it
+
+def patient_to_show(db: Session, *, on: date, among=None, exclude=()) -> dict | None:
+    """A kidney patient with cover on ``on`` and an alert in the queue, with the most
+    results: ``{"member_id", "project", "results", "stage", "alerts"}``, or None."""
+    covered = (select(Policy.member_id, func.max(Project.code).label("project"))
+               .join(Product, Product.id == Policy.product_id)
+               .join(Project, Project.id == Policy.project_id)
+               .where(Product.line == "ckd", Policy.status == "in_force",
+                      Policy.cover_start <= on, Policy.cover_end >= on,
+                      Policy.member_id.not_in(list(exclude)))
+               .group_by(Policy.member_id).subquery())
+    results = (select(KidneyResult.member_id, func.count().label("n"))
+               .group_by(KidneyResult.member_id).subquery())
+    alerts = (select(Alert.member_id, func.count().label("n"))
+              .where(Alert.status.in_(OPEN_STATUSES)).group_by(Alert.member_id).subquery())
+    q = (select(covered.c.member_id, covered.c.project, results.c.n, alerts.c.n)
+         .join(results, results.c.member_id == covered.c.member_id)
+         .join(alerts, alerts.c.member_id == covered.c.member_id)
+         .order_by(results.c.n.desc(), alerts.c.n.desc(), covered.c.member_id).limit(1))
+    if among is not None:
+        q = q.where(covered.c.member_id.in_(among))
+    row = db.execute(q).first()
+    if row is None:
+        return None
+    latest = service.latest_result(db, row[0])
+    stage = latest.g_category + (f"/{latest.a_category}" if latest.a_category else "")
+    return {"member_id": row[0], "project": row[1], "results": row[2], "stage": stage,
+            "alerts": row[3]}

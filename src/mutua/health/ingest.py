@@ -213,7 +213,8 @@ def ingest(db: Session, *, raw: RawRecords, source: str, now: datetime,
         return out
     batch = _Batch(
         member=member_id[idx], kind=kind[idx], loinc=_loinc(raw.code, kind, idx),
-        value=canonical[idx], original_value=np.asarray(raw.value, dtype=object)[idx],
+        value=canonical[idx], reported=values[idx],
+        original_value=np.asarray(raw.value, dtype=object)[idx],
         original_unit=unit[idx], when=when[idx], day=day[idx], key=key[idx],
     ).sorted()
     out.members = set(np.unique(batch.member).tolist())
@@ -355,7 +356,8 @@ class _Batch:
     member: np.ndarray
     kind: np.ndarray
     loinc: np.ndarray
-    value: np.ndarray
+    value: np.ndarray  # in the kind's canonical unit
+    reported: np.ndarray  # the number as sent, in original_unit
     original_value: np.ndarray
     original_unit: np.ndarray
     when: np.ndarray
@@ -415,7 +417,8 @@ class History:
     egfr_value: np.ndarray
     acr_member: np.ndarray
     acr_day: np.ndarray
-    acr_value: np.ndarray
+    acr_value: np.ndarray  # mg/g
+    acr_a_idx: np.ndarray  # KDIGO A index, staged in the unit the lab reported
 
 
 def load_history(db: Session, members: list[int]) -> History:
@@ -426,21 +429,43 @@ def load_history(db: Session, members: list[int]) -> History:
                                     KidneyResult.egfr).where(where)).all()
     for where in member_chunks(Observation.member_id, members):
         a_rows += db.execute(select(Observation.member_id, Observation.effective_at,
-                                    Observation.value)
+                                    Observation.value, Observation.original_value,
+                                    Observation.original_unit)
                              .where(where, Observation.kind == "acr")).all()
     wanted = np.asarray(members, dtype=np.int64)
 
-    def cols(rows):
+    def cols(rows, width):
         if not rows:
-            return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
-        m, t, v = zip(*rows, strict=True)
+            return (np.zeros(0, np.int64), np.zeros(0, np.int64),
+                    *(np.zeros(0, object) for _ in range(width - 2)))
+        m, t, *rest = zip(*rows, strict=True)
         m = np.array(m, dtype=np.int64)
         keep = np.isin(m, wanted)
         when = np.array([x.astimezone(UTC).replace(tzinfo=None) for x in t],
                         dtype="datetime64[us]")
-        return m[keep], _days(when)[keep], np.array(v, dtype=np.float64)[keep]
+        return (m[keep], _days(when)[keep],
+                *(np.array(c, dtype=object)[keep] for c in rest))
 
-    return History(*cols(e_rows), *cols(a_rows))
+    em, ed, ev = cols(e_rows, 3)
+    am, ad, av, a_orig, a_unit = cols(a_rows, 5)
+    av = av.astype(np.float64)
+    return History(em, ed, ev.astype(np.float64), am, ad, av,
+                   stored_acr_index(av, a_orig, a_unit))
+
+
+def acr_index(reported: np.ndarray, unit: np.ndarray) -> np.ndarray:
+    """KDIGO A index of each ratio, read in the unit its lab reported (clinical.ACR_LIMITS)."""
+    units, inv = _unique_inverse(list(unit))
+    in_mg_mmol = np.array([normalise_unit(u) == "mg/mmol" for u in units] + [False])[inv]
+    return clinical.a_index(np.asarray(reported, dtype=np.float64), in_mg_mmol)
+
+
+def stored_acr_index(mg_g: np.ndarray, original: np.ndarray, unit: np.ndarray) -> np.ndarray:
+    """The A index of stored ratios from the number and unit as sent; a number that no
+    longer parses (cut to the column's width) falls back to the canonical mg/g."""
+    sent, ok = parse_values(list(original))
+    return acr_index(np.where(ok, sent, mg_g),
+                     np.where(ok, unit, "mg/g").astype(object))
 
 
 @dataclass
@@ -471,7 +496,8 @@ def _kidney_series(b: _Batch, obs_ids, h: History, patients) -> _Series:
     female = patients.get(b.member, "female")
     birth = patients.get(b.member, "birth_day")
     age = (b.day - birth) / 365.25
-    egfr_new = np.where(cr, clinical.egfr_cr_array(b.value, age, female), b.value)
+    egfr_new = b.value.astype(np.float64)  # a reported eGFR as it is; other kinds unused
+    egfr_new[cr] = clinical.egfr_cr_array(b.value[cr], age[cr], female[cr])
     take = cr | rep
     m = np.concatenate([h.egfr_member, b.member[take]])
     d = np.concatenate([h.egfr_day, b.day[take]])
@@ -485,11 +511,14 @@ def _kidney_series(b: _Batch, obs_ids, h: History, patients) -> _Series:
     order = np.lexsort((oid, d, m))
     m, d, e, new, oid, when, eq = (x[order] for x in (m, d, e, new, oid, when, eq))
     # The ACR in force at each reading: stored ACRs plus the batch's, as-of join per member.
-    acr_m = np.concatenate([h.acr_member, b.member[b.kind == "acr"]])
-    acr_d = np.concatenate([h.acr_day, b.day[b.kind == "acr"]])
-    acr_v = np.concatenate([h.acr_value, b.value[b.kind == "acr"]])
-    acr = _as_of(m, d, acr_m, acr_d, acr_v)
-    a_idx = np.where(np.isnan(acr), -1, clinical.a_index(np.nan_to_num(acr)))
+    is_acr = b.kind == "acr"
+    acr_m = np.concatenate([h.acr_member, b.member[is_acr]])
+    acr_d = np.concatenate([h.acr_day, b.day[is_acr]])
+    acr_v = np.concatenate([h.acr_value, b.value[is_acr]])
+    acr_a = np.concatenate([h.acr_a_idx,
+                            acr_index(b.reported[is_acr], b.original_unit[is_acr])])
+    at = _as_of(m, d, acr_m, acr_d)
+    acr, a_idx = _take(acr_v, at, np.nan), _take(acr_a, at, -1)
     pat_birth = patients.get(m, "birth_day")
     pat_female = patients.get(m, "female")
     r2, r5 = clinical.kfre_array((d - pat_birth) / 365.25, pat_female, e,
@@ -499,17 +528,24 @@ def _kidney_series(b: _Batch, obs_ids, h: History, patients) -> _Series:
                    slope, n, span)
 
 
-def _as_of(m, d, src_m, src_d, src_v) -> np.ndarray:
-    """For each (m, d): the latest src value of the same member on or before d (NaN if none)."""
+def _as_of(m, d, src_m, src_d) -> np.ndarray:
+    """For each (m, d): the index in src of the same member's latest row on or before d
+    (-1 if none), so every column of that row can be read at it."""
     if len(src_m) == 0:
-        return np.full(len(m), np.nan)
+        return np.full(len(m), -1, dtype=np.int64)
     scale = np.int64(1 << 20)  # days fit in 20 bits for centuries
     src_key = src_m.astype(np.int64) * scale + src_d
     order = np.argsort(src_key, kind="stable")
-    sk, sv = src_key[order], src_v[order]
-    pos = np.searchsorted(sk, m.astype(np.int64) * scale + d, side="right") - 1
+    pos = np.searchsorted(src_key[order], m.astype(np.int64) * scale + d, side="right") - 1
     ok = (pos >= 0) & (src_m[order][np.maximum(pos, 0)] == m)
-    return np.where(ok, sv[np.maximum(pos, 0)], np.nan)
+    return np.where(ok, order[np.maximum(pos, 0)], -1)
+
+
+def _take(column: np.ndarray, at: np.ndarray, missing) -> np.ndarray:
+    """column[at], with ``missing`` where ``at`` is -1."""
+    if len(column) == 0:
+        return np.full(len(at), missing)
+    return np.where(at >= 0, column[np.maximum(at, 0)], missing)
 
 
 def _running_slopes(m, d, e):

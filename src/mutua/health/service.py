@@ -24,7 +24,7 @@ from mutua.dates import SHANGHAI, age_on, utcnow
 from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from mutua.health import clinical, ingest, outcomes, progression, rules
 from mutua.health.advice import PatientState, advise
-from mutua.health.kinds import KINDS
+from mutua.health.kinds import KINDS, normalise_unit
 from mutua.health.models import (
     OPEN_STATUSES,
     Alert,
@@ -254,13 +254,27 @@ def schedule(r: KidneyResult | None) -> dict | None:
             "overdue_after": (due + timedelta(days=rules.OVERDUE_GRACE_DAYS)).isoformat()}
 
 
+def _latest_acr(db: Session, member_id: int) -> dict:
+    """The latest urine ACR as its lab reported it: ``{"acr": 3.0, "acr_unit": "mg/mmol"}``
+    (empty when none), since advice compares it with limits set in each unit."""
+    o = db.scalar(select(Observation).where(Observation.member_id == member_id,
+                                            Observation.kind == "acr")
+                  .order_by(Observation.effective_at.desc(), Observation.id.desc()).limit(1))
+    if o is None:
+        return {}
+    sent, ok = ingest.parse_values([o.original_value])
+    if ok[0] and normalise_unit(o.original_unit) == "mg/mmol":
+        return {"acr": float(sent[0]), "acr_unit": "mg/mmol"}
+    return {"acr": o.value, "acr_unit": "mg/g"}
+
+
 def patient_advice(db: Session, *, member_id: int) -> list:
     r = latest_result(db, member_id)
     v = latest_values(db, member_id)
     sched = schedule(r)
     state = PatientState(
         egfr=r.egfr if r else None, g_category=r.g_category if r else None,
-        a_category=r.a_category if r else None, acr_mg_g=v.get("acr"),
+        a_category=r.a_category if r else None, **_latest_acr(db, member_id),
         systolic=v.get("systolic"), hba1c=v.get("hba1c"), potassium=v.get("potassium"),
         risk_5y=r.risk_5y if r else None, slope=r.slope if r else None,
         tests_per_year=sched["tests_per_year"] if sched else None,
@@ -336,7 +350,7 @@ def alert_queue(db: Session, *, actor: Principal, status: str | None = None,
     else:
         q = q.where(Alert.status.in_(OPEN_STATUSES))
     if project_id is not None:
-        q = q.where(Alert.project_id == project_id)
+        q = q.where(alert_project() == project_id)
     q = _queue_filter(db, actor, q)
     total = db.scalar(select(func.count()).select_from(q.subquery()))
     rows = db.scalars(q.order_by(Alert.severity_rank.desc(), Alert.created_at, Alert.id)
@@ -544,6 +558,13 @@ def _lab(db: Session, member_id: int, kind: str, on: date):
         .order_by(Observation.effective_at.desc()).limit(1))
 
 
+def _a_category(acr: Observation) -> str:
+    """A stored ratio's albuminuria category, read in the unit its lab reported."""
+    a = ingest.stored_acr_index(np.array([acr.value]), np.array([acr.original_value], object),
+                                np.array([acr.original_unit], object))
+    return clinical.A_CATEGORIES[int(a[0])]
+
+
 def underwrite(db: Session, *, member_id: int, product, on: date) -> str:
     """The applicant's stage from their own stored labs (核保), or why the product refuses.
 
@@ -571,7 +592,7 @@ def underwrite(db: Session, *, member_id: int, product, on: date) -> str:
         if acr is None:
             raise ValidationFailed("labs", f"needs a urine ACR result from the last "
                                            f"{LAB_MAX_AGE_DAYS} days; none on file")
-        a = clinical.a_category(acr.value)
+        a = _a_category(acr)
         stage = f"{g}/{a}"
         if uw.get("albuminuria") and a not in uw["albuminuria"]:
             raise ValidationFailed("labs", f"stage {stage} is not covered: this product needs "
@@ -633,11 +654,25 @@ def evidence_dict(e: Evidence) -> dict:
     return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(e).items()}
 
 
+def alert_project():
+    """SQL for an alert's project: its own, or, when it was raised before its patient held a
+    kidney policy (results sent before enrolment), the project of the patient's latest one;
+    NULL for a patient who never held one."""
+    latest = (select(Policy.project_id).join(Product, Product.id == Policy.product_id)
+              .where(Policy.member_id == Alert.member_id, Product.line == "ckd")
+              .order_by(Policy.cover_start.desc(), Policy.id.desc()).limit(1)
+              .correlate(Alert).scalar_subquery())
+    return func.coalesce(Alert.project_id, latest)
+
+
 def open_alert_counts(db: Session) -> dict[int | None, int]:
-    """Alerts not yet resolved, per project (None: no kidney project), for the dashboard.
+    """Alerts not yet resolved, per project (None: the patient holds no kidney policy), for
+    the dashboard; together they are the coordinators' whole queue.
 
     Counts only: no patient is read, so nothing is audited.
     """
-    rows = db.execute(select(Alert.project_id, func.count(Alert.id))
-                      .where(Alert.status.in_(OPEN_STATUSES)).group_by(Alert.project_id)).all()
+    open_ = (select(alert_project().label("project_id"))
+             .where(Alert.status.in_(OPEN_STATUSES)).subquery())
+    rows = db.execute(select(open_.c.project_id, func.count())
+                      .group_by(open_.c.project_id)).all()
     return {pid: int(n) for pid, n in rows}

@@ -70,6 +70,48 @@ def demo(seed: int = typer.Option(7, help="random seed: the same seed builds the
     keys.make_demo_key(get_settings().demo_key_file)
     summary = builder.build(seed=seed, members=members, fresh=fresh, progress=not as_json)
     typer.echo(json.dumps(summary, ensure_ascii=False, indent=None if as_json else 2))
+    if not as_json:
+        _print_loss_ratios(summary.get("loss_ratios") or {})
+        _print_demo_logins(summary["logins"])
+
+
+def _print_loss_ratios(ratios: dict[str, dict[str, str]]) -> None:
+    """Each project's closed quarters: claims incurred over earned premium."""
+    from rich.console import Console
+    from rich.table import Table
+
+    quarters = sorted({q for by_quarter in ratios.values() for q in by_quarter})
+    if not quarters:
+        return
+    table = Table(title="Loss ratio of each closed quarter (claims incurred / earned premium)")
+    table.add_column("Project")
+    for q in quarters:
+        table.add_column(q, justify="right")
+    for project, by_quarter in sorted(ratios.items()):
+        table.add_row(project, *(f"{float(by_quarter[q]):.0%}" if q in by_quarter else "—"
+                                 for q in quarters))
+    Console().print(table)
+
+
+def _print_demo_logins(logins: dict) -> None:
+    """The members to sign in as, and what each shows, the same list as the sign-in page's."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from mutua.web.labels import demo_story
+
+    table = Table(title=f"Demo sign-ins (password {logins['password']}; staff: "
+                        f"{', '.join(s['username'] for s in logins['staff'])})")
+    for column in ("Member number", "Phone", "Project", "What it shows"):
+        table.add_column(column)
+    for m in logins["members"]:
+        table.add_row(m["username"], m["phone"], m["project"], demo_story(m))
+    console = Console()
+    console.print(table)
+    for m in logins["members"]:
+        if "secret" in m["facts"]:
+            console.print(f"Ballot secret of {m['username']}: {m['facts']['secret']}",
+                          soft_wrap=True)
 
 
 def backup(file: str = typer.Argument(..., help="where to write the backup (.jsonl.gz)"),

@@ -1,14 +1,18 @@
 """The settlement part of the demo mutual: every complete quarter of every project closed.
 
-Projects are closed quarter by quarter, oldest first, so the served demo shows surpluses
-shared as uplifts, aid and services. So that it also shows the stabilisation reserve at
-work, one accident project whose reserve has grown gets a large open claim in its last
-complete quarter: a case reserve sized to turn that quarter into a deficit the reserve
-covers (a hard quarter, as pools have).
+Quarters are closed oldest first, every project's in turn, so the served demo shows
+surpluses shared as uplifts, aid and services. ``before_close`` lets the builder draw each
+quarter's claims just before that quarter closes, so claims are paid on the cover earlier
+closes raised. So that the demo always shows the stabilisation reserve at work, when no
+quarter has drawn on a reserve by itself, one project whose reserve has grown (the largest
+pool only if it is the only one) gets a large open claim in its last complete quarter: a
+case reserve sized to turn that quarter into a deficit the reserve covers (a hard quarter,
+as pools have).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -24,22 +28,23 @@ from mutua.policies.models import Policy
 from mutua.settlement import service
 
 
-def build(db: Session, *, rng: np.random.Generator, today: date, actor: Principal) -> dict:
+def build(db: Session, *, rng: np.random.Generator, today: date, actor: Principal,
+          before_close: Callable[[Quarter], object] | None = None) -> dict:
     last = Quarter.of(today).previous()
     plans = _plans(db, last)
     closes: list[dict] = []
-    for code, first in plans:  # all but the last complete quarter
-        q = first
-        while q < last:
-            closes.append(service.close_quarter(db, project_code=code, quarter=str(q),
-                                                actor=actor, today=today))
-            q = q.next()
-    hard = _hard_quarter(db, rng=rng, plans=plans, closes=closes, last=last, today=today,
-                         actor=actor)
-    for code, first in plans:
-        if first <= last:
-            closes.append(service.close_quarter(db, project_code=code, quarter=str(last),
-                                                actor=actor, today=today))
+    hard = None
+    q = min((first for _, first in plans), default=last.next())
+    while q <= last:
+        if before_close is not None:
+            before_close(q)
+        if q == last:
+            hard = _hard_quarter(db, rng=rng, plans=plans, closes=closes, last=last,
+                                 today=today, actor=actor)
+        closes += [service.close_quarter(db, project_code=code, quarter=str(q), actor=actor,
+                                         today=today)
+                   for code, first in plans if first <= q]
+        q = q.next()
     return _summary(closes, hard)
 
 
@@ -54,14 +59,20 @@ def _plans(db: Session, last: Quarter) -> list[tuple[str, Quarter]]:
 
 def _hard_quarter(db: Session, *, rng, plans, closes, last: Quarter, today: date,
                   actor: Principal) -> dict | None:
-    """Give one project with a reserve a deficit its reserve covers, in ``last``."""
+    """Give one project with a reserve a deficit its reserve covers, in ``last``, unless
+    some quarter has drawn on a reserve already."""
     from mutua.claims import workflow
     from mutua.claims.schemas import ClaimIn
 
+    if any(Decimal(c["reserve_drawn"]) > 0 for c in closes):
+        return None
     reserves = {c["project"]: to_fen(Decimal(c["reserve_after"])) for c in closes
                 if c["quarter"] == str(last.previous())}
-    candidates = sorted((r, code) for code, r in reserves.items() if r > 0)
-    for reserve, code in reversed(candidates):
+    largest = _largest_project(db, last)
+    # The largest pool last; among the others, the one with the largest reserve first.
+    candidates = sorted(((code != largest, r, code) for code, r in reserves.items() if r > 0),
+                        reverse=True)
+    for _, reserve, code in candidates:
         preview = service.close_quarter(db, project_code=code, quarter=str(last), actor=actor,
                                         today=today, dry_run=True)
         result = to_fen(Decimal(preview["result"]))
@@ -83,6 +94,14 @@ def _hard_quarter(db: Session, *, rng, plans, closes, last: Quarter, today: date
         return {"project": code, "quarter": str(last), "claim": claim.claim_number,
                 "case_reserve": str(from_fen(target))}
     return None
+
+
+def _largest_project(db: Session, q: Quarter) -> str | None:
+    """The project with the most policies in force on the quarter's last day."""
+    return db.scalar(select(Project.code).join(Policy, Policy.project_id == Project.id)
+                     .where(Policy.cover_start <= q.end, Policy.cover_end >= q.end)
+                     .group_by(Project.code).order_by(func.count().desc(), Project.code)
+                     .limit(1))
 
 
 def _open_claim_target(db: Session, code: str, q: Quarter) -> tuple[int, str] | None:
@@ -118,3 +137,49 @@ def _summary(closes: list[dict], hard: dict | None) -> dict:
                             Decimal(0))),
         "hard_quarter": hard,
     }
+
+
+# --- who shows it (the demo's sign-ins, demo/logins.py) -------------------------------------
+
+def uplifted_member(db: Session, *, on: date, prefer: str | None = None, among=None,
+                    exclude=()) -> dict | None:
+    """The member whose policy in force on ``on`` had its sum insured raised at the most
+    closes, in project ``prefer`` first, riders and couriers (the higher occupation
+    classes) first among equals: ``{"member_id", "project", "closes"}``, or None."""
+    from mutua.policies.models import SumInsuredUplift
+
+    closes = func.count(SumInsuredUplift.quarter.distinct())
+    q = (select(Policy.member_id, Project.code, closes)
+         .join(SumInsuredUplift, SumInsuredUplift.policy_id == Policy.id)
+         .join(Project, Project.id == Policy.project_id)
+         .where(Policy.status == "in_force", Policy.cover_start <= on, Policy.cover_end >= on,
+                Policy.member_id.not_in(list(exclude)))
+         .group_by(Policy.id, Policy.member_id, Project.code, Policy.occupation_class)
+         .order_by((Project.code != (prefer or "")), closes.desc(),
+                   Policy.occupation_class.desc(), Policy.member_id).limit(1))
+    if among is not None:
+        q = q.where(Policy.member_id.in_(among))
+    row = db.execute(q).first()
+    return None if row is None else {"member_id": row[0], "project": row[1], "closes": row[2]}
+
+
+def aided_member(db: Session, *, prefer: str | None = None, among=None,
+                 exclude=()) -> dict | None:
+    """The member who received the most aid after a claim, in project ``prefer`` first:
+    ``{"member_id", "project", "aid", "quarter"}`` (the last quarter that aided them)."""
+    from mutua.ledger.service import fen_sum
+    from mutua.settlement.models import AidPayment, Close
+
+    aid = fen_sum(AidPayment.aid)
+    q = (select(AidPayment.member_id, Project.code, aid, func.max(Close.quarter))
+         .join(Close, Close.id == AidPayment.close_id)
+         .join(Project, Project.id == AidPayment.project_id)
+         .where(AidPayment.member_id.not_in(list(exclude)))
+         .group_by(AidPayment.member_id, Project.code)
+         .order_by((Project.code != (prefer or "")), aid.desc(), AidPayment.member_id)
+         .limit(1))
+    if among is not None:
+        q = q.where(AidPayment.member_id.in_(among))
+    row = db.execute(q).first()
+    return None if row is None else {"member_id": row[0], "project": row[1],
+                                     "aid": from_fen(int(row[2] or 0)), "quarter": row[3]}

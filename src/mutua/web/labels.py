@@ -61,3 +61,22 @@ CLOSE_GATES = {
     "solvency": N_("Reserve at or above its minimum, no deficit carried"),
     "operating_fund": N_("Borrowed operating fund repaid"),
 }
+
+# What signing in as each demo member shows (mutua.demo.logins.story_members), with its facts.
+DEMO_STORIES = {
+    "uplifts": N_("Quarterly closes that raised the sum insured: %(closes)s"),
+    "aid": N_("Received %(aid)s yuan of aid after a claim (%(quarter)s)"),
+    "kidney": N_("Kidney patient, stage %(stage)s: results on file %(results)s, alerts in the "
+                 "care queue %(alerts)s"),
+    "voter": N_("Voted on “%(proposal)s”; check the ballot receipt with the secret below"),
+    "policyholder": N_("A policy in force today"),
+}
+
+
+def demo_story(login: dict, gettext=lambda text: text, chinese: bool = False) -> str:
+    """A demo sign-in's story in words (``login`` as ``StoryMember.to_dict`` gives it), in
+    English or, with the page's ``gettext``, in the reader's language."""
+    facts = dict(login["facts"])
+    if login["story"] == "voter":
+        facts["proposal"] = facts["title_zh"] if chinese else facts["title_en"]
+    return gettext(DEMO_STORIES[login["story"]]) % facts

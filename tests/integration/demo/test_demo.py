@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -152,6 +153,32 @@ def test_mutua_demo_command(tmp_path, monkeypatch):
         out = json.loads(r.stdout)
         assert out["members"] == 120 and out["projects"] >= 10 and out["seconds"] >= 0
         assert out["logins"]["password"] == builder.DEMO_PASSWORD
+    finally:
+        get_settings.cache_clear()
+
+
+def test_mutua_demo_ends_with_the_table_of_sign_ins(tmp_path, monkeypatch):
+    monkeypatch.setattr(builder, "DOMAIN_STEPS", ())  # without them: policyholders to be
+    monkeypatch.setenv("MUTUA_DATABASE_URL", f"sqlite:///{tmp_path / 'table.db'}")
+    monkeypatch.setenv("COLUMNS", "200")
+    get_settings.cache_clear()
+    try:
+        from mutua.cli import app
+
+        r = CliRunner().invoke(app, ["demo", "--seed", "3", "--members", "120"])
+        assert r.exit_code == 0, r.output
+        table = r.output[r.output.index("Demo sign-ins"):]
+        assert "Member number" in table and "Phone" in table and "What it shows" in table
+        engine = make_engine(f"sqlite:///{tmp_path / 'table.db'}")
+        with session_factory(engine)() as db:
+            from mutua.auth.models import User
+
+            people = db.execute(select(Member.member_number, Member.phone).join(
+                User, User.member_id == Member.id)).all()
+        engine.dispose()
+        assert len(people) == 8  # one per project with cover today
+        for number, phone in people:
+            assert re.search(rf"{number}\s.*{re.escape(phone)}.*A policy in force today", table)
     finally:
         get_settings.cache_clear()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import func, select
 
 from mutua.audit.models import AuditEvent
@@ -60,3 +61,20 @@ def test_a_member_adds_a_result_and_a_bad_one_is_explained(client, db):
                                                     "taken_on": "2025-09-02"},
                     from_page="/me/health")
     assert bad.status_code == 422 and "化验单上的数值" in bad.text
+
+
+# KDIGO 2012 Table 5 / KDIGO 2024 Figure 2: A1 is below 3 mg/mmol, so a member's 3 mg/mmol
+# reads as A2 (26.52 mg/g once converted, which the mg/g limits would call A1).
+@pytest.mark.parametrize(("acr", "a", "words"), [
+    ("2.99", "A1", "尿中几乎没有蛋白漏出"), ("3", "A2", "尿中漏出中等量蛋白")])
+def test_a_ratio_a_member_types_in_mg_mmol_is_staged_in_mg_mmol(client, db, acr, a, words):
+    m = f.member(db, birth=date(1966, 5, 1), sex="M", login=True)
+    db.commit()
+    sign_in(client, m.member_number, f.PASSWORD)
+    for kind, value in (("acr|mg/mmol", acr), ("creatinine|mg/dL", "1.0")):
+        added = post_form(client, "/me/health/results",
+                          {"kind": kind, "value": value, "taken_on": "2025-09-01"},
+                          from_page="/me/health")
+        assert added.status_code == 303
+    page = client.get("/me/health")
+    assert f"G2 {a}" in page.text and words in page.text

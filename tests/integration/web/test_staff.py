@@ -173,3 +173,16 @@ def test_the_catalogue_shows_products_and_refuses_a_bad_definition(db, as_role):
     bad = under.post("/staff/catalog/definitions", data={"csrf_token": csrf_of(form.text)},
                      files={"definition": ("p.yaml", b"products: [1, 2", "text/yaml")})
     assert bad.status_code == 422
+
+
+def test_the_dashboard_counts_alerts_of_patients_outside_every_project(db, as_role):
+    # A result sent before the patient holds any kidney policy raises an alert of no
+    # project: the dashboard still counts it, so its alerts add up to the care queue.
+    m = f.member(db)
+    db.flush()
+    health_service.record(db, actor=SYSTEM, items=[
+        {"member_id": m.id, "loinc": "2823-3", "value": 6.4, "unit": "mmol/L",
+         "effective_at": "2025-06-01T09:00:00+08:00"}])
+    db.commit()
+    page = as_role(Role.ADMIN).get("/staff")
+    assert re.search(r'id="alerts-outside">未持有肾病保障的患者的未处理预警：1 条', page.text)

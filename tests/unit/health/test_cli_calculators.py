@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from mutua.cli import app
@@ -35,6 +36,19 @@ def test_stage_json():
         "g_category": "G3a", "a_category": "A3", "risk": "very high"}
     assert run("stage", "--egfr", "95") == {"g_category": "G1", "a_category": None,
                                             "risk": None}
+
+
+# The command: 3.0 mg/mmol is A2 (KDIGO 2012 Table 5, KDIGO 2024 Figure 2: A1 is
+# below 3 mg/mmol), so G2 with it is moderately increased risk, not low.
+@pytest.mark.parametrize(("acr", "unit", "a", "risk"), [
+    ("2.99", "mg/mmol", "A1", "low"), ("3.0", "mg/mmol", "A2", "moderately increased"),
+    ("29.99", "mg/mmol", "A2", "moderately increased"), ("30", "mg/mmol", "A3", "high"),
+    ("29.99", "mg/g", "A1", "low"), ("30", "mg/g", "A2", "moderately increased"),
+    ("299.99", "mg/g", "A2", "moderately increased"), ("300", "mg/g", "A3", "high"),
+])
+def test_stage_reads_the_ratio_in_the_unit_given(acr, unit, a, risk):
+    assert run("stage", "--egfr", "60", "--acr", acr, "--acr-unit", unit) == {
+        "g_category": "G2", "a_category": a, "risk": risk}
 
 
 def test_kfre_json():

@@ -95,15 +95,63 @@ def test_g_boundaries(egfr, g):
     assert clinical.g_category(egfr) == g
 
 
-@pytest.mark.parametrize(("acr", "a"), [(29.9, "A1"), (30, "A2"), (299, "A2"), (300, "A3")])
-def test_a_boundaries(acr, a):
-    assert clinical.a_category(acr) == a
+# KDIGO 2012 CKD guideline, Table 5 (Kidney Int Suppl 2013;3:1-150) and KDIGO 2024 CKD
+# guideline, Figure 2 (Kidney Int 2024;105(4S):S117-S314): the albuminuria categories are set
+# in each unit, A1 < 30 mg/g (< 3 mg/mmol), A2 30-299 mg/g (3-29 mg/mmol), A3 >= 300 mg/g
+# (>= 30 mg/mmol). Just below, at and just above every limit, in both units.
+ACR_EDGES = [
+    (0, "mg/g", "A1"), (29.99, "mg/g", "A1"), (30, "mg/g", "A2"), (30.01, "mg/g", "A2"),
+    (299.99, "mg/g", "A2"), (300, "mg/g", "A3"), (300.01, "mg/g", "A3"),
+    (0, "mg/mmol", "A1"), (2.99, "mg/mmol", "A1"), (3, "mg/mmol", "A2"),
+    (3.01, "mg/mmol", "A2"), (29.99, "mg/mmol", "A2"), (30, "mg/mmol", "A3"),
+    (30.01, "mg/mmol", "A3"),
+]
 
 
-def test_acr_mg_mmol_converted():
-    # 3 mg/mmol x 8.84 = 26.5 mg/g -> A1; 3.4 mg/mmol = 30.06 mg/g -> A2
-    assert stage(50, 3, acr_unit="mg/mmol").a_category == "A1"
-    assert stage(50, 3.4, acr_unit="mg/mmol").a_category == "A2"
+@pytest.mark.parametrize(("acr", "unit", "a"), ACR_EDGES)
+def test_albuminuria_category_at_every_edge_in_both_units(acr, unit, a):
+    assert clinical.a_category(acr, unit) == a
+    assert stage(50, acr, acr_unit=unit).a_category == a
+    in_mg_mmol = unit == "mg/mmol"
+    assert clinical.A_CATEGORIES[int(clinical.a_index(np.array([acr]), in_mg_mmol)[0])] == a
+
+
+def test_a_ratio_in_mg_mmol_is_staged_in_mg_mmol_not_after_converting():
+    # 3 mg/mmol is 26.52 mg/g by the factor 8.84, yet KDIGO puts it in A2: the mg/g limit
+    # of 30 is the rounded equivalent of 3 mg/mmol, not its conversion.
+    assert stage(60, 3.0, acr_unit="mg/mmol") == clinical.Stage("G2", "A2", "moderately increased")
+    assert stage(60, 26.52, acr_unit="mg/g").a_category == "A1"
+    assert stage(50, 30, acr_unit="mg/mmol").a_category == "A3"  # 265.2 mg/g, still A3
+
+
+def test_a_index_reads_each_value_in_its_own_unit():
+    values = np.array([2.99, 3.0, 29.99, 30.0, 2.99, 3.0, 29.99, 30.0])
+    in_mg_mmol = np.array([True] * 4 + [False] * 4)
+    assert clinical.a_index(values, in_mg_mmol).tolist() == [0, 1, 1, 2, 0, 0, 0, 1]
+
+
+@pytest.mark.parametrize("spelling", ["mg/mmol", "MG/MMOL", "mg/mmol{creat}"])
+def test_the_units_spellings_are_understood(spelling):
+    assert clinical.a_category(3.0, spelling) == "A2"
+
+
+def test_an_unknown_acr_unit_is_refused_with_its_field():
+    with pytest.raises(ValidationFailed) as exc:
+        clinical.a_category(3.0, "mg/L")
+    assert exc.value.problems[0].field == "acr_unit"
+
+
+# The mg/mmol limits are exactly a tenth of the mg/g ones (3 and 30 against 30 and 300), so a
+# number read in mg/mmol falls where ten times it falls in mg/g, and a larger ratio never
+# falls in a lower category.
+@given(st.floats(min_value=0, max_value=3000, allow_nan=False),
+       st.floats(min_value=0, max_value=3000, allow_nan=False))
+def test_albuminuria_categories_scale_by_ten_and_rise_with_the_ratio(x, y):
+    a = clinical.a_category
+    assert a(x, "mg/mmol") == a(x * 10, "mg/g")
+    lo, hi = sorted((x, y))
+    for unit in ("mg/g", "mg/mmol"):
+        assert clinical.A_CATEGORIES.index(a(lo, unit)) <= clinical.A_CATEGORIES.index(a(hi, unit))
 
 
 @pytest.mark.parametrize(

@@ -79,15 +79,29 @@ def test_overdue():
 
 
 def test_advice_is_bilingual_and_to_discuss():
-    items = advise(PatientState(egfr=25, g_category="G4", a_category="A3", acr_mg_g=450,
+    items = advise(PatientState(egfr=25, g_category="G4", a_category="A3", acr=450,
                                 systolic=138, hba1c=7.2, risk_5y=0.3, tests_per_year=4))
     codes = [a.code for a in items]
     assert codes == ["blood_pressure", "acei_arb", "sglt2i", "nephrology", "testing"]
     for a in items:
         assert "doctor" in a.en and "医生" in a.zh
-    assert advise(PatientState(egfr=95, a_category="A1", acr_mg_g=10, systolic=115)) == []
+    assert advise(PatientState(egfr=95, a_category="A1", acr=10, systolic=115)) == []
     # SGLT2 inhibitor not below eGFR 20
-    assert "sglt2i" not in [a.code for a in advise(PatientState(egfr=18, acr_mg_g=500))]
+    assert "sglt2i" not in [a.code for a in advise(PatientState(egfr=18, acr=500))]
+
+
+# KDIGO 2024 recommendation 3.7.1: an SGLT2 inhibitor with eGFR >= 20 and ACR >= 200 mg/g
+# (>= 20 mg/mmol); KDIGO 2012 recommendation 5.1.1: refer with ACR >= 300 mg/g (>= 30
+# mg/mmol). The limits are set in each unit; 20 mg/mmol is 176.8 mg/g once converted.
+@pytest.mark.parametrize(("acr", "unit", "codes"), [
+    (199.99, "mg/g", []), (200, "mg/g", ["sglt2i"]), (299.99, "mg/g", ["sglt2i"]),
+    (300, "mg/g", ["sglt2i", "nephrology"]),
+    (19.99, "mg/mmol", []), (20, "mg/mmol", ["sglt2i"]), (29.99, "mg/mmol", ["sglt2i"]),
+    (30, "mg/mmol", ["sglt2i", "nephrology"]),
+])
+def test_advice_compares_the_ratio_in_its_own_unit(acr, unit, codes):
+    got = [a.code for a in advise(PatientState(egfr=50, acr=acr, acr_unit=unit))]
+    assert got == codes
 
 
 def test_wilson_interval_published():

@@ -12,15 +12,15 @@ from mutua.auth.models import User
 from mutua.auth.roles import Role
 from mutua.auth.router import client_address
 from mutua.auth.security import credentials_stamp, verify_password
+from mutua.dates import today
 from mutua.deps import DbSession, Router
 from mutua.errors import Unauthorized
 from mutua.web import i18n
-from mutua.web.labels import ROLE_LABELS
+from mutua.web.labels import ROLE_LABELS, demo_story
 from mutua.web.render import STAFF_SECTIONS, redirect, render, safe_next
 from mutua.web.session import new_session, write_locale, write_session
 
 router = Router()
-MEMBER_LOGINS_SHOWN = 4
 
 
 def home_of(principal) -> str:
@@ -98,27 +98,31 @@ def choose_language(
 
 
 def _demo_logins(request: Request, db) -> list[dict]:
-    """The demo's sign-ins, shown on the sign-in page of a demo database only.
+    """The demo's sign-ins, shown on the sign-in page of a demo database only, members with
+    what signing in as them shows, in the reader's language.
 
     A database is the demo's when its ``admin`` account takes the demo password; the answer
     is remembered for the life of the app (the Argon2 check is deliberately slow).
     """
     cached = getattr(request.app.state, "demo_logins", None)
-    if cached is not None:
-        return cached
+    if cached is None:
+        cached = request.app.state.demo_logins = _find_demo_logins(db)
+    chinese = i18n.current_locale() == "zh_CN"
+    return [dict(row, shows=demo_story(row["member"], i18n.gettext, chinese))
+            if "member" in row else row for row in cached]
+
+
+def _find_demo_logins(db) -> list[dict]:
     try:
         from mutua.demo.builder import DEMO_PASSWORD, STAFF
+        from mutua.demo.logins import story_members
     except ImportError:
-        request.app.state.demo_logins = []
         return []
     admin = db.scalar(select(User).where(User.username == Role.ADMIN.value))
-    logins: list[dict] = []
-    if admin is not None and verify_password(admin.password_hash, DEMO_PASSWORD):
-        logins = [{"label": ROLE_LABELS.get(role.value, role.value), "login": role.value,
-                   "password": DEMO_PASSWORD} for role, _name in STAFF]
-        members = db.scalars(select(User.username).where(User.role == Role.MEMBER.value)
-                             .order_by(User.id).limit(MEMBER_LOGINS_SHOWN))
-        logins += [{"label": ROLE_LABELS["member"], "login": name, "password": DEMO_PASSWORD}
-                   for name in members]
-    request.app.state.demo_logins = logins
-    return logins
+    if admin is None or not verify_password(admin.password_hash, DEMO_PASSWORD):
+        return []
+    logins = [{"label": ROLE_LABELS.get(role.value, role.value), "login": role.value,
+               "password": DEMO_PASSWORD} for role, _name in STAFF]
+    return logins + [{"label": ROLE_LABELS["member"], "login": m.member_number,
+                      "phone": m.phone, "password": DEMO_PASSWORD, "member": m.to_dict()}
+                     for m in story_members(db, on=today())]

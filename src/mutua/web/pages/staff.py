@@ -115,4 +115,5 @@ def dashboard(request: Request, db: DbSession, principal: Principal = open_to("d
     history = history_of(db, selected) if selected else []
     chart_list = dashboard_charts(history)
     return render(request, "staff/dashboard.html", rows=rows, selected=selected,
-                  history=history, charts=chart_list, uses_charts=bool(chart_list))
+                  history=history, charts=chart_list, uses_charts=bool(chart_list),
+                  alerts_outside=alerts.get(None, 0))
