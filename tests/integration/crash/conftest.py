@@ -47,6 +47,10 @@ def _build(url: str) -> None:
     engine = make_engine(url)
     Base.metadata.create_all(engine)
     hardening.install(engine)
+    if engine.dialect.name == "postgresql":
+        from mutua.jobs import queue
+
+        queue.install_schema(engine)
     engine.dispose()
     code = ("import sys; from mutua.demo import builder; "
             "builder.build(members=int(sys.argv[1]), url=sys.argv[2], fresh=False, "
