@@ -8,6 +8,7 @@ import typer
 
 from mutua.auth.security import SYSTEM
 from mutua.db import unit_of_work
+from mutua.jobs.cli import Detach, finished_or_fail, submit
 
 app = typer.Typer(help="Claims (理赔): report, adjudicate, pay.", no_args_is_help=True)
 
@@ -89,20 +90,22 @@ def decide(claim_id: int,
 @app.command("pay")
 def pay(project: str = typer.Option(..., help="project code"),
         on: str | None = typer.Option(None, help="payment date YYYY-MM-DD (default today)"),
-        as_json: bool = AsJson) -> None:
-    """Pay every approved, unpaid claim of a project in one batch. Safe to re-run."""
-    from mutua.claims import service
+        detach: bool = Detach, as_json: bool = AsJson) -> None:
+    """Pay every approved, unpaid claim of a project in one batch (a job). Safe to re-run."""
+    from mutua.jobs import starts
 
-    with unit_of_work() as db:
-        r = service.pay(db, project_code=project, actor=SYSTEM, on=_date(on, "on"))
+    when = _date(on, "on")
+    job = submit(lambda db: starts.payment_batch(db, project_code=project, actor=SYSTEM, on=when),
+                 detach=detach, quiet=as_json)
+    if job is None:
+        return
+    r = finished_or_fail(job)
     if as_json:
-        typer.echo(json.dumps({"batch_key": r.batch_key, "project": r.project,
-                               "paid_on": r.paid_on.isoformat(), "claims": r.claims,
-                               "total": f"{r.total:.2f}"}))
-    elif r.batch_key is None:
-        typer.echo(f"{r.project}: nothing to pay")
+        typer.echo(json.dumps(r))
+    elif r["batch_key"] is None:
+        typer.echo(f"{r['project']}: nothing to pay")
     else:
-        typer.echo(f"{r.batch_key}: paid {r.claims} claims, {r.total:.2f} yuan")
+        typer.echo(f"{r['batch_key']}: paid {r['claims']} claims, {r['total']} yuan")
 
 
 @app.command("triangle")

@@ -17,7 +17,6 @@ from mutua.catalog import service as catalog_service
 from mutua.claims import service
 from mutua.claims.schemas import (
     AppealIn,
-    BatchOut,
     ClaimIn,
     ClaimOut,
     ClaimSummary,
@@ -30,6 +29,9 @@ from mutua.claims.schemas import (
 )
 from mutua.dates import today
 from mutua.deps import DbSession, Page, Paging, Router, allow
+from mutua.jobs import starts
+from mutua.jobs.router import accepted
+from mutua.jobs.schemas import JobOut
 
 router = Router(prefix="/claims", tags=["claims"])
 
@@ -79,12 +81,13 @@ def triangle(db: DbSession, actor: Analyst, project: Annotated[str, Query()],
     return [TriangleCell(origin=o, development=d, value=v) for o, d, v in cells]
 
 
-@router.post("/payments", response_model=BatchOut)
-def pay(body: PayIn, db: DbSession, actor: Handler) -> BatchOut:
-    """Pay the project's approved claims in one batch; a repeat pays nothing twice."""
-    r = service.pay(db, project_code=body.project, actor=actor, claim_ids=body.claim_ids)
-    return BatchOut(batch_key=r.batch_key, project=r.project, paid_on=r.paid_on,
-                    claims=r.claims, total=r.total)
+@router.post("/payments", status_code=202, response_model=JobOut)
+def pay(body: PayIn, db: DbSession, actor: Handler):
+    """Queue a batch paying the project's approved claims: 202 and the job, whose result is
+    the batch (key, claims, total). A repeat pays nothing twice; one batch per project at a
+    time (409 names the open one)."""
+    return accepted(db, starts.payment_batch(db, project_code=body.project, actor=actor,
+                                             claim_ids=body.claim_ids))
 
 
 @router.get("/{claim_id}", response_model=ClaimOut)

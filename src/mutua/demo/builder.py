@@ -324,6 +324,10 @@ def drop_database(url: str) -> None:
         meta = MetaData()
         meta.reflect(engine)
         meta.drop_all(engine)
+        from mutua.jobs import queue
+
+        with engine.begin() as conn:
+            queue.drop_schema(conn)  # the queue's functions and types go with its tables
     finally:
         engine.dispose()
 

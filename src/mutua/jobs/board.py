@@ -53,11 +53,6 @@ class TableBoard:
                          .values(rows_done=done, rows_total=total, stage=stage[:60],
                                  heartbeat_at=utcnow()))
 
-    def beat(self, job_id: int) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(update(Job).where(Job.id == job_id, Job.state == RUNNING)
-                         .values(heartbeat_at=utcnow()))
-
     def read(self, ids: list[int]) -> dict[int, Beat]:
         return {}  # the rows themselves hold it
 
@@ -91,13 +86,6 @@ class FileBoard:
         with os.fdopen(fd, "w") as out:
             json.dump({"rows_done": int(done), "rows_total": total, "stage": stage[:60]}, out)
         os.replace(partial, target)  # readers never see half a file
-
-    def beat(self, job_id: int) -> None:
-        path = self._progress(job_id)
-        try:
-            os.utime(path)
-        except FileNotFoundError:
-            self.report(job_id, 0, None, "")
 
     def read(self, ids: list[int]) -> dict[int, Beat]:
         out = {}

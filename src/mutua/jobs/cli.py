@@ -14,12 +14,15 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 import typer
+from sqlalchemy.orm import Session
 
 from mutua.auth.security import SYSTEM
 from mutua.db import get_engine, unit_of_work
 from mutua.errors import DomainError
+from mutua.jobs.models import Job
 
 app = typer.Typer(help="Background jobs: follow, list, cancel.", no_args_is_help=True)
 AsJson = typer.Option(False, "--json", help="print machine-readable JSON")
@@ -39,18 +42,17 @@ class JobFailed(DomainError):
 
 # ---------------------------------------------------------------- starting and following
 
-def submit(*, kind: str, key: str, params: dict, project_id: int | None = None,
-           lock: str | None = None, upload: tuple[str, bytes] | None = None,
-           detach: bool = False, quiet: bool = False) -> dict | None:
-    """Queue a job as the operator; wait for it (returns the finished job as a dict) unless
-    ``detach`` (prints the id, returns None). The same work already open is followed."""
+def submit(start: Callable[[Session], Job], *, detach: bool = False,
+           quiet: bool = False) -> dict | None:
+    """Queue a job with ``start(db)`` (a :mod:`mutua.jobs.starts` function); wait for it and
+    return the finished job as a dict, or with ``detach`` print its id and return None. The
+    same work already open is followed instead."""
     from mutua.jobs import service
 
     engine = get_engine()
     try:
         with unit_of_work(engine) as db:
-            job_id = service.enqueue(db, kind=kind, key=key, params=params, actor=SYSTEM,
-                                     project_id=project_id, lock=lock, upload=upload).id
+            job_id = start(db).id
     except service.JobAlreadyOpen as open_job:
         job_id = open_job.job_id
         typer.echo(f"{open_job.message}; following it", err=True)

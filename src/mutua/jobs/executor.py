@@ -97,7 +97,8 @@ class Reporter:
             raise JobCancelled
 
     def beat(self) -> None:
-        self.board.beat(self.job_id)
+        """The latest progress (held back by the throttle, maybe) doubles as the heartbeat."""
+        self.board.report(self.job_id, self.done, self.total, self.stage)
         if self.board.cancel_asked(self.job_id):
             self._cancelled.set()
 

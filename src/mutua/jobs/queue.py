@@ -170,6 +170,34 @@ def run_worker(engine: Engine, *, concurrency: int, name: str, stale_seconds: fl
             abort_job_polling_interval=5.0)
 
 
+def drop_schema(conn) -> None:
+    """Remove procrastinate's tables, functions and types from the connection's schema."""
+    with conn.connection.dbapi_connection.cursor() as cursor:
+        cursor.execute(_DROP_SCHEMA)  # no parameters: the % signs are format()'s
+
+
+_DROP_SCHEMA = """
+        DO $$
+        DECLARE r record;
+        BEGIN
+          FOR r IN SELECT tablename FROM pg_tables
+                   WHERE schemaname = current_schema() AND tablename LIKE 'procrastinate%' LOOP
+            EXECUTE format('DROP TABLE IF EXISTS %I CASCADE', r.tablename);
+          END LOOP;
+          FOR r IN SELECT p.oid::regprocedure AS f FROM pg_proc p
+                   JOIN pg_namespace n ON n.oid = p.pronamespace
+                   WHERE n.nspname = current_schema() AND p.proname LIKE 'procrastinate%' LOOP
+            EXECUTE format('DROP FUNCTION IF EXISTS %s CASCADE', r.f);
+          END LOOP;
+          FOR r IN SELECT t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+                   WHERE n.nspname = current_schema() AND t.typname LIKE 'procrastinate%'
+                     AND t.typtype IN ('e', 'c') LOOP
+            EXECUTE format('DROP TYPE IF EXISTS %I CASCADE', r.typname);
+          END LOOP;
+        END $$;
+"""
+
+
 def install_schema(engine: Engine) -> None:
     """procrastinate's whole current schema, for databases built from the models (the test
     suite); databases built by Alembic get it from migration 0008 instead."""

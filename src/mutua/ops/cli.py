@@ -37,12 +37,28 @@ def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
 def demo(seed: int = typer.Option(7, help="random seed: the same seed builds the same mutual"),
          members: int = typer.Option(20000, help="number of synthetic members"),
          fresh: bool = typer.Option(True, help="drop the existing database first"),
+         detach: bool = typer.Option(False, "--detach", help="queue the build, print the job id"),
          as_json: bool = typer.Option(False, "--json")) -> None:
-    """Build a deterministic synthetic mutual in the configured database."""
-    from mutua.demo import builder
+    """Build a deterministic synthetic mutual in the configured database, as a job.
 
-    summary = builder.build(seed=seed, members=members, fresh=fresh, progress=not as_json)
-    typer.echo(json.dumps(summary, ensure_ascii=False, indent=None if as_json else 2))
+    With ``--fresh`` (the default) the database is dropped and its schema made first, here;
+    the build itself is a job of the new database, followed with a progress bar.
+    """
+    from mutua.auth.security import SYSTEM
+    from mutua.demo import builder
+    from mutua.jobs import starts
+    from mutua.jobs.cli import finished_or_fail, submit
+    from mutua.settings import get_settings
+
+    url = get_settings().database_url
+    if fresh:
+        builder.drop_database(url)
+    builder.create_schema(url)
+    job = submit(lambda db: starts.demo_build(db, seed=seed, members=members, actor=SYSTEM),
+                 detach=detach, quiet=as_json)
+    if job is not None:
+        summary = finished_or_fail(job)
+        typer.echo(json.dumps(summary, ensure_ascii=False, indent=None if as_json else 2))
 
 
 def backup(file: str = typer.Argument(..., help="where to write the backup (.jsonl.gz)"),

@@ -133,23 +133,6 @@ def _apply_procrastinate() -> None:
 
 
 def _drop_procrastinate() -> None:
-    op.get_bind().exec_driver_sql("""
-        DO $$
-        DECLARE r record;
-        BEGIN
-          FOR r IN SELECT tablename FROM pg_tables
-                   WHERE schemaname = current_schema() AND tablename LIKE 'procrastinate%' LOOP
-            EXECUTE format('DROP TABLE IF EXISTS %I CASCADE', r.tablename);
-          END LOOP;
-          FOR r IN SELECT p.oid::regprocedure AS f FROM pg_proc p
-                   JOIN pg_namespace n ON n.oid = p.pronamespace
-                   WHERE n.nspname = current_schema() AND p.proname LIKE 'procrastinate%' LOOP
-            EXECUTE format('DROP FUNCTION IF EXISTS %s CASCADE', r.f);
-          END LOOP;
-          FOR r IN SELECT t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-                   WHERE n.nspname = current_schema() AND t.typname LIKE 'procrastinate%'
-                     AND t.typtype IN ('e', 'c') LOOP
-            EXECUTE format('DROP TYPE IF EXISTS %I CASCADE', r.typname);
-          END LOOP;
-        END $$;
-    """)
+    from mutua.jobs import queue
+
+    queue.drop_schema(op.get_bind())
