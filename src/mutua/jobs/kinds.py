@@ -40,7 +40,6 @@ class Work:
 @dataclass(frozen=True)
 class Kind:
     name: str
-    label: str  # an English msgid, for pages
     roles: frozenset[Role]  # who may start and read it (admin always may)
     run: Callable[[Session, Work], dict]
     rerun_after_crash: bool = True  # its work is one transaction, keyed: safe to run again
@@ -122,12 +121,11 @@ def _build_demo(db: Session, work: Work) -> dict:
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
-    Kind("settlement.close", "Quarterly close", frozenset({Role.FINANCE}), _close),
-    Kind("claims.pay", "Claims payment batch", frozenset({Role.CLAIMS}), _pay),
-    Kind("members.import", "Group enrolment import", frozenset({Role.UNDERWRITER}),
-         _import_members),
-    Kind("health.import", "Lab results import", frozenset({Role.CARE}), _import_lab_results),
-    Kind("demo.build", "Demo build", frozenset(), _build_demo, rerun_after_crash=False),
+    Kind("settlement.close", frozenset({Role.FINANCE}), _close),
+    Kind("claims.pay", frozenset({Role.CLAIMS}), _pay),
+    Kind("members.import", frozenset({Role.UNDERWRITER}), _import_members),
+    Kind("health.import", frozenset({Role.CARE}), _import_lab_results),
+    Kind("demo.build", frozenset(), _build_demo, rerun_after_crash=False),
 )}
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.dates import Quarter
+from mutua.dates import today as shanghai_today
 from mutua.errors import ValidationFailed
 from mutua.jobs import service
 from mutua.jobs.kinds import file_key
@@ -25,6 +26,8 @@ def close(db: Session, *, project_code: str, quarter: str, actor: Principal) -> 
     """One close per project and quarter at a time; a project's closes run in order."""
     project = catalog_service.get_project(db, code=project_code)
     q = Quarter.parse(quarter)
+    if q.end >= shanghai_today():  # the close refuses it too; a request hears it at once
+        raise ValidationFailed("quarter", f"{q} has not ended (it ends {q.end})")
     return service.enqueue(db, kind="settlement.close", key=f"{project.code}:{q}",
                            params={"project": project.code, "quarter": str(q)}, actor=actor,
                            project_id=project.id, lock=f"settlement:{project.code}")

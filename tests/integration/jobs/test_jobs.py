@@ -110,13 +110,17 @@ def test_one_close_per_project_and_quarter_at_a_time(client, db):
 def test_a_failed_job_records_its_error_and_stores_nothing(client, db):
     build_pool(db)
     finance = f.staff_headers(client, db, Role.FINANCE)
+    result(client, client.post("/api/v1/settlement/closes", json=CLOSE, headers=finance), finance)
+    # 2025Q3 cannot close before 2025Q2: the close itself refuses it, in the job
     job = finished(client, client.post("/api/v1/settlement/closes",
-                                       json={"project": CODE, "quarter": "2099Q1"},
+                                       json={"project": CODE, "quarter": "2025Q3"},
                                        headers=finance), finance)
     assert job["state"] == "failed" and job["result"] is None
-    assert job["error"]["error"] == "validation_failed"
-    assert job["error"]["problems"][0]["field"] == "quarter"
-    assert db.scalar(select(func.count()).select_from(Close)) == 0
+    assert job["error"]["error"] == "conflict" and "close 2025Q2 first" in job["error"]["message"]
+    assert db.scalar(select(func.count()).select_from(Close)) == 1
+    future = client.post("/api/v1/settlement/closes", json={"project": CODE, "quarter": "2999Q1"},
+                         headers=finance)
+    assert future.status_code == 422 and future.json()["problems"][0]["field"] == "quarter"
 
 
 # ---------------------------------------------------------------- cancellation
@@ -166,7 +170,7 @@ class Gate:
 def gate(monkeypatch) -> Gate:
     g = Gate()
     monkeypatch.setitem(kinds.KINDS, "test.gate", kinds.Kind(
-        "test.gate", "Test", frozenset({Role.FINANCE}), g.run))
+        "test.gate", frozenset({Role.FINANCE}), g.run))
     return g
 
 
@@ -256,8 +260,8 @@ def test_cli_detaches_or_waits(cli, db):
     assert json.loads(statement.stdout)["rerun"] is True
     listed = json.loads(cli("jobs", "list", "--json").stdout)
     assert listed["total"] == 2 and {j["state"] for j in listed["items"]} == {"succeeded"}
-    failed = cli("settle", "run", "--project", CODE, "--quarter", "2099Q1")
-    assert failed.exit_code != 0 and "has not ended" in str(failed.exception)
+    failed = cli("settle", "run", "--project", CODE, "--quarter", "2025Q3")
+    assert failed.exit_code != 0 and "close 2025Q2 first" in str(failed.exception)
 
 
 def test_cli_follows_the_same_work_already_queued(cli, db):

@@ -28,7 +28,6 @@ from mutua.deps import DbSession, Router
 from mutua.errors import Conflict, Problem, ValidationFailed
 from mutua.health import service as health_service
 from mutua.jobs import starts
-from mutua.jobs.pages import job_path
 from mutua.jobs.service import JobAlreadyOpen
 from mutua.members import service as members_service
 from mutua.money import non_negative_money
@@ -37,6 +36,7 @@ from mutua.web import labels
 from mutua.web.i18n import gettext as _
 from mutua.web.pages import claim_form
 from mutua.web.pages.staff import open_to
+from mutua.web.pages.staff_jobs import job_path
 from mutua.web.problems import describe, describe_all
 from mutua.web.render import N_, redirect, render
 from mutua.web.session import form_data

@@ -14,11 +14,11 @@ from mutua.dates import Quarter, today
 from mutua.deps import DbSession, Router
 from mutua.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mutua.jobs import starts
-from mutua.jobs.pages import job_path
 from mutua.jobs.service import JobAlreadyOpen
 from mutua.settlement import service as settlement_service
 from mutua.web import labels
 from mutua.web.pages.staff import open_to
+from mutua.web.pages.staff_jobs import job_path
 from mutua.web.problems import describe_all
 from mutua.web.render import N_, redirect, render
 

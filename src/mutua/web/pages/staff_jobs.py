@@ -11,7 +11,7 @@ from fastapi import Query, Request
 from mutua.auth.security import Principal
 from mutua.deps import DbSession, Router
 from mutua.errors import Conflict, Problem
-from mutua.jobs import kinds, service
+from mutua.jobs import service
 from mutua.web.pages.staff import open_to
 from mutua.web.problems import describe, describe_all, rule_words
 from mutua.web.render import N_, redirect, render
@@ -20,6 +20,9 @@ router = Router(prefix="/staff/jobs")
 PAGE = 50
 REFRESH_SECONDS = 2
 
+KIND_LABELS = {"settlement.close": N_("Quarterly close"), "claims.pay": N_("Claims payment batch"),
+               "members.import": N_("Group enrolment import"),
+               "health.import": N_("Lab results import"), "demo.build": N_("Demo build")}
 STATE_LABELS = {"queued": N_("Queued"), "running": N_("Running"), "succeeded": N_("Done"),
                 "failed": N_("Failed"), "cancelled": N_("Cancelled")}
 STAGE_LABELS = {"closing": N_("closing the quarter"), "paying": N_("paying"),
@@ -39,7 +42,7 @@ def jobs_page(request: Request, db: DbSession, principal: Principal = open_to("j
                                     offset=offset)
     return render(request, "staff/jobs.html", jobs=service.to_outs(db, rows), total=total,
                   state=state, states=STATE_LABELS, offset=offset, page=PAGE,
-                  more=offset + PAGE < total, kinds=kinds.KINDS, stages=STAGE_LABELS,
+                  more=offset + PAGE < total, kinds=KIND_LABELS, stages=STAGE_LABELS,
                   refresh=REFRESH_SECONDS if any(r.state in ("queued", "running") for r in rows)
                   else None)
 
@@ -67,6 +70,6 @@ def _job(request, job, *, problems=None, status_code: int = 200):
     error_lines = ([describe(Problem(p["field"], p["rule"])) for p in error.get("problems", [])]
                    or ([rule_words(error["message"])] if error.get("message") else []))
     return render(request, "staff/job.html", status_code=status_code, job=job,
-                  kind=kinds.KINDS.get(job.kind), states=STATE_LABELS, stages=STAGE_LABELS,
+                  kind_label=KIND_LABELS.get(job.kind, job.kind), states=STATE_LABELS, stages=STAGE_LABELS,
                   problems=problems or [], error_lines=error_lines,
                   refresh=REFRESH_SECONDS if job.state in ("queued", "running") else None)
