@@ -46,3 +46,16 @@ def result(client, response, headers: dict) -> dict:
     job = finished(client, response, headers)
     assert job["state"] == "succeeded", job
     return job["result"]
+
+
+def report_of_job(client, answer, report_page: str):
+    """A page form that queued an import answers 303 to the job's page: run the job and
+    return the import page with its report (``report_page?job=N``). A form refused before
+    anything was queued is returned as it is."""
+    location = answer.headers.get("location", "") if answer.status_code == 303 else ""
+    if not location.startswith("/staff/jobs/"):
+        return answer
+    finish_jobs(client.app.state.engine)
+    job_page = client.get(location)
+    assert f"{report_page}?job=" in job_page.text, job_page.text[-3000:]
+    return client.get(f"{report_page}?job={location.rsplit('/', 1)[1]}")

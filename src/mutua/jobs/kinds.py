@@ -63,11 +63,8 @@ def _close(db: Session, work: Work) -> dict:
     from mutua.settlement import service as settlement_service
 
     p = work.params
-    work.progress(0, 1, "closing")
-    statement = settlement_service.close_quarter(db, project_code=p["project"],
-                                                 quarter=p["quarter"], actor=work.actor)
-    work.progress(1, 1, "closing")
-    return statement
+    return settlement_service.close_quarter(db, project_code=p["project"], quarter=p["quarter"],
+                                            actor=work.actor, progress=work.progress)
 
 
 def _pay(db: Session, work: Work) -> dict:
@@ -92,12 +89,24 @@ def _import_members(db: Session, work: Work) -> dict:
     work.progress(0, None, "reading")
     report = importer.import_members(db, data=data, filename=filename,
                                      product_code=p["product"], period_code=p["period"],
-                                     actor=work.actor, all_or_nothing=p.get("all_or_nothing", False))
-    work.progress(report.rows, report.rows, "enrolling")
+                                     actor=work.actor, all_or_nothing=p.get("all_or_nothing", False),
+                                     progress=work.progress)
     return report.to_dict()
 
 
+# Refusals that mean a file's numbers are wrong; with ``whole_file`` any of them refuses the
+# whole file (a half-right file leaves none of its results behind). Other refusals (a code
+# not tracked, an unknown patient, a result already on file) skip that record only.
+WRONG_NUMBERS = ("value", "unit", "effective")
+
+
+def record_place(source: str, record: int) -> str:
+    """Where a record sits: a CSV line number (the header is line 1) or a Bundle entry."""
+    return f"line {record}" if source == "csv" else f"entry[{record}]"
+
+
 def _import_lab_results(db: Session, work: Work) -> dict:
+    from mutua.errors import Problem
     from mutua.health import imports
     from mutua.health import service as health_service
 
@@ -107,6 +116,10 @@ def _import_lab_results(db: Session, work: Work) -> dict:
            else imports.read_csv(data.decode("utf-8-sig")))
     work.progress(0, len(raw), "checking")
     outcome = health_service.import_records(db, actor=work.actor, raw=raw, source=p["format"])
+    wrong = [r for r in outcome.rejected if r["field"] in WRONG_NUMBERS]
+    if p.get("whole_file") and wrong:
+        raise ValidationFailed([Problem(f"{record_place(p['format'], r['record'])}.{r['field']}",
+                                        r["reason"]) for r in wrong])
     work.progress(len(raw), len(raw), "storing")
     return outcome.to_dict()
 

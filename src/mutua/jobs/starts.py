@@ -62,9 +62,10 @@ def member_import(db: Session, *, data: bytes, filename: str, product_code: str,
         actor=actor, project_id=product.project_id, upload=(filename, data))
 
 
-def lab_import(db: Session, *, data: bytes, filename: str, format: str,
-               actor: Principal) -> Job:
-    """A FHIR Bundle or a partner lab's CSV; read once here so a bad file is refused now."""
+def lab_import(db: Session, *, data: bytes, filename: str, format: str, actor: Principal,
+               whole_file: bool = False) -> Job:
+    """A FHIR Bundle or a partner lab's CSV; read once here so a bad file is refused now.
+    With ``whole_file`` a wrong value, unit or date anywhere refuses the whole file."""
     from mutua.health import imports
 
     if format not in ("fhir", "csv"):
@@ -77,7 +78,8 @@ def lab_import(db: Session, *, data: bytes, filename: str, format: str,
         except UnicodeDecodeError:
             raise ValidationFailed("file", "must be UTF-8 text") from None
     return service.enqueue(db, kind="health.import", key=f"{format}:{file_key(data)}",
-                           params={"format": format}, actor=actor, upload=(filename, data))
+                           params={"format": format, "whole_file": whole_file}, actor=actor,
+                           upload=(filename, data))
 
 
 def demo_build(db: Session, *, seed: int, members: int, actor: Principal) -> Job:

@@ -77,7 +77,7 @@ def test_a_close_runs_as_a_job_and_its_result_is_the_statement(client, db):
     assert queued["key"] == f"{CODE}:{QUARTER}" and queued["created_by"].startswith("finance")
     job = finished(client, asked, finance)
     assert job["state"] == "succeeded", job
-    assert job["rows_done"] == job["rows_total"] == 1 and job["percent"] == 100.0
+    assert job["rows_done"] == job["rows_total"] == 2 and job["percent"] == 100.0  # two steps
     assert job["started_at"] and job["finished_at"] and job["attempts"] == 1
     assert job["result"]["quarter"] == QUARTER and "distributable" in job["result"]
     assert db.scalar(select(func.count()).select_from(Close)) == 1

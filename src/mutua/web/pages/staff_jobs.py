@@ -25,8 +25,9 @@ KIND_LABELS = {"settlement.close": N_("Quarterly close"), "claims.pay": N_("Clai
                "health.import": N_("Lab results import"), "demo.build": N_("Demo build")}
 STATE_LABELS = {"queued": N_("Queued"), "running": N_("Running"), "succeeded": N_("Done"),
                 "failed": N_("Failed"), "cancelled": N_("Cancelled")}
-STAGE_LABELS = {"closing": N_("closing the quarter"), "paying": N_("paying"),
-                "reading": N_("reading the file"), "enrolling": N_("enrolling"),
+STAGE_LABELS = {"computing": N_("computing the close"), "writing": N_("writing the close"),
+                "paying": N_("paying"), "reading": N_("reading the file"),
+                "checking rows": N_("checking rows"), "enrolling": N_("enrolling"),
                 "checking": N_("checking results"), "storing": N_("storing results")}
 
 
