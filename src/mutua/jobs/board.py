@@ -56,8 +56,12 @@ class TableBoard:
     def read(self, ids: list[int]) -> dict[int, Beat]:
         return {}  # the rows themselves hold it
 
-    def ask_cancel(self, job_id: int) -> None:
-        """Nothing beside the row: the service sets ``cancel_requested`` in its transaction."""
+    def ask_cancel(self, job_id: int, *, by: str) -> None:
+        """Nothing beside the row: the service sets ``cancel_requested`` in its transaction
+        and audits who asked."""
+
+    def cancel_asked_by(self, job_id: int) -> str | None:
+        return None  # the request that asked has audited it
 
     def cancel_asked(self, job_id: int) -> bool:
         with self.engine.connect() as conn:
@@ -100,9 +104,17 @@ class FileBoard:
                                str(data.get("stage") or ""), at)
         return out
 
-    def ask_cancel(self, job_id: int) -> None:
+    def ask_cancel(self, job_id: int, *, by: str) -> None:
+        """The marker holds who asked: the job audits the cancel when it stops (the request
+        could not write beside the running job)."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._cancel(job_id).touch()
+        self._cancel(job_id).write_text(by[:80])
+
+    def cancel_asked_by(self, job_id: int) -> str | None:
+        try:
+            return self._cancel(job_id).read_text() or None
+        except FileNotFoundError:
+            return None
 
     def cancel_asked(self, job_id: int) -> bool:
         return self._cancel(job_id).exists()

@@ -201,7 +201,8 @@ def _run(engine: Engine, taken: Taken, reporter: Reporter) -> str:
             _end(db, taken.id, SUCCEEDED, result=kinds.as_json(result), reporter=reporter)
         return SUCCEEDED
     except JobCancelled:
-        return _end_apart(engine, taken.id, CANCELLED, reporter=reporter)
+        return _end_apart(engine, taken.id, CANCELLED, reporter=reporter,
+                          asked_by=reporter.board.cancel_asked_by(taken.id), actor=taken.actor)
     except DomainError as exc:
         return _end_apart(engine, taken.id, FAILED, error=kinds.as_json(exc.to_dict()),
                           reporter=reporter)
@@ -251,10 +252,17 @@ def _end(db: Session, job_id: int, state: str, *, reporter: Reporter, result=Non
     db.execute(delete(JobInput).where(JobInput.job_id == job_id))
 
 
-def _end_apart(engine: Engine, job_id: int, state: str, *, reporter: Reporter, error=None) -> str:
-    """End a job whose work rolled back, in a transaction of its own."""
+def _end_apart(engine: Engine, job_id: int, state: str, *, reporter: Reporter, error=None,
+               asked_by: str | None = None, actor: Principal | None = None) -> str:
+    """End a job whose work rolled back, in a transaction of its own. A cancel asked through
+    the board (SQLite) is audited here, naming who asked."""
     with unit_of_work(engine) as db:
         _end(db, job_id, state, reporter=reporter, error=error)
+        if asked_by is not None and actor is not None:
+            from mutua.audit import service as audit
+
+            audit.record(db, actor=actor, action="jobs.cancel", entity="job", entity_id=job_id,
+                         detail={"asked_by": asked_by, "rows_done": reporter.done})
     return state
 
 

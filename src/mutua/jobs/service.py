@@ -135,7 +135,7 @@ def cancel(db: Session, *, job_id: int, actor: Principal) -> Job:
         db.execute(delete(JobInput).where(JobInput.job_id == job.id))
     elif job.state == RUNNING:
         board = board_for(db.get_bind())
-        board.ask_cancel(job.id)
+        board.ask_cancel(job.id, by=actor.username)
         if not queue.uses_queue(db.get_bind()):
             # SQLite: the running job holds the database's one write lock, so the request
             # writes nothing; the board carries the request and the job ends as cancelled.

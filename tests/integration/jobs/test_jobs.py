@@ -202,6 +202,8 @@ def test_progress_shows_while_a_job_runs_and_a_cancel_rolls_its_work_back(client
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(AuditEvent)
                      .where(AuditEvent.action == "test.written")) == 0
+    assert db.scalar(select(func.count()).select_from(AuditEvent)
+                     .where(AuditEvent.action == "jobs.cancel")) == 1  # who asked is on record
 
 
 def test_a_job_left_running_by_a_dead_worker_is_queued_again(db, gate):
