@@ -62,6 +62,11 @@ BACKENDS = [b for b in os.environ.get("MUTUA_TEST_BACKENDS", "sqlite,postgres").
             if b == "sqlite" or (b == "postgres" and PG_URL)]
 
 
+# procrastinate's own tables (PostgreSQL), emptied with ours before each test.
+QUEUE_TABLES = ["procrastinate_jobs", "procrastinate_events", "procrastinate_periodic_defers",
+                "procrastinate_workers"]
+
+
 @pytest.fixture(scope="session")
 def _sqlite_template(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
@@ -85,6 +90,9 @@ def _pg_engine() -> Iterator[Engine | None]:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     Base.metadata.create_all(engine)
+    from mutua.jobs import queue
+
+    queue.install_schema(engine)  # procrastinate's tables: jobs are deferred into them
     yield engine
     engine.dispose()
 
@@ -99,7 +107,7 @@ def engine(request, tmp_path, _sqlite_template, _pg_engine) -> Iterator[Engine]:
         yield eng
         eng.dispose()
     else:
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        tables = ", ".join([f'"{t.name}"' for t in Base.metadata.sorted_tables] + QUEUE_TABLES)
         with _pg_engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         _pg_engine.test_url = PG_URL

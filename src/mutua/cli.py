@@ -18,6 +18,7 @@ def _mount() -> None:
     from mutua.claims.cli import app as claims
     from mutua.governance.cli import app as governance
     from mutua.health.cli import app as health
+    from mutua.jobs import cli as jobs
     from mutua.ledger.cli import app as ledger
     from mutua.members.cli import app as members
     from mutua.ops import cli as ops
@@ -27,8 +28,9 @@ def _mount() -> None:
     for name, sub in [("users", users), ("members", members), ("catalog", catalog),
                       ("policies", policies), ("ledger", ledger), ("claims", claims),
                       ("settle", settle), ("actuarial", actuarial), ("governance", governance),
-                      ("health", health)]:
+                      ("health", health), ("jobs", jobs.app)]:
         app.add_typer(sub, name=name)
+    app.command("worker")(jobs.worker)
     ops.register(app)
 
 

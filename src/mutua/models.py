@@ -8,6 +8,7 @@ from mutua.catalog import models as catalog_models  # noqa: F401
 from mutua.claims import models as claims_models  # noqa: F401
 from mutua.governance import models as governance_models  # noqa: F401
 from mutua.health import models as health_models  # noqa: F401
+from mutua.jobs import models as jobs_models  # noqa: F401
 from mutua.ledger import models as ledger_models  # noqa: F401
 from mutua.members import models as members_models  # noqa: F401
 from mutua.policies import models as policies_models  # noqa: F401

@@ -17,6 +17,12 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+def ours(name: str | None, type_: str, parent_names: dict) -> bool:
+    """Alembic's filter: procrastinate's tables are its own, built by migration 0007 from its
+    SQL files, and are not in our models."""
+    return not (type_ == "table" and (name or "").startswith("procrastinate_"))
+
+
 def upgrade(url: str) -> None:
     """Bring the database at ``url`` to the newest schema (creates it if empty)."""
     from mutua.db import make_engine
@@ -35,5 +41,5 @@ def pending_changes(url: str) -> list:
     load_all_models()
     engine = make_engine(url)
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": ours})
         return compare_metadata(ctx, Base.metadata)

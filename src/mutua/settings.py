@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -52,6 +53,13 @@ class Settings(BaseSettings):
     # database, and queue the rest in order. A database across a network wants more (see
     # docs/operations.md, "Request threads").
     request_threads: int = Field(default=2, ge=1, le=1000)
+    # Background jobs (docs/operations.md, "Workers"). "auto": the app runs an embedded worker
+    # thread on SQLite (so the demo needs nothing else) and none on PostgreSQL, where
+    # `mutua worker` processes take the queue.
+    worker_in_app: Literal["auto", "on", "off"] = "auto"
+    # A running job whose worker has not been heard from for this long is taken as dead and
+    # run again (or failed, for work that commits in steps). Workers beat four times as often.
+    job_stale_seconds: float = Field(default=60, gt=0, le=3600)
 
     def signing_key(self) -> str:
         """The key that signs tokens and cookies, or SecretKeyRefused saying what to do."""

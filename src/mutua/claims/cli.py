@@ -8,6 +8,7 @@ import typer
 
 from mutua.auth.security import SYSTEM
 from mutua.db import unit_of_work
+from mutua.jobs.cli import Detach, finished_or_fail, submit
 
 app = typer.Typer(help="Claims (理赔): report, adjudicate, pay.", no_args_is_help=True)
 
@@ -149,22 +150,26 @@ def _answer_override(answer: str, claim_id: int, by: str, note: str, as_json: bo
 @app.command("pay")
 def pay(project: str = typer.Option(..., help="project code"),
         on: str | None = typer.Option(None, help="payment date YYYY-MM-DD (default today)"),
-        as_json: bool = AsJson) -> None:
-    """Pay every approved, unpaid claim of a project in one batch. Safe to re-run."""
-    from mutua.claims import service
+        detach: bool = Detach, as_json: bool = AsJson) -> None:
+    """Pay every approved, unpaid claim of a project in one batch (a job). Safe to re-run."""
+    from mutua.jobs import starts
 
-    with unit_of_work() as db:
-        r = service.pay(db, project_code=project, actor=SYSTEM, on=_date(on, "on"))
-    if as_json:
-        typer.echo(service.batch_out(r).model_dump_json())
+    when = _date(on, "on")
+    job = submit(lambda db: starts.payment_batch(db, project_code=project, actor=SYSTEM, on=when),
+                 detach=detach, quiet=as_json)
+    if job is None:
         return
-    if r.batch_key is None:
-        typer.echo(f"{r.project}: nothing to pay")
+    r = finished_or_fail(job)
+    if as_json:
+        typer.echo(json.dumps(r))
+        return
+    if r["batch_key"] is None:
+        typer.echo(f"{r['project']}: nothing to pay")
     else:
-        typer.echo(f"{r.batch_key}: paid {r.claims} claims, {r.total:.2f} yuan")
-    for x in r.refused:
-        typer.echo(f"  not paid: {x.claim_number} item {x.item_id} ({x.benefit_code}) approved "
-                   f"{x.approved}, above the {x.ceiling} its benefit can still pay")
+        typer.echo(f"{r['batch_key']}: paid {r['claims']} claims, {r['total']} yuan")
+    for x in r.get("refused", []):
+        typer.echo(f"  not paid: {x['claim_number']} item {x['item_id']} ({x['benefit_code']}) "
+                   f"approved {x['approved']}, above the {x['ceiling']} its benefit can still pay")
 
 
 @app.command("triangle")

@@ -16,7 +16,6 @@ from mutua.catalog import service as catalog_service
 from mutua.claims import service
 from mutua.claims.schemas import (
     AppealIn,
-    BatchOut,
     ClaimIn,
     ClaimOut,
     ClaimSummary,
@@ -30,6 +29,9 @@ from mutua.claims.schemas import (
 )
 from mutua.dates import today
 from mutua.deps import DbSession, Page, Paging, PathId, QueryCode, QueryDay, QueryId, Router, allow
+from mutua.jobs import starts
+from mutua.jobs.router import accepted
+from mutua.jobs.schemas import JobOut
 
 router = Router(prefix="/claims", tags=["claims"])
 
@@ -90,16 +92,15 @@ def triangle(db: DbSession, actor: Analyst, project: Annotated[str, Query(max_le
     return [TriangleCell(origin=o, development=d, value=v) for o, d, v in cells]
 
 
-@router.post("/payments", response_model=BatchOut)
-def pay(body: PayIn, db: DbSession, actor: Handler) -> BatchOut:
-    """Pay the project's approved claims in one batch; a repeat pays nothing twice.
-
-    A claim approved above what its benefit can still pay is left unpaid and listed in
-    ``refused``. 409 when the project's cash and approved overdraft do not cover the total
-    (the message names the shortfall) or when another batch runs at the same time.
-    """
-    r = service.pay(db, project_code=body.project, actor=actor, claim_ids=body.claim_ids)
-    return service.batch_out(r)
+@router.post("/payments", status_code=202, response_model=JobOut)
+def pay(body: PayIn, db: DbSession, actor: Handler):
+    """Queue a batch paying the project's approved claims: 202 and the job, whose result is
+    the batch (key, claims, total, and in ``refused`` any item approved above what its
+    benefit can still pay, left unpaid). A repeat pays nothing twice; one batch per project
+    at a time (409 names the open one); the job fails with 409 when the project's cash and
+    approved overdraft do not cover the total (the message names the shortfall)."""
+    return accepted(db, starts.payment_batch(db, project_code=body.project, actor=actor,
+                                             claim_ids=body.claim_ids))
 
 
 @router.get("/{claim_id}", response_model=ClaimOut)

@@ -80,11 +80,12 @@ class Plan:
 
 def build(*, seed: int = 7, members: int = 20_000, fresh: bool = True, progress: bool = False,
           url: str | None = None, today: date | None = None,
-          domain_steps: tuple[str, ...] | None = None) -> dict:
+          domain_steps: tuple[str, ...] | None = None, report=None) -> dict:
     """Build the demo in the database at ``url`` (default: the configured one).
 
     ``domain_steps`` names the domains whose ``mutua.<name>.demo.build`` runs after the
     members and policies exist (default: all of DOMAIN_STEPS; a missing module is skipped).
+    ``report(done, total, stage)``, when given, hears each step's progress (a job's progress).
     """
     from mutua.settings import get_settings
 
@@ -100,7 +101,7 @@ def build(*, seed: int = 7, members: int = 20_000, fresh: bool = True, progress:
     create_schema(url)
     engine = make_engine(url)
     try:
-        with _progress(progress) as step:
+        with _progress(progress, report) as step:
             summary = _build(engine, seed=seed, members=members, today=today, step=step,
                              domain_steps=DOMAIN_STEPS if domain_steps is None else domain_steps)
     finally:
@@ -384,6 +385,10 @@ def drop_database(url: str) -> None:
         meta = MetaData()
         meta.reflect(engine)
         meta.drop_all(engine)
+        from mutua.jobs import queue
+
+        with engine.begin() as conn:
+            queue.drop_schema(conn)  # the queue's functions and types go with its tables
     finally:
         engine.dispose()
 
@@ -411,8 +416,24 @@ def create_schema(url: str) -> None:
 # --- progress ------------------------------------------------------------------------------
 
 @contextmanager
-def _progress(show: bool) -> Iterator:
-    """``step(label, total)`` context managers that advance a rich bar (or do nothing)."""
+def _progress(show: bool, report=None) -> Iterator:
+    """``step(label, total)`` context managers that advance a rich bar, tell ``report``, or
+    do nothing."""
+    if report is not None:
+        @contextmanager
+        def reported(label: str, total: int):
+            done = [0]
+
+            def advance(n: int = 1) -> None:
+                done[0] += n
+                report(done[0], total, label)
+
+            report(0, total, label)
+            yield advance
+            report(total, total, label)
+
+        yield reported
+        return
     if not show:
         @contextmanager
         def quiet(label: str, total: int):

@@ -73,16 +73,23 @@ def kfre(
 def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
     format: Annotated[str, typer.Option("--format", help="fhir or csv")] = "csv",
+    detach: Annotated[bool, typer.Option("--detach", help="queue it, print the job id")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Import lab results from a FHIR R4 Bundle (JSON) or a partner lab's CSV."""
+    """Import lab results from a FHIR R4 Bundle (JSON) or a partner lab's CSV, as a job."""
     from mutua.auth.security import SYSTEM
-    from mutua.db import unit_of_work
-    from mutua.health import imports
+    from mutua.errors import ValidationFailed
+    from mutua.jobs import starts
+    from mutua.jobs.cli import finished_or_fail, submit
+    from mutua.settings import get_settings
 
-    with unit_of_work() as db:
-        outcome = imports.import_file(db, path=file, format=format, actor=SYSTEM)
-    _print(outcome, as_json)
+    if file.stat().st_size > get_settings().import_max_bytes:
+        raise ValidationFailed("file", "is larger than the import limit")
+    data = file.read_bytes()
+    job = submit(lambda db: starts.lab_import(db, data=data, filename=file.name, format=format,
+                                              actor=SYSTEM), detach=detach, quiet=as_json)
+    if job is not None:
+        _print(finished_or_fail(job), as_json)
 
 
 @app.command()

@@ -11,6 +11,7 @@ from mutua.auth.security import Principal
 from mutua.deps import DbSession, Paging, PathId, QueryDay, QueryId, Router, allow, in_one_trip
 from mutua.health import clinical, service
 from mutua.health.schemas import AlertAction, AssignmentIn, ObservationsIn
+from mutua.jobs.schemas import JobOut
 
 router = Router(prefix="/health", tags=["health"])
 
@@ -32,19 +33,21 @@ def record(body: ObservationsIn, db: DbSession, actor: CareOrMember) -> dict:
     return service.record(db, actor=actor, items=items)
 
 
-@router.post("/fhir", status_code=201)
-async def fhir_bundle(request: Request, db: DbSession, actor: Care) -> dict:
-    """A FHIR R4 Bundle of Observations: each accepted or refused with its reason."""
-    from mutua.health import imports
+@router.post("/fhir", status_code=202, response_model=JobOut)
+async def fhir_bundle(request: Request, db: DbSession, actor: Care):
+    """A FHIR R4 Bundle of Observations, imported as a job: 202 and the job, whose result
+    says how many were accepted and each refused one with its reason. A Bundle that is not
+    valid FHIR is refused at once (422)."""
+    from mutua.jobs import starts
+    from mutua.jobs.router import accepted
 
     body = await request.body()
     if len(body) > request.app.state.settings.upload_max_bytes:
         from mutua.errors import ValidationFailed
 
         raise ValidationFailed("file", "is larger than the upload limit")
-    raw = imports.read_fhir(body)
-    return await in_one_trip(db, lambda: service.import_records(
-        db, actor=actor, raw=raw, source="fhir").to_dict())  # off the event loop
+    return await in_one_trip(db, lambda: accepted(db, starts.lab_import(
+        db, data=body, filename="bundle.json", format="fhir", actor=actor)))  # off the loop
 
 
 @router.get("/patients/{member_id}")

@@ -9,6 +9,7 @@ import typer
 
 from mutua.auth.security import SYSTEM
 from mutua.db import unit_of_work
+from mutua.jobs.cli import Detach, finished_or_fail, submit
 from mutua.members import service
 from mutua.members.router import check_id
 from mutua.members.schemas import MemberIn
@@ -69,15 +70,17 @@ def import_file(
     period: str = typer.Option(..., "--period", help="sale period code, e.g. 2026Q4"),
     all_or_nothing: bool = typer.Option(False, "--all-or-nothing",
                                         help="enrol nobody if any row is bad"),
+    detach: bool = Detach,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Enrol a group from CSV or .xlsx (columns name,id_number,phone,occupation_code,city).
 
-    Prints each bad row with its reasons and the throughput; exits 0 when every row was
-    enrolled, 1 when some rows were bad, 2 when the file itself is refused.
+    Runs as a job, waited for with a progress bar unless --detach. Prints each bad row with
+    its reasons and the throughput; exits 0 when every row was enrolled, 1 when some rows
+    were bad, 2 when the file itself is refused.
     """
     from mutua.errors import ValidationFailed
-    from mutua.members import importer
+    from mutua.jobs import starts
     from mutua.settings import get_settings
 
     if not file.is_file():
@@ -85,23 +88,24 @@ def import_file(
     limit = get_settings().import_max_bytes
     if file.stat().st_size > limit:
         raise ValidationFailed("file", f"is {file.stat().st_size:,} bytes; the limit is {limit:,} bytes")
-    try:
-        with unit_of_work() as db:
-            report = importer.import_members(db, data=file.read_bytes(), filename=file.name,
-                                             product_code=product, period_code=period,
-                                             actor=SYSTEM, all_or_nothing=all_or_nothing)
-    except importer.ImportRefused as refused:
-        report = refused.report
+    data = file.read_bytes()
+    job = submit(lambda db: starts.member_import(
+        db, data=data, filename=file.name, product_code=product, period_code=period,
+        actor=SYSTEM, all_or_nothing=all_or_nothing), detach=detach, quiet=as_json)
+    if job is None:
+        return
+    report = (job.get("error") or {}).get("report")  # all or nothing, refused: its report
+    if report is None:
+        report = finished_or_fail(job)
     if as_json:
-        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        typer.echo(json.dumps(report, ensure_ascii=False))
     else:
         _print_report(report)
-    raise typer.Exit(1 if report.bad_rows else 0)
+    raise typer.Exit(1 if report["bad_rows"] else 0)
 
 
-def _print_report(report, shown: int = 20) -> None:
-    d = report.to_dict()
-    verdict = ("nothing stored (all or nothing)" if not report.stored
+def _print_report(d: dict, shown: int = 20) -> None:
+    verdict = ("nothing stored (all or nothing)" if not d["stored"]
                else f"enrolled {d['enrolled']:,} ({d['registered']:,} new members, "
                     f"{d['reused']:,} already members), premiums {d['premium_total']}")
     typer.echo(f"{d['rows']:,} rows, {d['bad']:,} bad: {verdict}; "

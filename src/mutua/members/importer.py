@@ -46,6 +46,7 @@ from mutua.policies import service as policies_service
 from mutua.settings import Settings, get_settings
 
 COLUMNS = ("name", "id_number", "phone", "occupation_code", "city")
+PROGRESS_EVERY_ROWS = 5000  # rows checked between two progress reports
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls (and other OLE2 documents)
 
@@ -204,12 +205,14 @@ def _collect(records, columns: list[str], max_rows: int) -> list[tuple[int, dict
 
 def import_members(db: Session, *, data: bytes, filename: str, product_code: str,
                    period_code: str, actor: Principal, all_or_nothing: bool = False,
-                   on: date | None = None, settings: Settings | None = None) -> ImportReport:
+                   on: date | None = None, settings: Settings | None = None,
+                   progress=None) -> ImportReport:
     """Register and enrol every valid row of a group file; report every bad one.
 
     Raises ValidationFailed for a file that cannot be read (nothing stored), and
     ImportRefused when ``all_or_nothing`` and any row is bad (the caller's transaction
-    rolls back, so nothing is stored).
+    rolls back, so nothing is stored). ``progress(done, total, stage)``, when given, hears
+    the rows checked so far and when enrolment starts (a job's progress bar).
     """
     started = time.perf_counter()
     settings = settings or get_settings()
@@ -219,8 +222,10 @@ def import_members(db: Session, *, data: bytes, filename: str, product_code: str
     table = read_table(data, filename=filename, settings=settings)
     report = ImportReport(product_code, period_code, table.kind, rows=len(table.rows),
                           all_or_nothing=all_or_nothing)
-    valid = validate_rows(table.rows, today=on, bad=report.bad_rows)
+    valid = validate_rows(table.rows, today=on, bad=report.bad_rows, progress=progress)
     valid = eligible_rows(db, valid, product=product, period=period, on=on, bad=report.bad_rows)
+    if progress is not None:
+        progress(len(table.rows), len(table.rows), "enrolling")
     if all_or_nothing and report.bad_rows:
         return _refuse(report, started)
     issued = numbering.current(db, "member")  # member numbers issued so far
@@ -247,10 +252,13 @@ def import_members(db: Session, *, data: bytes, filename: str, product_code: str
 
 
 def validate_rows(rows: list[tuple[int, dict[str, str]]], *, today: date,
-                  bad: dict[int, list[Problem]]) -> list[tuple[int, members_service.ValidMember]]:
+                  bad: dict[int, list[Problem]],
+                  progress=None) -> list[tuple[int, members_service.ValidMember]]:
     """Each row through the registration rules; bad rows land in ``bad`` by row number."""
     valid = []
-    for row, data in rows:
+    for checked, (row, data) in enumerate(rows):
+        if progress is not None and checked % PROGRESS_EVERY_ROWS == 0:
+            progress(checked, len(rows), "checking rows")
         try:
             valid.append((row, members_service.validate(data, today=today)))
         except ValidationFailed as exc:

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.deps import DbSession, Page, Paging, PathId, Router, allow
+from mutua.jobs.schemas import JobOut
 from mutua.members import service
 from mutua.members.idcard import id_problem, parse_id_number
 from mutua.members.occupations import occupations
@@ -56,7 +57,8 @@ class ImportReportOut(BaseModel):
     bad_rows: list[ImportRowOut]
 
 
-@router.post("/import", response_model=ImportReportOut)
+@router.post("/import", status_code=202, response_model=JobOut,
+             responses={422: {"description": "the file cannot be read as a group file"}})
 def import_members(
     request: Request, db: DbSession, actor: Registrar,
     file: Annotated[UploadFile, File(description="CSV or .xlsx with columns name, id_number, "
@@ -65,18 +67,19 @@ def import_members(
     period: Annotated[str, Form(max_length=20)],
     all_or_nothing: Annotated[bool, Form()] = False,
 ) -> dict:
-    """Bulk enrolment of a group (underwriter): every row checked, bad rows listed with reasons.
-
-    With all_or_nothing a single bad row stores nothing (422, the report in the body).
+    """Bulk enrolment of a group (underwriter), as a job: 202 and the job, whose result is the
+    report (every row checked, bad rows listed with reasons; ``ImportReportOut``). A file that
+    cannot be read is refused at once (422). With all_or_nothing a single bad row stores
+    nothing: the job fails, its error carrying the report.
     """
-    from mutua.members import importer
+    from mutua.jobs import starts
+    from mutua.jobs.router import accepted
 
     settings = request.app.state.settings
     data = file.file.read(settings.import_max_bytes + 1)  # never read more than the limit
-    report = importer.import_members(db, data=data, filename=file.filename or "",
-                                     product_code=product, period_code=period, actor=actor,
-                                     all_or_nothing=all_or_nothing, settings=settings)
-    return report.to_dict()
+    return accepted(db, starts.member_import(
+        db, data=data, filename=file.filename or "", product_code=product, period_code=period,
+        actor=actor, all_or_nothing=all_or_nothing, settings=settings))
 
 
 @router.get("", response_model=Page[MemberOut])

@@ -28,8 +28,10 @@ def run_online() -> None:
 
 
 def _run(connection) -> None:
+    from mutua.schema import ours
+
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=True, compare_type=True)
+                      render_as_batch=True, compare_type=True, include_name=ours)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -57,18 +57,32 @@ def _signing_key_or_demo_key() -> None:
 def demo(seed: int = typer.Option(7, help="random seed: the same seed builds the same mutual"),
          members: int = typer.Option(20000, help="number of synthetic members"),
          fresh: bool = typer.Option(True, help="drop the existing database first"),
+         detach: bool = typer.Option(False, "--detach", help="queue the build, print the job id"),
          as_json: bool = typer.Option(False, "--json")) -> None:
-    """Build a deterministic synthetic mutual in the configured database.
+    """Build a deterministic synthetic mutual in the configured database, as a job.
 
-    The first run also makes the demo's signing key (var/demo-secret.key, mode 0600), which
+    With ``--fresh`` (the default) the database is dropped and its schema made first, here;
+    the build itself is a job of the new database, followed with a progress bar. The first
+    run also makes the demo's signing key (var/demo-secret.key, mode 0600), which
     `mutua serve` uses when MUTUA_SECRET_KEY is unset.
     """
+    from mutua.auth.security import SYSTEM
     from mutua.demo import builder
+    from mutua.jobs import starts
+    from mutua.jobs.cli import finished_or_fail, submit
     from mutua.ops import keys
     from mutua.settings import get_settings
 
     keys.make_demo_key(get_settings().demo_key_file)
-    summary = builder.build(seed=seed, members=members, fresh=fresh, progress=not as_json)
+    url = get_settings().database_url
+    if fresh:
+        builder.drop_database(url)
+    builder.create_schema(url)
+    job = submit(lambda db: starts.demo_build(db, seed=seed, members=members, actor=SYSTEM),
+                 detach=detach, quiet=as_json)
+    if job is None:
+        return
+    summary = finished_or_fail(job)
     typer.echo(json.dumps(summary, ensure_ascii=False, indent=None if as_json else 2))
     if not as_json:
         _print_loss_ratios(summary.get("loss_ratios") or {})
@@ -112,6 +126,7 @@ def _print_demo_logins(logins: dict) -> None:
         if "secret" in m["facts"]:
             console.print(f"Ballot secret of {m['username']}: {m['facts']['secret']}",
                           soft_wrap=True)
+
 
 
 def backup(file: str = typer.Argument(..., help="where to write the backup (.jsonl.gz)"),

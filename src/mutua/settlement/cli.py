@@ -8,6 +8,7 @@ import typer
 
 from mutua.auth.security import SYSTEM
 from mutua.db import unit_of_work
+from mutua.jobs.cli import Detach, finished_or_fail, submit
 
 app = typer.Typer(help="Quarterly close and surplus sharing (结余共享).", no_args_is_help=True)
 AsJson = typer.Option(False, "--json", help="print machine-readable JSON")
@@ -43,16 +44,23 @@ def _print(statement: dict, as_json: bool) -> None:
 def run(project: str = typer.Option(..., help="project code"),
         quarter: str = typer.Option(..., help="quarter to close, e.g. 2026Q3"),
         dry_run: bool = typer.Option(False, "--dry-run", help="show the result, write nothing"),
-        as_json: bool = AsJson) -> None:
-    """Close a project's quarter and share its surplus (one transaction)."""
+        detach: bool = Detach, as_json: bool = AsJson) -> None:
+    """Close a project's quarter and share its surplus: a job (one transaction), waited for
+    with a progress bar unless --detach."""
+    from mutua.jobs import starts
     from mutua.settlement import service
 
-    with unit_of_work() as db:
-        statement = service.close_quarter(db, project_code=project, quarter=quarter,
-                                          actor=SYSTEM, dry_run=dry_run)
-        if dry_run:
+    if dry_run:
+        with unit_of_work() as db:
+            statement = service.close_quarter(db, project_code=project, quarter=quarter,
+                                              actor=SYSTEM, dry_run=True)
             db.rollback()
-    _print(statement, as_json)
+        _print(statement, as_json)
+        return
+    job = submit(lambda db: starts.close(db, project_code=project, quarter=quarter,
+                                         actor=SYSTEM), detach=detach, quiet=as_json)
+    if job is not None:
+        _print(finished_or_fail(job), as_json)
 
 
 @app.command("report")

@@ -14,6 +14,9 @@ from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.deps import DbSession, Page, Paging, PathId, QueryCode, Router, allow
+from mutua.jobs import starts
+from mutua.jobs.router import accepted
+from mutua.jobs.schemas import JobOut
 from mutua.settlement import service
 from mutua.settlement.schemas import (
     AllocationPolicyIn,
@@ -30,11 +33,16 @@ Reader = Annotated[Principal, Depends(allow(Role.FINANCE, Role.ACTUARY, Role.SEC
 MemberOrStaff = Annotated[Principal, Depends(allow(Role.MEMBER, Role.FINANCE, Role.ACTUARY))]
 
 
-@router.post("/closes")
-def run_close(body: CloseIn, db: DbSession, actor: Closer) -> dict:
-    """Close a project's quarter (or show it with ``dry_run``); a re-run returns the result."""
-    return service.close_quarter(db, project_code=body.project, quarter=body.quarter,
-                                 actor=actor, dry_run=body.dry_run)
+@router.post("/closes", responses={202: {"model": JobOut, "description": "the close, queued"}})
+def run_close(body: CloseIn, db: DbSession, actor: Closer):
+    """Queue the close of a project's quarter: 202 and the job (its result is the statement;
+    a quarter already closed answers with the stored one). ``dry_run`` answers the statement
+    at once and writes nothing. One close per project and quarter at a time (409 names it)."""
+    if body.dry_run:
+        return service.close_quarter(db, project_code=body.project, quarter=body.quarter,
+                                     actor=actor, dry_run=True)
+    return accepted(db, starts.close(db, project_code=body.project, quarter=body.quarter,
+                                     actor=actor))
 
 
 @router.get("/closes", response_model=Page[dict])

@@ -309,8 +309,12 @@ def _fingerprint(project: Project, shares: allocation.Shares, policy_version: in
 
 
 def close_quarter(db: Session, *, project_code: str, quarter: str, actor: Principal,
-                  dry_run: bool = False, today: date | None = None) -> dict:
-    """Close one project's quarter and share its surplus; returns the project statement."""
+                  dry_run: bool = False, today: date | None = None, progress=None) -> dict:
+    """Close one project's quarter and share its surplus; returns the project statement.
+
+    ``progress(done, total, stage)``, when given, hears the close's steps (a job's progress).
+    """
+    progress = progress or (lambda done, total, stage: None)
     project = _project(db, project_code)
     q = Quarter.parse(quarter)
     today = today or shanghai_today()
@@ -340,12 +344,15 @@ def close_quarter(db: Session, *, project_code: str, quarter: str, actor: Princi
         policy = policy or _default_policy(db, project.id)
         row.allocation_policy_id = policy.id
     with _large_cache(db):
+        progress(0, 2, "computing")
         work = _compute(db, project=project, q=q, last=last, cfg=cfg, shares=shares)
         statement = statements.close_statement(project, q, work, policy, actor,
                                                  dry_run=dry_run, defaults=DEFAULT_SHARES)
         if dry_run:
             return statement
+        progress(1, 2, "writing")
         _write(db, project=project, q=q, row=row, work=work, statement=statement, actor=actor)
+    progress(2, 2, "writing")
     return statement
 
 

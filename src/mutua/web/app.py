@@ -25,6 +25,7 @@ def api_router() -> APIRouter:
     from mutua.claims.router import router as claims
     from mutua.governance.router import router as governance
     from mutua.health.router import router as health
+    from mutua.jobs.router import router as jobs
     from mutua.ledger.router import router as ledger
     from mutua.members.router import router as members
     from mutua.policies.router import router as policies
@@ -32,7 +33,7 @@ def api_router() -> APIRouter:
 
     api = APIRouter(prefix="/api/v1")
     for r in (auth, members, catalog, policies, ledger, claims, settlement, actuarial,
-              governance, health, audit):
+              governance, health, audit, jobs):
         api.include_router(r)
     return api
 
@@ -87,7 +88,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if not gc.get_freeze_count():
         gc.collect()
         gc.freeze()
+    from mutua.jobs import worker
+
+    embedded = None
+    if worker.wanted_in_app(app.state.settings, app.state.engine):
+        embedded = worker.EmbeddedWorker(app.state.engine).start()  # SQLite: no queue server
     yield
+    if embedded is not None:
+        embedded.stop()
 
 
 def _install_healthz(app: FastAPI) -> None:

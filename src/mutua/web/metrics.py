@@ -3,7 +3,8 @@
 Requests are labelled by the route *template* (``/api/v1/policies/{policy_id}``), never the
 concrete path, so ids do not explode the number of series and no personal data reaches the
 metrics store. Business gauges (members, policies, claims and open kidney alerts by status)
-are aggregate counts, computed at scrape time and cached for ``GAUGE_TTL_SECONDS``.
+are aggregate counts, computed at scrape time and cached for ``GAUGE_TTL_SECONDS``; the job
+gauges (queued, running, failed; waits and run times) come from :mod:`mutua.jobs.metrics`.
 
 With several uvicorn workers set ``PROMETHEUS_MULTIPROC_DIR`` to an empty folder that all
 workers share (docs/operations.md): each worker then writes its counters there and any worker
@@ -122,10 +123,13 @@ class BusinessCollector:
 
 def install(app: FastAPI) -> None:
     """Count every request and serve ``GET /metrics`` in the Prometheus text format."""
+    from mutua.jobs.metrics import JobsCollector
+
     registry = CollectorRegistry()
     app.state.metrics = HttpMetrics(registry)
-    business = BusinessCollector(app.state.engine)
-    registry.register(business)
+    business = [BusinessCollector(app.state.engine), JobsCollector(app.state.engine)]
+    for collector in business:
+        registry.register(collector)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
 
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
@@ -134,12 +138,13 @@ def install(app: FastAPI) -> None:
                         media_type=CONTENT_TYPE_LATEST)
 
 
-def _scrape_registry(registry: CollectorRegistry, business: BusinessCollector) -> CollectorRegistry:
+def _scrape_registry(registry: CollectorRegistry, business: list) -> CollectorRegistry:
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return registry
     from prometheus_client import multiprocess
 
     combined = CollectorRegistry()
     multiprocess.MultiProcessCollector(combined)
-    combined.register(business)
+    for collector in business:
+        combined.register(collector)
     return combined

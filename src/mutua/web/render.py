@@ -55,6 +55,8 @@ STAFF_SECTIONS = (
     Section("governance", "/staff/governance", N_("Governance"), _roles(Role.SECRETARY)),
     Section("care", "/staff/care", N_("Care alerts"), _roles(Role.CARE)),
     Section("meetings", "/staff/meetings", N_("Meetings"), _roles(Role.SECRETARY)),
+    Section("jobs", "/staff/jobs", N_("Jobs"),
+            _roles(Role.FINANCE, Role.CLAIMS, Role.UNDERWRITER, Role.CARE)),
     Section("audit", "/staff/audit", N_("Audit log"), _roles()),
 )
 SECTIONS = {s.key: s for s in STAFF_SECTIONS}

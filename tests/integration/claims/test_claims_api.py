@@ -14,6 +14,8 @@ from mutua.claims import service
 from mutua.claims.models import CaseReserveMovement, Claim, ClaimDocument, ClaimPayment
 from mutua.ledger import service as ledger_service
 from tests import factories as f
+from tests.jobs import finished as finished_job
+from tests.jobs import result as job_result
 
 from .conftest import TODAY, accident, assert_books_balance
 
@@ -57,11 +59,12 @@ def test_report_to_payment_end_to_end(client, db, world):
 
     # Pay in a batch; paying again pays nothing twice.
     code = "TEST-ACC"
-    first = client.post("/api/v1/claims/payments", headers=handler, json={"project": code})
-    assert first.status_code == 200, first.text
-    assert (first.json()["claims"], first.json()["total"]) == (1, "30000.00")
-    again = client.post("/api/v1/claims/payments", headers=handler, json={"project": code})
-    assert (again.json()["claims"], again.json()["batch_key"]) == (0, None)
+    first = job_result(client, client.post("/api/v1/claims/payments", headers=handler,
+                                           json={"project": code}), handler)  # a job: 202
+    assert (first["claims"], first["total"]) == (1, "30000.00")
+    again = job_result(client, client.post("/api/v1/claims/payments", headers=handler,
+                                           json={"project": code}), handler)
+    assert (again["claims"], again["batch_key"]) == (0, None)
     assert count(db, ClaimPayment) == 1
     assert client.get(f"/api/v1/claims/{cid}", headers=member).json()["status"] == "paid"
     assert ledger_service.balance_of(db, project_id=pid, account="claims_payable") == 0
@@ -156,8 +159,9 @@ def test_denied_sudden_death_appealed_once_then_paid(client, db, world):
     r = client.post(f"/api/v1/claims/{cid}/override/approve", headers=second, json={})
     assert r.status_code == 200, r.text
     assert r.json()["approved"] == "50000.00" and len(r.json()["decisions"]) == 2
-    paid = client.post("/api/v1/claims/payments", headers=handler, json={"project": "TEST-ACC"})
-    assert paid.json()["total"] == "50000.00"
+    paid = job_result(client, client.post("/api/v1/claims/payments", headers=handler,
+                                          json={"project": "TEST-ACC"}), handler)
+    assert paid["total"] == "50000.00"
     second = client.post(f"/api/v1/claims/{cid}/appeal", headers=member,
                          json={"reason": "once more please"})
     assert second.status_code == 409
@@ -222,9 +226,10 @@ def test_paying_a_claim_that_is_not_approved_is_refused(client, db, world):
     handler = f.staff_headers(client, db, Role.CLAIMS)
     claim = client.post("/api/v1/claims", headers=member, json=accident(
         world.policy.id, {"benefit_code": "death"})).json()
-    r = client.post("/api/v1/claims/payments", headers=handler,
-                    json={"project": "TEST-ACC", "claim_ids": [claim["id"]]})
-    assert r.status_code == 422 and r.json()["problems"][0]["field"] == "claim_ids"
+    job = finished_job(client, client.post("/api/v1/claims/payments", headers=handler,
+                                           json={"project": "TEST-ACC", "claim_ids": [claim["id"]]}),
+                       handler)
+    assert job["state"] == "failed" and job["error"]["problems"][0]["field"] == "claim_ids"
     assert count(db, ClaimPayment) == 0
 
 

@@ -47,6 +47,10 @@ def _build(url: str) -> None:
     engine = make_engine(url)
     Base.metadata.create_all(engine)
     hardening.install(engine)
+    if engine.dialect.name == "postgresql":
+        from mutua.jobs import queue
+
+        queue.install_schema(engine)
     engine.dispose()
     code = ("import sys; from mutua.demo import builder; "
             "builder.build(members=int(sys.argv[1]), url=sys.argv[2], fresh=False, "
@@ -139,6 +143,33 @@ def writing(url: str) -> Callable[[], bool]:
     return pg_probe
 
 
+def job_state(url: str, job_id: int) -> str | None:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        state = conn.scalar(text("SELECT state FROM jobs WHERE id = :i"), {"i": job_id})
+    engine.dispose()
+    return state
+
+
+def kill_worker_while_running(url: str, job_id: int, timeout: float = 300) -> bool:
+    """Start ``mutua worker``, SIGKILL it once it runs the job inside a write transaction."""
+    probe = writing(url)
+    proc = start(url, "worker")
+    deadline = time.monotonic() + timeout
+    try:
+        while proc.poll() is None and time.monotonic() < deadline:
+            if job_state(url, job_id) == "running" and probe():
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return True
+            time.sleep(0.01)
+        return False
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 def kill_while_writing(url: str, *args: str, timeout: float = 300) -> bool:
     """Start ``mutua args``, SIGKILL it once it is inside a write transaction; True if it was."""
     probe = writing(url)
@@ -161,10 +192,14 @@ def kill_while_writing(url: str, *args: str, timeout: float = 300) -> bool:
 
 
 def counts(url: str) -> dict[str, int]:
+    """Rows per table; audit events count without those of asking for and cancelling jobs
+    (a killed command has asked for its job before it was killed: that is not its work)."""
     engine = make_engine(url)
     with engine.connect() as conn:
         out = {t.name: conn.scalar(text(f'SELECT count(*) FROM "{t.name}"'))
                for t in Base.metadata.sorted_tables}
+        out["audit_events"] = conn.scalar(text(
+            "SELECT count(*) FROM audit_events WHERE action NOT LIKE 'jobs.%'"))
     engine.dispose()
     return out
 

@@ -16,6 +16,8 @@ from mutua.policies.models import Policy
 from mutua.settings import get_settings
 from tests import factories as f
 from tests.integration.members.test_import import TODAY, crowd_rows, to_csv, to_xlsx
+from tests.jobs import finished as finished_job
+from tests.jobs import result as job_result
 
 runner = CliRunner()
 
@@ -43,9 +45,7 @@ def test_underwriter_imports_a_file_and_gets_the_report(client, db, product):
     uw = f.staff_headers(client, db, Role.UNDERWRITER)
     rows = crowd_rows(10)
     rows[3]["occupation_code"] = "NOPE"
-    r = post(client, uw, to_csv(rows))
-    assert r.status_code == 200, r.text
-    body = r.json()
+    body = job_result(client, post(client, uw, to_csv(rows)), uw)  # a job: 202, then its report
     assert (body["rows"], body["enrolled"], body["bad"]) == (10, 9, 1)
     assert body["bad_rows"] == [{"row": 5, "problems": [
         {"field": "occupation_code", "rule": "unknown occupation code 'NOPE'"}]}]
@@ -54,17 +54,18 @@ def test_underwriter_imports_a_file_and_gets_the_report(client, db, product):
 
 def test_excel_upload_works(client, db, product):
     uw = f.staff_headers(client, db, Role.UNDERWRITER)
-    r = post(client, uw, to_xlsx(crowd_rows(4)), filename="fleet.xlsx")
-    assert r.status_code == 200 and r.json()["file_kind"] == "xlsx" and r.json()["enrolled"] == 4
+    report = job_result(client, post(client, uw, to_xlsx(crowd_rows(4)), filename="fleet.xlsx"), uw)
+    assert report["file_kind"] == "xlsx" and report["enrolled"] == 4
 
 
-def test_all_or_nothing_is_422_with_the_report_and_stores_nothing(client, db, product):
+def test_all_or_nothing_fails_with_the_report_and_stores_nothing(client, db, product):
     uw = f.staff_headers(client, db, Role.UNDERWRITER)
     rows = crowd_rows(5)
     rows[0]["phone"] = "123"
-    r = post(client, uw, to_csv(rows), all_or_nothing=True)
-    assert r.status_code == 422
-    body = r.json()
+    job = finished_job(client, post(client, uw, to_csv(rows), all_or_nothing=True), uw)
+    assert job["state"] == "failed"
+    body = job["error"]
+    assert body["error"] == "validation_failed"
     assert body["problems"][0]["field"] == "rows[2].phone"
     assert body["report"]["stored"] is False and body["report"]["bad"] == 1
     assert count(db, Member) == 0 and count(db, Policy) == 0

@@ -19,6 +19,7 @@ from mutua.settlement import service as settlement_service
 from tests import factories as f
 from tests.integration.settlement.conftest import AFTER_Q1, CODE, build_pool
 from tests.integration.web.conftest import csrf_of, post_form, sign_in
+from tests.jobs import finish_jobs
 
 
 @pytest.fixture
@@ -104,8 +105,12 @@ def test_finance_previews_then_closes_and_an_actuary_only_previews(db, as_role, 
     assert "立即结算2025Q1" in preview.text
     closed = post_form(finance, "/staff/close/run", {"project": CODE, "quarter": "2025Q1"},
                        from_page=f"/staff/close?project={CODE}")
-    assert closed.status_code == 303
-    final = finance.get(closed.headers["location"])
+    assert closed.status_code == 303 and closed.headers["location"].startswith("/staff/jobs/")
+    finish_jobs(db.get_bind())  # the close is a job; its page links the final statement
+    job_page = finance.get(closed.headers["location"])
+    statement = f"/staff/close?project={CODE}&amp;done=2025Q1"
+    assert statement in job_page.text
+    final = finance.get(statement.replace("&amp;", "&"))
     assert "2025Q1已结算" in final.text
     assert settlement_service.list_closes(db, project_code=CODE)[1] == 1
 

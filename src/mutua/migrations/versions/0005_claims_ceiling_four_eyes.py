@@ -2,7 +2,7 @@
 reason, the second approver on a decision; ledger: approved overdraft facilities.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 """
 import sqlalchemy as sa
 from alembic import op

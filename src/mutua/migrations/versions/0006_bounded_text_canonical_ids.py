@@ -13,7 +13,7 @@
   which record keeps the policies is a person's decision, not a migration's.
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 """
 import unicodedata
 

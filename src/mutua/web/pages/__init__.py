@@ -44,6 +44,7 @@ def install(app: FastAPI) -> None:
         staff_close,
         staff_finance,
         staff_governance,
+        staff_jobs,
         staff_meetings,
         staff_members,
     )
@@ -56,7 +57,7 @@ def install(app: FastAPI) -> None:
     for module in (auth, member, member_claims, member_governance, member_health,
                    member_statements, staff, staff_actuarial, staff_care, staff_catalog,
                    staff_claims, staff_close, staff_finance, staff_governance, staff_meetings,
-                   staff_members):
+                   staff_members, staff_jobs):
         app.include_router(module.router,
                            dependencies=[Depends(session_alive), Depends(csrf_protect)],
                            include_in_schema=False)

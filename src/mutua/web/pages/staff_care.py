@@ -15,13 +15,18 @@ from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.bounds import MAX_ID
 from mutua.deps import MAX_OFFSET, DbSession, PathId, Router
-from mutua.errors import Conflict, Forbidden, Problem, ValidationFailed
+from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from mutua.health import clinical, imports
 from mutua.health import service as health_service
+from mutua.jobs import service as jobs_service
+from mutua.jobs import starts
+from mutua.jobs.kinds import record_place
+from mutua.jobs.service import JobAlreadyOpen
 from mutua.web import labels
 from mutua.web.i18n import gettext as _
 from mutua.web.pages.member_health import health_context
 from mutua.web.pages.staff import open_to
+from mutua.web.pages.staff_jobs import job_path
 from mutua.web.problems import describe, describe_all
 from mutua.web.render import N_, redirect, render
 
@@ -155,18 +160,17 @@ def _patient(request, db, principal, member_id, problems, status_code, chosen: s
 
 # ---------------------------------------------------------------- importing lab files
 
-# Refusals that mean the file's numbers are wrong: the whole file is refused, so a
-# half-right file never leaves half its results behind. Other refusals (a code we do not
-# track, an unknown patient, one you do not look after, a result already on file) skip
-# that record and are listed in the report.
-FILE_ERRORS = ("value", "unit", "effective")
 SHOWN_MAX = 1000  # refused records listed on the page; the count says how many in all
 TEMPLATE_CSV = ",".join(imports.CSV_COLUMNS) + "\n"
 
 
 @router.get("/import")
-def import_page(request: Request, principal: Principal = open_to("care")):
-    return _import_page(request, problems=None, report=None, status_code=200)
+def import_page(request: Request, db: DbSession, principal: Principal = open_to("care"),
+                job: int | None = Query(None, ge=1)):
+    """The import form; with ``job``, also what that import job did once it ended."""
+    if job is None:
+        return _import_page(request, problems=None, report=None, status_code=200)
+    return _job_outcome(request, jobs_service.get(db, job_id=job, actor=principal))
 
 
 @router.get("/import/template.csv")
@@ -179,25 +183,41 @@ def import_template(principal: Principal = open_to("care")):
 @router.post("/import")
 def import_file(request: Request, db: DbSession, principal: Principal = open_to("care"),
                 file: Annotated[UploadFile | None, File()] = None):
-    """Read the upload as FHIR or CSV and import it with the API's service."""
+    """Check the upload is a readable FHIR Bundle or CSV, then import it as a job (a wrong
+    value, unit or date anywhere refuses the whole file); the job's page links the report."""
     limit = request.app.state.settings.upload_max_bytes
     try:
-        source, raw = _read_upload(file, limit)
-        outcome = health_service.import_records(db, actor=principal, raw=raw, source=source)
-        wrong = [r for r in outcome.rejected if r["field"] in FILE_ERRORS]
-        if wrong:
-            raise ValidationFailed([Problem(_where(source, r["record"]) + "." + r["field"],
-                                            r["reason"]) for r in wrong])
+        source, data, filename = _read_upload(file, limit)
+        job = starts.lab_import(db, data=data, filename=filename, format=source,
+                                actor=principal, whole_file=True)
+    except JobAlreadyOpen as open_job:  # the same file is being imported: follow that job
+        db.rollback()
+        return redirect(job_path(open_job.job_id))
     except ValidationFailed as exc:
         db.rollback()
         return _import_page(request, problems=_record_lines(exc.problems),
                             total_problems=len(exc.problems), report=None, status_code=422)
-    skipped = outcome.rejected
+    return redirect(job_path(job.id))
+
+
+def _job_outcome(request, job):
+    """The import page with what a lab import job did: its report, or why it refused."""
+    if job.kind != "health.import":
+        raise NotFound(f"job {job.id} is not a lab results import")
+    source = (job.params or {}).get("format", "csv")
+    problems = (job.error or {}).get("problems")
+    if problems:
+        lines = [Problem(p["field"], p["rule"]) for p in problems]
+        return _import_page(request, problems=_record_lines(lines), total_problems=len(lines),
+                            report=None, status_code=200)
+    if job.result is None:  # still running, or stopped before any record was read
+        return _import_page(request, problems=None, report=None, status_code=200)
+    skipped = job.result["rejected"]
     duplicates = sum(1 for r in skipped if r["field"] == "record")
-    report = {"stored": outcome.accepted, "duplicates": duplicates,
-              "alerts": outcome.alert_count, "skipped": len(skipped),
+    report = {"stored": job.result["accepted"], "duplicates": duplicates,
+              "alerts": job.result["alerts_raised"], "skipped": len(skipped),
               "format": source, "lines": _record_lines(
-                  [Problem(_where(source, r["record"]) + "." + r["field"], r["reason"])
+                  [Problem(record_place(source, r["record"]) + "." + r["field"], r["reason"])
                    for r in skipped])}
     return _import_page(request, problems=None, report=report, status_code=200)
 
@@ -211,18 +231,7 @@ def _read_upload(file: UploadFile | None, limit: int):
     suffix = PurePath(file.filename or "").suffix.lower()
     if suffix not in (".json", ".csv"):
         raise ValidationFailed("file", "must be a FHIR Bundle (.json) or a CSV file (.csv)")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValidationFailed("file", "must be UTF-8 text") from None
-    if suffix == ".json":
-        return "fhir", imports.read_fhir(text)
-    return "csv", imports.read_csv(text)
-
-
-def _where(source: str, record: int) -> str:
-    """Where a record sits: a CSV line number (the header is line 1) or a Bundle entry."""
-    return f"line {record}" if source == "csv" else f"entry[{record}]"
+    return ("fhir" if suffix == ".json" else "csv"), data, file.filename or ""
 
 
 def _record_lines(problems: list[Problem]) -> list[str]:

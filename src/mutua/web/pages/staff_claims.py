@@ -28,6 +28,8 @@ from mutua.dates import today
 from mutua.deps import MAX_OFFSET, DbSession, PathId, Router
 from mutua.errors import Conflict, Forbidden, Problem, ValidationFailed
 from mutua.health import service as health_service
+from mutua.jobs import starts
+from mutua.jobs.service import JobAlreadyOpen
 from mutua.members import service as members_service
 from mutua.money import non_negative_money
 from mutua.policies import service as policies_service
@@ -35,6 +37,7 @@ from mutua.web import labels
 from mutua.web.i18n import gettext as _
 from mutua.web.pages import claim_form
 from mutua.web.pages.staff import open_to
+from mutua.web.pages.staff_jobs import job_path
 from mutua.web.problems import describe, describe_all
 from mutua.web.render import N_, redirect, render
 from mutua.web.session import form_data
@@ -81,17 +84,21 @@ def _queue_page(request, db, principal, *, status="open", project="", offset=0, 
 @router.post("/payments")
 def pay(request: Request, db: DbSession, principal: Principal = open_to("claims"),
         project: Annotated[str, Form(max_length=32)] = ""):
-    """Pay the project's approved claims in one batch (赔款支付); a re-run pays nothing twice."""
+    """Pay the project's approved claims in one batch (赔款支付), as a job whose page says what
+    was paid; a re-run pays nothing twice."""
     codes = {p.code for p in catalog_service.list_projects(db)}
     try:
         if project not in codes:
             raise ValidationFailed("project", "choose one of the projects")
-        batch = claims_service.pay(db, project_code=project, actor=principal)
+        job = starts.payment_batch(db, project_code=project, actor=principal)
+    except JobAlreadyOpen as open_job:  # a batch of this project is queued or running
+        db.rollback()
+        return redirect(job_path(open_job.job_id))
     except (ValidationFailed, Conflict) as exc:
         db.rollback()
         return _queue_page(request, db, principal, status_code=exc.status_code,
                            problems=[_("Nothing was paid.")] + describe_all(exc))
-    return _queue_page(request, db, principal, project=project, paid=batch)
+    return redirect(job_path(job.id))
 
 
 # --- reporting on a member's behalf (代客报案) ------------------------------------------------

@@ -13,9 +13,12 @@ from mutua.catalog import service as catalog_service
 from mutua.dates import Quarter, today
 from mutua.deps import DbSession, Router
 from mutua.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from mutua.jobs import starts
+from mutua.jobs.service import JobAlreadyOpen
 from mutua.settlement import service as settlement_service
 from mutua.web import labels
 from mutua.web.pages.staff import open_to
+from mutua.web.pages.staff_jobs import job_path
 from mutua.web.problems import describe_all
 from mutua.web.render import N_, redirect, render
 
@@ -115,10 +118,12 @@ def run(request: Request, db: DbSession, principal: Principal = open_to("close")
     if principal.role not in (Role.FINANCE, Role.ADMIN):
         raise Forbidden("only finance closes a quarter")
     try:
-        statement = settlement_service.close_quarter(db, project_code=project, quarter=quarter,
-                                                     actor=principal)
+        job = starts.close(db, project_code=project, quarter=quarter, actor=principal)
+    except JobAlreadyOpen as open_job:  # the same close is queued or running: follow it
+        db.rollback()
+        return redirect(job_path(open_job.job_id))
     except (ValidationFailed, Conflict, NotFound) as exc:
         db.rollback()
         return _page(request, db, principal, project=project, quarter=quarter,
                      problems=describe_all(exc), status_code=exc.status_code)
-    return redirect(f"/staff/close?project={project}&done={statement['quarter']}")
+    return redirect(job_path(job.id))  # the job's page follows it and links the statement

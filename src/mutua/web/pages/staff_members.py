@@ -16,6 +16,7 @@ import io
 import re
 import secrets
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -29,6 +30,9 @@ from mutua.claims import service as claims_service
 from mutua.dates import today
 from mutua.deps import MAX_OFFSET, DbSession, PathId, PathText, Router, allow
 from mutua.errors import Conflict, NotFound, Problem, ValidationFailed
+from mutua.jobs import service as jobs_service
+from mutua.jobs import starts
+from mutua.jobs.service import JobAlreadyOpen
 from mutua.members import importer
 from mutua.members import service as members_service
 from mutua.members.idcard import canonical_id_number, id_problem
@@ -41,6 +45,7 @@ from mutua.web import labels
 from mutua.web.i18n import gettext as _
 from mutua.web.pages import member_statements
 from mutua.web.pages.member import POLICY_STATUS
+from mutua.web.pages.staff_jobs import job_path
 from mutua.web.problems import describe, describe_all, field_label, rule_words
 from mutua.web.render import N_, SECTIONS, redirect, render
 
@@ -193,8 +198,12 @@ def _import_page(request: Request, db, *, form: dict | None = None, problems=Non
 
 
 @router.get("/import")
-def import_page(request: Request, db: DbSession, principal: Principal = Registrar):
-    return _import_page(request, db)
+def import_page(request: Request, db: DbSession, principal: Principal = Registrar,
+                job: int | None = Query(None, ge=1)):
+    """The import form; with ``job``, also the report of that import job once it ended."""
+    if job is None:
+        return _import_page(request, db)
+    return _import_page(request, db, report=_job_report(request, db, principal, job))
 
 
 @router.get("/import/template.csv")
@@ -225,15 +234,14 @@ def import_group(
     if not filename and not data:
         return _import_page(request, db, form=form, status_code=422,
                             problems=[describe(Problem("file", "choose a file to upload"))])
-    status_code = 200
     try:
-        report = importer.import_members(
+        job = starts.member_import(
             db, data=data, filename=filename, product_code=chosen["product"].code,
             period_code=chosen["period"].code, actor=principal, all_or_nothing=all_or_nothing,
             settings=settings)
-    except importer.ImportRefused as refused:
-        db.rollback()  # all or nothing: one bad row, nothing stored
-        report, status_code = refused.report, 422
+    except JobAlreadyOpen as open_job:  # the same file into the same period: follow that job
+        db.rollback()
+        return redirect(job_path(open_job.job_id))
     except (ValidationFailed, NotFound) as exc:
         db.rollback()  # the file cannot be read: nothing stored
         for problem in getattr(exc, "problems", []):
@@ -241,10 +249,56 @@ def import_group(
                 problem.field = "header"
         return _import_page(request, db, form=form, problems=describe_all(exc),
                             status_code=422)
-    view = report_view(report, offer=chosen)
-    if report.bad_rows:
-        view["download"] = _save_refused(settings, principal, data, filename, report)
-    return _import_page(request, db, form=form, report=view, status_code=status_code)
+    _keep_upload(settings, principal, job.id, data, filename)  # for the refused-rows download
+    return redirect(job_path(job.id))  # the job's page follows it and links the report
+
+
+def _job_report(request: Request, db, principal: Principal, job_id: int) -> dict | None:
+    """The report of an import job that ended, as the page shows it (None before its end)."""
+    job = jobs_service.get(db, job_id=job_id, actor=principal)
+    if job.kind != "members.import":
+        raise NotFound(f"job {job_id} is not a group import")
+    data = job.result or (job.error or {}).get("report")
+    if data is None:
+        return None
+    report = _report_of(data)
+    product = catalog_service.get_product(db, code=report.product_code)
+    period = catalog_service.get_period(db, product=product, code=report.period_code)
+    view = report_view(report, offer={"product": product, "period": period})
+    kept = _kept_upload(request.app.state.settings, principal, job_id)
+    if report.bad_rows and kept is not None:
+        view["download"] = _save_refused(request.app.state.settings, principal, kept[1],
+                                         kept[0], report)
+    return view
+
+
+def _report_of(data: dict) -> importer.ImportReport:
+    """An import report back from the job's JSON result."""
+    return importer.ImportReport(
+        data["product"], data["period"], data["file_kind"], rows=data["rows"],
+        enrolled=data["enrolled"], registered=data["registered"], reused=data["reused"],
+        premium_total=Decimal(data["premium_total"]), all_or_nothing=data["all_or_nothing"],
+        stored=data["stored"], seconds=data["seconds"],
+        bad_rows={b["row"]: [Problem(p["field"], p["rule"]) for p in b["problems"]]
+                  for b in data["bad_rows"]})
+
+
+def _keep_upload(settings, principal: Principal, job_id: int, data: bytes, filename: str) -> None:
+    """Keep the file a day for its refused-rows download (the job's own copy goes when it
+    ends); only the staff member who sent it may have the rows back."""
+    folder = _refused_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{principal.user_id}-job{job_id}.upload").write_bytes(data)
+    (folder / f"{principal.user_id}-job{job_id}.name").write_text(filename[:200])
+
+
+def _kept_upload(settings, principal: Principal, job_id: int) -> tuple[str, bytes] | None:
+    folder = _refused_dir(settings)
+    data = folder / f"{principal.user_id}-job{job_id}.upload"
+    name = folder / f"{principal.user_id}-job{job_id}.name"
+    if not data.is_file() or not name.is_file():
+        return None
+    return name.read_text(), data.read_bytes()
 
 
 def report_view(report: importer.ImportReport, *, offer: dict) -> dict:
@@ -302,7 +356,7 @@ def _save_refused(settings, principal: Principal, data: bytes, filename: str,
     folder = _refused_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
     cutoff = time.time() - REFUSED_KEEP_SECONDS
-    for old in folder.glob("*.csv"):
+    for old in [*folder.glob("*.csv"), *folder.glob("*.upload"), *folder.glob("*.name")]:
         if old.stat().st_mtime < cutoff:
             old.unlink(missing_ok=True)
     token = secrets.token_urlsafe(24)

@@ -1,0 +1,159 @@
+"""The kinds of long work that run as jobs, each calling its domain's service.
+
+A kind says who may start and read it, what its work is, and whether a run killed half way may
+simply run again: work that is one transaction (a close, a payment batch, an import, a lab
+ingest) left nothing behind when it was killed, and each of those is keyed so a second run
+cannot double anything; the demo build commits in steps and must start afresh instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from mutua.auth.roles import Role
+from mutua.auth.security import Principal
+from mutua.errors import Forbidden, ValidationFailed
+
+# progress(done, total, stage): rows (or steps) done of total, and what they are
+Progress = Callable[..., None]
+
+
+@dataclass
+class Work:
+    """What a kind's function is given: the job's parameters, who asked, its file, progress."""
+
+    job_id: int
+    params: dict
+    actor: Principal
+    progress: Progress
+    engine: Engine
+    load_input: Callable[[], tuple[str, bytes]] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    roles: frozenset[Role]  # who may start and read it (admin always may)
+    run: Callable[[Session, Work], dict]
+    rerun_after_crash: bool = True  # its work is one transaction, keyed: safe to run again
+
+    def allows(self, actor: Principal) -> bool:
+        return actor.role is Role.ADMIN or actor.role in self.roles
+
+    def check(self, actor: Principal) -> None:
+        if not self.allows(actor):
+            raise Forbidden(f"role {actor.role.value} may not run or read {self.name} jobs")
+
+
+def file_key(data: bytes) -> str:
+    """A short fingerprint of an uploaded file: the same file twice is one job at a time."""
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- the work of each kind
+
+def _close(db: Session, work: Work) -> dict:
+    from mutua.settlement import service as settlement_service
+
+    p = work.params
+    return settlement_service.close_quarter(db, project_code=p["project"], quarter=p["quarter"],
+                                            actor=work.actor, progress=work.progress)
+
+
+def _pay(db: Session, work: Work) -> dict:
+    from mutua.claims import service as claims_service
+
+    p = work.params
+    work.progress(0, 1, "paying")
+    on = date.fromisoformat(p["on"]) if p.get("on") else None
+    batch = claims_service.pay(db, project_code=p["project"], actor=work.actor, on=on,
+                               claim_ids=p.get("claim_ids"))
+    work.progress(1, 1, "paying")
+    # The batch as the API tells it, with the items refused above their ceiling.
+    return claims_service.batch_out(batch).model_dump(mode="json")
+
+
+def _import_members(db: Session, work: Work) -> dict:
+    from mutua.members import importer
+
+    p = work.params
+    filename, data = work.load_input()
+    work.progress(0, None, "reading")
+    report = importer.import_members(db, data=data, filename=filename,
+                                     product_code=p["product"], period_code=p["period"],
+                                     actor=work.actor, all_or_nothing=p.get("all_or_nothing", False),
+                                     progress=work.progress)
+    return report.to_dict()
+
+
+# Refusals that mean a file's numbers are wrong; with ``whole_file`` any of them refuses the
+# whole file (a half-right file leaves none of its results behind). Other refusals (a code
+# not tracked, an unknown patient, a result already on file) skip that record only.
+WRONG_NUMBERS = ("value", "unit", "effective")
+
+
+def record_place(source: str, record: int) -> str:
+    """Where a record sits: a CSV line number (the header is line 1) or a Bundle entry."""
+    return f"line {record}" if source == "csv" else f"entry[{record}]"
+
+
+def _import_lab_results(db: Session, work: Work) -> dict:
+    from mutua.errors import Problem
+    from mutua.health import imports
+    from mutua.health import service as health_service
+
+    p = work.params
+    _filename, data = work.load_input()
+    raw = (imports.read_fhir(data) if p["format"] == "fhir"
+           else imports.read_csv(data.decode("utf-8-sig")))
+    work.progress(0, len(raw), "checking")
+    outcome = health_service.import_records(db, actor=work.actor, raw=raw, source=p["format"])
+    wrong = [r for r in outcome.rejected if r["field"] in WRONG_NUMBERS]
+    if p.get("whole_file") and wrong:
+        raise ValidationFailed([Problem(f"{record_place(p['format'], r['record'])}.{r['field']}",
+                                        r["reason"]) for r in wrong])
+    work.progress(len(raw), len(raw), "storing")
+    return outcome.to_dict()
+
+
+def _build_demo(db: Session, work: Work) -> dict:
+    from mutua.demo import builder
+
+    p = work.params
+    url = work.engine.url.render_as_string(hide_password=False)
+    return builder.build(seed=p["seed"], members=p["members"], fresh=False, url=url,
+                         report=work.progress)
+
+
+KINDS: dict[str, Kind] = {k.name: k for k in (
+    Kind("settlement.close", frozenset({Role.FINANCE}), _close),
+    Kind("claims.pay", frozenset({Role.CLAIMS}), _pay),
+    Kind("members.import", frozenset({Role.UNDERWRITER}), _import_members),
+    Kind("health.import", frozenset({Role.CARE}), _import_lab_results),
+    Kind("demo.build", frozenset(), _build_demo, rerun_after_crash=False),
+)}
+
+
+def kind_of(name: str) -> Kind:
+    kind = KINDS.get(name)
+    if kind is None:
+        raise ValidationFailed("kind", f"must be one of {', '.join(sorted(KINDS))}")
+    return kind
+
+
+def readable_kinds(actor: Principal) -> list[str]:
+    return [k.name for k in KINDS.values() if k.allows(actor)]
+
+
+def as_json(value: Any) -> Any:
+    """A result made safe for a JSON column (Decimals and dates become text)."""
+    import json
+
+    return json.loads(json.dumps(value, default=str))

@@ -1,0 +1,89 @@
+"""Asking for each kind of long work, as the API, the pages and the CLI all do.
+
+Each function checks what can be checked at once (the project exists, the quarter reads as a
+quarter, the file is a readable table or a valid FHIR Bundle), so bad input is refused with a
+422 or 404 before anything is queued, and then queues the job in the caller's transaction
+with the key that makes it one at a time and the lock that orders it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from mutua.auth.security import Principal
+from mutua.catalog import service as catalog_service
+from mutua.dates import Quarter
+from mutua.dates import today as shanghai_today
+from mutua.errors import ValidationFailed
+from mutua.jobs import service
+from mutua.jobs.kinds import file_key
+from mutua.jobs.models import Job
+
+
+def close(db: Session, *, project_code: str, quarter: str, actor: Principal) -> Job:
+    """One close per project and quarter at a time; a project's closes run in order."""
+    project = catalog_service.get_project(db, code=project_code)
+    q = Quarter.parse(quarter)
+    if q.end >= shanghai_today():  # the close refuses it too; a request hears it at once
+        raise ValidationFailed("quarter", f"{q} has not ended (it ends {q.end})")
+    return service.enqueue(db, kind="settlement.close", key=f"{project.code}:{q}",
+                           params={"project": project.code, "quarter": str(q)}, actor=actor,
+                           project_id=project.id, lock=f"settlement:{project.code}")
+
+
+def payment_batch(db: Session, *, project_code: str, actor: Principal,
+                  claim_ids: list[int] | None = None, on: date | None = None) -> Job:
+    """One payment batch per project at a time (two would race for the same claims)."""
+    project = catalog_service.get_project(db, code=project_code)
+    params = {"project": project.code, "claim_ids": claim_ids,
+              "on": on.isoformat() if on else None}
+    return service.enqueue(db, kind="claims.pay", key=project.code, params=params, actor=actor,
+                           project_id=project.id, lock=f"claims-pay:{project.code}")
+
+
+def member_import(db: Session, *, data: bytes, filename: str, product_code: str,
+                  period_code: str, actor: Principal, all_or_nothing: bool = False,
+                  settings=None) -> Job:
+    """A group file: the same file into the same period is one job at a time."""
+    from mutua.members import importer
+    from mutua.settings import get_settings
+
+    settings = settings or get_settings()
+    product = catalog_service.get_product(db, code=product_code)
+    catalog_service.get_period(db, product=product, code=period_code)
+    importer.read_table(data, filename=filename, max_bytes=settings.import_max_bytes,
+                        max_rows=settings.import_max_rows)  # an unreadable file: 422 now
+    return service.enqueue(
+        db, kind="members.import", key=f"{product.code}:{period_code}:{file_key(data)}",
+        params={"product": product.code, "period": period_code,
+                "all_or_nothing": all_or_nothing},
+        actor=actor, project_id=product.project_id, upload=(filename, data))
+
+
+def lab_import(db: Session, *, data: bytes, filename: str, format: str, actor: Principal,
+               whole_file: bool = False) -> Job:
+    """A FHIR Bundle or a partner lab's CSV; read once here so a bad file is refused now.
+    With ``whole_file`` a wrong value, unit or date anywhere refuses the whole file."""
+    from mutua.health import imports
+
+    if format not in ("fhir", "csv"):
+        raise ValidationFailed("format", "must be fhir or csv")
+    if format == "fhir":
+        imports.read_fhir(data)
+    else:
+        try:
+            imports.read_csv(data.decode("utf-8-sig"))
+        except UnicodeDecodeError:
+            raise ValidationFailed("file", "must be UTF-8 text") from None
+    return service.enqueue(db, kind="health.import", key=f"{format}:{file_key(data)}",
+                           params={"format": format, "whole_file": whole_file}, actor=actor,
+                           upload=(filename, data))
+
+
+def demo_build(db: Session, *, seed: int, members: int, actor: Principal) -> Job:
+    if members < 1:
+        raise ValidationFailed("members", "must be at least 1")
+    return service.enqueue(db, kind="demo.build", key="demo",
+                           params={"seed": seed, "members": members}, actor=actor)
