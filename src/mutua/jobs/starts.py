@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
+from mutua.claims import payments
 from mutua.dates import Quarter
 from mutua.dates import today as shanghai_today
 from mutua.errors import ValidationFailed
@@ -35,8 +36,10 @@ def close(db: Session, *, project_code: str, quarter: str, actor: Principal) -> 
 
 def payment_batch(db: Session, *, project_code: str, actor: Principal,
                   claim_ids: list[int] | None = None, on: date | None = None) -> Job:
-    """One payment batch per project at a time (two would race for the same claims)."""
+    """One payment batch per project at a time (two would race for the same claims); a
+    batch the project's cash cannot cover is refused now, not in the job."""
     project = catalog_service.get_project(db, code=project_code)
+    payments.check_can_pay(db, project_code=project.code, on=on, claim_ids=claim_ids)
     params = {"project": project.code, "claim_ids": claim_ids,
               "on": on.isoformat() if on else None}
     return service.enqueue(db, kind="claims.pay", key=project.code, params=params, actor=actor,
