@@ -117,11 +117,11 @@ class ProductDef(_Strict):
     waiting_days: Days = 0
     expense_loading: Share
     # Claims expected per premium (the pricing basis); None: the project's a priori ratio.
-    expected_loss_ratio: Share | None = None
+    expected_loss_ratio: Rate | None = None
     # Surplus raises the cover of policies with at least this many days left, by at most
     # this rate in one close (提升保额; see mutua.settlement.allocation).
     min_uplift_days: Days = 30
-    max_uplift_rate: Share = Decimal("0.5")
+    max_uplift_rate: Rate = Decimal("0.5")
     exclusions: list[Annotated[str, Field(max_length=40)]] = Field(default=[], max_length=50)
     # The rules a CKD product underwrites by (stages, albuminuria, labs): at most 20,000
     # characters as JSON (10 MB of "notes" were stored here once).
