@@ -25,7 +25,7 @@ from mutua.catalog.models import Benefit, Product, Project
 from mutua.dates import Quarter
 from mutua.errors import NotFound
 from mutua.money import ZERO, fmt, from_fen
-from mutua.settlement import allocation
+from mutua.settlement import allocation, reserving
 from mutua.settlement.models import AidPayment, AllocationPolicy, Close
 
 if TYPE_CHECKING:
@@ -90,6 +90,7 @@ def close_statement(project: Project, q: Quarter, w: Work, policy: AllocationPol
             "aid_returned_to_uplift": y(a.aid_returned_to_uplift),
             "uplift_to_services": y(a.uplift_to_services)},
         **_uplift(w, y, q),
+        **reserving.statement_terms(w.reserving, y),
         "claimants": len(w.claimants),
         "claimants_aided": int(np.count_nonzero(a.aid)),
     }
