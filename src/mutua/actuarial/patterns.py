@@ -178,8 +178,9 @@ def choose_basis(*, filed: Sequence[Decimal], link_ratios: Sequence[float],
     """
     filed = list(filed)
     if development_quarters < MIN_DEVELOPMENT_QUARTERS:
+        plural = "" if development_quarters == 1 else "s"
         return Basis(BF_FILED, Decimal(0), filed,
-                     f"the pool has {development_quarters} development quarters "
+                     f"the pool has {development_quarters} development quarter{plural} "
                      f"(needs {MIN_DEVELOPMENT_QUARTERS})")
     if claims < MIN_CLAIMS:
         return Basis(BF_FILED, Decimal(0), filed,

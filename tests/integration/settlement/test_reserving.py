@@ -48,7 +48,7 @@ def test_a_young_pool_books_ibnr_from_the_filed_pattern(db, pool):
     # accident quarter's end and 4% a quarter later; a priori loss ratio 0.60.
     q1 = close(db)
     assert q1["ibnr_basis"]["method"] == "bf_filed"
-    assert q1["ibnr_basis"]["reason"] == "the pool has 1 development quarters (needs 4)"
+    assert q1["ibnr_basis"]["reason"] == "the pool has 1 development quarter (needs 4)"
     assert q1["ibnr_basis"]["filed_pattern"][:2] == ["0.150000", "0.040000"]
     assert q1["ibnr"] == q1["ibnr_basis"]["bornhuetter_ferguson"] == "45.90"  # 510 x .6 x .15
     assert q1["ibnr_basis"]["chainladder"] == "0.00"
