@@ -71,8 +71,8 @@ def unexpired_claims(policy_groups, uplift_groups) -> int:
 
     >>> unexpired_claims([([(Decimal("100000"), Decimal("0.00008"))], Decimal("0.125"), 365)],
     ...                  [(Decimal("0.00008"), Decimal("0.125"), 1000_00 * 73)])
-    1013
-    >>> # 12,500 x 0.00064 x 365/365 = 8.00 yuan, and 1,000 x 0.00064 x 73/365 = 0.128 yuan
+    813
+    >>> # 12,500 x 0.00064 x 365/365 = 8.00 yuan and 1,000 x 0.00064 x 73/365 = 0.128: 8.13
     """
     fen = Decimal(0)
     for benefits, coefficient, days in policy_groups:
