@@ -95,6 +95,6 @@ def test_demo_claims_are_reported_days_to_months_after_the_event(db):
     assert 0.05 < later / len(claims) < 0.5
     cells = service.triangle(db, project_id=claims[0].project_id, basis="incurred", as_of=TODAY)
     by_origin = {}
-    for origin, dev, value in cells:
+    for origin, _dev, value in cells:
         by_origin.setdefault(origin, []).append(value)
     assert any(len(v) > 1 and v[-1] > v[0] for v in by_origin.values())  # a row develops
