@@ -44,6 +44,9 @@ UPLIFT_EXPENSE = "uplift_expense"
 MEMBER_AID_EXPENSE = "member_aid_expense"
 SERVICES_EXPENSE = "services_expense"
 RESERVE_CONTRIBUTION = "reserve_contribution"
+UNEXPIRED_RISK_RESERVE = "unexpired_risk_reserve"
+UNEXPIRED_RISK_CHANGE = "unexpired_risk_change"
+UPLIFT_PREMIUM_RETURNED = "uplift_premium_returned"
 
 CHART: dict[str, tuple[str, str]] = {
     CASH: ("Cash at bank 银行存款", "asset"),
@@ -54,6 +57,7 @@ CHART: dict[str, tuple[str, str]] = {
     CLAIMS_PAYABLE: ("Claims payable 应付赔款", "liability"),
     CASE_RESERVE: ("Case reserve 未决赔款准备金(已报案)", "liability"),
     IBNR_RESERVE: ("IBNR reserve 已发生未报案准备金", "liability"),
+    UNEXPIRED_RISK_RESERVE: ("Unexpired risk reserve 保费不足准备金", "liability"),
     MEMBER_AID_PAYABLE: ("Member aid payable 应付出险会员救助金", "liability"),
     SERVICES_FUND: ("Services fund 增值服务基金", "liability"),
     EXPENSES_PAYABLE: ("Expenses payable 应付费用", "liability"),
@@ -62,9 +66,12 @@ CHART: dict[str, tuple[str, str]] = {
     DEFICIT_CARRIED_FORWARD: ("Deficit carried forward 待弥补亏损", "equity"),
     PREMIUM_EARNED: ("Earned premium 已赚保费", "income"),
     UPLIFT_PREMIUM_EARNED: ("Earned uplift premium 提升保额已赚保费", "income"),
+    UPLIFT_PREMIUM_RETURNED: ("Uplift premium returned on cancellation 退保返还提升保额保费",
+                              "income"),
     CLAIMS_PAID_EXPENSE: ("Claims expense 赔付支出", "expense"),
     CASE_RESERVE_CHANGE: ("Change in case reserve 提取未决赔款准备金", "expense"),
     IBNR_CHANGE: ("Change in IBNR 提取IBNR准备金", "expense"),
+    UNEXPIRED_RISK_CHANGE: ("Change in unexpired risk reserve 提取保费不足准备金", "expense"),
     OPERATING_EXPENSES: ("Necessary costs 必要运营成本", "expense"),
     UPLIFT_EXPENSE: ("Surplus spent on uplift 结余提升保额", "expense"),
     MEMBER_AID_EXPENSE: ("Surplus spent on member aid 出险会员救助", "expense"),

@@ -4,9 +4,10 @@ Pure rules of the quarterly close (季度独立核算). All amounts are integer 
 
 The order is what a mutual's members are promised:
 
-1. result = earned premium (incl. uplift premium earned) - claims incurred - expenses,
-   where claims incurred = paid in the quarter + change in claims payable (approved, not
-   yet paid) + change in case reserve (reported, not decided) + change in IBNR. Every
+1. result = earned premium (incl. uplift premium earned and uplift premium cancelled
+   policies returned) - claims incurred - change in the unexpired risk reserve (premium
+   deficiency) - expenses, where claims incurred = paid in the quarter + change in claims
+   payable (approved, not yet paid) + change in case reserve (reported, not decided) + change in IBNR. Every
    claim is in exactly one of case reserve, payable and paid from report to payment, so
    a decision or a payment moves money between the terms and leaves incurred unchanged;
 2. a negative result is drawn from the stabilisation reserve (风险平准准备金); what the
@@ -46,6 +47,10 @@ class QuarterFigures:
     ibnr_change: int
     expenses: int
     claims_payable_change: int = 0
+    # Change in the unexpired risk reserve the premium deficiency test holds.
+    unexpired_risk_change: int = 0
+    # Unearned uplift premium cancelled policies gave back to the pool.
+    uplift_premium_returned: int = 0
 
     @property
     def claims_incurred(self) -> int:
@@ -54,8 +59,8 @@ class QuarterFigures:
 
     @property
     def result(self) -> int:
-        return (self.earned_premium + self.uplift_premium_earned - self.claims_incurred
-                - self.expenses)
+        return (self.earned_premium + self.uplift_premium_earned + self.uplift_premium_returned
+                - self.claims_incurred - self.unexpired_risk_change - self.expenses)
 
 
 @dataclass(frozen=True)

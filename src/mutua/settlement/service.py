@@ -32,7 +32,7 @@ from mutua.db import is_sqlite
 from mutua.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mutua.ledger import service as ledger_service
 from mutua.money import from_fen, to_fen
-from mutua.settlement import allocation, books, figures, statements, uplift
+from mutua.settlement import allocation, books, figures, reserving, statements, uplift
 from mutua.settlement import close as rules
 from mutua.settlement.models import AidPayment, AllocationPolicy, Close, Expense, SettlementConfig
 
@@ -432,6 +432,7 @@ class Work:
     carried_in: int  # uplift money the last close carried into this one
     carried: int  # uplift money carried to the next close
     last_quarter: str | None  # the quarter the last close closed
+    reserving: reserving.Reserving  # IBNR basis, premium deficiency, uplift returned
 
     @property
     def undistributed_after(self) -> int:
@@ -463,16 +464,19 @@ def _compute(db: Session, *, project: Project, q: Quarter, last: Close | None,
                       if last is not None and last.claims_payable is not None else None)
     case_reserve = to_fen(claims_service.case_reserve_at(db, project_id=project.id, as_of=q.end))
     case_before = to_fen(last.case_reserve) if last else 0
-    ibnr_cl, ibnr_bf = _ibnr(db, project=project, q=q, by_product=by_product)
-    ibnr = ibnr_cl if project.reserving_method == "chainladder" else ibnr_bf
+    in_quarter = {e.product_id: e.in_quarter for e in by_product}
+    reserves = reserving.assess(db, project=project, q=q, last=last, in_quarter=in_quarter)
+    ibnr_cl, ibnr_bf, ibnr = (reserves.ibnr.chainladder, reserves.ibnr.bf,
+                              reserves.ibnr.booked)
     ibnr_before = to_fen(last.ibnr) if last else 0
 
-    in_quarter = {e.product_id: e.in_quarter for e in by_product}
     cap, expenses = _expenses(db, project_id=project.id, q=q, in_quarter=in_quarter, cfg=cfg)
     terms = rules.QuarterFigures(
         earned_premium=earned, uplift_premium_earned=uplift_earned, claims_paid=paid,
         case_reserve_change=case_reserve - case_before, ibnr_change=ibnr - ibnr_before,
-        expenses=expenses, claims_payable_change=payable - (payable_before or 0))
+        expenses=expenses, claims_payable_change=payable - (payable_before or 0),
+        unexpired_risk_change=reserves.unexpired_risk_change,
+        uplift_premium_returned=reserves.uplift_returned)
     before = rules.Position(
         reserve=to_fen(last.reserve_after) if last else 0,
         deficit=to_fen(last.deficit_after) if last else 0,
@@ -481,8 +485,12 @@ def _compute(db: Session, *, project: Project, q: Quarter, last: Close | None,
     outcome = rules.settle(terms, before, close_rules)
 
     found = uplift.candidates(db, project_id=project.id, day=q.next().start)
-    claimants = [(int(m), to_fen(loss)) for m, loss in claims_service.claimants_paid_in(
-        db, project_id=project.id, start=q.start, end=q.end) if loss > 0]
+    # Aid follows the quarter a claim was approved in; the first close under that rule
+    # also takes claims approved earlier and unpaid, which the closes before it (aid by
+    # first payment) had not reached yet.
+    claimants = [(int(m), to_fen(loss)) for m, loss in claims_service.claimants_approved_in(
+        db, project_id=project.id, start=q.start, end=q.end,
+        unpaid_before=last is not None and reserves.first_under_rule) if loss > 0]
     uncovered = np.array([c[1] for c in claimants], dtype=np.int64)
     carried_in = to_fen(last.uplift_carried) if last else 0
     alloc = allocation.allocate(outcome.distributable, shares, uncovered, found.basis,
@@ -495,26 +503,7 @@ def _compute(db: Session, *, project: Project, q: Quarter, last: Close | None,
         earned_to_date, in_quarter, uplift_to_date, terms, payable, payable_before,
         case_reserve, case_before, ibnr_cl, ibnr_bf, ibnr, ibnr_before, cap, before,
         close_rules, outcome, alloc, found, claimants, carried_in, carried,
-        last.quarter if last else None)
-
-
-def _ibnr(db: Session, *, project: Project, q: Quarter,
-          by_product: list[figures.EarnedByProduct]) -> tuple[int, int]:
-    """IBNR by chain ladder and by Bornhuetter-Ferguson on the incurred triangle."""
-    from mutua.actuarial import reserving, triangle
-    from mutua.claims import service as claims_service
-
-    cells = claims_service.triangle(db, project_id=project.id, basis="incurred", as_of=q.end)
-    if not cells:
-        return 0, 0
-    # Incurred amounts may fall when a case reserve is released: no incremental check here.
-    tri = triangle.from_cells(((str(o), int(k), float(v)) for o, k, v in cells),
-                              check_cumulative=False)
-    cl = reserving.chain_ladder(tri)
-    premiums = bf_premiums(db, project_id=project.id, origins=tri.origins, current=q,
-                           by_product=by_product)
-    bf = reserving.bornhuetter_ferguson(tri, premiums, float(project.a_priori_loss_ratio))
-    return _fen_estimate(cl.total_ibnr), _fen_estimate(bf.total_ibnr)
+        last.quarter if last else None, reserves)
 
 
 def bf_premiums(db: Session, *, project_id: int, origins: list[str],
@@ -592,7 +581,10 @@ def _write(db: Session, *, project: Project, q: Quarter, row: Close, work: Work,
         expenses=t.expenses, startup_recovered=o.startup_costs_recovered,
         reserve_contribution=o.reserve_contribution,
         deficit_change=o.deficit_after - work.before.deficit, fund_repaid=o.fund_repaid,
-        uplift=work.alloc.uplift, aid=int(work.alloc.aid.sum()), services=work.alloc.services))
+        uplift=work.alloc.uplift, aid=int(work.alloc.aid.sum()), services=work.alloc.services,
+        unexpired_risk_change=t.unexpired_risk_change,
+        uplift_returned=t.uplift_premium_returned))
+    reserving.write(db, close=row, r=work.reserving)
     policy_ids, benefit_ids, money, si = work.uplift_rows()
     if len(policy_ids):
         policies_service.record_uplifts(

@@ -25,7 +25,7 @@ from mutua.catalog.models import Benefit, Product, Project
 from mutua.dates import Quarter
 from mutua.errors import NotFound
 from mutua.money import ZERO, fmt, from_fen
-from mutua.settlement import allocation
+from mutua.settlement import allocation, reserving
 from mutua.settlement.models import AidPayment, AllocationPolicy, Close
 
 if TYPE_CHECKING:
@@ -90,6 +90,7 @@ def close_statement(project: Project, q: Quarter, w: Work, policy: AllocationPol
             "aid_returned_to_uplift": y(a.aid_returned_to_uplift),
             "uplift_to_services": y(a.uplift_to_services)},
         **_uplift(w, y, q),
+        **reserving.statement_terms(w.reserving, y),
         "claimants": len(w.claimants),
         "claimants_aided": int(np.count_nonzero(a.aid)),
     }
@@ -297,8 +298,9 @@ def policy_rises(db: Session, *, policy) -> list[dict]:
 class _MemberFacts:
     """What a member's statement needs beyond the policies: their uplifts and products."""
 
-    def __init__(self, uplifts: dict, benefits: dict, products: dict):
+    def __init__(self, uplifts: dict, benefits: dict, products: dict, returned: dict):
         self.uplifts = uplifts  # policy id -> [(quarter, benefit id, code, money, added, from)]
+        self.returned = returned  # policy id -> uplift money its cancellation gave back
         self.benefits = benefits  # product id -> {benefit id: (base sum insured, raised)}
         self.products = products  # product id -> (min_uplift_days, max_uplift_rate)
         self.raisable = {pid for pid, by_id in benefits.items()
@@ -330,7 +332,14 @@ class _MemberFacts:
         products = {pid: (days, Decimal(cap)) for pid, days, cap in db.execute(
             select(Product.id, Product.min_uplift_days, Product.max_uplift_rate)
             .where(Product.id.in_(product_ids) if product_ids else False)).all()}
-        return cls(uplifts, benefits, products)
+        from mutua.ledger.service import fen_sum
+
+        returned = {pid: from_fen(int(fen)) for pid, fen in db.execute(
+            select(SumInsuredUplift.policy_id, fen_sum(SumInsuredUplift.returned))
+            .where(SumInsuredUplift.policy_id.in_(ids) if ids else False,
+                   SumInsuredUplift.returned > 0)
+            .group_by(SumInsuredUplift.policy_id)).all()}
+        return cls(uplifts, benefits, products, returned)
 
 
 def _member_quarter(close: Close, code: str, q: Quarter, covered: list, known: _MemberFacts,
@@ -352,6 +361,7 @@ def _member_quarter(close: Close, code: str, q: Quarter, covered: list, known: _
             not_uplifted.append(_why_not(p, close, day, known))
     uncovered, granted = aid
     return {"project": code, "quarter": str(q), "paid": fmt(paid),
+            "uplift_returned": _uplift_returned(covered, q, known),
             "contribution": fmt(contribution),
             "uplift_rate": rate_text(close.uplift_rate),
             "uplift_rate_percent": percent(close.uplift_rate),
@@ -360,6 +370,16 @@ def _member_quarter(close: Close, code: str, q: Quarter, covered: list, known: _
             "sum_insured_added": fmt(sum((Decimal(r["sum_insured_added"]) for r in rows), ZERO)),
             "uplift_policies": rows, "not_uplifted": not_uplifted,
             "aid": fmt(granted), "uncovered_loss": fmt(uncovered)}
+
+
+def _uplift_returned(covered: list, q: Quarter, known: _MemberFacts) -> list[dict]:
+    """Policies cancelled in the quarter whose unused uplifted cover went back to the pool:
+    the uplift money not yet earned on the day cover ended is returned, not refunded."""
+    return [{"policy_id": p.id, "policy_number": p.policy_number,
+             "cancelled_on": str(p.cancelled_on), "cover_end": str(p.cover_end),
+             "returned_to_pool": fmt(known.returned[p.id])}
+            for p in covered if p.id in known.returned and p.cancelled_on is not None
+            and q.start <= p.cancelled_on <= q.end]
 
 
 def _policy_rise(p, close: Close, q: Quarter, day: date, known: _MemberFacts) -> dict | None:

@@ -135,6 +135,7 @@ FIELD_LABELS: dict[str, str] = {
     "expected_loss_ratio": N_("Expected loss ratio"),
     "min_uplift_days": N_("Fewest days of cover left for an uplift"),
     "max_uplift_rate": N_("Largest uplift rate in one close"),
+    "reporting_pattern": N_("Reporting pattern (share unreported per quarter)"),
     # care: lab imports, the kidney calculators and coordinator assignment
     "creatinine": N_("Serum creatinine"),
     "creatinine_unit": N_("Creatinine unit"),
@@ -311,6 +312,12 @@ FIXED_RULES: frozenset[str] = frozenset({
     N_("must be above 0 and at most 2"),
     N_("must be above 0 and at most 1"),
     N_("must be at least 0 and below 1"),
+    # a product's filed reporting pattern (mutua.actuarial.patterns.check_pattern)
+    N_("needs at least one quarter"),
+    N_("must have at most 40 quarters"),
+    N_("shares must be between 0 and 1"),
+    N_("must not rise from one quarter to the next"),
+    N_("must end at 0 (every claim reported)"),
     N_("ages must satisfy 0 <= min_age <= max_age <= 120"),
     N_("must be accident, ckd or health"),
     N_("must list occupation classes from 1 to 6"),

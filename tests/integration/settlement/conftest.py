@@ -67,12 +67,21 @@ def assert_statement_adds_up(s: dict) -> None:
 
     n = {k: D(v) for k, v in s.items() if isinstance(v, str) and k != "quarter"
          and v.replace(".", "", 1).lstrip("-").isdigit()}
-    for part in ("claims_payable", "case_reserve", "ibnr"):
-        assert n[f"{part}_change"] == n[part] - n[f"{part}_before"], part
+    for part in ("claims_payable", "case_reserve", "ibnr", "unexpired_risk_reserve"):
+        change = "unexpired_risk_change" if part == "unexpired_risk_reserve" else f"{part}_change"
+        assert n[change] == n[part] - n[f"{part}_before"], part
     assert n["claims_incurred"] == (n["claims_paid"] + n["claims_payable_change"]
                                     + n["case_reserve_change"] + n["ibnr_change"])
     assert n["result"] == (n["earned_premium"] + n["uplift_premium_earned"]
-                           - n["claims_incurred"] - n["expenses"])
+                           + n["uplift_premium_returned"] - n["claims_incurred"]
+                           - n["unexpired_risk_change"] - n["expenses"])
+    basis = s["ibnr_basis"]
+    booked = basis["chainladder"] if basis["method"] == "chainladder" else \
+        basis["bornhuetter_ferguson"]
+    assert n["ibnr"] == D(booked)
+    pdt = {k: D(v) for k, v in s["premium_deficiency"].items()}
+    assert pdt["shortfall"] == max(D(0), pdt["expected_claims"] + pdt["expected_costs"]
+                                   - pdt["unearned_premium"]) == n["unexpired_risk_reserve"]
     assert n["reserve_after"] == n["reserve_before"] + n["reserve_set_aside"] - n["reserve_drawn"]
     loss = max(-n["result"] - n["reserve_drawn"], D(0))
     assert n["deficit_after"] == n["deficit_before"] + loss - n["deficit_made_good"]

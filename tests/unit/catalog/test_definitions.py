@@ -149,3 +149,21 @@ def test_uplift_settings_have_defaults_and_bounds():
     ids=lambda p: Path(p).name)
 def test_the_shipped_catalogues_pass_the_cost_check(path):
     assert parse_definition(Path(path).read_text(encoding="utf-8")).project.code
+
+
+def test_a_product_files_a_reporting_pattern():
+    d = definition()
+    del d["products"][0]["reporting_pattern"]
+    assert ("products[0].reporting_pattern", "Field required") in problems(d)
+    d["products"][0]["reporting_pattern"] = ["0.05", "0.15", "0.02"]
+    assert problems(d) == [
+        ("products[0].reporting_pattern", "must not rise from one quarter to the next"),
+        ("products[0].reporting_pattern", "must end at 0 (every claim reported)")]
+    d["products"][0]["reporting_pattern"] = ["1.5", "0"]
+    assert problems(d)[0][0] == "products[0].reporting_pattern[0]"
+    d["products"][0]["reporting_pattern"] = [0.15, "0"]
+    assert problems(d)[0][0] == "products[0].reporting_pattern"
+    d["products"][0]["reporting_pattern"] = ["0.1"] * 40 + ["0"]
+    assert problems(d)[0][0] == "products[0].reporting_pattern"
+    d["products"][0]["reporting_pattern"] = ["0.15", "0.04", "0"]
+    assert check_definition(d).products[0].reporting_pattern[0] == Decimal("0.15")

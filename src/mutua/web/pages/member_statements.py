@@ -79,7 +79,25 @@ def page_parts(ctx: dict) -> dict:
     return {"sections": statement_sections(ctx["pool"]),
             "uplift_sentence": uplift_sentence(ctx["pool"]),
             "why_not": [why_not_text(r) for r in ctx["mine"].get("not_uplifted", [])],
-            "first_counted": ctx["pool"].get("claims_payable_first_counted", False)}
+            "first_counted": ctx["pool"].get("claims_payable_first_counted", False),
+            "ibnr_method": IBNR_METHODS.get((ctx["pool"].get("ibnr_basis") or {}).get("method")),
+            "returned": [returned_text(r) for r in ctx["mine"].get("uplift_returned", [])]}
+
+
+# How a close set the reserve for claims not yet reported (mutua.actuarial.patterns).
+IBNR_METHODS = {
+    "bf_filed": N_("Bornhuetter-Ferguson on the products' filed reporting pattern"),
+    "bf_blended": N_("Bornhuetter-Ferguson on the filed pattern blended with the pool's own"),
+    "chainladder": N_("the pool's own chain ladder"),
+}
+
+
+def returned_text(row: dict) -> str:
+    """A cancelled policy's unused extra cover, given back to the pool."""
+    return _("Policy %(policy)s was cancelled on %(day)s: the %(amount)s of surplus that "
+             "bought its extra cover and was not yet used went back to the pool.",
+             policy=row["policy_number"], day=format_date(_date(row["cancelled_on"])),
+             amount=format_money(_money(row["returned_to_pool"])))
 
 
 @router.get("/statements/{project}/{quarter}/pdf")
@@ -102,12 +120,15 @@ STATEMENT_SECTIONS = (
     (N_("What the pool earned and what its claims cost"), (
         ("earned_premium", N_("Premium earned by the pool"), "+"),
         ("uplift_premium_earned", N_("Premium earned on extra cover bought from surplus"), "+"),
+        ("uplift_premium_returned", N_("Extra cover given back by cancelled policies"), "+"),
         ("claims_paid", N_("Claims paid"), "-"),
         ("claims_payable_change", N_("Change in claims approved, not yet paid"), "-"),
         ("case_reserve_change", N_("Change in reserves for claims reported, not yet decided"),
          "-"),
         ("ibnr_change", N_("Change in the reserve for claims not yet reported"), "-"),
         ("claims_incurred", N_("Claims incurred (the four lines above)"), "="),
+        ("unexpired_risk_change", N_("Change in the reserve for cover still to run, where "
+                                     "its premium falls short"), "-"),
         ("expenses", N_("Necessary costs"), "-"),
         ("result", N_("Result of the quarter"), "="))),
     (N_("The reserve kept for bad quarters"), (

@@ -29,12 +29,14 @@ router = Router(prefix="/staff/close")
 LINES = (
     ("earned_premium", N_("Earned premium")),
     ("uplift_premium_earned", N_("Uplift premium earned")),
+    ("uplift_premium_returned", N_("Uplift premium returned by cancelled policies")),
     ("claims_paid", N_("Claims paid")),
     ("claims_payable_change", N_("Change in claims payable")),
     ("case_reserve_change", N_("Change in case reserves")),
     ("ibnr_change", N_("Change in IBNR")),
     ("claims_incurred", N_("Claims incurred")),
     ("loss_ratio", N_("Loss ratio")),
+    ("unexpired_risk_change", N_("Change in unexpired risk reserve")),
     ("expense_cap", N_("Expense cap")),
     ("expenses", N_("Expenses")),
     ("result", N_("Result")),
@@ -53,6 +55,7 @@ LINES = (
     ("claims_payable", N_("Claims payable at the quarter's end")),
     ("case_reserve", N_("Case reserves at the quarter's end")),
     ("ibnr", N_("IBNR at the quarter's end")),
+    ("unexpired_risk_reserve", N_("Unexpired risk reserve at the quarter's end")),
 )
 RATIOS = ("loss_ratio",)  # shown as percentages, the rest as money
 ALLOCATIONS = (("uplift", N_("Uplift of sums insured")), ("aid", N_("Aid to claimants")),
