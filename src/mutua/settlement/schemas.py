@@ -44,3 +44,5 @@ class ExpenseIn(BaseModel):
     # Signs and decimals are the service's rules (the finance page's, in its words).
     amount: Annotated[Decimal, Field(ge=-MAX_YUAN, le=MAX_YUAN)]
     memo: str = Field(default="", max_length=200)
+    # staff | systems | claims_handling | member_services (the service names the rule).
+    category: str = Field(default="staff", max_length=20)

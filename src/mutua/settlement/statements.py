@@ -114,7 +114,12 @@ def _result_terms(w: Work, y, ibnr_method: str) -> dict:
         "ibnr_method": ibnr_method, "ibnr_chainladder": y(w.ibnr_cl), "ibnr_bf": y(w.ibnr_bf),
         "claims_incurred": y(t.claims_incurred),
         "loss_ratio": loss_ratio(t.claims_incurred, t.earned_premium + t.uplift_premium_earned),
-        "expense_cap": y(w.expense_cap), "expenses": y(t.expenses), "result": y(t.result),
+        "expense_cap": y(w.costs.cap), "expenses": y(t.expenses),
+        "expenses_actual": y(w.costs.actual), "expenses_over_cap": y(w.costs.over_cap),
+        "expenses_by_category": [
+            {"category": c.category, "actual": y(c.actual), "charged": y(c.charged)}
+            for c in w.costs.lines],
+        "result": y(t.result),
     }
 
 

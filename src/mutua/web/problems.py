@@ -33,6 +33,7 @@ FIELD_LABELS: dict[str, str] = {
     "memo": N_("Memo"),
     "project": N_("Project"),
     "quarter": N_("Quarter"),
+    "category": N_("Category"),
     # proposals, meetings and feedback (staff governance)
     "title_zh": N_("Title in Chinese"),
     "title_en": N_("Title in English"),
@@ -349,6 +350,8 @@ FIXED_RULES: frozenset[str] = frozenset({
     # surplus allocation adopted by finance (staff finance page)
     N_("must be a percentage from 0 to 100 with at most 2 decimals"),
     N_("must be 1 to 50 characters"),
+    # necessary costs by category (staff finance page, settlement expenses)
+    N_("must be one of staff, systems, claims_handling, member_services"),
     # sign-in and accounts
     N_("is not this account's password"),
     # a workbook its own reading process could not read within its limits (xlsx_reader.py)

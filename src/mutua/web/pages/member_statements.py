@@ -110,6 +110,11 @@ STATEMENT_SECTIONS = (
         ("claims_incurred", N_("Claims incurred (the four lines above)"), "="),
         ("expenses", N_("Necessary costs"), "-"),
         ("result", N_("Result of the quarter"), "="))),
+    (N_("Necessary costs against their cap"), (
+        ("expenses_actual", N_("Costs of running the pool in the quarter"), "+"),
+        ("expenses_over_cap", N_("Above the cap, borne by the operator"), "-"),
+        ("expenses", N_("Charged to the pool (never above the cap)"), "="),
+        ("expense_cap", N_("The cap: earned premium times the expense loading"), " "))),
     (N_("The reserve kept for bad quarters"), (
         ("reserve_before", N_("Reserve before the close"), "+"),
         ("reserve_set_aside", N_("Set aside from this quarter's result"), "+"),
@@ -137,9 +142,12 @@ STATEMENT_SECTIONS = (
 
 def statement_value(pool: dict, key: str) -> Decimal:
     """A line of a stored statement; closes stored before a line existed booked none of it
-    (and set aside what their net reserve contribution was, when positive)."""
+    (and set aside what their net reserve contribution was, when positive). A line signed
+    " " is shown for reference and takes no part in the sums."""
     if key.startswith("allocations."):
         return _money((pool.get("allocations") or {}).get(key.split(".", 1)[1]))
+    if key == "expenses_actual" and key not in pool:  # closed before costs had categories
+        return _money(pool.get("expenses"))
     if key == "reserve_set_aside" and key not in pool:
         return max(_money(pool.get("reserve_contribution")), Decimal(0))
     return _money(pool.get(key))
