@@ -4,9 +4,11 @@ Pure rules of the quarterly close (季度独立核算). All amounts are integer 
 
 The order is what a mutual's members are promised:
 
-1. result = earned premium (incl. uplift premium earned) - claims incurred - expenses,
-   where claims incurred = paid in the quarter + change in claims payable (approved, not
-   yet paid) + change in case reserve (reported, not decided) + change in IBNR. Every
+1. result = earned premium (incl. uplift premium earned) - claims incurred - expenses
+   - reinsurance premium ceded + recoveries from reinsurers (net of reinsurance; the
+   gross result is the same before the last two terms), where claims incurred = paid
+   in the quarter + change in claims payable (approved, not yet paid) + change in case
+   reserve (reported, not decided) + change in IBNR. Every
    claim is in exactly one of case reserve, payable and paid from report to payment, so
    a decision or a payment moves money between the terms and leaves incurred unchanged;
 2. a negative result is drawn from the stabilisation reserve (风险平准准备金); what the
@@ -46,6 +48,8 @@ class QuarterFigures:
     ibnr_change: int
     expenses: int
     claims_payable_change: int = 0
+    reinsurance_ceded: int = 0  # premium ceded to reinsurers (reinstatements included)
+    reinsurance_recovered: int = 0  # recoveries booked on the quarter's decisions
 
     @property
     def claims_incurred(self) -> int:
@@ -53,9 +57,15 @@ class QuarterFigures:
                 + self.ibnr_change)
 
     @property
-    def result(self) -> int:
+    def result_gross(self) -> int:
+        """The result before reinsurance."""
         return (self.earned_premium + self.uplift_premium_earned - self.claims_incurred
                 - self.expenses)
+
+    @property
+    def result(self) -> int:
+        """The result net of reinsurance: what the pool itself keeps or bears."""
+        return self.result_gross - self.reinsurance_ceded + self.reinsurance_recovered
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from mutua.db import is_sqlite
 from mutua.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mutua.ledger import service as ledger_service
 from mutua.money import from_fen, to_fen
+from mutua.reinsurance import service as reinsurance_service
 from mutua.settlement import allocation, books, expenses, figures, statements, uplift
 from mutua.settlement import close as rules
 from mutua.settlement.models import AidPayment, AllocationPolicy, Close, Expense, SettlementConfig
@@ -430,6 +431,7 @@ class Work:
     ibnr: int
     ibnr_before: int
     costs: expenses.ExpenseCharge  # actual by category against the cap
+    reinsurance: reinsurance_service.QuarterReinsurance
     before: rules.Position
     rules: rules.Rules
     outcome: rules.Outcome
@@ -476,10 +478,13 @@ def _compute(db: Session, *, project: Project, q: Quarter, last: Close | None,
 
     in_quarter = {e.product_id: e.in_quarter for e in by_product}
     costs = _expenses(db, project_id=project.id, q=q, in_quarter=in_quarter, cfg=cfg)
+    reins = reinsurance_service.quarter_figures(db, project_id=project.id, q=q,
+                                                earned_in_quarter=earned + uplift_earned)
     terms = rules.QuarterFigures(
         earned_premium=earned, uplift_premium_earned=uplift_earned, claims_paid=paid,
         case_reserve_change=case_reserve - case_before, ibnr_change=ibnr - ibnr_before,
-        expenses=costs.charged, claims_payable_change=payable - (payable_before or 0))
+        expenses=costs.charged, claims_payable_change=payable - (payable_before or 0),
+        reinsurance_ceded=reins.ceded, reinsurance_recovered=reins.recovered)
     before = rules.Position(
         reserve=to_fen(last.reserve_after) if last else 0,
         deficit=to_fen(last.deficit_after) if last else 0,
@@ -500,7 +505,7 @@ def _compute(db: Session, *, project: Project, q: Quarter, last: Close | None,
                else min(carried_in, outcome.undistributed_after))
     return Work(
         earned_to_date, in_quarter, uplift_to_date, terms, payable, payable_before,
-        case_reserve, case_before, ibnr_cl, ibnr_bf, ibnr, ibnr_before, costs, before,
+        case_reserve, case_before, ibnr_cl, ibnr_bf, ibnr, ibnr_before, costs, reins, before,
         close_rules, outcome, alloc, found, claimants, carried_in, carried,
         last.quarter if last else None)
 
@@ -600,7 +605,8 @@ def _write(db: Session, *, project: Project, q: Quarter, row: Close, work: Work,
         expenses=t.expenses, startup_recovered=o.startup_costs_recovered,
         reserve_contribution=o.reserve_contribution,
         deficit_change=o.deficit_after - work.before.deficit, fund_repaid=o.fund_repaid,
-        uplift=work.alloc.uplift, aid=int(work.alloc.aid.sum()), services=work.alloc.services))
+        uplift=work.alloc.uplift, aid=int(work.alloc.aid.sum()), services=work.alloc.services,
+        ceded=work.reinsurance.close_ceded))
     policy_ids, benefit_ids, money, si = work.uplift_rows()
     if len(policy_ids):
         policies_service.record_uplifts(

@@ -119,6 +119,12 @@ def _result_terms(w: Work, y, ibnr_method: str) -> dict:
         "expenses_by_category": [
             {"category": c.category, "actual": y(c.actual), "charged": y(c.charged)}
             for c in w.costs.lines],
+        "result_gross": y(t.result_gross),
+        "reinsurance_ceded": y(t.reinsurance_ceded),
+        "reinsurance_recovered": y(t.reinsurance_recovered),
+        "reinsurance": [{**r, **{k: y(r[k]) for k in ("ceded", "reinstatement_premium",
+                                                     "recovered")}}
+                        for r in w.reinsurance.treaties],
         "result": y(t.result),
     }
 

@@ -71,8 +71,10 @@ def assert_statement_adds_up(s: dict) -> None:
         assert n[f"{part}_change"] == n[part] - n[f"{part}_before"], part
     assert n["claims_incurred"] == (n["claims_paid"] + n["claims_payable_change"]
                                     + n["case_reserve_change"] + n["ibnr_change"])
-    assert n["result"] == (n["earned_premium"] + n["uplift_premium_earned"]
-                           - n["claims_incurred"] - n["expenses"])
+    gross = n["earned_premium"] + n["uplift_premium_earned"] - n["claims_incurred"] - n["expenses"]
+    assert n.get("result_gross", gross) == gross
+    assert n["result"] == (gross - n.get("reinsurance_ceded", D(0))
+                           + n.get("reinsurance_recovered", D(0)))
     assert n["reserve_after"] == n["reserve_before"] + n["reserve_set_aside"] - n["reserve_drawn"]
     loss = max(-n["result"] - n["reserve_drawn"], D(0))
     assert n["deficit_after"] == n["deficit_before"] + loss - n["deficit_made_good"]
