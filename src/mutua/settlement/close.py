@@ -16,7 +16,9 @@ The order is what a mutual's members are promised:
 3. a positive result first makes good a carried deficit, then tops up the reserve
    (a share of the result, at least up to the minimum, never beyond the target);
 4. the rest is surplus (结余). Before any of it is distributed, the gates are checked:
-   start-up costs covered, solvency, and the initial operating fund's repayment rules
+   start-up costs covered, solvency (the stabilisation reserve's minimum, and the C-ROSS
+   ratios when assessed: nothing leaves while one is under its threshold, and no more than
+   keeps both at it), and the initial operating fund's repayment rules
    (相互保险组织监管试行办法, DOMAIN.md section 2). Surplus held back by a gate stays
    undistributed and is offered again at the next close.
 
@@ -37,6 +39,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
 from mutua.money import fmt, from_fen
+from mutua.settlement import solvency
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,8 @@ class Rules:
     fund_outstanding: int = 0  # borrowed initial operating fund not yet repaid
     fund_instalment: int = 0
     fund_repayment_approved: bool = False  # member assembly vote and regulator approval
+    # C-ROSS solvency before the distribution (settlement/solvency.py); None: not assessed
+    solvency: solvency.Assessment | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +142,9 @@ def settle(f: QuarterFigures, before: Position, rules: Rules) -> Outcome:
     pool = surplus + before.undistributed
     gates, recovered, repaid, pool = _gates(pool, reserve, deficit, rules)
     distributable = pool if all(g.passed for g in gates) else 0
+    if rules.solvency is not None:
+        gate, distributable = _solvency_gate(rules.solvency, distributable, recovered + repaid)
+        gates = (*gates, gate)
     return Outcome(
         result=result, reserve_drawn=drawn, deficit_made_good=made_good,
         reserve_contribution=contribution - drawn, reserve_after=reserve, deficit_after=deficit,
@@ -186,6 +194,15 @@ def _gates(pool: int, reserve: int, deficit: int, rules: Rules):
                           f"approved instalment of {_y(repaid)} repaid on the initial operating "
                           f"fund; {_y(rules.fund_outstanding - repaid)} remains"))
     return tuple(gates), recovered, repaid, pool
+
+
+def _solvency_gate(a: solvency.Assessment, distributable: int,
+                   spent: int) -> tuple[Gate, int]:
+    """No surplus leaves while a C-ROSS ratio is under its threshold, and no more than
+    keeps both at their thresholds (start-up costs and fund repaid have taken ``spent``)."""
+    allowed = min(distributable, max(0, a.headroom - spent)) if a.passed else 0
+    return Gate("c_ross_solvency", a.passed,
+                solvency.gate_reason(a, distributable, allowed)), allowed
 
 
 def _y(fen: int) -> str:

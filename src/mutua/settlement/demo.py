@@ -41,6 +41,7 @@ def build(db: Session, *, rng: np.random.Generator, today: date, actor: Principa
     hard = None
     q = min((first for _, first in plans), default=last.next())
     costs_rng = rng.spawn(1)[0]  # its own stream: the costs leave the other draws as they were
+    _fund_the_projects(db, plans, actor)
     while q <= last:
         if before_close is not None:
             before_close(q)
@@ -55,6 +56,24 @@ def build(db: Session, *, rng: np.random.Generator, today: date, actor: Principa
                    for code, first in plans if first <= q]
         q = q.next()
     return _summary(closes, hard)
+
+
+# The initial operating fund (初始运营资金) of a specialised mutual, 10 million yuan at least
+# (相互保险组织监管试行办法), contributed by its founders and shared over its projects as
+# their solvency capital.
+OPERATING_FUND = Decimal("10000000")
+
+
+def _fund_the_projects(db: Session, plans, actor: Principal) -> None:
+    from mutua.settlement.models import SettlementConfig
+
+    share = (OPERATING_FUND / max(len(plans), 1)).quantize(Decimal("0.01"))
+    for code, _first in plans:
+        project_id = db.scalar(select(Project.id).where(Project.code == code))
+        if db.scalar(select(SettlementConfig.operating_fund)
+                     .where(SettlementConfig.project_id == project_id)):
+            continue
+        service.configure(db, project_code=code, actor=actor, operating_fund=share)
 
 
 # What running a pool costs in the demo: a share of the quarter's earned premium per

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -33,7 +33,7 @@ from mutua.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mutua.ledger import service as ledger_service
 from mutua.money import from_fen, to_fen
 from mutua.reinsurance import service as reinsurance_service
-from mutua.settlement import allocation, books, expenses, figures, statements, uplift
+from mutua.settlement import allocation, books, capital, expenses, figures, statements, uplift
 from mutua.settlement import close as rules
 from mutua.settlement.models import AidPayment, AllocationPolicy, Close, Expense, SettlementConfig
 
@@ -432,6 +432,7 @@ class Work:
     ibnr_before: int
     costs: expenses.ExpenseCharge  # actual by category against the cap
     reinsurance: reinsurance_service.QuarterReinsurance
+    solvency: dict  # the C-ROSS assessment before distribution, as the statement shows it
     before: rules.Position
     rules: rules.Rules
     outcome: rules.Outcome
@@ -490,6 +491,14 @@ def _compute(db: Session, *, project: Project, q: Quarter, last: Close | None,
         deficit=to_fen(last.deficit_after) if last else 0,
         undistributed=to_fen(last.undistributed_after) if last else 0)
     close_rules = _rules(db, project_id=project.id, cfg=cfg, earned_q=sum(in_quarter.values()))
+    assessment, solvency_detail = capital.assess_close(
+        db, project_id=project.id, q=q, cfg=cfg, inputs=capital.Inputs(
+            earned_to_date=earned_to_date + uplift_to_date,
+            close_effect=(earned + uplift_earned - terms.ibnr_change - terms.expenses
+                          - reins.close_ceded),
+            close_ceded=reins.close_ceded, claims_reserves=case_reserve + ibnr,
+            earned_by_product=in_quarter))
+    close_rules = replace(close_rules, solvency=assessment)
     outcome = rules.settle(terms, before, close_rules)
 
     found = uplift.candidates(db, project_id=project.id, day=q.next().start)
@@ -505,7 +514,8 @@ def _compute(db: Session, *, project: Project, q: Quarter, last: Close | None,
                else min(carried_in, outcome.undistributed_after))
     return Work(
         earned_to_date, in_quarter, uplift_to_date, terms, payable, payable_before,
-        case_reserve, case_before, ibnr_cl, ibnr_bf, ibnr, ibnr_before, costs, reins, before,
+        case_reserve, case_before, ibnr_cl, ibnr_bf, ibnr, ibnr_before, costs, reins,
+        solvency_detail, before,
         close_rules, outcome, alloc, found, claimants, carried_in, carried,
         last.quarter if last else None)
 

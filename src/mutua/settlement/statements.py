@@ -77,6 +77,7 @@ def close_statement(project: Project, q: Quarter, w: Work, policy: AllocationPol
         "closed_by": actor.username, "period": {"start": str(q.start), "end": str(q.end)},
         **_result_terms(w, y, project.reserving_method), **_reserve_and_surplus(w, y),
         "gates": [{"name": g.name, "passed": g.passed, "reason": g.reason} for g in o.gates],
+        "solvency": w.solvency,
         "allocation_policy": {
             "version": policy.version if policy else 1,
             "effective_from": policy.effective_from if policy else FIRST_QUARTER,

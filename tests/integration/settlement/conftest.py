@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
@@ -29,11 +30,17 @@ class Pool:
 
 
 def build_pool(db, *, members: int = 6, code: str = CODE, claims: int = 1,
-               premium: str = "365.00", invoice: str = "300") -> Pool:
+               premium: str = "365.00", invoice: str = "300",
+               operating_fund: str | None = "50000") -> Pool:
     product = f.accident_project(db, code=code, today=SALE_START, sale_start=SALE_START,
                                  sale_end=date(2025, 3, 31), premium=premium)
     # claims above what a few members paid in: finance approved an overdraft (the cash check)
     f.overdraft(db, project_id=product.project_id)
+    if operating_fund:  # the initial operating fund behind the pool: its solvency capital
+        from mutua.settlement import service as settlement_service
+
+        settlement_service.configure(db, project_code=code, actor=SYSTEM,
+                                     operating_fund=Decimal(operating_fund))
     ms = [f.member(db, name=f"会员{i}", login=i == 0) for i in range(members)]
     ps = [f.policy(db, member=m, product_code=product.code, on=ENROLLED) for m in ms]
     for i in range(claims):
