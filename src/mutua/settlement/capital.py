@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mutua.catalog.models import Product
+from mutua.catalog.models import Product, Project
 from mutua.dates import Quarter
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
@@ -23,6 +23,7 @@ from mutua.settlement import solvency
 from mutua.settlement.models import Close, SettlementConfig, SolvencyFactor
 
 QUARTERS_A_YEAR = 4
+LINES = ("accident", "health", "ckd")  # Product.line
 
 
 def net_assets(db: Session, *, project_id: int, as_of) -> int:
@@ -137,3 +138,97 @@ def _detail(a: solvency.Assessment, m: solvency.MinimumCapital, risks: list,
                    "reserve_risk": y(by_line[r.line][1]), "minimum_capital": y(by_line[r.line][2])}
                   for r in risks],
     }
+
+
+# ---------------------------------------------------------------- the mutual's report
+
+def solvency_report(db: Session, *, quarter: str) -> dict:
+    """The mutual's quarterly solvency report (偿付能力报告): each project's assessment as its
+    close made it, and the mutual's, whose capital and minimum capital are the projects'
+    sums. A project with cover but no close for the quarter is listed as not yet closed."""
+    from mutua.settlement.models import Close as CloseRow
+
+    q = Quarter.parse(quarter)
+    rows = db.execute(select(Project.code, CloseRow.statement)
+                      .join(CloseRow, CloseRow.project_id == Project.id)
+                      .where(CloseRow.quarter == str(q)).order_by(Project.code)).all()
+    projects = [{"project": code, **s["solvency"]} for code, s in rows
+                if (s or {}).get("solvency")]
+    assessed = {p["project"] for p in projects}
+    pending = [c for c in db.scalars(select(Project.code).order_by(Project.code))
+               if c not in assessed]
+    total = {k: sum(to_fen(Decimal(p[k])) for p in projects)
+             for k in ("actual_capital", "core_capital", "minimum_capital")}
+    a = solvency.assess(actual=total["actual_capital"], core=total["core_capital"],
+                        minimum=total["minimum_capital"])
+    return {
+        "quarter": str(q), "basis": "each project's close, before distribution",
+        "actual_capital": fmt(from_fen(a.actual)), "core_capital": fmt(from_fen(a.core)),
+        "supplementary_capital": fmt(from_fen(a.actual - a.core)),
+        "minimum_capital": fmt(from_fen(a.minimum)),
+        "comprehensive_ratio_percent": solvency.percent_text(a.comprehensive_ratio),
+        "core_ratio_percent": solvency.percent_text(a.core_ratio),
+        "comprehensive_threshold_percent": "100.00", "core_threshold_percent": "50.00",
+        "passed": a.passed, "factors_demo": any(p.get("factors_demo") for p in projects),
+        "projects": projects, "not_closed": pending,
+    }
+
+
+def file_factor(db: Session, *, line: str, premium_factor: object, reserve_factor: object,
+                effective_from: str, source: str, demo: bool, actor) -> SolvencyFactor:
+    """File a line's risk factors from a quarter on (an actuary or an administrator); a
+    closed quarter keeps the factors it was assessed with."""
+    from mutua.audit import service as audit
+    from mutua.auth.roles import Role
+    from mutua.errors import Conflict, Forbidden, ProblemCollector, ValidationFailed
+    from mutua.settlement.models import Close as CloseRow
+
+    if actor.role not in (Role.ACTUARY, Role.ADMIN):
+        raise Forbidden("only an actuary or an administrator may file solvency factors")
+    p = ProblemCollector()
+    if line not in LINES:
+        p.add("line", "must be accident, health or ckd")
+    values = {}
+    for name, raw in (("premium_factor", premium_factor), ("reserve_factor", reserve_factor)):
+        try:
+            d = Decimal(str(raw).strip())
+        except ArithmeticError:
+            d = None
+        if d is None or not d.is_finite() or not Decimal(0) < d <= Decimal(1) \
+                or d != round(d, 4):
+            p.add(name, "must be a share above 0 and at most 1 with at most 4 decimals")
+        values[name] = d
+    q = None
+    try:
+        q = Quarter.parse(effective_from, field="effective_from")
+    except ValidationFailed:
+        p.add("effective_from", "must look like 2026Q4")
+    source = (source or "").strip()
+    if not 5 <= len(source) <= 200:
+        p.add("source", "must say where the factors come from in 5 to 200 characters")
+    p.raise_if_any()
+    last = db.scalar(select(func.max(CloseRow.quarter)))
+    if last is not None and str(q) <= last:
+        raise Conflict(f"{q} is already closed (last close {last}); file from a later quarter")
+    row = SolvencyFactor(line=line, effective_from=str(q), source=source, demo=bool(demo),
+                         **values)
+    db.add(row)
+    db.flush()
+    audit.record(db, actor=actor, action="settlement.file_solvency_factor",
+                 entity="solvency_factor", entity_id=row.id,
+                 detail={"line": line, "effective_from": str(q), "source": source,
+                         "demo": bool(demo), **{k: str(v) for k, v in values.items()}})
+    return row
+
+
+def list_factors(db: Session) -> list[dict]:
+    """Filed factors, newest first, then the demo defaults a line falls back to."""
+    rows = db.scalars(select(SolvencyFactor).order_by(SolvencyFactor.effective_from.desc(),
+                                                      SolvencyFactor.line)).all()
+    filed = [{"line": r.line, "effective_from": r.effective_from,
+              "premium_factor": str(r.premium_factor), "reserve_factor": str(r.reserve_factor),
+              "source": r.source, "demo": r.demo, "filed": True} for r in rows]
+    defaults = [{"line": line, "effective_from": None, "premium_factor": str(pf),
+                 "reserve_factor": str(rf), "source": solvency.DEMO_SOURCE, "demo": True,
+                 "filed": False} for line, (pf, rf) in solvency.DEMO_FACTORS.items()]
+    return filed + defaults

@@ -46,3 +46,14 @@ class ExpenseIn(BaseModel):
     memo: str = Field(default="", max_length=200)
     # staff | systems | claims_handling | member_services (the service names the rule).
     category: str = Field(default="staff", max_length=20)
+
+
+class SolvencyFactorIn(BaseModel):
+    """A line's C-ROSS risk factors from a quarter on; the service names each rule."""
+
+    line: str = Field(max_length=20)
+    premium_factor: str = Field(max_length=12)
+    reserve_factor: str = Field(max_length=12)
+    effective_from: QuarterName
+    source: str = Field(max_length=200)
+    demo: bool = False
