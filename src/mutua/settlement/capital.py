@@ -18,6 +18,7 @@ from mutua.catalog.models import Product, Project
 from mutua.dates import Quarter
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
+from mutua.ledger.models import Account, Entry, Posting
 from mutua.money import fmt, from_fen, to_fen
 from mutua.settlement import solvency
 from mutua.settlement.models import Close, SettlementConfig, SolvencyFactor
@@ -26,17 +27,23 @@ QUARTERS_A_YEAR = 4
 LINES = ("accident", "health", "ckd")  # Product.line
 
 
+def _summed(db: Session, project_id: int, as_of, accounts) -> int:
+    """Postings to the chosen accounts dated up to ``as_of``, in fen (one aggregate)."""
+    return int(db.scalar(
+        select(ledger_service.fen_sum(Posting.amount))
+        .join(Entry, Entry.id == Posting.entry_id)
+        .join(Account, Account.id == Posting.account_id)
+        .where(Posting.project_id == project_id, Entry.entry_date <= as_of, accounts)) or 0)
+
+
 def net_assets(db: Session, *, project_id: int, as_of) -> int:
     """Assets less liabilities in the project's books on ``as_of`` (fen): the sum of the
     asset and liability balances, debits positive."""
-    return sum(to_fen(b.balance) for b in ledger_service.balances(db, project_id=project_id,
-                                                                   as_of=as_of)
-               if b.kind in ("asset", "liability"))
+    return _summed(db, project_id, as_of, Account.kind.in_(("asset", "liability")))
 
 
 def _account(db: Session, project_id: int, code: str, as_of) -> int:
-    return to_fen(ledger_service.balance_of(db, project_id=project_id, account=code,
-                                            as_of=as_of))
+    return _summed(db, project_id, as_of, Account.code == code)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,10 @@ pool only if it is the only one) gets a large open claim in its last complete qu
 case reserve sized to turn that quarter into a deficit the reserve covers (a hard quarter,
 as pools have).
 
+The largest pool files a per-risk excess-of-loss treaty before its first close, and the
+quarter before the last complete one brings a death above its retention, recovered from
+the reinsurer (reinsurance/demo.py).
+
 Each quarter, just before its close, every project records what running it cost, by
 category (staff, systems, claims handling, member services): shares of the quarter's earned
 premium and a fee per claim reported, varied a little from quarter to quarter, so a young
@@ -30,6 +34,7 @@ from mutua.catalog.models import Benefit, Project
 from mutua.dates import Quarter
 from mutua.money import from_fen, to_fen
 from mutua.policies.models import Policy
+from mutua.reinsurance import demo as reinsurance_demo
 from mutua.settlement import service
 
 
@@ -42,9 +47,18 @@ def build(db: Session, *, rng: np.random.Generator, today: date, actor: Principa
     q = min((first for _, first in plans), default=last.next())
     costs_rng = rng.spawn(1)[0]  # its own stream: the costs leave the other draws as they were
     _fund_the_projects(db, plans, actor)
+    reinsured = _largest_project(db, last)
+    firsts = dict(plans)
+    treaty = (reinsurance_demo.file_treaty(db, code=reinsured, first=firsts[reinsured],
+                                           actor=actor) if reinsured in firsts else None)
+    loss_quarter = max(last.previous(), firsts.get(reinsured, last))
+    large_loss = None
     while q <= last:
         if before_close is not None:
             before_close(q)
+        if treaty is not None and q == loss_quarter:
+            large_loss = reinsurance_demo.large_loss(db, code=reinsured, q=q, today=today,
+                                                     actor=actor)
         for code, first in plans:
             if first <= q:
                 _record_costs(db, rng=costs_rng, code=code, q=q, actor=actor)
@@ -55,7 +69,8 @@ def build(db: Session, *, rng: np.random.Generator, today: date, actor: Principa
                                          today=today)
                    for code, first in plans if first <= q]
         q = q.next()
-    return _summary(closes, hard)
+    return {**_summary(closes, hard), "reinsurance": {"treaty": treaty,
+                                                       "large_loss": large_loss}}
 
 
 # The initial operating fund (初始运营资金) of a specialised mutual, 10 million yuan at least

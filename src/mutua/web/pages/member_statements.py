@@ -109,7 +109,10 @@ STATEMENT_SECTIONS = (
         ("ibnr_change", N_("Change in the reserve for claims not yet reported"), "-"),
         ("claims_incurred", N_("Claims incurred (the four lines above)"), "="),
         ("expenses", N_("Necessary costs"), "-"),
-        ("result", N_("Result of the quarter"), "="))),
+        ("result_gross", N_("Result before reinsurance"), "="),
+        ("reinsurance_ceded", N_("Premium paid to reinsurers"), "-"),
+        ("reinsurance_recovered", N_("Claims recovered from reinsurers"), "+"),
+        ("result", N_("Result of the quarter, net of reinsurance"), "="))),
     (N_("Necessary costs against their cap"), (
         ("expenses_actual", N_("Costs of running the pool in the quarter"), "+"),
         ("expenses_over_cap", N_("Above the cap, borne by the operator"), "-"),
@@ -146,6 +149,8 @@ def statement_value(pool: dict, key: str) -> Decimal:
     " " is shown for reference and takes no part in the sums."""
     if key.startswith("allocations."):
         return _money((pool.get("allocations") or {}).get(key.split(".", 1)[1]))
+    if key == "result_gross" and key not in pool:  # closed before reinsurance existed
+        return _money(pool.get("result"))
     if key == "expenses_actual" and key not in pool:  # closed before costs had categories
         return _money(pool.get("expenses"))
     if key == "reserve_set_aside" and key not in pool:
