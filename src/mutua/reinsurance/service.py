@@ -281,15 +281,21 @@ class QuarterReinsurance:
     reinstatement_premium: int
     recovered: int
     treaties: tuple[dict, ...]
+    recovered_to_date: int = 0  # every recovery dated by the quarter's end
+    reinstatement_premium_to_date: int = 0
 
     @property
     def ceded(self) -> int:
         return self.close_ceded + self.reinstatement_premium
 
 
-def quarter_figures(db: Session, *, project_id: int, q: Quarter,
-                    earned_in_quarter: int) -> QuarterReinsurance:
-    """What the close books and shows for reinsurance (one query per table)."""
+def quarter_figures(db: Session, *, project_id: int, q: Quarter, earned_in_quarter: int,
+                    booked_before: tuple[int, int] = (0, 0)) -> QuarterReinsurance:
+    """What the close books and shows for reinsurance.
+
+    Recoveries and reinstatement premium count as what is dated by the quarter's end less
+    what earlier closes counted (``booked_before``), so one dated in a quarter already
+    closed (a decision recorded late) counts in the next close, shown as its own row."""
     treaties = db.scalars(select(Treaty).where(
         Treaty.project_id == project_id, Treaty.starts_on <= q.end, Treaty.ends_on >= q.start)
         .order_by(Treaty.code)).all()
@@ -312,9 +318,19 @@ def quarter_figures(db: Session, *, project_id: int, q: Quarter,
         code = db.scalar(select(Treaty.code).where(Treaty.id == tid))
         rows.append({"treaty": code, "kind": None, "ceded": 0,
                      "reinstatement_premium": reinstatement, "recovered": recovered})
-    return QuarterReinsurance(sum(r["ceded"] for r in rows),
-                              sum(r["reinstatement_premium"] for r in rows),
-                              sum(r["recovered"] for r in rows), tuple(rows))
+    cum_recovered, cum_premium = (int(x or 0) for x in db.execute(
+        select(ledger_service.fen_sum(Recovery.amount),
+               ledger_service.fen_sum(Recovery.reinstatement_premium))
+        .where(Recovery.project_id == project_id, Recovery.recorded_on <= q.end)).one())
+    recovered = cum_recovered - booked_before[0]
+    premium = cum_premium - booked_before[1]
+    late = (recovered - sum(r["recovered"] for r in rows),
+            premium - sum(r["reinstatement_premium"] for r in rows))
+    if any(late):
+        rows.append({"treaty": None, "kind": "dated_in_closed_quarters", "ceded": 0,
+                     "reinstatement_premium": late[1], "recovered": late[0]})
+    return QuarterReinsurance(sum(r["ceded"] for r in rows), premium, recovered, tuple(rows),
+                              cum_recovered, cum_premium)
 
 
 # ---------------------------------------------------------------- reading

@@ -479,8 +479,9 @@ def _compute(db: Session, *, project: Project, q: Quarter, last: Close | None,
 
     in_quarter = {e.product_id: e.in_quarter for e in by_product}
     costs = _expenses(db, project_id=project.id, q=q, in_quarter=in_quarter, cfg=cfg)
-    reins = reinsurance_service.quarter_figures(db, project_id=project.id, q=q,
-                                                earned_in_quarter=earned + uplift_earned)
+    reins = reinsurance_service.quarter_figures(
+        db, project_id=project.id, q=q, earned_in_quarter=earned + uplift_earned,
+        booked_before=statements.reinsurance_to_date(last))
     terms = rules.QuarterFigures(
         earned_premium=earned, uplift_premium_earned=uplift_earned, claims_paid=paid,
         case_reserve_change=case_reserve - case_before, ibnr_change=ibnr - ibnr_before,

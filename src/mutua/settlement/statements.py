@@ -24,7 +24,7 @@ from mutua.auth.security import Principal
 from mutua.catalog.models import Benefit, Product, Project
 from mutua.dates import Quarter
 from mutua.errors import NotFound
-from mutua.money import ZERO, fmt, from_fen
+from mutua.money import ZERO, fmt, from_fen, to_fen
 from mutua.settlement import allocation
 from mutua.settlement.models import AidPayment, AllocationPolicy, Close
 
@@ -126,6 +126,8 @@ def _result_terms(w: Work, y, ibnr_method: str) -> dict:
         "reinsurance": [{**r, **{k: y(r[k]) for k in ("ceded", "reinstatement_premium",
                                                      "recovered")}}
                         for r in w.reinsurance.treaties],
+        "reinsurance_recovered_to_date": y(w.reinsurance.recovered_to_date),
+        "reinstatement_premium_to_date": y(w.reinsurance.reinstatement_premium_to_date),
         "result": y(t.result),
     }
 
@@ -191,6 +193,13 @@ def _distinct_sorted(values: np.ndarray) -> np.ndarray:
 
 def _distinct(values: np.ndarray) -> int:
     return int(len(_distinct_sorted(np.sort(values))))
+
+
+def reinsurance_to_date(last: Close | None) -> tuple[int, int]:
+    """(recoveries, reinstatement premium) the closes up to ``last`` counted, in fen."""
+    s = (last.statement or {}) if last is not None else {}
+    return (to_fen(Decimal(s.get("reinsurance_recovered_to_date", "0"))),
+            to_fen(Decimal(s.get("reinstatement_premium_to_date", "0"))))
 
 
 # ---------------------------------------------------------------- reading closes

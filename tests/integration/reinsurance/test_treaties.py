@@ -150,3 +150,20 @@ def test_overlapping_and_retroactive_treaties_are_refused(db, pool):
                             code="X", kind="per_risk", reinsurer="R", retention="1",
                             limit="1", rate="0", reinstatements=0, reinstatement_rate="0",
                             starts_on=date(2026, 1, 1), ends_on=date(2026, 2, 1))
+
+
+def test_a_recovery_dated_in_a_closed_quarter_counts_in_the_next_close(db, pool):
+    file(db)
+    settlement_service.close_quarter(db, project_code=CODE, quarter="2025Q1", actor=SYSTEM,
+                                     today=AFTER_Q1)
+    death(db, pool.policies[1], day=date(2025, 3, 10))  # decided with a date in 2025Q1
+    s = settlement_service.close_quarter(db, project_code=CODE, quarter="2025Q2",
+                                         actor=SYSTEM, today=date(2025, 7, 10))
+    assert s["reinsurance_recovered"] == "50000.00"
+    assert {"treaty": None, "kind": "dated_in_closed_quarters", "ceded": "0.00",
+            "reinstatement_premium": "2500.00", "recovered": "50000.00"} in s["reinsurance"]
+    assert s["reinsurance_recovered_to_date"] == "50000.00"
+    s3 = settlement_service.close_quarter(db, project_code=CODE, quarter="2025Q3",
+                                          actor=SYSTEM, today=date(2025, 10, 10))
+    assert s3["reinsurance_recovered"] == "0.00"  # counted once
+    assert_books_balance(db)
