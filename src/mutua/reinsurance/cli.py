@@ -91,3 +91,17 @@ def receive(recovery_id: int = typer.Argument(...),
                               on=_day(on, "on") if on else None)
         out = {"id": row.id, "amount": f"{row.amount:.2f}", "received_on": str(row.received_on)}
     _echo([out], as_json, ("id", "amount", "received_on"))
+
+
+@app.command("pay-premium")
+def pay_premium(project: str = typer.Option(...), amount: str = typer.Option(...),
+                on: str | None = typer.Option(None, help="YYYY-MM-DD, default today"),
+                as_json: bool = AsJson) -> None:
+    """Pay reinsurers premium the project owes them."""
+    from mutua.reinsurance import service
+
+    with unit_of_work() as db:
+        owed = service.pay_premium(db, project_code=project, amount=amount, actor=SYSTEM,
+                                   on=_day(on, "on") if on else None)
+    _echo([{"project": project, "paid": amount, "still_owed": f"{owed:.2f}"}], as_json,
+          ("project", "paid", "still_owed"))

@@ -11,7 +11,7 @@ from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.deps import DbSession, Page, Paging, PathId, QueryCode, Router, allow
 from mutua.reinsurance import service
-from mutua.reinsurance.schemas import ReceiveIn, TreatyIn
+from mutua.reinsurance.schemas import PremiumPaymentIn, ReceiveIn, TreatyIn
 
 router = Router(prefix="/reinsurance", tags=["reinsurance"])
 Finance = Annotated[Principal, Depends(allow(Role.FINANCE))]
@@ -51,3 +51,11 @@ def receive(recovery_id: PathId, db: DbSession, actor: Finance,
     row = service.receive(db, recovery_id=recovery_id, actor=actor,
                           on=body.on if body else None)
     return {"id": row.id, "amount": f"{row.amount:.2f}", "received_on": str(row.received_on)}
+
+
+@router.post("/premium-payments")
+def pay_premium(body: PremiumPaymentIn, db: DbSession, actor: Finance) -> dict:
+    """Pay reinsurers premium the project owes (at most what is owed, within its cash)."""
+    owed = service.pay_premium(db, project_code=body.project, amount=body.amount,
+                               actor=actor, on=body.on)
+    return {"project": body.project, "paid": f"{body.amount:.2f}", "still_owed": f"{owed:.2f}"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from mutua.bounds import Day
+from mutua.bounds import Day, Yuan
 from mutua.settlement.schemas import ProjectCode
 
 
@@ -23,4 +23,10 @@ class TreatyIn(BaseModel):
 
 
 class ReceiveIn(BaseModel):
+    on: Day | None = None
+
+
+class PremiumPaymentIn(BaseModel):
+    project: ProjectCode
+    amount: Yuan
     on: Day | None = None

@@ -270,6 +270,34 @@ def receive(db: Session, *, recovery_id: int, actor: Principal,
     return row
 
 
+def pay_premium(db: Session, *, project_code: str, amount: object, actor: Principal,
+                on: date | None = None) -> Decimal:
+    """Pay reinsurers the premium the project owes them: Dr reinsurance premium payable /
+    Cr cash, never more than is owed, and only what the cash (and any approved overdraft)
+    covers. Returns what is still owed."""
+    from mutua.money import to_money
+
+    if actor.role not in FILERS:
+        raise Forbidden("only finance or an administrator may pay reinsurance premium")
+    project = _project(db, project_code)
+    value = to_money(amount, field="amount")
+    on = on or shanghai_today()
+    owed = -ledger_service.balance_of(db, project_id=project.id, account=L.REINSURANCE_PAYABLE)
+    if value <= 0 or value > owed:
+        from mutua.errors import ValidationFailed
+
+        raise ValidationFailed("amount", f"must be above zero and at most the {owed} owed")
+    ledger_service.spend_cash(db, project_id=project.id, amount=value, on=on)
+    ledger_service.post(db, L.JournalEntry.of(
+        project_id=project.id, entry_date=on, kind="reinsurance", reference=project.code,
+        memo=f"reinsurance premium paid: {value}",
+        postings=L.transfer(L.REINSURANCE_PAYABLE, L.CASH, value)))
+    audit.record(db, actor=actor, action="reinsurance.pay_premium", entity="project",
+                 entity_id=project.id, project_id=project.id,
+                 detail={"amount": str(value), "on": str(on)})
+    return owed - value
+
+
 # ---------------------------------------------------------------- what the close reads
 
 @dataclass(frozen=True)

@@ -411,6 +411,8 @@ RULE_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     _shape(r"must be one of (?P<choices>.+)", N_("must be one of %(choices)s")),
     _shape(r"must be after the last closed quarter \((?P<quarter>\S+)\)",
            N_("must be after the last closed quarter (%(quarter)s)")),
+    _shape(r"must be above zero and at most the (?P<owed>\S+) owed",
+           N_("must be above zero and at most the %(owed)s owed")),
     _shape(r"overlaps treaty (?P<code>.+) of the same kind",
            N_("overlaps treaty %(code)s of the same kind")),
     _shape(r"unknown product (?P<code>.+)", N_("unknown product %(code)s")),

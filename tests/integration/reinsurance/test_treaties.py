@@ -167,3 +167,15 @@ def test_a_recovery_dated_in_a_closed_quarter_counts_in_the_next_close(db, pool)
                                           actor=SYSTEM, today=date(2025, 10, 10))
     assert s3["reinsurance_recovered"] == "0.00"  # counted once
     assert_books_balance(db)
+
+
+def test_paying_reinsurance_premium_settles_what_is_owed_and_no_more(db, pool):
+    file(db)
+    death(db, pool.policies[1])  # owes 2,500.00 of reinstatement premium
+    left = service.pay_premium(db, project_code=CODE, amount="1000.00", actor=FINANCE,
+                               on=date(2025, 3, 20))
+    assert left == D("1500.00")
+    assert balance(db, pool.project_id, L.REINSURANCE_PAYABLE) == D("-1500.00")
+    with pytest.raises(ValidationFailed):
+        service.pay_premium(db, project_code=CODE, amount="1500.01", actor=FINANCE)
+    assert_books_balance(db)
