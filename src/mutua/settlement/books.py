@@ -17,8 +17,10 @@ def close_entries(*, project_id: int, quarter: str, on: date, earned: int, uplif
                   ibnr_change: int, expenses: int, startup_recovered: int,
                   reserve_contribution: int, deficit_change: int, fund_repaid: int,
                   uplift: int, aid: int, services: int, unexpired_risk_change: int = 0,
-                  uplift_returned: int = 0) -> list[L.JournalEntry]:
+                  uplift_returned: int = 0, ceded: int = 0) -> list[L.JournalEntry]:
     lines = [
+        ("reinsurance", "premium ceded to reinsurers (rate on earned premium)",
+         L.CEDED_PREMIUM, L.REINSURANCE_PAYABLE, ceded),
         ("premium_earned", "premium earned in the quarter (1/365)",
          L.UNEARNED_PREMIUM, L.PREMIUM_EARNED, earned),
         ("uplift_earned", "uplift premium earned in the quarter",

@@ -24,7 +24,7 @@ from mutua.auth.security import Principal
 from mutua.catalog.models import Benefit, Product, Project
 from mutua.dates import Quarter
 from mutua.errors import NotFound
-from mutua.money import ZERO, fmt, from_fen
+from mutua.money import ZERO, fmt, from_fen, to_fen
 from mutua.settlement import allocation, reserving
 from mutua.settlement.models import AidPayment, AllocationPolicy, Close
 
@@ -77,6 +77,7 @@ def close_statement(project: Project, q: Quarter, w: Work, policy: AllocationPol
         "closed_by": actor.username, "period": {"start": str(q.start), "end": str(q.end)},
         **_result_terms(w, y, project.reserving_method), **_reserve_and_surplus(w, y),
         "gates": [{"name": g.name, "passed": g.passed, "reason": g.reason} for g in o.gates],
+        "solvency": w.solvency,
         "allocation_policy": {
             "version": policy.version if policy else 1,
             "effective_from": policy.effective_from if policy else FIRST_QUARTER,
@@ -115,7 +116,20 @@ def _result_terms(w: Work, y, ibnr_method: str) -> dict:
         "ibnr_method": ibnr_method, "ibnr_chainladder": y(w.ibnr_cl), "ibnr_bf": y(w.ibnr_bf),
         "claims_incurred": y(t.claims_incurred),
         "loss_ratio": loss_ratio(t.claims_incurred, t.earned_premium + t.uplift_premium_earned),
-        "expense_cap": y(w.expense_cap), "expenses": y(t.expenses), "result": y(t.result),
+        "expense_cap": y(w.costs.cap), "expenses": y(t.expenses),
+        "expenses_actual": y(w.costs.actual), "expenses_over_cap": y(w.costs.over_cap),
+        "expenses_by_category": [
+            {"category": c.category, "actual": y(c.actual), "charged": y(c.charged)}
+            for c in w.costs.lines],
+        "result_gross": y(t.result_gross),
+        "reinsurance_ceded": y(t.reinsurance_ceded),
+        "reinsurance_recovered": y(t.reinsurance_recovered),
+        "reinsurance": [{**r, **{k: y(r[k]) for k in ("ceded", "reinstatement_premium",
+                                                     "recovered")}}
+                        for r in w.reinsurance.treaties],
+        "reinsurance_recovered_to_date": y(w.reinsurance.recovered_to_date),
+        "reinstatement_premium_to_date": y(w.reinsurance.reinstatement_premium_to_date),
+        "result": y(t.result),
     }
 
 
@@ -180,6 +194,13 @@ def _distinct_sorted(values: np.ndarray) -> np.ndarray:
 
 def _distinct(values: np.ndarray) -> int:
     return int(len(_distinct_sorted(np.sort(values))))
+
+
+def reinsurance_to_date(last: Close | None) -> tuple[int, int]:
+    """(recoveries, reinstatement premium) the closes up to ``last`` counted, in fen."""
+    s = (last.statement or {}) if last is not None else {}
+    return (to_fen(Decimal(s.get("reinsurance_recovered_to_date", "0"))),
+            to_fen(Decimal(s.get("reinstatement_premium_to_date", "0"))))
 
 
 # ---------------------------------------------------------------- reading closes

@@ -130,7 +130,15 @@ STATEMENT_SECTIONS = (
         ("unexpired_risk_change", N_("Change in the reserve for cover still to run, where "
                                      "its premium falls short"), "-"),
         ("expenses", N_("Necessary costs"), "-"),
-        ("result", N_("Result of the quarter"), "="))),
+        ("result_gross", N_("Result before reinsurance"), "="),
+        ("reinsurance_ceded", N_("Premium paid to reinsurers"), "-"),
+        ("reinsurance_recovered", N_("Claims recovered from reinsurers"), "+"),
+        ("result", N_("Result of the quarter, net of reinsurance"), "="))),
+    (N_("Necessary costs against their cap"), (
+        ("expenses_actual", N_("Costs of running the pool in the quarter"), "+"),
+        ("expenses_over_cap", N_("Above the cap, borne by the operator"), "-"),
+        ("expenses", N_("Charged to the pool (never above the cap)"), "="),
+        ("expense_cap", N_("The cap: earned premium times the expense loading"), " "))),
     (N_("The reserve kept for bad quarters"), (
         ("reserve_before", N_("Reserve before the close"), "+"),
         ("reserve_set_aside", N_("Set aside from this quarter's result"), "+"),
@@ -158,9 +166,14 @@ STATEMENT_SECTIONS = (
 
 def statement_value(pool: dict, key: str) -> Decimal:
     """A line of a stored statement; closes stored before a line existed booked none of it
-    (and set aside what their net reserve contribution was, when positive)."""
+    (and set aside what their net reserve contribution was, when positive). A line signed
+    " " is shown for reference and takes no part in the sums."""
     if key.startswith("allocations."):
         return _money((pool.get("allocations") or {}).get(key.split(".", 1)[1]))
+    if key == "result_gross" and key not in pool:  # closed before reinsurance existed
+        return _money(pool.get("result"))
+    if key == "expenses_actual" and key not in pool:  # closed before costs had categories
+        return _money(pool.get("expenses"))
     if key == "reserve_set_aside" and key not in pool:
         return max(_money(pool.get("reserve_contribution")), Decimal(0))
     return _money(pool.get(key))
