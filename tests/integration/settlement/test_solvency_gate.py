@@ -34,9 +34,12 @@ def test_a_pool_with_no_fund_distributes_only_what_keeps_its_ratios(db):
     s = close(db)
     sol = s["solvency"]
     assert sol["passed"] and D(sol["comprehensive_ratio_percent"]) >= 100
-    # premium risk: a quarter's earned premium made a year, times the (demo) factor
-    assert D(sol["minimum_capital"]) == (D(s["earned_premium"]) * 4 * D("0.11")).quantize(
-        D("0.01"))
+    # premium risk: a quarter's earned premium made a year, times the (demo) factor; reserve
+    # risk on the claims reserves (the filed-pattern IBNR); the two combined at 0.5
+    p = (D(s["earned_premium"]) * 4 * D("0.11")).quantize(D("0.01"))
+    v = D(sol["reserve_risk"])
+    assert D(sol["premium_risk"]) == p and v > 0
+    assert D(sol["minimum_capital"]) == (p * p + v * v + p * v).sqrt().quantize(D("0.01"))
     assert sol["factors_demo"] is True
     assert D(s["distributable"]) == D(sol["headroom"]) < D(s["surplus"])
     assert "only" in gate(s)["reason"] and gate(s)["passed"]
