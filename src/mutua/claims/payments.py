@@ -49,10 +49,15 @@ class BatchResult:
     refused: tuple[Refusal, ...] = ()  # claims left unpaid, above their ceiling
 
 
-def _payable(project_id: int, on: date) -> list:
-    """A batch dated ``on`` pays only what was decided by then and is not yet paid."""
-    return [Claim.project_id == project_id, Claim.status == DECIDED,
-            Claim.approved > Claim.paid, Claim.decided_on <= on]
+def _payable(db: Session, project_id: int, on: date, claim_ids: list[int] | None) -> list:
+    """The claims a batch dated ``on`` pays: decided by then and not yet paid, or just
+    ``claim_ids``, each of which must be such a claim (else ValidationFailed)."""
+    payable = [Claim.project_id == project_id, Claim.status == DECIDED,
+               Claim.approved > Claim.paid, Claim.decided_on <= on]
+    if claim_ids is not None:
+        _check_payable(db, project_id, claim_ids, payable)
+        payable.append(Claim.id.in_(claim_ids))
+    return payable
 
 
 def check_can_pay(db: Session, *, project_code: str, on: date | None = None,
@@ -64,10 +69,7 @@ def check_can_pay(db: Session, *, project_code: str, on: date | None = None,
     """
     on = on or shanghai_today()
     project = catalog_service.get_project(db, code=project_code)
-    payable = _payable(project.id, on)
-    if claim_ids is not None:
-        _check_payable(db, project.id, claim_ids, payable)
-        payable.append(Claim.id.in_(claim_ids))
+    payable = _payable(db, project.id, on, claim_ids)
     ids = list(db.scalars(select(Claim.id).where(*payable)))
     held_back = {r.claim_id for r in above_ceiling(db, claim_ids=ids)} if ids else set()
     total = from_fen(int(db.scalar(select(fen_sum(Claim.approved - Claim.paid))
@@ -87,10 +89,7 @@ def pay(db: Session, *, project_code: str, actor: Principal, on: date | None = N
     """
     on = on or shanghai_today()
     project = catalog_service.get_project(db, code=project_code)
-    payable = _payable(project.id, on)
-    if claim_ids is not None:
-        _check_payable(db, project.id, claim_ids, payable)
-        payable.append(Claim.id.in_(claim_ids))
+    payable = _payable(db, project.id, on, claim_ids)
     ids = _hold(db, payable, project.code)
     if not ids:
         return BatchResult(None, project.code, on, 0, ZERO)
