@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
+from mutua.catalog.models import Project
 from mutua.claims import adjudication as rules
 from mutua.claims import books, workflow
 from mutua.claims.models import DECIDED, PAID, Claim, ClaimItem, ClaimPayment, PaymentBatch
@@ -60,7 +61,7 @@ def _payable(db: Session, project_id: int, on: date, claim_ids: list[int] | None
     return payable
 
 
-def check_can_pay(db: Session, *, project_code: str, on: date | None = None,
+def check_can_pay(db: Session, *, project: Project, on: date | None = None,
                   claim_ids: list[int] | None = None) -> Decimal:
     """What a batch would pay now, refused with a Conflict if the cash cannot cover it.
 
@@ -68,7 +69,6 @@ def check_can_pay(db: Session, *, project_code: str, on: date | None = None,
     nothing is locked or written (the batch checks again when it runs).
     """
     on = on or shanghai_today()
-    project = catalog_service.get_project(db, code=project_code)
     payable = _payable(db, project.id, on, claim_ids)
     ids = list(db.scalars(select(Claim.id).where(*payable)))
     held_back = {r.claim_id for r in above_ceiling(db, claim_ids=ids)} if ids else set()
