@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
+from mutua.catalog.models import Project
 from mutua.claims import adjudication as rules
 from mutua.claims import books, workflow
 from mutua.claims.models import DECIDED, PAID, Claim, ClaimItem, ClaimPayment, PaymentBatch
@@ -49,13 +50,18 @@ class BatchResult:
     refused: tuple[Refusal, ...] = ()  # claims left unpaid, above their ceiling
 
 
-def _payable(project_id: int, on: date) -> list:
-    """A batch dated ``on`` pays only what was decided by then and is not yet paid."""
-    return [Claim.project_id == project_id, Claim.status == DECIDED,
-            Claim.approved > Claim.paid, Claim.decided_on <= on]
+def _payable(db: Session, project_id: int, on: date, claim_ids: list[int] | None) -> list:
+    """The claims a batch dated ``on`` pays: decided by then and not yet paid, or just
+    ``claim_ids``, each of which must be such a claim (else ValidationFailed)."""
+    payable = [Claim.project_id == project_id, Claim.status == DECIDED,
+               Claim.approved > Claim.paid, Claim.decided_on <= on]
+    if claim_ids is not None:
+        _check_payable(db, project_id, claim_ids, payable)
+        payable.append(Claim.id.in_(claim_ids))
+    return payable
 
 
-def check_can_pay(db: Session, *, project_code: str, on: date | None = None,
+def check_can_pay(db: Session, *, project: Project, on: date | None = None,
                   claim_ids: list[int] | None = None) -> Decimal:
     """What a batch would pay now, refused with a Conflict if the cash cannot cover it.
 
@@ -63,11 +69,7 @@ def check_can_pay(db: Session, *, project_code: str, on: date | None = None,
     nothing is locked or written (the batch checks again when it runs).
     """
     on = on or shanghai_today()
-    project = catalog_service.get_project(db, code=project_code)
-    payable = _payable(project.id, on)
-    if claim_ids is not None:
-        _check_payable(db, project.id, claim_ids, payable)
-        payable.append(Claim.id.in_(claim_ids))
+    payable = _payable(db, project.id, on, claim_ids)
     ids = list(db.scalars(select(Claim.id).where(*payable)))
     held_back = {r.claim_id for r in above_ceiling(db, claim_ids=ids)} if ids else set()
     total = from_fen(int(db.scalar(select(fen_sum(Claim.approved - Claim.paid))
@@ -87,10 +89,7 @@ def pay(db: Session, *, project_code: str, actor: Principal, on: date | None = N
     """
     on = on or shanghai_today()
     project = catalog_service.get_project(db, code=project_code)
-    payable = _payable(project.id, on)
-    if claim_ids is not None:
-        _check_payable(db, project.id, claim_ids, payable)
-        payable.append(Claim.id.in_(claim_ids))
+    payable = _payable(db, project.id, on, claim_ids)
     ids = _hold(db, payable, project.code)
     if not ids:
         return BatchResult(None, project.code, on, 0, ZERO)

@@ -39,7 +39,7 @@ def payment_batch(db: Session, *, project_code: str, actor: Principal,
     """One payment batch per project at a time (two would race for the same claims); a
     batch the project's cash cannot cover is refused now, not in the job."""
     project = catalog_service.get_project(db, code=project_code)
-    payments.check_can_pay(db, project_code=project.code, on=on, claim_ids=claim_ids)
+    payments.check_can_pay(db, project=project, on=on, claim_ids=claim_ids)
     params = {"project": project.code, "claim_ids": claim_ids,
               "on": on.isoformat() if on else None}
     return service.enqueue(db, kind="claims.pay", key=project.code, params=params, actor=actor,
