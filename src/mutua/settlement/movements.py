@@ -7,7 +7,8 @@ quarter's last day; opening + movements = closing, to the fen. Where the platfor
 same figure another way (the claims' own case reserves and approved-unpaid amounts, the
 close's IBNR), the report shows it beside the books and says whether they agree.
 
-A new reserve (the unexpired risk reserve, say) is one more entry in ``RESERVE_LINES``.
+A new reserve is one more entry in ``RESERVE_LINES`` (and, if the platform knows it
+another way, one more entry in ``_sources``).
 
 >>> line = roll_forward("ibnr", opening=-1_000_00, movements={"close:ibnr": -250_00},
 ...                     closing=-1_250_00)
@@ -46,6 +47,8 @@ RESERVE_LINES: tuple[ReserveLine, ...] = (
     ReserveLine("case_reserve", L.CASE_RESERVE, "Case reserves 已发生已报案未决赔款准备金"),
     ReserveLine("claims_payable", L.CLAIMS_PAYABLE, "Claims payable 应付赔款"),
     ReserveLine("ibnr", L.IBNR_RESERVE, "IBNR 已发生未报案未决赔款准备金"),
+    ReserveLine("unexpired_risk", L.UNEXPIRED_RISK_RESERVE,
+                "Unexpired risk reserve 保费不足准备金"),
 )
 
 
@@ -95,7 +98,8 @@ def _sums(db: Session, project_id: int, q: Quarter) -> tuple[dict, dict, dict]:
 
 
 def _sources(db: Session, project_id: int, q: Quarter) -> dict[str, int | None]:
-    """The same figures known another way: the claims' own state and the close's IBNR."""
+    """The same figures known another way: the claims' own state, and the close's IBNR and
+    premium deficiency test."""
     from mutua.claims import service as claims_service
     from mutua.settlement.models import Close
 
@@ -107,7 +111,17 @@ def _sources(db: Session, project_id: int, q: Quarter) -> dict[str, int | None]:
         "claims_payable": to_fen(claims_service.claims_payable_at(db, project_id=project_id,
                                                                   as_of=q.end)),
         "ibnr": to_fen(close.ibnr) if close is not None else None,
+        "unexpired_risk": _unexpired_risk_of(db, close),
     }
+
+
+def _unexpired_risk_of(db: Session, close) -> int | None:
+    from mutua.settlement.models import CloseReserving
+
+    if close is None:
+        return None
+    row = db.scalar(select(CloseReserving).where(CloseReserving.close_id == close.id))
+    return None if row is None else to_fen(row.unexpired_risk_reserve)
 
 
 def movement_report(db: Session, *, project_code: str, quarter: str) -> dict:

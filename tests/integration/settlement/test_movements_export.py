@@ -53,6 +53,8 @@ def test_each_line_rolls_forward_and_equals_its_ledger_account(db):
     statement = service.project_statement(db, project_code=CODE, quarter="2025Q1")
     assert by["ibnr"]["closing"] == statement["ibnr"]
     assert by["claims_payable"]["closing"] == statement["claims_payable"]
+    # the premium deficiency test's reserve is in the books as the close recorded it
+    assert by["unexpired_risk"]["source"] is not None and by["unexpired_risk"]["ties"]
     # the next quarter opens where this one closed
     nxt = movements.movement_report(db, project_code=CODE, quarter="2025Q2")
     assert [x["opening"] for x in nxt["lines"]] == [x["closing"] for x in report["lines"]]
