@@ -22,13 +22,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
+from mutua.auth import security
 from mutua.db import Base, load_all_models, make_engine, session_factory
 
 load_all_models()
+
+# Argon2 at its production cost spends about half a second per sign-in on a loaded 2-core
+# machine, and the suite signs in a few thousand times. Tests check who may sign in, not how
+# expensive guessing is, so this process hashes at the smallest cost; the production cost is
+# held by tests/unit/auth/test_password_cost.py, and servers the tests start keep it.
+security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 # The app refuses to sign with no key; every test run makes its own (never one from the
 # source). Servers the tests start (tests/e2e, the crash trials) inherit it.

@@ -22,6 +22,8 @@ from mutua.auth.roles import STAFF_ROLES, Role
 from mutua.dates import utcnow
 from mutua.errors import Forbidden, Unauthorized
 
+# argon2-cffi's defaults are RFC 9106's second recommended option (t=3, m=64 MiB, p=4);
+# tests/unit/auth/test_password_cost.py holds them there.
 _hasher = PasswordHasher()
 ALGORITHM = "HS256"
 
