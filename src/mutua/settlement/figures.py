@@ -111,7 +111,8 @@ def in_force_on(db: Session, *, project_id: int, day: date, ids: tuple[int, int]
                "WHERE id >= ? AND id <= ? AND project_id = ? AND cover_start <= ? "
                "AND cover_end >= ?")
     else:
-        sql = ("SELECT id, member_id, product_id, CAST(ROUND(coefficient * 10000) AS BIGINT), "
+        sql = ("SELECT CAST(id AS BIGINT), CAST(member_id AS BIGINT), "
+               "CAST(product_id AS BIGINT), CAST(ROUND(coefficient * 10000) AS BIGINT), "
                "CAST(cover_end - CAST(%s AS DATE) + 1 AS BIGINT) FROM policies "
                "WHERE id >= %s AND id <= %s AND project_id = %s AND cover_start <= %s "
                "AND cover_end >= %s")
@@ -130,7 +131,8 @@ def uplifted_so_far(db: Session, *, project_id: int, day: date,
     The rows are summed in numpy: a GROUP BY over millions of uplift rows costs SQLite a
     temporary B-tree, half again the time of reading them and sorting their keys."""
     mark = "?" if is_sqlite(db.get_bind()) else "%s"
-    sql = ("SELECT policy_id, benefit_id, sum_insured_added FROM sum_insured_uplifts "
+    sql = ("SELECT CAST(policy_id AS BIGINT), CAST(benefit_id AS BIGINT), "
+           "CAST(sum_insured_added AS BIGINT) FROM sum_insured_uplifts "
            f"WHERE policy_id >= {mark} AND policy_id <= {mark} AND project_id = {mark} "
            f"AND effective_from <= {mark}")
     rows = _columns(db, sql, (ids[0], ids[1], project_id, day.isoformat()), 3)
@@ -147,7 +149,8 @@ def uplifted_so_far(db: Session, *, project_id: int, day: date,
 
 
 def _columns(db: Session, sql: str, params: tuple, width: int) -> np.ndarray:
-    """Integer columns of a query (no NULLs) as an (n, width) int64 array.
+    """Integer columns of a query (no NULLs; on PostgreSQL each cast to BIGINT) as an
+    (n, width) int64 array.
 
     PostgreSQL sends them in COPY's binary format, read straight into numpy (a row of
     8-byte integers has a fixed size there); SQLite's rows stream into numpy through the
@@ -178,7 +181,10 @@ def _copy_binary(raw, sql: str, params: tuple, width: int) -> np.ndarray:
     fields = [("count", ">i2")]
     for i in range(width):
         fields += [(f"len{i}", ">i4"), (f"v{i}", ">i8")]
-    rows = np.frombuffer(body, dtype=np.dtype(fields))
+    dtype = np.dtype(fields)
+    if len(body) % dtype.itemsize:
+        raise ValueError("COPY returned a NULL or a column that is not BIGINT")
+    rows = np.frombuffer(body, dtype=dtype)
     if len(rows) and ((rows["count"] != width).any()
                       or any((rows[f"len{i}"] != 8).any() for i in range(width))):
         raise ValueError("COPY returned a NULL or a column that is not BIGINT")
