@@ -274,10 +274,10 @@ def eligible_rows(db: Session, valid, *, product, period, on: date,
     behind; enrol_many checks again against what is stored (and for duplicates).
     """
     cells = catalog_service.table_cells(db, table_id=period.coefficient_table_id)
+    quote = policies_service.quoter(db, product=product, period=period, on=on, cells=cells)
     out = []
     for row, member in valid:
-        offer = policies_service.quote(db, member=member, product=product, period=period,
-                                       on=on, cells=cells)
+        offer = quote(member)
         if offer.problems:
             bad[row] = list(offer.problems)
         else:

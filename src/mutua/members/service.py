@@ -17,7 +17,12 @@ from mutua.dates import today as shanghai_today
 from mutua.dates import utcnow
 from mutua.db import copy_rows, one_of, unique_or_conflict
 from mutua.errors import Conflict, NotFound, ProblemCollector, ValidationFailed, shown
-from mutua.members.idcard import canonical_id_number, id_problem, mask_id_number, parse_id_number
+from mutua.members.idcard import (
+    canonical_id_number,
+    id_problem,
+    mask_id_number,
+    read_checked,
+)
 from mutua.members.identifiers import canonical_text, member_number_or_none
 from mutua.members.models import Member
 from mutua.members.occupations import occupations
@@ -65,7 +70,7 @@ def validate(data: MemberIn | dict, *, today: date | None = None) -> ValidMember
     if not city or len(city) > 40:
         problems.add("city", "is required, at most 40 characters")
     problems.raise_if_any()
-    parsed = parse_id_number(id_number)
+    parsed = read_checked(id_number)  # checked above
     return ValidMember(name, parsed.number, parsed.birth_date, parsed.sex, phone,
                        occ.code, occ.occupation_class, city)
 

@@ -71,6 +71,24 @@ def quote(db: Session, *, member: Member, product: Product, period: SalePeriod, 
     return Offer(start, end, age, coef, tuple(problems))
 
 
+def quoter(db: Session, *, product: Product, period: SalePeriod, on: date,
+           cells: list[catalog_domain.Cell]):
+    """:func:`quote` for the members of one bulk enrolment: an offer depends only on the
+    member's birth date and occupation class, so each pair is quoted once (a million-row
+    group file holds some tens of thousands of pairs)."""
+    offers: dict[tuple[date, int], Offer] = {}
+
+    def offer(member) -> Offer:
+        key = (member.birth_date, member.occupation_class)
+        found = offers.get(key)
+        if found is None:
+            found = offers[key] = quote(db, member=member, product=product, period=period,
+                                        on=on, cells=cells)
+        return found
+
+    return offer
+
+
 def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, actor: Principal,
           on: date | None = None, payment_reference: str = "") -> Policy:
     """Enrol one member in a product's open period and record the premium paid."""
@@ -154,11 +172,11 @@ def enrol_many(db: Session, *, product_code: str, period_code: str, enrolments: 
     members = _members_by_id(db, [e.member_id for e in enrolments])
     held = _already_enrolled(db, product.id, period.id, list(members))
     rows, problems, seen = [], {}, set()
+    quote_for = quoter(db, product=product, period=period, on=on, cells=cells)
     for e in enrolments:
         member = members.get(e.member_id)
         issues = _bulk_row_problems(member, e, held, seen, product, period)
-        offer = None if issues else quote(db, member=member, product=product, period=period,
-                                          on=on, cells=cells)
+        offer = None if issues else quote_for(member)
         if issues or offer.problems:
             problems[e.row] = issues or list(offer.problems)
             continue
