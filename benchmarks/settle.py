@@ -12,9 +12,16 @@ on PostgreSQL), then, in this process, times
 - ``seconds``: the real close (`settlement.service.close_quarter`), committed.
 
 Prints {"seconds", "baseline_seconds", "ratio", "peak_memory_mb", ...}; peak memory is the
-high-water mark of this process, which never held the build's data. On SQLite ``--reuse``
-starts again from a copy of the database as last built (same sizes), skipping the build.
-PostgreSQL uses --url, else MUTUA_BENCH_POSTGRES_URL, else the local test server.
+high-water mark of this process, which never held the build's data. ``--sizes 1000000,
+10000000`` measures several pools in one process, smallest first, one database each (named
+after the size, claims one per 20 policies), and prints the high-water mark after each: if
+it does not rise with the pool, the close's memory is bounded. ``--reuse`` starts again from
+a copy of the database as built (``--keep``: a file beside SQLite's, made by default; a
+``NAME_pristine`` template database on PostgreSQL), or on PostgreSQL from a database built
+and not yet closed, skipping the build. ``--chunk`` sets the policy ids the close reads at
+a time. PostgreSQL uses --url, else MUTUA_BENCH_POSTGRES_URL, else the local test server.
+
+    python -m benchmarks settle --sizes 1000000,10000000 --db postgres --url URL --json
 """
 
 from __future__ import annotations

@@ -108,8 +108,8 @@ def in_force_on(db: Session, *, project_id: int, day: date, ids: tuple[int, int]
     if is_sqlite(db.get_bind()):
         sql = ("SELECT id, member_id, product_id, CAST(ROUND(coefficient * 10000) AS INTEGER), "
                "CAST(julianday(cover_end) - julianday(?) AS INTEGER) + 1 FROM policies "
-               "WHERE id >= ? AND id <= ? AND project_id = ? AND cover_start <= ? "
-               "AND cover_end >= ?")
+               "WHERE id >= ? AND id <= ? AND +project_id = ? AND +cover_start <= ? "
+               "AND +cover_end >= ?")  # unary +: SQLite seeks the id range, no other index
     else:
         sql = ("SELECT CAST(id AS BIGINT), CAST(member_id AS BIGINT), "
                "CAST(product_id AS BIGINT), CAST(ROUND(coefficient * 10000) AS BIGINT), "
@@ -130,10 +130,11 @@ def uplifted_so_far(db: Session, *, project_id: int, day: date,
 
     The rows are summed in numpy: a GROUP BY over millions of uplift rows costs SQLite a
     temporary B-tree, half again the time of reading them and sorting their keys."""
-    mark = "?" if is_sqlite(db.get_bind()) else "%s"
+    sqlite = is_sqlite(db.get_bind())
+    mark, plus = ("?", "+") if sqlite else ("%s", "")  # + keeps SQLite on the policy index
     sql = ("SELECT CAST(policy_id AS BIGINT), CAST(benefit_id AS BIGINT), "
            "CAST(sum_insured_added AS BIGINT) FROM sum_insured_uplifts "
-           f"WHERE policy_id >= {mark} AND policy_id <= {mark} AND project_id = {mark} "
+           f"WHERE policy_id >= {mark} AND policy_id <= {mark} AND {plus}project_id = {mark} "
            f"AND effective_from <= {mark}")
     rows = _columns(db, sql, (ids[0], ids[1], project_id, day.isoformat()), 3)
     if len(rows) == 0:
