@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import BACKENDS, PG_URL
+from tests.conftest import BACKENDS, PG_URL, _create_database_if_absent
 
 
 @pytest.fixture(params=BACKENDS)
@@ -16,5 +16,6 @@ def bench_url(request, tmp_path) -> tuple[str, str]:
     if request.param == "sqlite":
         return "sqlite", f"sqlite:///{tmp_path / 'bench.db'}"
     u = make_url(PG_URL)
-    return "postgres", u.set(database=f"{u.database}_bench").render_as_string(
-        hide_password=False)
+    url = u.set(database=f"{u.database}_bench").render_as_string(hide_password=False)
+    _create_database_if_absent(url)
+    return "postgres", url
