@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
+from mutua.catalog.models import Project
 from mutua.claims import adjudication as rules
 from mutua.claims import books, workflow
 from mutua.claims.models import DECIDED, PAID, Claim, ClaimItem, ClaimPayment, PaymentBatch
@@ -32,7 +33,8 @@ from mutua.claims.schemas import RefusedOut as Refusal
 from mutua.dates import today as shanghai_today
 from mutua.errors import Conflict, Problem, ValidationFailed
 from mutua.ledger import service as ledger_service
-from mutua.money import ZERO
+from mutua.ledger.service import fen_sum
+from mutua.money import ZERO, from_fen
 from mutua.policies import service as policies_service
 
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: a NOWAIT lock found the rows held
@@ -48,6 +50,35 @@ class BatchResult:
     refused: tuple[Refusal, ...] = ()  # claims left unpaid, above their ceiling
 
 
+def _payable(db: Session, project_id: int, on: date, claim_ids: list[int] | None) -> list:
+    """The claims a batch dated ``on`` pays: decided by then and not yet paid, or just
+    ``claim_ids``, each of which must be such a claim (else ValidationFailed)."""
+    payable = [Claim.project_id == project_id, Claim.status == DECIDED,
+               Claim.approved > Claim.paid, Claim.decided_on <= on]
+    if claim_ids is not None:
+        _check_payable(db, project_id, claim_ids, payable)
+        payable.append(Claim.id.in_(claim_ids))
+    return payable
+
+
+def check_can_pay(db: Session, *, project: Project, on: date | None = None,
+                  claim_ids: list[int] | None = None) -> Decimal:
+    """What a batch would pay now, refused with a Conflict if the cash cannot cover it.
+
+    Asked before a batch is queued, so the person who asked hears of a shortfall at once;
+    nothing is locked or written (the batch checks again when it runs).
+    """
+    on = on or shanghai_today()
+    payable = _payable(db, project.id, on, claim_ids)
+    ids = list(db.scalars(select(Claim.id).where(*payable)))
+    held_back = {r.claim_id for r in above_ceiling(db, claim_ids=ids)} if ids else set()
+    total = from_fen(int(db.scalar(select(fen_sum(Claim.approved - Claim.paid))
+                                   .where(*payable, Claim.id.not_in(held_back))) or 0))
+    if total:
+        ledger_service.covers_cash(db, project_id=project.id, amount=total, on=on)
+    return total
+
+
 def pay(db: Session, *, project_code: str, actor: Principal, on: date | None = None,
         claim_ids: list[int] | None = None) -> BatchResult:
     """Pay the project's approved claims (or just ``claim_ids``, each of which must be payable).
@@ -58,12 +89,7 @@ def pay(db: Session, *, project_code: str, actor: Principal, on: date | None = N
     """
     on = on or shanghai_today()
     project = catalog_service.get_project(db, code=project_code)
-    # a batch dated ``on`` pays only what was decided by then
-    payable = [Claim.project_id == project.id, Claim.status == DECIDED,
-               Claim.approved > Claim.paid, Claim.decided_on <= on]
-    if claim_ids is not None:
-        _check_payable(db, project.id, claim_ids, payable)
-        payable.append(Claim.id.in_(claim_ids))
+    payable = _payable(db, project.id, on, claim_ids)
     ids = _hold(db, payable, project.code)
     if not ids:
         return BatchResult(None, project.code, on, 0, ZERO)

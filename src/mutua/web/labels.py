@@ -60,6 +60,7 @@ CLOSE_GATES = {
     "start_up_costs": N_("Start-up costs recovered"),
     "solvency": N_("Reserve at or above its minimum, no deficit carried"),
     "operating_fund": N_("Borrowed operating fund repaid"),
+    "c_ross_solvency": N_("Solvency ratios at or above their thresholds (C-ROSS)"),
 }
 
 # What signing in as each demo member shows (mutua.demo.logins.story_members), with its facts.

@@ -25,7 +25,7 @@ from mutua.claims.models import OPEN_STATES
 from mutua.claims.schemas import DecisionIn, ItemOverride
 from mutua.claims.workflow import DuplicateReport
 from mutua.dates import today
-from mutua.deps import MAX_OFFSET, DbSession, PathId, Router
+from mutua.deps import MAX_OFFSET, DbSession, PathId, PathText, Router
 from mutua.errors import Conflict, Forbidden, Problem, ValidationFailed
 from mutua.health import service as health_service
 from mutua.jobs import starts
@@ -247,7 +247,7 @@ def decide(claim_id: PathId, request: Request, db: DbSession,
 
 
 @router.post("/{claim_id}/override/{answer}")
-def answer_override(claim_id: int, answer: str, request: Request, db: DbSession,
+def answer_override(claim_id: PathId, answer: PathText, request: Request, db: DbSession,
                     principal: Principal = open_to("claims"),
                     note: Annotated[str, Form(max_length=2000)] = ""):
     """Another handler approves or turns down an override waiting for a second approver."""
