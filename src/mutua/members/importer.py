@@ -46,7 +46,7 @@ from mutua.policies import service as policies_service
 from mutua.settings import Settings, get_settings
 
 COLUMNS = ("name", "id_number", "phone", "occupation_code", "city")
-PROGRESS_EVERY_ROWS = 5000  # rows checked between two progress reports
+PROGRESS_EVERY_ROWS = 20_000  # rows checked at once (as columns) between two reports
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls (and other OLE2 documents)
 
@@ -254,15 +254,16 @@ def import_members(db: Session, *, data: bytes, filename: str, product_code: str
 def validate_rows(rows: list[tuple[int, dict[str, str]]], *, today: date,
                   bad: dict[int, list[Problem]],
                   progress=None) -> list[tuple[int, members_service.ValidMember]]:
-    """Each row through the registration rules; bad rows land in ``bad`` by row number."""
+    """The registration rules over the rows, a chunk of columns at a time; bad rows land in
+    ``bad`` by row number."""
     valid = []
-    for checked, (row, data) in enumerate(rows):
-        if progress is not None and checked % PROGRESS_EVERY_ROWS == 0:
-            progress(checked, len(rows), "checking rows")
-        try:
-            valid.append((row, members_service.validate(data, today=today)))
-        except ValidationFailed as exc:
-            bad[row] = list(exc.problems)
+    for start in range(0, len(rows), PROGRESS_EVERY_ROWS):
+        if progress is not None:
+            progress(start, len(rows), "checking rows")
+        chunk = rows[start:start + PROGRESS_EVERY_ROWS]
+        ok, problems = members_service.validate_many([data for _, data in chunk], today=today)
+        valid.extend((chunk[i][0], member) for i, member in ok)
+        bad.update((chunk[i][0], found) for i, found in problems.items())
     return valid
 
 
