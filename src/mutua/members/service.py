@@ -16,7 +16,7 @@ from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.dates import today as shanghai_today
 from mutua.dates import utcnow
-from mutua.db import copy_rows, one_of, unique_or_conflict
+from mutua.db import copy_rows, one_of, reserve_ids, unique_or_conflict
 from mutua.errors import Conflict, NotFound, Problem, ProblemCollector, ValidationFailed, shown
 from mutua.members.idcard import check_id_numbers, mask_id_number
 from mutua.members.identifiers import canonical_text, member_number_or_none
@@ -130,19 +130,21 @@ def register_many(db: Session, rows: list[ValidMember]) -> dict[str, int]:
     """Insert validated members in bulk; returns id_number -> member id for all of them.
 
     Members already registered (same ID number) are reused, not duplicated. New rows are
-    written with COPY on PostgreSQL (executemany on SQLite) under the ORM.
+    written with COPY on PostgreSQL (executemany on SQLite) under the ORM, with ids reserved
+    first so they need not be looked up again.
     """
     ids = existing_ids(db, [r.id_number for r in rows])
     new = list({r.id_number: r for r in rows if r.id_number not in ids}.values())
     numbers = member_numbers(db, len(new))
+    new_ids = reserve_ids(db, "members", len(new))
     now = utcnow()
-    copy_rows(db, "members", ["member_number", "name", "id_number", "birth_date", "sex", "phone",
-                              "occupation_code", "occupation_class", "city", "status",
+    copy_rows(db, "members", ["id", "member_number", "name", "id_number", "birth_date", "sex",
+                              "phone", "occupation_code", "occupation_class", "city", "status",
                               "joined_at"],
-              ((num, r.name, r.id_number, r.birth_date, r.sex, r.phone, r.occupation_code,
+              ((mid, num, r.name, r.id_number, r.birth_date, r.sex, r.phone, r.occupation_code,
                 r.occupation_class, r.city, "active", now)
-               for r, num in zip(new, numbers, strict=True)))
-    ids.update(existing_ids(db, [r.id_number for r in new]))
+               for r, num, mid in zip(new, numbers, new_ids, strict=True)))
+    ids.update(zip((r.id_number for r in new), new_ids, strict=True))
     return ids
 
 

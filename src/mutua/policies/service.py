@@ -73,13 +73,15 @@ def quote(db: Session, *, member: Member, product: Product, period: SalePeriod, 
 
 def quoter(db: Session, *, product: Product, period: SalePeriod, on: date,
            cells: list[catalog_domain.Cell]):
-    """:func:`quote` for the members of one bulk enrolment: an offer depends only on the
-    member's birth date and occupation class, so each pair is quoted once (a million-row
-    group file holds some tens of thousands of pairs)."""
-    offers: dict[tuple[date, int], Offer] = {}
+    """:func:`quote` for the members of one bulk enrolment: every member's cover starts on
+    the same day, so an offer depends only on the age then and the occupation class, and
+    each pair is quoted once (a million-row group file holds a few hundred pairs)."""
+    start, _ = domain.cover_dates(period_cover_start=period.cover_start, enrolled_on=on,
+                                  term_days=product.term_days)
+    offers: dict[tuple[int, int], Offer] = {}
 
     def offer(member) -> Offer:
-        key = (member.birth_date, member.occupation_class)
+        key = (age_on(member.birth_date, start), member.occupation_class)
         found = offers.get(key)
         if found is None:
             found = offers[key] = quote(db, member=member, product=product, period=period,
