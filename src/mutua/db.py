@@ -14,6 +14,7 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, Text, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -187,9 +188,12 @@ def copy_rows(db: Session, table: str, names: list[str], rows) -> int:
     n = 0
     if conn.dialect.name == "postgresql":
         with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+            lines: list[str] = []
             for row in rows:
-                copy.write_row(row)
-                n += 1
+                lines.append("\t".join(map(_copy_text, row)))
+                if len(lines) == 10_000:
+                    n += _write_lines(copy, lines)
+            n += _write_lines(copy, lines)
         return n
     sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
     cur = raw.cursor()
@@ -204,6 +208,38 @@ def copy_rows(db: Session, table: str, names: list[str], rows) -> int:
         cur.executemany(sql, batch)
         n += len(batch)
     return n
+
+
+# COPY's text format: tab between fields, a line per row, \N for NULL, and these escaped.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(v) -> str:
+    r"""One value in COPY's text format (formatting rows here is several times faster than
+    the driver's row by row writer, which showed as the first cost of a bulk import).
+
+    >>> [_copy_text(v) for v in (None, "a\tb\\", True, 7, Decimal("1.50"), date_type(2026, 1, 2))]
+    ['\\N', 'a\\tb\\\\', 't', '7', '1.50', '2026-01-02']
+    """
+    if v is None:
+        return "\\N"
+    if isinstance(v, str):
+        return v.translate(_COPY_ESCAPES)
+    if isinstance(v, bool):
+        return "t" if v else "f"
+    if isinstance(v, (int, Decimal, date_type, np.integer)):
+        return str(v)  # a datetime is a date: '2026-01-02 03:04:05+00:00' keeps its zone
+    if isinstance(v, (float, np.floating)):
+        return repr(float(v))
+    raise TypeError(f"copy_rows cannot write a {type(v).__name__}")
+
+
+def _write_lines(copy, lines: list[str]) -> int:
+    if lines:
+        copy.write("\n".join(lines) + "\n")
+    count = len(lines)
+    lines.clear()
+    return count
 
 
 def _sqlite_value(v):
@@ -231,7 +267,7 @@ def reserve_ids(db: Session, table: str, count: int) -> list[int]:
     if db.get_bind().dialect.name == "postgresql":
         return list(db.scalars(text(
             f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
-            "FROM generate_series(1, :n)"), {"n": count}))
+            "FROM generate_series(1, :n)"), {"n": count}).all())  # fetched at once, not row by row
     last = db.scalar(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}"))
     return list(range(last + 1, last + count + 1))
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 import numpy as np
 from sqlalchemy import func, select
@@ -143,8 +144,9 @@ def _record_premium(db: Session, *, policy: Policy, reference: str, on: date) ->
         postings=L.transfer(L.CASH, L.UNEARNED_PREMIUM, policy.premium)))
 
 
-@dataclass(frozen=True)
-class Enrolment:
+class Enrolment(NamedTuple):
+    """One member of a bulk enrolment (a tuple: an import makes a million of them)."""
+
     member_id: int
     row: int  # the caller's row number, to report problems against
 
