@@ -176,30 +176,38 @@ def load_all_models() -> None:
 
 # --- bulk paths for imports and the demo (hundreds of thousands of rows) ---------------------
 
-def copy_rows(db: Session, table: str, names: list[str], rows) -> int:
+def copy_rows(db: Session, table: str, names: list[str], rows,
+              same: dict[str, object] | None = None) -> int:
     """Write plain tuples under the ORM, in the session's transaction; returns the row count.
 
     COPY on PostgreSQL; executemany of 50,000 rows a statement on SQLite. Values must be in
     database form already: money as integer fen, dates as ``date``, timestamps aware.
+    ``same`` names the columns every row shares and their value, formatted once rather than
+    once a row (a bulk enrolment writes a million rows of one project, product and day).
     """
+    same = same or {}
+    columns = ", ".join([*names, *same])
     db.flush()  # rows added through the ORM go first (foreign keys may point at them)
     conn = db.connection()
     raw = conn.connection.dbapi_connection
     n = 0
     if conn.dialect.name == "postgresql":
-        with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+        tail = "".join("\t" + _copy_text(v) for v in same.values())
+        with raw.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             lines: list[str] = []
             for row in rows:
-                lines.append("\t".join(map(_copy_text, row)))
+                lines.append("\t".join(map(_copy_text, row)) + tail)
                 if len(lines) == 10_000:
                     n += _write_lines(copy, lines)
             n += _write_lines(copy, lines)
         return n
-    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    shared = tuple(_sqlite_value(v) for v in same.values())
+    width = len(names) + len(same)
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * width)})"
     cur = raw.cursor()
     batch: list[tuple] = []
     for row in rows:
-        batch.append(tuple(_sqlite_value(v) for v in row))
+        batch.append(tuple(_sqlite_value(v) for v in row) + shared)
         if len(batch) == 50_000:
             cur.executemany(sql, batch)
             n += len(batch)

@@ -139,11 +139,11 @@ def register_many(db: Session, rows: list[ValidMember]) -> dict[str, int]:
     new_ids = reserve_ids(db, "members", len(new))
     now = utcnow()
     copy_rows(db, "members", ["id", "member_number", "name", "id_number", "birth_date", "sex",
-                              "phone", "occupation_code", "occupation_class", "city", "status",
-                              "joined_at"],
+                              "phone", "occupation_code", "occupation_class", "city"],
               ((mid, num, r.name, r.id_number, r.birth_date, r.sex, r.phone, r.occupation_code,
-                r.occupation_class, r.city, "active", now)
-               for r, num, mid in zip(new, numbers, new_ids, strict=True)))
+                r.occupation_class, r.city) for r, num, mid in zip(new, numbers, new_ids,
+                                                                   strict=True)),
+              same={"status": "active", "joined_at": now})
     ids.update(zip((r.id_number for r in new), new_ids, strict=True))
     return ids
 

@@ -239,15 +239,16 @@ def _insert_policies(db: Session, *, product: Product, period: SalePeriod,
     ids = reserve_ids(db, "policies", len(rows))
     premium, now = to_fen(product.uniform_premium), utcnow()
     copy_rows(db, "policies", [
-        "id", "policy_number", "project_id", "product_id", "period_id", "member_id", "status",
-        "enrolled_on", "cover_start", "cover_end", "premium", "age_at_start",
-        "occupation_class", "coefficient", "refund", "created_at"],
-        ((pid, num, product.project_id, product.id, period.id, m.id, "in_force", on,
-          o.cover_start, o.cover_end, premium, o.age, m.occupation_class, o.coefficient, 0, now)
-         for (m, o), num, pid in zip(rows, numbers, ids, strict=True)))
-    copy_rows(db, "premium_payments", [
-        "project_id", "policy_id", "amount", "paid_on", "kind", "reference"],
-        ((product.project_id, pid, premium, on, "premium", reference) for pid in ids))
+        "id", "policy_number", "member_id", "cover_start", "cover_end", "age_at_start",
+        "occupation_class", "coefficient"],
+        ((pid, num, m.id, o.cover_start, o.cover_end, o.age, m.occupation_class, o.coefficient)
+         for (m, o), num, pid in zip(rows, numbers, ids, strict=True)),
+        same={"project_id": product.project_id, "product_id": product.id,
+              "period_id": period.id, "status": "in_force", "enrolled_on": on,
+              "premium": premium, "refund": 0, "created_at": now})
+    copy_rows(db, "premium_payments", ["policy_id"], ((pid,) for pid in ids),
+              same={"project_id": product.project_id, "amount": premium, "paid_on": on,
+                    "kind": "premium", "reference": reference})
 
 
 def cancel(db: Session, *, policy_id: int, actor: Principal, on: date | None = None,
