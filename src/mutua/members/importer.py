@@ -3,8 +3,9 @@
 A delivery platform or a fleet sends one file with the columns
 ``name, id_number, phone, occupation_code, city`` (any order, one header row). Every row is
 checked by the same rules as a single registration, a chunk of rows at a time as columns
-(:func:`mutua.members.service.validate_many`, which a single registration calls too) and by the product's eligibility rules (:func:`mutua.policies.service.quote`, before anyone
-is registered, then :func:`mutua.policies.service.enrol_many` for duplicates). The answer
+(:func:`mutua.members.service.validate_many`, which a single registration calls too) and
+by the product's eligibility rules (:func:`mutua.policies.service.quote`, before anyone is
+registered, then :func:`mutua.policies.service.enrol_many` for duplicates). The answer
 lists each bad row by its row number in the file (the header is row 1), with the field and
 the rule it breaks. Valid rows are registered (a member already registered under the same ID
 number is reused) and enrolled with set-based statements; with ``all_or_nothing`` a single bad
