@@ -12,9 +12,16 @@ on PostgreSQL), then, in this process, times
 - ``seconds``: the real close (`settlement.service.close_quarter`), committed.
 
 Prints {"seconds", "baseline_seconds", "ratio", "peak_memory_mb", ...}; peak memory is the
-high-water mark of this process, which never held the build's data. On SQLite ``--reuse``
-starts again from a copy of the database as last built (same sizes), skipping the build.
-PostgreSQL uses --url, else MUTUA_BENCH_POSTGRES_URL, else the local test server.
+high-water mark of this process, which never held the build's data. ``--sizes 1000000,
+10000000`` measures several pools in one process, smallest first, one database each (named
+after the size, claims one per 20 policies), and prints the high-water mark after each: if
+it does not rise with the pool, the close's memory is bounded. ``--reuse`` starts again from
+a copy of the database as built (``--keep``: a file beside SQLite's, made by default; a
+``NAME_pristine`` template database on PostgreSQL), or on PostgreSQL from a database built
+and not yet closed, skipping the build. ``--chunk`` sets the policy ids the close reads at
+a time. PostgreSQL uses --url, else MUTUA_BENCH_POSTGRES_URL, else the local test server.
+
+    python -m benchmarks settle --sizes 1000000,10000000 --db postgres --url URL --json
 """
 
 from __future__ import annotations
@@ -348,10 +355,18 @@ def close(url: str) -> tuple[float, dict]:
     return seconds, statement
 
 
-def _url(args) -> str:
+def _url(args, policies: int | None = None) -> str:
+    """The benchmark's database; with several sizes, one per size (named after it)."""
+    from sqlalchemy.engine import make_url
+
     if args.db == "sqlite":
-        return args.url or "sqlite:///var/bench/settle.db"
-    return args.url or os.environ.get("MUTUA_BENCH_POSTGRES_URL") or DEFAULT_PG
+        url = args.url or "sqlite:///var/bench/settle.db"
+        return url if policies is None else url.replace(".db", f"-{policies}.db")
+    url = args.url or os.environ.get("MUTUA_BENCH_POSTGRES_URL") or DEFAULT_PG
+    if policies is None:
+        return url
+    u = make_url(url)
+    return u.set(database=f"{u.database}_{policies}").render_as_string(hide_password=False)
 
 
 def _open_for_close(url: str) -> bool:
@@ -379,43 +394,63 @@ def _pristine(url: str) -> Path | None:
     return Path(url.split("///", 1)[-1] + ".pristine")
 
 
-def _ensure_pg_database(url: str) -> None:
-    """Create the benchmark's PostgreSQL database if the server lacks it."""
-    from sqlalchemy import text
+def _admin(url: str):
     from sqlalchemy.engine import make_url
 
     from mutua.db import make_engine
 
     u = make_url(url)
-    admin = make_engine(u.set(database="postgres").render_as_string(hide_password=False),
-                        isolation_level="AUTOCOMMIT")
+    return u.database, make_engine(u.set(database="postgres").render_as_string(
+        hide_password=False), isolation_level="AUTOCOMMIT")
+
+
+def _ensure_pg_database(url: str) -> None:
+    """Create the benchmark's PostgreSQL database if the server lacks it."""
+    from sqlalchemy import text
+
+    name, admin = _admin(url)
     with admin.connect() as conn:
         if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                            {"n": u.database}).scalar():
-            conn.execute(text(f'CREATE DATABASE "{u.database}"'))
+                            {"n": name}).scalar():
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
 
 
-def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks settle", description=__doc__.split("\n")[0])
-    p.add_argument("--policies", type=int, default=100_000)
-    p.add_argument("--claims", type=int, default=5_000)
-    p.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
-    p.add_argument("--url")
-    p.add_argument("--reuse", action="store_true", help="keep a database built before")
-    p.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--json", action="store_true")
-    args = p.parse_args(argv)
-    url = _url(args)
-    if args.build_only:
-        build(url, args.policies, args.claims)
-        return 0
+def _pg_pristine(url: str, *, save: bool) -> bool:
+    """PostgreSQL's copy of the database as built is a template database (``NAME_pristine``):
+    ``save`` makes it after a build; otherwise the database is made again from it, if it
+    exists (True)."""
+    from sqlalchemy import text
+
+    name, admin = _admin(url)
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                  {"n": f"{name}_pristine"}).scalar()
+            if save:
+                if exists:
+                    conn.execute(text(f'DROP DATABASE "{name}_pristine"'))
+                conn.execute(text(f'CREATE DATABASE "{name}_pristine" TEMPLATE "{name}"'))
+                return True
+            if not exists:
+                return False
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{name}_pristine"'))
+            return True
+    finally:
+        admin.dispose()
+
+
+def measure(args, url: str, policies: int, claims: int) -> dict:
+    """Build (or reuse) one size, then time the baseline and the close on it."""
     if args.db == "postgres":
         _ensure_pg_database(url)
     build_seconds = None
     pristine = _pristine(url)
     if args.reuse and not pristine and _open_for_close(url):
         pass  # PostgreSQL: built before and the timed quarter not closed yet
+    elif args.reuse and not pristine and _pg_pristine(url, save=False):
+        pass  # PostgreSQL: made again from its copy as built
     elif args.reuse and pristine and pristine.exists():
         for suffix in ("-wal", "-shm"):
             Path(str(pristine.with_suffix("")) + suffix).unlink(missing_ok=True)
@@ -423,16 +458,18 @@ def main(argv: list[str]) -> int:
     else:
         started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "benchmarks", "settle", "--build-only",
-                        "--policies", str(args.policies), "--claims", str(args.claims),
+                        "--policies", str(policies), "--claims", str(claims),
                         "--db", args.db, "--url", url], check=True)
         build_seconds = round(time.perf_counter() - started, 1)
-        if pristine:
+        if pristine and args.keep:
             shutil.copy(pristine.with_suffix(""), pristine)
+        elif args.keep:
+            _pg_pristine(url, save=True)
     base_seconds, base = baseline(url)
     seconds, statement = close(url)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out = {
-        "db": args.db, "policies": args.policies, "claims": args.claims,
+    return {
+        "db": args.db, "policies": policies, "claims": claims,
         "seconds": round(seconds, 2), "baseline_seconds": round(base_seconds, 2),
         "ratio": round(seconds / base_seconds, 2), "peak_memory_mb": round(peak_mb, 1),
         "build_seconds": build_seconds,
@@ -448,9 +485,46 @@ def main(argv: list[str]) -> int:
         "uplift_carried": statement.get("uplift_carried"),
         "claims_payable": statement.get("claims_payable"),
     }
-    if args.json:
-        print(json.dumps(out))
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks settle", description=__doc__.split("\n")[0])
+    p.add_argument("--policies", type=int, default=100_000)
+    p.add_argument("--claims", type=int, default=5_000)
+    p.add_argument("--sizes", help="several pool sizes in one run, smallest first (e.g. "
+                   "1000000,10000000), one database each, claims one per 20 policies: the "
+                   "peak memory printed after each shows whether it grows with the pool")
+    p.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    p.add_argument("--url")
+    p.add_argument("--reuse", action="store_true", help="keep a database built before")
+    p.add_argument("--keep", action="store_true", default=None,
+                   help="keep a copy of the database as built for --reuse (a file next to "
+                        "SQLite's, a NAME_pristine template database on PostgreSQL); "
+                        "default: on SQLite only")
+    p.add_argument("--chunk", type=int, help="policy ids the close reads at a time "
+                   "(default mutua.settlement.uplift.CHUNK_POLICIES)")
+    p.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    if args.keep is None:
+        args.keep = args.db == "sqlite"
+    if args.chunk:
+        from mutua.settlement import uplift
+
+        uplift.CHUNK_POLICIES = args.chunk
+    if args.build_only:
+        build(_url(args), args.policies, args.claims)
+        return 0
+    if args.sizes:
+        runs = [measure(args, _url(args, n), n, n // 20)
+                for n in (int(x) for x in args.sizes.split(","))]
     else:
-        for k, v in out.items():
-            print(f"{k:>20}: {v}")
+        runs = [measure(args, _url(args), args.policies, args.claims)]
+    if args.json:
+        print(json.dumps(runs if args.sizes else runs[0]))
+    else:
+        for out in runs:
+            for k, v in out.items():
+                print(f"{k:>20}: {v}")
+            print()
     return 0

@@ -382,13 +382,15 @@ def drop_database(url: str) -> None:
         return
     engine = make_engine(url)
     try:
+        from mutua.jobs import queue
+
+        # The queue first: its functions depend on its tables' row types, so dropping the
+        # tables alone fails on a database `mutua init` made.
+        with engine.begin() as conn:
+            queue.drop_schema(conn)
         meta = MetaData()
         meta.reflect(engine)
         meta.drop_all(engine)
-        from mutua.jobs import queue
-
-        with engine.begin() as conn:
-            queue.drop_schema(conn)  # the queue's functions and types go with its tables
     finally:
         engine.dispose()
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 import numpy as np
 from sqlalchemy import func, select
@@ -71,6 +72,26 @@ def quote(db: Session, *, member: Member, product: Product, period: SalePeriod, 
     return Offer(start, end, age, coef, tuple(problems))
 
 
+def quoter(db: Session, *, product: Product, period: SalePeriod, on: date,
+           cells: list[catalog_domain.Cell]):
+    """:func:`quote` for the members of one bulk enrolment: every member's cover starts on
+    the same day, so an offer depends only on the age then and the occupation class, and
+    each pair is quoted once (a million-row group file holds a few hundred pairs)."""
+    start, _ = domain.cover_dates(period_cover_start=period.cover_start, enrolled_on=on,
+                                  term_days=product.term_days)
+    offers: dict[tuple[int, int], Offer] = {}
+
+    def offer(member) -> Offer:
+        key = (age_on(member.birth_date, start), member.occupation_class)
+        found = offers.get(key)
+        if found is None:
+            found = offers[key] = quote(db, member=member, product=product, period=period,
+                                        on=on, cells=cells)
+        return found
+
+    return offer
+
+
 def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, actor: Principal,
           on: date | None = None, payment_reference: str = "") -> Policy:
     """Enrol one member in a product's open period and record the premium paid."""
@@ -123,8 +144,9 @@ def _record_premium(db: Session, *, policy: Policy, reference: str, on: date) ->
         postings=L.transfer(L.CASH, L.UNEARNED_PREMIUM, policy.premium)))
 
 
-@dataclass(frozen=True)
-class Enrolment:
+class Enrolment(NamedTuple):
+    """One member of a bulk enrolment (a tuple: an import makes a million of them)."""
+
     member_id: int
     row: int  # the caller's row number, to report problems against
 
@@ -154,11 +176,11 @@ def enrol_many(db: Session, *, product_code: str, period_code: str, enrolments: 
     members = _members_by_id(db, [e.member_id for e in enrolments])
     held = _already_enrolled(db, product.id, period.id, list(members))
     rows, problems, seen = [], {}, set()
+    quote_for = quoter(db, product=product, period=period, on=on, cells=cells)
     for e in enrolments:
         member = members.get(e.member_id)
         issues = _bulk_row_problems(member, e, held, seen, product, period)
-        offer = None if issues else quote(db, member=member, product=product, period=period,
-                                          on=on, cells=cells)
+        offer = None if issues else quote_for(member)
         if issues or offer.problems:
             problems[e.row] = issues or list(offer.problems)
             continue
@@ -217,15 +239,16 @@ def _insert_policies(db: Session, *, product: Product, period: SalePeriod,
     ids = reserve_ids(db, "policies", len(rows))
     premium, now = to_fen(product.uniform_premium), utcnow()
     copy_rows(db, "policies", [
-        "id", "policy_number", "project_id", "product_id", "period_id", "member_id", "status",
-        "enrolled_on", "cover_start", "cover_end", "premium", "age_at_start",
-        "occupation_class", "coefficient", "refund", "created_at"],
-        ((pid, num, product.project_id, product.id, period.id, m.id, "in_force", on,
-          o.cover_start, o.cover_end, premium, o.age, m.occupation_class, o.coefficient, 0, now)
-         for (m, o), num, pid in zip(rows, numbers, ids, strict=True)))
-    copy_rows(db, "premium_payments", [
-        "project_id", "policy_id", "amount", "paid_on", "kind", "reference"],
-        ((product.project_id, pid, premium, on, "premium", reference) for pid in ids))
+        "id", "policy_number", "member_id", "cover_start", "cover_end", "age_at_start",
+        "occupation_class", "coefficient"],
+        ((pid, num, m.id, o.cover_start, o.cover_end, o.age, m.occupation_class, o.coefficient)
+         for (m, o), num, pid in zip(rows, numbers, ids, strict=True)),
+        same={"project_id": product.project_id, "product_id": product.id,
+              "period_id": period.id, "status": "in_force", "enrolled_on": on,
+              "premium": premium, "refund": 0, "created_at": now})
+    copy_rows(db, "premium_payments", ["policy_id"], ((pid,) for pid in ids),
+              same={"project_id": product.project_id, "amount": premium, "paid_on": on,
+                    "kind": "premium", "reference": reference})
 
 
 def cancel(db: Session, *, policy_id: int, actor: Principal, on: date | None = None,

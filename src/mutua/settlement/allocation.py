@@ -160,6 +160,9 @@ class UpliftBasis:
     def __len__(self) -> int:
         return len(self.policy)
 
+    def buy(self, pot: int) -> Uplift:
+        return buy_uplift(pot, self)
+
     def exposure(self) -> np.ndarray:
         """SI x r x t per row in fen: what a rise of 100% would cost (a weight, float)."""
         return (self.sum_insured.astype(np.float64) * self.rate_units * self.days
@@ -189,11 +192,22 @@ def uplift_rate(pot: int, basis: UpliftBasis) -> tuple[Decimal, bool]:
     >>> uplift_rate(10**6, b)
     (Decimal('0.50000000'), True)
     """
-    total = float(basis.exposure().sum()) if len(basis) else 0.0
-    if pot <= 0 or total <= 0:
+    if not len(basis):
+        return rate_for(pot, 0.0, 0)
+    return rate_for(pot, float(basis.exposure().sum()), int(basis.cap_units.max()))
+
+
+def rate_for(pot: int, exposure: float, cap_units: int) -> tuple[Decimal, bool]:
+    """:func:`uplift_rate` from the total exposure sum(SI x r x t) and the largest cap, which
+    a close sums over its policies chunk by chunk.
+
+    >>> rate_for(231, 10_000.0, 50_000_000)
+    (Decimal('0.02310000'), False)
+    """
+    if pot <= 0 or exposure <= 0:
         return Decimal(0).quantize(RATE_PLACES), False
-    raw = (Decimal(pot) / Decimal(repr(total))).quantize(RATE_PLACES, rounding=ROUND_DOWN)
-    cap = Decimal(int(basis.cap_units.max())) / RATE_SCALE
+    raw = (Decimal(pot) / Decimal(repr(exposure))).quantize(RATE_PLACES, rounding=ROUND_DOWN)
+    cap = Decimal(cap_units) / RATE_SCALE
     return (cap.quantize(RATE_PLACES), True) if raw >= cap else (raw, False)
 
 
@@ -204,17 +218,24 @@ def raise_cover(rate: Decimal, basis: UpliftBasis) -> tuple[np.ndarray, np.ndarr
     the rate. Its cost SI_added x r / coefficient x days / 365 is split to the fen by
     largest remainder: the rows' money adds up to the exact total cost rounded down.
     """
+    added, money, fraction = cover_parts(rate, basis)
+    short = int(fraction.sum())  # float: may fall a fen short of the exact sum, never over it
+    if short:
+        money[np.argsort(-fraction, kind="stable")[:short]] += 1
+    return added, money
+
+
+def cover_parts(rate: Decimal, basis: UpliftBasis) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sum insured added, money rounded down, the fen's fraction left) per row: the
+    pieces :func:`raise_cover` splits by largest remainder, row by row, so a close can
+    compute them chunk by chunk and pick the largest fractions over all its chunks."""
     units = np.minimum(int((rate * RATE_SCALE).to_integral_value()), basis.cap_units)
     added = _exact(_product(basis.sum_insured, units) // RATE_SCALE)
     numerator = _product(added, basis.rate_units * basis.days)
     denominator = basis.coefficient_units * (YEAR_DAYS * RATE_SCALE // COEFFICIENT_SCALE)
     money = numerator // denominator
     fraction = ((numerator - money * denominator) / denominator).astype(np.float64)
-    money = _exact(money)
-    short = int(fraction.sum())  # float: may fall a fen short of the exact sum, never over it
-    if short:
-        money[np.argsort(-fraction, kind="stable")[:short]] += 1
-    return added, money
+    return added, _exact(money), fraction
 
 
 def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -252,6 +273,8 @@ class Allocation:
     aid_returned_to_uplift: int
     uplift_to_services: int  # no eligible policy: the pot went to services
     carried_overflow: int  # carried money unspent in a second close: to aid and services
+    # What the basis bought: an Uplift (its rows' columns) from an UpliftBasis, the close's
+    # summary from its chunked rows (settlement.uplift.Raised); both tell rate and spent.
     raised: Uplift = field(default_factory=lambda: Uplift(
         Decimal(0).quantize(RATE_PLACES), False, np.zeros(0, np.int64), np.zeros(0, np.int64)))
 
@@ -277,7 +300,10 @@ def aid_for_claimants(pot: int, uncovered: np.ndarray) -> np.ndarray:
 def allocate(distributable: int, shares: Shares, uncovered: np.ndarray, basis: UpliftBasis,
              *, carried_in: int = 0) -> Allocation:
     """Cut ``distributable`` into uplift (one rate), aid per claimant, services and the
-    carried remainder; ``carried_in`` (part of ``distributable``) goes to the uplift pot."""
+    carried remainder; ``carried_in`` (part of ``distributable``) goes to the uplift pot.
+
+    ``basis`` is an UpliftBasis or anything with its length and ``buy(pot)`` (the close
+    passes its policies' rows read in chunks, settlement.uplift.UpliftRows)."""
     if distributable < 0:
         raise ValueError("distributable surplus cannot be negative")
     carried_in = max(0, min(carried_in, distributable))
@@ -289,7 +315,7 @@ def allocate(distributable: int, shares: Shares, uncovered: np.ndarray, basis: U
     pot += returned + carried_in
     if len(basis) == 0 or pot == 0:
         return Allocation(0, aid, services + pot, pot, carried_in, 0, returned, pot, 0)
-    raised = buy_uplift(pot, basis)
+    raised = basis.buy(pot)
     left = pot - raised.spent
     overflow = min(left, max(0, carried_in - raised.spent))  # oldest money is spent first
     if overflow:

@@ -119,34 +119,51 @@ class InForce:
     remaining_days: np.ndarray  # days of cover from that day to the cover's end, both counted
 
 
-def in_force_on(db: Session, *, project_id: int, day: date) -> InForce:
-    """Read the columns once through the driver into numpy: a million rows are read in
-    about a second this way, where per-row objects take ten."""
+def policy_id_span(db: Session, *, project_id: int) -> tuple[int, int]:
+    """(lowest, highest) policy id of a project, (0, -1) without policies: the close reads
+    the project in id ranges of a bounded size between them."""
+    lo, hi = db.execute(text("SELECT MIN(id), MAX(id) FROM policies WHERE project_id = :p"),
+                        {"p": project_id}).one()
+    return (0, -1) if lo is None else (int(lo), int(hi))
+
+
+def in_force_on(db: Session, *, project_id: int, day: date, ids: tuple[int, int]) -> InForce:
+    """The policies with ids in ``ids`` (from, to, both included) in force on ``day``.
+
+    Read as columns through the driver into numpy, one id range at a time, so the memory
+    held is that of one range whatever the size of the pool."""
     if is_sqlite(db.get_bind()):
         sql = ("SELECT id, member_id, product_id, CAST(ROUND(coefficient * 10000) AS INTEGER), "
                "CAST(julianday(cover_end) - julianday(?) AS INTEGER) + 1 FROM policies "
-               "WHERE project_id = ? AND cover_start <= ? AND cover_end >= ?")
-        params = (day.isoformat(), project_id, day.isoformat(), day.isoformat())
+               "WHERE id >= ? AND id <= ? AND +project_id = ? AND +cover_start <= ? "
+               "AND +cover_end >= ?")  # unary +: SQLite seeks the id range, no other index
     else:
-        sql = ("SELECT id, member_id, product_id, CAST(ROUND(coefficient * 10000) AS BIGINT), "
-               "cover_end - CAST(%s AS DATE) + 1 FROM policies "
-               "WHERE project_id = %s AND cover_start <= %s AND cover_end >= %s")
-        params = (day.isoformat(), project_id, day.isoformat(), day.isoformat())
+        sql = ("SELECT CAST(id AS BIGINT), CAST(member_id AS BIGINT), "
+               "CAST(product_id AS BIGINT), CAST(ROUND(coefficient * 10000) AS BIGINT), "
+               "CAST(cover_end - CAST(%s AS DATE) + 1 AS BIGINT) FROM policies "
+               "WHERE id >= %s AND id <= %s AND project_id = %s AND cover_start <= %s "
+               "AND cover_end >= %s")
+    params = (day.isoformat(), ids[0], ids[1], project_id, day.isoformat(), day.isoformat())
     cols = _columns(db, sql, params, 5)
     cols = cols[np.argsort(cols[:, 0], kind="stable")]
     return InForce(*(cols[:, i] for i in range(5)))
 
 
-def uplifted_so_far(db: Session, *, project_id: int, day: date) -> np.ndarray:
+def uplifted_so_far(db: Session, *, project_id: int, day: date,
+                    ids: tuple[int, int]) -> np.ndarray:
     """(policy id, benefit id, sum insured added in fen) of the uplifts in effect on
-    ``day``, one row per policy and benefit, ordered by both.
+    ``day`` for the policies with ids in ``ids``, one row per policy and benefit, ordered
+    by both.
 
     The rows are summed in numpy: a GROUP BY over millions of uplift rows costs SQLite a
     temporary B-tree, half again the time of reading them and sorting their keys."""
-    mark = "?" if is_sqlite(db.get_bind()) else "%s"
-    sql = ("SELECT policy_id, benefit_id, sum_insured_added FROM sum_insured_uplifts "
-           f"WHERE project_id = {mark} AND effective_from <= {mark}")
-    rows = _columns(db, sql, (project_id, day.isoformat()), 3)
+    sqlite = is_sqlite(db.get_bind())
+    mark, plus = ("?", "+") if sqlite else ("%s", "")  # + keeps SQLite on the policy index
+    sql = ("SELECT CAST(policy_id AS BIGINT), CAST(benefit_id AS BIGINT), "
+           "CAST(sum_insured_added AS BIGINT) FROM sum_insured_uplifts "
+           f"WHERE policy_id >= {mark} AND policy_id <= {mark} AND {plus}project_id = {mark} "
+           f"AND effective_from <= {mark}")
+    rows = _columns(db, sql, (ids[0], ids[1], project_id, day.isoformat()), 3)
     if len(rows) == 0:
         return rows
     width = int(rows[:, 1].max()) + 1
@@ -160,9 +177,15 @@ def uplifted_so_far(db: Session, *, project_id: int, day: date) -> np.ndarray:
 
 
 def _columns(db: Session, sql: str, params: tuple, width: int) -> np.ndarray:
-    """Integer columns of a query, read through the DBAPI cursor into an (n, width) array
-    (streamed into numpy: no list of row tuples is built)."""
+    """Integer columns of a query (no NULLs; on PostgreSQL each cast to BIGINT) as an
+    (n, width) int64 array.
+
+    PostgreSQL sends them in COPY's binary format, read straight into numpy (a row of
+    8-byte integers has a fixed size there); SQLite's rows stream into numpy through the
+    cursor. Neither builds a list of row tuples."""
     raw = db.connection().connection.dbapi_connection
+    if not is_sqlite(db.get_bind()):
+        return _copy_binary(raw, sql, params, width)
     cur = raw.cursor()
     try:
         cur.execute(sql, params)
@@ -170,3 +193,30 @@ def _columns(db: Session, sql: str, params: tuple, width: int) -> np.ndarray:
     finally:
         cur.close()
     return flat.reshape(-1, width)
+
+
+def _copy_binary(raw, sql: str, params: tuple, width: int) -> np.ndarray:
+    """``COPY (sql) TO STDOUT (FORMAT BINARY)`` of BIGINT columns into an int64 array.
+
+    After an 11-byte signature, 32-bit flags and a 32-bit header-extension length (and
+    that many bytes), each row is a 16-bit field count, then per field a 32-bit length and
+    the 8-byte big-endian value; the stream ends with a field count of -1."""
+    with raw.cursor() as cur, cur.copy(
+            f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", params) as copy:
+        data = b"".join(bytes(block) for block in copy)
+    extension = int.from_bytes(data[15:19], "big")
+    body = memoryview(data)[19 + extension:len(data) - 2]
+    fields = [("count", ">i2")]
+    for i in range(width):
+        fields += [(f"len{i}", ">i4"), (f"v{i}", ">i8")]
+    dtype = np.dtype(fields)
+    if len(body) % dtype.itemsize:
+        raise ValueError("COPY returned a NULL or a column that is not BIGINT")
+    rows = np.frombuffer(body, dtype=dtype)
+    if len(rows) and ((rows["count"] != width).any()
+                      or any((rows[f"len{i}"] != 8).any() for i in range(width))):
+        raise ValueError("COPY returned a NULL or a column that is not BIGINT")
+    out = np.empty((len(rows), width), dtype=np.int64)
+    for i in range(width):
+        out[:, i] = rows[f"v{i}"]
+    return out

@@ -450,12 +450,10 @@ class Work:
         return self.outcome.undistributed_after + (self.carried if self.outcome.distributable
                                                    else 0)
 
-    def uplift_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(policy id, benefit id, money, sum insured added) of every row the rise reached."""
-        c, raised = self.candidates, self.alloc.raised
-        keep = raised.sum_insured_added > 0
-        return (c.row_policy_id[keep], c.row_benefit_id[keep], raised.money[keep],
-                raised.sum_insured_added[keep])
+    def uplift_rows(self):
+        """Per range of policies: (policy id, benefit id, money, sum insured added) of the
+        rows the rise reached."""
+        return self.candidates.basis.reached(uplift.Raised.of(self.alloc.raised))
 
 
 def _compute(db: Session, *, project: Project, q: Quarter, last: Close | None,
@@ -611,8 +609,7 @@ def _write(db: Session, *, project: Project, q: Quarter, row: Close, work: Work,
         uplift_returned=t.uplift_premium_returned,
         ceded=work.reinsurance.close_ceded))
     reserving.write(db, close=row, r=work.reserving)
-    policy_ids, benefit_ids, money, si = work.uplift_rows()
-    if len(policy_ids):
+    for policy_ids, benefit_ids, money, si in work.uplift_rows():
         policies_service.record_uplifts(
             db, project_id=project.id, quarter=str(q), effective_from=q.next().start,
             policy_ids=policy_ids, benefit_ids=benefit_ids, money_fen=money,
@@ -631,7 +628,8 @@ def _write(db: Session, *, project: Project, q: Quarter, row: Close, work: Work,
                       ("undistributed_after", work.undistributed_after),
                       ("startup_costs_recovered", o.startup_costs_recovered),
                       ("fund_repaid", o.fund_repaid), ("distributable", o.distributable),
-                      ("uplift_carried", work.carried), ("sum_insured_added", int(si.sum()))):
+                      ("uplift_carried", work.carried),
+                      ("sum_insured_added", uplift.Raised.of(work.alloc.raised).sum_insured_added)):
         setattr(row, name, from_fen(fen))
     row.uplift_rate = work.alloc.rate
     row.policies_uplifted = statement["policies_uplifted"]

@@ -25,7 +25,7 @@ from mutua.catalog.models import Benefit, Product, Project
 from mutua.dates import Quarter
 from mutua.errors import NotFound
 from mutua.money import ZERO, fmt, from_fen, to_fen
-from mutua.settlement import allocation, reserving
+from mutua.settlement import allocation, reserving, uplift
 from mutua.settlement.models import AidPayment, AllocationPolicy, Close
 
 if TYPE_CHECKING:
@@ -154,46 +154,28 @@ def _reserve_and_surplus(w: Work, y) -> dict:
 def _uplift(w: Work, y, q: Quarter) -> dict:
     """The declared rate, who it reached, who it could not, and the money it left."""
     a, c = w.alloc, w.candidates
-    added = a.raised.sum_insured_added
-    reached = _distinct_sorted(c.basis.policy[added > 0])  # rows are policy-major
-    by_benefit: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    if len(added):
-        for i, code in enumerate(c.codes):
-            rows = c.row_benefit_code == i
-            by_benefit[code][0] += int(a.raised.money[rows].sum())
-            by_benefit[code][1] += int(added[rows].sum())
+    raised = uplift.Raised.of(a.raised)
     return {
         "uplift_rate": rate_text(a.rate), "uplift_rate_percent": percent(a.rate),
-        "uplift_rate_capped": a.raised.capped,
+        "uplift_rate_capped": raised.capped,
         "uplift_carried_in": y(a.carried_in), "uplift_carried": y(w.carried),
         "uplift_rules": [
             {"product": t.code, "min_uplift_days": t.min_days,
              "max_uplift_rate": str(Decimal(t.cap_units) / allocation.RATE_SCALE),
              "rate": rate_text(min(a.rate, Decimal(t.cap_units) / allocation.RATE_SCALE))}
             for t in c.products.values()],
-        "members_in_force_next_quarter": _distinct(c.in_force.member_id),
-        "policies_in_force_next_quarter": int(len(c.in_force.policy_id)),
-        "policies_eligible": int(c.eligible.sum()),
+        "members_in_force_next_quarter": c.members_in_force,
+        "policies_in_force_next_quarter": c.policies_in_force,
+        "policies_eligible": c.policies_eligible,
         "policies_too_few_days_left": c.too_few_days,
-        "policies_uplifted": int(len(reached)),
-        "members_uplifted": _distinct(c.in_force.member_id[reached]),
+        "policies_uplifted": raised.policies,
+        "members_uplifted": raised.members,
         "uplift_effective_from": str(q.next().start),
-        "sum_insured_added": y(int(added.sum())),
+        "sum_insured_added": y(raised.sum_insured_added),
         "sum_insured_added_by_benefit": [
             {"benefit": code, "money": y(m), "sum_insured_added": y(s)}
-            for code, (m, s) in sorted(by_benefit.items()) if s],
+            for code, (m, s) in sorted(raised.by_code.items()) if s],
     }
-
-
-def _distinct_sorted(values: np.ndarray) -> np.ndarray:
-    """The distinct values of a sorted column, without sorting it again."""
-    if len(values) == 0:
-        return values
-    return values[np.concatenate(([True], values[1:] != values[:-1]))]
-
-
-def _distinct(values: np.ndarray) -> int:
-    return int(len(_distinct_sorted(np.sort(values))))
 
 
 def reinsurance_to_date(last: Close | None) -> tuple[int, int]:
