@@ -22,8 +22,9 @@ def csrf_of(html: str) -> str:
 def post_form(client, path: str, data: dict, *, from_page: str | None = None, **kw):
     """POST a page form with the token of the page it sits on."""
     page = client.get(from_page or path)
+    headers = {"referer": f"http://testserver{from_page or path}", **kw.pop("headers", {})}
     return client.post(path, data={"csrf_token": csrf_of(page.text), **data},
-                       follow_redirects=False, **kw)
+                       follow_redirects=False, headers=headers, **kw)
 
 
 def sign_in(client, login: str, password: str = PASSWORD):

@@ -97,7 +97,7 @@ def pay(request: Request, db: DbSession, principal: Principal = open_to("claims"
     except (ValidationFailed, Conflict) as exc:
         db.rollback()
         return _queue_page(request, db, principal, status_code=exc.status_code,
-                           problems=[_("Nothing was paid.")] + describe_all(exc))
+                           problems=describe_all(exc, lead=_("Nothing was paid.")))
     return redirect(job_path(job.id))
 
 

@@ -16,7 +16,7 @@ from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.dates import SHANGHAI, utcnow
 from mutua.deps import MAX_OFFSET, DbSession, PathId, Router, allow
-from mutua.errors import Conflict, Problem, ValidationFailed, shown
+from mutua.errors import Conflict, ValidationFailed, shown
 from mutua.governance import experience as governance_experience
 from mutua.governance import meetings as governance_meetings
 from mutua.governance import ratings as governance_ratings
@@ -25,7 +25,7 @@ from mutua.members import service as members_service
 from mutua.web.i18n import gettext as _
 from mutua.web.pages.member_governance import KIND_LABELS, PROPOSAL_STATUS, option_labels
 from mutua.web.pages.staff import open_to
-from mutua.web.problems import describe, describe_all
+from mutua.web.problems import describe_all
 from mutua.web.render import N_, redirect, render
 
 router = Router(prefix="/staff/governance")
@@ -153,7 +153,7 @@ def schedule(request: Request, db: DbSession, principal: Principal = open_to("go
         when = datetime.fromisoformat(starts_at).replace(tzinfo=SHANGHAI)
     except ValueError:
         return _page(request, db, principal, status_code=422,
-                     problems=[describe(Problem("starts_at", "must be a date and time"))])
+                     problems=describe_all(ValidationFailed("starts_at", "must be a date and time")))
     try:
         governance_meetings.schedule_meeting(db, project_id=project_id, title_zh=title_zh,
                                              title_en=title_en, mode=mode, place=place,
@@ -190,7 +190,7 @@ def _refused(request, db, principal, exc: ValidationFailed):
     """The governance page again, naming each field and its rule; nothing was stored."""
     db.rollback()
     return _page(request, db, principal, status_code=422,
-                 problems=[_(NOT_STORED), *describe_all(exc)])
+                 problems=describe_all(exc, lead=_(NOT_STORED)))
 
 
 def _percent_share(text: str, field: str) -> Decimal:
@@ -307,5 +307,5 @@ def generate_pricing(request: Request, db: DbSession, principal: Principal = Act
     except ValidationFailed as exc:
         db.rollback()
         return _pricing_page(request, db, status_code=422, form=form,
-                             problems=[_(NOT_STORED), *describe_all(exc)])
+                             problems=describe_all(exc, lead=_(NOT_STORED)))
     return redirect(f"/staff/governance/pricing?created={proposal.id}")
