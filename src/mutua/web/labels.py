@@ -81,6 +81,12 @@ RESERVING_METHODS = {"bf": N_("Bornhuetter-Ferguson"), "chainladder": N_("Chain 
 FEEDBACK_STATUS = {"open": N_("Open"), "in_progress": N_("In progress"),
                    "answered": N_("Answered"), "done": N_("Done")}
 FEEDBACK_SOURCE = {"meeting": N_("Meeting"), "rating": N_("Rating"), "member": N_("Member")}
+SERVICE_KINDS = {"claim": N_("Claims"), "enrolment": N_("Enrolment"),
+                 "care_contact": N_("Care contact")}
+TEAMS = {"claims": N_("Claims team"), "enrolment": N_("Enrolment team"),
+         "care": N_("Care team")}
+TABLE_SOURCES = {"catalogue": N_("from the product definition"),
+                 "proposal": N_("from a pricing proposal")}
 MEETING_MODES = {"in_person": N_("In person"), "online": N_("Online")}
 
 # What signing in as each demo member shows (mutua.demo.logins.story_members), with its facts.

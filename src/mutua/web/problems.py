@@ -405,6 +405,42 @@ RULE_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
            N_("proposal %(number)s is %(status)s, not a draft")),
     _shape(r"proposal (?P<number>\d+) is (?P<status>\w+), not open",
            N_("proposal %(number)s is %(status)s, not open")),
+    # the close's checks, as the close preview gives their reasons (settlement/close.py)
+    _shape(r"start-up costs are covered", N_("start-up costs are covered")),
+    _shape(r"start-up costs covered: (?P<recovered>\S+) recovered this quarter",
+           N_("start-up costs covered: %(recovered)s recovered this quarter")),
+    _shape(r"start-up costs not yet covered: (?P<left>\S+) outstanding after recovering "
+           r"(?P<recovered>\S+); nothing may be distributed",
+           N_("start-up costs not yet covered: %(left)s outstanding after recovering "
+              "%(recovered)s; nothing may be distributed")),
+    _shape(r"stabilisation reserve (?P<reserve>\S+) is at or above its minimum (?P<minimum>\S+) "
+           r"and no deficit is carried",
+           N_("stabilisation reserve %(reserve)s is at or above its minimum %(minimum)s and no "
+              "deficit is carried")),
+    _shape(r"reserve (?P<reserve>\S+) below its minimum (?P<minimum>\S+) or deficit "
+           r"(?P<deficit>\S+) carried forward: surplus is retained",
+           N_("reserve %(reserve)s below its minimum %(minimum)s or deficit %(deficit)s carried "
+              "forward: surplus is retained")),
+    _shape(r"no borrowed initial operating fund outstanding",
+           N_("no borrowed initial operating fund outstanding")),
+    _shape(r"initial operating fund (?P<fund>\S+) outstanding; no repayment approved by the "
+           r"member assembly and the regulator, so none is made",
+           N_("initial operating fund %(fund)s outstanding; no repayment approved by the member "
+              "assembly and the regulator, so none is made")),
+    _shape(r"repayment of the initial operating fund is suspended while start-up costs are "
+           r"uncovered or solvency is insufficient; surplus is retained",
+           N_("repayment of the initial operating fund is suspended while start-up costs are "
+              "uncovered or solvency is insufficient; surplus is retained")),
+    _shape(r"reserve plus undistributed surplus (?P<total>\S+) has not yet reached the fund "
+           r"outstanding (?P<fund>\S+): surplus is retained until the approved repayment can "
+           r"be made",
+           N_("reserve plus undistributed surplus %(total)s has not yet reached the fund "
+              "outstanding %(fund)s: surplus is retained until the approved repayment can be "
+              "made")),
+    _shape(r"approved instalment of (?P<repaid>\S+) repaid on the initial operating fund; "
+           r"(?P<left>\S+) remains",
+           N_("approved instalment of %(repaid)s repaid on the initial operating fund; "
+              "%(left)s remains")),
     # numbers and dates typed in (money.py, dates.py, payloads, clinical)
     _shape(r"must be a number, got (?P<got>.+)", N_("must be a number, got %(got)s")),
     _shape(r"must be a number of years, got (?P<got>.+)",

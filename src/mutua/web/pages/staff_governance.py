@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from fastapi import Depends, Form, Query, Request
+from sqlalchemy import select
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
@@ -21,7 +22,9 @@ from mutua.governance import experience as governance_experience
 from mutua.governance import meetings as governance_meetings
 from mutua.governance import ratings as governance_ratings
 from mutua.governance import service as governance_service
+from mutua.governance.models import ServiceRating
 from mutua.members import service as members_service
+from mutua.web import i18n
 from mutua.web.i18n import gettext as _
 from mutua.web.pages.member_governance import KIND_LABELS, PROPOSAL_STATUS, option_labels
 from mutua.web.pages.staff import open_to
@@ -39,10 +42,15 @@ def _page(request, db, principal, *, problems=None, status_code=200):
     meetings, _n = governance_meetings.list_meetings(db, actor=principal, limit=20)
     registered = {m.id: governance_meetings.registrations(db, meeting_id=m.id) for m in meetings}
     feedback, _n = governance_meetings.list_feedback(db, actor=principal, limit=PAGE)
+    projects = catalog_service.list_projects(db)
+    rated = [f.rating_id for f in feedback if f.rating_id]
+    ratings_of = {r.id: r for r in db.scalars(select(ServiceRating).where(
+        ServiceRating.id.in_(rated)))} if rated else {}
     return render(request, "staff/governance.html", status_code=status_code,
-                  proposals=proposals, turnout=turnout, meetings=meetings,
+                  proposals=proposals, turnout=turnout, meetings=meetings, ratings_of=ratings_of,
                   registered=registered, feedback=feedback, feedback_status=FEEDBACK_STATUS,
-                  ratings=governance_ratings.summary(db), projects=catalog_service.list_projects(db),
+                  ratings=governance_ratings.summary(db), projects=projects,
+                  project_names={p.id: i18n.pick(p.name_zh, p.name_en) for p in projects},
                   status_labels=PROPOSAL_STATUS, kind_labels=KIND_LABELS,
                   labels_of=option_labels, problems=problems or [],
                   now=utcnow().astimezone(SHANGHAI))
