@@ -32,7 +32,7 @@ from mutua.claims.schemas import RefusedOut as Refusal
 from mutua.dates import today as shanghai_today
 from mutua.errors import Conflict, Problem, ValidationFailed
 from mutua.ledger import service as ledger_service
-from mutua.money import ZERO
+from mutua.money import ZERO, from_fen
 from mutua.policies import service as policies_service
 
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: a NOWAIT lock found the rows held
@@ -58,9 +58,7 @@ def pay(db: Session, *, project_code: str, actor: Principal, on: date | None = N
     """
     on = on or shanghai_today()
     project = catalog_service.get_project(db, code=project_code)
-    # a batch dated ``on`` pays only what was decided by then
-    payable = [Claim.project_id == project.id, Claim.status == DECIDED,
-               Claim.approved > Claim.paid, Claim.decided_on <= on]
+    payable = payable_now(project.id, on)
     if claim_ids is not None:
         _check_payable(db, project.id, claim_ids, payable)
         payable.append(Claim.id.in_(claim_ids))
@@ -104,6 +102,46 @@ def pay(db: Session, *, project_code: str, actor: Principal, on: date | None = N
     db.flush()
     _refresh(db)
     return BatchResult(batch.batch_key, project.code, on, len(rows), total, tuple(refused))
+
+
+def payable_now(project_id: int, on: date) -> list:
+    """The conditions of a claim a batch dated ``on`` pays: decided by then, not yet paid."""
+    return [Claim.project_id == project_id, Claim.status == DECIDED,
+            Claim.approved > Claim.paid, Claim.decided_on <= on]
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a batch run now would pay, before anything moves: claims, members, total, the
+    first claims in claim order, and the claims it would leave unpaid (above their ceiling)."""
+
+    project_code: str
+    on: date
+    claims: int
+    members: int
+    total: Decimal
+    first: tuple  # (claim id, claim number, member id, amount), at most ``shown``
+    refused: tuple[Refusal, ...]
+
+
+def preview(db: Session, *, project_code: str, on: date | None = None,
+            shown: int = 50) -> Preview:
+    """The batch :func:`pay` would make now, read without taking hold of anything (set-based:
+    one count, one sum, the first ``shown`` rows and the ceiling check of the claims)."""
+    on = on or shanghai_today()
+    project = catalog_service.get_project(db, code=project_code)
+    payable = payable_now(project.id, on)
+    ids = list(db.scalars(select(Claim.id).where(*payable)))
+    refused = tuple(above_ceiling(db, claim_ids=ids)) if ids else ()
+    held = sorted({r.claim_id for r in refused})
+    paid = [*payable, Claim.id.not_in(held)] if held else payable
+    count, members, total = db.execute(select(
+        func.count(Claim.id), func.count(func.distinct(Claim.member_id)),
+        func.coalesce(ledger_service.fen_sum(Claim.approved - Claim.paid), 0)).where(*paid)).one()
+    first = tuple(db.execute(select(Claim.id, Claim.claim_number, Claim.member_id,
+                                    Claim.approved - Claim.paid).where(*paid)
+                             .order_by(Claim.id).limit(shown)).all())
+    return Preview(project.code, on, count, members, from_fen(total), first, refused)
 
 
 def _hold(db: Session, payable: list, project_code: str) -> list[int]:

@@ -44,3 +44,14 @@ def staff_user(db):
         return name
 
     return make
+
+
+def pay_after_preview(client, project: str):
+    """Run a payment batch as a handler does: open its preview, then confirm what it shows."""
+    preview = client.get(f"/staff/claims/payments/preview?project={project}")
+    assert preview.status_code == 200, preview.text[-800:]
+    hidden = dict(re.findall(r'<input type="hidden" name="(expected_\w+)" value="([^"]*)"',
+                             preview.text))
+    return client.post("/staff/claims/payments", data={
+        "csrf_token": csrf_of(preview.text), "project": project, **hidden},
+        headers={"referer": str(preview.url)}, follow_redirects=False)

@@ -15,7 +15,7 @@ from mutua.claims.schemas import ClaimIn, DecisionIn, ItemIn
 from mutua.dates import SHANGHAI
 from mutua.ledger import service as ledger_service
 from tests import factories as f
-from tests.integration.web.conftest import csrf_of, post_form, sign_in
+from tests.integration.web.conftest import csrf_of, pay_after_preview, post_form, sign_in
 
 TODAY = date.today()
 
@@ -116,7 +116,6 @@ def test_a_batch_the_cash_cannot_cover_is_explained_on_the_queue(client, db, poo
     db.commit()
     assert ledger_service.cash_balance(db, project_id=product.project_id) < 10000
     sign_in(client, staff_user(Role.CLAIMS))
-    r = post_form(client, "/staff/claims/payments", {"project": "TEST-ACC"},
-                  from_page="/staff/claims")
+    r = pay_after_preview(client, "TEST-ACC")
     assert r.status_code == 409
     assert "现金缺口" in r.text and "已批准透支额度" in r.text

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from mutua.audit import service as audit_service
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
+from mutua.claims import payments
 from mutua.claims import service as claims_service
 from mutua.claims.models import OPEN_STATES
 from mutua.claims.schemas import DecisionIn, ItemOverride
@@ -81,15 +82,40 @@ def _queue_page(request, db, principal, *, status="open", project="", offset=0, 
                   outcome_labels=labels.CLAIM_OUTCOME, paid=paid, problems=problems or [])
 
 
+@router.get("/payments/preview")
+def payment_preview(request: Request, db: DbSession, principal: Principal = open_to("claims"),
+                    project: str = Query("", max_length=32)):
+    """What a payment batch would pay now (claims, members, total), with the button that pays
+    it: money moves only after someone has seen this page. No project is chosen for them."""
+    if project not in {p.code for p in catalog_service.list_projects(db)}:
+        return _queue_page(request, db, principal, status_code=422, problems=describe_all(
+            ValidationFailed("project", "choose one of the projects")))
+    return _preview_page(request, db, project)
+
+
+def _preview_page(request, db, project: str, *, problems=None, status_code=200):
+    shown = payments.preview(db, project_code=project)
+    named = catalog_service.get_project(db, code=project)
+    return render(request, "staff/payment_preview.html", status_code=status_code,
+                  preview=shown, project=named, problems=problems or [])
+
+
 @router.post("/payments")
 def pay(request: Request, db: DbSession, principal: Principal = open_to("claims"),
-        project: Annotated[str, Form(max_length=32)] = ""):
+        project: Annotated[str, Form(max_length=32)] = "",
+        expected_claims: Annotated[int, Form(ge=0, le=10**9)] = -1,
+        expected_total: Annotated[str, Form(max_length=24)] = ""):
     """Pay the project's approved claims in one batch (赔款支付), as a job whose page says what
-    was paid; a re-run pays nothing twice."""
+    was paid; a re-run pays nothing twice. Only the batch a preview showed is paid: if claims
+    were decided or paid since, the preview is shown again with what changed."""
     codes = {p.code for p in catalog_service.list_projects(db)}
     try:
         if project not in codes:
             raise ValidationFailed("project", "choose one of the projects")
+        now = payments.preview(db, project_code=project, shown=0)
+        if (now.claims, str(now.total)) != (expected_claims, expected_total):
+            return _preview_page(request, db, project, status_code=409, problems=[
+                _("The approved claims changed since this preview: check the batch again.")])
         job = starts.payment_batch(db, project_code=project, actor=principal)
     except JobAlreadyOpen as open_job:  # a batch of this project is queued or running
         db.rollback()
