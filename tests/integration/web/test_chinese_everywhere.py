@@ -1,7 +1,8 @@
 """Every page in Chinese, for each role, over a demo-like database: no untranslated code, no
 English sentence (issue 20.3).
 
-A small demo (all its domain steps: claims, closes, kidney care, governance) is built once;
+A small demo (all its domain steps: claims, closes, kidney care, governance) is built once
+(the demo_site fixture);
 each staff role and each demo member signs in and follows the links of the pages they can
 open (two pages per path shape, so /staff/claims/1 and /staff/claims/2 but not all of them),
 and each page's visible text is searched for Latin words. What is legitimately Latin is
@@ -21,12 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
-from mutua.auth.models import User
-from mutua.db import make_engine, session_factory
-from mutua.demo import builder
-from mutua.settings import Settings
 from tests.integration.web.conftest import csrf_of
 
 PAGES_PER_SHAPE = 2
@@ -57,25 +53,6 @@ FILE_FORMATS = {
                               "csv"},
 }
 NOT_PAGES = ("/static", "/assets", "/docs", "/api", "/signout", "/metrics", "/healthz")
-
-
-@pytest.fixture(scope="module")
-def demo_app(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("zh-demo")
-    url = f"sqlite:///{folder / 'demo.db'}"
-    summary = builder.build(seed=5, members=300, url=url)
-    from mutua.web.app import create_app
-
-    settings = Settings(database_url=url, upload_dir=folder / "uploads",
-                        login_attempts_per_minute=10_000,
-                        login_attempts_per_minute_per_address=10_000)
-    engine = make_engine(url)
-    with session_factory(engine)() as db:
-        logins = [u.username for u in db.scalars(select(User).order_by(User.id))
-                  if u.role != "member"]
-    logins += [m["username"] for m in summary["logins"]["members"]]
-    yield create_app(settings, engine=engine), summary["logins"]["password"], logins
-    engine.dispose()
 
 
 def visible_latin(page: str) -> list[str]:
@@ -112,8 +89,8 @@ def _crawl(client: TestClient, start: str):
                   if not h.startswith(NOT_PAGES) and not h.endswith((".pdf", ".csv"))]
 
 
-def test_every_page_reads_in_chinese_for_every_role(demo_app):
-    app, password, logins = demo_app
+def test_every_page_reads_in_chinese_for_every_role(demo_site):
+    app, password, logins = demo_site
     found: dict[str, set[str]] = {}
     for login in logins:
         with TestClient(app) as client:
