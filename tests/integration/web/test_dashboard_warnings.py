@@ -80,3 +80,17 @@ def test_warnings_on_the_dashboard_are_those_of_each_last_close(demo_site):
         assert not tags
         return
     assert len(re.findall(r"<li>", flagged.group(0))) == sum(int(n) for n in tags)
+
+
+def test_the_project_accounts_sum_paid_claims_and_list_them_ten_at_a_time(demo_site):
+    """/me/accounts listed 50 paid claims a page, 13,800 px at 360 px wide (issue 20.8)."""
+    app, password, logins = demo_site
+    member = next(login for login in logins if login.startswith("M"))
+    with _signed_in(app, password, member) as client:
+        page = client.get("/me/accounts").text
+    assert 'id="paid-summary"' in page
+    listed = page[page.index('id="paid-summary"'):]
+    assert len(re.findall(r"<tr><td data-label=\"理赔\">", listed)) <= 10
+    counts = [int(n.replace(",", "")) for n in re.findall(r"<dd>([\d,]+) 件 ·", page)]
+    total = int(re.search(r"共 ([\d,]+) 件，最近支付的在前", page).group(1).replace(",", ""))
+    assert sum(counts) == total
