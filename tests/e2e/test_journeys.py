@@ -118,6 +118,41 @@ def test_a_claims_handler_decides_the_claim(world, browser_for):
     assert page.locator("#claim-status").inner_text() == "已核定"
 
 
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_a_claims_handler_previews_the_payment_batch_before_paying(world, browser_for,
+                                                                   viewport):
+    page = browser_for(viewport)
+    sign_in(page, world, "claims", world.demo_password)
+    page.goto(f"{world.base_url}/staff/claims")
+    assert page.input_value("#pay-project") == ""  # no project is chosen for the handler
+    page.select_option("#pay-project", world.project)
+    page.click("form[action='/staff/claims/payments/preview'] button[type=submit]")
+    page.wait_for_url(re.compile(r"/payments/preview"))
+    assert page.locator("h1").inner_text().startswith("赔款支付批次预览")
+    check(page, "staff-payment-preview")
+    if viewport is DESKTOP:  # the phone only looks; the desktop confirms and pays
+        page.click("form[action='/staff/claims/payments'] button[type=submit]")
+        page.wait_for_url(re.compile(r"/staff/jobs/"))
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_a_refused_motion_comes_back_as_typed(world, browser_for, viewport):
+    page = browser_for(viewport)
+    sign_in(page, world, "secretary", world.demo_password)
+    page.goto(f"{world.base_url}/staff/governance")
+    page.click("summary:has-text(\"新动议\")")
+    page.fill("#title_en", "Garden day")
+    page.fill("#quorum", "abc")
+    page.eval_on_selector("#title_zh", "e => e.removeAttribute('required')")
+    page.click("form[action='/staff/governance/proposals'] button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert page.input_value("#title_en") == "Garden day"
+    assert page.input_value("#quorum") == "abc"
+    assert page.locator("#quorum[aria-invalid='true']").count() == 1
+    assert page.locator("#title_zh[aria-invalid='true']").count() == 1
+    check(page, "staff-refused-motion")
+
+
 def test_finance_previews_and_runs_the_quarterly_close(world, browser_for):
     page = browser_for(DESKTOP)
     sign_in(page, world, "finance", world.demo_password)
