@@ -54,6 +54,7 @@ def _definition() -> dict:
             "line": "accident", "uniform_premium": f"{PREMIUM_FEN / 100:.2f}", "term_days": 365,
             "min_age": 16, "max_age": 65, "allowed_classes": [1, 2, 3, 4, 5, 6],
             "waiting_days": 0, "expense_loading": "0.15", "exclusions": [],
+            "reporting_pattern": ["0.15", "0.04", "0.01", "0"],
             "benefits": [
                 {"code": "death", "kind": "accidental_death", "name_zh": "意外身故",
                  "name_en": "Accidental death", "base_sum_insured": "100000",

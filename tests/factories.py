@@ -56,6 +56,7 @@ def accident_definition(*, code: str = "TEST-ACC", sale_start: date, sale_end: d
             "line": "accident", "uniform_premium": premium, "term_days": 365,
             "min_age": min_age, "max_age": max_age, "allowed_classes": list(classes),
             "waiting_days": waiting_days, "expense_loading": "0.15",
+            "reporting_pattern": ["0.15", "0.04", "0.01", "0"],
             "expected_loss_ratio": "0.9", "exclusions": ["drunk_driving", "self_harm", "war"],
             "benefits": [
                 {"code": "death", "kind": "accidental_death", "name_zh": "意外身故",

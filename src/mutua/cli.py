@@ -23,12 +23,14 @@ def _mount() -> None:
     from mutua.members.cli import app as members
     from mutua.ops import cli as ops
     from mutua.policies.cli import app as policies
+    from mutua.reinsurance.cli import app as reinsurance
     from mutua.settlement.cli import app as settle
 
     for name, sub in [("users", users), ("members", members), ("catalog", catalog),
                       ("policies", policies), ("ledger", ledger), ("claims", claims),
                       ("settle", settle), ("actuarial", actuarial), ("governance", governance),
-                      ("health", health), ("jobs", jobs.app)]:
+                      ("health", health), ("jobs", jobs.app),
+                      ("reinsurance", reinsurance)]:
         app.add_typer(sub, name=name)
     app.command("worker")(jobs.worker)
     ops.register(app)

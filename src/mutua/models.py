@@ -12,4 +12,5 @@ from mutua.jobs import models as jobs_models  # noqa: F401
 from mutua.ledger import models as ledger_models  # noqa: F401
 from mutua.members import models as members_models  # noqa: F401
 from mutua.policies import models as policies_models  # noqa: F401
+from mutua.reinsurance import models as reinsurance_models  # noqa: F401
 from mutua.settlement import models as settlement_models  # noqa: F401

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from mutua.actuarial import patterns
 from mutua.catalog.schemas import BENEFIT_KINDS, DAILY_KINDS, CatalogDef, ProductDef
 from mutua.errors import Problem
 from mutua.money import round_fen
@@ -141,6 +142,8 @@ def check_product(p: ProductDef, *, path: str = "product") -> list[Problem]:
         bad("max_uplift_rate", "must be above 0 and at most 1")
     if p.expected_loss_ratio is not None and not Decimal(0) < p.expected_loss_ratio <= Decimal(2):
         bad("expected_loss_ratio", "must be above 0 and at most 2")
+    out += [Problem(f"{path}.reporting_pattern", rule)
+            for rule in patterns.check_pattern(p.reporting_pattern)]
     out += check_benefits(p, path)
     out += check_coefficients(p, path)
     out += check_periods(p, path)

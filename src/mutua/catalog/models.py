@@ -53,12 +53,21 @@ class Product(Base):
     min_uplift_days: Mapped[int] = mapped_column(default=30, server_default="30")
     max_uplift_rate: Mapped[Decimal] = mapped_column(Numeric(6, 4), default=Decimal("0.5"),
                                                      server_default="0.5")
+    # Share of an accident quarter's ultimate claims still unreported at the end of each
+    # development quarter, as decimal strings (["0.15", "0.04", "0"]); the close's IBNR
+    # reads it through ``reporting_shares``.
+    reporting_pattern: Mapped[list[str]] = mapped_column(JSON, default=list)
     exclusions: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Product-line rules, e.g. CKD stages covered: {"stages": ["G3a"], "needs_acr": true}
     underwriting: Mapped[dict] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(12), default="active")
 
     project: Mapped[Project] = relationship(back_populates="products")
+
+    @property
+    def reporting_shares(self) -> list[Decimal]:
+        return [Decimal(str(s)) for s in self.reporting_pattern or []]
+
     benefits: Mapped[list[Benefit]] = relationship(
         back_populates="product", order_by="Benefit.id"
     )

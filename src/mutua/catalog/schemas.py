@@ -10,6 +10,7 @@ A definition file holds one project and its products::
         allowed_classes: [1, 2, 3, 4, 5, 6]  waiting_days: 0  expense_loading: "0.15"
         expected_loss_ratio: "0.70"   # optional: the project's a_priori_loss_ratio otherwise
         min_uplift_days: 30  max_uplift_rate: "0.5"   # optional: these are the defaults
+        reporting_pattern: ["0.15", "0.04", "0.01", "0"]   # share unreported per quarter
         exclusions: [drunk_driving, self_harm]
         benefits:
           - {code: death, kind: accidental_death, name_zh: 意外身故, name_en: Accidental death,
@@ -117,11 +118,15 @@ class ProductDef(_Strict):
     waiting_days: Days = 0
     expense_loading: Share
     # Claims expected per premium (the pricing basis); None: the project's a priori ratio.
-    expected_loss_ratio: Share | None = None
+    expected_loss_ratio: Rate | None = None
     # Surplus raises the cover of policies with at least this many days left, by at most
     # this rate in one close (提升保额; see mutua.settlement.allocation).
     min_uplift_days: Days = 30
-    max_uplift_rate: Share = Decimal("0.5")
+    max_uplift_rate: Rate = Decimal("0.5")
+    # Share of an accident quarter's ultimate claims still unreported at the end of each
+    # development quarter (0 = the accident quarter): non-increasing, ending at 0. The
+    # close's Bornhuetter-Ferguson IBNR reads it (mutua.actuarial.patterns).
+    reporting_pattern: list[Share] = Field(min_length=1, max_length=40)
     exclusions: list[Annotated[str, Field(max_length=40)]] = Field(default=[], max_length=50)
     # The rules a CKD product underwrites by (stages, albuminuria, labs): at most 20,000
     # characters as JSON (10 MB of "notes" were stored here once).
@@ -133,6 +138,8 @@ class ProductDef(_Strict):
 
     _floats = field_validator("uniform_premium", "expense_loading", "expected_loss_ratio",
                               "max_uplift_rate", mode="before")(_no_float)
+    _pattern_floats = field_validator("reporting_pattern", mode="before")(
+        lambda v: [_no_float(x) for x in v] if isinstance(v, list) else v)
 
 
 class ProjectDef(_Strict):
@@ -203,6 +210,7 @@ class ProductOut(BaseModel):
     expected_loss_ratio: Decimal | None
     min_uplift_days: int
     max_uplift_rate: Decimal
+    reporting_pattern: list[Decimal]
     exclusions: list[str]
     underwriting: dict
     benefits: list[BenefitOut]

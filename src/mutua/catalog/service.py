@@ -64,6 +64,7 @@ def load_definition(db: Session, *, defn: CatalogDef, actor: Principal) -> list[
 
 def add_product(db: Session, *, project: Project, pdef: ProductDef, actor: Principal) -> Product:
     fields = pdef.model_dump(exclude={"benefits", "coefficients", "periods"})
+    fields["reporting_pattern"] = [str(s) for s in pdef.reporting_pattern]  # JSON: no Decimal
     product = Product(project_id=project.id, **fields)
     db.add(product)
     db.flush()

@@ -19,12 +19,12 @@ minor injuries (medical and hospital claims by the square root of the relativity
 death and illness do not follow the job. With the demo catalogue that gives about one
 accidental death a year per 40,000 office workers and one per 5,000 class 6 riders, and
 medical claims (median invoice 450 yuan) by far the most common. Each claim then gets a
-size (log-normal invoices, disability grades skewed to the light end), dates (report lag,
-handling time, weekly payment batches on Fridays, so claims decided late in a quarter are
-paid in the next) and is decided by the same pure rules the service uses, against the
-cover on the event date (uplifts from earlier closes included). Everything is written in
-bulk, and the books get one entry per project, day and kind, so every project's ledger
-balances.
+size (log-normal invoices, disability grades skewed to the light end), dates (a report
+delay of days to months by kind, REPORT_DELAY_DAYS; handling time; weekly payment batches
+on Fridays, so claims decided late in a quarter are paid in the next) and is decided by
+the same pure rules the service uses, against the cover on the event date (uplifts from
+earlier closes included). Everything is written in bulk, and the books get one entry per
+project, day and kind, so every project's ledger balances.
 
 Kidney benefits are left to the health demo; here claims are accident and illness cash.
 """
@@ -95,6 +95,15 @@ PAYOUT_SAMPLE = 20_000  # draws behind each expected medical payout (a fixed sam
 EXCLUSION_FOUND = 0.02  # accident claims where review finds drunk driving (where excluded)
 APPEAL_RATE = 0.4  # share of denied claims whose member appeals
 CHUNK = 5000
+# Days from the event to the report, log-normal by kind (median, sigma): a family reports a
+# death within days; medical invoices are gathered after discharge, a week or two and now
+# and then months; a disability is reported once its grade can be assessed, months after
+# the accident. About one claim in five is reported in a later quarter than its event, so
+# the pools' triangles develop; a claim not reported by the build day is not there yet
+# (it is what IBNR is for).
+REPORT_DELAY_DAYS = {"accidental_death": (4.0, 0.8), "sudden_death": (4.0, 0.8),
+                     "accidental_medical": (10.0, 1.0), "hospital_allowance": (14.0, 1.0),
+                     "disability": (75.0, 0.6)}
 
 
 @dataclass
@@ -143,6 +152,8 @@ def draw(db: Session, *, rng: np.random.Generator, today: date, actor: Principal
     drawn = []
     for i, kind in chosen:
         claim = _draw(rng, cols, i, kind, products, start=start, end=last, today=today)
+        if claim is None:  # not reported by today
+            continue
         _decide(claim, terms_of(i, claim.event_date), rng, today, limit)
         drawn.append(claim)
     _write(db, drawn, cols, actor=actor, pay_through=None if later is None or end is None
@@ -330,13 +341,15 @@ def _claimants(rng, cols, products: dict[int, ProductInfo], *, start: date | Non
 
 
 def _draw(rng, cols, i: int, kind: str, products: dict[int, ProductInfo], *,
-          start: date | None, end: date, today: date) -> Drawn:
+          start: date | None, end: date, today: date) -> Drawn | None:
     info = products[int(cols["product_id"][i])]
     first = cols["cover_start"][i] if start is None else max(start, cols["cover_start"][i])
     last = min(cols["cover_end"][i], end)
     event = first + timedelta(days=int(rng.integers(0, (last - first).days + 1)))
-    lag = 1 + int(rng.geometric(1 / 6))
-    reported = min(event + timedelta(days=lag), today)
+    median, sigma = REPORT_DELAY_DAYS[kind]
+    reported = event + timedelta(days=1 + int(rng.lognormal(math.log(median), sigma)))
+    if reported > today:
+        return None
     code = info.benefit_of(kind).code
     event_type = ("sudden_death" if kind == "sudden_death"
                   else "illness" if info.line != "accident" else "accident")

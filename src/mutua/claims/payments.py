@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
+from mutua.catalog.models import Project
 from mutua.claims import adjudication as rules
 from mutua.claims import books, workflow
 from mutua.claims.models import DECIDED, PAID, Claim, ClaimItem, ClaimPayment, PaymentBatch
@@ -32,6 +33,7 @@ from mutua.claims.schemas import RefusedOut as Refusal
 from mutua.dates import today as shanghai_today
 from mutua.errors import Conflict, Problem, ValidationFailed
 from mutua.ledger import service as ledger_service
+from mutua.ledger.service import fen_sum
 from mutua.money import ZERO, from_fen
 from mutua.policies import service as policies_service
 
@@ -48,6 +50,56 @@ class BatchResult:
     refused: tuple[Refusal, ...] = ()  # claims left unpaid, above their ceiling
 
 
+def _payable(db: Session, project_id: int, on: date, claim_ids: list[int] | None) -> list:
+    """The claims a batch dated ``on`` pays: decided by then and not yet paid, or just
+    ``claim_ids``, each of which must be such a claim (else ValidationFailed)."""
+    payable = [Claim.project_id == project_id, Claim.status == DECIDED,
+               Claim.approved > Claim.paid, Claim.decided_on <= on]
+    if claim_ids is not None:
+        _check_payable(db, project_id, claim_ids, payable)
+        payable.append(Claim.id.in_(claim_ids))
+    return payable
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """The claims a batch run now would pay, read without taking hold of anything."""
+
+    payable: list  # conditions of a payable claim
+    refused: tuple[Refusal, ...]  # items above their ceiling: their claims are left unpaid
+    paid: list  # conditions of a claim the batch pays: payable and not held back
+
+
+def _scope(db: Session, project_id: int, on: date, claim_ids: list[int] | None) -> _Scope:
+    """The one home of "which claims a batch pays": the payable claims less those the
+    ceiling check holds back (what :func:`pay` does after taking hold of them)."""
+    payable = _payable(db, project_id, on, claim_ids)
+    ids = list(db.scalars(select(Claim.id).where(*payable)))
+    refused = tuple(above_ceiling(db, claim_ids=ids)) if ids else ()
+    held_back = sorted({r.claim_id for r in refused})
+    return _Scope(payable, refused, [*payable, Claim.id.not_in(held_back)])
+
+
+def check_can_pay(db: Session, *, project: Project, on: date | None = None,
+                  claim_ids: list[int] | None = None) -> Decimal:
+    """What a batch would pay now, refused with a Conflict if the cash cannot cover it.
+
+    Asked before a batch is queued, so the person who asked hears of a shortfall at once;
+    nothing is locked or written (the batch checks again when it runs).
+    """
+    on = on or shanghai_today()
+    scope = _scope(db, project.id, on, claim_ids)
+    total = from_fen(int(db.scalar(select(fen_sum(Claim.approved - Claim.paid))
+                                   .where(*scope.paid)) or 0))
+    _check_cash(db, project.id, total, on)
+    return total
+
+
+def _check_cash(db: Session, project_id: int, total: Decimal, on: date) -> None:
+    if total:
+        ledger_service.covers_cash(db, project_id=project_id, amount=total, on=on)
+
+
 def pay(db: Session, *, project_code: str, actor: Principal, on: date | None = None,
         claim_ids: list[int] | None = None) -> BatchResult:
     """Pay the project's approved claims (or just ``claim_ids``, each of which must be payable).
@@ -58,10 +110,7 @@ def pay(db: Session, *, project_code: str, actor: Principal, on: date | None = N
     """
     on = on or shanghai_today()
     project = catalog_service.get_project(db, code=project_code)
-    payable = payable_now(project.id, on)
-    if claim_ids is not None:
-        _check_payable(db, project.id, claim_ids, payable)
-        payable.append(Claim.id.in_(claim_ids))
+    payable = _payable(db, project.id, on, claim_ids)
     ids = _hold(db, payable, project.code)
     if not ids:
         return BatchResult(None, project.code, on, 0, ZERO)
@@ -104,12 +153,6 @@ def pay(db: Session, *, project_code: str, actor: Principal, on: date | None = N
     return BatchResult(batch.batch_key, project.code, on, len(rows), total, tuple(refused))
 
 
-def payable_now(project_id: int, on: date) -> list:
-    """The conditions of a claim a batch dated ``on`` pays: decided by then, not yet paid."""
-    return [Claim.project_id == project_id, Claim.status == DECIDED,
-            Claim.approved > Claim.paid, Claim.decided_on <= on]
-
-
 @dataclass(frozen=True)
 class Preview:
     """What a batch run now would pay, before anything moves: claims, members, total, the
@@ -124,24 +167,24 @@ class Preview:
     refused: tuple[Refusal, ...]
 
 
-def preview(db: Session, *, project_code: str, on: date | None = None,
+def preview(db: Session, *, project: Project, on: date | None = None,
             shown: int = 50) -> Preview:
     """The batch :func:`pay` would make now, read without taking hold of anything (set-based:
-    one count, one sum, the first ``shown`` rows and the ceiling check of the claims)."""
+    one count, one sum, the first ``shown`` rows and the ceiling check of the claims).
+
+    Refused with a Conflict, as :func:`check_can_pay` is, when the cash cannot cover it, so
+    nobody is asked to confirm a batch that cannot run.
+    """
     on = on or shanghai_today()
-    project = catalog_service.get_project(db, code=project_code)
-    payable = payable_now(project.id, on)
-    ids = list(db.scalars(select(Claim.id).where(*payable)))
-    refused = tuple(above_ceiling(db, claim_ids=ids)) if ids else ()
-    held = sorted({r.claim_id for r in refused})
-    paid = [*payable, Claim.id.not_in(held)] if held else payable
+    scope = _scope(db, project.id, on, None)
     count, members, total = db.execute(select(
         func.count(Claim.id), func.count(func.distinct(Claim.member_id)),
-        func.coalesce(ledger_service.fen_sum(Claim.approved - Claim.paid), 0)).where(*paid)).one()
+        func.coalesce(fen_sum(Claim.approved - Claim.paid), 0)).where(*scope.paid)).one()
+    _check_cash(db, project.id, from_fen(total), on)
     first = tuple(db.execute(select(Claim.id, Claim.claim_number, Claim.member_id,
-                                    Claim.approved - Claim.paid).where(*paid)
+                                    Claim.approved - Claim.paid).where(*scope.paid)
                              .order_by(Claim.id).limit(shown)).all())
-    return Preview(project.code, on, count, members, from_fen(total), first, refused)
+    return Preview(project.code, on, count, members, from_fen(total), first, scope.refused)
 
 
 def _hold(db: Session, payable: list, project_code: str) -> list[int]:

@@ -4,7 +4,7 @@ The workflow steps live in :mod:`mutua.claims.workflow`, payment batches in
 :mod:`mutua.claims.payments`, documents in :mod:`mutua.claims.documents`; they are
 re-exported here so every edge calls one module. The quarterly close and the actuarial
 code read claims only through :func:`paid_in`, :func:`case_reserve_at`,
-:func:`claims_payable_at`, :func:`triangle` and :func:`claimants_paid_in`.
+:func:`claims_payable_at`, :func:`triangle` and :func:`claimants_approved_in`.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ reject_override = approvals.reject
 
 __all__ = [
     "BatchResult", "add_document", "appeal", "approve_override", "batch_out", "case_reserve_at",
-    "claimants_paid_in", "claims_payable_at", "close",
+    "claimants_approved_in", "claims_payable_at", "close",
     "decide", "get", "list_claims", "list_documents", "load_claim", "paid_in", "pay", "published",
     "read_document", "reject_override", "report", "reserve_history", "review", "set_reserve",
     "to_out", "triangle",
@@ -285,23 +285,30 @@ def triangle_csv(cells: list[tuple[str, int, Decimal]]) -> str:
     return out.getvalue()
 
 
-def claimants_paid_in(db: Session, *, project_id: int, start: date,
-                      end: date) -> list[tuple[int, Decimal]]:
-    """(member_id, uncovered loss) for claims first paid in [start, end].
+def claimants_approved_in(db: Session, *, project_id: int, start: date, end: date,
+                          unpaid_before: bool = False) -> list[tuple[int, Decimal]]:
+    """(member_id, uncovered loss) for claims first approved (a decision approving a
+    positive amount) in [start, end]: aid follows the quarter a claim was decided in,
+    whenever it is paid, and a claim counts in that one quarter only.
 
-    A claim counts in the window of its first payment only, so a later top-up after an
-    appeal never makes its uncovered loss count twice.
+    ``unpaid_before`` also takes claims approved before ``start`` and not paid before it:
+    the first close under this rule follows closes that aided claims by first payment,
+    and those claims were not aided yet.
     """
-    first = (select(ClaimPayment.claim_id, func.min(ClaimPayment.paid_on).label("first_paid"))
-             .where(ClaimPayment.project_id == project_id)
-             .group_by(ClaimPayment.claim_id).subquery())
+    approved = (select(ClaimDecision.claim_id,
+                       func.min(ClaimDecision.decided_on).label("first_approved"))
+                .where(ClaimDecision.project_id == project_id, ClaimDecision.approved > 0)
+                .group_by(ClaimDecision.claim_id).subquery())
+    window = approved.c.first_approved.between(start, end)
+    if unpaid_before:
+        paid_before = (select(ClaimPayment.id).where(ClaimPayment.claim_id == Claim.id,
+                                                     ClaimPayment.paid_on < start).exists())
+        window = window | ((approved.c.first_approved < start) & ~paid_before)
     rows = db.execute(
         select(Claim.member_id, fen_sum(Claim.uncovered_loss))
-        .join(first, first.c.claim_id == Claim.id)
-        .where(first.c.first_paid >= start, first.c.first_paid <= end)
-        .group_by(Claim.member_id).order_by(Claim.member_id)).all()
+        .join(approved, approved.c.claim_id == Claim.id)
+        .where(window).group_by(Claim.member_id).order_by(Claim.member_id)).all()
     return [(int(m), from_fen(fen or 0)) for m, fen in rows]
-
 
 
 def open_counts(db: Session) -> dict[int, int]:

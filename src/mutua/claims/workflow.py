@@ -457,6 +457,10 @@ def record_decision(db: Session, *, claim: Claim, plan: Plan, actor: Principal, 
             round_=plan.round, on=on, change=change))
     claim.decision_round, claim.outcome, claim.decided_on = plan.round, outcome, on
     claim.approved, claim.uncovered_loss = total, uncovered
+    if change != 0:  # a loss above a treaty's retention books its recovery now
+        from mutua.reinsurance import service as reinsurance_service
+
+        reinsurance_service.on_decision(db, claim=claim, round_=plan.round, on=on)
     claim.status = PAID if (total == claim.paid and total > 0) else DECIDED
     db.flush()
     detail = {"round": plan.round, "outcome": outcome, "approved": str(total),

@@ -14,7 +14,7 @@ from fastapi import Depends, Query, Response
 from mutua.auth.roles import STAFF_ROLES
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
-from mutua.deps import DbSession, Page, Paging, Router, allow, as_json
+from mutua.deps import DbSession, Page, Paging, PathId, Router, allow, as_json
 from mutua.jobs import service
 from mutua.jobs.models import Job
 from mutua.jobs.schemas import JobOut
@@ -46,13 +46,13 @@ def list_jobs(db: DbSession, actor: Staff, paging: Paging,
 
 
 @router.get("/{job_id}", response_model=JobOut)
-def get_job(job_id: int, db: DbSession, actor: Staff) -> JobOut:
+def get_job(job_id: PathId, db: DbSession, actor: Staff) -> JobOut:
     """State, progress (rows done of total, percent, seconds left) and result or error."""
     return service.to_out(db, service.get(db, job_id=job_id, actor=actor))
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut)
-def cancel_job(job_id: int, db: DbSession, actor: Staff) -> JobOut:
+def cancel_job(job_id: PathId, db: DbSession, actor: Staff) -> JobOut:
     """Cancel a queued job, or stop a running one at its next progress report (its work
     rolls back whole). A finished job answers 409."""
     return service.to_out(db, service.cancel(db, job_id=job_id, actor=actor))

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
+from mutua.claims import payments
 from mutua.dates import Quarter
 from mutua.dates import today as shanghai_today
 from mutua.errors import ValidationFailed
@@ -35,8 +36,10 @@ def close(db: Session, *, project_code: str, quarter: str, actor: Principal) -> 
 
 def payment_batch(db: Session, *, project_code: str, actor: Principal,
                   claim_ids: list[int] | None = None, on: date | None = None) -> Job:
-    """One payment batch per project at a time (two would race for the same claims)."""
+    """One payment batch per project at a time (two would race for the same claims); a
+    batch the project's cash cannot cover is refused now, not in the job."""
     project = catalog_service.get_project(db, code=project_code)
+    payments.check_can_pay(db, project=project, on=on, claim_ids=claim_ids)
     params = {"project": project.code, "claim_ids": claim_ids,
               "on": on.isoformat() if on else None}
     return service.enqueue(db, kind="claims.pay", key=project.code, params=params, actor=actor,
@@ -53,8 +56,7 @@ def member_import(db: Session, *, data: bytes, filename: str, product_code: str,
     settings = settings or get_settings()
     product = catalog_service.get_product(db, code=product_code)
     catalog_service.get_period(db, product=product, code=period_code)
-    importer.read_table(data, filename=filename, max_bytes=settings.import_max_bytes,
-                        max_rows=settings.import_max_rows)  # an unreadable file: 422 now
+    importer.read_table(data, filename=filename, settings=settings)  # unreadable: 422 now
     return service.enqueue(
         db, kind="members.import", key=f"{product.code}:{period_code}:{file_key(data)}",
         params={"product": product.code, "period": period_code,

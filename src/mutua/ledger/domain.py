@@ -44,27 +44,44 @@ UPLIFT_EXPENSE = "uplift_expense"
 MEMBER_AID_EXPENSE = "member_aid_expense"
 SERVICES_EXPENSE = "services_expense"
 RESERVE_CONTRIBUTION = "reserve_contribution"
+UNEXPIRED_RISK_RESERVE = "unexpired_risk_reserve"
+UNEXPIRED_RISK_CHANGE = "unexpired_risk_change"
+UPLIFT_PREMIUM_RETURNED = "uplift_premium_returned"
+# Reinsurance (mutua.reinsurance): what reinsurers owe and are owed, and the two lines of
+# the result that make it net of reinsurance.
+REINSURANCE_RECOVERABLE = "reinsurance_recoverable"
+REINSURANCE_PAYABLE = "reinsurance_payable"
+CEDED_PREMIUM = "ceded_premium"
+REINSURANCE_RECOVERIES = "reinsurance_recoveries"
 
 CHART: dict[str, tuple[str, str]] = {
     CASH: ("Cash at bank 银行存款", "asset"),
     PREMIUM_RECEIVABLE: ("Premium receivable 应收保费", "asset"),
+    REINSURANCE_RECOVERABLE: ("Reinsurance recoverable 应收分保账款", "asset"),
     UNEARNED_PREMIUM: ("Unearned premium reserve 未到期责任准备金", "liability"),
     UNEARNED_UPLIFT_PREMIUM: ("Unearned uplift premium 提升保额未到期准备金", "liability"),
     PREMIUM_REFUNDS_PAYABLE: ("Premium refunds payable 应付退保金", "liability"),
     CLAIMS_PAYABLE: ("Claims payable 应付赔款", "liability"),
     CASE_RESERVE: ("Case reserve 未决赔款准备金(已报案)", "liability"),
     IBNR_RESERVE: ("IBNR reserve 已发生未报案准备金", "liability"),
+    UNEXPIRED_RISK_RESERVE: ("Unexpired risk reserve 保费不足准备金", "liability"),
     MEMBER_AID_PAYABLE: ("Member aid payable 应付出险会员救助金", "liability"),
     SERVICES_FUND: ("Services fund 增值服务基金", "liability"),
     EXPENSES_PAYABLE: ("Expenses payable 应付费用", "liability"),
+    REINSURANCE_PAYABLE: ("Reinsurance premium payable 应付分保账款", "liability"),
     STABILISATION_RESERVE: ("Stabilisation reserve 风险平准准备金", "equity"),
     UNDISTRIBUTED_SURPLUS: ("Undistributed surplus 未分配结余", "equity"),
     DEFICIT_CARRIED_FORWARD: ("Deficit carried forward 待弥补亏损", "equity"),
     PREMIUM_EARNED: ("Earned premium 已赚保费", "income"),
     UPLIFT_PREMIUM_EARNED: ("Earned uplift premium 提升保额已赚保费", "income"),
+    UPLIFT_PREMIUM_RETURNED: ("Uplift premium returned on cancellation 退保返还提升保额保费",
+                              "income"),
+    REINSURANCE_RECOVERIES: ("Claims recovered from reinsurers 摊回赔付支出", "income"),
+    CEDED_PREMIUM: ("Reinsurance premium ceded 分出保费", "expense"),
     CLAIMS_PAID_EXPENSE: ("Claims expense 赔付支出", "expense"),
     CASE_RESERVE_CHANGE: ("Change in case reserve 提取未决赔款准备金", "expense"),
     IBNR_CHANGE: ("Change in IBNR 提取IBNR准备金", "expense"),
+    UNEXPIRED_RISK_CHANGE: ("Change in unexpired risk reserve 提取保费不足准备金", "expense"),
     OPERATING_EXPENSES: ("Necessary costs 必要运营成本", "expense"),
     UPLIFT_EXPENSE: ("Surplus spent on uplift 结余提升保额", "expense"),
     MEMBER_AID_EXPENSE: ("Surplus spent on member aid 出险会员救助", "expense"),

@@ -6,14 +6,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
+from mutua.bounds import Day, Yuan
 from mutua.catalog import service as catalog_service
 from mutua.dates import today
-from mutua.deps import DbSession, QueryCode, Router, allow
+from mutua.deps import DbSession, PathId, QueryCode, QueryDay, Router, allow
 from mutua.ledger import service
 
 router = Router(prefix="/ledger", tags=["ledger"])
@@ -48,10 +49,10 @@ def trial_balance(db: DbSession, actor: Finance,
 
 class OverdraftIn(BaseModel):
     project: str = Field(max_length=32)
-    limit: Decimal
+    limit: Yuan
     reason: str = Field(max_length=500)
-    starts_on: date | None = None
-    ends_on: date | None = None
+    starts_on: Day | None = None
+    ends_on: Day | None = None
 
 
 class OverdraftOut(BaseModel):
@@ -75,7 +76,8 @@ class CashOut(BaseModel):
 
 
 @router.get("/cash", response_model=CashOut)
-def cash(db: DbSession, actor: CashReader, project: str, on: date | None = None) -> CashOut:
+def cash(db: DbSession, actor: CashReader, project: Annotated[str, Query(max_length=40)],
+         on: QueryDay = None) -> CashOut:
     """What the project may pay out on a date: its cash and any approved overdraft."""
     on = on or today()
     p = catalog_service.get_project(db, code=project)
@@ -85,7 +87,7 @@ def cash(db: DbSession, actor: CashReader, project: str, on: date | None = None)
 
 
 @router.get("/overdrafts", response_model=list[OverdraftOut])
-def overdrafts(db: DbSession, actor: Finance, project: str | None = None) -> list[OverdraftOut]:
+def overdrafts(db: DbSession, actor: Finance, project: QueryCode = None) -> list[OverdraftOut]:
     """Overdraft facilities, newest first, withdrawn ones included."""
     project_id = catalog_service.get_project(db, code=project).id if project else None
     return [OverdraftOut.model_validate(o, from_attributes=True)
@@ -102,6 +104,6 @@ def grant_overdraft(body: OverdraftIn, db: DbSession, actor: Treasurer) -> Overd
 
 
 @router.post("/overdrafts/{overdraft_id}/withdraw", response_model=OverdraftOut)
-def withdraw_overdraft(overdraft_id: int, db: DbSession, actor: Treasurer) -> OverdraftOut:
+def withdraw_overdraft(overdraft_id: PathId, db: DbSession, actor: Treasurer) -> OverdraftOut:
     row = service.withdraw_overdraft(db, overdraft_id=overdraft_id, actor=actor)
     return OverdraftOut.model_validate(row, from_attributes=True)

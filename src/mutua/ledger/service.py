@@ -239,6 +239,13 @@ def spend_cash(db: Session, *, project_id: int, amount: Decimal, on: date) -> Ca
     """
     db.execute(select(Account.id).where(Account.project_id == project_id, Account.code == CASH)
                .with_for_update())
+    return covers_cash(db, project_id=project_id, amount=amount, on=on)
+
+
+def covers_cash(db: Session, *, project_id: int, amount: Decimal, on: date) -> CashPosition:
+    """The same check as ``spend_cash`` without taking the lock: a request asks it before it
+    queues a payment, so a batch the cash cannot cover is refused while the user waits (the
+    batch itself checks again under the lock)."""
     position = cash_position(db, project_id=project_id, on=on)
     if amount > position.available:
         raise Conflict(f"cash is {amount - position.available} yuan short: this needs {amount}, "

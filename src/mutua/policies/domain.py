@@ -140,3 +140,27 @@ def sums_insured(base_sum_insured: Decimal, coefficient: Decimal, uplift: Decima
     """A benefit's base scaled by the member's coefficient, and that plus its uplift."""
     base = scaled_sum_insured(base_sum_insured, coefficient)
     return base, round_fen(base + uplift)
+
+
+def returned_uplift(money: int, effective_from: date, cover_end: date, cancelled_end: date
+                    ) -> int:
+    """Unearned uplift premium (fen) a cancelled policy returns to the pool: the uplift's
+    money less what it earned, daily pro rata, from its first day to the new cover end,
+    computed as the close computes earned premium (figures._cum_earned).
+
+    An uplift of 36.50 from 2026-10-01 on cover ending 2027-09-30 (365 days), cancelled so
+    cover ends 2026-12-31 (92 days): earned 9.20, returned 27.30.
+
+    >>> returned_uplift(3650, date(2026, 10, 1), date(2027, 9, 30), date(2026, 12, 31))
+    2730
+    >>> returned_uplift(3650, date(2026, 10, 1), date(2027, 9, 30), date(2026, 9, 20))
+    3650
+    """
+    span = (cover_end - effective_from).days + 1
+    elapsed = (cancelled_end - effective_from).days + 1
+    if span <= 0 or elapsed >= span:
+        return 0
+    if elapsed <= 0:
+        return money
+    earned = (2 * money * elapsed + span) // (2 * span)
+    return money - earned

@@ -70,3 +70,6 @@ class SumInsuredUplift(Base):
     effective_from: Mapped[date] = mapped_column(Date)
     money: Mapped[Decimal] = mapped_column(Money())  # surplus spent on this benefit
     sum_insured_added: Mapped[Decimal] = mapped_column(Money())
+    # Unearned part of ``money`` the policy gave back to the pool when it was cancelled
+    # (the close books it as uplift premium returned); the rest is earned to the new end.
+    returned: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"), server_default="0")

@@ -25,7 +25,7 @@ from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFaile
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
 from mutua.members.models import Member
-from mutua.money import ZERO, to_fen
+from mutua.money import ZERO, from_fen, to_fen
 from mutua.policies import domain
 from mutua.policies.models import Policy, PremiumPayment, SumInsuredUplift
 
@@ -236,6 +236,7 @@ def cancel(db: Session, *, policy_id: int, actor: Principal, on: date | None = N
         raise ValidationFailed("reason", "must be at most 64 characters")
     policy = get(db, policy_id=policy_id, actor=actor)
     refund = refund_quote(policy, on=on)
+    _return_unearned_uplifts(db, policy, new_end=refund.cover_end)
     policy.status, policy.cancelled_on = "cancelled", on
     policy.cover_end, policy.refund = refund.cover_end, refund.amount
     if refund.amount > 0:
@@ -250,6 +251,14 @@ def cancel(db: Session, *, policy_id: int, actor: Principal, on: date | None = N
                  detail={"refund": str(refund.amount), "cooling_off": refund.cooling_off})
     db.flush()
     return policy
+
+
+def _return_unearned_uplifts(db: Session, policy: Policy, *, new_end: date) -> None:
+    """The cover a cancelled policy will not use was bought with the pool's surplus: each
+    uplift's unearned part goes back to the pool (the next close books it and says so)."""
+    for u in db.scalars(select(SumInsuredUplift).where(SumInsuredUplift.policy_id == policy.id)):
+        u.returned = from_fen(domain.returned_uplift(
+            to_fen(u.money), u.effective_from, policy.cover_end, new_end))
 
 
 def refund_quote(policy: Policy, *, on: date) -> domain.Refund:

@@ -16,13 +16,20 @@ from mutua.money import from_fen
 def close_entries(*, project_id: int, quarter: str, on: date, earned: int, uplift_earned: int,
                   ibnr_change: int, expenses: int, startup_recovered: int,
                   reserve_contribution: int, deficit_change: int, fund_repaid: int,
-                  uplift: int, aid: int, services: int) -> list[L.JournalEntry]:
+                  uplift: int, aid: int, services: int, unexpired_risk_change: int = 0,
+                  uplift_returned: int = 0, ceded: int = 0) -> list[L.JournalEntry]:
     lines = [
+        ("reinsurance", "premium ceded to reinsurers (rate on earned premium)",
+         L.CEDED_PREMIUM, L.REINSURANCE_PAYABLE, ceded),
         ("premium_earned", "premium earned in the quarter (1/365)",
          L.UNEARNED_PREMIUM, L.PREMIUM_EARNED, earned),
         ("uplift_earned", "uplift premium earned in the quarter",
          L.UNEARNED_UPLIFT_PREMIUM, L.UPLIFT_PREMIUM_EARNED, uplift_earned),
         ("ibnr", "change in IBNR reserve", L.IBNR_CHANGE, L.IBNR_RESERVE, ibnr_change),
+        ("unexpired_risk", "change in unexpired risk reserve (premium deficiency)",
+         L.UNEXPIRED_RISK_CHANGE, L.UNEXPIRED_RISK_RESERVE, unexpired_risk_change),
+        ("uplift_returned", "unearned uplift premium returned by cancelled policies",
+         L.UNEARNED_UPLIFT_PREMIUM, L.UPLIFT_PREMIUM_RETURNED, uplift_returned),
         ("expenses", "necessary costs charged (capped by the expense loading)",
          L.OPERATING_EXPENSES, L.EXPENSES_PAYABLE, expenses),
         ("start_up_costs", "start-up costs recovered from surplus",

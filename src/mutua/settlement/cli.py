@@ -91,3 +91,57 @@ def list_closes(project: str | None = typer.Option(None), limit: int = typer.Opt
         typer.echo(f"{i['project']:<20}{i['quarter']}  result {i['result'] or '-':>14}  "
                    f"surplus {i['surplus']:>14}  distributable {i['distributable']:>14}  "
                    f"rate {rate:>8}  uplifted {i['policies_uplifted']}")
+
+
+@app.command("movements")
+def reserve_movements(project: str = typer.Option(...), quarter: str = typer.Option(...),
+                      as_json: bool = AsJson) -> None:
+    """Reserve movements of a project's quarter: opening + movements = closing, from the books."""
+    from mutua.settlement import movements
+
+    with unit_of_work() as db:
+        report = movements.movement_report(db, project_code=project, quarter=quarter)
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False))
+        return
+    typer.echo(f"{report['project']} {report['quarter']}")
+    for line in report["lines"]:
+        tie = "" if line["ties"] is None else ("  ties" if line["ties"] else "  DOES NOT TIE")
+        typer.echo(f"  {line['line']:<26}{line['opening']:>16}  ->{line['closing']:>16}{tie}")
+        for m in line["movements"]:
+            typer.echo(f"    {m['kind']:<28}{m['amount']:>16}")
+
+
+@app.command("export")
+def export_quarter(project: str = typer.Option(...), quarter: str = typer.Option(...),
+                   out: str = typer.Option(..., help="path of the zip to write"),
+                   as_json: bool = AsJson) -> None:
+    """Write the quarter's ledger, policies, claims and reserves (CSV, with a data
+    dictionary) into one zip for auditors and the regulator."""
+    from mutua.settlement import export
+
+    with unit_of_work() as db, open(out, "wb") as f:
+        counts = export.write(db, f, project_code=project, quarter=quarter, actor=SYSTEM)
+    typer.echo(json.dumps({"file": out, "rows": counts}) if as_json
+               else f"{out}: " + ", ".join(f"{k} {v} rows" for k, v in counts.items()))
+
+
+@app.command("solvency")
+def solvency_report(quarter: str = typer.Option(...), as_json: bool = AsJson) -> None:
+    """The mutual's C-ROSS solvency report for a quarter, project by project."""
+    from mutua.settlement import capital
+
+    with unit_of_work() as db:
+        report = capital.solvency_report(db, quarter=quarter)
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False))
+        return
+    demo = "  (demo factors: not for filing)" if report["factors_demo"] else ""
+    typer.echo(f"solvency {report['quarter']}{demo}")
+    for p in [{"project": "mutual", **report}, *report["projects"]]:
+        typer.echo(f"  {p['project']:<16} actual {p['actual_capital']:>16} minimum "
+                   f"{p['minimum_capital']:>14}  comprehensive "
+                   f"{p['comprehensive_ratio_percent'] or '-':>8}%  core "
+                   f"{p['core_ratio_percent'] or '-':>8}%  {'ok' if p['passed'] else 'BELOW'}")
+    if report["not_closed"]:
+        typer.echo(f"  not closed: {', '.join(report['not_closed'])}")

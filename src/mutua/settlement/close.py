@@ -4,9 +4,12 @@ Pure rules of the quarterly close (季度独立核算). All amounts are integer 
 
 The order is what a mutual's members are promised:
 
-1. result = earned premium (incl. uplift premium earned) - claims incurred - expenses,
-   where claims incurred = paid in the quarter + change in claims payable (approved, not
-   yet paid) + change in case reserve (reported, not decided) + change in IBNR. Every
+1. result = earned premium (incl. uplift premium earned and uplift premium cancelled
+   policies returned) - claims incurred - change in the unexpired risk reserve (premium
+   deficiency) - expenses - reinsurance premium ceded + recoveries from reinsurers (net of
+   reinsurance; the gross result is the same before the last two terms), where claims
+   incurred = paid in the quarter + change in claims payable (approved, not yet paid) +
+   change in case reserve (reported, not decided) + change in IBNR. Every
    claim is in exactly one of case reserve, payable and paid from report to payment, so
    a decision or a payment moves money between the terms and leaves incurred unchanged;
 2. a negative result is drawn from the stabilisation reserve (风险平准准备金); what the
@@ -14,7 +17,9 @@ The order is what a mutual's members are promised:
 3. a positive result first makes good a carried deficit, then tops up the reserve
    (a share of the result, at least up to the minimum, never beyond the target);
 4. the rest is surplus (结余). Before any of it is distributed, the gates are checked:
-   start-up costs covered, solvency, and the initial operating fund's repayment rules
+   start-up costs covered, solvency (the stabilisation reserve's minimum, and the C-ROSS
+   ratios when assessed: nothing leaves while one is under its threshold, and no more than
+   keeps both at it), and the initial operating fund's repayment rules
    (相互保险组织监管试行办法, DOMAIN.md section 2). Surplus held back by a gate stays
    undistributed and is offered again at the next close.
 
@@ -35,6 +40,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
 from mutua.money import fmt, from_fen
+from mutua.settlement import solvency
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,12 @@ class QuarterFigures:
     ibnr_change: int
     expenses: int
     claims_payable_change: int = 0
+    # Change in the unexpired risk reserve the premium deficiency test holds.
+    unexpired_risk_change: int = 0
+    # Unearned uplift premium cancelled policies gave back to the pool.
+    uplift_premium_returned: int = 0
+    reinsurance_ceded: int = 0  # premium ceded to reinsurers (reinstatements included)
+    reinsurance_recovered: int = 0  # recoveries booked on the quarter's decisions
 
     @property
     def claims_incurred(self) -> int:
@@ -53,9 +65,15 @@ class QuarterFigures:
                 + self.ibnr_change)
 
     @property
+    def result_gross(self) -> int:
+        """The result before reinsurance."""
+        return (self.earned_premium + self.uplift_premium_earned + self.uplift_premium_returned
+                - self.claims_incurred - self.unexpired_risk_change - self.expenses)
+
+    @property
     def result(self) -> int:
-        return (self.earned_premium + self.uplift_premium_earned - self.claims_incurred
-                - self.expenses)
+        """The result net of reinsurance: what the pool itself keeps or bears."""
+        return self.result_gross - self.reinsurance_ceded + self.reinsurance_recovered
 
 
 @dataclass(frozen=True)
@@ -76,6 +94,8 @@ class Rules:
     fund_outstanding: int = 0  # borrowed initial operating fund not yet repaid
     fund_instalment: int = 0
     fund_repayment_approved: bool = False  # member assembly vote and regulator approval
+    # C-ROSS solvency before the distribution (settlement/solvency.py); None: not assessed
+    solvency: solvency.Assessment | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +147,9 @@ def settle(f: QuarterFigures, before: Position, rules: Rules) -> Outcome:
     pool = surplus + before.undistributed
     gates, recovered, repaid, pool = _gates(pool, reserve, deficit, rules)
     distributable = pool if all(g.passed for g in gates) else 0
+    if rules.solvency is not None:
+        gate, distributable = _solvency_gate(rules.solvency, distributable, recovered + repaid)
+        gates = (*gates, gate)
     return Outcome(
         result=result, reserve_drawn=drawn, deficit_made_good=made_good,
         reserve_contribution=contribution - drawn, reserve_after=reserve, deficit_after=deficit,
@@ -176,6 +199,15 @@ def _gates(pool: int, reserve: int, deficit: int, rules: Rules):
                           f"approved instalment of {_y(repaid)} repaid on the initial operating "
                           f"fund; {_y(rules.fund_outstanding - repaid)} remains"))
     return tuple(gates), recovered, repaid, pool
+
+
+def _solvency_gate(a: solvency.Assessment, distributable: int,
+                   spent: int) -> tuple[Gate, int]:
+    """No surplus leaves while a C-ROSS ratio is under its threshold, and no more than
+    keeps both at their thresholds (start-up costs and fund repaid have taken ``spent``)."""
+    allowed = min(distributable, max(0, a.headroom - spent)) if a.passed else 0
+    return Gate("c_ross_solvency", a.passed,
+                solvency.gate_reason(a, distributable, allowed)), allowed
 
 
 def _y(fen: int) -> str:

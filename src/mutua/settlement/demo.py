@@ -8,6 +8,15 @@ quarter has drawn on a reserve by itself, one project whose reserve has grown (t
 pool only if it is the only one) gets a large open claim in its last complete quarter: a
 case reserve sized to turn that quarter into a deficit the reserve covers (a hard quarter,
 as pools have).
+
+The largest pool files a per-risk excess-of-loss treaty before its first close, and the
+quarter before the last complete one brings a death above its retention, recovered from
+the reinsurer (reinsurance/demo.py).
+
+Each quarter, just before its close, every project records what running it cost, by
+category (staff, systems, claims handling, member services): shares of the quarter's earned
+premium and a fee per claim reported, varied a little from quarter to quarter, so a young
+pool's costs sometimes run above the loading cap and its statement shows the excess.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from mutua.catalog.models import Benefit, Project
 from mutua.dates import Quarter
 from mutua.money import from_fen, to_fen
 from mutua.policies.models import Policy
+from mutua.reinsurance import demo as reinsurance_demo
 from mutua.settlement import service
 
 
@@ -35,9 +45,23 @@ def build(db: Session, *, rng: np.random.Generator, today: date, actor: Principa
     closes: list[dict] = []
     hard = None
     q = min((first for _, first in plans), default=last.next())
+    costs_rng = rng.spawn(1)[0]  # its own stream: the costs leave the other draws as they were
+    _fund_the_projects(db, plans, actor)
+    reinsured = _largest_project(db, last)
+    firsts = dict(plans)
+    treaty = (reinsurance_demo.file_treaty(db, code=reinsured, first=firsts[reinsured],
+                                           actor=actor) if reinsured in firsts else None)
+    loss_quarter = max(last.previous(), firsts.get(reinsured, last))
+    large_loss = None
     while q <= last:
         if before_close is not None:
             before_close(q)
+        if treaty is not None and q == loss_quarter:
+            large_loss = reinsurance_demo.large_loss(db, code=reinsured, q=q, today=today,
+                                                     actor=actor)
+        for code, first in plans:
+            if first <= q:
+                _record_costs(db, rng=costs_rng, code=code, q=q, actor=actor)
         if q == last:
             hard = _hard_quarter(db, rng=rng, plans=plans, closes=closes, last=last,
                                  today=today, actor=actor)
@@ -45,7 +69,53 @@ def build(db: Session, *, rng: np.random.Generator, today: date, actor: Principa
                                          today=today)
                    for code, first in plans if first <= q]
         q = q.next()
-    return _summary(closes, hard)
+    return {**_summary(closes, hard), "reinsurance": {"treaty": treaty,
+                                                       "large_loss": large_loss}}
+
+
+# The initial operating fund (初始运营资金) of a specialised mutual, 10 million yuan at least
+# (相互保险组织监管试行办法), contributed by its founders and shared over its projects as
+# their solvency capital.
+OPERATING_FUND = Decimal("10000000")
+
+
+def _fund_the_projects(db: Session, plans, actor: Principal) -> None:
+    from mutua.settlement.models import SettlementConfig
+
+    share = (OPERATING_FUND / max(len(plans), 1)).quantize(Decimal("0.01"))
+    for code, _first in plans:
+        project_id = db.scalar(select(Project.id).where(Project.code == code))
+        if db.scalar(select(SettlementConfig.operating_fund)
+                     .where(SettlementConfig.project_id == project_id)):
+            continue
+        service.configure(db, project_code=code, actor=actor, operating_fund=share)
+
+
+# What running a pool costs in the demo: a share of the quarter's earned premium per
+# category, and claims handling per claim reported (demo values, not a filed budget).
+COST_SHARES = {"staff": Decimal("0.07"), "systems": Decimal("0.025"),
+               "member_services": Decimal("0.02")}
+CLAIM_HANDLING_FEE = Decimal("60")
+
+
+def _record_costs(db: Session, *, rng, code: str, q: Quarter, actor: Principal) -> None:
+    from mutua.claims.models import Claim
+    from mutua.settlement import figures
+
+    project_id = db.scalar(select(Project.id).where(Project.code == code))
+    earned = from_fen(sum(e.in_quarter for e in figures.earned_by_product(
+        db, project_id=project_id, quarter=q)))
+    reported = db.scalar(select(func.count(Claim.id)).where(
+        Claim.project_id == project_id, Claim.reported_on.between(q.start, q.end))) or 0
+    costs = {c: earned * share for c, share in COST_SHARES.items()}
+    costs["claims_handling"] = CLAIM_HANDLING_FEE * reported
+    for category, base in costs.items():
+        amount = (base * Decimal(str(round(float(rng.uniform(0.8, 1.25)), 4)))).quantize(
+            Decimal("0.01"))
+        if amount > 0:
+            service.record_expense(db, project_code=code, quarter=str(q), amount=amount,
+                                   memo=f"{q} {category.replace('_', ' ')}",
+                                   category=category, actor=actor)
 
 
 def _plans(db: Session, last: Quarter) -> list[tuple[str, Quarter]]:

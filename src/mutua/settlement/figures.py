@@ -45,6 +45,30 @@ def _cum_earned(db: Session, as_of: str, net: str, start: str, end: str) -> str:
             f"ELSE (2 * {net} * {elapsed} + {span}) / (2 * {span}) END")
 
 
+# Named for the close's other set-based reads (settlement.reserving).
+days_between = _days
+date_param = _date_param
+cum_earned = _cum_earned
+
+
+def earned_in_quarters(db: Session, *, project_id: int, quarters: list[Quarter]
+                       ) -> dict[Quarter, int]:
+    """Each quarter's earned premium (fen) in one pass over the project's policies."""
+    if not quarters:
+        return {}
+    net = "(p.premium - p.refund)"
+    sums, params = [], {"project_id": project_id}
+    for i, q in enumerate(quarters):
+        params[f"e{i}"] = q.end.isoformat()
+        params[f"b{i}"] = (q.start - timedelta(days=1)).isoformat()
+        end, before = _date_param(db, f"e{i}"), _date_param(db, f"b{i}")
+        sums.append(f"SUM({_cum_earned(db, end, net, 'p.cover_start', 'p.cover_end')} - "
+                    f"{_cum_earned(db, before, net, 'p.cover_start', 'p.cover_end')})")
+    row = db.execute(text(f"SELECT {', '.join(sums)} FROM policies p "
+                          "WHERE p.project_id = :project_id"), params).one()
+    return {q: int(v or 0) for q, v in zip(quarters, row, strict=True)}
+
+
 @dataclass(frozen=True)
 class EarnedByProduct:
     product_id: int
@@ -68,13 +92,16 @@ def earned_by_product(db: Session, *, project_id: int, quarter: Quarter) -> list
 
 
 def uplift_earned_to_date(db: Session, *, project_id: int, as_of: date) -> int:
-    """Uplift premium (paid by the pool on members' behalf) earned by ``as_of``: each uplift
-    is earned from its effective date to the end of its policy's cover."""
+    """Uplift premium (paid by the pool on members' behalf) earned by ``as_of``: each uplift,
+    less what a cancellation returned, is earned from its effective date to the end of its
+    policy's cover."""
     d = _date_param(db, "as_of")
-    cum = _cum_earned(db, d, "u.money", "u.effective_from", "p.cover_end")
-    # An uplift whose policy ended before it took effect is earned at once.
+    cum = _cum_earned(db, d, "(u.money - u.returned)", "u.effective_from", "p.cover_end")
+    # What a cancellation returned to the pool is never earned (settlement.reserving books
+    # it); an uplift whose policy ended before it took effect is earned at once.
     sql = text(
-        f"SELECT SUM(CASE WHEN p.cover_end < u.effective_from THEN u.money ELSE {cum} END) "
+        "SELECT SUM(CASE WHEN p.cover_end < u.effective_from THEN u.money - u.returned "
+        f"ELSE {cum} END) "
         "FROM sum_insured_uplifts u JOIN policies p ON p.id = u.policy_id "
         f"WHERE u.project_id = :project_id AND u.effective_from <= {d}"
     )

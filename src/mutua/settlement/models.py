@@ -62,6 +62,10 @@ class Expense(Base):
     quarter: Mapped[str] = mapped_column(String(7))
     amount: Mapped[Decimal] = mapped_column(Money())
     memo: Mapped[str] = mapped_column(String(200), default="")
+    # staff | systems | claims_handling | member_services (expenses.CATEGORIES); rows
+    # recorded before categories existed read "unclassified".
+    category: Mapped[str] = mapped_column(String(20), default="unclassified",
+                                          server_default="unclassified")
 
 
 class Close(Base):
@@ -120,3 +124,54 @@ class AidPayment(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     uncovered_loss: Mapped[Decimal] = mapped_column(Money())
     aid: Mapped[Decimal] = mapped_column(Money())
+
+
+class CloseReserving(Base):
+    """How a close reserved, one row per close (from revision 0008 on): the IBNR basis it
+    chose and why, both methods' figures, and the premium deficiency test on unexpired
+    cover. The figures are columns so reports read them, never the statement's JSON."""
+
+    __tablename__ = "settlement_close_reserving"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    close_id: Mapped[int] = mapped_column(ForeignKey("settlement_closes.id"), unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    # bf_filed | bf_blended | chainladder (mutua.actuarial.patterns)
+    ibnr_method: Mapped[str] = mapped_column(String(16))
+    ibnr_reason: Mapped[str] = mapped_column(String(300))
+    development_quarters: Mapped[int]
+    claims_reported: Mapped[int]
+    credibility: Mapped[Decimal] = mapped_column(Numeric(8, 6))
+    # Shares unreported per development quarter, as decimal strings: the products' filed
+    # pattern (weighted by expected claims) and the one the close used.
+    filed_pattern: Mapped[list[str]] = mapped_column(JSON)
+    pattern_used: Mapped[list[str]] = mapped_column(JSON)
+    ibnr_chainladder: Mapped[Decimal] = mapped_column(Money())
+    ibnr_bf: Mapped[Decimal] = mapped_column(Money())
+    # Premium deficiency test at the quarter's end (mutua.settlement.reserving).
+    unearned_premium: Mapped[Decimal] = mapped_column(Money())
+    unexpired_claims: Mapped[Decimal] = mapped_column(Money())
+    unexpired_costs: Mapped[Decimal] = mapped_column(Money())
+    unexpired_risk_reserve: Mapped[Decimal] = mapped_column(Money())
+    # Unearned uplift premium cancelled policies returned to the pool, to date.
+    uplift_returned_to_date: Mapped[Decimal] = mapped_column(Money())
+
+
+class SolvencyFactor(Base):
+    """Risk factors of the minimum capital for non-life insurance risk, per line of business
+    (C-ROSS II, 保险公司偿付能力监管规则第4号): the premium risk factor applies to the last
+    year's net earned premium, the reserve risk factor to net claims reserves. A later row
+    for the same line applies from its quarter on; ``demo`` marks values that were not taken
+    from the rule's annex and must not be filed with a regulator."""
+
+    __tablename__ = "solvency_factors"
+    __table_args__ = (UniqueConstraint("line", "effective_from"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line: Mapped[str] = mapped_column(String(20))  # accident | health | ckd (Product.line)
+    effective_from: Mapped[str] = mapped_column(String(7))
+    premium_factor: Mapped[Decimal] = mapped_column(Numeric(6, 4))
+    reserve_factor: Mapped[Decimal] = mapped_column(Numeric(6, 4))
+    source: Mapped[str] = mapped_column(String(200))
+    demo: Mapped[bool] = mapped_column(default=False)
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Path, Query
+from fastapi.responses import StreamingResponse
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
@@ -23,6 +24,7 @@ from mutua.settlement.schemas import (
     AllocationPolicyOut,
     CloseIn,
     ExpenseIn,
+    SolvencyFactorIn,
 )
 
 router = Router(prefix="/settlement", tags=["settlement"])
@@ -92,7 +94,75 @@ def adopt_policy(body: AllocationPolicyIn, db: DbSession, actor: Closer) -> Allo
 @router.post("/expenses", status_code=201)
 def record_expense(body: ExpenseIn, db: DbSession, actor: Closer) -> dict:
     amount = service.check_expense(db, project_code=body.project, quarter=body.quarter,
-                                   amount=str(body.amount), memo=body.memo)  # the page's rules
+                                   amount=str(body.amount), memo=body.memo,
+                                   category=body.category)  # the page's rules
     row = service.record_expense(db, project_code=body.project, quarter=body.quarter,
-                                 amount=amount, memo=body.memo.strip(), actor=actor)
-    return {"id": row.id, "quarter": row.quarter, "amount": f"{row.amount:.2f}"}
+                                 amount=amount, memo=body.memo.strip(), actor=actor,
+                                 category=body.category)
+    return {"id": row.id, "quarter": row.quarter, "amount": f"{row.amount:.2f}",
+            "category": row.category}
+
+
+# ---------------------------------------------------------------- reports for the regulator
+
+Auditor = Annotated[Principal, Depends(allow(Role.FINANCE))]
+
+
+@router.get("/reserve-movements")
+def reserve_movements(db: DbSession, actor: Reader, project: QueryCode,
+                      quarter: Annotated[str, Query(max_length=16)]) -> dict:
+    """Each reserve line of a project's quarter: opening + movements = closing, from the
+    books, beside the figure it ties to."""
+    from mutua.settlement import movements
+
+    return movements.movement_report(db, project_code=project or "", quarter=quarter)
+
+
+@router.get("/export", response_class=StreamingResponse,
+            responses={200: {"content": {"application/zip": {}}}})
+def export_quarter(db: DbSession, actor: Auditor, project: QueryCode,
+                   quarter: Annotated[str, Query(max_length=16)]) -> StreamingResponse:
+    """The quarter's ledger, policies, claims and reserves as CSV with a data dictionary,
+    one zip (finance or an administrator). Written to a spooled file, streamed in chunks."""
+    import tempfile
+
+    from mutua.dates import Quarter
+    from mutua.settlement import export
+
+    q = Quarter.parse(quarter)
+    # closed by export.chunks once streamed, or here if writing fails
+    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+    try:
+        export.write(db, out, project_code=project or "", quarter=str(q), actor=actor)
+    except BaseException:
+        out.close()
+        raise
+    name = f"mutua-{project}-{q}.zip"
+    return StreamingResponse(export.chunks(out), media_type="application/zip",
+                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/solvency")
+def solvency_report(db: DbSession, actor: Reader,
+                    quarter: Annotated[str, Query(max_length=16)]) -> dict:
+    """The mutual's C-ROSS solvency report for a quarter, project by project."""
+    from mutua.settlement import capital
+
+    return capital.solvency_report(db, quarter=quarter)
+
+
+@router.get("/solvency-factors")
+def solvency_factors(db: DbSession, actor: Reader) -> list[dict]:
+    """Risk factors filed per line of business, then the demo defaults."""
+    from mutua.settlement import capital
+
+    return capital.list_factors(db)
+
+
+@router.post("/solvency-factors", status_code=201)
+def file_solvency_factor(body: SolvencyFactorIn, db: DbSession,
+                         actor: Annotated[Principal, Depends(allow(Role.ACTUARY))]) -> dict:
+    from mutua.settlement import capital
+
+    row = capital.file_factor(db, actor=actor, **body.model_dump())
+    return {"id": row.id, "line": row.line, "effective_from": row.effective_from}

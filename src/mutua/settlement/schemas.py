@@ -44,3 +44,16 @@ class ExpenseIn(BaseModel):
     # Signs and decimals are the service's rules (the finance page's, in its words).
     amount: Annotated[Decimal, Field(ge=-MAX_YUAN, le=MAX_YUAN)]
     memo: str = Field(default="", max_length=200)
+    # staff | systems | claims_handling | member_services (the service names the rule).
+    category: str = Field(default="staff", max_length=20)
+
+
+class SolvencyFactorIn(BaseModel):
+    """A line's C-ROSS risk factors from a quarter on; the service names each rule."""
+
+    line: str = Field(max_length=20)
+    premium_factor: str = Field(max_length=12)
+    reserve_factor: str = Field(max_length=12)
+    effective_from: QuarterName
+    source: str = Field(max_length=200)
+    demo: bool = False

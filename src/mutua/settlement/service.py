@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -32,7 +32,8 @@ from mutua.db import is_sqlite
 from mutua.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mutua.ledger import service as ledger_service
 from mutua.money import from_fen, to_fen
-from mutua.settlement import allocation, books, figures, statements, uplift
+from mutua.reinsurance import service as reinsurance_service
+from mutua.settlement import allocation, books, capital, expenses, figures, reserving, statements, uplift
 from mutua.settlement import close as rules
 from mutua.settlement.models import AidPayment, AllocationPolicy, Close, Expense, SettlementConfig
 
@@ -42,6 +43,7 @@ list_closes = statements.list_closes
 member_statement = statements.member_statement
 policy_rises = statements.policy_rises
 
+EXPENSE_CATEGORY_RULE = "must be one of staff, systems, claims_handling, member_services"
 SQLITE_CACHE_KIB = 262_144  # 256 MiB while a close runs
 DEFAULT_SHARES = allocation.Shares(Decimal("0.70"), Decimal("0.20"), Decimal("0.10"))
 FIRST_QUARTER = statements.FIRST_QUARTER
@@ -175,31 +177,35 @@ def allocation_history(db: Session, *, project_code: str,
 
 
 def record_expense(db: Session, *, project_code: str, quarter: str, amount: Decimal, memo: str,
-                   actor: Principal) -> Expense:
+                   actor: Principal, category: str = expenses.STAFF) -> Expense:
     """Necessary costs for a quarter not yet closed; the close charges them up to the cap."""
     project = _project(db, project_code)
     q = Quarter.parse(quarter)
     if amount < 0:
         raise ValidationFailed("amount", "must not be negative")
+    if category not in expenses.CATEGORIES:
+        raise ValidationFailed("category", EXPENSE_CATEGORY_RULE)
     if db.scalar(select(Close.id).where(Close.project_id == project.id,
                                         Close.quarter == str(q))):
         raise Conflict(f"{project_code} {q} is closed; record the cost in a later quarter")
-    row = Expense(project_id=project.id, quarter=str(q), amount=amount, memo=memo[:200])
+    row = Expense(project_id=project.id, quarter=str(q), amount=amount, memo=memo[:200],
+                  category=category)
     db.add(row)
     db.flush()
     audit.record(db, actor=actor, action="settlement.record_expense", entity="expense",
                  entity_id=row.id, project_id=project.id,
-                 detail={"quarter": str(q), "amount": str(amount)})
+                 detail={"quarter": str(q), "amount": str(amount), "category": category})
     return row
 
 
 def check_expense(db: Session, *, project_code: str, quarter: str, amount: Decimal | str,
-                  memo: str) -> Decimal:
+                  memo: str, category: str = expenses.STAFF) -> Decimal:
     """Every problem of an expense as a form enters it, at once; nothing is stored.
 
     The amount is yuan to the fen ("1234.50"), not negative; the quarter looks like 2026Q4
-    and is not closed; the memo says what the cost was (1 to 200 characters). Returns the
-    amount as a Decimal for ``record_expense``.
+    and is not closed; the memo says what the cost was (1 to 200 characters); the category
+    is one of staff, systems, claims_handling, member_services. Returns the amount as a
+    Decimal for ``record_expense``.
     """
     from mutua.errors import ProblemCollector
 
@@ -218,6 +224,8 @@ def check_expense(db: Session, *, project_code: str, quarter: str, amount: Decim
     value = _yuan(amount, problems)
     if not (memo or "").strip() or len(memo.strip()) > 200:
         problems.add("memo", "must be 1 to 200 characters")
+    if category not in expenses.CATEGORIES:
+        problems.add("category", EXPENSE_CATEGORY_RULE)
     problems.raise_if_any()
     return value
 
@@ -422,7 +430,9 @@ class Work:
     ibnr_bf: int
     ibnr: int
     ibnr_before: int
-    expense_cap: int
+    costs: expenses.ExpenseCharge  # actual by category against the cap
+    reinsurance: reinsurance_service.QuarterReinsurance
+    solvency: dict  # the C-ROSS assessment before distribution, as the statement shows it
     before: rules.Position
     rules: rules.Rules
     outcome: rules.Outcome
@@ -432,6 +442,7 @@ class Work:
     carried_in: int  # uplift money the last close carried into this one
     carried: int  # uplift money carried to the next close
     last_quarter: str | None  # the quarter the last close closed
+    reserving: reserving.Reserving  # IBNR basis, premium deficiency, uplift returned
 
     @property
     def undistributed_after(self) -> int:
@@ -463,26 +474,46 @@ def _compute(db: Session, *, project: Project, q: Quarter, last: Close | None,
                       if last is not None and last.claims_payable is not None else None)
     case_reserve = to_fen(claims_service.case_reserve_at(db, project_id=project.id, as_of=q.end))
     case_before = to_fen(last.case_reserve) if last else 0
-    ibnr_cl, ibnr_bf = _ibnr(db, project=project, q=q, by_product=by_product)
-    ibnr = ibnr_cl if project.reserving_method == "chainladder" else ibnr_bf
+    in_quarter = {e.product_id: e.in_quarter for e in by_product}
+    reserves = reserving.assess(db, project=project, q=q, last=last, in_quarter=in_quarter)
+    ibnr_cl, ibnr_bf, ibnr = (reserves.ibnr.chainladder, reserves.ibnr.bf,
+                              reserves.ibnr.booked)
     ibnr_before = to_fen(last.ibnr) if last else 0
 
-    in_quarter = {e.product_id: e.in_quarter for e in by_product}
-    cap, expenses = _expenses(db, project_id=project.id, q=q, in_quarter=in_quarter, cfg=cfg)
+    costs = _expenses(db, project_id=project.id, q=q, in_quarter=in_quarter, cfg=cfg)
+    reins = reinsurance_service.quarter_figures(
+        db, project_id=project.id, q=q, earned_in_quarter=earned + uplift_earned,
+        booked_before=statements.reinsurance_to_date(last))
     terms = rules.QuarterFigures(
         earned_premium=earned, uplift_premium_earned=uplift_earned, claims_paid=paid,
         case_reserve_change=case_reserve - case_before, ibnr_change=ibnr - ibnr_before,
-        expenses=expenses, claims_payable_change=payable - (payable_before or 0))
+        expenses=costs.charged, claims_payable_change=payable - (payable_before or 0),
+        unexpired_risk_change=reserves.unexpired_risk_change,
+        uplift_premium_returned=reserves.uplift_returned,
+        reinsurance_ceded=reins.ceded, reinsurance_recovered=reins.recovered)
     before = rules.Position(
         reserve=to_fen(last.reserve_after) if last else 0,
         deficit=to_fen(last.deficit_after) if last else 0,
         undistributed=to_fen(last.undistributed_after) if last else 0)
     close_rules = _rules(db, project_id=project.id, cfg=cfg, earned_q=sum(in_quarter.values()))
+    assessment, solvency_detail = capital.assess_close(
+        db, project_id=project.id, q=q, cfg=cfg, inputs=capital.Inputs(
+            earned_to_date=earned_to_date + uplift_to_date,
+            close_effect=(earned + uplift_earned + terms.uplift_premium_returned
+                          - terms.ibnr_change - terms.unexpired_risk_change - terms.expenses
+                          - reins.close_ceded),
+            close_ceded=reins.close_ceded, claims_reserves=case_reserve + ibnr,
+            earned_by_product=in_quarter))
+    close_rules = replace(close_rules, solvency=assessment)
     outcome = rules.settle(terms, before, close_rules)
 
     found = uplift.candidates(db, project_id=project.id, day=q.next().start)
-    claimants = [(int(m), to_fen(loss)) for m, loss in claims_service.claimants_paid_in(
-        db, project_id=project.id, start=q.start, end=q.end) if loss > 0]
+    # Aid follows the quarter a claim was approved in; the first close under that rule
+    # also takes claims approved earlier and unpaid, which the closes before it (aid by
+    # first payment) had not reached yet.
+    claimants = [(int(m), to_fen(loss)) for m, loss in claims_service.claimants_approved_in(
+        db, project_id=project.id, start=q.start, end=q.end,
+        unpaid_before=last is not None and reserves.first_under_rule) if loss > 0]
     uncovered = np.array([c[1] for c in claimants], dtype=np.int64)
     carried_in = to_fen(last.uplift_carried) if last else 0
     alloc = allocation.allocate(outcome.distributable, shares, uncovered, found.basis,
@@ -493,28 +524,10 @@ def _compute(db: Session, *, project: Project, q: Quarter, last: Close | None,
                else min(carried_in, outcome.undistributed_after))
     return Work(
         earned_to_date, in_quarter, uplift_to_date, terms, payable, payable_before,
-        case_reserve, case_before, ibnr_cl, ibnr_bf, ibnr, ibnr_before, cap, before,
+        case_reserve, case_before, ibnr_cl, ibnr_bf, ibnr, ibnr_before, costs, reins,
+        solvency_detail, before,
         close_rules, outcome, alloc, found, claimants, carried_in, carried,
-        last.quarter if last else None)
-
-
-def _ibnr(db: Session, *, project: Project, q: Quarter,
-          by_product: list[figures.EarnedByProduct]) -> tuple[int, int]:
-    """IBNR by chain ladder and by Bornhuetter-Ferguson on the incurred triangle."""
-    from mutua.actuarial import reserving, triangle
-    from mutua.claims import service as claims_service
-
-    cells = claims_service.triangle(db, project_id=project.id, basis="incurred", as_of=q.end)
-    if not cells:
-        return 0, 0
-    # Incurred amounts may fall when a case reserve is released: no incremental check here.
-    tri = triangle.from_cells(((str(o), int(k), float(v)) for o, k, v in cells),
-                              check_cumulative=False)
-    cl = reserving.chain_ladder(tri)
-    premiums = bf_premiums(db, project_id=project.id, origins=tri.origins, current=q,
-                           by_product=by_product)
-    bf = reserving.bornhuetter_ferguson(tri, premiums, float(project.a_priori_loss_ratio))
-    return _fen_estimate(cl.total_ibnr), _fen_estimate(bf.total_ibnr)
+        last.quarter if last else None, reserves)
 
 
 def bf_premiums(db: Session, *, project_id: int, origins: list[str],
@@ -546,20 +559,21 @@ def _earned_in(db: Session, project_id: int, origin: Quarter, current: Quarter |
 
 
 def _expenses(db: Session, *, project_id: int, q: Quarter, in_quarter: dict[int, int],
-              cfg: SettlementConfig) -> tuple[int, int]:
-    """(cap, charged): the cap is each product's earned premium times its expense loading."""
+              cfg: SettlementConfig) -> expenses.ExpenseCharge:
+    """The quarter's costs by category against the cap (each product's earned premium times
+    its expense loading); with none recorded, the configured share of the cap, assumed."""
     loadings = dict(db.execute(select(Product.id, Product.expense_loading)
                                .where(Product.project_id == project_id)).all())
     cap = sum(int((Decimal(max(e, 0)) * Decimal(loadings.get(p, 0))).to_integral_value())
               for p, e in in_quarter.items())
-    recorded = db.scalar(select(func.count(Expense.id)).where(
-        Expense.project_id == project_id, Expense.quarter == str(q)))
-    if recorded:
-        actual = db.scalar(select(ledger_service.fen_sum(Expense.amount)).where(
-            Expense.project_id == project_id, Expense.quarter == str(q))) or 0
-    else:
-        actual = int((Decimal(cap) * Decimal(cfg.default_expense_share)).to_integral_value())
-    return cap, min(int(actual), cap)
+    actual = {c: int(fen or 0) for c, fen in db.execute(
+        select(Expense.category, ledger_service.fen_sum(Expense.amount))
+        .where(Expense.project_id == project_id, Expense.quarter == str(q))
+        .group_by(Expense.category)).all()}
+    if not actual:
+        actual = {expenses.ASSUMED: int((Decimal(cap) * Decimal(cfg.default_expense_share))
+                                        .to_integral_value())}
+    return expenses.charge(cap=cap, actual=actual)
 
 
 def _rules(db: Session, *, project_id: int, cfg: SettlementConfig, earned_q: int) -> rules.Rules:
@@ -592,7 +606,11 @@ def _write(db: Session, *, project: Project, q: Quarter, row: Close, work: Work,
         expenses=t.expenses, startup_recovered=o.startup_costs_recovered,
         reserve_contribution=o.reserve_contribution,
         deficit_change=o.deficit_after - work.before.deficit, fund_repaid=o.fund_repaid,
-        uplift=work.alloc.uplift, aid=int(work.alloc.aid.sum()), services=work.alloc.services))
+        uplift=work.alloc.uplift, aid=int(work.alloc.aid.sum()), services=work.alloc.services,
+        unexpired_risk_change=t.unexpired_risk_change,
+        uplift_returned=t.uplift_premium_returned,
+        ceded=work.reinsurance.close_ceded))
+    reserving.write(db, close=row, r=work.reserving)
     policy_ids, benefit_ids, money, si = work.uplift_rows()
     if len(policy_ids):
         policies_service.record_uplifts(

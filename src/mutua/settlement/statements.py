@@ -24,8 +24,8 @@ from mutua.auth.security import Principal
 from mutua.catalog.models import Benefit, Product, Project
 from mutua.dates import Quarter
 from mutua.errors import NotFound
-from mutua.money import ZERO, fmt, from_fen
-from mutua.settlement import allocation
+from mutua.money import ZERO, fmt, from_fen, to_fen
+from mutua.settlement import allocation, reserving
 from mutua.settlement.models import AidPayment, AllocationPolicy, Close
 
 if TYPE_CHECKING:
@@ -77,6 +77,7 @@ def close_statement(project: Project, q: Quarter, w: Work, policy: AllocationPol
         "closed_by": actor.username, "period": {"start": str(q.start), "end": str(q.end)},
         **_result_terms(w, y, project.reserving_method), **_reserve_and_surplus(w, y),
         "gates": [{"name": g.name, "passed": g.passed, "reason": g.reason} for g in o.gates],
+        "solvency": w.solvency,
         "allocation_policy": {
             "version": policy.version if policy else 1,
             "effective_from": policy.effective_from if policy else FIRST_QUARTER,
@@ -90,6 +91,7 @@ def close_statement(project: Project, q: Quarter, w: Work, policy: AllocationPol
             "aid_returned_to_uplift": y(a.aid_returned_to_uplift),
             "uplift_to_services": y(a.uplift_to_services)},
         **_uplift(w, y, q),
+        **reserving.statement_terms(w.reserving, y),
         "claimants": len(w.claimants),
         "claimants_aided": int(np.count_nonzero(a.aid)),
     }
@@ -114,7 +116,20 @@ def _result_terms(w: Work, y, ibnr_method: str) -> dict:
         "ibnr_method": ibnr_method, "ibnr_chainladder": y(w.ibnr_cl), "ibnr_bf": y(w.ibnr_bf),
         "claims_incurred": y(t.claims_incurred),
         "loss_ratio": loss_ratio(t.claims_incurred, t.earned_premium + t.uplift_premium_earned),
-        "expense_cap": y(w.expense_cap), "expenses": y(t.expenses), "result": y(t.result),
+        "expense_cap": y(w.costs.cap), "expenses": y(t.expenses),
+        "expenses_actual": y(w.costs.actual), "expenses_over_cap": y(w.costs.over_cap),
+        "expenses_by_category": [
+            {"category": c.category, "actual": y(c.actual), "charged": y(c.charged)}
+            for c in w.costs.lines],
+        "result_gross": y(t.result_gross),
+        "reinsurance_ceded": y(t.reinsurance_ceded),
+        "reinsurance_recovered": y(t.reinsurance_recovered),
+        "reinsurance": [{**r, **{k: y(r[k]) for k in ("ceded", "reinstatement_premium",
+                                                     "recovered")}}
+                        for r in w.reinsurance.treaties],
+        "reinsurance_recovered_to_date": y(w.reinsurance.recovered_to_date),
+        "reinstatement_premium_to_date": y(w.reinsurance.reinstatement_premium_to_date),
+        "result": y(t.result),
     }
 
 
@@ -179,6 +194,13 @@ def _distinct_sorted(values: np.ndarray) -> np.ndarray:
 
 def _distinct(values: np.ndarray) -> int:
     return int(len(_distinct_sorted(np.sort(values))))
+
+
+def reinsurance_to_date(last: Close | None) -> tuple[int, int]:
+    """(recoveries, reinstatement premium) the closes up to ``last`` counted, in fen."""
+    s = (last.statement or {}) if last is not None else {}
+    return (to_fen(Decimal(s.get("reinsurance_recovered_to_date", "0"))),
+            to_fen(Decimal(s.get("reinstatement_premium_to_date", "0"))))
 
 
 # ---------------------------------------------------------------- reading closes
@@ -297,8 +319,9 @@ def policy_rises(db: Session, *, policy) -> list[dict]:
 class _MemberFacts:
     """What a member's statement needs beyond the policies: their uplifts and products."""
 
-    def __init__(self, uplifts: dict, benefits: dict, products: dict):
+    def __init__(self, uplifts: dict, benefits: dict, products: dict, returned: dict):
         self.uplifts = uplifts  # policy id -> [(quarter, benefit id, code, money, added, from)]
+        self.returned = returned  # policy id -> uplift money its cancellation gave back
         self.benefits = benefits  # product id -> {benefit id: (base sum insured, raised)}
         self.products = products  # product id -> (min_uplift_days, max_uplift_rate)
         self.raisable = {pid for pid, by_id in benefits.items()
@@ -330,7 +353,14 @@ class _MemberFacts:
         products = {pid: (days, Decimal(cap)) for pid, days, cap in db.execute(
             select(Product.id, Product.min_uplift_days, Product.max_uplift_rate)
             .where(Product.id.in_(product_ids) if product_ids else False)).all()}
-        return cls(uplifts, benefits, products)
+        from mutua.ledger.service import fen_sum
+
+        returned = {pid: from_fen(int(fen)) for pid, fen in db.execute(
+            select(SumInsuredUplift.policy_id, fen_sum(SumInsuredUplift.returned))
+            .where(SumInsuredUplift.policy_id.in_(ids) if ids else False,
+                   SumInsuredUplift.returned > 0)
+            .group_by(SumInsuredUplift.policy_id)).all()}
+        return cls(uplifts, benefits, products, returned)
 
 
 def _member_quarter(close: Close, code: str, q: Quarter, covered: list, known: _MemberFacts,
@@ -352,6 +382,7 @@ def _member_quarter(close: Close, code: str, q: Quarter, covered: list, known: _
             not_uplifted.append(_why_not(p, close, day, known))
     uncovered, granted = aid
     return {"project": code, "quarter": str(q), "paid": fmt(paid),
+            "uplift_returned": _uplift_returned(covered, q, known),
             "contribution": fmt(contribution),
             "uplift_rate": rate_text(close.uplift_rate),
             "uplift_rate_percent": percent(close.uplift_rate),
@@ -360,6 +391,16 @@ def _member_quarter(close: Close, code: str, q: Quarter, covered: list, known: _
             "sum_insured_added": fmt(sum((Decimal(r["sum_insured_added"]) for r in rows), ZERO)),
             "uplift_policies": rows, "not_uplifted": not_uplifted,
             "aid": fmt(granted), "uncovered_loss": fmt(uncovered)}
+
+
+def _uplift_returned(covered: list, q: Quarter, known: _MemberFacts) -> list[dict]:
+    """Policies cancelled in the quarter whose unused uplifted cover went back to the pool:
+    the uplift money not yet earned on the day cover ended is returned, not refunded."""
+    return [{"policy_id": p.id, "policy_number": p.policy_number,
+             "cancelled_on": str(p.cancelled_on), "cover_end": str(p.cover_end),
+             "returned_to_pool": fmt(known.returned[p.id])}
+            for p in covered if p.id in known.returned and p.cancelled_on is not None
+            and q.start <= p.cancelled_on <= q.end]
 
 
 def _policy_rise(p, close: Close, q: Quarter, day: date, known: _MemberFacts) -> dict | None:

@@ -29,11 +29,12 @@ def api_router() -> APIRouter:
     from mutua.ledger.router import router as ledger
     from mutua.members.router import router as members
     from mutua.policies.router import router as policies
+    from mutua.reinsurance.router import router as reinsurance
     from mutua.settlement.router import router as settlement
 
     api = APIRouter(prefix="/api/v1")
     for r in (auth, members, catalog, policies, ledger, claims, settlement, actuarial,
-              governance, health, audit, jobs):
+              governance, health, audit, jobs, reinsurance):
         api.include_router(r)
     return api
 

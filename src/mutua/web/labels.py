@@ -60,6 +60,7 @@ CLOSE_GATES = {
     "start_up_costs": N_("Start-up costs recovered"),
     "solvency": N_("Reserve at or above its minimum, no deficit carried"),
     "operating_fund": N_("Borrowed operating fund repaid"),
+    "c_ross_solvency": N_("Solvency ratios at or above their thresholds (C-ROSS)"),
 }
 BENEFIT_KINDS = {
     "accidental_death": N_("Accidental death"), "disability": N_("Disability"),

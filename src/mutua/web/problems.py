@@ -35,6 +35,15 @@ FIELD_LABELS: dict[str, str] = {
     "memo": N_("Memo"),
     "project": N_("Project"),
     "quarter": N_("Quarter"),
+    "category": N_("Category"),
+    "retention": N_("Retention (yuan)"),
+    "rate": N_("Premium rate"),
+    "reinstatements": N_("Reinstatements"),
+    "reinstatement_rate": N_("Reinstatement premium rate"),
+    "reinsurer": N_("Reinsurer"),
+    "premium_factor": N_("Premium risk factor"),
+    "reserve_factor": N_("Reserve risk factor"),
+    "line": N_("Line of business"),
     # proposals, meetings and feedback (staff governance)
     "title_zh": N_("Title in Chinese"),
     "title_en": N_("Title in English"),
@@ -137,6 +146,7 @@ FIELD_LABELS: dict[str, str] = {
     "expected_loss_ratio": N_("Expected loss ratio"),
     "min_uplift_days": N_("Fewest days of cover left for an uplift"),
     "max_uplift_rate": N_("Largest uplift rate in one close"),
+    "reporting_pattern": N_("Reporting pattern (share unreported per quarter)"),
     # care: lab imports, the kidney calculators and coordinator assignment
     "creatinine": N_("Serum creatinine"),
     "creatinine_unit": N_("Creatinine unit"),
@@ -318,6 +328,12 @@ FIXED_RULES: frozenset[str] = frozenset({
     N_("must be above 0 and at most 2"),
     N_("must be above 0 and at most 1"),
     N_("must be at least 0 and below 1"),
+    # a product's filed reporting pattern (mutua.actuarial.patterns.check_pattern)
+    N_("needs at least one quarter"),
+    N_("must have at most 40 quarters"),
+    N_("shares must be between 0 and 1"),
+    N_("must not rise from one quarter to the next"),
+    N_("must end at 0 (every claim reported)"),
     N_("ages must satisfy 0 <= min_age <= max_age <= 120"),
     N_("must be accident, ckd or health"),
     N_("must list occupation classes from 1 to 6"),
@@ -356,6 +372,20 @@ FIXED_RULES: frozenset[str] = frozenset({
     # surplus allocation adopted by finance (staff finance page)
     N_("must be a percentage from 0 to 100 with at most 2 decimals"),
     N_("must be 1 to 50 characters"),
+    # necessary costs by category (staff finance page, settlement expenses)
+    N_("must be one of staff, systems, claims_handling, member_services"),
+    # reinsurance treaties and recoveries (reinsurance/service.py)
+    N_("must be per_risk or catastrophe"),
+    N_("must be 1 to 100 characters"),
+    N_("must be an amount in yuan above zero, to the fen, at most 10,000,000,000"),
+    N_("must be a share from 0 to 1 with at most 6 decimals"),
+    N_("must be a whole number from 0 to 10"),
+    N_("must be on or after starts_on, at most three years later"),
+    N_("must not be before the recovery was recorded"),
+    # solvency factors (settlement/capital.py)
+    N_("must be accident, health or ckd"),
+    N_("must be a share above 0 and at most 1 with at most 4 decimals"),
+    N_("must say where the factors come from in 5 to 200 characters"),
     # sign-in and accounts
     N_("is not this account's password"),
     # a workbook its own reading process could not read within its limits (xlsx_reader.py)
@@ -393,6 +423,12 @@ RULE_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     _shape(r"must be one of (?P<choices>.+), got (?P<got>.+)",
            N_("must be one of %(choices)s, got %(got)s")),
     _shape(r"must be one of (?P<choices>.+)", N_("must be one of %(choices)s")),
+    _shape(r"must be after the last closed quarter \((?P<quarter>\S+)\)",
+           N_("must be after the last closed quarter (%(quarter)s)")),
+    _shape(r"must be above zero and at most the (?P<owed>\S+) owed",
+           N_("must be above zero and at most the %(owed)s owed")),
+    _shape(r"overlaps treaty (?P<code>.+) of the same kind",
+           N_("overlaps treaty %(code)s of the same kind")),
     _shape(r"unknown product (?P<code>.+)", N_("unknown product %(code)s")),
     _shape(r"unknown project (?P<code>.+)", N_("unknown project %(code)s")),
     _shape(r"unknown period (?P<code>.+)", N_("unknown period %(code)s")),

@@ -52,6 +52,8 @@ STAFF_SECTIONS = (
     Section("reserving", "/staff/actuarial", N_("Reserving"), _roles(Role.ACTUARY)),
     Section("pricing", "/staff/governance/pricing", N_("Pricing"), _roles(Role.ACTUARY)),
     Section("finance", "/staff/finance", N_("Ledger and expenses"), _roles(Role.FINANCE)),
+    Section("reinsurance", "/staff/reinsurance", N_("Reinsurance and solvency"),
+            _roles(Role.FINANCE, Role.ACTUARY)),
     Section("governance", "/staff/governance", N_("Governance"), _roles(Role.SECRETARY)),
     Section("care", "/staff/care", N_("Care alerts"), _roles(Role.CARE)),
     Section("meetings", "/staff/meetings", N_("Meetings"), _roles(Role.SECRETARY)),

@@ -19,6 +19,7 @@ from mutua.ledger import service as ledger_service
 from mutua.ledger.models import Entry, Overdraft
 from mutua.settings import get_settings
 from tests import factories as f
+from tests.jobs import result as job_result
 
 from .conftest import accident, assert_books_balance
 
@@ -78,8 +79,9 @@ def test_an_approved_overdraft_lets_cash_go_exactly_to_its_limit(client, db, wor
         "project": "TEST-ACC", "limit": str(too_small + Decimal("0.01")),
         "reason": "bridge to next quarter"})
     assert r.status_code == 201
-    paid = client.post("/api/v1/claims/payments", headers=handler, json={"project": "TEST-ACC"})
-    assert paid.status_code == 200 and paid.json()["total"] == "10000.00"
+    paid = job_result(client, client.post("/api/v1/claims/payments", headers=handler,
+                                          json={"project": "TEST-ACC"}), handler)
+    assert paid["total"] == "10000.00"
     position = client.get("/api/v1/ledger/cash", headers=handler,
                           params={"project": "TEST-ACC"}).json()
     assert (Decimal(position["balance"]), Decimal(position["available"])) == (

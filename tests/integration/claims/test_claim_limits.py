@@ -11,6 +11,7 @@ from mutua.audit.models import AuditEvent
 from mutua.auth.roles import Role
 from mutua.claims.models import Claim, ClaimItem, ClaimPayment
 from tests import factories as f
+from tests.jobs import result as job_result
 
 from .conftest import TODAY, accident, assert_books_balance
 
@@ -77,9 +78,8 @@ def test_the_payment_batch_leaves_unpaid_an_item_above_its_ceiling(client, db, w
                .values(approved=50_000_000))
     db.execute(update(Claim).where(Claim.id == bad["id"]).values(approved=50_000_000))
     db.commit()
-    r = client.post("/api/v1/claims/payments", headers=handler, json={"project": "TEST-ACC"})
-    assert r.status_code == 200, r.text
-    body = r.json()
+    body = job_result(client, client.post("/api/v1/claims/payments", headers=handler,
+                                          json={"project": "TEST-ACC"}), handler)
     assert (body["claims"], body["total"]) == (1, "10000.00")
     assert [(x["claim_id"], x["approved"], x["ceiling"]) for x in body["refused"]] == [
         (bad["id"], "50000000.00", "10000.00")]

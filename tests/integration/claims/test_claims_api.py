@@ -12,9 +12,9 @@ from mutua.audit.models import AuditEvent
 from mutua.auth.roles import Role
 from mutua.claims import service
 from mutua.claims.models import CaseReserveMovement, Claim, ClaimDocument, ClaimPayment
+from mutua.jobs.models import Job
 from mutua.ledger import service as ledger_service
 from tests import factories as f
-from tests.jobs import finished as finished_job
 from tests.jobs import result as job_result
 
 from .conftest import TODAY, accident, assert_books_balance
@@ -226,11 +226,11 @@ def test_paying_a_claim_that_is_not_approved_is_refused(client, db, world):
     handler = f.staff_headers(client, db, Role.CLAIMS)
     claim = client.post("/api/v1/claims", headers=member, json=accident(
         world.policy.id, {"benefit_code": "death"})).json()
-    job = finished_job(client, client.post("/api/v1/claims/payments", headers=handler,
-                                           json={"project": "TEST-ACC", "claim_ids": [claim["id"]]}),
-                       handler)
-    assert job["state"] == "failed" and job["error"]["problems"][0]["field"] == "claim_ids"
-    assert count(db, ClaimPayment) == 0
+    r = client.post("/api/v1/claims/payments", headers=handler,
+                    json={"project": "TEST-ACC", "claim_ids": [claim["id"]]})
+    # refused while the handler waits: no job is queued for a batch that cannot run
+    assert r.status_code == 422 and r.json()["problems"][0]["field"] == "claim_ids"
+    assert count(db, ClaimPayment) == 0 and count(db, Job) == 0
 
 
 PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"

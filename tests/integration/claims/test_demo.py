@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import date, timedelta
 
 import numpy as np
 from sqlalchemy import func, select
@@ -71,3 +71,30 @@ def test_demo_claims_are_consistent_and_the_books_balance(db):
         series = [v for _, v in sorted(values)]
         assert series == sorted(series)
     assert sum(values[-1][1] for values in by_origin.values()) == paid
+
+
+def test_demo_claims_are_reported_days_to_months_after_the_event(db):
+    """Report delays by kind (demo.REPORT_DELAY_DAYS), so the triangles develop: claims
+    come in quarters after their event, and none is reported after the build day."""
+    from mutua.dates import Quarter
+
+    start = TODAY - timedelta(days=360)
+    f.accident_project(db, today=start)
+    for n in range(600):
+        m = f.member(db, occupation="F0601" if n % 2 else "A0103",
+                     birth=date(1990 + n % 3, 5, 17))
+        f.policy(db, member=m, on=start)
+    db.commit()
+    demo.build(db, rng=np.random.default_rng(11), today=TODAY, actor=SYSTEM)
+    db.commit()
+    claims = db.scalars(select(Claim)).all()
+    delays = np.array([(c.reported_on - c.event_date).days for c in claims])
+    assert len(claims) > 30 and delays.min() >= 1 and max(c.reported_on for c in claims) <= TODAY
+    assert np.median(delays) < 30 < delays.max()  # days mostly, months now and then
+    later = sum(Quarter.of(c.reported_on) != Quarter.of(c.event_date) for c in claims)
+    assert 0.05 < later / len(claims) < 0.5
+    cells = service.triangle(db, project_id=claims[0].project_id, basis="incurred", as_of=TODAY)
+    by_origin = {}
+    for origin, _dev, value in cells:
+        by_origin.setdefault(origin, []).append(value)
+    assert any(len(v) > 1 and v[-1] > v[0] for v in by_origin.values())  # a row develops

@@ -77,10 +77,11 @@ def test_paid_reserve_and_claimants_figures(db, history):
     assert service.case_reserve_at(db, project_id=pid, as_of=day(25)) == D("10000")
     assert service.case_reserve_at(db, project_id=pid, as_of=day(31)) == D("110000")
     assert service.case_reserve_at(db, project_id=pid, as_of=TODAY) == D("100000")
-    # medical: 600 out of pocket, 450 paid; disability paid in full
-    assert service.claimants_paid_in(db, project_id=pid, start=day(90),
-                                     end=day(220)) == [(history.member.id, D("150.00"))]
-    assert service.claimants_paid_in(db, project_id=pid, start=day(101), end=day(220)) == [
+    # aid follows the quarter of approval: medical approved on day 12 (600 out of pocket,
+    # 450 covered), disability approved on day 200 and covered in full
+    assert service.claimants_approved_in(db, project_id=pid, start=day(1),
+                                         end=day(99)) == [(history.member.id, D("150.00"))]
+    assert service.claimants_approved_in(db, project_id=pid, start=day(101), end=day(220)) == [
         (history.member.id, D("0.00"))]
     assert_books_balance(db)
 

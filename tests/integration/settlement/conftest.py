@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
@@ -29,11 +30,17 @@ class Pool:
 
 
 def build_pool(db, *, members: int = 6, code: str = CODE, claims: int = 1,
-               premium: str = "365.00", invoice: str = "300") -> Pool:
+               premium: str = "365.00", invoice: str = "300",
+               operating_fund: str | None = "50000") -> Pool:
     product = f.accident_project(db, code=code, today=SALE_START, sale_start=SALE_START,
                                  sale_end=date(2025, 3, 31), premium=premium)
     # claims above what a few members paid in: finance approved an overdraft (the cash check)
     f.overdraft(db, project_id=product.project_id)
+    if operating_fund:  # the initial operating fund behind the pool: its solvency capital
+        from mutua.settlement import service as settlement_service
+
+        settlement_service.configure(db, project_code=code, actor=SYSTEM,
+                                     operating_fund=Decimal(operating_fund))
     ms = [f.member(db, name=f"会员{i}", login=i == 0) for i in range(members)]
     ps = [f.policy(db, member=m, product_code=product.code, on=ENROLLED) for m in ms]
     for i in range(claims):
@@ -67,12 +74,23 @@ def assert_statement_adds_up(s: dict) -> None:
 
     n = {k: D(v) for k, v in s.items() if isinstance(v, str) and k != "quarter"
          and v.replace(".", "", 1).lstrip("-").isdigit()}
-    for part in ("claims_payable", "case_reserve", "ibnr"):
-        assert n[f"{part}_change"] == n[part] - n[f"{part}_before"], part
+    for part in ("claims_payable", "case_reserve", "ibnr", "unexpired_risk_reserve"):
+        change = "unexpired_risk_change" if part == "unexpired_risk_reserve" else f"{part}_change"
+        assert n[change] == n[part] - n[f"{part}_before"], part
     assert n["claims_incurred"] == (n["claims_paid"] + n["claims_payable_change"]
                                     + n["case_reserve_change"] + n["ibnr_change"])
-    assert n["result"] == (n["earned_premium"] + n["uplift_premium_earned"]
-                           - n["claims_incurred"] - n["expenses"])
+    gross = (n["earned_premium"] + n["uplift_premium_earned"] + n["uplift_premium_returned"]
+             - n["claims_incurred"] - n["unexpired_risk_change"] - n["expenses"])
+    assert n.get("result_gross", gross) == gross
+    assert n["result"] == (gross - n.get("reinsurance_ceded", D(0))
+                           + n.get("reinsurance_recovered", D(0)))
+    basis = s["ibnr_basis"]
+    booked = basis["chainladder"] if basis["method"] == "chainladder" else \
+        basis["bornhuetter_ferguson"]
+    assert n["ibnr"] == D(booked)
+    pdt = {k: D(v) for k, v in s["premium_deficiency"].items()}
+    assert pdt["shortfall"] == max(D(0), pdt["expected_claims"] + pdt["expected_costs"]
+                                   - pdt["unearned_premium"]) == n["unexpired_risk_reserve"]
     assert n["reserve_after"] == n["reserve_before"] + n["reserve_set_aside"] - n["reserve_drawn"]
     loss = max(-n["result"] - n["reserve_drawn"], D(0))
     assert n["deficit_after"] == n["deficit_before"] + loss - n["deficit_made_good"]

@@ -237,6 +237,12 @@ def test_demo_closes_every_complete_quarter(db):
     assert out["hard_quarter"]["quarter"] == "2025Q3"
     assert [d["quarter"] for d in out["deficits_covered_by_reserve"]] == ["2025Q3"]
     assert out["claimants_aided"] >= 1
+    # every quarter records what running the pool cost, by category, against the cap
+    for quarter in ("2025Q1", "2025Q2", "2025Q3"):
+        s = service.project_statement(db, project_code=CODE, quarter=quarter)
+        assert {x["category"] for x in s["expenses_by_category"]} >= {
+            "staff", "systems", "member_services"}
+        assert D(s["expenses"]) == min(D(s["expenses_actual"]), D(s["expense_cap"]))
     assert_books_balance(db)
 
 

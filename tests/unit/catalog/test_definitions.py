@@ -1,6 +1,7 @@
 """A product definition that contradicts itself is refused, naming each problem."""
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -110,7 +111,7 @@ def test_a_policys_risk_rate_is_the_benefits_rate_over_its_coefficient():
 def test_rates_that_do_not_fit_the_premium_are_refused():
     d = definition()
     for b in d["products"][0]["benefits"]:
-        b["pure_risk_rate"] = str(float(b["pure_risk_rate"]) * 3)
+        b["pure_risk_rate"] = str(Decimal(str(b["pure_risk_rate"])) * 3)
     found = problems(d)
     assert found == [("products[0].benefits",
                       "expected claims 78.60 over the term for ages 16-40, class 1 are not "
@@ -132,11 +133,14 @@ def test_uplift_settings_have_defaults_and_bounds():
     assert defn.products[0].min_uplift_days == 30
     assert str(defn.products[0].max_uplift_rate) == "0.5"
     d = definition()
-    d["products"][0].update(min_uplift_days=-1, max_uplift_rate="0", expected_loss_ratio="3")
+    d["products"][0].update(max_uplift_rate="0", expected_loss_ratio="3")
     assert sorted(problems(d)) == [
         ("products[0].expected_loss_ratio", "must be above 0 and at most 2"),
-        ("products[0].max_uplift_rate", "must be above 0 and at most 1"),
-        ("products[0].min_uplift_days", "must be between 0 and 3660 days")]
+        ("products[0].max_uplift_rate", "must be above 0 and at most 1")]
+    d = definition()
+    d["products"][0].update(min_uplift_days=-1)  # refused by the schema's bound on days
+    assert problems(d) == [("products[0].min_uplift_days",
+                            "Input should be greater than or equal to 0")]
 
 
 @pytest.mark.parametrize("path", sorted(
@@ -145,3 +149,21 @@ def test_uplift_settings_have_defaults_and_bounds():
     ids=lambda p: Path(p).name)
 def test_the_shipped_catalogues_pass_the_cost_check(path):
     assert parse_definition(Path(path).read_text(encoding="utf-8")).project.code
+
+
+def test_a_product_files_a_reporting_pattern():
+    d = definition()
+    del d["products"][0]["reporting_pattern"]
+    assert ("products[0].reporting_pattern", "Field required") in problems(d)
+    d["products"][0]["reporting_pattern"] = ["0.05", "0.15", "0.02"]
+    assert problems(d) == [
+        ("products[0].reporting_pattern", "must not rise from one quarter to the next"),
+        ("products[0].reporting_pattern", "must end at 0 (every claim reported)")]
+    d["products"][0]["reporting_pattern"] = ["1.5", "0"]
+    assert problems(d)[0][0] == "products[0].reporting_pattern[0]"
+    d["products"][0]["reporting_pattern"] = [0.15, "0"]
+    assert problems(d)[0][0] == "products[0].reporting_pattern"
+    d["products"][0]["reporting_pattern"] = ["0.1"] * 40 + ["0"]
+    assert problems(d)[0][0] == "products[0].reporting_pattern"
+    d["products"][0]["reporting_pattern"] = ["0.15", "0.04", "0"]
+    assert check_definition(d).products[0].reporting_pattern[0] == Decimal("0.15")

@@ -47,6 +47,7 @@ def install(app: FastAPI) -> None:
         staff_jobs,
         staff_meetings,
         staff_members,
+        staff_reinsurance,
     )
 
     settings = app.state.settings
@@ -57,7 +58,7 @@ def install(app: FastAPI) -> None:
     for module in (auth, member, member_claims, member_governance, member_health,
                    member_statements, staff, staff_actuarial, staff_care, staff_catalog,
                    staff_claims, staff_close, staff_finance, staff_governance, staff_meetings,
-                   staff_members, staff_jobs):
+                   staff_members, staff_jobs, staff_reinsurance):
         app.include_router(module.router,
                            dependencies=[Depends(session_alive), Depends(csrf_protect)],
                            include_in_schema=False)

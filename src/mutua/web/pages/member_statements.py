@@ -82,7 +82,25 @@ def page_parts(ctx: dict) -> dict:
     return {"sections": statement_sections(ctx["pool"]),
             "uplift_sentence": uplift_sentence(ctx["pool"]),
             "why_not": [why_not_text(r) for r in ctx["mine"].get("not_uplifted", [])],
-            "first_counted": ctx["pool"].get("claims_payable_first_counted", False)}
+            "first_counted": ctx["pool"].get("claims_payable_first_counted", False),
+            "ibnr_method": IBNR_METHODS.get((ctx["pool"].get("ibnr_basis") or {}).get("method")),
+            "returned": [returned_text(r) for r in ctx["mine"].get("uplift_returned", [])]}
+
+
+# How a close set the reserve for claims not yet reported (mutua.actuarial.patterns).
+IBNR_METHODS = {
+    "bf_filed": N_("Bornhuetter-Ferguson on the products' filed reporting pattern"),
+    "bf_blended": N_("Bornhuetter-Ferguson on the filed pattern blended with the pool's own"),
+    "chainladder": N_("the pool's own chain ladder"),
+}
+
+
+def returned_text(row: dict) -> str:
+    """A cancelled policy's unused extra cover, given back to the pool."""
+    return _("Policy %(policy)s was cancelled on %(day)s: the %(amount)s of surplus that "
+             "bought its extra cover and was not yet used went back to the pool.",
+             policy=row["policy_number"], day=format_date(_date(row["cancelled_on"])),
+             amount=format_money(_money(row["returned_to_pool"])))
 
 
 @router.get("/statements/{project}/{quarter}/pdf")
@@ -105,14 +123,25 @@ STATEMENT_SECTIONS = (
     (N_("What the pool earned and what its claims cost"), (
         ("earned_premium", N_("Premium earned by the pool"), "+"),
         ("uplift_premium_earned", N_("Premium earned on extra cover bought from surplus"), "+"),
+        ("uplift_premium_returned", N_("Extra cover given back by cancelled policies"), "+"),
         ("claims_paid", N_("Claims paid"), "-"),
         ("claims_payable_change", N_("Change in claims approved, not yet paid"), "-"),
         ("case_reserve_change", N_("Change in reserves for claims reported, not yet decided"),
          "-"),
         ("ibnr_change", N_("Change in the reserve for claims not yet reported"), "-"),
         ("claims_incurred", N_("Claims incurred (the four lines above)"), "="),
+        ("unexpired_risk_change", N_("Change in the reserve for cover still to run, where "
+                                     "its premium falls short"), "-"),
         ("expenses", N_("Necessary costs"), "-"),
-        ("result", N_("Result of the quarter"), "="))),
+        ("result_gross", N_("Result before reinsurance"), "="),
+        ("reinsurance_ceded", N_("Premium paid to reinsurers"), "-"),
+        ("reinsurance_recovered", N_("Claims recovered from reinsurers"), "+"),
+        ("result", N_("Result of the quarter, net of reinsurance"), "="))),
+    (N_("Necessary costs against their cap"), (
+        ("expenses_actual", N_("Costs of running the pool in the quarter"), "+"),
+        ("expenses_over_cap", N_("Above the cap, borne by the operator"), "-"),
+        ("expenses", N_("Charged to the pool (never above the cap)"), "="),
+        ("expense_cap", N_("The cap: earned premium times the expense loading"), " "))),
     (N_("The reserve kept for bad quarters"), (
         ("reserve_before", N_("Reserve before the close"), "+"),
         ("reserve_set_aside", N_("Set aside from this quarter's result"), "+"),
@@ -140,9 +169,14 @@ STATEMENT_SECTIONS = (
 
 def statement_value(pool: dict, key: str) -> Decimal:
     """A line of a stored statement; closes stored before a line existed booked none of it
-    (and set aside what their net reserve contribution was, when positive)."""
+    (and set aside what their net reserve contribution was, when positive). A line signed
+    " " is shown for reference and takes no part in the sums."""
     if key.startswith("allocations."):
         return _money((pool.get("allocations") or {}).get(key.split(".", 1)[1]))
+    if key == "result_gross" and key not in pool:  # closed before reinsurance existed
+        return _money(pool.get("result"))
+    if key == "expenses_actual" and key not in pool:  # closed before costs had categories
+        return _money(pool.get("expenses"))
     if key == "reserve_set_aside" and key not in pool:
         return max(_money(pool.get("reserve_contribution")), Decimal(0))
     return _money(pool.get(key))

@@ -166,7 +166,7 @@ TEMPLATE_CSV = ",".join(imports.CSV_COLUMNS) + "\n"
 
 @router.get("/import")
 def import_page(request: Request, db: DbSession, principal: Principal = open_to("care"),
-                job: int | None = Query(None, ge=1)):
+                job: int | None = Query(None, ge=1, le=MAX_ID)):
     """The import form; with ``job``, also what that import job did once it ended."""
     if job is None:
         return _import_page(request, problems=None, report=None, status_code=200)

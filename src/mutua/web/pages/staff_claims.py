@@ -26,7 +26,7 @@ from mutua.claims.models import OPEN_STATES
 from mutua.claims.schemas import DecisionIn, ItemOverride
 from mutua.claims.workflow import DuplicateReport
 from mutua.dates import today
-from mutua.deps import MAX_OFFSET, DbSession, PathId, Router
+from mutua.deps import MAX_OFFSET, DbSession, PathId, PathText, Router
 from mutua.errors import Conflict, Forbidden, Problem, ValidationFailed
 from mutua.health import service as health_service
 from mutua.jobs import starts
@@ -90,12 +90,16 @@ def payment_preview(request: Request, db: DbSession, principal: Principal = open
     if project not in {p.code for p in catalog_service.list_projects(db)}:
         return _queue_page(request, db, principal, status_code=422, problems=describe_all(
             ValidationFailed("project", "choose one of the projects")))
-    return _preview_page(request, db, project)
+    try:
+        return _preview_page(request, db, project)
+    except Conflict as exc:  # the cash cannot cover it: nothing to confirm
+        return _queue_page(request, db, principal, status_code=exc.status_code,
+                           problems=describe_all(exc, lead=_("Nothing was paid.")))
 
 
 def _preview_page(request, db, project: str, *, problems=None, status_code=200):
-    shown = payments.preview(db, project_code=project)
     named = catalog_service.get_project(db, code=project)
+    shown = payments.preview(db, project=named)
     return render(request, "staff/payment_preview.html", status_code=status_code,
                   preview=shown, project=named, problems=problems or [])
 
@@ -112,7 +116,8 @@ def pay(request: Request, db: DbSession, principal: Principal = open_to("claims"
     try:
         if project not in codes:
             raise ValidationFailed("project", "choose one of the projects")
-        now = payments.preview(db, project_code=project, shown=0)
+        now = payments.preview(db, project=catalog_service.get_project(db, code=project),
+                               shown=0)
         if (now.claims, str(now.total)) != (expected_claims, expected_total):
             return _preview_page(request, db, project, status_code=409, problems=[
                 _("The approved claims changed since this preview: check the batch again.")])
@@ -273,7 +278,7 @@ def decide(claim_id: PathId, request: Request, db: DbSession,
 
 
 @router.post("/{claim_id}/override/{answer}")
-def answer_override(claim_id: int, answer: str, request: Request, db: DbSession,
+def answer_override(claim_id: PathId, answer: PathText, request: Request, db: DbSession,
                     principal: Principal = open_to("claims"),
                     note: Annotated[str, Form(max_length=2000)] = ""):
     """Another handler approves or turns down an override waiting for a second approver."""

@@ -45,7 +45,13 @@ RULES = (N_("is not a project of the mutual"), N_("must look like 2026Q4"),
          N_("must be below 1,000,000,000,000 yuan in size"),
          N_("must be 1 to 200 characters"), N_("must be a date"),
          N_("must be a percentage from 0 to 100 with at most 2 decimals"),
-         N_("must be 1 to 50 characters"))
+         N_("must be 1 to 50 characters"),
+         N_("must be one of staff, systems, claims_handling, member_services"))
+# Cost categories (expenses.CATEGORIES) with their labels, in the form's order.
+EXPENSE_CATEGORIES = {"staff": N_("Staff"), "systems": N_("Systems"),
+                      "claims_handling": N_("Claims handling"),
+                      "member_services": N_("Member services"),
+                      "unclassified": N_("Unclassified")}
 HUNDRED = Decimal(100)
 REASON_MAX = 50
 # What the page adds before the reason, so the history tells a finance adoption from a vote
@@ -216,6 +222,7 @@ def _page(request, db, *, project: str = "", as_of: str = "", quarter: str = "",
                                 "quarter": str(Quarter.of(today()))},
                   problems=problems or [], report_problems=report_problems, done=done,
                   policies=policies, percent=percent, source_of=source_of,
+                  categories=EXPENSE_CATEGORIES,
                   alloc_form=alloc_form or {
                       "project": current.code if current else "",
                       "effective_from": policies["next_close"] if policies else ""},
@@ -237,14 +244,17 @@ def record_expense(request: Request, db: DbSession, principal: Principal = open_
                    project: Annotated[str, Form(max_length=32)] = "",
                    quarter: Annotated[str, Form(max_length=16)] = "",
                    amount: Annotated[str, Form(max_length=40)] = "",
-                   memo: Annotated[str, Form(max_length=400)] = ""):
-    form = {"project": project, "quarter": quarter, "amount": amount, "memo": memo}
+                   memo: Annotated[str, Form(max_length=400)] = "",
+                   category: Annotated[str, Form(max_length=20)] = "staff"):
+    form = {"project": project, "quarter": quarter, "amount": amount, "memo": memo,
+            "category": category}
     try:
         value = settlement_service.check_expense(db, project_code=project, quarter=quarter,
-                                                 amount=amount, memo=memo)
+                                                 amount=amount, memo=memo, category=category)
         row = settlement_service.record_expense(db, project_code=project.strip(),
                                                 quarter=quarter, amount=value,
-                                                memo=memo.strip(), actor=principal)
+                                                memo=memo.strip(), actor=principal,
+                                                category=category)
     except (ValidationFailed, Conflict, NotFound) as exc:
         # Conflict: the quarter was closed between the check and the write.
         db.rollback()

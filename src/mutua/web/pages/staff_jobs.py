@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import Query, Request
 
 from mutua.auth.security import Principal
-from mutua.deps import DbSession, Router
+from mutua.deps import MAX_OFFSET, DbSession, PathId, Router
 from mutua.errors import Conflict, Problem
 from mutua.jobs import service
 from mutua.web.pages.staff import open_to
@@ -37,7 +37,7 @@ def job_path(job_id: int) -> str:
 
 @router.get("")
 def jobs_page(request: Request, db: DbSession, principal: Principal = open_to("jobs"),
-              state: str = Query("", max_length=12), offset: int = Query(0, ge=0)):
+              state: str = Query("", max_length=12), offset: int = Query(0, ge=0, le=MAX_OFFSET)):
     state = state if state in STATE_LABELS else ""
     rows, total = service.list_jobs(db, actor=principal, state=state or None, limit=PAGE,
                                     offset=offset)
@@ -49,14 +49,14 @@ def jobs_page(request: Request, db: DbSession, principal: Principal = open_to("j
 
 
 @router.get("/{job_id}")
-def job_page(job_id: int, request: Request, db: DbSession,
+def job_page(job_id: PathId, request: Request, db: DbSession,
              principal: Principal = open_to("jobs")):
     job = service.to_out(db, service.get(db, job_id=job_id, actor=principal))
     return _job(request, job)
 
 
 @router.post("/{job_id}/cancel")
-def cancel(job_id: int, request: Request, db: DbSession, principal: Principal = open_to("jobs")):
+def cancel(job_id: PathId, request: Request, db: DbSession, principal: Principal = open_to("jobs")):
     try:
         service.cancel(db, job_id=job_id, actor=principal)
     except Conflict as exc:

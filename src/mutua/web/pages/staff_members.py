@@ -25,6 +25,7 @@ from starlette.responses import FileResponse, Response
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
+from mutua.bounds import MAX_ID
 from mutua.catalog import service as catalog_service
 from mutua.claims import service as claims_service
 from mutua.dates import today
@@ -199,7 +200,7 @@ def _import_page(request: Request, db, *, form: dict | None = None, problems=Non
 
 @router.get("/import")
 def import_page(request: Request, db: DbSession, principal: Principal = Registrar,
-                job: int | None = Query(None, ge=1)):
+                job: int | None = Query(None, ge=1, le=MAX_ID)):
     """The import form; with ``job``, also the report of that import job once it ended."""
     if job is None:
         return _import_page(request, db)
