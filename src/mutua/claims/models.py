@@ -136,6 +136,8 @@ class ClaimDecision(Base):
     auto: Mapped[bool] = mapped_column(default=False)
     overridden: Mapped[bool] = mapped_column(default=False)
     reason: Mapped[str] = mapped_column(BoundedText(2000), default="")  # as DecisionIn
+    # Why money was approved without every document the benefits require (else "").
+    documents_reason: Mapped[str] = mapped_column(BoundedText(2000), default="", server_default="")
     # The handler who approved a large override as the second pair of eyes (四眼原则).
     second_approver: Mapped[int | None] = mapped_column(default=None)
 
@@ -165,6 +167,7 @@ class OverrideRequest(Base):
     items: Mapped[list[dict]] = mapped_column(JSON, default=list)
     circumstances: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     reason: Mapped[str] = mapped_column(BoundedText(2000), default="")  # as DecisionIn
+    documents_reason: Mapped[str] = mapped_column(BoundedText(2000), default="", server_default="")
     engine_amount: Mapped[Decimal] = mapped_column(Money())
     approved: Mapped[Decimal] = mapped_column(Money())
     above_engine: Mapped[Decimal] = mapped_column(Money())

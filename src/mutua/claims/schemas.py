@@ -64,6 +64,9 @@ class DecisionIn(BaseModel):
         default=None, max_length=20,
         description="exclusion triggers found on review, e.g. drunk_driving")
     reason: str = Field(default="", max_length=2000)
+    documents_reason: str = Field(
+        default="", max_length=2000,
+        description="why money is approved without every document the benefits require")
 
 
 class OverrideAnswerIn(BaseModel):
@@ -133,6 +136,7 @@ class DecisionOut(BaseModel):
     auto: bool
     overridden: bool
     reason: str
+    documents_reason: str = ""
     second_approver: int | None = None
 
 
@@ -143,6 +147,13 @@ class DocumentOut(BaseModel):
     content_type: str
     size_bytes: int
     sha256: str
+
+
+class ChecklistItemOut(BaseModel):
+    """One document the claim's benefits require, and whether it is on file."""
+
+    kind: str
+    present: bool
 
 
 class ClaimOut(BaseModel):
@@ -171,6 +182,7 @@ class ClaimOut(BaseModel):
     decisions: list[DecisionOut] = []
     overrides: list[OverrideOut] = []
     documents: list[DocumentOut] = []
+    checklist: list[ChecklistItemOut] = []
 
 
 class ClaimSummary(BaseModel):

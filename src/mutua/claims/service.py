@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from mutua.audit import service as audit
 from mutua.auth.security import Principal
+from mutua.catalog import claim_documents
 from mutua.catalog import service as catalog_service
 from mutua.claims import approvals, documents, triangles
 from mutua.claims.models import (
@@ -35,6 +36,7 @@ from mutua.claims.models import (
 from mutua.claims.payments import BatchResult, pay
 from mutua.claims.schemas import (
     BatchOut,
+    ChecklistItemOut,
     ClaimOut,
     ClaimSummary,
     DecisionOut,
@@ -126,6 +128,7 @@ def to_out(db: Session, claim: Claim) -> ClaimOut:
                            .order_by(ClaimDecision.round)).all()
     overrides = [OverrideOut.model_validate(o, from_attributes=True)
                  for o in approvals.history(db, claim_id=claim.id)]
+    items, files = items_of(db, claim.id), documents.of_claim(db, claim_id=claim.id)
     return ClaimOut(
         **summary(claim).model_dump(), policy_id=claim.policy_id, place=claim.place,
         reported_on=claim.reported_on, decided_on=claim.decided_on,
@@ -133,11 +136,12 @@ def to_out(db: Session, claim: Claim) -> ClaimOut:
         can_appeal=claim.appeals == 0 and claim.status in ("decided", "paid", "closed"),
         duplicate_of=claim.duplicate_of, duplicate_reason=claim.duplicate_reason,
         pending_override=next((o for o in overrides if o.status == PENDING), None),
-        items=[ItemOut.model_validate(i, from_attributes=True) for i in items_of(db, claim.id)],
+        items=[ItemOut.model_validate(i, from_attributes=True) for i in items],
         decisions=[DecisionOut.model_validate(d, from_attributes=True) for d in decisions],
         overrides=overrides,
-        documents=[DocumentOut.model_validate(d, from_attributes=True)
-                   for d in documents.of_claim(db, claim_id=claim.id)])
+        documents=[DocumentOut.model_validate(d, from_attributes=True) for d in files],
+        checklist=[ChecklistItemOut(kind=k, present=k in {d.kind for d in files})
+                   for k in claim_documents.required_for(i.kind for i in items)])
 
 
 def batch_out(r: BatchResult) -> BatchOut:

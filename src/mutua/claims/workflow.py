@@ -18,6 +18,7 @@ from mutua import numbering
 from mutua.audit import service as audit
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM, Principal
+from mutua.catalog import claim_documents
 from mutua.claims import adjudication as rules
 from mutua.claims import approvals, books, timeline
 from mutua.claims.models import (
@@ -31,6 +32,7 @@ from mutua.claims.models import (
     CaseReserveMovement,
     Claim,
     ClaimDecision,
+    ClaimDocument,
     ClaimItem,
 )
 from mutua.claims.schemas import ClaimIn, DecisionIn
@@ -353,6 +355,8 @@ class Plan:
     days: list[int]  # days of a daily allowance each amount pays for
     reason: str
     round: int
+    documents_missing: tuple[str, ...] = ()  # required documents the claim lacks
+    documents_reason: str = ""  # why it is decided without them
 
     @property
     def total(self) -> Decimal:
@@ -388,7 +392,7 @@ def decide(db: Session, *, claim_id: int, actor: Principal, data: DecisionIn,
     check_decidable(db, claim, on)
     if data.circumstances is not None:
         claim.circumstances = sorted({c.strip() for c in data.circumstances if c.strip()})
-    plan = plan_decision(db, claim=claim, data=data, actor=actor)
+    plan = plan_decision(db, claim=claim, data=data, actor=actor, auto=auto)
     limit = Decimal((settings or get_settings()).override_second_approval_yuan)
     if not auto and plan.above_engine > limit:
         approvals.request(db, claim=claim, data=data, plan=plan, actor=actor, on=on)
@@ -407,8 +411,15 @@ def check_decidable(db: Session, claim: Claim, on: date) -> None:
                        "approver; approve or reject it first")
 
 
-def plan_decision(db: Session, *, claim: Claim, data: DecisionIn, actor: Principal) -> Plan:
-    """Run the engine, apply the handler's amounts and check them; nothing is written."""
+def plan_decision(db: Session, *, claim: Claim, data: DecisionIn, actor: Principal,
+                  auto: bool = False) -> Plan:
+    """Run the engine, apply the handler's amounts and check them; nothing is written.
+
+    A handler approves money only when the documents the claim's benefits require
+    (:mod:`mutua.catalog.claim_documents`) are on file, or says in ``documents_reason`` why
+    the claim is decided without them. Automatic decisions of small, simple claims at
+    first notice are exempt: they are the fast lane the auto-decide limit defines.
+    """
     items = items_of(db, claim.id)
     terms, facts, prior = engine_inputs(db, claim=claim, items=items, actor=actor)
     engine = rules.adjudicate(terms, facts, prior)
@@ -417,14 +428,26 @@ def plan_decision(db: Session, *, claim: Claim, data: DecisionIn, actor: Princip
     days = [d.days_paid if a == d.approved else _days_bought(terms, i, a)
             for i, d, a in zip(items, engine.items, approved, strict=True)]
     plan = Plan(items, engine, approved, days, (data.reason or "").strip(),
-                claim.decision_round + 1)
+                claim.decision_round + 1, documents_missing(db, claim_id=claim.id, items=items),
+                (data.documents_reason or "").strip())
     if plan.overridden and len(plan.reason) < MIN_REASON_CHARS:
         raise ValidationFailed("reason", "a written reason is required to override the engine")
     if plan.round > 1 and len(plan.reason) < MIN_REASON_CHARS:
         raise ValidationFailed("reason", "a written reason is required to answer an appeal")
     if plan.total < claim.paid:
         raise ValidationFailed("items", f"cannot approve less than the {claim.paid} already paid")
+    if (not auto and plan.total > 0 and plan.documents_missing
+            and len(plan.documents_reason) < MIN_REASON_CHARS):
+        raise ValidationFailed("documents_reason", "required documents are missing ("
+                               f"{', '.join(plan.documents_missing)}): attach them, or say "
+                               "why the claim is approved without them")
     return plan
+
+
+def documents_missing(db: Session, *, claim_id: int, items: list[ClaimItem]) -> tuple[str, ...]:
+    """The documents the claim's benefits require that are not on file."""
+    uploaded = db.scalars(select(ClaimDocument.kind).where(ClaimDocument.claim_id == claim_id))
+    return claim_documents.missing([i.kind for i in items], uploaded)
 
 
 def record_decision(db: Session, *, claim: Claim, plan: Plan, actor: Principal, on: date,
@@ -448,6 +471,7 @@ def record_decision(db: Session, *, claim: Claim, plan: Plan, actor: Principal, 
         decided_by=actor.user_id, outcome=outcome, engine_outcome=engine.outcome,
         engine_amount=engine.approved, approved=total, approved_change=change,
         uncovered_loss=uncovered, auto=auto, overridden=plan.overridden, reason=plan.reason,
+        documents_reason=plan.documents_reason if plan.documents_missing and total else "",
         second_approver=second_approver.user_id if second_approver else None)
     db.add(decision)
     _move_reserve(db, claim=claim, target=ZERO, on=on, why="decided")
@@ -466,6 +490,9 @@ def record_decision(db: Session, *, claim: Claim, plan: Plan, actor: Principal, 
     detail = {"round": plan.round, "outcome": outcome, "approved": str(total),
               "engine_amount": str(engine.approved), "overridden": plan.overridden,
               "auto": auto, "decision_id": decision.id}
+    if plan.documents_missing and total:
+        detail |= {"documents_missing": list(plan.documents_missing),
+                   "documents_reason": decision.documents_reason}
     if second_approver is not None:
         detail |= {"decided_by": actor.username, "second_approver": second_approver.username}
     audit.record(db, actor=second_approver or actor, action="claim.decide", entity="claim",

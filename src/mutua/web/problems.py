@@ -107,6 +107,7 @@ FIELD_LABELS: dict[str, str] = {
     "died_at": N_("Time of death"),
     "approved": N_("Amount to approve"),
     "reason": N_("Reason"),
+    "documents_reason": N_("Why approve without the missing documents"),
     "on": N_("Date"),
     "file": N_("File"),
     "filename": N_("File"),
@@ -554,6 +555,10 @@ RULE_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
            N_("cannot approve less than the %(paid)s already paid")),
     _shape(r"(?P<item>\S+) is not an item of this claim",
            N_("%(item)s is not an item of this claim")),
+    _shape(r"required documents are missing \((?P<documents>[a-z_, ]+)\): attach them, or say "
+           r"why the claim is approved without them",
+           N_("required documents are missing (%(documents)s): attach them, or say why the "
+              "claim is approved without them")),
     _shape(r"must not exceed (?P<ceiling>\S+) for this item",
            N_("must not exceed %(ceiling)s for this item")),
     _shape(r"must be within the event's window (?P<start>\S+) to (?P<end>\S+)",
@@ -794,6 +799,8 @@ def _value_words(name: str, value: str) -> str:
     in Chinese), a status code in words; anything else as written."""
     from mutua.web import labels
 
+    if name == "documents":  # document kinds, as the claim's checklist names them
+        return _(", ").join(_(labels.DOCUMENT_KINDS.get(k, k)) for k in value.split(", "))
     for table in _VALUE_TABLES.get(name, ()):
         msgid = getattr(labels, table, {}).get(value)
         if msgid:

@@ -112,7 +112,7 @@ def test_a_batch_the_cash_cannot_cover_is_explained_on_the_queue(client, db, poo
     claim = claims_service.report(db, actor=SYSTEM, data=ClaimIn(
         policy_id=p.id, event_type="accident", event_date=TODAY - timedelta(days=2),
         items=[ItemIn(benefit_code="disability", disability_grade=10)]))
-    claims_service.decide(db, claim_id=claim.id, actor=SYSTEM, data=DecisionIn())
+    claims_service.decide(db, claim_id=claim.id, actor=SYSTEM, data=DecisionIn(**f.ON_PAPER))
     db.commit()
     assert ledger_service.cash_balance(db, project_id=product.project_id) < 10000
     sign_in(client, staff_user(Role.CLAIMS))

@@ -227,7 +227,7 @@ def _decided_claim(db):
         items=[ItemIn(benefit_code="medical", invoice_amount="6000",
                       has_social_insurance=True)]))
     claims_service.review(db, claim_id=claim.id, actor=SYSTEM)
-    claims_service.decide(db, claim_id=claim.id, actor=SYSTEM, data=DecisionIn())
+    claims_service.decide(db, claim_id=claim.id, actor=SYSTEM, data=DecisionIn(**f.ON_PAPER))
     db.commit()
     return claim
 

@@ -358,7 +358,8 @@ def _decision_in(db, principal, claim_id: int, fields: dict, circumstances: list
         if amount != item.engine_amount:
             overrides.append(ItemOverride(item_id=item.id, approved=amount))
     return DecisionIn(items=overrides, circumstances=circumstances,
-                      reason=(fields.get("reason") or "")[:2000])
+                      reason=(fields.get("reason") or "")[:2000],
+                      documents_reason=(fields.get("documents_reason") or "")[:2000])
 
 
 @router.post("/{claim_id}/documents")

@@ -1,0 +1,72 @@
+"""Claims handling as a claims team works: the documents a benefit requires (issue 20 item 4)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from mutua.audit.models import AuditEvent
+from mutua.auth.roles import Role
+from mutua.claims.models import ClaimDecision
+from tests import factories as f
+
+from .conftest import accident
+
+PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+DISABILITY = {"benefit_code": "disability", "disability_grade": 8}  # 30%, needs a handler
+
+
+def _report(client, db, world, item=DISABILITY):
+    member = f.member_headers(client, db, world.member)
+    r = client.post("/api/v1/claims", headers=member, json=accident(world.policy.id, item))
+    assert r.status_code == 201, r.text
+    return r.json(), member
+
+
+def _upload(client, headers, claim, kind):
+    r = client.post(f"/api/v1/claims/{claim['id']}/documents", headers=headers,
+                    data={"kind": kind}, files={"file": (f"{kind}.pdf", PDF, "application/pdf")})
+    assert r.status_code == 201, r.text
+
+
+def test_the_checklist_shows_what_each_benefit_needs_and_what_is_on_file(client, db, world):
+    claim, member = _report(client, db, world)
+    assert [(c["kind"], c["present"]) for c in claim["checklist"]] == [
+        ("disability_assessment", False), ("medical_record", False), ("id_card", False),
+        ("bank_card", False)]
+    _upload(client, member, claim, "id_card")
+    seen = client.get(f"/api/v1/claims/{claim['id']}", headers=member).json()
+    assert {c["kind"]: c["present"] for c in seen["checklist"]}["id_card"] is True
+
+
+def test_no_approval_without_the_required_documents_unless_a_reason_is_given(client, db, world):
+    claim, _member = _report(client, db, world)
+    handler = f.staff_headers(client, db, Role.CLAIMS)
+    url = f"/api/v1/claims/{claim['id']}/decide"
+    refused = client.post(url, headers=handler, json={})
+    assert refused.status_code == 422, refused.text
+    problem = refused.json()["problems"][0]
+    assert problem["field"] == "documents_reason"
+    assert "disability_assessment, medical_record, id_card, bank_card" in problem["rule"]
+    db.expire_all()
+    assert db.scalar(select(ClaimDecision).where(ClaimDecision.claim_id == claim["id"])) is None
+
+    waived = client.post(url, headers=handler, json={
+        "documents_reason": "assessment seen at the hospital; family sends copies next week"})
+    assert waived.status_code == 200, waived.text
+    assert waived.json()["decisions"][0]["documents_reason"].startswith("assessment seen")
+    db.expire_all()
+    event = db.scalars(select(AuditEvent).where(AuditEvent.action == "claim.decide",
+                                                AuditEvent.entity_id == claim["id"])).one()
+    assert event.detail["documents_missing"] == [
+        "disability_assessment", "medical_record", "id_card", "bank_card"]
+    assert event.detail["documents_reason"].startswith("assessment seen")
+
+
+def test_with_every_document_on_file_the_handler_approves_without_a_reason(client, db, world):
+    claim, member = _report(client, db, world)
+    for kind in ("disability_assessment", "medical_record", "id_card", "bank_card"):
+        _upload(client, member, claim, kind)
+    handler = f.staff_headers(client, db, Role.CLAIMS)
+    r = client.post(f"/api/v1/claims/{claim['id']}/decide", headers=handler, json={})
+    assert r.status_code == 200, r.text
+    assert r.json()["outcome"] == "approve" and r.json()["decisions"][0]["documents_reason"] == ""
