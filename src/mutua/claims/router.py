@@ -20,6 +20,7 @@ from mutua.claims.schemas import (
     ClaimOut,
     ClaimSummary,
     DecisionIn,
+    DeclineIn,
     DocumentOut,
     OverrideAnswerIn,
     PayIn,
@@ -137,6 +138,15 @@ def decide(claim_id: PathId, body: DecisionIn, request: Request, response: Respo
     if out.pending_override is not None:
         response.status_code = 202
     return out
+
+
+@router.post("/{claim_id}/decline", response_model=ClaimOut)
+def decline(claim_id: PathId, body: DeclineIn, request: Request, db: DbSession,
+            actor: Handler) -> ClaimOut:
+    """Decline an open claim with a written reason, which the member sees on the claim."""
+    claim = service.decline(db, claim_id=claim_id, actor=actor, reason=body.reason,
+                            settings=request.app.state.settings)
+    return service.to_out(db, claim)
 
 
 @router.post("/{claim_id}/override/approve", response_model=ClaimOut)

@@ -96,6 +96,12 @@ class OverrideOut(BaseModel):
     answer_note: str
 
 
+class DeclineIn(BaseModel):
+    """Declining a claim: the written reason the member reads."""
+
+    reason: str = Field(max_length=2000)
+
+
 class AppealIn(BaseModel):
     reason: str = Field(max_length=2000)
 

@@ -49,6 +49,7 @@ from mutua.claims.workflow import (
     appeal,
     close,
     decide,
+    decline,
     items_of,
     load_claim,
     report,
@@ -73,7 +74,7 @@ reject_override = approvals.reject
 __all__ = [
     "BatchResult", "add_document", "appeal", "approve_override", "batch_out", "case_reserve_at",
     "claimants_approved_in", "claims_payable_at", "close",
-    "decide", "get", "list_claims", "list_documents", "load_claim", "paid_in", "pay", "published",
+    "decide", "decline", "get", "list_claims", "list_documents", "load_claim", "paid_in", "pay", "published",
     "read_document", "reject_override", "report", "reserve_history", "review", "set_reserve",
     "to_out", "triangle",
     "triangle_csv",

@@ -35,7 +35,7 @@ from mutua.claims.models import (
     ClaimDocument,
     ClaimItem,
 )
-from mutua.claims.schemas import ClaimIn, DecisionIn
+from mutua.claims.schemas import ClaimIn, DecisionIn, ItemOverride
 from mutua.dates import SHANGHAI
 from mutua.dates import today as shanghai_today
 from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
@@ -398,6 +398,26 @@ def decide(db: Session, *, claim_id: int, actor: Principal, data: DecisionIn,
         approvals.request(db, claim=claim, data=data, plan=plan, actor=actor, on=on)
         return claim
     return record_decision(db, claim=claim, plan=plan, actor=actor, on=on, auto=auto)
+
+
+def decline(db: Session, *, claim_id: int, actor: Principal, reason: str,
+            on: date | None = None, settings: Settings | None = None) -> Claim:
+    """Decline an open claim (拒赔) with a written reason the member reads on their claim.
+
+    A decision like any other (round, reserve release, audit), with every item at nothing;
+    the engine's amounts stay on the items for the record. No documents are needed to
+    decline, and no second approver: nothing is paid.
+    """
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON_CHARS:
+        raise ValidationFailed("reason", "a written reason is required to decline a claim")
+    load_claim(db, claim_id, actor)  # NotFound before anything else
+    data = DecisionIn(items=[ItemOverride(item_id=i.id, approved=ZERO)
+                             for i in items_of(db, claim_id)], reason=reason)
+    claim = decide(db, claim_id=claim_id, actor=actor, data=data, on=on, settings=settings)
+    audit.record(db, actor=actor, action="claim.decline", entity="claim", entity_id=claim.id,
+                 project_id=claim.project_id, detail={"reason": reason})
+    return claim
 
 
 def check_decidable(db: Session, claim: Claim, on: date) -> None:

@@ -273,6 +273,7 @@ FIXED_RULES: frozenset[str] = frozenset({
     N_("must fall on event_date (Shanghai time)"),
     N_("a written reason is required to override the engine"),
     N_("a written reason is required to answer an appeal"),
+    N_("a written reason is required to decline a claim"),
     N_("say why the decision should be looked at again"),
     N_("type must be PDF, JPEG or PNG"),
     N_("must not be before event_at"),

@@ -171,7 +171,8 @@ def test_the_cli_shows_the_pending_override_and_a_second_user_approves(client, d
     item = claim["items"][0]["id"]
     run = CliRunner().invoke
     r = run(cli, ["claims", "decide", str(claim["id"]), "--approve", f"{item}=30000",
-                  "--reason", "hospital record: onset 20 hours before", "--by", first.username])
+                  "--reason", "hospital record: onset 20 hours before",
+                  "--documents-reason", f.ON_PAPER["documents_reason"], "--by", first.username])
     assert r.exit_code == 0 and "waits for a second approver" in r.output, r.output
     listed = run(cli, ["claims", "list", "--status", "awaiting_approval", "--json"])
     assert [c["id"] for c in json.loads(listed.stdout)["items"]] == [claim["id"]]

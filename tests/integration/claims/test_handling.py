@@ -70,3 +70,29 @@ def test_with_every_document_on_file_the_handler_approves_without_a_reason(clien
     r = client.post(f"/api/v1/claims/{claim['id']}/decide", headers=handler, json={})
     assert r.status_code == 200, r.text
     assert r.json()["outcome"] == "approve" and r.json()["decisions"][0]["documents_reason"] == ""
+
+
+def test_declining_is_an_action_with_a_written_reason_the_member_reads(client, db, world):
+    claim, member = _report(client, db, world)
+    handler = f.staff_headers(client, db, Role.CLAIMS)
+    url = f"/api/v1/claims/{claim['id']}/decline"
+    short = client.post(url, headers=handler, json={"reason": "no"})
+    assert short.status_code == 422 and short.json()["problems"][0]["field"] == "reason"
+    db.expire_all()
+    assert db.scalar(select(ClaimDecision).where(ClaimDecision.claim_id == claim["id"])) is None
+    assert client.post(url, headers=member, json={"reason": "I changed my mind"}
+                       ).status_code == 403  # only the claims team declines
+
+    why = "the injury predates the cover: hospital record of 2019"
+    r = client.post(url, headers=handler, json={"reason": why})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert (out["status"], out["outcome"], out["approved"]) == ("decided", "deny", "0.00")
+    assert out["case_reserve"] == "0.00"
+    seen = client.get(f"/api/v1/claims/{claim['id']}", headers=member).json()
+    assert seen["decisions"][0]["reason"] == why and seen["can_appeal"] is True
+    assert client.post(url, headers=handler, json={"reason": why}).status_code == 409
+    db.expire_all()
+    actions = list(db.scalars(select(AuditEvent.action).where(
+        AuditEvent.entity_id == claim["id"], AuditEvent.action.like("claim.de%"))))
+    assert sorted(actions) == ["claim.decide", "claim.decline"]

@@ -55,6 +55,7 @@ MAX_REASON = 500
 DONE = {"reserve": N_("The case reserve is revised."), "closed": N_("The claim is closed."),
         "reported": N_("The claim is reported in the member's name."),
         "documents": N_("The documents are added to the claim."),
+        "declined": N_("The claim is declined; the member sees the reason on their claim."),
         "pending": N_("The override is above the engine by more than the four-eyes limit: it "
                       "waits for another handler to approve it."),
         "approved": N_("The override is approved and the decision recorded."),
@@ -275,6 +276,21 @@ def decide(claim_id: PathId, request: Request, db: DbSession,
     if claim.status in OPEN_STATES:  # a large override waits for a second handler
         return redirect(f"/staff/claims/{claim_id}?done=pending")
     return redirect(f"/staff/claims/{claim_id}?decided=1")
+
+
+@router.post("/{claim_id}/decline")
+def decline(claim_id: PathId, request: Request, db: DbSession,
+            principal: Principal = open_to("claims"),
+            reason: Annotated[str, Form(max_length=2000)] = ""):
+    """Decline the claim with a written reason the member reads on their claim page."""
+    try:
+        claims_service.decline(db, claim_id=claim_id, actor=principal, reason=reason,
+                               settings=request.app.state.settings)
+    except (ValidationFailed, Conflict) as exc:
+        db.rollback()
+        return _claim_page(request, db, principal, claim_id, status_code=exc.status_code,
+                           problems=describe_all(exc), form={"decline_reason": reason})
+    return redirect(f"/staff/claims/{claim_id}?done=declined")
 
 
 @router.post("/{claim_id}/override/{answer}")
