@@ -96,6 +96,19 @@ class OverrideOut(BaseModel):
     answer_note: str
 
 
+class DocumentsRequestIn(BaseModel):
+    """A request to the member for the documents still missing (stops the clock)."""
+
+    kinds: list[Annotated[str, Field(max_length=24)]] = Field(max_length=10)
+    note: str = Field(default="", max_length=2000)
+
+
+class AssignIn(BaseModel):
+    """The handler a claim goes to (username), or "" to take it back."""
+
+    handler: str = Field(default="", max_length=64)
+
+
 class DeclineIn(BaseModel):
     """Declining a claim: the written reason the member reads."""
 
@@ -183,6 +196,11 @@ class ClaimOut(BaseModel):
     can_appeal: bool
     duplicate_of: int | None = None
     duplicate_reason: str | None = None
+    assigned_name: str | None = None
+    decision_due_on: date | None = None
+    overdue: bool = False
+    documents_requested_on: date | None = None
+    documents_request: str | None = None
     pending_override: OverrideOut | None = None
     items: list[ItemOut] = []
     decisions: list[DecisionOut] = []
@@ -203,6 +221,11 @@ class ClaimSummary(BaseModel):
     approved: Decimal
     paid: Decimal
     case_reserve: Decimal
+    assigned_name: str | None = None
+    decision_due_on: date | None = None
+    overdue: bool = False
+    documents_requested_on: date | None = None
+    documents_request: str | None = None
 
 
 class RefusedOut(BaseModel):

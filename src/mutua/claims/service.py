@@ -22,7 +22,7 @@ from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.catalog import claim_documents
 from mutua.catalog import service as catalog_service
-from mutua.claims import approvals, documents, triangles
+from mutua.claims import approvals, documents, handling, triangles
 from mutua.claims.models import (
     OPEN_STATES,
     PENDING,
@@ -57,6 +57,7 @@ from mutua.claims.workflow import (
     set_reserve,
 )
 from mutua.dates import age_on
+from mutua.dates import today as shanghai_today
 from mutua.errors import ValidationFailed
 from mutua.ledger.service import fen_sum
 from mutua.members.models import Member
@@ -64,6 +65,7 @@ from mutua.money import from_fen
 
 # The queue filter for claims whose override waits for a second handler (four eyes).
 AWAITING_APPROVAL = "awaiting_approval"
+OVERDUE = "overdue"  # open, clock running, decision past due (PRC Insurance Law art. 23)
 
 add_document = documents.add
 list_documents = documents.list_for
@@ -72,7 +74,8 @@ approve_override = approvals.approve
 reject_override = approvals.reject
 
 __all__ = [
-    "BatchResult", "add_document", "appeal", "approve_override", "batch_out", "case_reserve_at",
+    "BatchResult", "add_document", "appeal", "assign", "overdue_counts",
+    "request_documents", "approve_override", "batch_out", "case_reserve_at",
     "claimants_approved_in", "claims_payable_at", "close",
     "decide", "decline", "get", "list_claims", "list_documents", "load_claim", "paid_in", "pay", "published",
     "read_document", "reject_override", "report", "reserve_history", "review", "set_reserve",
@@ -94,9 +97,13 @@ def get(db: Session, *, claim_id: int, actor: Principal) -> Claim:
 
 def list_claims(db: Session, *, actor: Principal, project_code: str | None = None,
                 status: str | None = None, member_id: int | None = None, limit: int = 50,
-                offset: int = 0) -> tuple[list[Claim], int]:
-    """Claims newest first; members always get only their own. ``status=open`` is the queue."""
+                offset: int = 0, assigned_to: int | None = None,
+                on: date | None = None) -> tuple[list[Claim], int]:
+    """Claims newest first; members always get only their own. ``status=open`` is the queue,
+    ``status=overdue`` its claims past their decision day; ``assigned_to`` one handler's."""
     where = []
+    if assigned_to is not None:
+        where.append(Claim.assigned_to == assigned_to)
     if actor.is_member:
         where.append(Claim.member_id == actor.member_id)
     elif member_id is not None:
@@ -105,13 +112,15 @@ def list_claims(db: Session, *, actor: Principal, project_code: str | None = Non
         where.append(Claim.project_id == catalog_service.get_project(db, code=project_code).id)
     if status == "open":
         where.append(Claim.status.in_(OPEN_STATES))
+    elif status == OVERDUE:
+        where += handling.overdue(on or shanghai_today())
     elif status == AWAITING_APPROVAL:
         where.append(Claim.id.in_(select(OverrideRequest.claim_id)
                                   .where(OverrideRequest.status == PENDING)))
     elif status:
         if status not in STATES:
             raise ValidationFailed("status", "must be open or one of "
-                                             f"{', '.join((AWAITING_APPROVAL, *STATES))}")
+                                             f"{', '.join((OVERDUE, AWAITING_APPROVAL, *STATES))}")
         where.append(Claim.status == status)
     total = db.scalar(select(func.count()).select_from(Claim).where(*where))
     rows = db.scalars(select(Claim).where(*where).order_by(Claim.id.desc())
@@ -119,8 +128,21 @@ def list_claims(db: Session, *, actor: Principal, project_code: str | None = Non
     return list(rows), total
 
 
-def summary(claim: Claim) -> ClaimSummary:
-    return ClaimSummary.model_validate(claim, from_attributes=True)
+def summary(claim: Claim, on: date | None = None) -> ClaimSummary:
+    out = ClaimSummary.model_validate(claim, from_attributes=True)
+    out.overdue = handling.is_overdue(claim, on or shanghai_today())
+    return out
+
+
+def overdue_counts(db: Session, *, on: date | None = None) -> dict[int, int]:
+    """Overdue claims per project id (the dashboard's count; the queue's overdue filter)."""
+    rows = db.execute(select(Claim.project_id, func.count()).where(
+        *handling.overdue(on or shanghai_today())).group_by(Claim.project_id))
+    return dict(rows.tuples().all())
+
+
+request_documents = handling.request_documents
+assign = handling.assign
 
 
 def to_out(db: Session, claim: Claim) -> ClaimOut:

@@ -8,7 +8,7 @@ an audit event. The rules themselves live in :mod:`mutua.claims.adjudication`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -24,6 +24,7 @@ from mutua.claims import approvals, books, timeline
 from mutua.claims.models import (
     CLOSED,
     DECIDED,
+    DECISION_DAYS,
     OPEN_STATES,
     PAID,
     REOPENED,
@@ -148,6 +149,16 @@ def items_of(db: Session, claim_id: int) -> list[ClaimItem]:
                            .order_by(ClaimItem.position)))
 
 
+def due_on(reported_on: date) -> date:
+    """The day a decision is due for a claim reported on ``reported_on``, before any wait
+    for documents (PRC Insurance Law art. 23: 30 days; see :mod:`mutua.claims.handling`).
+
+    >>> due_on(date(2026, 1, 31))
+    datetime.date(2026, 3, 2)
+    """
+    return reported_on + timedelta(days=DECISION_DAYS)
+
+
 # --- first notice -------------------------------------------------------------------------
 
 def report(db: Session, *, data: ClaimIn, actor: Principal, on: date | None = None,
@@ -169,7 +180,7 @@ def report(db: Session, *, data: ClaimIn, actor: Principal, on: date | None = No
         member_id=cover.member_id, event_type=data.event_type, event_date=data.event_date,
         event_at=data.event_at, place=data.place, description=data.description,
         occupation_class_at_event=data.occupation_class_at_event, circumstances=[],
-        status=REPORTED, reported_on=on, reported_by=actor.user_id,
+        status=REPORTED, reported_on=on, reported_by=actor.user_id, decision_due_on=due_on(on),
         duplicate_of=duplicate_of.id if duplicate_of else None,
         duplicate_reason=(data.duplicate_reason or "").strip() if duplicate_of else None)
     db.add(claim)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from mutua.audit.models import AuditEvent
 from mutua.auth.roles import Role
-from mutua.claims.models import ClaimDecision
+from mutua.auth.security import SYSTEM
+from mutua.claims import handling, service
+from mutua.claims.models import Claim, ClaimDecision
 from tests import factories as f
 
-from .conftest import accident
+from .conftest import TODAY, accident
 
 PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
 DISABILITY = {"benefit_code": "disability", "disability_grade": 8}  # 30%, needs a handler
@@ -96,3 +100,68 @@ def test_declining_is_an_action_with_a_written_reason_the_member_reads(client, d
     actions = list(db.scalars(select(AuditEvent.action).where(
         AuditEvent.entity_id == claim["id"], AuditEvent.action.like("claim.de%"))))
     assert sorted(actions) == ["claim.decide", "claim.decline"]
+
+
+def test_a_request_for_documents_stops_the_clock_until_a_document_arrives(client, db, world):
+    """PRC Insurance Law art. 23: a decision within 30 days once the claim is complete; the
+    days spent waiting for documents the handler asked for (art. 22) do not count."""
+    claim, member = _report(client, db, world)
+    handler = f.staff_headers(client, db, Role.CLAIMS)
+    assert claim["decision_due_on"] == (TODAY + timedelta(days=30)).isoformat()
+    url = f"/api/v1/claims/{claim['id']}/documents-request"
+    bad = client.post(url, headers=handler, json={"kinds": ["selfie"], "note": ""})
+    assert bad.status_code == 422 and bad.json()["problems"][0]["field"] == "kinds[0]"
+    none = client.post(url, headers=handler, json={"kinds": []})
+    assert none.status_code == 422 and none.json()["problems"][0]["field"] == "kinds"
+    asked = client.post(url, headers=handler, json={
+        "kinds": ["disability_assessment", "bank_card"], "note": "the full assessment report"})
+    assert asked.status_code == 200, asked.text
+    body = asked.json()
+    assert body["status"] == "awaiting_documents" and body["documents_requested_on"]
+    assert body["documents_request"].startswith("disability_assessment, bank_card")
+    seen = client.get(f"/api/v1/claims/{claim['id']}", headers=member).json()
+    assert seen["documents_request"] == body["documents_request"]
+    assert client.post(url, headers=handler, json={"kinds": ["id_card"]}).status_code == 409
+
+    # nothing is overdue while the claim waits, however long
+    later = TODAY + timedelta(days=45)
+    assert service.list_claims(db, actor=SYSTEM, status="overdue", on=later)[1] == 0
+
+    # twelve days later the member sends the assessment: the clock runs again, 12 days later
+    row = db.get(Claim, claim["id"])
+    handling.documents_arrived(db, claim=row, actor=SYSTEM, on=TODAY + timedelta(days=12))
+    assert row.status == "under_review" and row.documents_requested_on is None
+    assert row.decision_due_on == TODAY + timedelta(days=42)
+    assert service.list_claims(db, actor=SYSTEM, status="overdue", on=later)[1] == 1
+    assert service.overdue_counts(db, on=later) == {world.project_id: 1}
+    assert service.list_claims(db, actor=SYSTEM, status="overdue",
+                               on=TODAY + timedelta(days=42))[1] == 0
+    db.rollback()
+
+
+def test_an_upload_by_the_member_resumes_a_waiting_claim(client, db, world):
+    claim, member = _report(client, db, world)
+    handler = f.staff_headers(client, db, Role.CLAIMS)
+    client.post(f"/api/v1/claims/{claim['id']}/documents-request", headers=handler,
+                json={"kinds": ["medical_record"]})
+    _upload(client, member, claim, "medical_record")
+    seen = client.get(f"/api/v1/claims/{claim['id']}", headers=member).json()
+    assert seen["status"] == "under_review" and seen["documents_requested_on"] is None
+
+
+def test_claims_are_assigned_to_active_handlers_only(client, db, world):
+    claim, member = _report(client, db, world)
+    handler = f.staff(db, Role.CLAIMS)
+    finance = f.staff(db, Role.FINANCE)
+    headers = f.staff_headers(client, db, Role.CLAIMS)
+    url = f"/api/v1/claims/{claim['id']}/assign"
+    wrong = client.post(url, headers=headers, json={"handler": finance.username})
+    assert wrong.status_code == 422 and wrong.json()["problems"][0]["field"] == "handler"
+    assert client.post(url, headers=member, json={"handler": handler.username}
+                       ).status_code == 403
+    r = client.post(url, headers=headers, json={"handler": handler.username})
+    assert r.status_code == 200 and r.json()["assigned_name"] == handler.username
+    mine, total = service.list_claims(db, actor=SYSTEM, assigned_to=handler.id)
+    assert total == 1 and mine[0].id == claim["id"]
+    back = client.post(url, headers=headers, json={"handler": ""})
+    assert back.status_code == 200 and back.json()["assigned_name"] is None
