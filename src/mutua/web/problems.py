@@ -274,6 +274,7 @@ FIXED_RULES: frozenset[str] = frozenset({
     N_("a written reason is required to override the engine"),
     N_("a written reason is required to answer an appeal"),
     N_("a written reason is required to decline a claim"),
+    N_("name at least one document to ask for"),
     N_("say why the decision should be looked at again"),
     N_("type must be PDF, JPEG or PNG"),
     N_("must not be before event_at"),
@@ -589,6 +590,14 @@ RULE_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     _shape(r"overdraft (?P<id>\d+) is already withdrawn",
            N_("overdraft %(id)s is already withdrawn")),
     _shape(r"(?P<user>.+) is not an active staff user", N_("%(user)s is not an active staff user")),
+    _shape(r"(?P<user>.+) is not an active claims handler",
+           N_("%(user)s is not an active claims handler")),
+    _shape(r"claim (?P<claim>\S+) is (?P<status>\S+): documents can be asked for only while it "
+           r"is open and not already waiting",
+           N_("claim %(claim)s is %(status)s: documents can be asked for only while it is open "
+              "and not already waiting")),
+    _shape(r"claim (?P<claim>\S+) is (?P<status>\S+): only open claims are assigned",
+           N_("claim %(claim)s is %(status)s: only open claims are assigned")),
     _shape(r"claim (?P<claim>\S+) is not approved and unpaid in this project",
            N_("claim %(claim)s is not approved and unpaid in this project")),
     _shape(r"is larger than the (?P<limit>\S+) bytes allowed",

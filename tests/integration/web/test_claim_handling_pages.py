@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from mutua.auth.roles import Role
+from mutua.claims.models import Claim
 from tests import factories as f
 from tests.integration.web.conftest import post_form, sign_in
 from tests.integration.web.test_staff_claim_actions import open_claim
@@ -37,3 +40,54 @@ def test_the_member_sees_which_documents_are_still_missing(client, db):
     mine = client.get(f"/me/claims/{claim.id}")
     assert "本案所需材料" in mine.text and "病历" in mine.text
     assert mine.text.count('class="missing"') == 3
+
+
+def test_a_request_for_documents_reaches_the_member_in_words(client, db, staff_user):
+    member, claim = _open_claim(db)
+    sign_in(client, staff_user(Role.CLAIMS))
+    page = f"/staff/claims/{claim.id}"
+    none = post_form(client, f"{page}/documents-request", from_page=page, data={"note": ""})
+    assert none.status_code == 422 and "请至少选择一项需要补充的材料" in none.text
+    done = post_form(client, f"{page}/documents-request", from_page=page,
+                     data={"kinds": ["invoice", "bank_card"], "note": "请提供原件照片"})
+    assert done.status_code == 303 and done.headers["location"].endswith("?done=requested")
+    staff_page = client.get(done.headers["location"]).text
+    assert "暂停：自" in staff_page and "等待会员补充材料" in staff_page
+
+    client.cookies.clear()
+    sign_in(client, member.member_number, f.PASSWORD)
+    mine = client.get(f"/me/claims/{claim.id}").text
+    assert 'id="documents-requested"' in mine and "核定您的理赔还需要补充材料" in mine
+    assert "发票、银行卡" in mine and "请提供原件照片" in mine
+    assert "bank_card" not in mine.replace('value="bank_card"', "")
+
+
+def test_overdue_claims_stand_out_and_the_dashboard_counts_them(client, db, staff_user):
+    _member, claim = _open_claim(db)
+    late = db.get(Claim, claim.id)
+    late.decision_due_on = date.today() - timedelta(days=1)  # reported 31 days ago
+    db.commit()
+    handler = staff_user(Role.CLAIMS)
+    sign_in(client, handler)
+    queue = client.get("/staff/claims").text
+    assert 'class="overdue"' in queue and "已超期" in queue
+    overdue = client.get("/staff/claims", params={"status": "overdue"}).text
+    assert claim.claim_number in overdue and "共1件理赔" in overdue
+
+    client.cookies.clear()
+    sign_in(client, staff_user(Role.ADMIN))
+    dashboard = client.get("/staff").text
+    assert "1 件超期" in dashboard and "/staff/claims?status=overdue&amp;project=" in dashboard
+
+
+def test_a_claim_is_assigned_on_its_page_and_found_under_mine(client, db, staff_user):
+    _member, claim = _open_claim(db)
+    handler = staff_user(Role.CLAIMS, "wang-handler")
+    sign_in(client, handler)
+    page = f"/staff/claims/{claim.id}"
+    wrong = post_form(client, f"{page}/assign", from_page=page, data={"handler": "nobody-here"})
+    assert wrong.status_code == 422 and "不是在职理赔员" in wrong.text
+    done = post_form(client, f"{page}/assign", from_page=page, data={"handler": "wang-handler"})
+    assert done.status_code == 303
+    mine = client.get("/staff/claims", params={"mine": "true"}).text
+    assert claim.claim_number in mine and "wang-handler" in mine

@@ -49,7 +49,7 @@ HISTORY_QUARTERS = 8
 
 
 def project_figures(db, project, counts: dict, alerts: dict, open_claims: dict,
-                    closes: list[dict]) -> dict:
+                    closes: list[dict], overdue_claims: dict | None = None) -> dict:
     """One project's row on the dashboard: counts now, and its last closed quarter."""
     policies, members = counts.get(project.id, (0, 0))
     last = (settlement_service.project_statement(db, project_code=project.code,
@@ -60,6 +60,8 @@ def project_figures(db, project, counts: dict, alerts: dict, open_claims: dict,
     return {
         "project": project, "members": members, "policies": policies,
         "open_claims": open_claims.get(project.id, 0), "open_alerts": alerts.get(project.id, 0),
+        # past their decision day (PRC Insurance Law art. 23), as the queue's overdue filter
+        "overdue_claims": (overdue_claims or {}).get(project.id, 0),
         "last_quarter": last["quarter"] if last else None, "earned": earned,
         "loss_ratio": (incurred / earned) if last and earned else None,
         "reserve": Decimal(last["reserve_after"]) if last else None,
@@ -143,7 +145,8 @@ def dashboard(request: Request, db: DbSession, principal: Principal = open_to("d
     for c in settlement_service.list_closes(db, limit=100_000)[0]:  # one query, all projects
         closes.setdefault(c["project"], []).append(c)
     open_claims = claims_service.open_counts(db)
-    rows = [project_figures(db, p, counts, alerts, open_claims, closes.get(p.code, []))
+    overdue = claims_service.overdue_counts(db, on=today())
+    rows = [project_figures(db, p, counts, alerts, open_claims, closes.get(p.code, []), overdue)
             for p in projects]
     selected = next((r for r in rows if current and r["project"].id == current.id), None)
     history = history_of(db, selected) if selected else []
