@@ -16,6 +16,11 @@ def _open_claim(db):
     return member, claim
 
 
+def _as_member(client, member):
+    client.cookies.clear()
+    sign_in(client, member.member_number, f.PASSWORD)
+
+
 def test_a_handler_declines_with_a_reason_and_the_member_reads_it(client, db, staff_user):
     member, claim = _open_claim(db)
     sign_in(client, staff_user(Role.CLAIMS))
@@ -27,8 +32,7 @@ def test_a_handler_declines_with_a_reason_and_the_member_reads_it(client, db, st
     assert done.status_code == 303 and done.headers["location"].endswith("?done=declined")
     assert "已拒赔" in client.get(done.headers["location"]).text
 
-    client.cookies.clear()
-    sign_in(client, member.member_number, f.PASSWORD)
+    _as_member(client, member)
     mine = client.get(f"/me/claims/{claim.id}")
     assert mine.status_code == 200
     assert 'id="declined"' in mine.text and why in mine.text
@@ -54,8 +58,7 @@ def test_a_request_for_documents_reaches_the_member_in_words(client, db, staff_u
     staff_page = client.get(done.headers["location"]).text
     assert "暂停：自" in staff_page and "等待会员补充材料" in staff_page
 
-    client.cookies.clear()
-    sign_in(client, member.member_number, f.PASSWORD)
+    _as_member(client, member)
     mine = client.get(f"/me/claims/{claim.id}").text
     assert 'id="documents-requested"' in mine and "核定您的理赔还需要补充材料" in mine
     assert "发票、银行卡" in mine and "请提供原件照片" in mine

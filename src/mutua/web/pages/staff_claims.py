@@ -288,19 +288,26 @@ def decide(claim_id: PathId, request: Request, db: DbSession,
     return redirect(f"/staff/claims/{claim_id}?decided=1")
 
 
+def _act(request, db, principal, claim_id: int, act, *, done: str, form=None):
+    """Run one handler action on the claim: back to its page with what was done, or with
+    every problem and what was typed (nothing stored)."""
+    try:
+        act()
+    except (ValidationFailed, Conflict) as exc:
+        db.rollback()
+        return _claim_page(request, db, principal, claim_id, status_code=exc.status_code,
+                           problems=describe_all(exc), form=form)
+    return redirect(f"/staff/claims/{claim_id}?done={done}")
+
+
 @router.post("/{claim_id}/decline")
 def decline(claim_id: PathId, request: Request, db: DbSession,
             principal: Principal = open_to("claims"),
             reason: Annotated[str, Form(max_length=2000)] = ""):
     """Decline the claim with a written reason the member reads on their claim page."""
-    try:
-        claims_service.decline(db, claim_id=claim_id, actor=principal, reason=reason,
-                               settings=request.app.state.settings)
-    except (ValidationFailed, Conflict) as exc:
-        db.rollback()
-        return _claim_page(request, db, principal, claim_id, status_code=exc.status_code,
-                           problems=describe_all(exc), form={"decline_reason": reason})
-    return redirect(f"/staff/claims/{claim_id}?done=declined")
+    return _act(request, db, principal, claim_id, lambda: claims_service.decline(
+        db, claim_id=claim_id, actor=principal, reason=reason,
+        settings=request.app.state.settings), done="declined", form={"decline_reason": reason})
 
 
 @router.post("/{claim_id}/documents-request")
@@ -310,14 +317,9 @@ def request_documents(claim_id: PathId, request: Request, db: DbSession,
     """Ask the member, in one go, for the documents still missing (the clock stops)."""
     kinds = [k for k in form.getlist("kinds") if isinstance(k, str)][:10]
     note = str(form.get("note") or "")[:2001]
-    try:
-        claims_service.request_documents(db, claim_id=claim_id, actor=principal, kinds=kinds,
-                                         note=note)
-    except (ValidationFailed, Conflict) as exc:
-        db.rollback()
-        return _claim_page(request, db, principal, claim_id, status_code=exc.status_code,
-                           problems=describe_all(exc), form={"request_note": note})
-    return redirect(f"/staff/claims/{claim_id}?done=requested")
+    return _act(request, db, principal, claim_id, lambda: claims_service.request_documents(
+        db, claim_id=claim_id, actor=principal, kinds=kinds, note=note),
+        done="requested", form={"request_note": note})
 
 
 @router.post("/{claim_id}/assign")
@@ -325,13 +327,8 @@ def assign(claim_id: PathId, request: Request, db: DbSession,
            principal: Principal = open_to("claims"),
            handler: Annotated[str, Form(max_length=64)] = ""):
     """Give the claim to a handler, or take it back."""
-    try:
-        claims_service.assign(db, claim_id=claim_id, actor=principal, handler=handler)
-    except (ValidationFailed, Conflict) as exc:
-        db.rollback()
-        return _claim_page(request, db, principal, claim_id, status_code=exc.status_code,
-                           problems=describe_all(exc))
-    return redirect(f"/staff/claims/{claim_id}?done=assigned")
+    return _act(request, db, principal, claim_id, lambda: claims_service.assign(
+        db, claim_id=claim_id, actor=principal, handler=handler), done="assigned")
 
 
 @router.post("/{claim_id}/override/{answer}")
