@@ -22,6 +22,7 @@ from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.catalog import claim_documents
 from mutua.catalog import service as catalog_service
+from mutua.claims import adjudication as rules
 from mutua.claims import approvals, documents, handling, triangles
 from mutua.claims.models import (
     OPEN_STATES,
@@ -50,8 +51,10 @@ from mutua.claims.workflow import (
     close,
     decide,
     decline,
+    item_facts,
     items_of,
     load_claim,
+    policy_terms,
     report,
     review,
     set_reserve,
@@ -62,6 +65,7 @@ from mutua.errors import ValidationFailed
 from mutua.ledger.service import fen_sum
 from mutua.members.models import Member
 from mutua.money import from_fen
+from mutua.policies import service as policies_service
 
 # The queue filter for claims whose override waits for a second handler (four eyes).
 AWAITING_APPROVAL = "awaiting_approval"
@@ -74,7 +78,7 @@ approve_override = approvals.approve
 reject_override = approvals.reject
 
 __all__ = [
-    "BatchResult", "add_document", "appeal", "assign", "overdue_counts",
+    "BatchResult", "add_document", "appeal", "assign", "medical_breakdowns", "overdue_counts",
     "request_documents", "approve_override", "batch_out", "case_reserve_at",
     "claimants_approved_in", "claims_payable_at", "close",
     "decide", "decline", "get", "list_claims", "list_documents", "load_claim", "paid_in", "pay", "published",
@@ -139,6 +143,18 @@ def overdue_counts(db: Session, *, on: date | None = None) -> dict[int, int]:
     rows = db.execute(select(Claim.project_id, func.count()).where(
         *handling.overdue(on or shanghai_today())).group_by(Claim.project_id))
     return dict(rows.tuples().all())
+
+
+def medical_breakdowns(db: Session, *, claim: Claim) -> dict[int, rules.MedicalSteps]:
+    """How each medical item's amount is worked out (invoice, social insurance paid,
+    deductible, share paid), by item id, for the member's claim page."""
+    items = [i for i in items_of(db, claim.id) if i.kind in rules.MEDICAL_KINDS]
+    if not items:
+        return {}
+    terms = policy_terms(policies_service.cover_on(db, policy_id=claim.policy_id,
+                                                   on=claim.event_date))
+    return {i.id: rules.medical_steps(terms.benefit(i.benefit_code), item_facts(i))
+            for i in items if terms.benefit(i.benefit_code) is not None}
 
 
 request_documents = handling.request_documents

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from mutua.auth.roles import Role
+from mutua.auth.security import SYSTEM
+from mutua.claims import service as claims_service
 from mutua.claims.models import Claim
+from mutua.claims.schemas import ClaimIn, ItemIn
 from tests import factories as f
 from tests.integration.web.conftest import post_form, sign_in
 from tests.integration.web.test_staff_claim_actions import open_claim
@@ -94,3 +97,24 @@ def test_a_claim_is_assigned_on_its_page_and_found_under_mine(client, db, staff_
     assert done.status_code == 303
     mine = client.get("/staff/claims", params={"mine": "true"}).text
     assert claim.claim_number in mine and "wang-handler" in mine
+
+
+def test_the_member_reads_how_a_medical_amount_is_worked_out(client, db):
+    """Invoice 1,000, social insurance 400, deductible 100, share paid 90% with social
+    insurance: (1,000 - 400 - 100) x 0.9 = 450, within the 600 the member paid."""
+    f.accident_project(db)
+    member = f.member(db, login=True)
+    policy = f.policy(db, member=member, on=date.today() - timedelta(days=30))
+    claim = claims_service.report(db, actor=SYSTEM, data=ClaimIn(
+        policy_id=policy.id, event_type="accident", event_date=date.today() - timedelta(days=2),
+        items=[ItemIn(benefit_code="medical", invoice_amount="1000",
+                      social_insurance_paid="400", has_social_insurance=True)]))
+    db.commit()
+    _as_member(client, member)
+    page = client.get(f"/me/claims/{claim.id}").text
+    section = page[page.index('class="card breakdown"'):]
+    section = section[:section.index("</section>")]
+    for words in ("赔付金额如何计算", "¥1,000.00", "−¥400.00", "−¥100.00", "90.0%", "¥450.00",
+                  "¥600.00"):
+        assert words in section, words
+    assert section.index("¥1,000.00") < section.index("−¥400.00") < section.index("¥450.00")

@@ -89,7 +89,8 @@ def _claim_page(request, db, principal, claim_id, *, problems=None, status_code=
                   status_labels=labels.CLAIM_STATUS, outcome_labels=labels.CLAIM_OUTCOME,
                   reason_labels=labels.CLAIM_REASONS, event_labels=labels.EVENT_TYPES,
                   document_kinds=labels.DOCUMENT_KINDS, problems=problems or [],
-                  flash=flash(request))
+                  flash=flash(request),
+                  breakdowns=claims_service.medical_breakdowns(db, claim=claim))
 
 
 @router.get("/{claim_id}")
