@@ -113,6 +113,9 @@ def test_a_claims_handler_decides_the_claim(world, browser_for):
     page.click(f"text={SHARED['claim_number']}")
     assert "COINSURANCE" in page.inner_text("main") or "DEDUCTIBLE" in page.inner_text("main")
     check(page, "staff-claim")
+    assert "本案所需材料" in page.inner_text("#documents")  # the benefit's checklist
+    if page.locator("#documents_reason").count():  # approving before every document is in
+        page.fill("#documents_reason", "发票原件已在服务台核验")
     page.click("form[action$='/decide'] button[type=submit]")
     page.wait_for_url(re.compile(r"decided=1"))
     assert page.locator("#claim-status").inner_text() == "已核定"
