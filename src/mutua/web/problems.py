@@ -557,7 +557,7 @@ RULE_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
            N_("cannot approve less than the %(paid)s already paid")),
     _shape(r"(?P<item>\S+) is not an item of this claim",
            N_("%(item)s is not an item of this claim")),
-    _shape(r"required documents are missing \((?P<documents>[a-z_, ]+)\): attach them, or say "
+    _shape(r"required documents are missing \((?P<documents>.+)\): attach them, or say "
            r"why the claim is approved without them",
            N_("required documents are missing (%(documents)s): attach them, or say why the "
               "claim is approved without them")),
