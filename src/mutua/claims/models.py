@@ -18,12 +18,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from mutua.dates import utcnow
 from mutua.db import Base, BigIntPK, BoundedText, Money, UTCDateTime
 
-# Workflow states. Open claims (reported, under_review, awaiting_documents, reopened) carry
-# a case reserve; awaiting_documents is a handler's request to the member for missing
+# Workflow states. Open claims (reported, under_review, awaiting_docs, reopened) carry
+# a case reserve; awaiting_docs is a handler's request to the member for missing
 # documents, and pauses the decision clock until a document arrives.
 REPORTED, UNDER_REVIEW, DECIDED, PAID, CLOSED, REOPENED = (
     "reported", "under_review", "decided", "paid", "closed", "reopened")
-AWAITING_DOCUMENTS = "awaiting_documents"
+AWAITING_DOCUMENTS = "awaiting_docs"  # a status is at most 16 characters
 OPEN_STATES = (REPORTED, UNDER_REVIEW, AWAITING_DOCUMENTS, REOPENED)
 STATES = (REPORTED, UNDER_REVIEW, AWAITING_DOCUMENTS, DECIDED, PAID, CLOSED, REOPENED)
 # A decision within 30 days of a complete claim (PRC Insurance Law art. 23): the clock runs

@@ -9,7 +9,7 @@ from mutua.web.render import N_
 
 CLAIM_STATUS = {
     "reported": N_("Reported"), "under_review": N_("Under review"), "decided": N_("Decided"),
-    "awaiting_documents": N_("Waiting for documents from the member"),
+    "awaiting_docs": N_("Waiting for documents from the member"),
     "paid": N_("Paid"), "closed": N_("Closed"), "reopened": N_("Reopened on appeal"),
     "awaiting_approval": N_("Override awaiting a second approver"),
 }

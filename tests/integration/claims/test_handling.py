@@ -60,7 +60,7 @@ def test_no_approval_without_the_required_documents_unless_a_reason_is_given(cli
     assert waived.json()["decisions"][0]["documents_reason"].startswith("assessment seen")
     db.expire_all()
     event = db.scalars(select(AuditEvent).where(AuditEvent.action == "claim.decide",
-                                                AuditEvent.entity_id == claim["id"])).one()
+                                                AuditEvent.entity_id == str(claim["id"]))).one()
     assert event.detail["documents_missing"] == [
         "disability_assessment", "medical_record", "id_card", "bank_card"]
     assert event.detail["documents_reason"].startswith("assessment seen")
@@ -98,7 +98,7 @@ def test_declining_is_an_action_with_a_written_reason_the_member_reads(client, d
     assert client.post(url, headers=handler, json={"reason": why}).status_code == 409
     db.expire_all()
     actions = list(db.scalars(select(AuditEvent.action).where(
-        AuditEvent.entity_id == claim["id"], AuditEvent.action.like("claim.de%"))))
+        AuditEvent.entity_id == str(claim["id"]), AuditEvent.action.like("claim.de%"))))
     assert sorted(actions) == ["claim.decide", "claim.decline"]
 
 
@@ -117,7 +117,7 @@ def test_a_request_for_documents_stops_the_clock_until_a_document_arrives(client
         "kinds": ["disability_assessment", "bank_card"], "note": "the full assessment report"})
     assert asked.status_code == 200, asked.text
     body = asked.json()
-    assert body["status"] == "awaiting_documents" and body["documents_requested_on"]
+    assert body["status"] == "awaiting_docs" and body["documents_requested_on"]
     assert body["documents_request"].startswith("disability_assessment, bank_card")
     seen = client.get(f"/api/v1/claims/{claim['id']}", headers=member).json()
     assert seen["documents_request"] == body["documents_request"]

@@ -47,7 +47,7 @@ from mutua.web.session import form_data
 router = Router(prefix="/staff/claims")
 PAGE = 50
 STATUS_FILTERS = ("open", claims_service.OVERDUE, claims_service.AWAITING_APPROVAL, "reported",
-                  "under_review", "awaiting_documents", "reopened", "decided", "paid", "closed")
+                  "under_review", "awaiting_docs", "reopened", "decided", "paid", "closed")
 RESERVE_KINDS = {"reported": N_("Set when reported"), "revised": N_("Revised by a handler"),
                  "decided": N_("Released on the decision"), "appeal": N_("Reopened on appeal")}
 # The rules this page's own forms check, as msgids (problems.describe translates them).
