@@ -174,3 +174,8 @@ def staff_headers_for(client, db: Session, user: User) -> dict[str, str]:
 def member_headers(client, db: Session, m: Member) -> dict[str, str]:
     db.commit()
     return token(client, m.member_number)
+
+
+# A handler's decision in tests that are not about documents: the files are not uploaded,
+# so the decision says why (the rule: mutua.claims.workflow.plan_decision).
+ON_PAPER = {"documents_reason": "documents checked on paper"}

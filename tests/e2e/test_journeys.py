@@ -113,9 +113,51 @@ def test_a_claims_handler_decides_the_claim(world, browser_for):
     page.click(f"text={SHARED['claim_number']}")
     assert "COINSURANCE" in page.inner_text("main") or "DEDUCTIBLE" in page.inner_text("main")
     check(page, "staff-claim")
+    assert "本案所需材料" in page.inner_text("#documents")  # the benefit's checklist
+    if page.locator("#documents_reason").count():  # approving before every document is in
+        page.fill("#documents_reason", "发票原件已在服务台核验")
     page.click("form[action$='/decide'] button[type=submit]")
     page.wait_for_url(re.compile(r"decided=1"))
     assert page.locator("#claim-status").inner_text() == "已核定"
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_a_claims_handler_previews_the_payment_batch_before_paying(world, browser_for,
+                                                                   viewport):
+    page = browser_for(viewport)
+    sign_in(page, world, "claims", world.demo_password)
+    page.goto(f"{world.base_url}/staff/claims")
+    assert page.input_value("#pay-project") == ""  # no project is chosen for the handler
+    page.select_option("#pay-project", world.project)
+    page.click("form[action='/staff/claims/payments/preview'] button[type=submit]")
+    page.wait_for_url(re.compile(r"/payments/preview"))
+    assert page.locator("h1").inner_text().startswith("赔款支付批次预览")
+    check(page, "staff-payment-preview")
+    confirm = page.locator("form[action='/staff/claims/payments'] button[type=submit]")
+    if viewport is DESKTOP and confirm.count():  # the phone only looks; the desktop pays
+        assert "确认支付" in confirm.inner_text()
+        confirm.click()
+        page.wait_for_url(re.compile(r"/staff/jobs/"))
+    elif not confirm.count():  # the decided claim of the journey above is already paid
+        assert "无需支付" in page.inner_text("main")
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_a_refused_motion_comes_back_as_typed(world, browser_for, viewport):
+    page = browser_for(viewport)
+    sign_in(page, world, "secretary", world.demo_password)
+    page.goto(f"{world.base_url}/staff/governance")
+    page.click("summary:has-text(\"新动议\")")
+    page.fill("#title_en", "Garden day")
+    page.fill("#quorum", "abc")
+    page.eval_on_selector("#title_zh", "e => e.removeAttribute('required')")
+    page.click("form[action='/staff/governance/proposals'] button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert page.input_value("#title_en") == "Garden day"
+    assert page.input_value("#quorum") == "abc"
+    assert page.locator("#quorum[aria-invalid='true']").count() == 1
+    assert page.locator("#title_zh[aria-invalid='true']").count() == 1
+    check(page, "staff-refused-motion")
 
 
 def test_finance_previews_and_runs_the_quarterly_close(world, browser_for):

@@ -56,6 +56,14 @@ def staff_named(db: Session, username: str) -> Principal:
     return principal_of(user)
 
 
+def active_staff(db: Session, *, roles: tuple[Role, ...]) -> list[Principal]:
+    """Active staff users with one of these roles, by name (e.g. whom a claim may go to)."""
+    users = db.scalars(select(User).where(User.role.in_([r.value for r in roles]),
+                                          User.active, User.member_id.is_(None))
+                       .order_by(User.username))
+    return [principal_of(u) for u in users]
+
+
 def login_key(login: str) -> str:
     """The one spelling of a login: what sign-in looks up, whatever way it was typed.
 

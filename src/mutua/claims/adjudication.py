@@ -453,25 +453,64 @@ def _capped(policy: PolicyTerms, benefit: BenefitTerms, item: ItemFacts, paid: _
                         loss=loss, remaining_before=min(own, pool))
 
 
-def _medical(policy: PolicyTerms, benefit: BenefitTerms, item: ItemFacts,
-             paid: _Paid) -> ItemDecision:
-    """Medical expenses are indemnity (补偿原则): never more than the member paid."""
+@dataclass(frozen=True)
+class MedicalSteps:
+    """How a medical item's amount is worked out before the benefit's limits, step by step
+    (the member's claim page shows them): what social insurance left, less the deductible,
+    times the share paid, never above what the member paid themselves."""
+
+    invoice: Decimal
+    social_insurance_paid: Decimal
+    other_insurance_paid: Decimal
+    deductible: Decimal  # the part of the benefit's deductible this claim used
+    base: Decimal  # what social insurance left, less the deductible
+    share: Decimal  # share paid (赔付比例), 1 = all
+    shared: Decimal  # base x share, to the fen
+    out_of_pocket: Decimal  # what the member paid themselves: the indemnity cap
+
+    @property
+    def amount(self) -> Decimal:
+        """What the steps pay before the benefit's limits."""
+        return min(self.shared, self.out_of_pocket)
+
+
+def medical_steps(benefit: BenefitTerms, item: ItemFacts) -> MedicalSteps:
+    """The steps of a medical item (indemnity, 补偿原则).
+
+    >>> b = BenefitTerms(benefit_id=1, code="medical", kind="accidental_medical",
+    ...                  sum_insured=Decimal("50000"), deductible=Decimal("100"),
+    ...                  coinsurance_with_social=Decimal("0.9"))
+    >>> i = ItemFacts(benefit_code="medical", invoice_amount=Decimal("1000"),
+    ...               social_insurance_paid=Decimal("400"), has_social_insurance=True)
+    >>> s = medical_steps(b, i)
+    >>> (s.deductible, s.base, s.shared, s.out_of_pocket, s.amount)
+    (Decimal('100'), Decimal('500'), Decimal('450.00'), Decimal('600.00'), Decimal('450.00'))
+    """
     invoice = item.invoice_amount or ZERO
     out_of_pocket = max(ZERO, invoice - item.social_insurance_paid - item.other_insurance_paid)
-    why: list[Reason] = []
     # The deductible (免赔额) applies to what social insurance left, per accident.
     after_social = max(ZERO, invoice - item.social_insurance_paid)
     base = max(ZERO, after_social - benefit.deductible)
-    if benefit.deductible > 0 and after_social > 0:
-        why.append(Reason.DEDUCTIBLE)
     share = (benefit.coinsurance_with_social if item.has_social_insurance
              else benefit.coinsurance_without_social)
     share = Decimal(1) if share is None else share
-    amount = round_fen(base * share)
-    if share != 1:
+    return MedicalSteps(invoice, item.social_insurance_paid, item.other_insurance_paid,
+                        after_social - base, base, share, round_fen(base * share),
+                        out_of_pocket)
+
+
+def _medical(policy: PolicyTerms, benefit: BenefitTerms, item: ItemFacts,
+             paid: _Paid) -> ItemDecision:
+    """Medical expenses are indemnity (补偿原则): never more than the member paid."""
+    steps = medical_steps(benefit, item)
+    why: list[Reason] = []
+    if benefit.deductible > 0 and steps.base + steps.deductible > 0:
+        why.append(Reason.DEDUCTIBLE)
+    amount = steps.shared
+    if steps.share != 1:
         why.append(Reason.COINSURANCE)
-    if amount > out_of_pocket:
-        amount = out_of_pocket
+    if amount > steps.out_of_pocket:
+        amount = steps.out_of_pocket
         why.append(Reason.OUT_OF_POCKET_CAP)
     own, pool = _limits(policy, benefit, paid)
     limit = min(own, pool)
@@ -481,7 +520,8 @@ def _medical(policy: PolicyTerms, benefit: BenefitTerms, item: ItemFacts,
     if not why or (amount > 0 and why == [Reason.DEDUCTIBLE]):
         why.insert(0, Reason.COVERED)
     return ItemDecision(benefit_code=benefit.code, approved=amount, reasons=_codes(why),
-                        loss=out_of_pocket, remaining_before=limit, out_of_pocket=out_of_pocket)
+                        loss=steps.out_of_pocket, remaining_before=limit,
+                        out_of_pocket=steps.out_of_pocket)
 
 
 def _daily(policy: PolicyTerms, benefit: BenefitTerms, item: ItemFacts,

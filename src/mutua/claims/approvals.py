@@ -39,6 +39,7 @@ def request(db: Session, *, claim: Claim, data: DecisionIn, plan, actor: Princip
                for i, a, e in zip(plan.items, plan.approved, plan.engine.items, strict=True)
                if a != e.approved],
         circumstances=data.circumstances, reason=plan.reason,
+        documents_reason=plan.documents_reason,
         engine_amount=plan.engine.approved, approved=plan.total,
         above_engine=plan.above_engine, status=PENDING)
     db.add(row)
@@ -81,7 +82,8 @@ def approve(db: Session, *, claim_id: int, actor: Principal, note: str = "",
     row.status = APPROVED  # before the check below, which refuses a pending request
     workflow.check_decidable(db, claim, on)
     data = DecisionIn(items=[ItemOverride(**i) for i in row.items],
-                      circumstances=row.circumstances, reason=row.reason)
+                      circumstances=row.circumstances, reason=row.reason,
+                      documents_reason=row.documents_reason)
     if data.circumstances is not None:
         claim.circumstances = sorted({c.strip() for c in data.circumstances if c.strip()})
     requester = Principal(user_id=row.requested_by, username=row.requested_by_name,

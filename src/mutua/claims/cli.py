@@ -87,6 +87,8 @@ def decide(claim_id: int,
            approve: list[str] = typer.Option(
                [], "--approve", help="ITEM_ID=AMOUNT to override an item (repeatable)"),
            reason: str = typer.Option("", help="written reason (required for an override)"),
+           documents_reason: str = typer.Option(
+               "", help="why money is approved without every required document"),
            circumstance: list[str] = typer.Option(
                [], "--circumstance", help="exclusion trigger found on review (repeatable)"),
            by: str | None = By, as_json: bool = AsJson) -> None:
@@ -104,7 +106,7 @@ def decide(claim_id: int,
         if not sep or not item_id.strip().isdigit():
             raise ValidationFailed("approve", f"must look like ITEM_ID=AMOUNT, got {text!r}")
         overrides.append(ItemOverride(item_id=int(item_id), approved=amount.strip()))
-    data = DecisionIn(items=overrides, reason=reason,
+    data = DecisionIn(items=overrides, reason=reason, documents_reason=documents_reason,
                       circumstances=list(circumstance) if circumstance else None)
     with unit_of_work() as db:
         claim = service.decide(db, claim_id=claim_id, actor=_actor(db, by), data=data)

@@ -62,6 +62,7 @@ from mutua.claims.models import (
     ClaimPayment,
     PaymentBatch,
 )
+from mutua.claims.workflow import due_on
 from mutua.dates import SHANGHAI
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
@@ -493,7 +494,7 @@ def _write(db: Session, drawn: list[Drawn], cols, *, actor: Principal,
             "policy_id": int(cols["id"][c.policy]), "member_id": int(cols["member_id"][c.policy]),
             "event_type": c.event_type, "event_date": c.event_date, "place": "",
             "description": "", "circumstances": sorted(c.circumstances), "status": c.status,
-            "reported_on": c.reported_on,
+            "reported_on": c.reported_on, "decision_due_on": due_on(c.reported_on),
             "reported_at": datetime.combine(c.reported_on, time(10), SHANGHAI),
             "reported_by": actor.user_id,
             "outcome": final.outcome if final else None, "decision_round": 1 if final else 0,

@@ -77,6 +77,9 @@ def add(db: Session, *, claim_id: int, actor: Principal, filename: str, content_
     audit.record(db, actor=actor, action="claim.document", entity="claim", entity_id=claim.id,
                  project_id=claim.project_id,
                  detail={"document_id": doc.id, "kind": kind, "size_bytes": len(data)})
+    from mutua.claims import handling  # imports this module's KINDS
+
+    handling.documents_arrived(db, claim=claim, actor=actor)
     return doc
 
 

@@ -18,11 +18,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 from mutua.dates import utcnow
 from mutua.db import Base, BigIntPK, BoundedText, Money, UTCDateTime
 
-# Workflow states. Open claims (reported, under_review, reopened) carry a case reserve.
+# Workflow states. Open claims (reported, under_review, awaiting_docs, reopened) carry
+# a case reserve; awaiting_docs is a handler's request to the member for missing
+# documents, and pauses the decision clock until a document arrives.
 REPORTED, UNDER_REVIEW, DECIDED, PAID, CLOSED, REOPENED = (
     "reported", "under_review", "decided", "paid", "closed", "reopened")
-OPEN_STATES = (REPORTED, UNDER_REVIEW, REOPENED)
-STATES = (REPORTED, UNDER_REVIEW, DECIDED, PAID, CLOSED, REOPENED)
+AWAITING_DOCUMENTS = "awaiting_docs"  # a status is at most 16 characters
+OPEN_STATES = (REPORTED, UNDER_REVIEW, AWAITING_DOCUMENTS, REOPENED)
+STATES = (REPORTED, UNDER_REVIEW, AWAITING_DOCUMENTS, DECIDED, PAID, CLOSED, REOPENED)
+# A decision within 30 days of a complete claim (PRC Insurance Law art. 23): the clock runs
+# from the report and stops while the member is asked for documents (art. 22).
+DECISION_DAYS = 30
 
 
 class Claim(Base):
@@ -63,6 +69,15 @@ class Claim(Base):
     # A second report of the same event (policy, date, type), recorded by staff with a reason.
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("claims.id"), default=None)
     duplicate_reason: Mapped[str | None] = mapped_column(BoundedText(2000), default=None)
+    # The handler the claim is assigned to (a staff user), and their name for the queue.
+    assigned_to: Mapped[int | None] = mapped_column(default=None)
+    assigned_name: Mapped[str | None] = mapped_column(String(80), default=None)
+    # The day a decision is due: the report + DECISION_DAYS, pushed back by every day the
+    # claim waited for documents the handler asked for.
+    decision_due_on: Mapped[date | None] = mapped_column(Date, default=None, index=True)
+    # An open request to the member for documents: since when, and what is asked.
+    documents_requested_on: Mapped[date | None] = mapped_column(Date, default=None)
+    documents_request: Mapped[str | None] = mapped_column(BoundedText(2000), default=None)
 
 
 class ClaimItem(Base):
@@ -136,6 +151,8 @@ class ClaimDecision(Base):
     auto: Mapped[bool] = mapped_column(default=False)
     overridden: Mapped[bool] = mapped_column(default=False)
     reason: Mapped[str] = mapped_column(BoundedText(2000), default="")  # as DecisionIn
+    # Why money was approved without every document the benefits require (else "").
+    documents_reason: Mapped[str] = mapped_column(BoundedText(2000), default="", server_default="")
     # The handler who approved a large override as the second pair of eyes (四眼原则).
     second_approver: Mapped[int | None] = mapped_column(default=None)
 
@@ -165,6 +182,7 @@ class OverrideRequest(Base):
     items: Mapped[list[dict]] = mapped_column(JSON, default=list)
     circumstances: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     reason: Mapped[str] = mapped_column(BoundedText(2000), default="")  # as DecisionIn
+    documents_reason: Mapped[str] = mapped_column(BoundedText(2000), default="", server_default="")
     engine_amount: Mapped[Decimal] = mapped_column(Money())
     approved: Mapped[Decimal] = mapped_column(Money())
     above_engine: Mapped[Decimal] = mapped_column(Money())

@@ -61,6 +61,25 @@ def _payable(db: Session, project_id: int, on: date, claim_ids: list[int] | None
     return payable
 
 
+@dataclass(frozen=True)
+class _Scope:
+    """The claims a batch run now would pay, read without taking hold of anything."""
+
+    payable: list  # conditions of a payable claim
+    refused: tuple[Refusal, ...]  # items above their ceiling: their claims are left unpaid
+    paid: list  # conditions of a claim the batch pays: payable and not held back
+
+
+def _scope(db: Session, project_id: int, on: date, claim_ids: list[int] | None) -> _Scope:
+    """The one home of "which claims a batch pays": the payable claims less those the
+    ceiling check holds back (what :func:`pay` does after taking hold of them)."""
+    payable = _payable(db, project_id, on, claim_ids)
+    ids = list(db.scalars(select(Claim.id).where(*payable)))
+    refused = tuple(above_ceiling(db, claim_ids=ids)) if ids else ()
+    held_back = sorted({r.claim_id for r in refused})
+    return _Scope(payable, refused, [*payable, Claim.id.not_in(held_back)])
+
+
 def check_can_pay(db: Session, *, project: Project, on: date | None = None,
                   claim_ids: list[int] | None = None) -> Decimal:
     """What a batch would pay now, refused with a Conflict if the cash cannot cover it.
@@ -69,14 +88,16 @@ def check_can_pay(db: Session, *, project: Project, on: date | None = None,
     nothing is locked or written (the batch checks again when it runs).
     """
     on = on or shanghai_today()
-    payable = _payable(db, project.id, on, claim_ids)
-    ids = list(db.scalars(select(Claim.id).where(*payable)))
-    held_back = {r.claim_id for r in above_ceiling(db, claim_ids=ids)} if ids else set()
+    scope = _scope(db, project.id, on, claim_ids)
     total = from_fen(int(db.scalar(select(fen_sum(Claim.approved - Claim.paid))
-                                   .where(*payable, Claim.id.not_in(held_back))) or 0))
-    if total:
-        ledger_service.covers_cash(db, project_id=project.id, amount=total, on=on)
+                                   .where(*scope.paid)) or 0))
+    _check_cash(db, project.id, total, on)
     return total
+
+
+def _check_cash(db: Session, project_id: int, total: Decimal, on: date) -> None:
+    if total:
+        ledger_service.covers_cash(db, project_id=project_id, amount=total, on=on)
 
 
 def pay(db: Session, *, project_code: str, actor: Principal, on: date | None = None,
@@ -130,6 +151,40 @@ def pay(db: Session, *, project_code: str, actor: Principal, on: date | None = N
     db.flush()
     _refresh(db)
     return BatchResult(batch.batch_key, project.code, on, len(rows), total, tuple(refused))
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a batch run now would pay, before anything moves: claims, members, total, the
+    first claims in claim order, and the claims it would leave unpaid (above their ceiling)."""
+
+    project_code: str
+    on: date
+    claims: int
+    members: int
+    total: Decimal
+    first: tuple  # (claim id, claim number, member id, amount), at most ``shown``
+    refused: tuple[Refusal, ...]
+
+
+def preview(db: Session, *, project: Project, on: date | None = None,
+            shown: int = 50) -> Preview:
+    """The batch :func:`pay` would make now, read without taking hold of anything (set-based:
+    one count, one sum, the first ``shown`` rows and the ceiling check of the claims).
+
+    Refused with a Conflict, as :func:`check_can_pay` is, when the cash cannot cover it, so
+    nobody is asked to confirm a batch that cannot run.
+    """
+    on = on or shanghai_today()
+    scope = _scope(db, project.id, on, None)
+    count, members, total = db.execute(select(
+        func.count(Claim.id), func.count(func.distinct(Claim.member_id)),
+        func.coalesce(fen_sum(Claim.approved - Claim.paid), 0)).where(*scope.paid)).one()
+    _check_cash(db, project.id, from_fen(total), on)
+    first = tuple(db.execute(select(Claim.id, Claim.claim_number, Claim.member_id,
+                                    Claim.approved - Claim.paid).where(*scope.paid)
+                             .order_by(Claim.id).limit(shown)).all())
+    return Preview(project.code, on, count, members, from_fen(total), first, scope.refused)
 
 
 def _hold(db: Session, payable: list, project_code: str) -> list[int]:

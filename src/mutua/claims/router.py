@@ -16,11 +16,14 @@ from mutua.catalog import service as catalog_service
 from mutua.claims import service
 from mutua.claims.schemas import (
     AppealIn,
+    AssignIn,
     ClaimIn,
     ClaimOut,
     ClaimSummary,
     DecisionIn,
+    DeclineIn,
     DocumentOut,
+    DocumentsRequestIn,
     OverrideAnswerIn,
     PayIn,
     PublishedClaim,
@@ -61,9 +64,10 @@ def list_claims(db: DbSession, actor: Reader, paging: Paging,
                 project: QueryCode = None,
                 status: Annotated[str | None, Query(max_length=32)] = None,
                 member_id: QueryId = None) -> Page[ClaimSummary]:
-    """Claims, newest first; ``status=open`` is the handlers' queue and
-    ``status=awaiting_approval`` the overrides waiting for a second handler. Members see
-    their own."""
+    """Claims, newest first; ``status=open`` is the handlers' queue, ``status=overdue`` its
+    claims past their decision day (30 days, PRC Insurance Law art. 23, less the days spent
+    waiting for documents) and ``status=awaiting_approval`` the overrides waiting for a
+    second handler. Members see their own."""
     rows, total = service.list_claims(db, actor=actor, project_code=project, status=status,
                                       member_id=member_id, limit=paging.limit,
                                       offset=paging.offset)
@@ -137,6 +141,32 @@ def decide(claim_id: PathId, body: DecisionIn, request: Request, response: Respo
     if out.pending_override is not None:
         response.status_code = 202
     return out
+
+
+@router.post("/{claim_id}/decline", response_model=ClaimOut)
+def decline(claim_id: PathId, body: DeclineIn, request: Request, db: DbSession,
+            actor: Handler) -> ClaimOut:
+    """Decline an open claim with a written reason, which the member sees on the claim."""
+    claim = service.decline(db, claim_id=claim_id, actor=actor, reason=body.reason,
+                            settings=request.app.state.settings)
+    return service.to_out(db, claim)
+
+
+@router.post("/{claim_id}/documents-request", response_model=ClaimOut)
+def request_documents(claim_id: PathId, body: DocumentsRequestIn, db: DbSession,
+                      actor: Handler) -> ClaimOut:
+    """Ask the member for the documents still missing: the claim waits and its decision
+    clock stops until a document arrives (PRC Insurance Law art. 22-23)."""
+    claim = service.request_documents(db, claim_id=claim_id, actor=actor, kinds=body.kinds,
+                                      note=body.note)
+    return service.to_out(db, claim)
+
+
+@router.post("/{claim_id}/assign", response_model=ClaimOut)
+def assign(claim_id: PathId, body: AssignIn, db: DbSession, actor: Handler) -> ClaimOut:
+    """Give an open claim to a handler (their username), or take it back with ""."""
+    return service.to_out(db, service.assign(db, claim_id=claim_id, actor=actor,
+                                             handler=body.handler))
 
 
 @router.post("/{claim_id}/override/approve", response_model=ClaimOut)

@@ -64,6 +64,9 @@ class DecisionIn(BaseModel):
         default=None, max_length=20,
         description="exclusion triggers found on review, e.g. drunk_driving")
     reason: str = Field(default="", max_length=2000)
+    documents_reason: str = Field(
+        default="", max_length=2000,
+        description="why money is approved without every document the benefits require")
 
 
 class OverrideAnswerIn(BaseModel):
@@ -91,6 +94,25 @@ class OverrideOut(BaseModel):
     above_engine: Decimal
     answered_by_name: str | None
     answer_note: str
+
+
+class DocumentsRequestIn(BaseModel):
+    """A request to the member for the documents still missing (stops the clock)."""
+
+    kinds: list[Annotated[str, Field(max_length=24)]] = Field(max_length=10)
+    note: str = Field(default="", max_length=2000)
+
+
+class AssignIn(BaseModel):
+    """The handler a claim goes to (username), or "" to take it back."""
+
+    handler: str = Field(default="", max_length=64)
+
+
+class DeclineIn(BaseModel):
+    """Declining a claim: the written reason the member reads."""
+
+    reason: str = Field(max_length=2000)
 
 
 class AppealIn(BaseModel):
@@ -133,6 +155,7 @@ class DecisionOut(BaseModel):
     auto: bool
     overridden: bool
     reason: str
+    documents_reason: str = ""
     second_approver: int | None = None
 
 
@@ -143,6 +166,13 @@ class DocumentOut(BaseModel):
     content_type: str
     size_bytes: int
     sha256: str
+
+
+class ChecklistItemOut(BaseModel):
+    """One document the claim's benefits require, and whether it is on file."""
+
+    kind: str
+    present: bool
 
 
 class ClaimOut(BaseModel):
@@ -166,11 +196,17 @@ class ClaimOut(BaseModel):
     can_appeal: bool
     duplicate_of: int | None = None
     duplicate_reason: str | None = None
+    assigned_name: str | None = None
+    decision_due_on: date | None = None
+    overdue: bool = False
+    documents_requested_on: date | None = None
+    documents_request: str | None = None
     pending_override: OverrideOut | None = None
     items: list[ItemOut] = []
     decisions: list[DecisionOut] = []
     overrides: list[OverrideOut] = []
     documents: list[DocumentOut] = []
+    checklist: list[ChecklistItemOut] = []
 
 
 class ClaimSummary(BaseModel):
@@ -185,6 +221,11 @@ class ClaimSummary(BaseModel):
     approved: Decimal
     paid: Decimal
     case_reserve: Decimal
+    assigned_name: str | None = None
+    decision_due_on: date | None = None
+    overdue: bool = False
+    documents_requested_on: date | None = None
+    documents_request: str | None = None
 
 
 class RefusedOut(BaseModel):

@@ -8,7 +8,7 @@ an audit event. The rules themselves live in :mod:`mutua.claims.adjudication`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -18,11 +18,13 @@ from mutua import numbering
 from mutua.audit import service as audit
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM, Principal
+from mutua.catalog import claim_documents
 from mutua.claims import adjudication as rules
 from mutua.claims import approvals, books, timeline
 from mutua.claims.models import (
     CLOSED,
     DECIDED,
+    DECISION_DAYS,
     OPEN_STATES,
     PAID,
     REOPENED,
@@ -31,9 +33,10 @@ from mutua.claims.models import (
     CaseReserveMovement,
     Claim,
     ClaimDecision,
+    ClaimDocument,
     ClaimItem,
 )
-from mutua.claims.schemas import ClaimIn, DecisionIn
+from mutua.claims.schemas import ClaimIn, DecisionIn, ItemOverride
 from mutua.dates import SHANGHAI
 from mutua.dates import today as shanghai_today
 from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
@@ -146,6 +149,16 @@ def items_of(db: Session, claim_id: int) -> list[ClaimItem]:
                            .order_by(ClaimItem.position)))
 
 
+def due_on(reported_on: date) -> date:
+    """The day a decision is due for a claim reported on ``reported_on``, before any wait
+    for documents (PRC Insurance Law art. 23: 30 days; see :mod:`mutua.claims.handling`).
+
+    >>> due_on(date(2026, 1, 31))
+    datetime.date(2026, 3, 2)
+    """
+    return reported_on + timedelta(days=DECISION_DAYS)
+
+
 # --- first notice -------------------------------------------------------------------------
 
 def report(db: Session, *, data: ClaimIn, actor: Principal, on: date | None = None,
@@ -167,7 +180,7 @@ def report(db: Session, *, data: ClaimIn, actor: Principal, on: date | None = No
         member_id=cover.member_id, event_type=data.event_type, event_date=data.event_date,
         event_at=data.event_at, place=data.place, description=data.description,
         occupation_class_at_event=data.occupation_class_at_event, circumstances=[],
-        status=REPORTED, reported_on=on, reported_by=actor.user_id,
+        status=REPORTED, reported_on=on, reported_by=actor.user_id, decision_due_on=due_on(on),
         duplicate_of=duplicate_of.id if duplicate_of else None,
         duplicate_reason=(data.duplicate_reason or "").strip() if duplicate_of else None)
     db.add(claim)
@@ -353,6 +366,8 @@ class Plan:
     days: list[int]  # days of a daily allowance each amount pays for
     reason: str
     round: int
+    documents_missing: tuple[str, ...] = ()  # required documents the claim lacks
+    documents_reason: str = ""  # why it is decided without them
 
     @property
     def total(self) -> Decimal:
@@ -388,12 +403,32 @@ def decide(db: Session, *, claim_id: int, actor: Principal, data: DecisionIn,
     check_decidable(db, claim, on)
     if data.circumstances is not None:
         claim.circumstances = sorted({c.strip() for c in data.circumstances if c.strip()})
-    plan = plan_decision(db, claim=claim, data=data, actor=actor)
+    plan = plan_decision(db, claim=claim, data=data, actor=actor, auto=auto)
     limit = Decimal((settings or get_settings()).override_second_approval_yuan)
     if not auto and plan.above_engine > limit:
         approvals.request(db, claim=claim, data=data, plan=plan, actor=actor, on=on)
         return claim
     return record_decision(db, claim=claim, plan=plan, actor=actor, on=on, auto=auto)
+
+
+def decline(db: Session, *, claim_id: int, actor: Principal, reason: str,
+            on: date | None = None, settings: Settings | None = None) -> Claim:
+    """Decline an open claim (拒赔) with a written reason the member reads on their claim.
+
+    A decision like any other (round, reserve release, audit), with every item at nothing;
+    the engine's amounts stay on the items for the record. No documents are needed to
+    decline, and no second approver: nothing is paid.
+    """
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON_CHARS:
+        raise ValidationFailed("reason", "a written reason is required to decline a claim")
+    load_claim(db, claim_id, actor)  # NotFound before anything else
+    data = DecisionIn(items=[ItemOverride(item_id=i.id, approved=ZERO)
+                             for i in items_of(db, claim_id)], reason=reason)
+    claim = decide(db, claim_id=claim_id, actor=actor, data=data, on=on, settings=settings)
+    audit.record(db, actor=actor, action="claim.decline", entity="claim", entity_id=claim.id,
+                 project_id=claim.project_id, detail={"reason": reason})
+    return claim
 
 
 def check_decidable(db: Session, claim: Claim, on: date) -> None:
@@ -407,8 +442,15 @@ def check_decidable(db: Session, claim: Claim, on: date) -> None:
                        "approver; approve or reject it first")
 
 
-def plan_decision(db: Session, *, claim: Claim, data: DecisionIn, actor: Principal) -> Plan:
-    """Run the engine, apply the handler's amounts and check them; nothing is written."""
+def plan_decision(db: Session, *, claim: Claim, data: DecisionIn, actor: Principal,
+                  auto: bool = False) -> Plan:
+    """Run the engine, apply the handler's amounts and check them; nothing is written.
+
+    A handler approves money only when the documents the claim's benefits require
+    (:mod:`mutua.catalog.claim_documents`) are on file, or says in ``documents_reason`` why
+    the claim is decided without them. Automatic decisions of small, simple claims at
+    first notice are exempt: they are the fast lane the auto-decide limit defines.
+    """
     items = items_of(db, claim.id)
     terms, facts, prior = engine_inputs(db, claim=claim, items=items, actor=actor)
     engine = rules.adjudicate(terms, facts, prior)
@@ -417,14 +459,26 @@ def plan_decision(db: Session, *, claim: Claim, data: DecisionIn, actor: Princip
     days = [d.days_paid if a == d.approved else _days_bought(terms, i, a)
             for i, d, a in zip(items, engine.items, approved, strict=True)]
     plan = Plan(items, engine, approved, days, (data.reason or "").strip(),
-                claim.decision_round + 1)
+                claim.decision_round + 1, documents_missing(db, claim_id=claim.id, items=items),
+                (data.documents_reason or "").strip())
     if plan.overridden and len(plan.reason) < MIN_REASON_CHARS:
         raise ValidationFailed("reason", "a written reason is required to override the engine")
     if plan.round > 1 and len(plan.reason) < MIN_REASON_CHARS:
         raise ValidationFailed("reason", "a written reason is required to answer an appeal")
     if plan.total < claim.paid:
         raise ValidationFailed("items", f"cannot approve less than the {claim.paid} already paid")
+    if (not auto and plan.total > 0 and plan.documents_missing
+            and len(plan.documents_reason) < MIN_REASON_CHARS):
+        raise ValidationFailed("documents_reason", "required documents are missing ("
+                               f"{', '.join(plan.documents_missing)}): attach them, or say "
+                               "why the claim is approved without them")
     return plan
+
+
+def documents_missing(db: Session, *, claim_id: int, items: list[ClaimItem]) -> tuple[str, ...]:
+    """The documents the claim's benefits require that are not on file."""
+    uploaded = db.scalars(select(ClaimDocument.kind).where(ClaimDocument.claim_id == claim_id))
+    return claim_documents.missing([i.kind for i in items], uploaded)
 
 
 def record_decision(db: Session, *, claim: Claim, plan: Plan, actor: Principal, on: date,
@@ -448,6 +502,7 @@ def record_decision(db: Session, *, claim: Claim, plan: Plan, actor: Principal, 
         decided_by=actor.user_id, outcome=outcome, engine_outcome=engine.outcome,
         engine_amount=engine.approved, approved=total, approved_change=change,
         uncovered_loss=uncovered, auto=auto, overridden=plan.overridden, reason=plan.reason,
+        documents_reason=plan.documents_reason if plan.documents_missing and total else "",
         second_approver=second_approver.user_id if second_approver else None)
     db.add(decision)
     _move_reserve(db, claim=claim, target=ZERO, on=on, why="decided")
@@ -466,6 +521,9 @@ def record_decision(db: Session, *, claim: Claim, plan: Plan, actor: Principal, 
     detail = {"round": plan.round, "outcome": outcome, "approved": str(total),
               "engine_amount": str(engine.approved), "overridden": plan.overridden,
               "auto": auto, "decision_id": decision.id}
+    if plan.documents_missing and total:
+        detail |= {"documents_missing": list(plan.documents_missing),
+                   "documents_reason": decision.documents_reason}
     if second_approver is not None:
         detail |= {"decided_by": actor.username, "second_approver": second_approver.username}
     audit.record(db, actor=second_approver or actor, action="claim.decide", entity="claim",

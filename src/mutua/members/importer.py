@@ -176,6 +176,9 @@ def _check_header(header: list[str] | None) -> list[str]:
     names = [str(h or "").strip().lstrip("\ufeff").lower() for h in header]
     while names and not names[-1]:
         names.pop()  # spreadsheets often carry empty trailing columns
+    if not set(names) & set(COLUMNS):  # not a member list at all (a PDF, a photo, a letter)
+        raise ValidationFailed("file", f"is not a member list: its first line names none of "
+                                       f"the columns {', '.join(COLUMNS)}")
     missing = [c for c in COLUMNS if c not in names]
     unknown = [n or "(blank)" for n in names if n not in COLUMNS]
     repeated = sorted({n for n in names if names.count(n) > 1 and n in COLUMNS})

@@ -78,7 +78,9 @@ def large_loss(db: Session, *, code: str, q: Quarter, today: date,
         description="road traffic accident, death on the scene",
         items=[{"benefit_code": _death_code(db, policy_id)}]), actor=actor, on=day)
     workflow.decide(db, claim_id=claim.id, actor=actor, on=day + timedelta(days=5),
-                    data=DecisionIn(reason="death certificate and police report checked"))
+                    data=DecisionIn(reason="death certificate and police report checked",
+                                    documents_reason="death certificate and police report "
+                                                     "seen on paper at the service desk"))
     recovered = db.scalars(select(Recovery).where(Recovery.claim_id == claim.id)).all()
     paid_on = day + timedelta(days=26)
     for r in recovered:

@@ -30,7 +30,10 @@ def _layout(title: str, y_title: str, **extra) -> dict:
         "font": {"family": FONT, "color": "#1b1b1b"},
         "margin": {"l": 56, "r": 16, "t": 48, "b": 48},
         "yaxis": {"title": {"text": y_title}, "rangemode": "tozero", "gridcolor": "#e2e6ea"},
-        "xaxis": {"gridcolor": "#e2e6ea"},
+        # plotly.js names months in English ("Jan 2024"); dates are spelled out here instead,
+        # the way the pages write them ("2024年1月" in Chinese).
+        "xaxis": {"gridcolor": "#e2e6ea", "tickformat": _("%Y-%m"),
+                  "hoverformat": _("%Y-%m-%d")},
         "paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff",
         "showlegend": False,
     }

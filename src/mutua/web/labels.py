@@ -9,6 +9,7 @@ from mutua.web.render import N_
 
 CLAIM_STATUS = {
     "reported": N_("Reported"), "under_review": N_("Under review"), "decided": N_("Decided"),
+    "awaiting_docs": N_("Waiting for documents from the member"),
     "paid": N_("Paid"), "closed": N_("Closed"), "reopened": N_("Reopened on appeal"),
     "awaiting_approval": N_("Override awaiting a second approver"),
 }
@@ -62,6 +63,33 @@ CLOSE_GATES = {
     "operating_fund": N_("Borrowed operating fund repaid"),
     "c_ross_solvency": N_("Solvency ratios at or above their thresholds (C-ROSS)"),
 }
+BENEFIT_KINDS = {
+    "accidental_death": N_("Accidental death"), "disability": N_("Disability"),
+    "accidental_medical": N_("Accidental medical expenses"), "sudden_death": N_("Sudden death"),
+    "hospital_allowance": N_("Hospital allowance"),
+    "ckd_progression": N_("Kidney disease progression"), "dialysis_start": N_("Start of dialysis"),
+    "ckd_hospital_cash": N_("Kidney disease hospital cash"),
+    "dialysis_allowance": N_("Dialysis allowance"), "transplant": N_("Kidney transplant"),
+}
+EXCLUSIONS = {
+    "drunk_driving": N_("Driving under the influence of alcohol"),
+    "unlicensed_driving": N_("Driving without a licence"),
+    "self_harm": N_("Self-harm"), "war": N_("War"), "alcohol_abuse": N_("Alcohol abuse"),
+    "overloading": N_("Overloaded vehicle"),
+}
+PROPOSAL_STATUS = {"draft": N_("Draft"), "open": N_("Open"), "closed": N_("Closed")}
+PROJECT_STATUS = {"active": N_("Active"), "closed": N_("Closed"), "draft": N_("Draft")}
+RESERVING_METHODS = {"bf": N_("Bornhuetter-Ferguson"), "chainladder": N_("Chain ladder")}
+FEEDBACK_STATUS = {"open": N_("Open"), "in_progress": N_("In progress"),
+                   "answered": N_("Answered"), "done": N_("Done")}
+FEEDBACK_SOURCE = {"meeting": N_("Meeting"), "rating": N_("Rating"), "member": N_("Member")}
+SERVICE_KINDS = {"claim": N_("Claims"), "enrolment": N_("Enrolment"),
+                 "care_contact": N_("Care contact")}
+TEAMS = {"claims": N_("Claims team"), "enrolment": N_("Enrolment team"),
+         "care": N_("Care team")}
+TABLE_SOURCES = {"catalogue": N_("from the product definition"),
+                 "proposal": N_("from a pricing proposal")}
+MEETING_MODES = {"in_person": N_("In person"), "online": N_("Online")}
 
 # What signing in as each demo member shows (mutua.demo.logins.story_members), with its facts.
 DEMO_STORIES = {

@@ -22,8 +22,10 @@ path: they are rules like any other.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from mutua.errors import Problem
+from mutua.web.i18n import format_date, format_datetime
 from mutua.web.i18n import gettext as _
 from mutua.web.render import N_
 
@@ -62,7 +64,7 @@ FIELD_LABELS: dict[str, str] = {
     "seats": N_("Seats to fill"),
     "candidates": N_("Candidates' member numbers, one a line"),
     "mode": N_("How"),
-    "place": N_("Address or link"),
+    "place": N_("Place"),
     "starts_at": N_("Starts (Beijing time)"),
     "capacity": N_("Places"),
     "owner": N_("Owner"),
@@ -105,6 +107,7 @@ FIELD_LABELS: dict[str, str] = {
     "died_at": N_("Time of death"),
     "approved": N_("Amount to approve"),
     "reason": N_("Reason"),
+    "documents_reason": N_("Why approve without the missing documents"),
     "on": N_("Date"),
     "file": N_("File"),
     "filename": N_("File"),
@@ -249,6 +252,11 @@ FIXED_RULES: frozenset[str] = frozenset({
     N_("ballots on this proposal cannot be changed"),
     N_("only a member who has voted on this proposal can change a ballot"),
     N_("only members vote, each for themselves"),
+    N_("results are published when voting closes"),
+    N_("the receipt list is published when voting closes"),
+    N_("you have already voted on this proposal"),
+    N_("you have already voted on this proposal; you may change your ballot with your "
+       "receipt secret"),
     # the quarterly close and surplus allocation
     N_("is not a close setting"),
     N_("share must be a decimal between 0 and 1"),
@@ -265,6 +273,8 @@ FIXED_RULES: frozenset[str] = frozenset({
     N_("must fall on event_date (Shanghai time)"),
     N_("a written reason is required to override the engine"),
     N_("a written reason is required to answer an appeal"),
+    N_("a written reason is required to decline a claim"),
+    N_("name at least one document to ask for"),
     N_("say why the decision should be looked at again"),
     N_("type must be PDF, JPEG or PNG"),
     N_("must not be before event_at"),
@@ -426,6 +436,50 @@ RULE_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     _shape(r"unknown project (?P<code>.+)", N_("unknown project %(code)s")),
     _shape(r"unknown period (?P<code>.+)", N_("unknown period %(code)s")),
     _shape(r"unknown member (?P<code>.+)", N_("unknown member %(code)s")),
+    # votes refused for the state of their proposal (governance service)
+    _shape(r"voting opens at (?P<when>\S+)", N_("voting opens at %(when)s")),
+    _shape(r"the voting window runs until (?P<when>\S+)",
+           N_("the voting window runs until %(when)s")),
+    _shape(r"proposal (?P<number>\d+) is (?P<status>\w+), not a draft",
+           N_("proposal %(number)s is %(status)s, not a draft")),
+    _shape(r"proposal (?P<number>\d+) is (?P<status>\w+), not open",
+           N_("proposal %(number)s is %(status)s, not open")),
+    # the close's checks, as the close preview gives their reasons (settlement/close.py)
+    _shape(r"start-up costs are covered", N_("start-up costs are covered")),
+    _shape(r"start-up costs covered: (?P<recovered>\S+) recovered this quarter",
+           N_("start-up costs covered: %(recovered)s recovered this quarter")),
+    _shape(r"start-up costs not yet covered: (?P<left>\S+) outstanding after recovering "
+           r"(?P<recovered>\S+); nothing may be distributed",
+           N_("start-up costs not yet covered: %(left)s outstanding after recovering "
+              "%(recovered)s; nothing may be distributed")),
+    _shape(r"stabilisation reserve (?P<reserve>\S+) is at or above its minimum (?P<minimum>\S+) "
+           r"and no deficit is carried",
+           N_("stabilisation reserve %(reserve)s is at or above its minimum %(minimum)s and no "
+              "deficit is carried")),
+    _shape(r"reserve (?P<reserve>\S+) below its minimum (?P<minimum>\S+) or deficit "
+           r"(?P<deficit>\S+) carried forward: surplus is retained",
+           N_("reserve %(reserve)s below its minimum %(minimum)s or deficit %(deficit)s carried "
+              "forward: surplus is retained")),
+    _shape(r"no borrowed initial operating fund outstanding",
+           N_("no borrowed initial operating fund outstanding")),
+    _shape(r"initial operating fund (?P<fund>\S+) outstanding; no repayment approved by the "
+           r"member assembly and the regulator, so none is made",
+           N_("initial operating fund %(fund)s outstanding; no repayment approved by the member "
+              "assembly and the regulator, so none is made")),
+    _shape(r"repayment of the initial operating fund is suspended while start-up costs are "
+           r"uncovered or solvency is insufficient; surplus is retained",
+           N_("repayment of the initial operating fund is suspended while start-up costs are "
+              "uncovered or solvency is insufficient; surplus is retained")),
+    _shape(r"reserve plus undistributed surplus (?P<total>\S+) has not yet reached the fund "
+           r"outstanding (?P<fund>\S+): surplus is retained until the approved repayment can "
+           r"be made",
+           N_("reserve plus undistributed surplus %(total)s has not yet reached the fund "
+              "outstanding %(fund)s: surplus is retained until the approved repayment can be "
+              "made")),
+    _shape(r"approved instalment of (?P<repaid>\S+) repaid on the initial operating fund; "
+           r"(?P<left>\S+) remains",
+           N_("approved instalment of %(repaid)s repaid on the initial operating fund; "
+              "%(left)s remains")),
     # numbers and dates typed in (money.py, dates.py, payloads, clinical)
     _shape(r"must be a number, got (?P<got>.+)", N_("must be a number, got %(got)s")),
     _shape(r"must be a number of years, got (?P<got>.+)",
@@ -503,6 +557,10 @@ RULE_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
            N_("cannot approve less than the %(paid)s already paid")),
     _shape(r"(?P<item>\S+) is not an item of this claim",
            N_("%(item)s is not an item of this claim")),
+    _shape(r"required documents are missing \((?P<documents>.+)\): attach them, or say "
+           r"why the claim is approved without them",
+           N_("required documents are missing (%(documents)s): attach them, or say why the "
+              "claim is approved without them")),
     _shape(r"must not exceed (?P<ceiling>\S+) for this item",
            N_("must not exceed %(ceiling)s for this item")),
     _shape(r"must be within the event's window (?P<start>\S+) to (?P<end>\S+)",
@@ -532,6 +590,14 @@ RULE_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     _shape(r"overdraft (?P<id>\d+) is already withdrawn",
            N_("overdraft %(id)s is already withdrawn")),
     _shape(r"(?P<user>.+) is not an active staff user", N_("%(user)s is not an active staff user")),
+    _shape(r"(?P<user>.+) is not an active claims handler",
+           N_("%(user)s is not an active claims handler")),
+    _shape(r"claim (?P<claim>\S+) is (?P<status>\S+): documents can be asked for only while it "
+           r"is open and not already waiting",
+           N_("claim %(claim)s is %(status)s: documents can be asked for only while it is open "
+              "and not already waiting")),
+    _shape(r"claim (?P<claim>\S+) is (?P<status>\S+): only open claims are assigned",
+           N_("claim %(claim)s is %(status)s: only open claims are assigned")),
     _shape(r"claim (?P<claim>\S+) is not approved and unpaid in this project",
            N_("claim %(claim)s is not approved and unpaid in this project")),
     _shape(r"is larger than the (?P<limit>\S+) bytes allowed",
@@ -620,6 +686,8 @@ RULE_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
            N_("must not be before the project's first cover (%(day)s)")),
     _shape(r"the triangle would span (?P<span>\d+) quarters; at most (?P<limit>\d+) can be built",
            N_("the triangle would span %(span)s quarters; at most %(limit)s can be built")),
+    _shape(r"is not a member list: its first line names none of the columns (?P<columns>.+)",
+           N_("is not a member list: its first line names none of the columns %(columns)s")),
     _shape(r"must name the columns (?P<columns>.+) once each \((?P<detail>.+)\)",
            N_("must name the columns %(columns)s once each (%(detail)s)")),
     # product definitions (catalogue)
@@ -727,18 +795,64 @@ def rule_words(rule: str) -> str:
     for pattern, msgid in RULE_SHAPES:
         match = pattern.fullmatch(rule)
         if match:
-            return _(msgid, **match.groupdict())
+            return _(msgid, **{k: _value_words(k, v) for k, v in match.groupdict().items()})
     return _(rule)
 
 
-def describe(problem: Problem) -> str:
-    """One line for the page: the field's label and the broken rule, translated."""
-    return _("%(field)s: %(rule)s", field=field_label(problem.field), rule=rule_words(problem.rule))
+# Stored codes a rule can carry, shown in the reader's words (mutua.web.labels tables).
+_VALUE_TABLES = {"status": ("PROPOSAL_STATUS", "CLAIM_STATUS", "PROJECT_STATUS")}
 
 
-def describe_all(exc: Exception) -> list[str]:
-    """Every problem of a refusal, or its message when it names no field."""
+def _value_words(name: str, value: str) -> str:
+    """A value carried by a rule, as the page shows such values: an ISO date or time as a
+    date in the reader's language (``2026-01-31T16:00:00+00:00`` -> "2026年2月1日 00:00:00"
+    in Chinese), a status code in words; anything else as written."""
+    from mutua.web import labels
+
+    if name == "documents":  # document kinds, as the claim's checklist names them
+        return _(", ").join(_(labels.DOCUMENT_KINDS.get(k, k)) for k in value.split(", "))
+    for table in _VALUE_TABLES.get(name, ()):
+        msgid = getattr(labels, table, {}).get(value)
+        if msgid:
+            return _(msgid)
+    if len(value) >= 10 and value[:4].isdigit() and value[4:5] == "-":
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if "T" in value or " " in value:
+            return format_datetime(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+        return format_date(moment.date())
+    return value
+
+
+def describe(problem: Problem, label: str | None = None) -> str:
+    """One line for the page: the field's label (``label``: as its form shows it) and the
+    broken rule, translated."""
+    return _("%(field)s: %(rule)s", field=label or field_label(problem.field),
+             rule=rule_words(problem.rule))
+
+
+class Described(list):
+    """Lines for the page, one per problem, that remember the problems they describe: a
+    page rendering them after a refused POST also gets each one beside its field
+    (mutua.web.refill)."""
+
+    def __init__(self, lines, problems=()):
+        super().__init__(lines)
+        self.problems = list(problems)
+
+    def __add__(self, other):
+        return Described([*self, *other], [*self.problems, *getattr(other, "problems", [])])
+
+    def __radd__(self, other):
+        return Described([*other, *self], self.problems)
+
+
+def describe_all(exc: Exception, *, lead: str | None = None) -> Described:
+    """Every problem of a refusal, or its message when it names no field; ``lead`` first."""
     problems = getattr(exc, "problems", None)
+    first = [lead] if lead else []
     if problems:
-        return [describe(p) for p in problems]
-    return [rule_words(str(getattr(exc, "message", exc)))]
+        return Described([*first, *(describe(p) for p in problems)], problems)
+    return Described([*first, rule_words(str(getattr(exc, "message", exc)))])

@@ -101,7 +101,19 @@ def environment() -> Environment:
     from mutua.web import problems  # imports this module: load it once the module is ready
 
     env.filters["describe"] = problems.describe  # a Problem as a line in the reader's language
+    env.filters["rule"] = problems.rule_words  # a service's rule or message, translated
+    env.globals["word"] = word
     return env
+
+
+def word(table: str, code) -> str:
+    """A stored code in the reader's words, from the table of that name in mutua.web.labels:
+    ``word("EXCLUSIONS", "drunk_driving")`` -> "酒后驾驶" in Chinese; an unknown code shows
+    as itself."""
+    from mutua.web import labels
+
+    msgid = getattr(labels, table).get(code)
+    return i18n.gettext(msgid) if msgid else str(code)
 
 
 def _pager_query(params, offset: int) -> str:
@@ -137,10 +149,37 @@ def render(request: Request, template: str, status_code: int = 200, **context) -
         current_path=request.url.path,
         **context,
     )
+    refused = _refused(request, status_code, context.get("problems"))
+    if refused is not None:
+        html = _refilled(html, refused)
     response = HTMLResponse(html, status_code=status_code)
     if getattr(request.state, "session_dirty", False):
         write_session(response, request, request.state.session)
     return response
+
+
+REFUSED = "mutua.refused"  # set on the scope of a page rendered again for a refused form
+
+
+def _refused(request: Request, status_code: int, problems):
+    """The refused form this page shows again, if any (mutua.web.refill)."""
+    from mutua.web.refill import Refused
+    from mutua.web.session import POSTED_FORM
+
+    refused = request.scope.get(REFUSED)
+    if refused is not None:
+        return refused
+    if request.method != "POST" or status_code < 400 or not getattr(problems, "problems", None):
+        return None
+    return Refused(action=request.url.path, values=request.scope.get(POSTED_FORM, []),
+                   problems=problems.problems, summary=False)
+
+
+def _refilled(html: str, refused) -> str:
+    from mutua.web import problems, refill
+
+    return refill.refill(html, refused, rule_words=problems.rule_words,
+                         describe=problems.describe)
 
 
 def redirect(path: str, status_code: int = 303) -> RedirectResponse:

@@ -172,15 +172,26 @@ class CsrfFailed(Forbidden):
     code = "csrf_failed"
 
 
+POSTED_FORM = "mutua.posted_form"
+
+
+def _is_form(request: Request) -> bool:
+    kind = request.headers.get("content-type", "")
+    return kind.startswith(("application/x-www-form-urlencoded", "multipart/form-data"))
+
+
 async def csrf_protect(request: Request) -> None:
     """Refuse a page POST whose form token does not match the session's (403)."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
     expected = session_of(request).get("csrf")
     sent = request.headers.get("x-csrf-token")
+    form = await request.form() if _is_form(request) else None
     if sent is None:
-        form = await request.form()
-        sent = form.get(CSRF_FIELD)
+        sent = form.get(CSRF_FIELD) if form is not None else None
+    if form is not None:  # kept for a refused form to be shown again as typed (web.refill)
+        request.scope[POSTED_FORM] = [(k, v) for k, v in form.multi_items()
+                                      if isinstance(v, str) and k != CSRF_FIELD]
     if not expected or not isinstance(sent, str) or not hmac.compare_digest(sent, expected):
         raise CsrfFailed("the form has expired or did not come from this site")
 

@@ -16,6 +16,7 @@ from mutua.claims.schemas import ClaimIn, DecisionIn, ItemOverride
 from mutua.errors import Conflict, ValidationFailed
 from mutua.ledger import service as ledger_service
 from mutua.money import ZERO
+from tests.factories import ON_PAPER
 
 from .conftest import TODAY, assert_books_balance
 
@@ -55,10 +56,10 @@ def _step(db, world, action, claim, item):
     elif action == "review":
         service.review(db, claim_id=claim.id, actor=SYSTEM)
     elif action == "decide":
-        service.decide(db, claim_id=claim.id, actor=SYSTEM, data=DecisionIn(reason="checked"))
+        service.decide(db, claim_id=claim.id, actor=SYSTEM, data=DecisionIn(**ON_PAPER, reason="checked"))
     elif action == "override":
         items = service.to_out(db, claim).items
-        service.decide(db, claim_id=claim.id, actor=SYSTEM, data=DecisionIn(
+        service.decide(db, claim_id=claim.id, actor=SYSTEM, data=DecisionIn(**ON_PAPER,
             items=[ItemOverride(item_id=items[0].id, approved=Decimal("123.45"))],
             reason="agreed with the member"))
     elif action == "appeal":

@@ -33,7 +33,7 @@ def approved_disability(db, world, grade=10):
     claim = service.report(db, data=ClaimIn.model_validate(accident(
         world.policy.id, {"benefit_code": "disability", "disability_grade": grade})),
         actor=SYSTEM)
-    service.decide(db, claim_id=claim.id, actor=SYSTEM, data=DecisionIn())
+    service.decide(db, claim_id=claim.id, actor=SYSTEM, data=DecisionIn(**f.ON_PAPER))
     return claim
 
 

@@ -36,7 +36,7 @@ def test_an_override_above_the_benefit_is_refused_and_nothing_is_decided(client,
     handler = f.staff_headers(client, db, Role.CLAIMS)
     claim = disability(client, member, world.policy.id, grade=3)  # 80% of 100,000
     item = claim["items"][0]
-    r = client.post(f"/api/v1/claims/{claim['id']}/decide", headers=handler, json={
+    r = client.post(f"/api/v1/claims/{claim['id']}/decide", headers=handler, json={**f.ON_PAPER,
         "items": [{"item_id": item["id"], "approved": "50000000"}],
         "reason": "family says the injury is worse than graded"})
     assert r.status_code == 422, r.text
@@ -53,11 +53,11 @@ def test_an_earlier_claim_spends_the_shared_sum_for_a_later_override(client, db,
     handler = f.staff_headers(client, db, Role.CLAIMS)
     first = disability(client, member, world.policy.id, grade=1, days_ago=9)  # 100,000
     assert client.post(f"/api/v1/claims/{first['id']}/decide", headers=handler,
-                       json={}).status_code == 200
+                       json=f.ON_PAPER).status_code == 200
     death = client.post("/api/v1/claims", headers=member, json=accident(
         world.policy.id, {"benefit_code": "death"}, days_ago=3)).json()
     assert death["items"][0]["engine_amount"] == "0.00"  # the shared 100,000 is spent
-    r = client.post(f"/api/v1/claims/{death['id']}/decide", headers=handler, json={
+    r = client.post(f"/api/v1/claims/{death['id']}/decide", headers=handler, json={**f.ON_PAPER,
         "items": [{"item_id": death["items"][0]["id"], "approved": "0.01"}],
         "reason": "a token amount the cover no longer has"})
     assert r.status_code == 422 and "must not exceed 0.00" in r.text
@@ -72,7 +72,7 @@ def test_the_payment_batch_leaves_unpaid_an_item_above_its_ceiling(client, db, w
     good = disability(client, other, world.other_policy.id, grade=10)
     for c in (bad, good):
         assert client.post(f"/api/v1/claims/{c['id']}/decide", headers=handler,
-                           json={}).status_code == 200
+                           json=f.ON_PAPER).status_code == 200
     # a row written past the rules (an old decision, a hand edit): 50,000,000 on 10,000
     db.execute(update(ClaimItem).where(ClaimItem.claim_id == bad["id"])
                .values(approved=50_000_000))

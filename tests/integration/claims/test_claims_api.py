@@ -44,7 +44,7 @@ def test_report_to_payment_end_to_end(client, db, world):
     assert [c["id"] for c in queue["items"]] == [claim["id"]]
     cid = claim["id"]
     assert client.post(f"/api/v1/claims/{cid}/review", headers=handler).status_code == 200
-    r = client.post(f"/api/v1/claims/{cid}/decide", headers=handler, json={})
+    r = client.post(f"/api/v1/claims/{cid}/decide", headers=handler, json=f.ON_PAPER)
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "decided" and r.json()["outcome"] == "approve"
     assert service.case_reserve_at(db, project_id=pid, as_of=TODAY) == 0
@@ -109,7 +109,7 @@ def test_override_needs_a_written_reason_and_a_claim_is_decided_once(client, db,
     item = claim["items"][0]
     assert item["engine_amount"] == "4500.00"  # 90 days x 50
     cid = claim["id"]
-    override = {"items": [{"item_id": item["id"], "approved": "3000"}]}
+    override = {**f.ON_PAPER, "items": [{"item_id": item["id"], "approved": "3000"}]}
     r = client.post(f"/api/v1/claims/{cid}/decide", headers=handler, json=override)
     assert r.status_code == 422 and r.json()["problems"][0]["field"] == "reason"
     assert count(db, CaseReserveMovement) == 1  # nothing stored by the refused decision
@@ -121,7 +121,7 @@ def test_override_needs_a_written_reason_and_a_claim_is_decided_once(client, db,
     assert body["approved"] == "3000.00" and body["decisions"][0]["overridden"] is True
     assert "HANDLER_OVERRIDE" in body["items"][0]["reasons"]
     assert body["outcome"] == "partly_approve"
-    again = client.post(f"/api/v1/claims/{cid}/decide", headers=handler, json={})
+    again = client.post(f"/api/v1/claims/{cid}/decide", headers=handler, json=f.ON_PAPER)
     assert again.status_code == 409
     db.expire_all()
     actions = set(db.scalars(select(AuditEvent.action).where(AuditEvent.entity == "claim")))
@@ -140,7 +140,7 @@ def test_denied_sudden_death_appealed_once_then_paid(client, db, world):
     claim = client.post("/api/v1/claims", headers=member, json=body).json()
     cid = claim["id"]
     assert claim["items"][0]["engine_reasons"] == ["SUDDEN_DEATH_OVER_24H"]
-    decided = client.post(f"/api/v1/claims/{cid}/decide", headers=handler, json={}).json()
+    decided = client.post(f"/api/v1/claims/{cid}/decide", headers=handler, json=f.ON_PAPER).json()
     assert decided["outcome"] == "deny" and decided["approved"] == "0.00"
 
     # the family appeals: the onset was misrecorded; the handler pays with a reason
@@ -149,9 +149,9 @@ def test_denied_sudden_death_appealed_once_then_paid(client, db, world):
     assert r.status_code == 200 and r.json()["status"] == "reopened"
     item_id = claim["items"][0]["id"]
     r = client.post(f"/api/v1/claims/{cid}/decide", headers=handler,
-                    json={"items": [{"item_id": item_id, "approved": "50000"}]})
+                    json={**f.ON_PAPER, "items": [{"item_id": item_id, "approved": "50000"}]})
     assert r.status_code == 422  # answering an appeal with an override needs a reason
-    r = client.post(f"/api/v1/claims/{cid}/decide", headers=handler, json={
+    r = client.post(f"/api/v1/claims/{cid}/decide", headers=handler, json={**f.ON_PAPER,
         "items": [{"item_id": item_id, "approved": "50000"}],
         "reason": "hospital record shows onset 20 hours before death"})
     assert r.status_code == 202, r.text  # 50,000 above the engine: a second handler approves
@@ -176,7 +176,7 @@ def test_members_see_only_their_own_claims(client, db, world):
     assert client.get(f"/api/v1/claims/{claim['id']}", headers=theirs).status_code == 404
     assert client.get("/api/v1/claims", headers=theirs).json()["total"] == 0
     assert client.post(f"/api/v1/claims/{claim['id']}/decide", headers=mine,
-                       json={}).status_code == 403
+                       json=f.ON_PAPER).status_code == 403
     assert client.post("/api/v1/claims/payments", headers=mine,
                        json={"project": "TEST-ACC"}).status_code == 403
     r = client.post(f"/api/v1/claims/{claim['id']}/appeal", headers=theirs,
@@ -285,7 +285,7 @@ def test_racing_payment_batches_pay_once(engine, db, world):
 
     claim = service.report(db, data=ClaimIn.model_validate(accident(
         world.policy.id, {"benefit_code": "disability", "disability_grade": 9})), actor=SYSTEM)
-    service.decide(db, claim_id=claim.id, actor=SYSTEM, data=DecisionIn())
+    service.decide(db, claim_id=claim.id, actor=SYSTEM, data=DecisionIn(**f.ON_PAPER))
     db.commit()
     first, second = session_factory(engine)(), session_factory(engine)()
     outcome = {}

@@ -50,7 +50,7 @@ def history(db):
     b = file(db, p.id, 20, [{"benefit_code": "disability", "disability_grade": 10}], on_day=25)
     c = file(db, p.id, 30, [{"benefit_code": "death"}], on_day=31)  # stays open
     service.pay(db, project_code="TEST-ACC", actor=SYSTEM, on=day(100))
-    service.decide(db, claim_id=b.id, actor=SYSTEM, data=DecisionIn(), on=day(200))
+    service.decide(db, claim_id=b.id, actor=SYSTEM, data=DecisionIn(**f.ON_PAPER), on=day(200))
     service.pay(db, project_code="TEST-ACC", actor=SYSTEM, on=day(210))
     db.commit()
     return types.SimpleNamespace(project_id=product.project_id, member=m, a=a, b=b, c=c)
@@ -156,8 +156,12 @@ def test_cli_pay_triangle_list_show_published(cli, db, history):
     death_item = json.loads(cli("show", str(history.c.id), "--json").stdout)["items"][0]["id"]
     refused = cli("decide", str(history.c.id), "--approve", f"{death_item}=50000")
     assert refused.exit_code != 0 and "reason" in str(refused.exception)
+    refused = cli("decide", str(history.c.id), "--approve", f"{death_item}=50000", "--reason",
+                  "settled with the family at half")
+    assert refused.exit_code != 0 and "documents_reason" in str(refused.exception)
     ok = cli("decide", str(history.c.id), "--approve", f"{death_item}=50000", "--reason",
-             "settled with the family at half", "--json")
+             "settled with the family at half", "--documents-reason",
+             "death certificate seen at the service desk", "--json")
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.stdout)["outcome"] == "partly_approve"
     assert cli("decide", str(history.c.id)).exit_code != 0  # decided once only

@@ -37,7 +37,7 @@ def late_sudden_death(client, member, policy_id):
 
 
 def override(client, headers, claim, amount, reason="hospital record: onset 20 hours before"):
-    return client.post(f"/api/v1/claims/{claim['id']}/decide", headers=headers, json={
+    return client.post(f"/api/v1/claims/{claim['id']}/decide", headers=headers, json={**f.ON_PAPER,
         "items": [{"item_id": claim["items"][0]["id"], "approved": amount}], "reason": reason})
 
 
@@ -81,7 +81,7 @@ def test_a_large_override_waits_and_a_second_handler_approves_it(client, db, wor
     assert [c["id"] for c in queue["items"]] == [claim["id"]]
     # nobody decides around it while it waits
     assert client.post(f"/api/v1/claims/{claim['id']}/decide", headers=second,
-                       json={}).status_code == 409
+                       json=f.ON_PAPER).status_code == 409
 
     r = client.post(f"/api/v1/claims/{claim['id']}/override/approve", headers=second,
                     json={"note": "board report read"})
@@ -135,7 +135,7 @@ def test_a_rejected_override_leaves_the_claim_open_to_decide_again(client, db, w
     assert r.json()["overrides"][0]["status"] == "rejected"
     assert client.post(f"/api/v1/claims/{claim['id']}/override/approve", headers=second,
                        json={}).status_code == 409
-    r = client.post(f"/api/v1/claims/{claim['id']}/decide", headers=handler, json={})
+    r = client.post(f"/api/v1/claims/{claim['id']}/decide", headers=handler, json=f.ON_PAPER)
     assert r.status_code == 200 and r.json()["outcome"] == "deny"
     assert {"claim.override.request", "claim.override.reject"} <= set(actions(db))
 
@@ -146,14 +146,14 @@ def test_approval_checks_the_ceiling_again(client, db, world, people):
     death = client.post("/api/v1/claims", headers=member, json=accident(
         world.policy.id, {"benefit_code": "death"}, days_ago=3)).json()
     # the handler pays despite an exclusion the review found: 100,000 above the engine's 0
-    r = client.post(f"/api/v1/claims/{death['id']}/decide", headers=handler, json={
+    r = client.post(f"/api/v1/claims/{death['id']}/decide", headers=handler, json={**f.ON_PAPER,
         "items": [{"item_id": death["items"][0]["id"], "approved": "100000"}],
         "circumstances": ["drunk_driving"], "reason": "the test was taken after a transfusion"})
     assert r.status_code == 202, r.text
     dis = client.post("/api/v1/claims", headers=member, json=accident(
         world.policy.id, {"benefit_code": "disability", "disability_grade": 1},
         days_ago=5)).json()
-    r = client.post(f"/api/v1/claims/{dis['id']}/decide", headers=second, json={})
+    r = client.post(f"/api/v1/claims/{dis['id']}/decide", headers=second, json=f.ON_PAPER)
     assert r.status_code == 200 and r.json()["approved"] == "100000.00"  # the shared sum
     r = client.post(f"/api/v1/claims/{death['id']}/override/approve", headers=second, json={})
     assert r.status_code == 422 and "must not exceed 0.00" in r.text
@@ -171,7 +171,8 @@ def test_the_cli_shows_the_pending_override_and_a_second_user_approves(client, d
     item = claim["items"][0]["id"]
     run = CliRunner().invoke
     r = run(cli, ["claims", "decide", str(claim["id"]), "--approve", f"{item}=30000",
-                  "--reason", "hospital record: onset 20 hours before", "--by", first.username])
+                  "--reason", "hospital record: onset 20 hours before",
+                  "--documents-reason", f.ON_PAPER["documents_reason"], "--by", first.username])
     assert r.exit_code == 0 and "waits for a second approver" in r.output, r.output
     listed = run(cli, ["claims", "list", "--status", "awaiting_approval", "--json"])
     assert [c["id"] for c in json.loads(listed.stdout)["items"]] == [claim["id"]]

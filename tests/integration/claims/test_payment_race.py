@@ -34,7 +34,7 @@ def approved_claims(db, world, n: int) -> list[int]:
         p = f.policy(db, member=m, on=world.policy.enrolled_on)
         claim = service.report(db, data=ClaimIn.model_validate(accident(
             p.id, {"benefit_code": "disability", "disability_grade": 10})), actor=SYSTEM)
-        service.decide(db, claim_id=claim.id, actor=SYSTEM, data=DecisionIn())
+        service.decide(db, claim_id=claim.id, actor=SYSTEM, data=DecisionIn(**f.ON_PAPER))
         ids.append(claim.id)
     return ids
 

@@ -27,7 +27,7 @@ def _large_loss(db, pool):
     claim = workflow.report(db, data=ClaimIn(
         policy_id=pool.policies[1].id, event_type="accident", event_date=day, place="深圳",
         description="road accident", items=[{"benefit_code": "death"}]), actor=SYSTEM, on=day)
-    workflow.decide(db, claim_id=claim.id, actor=SYSTEM, data=DecisionIn(reason="checked"),
+    workflow.decide(db, claim_id=claim.id, actor=SYSTEM, data=DecisionIn(**f.ON_PAPER, reason="checked"),
                     on=day)
     db.commit()
 

@@ -19,6 +19,7 @@ from mutua.ledger import service as ledger_service
 from mutua.reinsurance import service
 from mutua.reinsurance.models import Recovery, Treaty
 from mutua.settlement import service as settlement_service
+from tests.factories import ON_PAPER
 from tests.integration.settlement.conftest import (
     AFTER_Q1,
     CODE,
@@ -45,7 +46,7 @@ def death(db, policy, day=date(2025, 3, 1), place="深圳南山 bus crash"):
         description="bus crash", items=[{"benefit_code": "death"}]), actor=SYSTEM,
         on=day)
     return workflow.decide(db, claim_id=claim.id, actor=SYSTEM,
-                           data=DecisionIn(reason="death certificate checked"), on=day)
+                           data=DecisionIn(**ON_PAPER, reason="death certificate checked"), on=day)
 
 
 def balance(db, project_id, account):

@@ -47,7 +47,7 @@ def test_a_large_override_waits_on_the_page_for_another_handler(client, app, db,
     item = claims_service.items_of(db, claim.id)[0]
     sign_in(client, staff_user(Role.CLAIMS, "first-handler"))
     done = post_form(client, f"/staff/claims/{claim.id}/decide", from_page=f"/staff/claims/{claim.id}",
-                     data={f"approved_{item.id}": "40000",
+                     data={f"approved_{item.id}": "40000", **f.ON_PAPER,
                            "reason": "hospital record: onset 20 hours before death"})
     assert done.status_code == 303 and done.headers["location"].endswith("?done=pending")
     page = client.get(done.headers["location"])
@@ -112,11 +112,11 @@ def test_a_batch_the_cash_cannot_cover_is_explained_on_the_queue(client, db, poo
     claim = claims_service.report(db, actor=SYSTEM, data=ClaimIn(
         policy_id=p.id, event_type="accident", event_date=TODAY - timedelta(days=2),
         items=[ItemIn(benefit_code="disability", disability_grade=10)]))
-    claims_service.decide(db, claim_id=claim.id, actor=SYSTEM, data=DecisionIn())
+    claims_service.decide(db, claim_id=claim.id, actor=SYSTEM, data=DecisionIn(**f.ON_PAPER))
     db.commit()
     assert ledger_service.cash_balance(db, project_id=product.project_id) < 10000
     sign_in(client, staff_user(Role.CLAIMS))
-    r = post_form(client, "/staff/claims/payments", {"project": "TEST-ACC"},
-                  from_page="/staff/claims")
-    assert r.status_code == 409
+    # the preview itself says so: nobody is asked to confirm a batch that cannot run
+    r = client.get("/staff/claims/payments/preview?project=TEST-ACC")
+    assert r.status_code == 409 and "确认支付" not in r.text
     assert "现金缺口" in r.text and "已批准透支额度" in r.text

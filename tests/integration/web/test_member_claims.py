@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 from mutua.auth.security import SYSTEM
@@ -48,7 +49,11 @@ def test_a_claim_outside_cover_is_explained(client, db):
         "csrf_token": csrf_of(form.text), "cover": f"{p.id}|medical", "event_type": "accident",
         "event_date": (date.today() - timedelta(days=400)).isoformat(),
         "invoice_amount": "100"}, follow_redirects=False)
-    assert refused.status_code == 422 and "保障期内" in refused.text
+    assert refused.status_code == 422
+    # The rule itself, beside the date: not a canned sentence about some other field.
+    beside = re.search(r'<p class="field-error" id="event_date-error">([^<]*)</p>', refused.text)
+    assert beside, refused.text[-3000:]
+    assert "不得早于" in beside.group(1) or "保障" in beside.group(1), beside.group(1)
 
 
 def test_another_members_claim_is_forbidden(client, db):

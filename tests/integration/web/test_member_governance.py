@@ -39,6 +39,9 @@ def test_a_member_votes_keeps_the_receipt_and_checks_it(client, db):
     assert voted.status_code == 200, voted.text[-800:]
     secret = re.search(r'id="secret">([0-9a-f]{64})<', voted.text).group(1)
     assert re.search(r'id="receipt">([0-9a-f]+)<', voted.text)
+    # 64 characters twice: copied or saved by a button, not typed out by hand
+    assert 'data-copy="secret"' in voted.text and 'data-lines="receipt,secret"' in voted.text
+    assert '<script src="/static/js/receipt.js" defer>' in voted.text
 
     again = post_form(client, f"/me/governance/proposals/{p.id}/vote", {"choice": "no"},
                       from_page=f"/me/governance/proposals/{p.id}")

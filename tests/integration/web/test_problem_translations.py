@@ -109,8 +109,9 @@ def test_a_request_the_form_could_not_send_reads_in_chinese_on_the_error_page(db
     refused = post_form(secretary, "/staff/governance/proposals", {**MOTION, "days": "0"},
                         from_page="/staff/governance")
     assert refused.status_code == 422
-    assert "请检查您填写的内容" in refused.text
-    box = shown(refused.text, PROBLEMS)
+    # The governance page again, not a bare error page, with the problem above the form.
+    assert "未保存任何内容" in refused.text and 'action="/staff/governance/proposals"' in refused.text
+    box = shown(refused.text)
     assert "开放天数：不得小于 1" in box and "Input should" not in box
 
 

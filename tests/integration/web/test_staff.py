@@ -88,8 +88,13 @@ def test_a_handler_sees_the_engines_reasons_and_decides(db, as_role):
     refused = client.post(f"/staff/claims/{claim.id}/decide", data={
         "csrf_token": csrf_of(page.text), f"approved_{item_id}": "1.00", "reason": ""})
     assert refused.status_code == 422 and "reason" in refused.text
+    # the medical benefit needs an invoice, the medical record and the bank card
+    assert "本案所需材料" in page.text and "发票" in page.text
+    bare = client.post(f"/staff/claims/{claim.id}/decide", data={
+        "csrf_token": csrf_of(page.text)})
+    assert bare.status_code == 422 and "缺少所需材料" in bare.text
     decided = client.post(f"/staff/claims/{claim.id}/decide", data={
-        "csrf_token": csrf_of(page.text)}, follow_redirects=False)
+        "csrf_token": csrf_of(page.text), **f.ON_PAPER}, follow_redirects=False)
     assert decided.status_code == 303
     after = client.get(decided.headers["location"])
     assert "核定结果已记录" in after.text and "已核定" in after.text

@@ -130,7 +130,7 @@ REFUSALS = [
     ("a date in the future", {"event_date": (TODAY + timedelta(days=3)).isoformat()}, None,
      "出险日期：不能是将来的时间"),
     ("a negative amount", {"invoice_amount": "-5"}, None,
-     "医疗费用合计（元）：须为以元为单位的金额"),
+     "医疗费用合计（元）：不得为负数"),
     ("not a PDF by its first bytes", {},
      ("invoice.pdf", b"MZ\x90\x00 a program, not an invoice", "application/pdf"),
      "文件内容不是 application/pdf 格式"),

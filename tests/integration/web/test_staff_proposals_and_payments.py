@@ -22,7 +22,7 @@ from mutua.dates import today as shanghai_today
 from mutua.governance.models import Proposal
 from mutua.web import i18n, problems
 from tests import factories as f
-from tests.integration.web.conftest import csrf_of, post_form, sign_in
+from tests.integration.web.conftest import csrf_of, pay_after_preview, post_form, sign_in
 from tests.jobs import finish_jobs
 
 
@@ -227,7 +227,7 @@ def _decided_claim(db):
         items=[ItemIn(benefit_code="medical", invoice_amount="6000",
                       has_social_insurance=True)]))
     claims_service.review(db, claim_id=claim.id, actor=SYSTEM)
-    claims_service.decide(db, claim_id=claim.id, actor=SYSTEM, data=DecisionIn())
+    claims_service.decide(db, claim_id=claim.id, actor=SYSTEM, data=DecisionIn(**f.ON_PAPER))
     db.commit()
     return claim
 
@@ -240,8 +240,7 @@ def _batches(db) -> int:
 def test_a_handler_pays_a_project_once(db, as_role):
     claim = _decided_claim(db)
     handler = as_role(Role.CLAIMS)
-    asked = post_form(handler, "/staff/claims/payments", {"project": "TEST-ACC"},
-                      from_page="/staff/claims")
+    asked = pay_after_preview(handler, "TEST-ACC")
     assert asked.status_code == 303 and asked.headers["location"].startswith("/staff/jobs/")
     finish_jobs(db.get_bind())  # the batch is a job; its page says what was paid
     paid = handler.get(asked.headers["location"])
@@ -250,10 +249,8 @@ def test_a_handler_pays_a_project_once(db, as_role):
     db.expire_all()
     assert claims_service.get(db, claim_id=claim.id, actor=SYSTEM).status == "paid"
     db.rollback()  # the read was audited: end it, or its write lock holds the next request
-    again = post_form(handler, "/staff/claims/payments", {"project": "TEST-ACC"},
-                      from_page="/staff/claims")
-    finish_jobs(db.get_bind())
-    assert "无需支付" in handler.get(again.headers["location"]).text
+    again = handler.get("/staff/claims/payments/preview?project=TEST-ACC")
+    assert "无需支付" in again.text and 'action="/staff/claims/payments"' not in again.text
     assert _batches(db) == 1
 
 
@@ -264,6 +261,21 @@ def test_a_payment_batch_for_no_project_is_refused(db, as_role):
                         from_page="/staff/claims")
     assert refused.status_code == 422 and _named("project") in refused.text
     assert _batches(db) == 0
+
+
+def test_a_batch_is_previewed_before_it_pays_and_no_project_is_chosen_for_the_handler(db, as_role):
+    claim = _decided_claim(db)
+    handler = as_role(Role.CLAIMS)
+    queue = handler.get("/staff/claims")
+    panel = queue.text[queue.text.index('id="pay-project"'):]
+    panel = panel[:panel.index("</select>")]
+    assert '<option value="">' in panel and " selected" not in panel
+    preview = handler.get("/staff/claims/payments/preview?project=TEST-ACC")
+    assert claim.claim_number in preview.text and 'id="batch-summary"' in preview.text
+    assert _batches(db) == 0  # seeing the batch pays nothing
+    unconfirmed = post_form(handler, "/staff/claims/payments", {"project": "TEST-ACC"},
+                            from_page="/staff/claims")
+    assert unconfirmed.status_code == 409 and _batches(db) == 0
 
 
 def test_the_care_coordinator_may_not_pay(db, as_role):

@@ -97,7 +97,7 @@ def test_each_field_label_has_chinese(key):
     (Problem("amount", "must not be negative"), "金额：不得为负数"),
     (Problem("quorum", "must be at most 100"), "不得超过 100"),
     (Problem("payload.seats", "must be between 1 and 6"), "应选名额：须在 1 至 6 之间"),
-    (Problem("event_date", "must be on or after 2026-01-01"), "不得早于 2026-01-01"),
+    (Problem("event_date", "must be on or after 2026-01-01"), "不得早于 2026年1月1日"),
     (Problem("product", "unknown product 'X'"), "产品：未知的产品 'X'"),
     (Problem("quarter", "must look like 2026Q3, got '2026Q9'"), "季度：格式须如 2026Q3，现为 '2026Q9'"),
     (Problem("payload.shares", "uplift, aid and services must add up to 100%, got 110%"),

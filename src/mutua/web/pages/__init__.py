@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import FileResponse, Response
 
-from mutua.errors import DomainError, Forbidden, NotFound, Unauthorized, ValidationFailed
+from mutua.errors import Conflict, DomainError, Forbidden, NotFound, Unauthorized, ValidationFailed
 from mutua.web.render import redirect, render
 from mutua.web.session import CsrfFailed, SessionMiddleware, csrf_protect, session_alive
 
@@ -84,6 +84,10 @@ def _install_error_pages(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: DomainError):
         if not is_page(request):
             return await api_domain_error(request, exc)
+        if isinstance(exc, ValidationFailed | Conflict):
+            again = await form_again(request, exc)
+            if again is not None:
+                return again
         return error_page(request, exc)
 
     async def http_error(request: Request, exc: StarletteHTTPException):
@@ -100,8 +104,8 @@ def _install_error_pages(app: FastAPI) -> None:
         # (problems.describe) with the field's label and the rule in the reader's language.
         if not is_page(request):
             return await api_invalid(request, exc)
-        return error_page(request, ValidationFailed(
-            [_problem(_field_of(e["loc"]), e["msg"]) for e in exc.errors()]))
+        refusal = ValidationFailed([_problem(_field_of(e["loc"]), e["msg"]) for e in exc.errors()])
+        return await form_again(request, refusal) or error_page(request, refusal)
 
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
@@ -139,3 +143,69 @@ def error_page(request: Request, exc: DomainError, status_code: int | None = Non
     problems = getattr(exc, "problems", [])
     return render(request, "error.html", status_code=status_code or exc.status_code, kind=kind,
                   message=exc.message, problems=problems)
+
+
+async def form_again(request: Request, exc: DomainError) -> Response | None:
+    """The page a refused form was posted from, rendered again with what was typed and each
+    problem beside its field (mutua.web.refill); None when there is no such page to show.
+
+    The handler of the form's path raised before it could render anything itself, so the
+    page is asked for as the browser would (GET of the page named by ``Referer``, same site
+    only) and refilled as it renders. Nothing was stored: the refusal rolled it back.
+    """
+    from mutua.web.i18n import gettext as _
+    from mutua.web.problems import rule_words
+    from mutua.web.refill import Refused
+    from mutua.web.render import REFUSED
+    from mutua.web.session import POSTED_FORM
+
+    page = _referring_page(request)
+    if request.method != "POST" or page is None:
+        return None
+    problems = list(getattr(exc, "problems", []))
+    general = [] if problems else [rule_words(exc.message)]
+    refused = Refused(action=request.url.path, values=request.scope.get(POSTED_FORM, []),
+                      problems=problems, general=general,
+                      heading=_("Nothing was saved. Please check what you entered:"))
+    status, headers, body = await _get(request, page, {REFUSED: refused})
+    if status != 200:
+        return None
+    kept = {k: v for k, v in headers if k.lower() == b"content-type"}
+    return Response(body, status_code=exc.status_code,
+                    media_type=kept.get(b"content-type", b"text/html").decode())
+
+
+def _referring_page(request: Request):
+    """The same-site page path and query a form was posted from, or None."""
+    from urllib.parse import urlsplit
+
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc or not referer.path.startswith("/"):
+        return None
+    if referer.path.startswith(_NOT_PAGES):
+        return None
+    return referer
+
+
+async def _get(request: Request, page, extra: dict) -> tuple[int, list, bytes]:
+    """Ask the app for ``page`` with the caller's cookies, as a browser's GET would."""
+    keep = (b"cookie", b"host", b"accept-language", b"user-agent")
+    scope = {key: request.scope[key] for key in ("type", "asgi", "http_version", "scheme",
+                                                  "server", "client", "root_path")
+             if key in request.scope}
+    scope.update(method="GET", path=page.path, raw_path=page.path.encode(),
+                 query_string=page.query.encode(), state={},
+                 headers=[(k, v) for k, v in request.scope["headers"] if k in keep], **extra)
+    answer: dict = {"status": 500, "headers": [], "body": b""}
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            answer.update(status=message["status"], headers=message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            answer["body"] += message.get("body", b"")
+
+    await request.app(scope, receive, send)
+    return answer["status"], answer["headers"], answer["body"]

@@ -38,15 +38,15 @@ def form_fields(
     cover: Annotated[str, Form(max_length=80)] = "",
     event_type: Annotated[str, Form(max_length=16)] = "",
     event_date: Annotated[str, Form(max_length=10)] = "",
-    place: Annotated[str, Form(max_length=200)] = "",
-    description: Annotated[str, Form(max_length=2000)] = "",
+    place: Annotated[str, Form(max_length=2000)] = "",
+    description: Annotated[str, Form(max_length=20000)] = "",
     invoice_amount: Annotated[str, Form(max_length=20)] = "",
     social_insurance_paid: Annotated[str, Form(max_length=20)] = "",
     has_social_insurance: Annotated[bool, Form()] = False,
     hospital_days: Annotated[str, Form(max_length=4)] = "",
     disability_grade: Annotated[str, Form(max_length=2)] = "",
     claimed_amount: Annotated[str, Form(max_length=20)] = "",
-    duplicate_reason: Annotated[str, Form(max_length=500)] = "",
+    duplicate_reason: Annotated[str, Form(max_length=5000)] = "",
 ) -> dict:
     """The form's text fields as posted (a dependency both report routes declare)."""
     return dict(cover=cover, event_type=event_type, event_date=event_date, place=place,
@@ -91,8 +91,10 @@ def money_field(text: str, field: str) -> Decimal | None:
         value = Decimal(text)
     except InvalidOperation:
         raise ValidationFailed(field, "must be an amount in yuan") from None
-    if value < 0 or not value.is_finite():
+    if not value.is_finite():
         raise ValidationFailed(field, "must be an amount in yuan")
+    if value < 0:
+        raise ValidationFailed(field, "must not be negative")
     return value
 
 
@@ -105,31 +107,63 @@ def whole_number(text: str, field: str) -> int | None:
     return int(text)
 
 
+# What the claims service stores at most; the form's own bound (form_fields) is looser so
+# that an over-long text is reported with every other problem of the form, not alone.
+TEXT_LIMITS = {"place": 200, "description": 2000, "duplicate_reason": 500}
+
+
+def _checked(found: list[Problem], check, *args):
+    """``check(*args)``, or None with its problems added to ``found``."""
+    try:
+        return check(*args)
+    except ValidationFailed as exc:
+        found.extend(exc.problems)
+        return None
+
+
+def _cover(cover: str) -> tuple[int, str]:
+    try:
+        policy_id, benefit_code = cover.split("|", 1)
+        return int(policy_id), benefit_code
+    except ValueError:
+        raise ValidationFailed("cover", "choose a policy and benefit") from None
+
+
+def _day(text: str, field: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed(field, "must be a date, e.g. 2026-01-01") from None
+
+
 def claim_in(*, cover: str, event_type: str, event_date: str, place: str, description: str,
              invoice_amount: str, social_insurance_paid: str, has_social_insurance: bool,
              hospital_days: str, disability_grade: str, claimed_amount: str,
              duplicate_reason: str = "") -> ClaimIn:
-    """The form's fields as the claims service's request; bad fields raise ValidationFailed."""
-    try:
-        policy_id, benefit_code = cover.split("|", 1)
-        policy_id = int(policy_id)
-    except ValueError:
-        raise ValidationFailed("cover", "choose a policy and benefit") from None
-    try:
-        day = date.fromisoformat(event_date)
-    except ValueError:
-        raise ValidationFailed("event_date", "must be a date") from None
-    item = ItemIn(benefit_code=benefit_code,
-                  claimed_amount=money_field(claimed_amount, "claimed_amount"),
-                  invoice_amount=money_field(invoice_amount, "invoice_amount"),
-                  social_insurance_paid=money_field(social_insurance_paid,
-                                                    "social_insurance_paid") or Decimal(0),
-                  has_social_insurance=has_social_insurance,
-                  hospital_days=whole_number(hospital_days, "hospital_days"),
-                  disability_grade=whole_number(disability_grade, "disability_grade"))
-    return ClaimIn(policy_id=policy_id, event_type=event_type, event_date=day,
-                   place=place[:200], description=description[:2000], items=[item],
-                   duplicate_reason=duplicate_reason.strip()[:500] or None)
+    """The form's fields as the claims service's request. Every bad field is found before
+    ValidationFailed is raised, so the form shows all its problems at once."""
+    found: list[Problem] = []
+    chosen = _checked(found, _cover, cover)
+    day = _checked(found, _day, event_date, "event_date")
+    texts = {"place": place, "description": description, "duplicate_reason": duplicate_reason}
+    for name, limit in TEXT_LIMITS.items():
+        if len(texts[name]) > limit:
+            found.append(Problem(name, f"must be at most {limit} characters"))
+    amounts = {name: _checked(found, money_field, text, name) for name, text in (
+        ("claimed_amount", claimed_amount), ("invoice_amount", invoice_amount),
+        ("social_insurance_paid", social_insurance_paid))}
+    counts = {name: _checked(found, whole_number, text, name) for name, text in (
+        ("hospital_days", hospital_days), ("disability_grade", disability_grade))}
+    if found:
+        raise ValidationFailed(found)
+    item = ItemIn(benefit_code=chosen[1], has_social_insurance=has_social_insurance,
+                  claimed_amount=amounts["claimed_amount"],
+                  invoice_amount=amounts["invoice_amount"],
+                  social_insurance_paid=amounts["social_insurance_paid"] or Decimal(0),
+                  **counts)
+    return ClaimIn(policy_id=chosen[0], event_type=event_type, event_date=day, place=place,
+                   description=description, items=[item],
+                   duplicate_reason=duplicate_reason.strip() or None)
 
 
 def read_uploads(files: list[UploadFile] | None, settings: Settings) -> list[Upload]:

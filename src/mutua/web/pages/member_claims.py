@@ -8,41 +8,22 @@ from fastapi import Depends, File, Form, Query, Request, UploadFile
 
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM, Principal
+from mutua.catalog import service as catalog_service
 from mutua.claims import service as claims_service
 from mutua.claims.workflow import DuplicateReport
 from mutua.dates import today
 from mutua.deps import MAX_OFFSET, DbSession, PathId, Router, allow
-from mutua.errors import Conflict, Problem, ValidationFailed
+from mutua.errors import Conflict, ValidationFailed
+from mutua.policies import service as policies_service
 from mutua.web import labels
-from mutua.web.i18n import gettext as _
 from mutua.web.pages import claim_form
 from mutua.web.pages.member import flash, own
-from mutua.web.problems import describe, describe_all
-from mutua.web.render import N_, redirect, render
+from mutua.web.problems import describe_all
+from mutua.web.render import redirect, render
 
 router = Router(prefix="/me/claims")
 Member = Depends(allow(Role.MEMBER))
 PAGE = 20
-
-FIELD_WORDS = {
-    "event_date": N_("The date of the event must be within your cover and not in the future."),
-    "event_type": N_("Choose what happened."),
-    "cover": N_("Choose the policy and benefit you are claiming."),
-    "amount": N_("Amounts are in yuan, like 1234.50."),
-    "file": N_("Documents must be PDF, JPEG or PNG files, not empty and not too large."),
-    "reason": N_("Please say in a few words why the decision should be looked at again."),
-}
-
-
-def _words(problem: Problem) -> str:
-    """A whole friendly sentence for the fields members get wrong most; else the field's
-    label and the rule, both in the reader's language (problems.describe)."""
-    field = problem.field.rsplit(".", 1)[-1]
-    key = {"benefit_code": "cover", "policy_id": "cover", "invoice_amount": "amount",
-           "claimed_amount": "amount", "social_insurance_paid": "amount",
-           "hospital_days": "amount", "filename": "file", "kind": "file"}.get(field, field)
-    return _(FIELD_WORDS[key]) if key in FIELD_WORDS else describe(problem)
-
 
 @router.get("")
 def my_claims(request: Request, db: DbSession, principal: Principal = Member,
@@ -88,7 +69,7 @@ def report_claim(
             kind=document_kind, actor=principal, settings=settings)
     except ValidationFailed as exc:
         db.rollback()
-        return _form_page(request, db, principal, problems=[_words(p) for p in exc.problems],
+        return _form_page(request, db, principal, problems=describe_all(exc),
                           form=form, status_code=422)
     except DuplicateReport as exc:
         db.rollback()
@@ -101,11 +82,15 @@ def _claim_page(request, db, principal, claim_id, *, problems=None, status_code=
     own(claim.member_id, principal)
     claim = claims_service.get(db, claim_id=claim_id, actor=principal)
     out = claims_service.to_out(db, claim)
+    cover = policies_service.cover_on(db, policy_id=claim.policy_id, on=claim.event_date)
+    product = catalog_service.get_product(db, code=cover.product_code)
     return render(request, "member/claim.html", status_code=status_code, claim=out,
+                  benefit_names={b.code: b for b in product.benefits},
                   status_labels=labels.CLAIM_STATUS, outcome_labels=labels.CLAIM_OUTCOME,
                   reason_labels=labels.CLAIM_REASONS, event_labels=labels.EVENT_TYPES,
                   document_kinds=labels.DOCUMENT_KINDS, problems=problems or [],
-                  flash=flash(request))
+                  flash=flash(request),
+                  breakdowns=claims_service.medical_breakdowns(db, claim=claim))
 
 
 @router.get("/{claim_id}")
@@ -132,7 +117,7 @@ def add_documents(
     except ValidationFailed as exc:
         db.rollback()
         return _claim_page(request, db, principal, claim_id, status_code=422,
-                           problems=[_words(p) for p in exc.problems])
+                           problems=describe_all(exc))
     return redirect(f"/me/claims/{claim_id}#documents")
 
 
@@ -145,8 +130,6 @@ def appeal(claim_id: PathId, request: Request, db: DbSession,
         claims_service.appeal(db, claim_id=claim_id, actor=principal, reason=reason)
     except (ValidationFailed, Conflict) as exc:
         db.rollback()
-        problems = ([_words(p) for p in exc.problems] if getattr(exc, "problems", None)
-                    else describe_all(exc))
         return _claim_page(request, db, principal, claim_id, status_code=exc.status_code,
-                           problems=problems)
+                           problems=describe_all(exc))
     return redirect(f"/me/claims/{claim_id}")

@@ -12,11 +12,11 @@ from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.dates import SHANGHAI, today
 from mutua.deps import DbSession, Router, allow
-from mutua.errors import ValidationFailed
+from mutua.errors import Problem, ValidationFailed
 from mutua.health import service as health_service
 from mutua.web import charts
 from mutua.web.i18n import gettext as _
-from mutua.web.problems import describe
+from mutua.web.problems import Described, describe
 from mutua.web.render import N_, redirect, render
 
 router = Router(prefix="/me/health")
@@ -98,9 +98,9 @@ def _flash(request: Request) -> str | None:
 def add_result(
     request: Request,
     db: DbSession,
-    kind: Annotated[str, Form(max_length=40)],
-    value: Annotated[str, Form(max_length=20)],
-    taken_on: Annotated[str, Form(max_length=10)],
+    kind: Annotated[str, Form(max_length=40)] = "",
+    value: Annotated[str, Form(max_length=20)] = "",
+    taken_on: Annotated[str, Form(max_length=10)] = "",
     principal: Principal = Member,
 ):
     try:
@@ -110,25 +110,31 @@ def add_result(
         db.rollback()
         view = health_service.patient_view(db, actor=principal, member_id=principal.member_id)
         return render(request, "member/health.html", status_code=422, kinds=RESULT_KINDS,
-                      problems=[_problem_words(p) for p in exc.problems],
+                      problems=Described([_problem_words(p) for p in exc.problems],
+                                         exc.problems),
                       form={"kind": kind, "value": value, "taken_on": taken_on}, today=today(),
                       flash=None, **health_context(view))
     return redirect("/me/health?done=result#results")
 
 
 def _result_item(member_id: int, kind: str, value: str, taken_on: str) -> dict:
+    """The typed result as the health service takes it; every bad field is named at once."""
+    found = []
     if kind not in KIND_FIELDS:
-        raise ValidationFailed("kind", "choose a kind of result from the list")
+        found.append(Problem("kind", "choose a kind of result from the list"))
+    number = day = None
     try:
         number = float(value.replace(",", ".").strip())
     except ValueError:
-        raise ValidationFailed("value", "must be a number") from None
+        found.append(Problem("value", "must be a number"))
     try:
         day = date.fromisoformat(taken_on)
     except ValueError:
-        raise ValidationFailed("taken_on", "must be a date") from None
-    if day > today():
-        raise ValidationFailed("taken_on", "is in the future")
+        found.append(Problem("taken_on", "must be a date"))
+    if day is not None and day > today():
+        found.append(Problem("taken_on", "is in the future"))
+    if found:
+        raise ValidationFailed(found)
     name, unit = kind.split("|")
     return {"member_id": member_id, "kind": name, "value": number, "unit": unit,
             "effective_at": day.isoformat()}

@@ -29,6 +29,9 @@ from mutua.web.render import N_, render, use_locale
 router = Router(prefix="/me")
 Member = Depends(allow(Role.MEMBER))
 PAGE = 50
+# Paid claims are summed by kind first; the list itself goes ten at a time, so the page stays
+# short on a phone (each claim is a card of seven lines there).
+PUBLISHED_PAGE = 10
 
 
 def my_projects(db, principal: Principal) -> list:
@@ -266,9 +269,10 @@ def accounts(request: Request, db: DbSession, principal: Principal = Member,
                       event_labels=labels.EVENT_TYPES)
     current = next((p for p in projects if p.code == project), projects[0])
     closes, _n = settlement_service.list_closes(db, project_code=current.code, limit=40)
-    paid, total = claims_service.published(db, project_code=current.code, limit=PAGE,
-                                           offset=offset)
+    paid, total = claims_service.published(db, project_code=current.code,
+                                           limit=PUBLISHED_PAGE, offset=offset)
     return render(request, "member/accounts.html", projects=projects, current=current,
-                  closes=list(reversed(closes)), claims=paid, offset=offset, page=PAGE,
-                  more=offset + PAGE < total, total=total, event_labels=labels.EVENT_TYPES,
-                  to_money=_money)
+                  closes=list(reversed(closes)), claims=paid, offset=offset,
+                  page=PUBLISHED_PAGE, more=offset + PUBLISHED_PAGE < total, total=total,
+                  by_kind=claims_service.published_totals(db, project_code=current.code),
+                  event_labels=labels.EVENT_TYPES, to_money=_money)

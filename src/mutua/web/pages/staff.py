@@ -49,7 +49,7 @@ HISTORY_QUARTERS = 8
 
 
 def project_figures(db, project, counts: dict, alerts: dict, open_claims: dict,
-                    closes: list[dict]) -> dict:
+                    closes: list[dict], overdue_claims: dict | None = None) -> dict:
     """One project's row on the dashboard: counts now, and its last closed quarter."""
     policies, members = counts.get(project.id, (0, 0))
     last = (settlement_service.project_statement(db, project_code=project.code,
@@ -60,12 +60,48 @@ def project_figures(db, project, counts: dict, alerts: dict, open_claims: dict,
     return {
         "project": project, "members": members, "policies": policies,
         "open_claims": open_claims.get(project.id, 0), "open_alerts": alerts.get(project.id, 0),
+        # past their decision day (PRC Insurance Law art. 23), as the queue's overdue filter
+        "overdue_claims": (overdue_claims or {}).get(project.id, 0),
         "last_quarter": last["quarter"] if last else None, "earned": earned,
         "loss_ratio": (incurred / earned) if last and earned else None,
         "reserve": Decimal(last["reserve_after"]) if last else None,
         "surplus": Decimal(last["surplus"]) if last else None,
         "closes": closes,
+        "warnings": warnings_of(last, expected_loss_ratio(project)),
     }
+
+
+# A quarter's loss ratio this many times its products' expected loss ratio is flagged; with
+# no expected ratio on file, one above 100% (claims above premium) is.
+FAR_ABOVE = Decimal("1.5")
+
+
+def expected_loss_ratio(project) -> Decimal | None:
+    """The project's expected loss ratio: the mean of its products' (pricing assumptions)."""
+    ratios = [Decimal(p.expected_loss_ratio) for p in project.products
+              if p.expected_loss_ratio is not None]
+    return sum(ratios) / len(ratios) if ratios else None
+
+
+def warnings_of(statement: dict | None, expected: Decimal | None) -> list[dict]:
+    """What needs attention in a project's last closed quarter, each with its figures.
+
+    >>> [w["kind"] for w in warnings_of({"loss_ratio": "4.66", "reserve_after": "0.00",
+    ...     "reserve_minimum": "52.42", "deficit_after": "310.00"}, Decimal("0.6"))]
+    ['loss_ratio', 'reserve', 'deficit']
+    """
+    if not statement:
+        return []
+    found = []
+    ratio = Decimal(statement["loss_ratio"])
+    if ratio > (expected * FAR_ABOVE if expected else Decimal(1)):
+        found.append({"kind": "loss_ratio", "ratio": ratio, "expected": expected})
+    reserve, minimum = Decimal(statement["reserve_after"]), Decimal(statement["reserve_minimum"])
+    if reserve < minimum:
+        found.append({"kind": "reserve", "reserve": reserve, "minimum": minimum})
+    if Decimal(statement["deficit_after"]) > 0:
+        found.append({"kind": "deficit", "deficit": Decimal(statement["deficit_after"])})
+    return found
 
 
 def history_of(db, row: dict) -> list[dict]:
@@ -109,7 +145,8 @@ def dashboard(request: Request, db: DbSession, principal: Principal = open_to("d
     for c in settlement_service.list_closes(db, limit=100_000)[0]:  # one query, all projects
         closes.setdefault(c["project"], []).append(c)
     open_claims = claims_service.open_counts(db)
-    rows = [project_figures(db, p, counts, alerts, open_claims, closes.get(p.code, []))
+    overdue = claims_service.overdue_counts(db, on=today())
+    rows = [project_figures(db, p, counts, alerts, open_claims, closes.get(p.code, []), overdue)
             for p in projects]
     selected = next((r for r in rows if current and r["project"].id == current.id), None)
     history = history_of(db, selected) if selected else []

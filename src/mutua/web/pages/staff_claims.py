@@ -18,8 +18,10 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from mutua.audit import service as audit_service
+from mutua.auth import service as auth_service
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
+from mutua.claims import handling, payments
 from mutua.claims import service as claims_service
 from mutua.claims.models import OPEN_STATES
 from mutua.claims.schemas import DecisionIn, ItemOverride
@@ -44,8 +46,8 @@ from mutua.web.session import form_data
 
 router = Router(prefix="/staff/claims")
 PAGE = 50
-STATUS_FILTERS = ("open", claims_service.AWAITING_APPROVAL, "reported", "under_review",
-                  "reopened", "decided", "paid", "closed")
+STATUS_FILTERS = ("open", claims_service.OVERDUE, claims_service.AWAITING_APPROVAL, "reported",
+                  "under_review", "awaiting_docs", "reopened", "decided", "paid", "closed")
 RESERVE_KINDS = {"reported": N_("Set when reported"), "revised": N_("Revised by a handler"),
                  "decided": N_("Released on the decision"), "appeal": N_("Reopened on appeal")}
 # The rules this page's own forms check, as msgids (problems.describe translates them).
@@ -54,6 +56,10 @@ MAX_REASON = 500
 DONE = {"reserve": N_("The case reserve is revised."), "closed": N_("The claim is closed."),
         "reported": N_("The claim is reported in the member's name."),
         "documents": N_("The documents are added to the claim."),
+        "declined": N_("The claim is declined; the member sees the reason on their claim."),
+        "requested": N_("The member is asked for the documents; the decision clock stops "
+                        "until one arrives."),
+        "assigned": N_("The claim's handler is recorded."),
         "pending": N_("The override is above the engine by more than the four-eyes limit: it "
                       "waits for another handler to approve it."),
         "approved": N_("The override is approved and the decision recorded."),
@@ -63,33 +69,68 @@ DONE = {"reserve": N_("The case reserve is revised."), "closed": N_("The claim i
 @router.get("")
 def queue(request: Request, db: DbSession, principal: Principal = open_to("claims"),
           status: str = Query("open", max_length=20), project: str = Query("", max_length=32),
-          offset: int = Query(0, ge=0, le=MAX_OFFSET)):
-    return _queue_page(request, db, principal, status=status, project=project, offset=offset)
+          mine: bool = Query(False), offset: int = Query(0, ge=0, le=MAX_OFFSET)):
+    return _queue_page(request, db, principal, status=status, project=project, offset=offset,
+                       mine=mine)
 
 
 def _queue_page(request, db, principal, *, status="open", project="", offset=0, paid=None,
-                problems=None, status_code=200):
+                problems=None, status_code=200, mine=False):
+    """The queue: overdue claims (past the 30 days of PRC Insurance Law art. 23) marked,
+    each claim's handler and due day, and the claims assigned to the one looking."""
     status = status if status in STATUS_FILTERS else "open"
-    claims, total = claims_service.list_claims(db, actor=principal, status=status,
-                                               project_code=project or None, limit=PAGE,
-                                               offset=offset)
+    claims, total = claims_service.list_claims(
+        db, actor=principal, status=status, project_code=project or None, limit=PAGE,
+        offset=offset, assigned_to=principal.user_id if mine else None)
+    on = today()
     projects = {p.id: p for p in catalog_service.list_projects(db)}
     return render(request, "staff/claims.html", status_code=status_code, claims=claims,
                   total=total, status=status, project=project, projects=projects,
                   statuses=STATUS_FILTERS, offset=offset, page=PAGE, more=offset + PAGE < total,
                   status_labels=labels.CLAIM_STATUS, event_labels=labels.EVENT_TYPES,
-                  outcome_labels=labels.CLAIM_OUTCOME, paid=paid, problems=problems or [])
+                  outcome_labels=labels.CLAIM_OUTCOME, paid=paid, problems=problems or [],
+                  mine=mine, overdue={c.id for c in claims if handling.is_overdue(c, on)})
+
+
+@router.get("/payments/preview")
+def payment_preview(request: Request, db: DbSession, principal: Principal = open_to("claims"),
+                    project: str = Query("", max_length=32)):
+    """What a payment batch would pay now (claims, members, total), with the button that pays
+    it: money moves only after someone has seen this page. No project is chosen for them."""
+    if project not in {p.code for p in catalog_service.list_projects(db)}:
+        return _queue_page(request, db, principal, status_code=422, problems=describe_all(
+            ValidationFailed("project", "choose one of the projects")))
+    try:
+        return _preview_page(request, db, project)
+    except Conflict as exc:  # the cash cannot cover it: nothing to confirm
+        return _queue_page(request, db, principal, status_code=exc.status_code,
+                           problems=describe_all(exc, lead=_("Nothing was paid.")))
+
+
+def _preview_page(request, db, project: str, *, problems=None, status_code=200):
+    named = catalog_service.get_project(db, code=project)
+    shown = payments.preview(db, project=named)
+    return render(request, "staff/payment_preview.html", status_code=status_code,
+                  preview=shown, project=named, problems=problems or [])
 
 
 @router.post("/payments")
 def pay(request: Request, db: DbSession, principal: Principal = open_to("claims"),
-        project: Annotated[str, Form(max_length=32)] = ""):
+        project: Annotated[str, Form(max_length=32)] = "",
+        expected_claims: Annotated[int, Form(ge=0, le=10**9)] = -1,
+        expected_total: Annotated[str, Form(max_length=24)] = ""):
     """Pay the project's approved claims in one batch (赔款支付), as a job whose page says what
-    was paid; a re-run pays nothing twice."""
+    was paid; a re-run pays nothing twice. Only the batch a preview showed is paid: if claims
+    were decided or paid since, the preview is shown again with what changed."""
     codes = {p.code for p in catalog_service.list_projects(db)}
     try:
         if project not in codes:
             raise ValidationFailed("project", "choose one of the projects")
+        now = payments.preview(db, project=catalog_service.get_project(db, code=project),
+                               shown=0)
+        if (now.claims, str(now.total)) != (expected_claims, expected_total):
+            return _preview_page(request, db, project, status_code=409, problems=[
+                _("The approved claims changed since this preview: check the batch again.")])
         job = starts.payment_batch(db, project_code=project, actor=principal)
     except JobAlreadyOpen as open_job:  # a batch of this project is queued or running
         db.rollback()
@@ -97,7 +138,7 @@ def pay(request: Request, db: DbSession, principal: Principal = open_to("claims"
     except (ValidationFailed, Conflict) as exc:
         db.rollback()
         return _queue_page(request, db, principal, status_code=exc.status_code,
-                           problems=[_("Nothing was paid.")] + describe_all(exc))
+                           problems=describe_all(exc, lead=_("Nothing was paid.")))
     return redirect(job_path(job.id))
 
 
@@ -182,6 +223,7 @@ def claim_context(db, principal: Principal, claim_id: int) -> dict:
             "can_close": out.status in ("decided", "paid") and out.approved == out.paid,
             "duplicate_of": (claims_service.load_claim(db, out.duplicate_of, principal)
                              if out.duplicate_of else None),
+            "handlers": auth_service.active_staff(db, roles=handling.HANDLER_ROLES),
             "own_request": (out.pending_override is not None
                             and out.pending_override.requested_by_name == principal.username),
             "evidence": progression_evidence(db, principal, claim, product, benefits,
@@ -244,6 +286,49 @@ def decide(claim_id: PathId, request: Request, db: DbSession,
     if claim.status in OPEN_STATES:  # a large override waits for a second handler
         return redirect(f"/staff/claims/{claim_id}?done=pending")
     return redirect(f"/staff/claims/{claim_id}?decided=1")
+
+
+def _act(request, db, principal, claim_id: int, act, *, done: str, form=None):
+    """Run one handler action on the claim: back to its page with what was done, or with
+    every problem and what was typed (nothing stored)."""
+    try:
+        act()
+    except (ValidationFailed, Conflict) as exc:
+        db.rollback()
+        return _claim_page(request, db, principal, claim_id, status_code=exc.status_code,
+                           problems=describe_all(exc), form=form)
+    return redirect(f"/staff/claims/{claim_id}?done={done}")
+
+
+@router.post("/{claim_id}/decline")
+def decline(claim_id: PathId, request: Request, db: DbSession,
+            principal: Principal = open_to("claims"),
+            reason: Annotated[str, Form(max_length=2000)] = ""):
+    """Decline the claim with a written reason the member reads on their claim page."""
+    return _act(request, db, principal, claim_id, lambda: claims_service.decline(
+        db, claim_id=claim_id, actor=principal, reason=reason,
+        settings=request.app.state.settings), done="declined", form={"decline_reason": reason})
+
+
+@router.post("/{claim_id}/documents-request")
+def request_documents(claim_id: PathId, request: Request, db: DbSession,
+                      form: FormData = Depends(form_data),
+                      principal: Principal = open_to("claims")):
+    """Ask the member, in one go, for the documents still missing (the clock stops)."""
+    kinds = [k for k in form.getlist("kinds") if isinstance(k, str)][:10]
+    note = str(form.get("note") or "")[:2001]
+    return _act(request, db, principal, claim_id, lambda: claims_service.request_documents(
+        db, claim_id=claim_id, actor=principal, kinds=kinds, note=note),
+        done="requested", form={"request_note": note})
+
+
+@router.post("/{claim_id}/assign")
+def assign(claim_id: PathId, request: Request, db: DbSession,
+           principal: Principal = open_to("claims"),
+           handler: Annotated[str, Form(max_length=64)] = ""):
+    """Give the claim to a handler, or take it back."""
+    return _act(request, db, principal, claim_id, lambda: claims_service.assign(
+        db, claim_id=claim_id, actor=principal, handler=handler), done="assigned")
 
 
 @router.post("/{claim_id}/override/{answer}")
@@ -327,7 +412,8 @@ def _decision_in(db, principal, claim_id: int, fields: dict, circumstances: list
         if amount != item.engine_amount:
             overrides.append(ItemOverride(item_id=item.id, approved=amount))
     return DecisionIn(items=overrides, circumstances=circumstances,
-                      reason=(fields.get("reason") or "")[:2000])
+                      reason=(fields.get("reason") or "")[:2000],
+                      documents_reason=(fields.get("documents_reason") or "")[:2000])
 
 
 @router.post("/{claim_id}/documents")

@@ -10,22 +10,25 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from fastapi import Depends, Form, Query, Request
+from sqlalchemy import select
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.dates import SHANGHAI, utcnow
 from mutua.deps import MAX_OFFSET, DbSession, PathId, Router, allow
-from mutua.errors import Conflict, Problem, ValidationFailed, shown
+from mutua.errors import Conflict, ValidationFailed, shown
 from mutua.governance import experience as governance_experience
 from mutua.governance import meetings as governance_meetings
 from mutua.governance import ratings as governance_ratings
 from mutua.governance import service as governance_service
+from mutua.governance.models import ServiceRating
 from mutua.members import service as members_service
+from mutua.web import i18n
 from mutua.web.i18n import gettext as _
 from mutua.web.pages.member_governance import KIND_LABELS, PROPOSAL_STATUS, option_labels
 from mutua.web.pages.staff import open_to
-from mutua.web.problems import describe, describe_all
+from mutua.web.problems import describe_all
 from mutua.web.render import N_, redirect, render
 
 router = Router(prefix="/staff/governance")
@@ -39,10 +42,15 @@ def _page(request, db, principal, *, problems=None, status_code=200):
     meetings, _n = governance_meetings.list_meetings(db, actor=principal, limit=20)
     registered = {m.id: governance_meetings.registrations(db, meeting_id=m.id) for m in meetings}
     feedback, _n = governance_meetings.list_feedback(db, actor=principal, limit=PAGE)
+    projects = catalog_service.list_projects(db)
+    rated = [f.rating_id for f in feedback if f.rating_id]
+    ratings_of = {r.id: r for r in db.scalars(select(ServiceRating).where(
+        ServiceRating.id.in_(rated)))} if rated else {}
     return render(request, "staff/governance.html", status_code=status_code,
-                  proposals=proposals, turnout=turnout, meetings=meetings,
+                  proposals=proposals, turnout=turnout, meetings=meetings, ratings_of=ratings_of,
                   registered=registered, feedback=feedback, feedback_status=FEEDBACK_STATUS,
-                  ratings=governance_ratings.summary(db), projects=catalog_service.list_projects(db),
+                  ratings=governance_ratings.summary(db), projects=projects,
+                  project_names={p.id: i18n.pick(p.name_zh, p.name_en) for p in projects},
                   status_labels=PROPOSAL_STATUS, kind_labels=KIND_LABELS,
                   labels_of=option_labels, problems=problems or [],
                   now=utcnow().astimezone(SHANGHAI))
@@ -153,7 +161,7 @@ def schedule(request: Request, db: DbSession, principal: Principal = open_to("go
         when = datetime.fromisoformat(starts_at).replace(tzinfo=SHANGHAI)
     except ValueError:
         return _page(request, db, principal, status_code=422,
-                     problems=[describe(Problem("starts_at", "must be a date and time"))])
+                     problems=describe_all(ValidationFailed("starts_at", "must be a date and time")))
     try:
         governance_meetings.schedule_meeting(db, project_id=project_id, title_zh=title_zh,
                                              title_en=title_en, mode=mode, place=place,
@@ -190,7 +198,7 @@ def _refused(request, db, principal, exc: ValidationFailed):
     """The governance page again, naming each field and its rule; nothing was stored."""
     db.rollback()
     return _page(request, db, principal, status_code=422,
-                 problems=[_(NOT_STORED), *describe_all(exc)])
+                 problems=describe_all(exc, lead=_(NOT_STORED)))
 
 
 def _percent_share(text: str, field: str) -> Decimal:
@@ -307,5 +315,5 @@ def generate_pricing(request: Request, db: DbSession, principal: Principal = Act
     except ValidationFailed as exc:
         db.rollback()
         return _pricing_page(request, db, status_code=422, form=form,
-                             problems=[_(NOT_STORED), *describe_all(exc)])
+                             problems=describe_all(exc, lead=_(NOT_STORED)))
     return redirect(f"/staff/governance/pricing?created={proposal.id}")
