@@ -19,6 +19,7 @@ from mutua.auth.models import User
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM, credentials_stamp, hash_password, issue_token
 from mutua.catalog import service as catalog_service
+from mutua.dates import today as shanghai_today
 from mutua.ledger import service as ledger_service
 from mutua.members import service as members_service
 from mutua.members.idcard import make_id_number
@@ -93,7 +94,7 @@ def accident_definition(*, code: str = "TEST-ACC", sale_start: date, sale_end: d
 
 def accident_project(db: Session, *, code: str = "TEST-ACC", today: date | None = None, **kw):
     """A project with product ``{code}-1`` whose period ``P1`` is on sale around ``today``."""
-    today = today or date.today()
+    today = today or shanghai_today()
     defn = catalog_service.check_definition(accident_definition(
         code=code, sale_start=kw.pop("sale_start", today - timedelta(days=30)),
         sale_end=kw.pop("sale_end", today + timedelta(days=30)), **kw))

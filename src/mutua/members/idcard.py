@@ -21,6 +21,7 @@ from datetime import date
 
 import numpy as np
 
+from mutua.dates import today as shanghai_today
 from mutua.errors import ValidationFailed
 from mutua.members.identifiers import canonical_text
 
@@ -53,7 +54,7 @@ def canonical_id_number(number: object) -> str:
 
 def id_problem(number: str, *, today: date | None = None) -> str | None:
     """The rule the number breaks, or None if it is valid (in its canonical form)."""
-    return check_id_numbers([number], today=today or date.today()).problems[0]
+    return check_id_numbers([number], today=today or shanghai_today()).problems[0]
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from typer.testing import CliRunner
 
 from mutua.auth.roles import Role
+from mutua.dates import today as shanghai_today
 from mutua.dates import utcnow
 from mutua.governance import service
 from tests import factories
@@ -16,7 +17,7 @@ from tests.integration.governance.helpers import SECRETARY, as_member
 
 
 def _pool(db, n=3):
-    today = date.today()
+    today = shanghai_today()
     product = factories.accident_project(db, code="API", today=today)
     people = []
     for _ in range(n):

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from mutua.auth.security import SYSTEM
+from mutua.dates import today as shanghai_today
 from mutua.errors import ValidationFailed
 from mutua.ledger import service as ledger_service
 from mutua.members import importer
@@ -22,7 +23,7 @@ from mutua.settings import Settings
 from tests import factories as f
 
 HEADER = ["name", "id_number", "phone", "occupation_code", "city"]
-TODAY = date.today()
+TODAY = shanghai_today()
 
 
 def crowd_rows(n: int, seed: int = 3) -> list[dict]:

@@ -2,7 +2,6 @@
 
 import gzip
 import json
-from datetime import date
 
 import pytest
 from sqlalchemy import select, text
@@ -10,6 +9,7 @@ from typer.testing import CliRunner
 
 from mutua.auth.security import SYSTEM
 from mutua.cli import app
+from mutua.dates import today as shanghai_today
 from mutua.db import Base, make_engine
 from mutua.ledger import service as ledger_service
 from mutua.ops import backup as ops_backup
@@ -42,7 +42,7 @@ def small_mutual(db):
     f.accident_project(db, code="RT-ACC")
     members = [f.member(db, login=(i % 2 == 0), name=f"会员{i}") for i in range(6)]
     policies = [f.policy(db, member=m, product_code="RT-ACC-1") for m in members]
-    policies_service.cancel(db, policy_id=policies[0].id, actor=SYSTEM, on=date.today())
+    policies_service.cancel(db, policy_id=policies[0].id, actor=SYSTEM, on=shanghai_today())
     f.staff(db, f.Role.FINANCE)
     db.commit()
 

@@ -8,6 +8,7 @@ import yaml
 from typer.testing import CliRunner
 
 from mutua.cli import app
+from mutua.dates import today as shanghai_today
 from mutua.settings import get_settings
 from tests import factories as f
 
@@ -35,7 +36,7 @@ def test_validate_id_json_and_exit_codes():
 
 def test_catalog_load_and_list(cli, tmp_path):
     path = tmp_path / "p.yaml"
-    today = date.today()
+    today = shanghai_today()
     path.write_text(yaml.safe_dump(f.accident_definition(
         sale_start=today, sale_end=today + timedelta(days=30)), allow_unicode=True))
     r = cli("catalog", "load", str(path), "--json")

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM
+from mutua.dates import today as shanghai_today
 from mutua.errors import ValidationFailed
 from mutua.ledger import service as ledger_service
 from mutua.policies import service as policies_service
@@ -44,7 +45,7 @@ def test_member_enrols_and_sees_scaled_sum_insured(client, db):
 
 
 def test_bad_enrolments_are_refused_and_store_nothing(client, db):
-    today = date.today()
+    today = shanghai_today()
     f.accident_project(db, classes=(1, 2, 3, 4, 5), min_age=18, max_age=60)
     f.accident_project(db, code="CLOSED", sale_start=today - timedelta(days=90),
                        sale_end=today - timedelta(days=60))
@@ -81,7 +82,7 @@ def test_member_cannot_read_or_cancel_another_members_policy(client, db):
 
 
 def test_cancellation_refunds_and_books_stay_balanced(db):
-    today = date.today()
+    today = shanghai_today()
     f.accident_project(db)
     m1, m2 = f.member(db), f.member(db)
     p1 = f.policy(db, member=m1, on=today)
@@ -135,7 +136,7 @@ def test_a_cancellation_reason_too_long_for_the_refund_reference_is_refused(clie
 
 
 def test_a_sale_period_opened_through_the_api_may_not_share_joining_days(client, db):
-    today = date.today()
+    today = shanghai_today()
     f.accident_project(db, today=today)  # P1 joins from today-30 to today+30
     db.commit()
     h = f.staff_headers(client, db, Role.UNDERWRITER)

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from mutua.auth.roles import Role
+from mutua.dates import today as shanghai_today
 from mutua.errors import ValidationFailed
 from mutua.settlement.models import Close, Expense
 from tests import factories as f
@@ -294,7 +295,7 @@ def _count_all(db) -> dict:
 def test_long_texts_are_refused_by_the_schema_naming_the_field_and_nothing_is_stored(client, db):
     f.accident_project(db)
     member = f.member(db, login=True)
-    policy = f.policy(db, member=member, on=date.today() - timedelta(days=25))
+    policy = f.policy(db, member=member, on=shanghai_today() - timedelta(days=25))
     member_headers = f.member_headers(client, db, member)
     secretary = f.staff_headers(client, db, Role.SECRETARY)
     underwriter = f.staff_headers(client, db, Role.UNDERWRITER)
@@ -306,7 +307,7 @@ def test_long_texts_are_refused_by_the_schema_naming_the_field_and_nothing_is_st
     attempts = [
         (member_headers, "/api/v1/claims", "description", {
             "policy_id": policy.id, "event_type": "accident",
-            "event_date": (date.today() - timedelta(days=2)).isoformat(), "description": BIG,
+            "event_date": (shanghai_today() - timedelta(days=2)).isoformat(), "description": BIG,
             "items": [{"benefit_code": "medical", "invoice_amount": "100"}]}),
         (secretary, "/api/v1/governance/proposals", "body_zh", {
             "kind": "motion", "title_zh": "议案", "title_en": "Motion", "body_zh": BIG,

@@ -1,6 +1,6 @@
 """A member never reaches another member's records, sign-in is rate-limited, tokens expire."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal, credentials_stamp, issue_token
+from mutua.dates import today as shanghai_today
 from mutua.health.models import Observation
 from mutua.settings import Settings
 from mutua.web.app import create_app
@@ -19,19 +20,19 @@ def two_members(client, db):
     """Members A and B, each with a policy, A with a claim and a kidney result."""
     f.accident_project(db)
     a, b = f.member(db, login=True, name="会员甲"), f.member(db, login=True, name="会员乙")
-    earlier = date.today() - timedelta(days=20)
+    earlier = shanghai_today() - timedelta(days=20)
     pa, pb = f.policy(db, member=a, on=earlier), f.policy(db, member=b, on=earlier)
     ha, hb = f.member_headers(client, db, a), f.member_headers(client, db, b)
     r = client.post("/api/v1/claims", headers=ha, json={
         "policy_id": pa.id, "event_type": "accident",
-        "event_date": (date.today() - timedelta(days=2)).isoformat(), "place": "深圳",
+        "event_date": (shanghai_today() - timedelta(days=2)).isoformat(), "place": "深圳",
         "description": "扭伤", "items": [
             {"benefit_code": "medical", "invoice_amount": "800", "has_social_insurance": True}]})
     assert r.status_code == 201, r.text
     care = f.staff_headers(client, db, Role.CARE)
     r = client.post("/api/v1/health/observations", headers=care, json={"items": [
         {"member_id": a.id, "kind": "creatinine", "value": 150, "unit": "umol/L",
-         "effective_at": (date.today() - timedelta(days=3)).isoformat()}]})
+         "effective_at": (shanghai_today() - timedelta(days=3)).isoformat()}]})
     assert r.status_code == 201, r.text
     return {"a": a, "b": b, "pa": pa, "pb": pb, "claim_a": _claim_id(client, ha), "ha": ha, "hb": hb}
 
@@ -73,7 +74,7 @@ def test_member_b_writes_nothing_on_member_a(client, db, two_members):
         ("post", f"/api/v1/policies/{t['pa'].id}/cancel", {}),
         ("post", f"/api/v1/claims/{claim}/appeal", {"reason": "not mine to appeal"}),
         ("post", "/api/v1/claims", {"policy_id": t["pa"].id, "event_type": "accident",
-                                    "event_date": date.today().isoformat(),
+                                    "event_date": shanghai_today().isoformat(),
                                     "items": [{"benefit_code": "medical", "invoice_amount": "100"}]}),
     ]
     for method, url, body in attempts:
@@ -83,7 +84,7 @@ def test_member_b_writes_nothing_on_member_a(client, db, two_members):
     before = db.scalar(select(func.count()).select_from(Observation))
     r = client.post("/api/v1/health/observations", headers=hb, json={"items": [
         {"member_id": t["a"].id, "kind": "creatinine", "value": 900, "unit": "umol/L",
-         "effective_at": date.today().isoformat()}]})
+         "effective_at": shanghai_today().isoformat()}]})
     assert r.status_code in (403, 404), r.text
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(Observation)) == before

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM
 from mutua.claims import service as claims_service
 from mutua.claims.models import Claim
 from mutua.claims.schemas import ClaimIn, ItemIn
+from mutua.dates import today as shanghai_today
 from tests import factories as f
 from tests.integration.web.conftest import post_form, sign_in
 from tests.integration.web.test_staff_claim_actions import open_claim
@@ -71,7 +72,7 @@ def test_a_request_for_documents_reaches_the_member_in_words(client, db, staff_u
 def test_overdue_claims_stand_out_and_the_dashboard_counts_them(client, db, staff_user):
     _member, claim = _open_claim(db)
     late = db.get(Claim, claim.id)
-    late.decision_due_on = date.today() - timedelta(days=1)  # reported 31 days ago
+    late.decision_due_on = shanghai_today() - timedelta(days=1)  # reported 31 days ago
     db.commit()
     handler = staff_user(Role.CLAIMS)
     sign_in(client, handler)
@@ -104,9 +105,9 @@ def test_the_member_reads_how_a_medical_amount_is_worked_out(client, db):
     insurance: (1,000 - 400 - 100) x 0.9 = 450, within the 600 the member paid."""
     f.accident_project(db)
     member = f.member(db, login=True)
-    policy = f.policy(db, member=member, on=date.today() - timedelta(days=30))
+    policy = f.policy(db, member=member, on=shanghai_today() - timedelta(days=30))
     claim = claims_service.report(db, actor=SYSTEM, data=ClaimIn(
-        policy_id=policy.id, event_type="accident", event_date=date.today() - timedelta(days=2),
+        policy_id=policy.id, event_type="accident", event_date=shanghai_today() - timedelta(days=2),
         items=[ItemIn(benefit_code="medical", invoice_amount="1000",
                       social_insurance_paid="400", has_social_insurance=True)]))
     db.commit()

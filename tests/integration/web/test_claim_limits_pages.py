@@ -3,7 +3,7 @@ first claim, a payment batch the cash cannot cover."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,11 +13,12 @@ from mutua.auth.security import SYSTEM
 from mutua.claims import service as claims_service
 from mutua.claims.schemas import ClaimIn, DecisionIn, ItemIn
 from mutua.dates import SHANGHAI
+from mutua.dates import today as shanghai_today
 from mutua.ledger import service as ledger_service
 from tests import factories as f
 from tests.integration.web.conftest import csrf_of, post_form, sign_in
 
-TODAY = date.today()
+TODAY = shanghai_today()
 
 
 @pytest.fixture

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM
+from mutua.dates import today as shanghai_today
 from mutua.dates import utcnow
 from mutua.governance import receipts
 from mutua.governance import service as governance_service
@@ -36,7 +37,7 @@ def _voters(db, n=1):
     people = []
     for _ in range(n):
         m = f.member(db, login=True)
-        f.policy(db, member=m, on=date.today() - timedelta(days=10))
+        f.policy(db, member=m, on=shanghai_today() - timedelta(days=10))
         people.append(m)
     db.commit()
     p = _open_motion(db, product.project_id)
@@ -166,7 +167,7 @@ def test_a_member_who_has_not_voted_sees_no_form_and_is_refused(client, db):
 def test_no_change_form_where_the_proposal_does_not_allow_it(client, db):
     product = f.accident_project(db)
     m = f.member(db, login=True)
-    f.policy(db, member=m, on=date.today() - timedelta(days=10))
+    f.policy(db, member=m, on=shanghai_today() - timedelta(days=10))
     db.commit()
     p = _open_motion(db, product.project_id, allow_change=False)
     db.commit()

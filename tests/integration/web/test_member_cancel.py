@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
 
 from mutua.audit.models import AuditEvent
 from mutua.auth.roles import Role
+from mutua.dates import today as shanghai_today
 from mutua.policies import domain
 from mutua.policies.models import Policy, PremiumPayment
 from tests import factories as f
@@ -32,7 +33,7 @@ def _refund_rows(db, policy_id: int) -> list[PremiumPayment]:
 def test_within_the_cooling_off_period_the_whole_premium_comes_back(client, db):
     f.accident_project(db)
     m = _signed_in_member(client, db)
-    p = f.policy(db, member=m, on=date.today() - timedelta(days=5))  # cover began 4 days ago
+    p = f.policy(db, member=m, on=shanghai_today() - timedelta(days=5))  # cover began 4 days ago
     db.commit()
     policy_page = client.get(f"/me/policies/{p.id}")
     assert f'action="/me/policies/{p.id}/cancel"' in policy_page.text and "退保" in policy_page.text
@@ -62,7 +63,7 @@ def test_within_the_cooling_off_period_the_whole_premium_comes_back(client, db):
 
 
 def test_after_the_cooling_off_period_the_unearned_premium_comes_back(client, db):
-    today = date.today()
+    today = shanghai_today()
     f.accident_project(db, sale_start=today - timedelta(days=200))
     m = _signed_in_member(client, db)
     p = f.policy(db, member=m, on=today - timedelta(days=100))
@@ -86,7 +87,7 @@ def test_after_the_cooling_off_period_the_unearned_premium_comes_back(client, db
 def test_the_quote_reads_in_english_too(client, db):
     f.accident_project(db)
     m = _signed_in_member(client, db)
-    p = f.policy(db, member=m, on=date.today() - timedelta(days=5))
+    p = f.policy(db, member=m, on=shanghai_today() - timedelta(days=5))
     db.commit()
     post_form(client, "/language", {"locale": "en", "next": f"/me/policies/{p.id}/cancel"},
               from_page=f"/me/policies/{p.id}")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 from mutua.auth.security import SYSTEM
 from mutua.claims import service as claims_service
 from mutua.claims.schemas import ClaimIn, ItemIn
+from mutua.dates import today as shanghai_today
 from tests import factories as f
 from tests.integration.web.conftest import csrf_of, sign_in
 
@@ -17,7 +18,7 @@ PDF = b"%PDF-1.4\n% a tiny invoice\n"
 def _covered_member(client, db):
     f.accident_project(db)
     m = f.member(db, login=True)
-    p = f.policy(db, member=m, on=date.today() - timedelta(days=20))
+    p = f.policy(db, member=m, on=shanghai_today() - timedelta(days=20))
     db.commit()
     sign_in(client, m.member_number, f.PASSWORD)
     return m, p
@@ -29,7 +30,7 @@ def test_a_member_reports_a_claim_with_an_invoice_and_follows_it(client, db):
     assert form.status_code == 200 and "意外医疗" in form.text
     reported = client.post("/me/claims/new", data={
         "csrf_token": csrf_of(form.text), "cover": f"{p.id}|medical", "event_type": "accident",
-        "event_date": (date.today() - timedelta(days=2)).isoformat(), "place": "深圳南山",
+        "event_date": (shanghai_today() - timedelta(days=2)).isoformat(), "place": "深圳南山",
         "description": "送餐途中摔倒", "invoice_amount": "1200", "social_insurance_paid": "200",
         "has_social_insurance": "true", "document_kind": "invoice"},
         files={"document": ("invoice.pdf", PDF, "application/pdf")}, follow_redirects=False)
@@ -47,7 +48,7 @@ def test_a_claim_outside_cover_is_explained(client, db):
     form = client.get("/me/claims/new")
     refused = client.post("/me/claims/new", data={
         "csrf_token": csrf_of(form.text), "cover": f"{p.id}|medical", "event_type": "accident",
-        "event_date": (date.today() - timedelta(days=400)).isoformat(),
+        "event_date": (shanghai_today() - timedelta(days=400)).isoformat(),
         "invoice_amount": "100"}, follow_redirects=False)
     assert refused.status_code == 422
     # The rule itself, beside the date: not a canned sentence about some other field.
@@ -59,9 +60,9 @@ def test_a_claim_outside_cover_is_explained(client, db):
 def test_another_members_claim_is_forbidden(client, db):
     f.accident_project(db)
     other = f.member(db)
-    theirs = f.policy(db, member=other, on=date.today() - timedelta(days=20))
+    theirs = f.policy(db, member=other, on=shanghai_today() - timedelta(days=20))
     claim = claims_service.report(db, actor=SYSTEM, data=ClaimIn(
-        policy_id=theirs.id, event_type="accident", event_date=date.today() - timedelta(days=1),
+        policy_id=theirs.id, event_type="accident", event_date=shanghai_today() - timedelta(days=1),
         items=[ItemIn(benefit_code="medical", invoice_amount="300")]))
     db.commit()
     me = f.member(db, login=True)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 from mutua.auth.security import SYSTEM
+from mutua.dates import today as shanghai_today
 from mutua.dates import utcnow
 from mutua.governance import service as governance_service
 from tests import factories as f
@@ -25,7 +26,7 @@ def _open_motion(db, project_id):
 def test_a_member_votes_keeps_the_receipt_and_checks_it(client, db):
     product = f.accident_project(db)
     m = f.member(db, login=True)
-    f.policy(db, member=m, on=date.today() - timedelta(days=10))
+    f.policy(db, member=m, on=shanghai_today() - timedelta(days=10))
     db.commit()
     # cover starts the day after enrolment; vote the day after that is fine either way
     p = _open_motion(db, product.project_id)

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM
 from mutua.claims.models import Claim
+from mutua.dates import today as shanghai_today
 from mutua.governance.models import Meeting, Proposal
 from mutua.health import service as health_service
 from mutua.health.models import Observation
@@ -118,12 +119,12 @@ def test_a_request_the_form_could_not_send_reads_in_chinese_on_the_error_page(db
 def test_a_refused_claim_field_reads_in_chinese_on_the_member_page(client, db):
     f.accident_project(db)
     m = f.member(db, login=True)
-    p = f.policy(db, member=m, on=date.today() - timedelta(days=20))
+    p = f.policy(db, member=m, on=shanghai_today() - timedelta(days=20))
     db.commit()
     sign_in(client, m.member_number, f.PASSWORD)
     refused = post_form(client, "/me/claims/new", {
         "cover": f"{p.id}|medical", "event_type": "accident",
-        "event_date": (date.today() - timedelta(days=2)).isoformat(),
+        "event_date": (shanghai_today() - timedelta(days=2)).isoformat(),
         "invoice_amount": "100", "disability_grade": "x"}, from_page="/me/claims/new")
     assert refused.status_code == 422
     box = shown(refused.text)

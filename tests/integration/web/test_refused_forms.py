@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from mutua.auth.roles import Role
+from mutua.dates import today as shanghai_today
 from mutua.governance.models import Proposal
 from tests import factories as f
 from tests.integration.web.conftest import post_form, sign_in
@@ -63,14 +64,14 @@ def test_an_empty_lab_result_is_shown_beside_each_field(client, db):
 def test_an_over_long_claim_description_keeps_the_rest_of_the_report(client, db, description):
     f.accident_project(db)
     m = f.member(db, login=True)
-    f.policy(db, member=m, on=date.today() - timedelta(days=20))
+    f.policy(db, member=m, on=shanghai_today() - timedelta(days=20))
     db.commit()
     sign_in(client, m.member_number, f.PASSWORD)
     page = client.get("/me/claims/new")
     cover = re.search(r'<option value="([^"]+)"', page.text).group(1)
     refused = post_form(client, "/me/claims/new",
                         {"cover": cover, "event_type": "accident",
-                         "event_date": (date.today() - timedelta(days=2)).isoformat(),
+                         "event_date": (shanghai_today() - timedelta(days=2)).isoformat(),
                          "place": "深圳", "description": description, "invoice_amount": "-5"})
     assert refused.status_code == 422
     assert _value_of(refused.text, "place") == "深圳"

@@ -12,6 +12,7 @@ from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM
 from mutua.claims import service as claims_service
 from mutua.claims.schemas import ClaimIn, ItemIn
+from mutua.dates import today as shanghai_today
 from mutua.dates import utcnow
 from mutua.governance import service as governance_service
 from mutua.health import service as health_service
@@ -68,9 +69,9 @@ def test_member_search_masks_identity_for_roles_that_do_not_need_it(db, as_role)
 def _reported_claim(db):
     f.accident_project(db)
     m = f.member(db)
-    p = f.policy(db, member=m, on=date.today() - timedelta(days=30))
+    p = f.policy(db, member=m, on=shanghai_today() - timedelta(days=30))
     claim = claims_service.report(db, actor=SYSTEM, data=ClaimIn(
-        policy_id=p.id, event_type="accident", event_date=date.today() - timedelta(days=2),
+        policy_id=p.id, event_type="accident", event_date=shanghai_today() - timedelta(days=2),
         items=[ItemIn(benefit_code="medical", invoice_amount="60000",
                       has_social_insurance=True)]))
     db.commit()
@@ -154,7 +155,7 @@ def test_a_care_coordinator_resolves_an_alert(db, as_role):
 def test_the_secretary_sees_live_turnout(db, as_role):
     product = f.accident_project(db)
     m = f.member(db)
-    f.policy(db, member=m, on=date.today() - timedelta(days=5))
+    f.policy(db, member=m, on=shanghai_today() - timedelta(days=5))
     now = utcnow()
     p = governance_service.create_proposal(
         db, kind="motion", project_id=product.project_id, title_zh="议案一", title_en="Motion one",

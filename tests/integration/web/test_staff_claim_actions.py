@@ -16,11 +16,12 @@ from mutua.claims import payments
 from mutua.claims import service as claims_service
 from mutua.claims.models import CaseReserveMovement
 from mutua.claims.schemas import ClaimIn, ItemIn
+from mutua.dates import today as shanghai_today
 from mutua.health import service as health_service
 from tests import factories as f
 from tests.integration.web.conftest import csrf_of, post_form, sign_in
 
-TODAY = date.today()
+TODAY = shanghai_today()
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ claim: the claim is the member's, the handler its reporter; refused input stores
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,11 +17,12 @@ from mutua.auth.security import SYSTEM
 from mutua.claims import service as claims_service
 from mutua.claims.models import Claim, ClaimDocument
 from mutua.claims.schemas import ClaimIn, ItemIn
+from mutua.dates import today as shanghai_today
 from mutua.ledger.models import Entry
 from tests import factories as f
 from tests.integration.web.conftest import csrf_of, post_form, sign_in
 
-TODAY = date.today()
+TODAY = shanghai_today()
 PDF = b"%PDF-1.4\n% a tiny invoice\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 LIMIT = 4096  # the upload limit in these tests, so "too large" needs only a few kilobytes

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from mutua.audit.models import AuditEvent
 from mutua.auth.models import User
 from mutua.auth.roles import Role
+from mutua.dates import today as shanghai_today
 from mutua.members.idcard import make_id_number
 from mutua.members.models import Member
 from mutua.policies.models import Policy
@@ -20,7 +21,7 @@ from tests import factories as f
 from tests.integration.web.conftest import csrf_of, post_form, sign_in
 from tests.jobs import report_of_job
 
-TODAY = date.today()
+TODAY = shanghai_today()
 HEADER = "name,id_number,phone,occupation_code,city"
 
 

@@ -89,7 +89,7 @@ def _insured(db, n: int):
     people = []
     for _ in range(n):
         m = f.member(db)
-        f.policy(db, member=m, on=date.today() - timedelta(days=10))
+        f.policy(db, member=m, on=shanghai_today() - timedelta(days=10))
         people.append(m)
     db.commit()
     return people
@@ -138,13 +138,13 @@ def test_only_the_secretary_creates_proposals(db, as_role, path):
 
 
 def _product_with_a_later_period(db):
-    start = date.today() - timedelta(days=200)
-    product = f.accident_project(db, today=start, sale_end=date.today() + timedelta(days=30))
+    start = shanghai_today() - timedelta(days=200)
+    product = f.accident_project(db, today=start, sale_end=shanghai_today() + timedelta(days=30))
     catalog_service.create_period(
         db, product_code=product.code, actor=SYSTEM,
-        period=PeriodDef(code="P2", sale_start=date.today() + timedelta(days=60),
-                         sale_end=date.today() + timedelta(days=150),
-                         cover_start=date.today() + timedelta(days=60)))
+        period=PeriodDef(code="P2", sale_start=shanghai_today() + timedelta(days=60),
+                         sale_end=shanghai_today() + timedelta(days=150),
+                         cover_start=shanghai_today() + timedelta(days=60)))
     # members in two risk cells, so the experience has something to weigh
     n = 0
     for occupation, birth, amount in (("A0101", date(1990, 1, 1), 100),
@@ -153,7 +153,7 @@ def _product_with_a_later_period(db):
             pol = f.policy(db, member=f.member(db, occupation=occupation, birth=birth), on=start)
             for days_ago in (150, 40):  # claims in two quarters
                 n += 1
-                day = date.today() - timedelta(days=days_ago)
+                day = shanghai_today() - timedelta(days=days_ago)
                 db.add(Claim(claim_number=f"W{n:06d}", project_id=pol.project_id,
                              policy_id=pol.id, member_id=pol.member_id, event_type="accident",
                              event_date=day, reported_on=day, status="closed",
@@ -167,8 +167,8 @@ def test_the_actuary_generates_a_pricing_proposal_from_experience(db, as_role):
     actuary = as_role(Role.ACTUARY)
     assert "/staff/governance/pricing" in actuary.get("/staff/catalog").text
     done = post_form(actuary, "/staff/governance/pricing", {
-        "product": product.code, "experience_from": str(date.today() - timedelta(days=200)),
-        "experience_to": str(date.today())})
+        "product": product.code, "experience_from": str(shanghai_today() - timedelta(days=200)),
+        "experience_to": str(shanghai_today())})
     assert done.status_code == 303, re.findall(r'role="alert">(.*?)</div>', done.text, re.S)
     [p] = _proposals(db, "pricing")
     assert p.status == "draft" and p.payload["period_id"]
@@ -184,8 +184,8 @@ def test_the_actuary_generates_a_pricing_proposal_from_experience(db, as_role):
 def test_a_bad_pricing_request_is_shown_back_and_not_stored(db, as_role, over, field):
     product = _product_with_a_later_period(db)
     actuary = as_role(Role.ACTUARY)
-    form = {"product": product.code, "experience_from": str(date.today() - timedelta(days=200)),
-            "experience_to": str(date.today()), **over}
+    form = {"product": product.code, "experience_from": str(shanghai_today() - timedelta(days=200)),
+            "experience_to": str(shanghai_today()), **over}
     refused = post_form(actuary, "/staff/governance/pricing", form)
     assert refused.status_code == 422, refused.text[-3000:]
     assert _named(field) in refused.text, re.findall(r'role="alert">(.*?)</div>', refused.text, re.S)
@@ -221,9 +221,9 @@ def _decided_claim(db):
     product = f.accident_project(db)
     f.overdraft(db, project_id=product.project_id)  # one member's premium pays no claim
     m = f.member(db)
-    p = f.policy(db, member=m, on=date.today() - timedelta(days=30))
+    p = f.policy(db, member=m, on=shanghai_today() - timedelta(days=30))
     claim = claims_service.report(db, actor=SYSTEM, data=ClaimIn(
-        policy_id=p.id, event_type="accident", event_date=date.today() - timedelta(days=2),
+        policy_id=p.id, event_type="accident", event_date=shanghai_today() - timedelta(days=2),
         items=[ItemIn(benefit_code="medical", invoice_amount="6000",
                       has_social_insurance=True)]))
     claims_service.review(db, claim_id=claim.id, actor=SYSTEM)
