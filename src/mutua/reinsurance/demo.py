@@ -38,7 +38,7 @@ def file_treaty(db: Session, *, code: str, first: Quarter, actor: Principal) -> 
     retention = (Decimal(top) * RETENTION_SHARE).quantize(Decimal("0.01"))
     row = service.file_treaty(
         db, actor=actor, project_code=code, code=TREATY_CODE, kind="per_risk",
-        reinsurer="中国再保险（集团）股份有限公司 (demo)", retention=retention,
+        reinsurer="中国再保险（集团）股份有限公司（演示）", retention=retention,
         limit=Decimal(top) * 2, rate="0.02", reinstatements=1, reinstatement_rate="0.05",
         starts_on=first.start, ends_on=first.start + timedelta(days=3 * 365))
     return {"project": code, "treaty": row.code, "retention": f"{row.retention:.2f}",

@@ -98,6 +98,11 @@ COST_SHARES = {"staff": Decimal("0.07"), "systems": Decimal("0.025"),
 CLAIM_HANDLING_FEE = Decimal("60")
 
 
+# What a finance clerk of a Shenzhen mutual writes on each cost (the memo is shown as typed).
+COST_MEMOS = {"staff": "人员薪酬", "systems": "信息系统", "claims_handling": "理赔处理",
+              "member_services": "会员服务"}
+
+
 def _record_costs(db: Session, *, rng, code: str, q: Quarter, actor: Principal) -> None:
     from mutua.claims.models import Claim
     from mutua.settlement import figures
@@ -114,7 +119,7 @@ def _record_costs(db: Session, *, rng, code: str, q: Quarter, actor: Principal) 
             Decimal("0.01"))
         if amount > 0:
             service.record_expense(db, project_code=code, quarter=str(q), amount=amount,
-                                   memo=f"{q} {category.replace('_', ' ')}",
+                                   memo=f"{q} {COST_MEMOS[category]}",
                                    category=category, actor=actor)
 
 

@@ -80,6 +80,12 @@ EXCLUSIONS = {
 PROPOSAL_STATUS = {"draft": N_("Draft"), "open": N_("Open"), "closed": N_("Closed")}
 PROJECT_STATUS = {"active": N_("Active"), "closed": N_("Closed"), "draft": N_("Draft")}
 RESERVING_METHODS = {"bf": N_("Bornhuetter-Ferguson"), "chainladder": N_("Chain ladder")}
+# How a close set the reserve for claims not yet reported (mutua.actuarial.patterns).
+IBNR_BASES = {
+    "bf_filed": N_("Bornhuetter-Ferguson on the products' filed reporting pattern"),
+    "bf_blended": N_("Bornhuetter-Ferguson on the filed pattern blended with the pool's own"),
+    "chainladder": N_("the pool's own chain ladder"),
+}
 FEEDBACK_STATUS = {"open": N_("Open"), "in_progress": N_("In progress"),
                    "answered": N_("Answered"), "done": N_("Done")}
 FEEDBACK_SOURCE = {"meeting": N_("Meeting"), "rating": N_("Rating"), "member": N_("Member")}

@@ -480,6 +480,40 @@ RULE_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
            r"(?P<left>\S+) remains",
            N_("approved instalment of %(repaid)s repaid on the initial operating fund; "
               "%(left)s remains")),
+    # the C-ROSS solvency gate (settlement/solvency.py gate_reason)
+    _shape(r"no insurance risk on the books: minimum capital is zero",
+           N_("no insurance risk on the books: minimum capital is zero")),
+    _shape(r"comprehensive solvency ratio (?P<comp>\S+)% \(at least 100%\), core (?P<core>\S+)% "
+           r"\(at least 50%\): below a threshold, so no surplus is distributed",
+           N_("comprehensive solvency ratio %(comp)s%% (at least 100%%), core %(core)s%% (at "
+              "least 50%%): below a threshold, so no surplus is distributed")),
+    _shape(r"comprehensive solvency ratio (?P<comp>\S+)% \(at least 100%\), core (?P<core>\S+)% "
+           r"\(at least 50%\): only (?P<allowed>\S+) may be distributed and keep both ratios "
+           r"at their thresholds; the rest is retained",
+           N_("comprehensive solvency ratio %(comp)s%% (at least 100%%), core %(core)s%% (at "
+              "least 50%%): only %(allowed)s may be distributed and keep both ratios at their "
+              "thresholds; the rest is retained")),
+    _shape(r"comprehensive solvency ratio (?P<comp>\S+)% \(at least 100%\), core (?P<core>\S+)% "
+           r"\(at least 50%\)",
+           N_("comprehensive solvency ratio %(comp)s%% (at least 100%%), core %(core)s%% (at "
+              "least 50%%)")),
+    # why the close reserved IBNR as it did (actuarial/patterns.py choose_basis)
+    _shape(r"the pool has 1 development quarter \(needs (?P<needed>\d+)\)",
+           N_("the pool has 1 development quarter (needs %(needed)s)")),
+    _shape(r"the pool has (?P<quarters>\d+) development quarters \(needs (?P<needed>\d+)\)",
+           N_("the pool has %(quarters)s development quarters (needs %(needed)s)")),
+    _shape(r"the pool has (?P<claims>\d+) claims \(needs (?P<needed>\d+)\)",
+           N_("the pool has %(claims)s claims (needs %(needed)s)")),
+    _shape(r"(?P<quarters>\d+) development quarters and (?P<claims>\d+) claims: the pool's own "
+           r"pattern has credibility (?P<z>\S+) \(full at (?P<full>\d+) claims\); the project "
+           r"books its chain ladder",
+           N_("%(quarters)s development quarters and %(claims)s claims: the pool's own pattern "
+              "has credibility %(z)s (full at %(full)s claims); the project books its chain "
+              "ladder")),
+    _shape(r"(?P<quarters>\d+) development quarters and (?P<claims>\d+) claims: the pool's own "
+           r"pattern has credibility (?P<z>\S+) \(full at (?P<full>\d+) claims\)",
+           N_("%(quarters)s development quarters and %(claims)s claims: the pool's own pattern "
+              "has credibility %(z)s (full at %(full)s claims)")),
     # numbers and dates typed in (money.py, dates.py, payloads, clinical)
     _shape(r"must be a number, got (?P<got>.+)", N_("must be a number, got %(got)s")),
     _shape(r"must be a number of years, got (?P<got>.+)",

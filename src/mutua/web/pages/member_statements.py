@@ -83,16 +83,8 @@ def page_parts(ctx: dict) -> dict:
             "uplift_sentence": uplift_sentence(ctx["pool"]),
             "why_not": [why_not_text(r) for r in ctx["mine"].get("not_uplifted", [])],
             "first_counted": ctx["pool"].get("claims_payable_first_counted", False),
-            "ibnr_method": IBNR_METHODS.get((ctx["pool"].get("ibnr_basis") or {}).get("method")),
+            "ibnr_method": labels.IBNR_BASES.get((ctx["pool"].get("ibnr_basis") or {}).get("method")),
             "returned": [returned_text(r) for r in ctx["mine"].get("uplift_returned", [])]}
-
-
-# How a close set the reserve for claims not yet reported (mutua.actuarial.patterns).
-IBNR_METHODS = {
-    "bf_filed": N_("Bornhuetter-Ferguson on the products' filed reporting pattern"),
-    "bf_blended": N_("Bornhuetter-Ferguson on the filed pattern blended with the pool's own"),
-    "chainladder": N_("the pool's own chain ladder"),
-}
 
 
 def returned_text(row: dict) -> str:

@@ -86,7 +86,7 @@ def _page(request, db, principal, *, project: str, quarter: str, preview=None, p
                                                        else ""),
                   preview=preview, problems=problems or [], closes=list(reversed(closes)),
                   lines=LINES, ratios=RATIOS, allocations=ALLOCATIONS, done=done,
-                  gate_labels=labels.CLOSE_GATES,
+                  gate_labels=labels.CLOSE_GATES, ibnr_bases=labels.IBNR_BASES,
                   may_close=principal.role in (Role.FINANCE, Role.ADMIN))
 
 
