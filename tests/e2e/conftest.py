@@ -84,6 +84,9 @@ def _arrange(url: str, today: date) -> dict:
             for n in range(4):
                 f.policy(db, member=f.member(db, birth=date(1980 + n, 1, 15)),
                          product_code="E2E-1", on=joined)
+            # Six members' premium cannot pay an 80,000 yuan invoice: finance approved an
+            # overdraft, as a young pool's would, so the handler's batch can be paid
+            f.overdraft(db, project_id=theirs.project_id)
             claim = claims_service.report(db, actor=SYSTEM, data=ClaimIn(
                 policy_id=theirs.id, event_type="accident", event_date=today - timedelta(days=3),
                 items=[ItemIn(benefit_code="medical", invoice_amount="80000")]))

@@ -75,7 +75,12 @@ def test_malformed_and_oversized_uploads_are_422(client, db, product, app):
     uw = f.staff_headers(client, db, Role.UNDERWRITER)
     r = post(client, uw, b"\x00\x01\x02garbage" * 100)
     assert r.status_code == 422 and r.json()["problems"][0]["field"] == "file"
+    # a table naming none of the columns is not a member list at all (issue 20.3: say so,
+    # rather than list the columns it lacks); one naming some of them lacks the others
     r = post(client, uw, b"who,what\n1,2\n")
+    assert r.status_code == 422 and r.json()["problems"][0]["field"] == "file"
+    assert r.json()["problems"][0]["rule"].startswith("is not a member list")
+    r = post(client, uw, b"name,phone\n\xe5\xbc\xa0\xe4\xb8\x89,13800138000\n")
     assert r.status_code == 422 and r.json()["problems"][0]["field"] == "file.header"
     app.state.settings.import_max_bytes = 50
     r = post(client, uw, to_csv(crowd_rows(3)))
