@@ -59,7 +59,7 @@ numbers = st.one_of(st.composite(_near_valid)(), st.text(max_size=20),
                                   fullmatch=True))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(numbers, max_size=30))
 def test_a_column_is_judged_as_each_number_alone(column):
     checked = check_id_numbers(column, today=TODAY)
