@@ -7,9 +7,10 @@ checks the CSRF token of every POST.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import FileResponse, Response
@@ -29,6 +30,19 @@ def is_page(request: Request) -> bool:
 
 def install(app: FastAPI) -> None:
     """Mount the page routes on the app."""
+    settings = app.state.settings
+    app.add_middleware(SessionMiddleware, secret=settings.secret_key,
+                       default_locale=settings.default_locale)
+    _install_error_pages(app)
+    _install_assets(app)
+    app.include_router(page_router())
+
+
+@functools.cache
+def page_router() -> APIRouter:
+    """Every page router, each POST checked for its CSRF token and each page for a live
+    session; built once per process and shared by the apps it makes (see
+    ``mutua.web.app.api_router``)."""
     from mutua.web.pages import (
         auth,
         member,
@@ -50,18 +64,15 @@ def install(app: FastAPI) -> None:
         staff_reinsurance,
     )
 
-    settings = app.state.settings
-    app.add_middleware(SessionMiddleware, secret=settings.secret_key,
-                       default_locale=settings.default_locale)
-    _install_error_pages(app)
-    _install_assets(app)
+    pages = APIRouter()
     for module in (auth, member, member_claims, member_governance, member_health,
                    member_statements, staff, staff_actuarial, staff_care, staff_catalog,
                    staff_claims, staff_close, staff_finance, staff_governance, staff_meetings,
                    staff_members, staff_jobs, staff_reinsurance):
-        app.include_router(module.router,
-                           dependencies=[Depends(session_alive), Depends(csrf_protect)],
-                           include_in_schema=False)
+        pages.include_router(module.router,
+                             dependencies=[Depends(session_alive), Depends(csrf_protect)],
+                             include_in_schema=False)
+    return pages
 
 
 def _install_assets(app: FastAPI) -> None:
