@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from mutua.actuarial import patterns
-from mutua.catalog.schemas import BENEFIT_KINDS, DAILY_KINDS, CatalogDef, ProductDef
+from mutua.catalog.benefit_kinds import BENEFIT_KINDS, DAILY_KINDS
+from mutua.catalog.schemas import CatalogDef, ProductDef
 from mutua.errors import Problem
 from mutua.money import round_fen
 

@@ -37,14 +37,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from mutua.bounds import Day, Yuan, bounded_json
 
-BENEFIT_KINDS = (
-    "accidental_death", "disability", "accidental_medical", "sudden_death",
-    "hospital_allowance", "ckd_progression", "dialysis_start", "ckd_hospital_cash",
-    "dialysis_allowance", "transplant",
-)
-# Benefits paid per day (sum insured = daily amount x max days).
-DAILY_KINDS = ("hospital_allowance", "ckd_hospital_cash", "dialysis_allowance")
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -51,6 +51,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from mutua.catalog.benefit_kinds import DAILY_KINDS
 from mutua.money import ZERO, round_fen
 
 
@@ -102,7 +103,6 @@ KINDS_BY_EVENT: dict[str, frozenset[str]] = {
 }
 LUMP_SUM_KINDS = frozenset({"accidental_death", "sudden_death", "dialysis_start", "transplant",
                             "ckd_progression"})
-DAILY_KINDS = frozenset({"hospital_allowance", "ckd_hospital_cash", "dialysis_allowance"})
 MEDICAL_KINDS = frozenset({"accidental_medical"})
 DISABILITY_KINDS = frozenset({"disability"})
 # Benefits a handler must look at (documents, grading) even when the rules pass.

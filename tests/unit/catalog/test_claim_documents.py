@@ -5,7 +5,7 @@ from __future__ import annotations
 import doctest
 
 from mutua.catalog import claim_documents
-from mutua.catalog.schemas import BENEFIT_KINDS
+from mutua.catalog.benefit_kinds import BENEFIT_KINDS
 from mutua.claims.documents import KINDS as UPLOAD_KINDS
 
 
