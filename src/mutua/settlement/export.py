@@ -83,8 +83,14 @@ class _Sheet:
         self._raw.close()
 
 
-def _rows(db: Session, stmt) -> Iterator:
-    yield from db.execute(stmt.execution_options(yield_per=BATCH))
+def _stream(db: Session, w, stmt, *, money: tuple[int, ...]) -> int:
+    """Write the statement's rows as they are read (``BATCH`` at a time), the columns at the
+    ``money`` positions with two decimals; returns how many rows were written."""
+    n = 0
+    for row in db.execute(stmt.execution_options(yield_per=BATCH)):
+        w.writerow([_money(v) if i in money else v for i, v in enumerate(row)])
+        n += 1
+    return n
 
 
 def write(db: Session, out: IO[bytes], *, project_code: str, quarter: str,
@@ -120,25 +126,20 @@ def _money(x) -> str:
 
 
 def _ledger(db: Session, w, project: Project, q: Quarter) -> int:
-    n = 0
-    for row in _rows(db, select(Entry.id, Entry.entry_date, Entry.kind, Entry.reference,
+    return _stream(db, w, select(Entry.id, Entry.entry_date, Entry.kind, Entry.reference,
                                 Entry.memo, Account.code, Account.kind, Posting.amount)
                      .join(Posting, Posting.entry_id == Entry.id)
                      .join(Account, Account.id == Posting.account_id)
                      .where(Entry.project_id == project.id,
                             Entry.entry_date.between(q.start, q.end))
-                     .order_by(Entry.id, Posting.id)):
-        w.writerow([*row[:7], _money(row[7])])
-        n += 1
-    return n
+                     .order_by(Entry.id, Posting.id), money=(7,))
 
 
 def _policies(db: Session, w, project: Project, q: Quarter) -> int:
     from mutua.members.models import Member
     from mutua.policies.models import Policy
 
-    n = 0
-    for r in _rows(db, select(Policy.policy_number, Member.member_number, Product.code,
+    return _stream(db, w, select(Policy.policy_number, Member.member_number, Product.code,
                               Policy.status, Policy.enrolled_on, Policy.cover_start,
                               Policy.cover_end, Policy.premium, Policy.refund,
                               Policy.coefficient, Policy.occupation_class)
@@ -146,27 +147,20 @@ def _policies(db: Session, w, project: Project, q: Quarter) -> int:
                    .join(Product, Product.id == Policy.product_id)
                    .where(Policy.project_id == project.id, Policy.cover_start <= q.end,
                           Policy.cover_end >= q.start)
-                   .order_by(Policy.id)):
-        w.writerow([*r[:7], _money(r[7]), _money(r[8]), r[9], r[10]])
-        n += 1
-    return n
+                   .order_by(Policy.id), money=(7, 8))
 
 
 def _claims(db: Session, w, project: Project, q: Quarter) -> int:
     from mutua.claims.models import Claim
     from mutua.policies.models import Policy
 
-    n = 0
-    for r in _rows(db, select(Claim.claim_number, Policy.policy_number, Claim.event_type,
+    return _stream(db, w, select(Claim.claim_number, Policy.policy_number, Claim.event_type,
                               Claim.event_date, Claim.reported_on, Claim.decided_on,
                               Claim.status, Claim.approved, Claim.paid, Claim.case_reserve)
                    .join(Policy, Policy.id == Claim.policy_id)
                    .where(Claim.project_id == project.id, Claim.reported_on <= q.end,
                           or_(Claim.closed_on.is_(None), Claim.closed_on >= q.start))
-                   .order_by(Claim.id)):
-        w.writerow([*r[:7], _money(r[7]), _money(r[8]), _money(r[9])])
-        n += 1
-    return n
+                   .order_by(Claim.id), money=(7, 8, 9))
 
 
 def _reserves(db: Session, w, project: Project, q: Quarter) -> int:
