@@ -101,27 +101,20 @@ def _sources(db: Session, project_id: int, q: Quarter) -> dict[str, int | None]:
     """The same figures known another way: the claims' own state, and the close's IBNR and
     premium deficiency test."""
     from mutua.claims import service as claims_service
-    from mutua.settlement.models import Close
+    from mutua.settlement.models import Close, CloseReserving
 
-    close = db.scalar(select(Close).where(Close.project_id == project_id,
-                                          Close.quarter == str(q)))
+    closed = db.execute(select(Close.ibnr, CloseReserving.unexpired_risk_reserve)
+                        .outerjoin(CloseReserving, CloseReserving.close_id == Close.id)
+                        .where(Close.project_id == project_id, Close.quarter == str(q))).first()
+    ibnr, unexpired = closed if closed is not None else (None, None)
     return {
         "case_reserve": to_fen(claims_service.case_reserve_at(db, project_id=project_id,
                                                               as_of=q.end)),
         "claims_payable": to_fen(claims_service.claims_payable_at(db, project_id=project_id,
                                                                   as_of=q.end)),
-        "ibnr": to_fen(close.ibnr) if close is not None else None,
-        "unexpired_risk": _unexpired_risk_of(db, close),
+        "ibnr": None if ibnr is None else to_fen(ibnr),
+        "unexpired_risk": None if unexpired is None else to_fen(unexpired),
     }
-
-
-def _unexpired_risk_of(db: Session, close) -> int | None:
-    from mutua.settlement.models import CloseReserving
-
-    if close is None:
-        return None
-    row = db.scalar(select(CloseReserving).where(CloseReserving.close_id == close.id))
-    return None if row is None else to_fen(row.unexpired_risk_reserve)
 
 
 def movement_report(db: Session, *, project_code: str, quarter: str) -> dict:
