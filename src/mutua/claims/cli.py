@@ -120,6 +120,54 @@ def decide(claim_id: int,
         typer.echo(f"{out.claim_number}: {out.outcome}, approved {out.approved}")
 
 
+@app.command("decline")
+def decline(claim_id: int,
+            reason: str = typer.Option(..., help="why the claim is declined (the member reads it)"),
+            by: str | None = By, as_json: bool = AsJson) -> None:
+    """Decline an open claim (拒赔) with a written reason; nothing is paid."""
+    from mutua.claims import service
+
+    with unit_of_work() as db:
+        out = service.to_out(db, service.decline(db, claim_id=claim_id, actor=_actor(db, by),
+                                                 reason=reason))
+    _echo_claim(out, as_json)
+
+
+@app.command("request-documents")
+def request_documents(claim_id: int,
+                      kind: list[str] = typer.Option(
+                          ..., "--kind", help="document kind still missing (repeatable)"),
+                      note: str = typer.Option("", help="what the member should send"),
+                      by: str | None = By, as_json: bool = AsJson) -> None:
+    """Ask the member for the missing documents in one go; the decision clock stops until
+    one arrives (PRC Insurance Law art. 22-23)."""
+    from mutua.claims import service
+
+    with unit_of_work() as db:
+        out = service.to_out(db, service.request_documents(
+            db, claim_id=claim_id, actor=_actor(db, by), kinds=list(kind), note=note))
+    _echo_claim(out, as_json)
+
+
+@app.command("assign")
+def assign(claim_id: int,
+           handler: str = typer.Option(..., help="the handler's username; '' takes it back"),
+           by: str | None = By, as_json: bool = AsJson) -> None:
+    """Give an open claim to a claims handler, or take it back with ``--handler ''``."""
+    from mutua.claims import service
+
+    with unit_of_work() as db:
+        out = service.to_out(db, service.assign(db, claim_id=claim_id, actor=_actor(db, by),
+                                                handler=handler))
+    _echo_claim(out, as_json)
+
+
+def _echo_claim(out, as_json: bool) -> None:
+    typer.echo(out.model_dump_json() if as_json
+               else f"{out.claim_number}: {out.status}, outcome {out.outcome or '-'}, "
+                    f"approved {out.approved}, handler {out.assigned_name or '-'}")
+
+
 @app.command("approve-override")
 def approve_override(claim_id: int,
                      by: str = typer.Option(..., "--by", help="the second handler's username"),
@@ -144,9 +192,7 @@ def _answer_override(answer: str, claim_id: int, by: str, note: str, as_json: bo
     with unit_of_work() as db:
         claim = getattr(service, answer)(db, claim_id=claim_id, actor=_actor(db, by), note=note)
         out = service.to_out(db, claim)
-    typer.echo(out.model_dump_json() if as_json
-               else f"{out.claim_number}: {out.status}, outcome {out.outcome or '-'}, "
-                    f"approved {out.approved}")
+    _echo_claim(out, as_json)
 
 
 @app.command("pay")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from mutua.audit.models import AuditEvent
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM
 from mutua.claims import handling, service
 from mutua.claims.models import Claim, ClaimDecision
+from mutua.cli import app as cli
+from mutua.settings import get_settings
 from tests import factories as f
 
 from .conftest import TODAY, accident
@@ -165,3 +169,36 @@ def test_claims_are_assigned_to_active_handlers_only(client, db, world):
     assert total == 1 and mine[0].id == claim["id"]
     back = client.post(url, headers=headers, json={"handler": ""})
     assert back.status_code == 200 and back.json()["assigned_name"] is None
+
+
+def test_the_command_line_assigns_asks_for_documents_and_declines(client, db, world, engine,
+                                                                    monkeypatch):
+    monkeypatch.setenv("MUTUA_DATABASE_URL", engine.test_url)
+    get_settings.cache_clear()
+    handler = f.staff(db, Role.CLAIMS)
+    db.commit()  # the command line reads the database through its own session
+    claim, _member = _report(client, db, world)
+    run, cid = CliRunner().invoke, str(claim["id"])
+    try:
+        wrong = run(cli, ["claims", "assign", cid, "--handler", "nobody"])
+        assert wrong.exit_code != 0 and "handler" in str(wrong.exception)
+        given = run(cli, ["claims", "assign", cid, "--handler", handler.username, "--json"])
+        assert given.exit_code == 0, given.output
+        assert json.loads(given.stdout)["assigned_name"] == handler.username
+
+        bad = run(cli, ["claims", "request-documents", cid, "--kind", "selfie"])
+        assert bad.exit_code != 0 and "kinds[0]" in str(bad.exception)
+        asked = run(cli, ["claims", "request-documents", cid, "--kind", "medical_record",
+                          "--note", "the discharge summary", "--by", handler.username])
+        assert asked.exit_code == 0 and "awaiting_docs" in asked.output, asked.output
+
+        empty = run(cli, ["claims", "decline", cid, "--reason", " "])
+        assert empty.exit_code != 0 and "reason" in str(empty.exception)
+        db.expire_all()
+        assert db.get(Claim, claim["id"]).status == "awaiting_docs"
+        declined = run(cli, ["claims", "decline", cid, "--reason",
+                             "the injury happened before cover started", "--json"])
+        assert declined.exit_code == 0, declined.output
+        assert json.loads(declined.stdout)["approved"] == "0.00"
+    finally:
+        get_settings.cache_clear()
