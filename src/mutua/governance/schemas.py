@@ -95,7 +95,9 @@ class BallotIn(BaseModel):
 
 class BallotChangeIn(BaseModel):
     secret: Secret
-    old_choice: Choice
+    old_choice: Choice | None = Field(None, description=(
+        "the choice on the receipt; needed only for an election with too many possible "
+        "ballots to find the old one by its secret"))
     new_choice: Choice
 
 

@@ -56,6 +56,8 @@ from mutua.governance.tally import (
     THRESHOLDS,
     Result,
     VoteRule,
+    count_choices,
+    every_choice,
     normalise_choice,
     tally_grouped,
 )
@@ -313,9 +315,15 @@ def _is_elector(db: Session, proposal_id: int, member_id: int) -> bool:
                                            Elector.member_id == member_id))) or False
 
 
-def change_ballot(db: Session, *, proposal_id: int, secret: str, old_choice: list[str],
-                  new_choice: list[str], actor: Principal, now: datetime | None = None) -> dict:
-    """Replace one's ballot before the window closes (see the module docstring's trade-off)."""
+def change_ballot(db: Session, *, proposal_id: int, secret: str, new_choice: list[str],
+                  actor: Principal, old_choice: list[str] | None = None,
+                  now: datetime | None = None) -> dict:
+    """Replace one's ballot before the window closes (see the module docstring's trade-off).
+
+    The secret alone is enough: the ballots table holds receipts, not voters, so the old
+    ballot is found by recomputing the receipt of every choice the proposal allows with
+    that secret (:func:`_old_receipt`). ``old_choice`` is needed only where the choices
+    are too many to try."""
     now = _now(now)
     member_id = _require_member(actor)
     proposal = _voting_proposal(db, proposal_id, now)
@@ -328,8 +336,8 @@ def change_ballot(db: Session, *, proposal_id: int, secret: str, old_choice: lis
     raw = receipts.secret_from_text(secret)
     if raw is None:
         raise ValidationFailed("secret", "must be the 64 hex digits given when you voted")
-    old = _checked_choice(proposal, old_choice, "old_choice")
     new = _checked_choice(proposal, new_choice, "new_choice")
+    candidates = _old_choices(proposal, old_choice)
     fresh = receipts.new_secret()
     # The secret must be the one handed to this member, not someone else's they hold: the
     # elector's tag moves to the fresh secret in one conditional UPDATE.
@@ -341,9 +349,9 @@ def change_ballot(db: Session, *, proposal_id: int, secret: str, old_choice: lis
         .values(ballot_tag=receipts.owner_tag(proposal_id=proposal_id, member_id=member_id,
                                               secret=fresh))
     ).rowcount
-    old_receipt = receipts.receipt_for(proposal_id=proposal_id, choice=old, secret=raw)
+    old_receipt = _old_receipt(db, proposal_id, raw, candidates) if mine == 1 else None
     gone = 0
-    if mine == 1:
+    if old_receipt is not None:
         gone = db.execute(delete(Ballot).where(Ballot.proposal_id == proposal_id,
                                                Ballot.receipt == old_receipt)).rowcount
     if gone != 1:
@@ -354,6 +362,36 @@ def change_ballot(db: Session, *, proposal_id: int, secret: str, old_choice: lis
                  entity_id=proposal_id, project_id=proposal.project_id)
     return {"proposal_id": proposal_id, "receipt": receipt,
             "secret": receipts.secret_to_text(fresh), "choice": list(new)}
+
+
+# Trying every choice costs one hash each; an election with many candidates and seats
+# could allow millions, so past this many the voter names the choice on their receipt.
+MAX_CHOICES_TRIED = 4096
+
+
+def needs_old_choice(proposal: Proposal) -> bool:
+    """Whether changing a ballot on this proposal needs the choice on the receipt too."""
+    return count_choices(rule_of(proposal)) > MAX_CHOICES_TRIED
+
+
+def _old_choices(proposal: Proposal, old_choice: list[str] | None) -> list[tuple[str, ...]]:
+    """The choices the old ballot may hold: the one named, or every valid one."""
+    if old_choice:
+        return [_checked_choice(proposal, old_choice, "old_choice")]
+    if needs_old_choice(proposal):
+        raise ValidationFailed("old_choice", "name the choice shown on your receipt: this "
+                                             "election allows too many ballots to find yours "
+                                             "by the secret alone")
+    return list(every_choice(rule_of(proposal)))
+
+
+def _old_receipt(db: Session, proposal_id: int, secret: bytes,
+                 choices: list[tuple[str, ...]]) -> str | None:
+    """The stored receipt this secret made with one of these choices, if any."""
+    made = [receipts.receipt_for(proposal_id=proposal_id, choice=c, secret=secret)
+            for c in choices]
+    return db.scalar(select(Ballot.receipt).where(Ballot.proposal_id == proposal_id,
+                                                  Ballot.receipt.in_(made)).limit(1))
 
 
 # --- closing, the tally, the published result -------------------------------------------

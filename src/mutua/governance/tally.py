@@ -36,6 +36,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from itertools import combinations
+from math import comb
 
 ABSTAIN = "abstain"
 YES = "yes"
@@ -124,6 +126,36 @@ def normalise_choice(rule: VoteRule, choice: Iterable[str]) -> tuple[str, ...] |
         return None
     order = {o: i for i, o in enumerate(rule.options)}
     return tuple(sorted(picked, key=order.__getitem__))
+
+
+def count_choices(rule: VoteRule) -> int:
+    """How many different valid ballots the rule allows (abstaining is one of them).
+
+    >>> count_choices(VoteRule.motion(quorum=Fraction(0)))
+    3
+    >>> count_choices(VoteRule.election(candidates=["c1", "c2", "c3"], seats=2,
+    ...                                 quorum=Fraction(0)))
+    7
+    """
+    named = [o for o in rule.options if o != ABSTAIN]
+    limit = rule.seats if rule.is_election else 1
+    return sum(comb(len(named), k) for k in range(1, limit + 1)) + (ABSTAIN in rule.options)
+
+
+def every_choice(rule: VoteRule) -> Iterable[tuple[str, ...]]:
+    """Every valid ballot in its canonical form, abstaining last: what a voter who kept
+    only their secret may have chosen (see governance.service.change_ballot).
+
+    >>> list(every_choice(VoteRule.election(candidates=["c1", "c2", "c3"], seats=2,
+    ...                                     quorum=Fraction(0))))
+    [('c1',), ('c2',), ('c3',), ('c1', 'c2'), ('c1', 'c3'), ('c2', 'c3'), ('abstain',)]
+    """
+    named = [o for o in rule.options if o != ABSTAIN]
+    limit = rule.seats if rule.is_election else 1
+    for k in range(1, limit + 1):
+        yield from combinations(named, k)
+    if ABSTAIN in rule.options:
+        yield (ABSTAIN,)
 
 
 def tally(rule: VoteRule, *, eligible: int, ballots: Iterable[Iterable[str]]) -> Result:

@@ -125,6 +125,21 @@ def test_ballot_change_keeps_one_ballot_and_needs_the_secret(db):
                               actor=as_member(people[1]), now=DURING)
 
 
+def test_the_secret_alone_finds_the_ballot_to_replace(db):
+    p, people = _opened(db, allow_change=True)
+    me = as_member(people[0])
+    first = service.cast_ballot(db, proposal_id=p.id, choice=["abstain"], actor=me, now=DURING)
+    other = service.cast_ballot(db, proposal_id=p.id, choice=["no"], actor=as_member(people[1]),
+                                now=DURING)
+    with pytest.raises(ValidationFailed, match="does not match"):  # someone else's secret
+        service.change_ballot(db, proposal_id=p.id, secret=other["secret"], new_choice=["yes"],
+                              actor=me, now=DURING)
+    second = service.change_ballot(db, proposal_id=p.id, secret=first["secret"],
+                                   new_choice=["yes"], actor=me, now=DURING)
+    assert sorted(db.execute(select(Ballot.receipt, Ballot.choice)).all()) == sorted(
+        [(second["receipt"], "yes"), (other["receipt"], "no")])
+
+
 def test_change_is_refused_where_the_proposal_does_not_allow_it(db):
     p, people = _opened(db)
     me = as_member(people[0])

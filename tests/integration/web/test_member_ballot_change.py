@@ -14,6 +14,7 @@ from mutua.dates import utcnow
 from mutua.governance import receipts
 from mutua.governance import service as governance_service
 from mutua.governance.models import Ballot, Proposal
+from mutua.web.qr import ballot_receipt_qr
 from tests import factories as f
 from tests.integration.web.conftest import post_form, sign_in
 
@@ -103,6 +104,33 @@ def test_a_member_changes_their_vote_and_only_the_new_choice_counts(client, db):
     new = post_form(client, f"{_page(p)}/check", {"secret": new_secret, "choice": "no"})
     assert "已计入" in new.text
     assert _close(db, p) == {"yes": 0, "no": 1, "abstain": 0}
+
+
+def test_the_receipt_page_carries_the_receipt_and_secret_as_one_qr_code(client, db):
+    p, [m] = _voters(db)
+    _as(client, m)
+    voted = post_form(client, f"{_page(p)}/vote", {"choice": "yes"}, from_page=_page(p))
+    secret, receipt = SECRET.search(voted.text).group(1), RECEIPT.search(voted.text).group(1)
+    expected = ballot_receipt_qr(proposal_id=p.id, receipt=receipt, secret=secret,
+                                 title="回执与密钥")
+    assert str(expected) in voted.text  # the code holds this page's receipt and secret
+    assert "用手机相机扫描" in voted.text
+
+
+def test_the_secret_alone_changes_a_vote_without_retyping_the_old_choice(client, db):
+    p, [m] = _voters(db)
+    _as(client, m)
+    secret = _vote(client, p, "yes")
+    page = client.get(_page(p))
+    assert 'name="old_choice"' not in page.text  # a motion has three ballots: no need to ask
+    changed = post_form(client, f"{_page(p)}/change", {"secret": secret, "new_choice": "no"},
+                        from_page=_page(p))
+    assert changed.status_code == 200 and "您的投票已更改" in changed.text, changed.text[-800:]
+    assert _ballots(db, p) == ["no"]
+    again = post_form(client, f"{_page(p)}/change", {"secret": secret, "new_choice": "abstain"},
+                      from_page=_page(p))
+    assert again.status_code == 422 and "选票不符" in again.text  # the old secret has lapsed
+    assert _ballots(db, p) == ["no"]
 
 
 def test_a_wrong_or_malformed_secret_is_refused_and_the_old_ballot_still_counts(client, db):
@@ -204,7 +232,7 @@ def test_the_change_reads_in_english(client, db):
     secret = _vote(client, p, "yes")
     post_form(client, "/language", {"locale": "en", "next": _page(p)}, from_page=_page(p))
     page = client.get(_page(p))
-    assert "Change my vote" in page.text and "The choice on your receipt" in page.text
+    assert "Change my vote" in page.text and "Secret from your receipt" in page.text
     wrong = _change(client, p, "abc", "yes", "no")
     assert wrong.status_code == 422
     assert "Receipt code: must be the 64 hex digits given when you voted" in wrong.text

@@ -28,6 +28,7 @@ from mutua.web.i18n import pick
 from mutua.web.pages.member import flash
 from mutua.web.pages.member_statements import my_projects
 from mutua.web.problems import describe_all
+from mutua.web.qr import ballot_receipt_qr
 from mutua.web.render import N_, redirect, render
 
 router = Router(prefix="/me/governance")
@@ -130,6 +131,7 @@ def _proposal_context(db, principal: Principal, proposal_id: int) -> dict:
             "is_elector": proposal.id in voted, "has_voted": has_voted,
             "can_change": has_voted and proposal.allow_change and _voting_open(proposal),
             "change": {}, "change_problems": [],
+            "needs_old_choice": governance_service.needs_old_choice(proposal),
             "result": result, "status_labels": PROPOSAL_STATUS, "kind_labels": KIND_LABELS}
 
 
@@ -190,9 +192,11 @@ def _receipt_page(request, db, principal: Principal, proposal_id: int, ballot: d
                   changed: bool = False):
     proposal = governance_service.visible_proposal(db, proposal_id=proposal_id, actor=principal)
     labels = option_labels(proposal)
+    qr = ballot_receipt_qr(proposal_id=proposal_id, receipt=ballot["receipt"],
+                           secret=ballot["secret"], title=_("Receipt and secret"))
     return render(request, "member/receipt.html", proposal=proposal, ballot=ballot,
                   chosen=[labels.get(c, c) for c in ballot["choice"]], changed=changed,
-                  can_change=proposal.allow_change)
+                  can_change=proposal.allow_change, qr=qr)
 
 
 @router.get("/proposals/{proposal_id}/check")
