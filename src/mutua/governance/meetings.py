@@ -350,8 +350,12 @@ def update_feedback(db: Session, *, item_id: int, actor: Principal, owner: str |
 
 def list_feedback(db: Session, *, actor: Principal, project_id: int | None = None,
                   meeting_id: int | None = None, status: str | None = None,
-                  limit: int = 50, offset: int = 0) -> tuple[list[FeedbackItem], int]:
+                  statuses: tuple[str, ...] = (), limit: int = 50, offset: int = 0
+                  ) -> tuple[list[FeedbackItem], int]:
+    """Feedback items, newest first; ``statuses`` keeps any of several (e.g. the unanswered)."""
     stmt = select(FeedbackItem)
+    if statuses:
+        stmt = stmt.where(FeedbackItem.status.in_(statuses))
     if project_id is not None:
         stmt = stmt.where(FeedbackItem.project_id == project_id)
     if meeting_id is not None:

@@ -190,7 +190,7 @@ def test_feedback_raised_at_the_meeting_with_its_answer(db, secretary, setting):
     page = secretary.get(f"{PAGE}/{m.id}")
     assert "希望增加夜间客服" in page.text and "下月起开通夜间热线" in page.text
     assert "别处的意见" not in page.text
-    assert 'href="/staff/governance#feedback"' in page.text
+    assert 'href="/staff/governance/feedback"' in page.text
 
 
 def test_the_pages_read_in_english(db, secretary, setting):

@@ -34,6 +34,8 @@ from mutua.web.render import N_, redirect, render
 router = Router(prefix="/staff/governance")
 PAGE = 50
 FEEDBACK_STATUS = ("open", "in_progress", "answered", "done")
+UNANSWERED = ("open", "in_progress")
+FEEDBACK_PAGE = 20
 
 
 def _page(request, db, principal, *, problems=None, status_code=200):
@@ -41,19 +43,21 @@ def _page(request, db, principal, *, problems=None, status_code=200):
     turnout = governance_service.turnout(db, proposal_ids=[p.id for p in proposals])
     meetings, _n = governance_meetings.list_meetings(db, actor=principal, limit=20)
     registered = {m.id: governance_meetings.registrations(db, meeting_id=m.id) for m in meetings}
-    feedback, _n = governance_meetings.list_feedback(db, actor=principal, limit=PAGE)
     projects = catalog_service.list_projects(db)
-    rated = [f.rating_id for f in feedback if f.rating_id]
-    ratings_of = {r.id: r for r in db.scalars(select(ServiceRating).where(
-        ServiceRating.id.in_(rated)))} if rated else {}
     return render(request, "staff/governance.html", status_code=status_code,
-                  proposals=proposals, turnout=turnout, meetings=meetings, ratings_of=ratings_of,
-                  registered=registered, feedback=feedback, feedback_status=FEEDBACK_STATUS,
+                  proposals=proposals, turnout=turnout, meetings=meetings,
+                  registered=registered, open_feedback=_open_feedback(db, principal),
                   ratings=governance_ratings.summary(db), projects=projects,
                   project_names={p.id: i18n.pick(p.name_zh, p.name_en) for p in projects},
                   status_labels=PROPOSAL_STATUS, kind_labels=KIND_LABELS,
                   labels_of=option_labels, problems=problems or [],
                   now=utcnow().astimezone(SHANGHAI))
+
+
+def _open_feedback(db, principal) -> int:
+    """Feedback items not yet answered: what the link to the feedback queue announces."""
+    return governance_meetings.list_feedback(db, actor=principal, statuses=UNANSWERED,
+                                             limit=0)[1]
 
 
 @router.get("")
@@ -172,21 +176,50 @@ def schedule(request: Request, db: DbSession, principal: Principal = open_to("go
     return redirect("/staff/governance#meetings")
 
 
+# --- the feedback queue: one form per item, so it has its own page, filtered and paged ------
+
+def _feedback_page(request, db, principal, *, status: str, offset: int, problems=None,
+                   status_code=200):
+    if status not in FEEDBACK_STATUS + ("", "unanswered"):
+        raise ValidationFailed("status",
+                               f"must be one of unanswered, {', '.join(FEEDBACK_STATUS)}")
+    page, total = governance_meetings.list_feedback(
+        db, actor=principal, status=status if status in FEEDBACK_STATUS else None,
+        statuses=UNANSWERED if status == "unanswered" else (), limit=FEEDBACK_PAGE,
+        offset=offset)
+    rated = [f.rating_id for f in page if f.rating_id]
+    ratings_of = {r.id: r for r in db.scalars(select(ServiceRating).where(
+        ServiceRating.id.in_(rated)))} if rated else {}
+    return render(request, "staff/feedback.html", status_code=status_code, feedback=page,
+                  total=total, status=status, feedback_status=FEEDBACK_STATUS,
+                  ratings_of=ratings_of, problems=problems or [], offset=offset,
+                  page=FEEDBACK_PAGE, more=offset + FEEDBACK_PAGE < total)
+
+
+@router.get("/feedback")
+def feedback_queue(request: Request, db: DbSession, principal: Principal = open_to("governance"),
+                   status: Annotated[str, Query(max_length=12)] = "unanswered",
+                   offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0):
+    """Feedback from meetings, members and ratings, unanswered first, to be owned and answered."""
+    return _feedback_page(request, db, principal, status=status, offset=offset)
+
+
 @router.post("/feedback/{item_id}")
 def answer(item_id: PathId, request: Request, db: DbSession,
            principal: Principal = open_to("governance"),
            owner: Annotated[str, Form(max_length=64)] = "",
            response: Annotated[str, Form(max_length=4000)] = "",
-           status: Annotated[str, Form(max_length=12)] = ""):
+           status: Annotated[str, Form(max_length=12)] = "",
+           shown_status: Annotated[str, Form(max_length=12)] = "unanswered"):
     try:
         governance_meetings.update_feedback(db, item_id=item_id, actor=principal,
                                             owner=owner or None, response=response or None,
                                             status=status or None)
     except (ValidationFailed, Conflict) as exc:
         db.rollback()
-        return _page(request, db, principal, status_code=exc.status_code,
-                     problems=describe_all(exc))
-    return redirect("/staff/governance#feedback")
+        return _feedback_page(request, db, principal, status=shown_status, offset=0,
+                              status_code=exc.status_code, problems=describe_all(exc))
+    return redirect(f"/staff/governance/feedback?status={shown_status}#item-{item_id}")
 
 
 # --- proposals that carry a payload ---------------------------------------------------
