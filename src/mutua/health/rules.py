@@ -28,6 +28,7 @@ change them in one place.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -35,6 +36,38 @@ from mutua.health.clinical import risk_index
 
 SEVERITIES = ("low", "medium", "high", "critical")  # rank = index + 1
 SEVERITY_RANK = {s: i + 1 for i, s in enumerate(SEVERITIES)}
+
+# How soon a care coordinator acknowledges a new alert, by severity: the care team's service
+# standard, set by the mutual (not a clinical value). The most severe are seen within a day
+# because they call for same-day action: a potassium at or above 6.0 mmol/L (UK Kidney
+# Association, Treatment of Acute Hyperkalaemia in Adults, 2020) or a 2-year kidney-failure
+# risk above 40%, the KDIGO 2024 threshold to prepare kidney replacement therapy.
+ACKNOWLEDGE_WITHIN = {"critical": timedelta(days=1), "high": timedelta(days=2),
+                      "medium": timedelta(days=7), "low": timedelta(days=14)}
+
+
+def acknowledge_by(severity: str, raised_at: datetime) -> datetime:
+    """When an alert raised at ``raised_at`` should have been acknowledged.
+
+    >>> from datetime import UTC
+    >>> acknowledge_by("high", datetime(2026, 3, 1, 9, tzinfo=UTC)).isoformat()
+    '2026-03-03T09:00:00+00:00'
+    """
+    return raised_at + ACKNOWLEDGE_WITHIN[severity]
+
+
+def alert_overdue(status: str, severity: str, raised_at: datetime, now: datetime) -> bool:
+    """An alert nobody has acknowledged by its severity's time (see ACKNOWLEDGE_WITHIN).
+
+    >>> from datetime import UTC
+    >>> raised = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    >>> alert_overdue("open", "critical", raised, raised + timedelta(hours=25))
+    True
+    >>> alert_overdue("acknowledged", "critical", raised, raised + timedelta(days=9))
+    False
+    """
+    return status == "open" and now > acknowledge_by(severity, raised_at)
+
 
 EGFR_DROP_FRACTION = 0.20
 PROGRESSION_FALL_FRACTION = 0.25

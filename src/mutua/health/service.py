@@ -12,7 +12,7 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from mutua.audit import service as audit
@@ -204,12 +204,15 @@ def result_out(r: KidneyResult) -> dict:
             "risk_5y": r.risk_5y, "slope": r.slope}
 
 
-def alert_out(a: Alert) -> dict:
+def alert_out(a: Alert, now: datetime | None = None) -> dict:
     _, en, zh = rules.RULES[a.rule]
     return {"id": a.id, "member_id": a.member_id, "project_id": a.project_id, "rule": a.rule,
             "severity": a.severity, "value": a.value, "message_en": en, "message_zh": zh,
             "status": a.status, "effective_at": a.effective_at.isoformat() if a.effective_at
-            else None, "created_at": a.created_at.isoformat()}
+            else None, "created_at": a.created_at.isoformat(),
+            "acknowledge_by": rules.acknowledge_by(a.severity, a.created_at).isoformat(),
+            "overdue": rules.alert_overdue(a.status, a.severity, a.created_at,
+                                           now or utcnow())}
 
 
 def _alerts_of(db: Session, members: list[int], since: datetime) -> list[Alert]:
@@ -338,14 +341,27 @@ def _queue_filter(db: Session, actor: Principal, q):
     return q
 
 
+OVERDUE = "overdue"  # the queue filter: open alerts past their time to acknowledge
+
+
+def overdue_alert(now: datetime):
+    """SQL for rules.alert_overdue: open, raised longer ago than its severity allows."""
+    return and_(Alert.status == "open", or_(*(
+        (Alert.severity_rank == rules.SEVERITY_RANK[s]) & (Alert.created_at < now - within)
+        for s, within in rules.ACKNOWLEDGE_WITHIN.items())))
+
+
 def alert_queue(db: Session, *, actor: Principal, status: str | None = None,
                 project_id: int | None = None, limit: int = 50, offset: int = 0
                 ) -> tuple[list[dict], int]:
     """Alerts not yet resolved (or of one status), most severe first, oldest first within."""
     q = select(Alert)
-    if status:
+    now = utcnow()
+    if status == OVERDUE:
+        q = q.where(overdue_alert(now))
+    elif status:
         if status not in _ORDER:
-            raise ValidationFailed("status", f"must be one of {', '.join(_ORDER)}")
+            raise ValidationFailed("status", f"must be one of {OVERDUE}, {', '.join(_ORDER)}")
         q = q.where(Alert.status == status)
     else:
         q = q.where(Alert.status.in_(OPEN_STATUSES))
@@ -356,7 +372,7 @@ def alert_queue(db: Session, *, actor: Principal, status: str | None = None,
     rows = db.scalars(q.order_by(Alert.severity_rank.desc(), Alert.created_at, Alert.id)
                       .limit(limit).offset(offset)).all()
     _audit_read(db, actor, "alert_queue", None, {"count": len(rows), "offset": offset})
-    return [alert_out(a) for a in rows], total
+    return [alert_out(a, now) for a in rows], total
 
 
 def act_on_alert(db: Session, *, actor: Principal, alert_id: int, action: str, note: str = ""
@@ -663,6 +679,15 @@ def alert_project():
               .order_by(Policy.cover_start.desc(), Policy.id.desc()).limit(1)
               .correlate(Alert).scalar_subquery())
     return func.coalesce(Alert.project_id, latest)
+
+
+def overdue_alert_counts(db: Session, *, now: datetime | None = None) -> dict[int | None, int]:
+    """Open alerts past their time to acknowledge, per project, as the queue's overdue filter
+    counts them (the dashboard's figure links to that filter). Counts only: not audited."""
+    late = (select(alert_project().label("project_id"))
+            .where(overdue_alert(now or utcnow())).subquery())
+    return {pid: int(n) for pid, n in db.execute(
+        select(late.c.project_id, func.count()).group_by(late.c.project_id))}
 
 
 def open_alert_counts(db: Session) -> dict[int | None, int]:

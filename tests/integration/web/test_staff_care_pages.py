@@ -535,3 +535,43 @@ def test_calculations_store_nothing_and_read_no_patient(client, db):
     assert db.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action.like("health.%"))) == 0
     assert count(db, AuditEvent) >= before
+
+
+def test_alerts_not_acknowledged_in_time_are_flagged_and_counted_where_they_link(
+        client, db, kidney_patient):
+    """A critical alert is acknowledged within a day, a medium one within 7 (health.rules):
+    the dashboard's overdue count per project is the queue's overdue filter, row for row."""
+    late, recent = kidney_patient(), kidney_patient()
+    health_service.record(db, actor=SYSTEM, items=[
+        obs(late.id, "2823-3", 6.4, "mmol/L", "2025-07-01"),  # potassium: critical
+        obs(recent.id, "2823-3", 6.3, "mmol/L", "2025-07-01")])
+    now = datetime.now(UTC)
+    db.execute(Alert.__table__.update().where(Alert.member_id == late.id)
+               .values(created_at=now - timedelta(hours=30)))
+    db.execute(Alert.__table__.update().where(Alert.member_id == recent.id)
+               .values(created_at=now - timedelta(hours=20)))
+    db.commit()
+    overdue_ids = set(db.scalars(select(Alert.id).where(
+        Alert.member_id == late.id, Alert.severity == "critical")))
+    assert len(overdue_ids) == 1
+    project = db.scalar(select(Alert.project_id).where(Alert.id.in_(overdue_ids)))
+    code = catalog_service.get_product(db, code="KID-G3B-BASIC").project.code
+    assert health_service.overdue_alert_counts(db) == {project: 1}
+
+    signed_in(client, db, Role.ADMIN)
+    dash = client.get("/staff")
+    link = re.search(r'id="overdue-alerts-([^"]+)" href="([^"]+)">1 条超期<', dash.text)
+    assert link, dash.text[-3000:]
+    assert link.group(1) == code
+    assert "1 条预警未及时查看" in dash.text
+    queue = client.get(link.group(2).replace("&amp;", "&"))
+    shown = re.findall(r'href="/staff/care/patients/(\d+)"', queue.text)
+    assert shown == [str(late.id)] and 'class="tag bad">超期<' in queue.text
+
+    items = client.get("/api/v1/health/alerts", params={"status": "overdue"},
+                       headers=f.staff_headers(client, db, Role.ADMIN)).json()["items"]
+    assert [(i["member_id"], i["overdue"]) for i in items] == [(late.id, True)]
+    health_service.act_on_alert(db, actor=SYSTEM, alert_id=next(iter(overdue_ids)),
+                                action="acknowledge")
+    db.commit()
+    assert health_service.overdue_alert_counts(db) == {}

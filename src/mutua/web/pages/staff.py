@@ -49,7 +49,8 @@ HISTORY_QUARTERS = 8
 
 
 def project_figures(db, project, counts: dict, alerts: dict, open_claims: dict,
-                    closes: list[dict], overdue_claims: dict | None = None) -> dict:
+                    closes: list[dict], overdue_claims: dict | None = None,
+                    overdue_alerts: dict | None = None) -> dict:
     """One project's row on the dashboard: counts now, and its last closed quarter."""
     policies, members = counts.get(project.id, (0, 0))
     last = (settlement_service.project_statement(db, project_code=project.code,
@@ -66,9 +67,21 @@ def project_figures(db, project, counts: dict, alerts: dict, open_claims: dict,
         "loss_ratio": (incurred / earned) if last and earned else None,
         "reserve": Decimal(last["reserve_after"]) if last else None,
         "surplus": Decimal(last["surplus"]) if last else None,
+        # open alerts nobody acknowledged in time (health.rules.ACKNOWLEDGE_WITHIN)
+        "overdue_alerts": (overdue_alerts or {}).get(project.id, 0),
         "closes": closes,
-        "warnings": warnings_of(last, expected_loss_ratio(project)),
+        "warnings": warnings_of(last, expected_loss_ratio(project))
+        + alert_warnings((overdue_alerts or {}).get(project.id, 0)),
     }
+
+
+def alert_warnings(overdue: int) -> list[dict]:
+    """Care alerts past their time to acknowledge are flagged with the quarter's figures.
+
+    >>> alert_warnings(0), alert_warnings(3)
+    ([], [{'kind': 'alerts', 'overdue': 3}])
+    """
+    return [{"kind": "alerts", "overdue": overdue}] if overdue else []
 
 
 # A quarter's loss ratio this many times its products' expected loss ratio is flagged; with
@@ -146,8 +159,9 @@ def dashboard(request: Request, db: DbSession, principal: Principal = open_to("d
         closes.setdefault(c["project"], []).append(c)
     open_claims = claims_service.open_counts(db)
     overdue = claims_service.overdue_counts(db, on=today())
-    rows = [project_figures(db, p, counts, alerts, open_claims, closes.get(p.code, []), overdue)
-            for p in projects]
+    late_alerts = health_service.overdue_alert_counts(db)
+    rows = [project_figures(db, p, counts, alerts, open_claims, closes.get(p.code, []), overdue,
+                            late_alerts) for p in projects]
     selected = next((r for r in rows if current and r["project"].id == current.id), None)
     history = history_of(db, selected) if selected else []
     chart_list = dashboard_charts(history)

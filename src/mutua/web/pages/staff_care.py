@@ -14,6 +14,7 @@ from starlette.responses import Response
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.bounds import MAX_ID
+from mutua.catalog import service as catalog_service
 from mutua.deps import MAX_OFFSET, DbSession, PathId, Router
 from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from mutua.health import clinical, imports
@@ -60,11 +61,18 @@ PAGE_RULES = (
 
 @router.get("")
 def alert_queue(request: Request, db: DbSession, principal: Principal = open_to("care"),
-                status: str = Query("", max_length=14), offset: int = Query(0, ge=0, le=MAX_OFFSET)):
-    status = status if status in labels.ALERT_STATUS else ""
+                status: str = Query("", max_length=14), offset: int = Query(0, ge=0, le=MAX_OFFSET),
+                project: str = Query("", max_length=32)):
+    status = status if status in labels.ALERT_STATUS or status == health_service.OVERDUE else ""
+    # alerts belong to kidney projects (or to none: patients who hold no kidney policy)
+    projects = [p for p in catalog_service.list_projects(db)
+                if any(product.line == "ckd" for product in p.products)]
+    chosen = next((p for p in projects if p.code == project), None)
     alerts, total = health_service.alert_queue(db, actor=principal, status=status or None,
+                                               project_id=chosen.id if chosen else None,
                                                limit=PAGE, offset=offset)
     return render(request, "staff/care.html", alerts=alerts, total=total, status=status,
+                  projects=projects, project=chosen.code if chosen else "",
                   offset=offset, page=PAGE, more=offset + PAGE < total,
                   status_labels=labels.ALERT_STATUS, severity_labels=labels.SEVERITY,
                   done=request.query_params.get("done"))
