@@ -63,14 +63,17 @@ def report(body: ClaimIn, request: Request, db: DbSession, actor: Filer) -> Clai
 def list_claims(db: DbSession, actor: Reader, paging: Paging,
                 project: QueryCode = None,
                 status: Annotated[str | None, Query(max_length=32)] = None,
-                member_id: QueryId = None) -> Page[ClaimSummary]:
+                member_id: QueryId = None,
+                q: Annotated[str | None, Query(max_length=32, description=(
+                    "a claim number (CL...), policy number (P...) or member number (M...)"))
+                             ] = None) -> Page[ClaimSummary]:
     """Claims, newest first; ``status=open`` is the handlers' queue, ``status=overdue`` its
     claims past their decision day (30 days, PRC Insurance Law art. 23, less the days spent
     waiting for documents) and ``status=awaiting_approval`` the overrides waiting for a
     second handler. Members see their own."""
     rows, total = service.list_claims(db, actor=actor, project_code=project, status=status,
                                       member_id=member_id, limit=paging.limit,
-                                      offset=paging.offset)
+                                      offset=paging.offset, search=q)
     return Page(items=[service.summary(c) for c in rows], total=total, limit=paging.limit,
                 offset=paging.offset)
 

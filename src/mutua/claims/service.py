@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -63,9 +64,11 @@ from mutua.dates import age_on
 from mutua.dates import today as shanghai_today
 from mutua.errors import ValidationFailed
 from mutua.ledger.service import fen_sum
+from mutua.members.identifiers import canonical_text, member_number_or_none
 from mutua.members.models import Member
 from mutua.money import from_fen
 from mutua.policies import service as policies_service
+from mutua.policies.models import Policy
 
 # The queue filter for claims whose override waits for a second handler (four eyes).
 AWAITING_APPROVAL = "awaiting_approval"
@@ -102,10 +105,11 @@ def get(db: Session, *, claim_id: int, actor: Principal) -> Claim:
 def list_claims(db: Session, *, actor: Principal, project_code: str | None = None,
                 status: str | None = None, member_id: int | None = None, limit: int = 50,
                 offset: int = 0, assigned_to: int | None = None,
-                on: date | None = None) -> tuple[list[Claim], int]:
+                on: date | None = None, search: str | None = None) -> tuple[list[Claim], int]:
     """Claims newest first; members always get only their own. ``status=open`` is the queue,
-    ``status=overdue`` its claims past their decision day; ``assigned_to`` one handler's."""
-    where = []
+    ``status=overdue`` its claims past their decision day; ``assigned_to`` one handler's;
+    ``search`` a claim, policy or member number (what a caller reads out on the phone)."""
+    where = [found_by(search)] if search and search.strip() else []
     if assigned_to is not None:
         where.append(Claim.assigned_to == assigned_to)
     if actor.is_member:
@@ -130,6 +134,30 @@ def list_claims(db: Session, *, actor: Principal, project_code: str | None = Non
     rows = db.scalars(select(Claim).where(*where).order_by(Claim.id.desc())
                       .limit(limit).offset(offset)).all()
     return list(rows), total
+
+
+CLAIM_NUMBER = re.compile(r"CL[0-9]{9,12}")
+POLICY_NUMBER = re.compile(r"P[0-9]{6,16}")
+
+
+def found_by(text: str):
+    """SQL for the claims a number names: the claim itself, or every claim on the policy or of
+    the member. Spaces, full-width characters and lower case are read as typed on a phone.
+
+    >>> str(found_by(" cl000000012 ")).split(" = ")[0]
+    'claims.claim_number'
+    """
+    number = canonical_text(text).upper()
+    if CLAIM_NUMBER.fullmatch(number):
+        return Claim.claim_number == number
+    if member_number_or_none(number):
+        return Claim.member_id == select(Member.id).where(
+            Member.member_number == number).scalar_subquery()
+    if POLICY_NUMBER.fullmatch(number):
+        return Claim.policy_id == select(Policy.id).where(
+            Policy.policy_number == number).scalar_subquery()
+    raise ValidationFailed("q", "must be a claim number (CL...), a policy number (P...) or a "
+                                "member number (M...)")
 
 
 def summary(claim: Claim, on: date | None = None) -> ClaimSummary:

@@ -245,6 +245,7 @@ FIXED_RULES: frozenset[str] = frozenset({
     N_("assign an owner before work starts"),
     N_("must be the 64 hex digits given when you voted"),
     N_("does not match a ballot on this proposal with that choice"),
+    N_("must be a claim number (CL...), a policy number (P...) or a member number (M...)"),
     N_("name the choice shown on your receipt: this election allows too many ballots to find "
        "yours by the secret alone"),
     N_("must be a whole number from 1 to 5"),

@@ -182,6 +182,18 @@ def test_members_see_only_their_own_claims(client, db, world):
     r = client.post(f"/api/v1/claims/{claim['id']}/appeal", headers=theirs,
                     json={"reason": "not my claim at all"})
     assert r.status_code == 404
+    # searching by number never widens what a member sees
+    found = client.get("/api/v1/claims", headers=theirs, params={"q": claim["claim_number"]})
+    assert found.status_code == 200 and found.json()["total"] == 0
+    handler = f.staff_headers(client, db, Role.CLAIMS)
+    by_number = client.get("/api/v1/claims", headers=handler,
+                           params={"q": claim["claim_number"].lower()}).json()
+    assert [c["id"] for c in by_number["items"]] == [claim["id"]]
+    by_member = client.get("/api/v1/claims", headers=handler,
+                           params={"q": world.member.member_number}).json()
+    assert claim["id"] in [c["id"] for c in by_member["items"]]
+    bad = client.get("/api/v1/claims", headers=handler, params={"q": "DROP TABLE"})
+    assert bad.status_code == 422 and bad.json()["problems"][0]["field"] == "q"
 
 
 @pytest.mark.parametrize("change,field", [

@@ -18,6 +18,7 @@ from mutua.claims.models import CaseReserveMovement
 from mutua.claims.schemas import ClaimIn, ItemIn
 from mutua.dates import today as shanghai_today
 from mutua.health import service as health_service
+from mutua.policies.models import Policy
 from tests import factories as f
 from tests.integration.web.conftest import csrf_of, post_form, sign_in
 
@@ -201,3 +202,33 @@ def test_signed_out_goes_to_sign_in(db, client):
 
 def test_an_unknown_claim_is_not_found(handler):
     assert handler.get("/staff/claims/999999").status_code == 404
+
+
+def test_a_handler_finds_claims_by_the_number_a_caller_reads_out(db, handler):
+    """Claim, policy and member numbers as typed on a phone (lower case, full width), any
+    status; a text that is none of them is refused with its rule, the queue still shown."""
+    claim, member = open_claim(db)
+    policy = db.get(Policy, claim.policy_id)
+    other, _m = open_claim_of_another(db)
+    for text in (claim.claim_number.lower(), f"　{policy.policy_number}",
+                 member.member_number.replace("M", "ｍ")):
+        page = handler.get("/staff/claims", params={"q": text})
+        assert page.status_code == 200, text
+        assert claim.claim_number in page.text and other.claim_number not in page.text, text
+    missing = handler.get("/staff/claims", params={"q": "CL999999999"})
+    assert missing.status_code == 200 and claim.claim_number not in missing.text
+    refused = handler.get("/staff/claims", params={"q": "张三"})
+    assert refused.status_code == 422
+    assert "须为赔案号（CL 开头）、保单号（P 开头）或会员号（M 开头）" in refused.text
+    assert 'value="张三"' in refused.text  # what was typed stays in the box
+
+
+def open_claim_of_another(db):
+    m = f.member(db, login=True)
+    p = f.policy(db, member=m, on=TODAY - timedelta(days=30))
+    claim = claims_service.report(db, actor=SYSTEM, data=ClaimIn(
+        policy_id=p.id, event_type="accident", event_date=TODAY - timedelta(days=3),
+        items=[ItemIn(benefit_code="medical", invoice_amount="50000",
+                      has_social_insurance=True)]))
+    db.commit()
+    return claim, m

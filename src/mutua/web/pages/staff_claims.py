@@ -69,19 +69,28 @@ DONE = {"reserve": N_("The case reserve is revised."), "closed": N_("The claim i
 @router.get("")
 def queue(request: Request, db: DbSession, principal: Principal = open_to("claims"),
           status: str = Query("open", max_length=20), project: str = Query("", max_length=32),
-          mine: bool = Query(False), offset: int = Query(0, ge=0, le=MAX_OFFSET)):
-    return _queue_page(request, db, principal, status=status, project=project, offset=offset,
-                       mine=mine)
+          mine: bool = Query(False), offset: int = Query(0, ge=0, le=MAX_OFFSET),
+          q: str = Query("", max_length=32)):
+    try:
+        return _queue_page(request, db, principal, status=status, project=project,
+                           offset=offset, mine=mine, q=q)
+    except ValidationFailed as exc:  # a search that names no number: the queue, and why
+        return _queue_page(request, db, principal, status=status, project=project, mine=mine,
+                           q=q, search=False, status_code=422, problems=describe_all(exc))
 
 
 def _queue_page(request, db, principal, *, status="open", project="", offset=0, paid=None,
-                problems=None, status_code=200, mine=False):
+                problems=None, status_code=200, mine=False, q="", search=True):
     """The queue: overdue claims (past the 30 days of PRC Insurance Law art. 23) marked,
-    each claim's handler and due day, and the claims assigned to the one looking."""
+    each claim's handler and due day, and the claims assigned to the one looking. A claim,
+    policy or member number in ``q`` finds that claim, or the claims on the policy or of the
+    member, whatever their status."""
     status = status if status in STATUS_FILTERS else "open"
+    searching = search and bool(q.strip())
     claims, total = claims_service.list_claims(
-        db, actor=principal, status=status, project_code=project or None, limit=PAGE,
-        offset=offset, assigned_to=principal.user_id if mine else None)
+        db, actor=principal, status=None if searching else status,
+        project_code=project or None, limit=PAGE, offset=offset,
+        assigned_to=principal.user_id if mine else None, search=q if searching else None)
     on = today()
     projects = {p.id: p for p in catalog_service.list_projects(db)}
     return render(request, "staff/claims.html", status_code=status_code, claims=claims,
@@ -89,7 +98,8 @@ def _queue_page(request, db, principal, *, status="open", project="", offset=0, 
                   statuses=STATUS_FILTERS, offset=offset, page=PAGE, more=offset + PAGE < total,
                   status_labels=labels.CLAIM_STATUS, event_labels=labels.EVENT_TYPES,
                   outcome_labels=labels.CLAIM_OUTCOME, paid=paid, problems=problems or [],
-                  mine=mine, overdue={c.id for c in claims if handling.is_overdue(c, on)})
+                  mine=mine, q=q, searching=searching,
+                  overdue={c.id for c in claims if handling.is_overdue(c, on)})
 
 
 @router.get("/payments/preview")

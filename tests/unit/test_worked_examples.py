@@ -1,0 +1,17 @@
+"""The worked examples in docstrings hold (rules a reader learns from their examples)."""
+
+import doctest
+
+import pytest
+
+from mutua.claims import service as claims_service
+from mutua.governance import tally
+from mutua.health import rules
+from mutua.web import qr
+from mutua.web.pages import staff
+
+
+@pytest.mark.parametrize("module", [claims_service, tally, rules, qr, staff],
+                         ids=lambda m: m.__name__)
+def test_the_examples_hold(module):
+    assert doctest.testmod(module).failed == 0
