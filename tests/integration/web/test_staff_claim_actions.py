@@ -31,13 +31,14 @@ def handler(client, staff_user):
     return client
 
 
-def open_claim(db):
+def open_claim(db, *, project: bool = True, days_ago: int = 2):
     """A large medical claim: not decided on report, so it is open and carries a reserve."""
-    f.accident_project(db)
+    if project:
+        f.accident_project(db)
     m = f.member(db, login=True)
     p = f.policy(db, member=m, on=TODAY - timedelta(days=30))
     claim = claims_service.report(db, actor=SYSTEM, data=ClaimIn(
-        policy_id=p.id, event_type="accident", event_date=TODAY - timedelta(days=2),
+        policy_id=p.id, event_type="accident", event_date=TODAY - timedelta(days=days_ago),
         items=[ItemIn(benefit_code="medical", invoice_amount="60000",
                       has_social_insurance=True)]))
     db.commit()
@@ -209,7 +210,7 @@ def test_a_handler_finds_claims_by_the_number_a_caller_reads_out(db, handler):
     status; a text that is none of them is refused with its rule, the queue still shown."""
     claim, member = open_claim(db)
     policy = db.get(Policy, claim.policy_id)
-    other, _m = open_claim_of_another(db)
+    other, _m = open_claim(db, project=False, days_ago=3)
     for text in (claim.claim_number.lower(), f"　{policy.policy_number}",
                  member.member_number.replace("M", "ｍ")):
         page = handler.get("/staff/claims", params={"q": text})
@@ -219,16 +220,6 @@ def test_a_handler_finds_claims_by_the_number_a_caller_reads_out(db, handler):
     assert missing.status_code == 200 and claim.claim_number not in missing.text
     refused = handler.get("/staff/claims", params={"q": "张三"})
     assert refused.status_code == 422
-    assert "须为赔案号（CL 开头）、保单号（P 开头）或会员号（M 开头）" in refused.text
+    assert "须为赔案号、保单号或会员号" in refused.text
     assert 'value="张三"' in refused.text  # what was typed stays in the box
 
-
-def open_claim_of_another(db):
-    m = f.member(db, login=True)
-    p = f.policy(db, member=m, on=TODAY - timedelta(days=30))
-    claim = claims_service.report(db, actor=SYSTEM, data=ClaimIn(
-        policy_id=p.id, event_type="accident", event_date=TODAY - timedelta(days=3),
-        items=[ItemIn(benefit_code="medical", invoice_amount="50000",
-                      has_social_insurance=True)]))
-    db.commit()
-    return claim, m
