@@ -239,6 +239,8 @@ def test_the_staff_console_pages_pass_the_accessibility_check(world, browser_for
                        ("staff-catalog", "/staff/catalog"),
                        ("staff-product", "/staff/catalog/products/E2E-1"),
                        ("staff-governance", "/staff/governance"),
+                       ("staff-feedback", "/staff/governance/feedback"),
+                       ("staff-care-overdue", "/staff/care?status=overdue"),
                        ("staff-meetings", "/staff/meetings"),
                        ("staff-member-new", "/staff/members/new"),
                        ("staff-member-import", "/staff/members/import"),
