@@ -49,6 +49,8 @@ class World:
     project: str
     quarter_to_close: str
     proposal_title: str
+    waiting_login: str  # a member whose claim needs documents the handler will ask for
+    waiting_claim_number: str
 
 
 def _free_port() -> int:
@@ -90,6 +92,12 @@ def _arrange(url: str, today: date) -> dict:
             claim = claims_service.report(db, actor=SYSTEM, data=ClaimIn(
                 policy_id=theirs.id, event_type="accident", event_date=today - timedelta(days=3),
                 items=[ItemIn(benefit_code="medical", invoice_amount="80000")]))
+            # A disability claim waits for its assessment: the handler asks the member for it
+            patient = f.member(db, login=True, name="王小满", birth=date(1990, 5, 2))
+            cover = f.policy(db, member=patient, product_code="E2E-1", on=joined)
+            waiting = claims_service.report(db, actor=SYSTEM, data=ClaimIn(
+                policy_id=cover.id, event_type="accident", event_date=today - timedelta(days=4),
+                items=[ItemIn(benefit_code="disability", disability_grade=8)]))
             health_service.record(db, actor=SYSTEM, items=[
                 {"member_id": me.id, "loinc": "2160-0", "value": 1.0, "unit": "mg/dL",
                  "effective_at": (today - timedelta(days=200)).isoformat()}])
@@ -103,7 +111,9 @@ def _arrange(url: str, today: date) -> dict:
             governance_service.open_proposal(db, proposal_id=proposal.id, actor=SYSTEM)
             return {"member_login": me.member_number, "member_id": me.id,
                     "other_policy_id": theirs.id, "other_claim_id": claim.id,
-                    "quarter_to_close": str(previous), "proposal_title": title}
+                    "quarter_to_close": str(previous), "proposal_title": title,
+                    "waiting_login": patient.member_number,
+                    "waiting_claim_number": waiting.claim_number}
     finally:
         engine.dispose()
 

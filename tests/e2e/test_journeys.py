@@ -121,6 +121,32 @@ def test_a_claims_handler_decides_the_claim(world, browser_for):
     assert page.locator("#claim-status").inner_text() == "已核定"
 
 
+def test_a_handler_on_a_phone_finds_a_claim_by_number_and_asks_for_documents(world,
+                                                                              browser_for):
+    page = browser_for(PHONE)
+    sign_in(page, world, "claims", world.demo_password)
+    page.goto(f"{world.base_url}/staff/claims")
+    page.fill("#q", world.waiting_claim_number.lower())  # as read out over the phone
+    page.click("form[role=search] button[type=submit]")
+    page.click(f"text={world.waiting_claim_number}")
+    assert "本案所需材料" in page.inner_text("#documents")
+    form = page.locator("#request-documents")
+    form.locator("input[value=disability_assessment]").check()
+    page.fill("#request-note", "请上传司法鉴定机构出具的伤残鉴定书")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state("networkidle")
+    assert page.locator("#claim-status").inner_text() == "等待会员补充材料"
+    check(page, "staff-claim-documents-request")
+
+    member = browser_for(PHONE)
+    sign_in(member, world, world.waiting_login, world.member_password)
+    member.goto(f"{world.base_url}/me/claims")
+    member.click(f"text={world.waiting_claim_number}")
+    asked = member.inner_text("#documents-requested")
+    assert "伤残鉴定" in asked and "请上传司法鉴定机构出具的伤残鉴定书" in asked
+    check(member, "member-claim-documents-requested")
+
+
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
 def test_a_claims_handler_previews_the_payment_batch_before_paying(world, browser_for,
                                                                    viewport):
