@@ -125,9 +125,17 @@ def format_ratio(value, locale: str | None = None) -> str:
     return format_percent(Decimal(str(value)), format="#,##0.0%", locale=babel_locale(locale))
 
 
-def format_date(value: date | datetime | None, locale: str | None = None) -> str:
+def format_date(value: date | datetime | str | None, locale: str | None = None) -> str:
+    """A day as the reader writes it; a timestamp (or its ISO text, as JSON-shaped service
+    answers carry it) is first taken to its day in Shanghai.
+
+    >>> format_date("2026-03-01T20:00:00+00:00", locale="zh_CN")
+    '2026年3月2日'
+    """
     if value is None:
         return "—"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
     if isinstance(value, datetime):
         value = value.astimezone(SHANGHAI).date()
     return _babel_date(value, format="medium", locale=babel_locale(locale))

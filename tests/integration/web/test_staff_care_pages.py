@@ -567,6 +567,8 @@ def test_alerts_not_acknowledged_in_time_are_flagged_and_counted_where_they_link
     queue = client.get(link.group(2).replace("&amp;", "&"))
     shown = re.findall(r'href="/staff/care/patients/(\d+)"', queue.text)
     assert shown == [str(late.id)] and 'class="tag bad">超期<' in queue.text
+    table = queue.text[queue.text.index("<tbody>"):queue.text.index("</tbody>")]
+    assert "年" in table and not re.search(r"\d{4}-\d{2}-\d{2}", table)  # 2026年…, not ISO
 
     items = client.get("/api/v1/health/alerts", params={"status": "overdue"},
                        headers=f.staff_headers(client, db, Role.ADMIN)).json()["items"]
