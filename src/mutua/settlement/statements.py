@@ -29,7 +29,7 @@ from mutua.settlement import allocation, reserving, uplift
 from mutua.settlement.models import AidPayment, AllocationPolicy, Close
 
 if TYPE_CHECKING:
-    from mutua.settlement.service import Work
+    from mutua.settlement.quarter_close import Work
 
 FIRST_QUARTER = "0000Q1"
 
