@@ -310,31 +310,30 @@ def _expenses(db: Session, *, project_id: int, q: Quarter, in_quarter: dict[int,
     its expense loading); with none recorded, the configured share of the cap, assumed."""
     loadings = dict(db.execute(select(Product.id, Product.expense_loading)
                                .where(Product.project_id == project_id)).all())
-    cap = sum(int((Decimal(max(e, 0)) * Decimal(loadings.get(p, 0))).to_integral_value())
-              for p, e in in_quarter.items())
+    cap = expenses.cap(in_quarter, loadings)
     actual = {c: int(fen or 0) for c, fen in db.execute(
         select(Expense.category, ledger_service.fen_sum(Expense.amount))
         .where(Expense.project_id == project_id, Expense.quarter == str(q))
         .group_by(Expense.category)).all()}
     if not actual:
-        actual = {expenses.ASSUMED: int((Decimal(cap) * Decimal(cfg.default_expense_share))
-                                        .to_integral_value())}
+        actual = expenses.assumed(cap, Decimal(cfg.default_expense_share))
     return expenses.charge(cap=cap, actual=actual)
 
 
 def _rules(db: Session, *, project_id: int, cfg: SettlementConfig, earned_q: int) -> rules.Rules:
-    annual = Decimal(max(earned_q, 0) * 4)
     done = db.execute(select(ledger_service.fen_sum(Close.startup_costs_recovered),
                              ledger_service.fen_sum(Close.fund_repaid))
                       .where(Close.project_id == project_id)).one()
     recovered, repaid = int(done[0] or 0), int(done[1] or 0)
-    fund = to_fen(cfg.operating_fund) - repaid if cfg.operating_fund_borrowed else 0
+    target, minimum = rules.reserve_bounds(earned_q, Decimal(cfg.reserve_target_ratio),
+                                           Decimal(cfg.reserve_minimum_ratio))
     return rules.Rules(
-        reserve_target=int(annual * Decimal(cfg.reserve_target_ratio)),
-        reserve_minimum=int(annual * Decimal(cfg.reserve_minimum_ratio)),
+        reserve_target=target, reserve_minimum=minimum,
         reserve_contribution_rate=Decimal(cfg.reserve_contribution_rate),
-        startup_costs_outstanding=max(0, to_fen(cfg.startup_costs) - recovered),
-        fund_outstanding=max(0, fund), fund_instalment=to_fen(cfg.operating_fund_instalment),
+        startup_costs_outstanding=rules.still_owed(to_fen(cfg.startup_costs), recovered),
+        fund_outstanding=(rules.still_owed(to_fen(cfg.operating_fund), repaid)
+                          if cfg.operating_fund_borrowed else 0),
+        fund_instalment=to_fen(cfg.operating_fund_instalment),
         fund_repayment_approved=bool(cfg.operating_fund_repayment_approved))
 
 
