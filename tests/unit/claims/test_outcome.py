@@ -3,13 +3,14 @@ amounts and for the amounts a handler decides on the engine's items."""
 
 from __future__ import annotations
 
+import doctest
 from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mutua.claims import workflow
+from mutua.claims import adjudication
 from mutua.claims.adjudication import APPROVE, DENY, PARTLY_APPROVE, Decision, ItemDecision, Reason
 
 D = Decimal
@@ -20,7 +21,7 @@ NOTHING_LEFT = ItemDecision("MED", D("0"), (Reason.COVERED.value,), D("100"), D(
 
 
 def handler(amounts: list[str], items: list[ItemDecision]) -> str:
-    return workflow._outcome([D(a) for a in amounts], Decision(tuple(items)))
+    return adjudication.outcome([D(a) for a in amounts], items)
 
 
 @pytest.mark.parametrize(("items", "expected"), [
@@ -56,3 +57,7 @@ def test_a_handler_who_takes_the_engines_amounts_gets_the_engines_outcome(items)
 def test_nothing_paid_is_a_denial_and_anything_paid_is_not(pairs):
     outcome = handler([str(a) for _, a in pairs], [i for i, _ in pairs])
     assert (outcome == DENY) == all(a == 0 for _, a in pairs)
+
+
+def test_the_doctests_hold():
+    assert doctest.testmod(adjudication).failed == 0
