@@ -17,7 +17,7 @@ from mutua.catalog.models import Project
 from mutua.dates import Quarter
 from mutua.errors import Conflict, ValidationFailed
 from mutua.ledger import service as ledger_service
-from mutua.money import from_fen
+from mutua.money import from_fen, parse_yuan, round_fen
 from mutua.settlement import expenses
 from mutua.settlement.models import Close, Expense
 from mutua.settlement.terms import project_by_code
@@ -81,13 +81,11 @@ def check_expense(db: Session, *, project_code: str, quarter: str, amount: Decim
 
 def _yuan(amount: Decimal | str, problems) -> Decimal | None:
     """An amount in yuan to the fen, or None with the problem noted."""
-    from mutua.money import round_fen
-
     try:
-        value = Decimal(str(amount).replace(",", "").replace("¥", "").strip())
-    except ArithmeticError:
+        value = parse_yuan(amount)
+    except ValidationFailed:
         value = None
-    if value is None or not value.is_finite():
+    if value is None:
         problems.add("amount", "must be an amount in yuan, like 1234.50")
         return None
     if value.adjusted() >= 12:  # at least 10^12 yuan; compared by exponent, never overflows
