@@ -29,7 +29,7 @@ from mutua.auth.security import Principal
 from mutua.catalog.models import Product, Project
 from mutua.dates import Quarter
 from mutua.dates import today as shanghai_today
-from mutua.db import is_sqlite
+from mutua.db import batched, is_sqlite
 from mutua.errors import Conflict, Forbidden, ValidationFailed
 from mutua.ledger import service as ledger_service
 from mutua.money import from_fen, to_fen
@@ -364,8 +364,8 @@ def _write(db: Session, *, project: Project, q: Quarter, row: Close, work: Work,
     aid_rows = [{"close_id": row.id, "project_id": project.id, "member_id": m,
                  "uncovered_loss": from_fen(loss), "aid": from_fen(int(a))}
                 for (m, loss), a in zip(work.claimants, work.alloc.aid, strict=True) if a > 0]
-    for start in range(0, len(aid_rows), 5000):
-        db.execute(insert(AidPayment), aid_rows[start:start + 5000])
+    for batch in batched(aid_rows, 5000):
+        db.execute(insert(AidPayment), batch)
     for name, fen in (("earned_to_date", work.earned_to_date),
                       ("earned_premium", t.earned_premium),
                       ("uplift_earned_to_date", work.uplift_earned_to_date),
