@@ -44,6 +44,43 @@ def to_money(value: object, *, field: str = "amount") -> Decimal:
     return amount.quantize(FEN, rounding=ROUND_HALF_UP)
 
 
+AMOUNT_RULE = "must be an amount in yuan"
+
+
+def plain_yuan(text: object) -> str:
+    """An amount as people type it on a form, in a file or at the command line, without
+    thousands separators, the yuan sign and surrounding spaces.
+
+    >>> plain_yuan(" ¥1,234.50 "), plain_yuan(None)
+    ('1234.50', '')
+    """
+    return str("" if text is None else text).replace(",", "").replace("¥", "").strip()
+
+
+def parse_yuan(text: object, *, field: str = "amount") -> Decimal | None:
+    """The one parser of typed amounts in yuan: :func:`plain_yuan`, then a finite decimal;
+    blank is None. Not rounded and any sign: the caller's rule says what it accepts.
+
+    >>> parse_yuan("¥1,234.50"), parse_yuan("-3"), parse_yuan("  ")
+    (Decimal('1234.50'), Decimal('-3'), None)
+    >>> parse_yuan("12 yuan", field="deductible")
+    Traceback (most recent call last):
+    mutua.errors.ValidationFailed: deductible: must be an amount in yuan
+    """
+    from mutua.errors import ValidationFailed
+
+    plain = plain_yuan(text)
+    if not plain:
+        return None
+    try:
+        value = Decimal(plain)
+    except (InvalidOperation, ValueError):
+        raise ValidationFailed(field, AMOUNT_RULE) from None
+    if not value.is_finite():
+        raise ValidationFailed(field, AMOUNT_RULE)
+    return value
+
+
 def non_negative_money(value: object, *, field: str = "amount") -> Decimal:
     from mutua.errors import ValidationFailed
 

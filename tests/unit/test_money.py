@@ -6,7 +6,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mutua.errors import ValidationFailed
-from mutua.money import from_fen, split_by_weights, split_fen, split_fen_array, to_fen, to_money
+from mutua.money import (
+    from_fen,
+    parse_yuan,
+    plain_yuan,
+    split_by_weights,
+    split_fen,
+    split_fen_array,
+    to_fen,
+    to_money,
+)
 
 
 def test_to_money_rounds_half_up_once():
@@ -44,3 +53,26 @@ def test_vectorised_split_equals_list_split(total, weights):
 
 def test_fen_round_trip():
     assert from_fen(to_fen(Decimal("123.45"))) == Decimal("123.45")
+
+
+@pytest.mark.parametrize(("typed", "value"), [
+    ("1,234.50", Decimal("1234.50")), ("¥80", Decimal("80")), (" 0.5 ", Decimal("0.5")),
+    ("-12", Decimal("-12")), (Decimal("7.25"), Decimal("7.25")), (3, Decimal("3")),
+    ("", None), ("  ", None), (None, None)])
+def test_one_parser_reads_amounts_as_people_type_them(typed, value):
+    assert parse_yuan(typed) == value
+
+
+@pytest.mark.parametrize("bad", ["abc", "1.2.3", "NaN", "Infinity", "12 yuan", "1e"])
+def test_what_is_not_an_amount_is_refused_naming_the_field(bad):
+    with pytest.raises(ValidationFailed) as e:
+        parse_yuan(bad, field="items[0].claimed_amount")
+    assert [(p.field, p.rule) for p in e.value.problems] == [
+        ("items[0].claimed_amount", "must be an amount in yuan")]
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-10**9,
+                   max_value=10**9))
+def test_a_grouped_amount_with_the_yuan_sign_reads_back_as_itself(amount):
+    assert parse_yuan(f"¥{amount:,}") == amount
+    assert plain_yuan(f" {amount:,} ") == f"{amount}"

@@ -235,11 +235,8 @@ class Decision:
 
     @property
     def outcome(self) -> str:
-        if all(i.denied for i in self.items):
-            return DENY
-        if any(i.denied or i.reduced for i in self.items):
-            return PARTLY_APPROVE
-        return APPROVE
+        """The engine's outcome: :func:`outcome` of its own amounts."""
+        return outcome([i.approved for i in self.items], self.items)
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -247,6 +244,36 @@ class Decision:
         for i in self.items:
             seen.update(dict.fromkeys(i.reasons))
         return tuple(seen)
+
+
+def outcome(approved: Sequence[Decimal], items: Sequence[ItemDecision]) -> str:
+    """The outcome of a decision paying ``approved`` on the engine's ``items``, one each.
+
+    An item pays nothing when it is paid 0, or the engine denied it and the decision keeps
+    the engine's amount; it falls short when it also pays less than the engine, or exactly
+    the engine's reduced amount. Deny when no item pays; partly approve when one falls
+    short; approve otherwise (a handler who pays more than a reduced amount, or pays an
+    item the engine denied, approves it).
+
+    >>> paid = ItemDecision("MED", Decimal("100"), ("COVERED",), Decimal("100"), Decimal("100"))
+    >>> cut = ItemDecision("MED", Decimal("80"), ("LIMIT",), Decimal("100"), Decimal("80"))
+    >>> outcome([Decimal("100"), Decimal("80")], [paid, cut])
+    'partly_approve'
+    >>> outcome([Decimal("100"), Decimal("100")], [paid, cut])
+    'approve'
+    >>> outcome([Decimal("0"), Decimal("0")], [paid, cut])
+    'deny'
+    """
+    def pays_nothing(a: Decimal, e: ItemDecision) -> bool:
+        return a == 0 or (a == e.approved and e.denied)
+
+    def short(a: Decimal, e: ItemDecision) -> bool:
+        return pays_nothing(a, e) or a < e.approved or (a == e.approved and e.reduced)
+
+    pairs = list(zip(approved, items, strict=True))
+    if all(pays_nothing(a, e) for a, e in pairs):
+        return DENY
+    return PARTLY_APPROVE if any(short(a, e) for a, e in pairs) else APPROVE
 
 
 def check_claim(policy: PolicyTerms, claim: ClaimFacts) -> list[tuple[str, str]]:

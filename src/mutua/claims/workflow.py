@@ -489,7 +489,7 @@ def record_decision(db: Session, *, claim: Claim, plan: Plan, actor: Principal, 
     override (four eyes).
     """
     engine, approved, total = plan.engine, plan.approved, plan.total
-    outcome = _outcome(approved, engine)
+    outcome = rules.outcome(approved, engine.items)
     for item, d, amount, days in zip(plan.items, engine.items, approved, plan.days, strict=True):
         item.engine_amount, item.engine_reasons = d.approved, list(d.reasons)
         item.approved, item.days_paid = amount, days
@@ -568,15 +568,6 @@ def _days_bought(terms: rules.PolicyTerms, item: ClaimItem, amount: Decimal) -> 
     if item.kind not in rules.DAILY_KINDS or benefit is None:
         return 0
     return rules.days_bought(amount, benefit.daily_amount, item.hospital_days or 0)
-
-
-def _outcome(approved: list[Decimal], engine: rules.Decision) -> str:
-    """Deny when nothing is paid, approve when every item pays what its terms give."""
-    if all(a == 0 for a in approved):
-        return rules.DENY
-    short = any(a == 0 or a < e.approved or (a == e.approved and e.reduced)
-                for a, e in zip(approved, engine.items, strict=True))
-    return rules.PARTLY_APPROVE if short else rules.APPROVE
 
 
 # --- appeal and closing ---------------------------------------------------------------------

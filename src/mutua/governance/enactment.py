@@ -34,6 +34,7 @@ from mutua.governance.payloads import (
     check_quarter,
 )
 from mutua.governance.tally import Result
+from mutua.policies import membership
 
 
 def validate_payload(db: Session, *, kind: str, project_id: int | None, payload: dict,
@@ -138,12 +139,8 @@ def _election_payload(db: Session, project_id: int | None, payload: dict) -> dic
     if found != len(candidates):
         raise ValidationFailed("payload.candidates", "every candidate must be a member")
     if project_id is not None:
-        from mutua.policies.models import Policy
-
-        inside = db.scalar(select(func.count(func.distinct(Policy.member_id)))
-                           .where(Policy.project_id == project_id,
-                                  Policy.member_id.in_(candidates))) or 0
-        if inside != len(candidates):
+        inside = membership.members_among(db, project_id=project_id, member_ids=candidates)
+        if len(inside) != len(candidates):
             raise ValidationFailed("payload.candidates",
                                    "every candidate must be a member of the project")
     return {"seats": seats, "candidates": candidates}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import case, exists, func, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from mutua.audit import service as audit
@@ -28,6 +28,7 @@ from mutua.governance.models import (
     MeetingRegistration,
 )
 from mutua.governance.service import in_scope
+from mutua.policies import membership
 
 MODES = ("in_person", "online")
 FEEDBACK_FLOW = ("open", "in_progress", "answered", "done")
@@ -139,10 +140,7 @@ def list_meetings(db: Session, *, actor: Principal, limit: int = 50, offset: int
 
 
 def _scope_filter(project_col, member_id: int):
-    from mutua.policies.models import Policy
-
-    return project_col.is_(None) | exists().where(Policy.member_id == member_id,
-                                                  Policy.project_id == project_col)
+    return project_col.is_(None) | membership.member_of(member_id, project_col)
 
 
 # --- the secretary's meeting page and the member's record --------------------------------
@@ -203,17 +201,10 @@ def _member_ids_by_number(db: Session, numbers: list[str]) -> dict[str, int]:
 
 def _outside_project(db: Session, project_id: int | None, member_ids: list[int]) -> set[int]:
     """The members who never held a policy in the project (none, for a mutual-wide meeting)."""
-    from mutua.db import one_of
-    from mutua.policies.models import Policy
-
     if project_id is None or not member_ids:
         return set()
-    inside: set[int] = set()
-    for start in range(0, len(member_ids), 5000):
-        chunk = member_ids[start:start + 5000]
-        inside.update(db.scalars(select(Policy.member_id).distinct().where(
-            Policy.project_id == project_id, one_of(db, Policy.member_id, chunk))))
-    return set(member_ids) - inside
+    return set(member_ids) - membership.members_among(db, project_id=project_id,
+                                                      member_ids=member_ids)
 
 
 def record_attendance_of(db: Session, *, meeting_id: int, actor: Principal,

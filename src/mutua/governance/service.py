@@ -61,6 +61,7 @@ from mutua.governance.tally import (
     normalise_choice,
     tally_grouped,
 )
+from mutua.policies import membership
 
 KINDS = ("motion", "pricing", "allocation", "election")
 MOTION_LABELS = {
@@ -219,15 +220,9 @@ def open_proposal(db: Session, *, proposal_id: int, actor: Principal,
 
 def freeze_electorate(db: Session, *, proposal_id: int, project_id: int | None, on: date) -> int:
     """One set-based INSERT ... SELECT of the members in force on ``on``; returns the count."""
-    from mutua.policies.models import Policy
-
-    in_force = (select(literal(proposal_id), Policy.member_id, literal(False),
-                       literal(project_id, type_=Integer()))
-                .where(Policy.status == "in_force", Policy.cover_start <= on,
-                       Policy.cover_end >= on)
-                .distinct())
-    if project_id is not None:
-        in_force = in_force.where(Policy.project_id == project_id)
+    members = membership.in_force_members(project_id, on).subquery()
+    in_force = select(literal(proposal_id), members.c.member_id, literal(False),
+                      literal(project_id, type_=Integer()))
     db.execute(insert(Elector).from_select(["proposal_id", "member_id", "has_voted",
                                             "project_id"], in_force))
     return db.scalar(select(func.count()).select_from(Elector)
@@ -432,12 +427,10 @@ def close_proposal(db: Session, *, proposal_id: int, actor: Principal,
 def in_scope(db: Session, *, member_id: int, project_id: int | None) -> bool:
     """A member is in a project's scope if they have held a policy there; all are mutual-wide."""
     from mutua.members.models import Member
-    from mutua.policies.models import Policy
 
     if project_id is None:
         return db.get(Member, member_id) is not None
-    return db.scalar(select(exists().where(Policy.member_id == member_id,
-                                           Policy.project_id == project_id))) or False
+    return membership.is_member_of(db, member_id=member_id, project_id=project_id)
 
 
 def visible_proposal(db: Session, *, proposal_id: int, actor: Principal) -> Proposal:
@@ -505,13 +498,11 @@ def participation(db: Session, *, member_id: int, actor: Principal, limit: int =
 def list_proposals(db: Session, *, actor: Principal, status: str | None = None,
                    limit: int = 50, offset: int = 0) -> tuple[list[Proposal], int]:
     """Staff see all; a member sees mutual-wide proposals and those of projects they belong to."""
-    from mutua.policies.models import Policy
-
     stmt = select(Proposal)
     if status:
         stmt = stmt.where(Proposal.status == status)
     if actor.is_member:  # drafts are the secretary's until voting opens
-        mine = select(Policy.project_id).where(Policy.member_id == actor.member_id)
+        mine = membership.projects_of(actor.member_id)
         stmt = stmt.where(Proposal.status != "draft",
                           Proposal.project_id.is_(None) | Proposal.project_id.in_(mine))
     total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0

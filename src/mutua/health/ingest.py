@@ -3,7 +3,7 @@
 One pipeline serves the JSON API (a handful of results), FHIR bundles, partner-lab CSV files
 and the million-row benchmark. Every step works on numpy columns; the database is touched by
 a few set-based statements (patients, stored history, duplicates, open alerts) and by bulk
-writes (``bulk_write``: executemany on SQLite, COPY on PostgreSQL).
+writes (``db.copy_columns``: executemany on SQLite, COPY on PostgreSQL).
 
 Raw records are columns of strings: who (member number or id), what (LOINC code or our
 kind), value, unit, when (ISO date or date-time; without an offset it is Shanghai time).
@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mutua import numbering
+from mutua.db import batched, copy_columns
 from mutua.health import clinical, rules
 from mutua.health.kinds import KIND_BY_LOINC, KINDS, normalise_unit
 from mutua.health.models import Alert, KidneyResult, Observation
@@ -307,7 +308,7 @@ def member_chunks(column, members: list[int]):
     lo, hi = min(members), max(members)
     if len(members) > CHUNK and hi - lo < 4 * len(members):
         return [column.between(lo, hi)]
-    return [column.in_(members[s:s + CHUNK]) for s in range(0, len(members), CHUNK)]
+    return [column.in_(part) for part in batched(members, CHUNK)]
 
 
 def dedup_keys(member: np.ndarray, kind: np.ndarray, when: np.ndarray) -> np.ndarray:
@@ -374,7 +375,7 @@ def _store_and_evaluate(db, b: _Batch, patients: PatientTable, source, now, out)
     project = patients.get(b.member, "project_id")
     obs_ids = np.array(numbering.reserve(db, "health_observations", len(b.member)),
                        dtype=np.int64)
-    bulk_write(db, Observation.__table__, {
+    copy_columns(db, Observation.__tablename__, {
         "id": obs_ids, "project_id": _nullable(project), "member_id": b.member,
         "kind": b.kind, "loinc": b.loinc, "value": b.value,
         "original_value": _short_text(b.original_value, 32),
@@ -580,7 +581,7 @@ def _write_results(db, s: _Series, *, project_of) -> list[int]:
     risk_i = rules.heat_risk_index(s.g_idx[idx], a_i)
     risk = np.where(risk_i < 0, None, np.array(clinical.RISKS + ("",), dtype=object)[risk_i])
     project = project_of.get(s.member[idx], "project_id")
-    bulk_write(db, KidneyResult.__table__, {
+    copy_columns(db, KidneyResult.__tablename__, {
         "id": ids, "project_id": _nullable(project), "member_id": s.member[idx],
         "observation_id": s.obs_id[idx], "effective_at": s.when[idx],
         "egfr": s.egfr[idx], "equation": s.equation[idx], "g_category": g,
@@ -668,7 +669,7 @@ def _write_alerts(db, a: _AlertRows, patients, now) -> int:
     sev_rank = np.array([rules.SEVERITY_RANK[x] for x in sev], dtype=np.int64)
     nowv = np.full(len(keep), _np_now(now))
     project = patients.get(member[keep], "project_id")
-    bulk_write(db, Alert.__table__, {
+    copy_columns(db, Alert.__tablename__, {
         "project_id": _nullable(project), "member_id": member[keep],
         "rule": rule[keep].astype(object), "severity": sev, "severity_rank": sev_rank,
         "value": np.round(value[keep], 4), "observation_id": _nullable(obs[keep]),
@@ -685,87 +686,4 @@ def open_alert_keys(db: Session, members: list[int]) -> set[tuple[int, str]]:
         out.update((int(m), r) for m, r in db.execute(
             select(Alert.member_id, Alert.rule).where(where, Alert.status != "resolved"))
             if m in wanted)
-    return out
-
-
-# ---------------------------------------------------------------- bulk writes
-
-
-def bulk_write(db: Session, table, columns: dict[str, np.ndarray]) -> None:
-    """Insert columns into ``table`` in bulk: COPY on PostgreSQL, executemany on SQLite.
-
-    datetime64 columns are UTC. This is the one place that knows each backend's fast path.
-    """
-    names = list(columns)
-    n = len(next(iter(columns.values())))
-    if n == 0:
-        return
-    conn = db.connection()
-    if conn.dialect.name == "postgresql":
-        _copy_postgres(conn, table.name, names, columns, n)
-    else:
-        _executemany_sqlite(conn, table.name, names, columns, n)
-
-
-def _column_values(col: np.ndarray, *, sqlite: bool) -> list:
-    if np.issubdtype(col.dtype, np.datetime64):
-        nat = np.isnat(col)
-        text = np.datetime_as_string(col, unit="us").astype("S26")
-        if sqlite:  # SQLAlchemy's SQLite DateTime storage: "YYYY-MM-DD HH:MM:SS.ffffff"
-            chars = text.view(np.uint8).reshape(len(text), 26)
-            chars[:, 10] = ord(" ")
-            vals = chars.view("S26").ravel().astype(str)
-        else:  # timestamptz in UTC
-            vals = np.char.add(text.astype(str), "+00")
-        out = vals.tolist()
-        if nat.any():
-            for i in np.flatnonzero(nat):
-                out[i] = None
-        return out
-    return col.tolist()
-
-
-def _executemany_sqlite(conn, table, names, columns, n) -> None:
-    cols = [_column_values(np.asarray(columns[k]), sqlite=True) for k in names]
-    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-    raw = conn.connection.dbapi_connection
-    # A bigger page cache for this connection keeps index pages of a large batch in memory.
-    raw.execute("PRAGMA cache_size=-262144")
-    raw.executemany(sql, zip(*cols, strict=True))
-
-
-def _copy_postgres(conn, table, names, columns, n) -> None:
-    """COPY in text format, the payload built a column at a time (far fewer Python calls
-    than one write_row per row)."""
-    cols = [_pg_text(np.asarray(columns[k])) for k in names]
-    raw = conn.connection.dbapi_connection
-    with raw.cursor() as cur, cur.copy(
-            f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
-        for start in range(0, n, 100_000):
-            block = zip(*(c[start:start + 100_000] for c in cols), strict=True)
-            copy.write(("\n".join("\t".join(row) for row in block) + "\n").encode())
-
-
-_PG_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _pg_text(col: np.ndarray) -> list[str]:
-    """A column as COPY text fields: NULL is \\N, text escaped, timestamps in UTC."""
-    if np.issubdtype(col.dtype, np.datetime64):
-        out = np.char.add(np.datetime_as_string(col, unit="us").astype(str), "+00").tolist()
-        for i in np.flatnonzero(np.isnat(col)):
-            out[i] = "\\N"
-        return out
-    if col.dtype == bool:
-        return np.where(col, "t", "f").tolist()
-    if col.dtype.kind in "iuf":
-        return col.astype(str).tolist()
-    cache: dict = {}
-    out = []
-    for v in col.tolist():
-        text = cache.get(v)
-        if text is None:
-            text = "\\N" if v is None else str(v).translate(_PG_ESCAPE)
-            cache[v] = text
-        out.append(text)
     return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -23,10 +23,10 @@ from mutua.auth.security import Principal
 from mutua.catalog.models import Project
 from mutua.dates import Quarter
 from mutua.dates import today as shanghai_today
-from mutua.errors import Conflict, Forbidden, NotFound, ProblemCollector
+from mutua.errors import Conflict, Forbidden, NotFound, ProblemCollector, ValidationFailed
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
-from mutua.money import from_fen, to_fen
+from mutua.money import from_fen, parse_yuan, to_fen
 from mutua.reinsurance import treaty as maths
 from mutua.reinsurance.models import CATASTROPHE, KINDS, PER_RISK, Recovery, Treaty
 
@@ -49,8 +49,8 @@ def _project(db: Session, code: str) -> Project:
 def _decimal(value: object, field: str, problems: ProblemCollector, *, low: Decimal,
              high: Decimal, places: int, rule: str) -> Decimal | None:
     try:
-        d = Decimal(str(value).replace(",", "").strip())
-    except (InvalidOperation, ValueError):
+        d = parse_yuan(value, field=field)
+    except ValidationFailed:
         d = None
     if d is None or not d.is_finite() or d.adjusted() > 12 or not (low <= d <= high) \
             or d != round(d, places):
@@ -253,8 +253,6 @@ def receive(db: Session, *, recovery_id: int, actor: Principal,
         raise Conflict(f"recovery {recovery_id} was received on {row.received_on}")
     on = on or shanghai_today()
     if on < row.recorded_on:
-        from mutua.errors import ValidationFailed
-
         raise ValidationFailed("on", "must not be before the recovery was recorded")
     t = db.get(Treaty, row.treaty_id)
     entry = _entry(t, f"{row.source}:received", on, str(row.id),

@@ -98,6 +98,31 @@ class Rules:
     solvency: solvency.Assessment | None = None
 
 
+def reserve_bounds(earned_in_quarter: int, target_ratio: Decimal,
+                   minimum_ratio: Decimal) -> tuple[int, int]:
+    """The stabilisation reserve's (target, minimum): ratios of the quarter's earned premium
+    annualised (times four), cut to the fen; a quarter that earned nothing sets them to 0.
+
+    >>> reserve_bounds(100_00, Decimal("0.15"), Decimal("0.05"))
+    (6000, 2000)
+    >>> reserve_bounds(33, Decimal("0.15"), Decimal("0.05"))
+    (19, 6)
+    >>> reserve_bounds(-5_00, Decimal("0.15"), Decimal("0.05"))
+    (0, 0)
+    """
+    annual = Decimal(max(earned_in_quarter, 0) * 4)
+    return int(annual * Decimal(target_ratio)), int(annual * Decimal(minimum_ratio))
+
+
+def still_owed(owed: int, settled: int) -> int:
+    """What is left of an amount after what earlier closes settled, never below 0.
+
+    >>> still_owed(10_000_00, 2_500_00), still_owed(100, 250)
+    (750000, 0)
+    """
+    return max(0, owed - settled)
+
+
 @dataclass(frozen=True)
 class Gate:
     name: str

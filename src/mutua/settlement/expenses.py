@@ -19,6 +19,7 @@ the members' pool; the statement shows actual, cap, charged and excess per categ
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 
@@ -71,3 +72,26 @@ def charge(*, cap: int, actual: dict[str, int]) -> ExpenseCharge:
     charged = amounts if int(amounts.sum()) <= cap else split_fen_array(cap, amounts)
     return ExpenseCharge(cap, tuple(CategoryCharge(c, int(a), int(x))
                                     for c, a, x in zip(order, amounts, charged, strict=True)))
+
+
+def cap(earned_by_product: dict[int, int], loadings: dict[int, Decimal]) -> int:
+    """The most the pool is charged: each product's earned premium times its expense
+    loading, each to the fen (half to even, as the closes so far were computed); a product
+    with no loading, or that earned less than nothing, adds nothing.
+
+    >>> cap({1: 100_00, 2: 50_00, 3: -10_00}, {1: Decimal("0.15"), 2: Decimal("0.2")})
+    2500
+    >>> cap({1: 5}, {1: Decimal("0.5")}), cap({1: 7}, {1: Decimal("0.5")})
+    (2, 4)
+    """
+    return sum(int((Decimal(max(e, 0)) * Decimal(loadings.get(p, 0))).to_integral_value())
+               for p, e in earned_by_product.items())
+
+
+def assumed(cap: int, share: Decimal) -> dict[str, int]:
+    """With no costs recorded, the configured share of the cap is charged as assumed costs.
+
+    >>> assumed(2500, Decimal("1")), assumed(2500, Decimal("0.5"))
+    ({'assumed': 2500}, {'assumed': 1250})
+    """
+    return {ASSUMED: int((Decimal(cap) * Decimal(share)).to_integral_value())}

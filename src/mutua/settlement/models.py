@@ -95,6 +95,19 @@ class Close(Base):
     # The quarter's own earned premium (Bornhuetter-Ferguson reads it for its origin).
     earned_premium: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"),
                                                     server_default="0")
+    # The quarter's result as the list of closes shows it (None on closes stored before
+    # their statement carried the figure; revision 0014 copied the rest from statements).
+    uplift_premium_earned: Mapped[Decimal | None] = mapped_column(Money(), default=None)
+    claims_incurred: Mapped[Decimal | None] = mapped_column(Money(), default=None)
+    result: Mapped[Decimal | None] = mapped_column(Money(), default=None)
+    reserve_drawn: Mapped[Decimal | None] = mapped_column(Money(), default=None)
+    surplus: Mapped[Decimal | None] = mapped_column(Money(), default=None)
+    # Reinsurance recoveries and reinstatement premium the closes up to this one counted:
+    # the next close books what was added since.
+    reinsurance_recovered_to_date: Mapped[Decimal] = mapped_column(
+        Money(), default=Decimal("0"), server_default="0")
+    reinstatement_premium_to_date: Mapped[Decimal] = mapped_column(
+        Money(), default=Decimal("0"), server_default="0")
     reserve_after: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
     deficit_after: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
     undistributed_after: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
@@ -109,7 +122,7 @@ class Close(Base):
                                                     server_default="0")
     policies_uplifted: Mapped[int] = mapped_column(default=0)
     sum_insured_added: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
-    statement: Mapped[dict] = mapped_column(JSON, default=dict)  # the full project statement
+    statement: Mapped[dict] = mapped_column(JSON, default=dict)  # what the close told, as told
 
 
 class AidPayment(Base):

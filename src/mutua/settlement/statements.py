@@ -29,7 +29,7 @@ from mutua.settlement import allocation, reserving, uplift
 from mutua.settlement.models import AidPayment, AllocationPolicy, Close
 
 if TYPE_CHECKING:
-    from mutua.settlement.service import Work
+    from mutua.settlement.quarter_close import Work
 
 FIRST_QUARTER = "0000Q1"
 
@@ -180,9 +180,9 @@ def _uplift(w: Work, y, q: Quarter) -> dict:
 
 def reinsurance_to_date(last: Close | None) -> tuple[int, int]:
     """(recoveries, reinstatement premium) the closes up to ``last`` counted, in fen."""
-    s = (last.statement or {}) if last is not None else {}
-    return (to_fen(Decimal(s.get("reinsurance_recovered_to_date", "0"))),
-            to_fen(Decimal(s.get("reinstatement_premium_to_date", "0"))))
+    if last is None:
+        return 0, 0
+    return to_fen(last.reinsurance_recovered_to_date), to_fen(last.reinstatement_premium_to_date)
 
 
 # ---------------------------------------------------------------- reading closes
@@ -219,24 +219,24 @@ def list_closes(db: Session, *, project_code: str | None = None, limit: int = 10
 
 
 def _close_item(c: Close, code: str) -> dict:
-    s = c.statement or {}
-    incurred, earned = s.get("claims_incurred"), s.get("earned_premium")
-    ratio = s.get("loss_ratio") if "loss_ratio" in s else (
-        loss_ratio(Decimal(incurred), Decimal(earned) + Decimal(s.get("uplift_premium_earned")
-                                                                or 0))
-        if incurred is not None and earned is not None else None)
+    """One close as the list shows it, from its columns (its statement is only ever shown
+    whole, as it was told)."""
+    y = lambda amount: None if amount is None else fmt(amount)  # noqa: E731
+    incurred = c.claims_incurred
+    ratio = (None if incurred is None else
+             loss_ratio(incurred, c.earned_premium + (c.uplift_premium_earned or ZERO)))
     return {
         "project": code, "quarter": c.quarter, "closed_at": c.closed_at.isoformat(),
-        "closed_by": c.closed_by, "surplus": s.get("surplus"),
+        "closed_by": c.closed_by, "surplus": y(c.surplus),
         "distributable": fmt(c.distributable), "reserve_after": fmt(c.reserve_after),
         "deficit_after": fmt(c.deficit_after), "policies_uplifted": c.policies_uplifted,
         "sum_insured_added": fmt(c.sum_insured_added),
-        "earned_premium": earned, "claims_incurred": incurred, "result": s.get("result"),
-        "loss_ratio": ratio, "reserve_drawn": s.get("reserve_drawn"),
+        "earned_premium": fmt(c.earned_premium), "claims_incurred": y(incurred),
+        "result": y(c.result), "loss_ratio": ratio, "reserve_drawn": y(c.reserve_drawn),
         "uplift_rate": rate_text(c.uplift_rate),
         "uplift_rate_percent": percent(c.uplift_rate),
         "uplift_carried": fmt(c.uplift_carried),
-        "claims_payable": None if c.claims_payable is None else fmt(c.claims_payable),
+        "claims_payable": y(c.claims_payable),
     }
 
 

@@ -25,3 +25,30 @@ def test_awkward_text_and_every_kind_of_value_come_back_as_written(db):
     assert [g.name for g in got] == names
     assert {(g.birth_date, g.city) for g in got} == {(date(1990, 1, 2), "深圳")}
     assert all(g.joined_at.replace(tzinfo=g.joined_at.tzinfo or UTC) == joined for g in got)
+
+
+def test_columns_are_written_as_the_rows_are_by_the_same_writer(db):
+    import numpy as np
+
+    from mutua.db import copy_columns
+
+    names = np.array(["tab\there", "back\\slash \\N", "深圳 李雷"], dtype=object)
+    ids = np.array(reserve_ids(db, "members", len(names)), dtype=np.int64)
+    n = len(ids)
+    joined = np.array(["2026-03-04T05:06:07.891011"] * n, dtype="datetime64[us]")
+    written = copy_columns(db, "members", {
+        "id": ids, "member_number": np.array([f"M{i:09d}" for i in ids], dtype=object),
+        "name": names, "id_number": np.array([f"ID{i}" for i in ids], dtype=object),
+        "birth_date": np.array(["1990-01-02"] * n, dtype=object),
+        "sex": np.full(n, "F", dtype=object), "phone": np.full(n, "+8613800138000", dtype=object),
+        "occupation_code": np.full(n, "E0501", dtype=object),
+        "occupation_class": np.full(n, 2, dtype=np.int64),
+        "city": np.array(["深圳", "SZ\tx", "深圳"], dtype=object),
+        "status": np.full(n, "active", dtype=object), "joined_at": joined})
+    assert written == n
+    got = db.execute(select(Member.name, Member.joined_at, Member.city)
+                     .where(Member.id.in_(ids.tolist())).order_by(Member.id)).all()
+    assert [g.name for g in got] == names.tolist()
+    assert [g.city for g in got] == ["深圳", "SZ\tx", "深圳"]
+    when = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
+    assert all(g.joined_at.replace(tzinfo=g.joined_at.tzinfo or UTC) == when for g in got)

@@ -19,6 +19,7 @@ from mutua.ledger import service as ledger_service
 from mutua.reinsurance import service
 from mutua.reinsurance.models import Recovery, Treaty
 from mutua.settlement import service as settlement_service
+from mutua.settlement.models import Close
 from tests.factories import ON_PAPER
 from tests.integration.settlement.conftest import (
     AFTER_Q1,
@@ -167,6 +168,22 @@ def test_a_recovery_dated_in_a_closed_quarter_counts_in_the_next_close(db, pool)
     s3 = settlement_service.close_quarter(db, project_code=CODE, quarter="2025Q3",
                                           actor=SYSTEM, today=date(2025, 10, 10))
     assert s3["reinsurance_recovered"] == "0.00"  # counted once
+    assert_books_balance(db)
+
+
+def test_the_next_close_reads_reinsurance_to_date_from_the_close_row(db, pool):
+    file(db)
+    settlement_service.close_quarter(db, project_code=CODE, quarter="2025Q1", actor=SYSTEM,
+                                     today=AFTER_Q1)
+    death(db, pool.policies[1], day=date(2025, 3, 10))
+    settlement_service.close_quarter(db, project_code=CODE, quarter="2025Q2", actor=SYSTEM,
+                                     today=date(2025, 7, 10))
+    db.execute(Close.__table__.update().values(statement={}))  # what was told is not state
+    db.expire_all()
+    s3 = settlement_service.close_quarter(db, project_code=CODE, quarter="2025Q3",
+                                          actor=SYSTEM, today=date(2025, 10, 10))
+    assert s3["reinsurance_recovered"] == "0.00"
+    assert s3["reinsurance_recovered_to_date"] == "50000.00"
     assert_books_balance(db)
 
 

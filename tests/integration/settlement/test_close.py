@@ -206,6 +206,18 @@ def test_list_closes(db, pool):
         service.list_closes(db, project_code="NOPE")
 
 
+def test_the_list_of_closes_reads_the_close_row_not_its_statement(db, pool):
+    s = close(db)
+    told = service.list_closes(db, project_code=CODE)[0][0]
+    for key in ("surplus", "earned_premium", "claims_incurred", "result", "loss_ratio",
+                "reserve_drawn", "distributable", "reserve_after"):
+        assert told[key] == s[key], key
+    db.execute(Close.__table__.update().values(statement={}))
+    db.commit()
+    db.expire_all()
+    assert service.list_closes(db, project_code=CODE)[0][0] == told
+
+
 def test_two_projects_keep_their_own_books(db):
     build_pool(db, code="POOL-A")
     build_pool(db, code="POOL-B", claims=0)

@@ -101,6 +101,19 @@ def test_a_handler_sees_the_engines_reasons_and_decides(db, as_role):
     assert "核定结果已记录" in after.text and "已核定" in after.text
 
 
+def test_a_handlers_amount_reads_as_typed_with_the_yuan_sign_and_separators(db, as_role):
+    claim = _reported_claim(db)
+    client = as_role(Role.CLAIMS)
+    page = client.get(f"/staff/claims/{claim.id}")
+    item_id = re.search(r'name="approved_(\d+)"', page.text).group(1)
+    refused = client.post(f"/staff/claims/{claim.id}/decide", data={
+        "csrf_token": csrf_of(page.text), f"approved_{item_id}": "¥1,000.00", "reason": ""})
+    # read as 1000.00 like the claim form reads it: what is missing is the reason
+    assert refused.status_code == 422
+    assert "改变规则引擎的核定结果须写明理由" in refused.text
+    assert "须为以元为单位的金额" not in refused.text
+
+
 def test_finance_previews_then_closes_and_an_actuary_only_previews(db, as_role, client):
     build_pool(db)
     db.commit()

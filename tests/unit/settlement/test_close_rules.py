@@ -87,3 +87,21 @@ def test_close_entries_balance(amounts):
     assert all(e.total == 0 for e in entries)
     assert all(isinstance(e, L.JournalEntry) for e in entries)
     assert len({e.idempotency_key for e in entries}) == len(entries)
+
+
+def test_reserve_bounds_annualise_the_quarter_and_cut_to_the_fen():
+    # 1,046.16 earned in the quarter: 4,184.64 a year; 15% is 627.696 -> 627.69, 5% 209.23
+    assert C.reserve_bounds(1_046_16, Decimal("0.15"), Decimal("0.05")) == (627_69, 209_23)
+    assert C.reserve_bounds(0, Decimal("0.15"), Decimal("0.05")) == (0, 0)
+    assert C.reserve_bounds(-1_00, Decimal("0.15"), Decimal("0.05")) == (0, 0)
+
+
+@given(st.integers(-10**9, 10**12), st.decimals(0, 1, places=4), st.decimals(0, 1, places=4))
+def test_reserve_bounds_never_exceed_the_annual_premium(earned, target, minimum):
+    t, m = C.reserve_bounds(earned, target, minimum)
+    assert 0 <= t <= max(earned, 0) * 4 and 0 <= m <= max(earned, 0) * 4
+
+
+def test_what_is_still_owed_never_goes_below_zero():
+    assert C.still_owed(500_00, 200_00) == 300_00
+    assert C.still_owed(500_00, 600_00) == 0

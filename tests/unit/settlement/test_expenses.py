@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import doctest
+from decimal import Decimal
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -37,3 +40,22 @@ def test_charged_is_the_lesser_of_costs_and_cap_and_no_category_above_its_cost(c
     assert c.charged == min(c.actual, cap)
     assert all(0 <= x.charged <= x.actual for x in c.lines)
     assert c.over_cap == c.actual - c.charged
+
+
+def test_the_cap_is_each_products_earned_premium_times_its_loading():
+    # 15% of 6,974.40 earned is a cap of 1,046.16
+    assert expenses.cap({7: 6_974_40}, {7: Decimal("0.15")}) == 1_046_16
+    # a product with no loading, or that earned less than nothing, adds nothing
+    assert expenses.cap({7: 6_974_40, 8: 100_00, 9: -50_00},
+                        {7: Decimal("0.15"), 9: Decimal("0.2")}) == 1_046_16
+
+
+def test_with_no_costs_recorded_the_configured_share_of_the_cap_is_assumed():
+    assert expenses.assumed(1_046_16, Decimal("1")) == {expenses.ASSUMED: 1_046_16}
+    assert expenses.assumed(1_046_16, Decimal("0.5")) == {expenses.ASSUMED: 523_08}
+    assert expenses.charge(cap=1_046_16, actual=expenses.assumed(1_046_16, Decimal("0.5"))
+                           ).charged == 523_08
+
+
+def test_the_doctests_hold():
+    assert doctest.testmod(expenses).failed == 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import Form, UploadFile
@@ -25,6 +25,7 @@ from mutua.claims import service as claims_service
 from mutua.claims.models import Claim, ClaimDocument
 from mutua.claims.schemas import ClaimIn, ItemIn
 from mutua.errors import Problem, ValidationFailed
+from mutua.money import parse_yuan
 from mutua.policies import service as policies_service
 from mutua.settings import Settings
 
@@ -84,15 +85,9 @@ def covers(db: Session, *, member_id: int, actor: Principal) -> list[dict]:
 
 def money_field(text: str, field: str) -> Decimal | None:
     """An amount typed in yuan ("1,234.50", "¥80"); blank is None; negative is refused."""
-    text = (text or "").replace(",", "").replace("¥", "").strip()
-    if not text:
+    value = parse_yuan(text, field=field)
+    if value is None:
         return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValidationFailed(field, "must be an amount in yuan") from None
-    if not value.is_finite():
-        raise ValidationFailed(field, "must be an amount in yuan")
     if value < 0:
         raise ValidationFailed(field, "must not be negative")
     return value

@@ -10,7 +10,6 @@ progression evidence from the health record (an audited read of health data).
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from fastapi import Depends, File, Form, Query, Request, UploadFile
@@ -33,7 +32,7 @@ from mutua.health import service as health_service
 from mutua.jobs import starts
 from mutua.jobs.service import JobAlreadyOpen
 from mutua.members import service as members_service
-from mutua.money import non_negative_money
+from mutua.money import non_negative_money, parse_yuan, plain_yuan
 from mutua.policies import service as policies_service
 from mutua.web import labels
 from mutua.web.i18n import gettext as _
@@ -369,7 +368,7 @@ def revise_reserve(claim_id: PathId, request: Request, db: DbSession,
     form = {"reserve_amount": amount, "reserve_reason": reason}
     try:
         check_reserve_form(amount, reason)
-        claims_service.set_reserve(db, claim_id=claim_id, amount=amount.replace(",", "").strip(),
+        claims_service.set_reserve(db, claim_id=claim_id, amount=plain_yuan(amount),
                                    actor=principal, reason=reason.strip())
     except (ValidationFailed, Conflict) as exc:
         db.rollback()
@@ -382,7 +381,7 @@ def check_reserve_form(amount: str, reason: str) -> None:
     """Every problem of the reserve form at once: the amount in yuan and a written reason."""
     problems = []
     try:
-        non_negative_money(amount.replace(",", "").strip(), field="amount")
+        non_negative_money(plain_yuan(amount), field="amount")
     except ValidationFailed as exc:
         problems += exc.problems
     if not reason.strip():
@@ -412,13 +411,9 @@ def _decision_in(db, principal, claim_id: int, fields: dict, circumstances: list
     items = claims_service.to_out(db, claims_service.load_claim(db, claim_id, principal)).items
     overrides = []
     for item in items:
-        text = (fields.get(f"approved_{item.id}") or "").replace(",", "").strip()
-        if not text:
+        amount = parse_yuan(fields.get(f"approved_{item.id}"), field=f"approved_{item.id}")
+        if amount is None:
             continue
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            raise ValidationFailed(f"approved_{item.id}", "must be an amount in yuan") from None
         if amount != item.engine_amount:
             overrides.append(ItemOverride(item_id=item.id, approved=amount))
     return DecisionIn(items=overrides, circumstances=circumstances,
