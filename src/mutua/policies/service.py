@@ -94,7 +94,11 @@ def quoter(db: Session, *, product: Product, period: SalePeriod, on: date,
 
 def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, actor: Principal,
           on: date | None = None, payment_reference: str = "") -> Policy:
-    """Enrol one member in a product's open period and record the premium paid."""
+    """Enrol one member in a product's open period and record the premium paid.
+
+    The policy is flushed, so its id is known; ``policy.product`` and ``policy.period`` are
+    the catalogue rows it was quoted from.
+    """
     on = on or shanghai_today()
     if actor.is_member and actor.member_id != member_id:
         raise Forbidden("members enrol only themselves")
@@ -106,11 +110,13 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
     offer = quote(db, member=member, product=product, period=period, on=on)
     if offer.problems:
         raise ValidationFailed(list(offer.problems))
-    if db.scalar(select(Policy.id).where(Policy.member_id == member_id,
-                                         Policy.product_id == product.id,
-                                         Policy.period_id == period.id)):
-        raise Conflict(already_holds(product_code, period_code))
     if product.line == "ckd":
+        # Underwriting reads health data (and audits the read): refuse a second policy first.
+        # Other lines rely on the unique (member, product, period) key at the flush below.
+        if db.scalar(select(Policy.id).where(Policy.member_id == member_id,
+                                             Policy.product_id == product.id,
+                                             Policy.period_id == period.id)):
+            raise Conflict(already_holds(product_code, period_code))
         from mutua.health import service as health_service
 
         health_service.underwrite(db, member_id=member_id, product=product, on=on)
