@@ -25,7 +25,8 @@ class Policy(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     period_id: Mapped[int] = mapped_column(ForeignKey("sale_periods.id"))
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    # No index of its own: the unique (member, product, period) key leads with it.
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     status: Mapped[str] = mapped_column(String(12), default="in_force")  # in_force|cancelled
     enrolled_on: Mapped[date] = mapped_column(Date)
     cover_start: Mapped[date] = mapped_column(Date)

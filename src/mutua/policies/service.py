@@ -157,6 +157,15 @@ class Enrolment(NamedTuple):
     row: int  # the caller's row number, to report problems against
 
 
+class MemberFacts(NamedTuple):
+    """What enrolment reads of a member (the columns :func:`_members_by_id` selects)."""
+
+    id: int
+    status: str
+    birth_date: date
+    occupation_class: int
+
+
 @dataclass(frozen=True)
 class BulkResult:
     enrolled: int
@@ -166,11 +175,13 @@ class BulkResult:
 
 def enrol_many(db: Session, *, product_code: str, period_code: str, enrolments: list[Enrolment],
                actor: Principal, on: date | None = None, reference: str = "bulk",
-               all_or_nothing: bool = False) -> BulkResult:
+               all_or_nothing: bool = False,
+               known: dict[int, MemberFacts] | None = None) -> BulkResult:
     """Enrol many members at once with set-based statements; one ledger entry for the batch.
 
     Rows that break a rule are reported by row number and skipped (or, with all_or_nothing,
-    nothing is enrolled at all).
+    nothing is enrolled at all). ``known`` holds the facts of members the caller has just
+    registered in this transaction, which are then not read back.
     """
     on = on or shanghai_today()
     product = catalog_service.get_product(db, code=product_code)
@@ -179,7 +190,9 @@ def enrol_many(db: Session, *, product_code: str, period_code: str, enrolments: 
         raise ValidationFailed("product_code", "kidney products are underwritten one by one on "
                                                "the applicant's own lab results")
     cells = catalog_service.table_cells(db, table_id=period.coefficient_table_id)
-    members = _members_by_id(db, [e.member_id for e in enrolments])
+    known = known or {}
+    members = _members_by_id(db, [e.member_id for e in enrolments if e.member_id not in known])
+    members.update(known)
     held = _already_enrolled(db, product.id, period.id, list(members))
     rows, problems, seen = [], {}, set()
     quote_for = quoter(db, product=product, period=period, on=on, cells=cells)
