@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, Text, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, Text, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -126,6 +126,20 @@ def make_engine(url: str, **kwargs) -> Engine:
         kwargs.setdefault("pool_size", 40)
         kwargs.setdefault("max_overflow", 40)
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+# How far a PostgreSQL standby is behind its primary, in seconds: none when it has replayed
+# all it has received (an idle primary sends nothing, so the time of the last replayed commit
+# alone would look old); else the age of the last commit it replayed (an upper bound). On a
+# primary, none.
+REPLICA_LAG = text(
+    "SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0"
+    " WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
+    " ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END")
+
+
+def replica_lag_seconds(session: Session) -> float:
+    return float(session.execute(REPLICA_LAG).scalar())
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -43,7 +43,7 @@ def shard_key_problems(table: Table) -> list[str]:
 
 
 def test_the_tables_that_grow_with_the_pool_are_marked_large():
-    assert MUST_BE_LARGE <= {t.name for t in large()}
+    assert {t.name for t in large()} >= MUST_BE_LARGE
 
 
 @pytest.mark.parametrize("table", sorted(t.name for t in large()))
