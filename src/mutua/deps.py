@@ -50,6 +50,41 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
     await _end_off_loop(session, True)
 
 
+async def get_read_db(request: Request, response: Response) -> AsyncIterator[Session]:
+    """A session for a report that only reads: on the replica (MUTUA_READ_DATABASE_URL) when
+    it is at most ``read_max_lag_seconds`` behind the primary, else on the primary.
+
+    The answer says where it was read: ``X-Mutua-Read-From: replica`` with
+    ``X-Mutua-Stale-Seconds`` (how far behind the replica was; 0 when it had replayed all it
+    had received), or ``primary``. The session is rolled back at the end: it never writes.
+    """
+    session, where, lag = await to_thread.run_sync(_read_session, request.app)
+    response.headers["X-Mutua-Read-From"] = where
+    if where == "replica":
+        response.headers["X-Mutua-Stale-Seconds"] = f"{lag:.1f}"
+    try:
+        yield session
+    finally:
+        await _end_off_loop(session, False)
+
+
+def _read_session(app) -> tuple[Session, str, float]:
+    from mutua.db import replica_lag_seconds
+
+    replica = app.state.read_sessionmaker
+    if replica is not None:
+        session = replica()
+        try:
+            lag = replica_lag_seconds(session)
+        except Exception:  # a replica that is down or unreachable: read on the primary
+            session.close()
+        else:
+            if lag <= app.state.settings.read_max_lag_seconds:
+                return session, "replica", lag
+            session.close()
+    return app.state.sessionmaker(), "primary", 0.0
+
+
 async def _end_off_loop(session: Session, commit: bool) -> None:
     if session.in_transaction():
         await to_thread.run_sync(_end, session, commit)
@@ -134,6 +169,8 @@ def _session_parameter(endpoint: Callable[..., Any]) -> str | None:
 # (or reads its own write) never sees the state from before, and a failed commit is an
 # error response rather than a success already sent.
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
+# Reports and statements that only read: the replica when one is set and near enough.
+ReadDbSession = Annotated[Session, Depends(get_read_db, scope="function")]
 
 
 # The caller and paging dependencies are ``async def`` although they never await: FastAPI runs

@@ -6,10 +6,11 @@ PostgreSQL run atomically, so two transactions never get the same block.
 ``reserve`` advances the counter inside the caller's transaction: the numbers are gapless, but
 the counter's row stays locked until that transaction ends, so concurrent callers queue.
 ``reserve_now`` is for numbers issued one at a time under concurrency (a policy, a claim, a
-member registered at the desk): on PostgreSQL it advances the counter in a transaction of its
-own that commits at once, so the row is locked for microseconds; a caller that later rolls back
-leaves a gap, as a database sequence would. SQLite has one writer at a time anyway, and a second
-connection would wait on the caller's own write lock, so there it is ``reserve``.
+member registered at the desk): on PostgreSQL it advances the counter in one autocommit
+statement on a connection of its own, so the row is locked for microseconds and the number
+costs one round trip (a transaction of its own cost three: BEGIN, UPDATE, COMMIT); a caller
+that later rolls back leaves a gap, as a database sequence would. SQLite has one writer at a
+time anyway, and a second connection would wait on the caller's own write lock, so there it is ``reserve``.
 """
 
 from __future__ import annotations
@@ -32,10 +33,7 @@ def reserve(db: Session, name: str, count: int = 1) -> range:
     """Reserve ``count`` consecutive numbers from the named counter; returns them."""
     if count <= 0:
         return range(0)
-    stmt = (
-        update(Counter).where(Counter.name == name)
-        .values(value=Counter.value + count).returning(Counter.value)
-    )
+    stmt = _advance(name, count)
     last = db.execute(stmt).scalar()
     if last is None:
         try:
@@ -47,12 +45,22 @@ def reserve(db: Session, name: str, count: int = 1) -> range:
     return range(last - count + 1, last + 1)
 
 
+def _advance(name: str, count: int):
+    return (update(Counter).where(Counter.name == name)
+            .values(value=Counter.value + count).returning(Counter.value))
+
+
 def reserve_now(db: Session, name: str, count: int = 1) -> range:
     """Reserve numbers in a transaction of their own (PostgreSQL); gaps are possible."""
     bind = db.get_bind()
     if bind.dialect.name == "sqlite":
         return reserve(db, name, count)
-    with bind.connect() as conn:
+    if count > 0:
+        with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            last = conn.execute(_advance(name, count)).scalar()
+        if last is not None:
+            return range(last - count + 1, last + 1)
+    with bind.connect() as conn:  # the counter's first use: create its row
         own = Session(bind=conn)
         try:
             numbers = reserve(own, name, count)

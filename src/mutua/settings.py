@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     # database, and queue the rest in order. A database across a network wants more (see
     # docs/operations.md, "Request threads").
     request_threads: int = Field(default=2, ge=1, le=1000)
+    # Reports and statements read from a streaming replica when this is set (docs/operations.md,
+    # "Beyond one server"); a replica further behind the primary than read_max_lag_seconds is
+    # passed over for the primary, and a report read on the replica says how far behind it was.
+    read_database_url: str | None = None
+    read_max_lag_seconds: float = Field(default=30, ge=0, le=86400)
     # Background jobs (docs/operations.md, "Workers"). "auto": the app runs an embedded worker
     # thread on SQLite (so the demo needs nothing else) and none on PostgreSQL, where
     # `mutua worker` processes take the queue.

@@ -8,13 +8,14 @@ from decimal import Decimal
 from sqlalchemy import JSON, Date, ForeignKey, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mutua.db import Base, Money
+from mutua.db import Base, Money, catalogue_table
 
 
 class Project(Base):
     """A pool (项目) with its own members, products and books."""
 
     __tablename__ = "projects"
+    __table_args__ = (catalogue_table(),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
@@ -30,6 +31,7 @@ class Project(Base):
 
 class Product(Base):
     __tablename__ = "products"
+    __table_args__ = (catalogue_table(),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
@@ -80,7 +82,7 @@ class Benefit(Base):
     """One cover of a product; its sum insured is ``base_sum_insured x coefficient (+ uplifts)``."""
 
     __tablename__ = "benefits"
-    __table_args__ = (UniqueConstraint("product_id", "code"),)
+    __table_args__ = (UniqueConstraint("product_id", "code"), catalogue_table())
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
@@ -109,7 +111,7 @@ class CoefficientTable(Base):
     """Sum-insured coefficients by age band and occupation class (保额系数表), versioned."""
 
     __tablename__ = "coefficient_tables"
-    __table_args__ = (UniqueConstraint("product_id", "version"),)
+    __table_args__ = (UniqueConstraint("product_id", "version"), catalogue_table())
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
@@ -122,7 +124,8 @@ class CoefficientTable(Base):
 
 class CoefficientCell(Base):
     __tablename__ = "coefficient_cells"
-    __table_args__ = (UniqueConstraint("table_id", "age_min", "occupation_class"),)
+    __table_args__ = (UniqueConstraint("table_id", "age_min", "occupation_class"),
+                      catalogue_table())
 
     id: Mapped[int] = mapped_column(primary_key=True)
     table_id: Mapped[int] = mapped_column(ForeignKey("coefficient_tables.id"), index=True)
@@ -138,7 +141,7 @@ class SalePeriod(Base):
     """A sale period (期): a window to enrol, the first day of cover, and the table in force."""
 
     __tablename__ = "sale_periods"
-    __table_args__ = (UniqueConstraint("product_id", "code"),)
+    __table_args__ = (UniqueConstraint("product_id", "code"), catalogue_table())
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)

@@ -16,7 +16,7 @@ from sqlalchemy import JSON, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mutua.dates import utcnow
-from mutua.db import Base, BigIntPK, BoundedText, Money, UTCDateTime
+from mutua.db import Base, BigIntPK, BoundedText, Money, UTCDateTime, large_table
 
 # Workflow states. Open claims (reported, under_review, awaiting_docs, reopened) carry
 # a case reserve; awaiting_docs is a handler's request to the member for missing
@@ -36,6 +36,8 @@ class Claim(Base):
     __table_args__ = (
         Index("ix_claims_project_status", "project_id", "status"),
         Index("ix_claims_project_event", "project_id", "event_date"),
+        UniqueConstraint("project_id", "id"),
+        large_table(),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -84,6 +86,7 @@ class ClaimItem(Base):
     """One claimed benefit with the facts it needs and its engine and final amounts."""
 
     __tablename__ = "claim_items"
+    __table_args__ = (UniqueConstraint("project_id", "id"), large_table())
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)

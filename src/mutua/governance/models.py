@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mutua.dates import utcnow
-from mutua.db import Base, BigIntPK, BoundedText, UTCDateTime
+from mutua.db import Base, BigIntPK, BoundedText, UTCDateTime, large_table
 
 # Longest free text of each kind, in characters: the request schemas, the services and the
 # columns hold the same limits.
@@ -103,6 +103,7 @@ class Ballot(Base):
     """One secret ballot: the receipt hash and the choice, and nothing that names the voter."""
 
     __tablename__ = "governance_ballots"
+    __table_args__ = (large_table(),)
 
     proposal_id: Mapped[int] = mapped_column(ForeignKey("governance_proposals.id"),
                                              primary_key=True)

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mutua.dates import utcnow
-from mutua.db import Base, BigIntPK, BoundedText, UTCDateTime
+from mutua.db import Base, BigIntPK, BoundedText, UTCDateTime, large_table
 
 
 class Observation(Base):
@@ -29,7 +29,7 @@ class Observation(Base):
     __tablename__ = "health_observations"
     # The dedup key: one result per patient, kind and moment; a second copy is a duplicate.
     __table_args__ = (UniqueConstraint("member_id", "kind", "effective_at",
-                                       name="uq_health_obs_dedup"),)
+                                       name="uq_health_obs_dedup"), large_table())
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     # The sharding key; not indexed (reads go by patient), which keeps bulk ingest fast.

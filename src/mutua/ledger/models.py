@@ -9,7 +9,7 @@ from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mutua.dates import utcnow
-from mutua.db import Base, BigIntPK, Money, UTCDateTime
+from mutua.db import Base, BigIntPK, Money, UTCDateTime, large_table
 
 
 class Account(Base):
@@ -28,6 +28,7 @@ class Entry(Base):
     __table_args__ = (
         UniqueConstraint("project_id", "idempotency_key"),
         Index("ix_ledger_entries_project_date", "project_id", "entry_date"),
+        large_table(),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -48,7 +49,10 @@ class Posting(Base):
     """One line of an entry: positive amounts are debits, negative are credits."""
 
     __tablename__ = "ledger_postings"
-    __table_args__ = (Index("ix_ledger_postings_project_account", "project_id", "account_id"),)
+    # Balances read by (project, account); the id makes it the project's unique key too.
+    __table_args__ = (UniqueConstraint("project_id", "account_id", "id",
+                                       name="uq_ledger_postings_project_account"),
+                      large_table())
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entries.id"), index=True)

@@ -14,7 +14,7 @@ from mutua.auth.security import Principal
 from mutua.bounds import Day, Yuan
 from mutua.catalog import service as catalog_service
 from mutua.dates import today
-from mutua.deps import DbSession, PathId, QueryCode, QueryDay, Router, allow
+from mutua.deps import DbSession, PathId, QueryCode, QueryDay, ReadDbSession, Router, allow
 from mutua.ledger import service
 
 router = Router(prefix="/ledger", tags=["ledger"])
@@ -39,7 +39,7 @@ class ProjectTrialBalance(BaseModel):
 
 
 @router.get("/trial-balance", response_model=list[ProjectTrialBalance])
-def trial_balance(db: DbSession, actor: Finance,
+def trial_balance(db: ReadDbSession, actor: Finance,
                   project: QueryCode = None) -> list[ProjectTrialBalance]:
     """Each project's account balances (debit positive); every total is zero."""
     return [ProjectTrialBalance(project=tb.project_code, total=tb.total,

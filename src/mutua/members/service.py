@@ -126,12 +126,14 @@ def register(db: Session, *, data: MemberIn, actor: Principal) -> Member:
     return member
 
 
-def register_many(db: Session, rows: list[ValidMember]) -> dict[str, int]:
+def register_many(db: Session, rows: list[ValidMember],
+                  registered: set[int] | None = None) -> dict[str, int]:
     """Insert validated members in bulk; returns id_number -> member id for all of them.
 
     Members already registered (same ID number) are reused, not duplicated. New rows are
     written with COPY on PostgreSQL (executemany on SQLite) under the ORM, with ids reserved
-    first so they need not be looked up again.
+    first so they need not be looked up again; ``registered``, when given, receives the ids
+    of the members new to the mutual.
     """
     ids = existing_ids(db, [r.id_number for r in rows])
     new = list({r.id_number: r for r in rows if r.id_number not in ids}.values())
@@ -145,6 +147,8 @@ def register_many(db: Session, rows: list[ValidMember]) -> dict[str, int]:
                                                                    strict=True)),
               same={"status": "active", "joined_at": now})
     ids.update(zip((r.id_number for r in new), new_ids, strict=True))
+    if registered is not None:
+        registered.update(new_ids)
     return ids
 
 

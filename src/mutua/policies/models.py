@@ -9,15 +9,18 @@ from sqlalchemy import Date, ForeignKey, Index, Numeric, String, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mutua.dates import utcnow
-from mutua.db import Base, BigIntPK, Money, UTCDateTime
+from mutua.db import Base, BigIntPK, Money, UTCDateTime, large_table
 
 
 class Policy(Base):
     __tablename__ = "policies"
     __table_args__ = (
-        UniqueConstraint("member_id", "product_id", "period_id"),
+        # One policy per member, product and period; the product fixes the project, which
+        # the key also holds (last, so a member's policies are still found by it).
+        UniqueConstraint("member_id", "product_id", "period_id", "project_id"),
         Index("ix_policies_project_status", "project_id", "status"),
         Index("ix_policies_project_cover", "project_id", "cover_start", "cover_end"),
+        large_table(),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -25,7 +28,8 @@ class Policy(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     period_id: Mapped[int] = mapped_column(ForeignKey("sale_periods.id"))
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    # No index of its own: the unique (member, product, period) key leads with it.
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     status: Mapped[str] = mapped_column(String(12), default="in_force")  # in_force|cancelled
     enrolled_on: Mapped[date] = mapped_column(Date)
     cover_start: Mapped[date] = mapped_column(Date)
@@ -43,9 +47,10 @@ class PremiumPayment(Base):
     """Money received for a policy (positive) or refunded to the member (negative)."""
 
     __tablename__ = "premium_payments"
+    __table_args__ = (UniqueConstraint("project_id", "id"), large_table())
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
     policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(Money())
     paid_on: Mapped[date] = mapped_column(Date)
@@ -57,13 +62,14 @@ class SumInsuredUplift(Base):
     """Extra sum insured bought for a policy with its share of a quarter's surplus."""
 
     __tablename__ = "sum_insured_uplifts"
-    __table_args__ = (Index("ix_uplifts_policy", "policy_id", "effective_from"),)
+    __table_args__ = (Index("ix_uplifts_policy", "policy_id", "effective_from"),
+                      UniqueConstraint("project_id", "id"), large_table())
 
     # A close writes millions of these rows in one statement. project_id and benefit_id
     # carry no foreign key: the close takes both from rows it has just read, and each key
     # check cost PostgreSQL about 10 s per million rows. The policy key stays.
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    project_id: Mapped[int] = mapped_column(index=True)
+    project_id: Mapped[int]  # leads the unique (project_id, id) key
     policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"))
     benefit_id: Mapped[int]
     quarter: Mapped[str] = mapped_column(String(7))  # the closed quarter that paid for it

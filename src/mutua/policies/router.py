@@ -36,7 +36,7 @@ def enrol(body: EnrolIn, db: DbSession, actor: Enroller) -> Response:
     policy = service.enrol(db, member_id=member_id, product_code=body.product_code,
                            period_code=body.period_code, actor=actor,
                            payment_reference=body.payment_reference)
-    return as_json(policy_out(db, policy), status_code=201)
+    return as_json(views.enrolled(db, policy), status_code=201)
 
 
 @router.get("/mine", response_model=Page[PolicyOut])

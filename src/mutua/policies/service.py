@@ -94,7 +94,11 @@ def quoter(db: Session, *, product: Product, period: SalePeriod, on: date,
 
 def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, actor: Principal,
           on: date | None = None, payment_reference: str = "") -> Policy:
-    """Enrol one member in a product's open period and record the premium paid."""
+    """Enrol one member in a product's open period and record the premium paid.
+
+    The policy is flushed, so its id is known; ``policy.product`` and ``policy.period`` are
+    the catalogue rows it was quoted from.
+    """
     on = on or shanghai_today()
     if actor.is_member and actor.member_id != member_id:
         raise Forbidden("members enrol only themselves")
@@ -106,11 +110,13 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
     offer = quote(db, member=member, product=product, period=period, on=on)
     if offer.problems:
         raise ValidationFailed(list(offer.problems))
-    if db.scalar(select(Policy.id).where(Policy.member_id == member_id,
-                                         Policy.product_id == product.id,
-                                         Policy.period_id == period.id)):
-        raise Conflict(already_holds(product_code, period_code))
     if product.line == "ckd":
+        # Underwriting reads health data (and audits the read): refuse a second policy first.
+        # Other lines rely on the unique (member, product, period) key at the flush below.
+        if db.scalar(select(Policy.id).where(Policy.member_id == member_id,
+                                             Policy.product_id == product.id,
+                                             Policy.period_id == period.id)):
+            raise Conflict(already_holds(product_code, period_code))
         from mutua.health import service as health_service
 
         health_service.underwrite(db, member_id=member_id, product=product, on=on)
@@ -151,6 +157,15 @@ class Enrolment(NamedTuple):
     row: int  # the caller's row number, to report problems against
 
 
+class MemberFacts(NamedTuple):
+    """What enrolment reads of a member (the columns :func:`_members_by_id` selects)."""
+
+    id: int
+    status: str
+    birth_date: date
+    occupation_class: int
+
+
 @dataclass(frozen=True)
 class BulkResult:
     enrolled: int
@@ -160,11 +175,13 @@ class BulkResult:
 
 def enrol_many(db: Session, *, product_code: str, period_code: str, enrolments: list[Enrolment],
                actor: Principal, on: date | None = None, reference: str = "bulk",
-               all_or_nothing: bool = False) -> BulkResult:
+               all_or_nothing: bool = False,
+               known: dict[int, MemberFacts] | None = None) -> BulkResult:
     """Enrol many members at once with set-based statements; one ledger entry for the batch.
 
     Rows that break a rule are reported by row number and skipped (or, with all_or_nothing,
-    nothing is enrolled at all).
+    nothing is enrolled at all). ``known`` holds the facts of members the caller has just
+    registered in this transaction, which are then not read back.
     """
     on = on or shanghai_today()
     product = catalog_service.get_product(db, code=product_code)
@@ -173,7 +190,9 @@ def enrol_many(db: Session, *, product_code: str, period_code: str, enrolments: 
         raise ValidationFailed("product_code", "kidney products are underwritten one by one on "
                                                "the applicant's own lab results")
     cells = catalog_service.table_cells(db, table_id=period.coefficient_table_id)
-    members = _members_by_id(db, [e.member_id for e in enrolments])
+    known = known or {}
+    members = _members_by_id(db, [e.member_id for e in enrolments if e.member_id not in known])
+    members.update(known)
     held = _already_enrolled(db, product.id, period.id, list(members))
     rows, problems, seen = [], {}, set()
     quote_for = quoter(db, product=product, period=period, on=on, cells=cells)

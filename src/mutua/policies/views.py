@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from types import SimpleNamespace
 
 from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from mutua.catalog.models import Benefit, Product, Project, SalePeriod
 from mutua.dates import today
 from mutua.db import page_total
+from mutua.money import round_fen
 from mutua.policies.domain import sums_insured, uplift_in_effect
 from mutua.policies.models import Policy, SumInsuredUplift
 from mutua.policies.schemas import BenefitCoverOut, PolicyOut, UpliftOut
@@ -55,6 +57,19 @@ UPLIFTS = (select(_uplift.c.policy_id, _uplift.c.benefit_id, _benefit.c.code, _u
            .order_by(_uplift.c.effective_from, _benefit.c.id))
 
 
+# A policy just enrolled: its codes and its product's benefits in one statement (it has no
+# uplifts yet, and the rest of it is in the session).
+CODES_AND_BENEFITS = (
+    select(_project.c.code.label("project_code"), _product.c.code.label("product_code"),
+           _period.c.code.label("period_code"), _benefit.c.id, _benefit.c.code,
+           _benefit.c.kind, _benefit.c.base_sum_insured)
+    .join_from(_period, _product, _product.c.id == _period.c.product_id)
+    .join(_project, _project.c.id == _product.c.project_id)
+    .outerjoin(_benefit, _benefit.c.product_id == _product.c.id)
+    .where(_period.c.id == bindparam("period_id"))
+    .order_by(_benefit.c.id))
+
+
 def member_page(db: Session, *, member_id: int, limit: int, offset: int,
                 ) -> tuple[list[PolicyOut], int]:
     """A page of a member's policies, latest cover first, and how many they hold in all.
@@ -73,6 +88,24 @@ def by_ids(db: Session, policy_ids: list[int]) -> list[PolicyOut]:
     rows = db.connection().execute(BY_ID, {"ids": policy_ids}).all()
     order = {pid: i for i, pid in enumerate(policy_ids)}
     return _views(db, sorted(rows, key=lambda r: order[r.id]))
+
+
+def enrolled(db: Session, policy: Policy) -> PolicyOut:
+    """A policy this unit of work has just enrolled (flushed), as :func:`by_ids` would read
+    it, in one statement instead of three: enrolment is the busiest write."""
+    rows = db.connection().execute(CODES_AND_BENEFITS, {"period_id": policy.period_id}).all()
+    codes = rows[0]
+    row = SimpleNamespace(**{c: getattr(policy, c) for c in _POLICY_FIELDS},
+                          refund=round_fen(policy.refund),  # as the Money column reads it
+                          project_code=codes.project_code, product_code=codes.product_code,
+                          period_code=codes.period_code)
+    benefits = [b for b in rows if b.id is not None]
+    return _view(row, benefits, [], max(policy.cover_start, today()))
+
+
+_POLICY_FIELDS = ("id", "policy_number", "product_id", "member_id", "status", "enrolled_on",
+                  "cover_start", "cover_end", "premium", "occupation_class",
+                  "age_at_start", "coefficient")
 
 
 def _views(db: Session, rows: list[Row]) -> list[PolicyOut]:

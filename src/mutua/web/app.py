@@ -63,6 +63,8 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.sessionmaker = session_factory(app.state.engine)
+    app.state.read_sessionmaker = (session_factory(make_engine(settings.read_database_url))
+                                   if settings.read_database_url else None)
 
     _install_error_handlers(app)
     _install_healthz(app)  # first in the route table: Starlette tries routes in order

@@ -44,6 +44,20 @@ def test_member_enrols_and_sees_scaled_sum_insured(client, db):
     assert_books_balance(db)
 
 
+def test_the_enrolment_answer_is_the_policy_as_it_reads_back(client, db):
+    """The enrolment route builds its answer from what it has just written (one statement,
+    not the read model's three): it must equal what GET reads, field for field."""
+    f.accident_project(db)
+    m = f.member(db, occupation="F0601", login=True)
+    h = f.member_headers(client, db, m)
+    r = client.post("/api/v1/policies", json={"product_code": "TEST-ACC-1", "period_code": "P1"},
+                    headers=h)
+    assert r.status_code == 201, r.text
+    read = client.get(f"/api/v1/policies/{r.json()['id']}", headers=h)
+    assert read.status_code == 200 and r.json() == read.json()
+    assert len(r.json()["benefits"]) >= 2 and r.json()["uplifts"] == []
+
+
 def test_bad_enrolments_are_refused_and_store_nothing(client, db):
     today = shanghai_today()
     f.accident_project(db, classes=(1, 2, 3, 4, 5), min_age=18, max_age=60)
