@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from mutua import numbering
@@ -27,8 +27,8 @@ from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
 from mutua.members.models import Member
 from mutua.money import ZERO, from_fen, to_fen
-from mutua.policies import domain
-from mutua.policies.models import Policy, PremiumPayment, SumInsuredUplift
+from mutua.policies import domain, dues
+from mutua.policies.models import Policy, PremiumInvoice, PremiumPayment, SumInsuredUplift
 
 CHUNK = 5000
 
@@ -93,8 +93,13 @@ def quoter(db: Session, *, product: Product, period: SalePeriod, on: date,
 
 
 def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, actor: Principal,
-          on: date | None = None, payment_reference: str = "") -> Policy:
-    """Enrol one member in a product's open period and record the premium paid."""
+          on: date | None = None, payment_reference: str = "", paid: bool = True) -> Policy:
+    """Enrol one member in a product's open period.
+
+    ``paid``: the premium was received with the enrolment (at the counter) and cover is
+    written at once; otherwise a premium due is opened and the policy covers nothing until
+    it is paid within the product's grace days (policies.dues).
+    """
     on = on or shanghai_today()
     if actor.is_member and actor.member_id != member_id:
         raise Forbidden("members enrol only themselves")
@@ -124,10 +129,13 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
     db.add(policy)
     with unique_or_conflict(already_holds(product_code, period_code)):
         db.flush()  # an enrolment of the same member that committed since the check above
-    _record_premium(db, policy=policy, reference=payment_reference, on=on)
+    if paid:
+        _record_premium(db, policy=policy, reference=payment_reference, on=on)
+    else:
+        dues.open_due(db, policy=policy, grace_days=product.grace_days, on=on)
     audit.record(db, actor=actor, action="policy.enrol", entity="policy", entity_id=policy.id,
                  project_id=policy.project_id, detail={"product": product_code,
-                                                       "period": period_code})
+                                                       "period": period_code, "paid": paid})
     return policy
 
 
@@ -160,13 +168,17 @@ class BulkResult:
 
 def enrol_many(db: Session, *, product_code: str, period_code: str, enrolments: list[Enrolment],
                actor: Principal, on: date | None = None, reference: str = "bulk",
-               all_or_nothing: bool = False) -> BulkResult:
+               all_or_nothing: bool = False, paid: bool = True, payer: str = "") -> BulkResult:
     """Enrol many members at once with set-based statements; one ledger entry for the batch.
 
     Rows that break a rule are reported by row number and skipped (or, with all_or_nothing,
-    nothing is enrolled at all).
+    nothing is enrolled at all). ``paid``: the group's premium came with the file and cover
+    is written at once; otherwise one group invoice (``reference``, owed by ``payer``) owns
+    a premium due per policy, and cover starts when the invoice is paid in its grace days.
     """
     on = on or shanghai_today()
+    if not paid and not 1 <= len(reference) <= 32:
+        raise ValidationFailed("reference", "must be 1 to 32 characters")
     product = catalog_service.get_product(db, code=product_code)
     period = catalog_service.get_period(db, product=product, code=period_code)
     if product.line == "ckd":
@@ -188,16 +200,23 @@ def enrol_many(db: Session, *, product_code: str, period_code: str, enrolments: 
         rows.append((member, offer))
     if all_or_nothing and problems:
         return BulkResult(0, problems, ZERO)
-    _insert_policies(db, product=product, period=period, rows=rows, on=on, reference=reference)
     total = product.uniform_premium * len(rows)
-    if rows:
+    if rows and not paid:
+        _insert_unpaid(db, product=product, period=period, rows=rows, on=on,
+                       reference=reference, payer=payer)
+    else:
+        _insert_policies(db, product=product, period=period, rows=rows, on=on,
+                         reference=reference)
+    if rows and paid:
         ledger_service.post(db, L.JournalEntry.of(
             project_id=product.project_id, entry_date=on, kind="premium_batch",
             memo=f"premiums received: {len(rows)} enrolments in {product_code} {period_code}",
             reference=reference, postings=L.transfer(L.CASH, L.UNEARNED_PREMIUM, total)))
+    if rows:
         audit.record(db, actor=actor, action="policy.enrol_many", entity="product",
                      entity_id=product.id, project_id=product.project_id,
-                     detail={"period": period_code, "count": len(rows), "reference": reference})
+                     detail={"period": period_code, "count": len(rows), "reference": reference,
+                             "paid": paid})
     return BulkResult(len(rows), problems, total)
 
 
@@ -232,23 +251,62 @@ def _already_enrolled(db: Session, product_id: int, period_id: int, ids: list[in
 
 
 def _insert_policies(db: Session, *, product: Product, period: SalePeriod,
-                     rows: list[tuple[Member, Offer]], on: date, reference: str) -> None:
+                     rows: list[tuple[Member, Offer]], on: date, reference: str,
+                     paid: bool = True) -> tuple[list[int], list[str]]:
     """Policies and their premium payments, written with COPY on PostgreSQL (executemany on
-    SQLite) under the ORM; ids are reserved first so the payments can point at them."""
+    SQLite) under the ORM; ids are reserved first so the payments can point at them.
+
+    Unpaid policies are written with no cover and no payment (their dues keep the cover).
+    """
     numbers = policy_numbers(db, len(rows))
     ids = reserve_ids(db, "policies", len(rows))
     premium, now = to_fen(product.uniform_premium), utcnow()
+
+    def cover(o: Offer) -> tuple[date, date]:
+        return (o.cover_start, o.cover_end) if paid else domain.no_cover(o.cover_start)
+
     copy_rows(db, "policies", [
         "id", "policy_number", "member_id", "cover_start", "cover_end", "age_at_start",
         "occupation_class", "coefficient"],
-        ((pid, num, m.id, o.cover_start, o.cover_end, o.age, m.occupation_class, o.coefficient)
+        ((pid, num, m.id, *cover(o), o.age, m.occupation_class, o.coefficient)
          for (m, o), num, pid in zip(rows, numbers, ids, strict=True)),
         same={"project_id": product.project_id, "product_id": product.id,
-              "period_id": period.id, "status": "in_force", "enrolled_on": on,
-              "premium": premium, "refund": 0, "created_at": now})
-    copy_rows(db, "premium_payments", ["policy_id"], ((pid,) for pid in ids),
-              same={"project_id": product.project_id, "amount": premium, "paid_on": on,
-                    "kind": "premium", "reference": reference})
+              "period_id": period.id, "status": domain.IN_FORCE if paid else domain.UNPAID,
+              "enrolled_on": on, "premium": premium, "refund": 0, "created_at": now})
+    if paid:
+        copy_rows(db, "premium_payments", ["policy_id"], ((pid,) for pid in ids),
+                  same={"project_id": product.project_id, "amount": premium, "paid_on": on,
+                        "kind": "premium", "reference": reference})
+    return ids, numbers
+
+
+def _insert_unpaid(db: Session, *, product: Product, period: SalePeriod,
+                   rows: list[tuple[Member, Offer]], on: date, reference: str,
+                   payer: str) -> None:
+    """A group's policies awaiting one invoice: the invoice, the policies with no cover and
+    a due per policy keeping its cover, in bulk; Dr premium receivable / Cr unearned."""
+    total = product.uniform_premium * len(rows)
+    grace_end = domain.grace_end(on, product.grace_days)
+    invoice = PremiumInvoice(project_id=product.project_id, reference=reference[:32],
+                             payer=payer[:100], product_id=product.id, period_id=period.id,
+                             policies=len(rows), amount=total, paid=ZERO, due_on=on,
+                             grace_end=grace_end, state=dues.OPEN)
+    db.add(invoice)
+    with unique_or_conflict(f"invoice {reference} already exists in this project"):
+        db.flush()
+    ids, numbers = _insert_policies(db, product=product, period=period, rows=rows, on=on,
+                                    reference=reference, paid=False)
+    copy_rows(db, "premium_dues", ["policy_id", "member_id", "reference", "cover_start",
+                                   "cover_end"],
+              ((pid, m.id, num, o.cover_start, o.cover_end)
+               for (m, o), num, pid in zip(rows, numbers, ids, strict=True)),
+              same={"project_id": product.project_id, "invoice_id": invoice.id,
+                    "amount": to_fen(product.uniform_premium), "paid": 0, "due_on": on,
+                    "grace_end": grace_end, "state": dues.OPEN, "created_at": utcnow()})
+    ledger_service.post(db, L.JournalEntry.of(
+        project_id=product.project_id, entry_date=on, kind="premium_invoice",
+        memo=f"group invoice {reference}: {len(rows)} premiums due", reference=reference[:64],
+        postings=L.transfer(L.PREMIUM_RECEIVABLE, L.UNEARNED_PREMIUM, total)))
 
 
 def cancel(db: Session, *, policy_id: int, actor: Principal, on: date | None = None,
@@ -258,6 +316,13 @@ def cancel(db: Session, *, policy_id: int, actor: Principal, on: date | None = N
     if len(reason) > 64:  # it becomes the refund payment's reference
         raise ValidationFailed("reason", "must be at most 64 characters")
     policy = get(db, policy_id=policy_id, actor=actor)
+    if policy.status == domain.UNPAID and dues.cancel_due(db, policy=policy, on=on):
+        policy.status, policy.cancelled_on = domain.CANCELLED, on
+        audit.record(db, actor=actor, action="policy.cancel", entity="policy",
+                     entity_id=policy.id, project_id=policy.project_id,
+                     detail={"refund": "0", "unpaid": True})
+        db.flush()
+        return policy
     refund = refund_quote(policy, on=on)
     _return_unearned_uplifts(db, policy, new_end=refund.cover_end)
     policy.status, policy.cancelled_on = "cancelled", on
@@ -325,12 +390,25 @@ def list_for_member(db: Session, *, member_id: int, actor: Principal, limit: int
                             count=select(func.count()).select_from(Policy).where(where))
 
 
+def in_force_and_paid_on(on: date):
+    """SQL condition: the policy covers ``on`` (domain.in_force_and_paid, as a WHERE)."""
+    return and_(Policy.status == domain.IN_FORCE, Policy.cover_start <= on,
+                Policy.cover_end >= on)
+
+
 def is_owner(db: Session, *, member_id: int, on: date | None = None) -> bool:
     """A member holds owner's rights while any of their policies is in force."""
     on = on or shanghai_today()
     return db.scalar(select(Policy.id).where(
-        Policy.member_id == member_id, Policy.status == "in_force",
-        Policy.cover_start <= on, Policy.cover_end >= on).limit(1)) is not None
+        Policy.member_id == member_id, in_force_and_paid_on(on)).limit(1)) is not None
+
+
+def check_covers_claims(policy: Policy) -> None:
+    """Refuse a claim on a policy whose premium is unpaid or which lapsed unpaid, saying so
+    (before its dates, which for such a policy cover nothing)."""
+    problem = domain.claim_cover_problem(policy.status)
+    if problem is not None:
+        raise ValidationFailed([problem])
 
 
 def cover_on(db: Session, *, policy_id: int, on: date) -> domain.PolicyCover:
@@ -486,6 +564,5 @@ def in_force_counts(db: Session, *, on: date) -> dict[int, tuple[int, int]]:
     """
     rows = db.execute(
         select(Policy.project_id, func.count(Policy.id), func.count(Policy.member_id.distinct()))
-        .where(Policy.status == "in_force", Policy.cover_start <= on, Policy.cover_end >= on)
-        .group_by(Policy.project_id)).all()
+        .where(in_force_and_paid_on(on)).group_by(Policy.project_id)).all()
     return {pid: (int(n), int(m)) for pid, n, m in rows}

@@ -185,6 +185,10 @@ FIXED_RULES: frozenset[str] = frozenset({
     N_("is invalid"),
     N_("must not be negative"),
     N_("must be above zero"),
+    # the premium cycle (policies.domain)
+    N_("premium unpaid: the policy covers nothing until its premium is paid"),
+    N_("lapsed unpaid: the premium was not paid within the grace period, so the policy "
+       "never covered a claim"),
     N_("must be greater than zero"),
     N_("must be a finite number"),
     N_("must be a decimal string or integer, not a float"),
