@@ -48,18 +48,10 @@ class Owed:
 
 
 def find(db: Session, *, project_id: int, reference: str) -> Owed | None:
-    """The due or group invoice a payment reference names in a project, if any."""
-    inv = db.scalar(select(PremiumInvoice).where(PremiumInvoice.project_id == project_id,
-                                                 PremiumInvoice.reference == reference))
-    if inv is not None:
-        return Owed(project_id, inv.reference, None, inv.amount, inv.paid, inv.state,
-                    inv.grace_end, invoice_id=inv.id)
-    due = db.scalar(select(PremiumDue).where(PremiumDue.project_id == project_id,
-                                             PremiumDue.reference == reference))
-    if due is None or due.invoice_id is not None:  # a group's dues are paid by the invoice
-        return None
-    return Owed(project_id, due.reference, due.member_id, due.amount, due.paid, due.state,
-                due.grace_end, due_id=due.id)
+    """The due or group invoice a payment reference names in a project, if any (a group's
+    own dues are paid through their invoice, so their references name nothing)."""
+    found = owed_for(db, project_id=project_id, references=[reference]).get(reference)
+    return found[0] if found else None
 
 
 def find_or_404(db: Session, *, project_id: int, reference: str) -> Owed:
@@ -117,7 +109,31 @@ def apply(db: Session, *, owed: Owed, amount: Decimal, paid_on: date, reference:
     _add_paid(db, owed, amount, paid_on)
     if amount < owed.outstanding:
         return 0
-    return _start_cover(db, owed, paid_on, reference)
+    started = _start_cover(db, _dues_of(owed), paid_on, reference)
+    if owed.invoice_id is not None:
+        db.execute(update(PremiumInvoice).where(PremiumInvoice.id == owed.invoice_id)
+                   .values(state=PAID))
+    return started
+
+
+def settle(db: Session, *, project_id: int, due_ids: list[int], paid_on: date,
+           reference: str) -> int:
+    """Many single dues paid exactly on one day (the exact lines of a collection file), in
+    a few statements per 5,000 dues and one entry; returns the policies whose cover started."""
+    started, total = 0, ZERO
+    for start in range(0, len(due_ids), 5000):
+        where = and_(PremiumDue.project_id == project_id, PremiumDue.state == OPEN,
+                     PremiumDue.invoice_id.is_(None),
+                     PremiumDue.id.in_(due_ids[start:start + 5000]))
+        total += from_fen(int(db.scalar(select(ledger_service.fen_sum(PremiumDue.amount))
+                                        .where(where)) or 0))
+        started += _start_cover(db, where, paid_on, reference)
+    if total:
+        ledger_service.post(db, L.JournalEntry.of(
+            project_id=project_id, entry_date=paid_on, kind="premium",
+            memo=f"premiums received: {started} dues", reference=reference[:64],
+            postings=L.transfer(L.CASH, L.PREMIUM_RECEIVABLE, total)))
+    return started
 
 
 def _add_paid(db: Session, owed: Owed, amount: Decimal, paid_on: date) -> None:
@@ -129,9 +145,9 @@ def _add_paid(db: Session, owed: Owed, amount: Decimal, paid_on: date) -> None:
                    .values(paid=PremiumDue.paid + amount, paid_on=paid_on))
 
 
-def _start_cover(db: Session, owed: Owed, paid_on: date, reference: str) -> int:
-    """The dues are paid: each policy gets its planned cover, a payment row, in 4 statements."""
-    dues = _dues_of(owed)
+def _start_cover(db: Session, dues, paid_on: date, reference: str) -> int:
+    """The dues (a WHERE clause) are paid: each policy gets its planned cover and a payment
+    row, in 3 statements."""
     ids = select(PremiumDue.policy_id).where(dues).scalar_subquery()
 
     def planned(col):
@@ -150,9 +166,6 @@ def _start_cover(db: Session, owed: Owed, paid_on: date, reference: str) -> int:
     db.execute(update(PremiumDue).where(dues).values(state=PAID, paid=PremiumDue.amount,
                                                      paid_on=paid_on)
                .execution_options(synchronize_session=False))
-    if owed.invoice_id is not None:
-        db.execute(update(PremiumInvoice).where(PremiumInvoice.id == owed.invoice_id)
-                   .values(state=PAID))
     db.expire_all()
     return started
 
@@ -223,3 +236,27 @@ def of_member(db: Session, *, member_id: int) -> list[PremiumDue]:
     """A member's dues, newest first (what they owe and what they paid)."""
     return list(db.scalars(select(PremiumDue).where(PremiumDue.member_id == member_id)
                            .order_by(PremiumDue.due_on.desc(), PremiumDue.id.desc()).limit(200)))
+
+
+def owed_for(db: Session, *, project_id: int, references: list[str],
+             ) -> dict[str, tuple[Owed, str]]:
+    """The dues and group invoices ``references`` name in a project, each with the member
+    number it must be paid by ("" for an invoice), in one query per 5,000 references."""
+    from mutua.members.models import Member
+
+    out: dict[str, tuple[Owed, str]] = {}
+    for start in range(0, len(references), 5000):
+        part = references[start:start + 5000]
+        for inv in db.scalars(select(PremiumInvoice).where(
+                PremiumInvoice.project_id == project_id, PremiumInvoice.reference.in_(part))):
+            out[inv.reference] = (Owed(project_id, inv.reference, None, inv.amount, inv.paid,
+                                       inv.state, inv.grace_end, invoice_id=inv.id), "")
+        for due, number in db.execute(
+                select(PremiumDue, Member.member_number)
+                .join(Member, Member.id == PremiumDue.member_id)
+                .where(PremiumDue.project_id == project_id, PremiumDue.reference.in_(part),
+                       PremiumDue.invoice_id.is_(None))):
+            out[due.reference] = (Owed(project_id, due.reference, due.member_id, due.amount,
+                                       due.paid, due.state, due.grace_end, due_id=due.id),
+                                  number)
+    return out
