@@ -132,12 +132,32 @@ def _build_demo(db: Session, work: Work) -> dict:
                          report=work.progress)
 
 
+def _collect_premiums(db: Session, work: Work) -> dict:
+    from mutua.premiums import service as premiums_service
+
+    p = work.params
+    filename, data = work.load_input()
+    work.progress(0, None, "matching")
+    return premiums_service.import_file(db, project_code=p["project"], source=p["source"],
+                                        data=data, filename=filename,
+                                        actor=work.actor).to_dict()
+
+
+def _lapse(db: Session, work: Work) -> dict:
+    from mutua.policies import dues
+
+    lapsed = dues.lapse_overdue(db, on=date.fromisoformat(work.params["on"]))
+    return {"lapsed": sum(lapsed.values()), "by_project": {str(k): v for k, v in lapsed.items()}}
+
+
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("settlement.close", frozenset({Role.FINANCE}), _close),
     Kind("claims.pay", frozenset({Role.CLAIMS}), _pay),
     Kind("members.import", frozenset({Role.UNDERWRITER}), _import_members),
     Kind("health.import", frozenset({Role.CARE}), _import_lab_results),
     Kind("demo.build", frozenset(), _build_demo, rerun_after_crash=False),
+    Kind("premiums.collection", frozenset({Role.FINANCE}), _collect_premiums),
+    Kind("premiums.lapse", frozenset({Role.FINANCE}), _lapse),
 )}
 
 

@@ -89,3 +89,24 @@ def demo_build(db: Session, *, seed: int, members: int, actor: Principal) -> Job
         raise ValidationFailed("members", "must be at least 1")
     return service.enqueue(db, kind="demo.build", key="demo",
                            params={"seed": seed, "members": members}, actor=actor)
+
+
+def collection_file(db: Session, *, data: bytes, filename: str, project_code: str,
+                    source: str, actor: Principal) -> Job:
+    """A bank's or platform's settlement file, read and checked now (a bad line refuses it
+    at once, 422; a file already taken, 409), matched and posted by the job."""
+    from mutua.premiums import service as premiums_service
+
+    project = catalog_service.get_project(db, code=project_code)
+    premiums_service.check_file(db, project_id=project.id, source=source, data=data,
+                                filename=filename)
+    return service.enqueue(db, kind="premiums.collection", key=f"{project.code}:{file_key(data)}",
+                           params={"project": project.code, "source": source}, actor=actor,
+                           project_id=project.id, upload=(filename, data),
+                           lock=f"premiums:{project.code}")
+
+
+def lapse(db: Session, *, on: date, actor: Principal) -> Job:
+    """The lapse run for a day: one at a time; running it again lapses nothing more."""
+    return service.enqueue(db, kind="premiums.lapse", key=on.isoformat(),
+                           params={"on": on.isoformat()}, actor=actor, lock="premiums:lapse")

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import Depends, File, Form, Header, Query, Request, UploadFile
+from fastapi import Depends, File, Form, Header, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from mutua.auth.roles import Role
@@ -17,6 +17,9 @@ from mutua.bounds import Day
 from mutua.dates import today
 from mutua.deps import DbSession, Page, Paging, PathId, Router, allow, in_one_trip
 from mutua.errors import NotFound
+from mutua.jobs import starts
+from mutua.jobs.router import accepted
+from mutua.jobs.schemas import JobOut
 from mutua.policies import dues
 from mutua.premiums import service
 
@@ -102,19 +105,22 @@ def member_dues(db: DbSession, actor: MemberOrStaff, member_id: PathId) -> list[
             for d in dues.of_member(db, member_id=member_id)]
 
 
-@router.post("/files", response_model=FileOut)
+@router.post("/files", status_code=202, response_model=JobOut,
+             responses={422: {"description": "a line is bad: the whole file is refused"},
+                        409: {"description": "the same file was taken before"}})
 def upload_file(request: Request, db: DbSession, actor: Finance,
                 file: Annotated[UploadFile, File(description="CSV or .xlsx with columns "
                                                  "transaction_id, paid_on, amount, reference, "
                                                  "member_number, payer")],
                 project: Annotated[str, Form(max_length=40)],
-                source: Annotated[str, Form(max_length=20)] = "bank") -> FileOut:
-    """Take a settlement file: exact payments post, the rest wait in the queue. The same
-    file again is refused (409) and posts nothing."""
+                source: Annotated[str, Form(max_length=20)] = "bank") -> Response:
+    """Take a settlement file, as a job (202): exact payments post, the rest wait in the
+    queue; the job's result is the file's report (``FileOut``). A bad line refuses the
+    file now (422); the same file again is refused (409) and posts nothing."""
     data = file.file.read(request.app.state.settings.import_max_bytes + 1)
-    report = service.import_file(db, project_code=project, source=source, data=data,
-                                 filename=file.filename or "", actor=actor)
-    return FileOut(**report.to_dict())
+    return accepted(db, starts.collection_file(db, data=data, filename=file.filename or "",
+                                               project_code=project, source=source,
+                                               actor=actor))
 
 
 @router.get("/queue", response_model=Page[PaymentOut])
@@ -157,11 +163,11 @@ def checkout(db: DbSession, actor: MemberOrStaff, body: CheckoutIn) -> CheckoutO
     return CheckoutOut(**c.__dict__)
 
 
-@router.post("/lapse")
-def lapse(db: DbSession, actor: Finance, body: LapseIn) -> dict:
-    """Lapse every policy unpaid past its grace end (set-based; safe to run again)."""
-    lapsed = dues.lapse_overdue(db, on=body.on or today())
-    return {"lapsed": sum(lapsed.values()), "by_project": lapsed}
+@router.post("/lapse", status_code=202, response_model=JobOut)
+def lapse(db: DbSession, actor: Finance, body: LapseIn) -> Response:
+    """Lapse every policy unpaid past its grace end, as a job (set-based; running it again
+    lapses nothing more)."""
+    return accepted(db, starts.lapse(db, on=body.on or today(), actor=actor))
 
 
 @router.post("/callbacks/{provider}")

@@ -73,16 +73,9 @@ def classify(line: domain.Line, found: tuple[dues.Owed, str] | None,
 def import_file(db: Session, *, project_code: str, source: str, data: bytes, filename: str,
                 actor: Principal) -> FileReport:
     """Take a bank's or a platform's settlement file (CSV or .xlsx) in one transaction."""
-    if source not in domain.SOURCES:
-        raise ValidationFailed("source", f"must be one of {', '.join(domain.SOURCES)}")
     project = catalog_service.get_project(db, code=project_code)
+    lines = check_file(db, project_id=project.id, source=source, data=data, filename=filename)
     sha = hashlib.sha256(data).hexdigest()
-    earlier = db.scalar(select(CollectionFile).where(CollectionFile.project_id == project.id,
-                                                     CollectionFile.sha256 == sha))
-    if earlier is not None:
-        raise Conflict(f"this file was already uploaded as collection file {earlier.id}; "
-                       "nothing in it was posted again")
-    lines = _read_lines(data, filename)
     cfile = CollectionFile(project_id=project.id, sha256=sha, source=source,
                            filename=filename[:200], lines=len(lines), posted=0, queued=0,
                            repeated=0, amount=ZERO, uploaded_by=actor.user_id or None)
@@ -95,6 +88,21 @@ def import_file(db: Session, *, project_code: str, source: str, data: bytes, fil
     audit.record(db, actor=actor, action="premiums.file", entity="collection_file",
                  entity_id=cfile.id, project_id=project.id, detail=report.to_dict())
     return report
+
+
+def check_file(db: Session, *, project_id: int, source: str, data: bytes,
+               filename: str) -> list[domain.Line]:
+    """The file's lines, or the whole file refused: a bad source or line (422), or a file
+    already taken in this project (409)."""
+    if source not in domain.SOURCES:
+        raise ValidationFailed("source", f"must be one of {', '.join(domain.SOURCES)}")
+    earlier = db.scalar(select(CollectionFile.id).where(
+        CollectionFile.project_id == project_id,
+        CollectionFile.sha256 == hashlib.sha256(data).hexdigest()))
+    if earlier is not None:
+        raise Conflict(f"this file was already uploaded as collection file {earlier}; "
+                       "nothing in it was posted again")
+    return _read_lines(data, filename)
 
 
 def _read_lines(data: bytes, filename: str) -> list[domain.Line]:

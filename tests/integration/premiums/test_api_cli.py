@@ -14,6 +14,7 @@ from mutua.policies import domain
 from mutua.premiums.provider import FakeProvider
 from mutua.settings import get_settings
 from tests import factories as f
+from tests.jobs import result
 
 from .conftest import TODAY, unpaid
 
@@ -32,8 +33,7 @@ def test_finance_uploads_a_file_and_works_the_queue_over_http(client, db, produc
                        headers=f.staff_headers(client, db, Role.CLAIMS)).status_code == 403
     fin = f.staff_headers(client, db, Role.FINANCE)
     r = client.post("/api/v1/premiums/files", files=files, data=form, headers=fin)
-    assert r.status_code == 200, r.text
-    assert r.json()["queued"] == 2
+    assert result(client, r, fin)["queued"] == 2
     again = client.post("/api/v1/premiums/files", files=files, data=form, headers=fin)
     assert again.status_code == 409
     queue = client.get("/api/v1/premiums/queue?project=TEST-ACC", headers=fin).json()
@@ -98,3 +98,13 @@ def test_the_lapse_command_lapses_what_is_past_grace(db, product, engine, monkey
     db.expire_all()
     assert db.get(type(p), p.id).status == domain.LAPSED
     get_settings.cache_clear()
+
+
+def test_the_lapse_api_runs_as_a_job(client, db, product):
+    p = unpaid(db, f.member(db), on=TODAY - timedelta(days=45))
+    db.commit()
+    fin = f.staff_headers(client, db, Role.FINANCE)
+    r = client.post("/api/v1/premiums/lapse", json={}, headers=fin)
+    assert result(client, r, fin)["lapsed"] == 1
+    db.expire_all()
+    assert db.get(type(p), p.id).status == domain.LAPSED
