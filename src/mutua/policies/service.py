@@ -330,15 +330,32 @@ def cancel(db: Session, *, policy_id: int, actor: Principal, on: date | None = N
     if refund.amount > 0:
         db.add(PremiumPayment(project_id=policy.project_id, policy_id=policy.id,
                               amount=-refund.amount, paid_on=on, kind="refund", reference=reason))
-        ledger_service.post(db, L.JournalEntry.of(
-            project_id=policy.project_id, entry_date=on, kind="premium_refund",
-            memo=f"refund on cancelling {policy.policy_number}", reference=policy.policy_number,
-            postings=L.transfer(L.UNEARNED_PREMIUM, L.CASH, refund.amount)))
+        refund_id = _pay_refund(db, policy=policy, amount=refund.amount, on=on)
     audit.record(db, actor=actor, action="policy.cancel", entity="policy", entity_id=policy.id,
                  project_id=policy.project_id,
-                 detail={"refund": str(refund.amount), "cooling_off": refund.cooling_off})
+                 detail={"refund": str(refund.amount), "cooling_off": refund.cooling_off,
+                         "refund_id": refund_id if refund.amount > 0 else None})
     db.flush()
     return policy
+
+
+def _pay_refund(db: Session, *, policy: Policy, amount: Decimal, on: date) -> str:
+    """The unearned premium becomes a refund owed (Dr unearned / Cr refunds payable), sent
+    back through the payment provider (Dr refunds payable / Cr cash); the provider's refund
+    id is the second entry's reference."""
+    from mutua.premiums import provider
+
+    ledger_service.post(db, L.JournalEntry.of(
+        project_id=policy.project_id, entry_date=on, kind="premium_refund",
+        memo=f"refund on cancelling {policy.policy_number}", reference=policy.policy_number,
+        postings=L.transfer(L.UNEARNED_PREMIUM, L.PREMIUM_REFUNDS_PAYABLE, amount)))
+    refund_id = provider.get("fake").refund(project_id=policy.project_id,
+                                            reference=policy.policy_number, amount=amount)
+    ledger_service.post(db, L.JournalEntry.of(
+        project_id=policy.project_id, entry_date=on, kind="premium_refund_paid",
+        memo=f"refund paid for {policy.policy_number}", reference=refund_id,
+        postings=L.transfer(L.PREMIUM_REFUNDS_PAYABLE, L.CASH, amount)))
+    return refund_id
 
 
 def _return_unearned_uplifts(db: Session, policy: Policy, *, new_end: date) -> None:

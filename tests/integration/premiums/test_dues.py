@@ -136,3 +136,43 @@ def test_cancelling_an_unpaid_policy_refunds_nothing_and_reverses_the_due(db, pr
     assert balance(db, p.project_id, RECEIVABLE) == 0
     assert balance(db, p.project_id, UNEARNED) == 0
     assert_books_balance(db)
+
+
+def test_a_cancellation_refund_goes_through_the_provider_and_the_books(db, product):
+    from mutua.audit.models import AuditEvent
+    from mutua.ledger import domain as L
+
+    p = f.policy(db, member=f.member(db), on=ENROLLED - timedelta(days=30))
+    db.commit()
+    policies_service.cancel(db, policy_id=p.id, actor=SYSTEM, on=TODAY)
+    db.commit()
+    assert p.refund > 0
+    assert balance(db, p.project_id, CASH) == p.premium - p.refund
+    assert balance(db, p.project_id, L.PREMIUM_REFUNDS_PAYABLE) == 0  # owed, then paid
+    event = db.scalar(select(AuditEvent).where(AuditEvent.action == "policy.cancel"))
+    assert event.detail["refund_id"].startswith("FAKE-R-")
+    assert_books_balance(db)
+
+
+def test_the_close_reads_only_paid_cover(db, product):
+    """Unpaid and lapsed policies have no cover, so the close's own reads (earned premium,
+    policies in force for the uplift) leave them out with no rule of their own."""
+    from mutua.dates import Quarter
+    from mutua.settlement import figures
+
+    paid = f.policy(db, member=f.member(db), on=ENROLLED)
+    unpaid(db, f.member(db))
+    unpaid(db, f.member(db), on=TODAY - timedelta(days=40))
+    db.commit()
+    dues.lapse_overdue(db, on=TODAY)
+    db.commit()
+    pid = product.project_id
+    span = figures.policy_id_span(db, project_id=pid)
+    in_force = figures.in_force_on(db, project_id=pid, day=TODAY, ids=span)
+    assert list(in_force.policy_id) == [paid.id]
+    q = Quarter.of(TODAY)
+    earned = figures.earned_in_quarters(db, project_id=pid, quarters=[q])[q]
+    alone = figures.earned_by_product(db, project_id=pid, quarter=q)[0].to_date
+    assert earned == alone > 0
+    days = (q.end - paid.cover_start).days + 1  # the paid policy's days to the quarter's end
+    assert alone == (2 * 3650 * days + 365) // (2 * 365)  # of its 36.50 alone
