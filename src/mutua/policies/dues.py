@@ -12,10 +12,10 @@ or lapses thousands of dues in a handful of statements.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Date, String, and_, func, insert, literal, select, update
+from sqlalchemy import Date, String, and_, case, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from mutua.errors import Conflict, NotFound, ValidationFailed
@@ -260,3 +260,55 @@ def owed_for(db: Session, *, project_id: int, references: list[str],
                                        due.paid, due.state, due.grace_end, due_id=due.id),
                                   number)
     return out
+
+
+AGE_BANDS = ((0, 30), (31, 60), (61, 90), (91, None))  # days since due: 0-30 ... 90+
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A project's and sale period's premiums due: how much was collected, what is still
+    owed by age (应收保费账龄), and how many policies lapsed."""
+
+    project_id: int
+    period_id: int
+    due: Decimal  # every due written, less those cancelled with their policy
+    collected: Decimal
+    lapsed: int
+    owed_by_age: tuple[Decimal, ...]  # one per AGE_BANDS
+
+    @property
+    def rate(self) -> Decimal | None:
+        """Collected over due: 0.95 when 95 of every 100 yuan due came in."""
+        return self.collected / self.due if self.due else None
+
+    @property
+    def owed(self) -> Decimal:
+        return sum(self.owed_by_age, ZERO)
+
+
+def collection(db: Session, *, on: date, project_id: int | None = None) -> list[Collection]:
+    """Collection rate and aged receivables per project and period, in one GROUP BY."""
+    outstanding = PremiumDue.amount - PremiumDue.paid
+    is_open = PremiumDue.state == OPEN
+    bands = []
+    for low, high in AGE_BANDS:
+        newest = on - timedelta(days=low)
+        cond = [is_open, PremiumDue.due_on <= newest]
+        if high is not None:
+            cond.append(PremiumDue.due_on >= on - timedelta(days=high))
+        bands.append(ledger_service.fen_sum(case((and_(*cond), outstanding), else_=0)))
+    stmt = (select(PremiumDue.project_id, Policy.period_id,
+                   ledger_service.fen_sum(case((PremiumDue.state != CANCELLED,
+                                                PremiumDue.amount), else_=0)),
+                   ledger_service.fen_sum(case((PremiumDue.state == PAID, PremiumDue.amount),
+                                               else_=PremiumDue.paid)),
+                   func.sum(case((PremiumDue.state == LAPSED, 1), else_=0)), *bands)
+            .join(Policy, Policy.id == PremiumDue.policy_id)
+            .group_by(PremiumDue.project_id, Policy.period_id)
+            .order_by(PremiumDue.project_id, Policy.period_id))
+    if project_id is not None:
+        stmt = stmt.where(PremiumDue.project_id == project_id)
+    return [Collection(int(pid), int(per), from_fen(int(due or 0)), from_fen(int(got or 0)),
+                       int(lapsed or 0), tuple(from_fen(int(b or 0)) for b in ages))
+            for pid, per, due, got, lapsed, *ages in db.execute(stmt)]

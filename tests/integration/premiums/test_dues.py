@@ -4,6 +4,7 @@ never covered a claim (issue 18 items 1 and 4)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -176,3 +177,22 @@ def test_the_close_reads_only_paid_cover(db, product):
     assert earned == alone > 0
     days = (q.end - paid.cover_start).days + 1  # the paid policy's days to the quarter's end
     assert alone == (2 * 3650 * days + 365) // (2 * 365)  # of its 36.50 alone
+
+
+def test_collection_rate_and_aged_receivables(db, product):
+    paid_one = unpaid(db, f.member(db), on=TODAY - timedelta(days=20))
+    unpaid(db, f.member(db), on=TODAY - timedelta(days=5))  # 0-30
+    unpaid(db, f.member(db), on=TODAY - timedelta(days=29))  # 0-30, its last day
+    unpaid(db, f.member(db), on=TODAY - timedelta(days=31))  # 31-60 (past grace: lapses)
+    db.commit()
+    owed = dues.find_or_404(db, project_id=product.project_id, reference=paid_one.policy_number)
+    dues.apply(db, owed=owed, amount=owed.amount, paid_on=TODAY, reference="B")
+    db.commit()
+    [row] = dues.collection(db, on=TODAY)
+    premium = paid_one.premium
+    assert (row.due, row.collected, row.lapsed) == (4 * premium, premium, 0)
+    assert row.owed_by_age == (2 * premium, premium, 0, 0)
+    assert row.rate == Decimal("0.25")
+    dues.lapse_overdue(db, on=TODAY)
+    [row] = dues.collection(db, on=TODAY)
+    assert row.lapsed == 1 and row.owed_by_age == (2 * premium, 0, 0, 0)
