@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import File, Form, Query, Request, UploadFile
+from fastapi import File, Form, Path, Query, Request, UploadFile
 
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
@@ -114,38 +114,26 @@ def upload(request: Request, db: DbSession, principal: Principal = Finance,
     return redirect(job_path(job.id))
 
 
-def _work(request, db, project: str, action) -> object:
+@router.post("/queue/{payment_id}/{action}")
+def work_payment(request: Request, db: DbSession, payment_id: int, principal: Principal = Finance,
+                 action: str = Path(pattern="^(match|refund|hold)$"),
+                 project: Annotated[str, Form(max_length=32)] = "",
+                 reference: Annotated[str, Form(max_length=32)] = "",
+                 note: Annotated[str, Form(max_length=500)] = ""):
+    """Match a queued payment to a due, refund it, or hold it with a note."""
     try:
-        action()
+        if action == "match":
+            premiums_service.match(db, payment_id=payment_id, reference=reference,
+                                   actor=principal)
+        elif action == "refund":
+            premiums_service.refund(db, payment_id=payment_id, actor=principal, note=note)
+        else:
+            premiums_service.hold(db, payment_id=payment_id, note=note, actor=principal)
     except (ValidationFailed, NotFound, Conflict) as exc:
         db.rollback()
         problems = describe_all(exc) if getattr(exc, "problems", None) else [_(exc.message)]
         return _page(request, db, project=project, problems=problems, status_code=422)
     return redirect(f"/staff/premiums?{urlencode({'project': project, 'done': 'queue'})}#queue")
-
-
-@router.post("/queue/{payment_id}/match")
-def match(request: Request, db: DbSession, payment_id: int, principal: Principal = Finance,
-          project: Annotated[str, Form(max_length=32)] = "",
-          reference: Annotated[str, Form(max_length=32)] = ""):
-    return _work(request, db, project, lambda: premiums_service.match(
-        db, payment_id=payment_id, reference=reference, actor=principal))
-
-
-@router.post("/queue/{payment_id}/refund")
-def refund(request: Request, db: DbSession, payment_id: int, principal: Principal = Finance,
-           project: Annotated[str, Form(max_length=32)] = "",
-           note: Annotated[str, Form(max_length=500)] = ""):
-    return _work(request, db, project, lambda: premiums_service.refund(
-        db, payment_id=payment_id, actor=principal, note=note))
-
-
-@router.post("/queue/{payment_id}/hold")
-def hold(request: Request, db: DbSession, payment_id: int, principal: Principal = Finance,
-         project: Annotated[str, Form(max_length=32)] = "",
-         note: Annotated[str, Form(max_length=500)] = ""):
-    return _work(request, db, project, lambda: premiums_service.hold(
-        db, payment_id=payment_id, note=note, actor=principal))
 
 
 @router.post("/lapse")
