@@ -583,3 +583,17 @@ def in_force_counts(db: Session, *, on: date) -> dict[int, tuple[int, int]]:
         select(Policy.project_id, func.count(Policy.id), func.count(Policy.member_id.distinct()))
         .where(in_force_and_paid_on(on)).group_by(Policy.project_id)).all()
     return {pid: (int(n), int(m)) for pid, n, m in rows}
+
+
+def payments_of_member(db: Session, *, member_id: int, actor: Principal,
+                       limit: int = 200) -> list:
+    """A member's premiums paid and refunded, newest first, with the policy number: what
+    the receipts are made from (members: their own only)."""
+    check_may_read_member(member_id=member_id, actor=actor)
+    return list(db.execute(
+        select(PremiumPayment.id, PremiumPayment.amount, PremiumPayment.paid_on,
+               PremiumPayment.kind, PremiumPayment.reference, Policy.policy_number,
+               Policy.project_id, Policy.product_id)
+        .join(Policy, Policy.id == PremiumPayment.policy_id)
+        .where(Policy.member_id == member_id)
+        .order_by(PremiumPayment.paid_on.desc(), PremiumPayment.id.desc()).limit(limit)))

@@ -15,7 +15,7 @@ from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.bounds import Day
 from mutua.dates import today
-from mutua.deps import DbSession, Page, Paging, PathId, Router, allow, in_one_trip
+from mutua.deps import DbSession, Page, Paging, PathId, PathText, Router, allow, in_one_trip
 from mutua.errors import NotFound
 from mutua.jobs import starts
 from mutua.jobs.router import accepted
@@ -126,7 +126,8 @@ def upload_file(request: Request, db: DbSession, actor: Finance,
 @router.get("/queue", response_model=Page[PaymentOut])
 def queue(db: DbSession, actor: Finance, paging: Paging,
           project: Annotated[str | None, Query(max_length=40)] = None,
-          state: Annotated[str, Query(pattern="^(queued|held|matched|refunded|posted)$")]
+          state: Annotated[str, Query(max_length=10,
+                                      pattern="^(queued|held|matched|refunded|posted)$")]
           = "queued") -> Page[PaymentOut]:
     """Payments waiting for finance (or, by state, those already worked)."""
     rows, total = service.queue(db, project_code=project, state=state, limit=paging.limit,
@@ -171,7 +172,7 @@ def lapse(db: DbSession, actor: Finance, body: LapseIn) -> Response:
 
 
 @router.post("/callbacks/{provider}")
-async def provider_callback(request: Request, db: DbSession, provider: str,
+async def provider_callback(request: Request, db: DbSession, provider: PathText,
                             x_signature: Annotated[str, Header(max_length=128)] = "") -> dict:
     """The payment provider's signed notice of a payment (no sign-in: the HMAC signature
     under the configured secret is the credential; replays and forgeries are refused)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,6 +31,7 @@ from mutua.errors import Conflict, NotFound, Problem, ValidationFailed
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
 from mutua.members import importer
+from mutua.members import service as members_service
 from mutua.money import ZERO, to_fen
 from mutua.policies import domain as policy_rules
 from mutua.policies import dues
@@ -318,3 +320,16 @@ def _callback_message(body: bytes) -> dict:
     if problems:
         raise ValidationFailed(problems)
     return msg
+
+
+def pay_online(db: Session, *, project_code: str, reference: str, actor: Principal) -> dict:
+    """A member pays a due through the fake provider: checkout, then the provider's signed
+    callback taken as any provider's would be (so the demo shows the whole path)."""
+    order = checkout(db, project_code=project_code, reference=reference, actor=actor)
+    member = members_service.get(db, member_id=actor.member_id, actor=actor)
+    body, signature = provider.FakeProvider.callback(
+        provider.callback_secret(), project_code=project_code, reference=reference,
+        amount=order.amount, paid_on=shanghai_today().isoformat(),
+        member_number=member.member_number, transaction_id=order.order_id)
+    return receive_callback(db, provider_name=order.provider, body=body, signature=signature,
+                            now=int(time.time()))

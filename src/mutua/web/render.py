@@ -67,6 +67,7 @@ SECTIONS = {s.key: s for s in STAFF_SECTIONS}
 MEMBER_MENU = (
     ("home", "/me", N_("My policies")),
     ("enrol", "/me/enrol", N_("Join a product")),
+    ("premiums", "/me/premiums", N_("My premiums")),
     ("claims", "/me/claims", N_("My claims")),
     ("statements", "/me/statements", N_("Statements")),
     ("accounts", "/me/accounts", N_("Accounts")),

@@ -16,7 +16,7 @@ from fastapi import File, Form, Path, Query, Request, UploadFile
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.dates import today
-from mutua.deps import MAX_OFFSET, DbSession, Router
+from mutua.deps import MAX_OFFSET, DbSession, PathId, Router
 from mutua.errors import Conflict, NotFound, Problem, ValidationFailed
 from mutua.jobs import starts
 from mutua.jobs.service import JobAlreadyOpen
@@ -85,7 +85,8 @@ def _page(request, db, *, project: str = "", state: str = "queued", offset: int 
 @router.get("")
 def premiums(request: Request, db: DbSession, principal: Principal = Finance,
              project: str = Query("", max_length=32),
-             state: str = Query("queued", pattern="^(queued|held|matched|refunded)$"),
+             state: str = Query("queued", max_length=10,
+                                pattern="^(queued|held|matched|refunded)$"),
              offset: int = Query(0, ge=0, le=MAX_OFFSET)):
     return _page(request, db, project=project, state=state, offset=offset)
 
@@ -115,8 +116,9 @@ def upload(request: Request, db: DbSession, principal: Principal = Finance,
 
 
 @router.post("/queue/{payment_id}/{action}")
-def work_payment(request: Request, db: DbSession, payment_id: int, principal: Principal = Finance,
-                 action: str = Path(pattern="^(match|refund|hold)$"),
+def work_payment(request: Request, db: DbSession, payment_id: PathId,
+                 principal: Principal = Finance,
+                 action: str = Path(max_length=6, pattern="^(match|refund|hold)$"),
                  project: Annotated[str, Form(max_length=32)] = "",
                  reference: Annotated[str, Form(max_length=32)] = "",
                  note: Annotated[str, Form(max_length=500)] = ""):
