@@ -150,6 +150,17 @@ def _lapse(db: Session, work: Work) -> dict:
     return {"lapsed": sum(lapsed.values()), "by_project": {str(k): v for k, v in lapsed.items()}}
 
 
+def _renew(db: Session, work: Work) -> dict:
+    from mutua.policies import renewals
+
+    p = work.params
+    return renewals.renew_group(db, product_code=p["product"], from_period=p["from"],
+                                to_period=p["to"], actor=work.actor,
+                                on=date.fromisoformat(p["on"]), paid=p.get("paid", False),
+                                reference=p.get("reference", ""),
+                                payer=p.get("payer", "")).to_dict()
+
+
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("settlement.close", frozenset({Role.FINANCE}), _close),
     Kind("claims.pay", frozenset({Role.CLAIMS}), _pay),
@@ -158,6 +169,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("demo.build", frozenset(), _build_demo, rerun_after_crash=False),
     Kind("premiums.collection", frozenset({Role.FINANCE}), _collect_premiums),
     Kind("premiums.lapse", frozenset({Role.FINANCE}), _lapse),
+    Kind("policies.renew", frozenset({Role.UNDERWRITER}), _renew),
 )}
 
 

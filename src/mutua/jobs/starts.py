@@ -110,3 +110,20 @@ def lapse(db: Session, *, on: date, actor: Principal) -> Job:
     """The lapse run for a day: one at a time; running it again lapses nothing more."""
     return service.enqueue(db, kind="premiums.lapse", key=on.isoformat(),
                            params={"on": on.isoformat()}, actor=actor, lock="premiums:lapse")
+
+
+def renewal(db: Session, *, product_code: str, from_period: str, to_period: str,
+            actor: Principal, on: date, paid: bool = False, reference: str = "",
+            payer: str = "") -> Job:
+    """A group renewal from one period into the next: one at a time per product and period."""
+    product = catalog_service.get_product(db, code=product_code)
+    catalog_service.get_period(db, product=product, code=from_period)
+    catalog_service.get_period(db, product=product, code=to_period)
+    if len(reference) > 32:  # it becomes the renewal invoice's reference
+        raise ValidationFailed("reference", "must be at most 32 characters")
+    return service.enqueue(db, kind="policies.renew", key=f"{product.code}:{to_period}",
+                           params={"product": product.code, "from": from_period,
+                                   "to": to_period, "on": on.isoformat(), "paid": paid,
+                                   "reference": reference, "payer": payer},
+                           actor=actor, project_id=product.project_id,
+                           lock=f"renew:{product.code}")

@@ -39,6 +39,10 @@ class Policy(Base):
     cancelled_on: Mapped[date | None] = mapped_column(Date, default=None)
     refund: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The policy this one renews, its cover continuing the day after that one's ended (so
+    # no waiting period starts again); None for a first enrolment.
+    renewed_from_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id"), default=None,
+                                                        index=True)
 
 
 class PremiumPayment(Base):

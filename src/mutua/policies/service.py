@@ -252,7 +252,8 @@ def _already_enrolled(db: Session, product_id: int, period_id: int, ids: list[in
 
 def _insert_policies(db: Session, *, product: Product, period: SalePeriod,
                      rows: list[tuple[Member, Offer]], on: date, reference: str,
-                     paid: bool = True) -> tuple[list[int], list[str]]:
+                     paid: bool = True, renewed_from: list[int] | None = None,
+                     ) -> tuple[list[int], list[str]]:
     """Policies and their premium payments, written with COPY on PostgreSQL (executemany on
     SQLite) under the ORM; ids are reserved first so the payments can point at them.
 
@@ -267,9 +268,10 @@ def _insert_policies(db: Session, *, product: Product, period: SalePeriod,
 
     copy_rows(db, "policies", [
         "id", "policy_number", "member_id", "cover_start", "cover_end", "age_at_start",
-        "occupation_class", "coefficient"],
-        ((pid, num, m.id, *cover(o), o.age, m.occupation_class, o.coefficient)
-         for (m, o), num, pid in zip(rows, numbers, ids, strict=True)),
+        "occupation_class", "coefficient", "renewed_from_id"],
+        ((pid, num, m.id, *cover(o), o.age, m.occupation_class, o.coefficient, last)
+         for (m, o), num, pid, last in zip(rows, numbers, ids, renewed_from or [None] * len(rows),
+                                           strict=True)),
         same={"project_id": product.project_id, "product_id": product.id,
               "period_id": period.id, "status": domain.IN_FORCE if paid else domain.UNPAID,
               "enrolled_on": on, "premium": premium, "refund": 0, "created_at": now})
@@ -282,7 +284,7 @@ def _insert_policies(db: Session, *, product: Product, period: SalePeriod,
 
 def _insert_unpaid(db: Session, *, product: Product, period: SalePeriod,
                    rows: list[tuple[Member, Offer]], on: date, reference: str,
-                   payer: str) -> None:
+                   payer: str, renewed_from: list[int] | None = None) -> None:
     """A group's policies awaiting one invoice: the invoice, the policies with no cover and
     a due per policy keeping its cover, in bulk; Dr premium receivable / Cr unearned."""
     total = product.uniform_premium * len(rows)
@@ -295,7 +297,7 @@ def _insert_unpaid(db: Session, *, product: Product, period: SalePeriod,
     with unique_or_conflict(f"invoice {reference} already exists in this project"):
         db.flush()
     ids, numbers = _insert_policies(db, product=product, period=period, rows=rows, on=on,
-                                    reference=reference, paid=False)
+                                    reference=reference, paid=False, renewed_from=renewed_from)
     copy_rows(db, "premium_dues", ["policy_id", "member_id", "reference", "cover_start",
                                    "cover_end"],
               ((pid, m.id, num, o.cover_start, o.cover_end)
@@ -502,7 +504,9 @@ def _benefit_cover(b: Benefit, policy: Policy, product: Product, uplift) -> doma
         daily_amount=domain.scaled_sum_insured(b.daily_amount, policy.coefficient)
         if b.daily_amount is not None else None,
         max_days=b.max_days, shares_sum_insured_with=b.shares_sum_insured_with,
-        waiting_days=b.waiting_days if b.waiting_days is not None else product.waiting_days)
+        # A renewal continues cover without a gap: no waiting period starts again.
+        waiting_days=0 if policy.renewed_from_id is not None
+        else b.waiting_days if b.waiting_days is not None else product.waiting_days)
 
 
 def uplifts_of(db: Session, *, policy_ids: list[int]) -> dict[int, list[tuple[str, SumInsuredUplift]]]:

@@ -96,6 +96,18 @@ class LapseIn(BaseModel):
     on: Day | None = None
 
 
+class RenewalIn(BaseModel):
+    product: str = Field(max_length=40)
+    from_period: str = Field(max_length=20)
+    to_period: str = Field(max_length=20)
+    paid: bool = False
+    reference: str = Field(default="", max_length=32)
+    payer: str = Field(default="", max_length=100)
+
+
+Underwriter = Annotated[Principal, Depends(allow(Role.UNDERWRITER))]
+
+
 @router.get("/members/{member_id}/dues", response_model=list[DueOut])
 def member_dues(db: DbSession, actor: MemberOrStaff, member_id: PathId) -> list[DueOut]:
     """What a member owes and paid: their premiums due, newest first (members: their own)."""
@@ -169,6 +181,17 @@ def lapse(db: DbSession, actor: Finance, body: LapseIn) -> Response:
     """Lapse every policy unpaid past its grace end, as a job (set-based; running it again
     lapses nothing more)."""
     return accepted(db, starts.lapse(db, on=body.on or today(), actor=actor))
+
+
+@router.post("/renewals", status_code=202, response_model=JobOut)
+def renew(db: DbSession, actor: Underwriter, body: RenewalIn) -> Response:
+    """Renew a product's policies in force from one sale period into the next, as a job:
+    new policies linked to the last, cover continuing, re-rated; owed on one group invoice
+    unless ``paid``. The result lists the policies not renewed and why."""
+    return accepted(db, starts.renewal(db, product_code=body.product,
+                                       from_period=body.from_period, to_period=body.to_period,
+                                       actor=actor, on=today(), paid=body.paid,
+                                       reference=body.reference, payer=body.payer))
 
 
 @router.post("/callbacks/{provider}")

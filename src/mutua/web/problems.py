@@ -189,6 +189,7 @@ FIXED_RULES: frozenset[str] = frozenset({
     N_("does not match the body: the callback is refused"),
     N_("names no premium due or invoice in this project"),
     N_("must be a JSON object"),
+    N_("must come after the period renewed from"),
     N_("premium unpaid: the policy covers nothing until its premium is paid"),
     N_("lapsed unpaid: the premium was not paid within the grace period, so the policy "
        "never covered a claim"),

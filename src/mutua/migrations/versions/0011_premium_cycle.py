@@ -126,9 +126,18 @@ def upgrade() -> None:
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.add_column(sa.Column('grace_days', sa.Integer(), server_default='30', nullable=False))
 
+    with op.batch_alter_table('policies', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('renewed_from_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True))
+        batch_op.create_index(batch_op.f('ix_policies_renewed_from_id'), ['renewed_from_id'], unique=False)
+        batch_op.create_foreign_key(batch_op.f('fk_policies_renewed_from_id_policies'), 'policies', ['renewed_from_id'], ['id'])
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('policies', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_policies_renewed_from_id_policies'), type_='foreignkey')
+        batch_op.drop_index(batch_op.f('ix_policies_renewed_from_id'))
+        batch_op.drop_column('renewed_from_id')
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.drop_column('grace_days')
 
