@@ -23,6 +23,7 @@ def _mount() -> None:
     from mutua.members.cli import app as members
     from mutua.ops import cli as ops
     from mutua.policies.cli import app as policies
+    from mutua.premiums.cli import app as premiums
     from mutua.reinsurance.cli import app as reinsurance
     from mutua.settlement.cli import app as settle
 
@@ -30,7 +31,7 @@ def _mount() -> None:
                       ("policies", policies), ("ledger", ledger), ("claims", claims),
                       ("settle", settle), ("actuarial", actuarial), ("governance", governance),
                       ("health", health), ("jobs", jobs.app),
-                      ("reinsurance", reinsurance)]:
+                      ("reinsurance", reinsurance), ("premiums", premiums)]:
         app.add_typer(sub, name=name)
     app.command("worker")(jobs.worker)
     ops.register(app)

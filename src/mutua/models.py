@@ -12,5 +12,6 @@ from mutua.jobs import models as jobs_models  # noqa: F401
 from mutua.ledger import models as ledger_models  # noqa: F401
 from mutua.members import models as members_models  # noqa: F401
 from mutua.policies import models as policies_models  # noqa: F401
+from mutua.premiums import models as premiums_models  # noqa: F401
 from mutua.reinsurance import models as reinsurance_models  # noqa: F401
 from mutua.settlement import models as settlement_models  # noqa: F401

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     # `mutua demo` makes at random and keeps in demo_key_file.
     secret_key: str | None = Field(default=None, repr=False)
     demo_key_file: Path = Path("var/demo-secret.key")
+    # Verifies the payment provider's signed callbacks (HMAC-SHA256). No default: without
+    # it every callback is refused (premiums.provider).
+    payment_callback_secret: str | None = Field(default=None, repr=False)
     access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
     upload_dir: Path = Path("var/uploads")
     upload_max_bytes: int = 10 * 1024 * 1024

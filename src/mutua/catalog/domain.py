@@ -139,6 +139,8 @@ def check_product(p: ProductDef, *, path: str = "product") -> list[Problem]:
         bad("line", "must be accident, ckd or health")
     if not 0 <= p.min_uplift_days <= 3660:
         bad("min_uplift_days", "must be between 0 and 3660 days")
+    if not 0 <= p.grace_days <= 90:
+        bad("grace_days", "must be between 0 and 90 days")
     if not Decimal(0) < p.max_uplift_rate <= Decimal(1):
         bad("max_uplift_rate", "must be above 0 and at most 1")
     if p.expected_loss_ratio is not None and not Decimal(0) < p.expected_loss_ratio <= Decimal(2):

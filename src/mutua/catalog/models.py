@@ -53,6 +53,9 @@ class Product(Base):
     # The close raises the cover of policies with at least min_uplift_days of cover left on
     # the first day of the next quarter, by at most max_uplift_rate in one close.
     min_uplift_days: Mapped[int] = mapped_column(default=30, server_default="30")
+    # A premium not paid at enrolment: cover from the start date if it is paid within this
+    # many days of enrolment, otherwise the policy lapses and never covered anything.
+    grace_days: Mapped[int] = mapped_column(default=30, server_default="30")
     max_uplift_rate: Mapped[Decimal] = mapped_column(Numeric(6, 4), default=Decimal("0.5"),
                                                      server_default="0.5")
     # Share of an accident quarter's ultimate claims still unreported at the end of each

@@ -115,6 +115,9 @@ class ProductDef(_Strict):
     # this rate in one close (提升保额; see mutua.settlement.allocation).
     min_uplift_days: Days = 30
     max_uplift_rate: Rate = Decimal("0.5")
+    # A premium not paid at enrolment covers from the start date if paid within this many
+    # days; otherwise the policy lapses (policies.domain.grace_end).
+    grace_days: Days = 30
     # Share of an accident quarter's ultimate claims still unreported at the end of each
     # development quarter (0 = the accident quarter): non-increasing, ending at 0. The
     # close's Bornhuetter-Ferguson IBNR reads it (mutua.actuarial.patterns).
@@ -202,6 +205,7 @@ class ProductOut(BaseModel):
     expected_loss_ratio: Decimal | None
     min_uplift_days: int
     max_uplift_rate: Decimal
+    grace_days: int
     reporting_pattern: list[Decimal]
     exclusions: list[str]
     underwriting: dict

@@ -169,6 +169,7 @@ def report(db: Session, *, data: ClaimIn, actor: Principal, on: date | None = No
     """
     on = on or shanghai_today()
     policy = policies_service.get(db, policy_id=data.policy_id, actor=actor)  # 404 if not own
+    policies_service.check_covers_claims(policy)  # unpaid or lapsed: refused, saying so
     cover = policies_service.cover_on(db, policy_id=policy.id, on=data.event_date)
     terms = policy_terms(cover)
     _check_report(data, terms, on)

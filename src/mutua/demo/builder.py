@@ -57,7 +57,7 @@ STAFF = (  # username = role
     (Role.FINANCE, "财务"), (Role.ACTUARY, "精算师"), (Role.CARE, "健康管理师"),
     (Role.SECRETARY, "会务秘书"),
 )
-DOMAIN_STEPS = ("claims", "settlement", "health", "governance")
+DOMAIN_STEPS = ("claims", "settlement", "health", "governance", "premiums")
 REGISTER_CHUNK = 50_000
 # Join quarters, oldest first: growth over the year, the open quarter the busiest.
 PERIOD_WEIGHTS = (0.15, 0.18, 0.2, 0.22, 0.25)

@@ -132,12 +132,44 @@ def _build_demo(db: Session, work: Work) -> dict:
                          report=work.progress)
 
 
+def _collect_premiums(db: Session, work: Work) -> dict:
+    from mutua.premiums import service as premiums_service
+
+    p = work.params
+    filename, data = work.load_input()
+    work.progress(0, None, "matching")
+    return premiums_service.import_file(db, project_code=p["project"], source=p["source"],
+                                        data=data, filename=filename,
+                                        actor=work.actor).to_dict()
+
+
+def _lapse(db: Session, work: Work) -> dict:
+    from mutua.policies import dues
+
+    lapsed = dues.lapse_overdue(db, on=date.fromisoformat(work.params["on"]))
+    return {"lapsed": sum(lapsed.values()), "by_project": {str(k): v for k, v in lapsed.items()}}
+
+
+def _renew(db: Session, work: Work) -> dict:
+    from mutua.policies import renewals
+
+    p = work.params
+    return renewals.renew_group(db, product_code=p["product"], from_period=p["from"],
+                                to_period=p["to"], actor=work.actor,
+                                on=date.fromisoformat(p["on"]), paid=p.get("paid", False),
+                                reference=p.get("reference", ""),
+                                payer=p.get("payer", "")).to_dict()
+
+
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("settlement.close", frozenset({Role.FINANCE}), _close),
     Kind("claims.pay", frozenset({Role.CLAIMS}), _pay),
     Kind("members.import", frozenset({Role.UNDERWRITER}), _import_members),
     Kind("health.import", frozenset({Role.CARE}), _import_lab_results),
     Kind("demo.build", frozenset(), _build_demo, rerun_after_crash=False),
+    Kind("premiums.collection", frozenset({Role.FINANCE}), _collect_premiums),
+    Kind("premiums.lapse", frozenset({Role.FINANCE}), _lapse),
+    Kind("policies.renew", frozenset({Role.UNDERWRITER}), _renew),
 )}
 
 

@@ -89,3 +89,41 @@ def demo_build(db: Session, *, seed: int, members: int, actor: Principal) -> Job
         raise ValidationFailed("members", "must be at least 1")
     return service.enqueue(db, kind="demo.build", key="demo",
                            params={"seed": seed, "members": members}, actor=actor)
+
+
+def collection_file(db: Session, *, data: bytes, filename: str, project_code: str,
+                    source: str, actor: Principal) -> Job:
+    """A bank's or platform's settlement file, read and checked now (a bad line refuses it
+    at once, 422; a file already taken, 409), matched and posted by the job."""
+    from mutua.premiums import service as premiums_service
+
+    project = catalog_service.get_project(db, code=project_code)
+    premiums_service.check_file(db, project_id=project.id, source=source, data=data,
+                                filename=filename)
+    return service.enqueue(db, kind="premiums.collection", key=f"{project.code}:{file_key(data)}",
+                           params={"project": project.code, "source": source}, actor=actor,
+                           project_id=project.id, upload=(filename, data),
+                           lock=f"premiums:{project.code}")
+
+
+def lapse(db: Session, *, on: date, actor: Principal) -> Job:
+    """The lapse run for a day: one at a time; running it again lapses nothing more."""
+    return service.enqueue(db, kind="premiums.lapse", key=on.isoformat(),
+                           params={"on": on.isoformat()}, actor=actor, lock="premiums:lapse")
+
+
+def renewal(db: Session, *, product_code: str, from_period: str, to_period: str,
+            actor: Principal, on: date, paid: bool = False, reference: str = "",
+            payer: str = "") -> Job:
+    """A group renewal from one period into the next: one at a time per product and period."""
+    product = catalog_service.get_product(db, code=product_code)
+    catalog_service.get_period(db, product=product, code=from_period)
+    catalog_service.get_period(db, product=product, code=to_period)
+    if len(reference) > 32:  # it becomes the renewal invoice's reference
+        raise ValidationFailed("reference", "must be at most 32 characters")
+    return service.enqueue(db, kind="policies.renew", key=f"{product.code}:{to_period}",
+                           params={"product": product.code, "from": from_period,
+                                   "to": to_period, "on": on.isoformat(), "paid": paid,
+                                   "reference": reference, "payer": payer},
+                           actor=actor, project_id=product.project_id,
+                           lock=f"renew:{product.code}")

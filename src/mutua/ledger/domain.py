@@ -24,6 +24,9 @@ CASH = "cash"
 PREMIUM_RECEIVABLE = "premium_receivable"
 UNEARNED_PREMIUM = "unearned_premium"
 PREMIUM_REFUNDS_PAYABLE = "refunds_payable"
+# Money received that no due could take yet (a partial, over, duplicate or unknown payment
+# in the reconciliation queue) until finance matches, refunds or keeps holding it.
+PREMIUM_SUSPENSE = "premium_suspense"
 CLAIMS_PAYABLE = "claims_payable"
 CASE_RESERVE = "case_reserve"
 IBNR_RESERVE = "ibnr_reserve"
@@ -61,6 +64,7 @@ CHART: dict[str, tuple[str, str]] = {
     UNEARNED_PREMIUM: ("Unearned premium reserve 未到期责任准备金", "liability"),
     UNEARNED_UPLIFT_PREMIUM: ("Unearned uplift premium 提升保额未到期准备金", "liability"),
     PREMIUM_REFUNDS_PAYABLE: ("Premium refunds payable 应付退保金", "liability"),
+    PREMIUM_SUSPENSE: ("Premiums received unallocated 暂收保费", "liability"),
     CLAIMS_PAYABLE: ("Claims payable 应付赔款", "liability"),
     CASE_RESERVE: ("Case reserve 未决赔款准备金(已报案)", "liability"),
     IBNR_RESERVE: ("IBNR reserve 已发生未报案准备金", "liability"),

@@ -124,8 +124,14 @@ class ImportRefused(ValidationFailed):
 
 # --- reading the file -------------------------------------------------------------------
 
-def read_table(data: bytes, *, filename: str = "", settings: Settings | None = None) -> Table:
-    """Parse an upload into rows, or refuse it whole with ValidationFailed("file", rule)."""
+def read_table(data: bytes, *, filename: str = "", settings: Settings | None = None,
+               check_header=None, columns: tuple[str, ...] = COLUMNS) -> Table:
+    """Parse an upload into rows, or refuse it whole with ValidationFailed("file", rule).
+
+    ``check_header`` reads the header into column names (a member list's by default); other
+    uploads (premium collection files) pass their own and their ``columns``, in whose order
+    each row's cells come (a column the file leaves out reads as "")."""
+    check_header = check_header or _check_header
     settings = settings or get_settings()
     max_bytes, max_rows = settings.import_max_bytes, settings.import_max_rows
     if len(data) > max_bytes:
@@ -136,10 +142,10 @@ def read_table(data: bytes, *, filename: str = "", settings: Settings | None = N
     if data.startswith(_OLE_MAGIC) or name.endswith(".xls"):
         raise ValidationFailed("file", "is a legacy .xls workbook; save it as .xlsx or CSV")
     if data.startswith(_ZIP_MAGIC):
-        return Table("xlsx", _xlsx_rows(data, settings))
+        return Table("xlsx", _xlsx_rows(data, settings, check_header, columns))
     if name.endswith(".xlsx"):
         raise ValidationFailed("file", "is named .xlsx but is not an Excel workbook")
-    return Table("csv", _csv_rows(data, max_rows))
+    return Table("csv", _csv_rows(data, max_rows, check_header, columns))
 
 
 def _decode(data: bytes) -> str:
@@ -153,18 +159,19 @@ def _decode(data: bytes) -> str:
     raise ValidationFailed("file", "is neither UTF-8 nor GB18030 text")
 
 
-def _csv_rows(data: bytes, max_rows: int) -> list[tuple[int, tuple[str, ...]]]:
+def _csv_rows(data: bytes, max_rows: int, check_header, columns: tuple[str, ...],
+              ) -> list[tuple[int, tuple[str, ...]]]:
     text = _decode(data)
     try:
         records = csv.reader(io.StringIO(text, newline=""))
-        header = next(records, None)
-        columns = _check_header(header)
-        return _collect(records, columns, max_rows)
+        found = check_header(next(records, None))
+        return _collect(records, found, columns, max_rows)
     except csv.Error as exc:
         raise ValidationFailed("file", f"is not well-formed CSV: {exc}") from None
 
 
-def _xlsx_rows(data: bytes, settings: Settings) -> list[tuple[int, tuple[str, ...]]]:
+def _xlsx_rows(data: bytes, settings: Settings, check_header, columns: tuple[str, ...],
+               ) -> list[tuple[int, tuple[str, ...]]]:
     """The first sheet's rows, read by calamine (Rust; openpyxl, even read-only, parsed a
     100,000-row group file at about 1,100 rows a second, a fifth of the import's target) in
     a process with a ceiling on its memory and time."""
@@ -173,8 +180,8 @@ def _xlsx_rows(data: bytes, settings: Settings) -> list[tuple[int, tuple[str, ..
         data, max_rows=settings.import_max_rows, memory_bytes=settings.import_max_memory_bytes,
         cpu_seconds=settings.import_max_seconds)
     try:
-        columns = _check_header(next(records, None))
-        return _collect(records, columns, settings.import_max_rows)
+        found = check_header(next(records, None))
+        return _collect(records, found, columns, settings.import_max_rows)
     finally:
         records.close()  # a refusal part-way stops the reading process at once
 
@@ -200,15 +207,17 @@ def _check_header(header: list[str] | None) -> list[str]:
     return names
 
 
-def _collect(records, columns: list[str], max_rows: int) -> list[tuple[int, tuple[str, ...]]]:
+def _collect(records, found: list[str], columns: tuple[str, ...], max_rows: int,
+             ) -> list[tuple[int, tuple[str, ...]]]:
+    """Rows with their cells moved from the file's order (``found``) to ``columns`` order."""
     rows = []
-    where = [columns.index(c) for c in COLUMNS]  # the file's order -> COLUMNS order
+    where = [found.index(c) if c in found else len(found) for c in columns]  # absent: ""
     for number, cells in enumerate(records, start=2):
         if not any(str(v).strip() for v in cells):
             continue  # blank lines, and the empty rows spreadsheets leave at the end
         if len(rows) >= max_rows:
             raise ValidationFailed("file", f"has more than {max_rows:,} rows; split it")
-        width = len(cells)  # a short row lacks its last cells
+        width = min(len(cells), len(found))  # a short row lacks its last cells
         rows.append((number, tuple(cells[i] if i < width else "" for i in where)))
     if not rows:
         raise ValidationFailed("file", "has a header but no rows")

@@ -39,3 +39,24 @@ def cancel(policy_id: int, on: str | None = typer.Option(None, help="YYYY-MM-DD"
     with unit_of_work() as db:
         out = policy_out(db, service.cancel(db, policy_id=policy_id, actor=SYSTEM, on=when))
     typer.echo(out.model_dump_json() if as_json else f"cancelled, refund {out.refund}")
+
+
+@app.command("renew")
+def renew(product: str = typer.Option(...), from_period: str = typer.Option(..., "--from"),
+          to_period: str = typer.Option(..., "--to"),
+          paid: bool = typer.Option(False, help="the premium came with the renewals"),
+          on: str | None = typer.Option(None, help="YYYY-MM-DD"),
+          as_json: bool = typer.Option(False, "--json")) -> None:
+    """Renew a product's policies from one sale period into the next (set-based)."""
+    import json
+
+    from mutua.dates import parse_date
+    from mutua.policies import renewals
+
+    when = parse_date(on, field="on") if on else None
+    with unit_of_work() as db:
+        result = renewals.renew_group(db, product_code=product, from_period=from_period,
+                                      to_period=to_period, actor=SYSTEM, on=when, paid=paid)
+    out = result.to_dict()
+    typer.echo(json.dumps(out) if as_json else
+               f"renewed {out['renewed']}, not renewed {len(out['not_renewed'])}")

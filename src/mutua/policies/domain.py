@@ -164,3 +164,90 @@ def returned_uplift(money: int, effective_from: date, cover_end: date, cancelled
         return money
     earned = (2 * money * elapsed + span) // (2 * span)
     return money - earned
+
+
+# --- the premium cycle: dues, grace, lapse ---------------------------------------------------
+# A policy whose premium was not paid at enrolment is written "unpaid" with no cover (its
+# cover_end the day before its cover_start); the cover it will have is kept on its premium
+# due. Paid by the grace end, it covers from the planned start; unpaid past it, it lapses
+# and never covered anything. "In force and paid" is then only the status and the dates.
+
+UNPAID, IN_FORCE, CANCELLED, LAPSED = "unpaid", "in_force", "cancelled", "lapsed"
+
+
+def grace_end(enrolled_on: date, grace_days: int) -> date:
+    """Last day a premium due may be paid and still buy cover from the planned start.
+
+    >>> grace_end(date(2026, 1, 10), 30)
+    datetime.date(2026, 2, 9)
+    """
+    return enrolled_on + timedelta(days=grace_days)
+
+
+def no_cover(cover_start: date) -> tuple[date, date]:
+    """The stored cover of a policy that covers nothing (unpaid, lapsed): it ends the day
+    before it starts, so every read of cover dates (earned premium, in force on a day)
+    leaves it out.
+
+    >>> no_cover(date(2026, 2, 1))
+    (datetime.date(2026, 2, 1), datetime.date(2026, 1, 31))
+    """
+    return cover_start, cover_start - timedelta(days=1)
+
+
+def in_force_and_paid(status: str, cover_start: date, cover_end: date, on: date) -> bool:
+    """The one rule of which policies cover a day: in force (so paid) and ``on`` within the
+    dates. ``policies.service.in_force_and_paid_on`` is the same rule in SQL.
+
+    >>> in_force_and_paid("in_force", date(2026, 1, 1), date(2026, 12, 31), date(2026, 5, 1))
+    True
+    >>> in_force_and_paid("unpaid", date(2026, 1, 1), date(2025, 12, 31), date(2026, 5, 1))
+    False
+    """
+    return status == IN_FORCE and cover_start <= on <= cover_end
+
+
+PREMIUM_UNPAID = "premium unpaid: the policy covers nothing until its premium is paid"
+LAPSED_UNPAID = "lapsed unpaid: the premium was not paid within the grace period, so the " \
+                "policy never covered a claim"
+
+
+def claim_cover_problem(status: str) -> Problem | None:
+    """Why a claim on a policy in this state is refused before its dates are looked at."""
+    if status == UNPAID:
+        return Problem("policy_id", PREMIUM_UNPAID)
+    if status == LAPSED:
+        return Problem("policy_id", LAPSED_UNPAID)
+    return None
+
+
+# How a payment meets its due (a collection file's line, a provider's callback).
+EXACT, PARTIAL, OVER, DUPLICATE, LATE = "exact", "partial", "over", "duplicate", "late"
+
+
+def payment_verdict(*, due_state: str, owed: Decimal, amount: Decimal, paid_on: date,
+                    grace_end: date) -> str:
+    """Whether a payment of ``amount`` on ``paid_on`` settles a due still owing ``owed``.
+
+    Only an exact payment in time posts by itself; the rest go to the reconciliation queue.
+
+    >>> payment_verdict(due_state="open", owed=Decimal("80"), amount=Decimal("80"),
+    ...                 paid_on=date(2026, 1, 5), grace_end=date(2026, 1, 31))
+    'exact'
+    >>> payment_verdict(due_state="open", owed=Decimal("80"), amount=Decimal("50"),
+    ...                 paid_on=date(2026, 1, 5), grace_end=date(2026, 1, 31))
+    'partial'
+    >>> payment_verdict(due_state="paid", owed=Decimal("0"), amount=Decimal("80"),
+    ...                 paid_on=date(2026, 1, 5), grace_end=date(2026, 1, 31))
+    'duplicate'
+    >>> payment_verdict(due_state="open", owed=Decimal("80"), amount=Decimal("80"),
+    ...                 paid_on=date(2026, 2, 1), grace_end=date(2026, 1, 31))
+    'late'
+    """
+    if due_state == "paid":
+        return DUPLICATE
+    if due_state != "open" or paid_on > grace_end:
+        return LATE
+    if amount == owed:
+        return EXACT
+    return PARTIAL if amount < owed else OVER

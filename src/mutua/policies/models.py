@@ -9,7 +9,7 @@ from sqlalchemy import Date, ForeignKey, Index, Numeric, String, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mutua.dates import utcnow
-from mutua.db import Base, BigIntPK, Money, UTCDateTime, large_table
+from mutua.db import Base, BigIntPK, BoundedText, Money, UTCDateTime, large_table
 
 
 class Policy(Base):
@@ -30,7 +30,9 @@ class Policy(Base):
     period_id: Mapped[int] = mapped_column(ForeignKey("sale_periods.id"))
     # No index of its own: the unique (member, product, period) key leads with it.
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
-    status: Mapped[str] = mapped_column(String(12), default="in_force")  # in_force|cancelled
+    # unpaid (premium due, no cover yet) | in_force | cancelled | lapsed (never paid, never
+    # covered); an unpaid or lapsed policy's cover_end is the day before cover_start
+    status: Mapped[str] = mapped_column(String(12), default="in_force")
     enrolled_on: Mapped[date] = mapped_column(Date)
     cover_start: Mapped[date] = mapped_column(Date)
     cover_end: Mapped[date] = mapped_column(Date)  # inclusive; a cancellation moves it
@@ -41,6 +43,10 @@ class Policy(Base):
     cancelled_on: Mapped[date | None] = mapped_column(Date, default=None)
     refund: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The policy this one renews, its cover continuing the day after that one's ended (so
+    # no waiting period starts again); None for a first enrolment.
+    renewed_from_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id"), default=None,
+                                                        index=True)
 
 
 class PremiumPayment(Base):
@@ -79,3 +85,60 @@ class SumInsuredUplift(Base):
     # Unearned part of ``money`` the policy gave back to the pool when it was cancelled
     # (the close books it as uplift premium returned); the rest is earned to the new end.
     returned: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"), server_default="0")
+
+
+class PremiumInvoice(Base):
+    """A group invoice (团体保费账单): one bill for the policies of a bulk enrolment that an
+    employer or a platform pays for its people; paying it pays every due it owns."""
+
+    __tablename__ = "premium_invoices"
+    __table_args__ = (UniqueConstraint("project_id", "reference"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    reference: Mapped[str] = mapped_column(String(32))
+    payer: Mapped[str] = mapped_column(BoundedText(100), default="")
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    period_id: Mapped[int] = mapped_column(ForeignKey("sale_periods.id"))
+    policies: Mapped[int]
+    amount: Mapped[Decimal] = mapped_column(Money())
+    paid: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    due_on: Mapped[date] = mapped_column(Date)
+    grace_end: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(12), default="open")  # open|paid|lapsed
+    paid_on: Mapped[date | None] = mapped_column(Date, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PremiumDue(Base):
+    """A premium due (应收保费) on a policy that has not been paid at enrolment.
+
+    The cover it buys (cover_start to cover_end) is kept here until the premium is paid by
+    ``grace_end``; the policy itself has no cover meanwhile, so the close, the uplift and
+    the in-force counts leave it out without knowing about dues."""
+
+    __tablename__ = "premium_dues"
+    __table_args__ = (
+        UniqueConstraint("project_id", "policy_id"),
+        UniqueConstraint("project_id", "reference"),
+        Index("ix_premium_dues_project_state_grace", "project_id", "state", "grace_end"),
+        Index("ix_premium_dues_member", "member_id"),
+        Index("ix_premium_dues_invoice", "invoice_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("premium_invoices.id"),
+                                                   default=None)
+    reference: Mapped[str] = mapped_column(String(32))  # the policy number
+    amount: Mapped[Decimal] = mapped_column(Money())
+    paid: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    due_on: Mapped[date] = mapped_column(Date)
+    grace_end: Mapped[date] = mapped_column(Date)
+    cover_start: Mapped[date] = mapped_column(Date)
+    cover_end: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(12), default="open")  # open|paid|lapsed|cancelled
+    paid_on: Mapped[date | None] = mapped_column(Date, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from mutua import numbering
@@ -27,8 +27,8 @@ from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
 from mutua.members.models import Member
 from mutua.money import ZERO, from_fen, to_fen
-from mutua.policies import domain
-from mutua.policies.models import Policy, PremiumPayment, SumInsuredUplift
+from mutua.policies import domain, dues
+from mutua.policies.models import Policy, PremiumInvoice, PremiumPayment, SumInsuredUplift
 
 CHUNK = 5000
 
@@ -93,11 +93,14 @@ def quoter(db: Session, *, product: Product, period: SalePeriod, on: date,
 
 
 def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, actor: Principal,
-          on: date | None = None, payment_reference: str = "") -> Policy:
-    """Enrol one member in a product's open period and record the premium paid.
+          on: date | None = None, payment_reference: str = "", paid: bool = True) -> Policy:
+    """Enrol one member in a product's open period.
 
-    The policy is flushed, so its id is known; ``policy.product`` and ``policy.period`` are
-    the catalogue rows it was quoted from.
+    ``paid``: the premium was received with the enrolment (at the counter) and cover is
+    written at once; otherwise a premium due is opened and the policy covers nothing until
+    it is paid within the product's grace days (policies.dues). The policy is flushed, so its
+    id is known; ``policy.product`` and ``policy.period`` are the catalogue rows it was quoted
+    from.
     """
     on = on or shanghai_today()
     if actor.is_member and actor.member_id != member_id:
@@ -130,10 +133,13 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
     db.add(policy)
     with unique_or_conflict(already_holds(product_code, period_code)):
         db.flush()  # an enrolment of the same member that committed since the check above
-    _record_premium(db, policy=policy, reference=payment_reference, on=on)
+    if paid:
+        _record_premium(db, policy=policy, reference=payment_reference, on=on)
+    else:
+        dues.open_due(db, policy=policy, grace_days=product.grace_days, on=on)
     audit.record(db, actor=actor, action="policy.enrol", entity="policy", entity_id=policy.id,
                  project_id=policy.project_id, detail={"product": product_code,
-                                                       "period": period_code})
+                                                       "period": period_code, "paid": paid})
     return policy
 
 
@@ -175,15 +181,20 @@ class BulkResult:
 
 def enrol_many(db: Session, *, product_code: str, period_code: str, enrolments: list[Enrolment],
                actor: Principal, on: date | None = None, reference: str = "bulk",
-               all_or_nothing: bool = False,
+               all_or_nothing: bool = False, paid: bool = True, payer: str = "",
                known: dict[int, MemberFacts] | None = None) -> BulkResult:
     """Enrol many members at once with set-based statements; one ledger entry for the batch.
 
     Rows that break a rule are reported by row number and skipped (or, with all_or_nothing,
-    nothing is enrolled at all). ``known`` holds the facts of members the caller has just
-    registered in this transaction, which are then not read back.
+    nothing is enrolled at all). ``paid``: the group's premium came with the file and cover
+    is written at once; otherwise one group invoice (``reference``, owed by ``payer``) owns
+    a premium due per policy, and cover starts when the invoice is paid in its grace days.
+    ``known`` holds the facts of members the caller has just registered in this transaction,
+    which are then not read back.
     """
     on = on or shanghai_today()
+    if not paid and not 1 <= len(reference) <= 32:
+        raise ValidationFailed("reference", "must be 1 to 32 characters")
     product = catalog_service.get_product(db, code=product_code)
     period = catalog_service.get_period(db, product=product, code=period_code)
     if product.line == "ckd":
@@ -207,16 +218,23 @@ def enrol_many(db: Session, *, product_code: str, period_code: str, enrolments: 
         rows.append((member, offer))
     if all_or_nothing and problems:
         return BulkResult(0, problems, ZERO)
-    _insert_policies(db, product=product, period=period, rows=rows, on=on, reference=reference)
     total = product.uniform_premium * len(rows)
-    if rows:
+    if rows and not paid:
+        _insert_unpaid(db, product=product, period=period, rows=rows, on=on,
+                       reference=reference, payer=payer)
+    else:
+        _insert_policies(db, product=product, period=period, rows=rows, on=on,
+                         reference=reference)
+    if rows and paid:
         ledger_service.post(db, L.JournalEntry.of(
             project_id=product.project_id, entry_date=on, kind="premium_batch",
             memo=f"premiums received: {len(rows)} enrolments in {product_code} {period_code}",
             reference=reference, postings=L.transfer(L.CASH, L.UNEARNED_PREMIUM, total)))
+    if rows:
         audit.record(db, actor=actor, action="policy.enrol_many", entity="product",
                      entity_id=product.id, project_id=product.project_id,
-                     detail={"period": period_code, "count": len(rows), "reference": reference})
+                     detail={"period": period_code, "count": len(rows), "reference": reference,
+                             "paid": paid})
     return BulkResult(len(rows), problems, total)
 
 
@@ -251,23 +269,64 @@ def _already_enrolled(db: Session, product_id: int, period_id: int, ids: list[in
 
 
 def _insert_policies(db: Session, *, product: Product, period: SalePeriod,
-                     rows: list[tuple[Member, Offer]], on: date, reference: str) -> None:
+                     rows: list[tuple[Member, Offer]], on: date, reference: str,
+                     paid: bool = True, renewed_from: list[int] | None = None,
+                     ) -> tuple[list[int], list[str]]:
     """Policies and their premium payments, written with COPY on PostgreSQL (executemany on
-    SQLite) under the ORM; ids are reserved first so the payments can point at them."""
+    SQLite) under the ORM; ids are reserved first so the payments can point at them.
+
+    Unpaid policies are written with no cover and no payment (their dues keep the cover).
+    """
     numbers = policy_numbers(db, len(rows))
     ids = reserve_ids(db, "policies", len(rows))
     premium, now = to_fen(product.uniform_premium), utcnow()
+
+    def cover(o: Offer) -> tuple[date, date]:
+        return (o.cover_start, o.cover_end) if paid else domain.no_cover(o.cover_start)
+
     copy_rows(db, "policies", [
         "id", "policy_number", "member_id", "cover_start", "cover_end", "age_at_start",
-        "occupation_class", "coefficient"],
-        ((pid, num, m.id, o.cover_start, o.cover_end, o.age, m.occupation_class, o.coefficient)
-         for (m, o), num, pid in zip(rows, numbers, ids, strict=True)),
+        "occupation_class", "coefficient", "renewed_from_id"],
+        ((pid, num, m.id, *cover(o), o.age, m.occupation_class, o.coefficient, last)
+         for (m, o), num, pid, last in zip(rows, numbers, ids, renewed_from or [None] * len(rows),
+                                           strict=True)),
         same={"project_id": product.project_id, "product_id": product.id,
-              "period_id": period.id, "status": "in_force", "enrolled_on": on,
-              "premium": premium, "refund": 0, "created_at": now})
-    copy_rows(db, "premium_payments", ["policy_id"], ((pid,) for pid in ids),
-              same={"project_id": product.project_id, "amount": premium, "paid_on": on,
-                    "kind": "premium", "reference": reference})
+              "period_id": period.id, "status": domain.IN_FORCE if paid else domain.UNPAID,
+              "enrolled_on": on, "premium": premium, "refund": 0, "created_at": now})
+    if paid:
+        copy_rows(db, "premium_payments", ["policy_id"], ((pid,) for pid in ids),
+                  same={"project_id": product.project_id, "amount": premium, "paid_on": on,
+                        "kind": "premium", "reference": reference})
+    return ids, numbers
+
+
+def _insert_unpaid(db: Session, *, product: Product, period: SalePeriod,
+                   rows: list[tuple[Member, Offer]], on: date, reference: str,
+                   payer: str, renewed_from: list[int] | None = None) -> None:
+    """A group's policies awaiting one invoice: the invoice, the policies with no cover and
+    a due per policy keeping its cover, in bulk; Dr premium receivable / Cr unearned."""
+    total = product.uniform_premium * len(rows)
+    grace_end = domain.grace_end(on, product.grace_days)
+    invoice = PremiumInvoice(project_id=product.project_id, reference=reference[:32],
+                             payer=payer[:100], product_id=product.id, period_id=period.id,
+                             policies=len(rows), amount=total, paid=ZERO, due_on=on,
+                             grace_end=grace_end, state=dues.OPEN)
+    db.add(invoice)
+    with unique_or_conflict(f"invoice {reference} already exists in this project"):
+        db.flush()
+    ids, numbers = _insert_policies(db, product=product, period=period, rows=rows, on=on,
+                                    reference=reference, paid=False, renewed_from=renewed_from)
+    copy_rows(db, "premium_dues", ["policy_id", "member_id", "reference", "cover_start",
+                                   "cover_end"],
+              ((pid, m.id, num, o.cover_start, o.cover_end)
+               for (m, o), num, pid in zip(rows, numbers, ids, strict=True)),
+              same={"project_id": product.project_id, "invoice_id": invoice.id,
+                    "amount": to_fen(product.uniform_premium), "paid": 0, "due_on": on,
+                    "grace_end": grace_end, "state": dues.OPEN, "created_at": utcnow()})
+    ledger_service.post(db, L.JournalEntry.of(
+        project_id=product.project_id, entry_date=on, kind="premium_invoice",
+        memo=f"group invoice {reference}: {len(rows)} premiums due", reference=reference[:64],
+        postings=L.transfer(L.PREMIUM_RECEIVABLE, L.UNEARNED_PREMIUM, total)))
 
 
 def cancel(db: Session, *, policy_id: int, actor: Principal, on: date | None = None,
@@ -277,6 +336,13 @@ def cancel(db: Session, *, policy_id: int, actor: Principal, on: date | None = N
     if len(reason) > 64:  # it becomes the refund payment's reference
         raise ValidationFailed("reason", "must be at most 64 characters")
     policy = get(db, policy_id=policy_id, actor=actor)
+    if policy.status == domain.UNPAID and dues.cancel_due(db, policy=policy, on=on):
+        policy.status, policy.cancelled_on = domain.CANCELLED, on
+        audit.record(db, actor=actor, action="policy.cancel", entity="policy",
+                     entity_id=policy.id, project_id=policy.project_id,
+                     detail={"refund": "0", "unpaid": True})
+        db.flush()
+        return policy
     refund = refund_quote(policy, on=on)
     _return_unearned_uplifts(db, policy, new_end=refund.cover_end)
     policy.status, policy.cancelled_on = "cancelled", on
@@ -284,15 +350,32 @@ def cancel(db: Session, *, policy_id: int, actor: Principal, on: date | None = N
     if refund.amount > 0:
         db.add(PremiumPayment(project_id=policy.project_id, policy_id=policy.id,
                               amount=-refund.amount, paid_on=on, kind="refund", reference=reason))
-        ledger_service.post(db, L.JournalEntry.of(
-            project_id=policy.project_id, entry_date=on, kind="premium_refund",
-            memo=f"refund on cancelling {policy.policy_number}", reference=policy.policy_number,
-            postings=L.transfer(L.UNEARNED_PREMIUM, L.CASH, refund.amount)))
+        refund_id = _pay_refund(db, policy=policy, amount=refund.amount, on=on)
     audit.record(db, actor=actor, action="policy.cancel", entity="policy", entity_id=policy.id,
                  project_id=policy.project_id,
-                 detail={"refund": str(refund.amount), "cooling_off": refund.cooling_off})
+                 detail={"refund": str(refund.amount), "cooling_off": refund.cooling_off,
+                         "refund_id": refund_id if refund.amount > 0 else None})
     db.flush()
     return policy
+
+
+def _pay_refund(db: Session, *, policy: Policy, amount: Decimal, on: date) -> str:
+    """The unearned premium becomes a refund owed (Dr unearned / Cr refunds payable), sent
+    back through the payment provider (Dr refunds payable / Cr cash); the provider's refund
+    id is the second entry's reference."""
+    from mutua.premiums import provider
+
+    ledger_service.post(db, L.JournalEntry.of(
+        project_id=policy.project_id, entry_date=on, kind="premium_refund",
+        memo=f"refund on cancelling {policy.policy_number}", reference=policy.policy_number,
+        postings=L.transfer(L.UNEARNED_PREMIUM, L.PREMIUM_REFUNDS_PAYABLE, amount)))
+    refund_id = provider.get("fake").refund(project_id=policy.project_id,
+                                            reference=policy.policy_number, amount=amount)
+    ledger_service.post(db, L.JournalEntry.of(
+        project_id=policy.project_id, entry_date=on, kind="premium_refund_paid",
+        memo=f"refund paid for {policy.policy_number}", reference=refund_id,
+        postings=L.transfer(L.PREMIUM_REFUNDS_PAYABLE, L.CASH, amount)))
+    return refund_id
 
 
 def _return_unearned_uplifts(db: Session, policy: Policy, *, new_end: date) -> None:
@@ -344,12 +427,25 @@ def list_for_member(db: Session, *, member_id: int, actor: Principal, limit: int
                             count=select(func.count()).select_from(Policy).where(where))
 
 
+def in_force_and_paid_on(on: date):
+    """SQL condition: the policy covers ``on`` (domain.in_force_and_paid, as a WHERE)."""
+    return and_(Policy.status == domain.IN_FORCE, Policy.cover_start <= on,
+                Policy.cover_end >= on)
+
+
 def is_owner(db: Session, *, member_id: int, on: date | None = None) -> bool:
     """A member holds owner's rights while any of their policies is in force."""
     on = on or shanghai_today()
     return db.scalar(select(Policy.id).where(
-        Policy.member_id == member_id, Policy.status == "in_force",
-        Policy.cover_start <= on, Policy.cover_end >= on).limit(1)) is not None
+        Policy.member_id == member_id, in_force_and_paid_on(on)).limit(1)) is not None
+
+
+def check_covers_claims(policy: Policy) -> None:
+    """Refuse a claim on a policy whose premium is unpaid or which lapsed unpaid, saying so
+    (before its dates, which for such a policy cover nothing)."""
+    problem = domain.claim_cover_problem(policy.status)
+    if problem is not None:
+        raise ValidationFailed([problem])
 
 
 def cover_on(db: Session, *, policy_id: int, on: date) -> domain.PolicyCover:
@@ -426,7 +522,9 @@ def _benefit_cover(b: Benefit, policy: Policy, product: Product, uplift) -> doma
         daily_amount=domain.scaled_sum_insured(b.daily_amount, policy.coefficient)
         if b.daily_amount is not None else None,
         max_days=b.max_days, shares_sum_insured_with=b.shares_sum_insured_with,
-        waiting_days=b.waiting_days if b.waiting_days is not None else product.waiting_days)
+        # A renewal continues cover without a gap: no waiting period starts again.
+        waiting_days=0 if policy.renewed_from_id is not None
+        else b.waiting_days if b.waiting_days is not None else product.waiting_days)
 
 
 def uplifts_of(db: Session, *, policy_ids: list[int]) -> dict[int, list[tuple[str, SumInsuredUplift]]]:
@@ -505,6 +603,19 @@ def in_force_counts(db: Session, *, on: date) -> dict[int, tuple[int, int]]:
     """
     rows = db.execute(
         select(Policy.project_id, func.count(Policy.id), func.count(Policy.member_id.distinct()))
-        .where(Policy.status == "in_force", Policy.cover_start <= on, Policy.cover_end >= on)
-        .group_by(Policy.project_id)).all()
+        .where(in_force_and_paid_on(on)).group_by(Policy.project_id)).all()
     return {pid: (int(n), int(m)) for pid, n, m in rows}
+
+
+def payments_of_member(db: Session, *, member_id: int, actor: Principal,
+                       limit: int = 200) -> list:
+    """A member's premiums paid and refunded, newest first, with the policy number: what
+    the receipts are made from (members: their own only)."""
+    check_may_read_member(member_id=member_id, actor=actor)
+    return list(db.execute(
+        select(PremiumPayment.id, PremiumPayment.amount, PremiumPayment.paid_on,
+               PremiumPayment.kind, PremiumPayment.reference, Policy.policy_number,
+               Policy.project_id, Policy.product_id)
+        .join(Policy, Policy.id == PremiumPayment.policy_id)
+        .where(Policy.member_id == member_id)
+        .order_by(PremiumPayment.paid_on.desc(), PremiumPayment.id.desc()).limit(limit)))

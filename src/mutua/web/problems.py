@@ -185,6 +185,14 @@ FIXED_RULES: frozenset[str] = frozenset({
     N_("is invalid"),
     N_("must not be negative"),
     N_("must be above zero"),
+    # the premium cycle (policies.domain, premiums)
+    N_("does not match the body: the callback is refused"),
+    N_("names no premium due or invoice in this project"),
+    N_("must be a JSON object"),
+    N_("must come after the period renewed from"),
+    N_("premium unpaid: the policy covers nothing until its premium is paid"),
+    N_("lapsed unpaid: the premium was not paid within the grace period, so the policy "
+       "never covered a claim"),
     N_("must be greater than zero"),
     N_("must be a finite number"),
     N_("must be a decimal string or integer, not a float"),
@@ -408,6 +416,8 @@ def _shape(pattern: str, msgid: str) -> tuple[re.Pattern[str], str]:
 # Specific shapes come before general ones ("must be 1 to 200 characters" before "… to …").
 RULE_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     # lengths, bounds and lists of choices (many services)
+    _shape(r"is outside the (?P<seconds>\d+)-second window around now",
+           N_("is outside the %(seconds)s-second window around now")),
     _shape(r"must be 1 to (?P<limit>\d+) characters",
            N_("must be 1 to %(limit)s characters")),
     _shape(r"must be (?P<least>\d+) to (?P<most>\d+) characters",

@@ -52,6 +52,7 @@ STAFF_SECTIONS = (
     Section("reserving", "/staff/actuarial", N_("Reserving"), _roles(Role.ACTUARY)),
     Section("pricing", "/staff/governance/pricing", N_("Pricing"), _roles(Role.ACTUARY)),
     Section("finance", "/staff/finance", N_("Ledger and expenses"), _roles(Role.FINANCE)),
+    Section("premiums", "/staff/premiums", N_("Premiums and collection"), _roles(Role.FINANCE)),
     Section("reinsurance", "/staff/reinsurance", N_("Reinsurance and solvency"),
             _roles(Role.FINANCE, Role.ACTUARY)),
     Section("governance", "/staff/governance", N_("Governance"), _roles(Role.SECRETARY)),
@@ -66,6 +67,7 @@ SECTIONS = {s.key: s for s in STAFF_SECTIONS}
 MEMBER_MENU = (
     ("home", "/me", N_("My policies")),
     ("enrol", "/me/enrol", N_("Join a product")),
+    ("premiums", "/me/premiums", N_("My premiums")),
     ("claims", "/me/claims", N_("My claims")),
     ("statements", "/me/statements", N_("Statements")),
     ("accounts", "/me/accounts", N_("Accounts")),

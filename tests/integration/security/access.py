@@ -28,6 +28,8 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("POST", "/signout"): "ends the caller's own session",
     ("POST", "/language"): "sets the reader's language cookie",
     ("GET", "/assets/plotly.min.js"): "chart library shipped in the package",
+    ("POST", "/api/v1/premiums/callbacks/{provider}"): "the payment provider's notice of a "
+    "payment: its HMAC signature under the configured secret is the credential",
 }
 PUBLIC_MOUNTS = {"/static": "stylesheets and scripts", "/docs-assets": "Swagger UI files"}
 

@@ -51,6 +51,8 @@ FILE_FORMATS = {
                            "value", "unit", "effective_at", "json", "csv"},
     "/staff/members/import": {"name", "id_number", "phone", "occupation_code", "city", "xlsx",
                               "csv"},
+    "/staff/premiums": {"transaction_id", "paid_on", "amount", "reference", "member_number",
+                        "payer", "xlsx", "csv"},
 }
 NOT_PAGES = ("/static", "/assets", "/docs", "/api", "/signout", "/metrics", "/healthz")
 

@@ -11,12 +11,12 @@
 Data is kept: the new keys hold on any existing rows because id is unique already.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011
 """
 from alembic import op
 
 revision = '0013'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

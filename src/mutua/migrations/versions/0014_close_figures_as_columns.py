@@ -8,7 +8,7 @@ columns: ``uplift_premium_earned``, ``claims_incurred``, ``result``, ``reserve_d
 Stored closes are parsed here, once.
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0013
 """
 from decimal import Decimal
 
@@ -18,7 +18,7 @@ from alembic import op
 import mutua.db
 
 revision = "0014"
-down_revision = "0010"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -49,6 +49,7 @@ def page_router() -> APIRouter:
         member_claims,
         member_governance,
         member_health,
+        member_premiums,
         member_statements,
         staff,
         staff_actuarial,
@@ -61,14 +62,15 @@ def page_router() -> APIRouter:
         staff_jobs,
         staff_meetings,
         staff_members,
+        staff_premiums,
         staff_reinsurance,
     )
 
     pages = APIRouter()
-    for module in (auth, member, member_claims, member_governance, member_health,
+    for module in (auth, member, member_claims, member_governance, member_health, member_premiums,
                    member_statements, staff, staff_actuarial, staff_care, staff_catalog,
                    staff_claims, staff_close, staff_finance, staff_governance, staff_meetings,
-                   staff_members, staff_jobs, staff_reinsurance):
+                   staff_members, staff_jobs, staff_reinsurance, staff_premiums):
         pages.include_router(module.router,
                              dependencies=[Depends(session_alive), Depends(csrf_protect)],
                              include_in_schema=False)

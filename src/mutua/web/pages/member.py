@@ -33,7 +33,8 @@ router = Router(prefix="/me")
 Member = Depends(allow(Role.MEMBER))
 
 POLICY_STATUS = {"in_force": N_("In force"), "cancelled": N_("Cancelled"),
-                 "expired": N_("Ended"), "waiting": N_("Starts soon")}
+                 "expired": N_("Ended"), "waiting": N_("Starts soon"),
+                 "unpaid": N_("Awaiting premium"), "lapsed": N_("Lapsed unpaid")}
 DONE = {"enrolled": N_("You are covered. Your policy is below."),
         "claim": N_("Your claim is reported. We will tell you each step here."),
         "voted": N_("Your vote is counted. Keep your receipt."),

@@ -165,6 +165,10 @@ def dashboard(request: Request, db: DbSession, principal: Principal = open_to("d
     selected = next((r for r in rows if current and r["project"].id == current.id), None)
     history = history_of(db, selected) if selected else []
     chart_list = dashboard_charts(history)
+    from mutua.web.pages import staff_premiums  # it imports this module
+
     return render(request, "staff/dashboard.html", rows=rows, selected=selected,
                   history=history, charts=chart_list, uses_charts=bool(chart_list),
-                  alerts_outside=alerts.get(None, 0))
+                  alerts_outside=alerts.get(None, 0),
+                  collection=staff_premiums.collection_rows(db),
+                  age_labels=staff_premiums.AGE_LABELS)

@@ -22,7 +22,10 @@ REFRESH_SECONDS = 2
 
 KIND_LABELS = {"settlement.close": N_("Quarterly close"), "claims.pay": N_("Claims payment batch"),
                "members.import": N_("Group enrolment import"),
-               "health.import": N_("Lab results import"), "demo.build": N_("Demo build")}
+               "health.import": N_("Lab results import"), "demo.build": N_("Demo build"),
+               "premiums.collection": N_("Premium collection file"),
+               "premiums.lapse": N_("Lapse of unpaid policies"),
+               "policies.renew": N_("Group renewal")}
 STATE_LABELS = {"queued": N_("Queued"), "running": N_("Running"), "succeeded": N_("Done"),
                 "failed": N_("Failed"), "cancelled": N_("Cancelled")}
 STAGE_LABELS = {"computing": N_("computing the close"), "writing": N_("writing the close"),

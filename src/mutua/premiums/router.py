@@ -1,0 +1,205 @@
+"""HTTP routes under /api/v1/premiums: dues, collection files, the reconciliation queue,
+online payment and the provider's callback."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import Depends, File, Form, Header, Query, Request, Response, UploadFile
+from pydantic import BaseModel, Field
+
+from mutua.auth.roles import Role
+from mutua.auth.security import Principal
+from mutua.bounds import Day
+from mutua.dates import today
+from mutua.deps import DbSession, Page, Paging, PathId, PathText, Router, allow, in_one_trip
+from mutua.errors import NotFound
+from mutua.jobs import starts
+from mutua.jobs.router import accepted
+from mutua.jobs.schemas import JobOut
+from mutua.policies import dues
+from mutua.premiums import service
+
+router = Router(prefix="/premiums", tags=["premiums"])
+
+# Collection and reconciliation move money: finance (and administrators) only.
+Finance = Annotated[Principal, Depends(allow(Role.FINANCE))]
+MemberOrStaff = Annotated[Principal, Depends(allow(Role.MEMBER, Role.FINANCE,
+                                                   Role.UNDERWRITER))]
+
+
+class DueOut(BaseModel):
+    reference: str
+    policy_id: int
+    amount: Decimal
+    paid: Decimal
+    due_on: date
+    grace_end: date
+    cover_start: date
+    cover_end: date
+    state: str
+    paid_on: date | None
+
+
+class FileOut(BaseModel):
+    file_id: int
+    lines: int
+    posted: int
+    queued: int
+    repeated: int
+    amount: Decimal
+    reasons: dict[str, int]
+
+
+class PaymentOut(BaseModel):
+    id: int
+    source: str
+    transaction_id: str
+    reference: str
+    member_number: str
+    payer: str
+    amount: Decimal
+    paid_on: date
+    state: str
+    reason: str
+    matched_reference: str
+    refund_id: str
+    note: str
+    resolved_at: datetime | None
+
+
+class MatchIn(BaseModel):
+    reference: str = Field(min_length=1, max_length=32)
+
+
+class NoteIn(BaseModel):
+    note: str = Field(default="", max_length=500)
+
+
+class CheckoutIn(BaseModel):
+    project: str = Field(max_length=40)
+    reference: str = Field(min_length=1, max_length=32)
+
+
+class CheckoutOut(BaseModel):
+    provider: str
+    order_id: str
+    reference: str
+    amount: Decimal
+    pay_url: str
+
+
+class LapseIn(BaseModel):
+    on: Day | None = None
+
+
+class RenewalIn(BaseModel):
+    product: str = Field(max_length=40)
+    from_period: str = Field(max_length=20)
+    to_period: str = Field(max_length=20)
+    paid: bool = False
+    reference: str = Field(default="", max_length=32)
+    payer: str = Field(default="", max_length=100)
+
+
+Underwriter = Annotated[Principal, Depends(allow(Role.UNDERWRITER))]
+
+
+@router.get("/members/{member_id}/dues", response_model=list[DueOut])
+def member_dues(db: DbSession, actor: MemberOrStaff, member_id: PathId) -> list[DueOut]:
+    """What a member owes and paid: their premiums due, newest first (members: their own)."""
+    if actor.is_member and actor.member_id != member_id:
+        raise NotFound(f"member {member_id} not found")
+    return [DueOut.model_validate(d, from_attributes=True)
+            for d in dues.of_member(db, member_id=member_id)]
+
+
+@router.post("/files", status_code=202, response_model=JobOut,
+             responses={422: {"description": "a line is bad: the whole file is refused"},
+                        409: {"description": "the same file was taken before"}})
+def upload_file(request: Request, db: DbSession, actor: Finance,
+                file: Annotated[UploadFile, File(description="CSV or .xlsx with columns "
+                                                 "transaction_id, paid_on, amount, reference, "
+                                                 "member_number, payer")],
+                project: Annotated[str, Form(max_length=40)],
+                source: Annotated[str, Form(max_length=20)] = "bank") -> Response:
+    """Take a settlement file, as a job (202): exact payments post, the rest wait in the
+    queue; the job's result is the file's report (``FileOut``). A bad line refuses the
+    file now (422); the same file again is refused (409) and posts nothing."""
+    data = file.file.read(request.app.state.settings.import_max_bytes + 1)
+    return accepted(db, starts.collection_file(db, data=data, filename=file.filename or "",
+                                               project_code=project, source=source,
+                                               actor=actor))
+
+
+@router.get("/queue", response_model=Page[PaymentOut])
+def queue(db: DbSession, actor: Finance, paging: Paging,
+          project: Annotated[str | None, Query(max_length=40)] = None,
+          state: Annotated[str, Query(max_length=10,
+                                      pattern="^(queued|held|matched|refunded|posted)$")]
+          = "queued") -> Page[PaymentOut]:
+    """Payments waiting for finance (or, by state, those already worked)."""
+    rows, total = service.queue(db, project_code=project, state=state, limit=paging.limit,
+                                offset=paging.offset)
+    return Page(items=[PaymentOut.model_validate(r, from_attributes=True) for r in rows],
+                total=total, limit=paging.limit, offset=paging.offset)
+
+
+@router.post("/queue/{payment_id}/match", response_model=PaymentOut)
+def match(db: DbSession, actor: Finance, payment_id: PathId, body: MatchIn) -> PaymentOut:
+    """Apply a queued payment to the due (or group invoice) ``reference`` names."""
+    item = service.match(db, payment_id=payment_id, reference=body.reference, actor=actor)
+    return PaymentOut.model_validate(item, from_attributes=True)
+
+
+@router.post("/queue/{payment_id}/refund", response_model=PaymentOut)
+def refund(db: DbSession, actor: Finance, payment_id: PathId, body: NoteIn) -> PaymentOut:
+    """Pay a queued payment back through the provider."""
+    item = service.refund(db, payment_id=payment_id, actor=actor, note=body.note)
+    return PaymentOut.model_validate(item, from_attributes=True)
+
+
+@router.post("/queue/{payment_id}/hold", response_model=PaymentOut)
+def hold(db: DbSession, actor: Finance, payment_id: PathId, body: NoteIn) -> PaymentOut:
+    """Keep a queued payment in suspense, saying why."""
+    item = service.hold(db, payment_id=payment_id, note=body.note, actor=actor)
+    return PaymentOut.model_validate(item, from_attributes=True)
+
+
+@router.post("/checkout", response_model=CheckoutOut)
+def checkout(db: DbSession, actor: MemberOrStaff, body: CheckoutIn) -> CheckoutOut:
+    """Start paying a due online; the provider's callback posts the payment."""
+    c = service.checkout(db, project_code=body.project, reference=body.reference, actor=actor)
+    return CheckoutOut(**c.__dict__)
+
+
+@router.post("/lapse", status_code=202, response_model=JobOut)
+def lapse(db: DbSession, actor: Finance, body: LapseIn) -> Response:
+    """Lapse every policy unpaid past its grace end, as a job (set-based; running it again
+    lapses nothing more)."""
+    return accepted(db, starts.lapse(db, on=body.on or today(), actor=actor))
+
+
+@router.post("/renewals", status_code=202, response_model=JobOut)
+def renew(db: DbSession, actor: Underwriter, body: RenewalIn) -> Response:
+    """Renew a product's policies in force from one sale period into the next, as a job:
+    new policies linked to the last, cover continuing, re-rated; owed on one group invoice
+    unless ``paid``. The result lists the policies not renewed and why."""
+    return accepted(db, starts.renewal(db, product_code=body.product,
+                                       from_period=body.from_period, to_period=body.to_period,
+                                       actor=actor, on=today(), paid=body.paid,
+                                       reference=body.reference, payer=body.payer))
+
+
+@router.post("/callbacks/{provider}")
+async def provider_callback(request: Request, db: DbSession, provider: PathText,
+                            x_signature: Annotated[str, Header(max_length=128)] = "") -> dict:
+    """The payment provider's signed notice of a payment (no sign-in: the HMAC signature
+    under the configured secret is the credential; replays and forgeries are refused)."""
+    body = await request.body()  # bounded by the body guard before any route
+    return await in_one_trip(db, lambda: service.receive_callback(
+        db, provider_name=provider[:20], body=body, signature=x_signature,
+        now=int(time.time())))
