@@ -50,6 +50,7 @@ def page_router() -> APIRouter:
         member_governance,
         member_health,
         member_statements,
+        signup,
         staff,
         staff_actuarial,
         staff_care,
@@ -66,7 +67,7 @@ def page_router() -> APIRouter:
 
     pages = APIRouter()
     for module in (auth, member, member_claims, member_governance, member_health,
-                   member_statements, staff, staff_actuarial, staff_care, staff_catalog,
+                   member_statements, signup, staff, staff_actuarial, staff_care, staff_catalog,
                    staff_claims, staff_close, staff_finance, staff_governance, staff_meetings,
                    staff_members, staff_jobs, staff_reinsurance):
         pages.include_router(module.router,
