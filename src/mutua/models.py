@@ -11,6 +11,7 @@ from mutua.health import models as health_models  # noqa: F401
 from mutua.jobs import models as jobs_models  # noqa: F401
 from mutua.ledger import models as ledger_models  # noqa: F401
 from mutua.members import models as members_models  # noqa: F401
+from mutua.notify import models as notify_models  # noqa: F401
 from mutua.policies import models as policies_models  # noqa: F401
 from mutua.reinsurance import models as reinsurance_models  # noqa: F401
 from mutua.settlement import models as settlement_models  # noqa: F401

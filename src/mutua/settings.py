@@ -60,6 +60,20 @@ class Settings(BaseSettings):
     sms_gateway_url: str | None = None
     sms_gateway_key: str | None = Field(default=None, repr=False)
     sms_sender_name: str = "Mutua"
+    # E-mail: "console" writes messages to email_console_file; "smtp" sends them
+    # (notify/email.py).
+    email_backend: Literal["console", "smtp"] = "console"
+    email_console_file: Path = Path("var/email-outbox.log")
+    email_from: str = "noreply@mutua.local"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_starttls: bool = False
+    # Notifications (notify/delivery.py): deliveries a worker round sends, and how many
+    # times one is tried before it is given up as failed.
+    notify_batch: int = Field(default=500, ge=1, le=100_000)
+    notify_max_attempts: int = Field(default=5, ge=1, le=20)
     default_locale: str = "zh_CN"
     # Threads per server process that run the routes and dependencies declared with plain
     # `def`. anyio's default of 40 let every request in flight share the GIL at once, and one

@@ -15,25 +15,21 @@ A sender raises ``SmsFailed`` when the message did not go; callers decide whethe
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
-from dataclasses import dataclass, field
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from mutua.dates import utcnow
 from mutua.members.phones import mask_phone
+from mutua.notify.channel import ConsoleFile, SendFailed, read_lines
 
 log = logging.getLogger(__name__)
 
 
-class SmsFailed(RuntimeError):
-    """The message was not accepted; ``retry`` says whether trying again may help."""
-
-    def __init__(self, reason: str, *, retry: bool = True):
-        super().__init__(reason)
-        self.retry = retry
+class SmsFailed(SendFailed):
+    """The SMS was not accepted; ``retry`` says whether trying again may help."""
 
 
 class SmsSender(Protocol):
@@ -42,33 +38,19 @@ class SmsSender(Protocol):
         ...
 
 
-@dataclass
-class ConsoleSms:
+class ConsoleSms(ConsoleFile):
     """Writes each message as a JSON line to a file (and keeps it in ``sent``)."""
 
-    path: Path | None = None
-    sent: list[dict] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
     def send(self, phone: str, text: str) -> str:
-        with self._lock:
-            message_id = f"console-{utcnow():%Y%m%d%H%M%S%f}-{len(self.sent)}"
-            line = {"id": message_id, "at": utcnow().isoformat(), "to": phone, "text": text}
-            self.sent.append(line)
-            if self.path is not None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                with self.path.open("a", encoding="utf-8") as out:
-                    out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        message_id = f"console-{uuid.uuid4().hex}"
+        self.write({"id": message_id, "at": utcnow().isoformat(), "to": phone, "text": text})
         log.info("sms %s to %s (console)", message_id, mask_phone(phone))
         return message_id
 
 
 def read_console(path: Path, phone: str | None = None) -> list[dict]:
     """The messages a console sender wrote to ``path`` (to one phone if given), oldest first."""
-    if not path.exists():
-        return []
-    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    return [m for m in lines if phone is None or m["to"] == phone]
+    return [m for m in read_lines(path) if phone is None or m["to"] == phone]
 
 
 @dataclass(frozen=True)

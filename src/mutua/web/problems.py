@@ -144,6 +144,8 @@ FIELD_LABELS: dict[str, str] = {
     "sms_code": N_("Code from the SMS"),
     "password_again": N_("The password again"),
     "login": N_("Member number or mobile phone"),
+    "email_address": N_("E-mail address"),
+    "locale": N_("Language of SMS and e-mail"),
     "age": N_("Age"),
     # the quarterly close and its settings
     "pure_risk_rate": N_("Pure risk rate"),
@@ -196,6 +198,10 @@ FIXED_RULES: frozenset[str] = frozenset({
     N_("the SMS could not be sent; try again in a minute"),
     N_("does not match the password"),
     N_("no such open session"),
+    # how a member is told (notify/service.py)
+    N_("must be zh_CN or en"),
+    N_("is not an e-mail address"),
+    N_("is required to be told by e-mail"),
     # numbers, money, dates (money.py, dates.py, shared checks)
     N_("is invalid"),
     N_("must not be negative"),

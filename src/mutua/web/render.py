@@ -65,6 +65,7 @@ SECTIONS = {s.key: s for s in STAFF_SECTIONS}
 
 MEMBER_MENU = (
     ("home", "/me", N_("My policies")),
+    ("inbox", "/me/inbox", N_("Messages")),
     ("enrol", "/me/enrol", N_("Join a product")),
     ("claims", "/me/claims", N_("My claims")),
     ("statements", "/me/statements", N_("Statements")),
@@ -146,6 +147,7 @@ def render(request: Request, template: str, status_code: int = 200, **context) -
         html_lang="zh-CN" if locale == "zh_CN" else "en",
         csrf_token=csrf,
         menu=menu,
+        unread=getattr(request.state, "unread", 0),
         current_path=request.url.path,
         **context,
     )

@@ -226,3 +226,7 @@ def session_alive(request: Request) -> None:
         sid = data.get("sid")
         if sid and not sessions.is_live(db, sid=str(sid), user_id=principal.user_id):
             request.state.principal = None  # ended from another device
+        elif principal.member_id is not None:  # the header's count of unread messages
+            from mutua.notify.service import unread_count
+
+            request.state.unread = unread_count(db, member_id=principal.member_id)

@@ -49,6 +49,7 @@ def page_router() -> APIRouter:
         member_claims,
         member_governance,
         member_health,
+        member_inbox,
         member_statements,
         signup,
         staff,
@@ -66,7 +67,7 @@ def page_router() -> APIRouter:
     )
 
     pages = APIRouter()
-    for module in (auth, member, member_claims, member_governance, member_health,
+    for module in (auth, member, member_claims, member_governance, member_health, member_inbox,
                    member_statements, signup, staff, staff_actuarial, staff_care, staff_catalog,
                    staff_claims, staff_close, staff_finance, staff_governance, staff_meetings,
                    staff_members, staff_jobs, staff_reinsurance):
