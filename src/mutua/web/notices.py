@@ -43,6 +43,9 @@ NOTICES = {
                            N_("Voting on %(ref)s closes within a day. You have not voted yet.")),
     "vote.result": Notice(N_("The result of a vote"),
                           N_("The result of the vote on %(ref)s is published.")),
+    "complaint.answered": Notice(N_("Your complaint %(ref)s is answered"),
+                                 N_("We have answered your complaint %(ref)s. The answer is in "
+                                    "the portal under Complaints.")),
     "health.alert": Notice(N_("A note from your care team"),
                            N_("Your care team has a new note about your kidney health. Please "
                               "sign in to read it.")),

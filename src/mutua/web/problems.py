@@ -145,6 +145,10 @@ FIELD_LABELS: dict[str, str] = {
     "password_again": N_("The password again"),
     "login": N_("Member number or mobile phone"),
     "email_address": N_("E-mail address"),
+    # complaints
+    "cause": N_("What is it about?"),
+    "claim_id": N_("The claim it is about (if any)"),
+    "answer": N_("Answer to the member"),
     "locale": N_("Language of SMS and e-mail"),
     "age": N_("Age"),
     # the quarterly close and its settings
@@ -198,6 +202,9 @@ FIXED_RULES: frozenset[str] = frozenset({
     N_("the SMS could not be sent; try again in a minute"),
     N_("does not match the password"),
     N_("no such open session"),
+    # complaints (complaints/service.py)
+    N_("is not one of your claims"),
+    N_("is not an active user of the complaints team"),
     # how a member is told (notify/service.py)
     N_("must be zh_CN or en"),
     N_("is not an e-mail address"),

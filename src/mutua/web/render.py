@@ -56,6 +56,8 @@ STAFF_SECTIONS = (
             _roles(Role.FINANCE, Role.ACTUARY)),
     Section("governance", "/staff/governance", N_("Governance"), _roles(Role.SECRETARY)),
     Section("care", "/staff/care", N_("Care alerts"), _roles(Role.CARE)),
+    Section("complaints", "/staff/complaints", N_("Complaints"),
+            _roles(Role.CLAIMS, Role.SECRETARY)),
     Section("meetings", "/staff/meetings", N_("Meetings"), _roles(Role.SECRETARY)),
     Section("jobs", "/staff/jobs", N_("Jobs"),
             _roles(Role.FINANCE, Role.CLAIMS, Role.UNDERWRITER, Role.CARE)),
@@ -72,6 +74,7 @@ MEMBER_MENU = (
     ("accounts", "/me/accounts", N_("Accounts")),
     ("vote", "/me/governance", N_("Have your say")),
     ("health", "/me/health", N_("Kidney health")),
+    ("complaints", "/me/complaints", N_("Complaints")),
 )
 
 

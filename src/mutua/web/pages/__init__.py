@@ -45,6 +45,7 @@ def page_router() -> APIRouter:
     ``mutua.web.app.api_router``)."""
     from mutua.web.pages import (
         auth,
+        complaints,
         member,
         member_claims,
         member_governance,
@@ -67,8 +68,8 @@ def page_router() -> APIRouter:
     )
 
     pages = APIRouter()
-    for module in (auth, member, member_claims, member_governance, member_health, member_inbox,
-                   member_statements, signup, staff, staff_actuarial, staff_care, staff_catalog,
+    for module in (auth, complaints, member, member_claims, member_governance, member_health,
+                   member_inbox, member_statements, signup, staff, staff_actuarial, staff_care, staff_catalog,
                    staff_claims, staff_close, staff_finance, staff_governance, staff_meetings,
                    staff_members, staff_jobs, staff_reinsurance):
         pages.include_router(module.router,

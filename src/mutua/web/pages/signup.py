@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Form, Request
+from fastapi import Depends, Form, Path, Request
 
 from mutua.auth import service as auth_service
 from mutua.auth import sessions, signup
@@ -156,9 +156,10 @@ def sessions_page(request: Request, db: DbSession, principal: Principal = Anyone
 
 
 @router.post("/account/sessions/{sid}/end")
-def end_session(request: Request, db: DbSession, sid: str,
+def end_session(request: Request, db: DbSession,
+                sid: Annotated[str, Path(max_length=32)],
                 principal: Principal = AnyoneSignedIn):
-    sessions.end(db, sid=sid[:32], actor=principal)
+    sessions.end(db, sid=sid, actor=principal)
     if sid == session_of(request).get("sid"):
         return redirect("/signin")
     return redirect("/account/sessions?done=ended")

@@ -10,6 +10,7 @@ from mutua.audit import service as audit_service
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.claims import service as claims_service
+from mutua.complaints import service as complaints_service
 from mutua.dates import today
 from mutua.deps import MAX_OFFSET, DbSession, Router, allow
 from mutua.health import service as health_service
@@ -153,4 +154,5 @@ def dashboard(request: Request, db: DbSession, principal: Principal = open_to("d
     chart_list = dashboard_charts(history)
     return render(request, "staff/dashboard.html", rows=rows, selected=selected,
                   history=history, charts=chart_list, uses_charts=bool(chart_list),
-                  alerts_outside=alerts.get(None, 0))
+                  alerts_outside=alerts.get(None, 0),
+                  complaints_overdue=complaints_service.overdue_count(db, on=today()))
