@@ -49,6 +49,7 @@ class World:
     project: str
     quarter_to_close: str
     proposal_title: str
+    sms_file: Path  # what the console SMS sender wrote: the codes a person would receive
 
 
 def _free_port() -> int:
@@ -131,7 +132,9 @@ def world(tmp_path_factory) -> World:
     arranged = _arrange(url, today)
     port = _free_port()
     env = dict(os.environ, MUTUA_DATABASE_URL=url, MUTUA_UPLOAD_DIR=str(folder / "uploads"),
-               MUTUA_LOGIN_ATTEMPTS_PER_MINUTE="1000")
+               MUTUA_LOGIN_ATTEMPTS_PER_MINUTE="1000",
+               MUTUA_SMS_CONSOLE_FILE=str(folder / "sms.log"),
+               MUTUA_EMAIL_CONSOLE_FILE=str(folder / "email.log"))
     log = (folder / "server.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "mutua.web.app:create_app", "--factory",
@@ -141,7 +144,8 @@ def world(tmp_path_factory) -> World:
     try:
         _wait_until_up(base, server)
         yield World(base_url=base, demo_password=builder.DEMO_PASSWORD,
-                    member_password=f.PASSWORD, project="E2E", **arranged)
+                    member_password=f.PASSWORD, project="E2E", sms_file=folder / "sms.log",
+                    **arranged)
     finally:
         server.terminate()
         try:

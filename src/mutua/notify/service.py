@@ -39,7 +39,7 @@ from mutua.notify.models import ContactPreference, Notification
 # The events members hear about; the words of each are in web/notices.py.
 EVENTS = ("claim.reported", "claim.documents", "claim.decided", "claim.paid",
           "statement.published", "vote.opened", "vote.closing", "vote.result", "health.alert",
-          "complaint.answered")
+          "complaint.answered", "account.ready")
 COLUMNS = ["project_id", "member_id", "event", "ref_id", "ref_text", "amount", "created_at"]
 INBOX_PAGE = 50
 LOCALES = ("zh_CN", "en")

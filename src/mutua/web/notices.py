@@ -43,6 +43,10 @@ NOTICES = {
                            N_("Voting on %(ref)s closes within a day. You have not voted yet.")),
     "vote.result": Notice(N_("The result of a vote"),
                           N_("The result of the vote on %(ref)s is published.")),
+    "account.ready": Notice(N_("Your member account is ready"),
+                            N_("Your member account %(ref)s is ready. To sign in the first "
+                               "time, open the portal's sign-in page, follow \"First sign-in "
+                               "or forgotten password?\" and ask for a code with this phone.")),
     "complaint.answered": Notice(N_("Your complaint %(ref)s is answered"),
                                  N_("We have answered your complaint %(ref)s. The answer is in "
                                     "the portal under Complaints.")),
