@@ -75,6 +75,7 @@ MEMBER_MENU = (
     ("vote", "/me/governance", N_("Have your say")),
     ("health", "/me/health", N_("Kidney health")),
     ("complaints", "/me/complaints", N_("Complaints")),
+    ("privacy", "/me/privacy", N_("Your data")),
 )
 
 

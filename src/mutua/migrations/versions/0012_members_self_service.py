@@ -1,10 +1,10 @@
 """Members serve themselves and hear from their mutual (issue 19): phone codes and sign-in
-sessions, the notifications outbox with its deliveries and members' contact choices, and
-complaints.
+sessions, the notifications outbox with its deliveries and members' contact choices,
+complaints, and requests to close an account.
 
 Revision ID: 0012
 Revises: 0010
-Create Date: 2026-12-04 19:18:48.467755
+Create Date: 2026-12-04 19:28:38.972011
 """
 from alembic import op
 import sqlalchemy as sa
@@ -105,6 +105,20 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_phone_codes_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_phone_codes_phone'), ['phone'], unique=False)
 
+    op.create_table('member_closure_requests',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('member_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('reason', sa.String(length=500).with_variant(sa.Text(), 'sqlite'), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('requested_at', mutua.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('handled_at', mutua.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('handled_by', sa.String(length=80), nullable=True),
+    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_member_closure_requests_member_id_members')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_member_closure_requests'))
+    )
+    with op.batch_alter_table('member_closure_requests', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_member_closure_requests_member_id'), ['member_id'], unique=False)
+
     op.create_table('member_contact_preferences',
     sa.Column('member_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('sms', sa.Boolean(), nullable=False),
@@ -138,6 +152,10 @@ def downgrade() -> None:
 
     op.drop_table('sign_in_sessions')
     op.drop_table('member_contact_preferences')
+    with op.batch_alter_table('member_closure_requests', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_member_closure_requests_member_id'))
+
+    op.drop_table('member_closure_requests')
     with op.batch_alter_table('phone_codes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_phone_codes_phone'))
         batch_op.drop_index(batch_op.f('ix_phone_codes_created_at'))

@@ -51,6 +51,7 @@ def page_router() -> APIRouter:
         member_governance,
         member_health,
         member_inbox,
+        member_privacy,
         member_statements,
         signup,
         staff,
@@ -69,9 +70,10 @@ def page_router() -> APIRouter:
 
     pages = APIRouter()
     for module in (auth, complaints, member, member_claims, member_governance, member_health,
-                   member_inbox, member_statements, signup, staff, staff_actuarial, staff_care, staff_catalog,
-                   staff_claims, staff_close, staff_finance, staff_governance, staff_meetings,
-                   staff_members, staff_jobs, staff_reinsurance):
+                   member_inbox, member_privacy, member_statements, signup, staff,
+                   staff_actuarial, staff_care, staff_catalog, staff_claims, staff_close,
+                   staff_finance, staff_governance, staff_meetings, staff_members, staff_jobs,
+                   staff_reinsurance):
         pages.include_router(module.router,
                              dependencies=[Depends(session_alive), Depends(csrf_protect)],
                              include_in_schema=False)

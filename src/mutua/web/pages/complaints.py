@@ -15,6 +15,7 @@ from mutua.complaints.models import ANSWER_LIMIT, TEXT_LIMIT
 from mutua.dates import today
 from mutua.deps import DbSession, PathId, Router
 from mutua.errors import ValidationFailed
+from mutua.members import privacy
 from mutua.web.pages.member import Member
 from mutua.web.pages.staff import open_to
 from mutua.web.problems import describe_all
@@ -32,7 +33,8 @@ DONE = {"filed": N_("Your complaint is filed. We acknowledge it by the next work
         "assigned": N_("The complaint has an owner."),
         "acknowledged": N_("The complaint is acknowledged."),
         "extended": N_("The answer is now due 30 days after receipt."),
-        "answered": N_("The answer is sent to the member.")}
+        "answered": N_("The answer is sent to the member."),
+        "closed": N_("The account is closed and its sign-ins ended.")}
 
 
 def _page(request: Request, template: str, status_code: int = 200, **context):
@@ -85,7 +87,15 @@ def queue(request: Request, db: DbSession, principal: Principal = Handler,
           status: Annotated[str, Query(max_length=10)] = "open"):
     return _page(request, "staff/complaints.html", rows=complaints.queue(
         db, actor=principal, status=status), status=status,
-        overdue=complaints.overdue_count(db))
+        overdue=complaints.overdue_count(db), closures=privacy.open_closures(db))
+
+
+@router.post("/staff/closures/{request_id}/close")
+def close_account(request_id: PathId, request: Request, db: DbSession,
+                  principal: Principal = Handler):
+    """Close a member's account they asked to close (refused while anything is open)."""
+    privacy.close_account(db, request_id=request_id, actor=principal)
+    return redirect("/staff/complaints?done=closed")
 
 
 @router.get("/staff/complaints/report")
