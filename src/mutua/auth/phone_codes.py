@@ -27,7 +27,7 @@ from mutua.auth.models import PhoneCode
 from mutua.dates import utcnow
 from mutua.errors import DomainError, ValidationFailed
 
-PURPOSES = ("signup", "reset", "first")
+PURPOSES = ("signup", "reset")  # a reset is also an imported member's first sign-in
 CODE_DIGITS = 6
 
 
