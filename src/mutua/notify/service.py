@@ -146,6 +146,15 @@ def remind_closing_votes(db: Session, *, now: datetime | None = None,
     return len(closing)
 
 
+def keep_unsent(db: Session) -> int:
+    """Keep every notification written so far in the inboxes without sending it: a demo's
+    years of history are read in the portal, not texted to the console all at once."""
+    done = db.execute(update(Notification).where(Notification.dispatched_at.is_(None))
+                      .values(dispatched_at=utcnow())
+                      .execution_options(synchronize_session=False))
+    return done.rowcount or 0
+
+
 # --- the inbox ----------------------------------------------------------------------------
 
 def unread_count(db: Session, *, member_id: int) -> int:
