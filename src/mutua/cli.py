@@ -21,6 +21,7 @@ def _mount() -> None:
     from mutua.jobs import cli as jobs
     from mutua.ledger.cli import app as ledger
     from mutua.members.cli import app as members
+    from mutua.notify.cli import app as notify
     from mutua.ops import cli as ops
     from mutua.policies.cli import app as policies
     from mutua.premiums.cli import app as premiums
@@ -31,7 +32,8 @@ def _mount() -> None:
                       ("policies", policies), ("ledger", ledger), ("claims", claims),
                       ("settle", settle), ("actuarial", actuarial), ("governance", governance),
                       ("health", health), ("jobs", jobs.app),
-                      ("reinsurance", reinsurance), ("premiums", premiums)]:
+                      ("reinsurance", reinsurance), ("premiums", premiums),
+                      ("notify", notify)]:
         app.add_typer(sub, name=name)
     app.command("worker")(jobs.worker)
     ops.register(app)

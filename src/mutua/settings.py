@@ -49,6 +49,34 @@ class Settings(BaseSettings):
     # its login is spelt) and per client address (one machine trying many accounts).
     login_attempts_per_minute: int = Field(default=10, ge=1)
     login_attempts_per_minute_per_address: int = Field(default=50, ge=1)
+    # One-time codes sent by SMS to prove a phone (sign-up, password reset): how long one
+    # lives, how many wrong tries it takes, and how many may be sent in an hour to one phone
+    # and from one client address (counted in the database: docs/members.md).
+    phone_code_minutes: int = Field(default=5, ge=1, le=60)
+    phone_code_attempts: int = Field(default=5, ge=1, le=20)
+    phone_codes_per_hour_per_phone: int = Field(default=5, ge=1)
+    phone_codes_per_hour_per_address: int = Field(default=20, ge=1)
+    # SMS: "console" writes messages to sms_console_file (demo, tests); "http" posts them to
+    # an SMS gateway (notify/sms.py).
+    sms_backend: Literal["console", "http"] = "console"
+    sms_console_file: Path = Path("var/sms-outbox.log")
+    sms_gateway_url: str | None = None
+    sms_gateway_key: str | None = Field(default=None, repr=False)
+    sms_sender_name: str = "Mutua"
+    # E-mail: "console" writes messages to email_console_file; "smtp" sends them
+    # (notify/email.py).
+    email_backend: Literal["console", "smtp"] = "console"
+    email_console_file: Path = Path("var/email-outbox.log")
+    email_from: str = "noreply@mutua.local"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_starttls: bool = False
+    # Notifications (notify/delivery.py): deliveries a worker round sends, and how many
+    # times one is tried before it is given up as failed.
+    notify_batch: int = Field(default=500, ge=1, le=100_000)
+    notify_max_attempts: int = Field(default=5, ge=1, le=20)
     default_locale: str = "zh_CN"
     # Threads per server process that run the routes and dependencies declared with plain
     # `def`. anyio's default of 40 let every request in flight share the GIL at once, and one

@@ -51,6 +51,7 @@ class World:
     proposal_title: str
     waiting_login: str  # a member whose claim needs documents the handler will ask for
     waiting_claim_number: str
+    sms_file: Path  # what the console SMS sender wrote: the codes a person would receive
 
 
 def _free_port() -> int:
@@ -141,7 +142,9 @@ def world(tmp_path_factory) -> World:
     arranged = _arrange(url, today)
     port = _free_port()
     env = dict(os.environ, MUTUA_DATABASE_URL=url, MUTUA_UPLOAD_DIR=str(folder / "uploads"),
-               MUTUA_LOGIN_ATTEMPTS_PER_MINUTE="1000")
+               MUTUA_LOGIN_ATTEMPTS_PER_MINUTE="1000",
+               MUTUA_SMS_CONSOLE_FILE=str(folder / "sms.log"),
+               MUTUA_EMAIL_CONSOLE_FILE=str(folder / "email.log"))
     log = (folder / "server.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "mutua.web.app:create_app", "--factory",
@@ -151,7 +154,8 @@ def world(tmp_path_factory) -> World:
     try:
         _wait_until_up(base, server)
         yield World(base_url=base, demo_password=builder.DEMO_PASSWORD,
-                    member_password=f.PASSWORD, project="E2E", **arranged)
+                    member_password=f.PASSWORD, project="E2E", sms_file=folder / "sms.log",
+                    **arranged)
     finally:
         server.terminate()
         try:

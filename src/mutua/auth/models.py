@@ -8,7 +8,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mutua.dates import utcnow
-from mutua.db import Base, UTCDateTime
+from mutua.db import Base, BigIntPK, UTCDateTime
 
 
 class User(Base):
@@ -36,3 +36,39 @@ class LoginAttempt(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     limit_key: Mapped[str] = mapped_column(String(80), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class PhoneCode(Base):
+    """A one-time code sent by SMS to prove a phone (sign-up; password reset, which is also
+    an imported member's first sign-in).
+
+    Only a keyed hash of the code is kept (auth.phone_codes.code_digest). The rows are also
+    what limits sending: codes sent to a phone, and from a client address, in the last hour
+    are counted here, so the limit holds across server processes.
+    """
+
+    __tablename__ = "phone_codes"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    purpose: Mapped[str] = mapped_column(String(12))  # "signup" | "reset"
+    code_hash: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(default=0)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class SignInSession(Base):
+    """One signed-in page session, named by the random id its cookie carries: the person
+    can list where they are signed in and end any one of them."""
+
+    __tablename__ = "sign_in_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    client: Mapped[str | None] = mapped_column(String(64), default=None)
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

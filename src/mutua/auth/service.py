@@ -192,7 +192,7 @@ def principal_now(db: Session, *, claimed: Principal, stamp: str, secret: str) -
 def set_password(db: Session, *, username: str, password: str, actor: Principal = SYSTEM) -> User:
     """A new password for an account; every token and page session issued before it ends."""
     user = _user_named(db, username)
-    _check_new_password(password)
+    check_new_password(password)
     user.password_hash = hash_password(password)
     audit.record(db, actor=actor, action="user.password", entity="user", entity_id=user.id)
     return user
@@ -235,7 +235,7 @@ def _user_named(db: Session, username: str) -> User:
     return user
 
 
-def _check_new_password(password: str) -> None:
+def check_new_password(password: str) -> None:
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         raise ValidationFailed("password", f"must be {MIN_PASSWORD_LENGTH} to "
                                            f"{MAX_PASSWORD_LENGTH} characters")
@@ -257,7 +257,7 @@ def create_user(
     if not username or len(username) > 64:
         raise ValidationFailed("username", "must be 1 to 64 characters")
     if password_hash is None:
-        _check_new_password(password)
+        check_new_password(password)
     if (role is Role.MEMBER) != (member_id is not None):
         raise ValidationFailed("member_id", "is required for member logins and only for them")
     if db.scalar(select(User.id).where(User.username == username)) is not None:

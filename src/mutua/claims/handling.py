@@ -69,6 +69,10 @@ def request_documents(db: Session, *, claim_id: int, actor: Principal, kinds: li
     audit.record(db, actor=actor, action="claim.documents_request", entity="claim",
                  entity_id=claim.id, project_id=claim.project_id,
                  detail={"kinds": asked, "note": note})
+    from mutua.notify import service as notify  # the member hears at once what is missing
+
+    notify.tell(db, member_id=claim.member_id, project_id=claim.project_id,
+                event="claim.documents", ref_id=claim.id, ref_text=claim.claim_number)
     return claim
 
 

@@ -148,6 +148,12 @@ def pay(db: Session, *, project_code: str, actor: Principal, on: date | None = N
     audit.record_many(db, actor=actor, action="claim.paid", entity="claim", rows=[
         (cid, project.id, {"batch_key": batch.batch_key, "amount": str(amount)})
         for cid, amount in rows])
+    from mutua.notify import service as notify  # each member paid hears of it, in one INSERT
+
+    notify.tell_from_select(db, event="claim.paid", rows=select(
+        ClaimPayment.project_id, ClaimPayment.member_id, ClaimPayment.claim_id,
+        Claim.claim_number, ClaimPayment.amount).join(Claim, Claim.id == ClaimPayment.claim_id)
+        .where(ClaimPayment.batch_id == batch.id))
     db.flush()
     _refresh(db)
     return BatchResult(batch.batch_key, project.code, on, len(rows), total, tuple(refused))

@@ -206,6 +206,10 @@ def report(db: Session, *, data: ClaimIn, actor: Principal, on: date | None = No
                  detail={"event_type": claim.event_type, "items": len(items),
                          "engine_outcome": decision.outcome,
                          "duplicate_of": claim.duplicate_of})
+    from mutua.notify import service as notify  # in this transaction: told only if stored
+
+    notify.tell(db, member_id=claim.member_id, project_id=claim.project_id,
+                event="claim.reported", ref_id=claim.id, ref_text=claim.claim_number)
     _move_reserve(db, claim=claim, target=decision.approved, on=on, why="reported")
     settings = settings or get_settings()
     if _simple(decision, items, Decimal(settings.auto_decide_limit_yuan)):
@@ -529,6 +533,10 @@ def record_decision(db: Session, *, claim: Claim, plan: Plan, actor: Principal, 
         detail |= {"decided_by": actor.username, "second_approver": second_approver.username}
     audit.record(db, actor=second_approver or actor, action="claim.decide", entity="claim",
                  entity_id=claim.id, project_id=claim.project_id, detail=detail)
+    from mutua.notify import service as notify
+
+    notify.tell(db, member_id=claim.member_id, project_id=claim.project_id,
+                event="claim.decided", ref_id=claim.id, ref_text=claim.claim_number, amount=total)
     return claim
 
 

@@ -139,6 +139,9 @@ def _build(engine: Engine, *, seed: int, members: int, today: date, step,
             "staff": [{"username": r.value, "role": r.value} for r, _ in STAFF],
             "members": _member_logins(db, password_hash, actor=admin, today=today)}
         summary["loss_ratios"] = quarterly_loss_ratios(db)
+        from mutua.notify import service as notify  # the story's messages: read, never sent
+
+        notify.keep_unsent(db)
     return summary
 
 

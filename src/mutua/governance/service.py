@@ -215,6 +215,9 @@ def open_proposal(db: Session, *, proposal_id: int, actor: Principal,
     audit.record(db, actor=actor, action="proposal.open", entity="proposal",
                  entity_id=proposal.id, project_id=proposal.project_id,
                  detail={"eligible": eligible})
+    from mutua.notify import service as notify  # the electorate just frozen, in one INSERT
+
+    notify.tell_electors(db, proposal=proposal, event="vote.opened")
     return proposal
 
 
@@ -418,6 +421,9 @@ def close_proposal(db: Session, *, proposal_id: int, actor: Principal,
                  entity_id=proposal.id, project_id=proposal.project_id,
                  detail={"passed": result.passed, "turnout": result.turnout,
                          "eligible": result.eligible, "quorum_met": result.quorum_met})
+    from mutua.notify import service as notify
+
+    notify.tell_electors(db, proposal=proposal, event="vote.result")
     if result.passed and proposal.kind != "motion":
         enactment.enact(db, proposal=proposal, result=result, actor=actor,
                         today=_shanghai_date(now))

@@ -676,6 +676,10 @@ def _write_alerts(db, a: _AlertRows, patients, now) -> int:
         "effective_at": when[keep], "status": np.full(len(keep), "open", dtype=object),
         "created_at": nowv, "updated_at": nowv,
     })
+    from mutua.notify import service as notify  # the patients hear; the values stay here
+
+    notify.tell_members(db, event="health.alert", member_ids=member[keep],
+                        project_ids=_nullable(project))
     return len(keep)
 
 

@@ -89,7 +89,7 @@ def _import_members(db: Session, work: Work) -> dict:
     report = importer.import_members(db, data=data, filename=filename,
                                      product_code=p["product"], period_code=p["period"],
                                      actor=work.actor, all_or_nothing=p.get("all_or_nothing", False),
-                                     progress=work.progress)
+                                     progress=work.progress, logins=p.get("logins", False))
     return report.to_dict()
 
 

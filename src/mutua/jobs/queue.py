@@ -82,6 +82,18 @@ async def remove_old_deliveries(context, timestamp: int) -> None:
                                                   include_aborted=True)
 
 
+@app.periodic(cron="* * * * *", periodic_id="deliver-notifications")
+@app.task(name="mutua.deliver_notifications", queue=QUEUE,
+          queueing_lock="mutua.deliver_notifications")
+def deliver_notifications(timestamp: int) -> dict:
+    """Every minute: a round over the notifications outbox (notify/delivery.py)."""
+    from mutua.db import get_engine
+    from mutua.notify.delivery import deliver_round
+    from mutua.settings import get_settings
+
+    return deliver_round(get_engine(), settings=get_settings()).to_dict()
+
+
 def uses_queue(bind) -> bool:
     return bind.dialect.name == "postgresql"
 

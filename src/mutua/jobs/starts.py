@@ -48,7 +48,7 @@ def payment_batch(db: Session, *, project_code: str, actor: Principal,
 
 def member_import(db: Session, *, data: bytes, filename: str, product_code: str,
                   period_code: str, actor: Principal, all_or_nothing: bool = False,
-                  settings=None) -> Job:
+                  settings=None, logins: bool = False) -> Job:
     """A group file: the same file into the same period is one job at a time."""
     from mutua.members import importer
     from mutua.settings import get_settings
@@ -60,7 +60,7 @@ def member_import(db: Session, *, data: bytes, filename: str, product_code: str,
     return service.enqueue(
         db, kind="members.import", key=f"{product.code}:{period_code}:{file_key(data)}",
         params={"product": product.code, "period": period_code,
-                "all_or_nothing": all_or_nothing},
+                "all_or_nothing": all_or_nothing, "logins": logins},
         actor=actor, project_id=product.project_id, upload=(filename, data))
 
 

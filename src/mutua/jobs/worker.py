@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from sqlalchemy.engine import Engine
 
@@ -24,6 +25,7 @@ from mutua.jobs import executor, queue
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 2.0
+NOTIFY_SECONDS = 5.0
 _wakeup = threading.Event()
 
 
@@ -57,9 +59,12 @@ def drain(engine: Engine, *, worker: str | None = None) -> int:
 class EmbeddedWorker:
     """The loop of :func:`run_one` in a daemon thread, stopped with :meth:`stop`."""
 
-    def __init__(self, engine: Engine, *, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(self, engine: Engine, *, poll_seconds: float = POLL_SECONDS,
+                 settings=None) -> None:
         self.engine = engine
         self.poll_seconds = poll_seconds
+        self.settings = settings
+        self._notified_at = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -77,8 +82,23 @@ class EmbeddedWorker:
                 log.exception("embedded worker: a turn failed")
                 ran = False
             if not ran and not self._stop.is_set():
+                self.deliver_notifications()
                 _wakeup.wait(self.poll_seconds)
                 _wakeup.clear()
+
+    def deliver_notifications(self) -> None:
+        """Between jobs, at most every NOTIFY_SECONDS: a round over the notifications
+        outbox (on PostgreSQL a procrastinate periodic task does this: jobs/queue.py)."""
+        if time.monotonic() - self._notified_at < NOTIFY_SECONDS:
+            return
+        self._notified_at = time.monotonic()
+        from mutua.notify.delivery import deliver_round
+        from mutua.settings import get_settings
+
+        try:
+            deliver_round(self.engine, settings=self.settings or get_settings())
+        except Exception:  # the next round tries again; a delivery keeps its own state
+            log.exception("embedded worker: a notifications round failed")
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask the loop to stop after the job it is running (a killed job is put back later)."""

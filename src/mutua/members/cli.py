@@ -70,6 +70,8 @@ def import_file(
     period: str = typer.Option(..., "--period", help="sale period code, e.g. 2026Q4"),
     all_or_nothing: bool = typer.Option(False, "--all-or-nothing",
                                         help="enrol nobody if any row is bad"),
+    logins: bool = typer.Option(False, "--logins", help="a login for every member, first "
+                                "sign-in by SMS code"),
     detach: bool = Detach,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -91,7 +93,8 @@ def import_file(
     data = file.read_bytes()
     job = submit(lambda db: starts.member_import(
         db, data=data, filename=file.name, product_code=product, period_code=period,
-        actor=SYSTEM, all_or_nothing=all_or_nothing), detach=detach, quiet=as_json)
+        actor=SYSTEM, all_or_nothing=all_or_nothing, logins=logins), detach=detach,
+        quiet=as_json)
     if job is None:
         return
     report = (job.get("error") or {}).get("report")  # all or nothing, refused: its report

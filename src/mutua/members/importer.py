@@ -80,6 +80,7 @@ class ImportReport:
     enrolled: int = 0
     registered: int = 0  # members new to the mutual
     reused: int = 0  # members already registered under the same ID number
+    logins: int = 0  # member logins created for first sign-in by phone code
     premium_total: Decimal = ZERO
     all_or_nothing: bool = False
     stored: bool = True
@@ -94,7 +95,7 @@ class ImportReport:
         return {
             "product": self.product_code, "period": self.period_code, "file_kind": self.file_kind,
             "rows": self.rows, "enrolled": self.enrolled, "registered": self.registered,
-            "reused": self.reused, "bad": len(self.bad_rows),
+            "reused": self.reused, "logins": self.logins, "bad": len(self.bad_rows),
             "premium_total": str(self.premium_total), "all_or_nothing": self.all_or_nothing,
             "stored": self.stored, "seconds": round(self.seconds, 3),
             "rows_per_second": self.rows_per_second,
@@ -229,13 +230,15 @@ def _collect(records, found: list[str], columns: tuple[str, ...], max_rows: int,
 def import_members(db: Session, *, data: bytes, filename: str, product_code: str,
                    period_code: str, actor: Principal, all_or_nothing: bool = False,
                    on: date | None = None, settings: Settings | None = None,
-                   progress=None) -> ImportReport:
+                   progress=None, logins: bool = False) -> ImportReport:
     """Register and enrol every valid row of a group file; report every bad one.
 
     Raises ValidationFailed for a file that cannot be read (nothing stored), and
     ImportRefused when ``all_or_nothing`` and any row is bad (the caller's transaction
     rolls back, so nothing is stored). ``progress(done, total, stage)``, when given, hears
-    the rows checked so far and when enrolment starts (a job's progress bar).
+    the rows checked so far and when enrolment starts (a job's progress bar). With
+    ``logins`` every member of the file without a login gets one, set-based, and an SMS
+    saying how to sign in the first time (auth/first_logins.py).
     """
     started = time.perf_counter()
     settings = settings or get_settings()
@@ -267,6 +270,11 @@ def import_members(db: Session, *, data: bytes, filename: str, product_code: str
     if all_or_nothing and report.bad_rows:
         return _refuse(report, started)
     report.enrolled, report.premium_total = result.enrolled, result.premium_total
+    if logins:
+        from mutua.auth import first_logins
+
+        report.logins = first_logins.open_logins(db, member_ids=list(ids.values()),
+                                                 project_id=product.project_id)
     audit.record(db, actor=actor, action="members.import", entity="product", entity_id=product.id,
                  project_id=product.project_id,
                  detail={"period": period_code, "reference": reference, "rows": report.rows,

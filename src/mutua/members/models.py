@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, String
+from sqlalchemy import Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mutua.dates import utcnow
-from mutua.db import Base, BigIntPK, UTCDateTime
+from mutua.db import Base, BigIntPK, BoundedText, UTCDateTime
 
 
 class Member(Base):
@@ -27,3 +27,18 @@ class Member(Base):
     city: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(12), default="active")
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ClosureRequest(Base):
+    """A member asks for their account to be closed (issue 19 item 5). Staff close it once
+    nothing is in force or open; the records stay as long as the law keeps them."""
+
+    __tablename__ = "member_closure_requests"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    reason: Mapped[str] = mapped_column(BoundedText(500), default="")
+    status: Mapped[str] = mapped_column(String(12), default="requested")  # requested | closed
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    handled_by: Mapped[str | None] = mapped_column(String(80), default=None)

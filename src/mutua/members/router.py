@@ -48,6 +48,7 @@ class ImportReportOut(BaseModel):
     enrolled: int
     registered: int
     reused: int
+    logins: int = 0
     bad: int
     premium_total: str
     all_or_nothing: bool
@@ -66,6 +67,8 @@ def import_members(
     product: Annotated[str, Form(max_length=40)],
     period: Annotated[str, Form(max_length=20)],
     all_or_nothing: Annotated[bool, Form()] = False,
+    logins: Annotated[bool, Form(description="a login for every member, first sign-in by "
+                                             "SMS code")] = False,
 ) -> dict:
     """Bulk enrolment of a group (underwriter), as a job: 202 and the job, whose result is the
     report (every row checked, bad rows listed with reasons; ``ImportReportOut``). A file that
@@ -79,7 +82,7 @@ def import_members(
     data = file.file.read(settings.import_max_bytes + 1)  # never read more than the limit
     return accepted(db, starts.member_import(
         db, data=data, filename=file.filename or "", product_code=product, period_code=period,
-        actor=actor, all_or_nothing=all_or_nothing, settings=settings))
+        actor=actor, all_or_nothing=all_or_nothing, settings=settings, logins=logins))
 
 
 @router.get("", response_model=Page[MemberOut])

@@ -393,3 +393,7 @@ def _write(db: Session, *, project: Project, q: Quarter, row: Close, work: Work,
                  detail={"quarter": str(q), "surplus": statement["surplus"],
                          "distributable": statement["distributable"],
                          "uplift_rate": statement["uplift_rate"]})
+    from mutua.notify import service as notify  # every member of the pool, in one INSERT
+
+    notify.tell_statement_published(db, project_id=project.id, close_id=row.id, quarter=str(q),
+                                    quarter_end=q.end)

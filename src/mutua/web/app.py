@@ -106,7 +106,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
     embedded = None
     if worker.wanted_in_app(app.state.settings, app.state.engine):
-        embedded = worker.EmbeddedWorker(app.state.engine).start()  # SQLite: no queue server
+        # SQLite: no queue server; the thread also delivers the notifications outbox
+        embedded = worker.EmbeddedWorker(app.state.engine,
+                                         settings=app.state.settings).start()
     yield
     if embedded is not None:
         embedded.stop()

@@ -140,6 +140,16 @@ FIELD_LABELS: dict[str, str] = {
     "city": N_("City"),
     "occupation_code": N_("Occupation"),
     "occupation_class": N_("Occupation class"),
+    # joining and resetting a password with a phone code
+    "sms_code": N_("Code from the SMS"),
+    "password_again": N_("The password again"),
+    "login": N_("Member number or mobile phone"),
+    "email_address": N_("E-mail address"),
+    # complaints
+    "cause": N_("What is it about?"),
+    "claim_id": N_("The claim it is about (if any)"),
+    "answer": N_("Answer to the member"),
+    "locale": N_("Language of SMS and e-mail"),
     "age": N_("Age"),
     # the quarterly close and its settings
     "pure_risk_rate": N_("Pure risk rate"),
@@ -181,6 +191,24 @@ FIELD_LABELS: dict[str, str] = {
 
 # Rules with no values: each is its own msgid.
 FIXED_RULES: frozenset[str] = frozenset({
+    # phone codes, joining and passwords (auth/phone_codes.py, auth/signup.py)
+    N_("no code was sent to this phone; ask for a code"),
+    N_("this code has already been used; ask for a new code"),
+    N_("this code has expired; ask for a new code"),
+    N_("too many wrong codes; ask for a new code"),
+    N_("is not the code we sent"),
+    N_("too many codes were sent to this phone; wait an hour and try again"),
+    N_("too many codes were asked for from this address; wait an hour and try again"),
+    N_("the SMS could not be sent; try again in a minute"),
+    N_("does not match the password"),
+    N_("no such open session"),
+    # complaints (complaints/service.py)
+    N_("is not one of your claims"),
+    N_("is not an active user of the complaints team"),
+    # how a member is told (notify/service.py)
+    N_("must be zh_CN or en"),
+    N_("is not an e-mail address"),
+    N_("is required to be told by e-mail"),
     # numbers, money, dates (money.py, dates.py, shared checks)
     N_("is invalid"),
     N_("must not be negative"),

@@ -57,6 +57,8 @@ STAFF_SECTIONS = (
             _roles(Role.FINANCE, Role.ACTUARY)),
     Section("governance", "/staff/governance", N_("Governance"), _roles(Role.SECRETARY)),
     Section("care", "/staff/care", N_("Care alerts"), _roles(Role.CARE)),
+    Section("complaints", "/staff/complaints", N_("Complaints"),
+            _roles(Role.CLAIMS, Role.SECRETARY)),
     Section("meetings", "/staff/meetings", N_("Meetings"), _roles(Role.SECRETARY)),
     Section("jobs", "/staff/jobs", N_("Jobs"),
             _roles(Role.FINANCE, Role.CLAIMS, Role.UNDERWRITER, Role.CARE)),
@@ -66,6 +68,7 @@ SECTIONS = {s.key: s for s in STAFF_SECTIONS}
 
 MEMBER_MENU = (
     ("home", "/me", N_("My policies")),
+    ("inbox", "/me/inbox", N_("Messages")),
     ("enrol", "/me/enrol", N_("Join a product")),
     ("premiums", "/me/premiums", N_("My premiums")),
     ("claims", "/me/claims", N_("My claims")),
@@ -73,6 +76,8 @@ MEMBER_MENU = (
     ("accounts", "/me/accounts", N_("Accounts")),
     ("vote", "/me/governance", N_("Have your say")),
     ("health", "/me/health", N_("Kidney health")),
+    ("complaints", "/me/complaints", N_("Complaints")),
+    ("privacy", "/me/privacy", N_("Your data")),
 )
 
 
@@ -148,6 +153,7 @@ def render(request: Request, template: str, status_code: int = 200, **context) -
         html_lang="zh-CN" if locale == "zh_CN" else "en",
         csrf_token=csrf,
         menu=menu,
+        unread=getattr(request.state, "unread", 0),
         current_path=request.url.path,
         **context,
     )

@@ -58,13 +58,16 @@ def principal_from(data: dict) -> Principal | None:
         return None
 
 
-def new_session(principal: Principal | None = None, *, stamp: str = "") -> dict:
+def new_session(principal: Principal | None = None, *, stamp: str = "", sid: str = "") -> dict:
     """Fresh session data with a new CSRF token (a new one at every sign-in and sign-out);
-    ``stamp`` is the account's credentials stamp (auth.security.credentials_stamp)."""
+    ``stamp`` is the account's credentials stamp (auth.security.credentials_stamp), ``sid``
+    the id of its row in sign_in_sessions (auth.sessions), which can be ended."""
     data = {"csrf": secrets.token_urlsafe(24)}
     if principal is not None:
         data.update(uid=principal.user_id, usr=principal.username, role=principal.role.value,
                     mid=principal.member_id, pwd=stamp)
+        if sid:
+            data["sid"] = sid
     return data
 
 
@@ -208,12 +211,22 @@ def session_alive(request: Request) -> None:
     principal = getattr(request.state, "principal", None)
     if principal is None:
         return
+    from mutua.auth import sessions
     from mutua.auth.service import principal_now
 
+    data = session_of(request)
     with request.app.state.sessionmaker() as db:
         try:
             request.state.principal = principal_now(
-                db, claimed=principal, stamp=str(session_of(request).get("pwd", "")),
+                db, claimed=principal, stamp=str(data.get("pwd", "")),
                 secret=request.app.state.settings.secret_key)
         except Unauthorized:
             request.state.principal = None
+            return
+        sid = data.get("sid")
+        if sid and not sessions.is_live(db, sid=str(sid), user_id=principal.user_id):
+            request.state.principal = None  # ended from another device
+        elif principal.member_id is not None:  # the header's count of unread messages
+            from mutua.notify.service import unread_count
+
+            request.state.unread = unread_count(db, member_id=principal.member_id)

@@ -11,12 +11,12 @@
 Data is kept: the new keys hold on any existing rows because id is unique already.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 """
 from alembic import op
 
 revision = '0013'
-down_revision = '0011'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

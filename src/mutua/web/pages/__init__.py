@@ -45,12 +45,16 @@ def page_router() -> APIRouter:
     ``mutua.web.app.api_router``)."""
     from mutua.web.pages import (
         auth,
+        complaints,
         member,
         member_claims,
         member_governance,
         member_health,
+        member_inbox,
         member_premiums,
+        member_privacy,
         member_statements,
+        signup,
         staff,
         staff_actuarial,
         staff_care,
@@ -67,10 +71,11 @@ def page_router() -> APIRouter:
     )
 
     pages = APIRouter()
-    for module in (auth, member, member_claims, member_governance, member_health, member_premiums,
-                   member_statements, staff, staff_actuarial, staff_care, staff_catalog,
-                   staff_claims, staff_close, staff_finance, staff_governance, staff_meetings,
-                   staff_members, staff_jobs, staff_reinsurance, staff_premiums):
+    for module in (auth, complaints, member, member_claims, member_governance, member_health,
+                   member_inbox, member_premiums, member_privacy, member_statements, signup,
+                   staff, staff_actuarial, staff_care, staff_catalog, staff_claims, staff_close,
+                   staff_finance, staff_governance, staff_meetings, staff_members, staff_jobs,
+                   staff_reinsurance, staff_premiums):
         pages.include_router(module.router,
                              dependencies=[Depends(session_alive), Depends(csrf_protect)],
                              include_in_schema=False)

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
 
 from fastapi import Form, Query, Request
 from sqlalchemy import select
 
 from mutua.auth import service as auth_service
+from mutua.auth import sessions
 from mutua.auth.models import User
 from mutua.auth.roles import Role
 from mutua.auth.router import client_address
 from mutua.auth.security import credentials_stamp, verify_password
 from mutua.dates import today
 from mutua.deps import DbSession, Router
-from mutua.errors import Unauthorized
+from mutua.errors import NotFound, Unauthorized
 from mutua.web import i18n
 from mutua.web.labels import ROLE_LABELS, demo_story
 from mutua.web.render import STAFF_SECTIONS, redirect, render, safe_next
-from mutua.web.session import new_session, write_locale, write_session
+from mutua.web.session import new_session, session_of, write_locale, write_session
 
 router = Router()
 
@@ -72,15 +74,30 @@ def signin(
         return render(request, "signin.html", status_code=401, next=safe_next(next, ""),
                       error="wrong", login=login, demo_logins=_demo_logins(request, db))
     principal = auth_service.principal_of(user)
-    response = redirect(safe_next(next, home_of(principal)))
-    # A new session (and CSRF token) at every sign-in: no fixation of an earlier one.
+    return signed_in(request, db, user, safe_next(next, home_of(principal)))
+
+
+def signed_in(request: Request, db, user: User, target: str):
+    """A redirect to ``target`` that carries a new page session for ``user``: a new
+    session row (listed on /account/sessions) and a new CSRF token, so no earlier session
+    can be fixed on the person."""
+    settings = request.app.state.settings
+    sid = sessions.start(db, user_id=user.id, client=client_address(request),
+                         user_agent=request.headers.get("user-agent"))
+    response = redirect(target)
     write_session(response, request, new_session(
-        principal, stamp=credentials_stamp(user.password_hash, secret=settings.secret_key)))
+        auth_service.principal_of(user),
+        stamp=credentials_stamp(user.password_hash, secret=settings.secret_key), sid=sid))
     return response
 
 
 @router.post("/signout")
-def signout(request: Request):
+def signout(request: Request, db: DbSession):
+    sid = session_of(request).get("sid")
+    principal = getattr(request.state, "principal", None)
+    if sid and principal is not None:
+        with contextlib.suppress(NotFound):  # ended already, from another device
+            sessions.end(db, sid=str(sid), actor=principal)
     response = redirect("/signin")
     write_session(response, request, new_session())
     return response

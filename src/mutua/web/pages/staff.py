@@ -10,6 +10,7 @@ from mutua.audit import service as audit_service
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.claims import service as claims_service
+from mutua.complaints import service as complaints_service
 from mutua.dates import today
 from mutua.deps import MAX_OFFSET, DbSession, Router, allow
 from mutua.health import service as health_service
@@ -171,4 +172,5 @@ def dashboard(request: Request, db: DbSession, principal: Principal = open_to("d
                   history=history, charts=chart_list, uses_charts=bool(chart_list),
                   alerts_outside=alerts.get(None, 0),
                   collection=staff_premiums.collection_rows(db),
-                  age_labels=staff_premiums.AGE_LABELS)
+                  age_labels=staff_premiums.AGE_LABELS,
+                  complaints_overdue=complaints_service.overdue_count(db, on=today()))

@@ -221,11 +221,12 @@ def import_group(
     db: DbSession,
     offer: Annotated[str, Form(max_length=64)] = "",
     all_or_nothing: Annotated[bool, Form()] = False,
+    logins: Annotated[bool, Form()] = False,
     file: Annotated[UploadFile | None, File()] = None,
     principal: Principal = Registrar,
 ):
     settings = request.app.state.settings
-    form = {"offer": offer, "all_or_nothing": all_or_nothing}
+    form = {"offer": offer, "all_or_nothing": all_or_nothing, "logins": logins}
     chosen = next((o for o in _offers(db) if o["value"] == offer), None)
     if chosen is None:
         return _import_page(request, db, form=form, status_code=422, problems=[describe(
@@ -239,7 +240,7 @@ def import_group(
         job = starts.member_import(
             db, data=data, filename=filename, product_code=chosen["product"].code,
             period_code=chosen["period"].code, actor=principal, all_or_nothing=all_or_nothing,
-            settings=settings)
+            settings=settings, logins=logins)
     except JobAlreadyOpen as open_job:  # the same file into the same period: follow that job
         db.rollback()
         return redirect(job_path(open_job.job_id))
@@ -278,6 +279,7 @@ def _report_of(data: dict) -> importer.ImportReport:
     return importer.ImportReport(
         data["product"], data["period"], data["file_kind"], rows=data["rows"],
         enrolled=data["enrolled"], registered=data["registered"], reused=data["reused"],
+        logins=data.get("logins", 0),
         premium_total=Decimal(data["premium_total"]), all_or_nothing=data["all_or_nothing"],
         stored=data["stored"], seconds=data["seconds"],
         bad_rows={b["row"]: [Problem(p["field"], p["rule"]) for p in b["problems"]]

@@ -1,0 +1,40 @@
+"""When a complaint must be acknowledged and answered (pure).
+
+- Acknowledged by the end of the next working day (Monday to Friday; public holidays are
+  not in this calendar yet, so a complaint filed before a holiday is due a day early, never
+  late).
+- Answered within ``ANSWER_DAYS`` (15) calendar days of receipt, extendable once to
+  ``EXTENDED_DAYS`` (30) for a complex case with a written reason: 银行业保险业消费投诉处理
+  管理办法 (CBIRC Order 2020 No. 3), art. 19 — 15 days for a clear, simple complaint, up to
+  30 for a complex one. The products' terms state no shorter time today; a product that
+  does would shorten ``answer_days``.
+
+>>> from datetime import date
+>>> acknowledge_by(date(2026, 12, 4))   # a Friday: due Monday
+datetime.date(2026, 12, 7)
+>>> answer_by(date(2026, 12, 4)), answer_by(date(2026, 12, 4), extended=True)
+(datetime.date(2026, 12, 19), datetime.date(2027, 1, 3))
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+ANSWER_DAYS = 15
+EXTENDED_DAYS = 30
+
+
+def next_working_day(day: date) -> date:
+    nxt = day + timedelta(days=1)
+    while nxt.weekday() >= 5:
+        nxt += timedelta(days=1)
+    return nxt
+
+
+def acknowledge_by(received_on: date) -> date:
+    return next_working_day(received_on)
+
+
+def answer_by(received_on: date, *, extended: bool = False,
+              answer_days: int = ANSWER_DAYS) -> date:
+    return received_on + timedelta(days=EXTENDED_DAYS if extended else answer_days)
