@@ -70,6 +70,9 @@ NOT_YET_SHARDABLE = {
                            "it needs the mutual-wide project and a backfill before NOT NULL",
     "governance_ballots": "a mutual-wide proposal has no project; it needs the mutual-wide "
                           "project before project_id can be NOT NULL and in its key",
+    "notifications": "a mutual-wide vote's notices and a member's account notices belong to "
+                     "no project; the same mutual-wide project would give them one",
+    "notification_deliveries": "as notifications, whose project it copies",
 }
 
 

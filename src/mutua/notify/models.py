@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mutua.dates import utcnow
-from mutua.db import Base, BigIntPK, Money, UTCDateTime
+from mutua.db import Base, BigIntPK, Money, UTCDateTime, large_table
 
 
 class Notification(Base):
@@ -25,7 +25,7 @@ class Notification(Base):
 
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_member_read", "member_id", "read_at"),
-                      Index("ix_notifications_event_ref", "event", "ref_id"))
+                      Index("ix_notifications_event_ref", "event", "ref_id"), large_table())
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     # No foreign keys: the rows are bulk-written (a close tells every member of a pool).
@@ -46,7 +46,8 @@ class Delivery(Base):
     the last error, and when to try again."""
 
     __tablename__ = "notification_deliveries"
-    __table_args__ = (Index("ix_notification_deliveries_due", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_notification_deliveries_due", "status", "next_attempt_at"),
+                      large_table())
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     notification_id: Mapped[int] = mapped_column(BigInteger, index=True)

@@ -124,6 +124,7 @@ class PremiumDue(Base):
         Index("ix_premium_dues_project_state_grace", "project_id", "state", "grace_end"),
         Index("ix_premium_dues_member", "member_id"),
         Index("ix_premium_dues_invoice", "invoice_id"),
+        large_table(),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

@@ -10,7 +10,7 @@ from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mutua.dates import utcnow
-from mutua.db import Base, BigIntPK, BoundedText, Money, UTCDateTime
+from mutua.db import Base, BigIntPK, BoundedText, Money, UTCDateTime, large_table
 
 
 class CollectionFile(Base):
@@ -48,6 +48,7 @@ class CollectedPayment(Base):
         UniqueConstraint("project_id", "source", "transaction_id"),
         Index("ix_collected_payments_project_state", "project_id", "state"),
         Index("ix_collected_payments_file", "file_id"),
+        large_table(),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
