@@ -27,12 +27,14 @@ from sqlalchemy.orm import Session
 from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.catalog.models import Product, Project
+from mutua.claims import service as claims_service
 from mutua.dates import Quarter
 from mutua.dates import today as shanghai_today
 from mutua.db import batched, is_sqlite
 from mutua.errors import Conflict, Forbidden, ValidationFailed
 from mutua.ledger import service as ledger_service
 from mutua.money import from_fen, to_fen
+from mutua.policies import service as policies_service
 from mutua.reinsurance import service as reinsurance_service
 from mutua.settlement import allocation, books, capital, expenses, figures, reserving, statements, uplift
 from mutua.settlement import close as rules
@@ -210,8 +212,6 @@ class Work:
 
 def _compute(db: Session, *, project: Project, q: Quarter, last: Close | None,
              cfg: SettlementConfig, shares: allocation.Shares) -> Work:
-    from mutua.claims import service as claims_service
-
     by_product = figures.earned_by_product(db, project_id=project.id, quarter=q)
     earned_to_date = sum(e.to_date for e in by_product)
     earned = earned_to_date - (to_fen(last.earned_to_date) if last else 0)
@@ -341,8 +341,6 @@ def _rules(db: Session, *, project_id: int, cfg: SettlementConfig, earned_q: int
 
 def _write(db: Session, *, project: Project, q: Quarter, row: Close, work: Work,
            statement: dict, actor: Principal) -> None:
-    from mutua.policies import service as policies_service
-
     o, t = work.outcome, work.figures
     ledger_service.open_books(db, project_id=project.id)
     ledger_service.post_many(db, books.close_entries(
