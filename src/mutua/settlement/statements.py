@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import func, select
@@ -32,11 +31,7 @@ from mutua.policies.domain import sums_insured
 from mutua.policies.models import Policy, SumInsuredUplift
 from mutua.settlement import allocation, reserving, uplift
 from mutua.settlement.models import AidPayment, AllocationPolicy, Close
-
-if TYPE_CHECKING:
-    from mutua.settlement.quarter_close import Work
-
-FIRST_QUARTER = "0000Q1"
+from mutua.settlement.work import Work
 
 
 def percent(rate: Decimal | None) -> str | None:
@@ -85,7 +80,7 @@ def close_statement(project: Project, q: Quarter, w: Work, policy: AllocationPol
         "solvency": w.solvency,
         "allocation_policy": {
             "version": policy.version if policy else 1,
-            "effective_from": policy.effective_from if policy else FIRST_QUARTER,
+            "effective_from": policy.effective_from if policy else allocation.FIRST_QUARTER,
             "uplift": str(policy.uplift if policy else defaults.uplift),
             "aid": str(policy.aid if policy else defaults.aid),
             "services": str(policy.services if policy else defaults.services)},
