@@ -19,8 +19,9 @@ from mutua.audit import service as audit
 from mutua.auth.models import User
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
-from mutua.catalog.models import Product, Project
+from mutua.catalog.models import Project
 from mutua.dates import SHANGHAI, age_on, utcnow
+from mutua.db import batched
 from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from mutua.health import clinical, ingest, outcomes, progression, rules
 from mutua.health.advice import PatientState, advise
@@ -35,6 +36,7 @@ from mutua.health.models import (
 )
 from mutua.health.progression import Evidence
 from mutua.members.models import Member
+from mutua.policies import membership
 from mutua.policies.models import Policy
 
 LAB_MAX_AGE_DAYS = 90
@@ -74,13 +76,10 @@ def resolve_patients(db: Session, refs: list[str]) -> dict[str, ingest.Patient]:
 def ckd_projects(db: Session, member_ids: list[int]) -> dict[int, int]:
     """The project of each member's latest CKD policy (the project their data belongs to)."""
     out: dict[int, int] = {}
-    for start in range(0, len(member_ids), ingest.CHUNK):
-        chunk = member_ids[start:start + ingest.CHUNK]
+    for chunk in batched(member_ids, ingest.CHUNK):
         for mid, pid in db.execute(
-            select(Policy.member_id, Policy.project_id)
-            .join(Product, Product.id == Policy.product_id)
-            .where(Policy.member_id.in_(chunk), Product.line == "ckd")
-            .order_by(Policy.cover_start)
+            membership.kidney_policies(Policy.member_id, Policy.project_id)
+            .where(Policy.member_id.in_(chunk)).order_by(Policy.cover_start)
         ):
             out[mid] = pid
     return out
@@ -504,8 +503,7 @@ def patient_roster(db: Session, *, actor: Principal, unassigned: bool = False,
     """
     if actor.role not in (Role.ADMIN, Role.CARE):
         raise Forbidden("only care coordinators see the patient list")
-    ckd = (select(Policy.member_id).join(Product, Product.id == Policy.product_id)
-           .where(Product.line == "ckd"))
+    ckd = membership.kidney_policies(Policy.member_id)
     q = (select(Member.id, Member.member_number, CoordinatorAssignment.coordinator_user_id,
                 User.username)
          .outerjoin(CoordinatorAssignment, CoordinatorAssignment.member_id == Member.id)
@@ -639,10 +637,8 @@ def outcomes_report(db: Session, *, project_code: str, on: date, actor: Principa
     if project is None:
         raise NotFound(f"project {project_code} not found")
     enrolled = db.execute(
-        select(Policy.member_id, func.min(Policy.cover_start))
-        .join(Product, Product.id == Policy.product_id)
-        .where(Policy.project_id == project.id, Product.line == "ckd",
-               Policy.cover_start <= on)
+        membership.kidney_policies(Policy.member_id, func.min(Policy.cover_start))
+        .where(Policy.project_id == project.id, Policy.cover_start <= on)
         .group_by(Policy.member_id)).all()
     members = np.array([m for m, _ in enrolled], dtype=np.int64)
     start_day = np.array([(d - _EPOCH).days for _, d in enrolled], dtype=np.int64)
@@ -674,8 +670,8 @@ def alert_project():
     """SQL for an alert's project: its own, or, when it was raised before its patient held a
     kidney policy (results sent before enrolment), the project of the patient's latest one;
     NULL for a patient who never held one."""
-    latest = (select(Policy.project_id).join(Product, Product.id == Policy.product_id)
-              .where(Policy.member_id == Alert.member_id, Product.line == "ckd")
+    latest = (membership.kidney_policies(Policy.project_id)
+              .where(Policy.member_id == Alert.member_id)
               .order_by(Policy.cover_start.desc(), Policy.id.desc()).limit(1)
               .correlate(Alert).scalar_subquery())
     return func.coalesce(Alert.project_id, latest)

@@ -13,10 +13,12 @@ from datetime import date
 from sqlalchemy import ColumnElement, Select, exists, select
 from sqlalchemy.orm import Session
 
+from mutua.catalog.models import Product
 from mutua.db import batched, one_of
 from mutua.policies.models import Policy
 
 BATCH = 5000
+KIDNEY_CARE_LINE = "ckd"  # Product.line of the kidney-care (CKD) products
 
 
 def member_of(member_id: int, project_id) -> ColumnElement[bool]:
@@ -51,3 +53,10 @@ def in_force_members(project_id: int | None, on: date) -> Select:
             .where(Policy.status == "in_force", Policy.cover_start <= on, Policy.cover_end >= on)
             .distinct())
     return stmt if project_id is None else stmt.where(Policy.project_id == project_id)
+
+
+def kidney_policies(*columns) -> Select:
+    """A SELECT of ``columns`` (of policies) over the policies of kidney-care products: the
+    patients health/ looks after and the project their data belongs to."""
+    return (select(*columns).join(Product, Product.id == Policy.product_id)
+            .where(Product.line == KIDNEY_CARE_LINE))

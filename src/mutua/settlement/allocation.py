@@ -57,6 +57,8 @@ COEFFICIENT_SCALE = 10**4  # coefficients carry 4 decimals (Numeric(8, 4))
 RATE_PLACES = Decimal(1).scaleb(-8)
 MIN_UPLIFT_DAYS = 30
 MAX_UPLIFT_RATE = Decimal("0.5")
+# The quarter the default allocation policy applies from: before any real quarter.
+FIRST_QUARTER = "0000Q1"
 
 # Why a policy that had cover in the closed quarter got no uplift (codes the pages translate).
 ENDED = "ended"  # cover ended before the first day of the next quarter

@@ -14,14 +14,18 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mutua.audit import service as audit
+from mutua.auth.roles import Role
 from mutua.catalog.models import Product, Project
 from mutua.dates import Quarter
+from mutua.errors import Conflict, Forbidden, ProblemCollector, ValidationFailed
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
 from mutua.ledger.models import Account, Entry, Posting
 from mutua.money import fmt, from_fen, to_fen
 from mutua.settlement import solvency
 from mutua.settlement.models import Close, SettlementConfig, SolvencyFactor
+from mutua.settlement.models import Close as CloseRow
 
 QUARTERS_A_YEAR = 4
 LINES = ("accident", "health", "ckd")  # Product.line
@@ -153,8 +157,6 @@ def solvency_report(db: Session, *, quarter: str) -> dict:
     """The mutual's quarterly solvency report (偿付能力报告): each project's assessment as its
     close made it, and the mutual's, whose capital and minimum capital are the projects'
     sums. A project with cover but no close for the quarter is listed as not yet closed."""
-    from mutua.settlement.models import Close as CloseRow
-
     q = Quarter.parse(quarter)
     rows = db.execute(select(Project.code, CloseRow.statement)
                       .join(CloseRow, CloseRow.project_id == Project.id)
@@ -185,11 +187,6 @@ def file_factor(db: Session, *, line: str, premium_factor: object, reserve_facto
                 effective_from: str, source: str, demo: bool, actor) -> SolvencyFactor:
     """File a line's risk factors from a quarter on (an actuary or an administrator); a
     closed quarter keeps the factors it was assessed with."""
-    from mutua.audit import service as audit
-    from mutua.auth.roles import Role
-    from mutua.errors import Conflict, Forbidden, ProblemCollector, ValidationFailed
-    from mutua.settlement.models import Close as CloseRow
-
     if actor.role not in (Role.ACTUARY, Role.ADMIN):
         raise Forbidden("only an actuary or an administrator may file solvency factors")
     p = ProblemCollector()

@@ -31,11 +31,16 @@ from sqlalchemy.orm import Session
 
 from mutua.auth.security import Principal
 from mutua.catalog.models import Benefit, Project
+from mutua.claims import workflow
+from mutua.claims.models import Claim
+from mutua.claims.schemas import ClaimIn
 from mutua.dates import Quarter
+from mutua.ledger.service import fen_sum
 from mutua.money import from_fen, to_fen
-from mutua.policies.models import Policy
+from mutua.policies.models import Policy, SumInsuredUplift
 from mutua.reinsurance import demo as reinsurance_demo
-from mutua.settlement import service
+from mutua.settlement import figures, service
+from mutua.settlement.models import AidPayment, Close, SettlementConfig
 
 
 def build(db: Session, *, rng: np.random.Generator, today: date, actor: Principal,
@@ -80,8 +85,6 @@ OPERATING_FUND = Decimal("10000000")
 
 
 def _fund_the_projects(db: Session, plans, actor: Principal) -> None:
-    from mutua.settlement.models import SettlementConfig
-
     share = (OPERATING_FUND / max(len(plans), 1)).quantize(Decimal("0.01"))
     for code, _first in plans:
         project_id = db.scalar(select(Project.id).where(Project.code == code))
@@ -104,9 +107,6 @@ COST_MEMOS = {"staff": "人员薪酬", "systems": "信息系统", "claims_handli
 
 
 def _record_costs(db: Session, *, rng, code: str, q: Quarter, actor: Principal) -> None:
-    from mutua.claims.models import Claim
-    from mutua.settlement import figures
-
     project_id = db.scalar(select(Project.id).where(Project.code == code))
     earned = from_fen(sum(e.in_quarter for e in figures.earned_by_product(
         db, project_id=project_id, quarter=q)))
@@ -136,9 +136,6 @@ def _hard_quarter(db: Session, *, rng, plans, closes, last: Quarter, today: date
                   actor: Principal) -> dict | None:
     """Give one project with a reserve a deficit its reserve covers, in ``last``, unless
     some quarter has drawn on a reserve already."""
-    from mutua.claims import workflow
-    from mutua.claims.schemas import ClaimIn
-
     if any(Decimal(c["reserve_drawn"]) > 0 for c in closes):
         return None
     reserves = {c["project"]: to_fen(Decimal(c["reserve_after"])) for c in closes
@@ -221,8 +218,6 @@ def uplifted_member(db: Session, *, on: date, prefer: str | None = None, among=N
     """The member whose policy in force on ``on`` had its sum insured raised at the most
     closes, in project ``prefer`` first, riders and couriers (the higher occupation
     classes) first among equals: ``{"member_id", "project", "closes"}``, or None."""
-    from mutua.policies.models import SumInsuredUplift
-
     closes = func.count(SumInsuredUplift.quarter.distinct())
     q = (select(Policy.member_id, Project.code, closes)
          .join(SumInsuredUplift, SumInsuredUplift.policy_id == Policy.id)
@@ -242,9 +237,6 @@ def aided_member(db: Session, *, prefer: str | None = None, among=None,
                  exclude=()) -> dict | None:
     """The member who received the most aid after a claim, in project ``prefer`` first:
     ``{"member_id", "project", "aid", "quarter"}`` (the last quarter that aided them)."""
-    from mutua.ledger.service import fen_sum
-    from mutua.settlement.models import AidPayment, Close
-
     aid = fen_sum(AidPayment.aid)
     q = (select(AidPayment.member_id, Project.code, aid, func.max(Close.quarter))
          .join(Close, Close.id == AidPayment.close_id)

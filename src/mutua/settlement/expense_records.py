@@ -15,7 +15,7 @@ from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.catalog.models import Project
 from mutua.dates import Quarter
-from mutua.errors import Conflict, ValidationFailed
+from mutua.errors import Conflict, ProblemCollector, ValidationFailed
 from mutua.ledger import service as ledger_service
 from mutua.money import from_fen, parse_yuan, round_fen
 from mutua.settlement import expenses
@@ -56,8 +56,6 @@ def check_expense(db: Session, *, project_code: str, quarter: str, amount: Decim
     is one of staff, systems, claims_handling, member_services. Returns the amount as a
     Decimal for ``record_expense``.
     """
-    from mutua.errors import ProblemCollector
-
     problems = ProblemCollector()
     project = db.scalar(select(Project).where(Project.code == (project_code or "").strip()))
     if project is None:

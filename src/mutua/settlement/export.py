@@ -22,9 +22,12 @@ from sqlalchemy.orm import Session
 from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.catalog.models import Product, Project
+from mutua.claims.models import Claim
 from mutua.dates import Quarter
 from mutua.errors import NotFound
 from mutua.ledger.models import Account, Entry, Posting
+from mutua.members.models import Member
+from mutua.policies.models import Policy
 from mutua.settlement import movements
 
 BATCH = 5_000
@@ -136,9 +139,6 @@ def _ledger(db: Session, w, project: Project, q: Quarter) -> int:
 
 
 def _policies(db: Session, w, project: Project, q: Quarter) -> int:
-    from mutua.members.models import Member
-    from mutua.policies.models import Policy
-
     return _stream(db, w, select(Policy.policy_number, Member.member_number, Product.code,
                               Policy.status, Policy.enrolled_on, Policy.cover_start,
                               Policy.cover_end, Policy.premium, Policy.refund,
@@ -151,9 +151,6 @@ def _policies(db: Session, w, project: Project, q: Quarter) -> int:
 
 
 def _claims(db: Session, w, project: Project, q: Quarter) -> int:
-    from mutua.claims.models import Claim
-    from mutua.policies.models import Policy
-
     return _stream(db, w, select(Claim.claim_number, Policy.policy_number, Claim.event_type,
                               Claim.event_date, Claim.reported_on, Claim.decided_on,
                               Claim.status, Claim.approved, Claim.paid, Claim.case_reserve)

@@ -24,12 +24,14 @@ from sqlalchemy import and_, case, select
 from sqlalchemy.orm import Session
 
 from mutua.catalog.models import Project
+from mutua.claims import service as claims_service
 from mutua.dates import Quarter
 from mutua.errors import NotFound
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
 from mutua.ledger.models import Account, Entry, Posting
 from mutua.money import fmt, from_fen, to_fen
+from mutua.settlement.models import Close, CloseReserving
 
 
 @dataclass(frozen=True)
@@ -100,9 +102,6 @@ def _sums(db: Session, project_id: int, q: Quarter) -> tuple[dict, dict, dict]:
 def _sources(db: Session, project_id: int, q: Quarter) -> dict[str, int | None]:
     """The same figures known another way: the claims' own state, and the close's IBNR and
     premium deficiency test."""
-    from mutua.claims import service as claims_service
-    from mutua.settlement.models import Close, CloseReserving
-
     closed = db.execute(select(Close.ibnr, CloseReserving.unexpired_risk_reserve)
                         .outerjoin(CloseReserving, CloseReserving.close_id == Close.id)
                         .where(Close.project_id == project_id, Close.quarter == str(q))).first()

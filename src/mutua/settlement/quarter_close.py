@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -27,12 +27,14 @@ from sqlalchemy.orm import Session
 from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.catalog.models import Product, Project
+from mutua.claims import service as claims_service
 from mutua.dates import Quarter
 from mutua.dates import today as shanghai_today
 from mutua.db import batched, is_sqlite
 from mutua.errors import Conflict, Forbidden, ValidationFailed
 from mutua.ledger import service as ledger_service
 from mutua.money import from_fen, to_fen
+from mutua.policies import service as policies_service
 from mutua.reinsurance import service as reinsurance_service
 from mutua.settlement import allocation, books, capital, expenses, figures, reserving, statements, uplift
 from mutua.settlement import close as rules
@@ -46,6 +48,7 @@ from mutua.settlement.terms import (
     project_by_code,
     shares_of,
 )
+from mutua.settlement.work import Work
 
 SQLITE_CACHE_KIB = 262_144  # 256 MiB while a close runs
 
@@ -166,52 +169,8 @@ def _claim_the_quarter(db: Session, project: Project, q: Quarter, actor: Princip
     return row
 
 
-@dataclass
-class Work:
-    """Everything the close computed, in fen, before it is written."""
-
-    earned_to_date: int
-    earned_in_quarter_by_product: dict[int, int]
-    uplift_earned_to_date: int
-    figures: rules.QuarterFigures  # the terms of the quarter's result
-    claims_payable: int
-    claims_payable_before: int | None  # None: the last close counted no claims payable
-    case_reserve: int
-    case_reserve_before: int
-    ibnr_cl: int
-    ibnr_bf: int
-    ibnr: int
-    ibnr_before: int
-    costs: expenses.ExpenseCharge  # actual by category against the cap
-    reinsurance: reinsurance_service.QuarterReinsurance
-    solvency: dict  # the C-ROSS assessment before distribution, as the statement shows it
-    before: rules.Position
-    rules: rules.Rules
-    outcome: rules.Outcome
-    alloc: allocation.Allocation
-    candidates: uplift.Candidates
-    claimants: list[tuple[int, int]]
-    carried_in: int  # uplift money the last close carried into this one
-    carried: int  # uplift money carried to the next close
-    last_quarter: str | None  # the quarter the last close closed
-    reserving: reserving.Reserving  # IBNR basis, premium deficiency, uplift returned
-
-    @property
-    def undistributed_after(self) -> int:
-        """Surplus held back by a gate, and the uplift money carried, for the next close."""
-        return self.outcome.undistributed_after + (self.carried if self.outcome.distributable
-                                                   else 0)
-
-    def uplift_rows(self):
-        """Per range of policies: (policy id, benefit id, money, sum insured added) of the
-        rows the rise reached."""
-        return self.candidates.basis.reached(uplift.Raised.of(self.alloc.raised))
-
-
 def _compute(db: Session, *, project: Project, q: Quarter, last: Close | None,
              cfg: SettlementConfig, shares: allocation.Shares) -> Work:
-    from mutua.claims import service as claims_service
-
     by_product = figures.earned_by_product(db, project_id=project.id, quarter=q)
     earned_to_date = sum(e.to_date for e in by_product)
     earned = earned_to_date - (to_fen(last.earned_to_date) if last else 0)
@@ -341,8 +300,6 @@ def _rules(db: Session, *, project_id: int, cfg: SettlementConfig, earned_q: int
 
 def _write(db: Session, *, project: Project, q: Quarter, row: Close, work: Work,
            statement: dict, actor: Principal) -> None:
-    from mutua.policies import service as policies_service
-
     o, t = work.outcome, work.figures
     ledger_service.open_books(db, project_id=project.id)
     ledger_service.post_many(db, books.close_entries(

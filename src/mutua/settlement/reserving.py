@@ -28,12 +28,15 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from mutua.actuarial import patterns
+from mutua.actuarial import patterns, reserving, triangle
 from mutua.catalog.domain import risk_rate
 from mutua.catalog.models import Benefit, Product, Project
+from mutua.claims import service as claims_service
+from mutua.claims.models import Claim
 from mutua.dates import Quarter
 from mutua.ledger.service import fen_sum
 from mutua.money import from_fen, round_fen, to_fen
+from mutua.policies.models import Policy, SumInsuredUplift
 from mutua.settlement import figures
 from mutua.settlement.models import Close, CloseReserving
 
@@ -149,9 +152,6 @@ def assess(db: Session, *, project: Project, q: Quarter, last: Close | None,
 
 
 def ibnr(db: Session, *, project: Project, q: Quarter, in_quarter: dict[int, int]) -> Ibnr:
-    from mutua.actuarial import reserving, triangle
-    from mutua.claims import service as claims_service
-
     ratio = Decimal(project.a_priori_loss_ratio)
     products = db.execute(select(Product.id, Product.reporting_pattern,
                                  Product.expected_loss_ratio)
@@ -178,8 +178,6 @@ def ibnr(db: Session, *, project: Project, q: Quarter, in_quarter: dict[int, int
 
 
 def _claims_reported(db: Session, *, project_id: int, as_of: date) -> int:
-    from mutua.claims.models import Claim
-
     return int(db.scalar(select(func.count(Claim.id)).where(
         Claim.project_id == project_id, Claim.reported_on <= as_of,
         Claim.event_date <= as_of)) or 0)
@@ -249,8 +247,6 @@ def _days_left(db: Session, start: str, d: str) -> str:
 
 def uplift_returned_to_date(db: Session, *, project_id: int, as_of: date) -> int:
     """Unearned uplift premium returned by policies cancelled on or before ``as_of``."""
-    from mutua.policies.models import Policy, SumInsuredUplift
-
     fen = db.scalar(
         select(fen_sum(SumInsuredUplift.returned))
         .join(Policy, Policy.id == SumInsuredUplift.policy_id)

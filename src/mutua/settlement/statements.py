@@ -13,25 +13,25 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mutua.actuarial.earned import earned_between
 from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.catalog.models import Benefit, Product, Project
 from mutua.dates import Quarter
 from mutua.errors import NotFound
+from mutua.ledger.service import fen_sum
+from mutua.members.models import Member
 from mutua.money import ZERO, fmt, from_fen, to_fen
+from mutua.policies.domain import sums_insured
+from mutua.policies.models import Policy, SumInsuredUplift
 from mutua.settlement import allocation, reserving, uplift
 from mutua.settlement.models import AidPayment, AllocationPolicy, Close
-
-if TYPE_CHECKING:
-    from mutua.settlement.quarter_close import Work
-
-FIRST_QUARTER = "0000Q1"
+from mutua.settlement.work import Work
 
 
 def percent(rate: Decimal | None) -> str | None:
@@ -80,7 +80,7 @@ def close_statement(project: Project, q: Quarter, w: Work, policy: AllocationPol
         "solvency": w.solvency,
         "allocation_policy": {
             "version": policy.version if policy else 1,
-            "effective_from": policy.effective_from if policy else FIRST_QUARTER,
+            "effective_from": policy.effective_from if policy else allocation.FIRST_QUARTER,
             "uplift": str(policy.uplift if policy else defaults.uplift),
             "aid": str(policy.aid if policy else defaults.aid),
             "services": str(policy.services if policy else defaults.services)},
@@ -247,9 +247,6 @@ def member_statement(db: Session, *, member_id: int, quarter: str | None = None,
     """A member's share of each closed quarter in which they had cover (or were aided):
     the premium they paid for that cover and its part earned in the quarter, the declared
     uplift rate, each policy's own rise (or why it had none), and the aid paid to them."""
-    from mutua.members.models import Member
-    from mutua.policies.models import Policy
-
     if actor.is_member and actor.member_id != member_id:
         raise NotFound(f"member {member_id} not found")
     if member_id is None or db.get(Member, member_id) is None:
@@ -311,8 +308,6 @@ class _MemberFacts:
 
     @classmethod
     def read(cls, db: Session, policies: list) -> _MemberFacts:
-        from mutua.policies.models import SumInsuredUplift
-
         ids = [p.id for p in policies]
         product_ids = {p.product_id for p in policies}
         uplifts: dict[int, list] = defaultdict(list)
@@ -335,7 +330,6 @@ class _MemberFacts:
         products = {pid: (days, Decimal(cap)) for pid, days, cap in db.execute(
             select(Product.id, Product.min_uplift_days, Product.max_uplift_rate)
             .where(Product.id.in_(product_ids) if product_ids else False)).all()}
-        from mutua.ledger.service import fen_sum
 
         returned = {pid: from_fen(int(fen)) for pid, fen in db.execute(
             select(SumInsuredUplift.policy_id, fen_sum(SumInsuredUplift.returned))
@@ -347,8 +341,6 @@ class _MemberFacts:
 
 def _member_quarter(close: Close, code: str, q: Quarter, covered: list, known: _MemberFacts,
                     aid: tuple[Decimal, Decimal]) -> dict:
-    from mutua.actuarial.earned import earned_between
-
     day = q.next().start
     paid = contribution = ZERO
     rows, not_uplifted = [], []
@@ -387,8 +379,6 @@ def _uplift_returned(covered: list, q: Quarter, known: _MemberFacts) -> list[dic
 
 def _policy_rise(p, close: Close, q: Quarter, day: date, known: _MemberFacts) -> dict | None:
     """The policy's rise from this close: each benefit's sum insured before and added."""
-    from mutua.policies.domain import sums_insured
-
     mine = [u for u in known.uplifts.get(p.id, []) if u[0] == str(q)]
     if not mine:
         return None

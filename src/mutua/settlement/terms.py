@@ -19,11 +19,11 @@ from mutua.catalog.models import Project
 from mutua.dates import Quarter
 from mutua.dates import today as shanghai_today
 from mutua.errors import NotFound, ValidationFailed
-from mutua.settlement import allocation, statements
+from mutua.settlement import allocation
 from mutua.settlement.models import AllocationPolicy, Close, SettlementConfig
 
 DEFAULT_SHARES = allocation.Shares(Decimal("0.70"), Decimal("0.20"), Decimal("0.10"))
-FIRST_QUARTER = statements.FIRST_QUARTER
+FIRST_QUARTER = allocation.FIRST_QUARTER
 
 
 def project_by_code(db: Session, code: str) -> Project:
