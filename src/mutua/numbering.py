@@ -42,7 +42,17 @@ def reserve(db: Session, name: str, count: int = 1) -> range:
         except IntegrityError:
             pass  # created by a concurrent transaction
         last = db.execute(stmt).scalar()
+    db.info[_HELD] = (db.get_transaction(), _held(db) | {name})
     return range(last - count + 1, last + 1)
+
+
+_HELD = "counters_held"  # Session.info: (transaction, counters whose row it has locked)
+
+
+def _held(db: Session) -> frozenset[str]:
+    """The counters whose row this session's open transaction has advanced, and so locks."""
+    tx, names = db.info.get(_HELD, (None, frozenset()))
+    return names if tx is not None and tx is db.get_transaction() else frozenset()
 
 
 def _advance(name: str, count: int):
@@ -53,7 +63,10 @@ def _advance(name: str, count: int):
 def reserve_now(db: Session, name: str, count: int = 1) -> range:
     """Reserve numbers in a transaction of their own (PostgreSQL); gaps are possible."""
     bind = db.get_bind()
-    if bind.dialect.name == "sqlite":
+    if bind.dialect.name == "sqlite" or name in _held(db):
+        # A transaction that has already advanced this counter (numbers for a bulk enrolment)
+        # holds its row: another connection would wait on it for ever, so it takes the next
+        # numbers itself.
         return reserve(db, name, count)
     if count > 0:
         with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
