@@ -30,6 +30,14 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/assets/plotly.min.js"): "chart library shipped in the package",
     ("POST", "/api/v1/premiums/callbacks/{provider}"): "the payment provider's notice of a "
     "payment: its HMAC signature under the configured secret is the credential",
+    ("GET", "/join"): "joining the mutual: the form a person fills before they have an account",
+    ("POST", "/join/code"): "sends the phone code to join (CSRF-checked, limited per phone and "
+    "per address)",
+    ("POST", "/join"): "creates the account with the phone code as the credential",
+    ("GET", "/reset"): "a forgotten password: the form asks for the phone",
+    ("POST", "/reset/code"): "sends the reset code to the account's own phone (limited per phone "
+    "and per address)",
+    ("POST", "/reset"): "sets a new password with the phone code as the credential",
 }
 PUBLIC_MOUNTS = {"/static": "stylesheets and scripts", "/docs-assets": "Swagger UI files"}
 

@@ -8,7 +8,7 @@ from fastapi import Form, Request
 
 from mutua.auth.security import Principal
 from mutua.deps import DbSession, Router
-from mutua.errors import ValidationFailed
+from mutua.errors import Forbidden, ValidationFailed
 from mutua.notify import service as notify
 from mutua.web import i18n
 from mutua.web.notices import words
@@ -56,6 +56,8 @@ def save_settings(request: Request, db: DbSession, principal: Principal = Member
                   email: Annotated[str, Form(max_length=3)] = "",
                   email_address: Annotated[str, Form(max_length=120)] = "",
                   locale: Annotated[str, Form(max_length=8)] = "zh_CN"):
+    if principal.member_id is None:  # an administrator passes allow(MEMBER) but is nobody's
+        raise Forbidden("this record belongs to another member")
     try:
         notify.set_preferences(db, member_id=principal.member_id, sms=sms == "on",
                                email=email == "on", email_address=email_address, locale=locale,
