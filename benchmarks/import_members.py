@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import _database as database
+
 
 def make_file(rows: int, *, seed: int, today: date, bad_share: float, kind: str) -> bytes:
     """Synthetic couriers and riders; a share of rows carry a broken phone or ID number."""
@@ -134,8 +136,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks import_members",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--url", help="PostgreSQL URL (emptied first)")
+    database.add_options(parser)
     parser.add_argument("--format", choices=("csv", "xlsx"), default="csv")
     parser.add_argument("--bad-share", type=float, default=0.01,
                         help="share of rows with a broken phone or ID number")
@@ -146,13 +147,7 @@ def main(argv: list[str]) -> int:
 
     today = shanghai_today()
     with tempfile.TemporaryDirectory() as tmp:
-        if args.db == "sqlite":
-            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        else:
-            url = args.url or os.environ.get("MUTUA_BENCH_POSTGRES_URL") or os.environ.get(
-                "MUTUA_TEST_POSTGRES_URL")
-            if not url:
-                parser.error("--db postgres needs --url or MUTUA_BENCH_POSTGRES_URL")
+        url = database.url_of(args, parser, tmp)
         prepare(url, today)
         data = make_file(args.rows, seed=args.seed, today=today, bad_share=args.bad_share,
                          kind=args.format)
