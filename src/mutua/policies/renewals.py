@@ -25,8 +25,6 @@ from mutua.catalog import service as catalog_service
 from mutua.dates import age_on
 from mutua.dates import today as shanghai_today
 from mutua.errors import Problem, ValidationFailed
-from mutua.ledger import domain as L
-from mutua.ledger import service as ledger_service
 from mutua.members.models import Member
 from mutua.money import ZERO
 from mutua.policies import domain, service
@@ -123,14 +121,6 @@ class _MemberRow:
 
 def _write(db: Session, product, period, rows, from_ids, *, on: date, paid: bool,
            reference: str, payer: str) -> None:
-    if not paid:
-        service._insert_unpaid(db, product=product, period=period, rows=rows, on=on,
-                               reference=reference, payer=payer, renewed_from=from_ids)
-        return
-    service._insert_policies(db, product=product, period=period, rows=rows, on=on,
-                             reference=reference, renewed_from=from_ids)
-    ledger_service.post(db, L.JournalEntry.of(
-        project_id=product.project_id, entry_date=on, kind="premium_batch",
-        memo=f"premiums received: {len(rows)} renewals into {product.code} {period.code}",
-        reference=reference, postings=L.transfer(L.CASH, L.UNEARNED_PREMIUM,
-                                                 product.uniform_premium * len(rows))))
+    service.write_batch(db, product=product, period=period, rows=rows, on=on, paid=paid,
+                        reference=reference, payer=payer, memo=f"{len(rows)} renewals into",
+                        renewed_from=from_ids)

@@ -219,23 +219,34 @@ def enrol_many(db: Session, *, product_code: str, period_code: str, enrolments: 
     if all_or_nothing and problems:
         return BulkResult(0, problems, ZERO)
     total = product.uniform_premium * len(rows)
-    if rows and not paid:
-        _insert_unpaid(db, product=product, period=period, rows=rows, on=on,
-                       reference=reference, payer=payer)
-    else:
-        _insert_policies(db, product=product, period=period, rows=rows, on=on,
-                         reference=reference)
-    if rows and paid:
-        ledger_service.post(db, L.JournalEntry.of(
-            project_id=product.project_id, entry_date=on, kind="premium_batch",
-            memo=f"premiums received: {len(rows)} enrolments in {product_code} {period_code}",
-            reference=reference, postings=L.transfer(L.CASH, L.UNEARNED_PREMIUM, total)))
+    write_batch(db, product=product, period=period, rows=rows, on=on, paid=paid,
+                reference=reference, payer=payer, memo=f"{len(rows)} enrolments in")
     if rows:
         audit.record(db, actor=actor, action="policy.enrol_many", entity="product",
                      entity_id=product.id, project_id=product.project_id,
                      detail={"period": period_code, "count": len(rows), "reference": reference,
                              "paid": paid})
     return BulkResult(len(rows), problems, total)
+
+
+def write_batch(db: Session, *, product: Product, period: SalePeriod,
+                rows: list[tuple[Member, Offer]], on: date, paid: bool, reference: str,
+                payer: str, memo: str, renewed_from: list[int] | None = None) -> None:
+    """Quoted rows written as policies (a bulk enrolment, a group renewal): owed on one
+    group invoice, or paid, the batch's premium then posted in one entry ("premiums
+    received: <memo> <product> <period>")."""
+    if rows and not paid:
+        _insert_unpaid(db, product=product, period=period, rows=rows, on=on,
+                       reference=reference, payer=payer, renewed_from=renewed_from)
+        return
+    _insert_policies(db, product=product, period=period, rows=rows, on=on,
+                     reference=reference, renewed_from=renewed_from)
+    if rows:
+        ledger_service.post(db, L.JournalEntry.of(
+            project_id=product.project_id, entry_date=on, kind="premium_batch",
+            memo=f"premiums received: {memo} {product.code} {period.code}",
+            reference=reference, postings=L.transfer(
+                L.CASH, L.UNEARNED_PREMIUM, product.uniform_premium * len(rows))))
 
 
 def _bulk_row_problems(member, e, held, seen, product, period) -> list[Problem]:
