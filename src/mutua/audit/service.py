@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+from enum import Enum
+from typing import Protocol
+
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from mutua.audit.models import AuditEvent
-from mutua.auth.security import Principal
 from mutua.dates import utcnow
+
+
+class Actor(Protocol):
+    """Who acted, as the audit trail names them (``auth.security.Principal`` is one). Audit
+    sits below auth, which records sign-ins here, so it names only what it reads."""
+
+    user_id: int
+    username: str
+    role: Enum  # its value is stored
 
 
 def record(
     db: Session,
     *,
-    actor: Principal,
+    actor: Actor,
     action: str,
     entity: str,
     entity_id: object,
@@ -36,7 +47,7 @@ def record(
     )
 
 
-def record_many(db: Session, *, actor: Principal, action: str, entity: str,
+def record_many(db: Session, *, actor: Actor, action: str, entity: str,
                 rows: list[tuple[object, int | None, dict]]) -> None:
     """Bulk form for set-based jobs: one event per (entity_id, project_id, detail)."""
     if not rows:

@@ -48,7 +48,7 @@ from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.dates import SHANGHAI, utcnow
 from mutua.errors import Conflict, Forbidden, NotFound, ProblemCollector, ValidationFailed
-from mutua.governance import enactment, receipts
+from mutua.governance import enactment, notices, receipts
 from mutua.governance.models import PROPOSAL_TEXT_LIMIT, Ballot, Elector, Proposal
 from mutua.governance.tally import (
     ABSTAIN,
@@ -215,9 +215,7 @@ def open_proposal(db: Session, *, proposal_id: int, actor: Principal,
     audit.record(db, actor=actor, action="proposal.open", entity="proposal",
                  entity_id=proposal.id, project_id=proposal.project_id,
                  detail={"eligible": eligible})
-    from mutua.notify import service as notify  # the electorate just frozen, in one INSERT
-
-    notify.tell_electors(db, proposal=proposal, event="vote.opened")
+    notices.tell_electors(db, proposal=proposal, event="vote.opened")  # the electorate just frozen
     return proposal
 
 
@@ -421,9 +419,7 @@ def close_proposal(db: Session, *, proposal_id: int, actor: Principal,
                  entity_id=proposal.id, project_id=proposal.project_id,
                  detail={"passed": result.passed, "turnout": result.turnout,
                          "eligible": result.eligible, "quorum_met": result.quorum_met})
-    from mutua.notify import service as notify
-
-    notify.tell_electors(db, proposal=proposal, event="vote.result")
+    notices.tell_electors(db, proposal=proposal, event="vote.result")
     if result.passed and proposal.kind != "motion":
         enactment.enact(db, proposal=proposal, result=result, actor=actor,
                         today=_shanghai_date(now))

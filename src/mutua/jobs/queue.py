@@ -88,10 +88,10 @@ async def remove_old_deliveries(context, timestamp: int) -> None:
 def deliver_notifications(timestamp: int) -> dict:
     """Every minute: a round over the notifications outbox (notify/delivery.py)."""
     from mutua.db import get_engine
-    from mutua.notify.delivery import deliver_round
+    from mutua.jobs.notices import notification_round
     from mutua.settings import get_settings
 
-    return deliver_round(get_engine(), settings=get_settings()).to_dict()
+    return notification_round(get_engine(), settings=get_settings()).to_dict()
 
 
 def uses_queue(bind) -> bool:

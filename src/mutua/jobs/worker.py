@@ -92,11 +92,11 @@ class EmbeddedWorker:
         if time.monotonic() - self._notified_at < NOTIFY_SECONDS:
             return
         self._notified_at = time.monotonic()
-        from mutua.notify.delivery import deliver_round
+        from mutua.jobs.notices import notification_round
         from mutua.settings import get_settings
 
         try:
-            deliver_round(self.engine, settings=self.settings or get_settings())
+            notification_round(self.engine, settings=self.settings or get_settings())
         except Exception:  # the next round tries again; a delivery keeps its own state
             log.exception("embedded worker: a notifications round failed")
 

@@ -15,8 +15,8 @@ app = typer.Typer(help="Notifications to members: deliver the outbox.", no_args_
 @app.command("deliver")
 def deliver(as_json: bool = typer.Option(False, "--json")) -> None:
     """Run one delivery round now (the worker runs one every minute)."""
-    from mutua.notify.delivery import deliver_round
+    from mutua.jobs.notices import notification_round
 
-    out = deliver_round(get_engine(), settings=get_settings()).to_dict()
+    out = notification_round(get_engine(), settings=get_settings()).to_dict()
     typer.echo(json.dumps(out) if as_json else
                ", ".join(f"{k} {v}" for k, v in out.items()))

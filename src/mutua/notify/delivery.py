@@ -20,6 +20,7 @@ The inbox needs no delivery: the notification row is the inbox line.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -172,17 +173,20 @@ def _record(engine: Engine, delivery_id: int, *, status: str, sent_to: str, erro
                    .execution_options(synchronize_session=False))
 
 
-def deliver_round(engine: Engine, *, settings, senders: Senders | None = None,
-                  now: datetime | None = None) -> Round:
-    """Remind the electors of votes closing within a day, dispatch the outbox, and send
-    what is due (at most ``notify_batch`` deliveries)."""
-    from mutua.notify import service
+# Writes the reminders due at ``now`` into the outbox and says how many events it reminded
+# of (e.g. governance.notices.remind_closing_votes); the domains that own them pass them in.
+Reminder = Callable[..., int]
 
+
+def deliver_round(engine: Engine, *, settings, senders: Senders | None = None,
+                  now: datetime | None = None, reminders: Sequence[Reminder] = ()) -> Round:
+    """Write the reminders due, dispatch the outbox, and send what is due (at most
+    ``notify_batch`` deliveries)."""
     now = now or utcnow()
     senders = senders or Senders.from_settings(settings)
     out = Round()
     with unit_of_work(engine) as db:
-        out.reminders = service.remind_closing_votes(db, now=now)
+        out.reminders = sum(remind(db, now=now) for remind in reminders)
         out.dispatched = dispatch(db, now=now)
     with unit_of_work(engine) as db:
         ids = due(db, now=now, limit=settings.notify_batch)

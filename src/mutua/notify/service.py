@@ -10,20 +10,14 @@ apart (notify/delivery.py). Design: docs/notifications.md.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import (
-    BigInteger,
-    Integer,
     String,
-    case,
-    cast,
     exists,
     func,
     insert,
     literal,
-    null,
     select,
     update,
 )
@@ -89,61 +83,6 @@ def tell_members(db: Session, *, event: str, member_ids, project_ids=None,
                      zip(projects, members, strict=True),
                      same={"event": event, "ref_id": ref_id, "ref_text": ref_text[:200],
                            "amount": None, "created_at": utcnow()})
-
-
-# --- the pool's events, set-based ---------------------------------------------------------
-
-def tell_statement_published(db: Session, *, project_id: int, close_id: int, quarter: str,
-                             quarter_end: date) -> None:
-    """Every member with cover in the pool at the quarter's end hears that the quarter is
-    closed, with their own sum insured added by the close (nothing for some)."""
-    from mutua.policies.models import Policy, SumInsuredUplift
-
-    raised = (select(Policy.member_id.label("member_id"),
-                     func.sum(SumInsuredUplift.sum_insured_added).label("added"))
-              .join(Policy, Policy.id == SumInsuredUplift.policy_id)
-              .where(SumInsuredUplift.project_id == project_id,
-                     SumInsuredUplift.quarter == quarter)
-              .group_by(Policy.member_id).subquery())
-    covered = (select(Policy.member_id).where(
-        Policy.project_id == project_id, Policy.cover_start <= quarter_end,
-        Policy.cover_end >= quarter_end).distinct().subquery())
-    rows = (select(literal(project_id, Integer()), covered.c.member_id,
-                   literal(close_id, BigInteger()), literal(quarter, String()),
-                   func.coalesce(raised.c.added, 0))
-            .select_from(covered)
-            .outerjoin(raised, raised.c.member_id == covered.c.member_id))
-    tell_from_select(db, event="statement.published", rows=rows, once=True)
-
-
-def tell_electors(db: Session, *, proposal, event: str, not_voted_only: bool = False) -> None:
-    """The proposal's electorate hears of it (opened, closing soon, result), its title in
-    each member's language."""
-    from mutua.governance.models import Elector
-
-    title = case((ContactPreference.locale == "en", literal(proposal.title_en[:200])),
-                 else_=literal(proposal.title_zh[:200]))
-    rows = (select(Elector.project_id, Elector.member_id, literal(proposal.id, BigInteger()),
-                   title, cast(null(), BigInteger()))
-            .outerjoin(ContactPreference, ContactPreference.member_id == Elector.member_id)
-            .where(Elector.proposal_id == proposal.id))
-    if not_voted_only:
-        rows = rows.where(Elector.has_voted.is_(False))
-    tell_from_select(db, event=event, rows=rows, once=True)
-
-
-def remind_closing_votes(db: Session, *, now: datetime | None = None,
-                         within: timedelta = timedelta(hours=24)) -> int:
-    """Electors who have not voted hear that voting closes within a day (once each)."""
-    from mutua.governance.models import Proposal
-
-    now = now or utcnow()
-    closing = db.scalars(select(Proposal).where(Proposal.status == "open",
-                                                Proposal.closes_at > now,
-                                                Proposal.closes_at <= now + within)).all()
-    for proposal in closing:  # a handful of open votes, each told in one statement
-        tell_electors(db, proposal=proposal, event="vote.closing", not_voted_only=True)
-    return len(closing)
 
 
 def keep_unsent(db: Session) -> int:

@@ -36,7 +36,17 @@ from mutua.ledger import service as ledger_service
 from mutua.money import from_fen, to_fen
 from mutua.policies import service as policies_service
 from mutua.reinsurance import service as reinsurance_service
-from mutua.settlement import allocation, books, capital, expenses, figures, reserving, statements, uplift
+from mutua.settlement import (
+    allocation,
+    books,
+    capital,
+    expenses,
+    figures,
+    notices,
+    reserving,
+    statements,
+    uplift,
+)
 from mutua.settlement import close as rules
 from mutua.settlement.models import AidPayment, Close, Expense, SettlementConfig
 from mutua.settlement.terms import (
@@ -350,7 +360,5 @@ def _write(db: Session, *, project: Project, q: Quarter, row: Close, work: Work,
                  detail={"quarter": str(q), "surplus": statement["surplus"],
                          "distributable": statement["distributable"],
                          "uplift_rate": statement["uplift_rate"]})
-    from mutua.notify import service as notify  # every member of the pool, in one INSERT
-
-    notify.tell_statement_published(db, project_id=project.id, close_id=row.id, quarter=str(q),
-                                    quarter_end=q.end)
+    notices.tell_statement_published(db, project_id=project.id, close_id=row.id, quarter=str(q),
+                                     quarter_end=q.end)  # every member of the pool, in one INSERT

@@ -18,6 +18,7 @@ from mutua.auth.security import SYSTEM
 from mutua.dates import today as shanghai_today
 from mutua.dates import utcnow
 from mutua.errors import ValidationFailed
+from mutua.governance import notices as governance_notices
 from mutua.governance import service as governance_service
 from mutua.notify import service as notify
 from mutua.notify.delivery import Senders, deliver_round, dispatch
@@ -105,8 +106,8 @@ def test_a_vote_tells_the_electorate_when_it_opens_closes_soon_and_ends(db):
     titles = dict(opened)
     assert set(titles) == {m.id for m in members}
     assert titles[members[1].id] == "Longer notice" and titles[members[0].id] == "延长报案时限"
-    assert notify.remind_closing_votes(db, now=now) == 1
-    assert notify.remind_closing_votes(db, now=now) == 1  # again: nobody told twice
+    assert governance_notices.remind_closing_votes(db, now=now) == 1
+    assert governance_notices.remind_closing_votes(db, now=now) == 1  # again: nobody told twice
     db.commit()
     assert events(db).count("vote.closing") == 3
     governance_service.close_proposal(db, proposal_id=proposal.id, actor=SYSTEM,
