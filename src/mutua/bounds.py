@@ -27,6 +27,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import AfterValidator, Field
 
+from mutua.dates import Quarter
 from mutua.errors import ValidationFailed
 
 MAX_DEPTH = 32
@@ -146,8 +147,6 @@ Yuan = Annotated[Decimal, Field(ge=0, le=MAX_YUAN, decimal_places=2)]
 
 
 def _quarter(text: str):
-    from mutua.dates import Quarter
-
     try:
         return Quarter.parse(text)
     except ValidationFailed as exc:

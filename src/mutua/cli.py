@@ -6,27 +6,28 @@ import sys
 
 import typer
 
+from mutua.actuarial.cli import app as actuarial
+from mutua.auth.cli import app as users
+from mutua.catalog.cli import app as catalog
+from mutua.claims.cli import app as claims
 from mutua.errors import DomainError
+from mutua.governance.cli import app as governance
+from mutua.health.cli import app as health
+from mutua.jobs import cli as jobs
+from mutua.ledger.cli import app as ledger
+from mutua.members.cli import app as members
+from mutua.notify.cli import app as notify
+from mutua.ops import cli as ops
+from mutua.policies.cli import app as policies
+from mutua.premiums.cli import app as premiums
+from mutua.reinsurance.cli import app as reinsurance
+from mutua.settings import SecretKeyRefused
+from mutua.settlement.cli import app as settle
 
 app = typer.Typer(help="mutua: operating platform for a mutual insurer.", no_args_is_help=True)
 
 
 def _mount() -> None:
-    from mutua.actuarial.cli import app as actuarial
-    from mutua.auth.cli import app as users
-    from mutua.catalog.cli import app as catalog
-    from mutua.claims.cli import app as claims
-    from mutua.governance.cli import app as governance
-    from mutua.health.cli import app as health
-    from mutua.jobs import cli as jobs
-    from mutua.ledger.cli import app as ledger
-    from mutua.members.cli import app as members
-    from mutua.notify.cli import app as notify
-    from mutua.ops import cli as ops
-    from mutua.policies.cli import app as policies
-    from mutua.premiums.cli import app as premiums
-    from mutua.reinsurance.cli import app as reinsurance
-    from mutua.settlement.cli import app as settle
 
     for name, sub in [("users", users), ("members", members), ("catalog", catalog),
                       ("policies", policies), ("ledger", ledger), ("claims", claims),
@@ -45,8 +46,6 @@ _mount()
 def main() -> None:
     """Run the CLI; a DomainError becomes one line on stderr and exit code 2."""
     from sqlalchemy.exc import OperationalError, ProgrammingError
-
-    from mutua.settings import SecretKeyRefused
 
     try:
         app()  # standalone mode: usage errors and typer.Exit set the exit code themselves

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from mutua.errors import ValidationFailed, shown
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # ASCII digits only: \d would also take full-width and Arabic-Indic digits.
 _QUARTER = re.compile(r"([0-9]{4})[Qq]([1-4])")
@@ -39,8 +41,6 @@ def today() -> date:
 
 
 def parse_date(value: object, *, field: str = "date") -> date:
-    from mutua.errors import ValidationFailed
-
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -69,8 +69,6 @@ class Quarter:
         mutua.errors.ValidationFailed: payload.effective_from: must be a quarter from 2000Q1 \
 to 2100Q4, got '9999Q4'
         """
-        from mutua.errors import ValidationFailed, shown
-
         if isinstance(text, Quarter):
             return text
         m = _QUARTER.fullmatch(unicodedata.normalize("NFKC", str(text)).strip())

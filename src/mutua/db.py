@@ -21,7 +21,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from mutua.errors import Conflict
 from mutua.money import from_fen, to_fen
+from mutua.settings import get_settings
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -165,8 +167,6 @@ def engine_for(url: str) -> Engine:
 
 
 def get_engine() -> Engine:
-    from mutua.settings import get_settings
-
     return engine_for(get_settings().database_url)
 
 
@@ -197,8 +197,6 @@ def unique_or_conflict(message: str) -> Iterator[None]:
     then rolled back whole by the caller's unit of work, so nothing of it is left behind.
     """
     from sqlalchemy.exc import IntegrityError
-
-    from mutua.errors import Conflict
 
     try:
         yield

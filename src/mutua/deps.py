@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal, TokenClaims, read_token
 from mutua.bounds import DAY_RANGE, MAX_ID, supported_day
+from mutua.db import replica_lag_seconds
 from mutua.errors import Forbidden, Unauthorized
 
 T = TypeVar("T")
@@ -69,8 +70,6 @@ async def get_read_db(request: Request, response: Response) -> AsyncIterator[Ses
 
 
 def _read_session(app) -> tuple[Session, str, float]:
-    from mutua.db import replica_lag_seconds
-
     replica = app.state.read_sessionmaker
     if replica is not None:
         session = replica()

@@ -18,6 +18,8 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
 import numpy as np
 
+from mutua.errors import ValidationFailed
+
 FEN = Decimal("0.01")
 # No amount a mutual handles comes near this; beyond it a BIGINT of fen is at risk.
 LIMIT = Decimal(10) ** 12
@@ -29,8 +31,6 @@ def to_money(value: object, *, field: str = "amount") -> Decimal:
 
     Floats are refused: a float has already lost the fen it should carry.
     """
-    from mutua.errors import ValidationFailed
-
     if isinstance(value, (float, bool)):
         raise ValidationFailed(field, "must be a decimal string or integer, not a float")
     try:
@@ -67,8 +67,6 @@ def parse_yuan(text: object, *, field: str = "amount") -> Decimal | None:
     Traceback (most recent call last):
     mutua.errors.ValidationFailed: deductible: must be an amount in yuan
     """
-    from mutua.errors import ValidationFailed
-
     plain = plain_yuan(text)
     if not plain:
         return None
@@ -82,8 +80,6 @@ def parse_yuan(text: object, *, field: str = "amount") -> Decimal | None:
 
 
 def non_negative_money(value: object, *, field: str = "amount") -> Decimal:
-    from mutua.errors import ValidationFailed
-
     amount = to_money(value, field=field)
     if amount < 0:
         raise ValidationFailed(field, "must not be negative")

@@ -7,6 +7,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from mutua.db import Base, load_all_models, make_engine
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -25,8 +27,6 @@ def ours(name: str | None, type_: str, parent_names: dict) -> bool:
 
 def upgrade(url: str) -> None:
     """Bring the database at ``url`` to the newest schema (creates it if empty)."""
-    from mutua.db import make_engine
-
     make_engine(url).dispose()  # creates the SQLite file's folder
     command.upgrade(alembic_config(url), "head")
 
@@ -35,8 +35,6 @@ def pending_changes(url: str) -> list:
     """Differences between the models and the migrated database (empty when in step)."""
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
-
-    from mutua.db import Base, load_all_models, make_engine
 
     load_all_models()
     engine = make_engine(url)

@@ -13,6 +13,7 @@ from mutua.actuarial import reserving, triangle
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.deps import Router, allow
+from mutua.errors import ValidationFailed
 
 router = Router(prefix="/actuarial", tags=["actuarial"])
 Actuary = Annotated[Principal, Depends(allow(Role.ACTUARY, Role.FINANCE))]
@@ -62,8 +63,6 @@ def earned(body: EarnedIn, _: Actuary) -> dict:
 
 @router.post("/ibnr")
 def ibnr(body: IbnrIn, _: Actuary) -> dict:
-    from mutua.errors import ValidationFailed
-
     tri = triangle.from_cells((c.origin, c.development, c.value) for c in body.cells)
     if body.method == "chainladder":
         return tools.reserve_report(reserving.chain_ladder(tri))

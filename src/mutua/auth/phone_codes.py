@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from mutua.auth.models import PhoneCode
 from mutua.dates import utcnow
+from mutua.db import session_factory
 from mutua.errors import DomainError, ValidationFailed
 
 PURPOSES = ("signup", "reset")  # a reset is also an imported member's first sign-in
@@ -135,8 +136,6 @@ def use(db: Session, *, phone: str, purpose: str, code: str, settings) -> None:
 
 
 def _count_wrong_try(db: Session, code_id: int) -> None:
-    from mutua.db import session_factory
-
     with session_factory(db.get_bind())() as s:
         s.execute(update(PhoneCode).where(PhoneCode.id == code_id)
                   .values(attempts=PhoneCode.attempts + 1))

@@ -22,6 +22,7 @@ from mutua.auth.security import (
     verify_password,
 )
 from mutua.dates import utcnow
+from mutua.db import session_factory
 from mutua.errors import Conflict, NotFound, Unauthorized, ValidationFailed, shown
 from mutua.settings import Settings
 
@@ -151,7 +152,6 @@ def _refuse_if_too_many(db: Session, keys: dict[str, str], settings: Settings) -
 
 def _remember_failure(db: Session, keys: dict[str, str]) -> None:
     # Written in its own transaction: the caller's transaction rolls back on the error.
-    from mutua.db import session_factory
 
     with session_factory(db.get_bind())() as s:
         s.add_all([LoginAttempt(limit_key=key) for key in keys.values()])

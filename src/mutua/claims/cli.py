@@ -6,8 +6,16 @@ import json
 
 import typer
 
+from mutua.auth import service as auth_service
 from mutua.auth.security import SYSTEM
+from mutua.catalog import service as catalog_service
+from mutua.claims import service
+from mutua.claims.schemas import DecisionIn, ItemOverride
+from mutua.dates import parse_date
+from mutua.dates import today as shanghai_today
 from mutua.db import unit_of_work
+from mutua.errors import ValidationFailed
+from mutua.jobs import starts
 from mutua.jobs.cli import Detach, finished_or_fail, submit
 
 app = typer.Typer(help="Claims (理赔): report, adjudicate, pay.", no_args_is_help=True)
@@ -20,14 +28,10 @@ By = typer.Option(None, "--by", help="staff username to act and be audited as (d
 
 def _actor(db, username: str | None):
     """The staff user named with --by, or the system when none is named."""
-    from mutua.auth import service as auth_service
-
     return auth_service.staff_named(db, username) if username else SYSTEM
 
 
 def _date(value: str | None, field: str):
-    from mutua.dates import parse_date
-    from mutua.dates import today as shanghai_today
 
     return parse_date(value, field=field) if value else shanghai_today()
 
@@ -39,8 +43,6 @@ def list_claims(project: str | None = typer.Option(None), status: str | None = t
         as_json: bool = AsJson) -> None:
     """Claims, newest first (``--status open`` is the handlers' queue; ``--status
     awaiting_approval`` the overrides waiting for a second handler)."""
-    from mutua.claims import service
-
     with unit_of_work() as db:
         rows, total = service.list_claims(db, actor=SYSTEM, project_code=project, status=status,
                                           limit=limit, offset=offset)
@@ -58,8 +60,6 @@ def list_claims(project: str | None = typer.Option(None), status: str | None = t
 @app.command("show")
 def show(claim_id: int, as_json: bool = AsJson) -> None:
     """One claim with its items, reasons and decisions."""
-    from mutua.claims import service
-
     with unit_of_work() as db:
         out = service.to_out(db, service.get(db, claim_id=claim_id, actor=SYSTEM))
     if as_json:
@@ -96,9 +96,6 @@ def decide(claim_id: int,
 
     An override above the engine by more than the four-eyes limit waits for a second
     handler (``mutua claims approve-override``)."""
-    from mutua.claims import service
-    from mutua.claims.schemas import DecisionIn, ItemOverride
-    from mutua.errors import ValidationFailed
 
     overrides = []
     for text in approve:
@@ -125,8 +122,6 @@ def decline(claim_id: int,
             reason: str = typer.Option(..., help="why the claim is declined (the member reads it)"),
             by: str | None = By, as_json: bool = AsJson) -> None:
     """Decline an open claim (拒赔) with a written reason; nothing is paid."""
-    from mutua.claims import service
-
     with unit_of_work() as db:
         out = service.to_out(db, service.decline(db, claim_id=claim_id, actor=_actor(db, by),
                                                  reason=reason))
@@ -141,8 +136,6 @@ def request_documents(claim_id: int,
                       by: str | None = By, as_json: bool = AsJson) -> None:
     """Ask the member for the missing documents in one go; the decision clock stops until
     one arrives (PRC Insurance Law art. 22-23)."""
-    from mutua.claims import service
-
     with unit_of_work() as db:
         out = service.to_out(db, service.request_documents(
             db, claim_id=claim_id, actor=_actor(db, by), kinds=list(kind), note=note))
@@ -154,8 +147,6 @@ def assign(claim_id: int,
            handler: str = typer.Option(..., help="the handler's username; '' takes it back"),
            by: str | None = By, as_json: bool = AsJson) -> None:
     """Give an open claim to a claims handler, or take it back with ``--handler ''``."""
-    from mutua.claims import service
-
     with unit_of_work() as db:
         out = service.to_out(db, service.assign(db, claim_id=claim_id, actor=_actor(db, by),
                                                 handler=handler))
@@ -187,8 +178,6 @@ def reject_override(claim_id: int,
 
 
 def _answer_override(answer: str, claim_id: int, by: str, note: str, as_json: bool) -> None:
-    from mutua.claims import service
-
     with unit_of_work() as db:
         claim = getattr(service, answer)(db, claim_id=claim_id, actor=_actor(db, by), note=note)
         out = service.to_out(db, claim)
@@ -200,8 +189,6 @@ def pay(project: str = typer.Option(..., help="project code"),
         on: str | None = typer.Option(None, help="payment date YYYY-MM-DD (default today)"),
         detach: bool = Detach, as_json: bool = AsJson) -> None:
     """Pay every approved, unpaid claim of a project in one batch (a job). Safe to re-run."""
-    from mutua.jobs import starts
-
     when = _date(on, "on")
     job = submit(lambda db: starts.payment_batch(db, project_code=project, actor=SYSTEM, on=when),
                  detach=detach, quiet=as_json)
@@ -227,10 +214,6 @@ def triangle(project: str = typer.Option(..., help="project code"),
              csv_out: bool = typer.Option(False, "--csv", help="long-format CSV"),
              as_json: bool = AsJson) -> None:
     """Cumulative claims triangle by accident quarter and development quarter."""
-    from mutua.catalog import service as catalog_service
-    from mutua.claims import service
-    from mutua.dates import today as shanghai_today
-
     with unit_of_work() as db:
         project_id = catalog_service.get_project(db, code=project).id
         cells = service.triangle(db, project_id=project_id, basis=basis,
@@ -250,8 +233,6 @@ def published(project: str = typer.Option(..., help="project code"),
               limit: int = typer.Option(50), offset: int = typer.Option(0),
               as_json: bool = AsJson) -> None:
     """The project's paid claims as published to members, anonymised."""
-    from mutua.claims import service
-
     with unit_of_work() as db:
         rows, total = service.published(db, project_code=project, limit=limit, offset=offset)
     if as_json:

@@ -26,6 +26,7 @@ from decimal import Decimal
 from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session
 
+from mutua.catalog import service as catalog_service
 from mutua.claims.models import CaseReserveMovement, Claim, ClaimDecision, ClaimPayment
 from mutua.dates import Quarter
 from mutua.errors import ValidationFailed
@@ -110,8 +111,6 @@ def increments(db: Session, *, project_id: int, basis: str, as_of: date):
 
 def check_as_of(db: Session, *, project_id: int, as_of: date, today: date) -> None:
     """A valuation day a caller gives: not after today, not before the project's first cover."""
-    from mutua.catalog import service as catalog_service
-
     if as_of > today:
         raise ValidationFailed("as_of", f"must not be after today ({today.isoformat()})")
     started = catalog_service.project_started_on(db, project_id=project_id)

@@ -42,6 +42,7 @@ from mutua.dates import today as shanghai_today
 from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from mutua.ledger import service as ledger_service
 from mutua.money import ZERO, non_negative_money, round_fen, to_money
+from mutua.notify import service as notify
 from mutua.policies import service as policies_service
 from mutua.settings import Settings, get_settings
 
@@ -533,7 +534,6 @@ def record_decision(db: Session, *, claim: Claim, plan: Plan, actor: Principal, 
         detail |= {"decided_by": actor.username, "second_approver": second_approver.username}
     audit.record(db, actor=second_approver or actor, action="claim.decide", entity="claim",
                  entity_id=claim.id, project_id=claim.project_id, detail=detail)
-    from mutua.notify import service as notify
 
     notify.tell(db, member_id=claim.member_id, project_id=claim.project_id,
                 event="claim.decided", ref_id=claim.id, ref_text=claim.claim_number, amount=total)

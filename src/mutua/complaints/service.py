@@ -16,11 +16,13 @@ from mutua.audit import service as audit
 from mutua.auth import service as auth_service
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
+from mutua.claims import service as claims_service
 from mutua.complaints import timeline
 from mutua.complaints.models import ANSWER_LIMIT, TEXT_LIMIT, Complaint
 from mutua.dates import Quarter, utcnow
 from mutua.dates import today as shanghai_today
 from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
+from mutua.notify import service as notify
 
 CAUSES = ("claim", "decision", "service", "premium", "other")
 # Who handles complaints: the claims team (most are about claims) and the secretary's office.
@@ -58,8 +60,6 @@ def file(db: Session, *, actor: Principal, cause: str, text: str,
 
 
 def _project_of_claim(db: Session, claim_id: int, actor: Principal) -> int:
-    from mutua.claims import service as claims_service
-
     try:
         claim = claims_service.get(db, claim_id=claim_id, actor=actor)
     except (NotFound, Forbidden):
@@ -145,7 +145,6 @@ def answer(db: Session, *, complaint_id: int, text: str, actor: Principal,
         complaint.acknowledged_at = now
     audit.record(db, actor=actor, action="complaint.answer", entity="complaint",
                  entity_id=complaint.id, project_id=complaint.project_id)
-    from mutua.notify import service as notify
 
     notify.tell(db, member_id=complaint.member_id, project_id=complaint.project_id,
                 event="complaint.answered", ref_id=complaint.id, ref_text=complaint.reference)

@@ -37,18 +37,24 @@ import numpy as np
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Engine
 
+from mutua import schema
 from mutua.auth import service as auth_service
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM, Principal, hash_password
+from mutua.claims import demo as claims_demo
 from mutua.dates import Quarter, age_on
 from mutua.dates import today as shanghai_today
 from mutua.db import make_engine, unit_of_work
 from mutua.demo import catalogue
 from mutua.demo.cohorts import COHORTS, Cohort
+from mutua.demo.logins import story_members
 from mutua.demo.people import Crowd, Taken, people
 from mutua.members import service as members_service
 from mutua.members.service import ValidMember
 from mutua.policies import service as policies_service
+from mutua.settings import get_settings
+from mutua.settlement import demo as settlement_demo
+from mutua.settlement import service as settlement_service
 
 # Every demo login uses this password (documented in the README and printed by `mutua demo`).
 DEMO_PASSWORD = "mutua-demo-2026"
@@ -87,8 +93,6 @@ def build(*, seed: int = 7, members: int = 20_000, fresh: bool = True, progress:
     members and policies exist (default: all of DOMAIN_STEPS; a missing module is skipped).
     ``report(done, total, stage)``, when given, hears each step's progress (a job's progress).
     """
-    from mutua.settings import get_settings
-
     if members < 1:
         from mutua.errors import ValidationFailed
 
@@ -290,8 +294,6 @@ def _enrol(engine: Engine, plan: Plan, member_ids: list[int], step, *, actor: Pr
 
 def _member_logins(db, password_hash: str, *, actor: Principal, today: date) -> list[dict]:
     """Sign-ins (username = member number) for the members who show the story."""
-    from mutua.demo.logins import story_members
-
     chosen = story_members(db, on=today)
     for m in chosen:
         member = members_service.get(db, member_id=m.member_id, actor=SYSTEM)
@@ -304,8 +306,6 @@ def _member_logins(db, password_hash: str, *, actor: Principal, today: date) -> 
 def quarterly_loss_ratios(db) -> dict[str, dict[str, str]]:
     """Each project's closed quarters: claims incurred over earned premium, as the staff
     dashboard shows them (``{"SZ-NEWCITIZEN": {"2026Q3": "0.5412", ...}}``)."""
-    from mutua.settlement import service as settlement_service
-
     out: dict[str, dict[str, str]] = {}
     for c in settlement_service.list_closes(db, limit=100_000)[0]:
         s = settlement_service.project_statement(db, project_code=c["project"],
@@ -354,8 +354,6 @@ def _domain_rng(seed: int, name: str) -> np.random.Generator:
 def _claims_and_closes(db, *, seed: int, today: date, actor: Principal) -> dict:
     """A history as it happens: each quarter's claims, then that quarter's close, so a claim
     is paid on the cover the earlier closes raised; then the open quarter's claims so far."""
-    from mutua.claims import demo as claims_demo
-    from mutua.settlement import demo as settlement_demo
 
     claims_rng = _domain_rng(seed, "claims")
     drawn: list = []
@@ -405,8 +403,6 @@ def create_schema(url: str) -> None:
     does that) is left as it is.
     """
     from sqlalchemy import inspect
-
-    from mutua import schema
 
     engine = make_engine(url)
     try:

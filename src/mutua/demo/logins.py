@@ -32,9 +32,12 @@ from mutua.auth.models import User
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM
 from mutua.catalog.models import Project
+from mutua.governance import demo as governance_demo
+from mutua.health import demo as health_demo
 from mutua.members import service as members_service
 from mutua.policies import service as policies_service
 from mutua.policies.models import Policy
+from mutua.settlement import demo as settlement_demo
 
 POLICYHOLDERS = 8  # sign-ins of a demo without stories (the HTTP benchmark signs them in)
 STORIES = ("uplifts", "aid", "kidney", "voter")
@@ -74,9 +77,6 @@ def story_members(db: Session, *, on: date) -> list[StoryMember]:
 
 
 def _find(db: Session, story: str, *, on: date, prefer: str | None, among, exclude):
-    from mutua.governance import demo as governance_demo
-    from mutua.health import demo as health_demo
-    from mutua.settlement import demo as settlement_demo
 
     if story == "uplifts":
         return settlement_demo.uplifted_member(db, on=on, prefer=prefer, among=among,

@@ -25,9 +25,13 @@ from sqlalchemy.orm import Session
 
 from mutua.audit import service as audit
 from mutua.auth.security import Principal
+from mutua.catalog import service as catalog_service
+from mutua.catalog.models import Product, SalePeriod
+from mutua.catalog.schemas import PeriodDef
+from mutua.claims.models import Claim
 from mutua.dates import SHANGHAI, Quarter
 from mutua.errors import DomainError
-from mutua.governance import experience, meetings, receipts, service
+from mutua.governance import enactment, experience, meetings, receipts, service
 from mutua.governance.models import (
     Ballot,
     Elector,
@@ -36,6 +40,7 @@ from mutua.governance.models import (
     Proposal,
     ServiceRating,
 )
+from mutua.policies.models import Policy
 
 CHUNK = 5_000
 
@@ -77,8 +82,6 @@ def build(db: Session, *, rng, today: date, actor: Principal) -> dict:
 
 def _busiest(db: Session, *, on: date) -> tuple[int | None, int | None]:
     """The project and product with the most policies in force on ``on``."""
-    from mutua.policies.models import Policy
-
     row = db.execute(select(Policy.project_id, Policy.product_id, func.count().label("n"))
                      .where(Policy.status == "in_force", Policy.cover_start <= on,
                             Policy.cover_end >= on)
@@ -198,9 +201,6 @@ def _window(opened: date, closed: date) -> dict:
 
 def _next_period_id(db: Session, product_id: int, today: date, actor: Principal) -> int:
     """The product's first period not yet on sale, made for the quarter after next if none."""
-    from mutua.catalog import service as catalog_service
-    from mutua.catalog.models import Product
-    from mutua.catalog.schemas import PeriodDef
 
     period = catalog_service.next_unsold_period(db, product_id=product_id, on=today)
     if period is not None:
@@ -231,10 +231,6 @@ def _pricing(db, g, project_id, product_id, opened, closed, today, actor) -> int
 def _manual_pricing(db, project_id, product_id, period_id, opened, closed, actor) -> Proposal:
     """Without enough claims history: raise the youngest band's coefficients by 5%."""
     from decimal import Decimal
-
-    from mutua.catalog import service as catalog_service
-    from mutua.catalog.models import SalePeriod
-    from mutua.governance import enactment
 
     before = db.get(SalePeriod, period_id).sale_start
     table_id = enactment.current_table_id(db, product_id=product_id, before=before)
@@ -275,8 +271,6 @@ def _failed_quorum(db, g, project_id, opened, closed, today, actor) -> int:
 
 
 def _election(db, g, opened, closed, today, actor) -> int | None:
-    from mutua.policies.models import Policy
-
     on = opened
     pool = db.scalars(select(Policy.member_id).where(
         Policy.status == "in_force", Policy.cover_start <= on, Policy.cover_end >= on)
@@ -321,8 +315,6 @@ FEEDBACK = [
 
 
 def _meetings(db, g, project_id, today, actor) -> tuple[list[int], dict]:
-    from mutua.policies.models import Policy
-
     held = meetings.schedule_meeting(
         db, project_id=project_id, title_zh="新市民意外保障会员恳谈会",
         title_en="New-citizen accident cover: member consultation", mode="in_person",
@@ -375,8 +367,6 @@ SCORE_P = [0.04, 0.06, 0.15, 0.35, 0.40]
 
 def _ratings(db, g, today, actor) -> dict:
     """Ratings of enrolments and closed claims over the last six months, set-based."""
-    from mutua.policies.models import Policy
-
     services = []
     pols = db.execute(select(Policy.id, Policy.member_id, Policy.project_id)
                       .order_by(Policy.id).limit(20_000)).all()
@@ -411,8 +401,6 @@ def _ratings(db, g, today, actor) -> dict:
 
 
 def _closed_claims(db) -> list[tuple]:
-    from mutua.claims.models import Claim
-
     rows = db.execute(select(Claim.id, Claim.member_id, Claim.project_id)
                       .where(Claim.status == "closed").order_by(Claim.id).limit(5000)).all()
     return [("claim", i, m, p, "claims") for i, m, p in rows]

@@ -25,6 +25,9 @@ from sqlalchemy.orm import Session
 
 from mutua.audit import service as audit
 from mutua.auth.security import Principal
+from mutua.catalog import service as catalog_service
+from mutua.catalog.domain import Cell
+from mutua.catalog.models import CoefficientTable, Product, SalePeriod
 from mutua.dates import Quarter
 from mutua.errors import Conflict, DomainError, ValidationFailed
 from mutua.governance.models import Proposal, Representative
@@ -34,7 +37,9 @@ from mutua.governance.payloads import (
     check_quarter,
 )
 from mutua.governance.tally import Result
+from mutua.members.models import Member
 from mutua.policies import membership
+from mutua.settlement import service as settlement_service
 
 
 def validate_payload(db: Session, *, kind: str, project_id: int | None, payload: dict,
@@ -61,8 +66,6 @@ def _int(payload: dict, key: str) -> int:
 
 
 def _pricing_payload(db: Session, project_id: int | None, payload: dict, today: date) -> dict:
-    from mutua.catalog.models import Product, SalePeriod
-
     product = db.get(Product, _int(payload, "product_id"))
     if product is None or product.project_id != project_id:
         raise ValidationFailed("payload.product_id", "must be a product of the proposal's project")
@@ -85,8 +88,6 @@ def _pricing_payload(db: Session, project_id: int | None, payload: dict, today: 
 
 def current_table_id(db: Session, *, product_id: int, before: date | None = None) -> int | None:
     """The table of the product's latest period starting before ``before`` (else its newest)."""
-    from mutua.catalog.models import CoefficientTable, SalePeriod
-
     stmt = select(SalePeriod.coefficient_table_id).where(SalePeriod.product_id == product_id)
     if before is not None:
         stmt = stmt.where(SalePeriod.sale_start < before)
@@ -99,8 +100,6 @@ def current_table_id(db: Session, *, product_id: int, before: date | None = None
 def current_cells(db: Session, *, product_id: int, before: date | None = None
                   ) -> dict[tuple[int, int, int], Decimal]:
     """The (age band, class) cells a new table must fill, with the coefficients in force."""
-    from mutua.catalog import service as catalog_service
-
     table_id = current_table_id(db, product_id=product_id, before=before)
     if table_id is None:
         raise ValidationFailed("payload.product_id", "the product has no coefficient table yet")
@@ -120,8 +119,6 @@ def _allocation_payload(payload: dict, today: date) -> dict:
 
 
 def _election_payload(db: Session, project_id: int | None, payload: dict) -> dict:
-    from mutua.members.models import Member
-
     seats = _int(payload, "seats")
     raw = payload.get("candidates")
     if not isinstance(raw, list) or not raw:
@@ -147,8 +144,6 @@ def _election_payload(db: Session, project_id: int | None, payload: dict) -> dic
 
 
 def candidate_names(db: Session, *, member_ids: list[int]) -> dict[int, str]:
-    from mutua.members.models import Member
-
     rows = db.execute(select(Member.id, Member.name, Member.member_number)
                       .where(Member.id.in_(member_ids))).all()
     return {i: f"{name} ({number})" for i, name, number in rows}
@@ -196,8 +191,6 @@ def _input_of(proposal: Proposal) -> dict:
 
 
 def _enact_pricing(db: Session, proposal: Proposal, actor: Principal, today: date) -> dict:
-    from mutua.catalog import service as catalog_service
-    from mutua.catalog.domain import Cell
 
     p = proposal.payload
     cells = [Cell(c["age_min"], c["age_max"], c["occupation_class"], Decimal(c["coefficient"]))
@@ -213,8 +206,6 @@ def _enact_pricing(db: Session, proposal: Proposal, actor: Principal, today: dat
 
 def _enact_allocation(db: Session, proposal: Proposal, actor: Principal) -> dict:
     """The one call into settlement: adopt the shares for the project's next close."""
-    from mutua.settlement import service as settlement_service
-
     p = proposal.payload
     if not hasattr(settlement_service, "adopt_allocation_policy"):
         raise Conflict("the settlement service cannot adopt allocation policies yet")

@@ -19,6 +19,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mutua.auth.security import Principal
+from mutua.catalog import service as catalog_service
+from mutua.catalog.models import Product, SalePeriod
+from mutua.claims.models import Claim
 from mutua.dates import Quarter, quarters_between
 from mutua.errors import NotFound, ValidationFailed
 from mutua.governance import enactment
@@ -27,6 +30,7 @@ from mutua.governance.models import Proposal
 from mutua.governance.pricing import CellExperience, propose
 from mutua.ledger.service import fen_sum
 from mutua.money import from_fen
+from mutua.policies.models import Policy
 
 
 def _ordinal(d: date) -> int:
@@ -36,8 +40,6 @@ def _ordinal(d: date) -> int:
 def exposure_by_cell(db: Session, *, product_id: int, quarters: list[Quarter],
                      band_of) -> dict[tuple[int, int, int], np.ndarray]:
     """Policy-years per (band, class) per quarter, from policies grouped in SQL."""
-    from mutua.policies.models import Policy
-
     rows = db.execute(
         select(Policy.age_at_start, Policy.occupation_class, Policy.cover_start,
                Policy.cover_end, func.count())
@@ -67,8 +69,6 @@ def exposure_by_cell(db: Session, *, product_id: int, quarters: list[Quarter],
 def claims_by_cell(db: Session, *, product_id: int, quarters: list[Quarter],
                    band_of) -> dict[tuple[int, int, int], np.ndarray]:
     """Claims incurred (yuan) per (band, class) per quarter of the event."""
-    from mutua.claims.models import Claim
-    from mutua.policies.models import Policy
 
     rows = db.execute(
         select(Policy.age_at_start, Policy.occupation_class, Claim.event_date,
@@ -92,8 +92,6 @@ def claims_by_cell(db: Session, *, product_id: int, quarters: list[Quarter],
 def experience(db: Session, *, product_id: int, start: date, end: date,
                before: date | None = None) -> list[CellExperience]:
     """Each cell of the current table with its exposure and claims per quarter."""
-    from mutua.catalog import service as catalog_service
-
     quarters = quarters_between(start, end)
     if not quarters or end < start:
         raise ValidationFailed("experience_to", "must not be before experience_from")
@@ -133,8 +131,6 @@ def generate_pricing_proposal(
     model=None,
 ) -> Proposal:
     """A draft pricing proposal for the product's next unsold period, with its evidence."""
-    from mutua.catalog import service as catalog_service
-    from mutua.catalog.models import Product, SalePeriod
 
     product = db.get(Product, product_id)
     if product is None:

@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.catalog.models import Project
+from mutua.claims.service import mask_name
 from mutua.dates import utcnow
+from mutua.db import one_of
 from mutua.errors import Conflict, Forbidden, NotFound, ProblemCollector, ValidationFailed
 from mutua.governance.models import (
     FEEDBACK_LIMIT,
@@ -28,6 +30,8 @@ from mutua.governance.models import (
     MeetingRegistration,
 )
 from mutua.governance.service import in_scope
+from mutua.members.identifiers import canonical_text, member_number_or_none
+from mutua.members.models import Member
 from mutua.policies import membership
 
 MODES = ("in_person", "online")
@@ -162,8 +166,6 @@ def meeting_counts(db: Session, *, meeting_ids: list[int]) -> dict[int, tuple[in
 def registered_members(db: Session, *, meeting_id: int, limit: int = 50, offset: int = 0
                        ) -> tuple[list[dict], int]:
     """Who registered, by member number, with the name masked (张*) and whether they came."""
-    from mutua.claims.service import mask_name
-    from mutua.members.models import Member
 
     reg = MeetingRegistration
     where = reg.meeting_id == meeting_id
@@ -182,14 +184,10 @@ def _started(meeting: Meeting) -> bool:
 def _as_member_number(text: str) -> str:
     """A typed member number in its stored form ("ｍ000000012" is M000000012); text that is
     no member number is kept as typed, to be named in the refusal."""
-    from mutua.members.identifiers import canonical_text, member_number_or_none
-
     return member_number_or_none(text) or canonical_text(text)
 
 
 def _member_ids_by_number(db: Session, numbers: list[str]) -> dict[str, int]:
-    from mutua.db import one_of
-    from mutua.members.models import Member
 
     found: dict[str, int] = {}
     for start in range(0, len(numbers), 5000):

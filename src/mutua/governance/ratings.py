@@ -20,9 +20,12 @@ from sqlalchemy.orm import Session
 
 from mutua.audit import service as audit
 from mutua.auth.security import Principal
+from mutua.claims.models import Claim
 from mutua.dates import today as shanghai_today
 from mutua.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mutua.governance.models import COMMENT_LIMIT, FeedbackItem, ServiceRating
+from mutua.health.models import Alert, AlertNote
+from mutua.policies.models import Policy
 
 SERVICE_KINDS = ("claim", "enrolment", "care_contact")
 FOLLOW_UP_AT_OR_BELOW = 2
@@ -61,8 +64,6 @@ def service_facts(db: Session, *, kind: str, ref: int) -> ServiceFacts:
 
 
 def _claim_facts(db: Session, ref: int) -> ServiceFacts:
-    from mutua.claims.models import Claim
-
     claim = db.get(Claim, ref)
     if claim is None:
         raise NotFound(f"claim {ref} not found")
@@ -71,8 +72,6 @@ def _claim_facts(db: Session, ref: int) -> ServiceFacts:
 
 
 def _enrolment_facts(db: Session, ref: int) -> ServiceFacts:
-    from mutua.policies.models import Policy
-
     policy = db.get(Policy, ref)
     if policy is None:
         raise NotFound(f"policy {ref} not found")
@@ -81,8 +80,6 @@ def _enrolment_facts(db: Session, ref: int) -> ServiceFacts:
 
 def _care_contact_facts(db: Session, ref: int) -> ServiceFacts:
     """A care coordinator's contact is an alert step recorded as ``contacted``."""
-    from mutua.health.models import Alert, AlertNote
-
     row = db.execute(select(AlertNote.status, Alert.member_id, Alert.project_id)
                      .join(Alert, Alert.id == AlertNote.alert_id)
                      .where(AlertNote.id == ref)).first()
@@ -94,8 +91,6 @@ def _care_contact_facts(db: Session, ref: int) -> ServiceFacts:
 
 
 def _any_project(db: Session, member_id: int) -> int | None:
-    from mutua.policies.models import Policy
-
     return db.scalar(select(Policy.project_id).where(Policy.member_id == member_id)
                      .order_by(Policy.id.desc()).limit(1))
 

@@ -61,6 +61,7 @@ from mutua.governance.tally import (
     normalise_choice,
     tally_grouped,
 )
+from mutua.members.models import Member
 from mutua.policies import membership
 
 KINDS = ("motion", "pricing", "allocation", "election")
@@ -428,8 +429,6 @@ def close_proposal(db: Session, *, proposal_id: int, actor: Principal,
 
 def in_scope(db: Session, *, member_id: int, project_id: int | None) -> bool:
     """A member is in a project's scope if they have held a policy there; all are mutual-wide."""
-    from mutua.members.models import Member
-
     if project_id is None:
         return db.get(Member, member_id) is not None
     return membership.is_member_of(db, member_id=member_id, project_id=project_id)

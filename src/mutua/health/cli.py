@@ -9,7 +9,14 @@ from typing import Annotated
 
 import typer
 
-from mutua.health import clinical
+from mutua.auth.security import SYSTEM
+from mutua.dates import parse_date, today
+from mutua.db import unit_of_work
+from mutua.errors import ValidationFailed
+from mutua.health import clinical, service
+from mutua.jobs import starts
+from mutua.jobs.cli import finished_or_fail, submit
+from mutua.settings import get_settings
 
 app = typer.Typer(help="Kidney-disease monitoring: eGFR, staging, risk, alerts.",
                   no_args_is_help=True)
@@ -77,11 +84,6 @@ def import_file(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Import lab results from a FHIR R4 Bundle (JSON) or a partner lab's CSV, as a job."""
-    from mutua.auth.security import SYSTEM
-    from mutua.errors import ValidationFailed
-    from mutua.jobs import starts
-    from mutua.jobs.cli import finished_or_fail, submit
-    from mutua.settings import get_settings
 
     if file.stat().st_size > get_settings().import_max_bytes:
         raise ValidationFailed("file", "is larger than the import limit")
@@ -99,11 +101,6 @@ def outcomes(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Cohort report: how many patients' decline slowed after enrolment, and how it is measured."""
-    from mutua.auth.security import SYSTEM
-    from mutua.dates import parse_date, today
-    from mutua.db import unit_of_work
-    from mutua.health import service
-
     when: date = parse_date(on, field="on") if on else today()
     with unit_of_work() as db:
         report = service.outcomes_report(db, project_code=project, on=when, actor=SYSTEM)
@@ -116,11 +113,6 @@ def overdue(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Raise an alert for every patient whose next kidney test is overdue."""
-    from mutua.auth.security import SYSTEM
-    from mutua.dates import parse_date, today
-    from mutua.db import unit_of_work
-    from mutua.health import service
-
     when: date = parse_date(on, field="on") if on else today()
     with unit_of_work() as db:
         raised = service.raise_overdue_alerts(db, on=when, actor=SYSTEM)

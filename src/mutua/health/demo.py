@@ -30,7 +30,9 @@ from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.catalog.models import Product, Project, SalePeriod
+from mutua.catalog.schemas import PeriodDef
 from mutua.dates import SHANGHAI
+from mutua.demo.people import GUANGDONG, SHENZHEN, people
 from mutua.errors import DomainError
 from mutua.health import ingest, service
 from mutua.health.models import (
@@ -133,8 +135,6 @@ def _ckd_yaml():
 
 
 def _register(db: Session, rng, n: int, today: date):
-    from mutua.demo.people import GUANGDONG, SHENZHEN, people
-
     crowd = people(rng, n, ages=(35, 78), on=today, occupations={"A0103": 1},
                    areas=SHENZHEN + GUANGDONG, cities=("深圳",), age_mode=62)
     rows = [ValidMember(crowd.name[i], crowd.id_number[i], crowd.birth_date[i], crowd.sex[i],
@@ -286,8 +286,6 @@ def _renew(db: Session, project: Project, periods, today: date, actor) -> int:
 
 def _open_year(db: Session, product_code: str, on: date, actor) -> str:
     """A calendar-year sale period for a demo date the catalogue's periods do not reach."""
-    from mutua.catalog.schemas import PeriodDef
-
     code = f"{on.year}P1"
     start = date(on.year, 1, 1)
     catalog_service.create_period(db, product_code=product_code, actor=actor, period=PeriodDef(

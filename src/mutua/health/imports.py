@@ -26,8 +26,9 @@ from pydantic import ValidationError
 from mutua.auth.security import Principal
 from mutua.bounds import load_json
 from mutua.errors import ValidationFailed
-from mutua.health import ingest
+from mutua.health import ingest, service
 from mutua.health.kinds import BP_PANEL_LOINC
+from mutua.settings import get_settings
 
 LOINC_SYSTEM = "http://loinc.org"
 CSV_COLUMNS = ("member_number", "loinc", "value", "unit", "effective_at")
@@ -136,9 +137,6 @@ def _fast_columns(body: str, width: int) -> list[list[str]] | None:
 
 def import_file(db, *, path: Path, format: str, actor: Principal) -> dict:
     """Import a file; returns accepted count and every refused record with its reason."""
-    from mutua.health import service
-    from mutua.settings import get_settings
-
     if format not in ("fhir", "csv"):
         raise ValidationFailed("format", "must be fhir or csv")
     if path.stat().st_size > get_settings().import_max_bytes:

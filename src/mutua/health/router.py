@@ -6,11 +6,15 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
+from mutua.audit import service as audit
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
+from mutua.dates import today
 from mutua.deps import DbSession, Paging, PathId, QueryDay, QueryId, Router, allow, in_one_trip
 from mutua.health import clinical, service
 from mutua.health.schemas import AlertAction, AssignmentIn, ObservationsIn
+from mutua.jobs import starts
+from mutua.jobs.router import accepted
 from mutua.jobs.schemas import JobOut
 
 router = Router(prefix="/health", tags=["health"])
@@ -38,8 +42,6 @@ async def fhir_bundle(request: Request, db: DbSession, actor: Care):
     """A FHIR R4 Bundle of Observations, imported as a job: 202 and the job, whose result
     says how many were accepted and each refused one with its reason. A Bundle that is not
     valid FHIR is refused at once (422)."""
-    from mutua.jobs import starts
-    from mutua.jobs.router import accepted
 
     body = await request.body()
     if len(body) > request.app.state.settings.upload_max_bytes:
@@ -96,10 +98,7 @@ def act(alert_id: PathId, body: AlertAction, db: DbSession, actor: Care) -> dict
 def progression(member_id: PathId, db: DbSession,
                 actor: Annotated[Principal, Depends(allow(Role.CLAIMS))],
                 on: QueryDay = None) -> dict:
-    from mutua.dates import today
-
     e = service.confirmed_progression(db, member_id=member_id, on=on or today())
-    from mutua.audit import service as audit
 
     audit.record(db, actor=actor, action="health.read.progression", entity="patient",
                  entity_id=member_id)

@@ -35,6 +35,7 @@ from mutua.health.models import (
     Observation,
 )
 from mutua.health.progression import Evidence
+from mutua.members.identifiers import member_number_or_none
 from mutua.members.models import Member
 from mutua.policies import membership
 from mutua.policies.models import Policy
@@ -47,8 +48,6 @@ _EPOCH = date(1970, 1, 1)
 
 def resolve_patients(db: Session, refs: list[str]) -> dict[str, ingest.Patient]:
     """Member references ("M000000123" member numbers, however typed, or "#<id>") -> patients."""
-    from mutua.members.identifiers import member_number_or_none
-
     ids = [int(r[1:]) for r in refs if r.startswith("#") and r[1:].isascii() and r[1:].isdigit()]
     typed = {r: member_number_or_none(r) for r in refs if not r.startswith("#")}
     numbers = sorted({n for n in typed.values() if n is not None})

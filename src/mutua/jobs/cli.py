@@ -22,7 +22,10 @@ from sqlalchemy.orm import Session
 from mutua.auth.security import SYSTEM
 from mutua.db import get_engine, unit_of_work
 from mutua.errors import DomainError
+from mutua.jobs import executor, queue, service
+from mutua.jobs import worker as embedded
 from mutua.jobs.models import Job
+from mutua.ops import logs
 
 app = typer.Typer(help="Background jobs: follow, list, cancel.", no_args_is_help=True)
 AsJson = typer.Option(False, "--json", help="print machine-readable JSON")
@@ -47,8 +50,6 @@ def submit(start: Callable[[Session], Job], *, detach: bool = False,
     """Queue a job with ``start(db)`` (a :mod:`mutua.jobs.starts` function); wait for it and
     return the finished job as a dict, or with ``detach`` print its id and return None. The
     same work already open is followed instead."""
-    from mutua.jobs import service
-
     engine = get_engine()
     try:
         with unit_of_work(engine) as db:
@@ -65,8 +66,6 @@ def submit(start: Callable[[Session], Job], *, detach: bool = False,
 
 def follow(job_id: int, *, show: bool = True) -> dict:
     """Wait for a job to finish, running it here if no worker will; the finished job."""
-    from mutua.jobs import service
-
     engine = get_engine()
     runner: threading.Thread | None = None
     with _bar(show) as update:
@@ -86,8 +85,6 @@ def follow(job_id: int, *, show: bool = True) -> dict:
 
 def _run_here_if_nobody_will(engine, job) -> threading.Thread | None:
     """Start running a queued job in this process when no worker is there to take it."""
-    from mutua.jobs import executor, queue
-
     if job.state == "running":
         executor.recover(engine)  # its worker may be dead (killed): it is then queued again
         return None
@@ -170,8 +167,6 @@ def list_jobs(state: str | None = typer.Option(None, help="queued, running, succ
               kind: str | None = typer.Option(None), limit: int = typer.Option(20),
               as_json: bool = AsJson) -> None:
     """Recent jobs, newest first."""
-    from mutua.jobs import service
-
     with unit_of_work() as db:
         rows, total = service.list_jobs(db, actor=SYSTEM, kind=kind, state=state, limit=limit)
         items = [j.model_dump(mode="json") for j in service.to_outs(db, rows)]
@@ -185,8 +180,6 @@ def list_jobs(state: str | None = typer.Option(None, help="queued, running, succ
 @app.command("show")
 def show(job_id: int, as_json: bool = AsJson) -> None:
     """One job: state, progress, result or error."""
-    from mutua.jobs import service
-
     with unit_of_work() as db:
         job = service.to_out(db, service.get(db, job_id=job_id, actor=SYSTEM))
     _show(job.model_dump(mode="json"), as_json)
@@ -206,8 +199,6 @@ def wait(job_id: int, as_json: bool = AsJson) -> None:
 @app.command("cancel")
 def cancel(job_id: int, as_json: bool = AsJson) -> None:
     """Cancel a queued job, or stop a running one at its next progress report."""
-    from mutua.jobs import service
-
     with unit_of_work() as db:
         job = service.to_out(db, service.cancel(db, job_id=job_id, actor=SYSTEM))
     _show(job.model_dump(mode="json"), as_json)
@@ -224,9 +215,6 @@ def worker(concurrency: int = typer.Option(1, min=1, max=32,
     import logging
     import signal
 
-    from mutua.jobs import executor, queue
-    from mutua.jobs import worker as embedded
-    from mutua.ops import logs
 
     logs.install()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,

@@ -34,6 +34,7 @@ from mutua.errors import DomainError
 from mutua.jobs import kinds, queue
 from mutua.jobs.board import Board, board_for
 from mutua.jobs.models import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job, JobInput
+from mutua.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,6 @@ def process_gone(worker: str | None) -> bool:
 
 
 def stale_seconds() -> float:
-    from mutua.settings import get_settings
-
     return get_settings().job_stale_seconds
 
 

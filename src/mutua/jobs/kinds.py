@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
-from mutua.errors import Forbidden, ValidationFailed
+from mutua.claims import service as claims_service
+from mutua.errors import Forbidden, Problem, ValidationFailed
+from mutua.health import imports
+from mutua.health import service as health_service
+from mutua.members import importer
+from mutua.policies import dues, renewals
+from mutua.premiums import service as premiums_service
+from mutua.settlement import service as settlement_service
 
 # progress(done, total, stage): rows (or steps) done of total, and what they are
 Progress = Callable[..., None]
@@ -60,16 +67,12 @@ def file_key(data: bytes) -> str:
 # ---------------------------------------------------------------- the work of each kind
 
 def _close(db: Session, work: Work) -> dict:
-    from mutua.settlement import service as settlement_service
-
     p = work.params
     return settlement_service.close_quarter(db, project_code=p["project"], quarter=p["quarter"],
                                             actor=work.actor, progress=work.progress)
 
 
 def _pay(db: Session, work: Work) -> dict:
-    from mutua.claims import service as claims_service
-
     p = work.params
     work.progress(0, 1, "paying")
     on = date.fromisoformat(p["on"]) if p.get("on") else None
@@ -81,8 +84,6 @@ def _pay(db: Session, work: Work) -> dict:
 
 
 def _import_members(db: Session, work: Work) -> dict:
-    from mutua.members import importer
-
     p = work.params
     filename, data = work.load_input()
     work.progress(0, None, "reading")
@@ -105,9 +106,6 @@ def record_place(source: str, record: int) -> str:
 
 
 def _import_lab_results(db: Session, work: Work) -> dict:
-    from mutua.errors import Problem
-    from mutua.health import imports
-    from mutua.health import service as health_service
 
     p = work.params
     _filename, data = work.load_input()
@@ -133,8 +131,6 @@ def _build_demo(db: Session, work: Work) -> dict:
 
 
 def _collect_premiums(db: Session, work: Work) -> dict:
-    from mutua.premiums import service as premiums_service
-
     p = work.params
     filename, data = work.load_input()
     work.progress(0, None, "matching")
@@ -144,15 +140,11 @@ def _collect_premiums(db: Session, work: Work) -> dict:
 
 
 def _lapse(db: Session, work: Work) -> dict:
-    from mutua.policies import dues
-
     lapsed = dues.lapse_overdue(db, on=date.fromisoformat(work.params["on"]))
     return {"lapsed": sum(lapsed.values()), "by_project": {str(k): v for k, v in lapsed.items()}}
 
 
 def _renew(db: Session, work: Work) -> dict:
-    from mutua.policies import renewals
-
     p = work.params
     return renewals.renew_group(db, product_code=p["product"], from_period=p["from"],
                                 to_period=p["to"], actor=work.actor,

@@ -28,6 +28,10 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
 from mutua.dates import utcnow
+from mutua.db import get_engine
+from mutua.jobs import executor
+from mutua.jobs.notices import notification_round
+from mutua.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +58,6 @@ _on_callers_connection = JobManager(connector=procrastinate.SyncPsycopgConnector
                                             retry_exceptions={TransientJobError}))
 def run_job(job_id: int) -> str:
     """Run one of our jobs by id (the only task that carries work)."""
-    from mutua.db import get_engine
-    from mutua.jobs import executor
-
     state = executor.execute(get_engine(), job_id)
     return state or "taken elsewhere"
 
@@ -65,9 +66,6 @@ def run_job(job_id: int) -> str:
 @app.task(name="mutua.recover_abandoned", queue=QUEUE, queueing_lock="mutua.recover_abandoned")
 def recover_abandoned(timestamp: int) -> int:
     """Every minute: put back jobs whose worker died (SIGKILL, a lost machine)."""
-    from mutua.db import get_engine
-    from mutua.jobs import executor
-
     return len(executor.recover(get_engine()))
 
 
@@ -87,10 +85,6 @@ async def remove_old_deliveries(context, timestamp: int) -> None:
           queueing_lock="mutua.deliver_notifications")
 def deliver_notifications(timestamp: int) -> dict:
     """Every minute: a round over the notifications outbox (notify/delivery.py)."""
-    from mutua.db import get_engine
-    from mutua.jobs.notices import notification_round
-    from mutua.settings import get_settings
-
     return notification_round(get_engine(), settings=get_settings()).to_dict()
 
 
@@ -166,8 +160,6 @@ def run_worker(engine: Engine, *, concurrency: int, name: str, stale_seconds: fl
                wait: bool = True) -> None:
     """Run a procrastinate worker on ``mutua``'s queue until SIGINT or SIGTERM (or, without
     ``wait``, until the queue is empty)."""
-    from mutua.jobs import executor
-
     recovered = executor.recover(engine)  # jobs of a worker that died before this one started
     if recovered:
         log.info("put back %d abandoned jobs", len(recovered))

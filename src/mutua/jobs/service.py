@@ -26,7 +26,7 @@ from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.dates import utcnow
 from mutua.errors import Conflict, NotFound, ValidationFailed
-from mutua.jobs import kinds, queue
+from mutua.jobs import kinds, queue, worker
 from mutua.jobs.board import board_for
 from mutua.jobs.models import (
     CANCELLED,
@@ -92,8 +92,6 @@ def _refuse_if_open(db: Session, kind: str, key: str) -> None:
 
 
 def _wake_local_worker_after_commit(db: Session) -> None:
-    from mutua.jobs import worker
-
     event.listen(db, "after_commit", lambda _session: worker.wake(), once=True)
 
 

@@ -18,9 +18,13 @@ from mutua.claims import payments
 from mutua.dates import Quarter
 from mutua.dates import today as shanghai_today
 from mutua.errors import ValidationFailed
+from mutua.health import imports
 from mutua.jobs import service
 from mutua.jobs.kinds import file_key
 from mutua.jobs.models import Job
+from mutua.members import importer
+from mutua.premiums import service as premiums_service
+from mutua.settings import get_settings
 
 
 def close(db: Session, *, project_code: str, quarter: str, actor: Principal) -> Job:
@@ -50,8 +54,6 @@ def member_import(db: Session, *, data: bytes, filename: str, product_code: str,
                   period_code: str, actor: Principal, all_or_nothing: bool = False,
                   settings=None, logins: bool = False) -> Job:
     """A group file: the same file into the same period is one job at a time."""
-    from mutua.members import importer
-    from mutua.settings import get_settings
 
     settings = settings or get_settings()
     product = catalog_service.get_product(db, code=product_code)
@@ -68,8 +70,6 @@ def lab_import(db: Session, *, data: bytes, filename: str, format: str, actor: P
                whole_file: bool = False) -> Job:
     """A FHIR Bundle or a partner lab's CSV; read once here so a bad file is refused now.
     With ``whole_file`` a wrong value, unit or date anywhere refuses the whole file."""
-    from mutua.health import imports
-
     if format not in ("fhir", "csv"):
         raise ValidationFailed("format", "must be fhir or csv")
     if format == "fhir":
@@ -95,8 +95,6 @@ def collection_file(db: Session, *, data: bytes, filename: str, project_code: st
                     source: str, actor: Principal) -> Job:
     """A bank's or platform's settlement file, read and checked now (a bad line refuses it
     at once, 422; a file already taken, 409), matched and posted by the job."""
-    from mutua.premiums import service as premiums_service
-
     project = catalog_service.get_project(db, code=project_code)
     premiums_service.check_file(db, project_id=project.id, source=source, data=data,
                                 filename=filename)

@@ -21,6 +21,8 @@ from sqlalchemy.engine import Engine
 
 from mutua.db import unit_of_work
 from mutua.jobs import executor, queue
+from mutua.jobs.notices import notification_round
+from mutua.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +94,6 @@ class EmbeddedWorker:
         if time.monotonic() - self._notified_at < NOTIFY_SECONDS:
             return
         self._notified_at = time.monotonic()
-        from mutua.jobs.notices import notification_round
-        from mutua.settings import get_settings
 
         try:
             notification_round(self.engine, settings=self.settings or get_settings())

@@ -6,6 +6,9 @@ import json
 
 import typer
 
+from mutua.auth import service as auth_service
+from mutua.catalog import service as catalog_service
+from mutua.dates import parse_date, today
 from mutua.db import unit_of_work
 from mutua.ledger import service
 from mutua.money import fmt
@@ -36,8 +39,6 @@ def trial_balance(project: str | None = typer.Option(None, help="project code; a
 
 
 def _project_id(db, code: str) -> int:
-    from mutua.catalog import service as catalog_service
-
     return catalog_service.get_project(db, code=code).id
 
 
@@ -46,8 +47,6 @@ def cash(project: str = typer.Option(..., help="project code"),
          on: str | None = typer.Option(None, help="YYYY-MM-DD (default today)"),
          as_json: bool = typer.Option(False, "--json")) -> None:
     """What the project may pay out: its cash and any approved overdraft."""
-    from mutua.dates import parse_date, today
-
     day = parse_date(on, field="on") if on else today()
     with unit_of_work() as db:
         p = service.cash_position(db, project_id=_project_id(db, project), on=day)
@@ -87,8 +86,6 @@ def overdraft_grant(project: str = typer.Option(..., help="project code"),
                     starts_on: str | None = typer.Option(None, "--from", help="YYYY-MM-DD"),
                     ends_on: str | None = typer.Option(None, "--until", help="YYYY-MM-DD")) -> None:
     """Record an overdraft facility that finance (or an administrator) approves; audited."""
-    from mutua.auth import service as auth_service
-    from mutua.dates import parse_date
 
     with unit_of_work() as db:
         row = service.grant_overdraft(
@@ -104,8 +101,6 @@ def overdraft_grant(project: str = typer.Option(..., help="project code"),
 def overdraft_withdraw(overdraft_id: int,
                        by: str = typer.Option(..., "--by", help="the finance user")) -> None:
     """End an overdraft facility now (the record stays)."""
-    from mutua.auth import service as auth_service
-
     with unit_of_work() as db:
         service.withdraw_overdraft(db, overdraft_id=overdraft_id,
                                    actor=auth_service.staff_named(db, by))

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from mutua.audit import service as audit
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
+from mutua.catalog.models import Project
 from mutua.dates import today as shanghai_today
 from mutua.dates import utcnow
 from mutua.db import Money
@@ -216,8 +217,6 @@ class TrialBalance:
 
 
 def trial_balance(db: Session, *, project_code: str | None = None) -> list[TrialBalance]:
-    from mutua.catalog.models import Project
-
     stmt = select(Project.id, Project.code).order_by(Project.code)
     if project_code:
         stmt = stmt.where(Project.code == project_code)

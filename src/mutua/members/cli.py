@@ -7,12 +7,16 @@ from pathlib import Path
 
 import typer
 
-from mutua.auth.security import SYSTEM
+from mutua.auth.roles import Role
+from mutua.auth.security import SYSTEM, Principal
 from mutua.db import unit_of_work
+from mutua.errors import ValidationFailed
+from mutua.jobs import starts
 from mutua.jobs.cli import Detach, finished_or_fail, submit
 from mutua.members import service
 from mutua.members.router import check_id
 from mutua.members.schemas import MemberIn
+from mutua.settings import get_settings
 
 app = typer.Typer(help="Members (会员): registration, ID checks, bulk enrolment.",
                   no_args_is_help=True)
@@ -48,8 +52,6 @@ def register(
 @app.command("show")
 def show(member_number: str, as_json: bool = typer.Option(False, "--json")) -> None:
     """Show one member by member number (ID masked)."""
-    from mutua.auth.roles import Role
-    from mutua.auth.security import Principal
 
     viewer = Principal(user_id=0, username="operator", role=Role.FINANCE)
     with unit_of_work() as db:
@@ -81,9 +83,6 @@ def import_file(
     its reasons and the throughput; exits 0 when every row was enrolled, 1 when some rows
     were bad, 2 when the file itself is refused.
     """
-    from mutua.errors import ValidationFailed
-    from mutua.jobs import starts
-    from mutua.settings import get_settings
 
     if not file.is_file():
         raise ValidationFailed("file", f"{file} does not exist")

@@ -15,6 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mutua.audit import service as audit
+from mutua.auth import service as auth_service
+from mutua.auth import sessions
+from mutua.auth.models import SignInSession, User
 from mutua.auth.security import Principal
 from mutua.dates import today as shanghai_today
 from mutua.dates import utcnow
@@ -43,7 +46,6 @@ def my_data(db: Session, *, actor: Principal) -> dict:
     """Everything held about the signed-in member, part by part."""
     if not actor.is_member:
         raise Forbidden("a member downloads their own data")
-    from mutua.auth.models import SignInSession, User
     from mutua.claims.models import Claim, ClaimPayment
     from mutua.complaints.models import Complaint
     from mutua.governance.models import Elector
@@ -135,9 +137,6 @@ def open_closures(db: Session) -> list[ClosureRequest]:
 def close_account(db: Session, *, request_id: int, actor: Principal) -> ClosureRequest:
     """Close the account asked to be closed: the login is deactivated and its sessions end.
     Refused (409) while a policy is in force or a claim open: those need the account."""
-    from mutua.auth import service as auth_service
-    from mutua.auth import sessions
-    from mutua.auth.models import User
     from mutua.claims.models import OPEN_STATES, Claim
     from mutua.policies.models import Policy
 

@@ -10,6 +10,8 @@ from pydantic import BaseModel
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.deps import DbSession, Page, Paging, PathId, Router, allow
+from mutua.jobs import starts
+from mutua.jobs.router import accepted
 from mutua.jobs.schemas import JobOut
 from mutua.members import service
 from mutua.members.idcard import id_problem, parse_id_number
@@ -75,8 +77,6 @@ def import_members(
     cannot be read is refused at once (422). With all_or_nothing a single bad row stores
     nothing: the job fails, its error carrying the report.
     """
-    from mutua.jobs import starts
-    from mutua.jobs.router import accepted
 
     settings = request.app.state.settings
     data = file.file.read(settings.import_max_bytes + 1)  # never read more than the limit

@@ -7,6 +7,7 @@ import json
 import typer
 
 from mutua.db import get_engine
+from mutua.jobs.notices import notification_round
 from mutua.settings import get_settings
 
 app = typer.Typer(help="Notifications to members: deliver the outbox.", no_args_is_help=True)
@@ -15,8 +16,6 @@ app = typer.Typer(help="Notifications to members: deliver the outbox.", no_args_
 @app.command("deliver")
 def deliver(as_json: bool = typer.Option(False, "--json")) -> None:
     """Run one delivery round now (the worker runs one every minute)."""
-    from mutua.jobs.notices import notification_round
-
     out = notification_round(get_engine(), settings=get_settings()).to_dict()
     typer.echo(json.dumps(out) if as_json else
                ", ".join(f"{k} {v}" for k, v in out.items()))

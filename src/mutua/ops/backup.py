@@ -55,6 +55,7 @@ from sqlalchemy.engine import Connection
 from mutua.db import Base, Money, load_all_models
 from mutua.errors import Conflict, ValidationFailed
 from mutua.money import from_fen, to_fen
+from mutua.ops import hardening
 
 FORMAT = "mutua-backup"
 VERSION = 1
@@ -301,8 +302,6 @@ def _holds_rows(conn: Connection, all_tables) -> bool:
 
 def _wipe(conn: Connection, all_tables: list[Table]) -> None:
     """Empty every table. The audit log's append-only triggers are lifted for this alone."""
-    from mutua.ops import hardening
-
     if conn.dialect.name == "postgresql":
         names = ", ".join(f'"{t.name}"' for t in all_tables)
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))

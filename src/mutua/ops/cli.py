@@ -6,6 +6,18 @@ import json
 
 import typer
 
+from mutua import schema
+from mutua.audit import service as audit
+from mutua.auth.security import SYSTEM
+from mutua.db import get_engine, session_factory, unit_of_work
+from mutua.demo import builder
+from mutua.jobs import starts
+from mutua.jobs.cli import finished_or_fail, submit
+from mutua.ops import backup as ops_backup
+from mutua.ops import keys
+from mutua.settings import get_settings
+from mutua.web.labels import demo_story
+
 
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
@@ -17,8 +29,6 @@ def register(app: typer.Typer) -> None:
 
 def init() -> None:
     """Create or upgrade the database schema (Alembic migrations)."""
-    from mutua import schema
-    from mutua.settings import get_settings
 
     url = get_settings().database_url
     schema.upgrade(url)
@@ -42,9 +52,6 @@ def _signing_key_or_demo_key() -> None:
     """
     import os
 
-    from mutua.ops import keys
-    from mutua.settings import get_settings
-
     settings = get_settings()
     if not settings.secret_key:
         os.environ["MUTUA_SECRET_KEY"] = keys.read_demo_key(settings.demo_key_file)
@@ -66,13 +73,6 @@ def demo(seed: int = typer.Option(7, help="random seed: the same seed builds the
     run also makes the demo's signing key (var/demo-secret.key, mode 0600), which
     `mutua serve` uses when MUTUA_SECRET_KEY is unset.
     """
-    from mutua.auth.security import SYSTEM
-    from mutua.demo import builder
-    from mutua.jobs import starts
-    from mutua.jobs.cli import finished_or_fail, submit
-    from mutua.ops import keys
-    from mutua.settings import get_settings
-
     keys.make_demo_key(get_settings().demo_key_file)
     url = get_settings().database_url
     if fresh:
@@ -112,8 +112,6 @@ def _print_demo_logins(logins: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from mutua.web.labels import demo_story
-
     table = Table(title=f"Demo sign-ins (password {logins['password']}; staff: "
                         f"{', '.join(s['username'] for s in logins['staff'])})")
     for column in ("Member number", "Phone", "Project", "What it shows"):
@@ -132,11 +130,6 @@ def _print_demo_logins(logins: dict) -> None:
 def backup(file: str = typer.Argument(..., help="where to write the backup (.jsonl.gz)"),
            as_json: bool = typer.Option(False, "--json")) -> None:
     """Write every table, from one consistent snapshot, to FILE (portable SQLite <-> PostgreSQL)."""
-    from mutua.audit import service as audit
-    from mutua.auth.security import SYSTEM
-    from mutua.db import get_engine, unit_of_work
-    from mutua.ops import backup as ops_backup
-
     engine = get_engine()
     with engine.connect() as conn:
         ops_backup.begin_snapshot(conn)
@@ -154,11 +147,6 @@ def restore(file: str = typer.Argument(..., help="a file written by `mutua backu
                                          help="wipe a database that already holds data first"),
             as_json: bool = typer.Option(False, "--json")) -> None:
     """Load every table from FILE in one transaction (all or nothing) into an initialised database."""
-    from mutua.audit import service as audit
-    from mutua.auth.security import SYSTEM
-    from mutua.db import get_engine, session_factory
-    from mutua.ops import backup as ops_backup
-
     engine = get_engine()
     with engine.begin() as conn:
         summary = ops_backup.load(conn, file, replace=replace)

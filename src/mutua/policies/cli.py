@@ -7,8 +7,9 @@ from datetime import date
 import typer
 
 from mutua.auth.security import SYSTEM
+from mutua.dates import parse_date
 from mutua.db import unit_of_work
-from mutua.policies import service
+from mutua.policies import renewals, service
 from mutua.policies.router import policy_out
 
 app = typer.Typer(help="Enrolment and policies (保单).", no_args_is_help=True)
@@ -19,8 +20,6 @@ def enrol(member_id: int = typer.Option(..., "--member"), product: str = typer.O
           period: str = typer.Option(...), on: str | None = typer.Option(None, help="YYYY-MM-DD"),
           as_json: bool = typer.Option(False, "--json")) -> None:
     """Enrol a member in a product's open period."""
-    from mutua.dates import parse_date
-
     when = parse_date(on, field="on") if on else None
     with unit_of_work() as db:
         p = service.enrol(db, member_id=member_id, product_code=product, period_code=period,
@@ -33,8 +32,6 @@ def enrol(member_id: int = typer.Option(..., "--member"), product: str = typer.O
 def cancel(policy_id: int, on: str | None = typer.Option(None, help="YYYY-MM-DD"),
            as_json: bool = typer.Option(False, "--json")) -> None:
     """Cancel a policy and refund what is due."""
-    from mutua.dates import parse_date
-
     when: date | None = parse_date(on, field="on") if on else None
     with unit_of_work() as db:
         out = policy_out(db, service.cancel(db, policy_id=policy_id, actor=SYSTEM, on=when))
@@ -49,9 +46,6 @@ def renew(product: str = typer.Option(...), from_period: str = typer.Option(...,
           as_json: bool = typer.Option(False, "--json")) -> None:
     """Renew a product's policies from one sale period into the next (set-based)."""
     import json
-
-    from mutua.dates import parse_date
-    from mutua.policies import renewals
 
     when = parse_date(on, field="on") if on else None
     with unit_of_work() as db:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from mutua.errors import Conflict, NotFound, ValidationFailed
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
+from mutua.members.models import Member
 from mutua.money import ZERO, from_fen
 from mutua.policies import domain
 from mutua.policies.models import Policy, PremiumDue, PremiumInvoice, PremiumPayment
@@ -242,8 +243,6 @@ def owed_for(db: Session, *, project_id: int, references: list[str],
              ) -> dict[str, tuple[Owed, str]]:
     """The dues and group invoices ``references`` name in a project, each with the member
     number it must be paid by ("" for an invoice), in one query per 5,000 references."""
-    from mutua.members.models import Member
-
     out: dict[str, tuple[Owed, str]] = {}
     for start in range(0, len(references), 5000):
         part = references[start:start + 5000]

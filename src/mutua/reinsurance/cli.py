@@ -9,6 +9,7 @@ import typer
 
 from mutua.auth.security import SYSTEM
 from mutua.db import unit_of_work
+from mutua.reinsurance import service
 
 app = typer.Typer(help="Reinsurance treaties and recoveries (再保险).", no_args_is_help=True)
 AsJson = typer.Option(False, "--json", help="print machine-readable JSON")
@@ -32,8 +33,6 @@ def file(project: str = typer.Option(...), code: str = typer.Option(...),
          starts_on: str = typer.Option(..., help="YYYY-MM-DD"),
          ends_on: str = typer.Option(..., help="YYYY-MM-DD"), as_json: bool = AsJson) -> None:
     """File an excess-of-loss treaty for a project."""
-    from mutua.reinsurance import service
-
     with unit_of_work() as db:
         row = service.file_treaty(
             db, actor=SYSTEM, project_code=project, code=code, kind=kind, reinsurer=reinsurer,
@@ -57,8 +56,6 @@ def _day(text: str, field: str) -> date | None:
 @app.command("treaties")
 def treaties(project: str | None = typer.Option(None), as_json: bool = AsJson) -> None:
     """Treaties with what they recovered and what is outstanding."""
-    from mutua.reinsurance import service
-
     with unit_of_work() as db:
         rows, _total = service.list_treaties(db, project_code=project, limit=500)
     _echo(rows, as_json, ("project", "code", "kind", "reinsurer", "retention", "limit",
@@ -70,8 +67,6 @@ def recoveries(project: str | None = typer.Option(None),
                outstanding: bool = typer.Option(False, "--outstanding"),
                as_json: bool = AsJson) -> None:
     """Recoveries booked on decisions, latest first."""
-    from mutua.reinsurance import service
-
     with unit_of_work() as db:
         rows, _total = service.list_recoveries(db, project_code=project,
                                                outstanding=outstanding, limit=500)
@@ -84,8 +79,6 @@ def receive(recovery_id: int = typer.Argument(...),
             on: str | None = typer.Option(None, help="YYYY-MM-DD, default today"),
             as_json: bool = AsJson) -> None:
     """Record a reinsurer's payment of a recovery."""
-    from mutua.reinsurance import service
-
     with unit_of_work() as db:
         row = service.receive(db, recovery_id=recovery_id, actor=SYSTEM,
                               on=_day(on, "on") if on else None)
@@ -98,8 +91,6 @@ def pay_premium(project: str = typer.Option(...), amount: str = typer.Option(...
                 on: str | None = typer.Option(None, help="YYYY-MM-DD, default today"),
                 as_json: bool = AsJson) -> None:
     """Pay reinsurers premium the project owes them."""
-    from mutua.reinsurance import service
-
     with unit_of_work() as db:
         owed = service.pay_premium(db, project_code=project, amount=amount, actor=SYSTEM,
                                    on=_day(on, "on") if on else None)

@@ -18,9 +18,15 @@ from sqlalchemy.orm import Session
 
 from mutua.auth.security import Principal
 from mutua.catalog.models import Benefit, Product, Project
+from mutua.claims import workflow
+from mutua.claims.models import Claim
+from mutua.claims.schemas import ClaimIn, DecisionIn
 from mutua.dates import Quarter
+from mutua.money import from_fen
 from mutua.policies.models import Policy
 from mutua.reinsurance import service
+from mutua.reinsurance.models import Recovery, Treaty
+from mutua.settlement import figures
 
 TREATY_CODE = "XL-DEMO"
 RETENTION_SHARE = Decimal("0.1")
@@ -49,13 +55,6 @@ def large_loss(db: Session, *, code: str, q: Quarter, today: date,
                actor: Principal) -> dict | None:
     """A road death in ``q`` on the pool's policy with the most death cover and no claim
     yet, decided at once; its recovery is received three weeks later when that day has come."""
-    from mutua.claims import workflow
-    from mutua.claims.models import Claim
-    from mutua.claims.schemas import ClaimIn, DecisionIn
-    from mutua.money import from_fen
-    from mutua.reinsurance.models import Recovery, Treaty
-    from mutua.settlement import figures
-
     project_id = db.scalar(select(Project.id).where(Project.code == code))
     earned = from_fen(sum(e.in_quarter for e in figures.earned_by_product(
         db, project_id=project_id, quarter=q)))

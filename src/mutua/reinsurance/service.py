@@ -21,12 +21,13 @@ from mutua.audit import service as audit
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.catalog.models import Project
+from mutua.claims.models import Claim
 from mutua.dates import Quarter
 from mutua.dates import today as shanghai_today
 from mutua.errors import Conflict, Forbidden, NotFound, ProblemCollector, ValidationFailed
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
-from mutua.money import from_fen, parse_yuan, to_fen
+from mutua.money import from_fen, parse_yuan, to_fen, to_money
 from mutua.reinsurance import treaty as maths
 from mutua.reinsurance.models import CATASTROPHE, KINDS, PER_RISK, Recovery, Treaty
 
@@ -181,8 +182,6 @@ def on_decision(db: Session, *, claim, round_: int, on: date) -> list[Recovery]:
     """Book what the project's treaties owe after a claim's decision: the per-risk layer on
     the claim, then the catastrophe layer on its event net of per-risk recoveries. Called by
     the claims workflow in the decision's own transaction."""
-    from mutua.claims.models import Claim
-
     booked = []
     per_risk = _treaty_on(db, claim.project_id, PER_RISK, claim.event_date)
     if per_risk is not None:
@@ -273,8 +272,6 @@ def pay_premium(db: Session, *, project_code: str, amount: object, actor: Princi
     """Pay reinsurers the premium the project owes them: Dr reinsurance premium payable /
     Cr cash, never more than is owed, and only what the cash (and any approved overdraft)
     covers. Returns what is still owed."""
-    from mutua.money import to_money
-
     if actor.role not in FILERS:
         raise Forbidden("only finance or an administrator may pay reinsurance premium")
     project = _project(db, project_code)
@@ -395,8 +392,6 @@ def list_recoveries(db: Session, *, project_code: str | None = None,
                     outstanding: bool = False, limit: int = 50,
                     offset: int = 0) -> tuple[list[dict], int]:
     """Recoveries, latest first: the claim, the loss the layer saw, the amount, received."""
-    from mutua.claims.models import Claim
-
     stmt = (select(Recovery, Treaty.code, Claim.claim_number, Project.code)
             .join(Treaty, Treaty.id == Recovery.treaty_id)
             .join(Claim, Claim.id == Recovery.claim_id)

@@ -8,7 +8,9 @@ import typer
 
 from mutua.auth.security import SYSTEM
 from mutua.db import unit_of_work
+from mutua.jobs import starts
 from mutua.jobs.cli import Detach, finished_or_fail, submit
+from mutua.settlement import capital, export, movements, service
 
 app = typer.Typer(help="Quarterly close and surplus sharing (结余共享).", no_args_is_help=True)
 AsJson = typer.Option(False, "--json", help="print machine-readable JSON")
@@ -47,9 +49,6 @@ def run(project: str = typer.Option(..., help="project code"),
         detach: bool = Detach, as_json: bool = AsJson) -> None:
     """Close a project's quarter and share its surplus: a job (one transaction), waited for
     with a progress bar unless --detach."""
-    from mutua.jobs import starts
-    from mutua.settlement import service
-
     if dry_run:
         with unit_of_work() as db:
             statement = service.close_quarter(db, project_code=project, quarter=quarter,
@@ -67,8 +66,6 @@ def run(project: str = typer.Option(..., help="project code"),
 def report(project: str = typer.Option(...), quarter: str = typer.Option(...),
            as_json: bool = AsJson) -> None:
     """The project statement of a closed quarter."""
-    from mutua.settlement import service
-
     with unit_of_work() as db:
         statement = service.project_statement(db, project_code=project, quarter=quarter,
                                               actor=SYSTEM)
@@ -79,8 +76,6 @@ def report(project: str = typer.Option(...), quarter: str = typer.Option(...),
 def list_closes(project: str | None = typer.Option(None), limit: int = typer.Option(100),
                 offset: int = typer.Option(0), as_json: bool = AsJson) -> None:
     """Closed quarters, by project and quarter."""
-    from mutua.settlement import service
-
     with unit_of_work() as db:
         items, total = service.list_closes(db, project_code=project, limit=limit, offset=offset)
     if as_json:
@@ -97,8 +92,6 @@ def list_closes(project: str | None = typer.Option(None), limit: int = typer.Opt
 def reserve_movements(project: str = typer.Option(...), quarter: str = typer.Option(...),
                       as_json: bool = AsJson) -> None:
     """Reserve movements of a project's quarter: opening + movements = closing, from the books."""
-    from mutua.settlement import movements
-
     with unit_of_work() as db:
         report = movements.movement_report(db, project_code=project, quarter=quarter)
     if as_json:
@@ -118,8 +111,6 @@ def export_quarter(project: str = typer.Option(...), quarter: str = typer.Option
                    as_json: bool = AsJson) -> None:
     """Write the quarter's ledger, policies, claims and reserves (CSV, with a data
     dictionary) into one zip for auditors and the regulator."""
-    from mutua.settlement import export
-
     with unit_of_work() as db, open(out, "wb") as f:
         counts = export.write(db, f, project_code=project, quarter=quarter, actor=SYSTEM)
     typer.echo(json.dumps({"file": out, "rows": counts}) if as_json
@@ -129,8 +120,6 @@ def export_quarter(project: str = typer.Option(...), quarter: str = typer.Option
 @app.command("solvency")
 def solvency_report(quarter: str = typer.Option(...), as_json: bool = AsJson) -> None:
     """The mutual's C-ROSS solvency report for a quarter, project by project."""
-    from mutua.settlement import capital
-
     with unit_of_work() as db:
         report = capital.solvency_report(db, quarter=quarter)
     if as_json:

@@ -14,11 +14,13 @@ from fastapi.responses import StreamingResponse
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
+from mutua.dates import Quarter
 from mutua.deps import DbSession, Page, Paging, PathId, QueryCode, Router, allow
+from mutua.errors import NotFound
 from mutua.jobs import starts
 from mutua.jobs.router import accepted
 from mutua.jobs.schemas import JobOut
-from mutua.settlement import service
+from mutua.settlement import capital, export, movements, service
 from mutua.settlement.schemas import (
     AllocationPolicyIn,
     AllocationPolicyOut,
@@ -73,8 +75,6 @@ def member_statement(member_id: PathId, db: DbSession, actor: MemberOrStaff,
 @router.get("/me/statement")
 def my_statement(db: DbSession, actor: Annotated[Principal, Depends(allow(Role.MEMBER))],
                  quarter: QueryQuarter = None) -> dict:
-    from mutua.errors import NotFound
-
     if actor.member_id is None:
         raise NotFound("this account is not a member")
     return service.member_statement(db, member_id=actor.member_id, quarter=quarter, actor=actor)
@@ -113,8 +113,6 @@ def reserve_movements(db: DbSession, actor: Reader, project: QueryCode,
                       quarter: Annotated[str, Query(max_length=16)]) -> dict:
     """Each reserve line of a project's quarter: opening + movements = closing, from the
     books, beside the figure it ties to."""
-    from mutua.settlement import movements
-
     return movements.movement_report(db, project_code=project or "", quarter=quarter)
 
 
@@ -125,9 +123,6 @@ def export_quarter(db: DbSession, actor: Auditor, project: QueryCode,
     """The quarter's ledger, policies, claims and reserves as CSV with a data dictionary,
     one zip (finance or an administrator). Written to a spooled file, streamed in chunks."""
     import tempfile
-
-    from mutua.dates import Quarter
-    from mutua.settlement import export
 
     q = Quarter.parse(quarter)
     # closed by export.chunks once streamed, or here if writing fails
@@ -146,23 +141,17 @@ def export_quarter(db: DbSession, actor: Auditor, project: QueryCode,
 def solvency_report(db: DbSession, actor: Reader,
                     quarter: Annotated[str, Query(max_length=16)]) -> dict:
     """The mutual's C-ROSS solvency report for a quarter, project by project."""
-    from mutua.settlement import capital
-
     return capital.solvency_report(db, quarter=quarter)
 
 
 @router.get("/solvency-factors")
 def solvency_factors(db: DbSession, actor: Reader) -> list[dict]:
     """Risk factors filed per line of business, then the demo defaults."""
-    from mutua.settlement import capital
-
     return capital.list_factors(db)
 
 
 @router.post("/solvency-factors", status_code=201)
 def file_solvency_factor(body: SolvencyFactorIn, db: DbSession,
                          actor: Annotated[Principal, Depends(allow(Role.ACTUARY))]) -> dict:
-    from mutua.settlement import capital
-
     row = capital.file_factor(db, actor=actor, **body.model_dump())
     return {"id": row.id, "line": row.line, "effective_from": row.effective_from}

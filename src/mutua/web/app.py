@@ -13,9 +13,28 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from mutua.actuarial.router import router as actuarial
+from mutua.audit.router import router as audit
+from mutua.auth.router import router as auth
+from mutua.catalog.router import router as catalog
+from mutua.claims.router import router as claims
 from mutua.db import make_engine, session_factory
 from mutua.errors import DomainError, field_path
+from mutua.governance.router import router as governance
+from mutua.health.router import router as health
+from mutua.jobs import worker
+from mutua.jobs.router import router as jobs
+from mutua.ledger.router import router as ledger
+from mutua.members.router import router as members
+from mutua.ops import logs
+from mutua.policies.router import router as policies
+from mutua.premiums.router import router as premiums
+from mutua.reinsurance.router import router as reinsurance
 from mutua.settings import Settings, get_settings
+from mutua.settlement.router import router as settlement
+from mutua.web import docs, metrics, pages
+from mutua.web.body_guard import BodyGuard, BodyTooLarge
+from mutua.web.headers import SecurityHeaders
 
 
 @functools.cache
@@ -28,20 +47,6 @@ def api_router() -> APIRouter:
     per test. The routes hold nothing of an app: they reach its settings and database
     through ``request.app.state``.
     """
-    from mutua.actuarial.router import router as actuarial
-    from mutua.audit.router import router as audit
-    from mutua.auth.router import router as auth
-    from mutua.catalog.router import router as catalog
-    from mutua.claims.router import router as claims
-    from mutua.governance.router import router as governance
-    from mutua.health.router import router as health
-    from mutua.jobs.router import router as jobs
-    from mutua.ledger.router import router as ledger
-    from mutua.members.router import router as members
-    from mutua.policies.router import router as policies
-    from mutua.premiums.router import router as premiums
-    from mutua.reinsurance.router import router as reinsurance
-    from mutua.settlement.router import router as settlement
 
     api = APIRouter(prefix="/api/v1")
     for r in (auth, members, catalog, policies, ledger, claims, settlement, actuarial,
@@ -69,21 +74,15 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
 
     _install_error_handlers(app)
     _install_healthz(app)  # first in the route table: Starlette tries routes in order
-    from mutua.web.body_guard import BodyGuard
 
     # Too large, nested too deep, or with NUL (PostgreSQL cannot store it): refused first.
     app.add_middleware(BodyGuard, text_limit=settings.upload_max_bytes,
                        upload_limit=max(settings.import_max_bytes, settings.upload_max_bytes))
     app.include_router(api_router())
 
-    from mutua.web import docs, pages
-
     docs.install(app)
     pages.install(app)
 
-    from mutua.ops import logs
-    from mutua.web import metrics
-    from mutua.web.headers import SecurityHeaders
 
     app.add_middleware(SecurityHeaders)  # around the others: their refusals get it too
     logs.install()  # no ID numbers, phones, bodies or query strings in any log line
@@ -102,7 +101,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if not gc.get_freeze_count():
         gc.collect()
         gc.freeze()
-    from mutua.jobs import worker
 
     embedded = None
     if worker.wanted_in_app(app.state.settings, app.state.engine):
@@ -153,8 +151,6 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(OverflowError, number_out_of_range)
     app.add_exception_handler(DataError, number_out_of_range)
-
-    from mutua.web.body_guard import BodyTooLarge
 
     @app.exception_handler(BodyTooLarge)
     async def body_too_large(request: Request, exc: BodyTooLarge):

@@ -26,6 +26,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from mutua.jobs.metrics import JobsCollector
+
 GAUGE_TTL_SECONDS = 30.0
 # Latency buckets around the 50 ms target (docs/performance.md).
 BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -123,8 +125,6 @@ class BusinessCollector:
 
 def install(app: FastAPI) -> None:
     """Count every request and serve ``GET /metrics`` in the Prometheus text format."""
-    from mutua.jobs.metrics import JobsCollector
-
     registry = CollectorRegistry()
     app.state.metrics = HttpMetrics(registry)
     business = [BusinessCollector(app.state.engine), JobsCollector(app.state.engine)]

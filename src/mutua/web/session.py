@@ -19,8 +19,10 @@ from fastapi import Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.responses import Response
 
+from mutua.auth import sessions
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
+from mutua.auth.service import principal_now
 from mutua.errors import Forbidden, Unauthorized
 from mutua.web import i18n
 
@@ -211,8 +213,6 @@ def session_alive(request: Request) -> None:
     principal = getattr(request.state, "principal", None)
     if principal is None:
         return
-    from mutua.auth import sessions
-    from mutua.auth.service import principal_now
 
     data = session_of(request)
     with request.app.state.sessionmaker() as db:

@@ -15,9 +15,38 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import FileResponse, Response
 
-from mutua.errors import Conflict, DomainError, Forbidden, NotFound, Unauthorized, ValidationFailed
-from mutua.web.render import redirect, render
-from mutua.web.session import CsrfFailed, SessionMiddleware, csrf_protect, session_alive
+from mutua.errors import Conflict, DomainError, Forbidden, NotFound, Problem, Unauthorized, ValidationFailed
+from mutua.web.i18n import gettext as _
+from mutua.web.pages import (
+    auth,
+    complaints,
+    member,
+    member_claims,
+    member_governance,
+    member_health,
+    member_inbox,
+    member_premiums,
+    member_privacy,
+    member_statements,
+    signup,
+    staff,
+    staff_actuarial,
+    staff_care,
+    staff_catalog,
+    staff_claims,
+    staff_close,
+    staff_finance,
+    staff_governance,
+    staff_jobs,
+    staff_meetings,
+    staff_members,
+    staff_premiums,
+    staff_reinsurance,
+)
+from mutua.web.problems import rule_words
+from mutua.web.refill import Refused
+from mutua.web.render import REFUSED, redirect, render
+from mutua.web.session import POSTED_FORM, CsrfFailed, SessionMiddleware, csrf_protect, session_alive
 
 # Paths that answer in JSON or are files, never HTML pages.
 _NOT_PAGES = ("/api/", "/docs", "/openapi.json", "/healthz", "/metrics", "/static/",
@@ -43,33 +72,6 @@ def page_router() -> APIRouter:
     """Every page router, each POST checked for its CSRF token and each page for a live
     session; built once per process and shared by the apps it makes (see
     ``mutua.web.app.api_router``)."""
-    from mutua.web.pages import (
-        auth,
-        complaints,
-        member,
-        member_claims,
-        member_governance,
-        member_health,
-        member_inbox,
-        member_premiums,
-        member_privacy,
-        member_statements,
-        signup,
-        staff,
-        staff_actuarial,
-        staff_care,
-        staff_catalog,
-        staff_claims,
-        staff_close,
-        staff_finance,
-        staff_governance,
-        staff_jobs,
-        staff_meetings,
-        staff_members,
-        staff_premiums,
-        staff_reinsurance,
-    )
-
     pages = APIRouter()
     for module in (auth, complaints, member, member_claims, member_governance, member_health,
                    member_inbox, member_premiums, member_privacy, member_statements, signup,
@@ -137,8 +139,6 @@ def _field_of(loc: tuple) -> str:
 
 
 def _problem(field: str, rule: str):
-    from mutua.errors import Problem
-
     return Problem(field, rule)
 
 
@@ -171,11 +171,6 @@ async def form_again(request: Request, exc: DomainError) -> Response | None:
     page is asked for as the browser would (GET of the page named by ``Referer``, same site
     only) and refilled as it renders. Nothing was stored: the refusal rolled it back.
     """
-    from mutua.web.i18n import gettext as _
-    from mutua.web.problems import rule_words
-    from mutua.web.refill import Refused
-    from mutua.web.render import REFUSED
-    from mutua.web.session import POSTED_FORM
 
     page = _referring_page(request)
     if request.method != "POST" or page is None:

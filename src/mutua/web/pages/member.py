@@ -24,7 +24,7 @@ from mutua.money import round_fen
 from mutua.policies import domain as policies_domain
 from mutua.policies import service as policies_service
 from mutua.settlement import service as settlement_service
-from mutua.web.i18n import format_money
+from mutua.web.i18n import format_date, format_money
 from mutua.web.i18n import gettext as _
 from mutua.web.pages import member_statements
 from mutua.web.render import N_, redirect, render
@@ -193,8 +193,6 @@ ALREADY_HELD = N_("You already hold this product for this sale period.")
 
 def explain(problem, *, product, period, member, offer) -> str:
     """One refusal as a sentence the member can act on."""
-    from mutua.web.i18n import format_date
-
     template = REFUSALS.get(problem.field)
     if template is None:
         return f"{problem.field}: {problem.rule}"

@@ -31,6 +31,7 @@ from mutua.errors import NotFound, Problem, ValidationFailed
 from mutua.money import round_fen
 from mutua.settlement import service as settlement_service
 from mutua.web import charts
+from mutua.web.i18n import format_date
 from mutua.web.i18n import gettext as _
 from mutua.web.pages.staff import open_to
 from mutua.web.problems import describe_all
@@ -166,8 +167,6 @@ def reserves(db, *, project, as_of: date, loss_ratio: Decimal | None) -> dict:
 
 
 def _day(d: date) -> str:
-    from mutua.web.i18n import format_date
-
     return format_date(d)
 
 
