@@ -140,6 +140,8 @@ Moment = Annotated[datetime, AfterValidator(supported_moment),
 # A quarter named YYYYQn, of a year from 2000 to 2100, in its canonical form (dates.Quarter).
 QuarterName = Annotated[str, Field(max_length=16, examples=["2026Q3"]),
                         AfterValidator(lambda text: str(_quarter(text)))]
+# A project's code (catalogue), as requests name it.
+ProjectCode = Annotated[str, Field(max_length=32, examples=["SZ-NEWCITIZEN"])]
 # A row's id in a path, query or body.
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 # Money in yuan to the fen, never negative.

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from mutua.bounds import Day, Yuan
-from mutua.settlement.schemas import ProjectCode
+from mutua.bounds import Day, ProjectCode, Yuan
 
 
 class TreatyIn(BaseModel):

@@ -7,9 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from mutua.bounds import MAX_YUAN, QuarterName
+from mutua.bounds import MAX_YUAN, ProjectCode, QuarterName
 
-ProjectCode = Annotated[str, Field(max_length=32, examples=["SZ-NEWCITIZEN"])]
 Share = Annotated[Decimal, Field(ge=0, le=1, decimal_places=4)]
 
 
