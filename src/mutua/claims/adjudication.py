@@ -25,8 +25,8 @@ The rules, in the order an item meets them:
    insured (disability with death), the shared pool's remainder
    (SHARED_SUM_INSURED_REDUCED).
 
-:func:`ceilings` is the hard cap every approved amount meets, the engine's or a handler's
-override: what the benefit can still pay on the policy in its term (see its docstring).
+:func:`mutua.claims.ceilings.ceilings` is the hard cap every approved amount meets, the
+engine's or a handler's override: what the benefit can still pay on the policy in its term.
 
 >>> from datetime import date
 >>> policy = PolicyTerms(policy_id=1, status="in_force", cover_start=date(2026, 1, 1),
@@ -44,14 +44,14 @@ override: what the benefit can still pay on the policy in its term (see its docs
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
 from mutua.catalog.benefit_kinds import DAILY_KINDS
+from mutua.claims.facts import BenefitTerms, ClaimFacts, ItemFacts, PolicyTerms, PriorItem
 from mutua.money import ZERO, round_fen
 
 
@@ -123,78 +123,6 @@ def disability_share(grade: int) -> Decimal:
     if not 1 <= grade <= 10:
         raise ValueError(f"disability grade must be 1-10, got {grade}")
     return Decimal(11 - grade) / Decimal(10)
-
-
-@dataclass(frozen=True)
-class BenefitTerms:
-    """One benefit as it stood on the event date (sum insured includes uplifts)."""
-
-    benefit_id: int
-    code: str
-    kind: str
-    sum_insured: Decimal
-    deductible: Decimal = ZERO
-    coinsurance_with_social: Decimal | None = None  # share paid, e.g. 1.0
-    coinsurance_without_social: Decimal | None = None  # e.g. 0.6
-    daily_amount: Decimal | None = None
-    max_days: int | None = None
-    shares_sum_insured_with: str | None = None  # code of the benefit whose sum is shared
-    waiting_days: int | None = None  # overrides the policy's
-
-
-@dataclass(frozen=True)
-class PolicyTerms:
-    policy_id: int
-    status: str
-    cover_start: date
-    cover_end: date  # inclusive
-    occupation_class: int
-    benefits: tuple[BenefitTerms, ...]
-    waiting_days: int = 0
-    exclusions: frozenset[str] = frozenset()
-    covered_classes: frozenset[int] | None = None  # None: every class
-
-    def benefit(self, code: str) -> BenefitTerms | None:
-        return next((b for b in self.benefits if b.code == code), None)
-
-
-@dataclass(frozen=True)
-class ItemFacts:
-    """One claimed item. Which fields matter depends on the benefit's kind."""
-
-    benefit_code: str
-    claimed_amount: Decimal | None = None  # the member's stated loss for lump sums
-    disability_grade: int | None = None
-    invoice_amount: Decimal | None = None
-    social_insurance_paid: Decimal = ZERO
-    other_insurance_paid: Decimal = ZERO
-    has_social_insurance: bool = False
-    hospital_days: int | None = None
-    symptoms_began_at: datetime | None = None
-    died_at: datetime | None = None
-    progression_verified: bool | None = None
-
-
-@dataclass(frozen=True)
-class ClaimFacts:
-    event_date: date
-    event_type: str
-    items: tuple[ItemFacts, ...]
-    occupation_class_at_event: int | None = None  # None: the policy's class
-    circumstances: frozenset[str] = frozenset()  # e.g. {"drunk_driving"} found on review
-
-
-@dataclass(frozen=True)
-class PriorItem:
-    """An item already paid or approved on the same policy."""
-
-    benefit_code: str
-    event_date: date
-    approved: Decimal
-    invoice_amount: Decimal | None = None
-    disability_grade: int | None = None
-    days_paid: int = 0
-    hospital_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -335,7 +263,7 @@ def adjudicate(policy: PolicyTerms, claim: ClaimFacts,
     Items are decided in order, each one seeing what the earlier ones approved, so two
     items of one claim cannot both spend the same sum insured.
     """
-    ledger = _Paid(list(prior))
+    ledger = PaidSoFar(list(prior))
     blanket = _policy_denial(policy, claim)
     decisions = []
     for item in claim.items:
@@ -366,7 +294,7 @@ def _policy_denial(policy: PolicyTerms, claim: ClaimFacts) -> Reason | None:
 
 
 @dataclass
-class _Paid:
+class PaidSoFar:
     """What has been paid on the policy so far, updated as items are decided."""
 
     items: list[PriorItem] = field(default_factory=list)
@@ -408,7 +336,7 @@ def _codes(reasons: Iterable[Reason]) -> tuple[str, ...]:
     return tuple(r.value for r in reasons)
 
 
-def _decide_item(policy: PolicyTerms, claim: ClaimFacts, item: ItemFacts, paid: _Paid,
+def _decide_item(policy: PolicyTerms, claim: ClaimFacts, item: ItemFacts, paid: PaidSoFar,
                  blanket: Reason | None) -> ItemDecision:
     code = item.benefit_code
     if blanket is not None:
@@ -447,7 +375,7 @@ def _within_24h(item: ItemFacts) -> bool:
     return timedelta(0) <= item.died_at - item.symptoms_began_at <= SUDDEN_DEATH_WINDOW
 
 
-def _limits(policy: PolicyTerms, benefit: BenefitTerms, paid: _Paid) -> tuple[Decimal, Decimal]:
+def limits(policy: PolicyTerms, benefit: BenefitTerms, paid: PaidSoFar) -> tuple[Decimal, Decimal]:
     """(own remaining sum insured, shared pool remaining) before this item.
 
     The pool is the root benefit named by ``shares_sum_insured_with`` plus every benefit
@@ -464,10 +392,10 @@ def _limits(policy: PolicyTerms, benefit: BenefitTerms, paid: _Paid) -> tuple[De
     return own, max(ZERO, pool_size - paid.on(members))
 
 
-def _capped(policy: PolicyTerms, benefit: BenefitTerms, item: ItemFacts, paid: _Paid,
+def _capped(policy: PolicyTerms, benefit: BenefitTerms, item: ItemFacts, paid: PaidSoFar,
             gross: Decimal, reasons: tuple[Reason, ...]) -> ItemDecision:
     """Pay ``gross`` within the benefit's remaining sum insured and its shared pool."""
-    own, pool = _limits(policy, benefit, paid)
+    own, pool = limits(policy, benefit, paid)
     amount, why = gross, list(reasons)
     if amount > own:
         amount = own
@@ -527,7 +455,7 @@ def medical_steps(benefit: BenefitTerms, item: ItemFacts) -> MedicalSteps:
 
 
 def _medical(policy: PolicyTerms, benefit: BenefitTerms, item: ItemFacts,
-             paid: _Paid) -> ItemDecision:
+             paid: PaidSoFar) -> ItemDecision:
     """Medical expenses are indemnity (补偿原则): never more than the member paid."""
     steps = medical_steps(benefit, item)
     why: list[Reason] = []
@@ -539,7 +467,7 @@ def _medical(policy: PolicyTerms, benefit: BenefitTerms, item: ItemFacts,
     if amount > steps.out_of_pocket:
         amount = steps.out_of_pocket
         why.append(Reason.OUT_OF_POCKET_CAP)
-    own, pool = _limits(policy, benefit, paid)
+    own, pool = limits(policy, benefit, paid)
     limit = min(own, pool)
     if amount > limit:
         amount = limit
@@ -552,7 +480,7 @@ def _medical(policy: PolicyTerms, benefit: BenefitTerms, item: ItemFacts,
 
 
 def _daily(policy: PolicyTerms, benefit: BenefitTerms, item: ItemFacts,
-           paid: _Paid) -> ItemDecision:
+           paid: PaidSoFar) -> ItemDecision:
     """A daily allowance (住院津贴): so much a day, up to the benefit's day cap."""
     days = item.hospital_days or 0
     daily = benefit.daily_amount or ZERO
@@ -565,99 +493,10 @@ def _daily(policy: PolicyTerms, benefit: BenefitTerms, item: ItemFacts,
             why.append(Reason.ALLOWANCE_DAYS_CAP)
     amount = round_fen(daily * payable_days)
     loss = round_fen(daily * days)
-    own, pool = _limits(policy, benefit, paid)
+    own, pool = limits(policy, benefit, paid)
     limit = min(own, pool) if benefit.sum_insured > 0 else amount
     if amount > limit:
         amount = limit
         why.append(Reason.LIMIT if own <= pool else Reason.SHARED_SUM_INSURED_REDUCED)
     return ItemDecision(benefit_code=benefit.code, approved=amount, reasons=_codes(why),
                         loss=loss, remaining_before=limit, days_paid=payable_days)
-
-
-# --- the ceiling: the most any decision may approve -----------------------------------------
-
-def ceilings(policy: PolicyTerms, claim: ClaimFacts, approved: Sequence[Decimal],
-             prior: Iterable[PriorItem] = ()) -> tuple[Decimal, ...]:
-    """The most each item may be approved at, by the engine or by a handler's override.
-
-    An item can never be paid more than its benefit can still pay on this policy in this
-    term: the sum insured (uplifts included) less what was already paid or approved on it
-    (and on the benefits that share its sum), and within the benefit's own kind of limit:
-    a disability grade's share, payable days x the daily amount, a medical bill after what
-    social and other insurance paid. Items are taken in order, each one after the amounts
-    ``approved`` on the claim's earlier items. A policy not in force on the event date
-    pays nothing. Eligibility (exclusions, waiting periods) is the engine's judgement, which
-    a handler may overrule with a reason; the ceiling is not.
-
-    >>> from datetime import date
-    >>> policy = PolicyTerms(policy_id=1, status="in_force", cover_start=date(2026, 1, 1),
-    ...     cover_end=date(2026, 12, 31), occupation_class=5, benefits=(
-    ...     BenefitTerms(benefit_id=1, code="DEATH", kind="accidental_death",
-    ...                  sum_insured=Decimal("20000")),
-    ...     BenefitTerms(benefit_id=2, code="DIS", kind="disability",
-    ...                  sum_insured=Decimal("20000"), shares_sum_insured_with="DEATH"),))
-    >>> claim = ClaimFacts(event_date=date(2026, 3, 1), event_type="accident",
-    ...     items=(ItemFacts(benefit_code="DIS", disability_grade=3),))
-    >>> ceilings(policy, claim, [Decimal("50000000")])  # grade 3 pays 80% of 20,000
-    (Decimal('16000.00'),)
-    >>> earlier = PriorItem(benefit_code="DEATH", event_date=date(2026, 2, 1),
-    ...                     approved=Decimal("10000"))
-    >>> ceilings(policy, claim, [Decimal("0")], [earlier])  # the shared sum has 10,000 left
-    (Decimal('10000.00'),)
-    """
-    paid = _Paid(list(prior))
-    in_force = (policy.status not in VOID_STATUSES
-                and policy.cover_start <= claim.event_date <= policy.cover_end)
-    out = []
-    for item, amount in zip(claim.items, approved, strict=True):
-        benefit = policy.benefit(item.benefit_code)
-        ceiling = _item_ceiling(policy, benefit, item, paid) if in_force and benefit else ZERO
-        out.append(round_fen(ceiling))
-        if benefit is not None:
-            paid.add(PriorItem(
-                benefit_code=item.benefit_code, event_date=claim.event_date, approved=amount,
-                days_paid=days_bought(amount, benefit.daily_amount,
-                                      _payable_days(benefit, item, paid)),
-                invoice_amount=item.invoice_amount, disability_grade=item.disability_grade,
-                hospital_days=item.hospital_days))
-    return tuple(out)
-
-
-def _item_ceiling(policy: PolicyTerms, benefit: BenefitTerms, item: ItemFacts,
-                  paid: _Paid) -> Decimal:
-    own, pool = _limits(policy, benefit, paid)
-    remaining = min(own, pool)
-    if benefit.kind in MEDICAL_KINDS:
-        return min(remaining, _out_of_pocket(item))
-    if benefit.kind in DISABILITY_KINDS:
-        grade = item.disability_grade or 10
-        return min(remaining, round_fen(benefit.sum_insured * disability_share(grade)))
-    if benefit.kind in DAILY_KINDS:
-        days = round_fen((benefit.daily_amount or ZERO) * _payable_days(benefit, item, paid))
-        # a daily benefit with no sum insured of its own is limited by its days only
-        return min(remaining, days) if benefit.sum_insured > 0 else days
-    return remaining
-
-
-def _out_of_pocket(item: ItemFacts) -> Decimal:
-    invoice = item.invoice_amount or ZERO
-    return max(ZERO, invoice - item.social_insurance_paid - item.other_insurance_paid)
-
-
-def _payable_days(benefit: BenefitTerms, item: ItemFacts, paid: _Paid) -> int:
-    """The item's days in hospital that the benefit's day cap still leaves."""
-    days = item.hospital_days or 0
-    if benefit.max_days is None:
-        return days
-    return min(days, max(0, benefit.max_days - paid.days_on(benefit.code)))
-
-
-def days_bought(amount: Decimal, daily_amount: Decimal | None, payable_days: int) -> int:
-    """The days of a daily allowance an approved amount pays for (part days count whole).
-
-    >>> days_bought(Decimal("3000"), Decimal("50"), 90), days_bought(Decimal("75"), Decimal("50"), 90)
-    (60, 2)
-    """
-    if amount <= 0 or not daily_amount:
-        return 0
-    return min(payable_days, math.ceil(amount / daily_amount))

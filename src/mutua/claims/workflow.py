@@ -20,7 +20,7 @@ from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM, Principal
 from mutua.catalog import claim_documents
 from mutua.claims import adjudication as rules
-from mutua.claims import approvals, books, timeline
+from mutua.claims import approvals, books, ceilings, timeline
 from mutua.claims.models import (
     CLOSED,
     DECIDED,
@@ -398,7 +398,7 @@ def decide(db: Session, *, claim_id: int, actor: Principal, data: DecisionIn,
 
     An override, and any answer to an appeal, needs a written reason; it is stored with
     the decision and the decision is audited. No amount may exceed what its benefit can
-    still pay on the policy (:func:`rules.ceilings`). An override above the engine by more
+    still pay on the policy (:func:`ceilings.ceilings`). An override above the engine by more
     than the four-eyes limit (settings.override_second_approval_yuan) is not decided yet:
     it waits for a second handler (:mod:`mutua.claims.approvals`) and the claim stays open.
     Otherwise the case reserve is released and the approved amount (or, on appeal, its
@@ -461,7 +461,7 @@ def plan_decision(db: Session, *, claim: Claim, data: DecisionIn, actor: Princip
     terms, facts, prior = engine_inputs(db, claim=claim, items=items, actor=actor)
     engine = rules.adjudicate(terms, facts, prior)
     approved = _approved_amounts(items, engine, data)
-    _check_ceilings(items, approved, data, rules.ceilings(terms, facts, approved, prior))
+    _check_ceilings(items, approved, data, ceilings.ceilings(terms, facts, approved, prior))
     days = [d.days_paid if a == d.approved else _days_bought(terms, i, a)
             for i, d, a in zip(items, engine.items, approved, strict=True)]
     plan = Plan(items, engine, approved, days, (data.reason or "").strip(),
@@ -576,7 +576,7 @@ def _days_bought(terms: rules.PolicyTerms, item: ClaimItem, amount: Decimal) -> 
     benefit = terms.benefit(item.benefit_code)
     if item.kind not in rules.DAILY_KINDS or benefit is None:
         return 0
-    return rules.days_bought(amount, benefit.daily_amount, item.hospital_days or 0)
+    return ceilings.days_bought(amount, benefit.daily_amount, item.hospital_days or 0)
 
 
 # --- appeal and closing ---------------------------------------------------------------------

@@ -14,14 +14,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mutua.claims.adjudication import (
-    BenefitTerms,
-    ItemFacts,
-    PriorItem,
-    adjudicate,
-    ceilings,
-    days_bought,
-)
+from mutua.claims.adjudication import BenefitTerms, ItemFacts, PriorItem, adjudicate
+from mutua.claims.ceilings import ceilings, days_bought
 
 from .test_adjudication import claim, item_cases, policies, policy, priors
 
