@@ -27,7 +27,7 @@ from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.catalog.models import Project
 from mutua.claims import adjudication as rules
-from mutua.claims import books, ceilings, workflow
+from mutua.claims import books, ceilings, inputs
 from mutua.claims.models import DECIDED, PAID, Claim, ClaimItem, ClaimPayment, PaymentBatch
 from mutua.claims.schemas import RefusedOut as Refusal
 from mutua.dates import today as shanghai_today
@@ -250,10 +250,10 @@ def above_ceiling(db: Session, *, claim_ids: list[int]) -> list[Refusal]:
     for c in claims.values():
         on_policy = items_by_policy[c.policy_id]
         own = [i for i in on_policy if i.claim_id == c.id]
-        prior = [workflow.prior_item(i, i.event_date) for i in on_policy if i.claim_id != c.id]
+        prior = [inputs.prior_item(i, i.event_date) for i in on_policy if i.claim_id != c.id]
         facts = rules.ClaimFacts(event_date=c.event_date, event_type=c.event_type,
-                                 items=tuple(workflow.item_facts(i) for i in own))
-        terms = workflow.policy_terms(covers[(c.policy_id, c.event_date)])
+                                 items=tuple(inputs.item_facts(i) for i in own))
+        terms = inputs.policy_terms(covers[(c.policy_id, c.event_date)])
         caps = ceilings.ceilings(terms, facts, [i.approved for i in own], prior)
         refused += [Refusal(claim_id=c.id, claim_number=c.claim_number, item_id=i.id,
                             benefit_code=i.benefit_code, approved=i.approved, ceiling=cap)

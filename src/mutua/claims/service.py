@@ -25,6 +25,7 @@ from mutua.catalog import claim_documents
 from mutua.catalog import service as catalog_service
 from mutua.claims import adjudication as rules
 from mutua.claims import approvals, documents, handling, triangles
+from mutua.claims.inputs import item_facts, items_of, policy_terms
 from mutua.claims.models import (
     OPEN_STATES,
     PENDING,
@@ -52,10 +53,7 @@ from mutua.claims.workflow import (
     close,
     decide,
     decline,
-    item_facts,
-    items_of,
     load_claim,
-    policy_terms,
     report,
     review,
     set_reserve,
