@@ -34,7 +34,7 @@ from mutua.catalog.schemas import PeriodDef
 from mutua.dates import SHANGHAI
 from mutua.demo.people import GUANGDONG, SHENZHEN, people
 from mutua.errors import DomainError
-from mutua.health import ingest, service
+from mutua.health import columns, ingest, service
 from mutua.health.models import (
     OPEN_STATUSES,
     Alert,
@@ -315,8 +315,8 @@ def _assign_coordinators(db: Session, member_ids: np.ndarray) -> int:
     rows = [{"member_id": int(m), "coordinator_user_id": coordinators[k % len(coordinators)],
              "assigned_by": 0, "project_id": projects.get(int(m))}
             for k, m in enumerate(member_ids.tolist()) if int(m) not in taken]
-    for start in range(0, len(rows), ingest.CHUNK):
-        db.execute(insert(CoordinatorAssignment), rows[start:start + ingest.CHUNK])
+    for start in range(0, len(rows), columns.CHUNK):
+        db.execute(insert(CoordinatorAssignment), rows[start:start + columns.CHUNK])
     return len(rows)
 
 
@@ -393,8 +393,8 @@ def _work_the_queue(db: Session, rng, *, today: date) -> dict[str, int]:
         if status != "open":
             statuses.append({"id": alert_id, "status": status, "updated_at": last})
             done[status] = done.get(status, 0) + 1
-    for start in range(0, len(notes), ingest.CHUNK):
-        db.execute(insert(AlertNote), notes[start:start + ingest.CHUNK])
+    for start in range(0, len(notes), columns.CHUNK):
+        db.execute(insert(AlertNote), notes[start:start + columns.CHUNK])
     if statuses:
         db.execute(update(Alert), statuses)
     verbs = {"acknowledged": "acknowledge", "contacted": "contact", "resolved": "resolve"}

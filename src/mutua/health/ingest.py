@@ -11,7 +11,6 @@ kind), value, unit, when (ISO date or date-time; without an offset it is Shangha
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -20,13 +19,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mutua import numbering
-from mutua.db import batched, copy_columns
-from mutua.health import clinical, rules
+from mutua.db import copy_columns
+from mutua.health import alerting, clinical, rules
+from mutua.health.columns import (
+    member_chunks,
+    np_now,
+    nullable,
+    parse_times,
+    parse_values,
+)
 from mutua.health.kinds import KIND_BY_LOINC, KINDS, normalise_unit
-from mutua.health.models import Alert, KidneyResult, Observation
+from mutua.health.models import KidneyResult, Observation
 
-CHUNK = 5000
-SHANGHAI_OFFSET = np.timedelta64(8, "h")
 EPOCH = np.datetime64("1970-01-01T00:00:00", "us")
 US_PER_DAY = 86_400_000_000
 
@@ -94,51 +98,6 @@ class Rejects:
 
     def as_list(self) -> list[dict]:
         return [{"record": r, "field": f, "reason": why} for r, f, why in sorted(self.items)]
-
-
-# ---------------------------------------------------------------- parsing columns
-
-
-def parse_values(values: list) -> tuple[np.ndarray, np.ndarray]:
-    """Floats and a mask of which parsed; the fast path converts the whole column at once."""
-    try:
-        arr = np.asarray(values, dtype=np.float64)
-        return arr, np.isfinite(arr)
-    except (TypeError, ValueError):
-        out = np.full(len(values), np.nan)
-        for i, v in enumerate(values):
-            with contextlib.suppress(TypeError, ValueError):
-                out[i] = float(v)
-        return out, np.isfinite(out)
-
-
-def parse_times(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """UTC datetime64[us] and a mask of which parsed. No offset means Shanghai time.
-
-    Texts without an offset (the bulk of a lab file) are parsed by numpy in one call; the
-    ones with an offset ("+08:00", "Z") one by one with ``datetime.fromisoformat``.
-    """
-    arr = np.asarray(["" if t is None else str(t).strip() for t in texts], dtype=str)
-    out = np.full(len(arr), np.datetime64("NaT"), dtype="datetime64[us]")
-    zoned = ((np.char.find(arr, "+") >= 0) | (np.char.find(arr, "Z") >= 0)
-             | (np.char.rfind(arr, "-") > 10))
-    plain = np.flatnonzero(~zoned & (arr != ""))
-    try:
-        out[plain] = np.asarray(arr[plain], dtype="datetime64[us]") - SHANGHAI_OFFSET
-        slow = np.flatnonzero(zoned)
-    except ValueError:
-        slow = np.flatnonzero(arr != "")
-    for i in slow:
-        try:
-            d = datetime.fromisoformat(arr[i].replace("Z", "+00:00"))
-        except ValueError:
-            out[i] = np.datetime64("NaT")
-            continue
-        if d.tzinfo is None:
-            out[i] = np.datetime64(d, "us") - SHANGHAI_OFFSET
-        else:
-            out[i] = np.datetime64(d.astimezone(UTC).replace(tzinfo=None), "us")
-    return out, ~np.isnat(out)
 
 
 def _kind_of(code: str):
@@ -212,7 +171,7 @@ def ingest(db: Session, *, raw: RawRecords, source: str, now: datetime,
     out = Outcome(accepted=len(idx), rejected=rej.as_list())
     if len(idx) == 0 or dry_run:
         return out
-    batch = _Batch(
+    batch = Batch(
         member=member_id[idx], kind=kind[idx], loinc=_loinc(raw.code, kind, idx),
         value=canonical[idx], reported=values[idx],
         original_value=np.asarray(raw.value, dtype=object)[idx],
@@ -299,18 +258,6 @@ def _loinc(codes: list[str], kind: np.ndarray, idx: np.ndarray) -> np.ndarray:
 _KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 
 
-def member_chunks(column, members: list[int]):
-    """WHERE clauses covering ``members``: one id range when they are dense (a big file
-    covers most patients; a range scan beats thousands of bound parameters), else IN lists.
-    Callers filter the rows by member afterwards when they need exactness."""
-    if not members:
-        return []
-    lo, hi = min(members), max(members)
-    if len(members) > CHUNK and hi - lo < 4 * len(members):
-        return [column.between(lo, hi)]
-    return [column.in_(part) for part in batched(members, CHUNK)]
-
-
 def dedup_keys(member: np.ndarray, kind: np.ndarray, when: np.ndarray) -> np.ndarray:
     """One int64 per (patient, kind, second): member << 38 | kind << 34 | epoch seconds.
 
@@ -353,7 +300,7 @@ def _refuse_duplicates(db: Session, rej: Rejects, key: np.ndarray, member: np.nd
 
 
 @dataclass
-class _Batch:
+class Batch:
     member: np.ndarray
     kind: np.ndarray
     loinc: np.ndarray
@@ -365,45 +312,37 @@ class _Batch:
     day: np.ndarray
     key: np.ndarray
 
-    def sorted(self) -> _Batch:
+    def sorted(self) -> Batch:
         """In dedup-key order, so the unique index grows at its end (fast bulk insert)."""
         order = np.argsort(self.key, kind="stable")
-        return _Batch(**{k: v[order] for k, v in self.__dict__.items()})
+        return Batch(**{k: v[order] for k, v in self.__dict__.items()})
 
 
-def _store_and_evaluate(db, b: _Batch, patients: PatientTable, source, now, out) -> None:
+def _store_and_evaluate(db, b: Batch, patients: PatientTable, source, now, out) -> None:
     project = patients.get(b.member, "project_id")
     obs_ids = np.array(numbering.reserve(db, "health_observations", len(b.member)),
                        dtype=np.int64)
     copy_columns(db, Observation.__tablename__, {
-        "id": obs_ids, "project_id": _nullable(project), "member_id": b.member,
+        "id": obs_ids, "project_id": nullable(project), "member_id": b.member,
         "kind": b.kind, "loinc": b.loinc, "value": b.value,
         "original_value": _short_text(b.original_value, 32),
         "original_unit": _short_text(b.original_unit, 24),
         "effective_at": b.when, "source": np.full(len(b.member), source, dtype=object),
-        "received_at": np.full(len(b.member), _np_now(now)),
+        "received_at": np.full(len(b.member), np_now(now)),
     })
     out.observation_ids = obs_ids.tolist()
     history = load_history(db, sorted(set(b.member.tolist())))
     series = _kidney_series(b, obs_ids, history, patients)
     result_ids = _write_results(db, series, project_of=patients)
     out.result_ids = result_ids
-    hits = _collect_alerts(b, obs_ids, series, history)
-    out.alert_count = _write_alerts(db, hits, patients, now)
+    hits = alerting.collect_alerts(b, obs_ids, series, history)
+    out.alert_count = alerting.write_alerts(db, hits, patients, now)
 
 
 def _short_text(col: np.ndarray, width: int) -> np.ndarray:
     """Text as sent, cut to the column width (one str() per distinct value)."""
     uniq, inv = _unique_inverse(col.tolist())
     return np.array([u[:width] for u in uniq] + [""], dtype=object)[inv]
-
-
-def _np_now(now: datetime) -> np.datetime64:
-    return np.datetime64(now.astimezone(UTC).replace(tzinfo=None), "us")
-
-
-def _nullable(ids: np.ndarray) -> np.ndarray:
-    return np.where(ids < 0, None, ids.astype(object))
 
 
 # ---------------------------------------------------------------- history and series
@@ -470,7 +409,7 @@ def stored_acr_index(mg_g: np.ndarray, original: np.ndarray, unit: np.ndarray) -
 
 
 @dataclass
-class _Series:
+class Series:
     """New kidney results with the history merged in, sorted by (member, day)."""
 
     member: np.ndarray
@@ -490,7 +429,7 @@ class _Series:
     slope_span: np.ndarray
 
 
-def _kidney_series(b: _Batch, obs_ids, h: History, patients) -> _Series:
+def _kidney_series(b: Batch, obs_ids, h: History, patients) -> Series:
     """eGFR for each new creatinine (or reported eGFR), merged with stored results."""
     cr = b.kind == "creatinine"
     rep = b.kind == "egfr"
@@ -525,7 +464,7 @@ def _kidney_series(b: _Batch, obs_ids, h: History, patients) -> _Series:
     r2, r5 = clinical.kfre_array((d - pat_birth) / 365.25, pat_female, e,
                                  np.where(np.isnan(acr), 0.0, acr))
     slope, n, span = _running_slopes(m, d, e)
-    return _Series(m, d, e, new, oid, when, eq, clinical.g_index(e), acr, a_idx, r2, r5,
+    return Series(m, d, e, new, oid, when, eq, clinical.g_index(e), acr, a_idx, r2, r5,
                    slope, n, span)
 
 
@@ -570,7 +509,7 @@ def _running_slopes(m, d, e):
     return slope, n.astype(np.int64), (d - first_day).astype(np.float64)
 
 
-def _write_results(db, s: _Series, *, project_of) -> list[int]:
+def _write_results(db, s: Series, *, project_of) -> list[int]:
     idx = np.flatnonzero(s.new)
     if len(idx) == 0:
         return []
@@ -582,7 +521,7 @@ def _write_results(db, s: _Series, *, project_of) -> list[int]:
     risk = np.where(risk_i < 0, None, np.array(clinical.RISKS + ("",), dtype=object)[risk_i])
     project = project_of.get(s.member[idx], "project_id")
     copy_columns(db, KidneyResult.__tablename__, {
-        "id": ids, "project_id": _nullable(project), "member_id": s.member[idx],
+        "id": ids, "project_id": nullable(project), "member_id": s.member[idx],
         "observation_id": s.obs_id[idx], "effective_at": s.when[idx],
         "egfr": s.egfr[idx], "equation": s.equation[idx], "g_category": g,
         "acr_mg_g": _float_or_none(s.acr[idx]), "a_category": a, "risk": risk,
@@ -595,99 +534,3 @@ def _write_results(db, s: _Series, *, project_of) -> list[int]:
 
 def _float_or_none(v: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(v), None, v.astype(object))
-
-
-# ---------------------------------------------------------------- alerts
-
-
-@dataclass
-class _AlertRows:
-    member: list[np.ndarray] = field(default_factory=list)
-    rule: list[np.ndarray] = field(default_factory=list)
-    value: list[np.ndarray] = field(default_factory=list)
-    obs: list[np.ndarray] = field(default_factory=list)
-    when: list[np.ndarray] = field(default_factory=list)
-
-    def extend(self, hits: rules.Hits, member, obs, when) -> None:
-        for rows, rule, vals in zip(hits.row, hits.rule, hits.value, strict=True):
-            self.member.append(member[rows])
-            self.rule.append(np.full(len(rows), rule, dtype=object))
-            self.value.append(vals)
-            self.obs.append(obs[rows])
-            self.when.append(when[rows])
-
-
-def _collect_alerts(b: _Batch, obs_ids, s: _Series, h: History) -> _AlertRows:
-    out = _AlertRows()
-    out.extend(rules.egfr_rules(s.member, s.egfr, s.g_idx, s.new, s.risk_2y, s.risk_5y),
-               s.member, s.obs_id, s.when)
-    rapid = rules.rapid_members(s.slope, s.slope_n, s.slope_span) & s.new
-    rows = np.flatnonzero(rapid)
-    out.extend(rules.Hits([rows], ["rapid_progression"], [s.slope[rows]]) if len(rows)
-               else rules.Hits.empty(), s.member, s.obs_id, s.when)
-    is_acr = b.kind == "acr"
-    am = np.concatenate([h.acr_member, b.member[is_acr]])
-    ad = np.concatenate([h.acr_day, b.day[is_acr]])
-    av = np.concatenate([h.acr_value, b.value[is_acr]])
-    anew = np.concatenate([np.zeros(len(h.acr_member), bool), np.ones(int(is_acr.sum()), bool)])
-    aobs = np.concatenate([np.full(len(h.acr_member), -1, np.int64), obs_ids[is_acr]])
-    awhen = np.concatenate([np.full(len(h.acr_member), np.datetime64("NaT"), "datetime64[us]"),
-                            b.when[is_acr]])
-    order = np.lexsort((ad, am))
-    out.extend(rules.acr_rules(am[order], av[order], anew[order]), am[order], aobs[order],
-               awhen[order])
-    out.extend(rules.range_rules(b.kind, b.value, np.ones(len(b.kind), bool)), b.member,
-               obs_ids, b.when)
-    return out
-
-
-def _write_alerts(db, a: _AlertRows, patients, now) -> int:
-    """Insert the latest alert per (patient, rule), skipping rules already open for them."""
-    if not a.member:
-        return 0
-    member = np.concatenate(a.member)
-    rule = np.concatenate(a.rule).astype(str)
-    value = np.concatenate(a.value).astype(np.float64)
-    obs = np.concatenate(a.obs)
-    when = np.concatenate(a.when)
-    names = np.array(sorted(rules.RULES))
-    code = np.searchsorted(names, rule)
-    pair = member.astype(np.int64) * 64 + code
-    order = np.lexsort((when, pair))
-    last = np.ones(len(order), dtype=bool)
-    last[:-1] = pair[order][1:] != pair[order][:-1]
-    keep = order[last]
-    open_now = open_alert_keys(db, np.unique(member[keep]).tolist())
-    if open_now:
-        taken = np.array([m * 64 + int(np.searchsorted(names, r)) for m, r in open_now])
-        keep = keep[~np.isin(pair[keep], taken)]
-    if len(keep) == 0:
-        return 0
-    sev = np.array([rules.RULES[r][0] for r in names], dtype=object)[code[keep]]
-    critical_k = (rule[keep] == "potassium_high") & (value[keep] >= rules.POTASSIUM_CRITICAL)
-    sev[critical_k] = "critical"
-    sev_rank = np.array([rules.SEVERITY_RANK[x] for x in sev], dtype=np.int64)
-    nowv = np.full(len(keep), _np_now(now))
-    project = patients.get(member[keep], "project_id")
-    copy_columns(db, Alert.__tablename__, {
-        "project_id": _nullable(project), "member_id": member[keep],
-        "rule": rule[keep].astype(object), "severity": sev, "severity_rank": sev_rank,
-        "value": np.round(value[keep], 4), "observation_id": _nullable(obs[keep]),
-        "effective_at": when[keep], "status": np.full(len(keep), "open", dtype=object),
-        "created_at": nowv, "updated_at": nowv,
-    })
-    from mutua.notify import service as notify  # the patients hear; the values stay here
-
-    notify.tell_members(db, event="health.alert", member_ids=member[keep],
-                        project_ids=_nullable(project))
-    return len(keep)
-
-
-def open_alert_keys(db: Session, members: list[int]) -> set[tuple[int, str]]:
-    out: set[tuple[int, str]] = set()
-    wanted = set(members)
-    for where in member_chunks(Alert.member_id, members):
-        out.update((int(m), r) for m, r in db.execute(
-            select(Alert.member_id, Alert.rule).where(where, Alert.status != "resolved"))
-            if m in wanted)
-    return out

@@ -23,7 +23,7 @@ from mutua.catalog.models import Project
 from mutua.dates import SHANGHAI, age_on, utcnow
 from mutua.db import batched
 from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
-from mutua.health import clinical, ingest, outcomes, progression, rules
+from mutua.health import alerting, clinical, columns, ingest, outcomes, progression, rules
 from mutua.health.advice import PatientState, advise
 from mutua.health.kinds import KINDS, normalise_unit
 from mutua.health.models import (
@@ -52,16 +52,16 @@ def resolve_patients(db: Session, refs: list[str]) -> dict[str, ingest.Patient]:
     typed = {r: member_number_or_none(r) for r in refs if not r.startswith("#")}
     numbers = sorted({n for n in typed.values() if n is not None})
     rows = []
-    for start in range(0, max(len(ids), len(numbers)), ingest.CHUNK):
-        if ids[start:start + ingest.CHUNK]:
+    for start in range(0, max(len(ids), len(numbers)), columns.CHUNK):
+        if ids[start:start + columns.CHUNK]:
             rows += db.execute(select(Member.id, Member.member_number, Member.birth_date,
                                       Member.sex)
-                               .where(Member.id.in_(ids[start:start + ingest.CHUNK]))).all()
-        if numbers[start:start + ingest.CHUNK]:
+                               .where(Member.id.in_(ids[start:start + columns.CHUNK]))).all()
+        if numbers[start:start + columns.CHUNK]:
             rows += db.execute(select(Member.id, Member.member_number, Member.birth_date,
                                       Member.sex)
                                .where(Member.member_number.in_(
-                                   numbers[start:start + ingest.CHUNK]))).all()
+                                   numbers[start:start + columns.CHUNK]))).all()
     projects = ckd_projects(db, [r[0] for r in rows])
     out: dict[str, ingest.Patient] = {}
     for mid, number, birth, sex in rows:
@@ -75,7 +75,7 @@ def resolve_patients(db: Session, refs: list[str]) -> dict[str, ingest.Patient]:
 def ckd_projects(db: Session, member_ids: list[int]) -> dict[int, int]:
     """The project of each member's latest CKD policy (the project their data belongs to)."""
     out: dict[int, int] = {}
-    for chunk in batched(member_ids, ingest.CHUNK):
+    for chunk in batched(member_ids, columns.CHUNK):
         for mid, pid in db.execute(
             membership.kidney_policies(Policy.member_id, Policy.project_id)
             .where(Policy.member_id.in_(chunk)).order_by(Policy.cover_start)
@@ -93,8 +93,8 @@ def visible_members(db: Session, actor: Principal, member_ids: list[int]) -> set
     if actor.role is not Role.CARE:
         return set()
     others: set[int] = set()
-    for start in range(0, len(member_ids), ingest.CHUNK):
-        chunk = member_ids[start:start + ingest.CHUNK]
+    for start in range(0, len(member_ids), columns.CHUNK):
+        chunk = member_ids[start:start + columns.CHUNK]
         others.update(db.scalars(select(CoordinatorAssignment.member_id).where(
             CoordinatorAssignment.member_id.in_(chunk),
             CoordinatorAssignment.coordinator_user_id != actor.user_id)))
@@ -263,7 +263,7 @@ def _latest_acr(db: Session, member_id: int) -> dict:
                   .order_by(Observation.effective_at.desc(), Observation.id.desc()).limit(1))
     if o is None:
         return {}
-    sent, ok = ingest.parse_values([o.original_value])
+    sent, ok = columns.parse_values([o.original_value])
     if ok[0] and normalise_unit(o.original_unit) == "mg/mmol":
         return {"acr": float(sent[0]), "acr_unit": "mg/mmol"}
     return {"acr": o.value, "acr_unit": "mg/g"}
@@ -464,8 +464,8 @@ def care_coordinators(db: Session) -> list[dict]:
 def latest_results(db: Session, member_ids: list[int]) -> dict[int, dict]:
     """Each patient's latest kidney result, in one query per chunk of patients."""
     out: dict[int, dict] = {}
-    for start in range(0, len(member_ids), ingest.CHUNK):
-        chunk = member_ids[start:start + ingest.CHUNK]
+    for start in range(0, len(member_ids), columns.CHUNK):
+        chunk = member_ids[start:start + columns.CHUNK]
         last = (select(KidneyResult.member_id, func.max(KidneyResult.effective_at).label("t"))
                 .where(KidneyResult.member_id.in_(chunk))
                 .group_by(KidneyResult.member_id).subquery())
@@ -479,8 +479,8 @@ def latest_results(db: Session, member_ids: list[int]) -> dict[int, dict]:
 def open_alerts_by_patient(db: Session, member_ids: list[int]) -> dict[int, int]:
     """How many alerts of each patient are not yet resolved (counts only, nothing read)."""
     out: dict[int, int] = {}
-    for start in range(0, len(member_ids), ingest.CHUNK):
-        chunk = member_ids[start:start + ingest.CHUNK]
+    for start in range(0, len(member_ids), columns.CHUNK):
+        chunk = member_ids[start:start + columns.CHUNK]
         out.update({int(m): int(n) for m, n in db.execute(
             select(Alert.member_id, func.count(Alert.id))
             .where(Alert.member_id.in_(chunk), Alert.status.in_(OPEN_STATUSES))
@@ -544,14 +544,14 @@ def raise_overdue_alerts(db: Session, *, on: date, actor: Principal) -> int:
     g = np.array([clinical.G_CATEGORIES.index(r[2]) for r in latest.values()])
     a = np.array([clinical.A_CATEGORIES.index(r[3]) if r[3] else -1 for r in latest.values()])
     late = np.flatnonzero(rules.overdue(day, g, a, (on - _EPOCH).days))
-    open_now = ingest.open_alert_keys(db, m[late].tolist())
+    open_now = alerting.open_alert_keys(db, m[late].tolist())
     now = utcnow()
     new = [{"project_id": latest[int(m[i])][4], "member_id": int(m[i]), "rule": "test_overdue",
             "severity": "low", "severity_rank": 1, "value": float((on - _EPOCH).days - day[i]),
             "effective_at": now, "status": "open", "created_at": now, "updated_at": now}
            for i in late if (int(m[i]), "test_overdue") not in open_now]
-    for start in range(0, len(new), ingest.CHUNK):
-        db.execute(insert(Alert), new[start:start + ingest.CHUNK])
+    for start in range(0, len(new), columns.CHUNK):
+        db.execute(insert(Alert), new[start:start + columns.CHUNK])
     audit.record(db, actor=actor, action="health.alerts.overdue", entity="alert", entity_id="-",
                  detail={"raised": len(new), "on": on.isoformat()})
     return len(new)
@@ -644,8 +644,8 @@ def outcomes_report(db: Session, *, project_code: str, on: date, actor: Principa
     pos = {int(m): i for i, m in enumerate(members)}
     pat, day, egfr = [], [], []
     end = datetime.combine(on + timedelta(days=1), datetime.min.time(), SHANGHAI)
-    for s in range(0, len(members), ingest.CHUNK):
-        chunk = members[s:s + ingest.CHUNK].tolist()
+    for s in range(0, len(members), columns.CHUNK):
+        chunk = members[s:s + columns.CHUNK].tolist()
         for mid, t, e in db.execute(select(KidneyResult.member_id, KidneyResult.effective_at,
                                            KidneyResult.egfr)
                                     .where(KidneyResult.member_id.in_(chunk),
