@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mutua.dates import utcnow
@@ -44,10 +44,15 @@ class PhoneCode(Base):
 
     Only a keyed hash of the code is kept (auth.phone_codes.code_digest). The rows are also
     what limits sending: codes sent to a phone, and from a client address, in the last hour
-    are counted here, so the limit holds across server processes.
+    are counted here, so the limit holds across server processes. ``phone_seq`` and
+    ``client_seq`` number the codes of one phone and of one address; their unique keys make
+    two requests that counted the same codes at once take the same number, so only one of
+    them is stored (auth.phone_codes.send tries the other again, and it meets the limit).
     """
 
     __tablename__ = "phone_codes"
+    __table_args__ = (UniqueConstraint("phone", "phone_seq"),
+                      UniqueConstraint("client", "client_seq"))
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     phone: Mapped[str] = mapped_column(String(20), index=True)
@@ -58,6 +63,8 @@ class PhoneCode(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(default=0)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    phone_seq: Mapped[int | None] = mapped_column(default=None)
+    client_seq: Mapped[int | None] = mapped_column(default=None)
 
 
 class SignInSession(Base):
