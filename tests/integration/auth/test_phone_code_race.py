@@ -54,7 +54,7 @@ def race(engine, config, *, phones: tuple[str, str], clients: tuple[str, str]) -
         finally:
             s.close()
 
-    threads = [threading.Thread(target=ask, args=pair) for pair in zip(phones, clients)]
+    threads = [threading.Thread(target=ask, args=pair) for pair in zip(phones, clients, strict=True)]
     for t in threads:
         t.start()
     for t in threads:
