@@ -40,7 +40,7 @@ class LoginAttempt(Base):
 
 class PhoneCode(Base):
     """A one-time code sent by SMS to prove a phone (sign-up; password reset, which is also
-    an imported member's first sign-in).
+    an imported member's first sign-in; sign-in by code through the API).
 
     Only a keyed hash of the code is kept (auth.phone_codes.code_digest). The rows are also
     what limits sending: codes sent to a phone, and from a client address, in the last hour
@@ -56,7 +56,7 @@ class PhoneCode(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     phone: Mapped[str] = mapped_column(String(20), index=True)
-    purpose: Mapped[str] = mapped_column(String(12))  # "signup" | "reset"
+    purpose: Mapped[str] = mapped_column(String(12))  # "signup" | "reset" | "signin"
     code_hash: Mapped[str] = mapped_column(String(64))
     client: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

@@ -30,7 +30,7 @@ from mutua.auth.models import PhoneCode
 from mutua.dates import utcnow
 from mutua.errors import DomainError, ValidationFailed
 
-PURPOSES = ("signup", "reset")  # a reset is also an imported member's first sign-in
+PURPOSES = ("signup", "reset", "signin")  # a reset is also an imported member's first sign-in
 CODE_DIGITS = 6
 
 

@@ -31,6 +31,7 @@ def api_router() -> APIRouter:
     from mutua.actuarial.router import router as actuarial
     from mutua.audit.router import router as audit
     from mutua.auth.router import router as auth
+    from mutua.auth.signup_router import router as auth_signup
     from mutua.catalog.router import router as catalog
     from mutua.claims.router import router as claims
     from mutua.governance.router import router as governance
@@ -44,7 +45,7 @@ def api_router() -> APIRouter:
     from mutua.settlement.router import router as settlement
 
     api = APIRouter(prefix="/api/v1")
-    for r in (auth, members, catalog, policies, ledger, claims, settlement, actuarial,
+    for r in (auth, auth_signup, members, catalog, policies, ledger, claims, settlement, actuarial,
               governance, health, audit, jobs, reinsurance, premiums):
         api.include_router(r)
     return api
