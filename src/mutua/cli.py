@@ -16,6 +16,7 @@ def _mount() -> None:
     from mutua.auth.cli import app as users
     from mutua.catalog.cli import app as catalog
     from mutua.claims.cli import app as claims
+    from mutua.complaints.cli import app as calendar
     from mutua.governance.cli import app as governance
     from mutua.health.cli import app as health
     from mutua.jobs import cli as jobs
@@ -33,7 +34,7 @@ def _mount() -> None:
                       ("settle", settle), ("actuarial", actuarial), ("governance", governance),
                       ("health", health), ("jobs", jobs.app),
                       ("reinsurance", reinsurance), ("premiums", premiums),
-                      ("notify", notify)]:
+                      ("notify", notify), ("calendar", calendar)]:
         app.add_typer(sub, name=name)
     app.command("worker")(jobs.worker)
     ops.register(app)

@@ -34,6 +34,7 @@ def api_router() -> APIRouter:
     from mutua.auth.signup_router import router as auth_signup
     from mutua.catalog.router import router as catalog
     from mutua.claims.router import router as claims
+    from mutua.complaints.router import router as calendar
     from mutua.governance.router import router as governance
     from mutua.health.router import router as health
     from mutua.jobs.router import router as jobs
@@ -46,7 +47,7 @@ def api_router() -> APIRouter:
 
     api = APIRouter(prefix="/api/v1")
     for r in (auth, auth_signup, members, catalog, policies, ledger, claims, settlement, actuarial,
-              governance, health, audit, jobs, reinsurance, premiums):
+              governance, health, audit, jobs, reinsurance, premiums, calendar):
         api.include_router(r)
     return api
 
