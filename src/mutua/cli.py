@@ -22,6 +22,7 @@ def _mount() -> None:
     from mutua.jobs import cli as jobs
     from mutua.ledger.cli import app as ledger
     from mutua.members.cli import app as members
+    from mutua.members.privacy_cli import app as privacy
     from mutua.notify.cli import app as notify
     from mutua.ops import cli as ops
     from mutua.policies.cli import app as policies
@@ -34,7 +35,8 @@ def _mount() -> None:
                       ("settle", settle), ("actuarial", actuarial), ("governance", governance),
                       ("health", health), ("jobs", jobs.app),
                       ("reinsurance", reinsurance), ("premiums", premiums),
-                      ("notify", notify), ("calendar", calendar)]:
+                      ("notify", notify), ("calendar", calendar),
+                      ("privacy", privacy)]:
         app.add_typer(sub, name=name)
     app.command("worker")(jobs.worker)
     ops.register(app)

@@ -161,6 +161,12 @@ def _renew(db: Session, work: Work) -> dict:
                                 payer=p.get("payer", "")).to_dict()
 
 
+def _purge(db: Session, work: Work) -> dict:
+    from mutua.members import retention
+
+    return retention.purge(db, actor=work.actor, progress=work.progress)
+
+
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("settlement.close", frozenset({Role.FINANCE}), _close),
     Kind("claims.pay", frozenset({Role.CLAIMS}), _pay),
@@ -170,6 +176,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("premiums.collection", frozenset({Role.FINANCE}), _collect_premiums),
     Kind("premiums.lapse", frozenset({Role.FINANCE}), _lapse),
     Kind("policies.renew", frozenset({Role.UNDERWRITER}), _renew),
+    Kind("privacy.purge", frozenset(), _purge),
 )}
 
 
