@@ -10,12 +10,14 @@ from mutua.actuarial.cli import app as actuarial
 from mutua.auth.cli import app as users
 from mutua.catalog.cli import app as catalog
 from mutua.claims.cli import app as claims
+from mutua.complaints.cli import app as calendar
 from mutua.errors import DomainError
 from mutua.governance.cli import app as governance
 from mutua.health.cli import app as health
 from mutua.jobs import cli as jobs
 from mutua.ledger.cli import app as ledger
 from mutua.members.cli import app as members
+from mutua.members.privacy_cli import app as privacy
 from mutua.notify.cli import app as notify
 from mutua.ops import cli as ops
 from mutua.policies.cli import app as policies
@@ -28,13 +30,13 @@ app = typer.Typer(help="mutua: operating platform for a mutual insurer.", no_arg
 
 
 def _mount() -> None:
-
     for name, sub in [("users", users), ("members", members), ("catalog", catalog),
                       ("policies", policies), ("ledger", ledger), ("claims", claims),
                       ("settle", settle), ("actuarial", actuarial), ("governance", governance),
                       ("health", health), ("jobs", jobs.app),
                       ("reinsurance", reinsurance), ("premiums", premiums),
-                      ("notify", notify)]:
+                      ("notify", notify), ("calendar", calendar),
+                      ("privacy", privacy)]:
         app.add_typer(sub, name=name)
     app.command("worker")(jobs.worker)
     ops.register(app)

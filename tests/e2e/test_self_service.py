@@ -1,6 +1,6 @@
 """Journeys of a member who serves themselves: joining from a phone with the code the SMS
-carried (read from the console sender), hearing of a claim in the inbox, and a complaint
-answered by the complaints team."""
+carried (read from the console sender), an imported member's first sign-in with a code,
+hearing of a claim in the inbox, and a complaint answered by the complaints team."""
 
 from __future__ import annotations
 
@@ -23,13 +23,27 @@ SHARED: dict = {}
 
 
 def code_sent_to(world, phone: str) -> str:
+    """The code in the last SMS that carried one to ``phone`` (other messages, such as
+    "your account is ready", may come and go beside it)."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        sent = read_console(world.sms_file, phone)
+        sent = [m for m in read_console(world.sms_file, phone) if "验证码" in m["text"]]
         if sent:
-            return re.search(r"\d{6}", sent[-1]["text"]).group(0)
+            return re.search(r"验证码\D*(\d{6})", sent[-1]["text"]).group(1)
         time.sleep(0.2)
-    raise AssertionError("no SMS was written for this phone")
+    raise AssertionError("no SMS with a code was written for this phone")
+
+
+def enter_code(page, form: str, code: str, password: str) -> None:
+    """Type the SMS code and a new password twice into the form posting to ``form``, and send."""
+    page.fill("#sms_code", code)
+    page.fill("#password", password)
+    page.fill("#password_again", password)
+    page.click(f"form[action='{form}'] button[type=submit]")
+
+
+def wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
 def test_a_person_joins_on_a_phone_with_the_sms_code(world, browser_for):
@@ -46,20 +60,55 @@ def test_a_person_joins_on_a_phone_with_the_sms_code(world, browser_for):
     page.wait_for_selector("#sms_code")
     check(page, "join-code")
     code = code_sent_to(world, f"+86{PHONE_NUMBER}")
-    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
-    page.fill("#sms_code", wrong)
-    page.fill("#password", PASSWORD)
-    page.fill("#password_again", PASSWORD)
-    page.click("form[action='/join'] button[type=submit]")
+    enter_code(page, "/join", wrong(code), PASSWORD)
     assert "与我们发送的验证码不符" in page.inner_text("main")  # nothing stored; try again
-    page.fill("#sms_code", code)
-    page.fill("#password", PASSWORD)
-    page.fill("#password_again", PASSWORD)
-    page.click("form[action='/join'] button[type=submit]")
+    enter_code(page, "/join", code, PASSWORD)
     page.wait_for_url(re.compile(r"/me/enrol"))
     # straight on to a product, as a member
     page.locator("form[action='/me/enrol'] button[type=submit]").first.click()
     page.wait_for_url(re.compile(r"/me/policies/\d+\?done=enrolled"))
+
+
+IMPORTED_PHONES = ("13766669001", "13766669002", "13766669003")
+
+
+def test_an_imported_member_signs_in_the_first_time_with_a_code(world, browser_for, tmp_path):
+    # Staff import a small group with logins; each member is told to sign in with a code.
+    rows = ["name,id_number,phone,occupation_code,city"] + [
+        f"骑手{n},{make_id_number('440305', date(1993, 4, 1 + n), 601 + 2 * n)},{phone},A0103,深圳"
+        for n, phone in enumerate(IMPORTED_PHONES)]
+    group = tmp_path / "group.csv"
+    group.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    staff = browser_for(DESKTOP)
+    sign_in(staff, world, "underwriter", world.demo_password)
+    staff.goto(f"{world.base_url}/staff/members/import")
+    offer = staff.locator("#offer option", has_text=f"({world.project}-1)").first
+    staff.select_option("#offer", value=offer.get_attribute("value"))
+    staff.set_input_files("#file", str(group))
+    staff.check("input[name=logins]")
+    staff.click("form[action='/staff/members/import'] button[type=submit]")
+    staff.wait_for_selector("a[href^='/staff/members/import?job=']", timeout=60_000)
+    staff.click("a[href^='/staff/members/import?job=']")
+    assert "首次" in staff.inner_text("main")  # logins created, first sign-in by SMS code
+
+    # The member signs in the first time on a phone: number, code, own password.
+    page = browser_for(PHONE)
+    page.goto(f"{world.base_url}/signin")
+    page.click("a[href='/reset']")
+    page.fill("#login", IMPORTED_PHONES[0])
+    page.click("form[action='/reset/code'] button[type=submit]")
+    page.wait_for_selector("#sms_code")
+    check(page, "first-sign-in-code")
+    code = code_sent_to(world, f"+86{IMPORTED_PHONES[0]}")
+    enter_code(page, "/reset", wrong(code), PASSWORD)
+    assert "与我们发送的验证码不符" in page.inner_text("main")
+    enter_code(page, "/reset", code, PASSWORD)
+    page.wait_for_url(re.compile(r"/me$"))
+    assert "骑手0" in page.inner_text("body")
+    # and from now on signs in with the password chosen
+    page.click("form[action='/signout'] button[type=submit]")
+    sign_in(page, world, IMPORTED_PHONES[0], PASSWORD)
+    assert re.search(r"/me$", page.url)
 
 
 def test_a_claims_notification_arrives_in_the_inbox(world, browser_for):

@@ -7,7 +7,9 @@ in seconds, a keyed one is not without the key). It lives ``phone_code_minutes``
 only succeeds while it is unused, so two requests with the same code cannot both pass.
 
 Sending is limited per phone and per client address in the last hour, counted from the
-codes' own rows, so the limit holds across every server process and worker.
+codes' own rows, so the limit holds across every server process and worker, and counted
+in the statement that stores the code, under unique numbers, so two requests at the limit
+at once cannot both pass (``_store_within_limits``).
 
 >>> len(new_code()), new_code().isdigit()
 (6, True)
@@ -20,7 +22,8 @@ import hmac
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, String, func, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from mutua.auth.models import PhoneCode
@@ -28,7 +31,7 @@ from mutua.dates import utcnow
 from mutua.db import session_factory
 from mutua.errors import DomainError, ValidationFailed
 
-PURPOSES = ("signup", "reset")  # a reset is also an imported member's first sign-in
+PURPOSES = ("signup", "reset", "signin")  # a reset is also an imported member's first sign-in
 CODE_DIGITS = 6
 
 
@@ -66,21 +69,71 @@ def send(db: Session, *, phone: str, purpose: str, text: str, settings, sender,
     """
     if purpose not in PURPOSES:
         raise ValueError(f"unknown purpose {purpose!r}")
-    _refuse_if_flooded(db, phone=phone, client=client, settings=settings)
     code = new_code()
-    now = utcnow()
-    db.add(PhoneCode(phone=phone, purpose=purpose, client=(client or None) and client[:64],
-                     code_hash=code_digest(phone=phone, purpose=purpose, code=code,
-                                           secret=settings.secret_key),
-                     created_at=now,
-                     expires_at=now + timedelta(minutes=settings.phone_code_minutes)))
-    db.flush()
+    client = (client or None) and client[:64]
+    for _ in range(STORE_TRIES):
+        if _store_within_limits(db, phone=phone, purpose=purpose, client=client,
+                                code_hash=code_digest(phone=phone, purpose=purpose, code=code,
+                                                      secret=settings.secret_key),
+                                settings=settings):
+            break
+        # Not stored: either a limit is reached (refused here, saying which) or a request
+        # beside this one took the same number first; the next try counts its code too.
+        _refuse_if_flooded(db, phone=phone, client=client, settings=settings)
+    else:
+        raise TooManyCodes("too many codes were asked for at once; try again in a minute")
     from mutua.notify.sms import SmsFailed
 
     try:
         sender.send(phone, text.format(code=code, minutes=settings.phone_code_minutes))
     except SmsFailed:
         raise SmsNotSent("the SMS could not be sent; try again in a minute") from None
+
+
+# Tries to store a code when requests beside this one keep taking the same number.
+STORE_TRIES = 5
+
+
+def _store_within_limits(db: Session, *, phone: str, purpose: str, client: str | None,
+                         code_hash: str, settings) -> bool:
+    """Store the code in one conditional INSERT ... SELECT, only while the phone and the
+    address are under their hourly limits; whether it was stored.
+
+    The count and the insert are one statement, and the code takes the next number of its
+    phone and of its address under unique keys: two requests that counted the same codes at
+    once take the same number, so one stores nothing (ON CONFLICT DO NOTHING; PostgreSQL
+    waits for the other to commit first, SQLite runs the writers one at a time) and counts
+    again. So the limit holds under concurrency on both databases.
+    """
+    now = utcnow()
+    since = now - timedelta(hours=1)
+    codes = PhoneCode.__table__
+
+    def scalar(query):
+        return query.correlate(None).scalar_subquery()
+
+    under_limits = [scalar(select(func.count()).where(
+        codes.c.phone == phone, codes.c.created_at >= since))
+        < settings.phone_codes_per_hour_per_phone]
+    client_seq = literal(None, Integer())
+    if client:
+        under_limits.append(scalar(select(func.count()).where(
+            codes.c.client == client, codes.c.created_at >= since))
+            < settings.phone_codes_per_hour_per_address)
+        client_seq = scalar(select(func.coalesce(func.max(codes.c.client_seq), 0) + 1)
+                            .where(codes.c.client == client))
+    phone_seq = scalar(select(func.coalesce(func.max(codes.c.phone_seq), 0) + 1)
+                       .where(codes.c.phone == phone))
+    stamp = codes.c.created_at.type
+    row = select(literal(phone, String()), literal(purpose, String()), literal(client, String()),
+                 literal(code_hash, String()), literal(now, stamp),
+                 literal(now + timedelta(minutes=settings.phone_code_minutes), stamp),
+                 literal(0, Integer()), phone_seq, client_seq).where(*under_limits)
+    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stored = db.execute(insert(codes).from_select(
+        ["phone", "purpose", "client", "code_hash", "created_at", "expires_at", "attempts",
+         "phone_seq", "client_seq"], row).on_conflict_do_nothing().returning(codes.c.id))
+    return stored.scalar() is not None
 
 
 def _refuse_if_flooded(db: Session, *, phone: str, client: str | None, settings) -> None:

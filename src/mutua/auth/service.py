@@ -163,6 +163,12 @@ def authenticate(db: Session, *, username: str, password: str, settings: Setting
                  client: str | None = None) -> Access:
     user = check_password(db, username=username, password=password, settings=settings,
                           client=client)
+    return access_for(user, settings=settings)
+
+
+def access_for(user: User, *, settings: Settings) -> Access:
+    """A bearer token for an account whose credential was just checked (a password, or a
+    code sent to its phone)."""
     principal = principal_of(user)
     token = issue_token(principal, secret=settings.secret_key,
                         minutes=settings.access_token_minutes,

@@ -26,14 +26,23 @@ from mutua.members.schemas import MemberIn
 # What the SMS says ({code} and {minutes} are filled in); in Chinese, as members read it.
 SIGNUP_TEXT = "【互助社】您的注册验证码是{code}，{minutes}分钟内有效。请勿告诉他人。"
 RESET_TEXT = "【互助社】您正在重设密码，验证码{code}，{minutes}分钟内有效。如非本人操作请忽略。"
+SIGNIN_TEXT = "【互助社】您正在登录，验证码{code}，{minutes}分钟内有效。如非本人操作请忽略。"
 DUPLICATE_ID = "a member with this ID number is already registered"
+
+
+class AlreadyMember(Conflict):
+    """The ID number is registered already (409); names the field like a refused input."""
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(),
+                "problems": [{"field": "id_number", "rule": "is already registered"}]}
 
 
 def check_details(db: Session, data: MemberIn) -> members_service.ValidMember:
     """Every registration rule, and that the person is not a member already."""
     valid = members_service.validate(data)
     if db.scalar(select(Member.id).where(Member.id_number == valid.id_number)) is not None:
-        raise Conflict(DUPLICATE_ID)
+        raise AlreadyMember(DUPLICATE_ID)
     return valid
 
 
@@ -71,12 +80,35 @@ def request_reset(db: Session, *, login: str, settings, sender,
     An unknown login is answered the same way as a known one (nothing is sent), so the
     form does not tell which logins exist; the sending limits still count the address.
     """
+    _send_to_account(db, login=login, purpose="reset", text=RESET_TEXT, settings=settings,
+                     sender=sender, client=client)
+
+
+def request_signin_code(db: Session, *, login: str, settings, sender,
+                        client: str | None = None) -> None:
+    """Send a sign-in code to the phone of the member account ``login`` names (answered
+    alike for an unknown login, as a reset is)."""
+    _send_to_account(db, login=login, purpose="signin", text=SIGNIN_TEXT, settings=settings,
+                     sender=sender, client=client)
+
+
+def sign_in_with_code(db: Session, *, login: str, code: str, settings) -> User:
+    """The member account ``login`` names, once the code sent to its phone is given."""
     user = auth_service.find_login(db, login)
-    phone = _member_phone(db, user)
+    phone = _code_phone(db, user)
+    phone_codes.use(db, phone=phone, purpose="signin", code=code, settings=settings)
+    audit.record(db, actor=auth_service.principal_of(user), action="auth.signin_code",
+                 entity="user", entity_id=user.id)
+    return user
+
+
+def _send_to_account(db: Session, *, login: str, purpose: str, text: str, settings, sender,
+                     client: str | None) -> None:
+    phone = _member_phone(db, auth_service.find_login(db, login))
     if phone is None:
         phone_codes.refuse_if_flooded_from(db, client=client, settings=settings)
         return
-    phone_codes.send(db, phone=phone, purpose="reset", text=RESET_TEXT, settings=settings,
+    phone_codes.send(db, phone=phone, purpose=purpose, text=text, settings=settings,
                      sender=sender, client=client)
 
 
@@ -84,14 +116,21 @@ def reset_password(db: Session, *, login: str, code: str, password: str, setting
     """A new password for the account ``login`` names, proved by the code sent to its phone.
     Every session and token of the account ends."""
     user = auth_service.find_login(db, login)
-    phone = _member_phone(db, user)
-    if phone is None:
-        raise ValidationFailed("sms_code", "no code was sent to this phone; ask for a code")
+    phone = _code_phone(db, user)
     auth_service.check_new_password(password)
     phone_codes.use(db, phone=phone, purpose="reset", code=code, settings=settings)
     auth_service.set_password(db, username=user.username, password=password, actor=SYSTEM)
     sessions.end_all(db, user_id=user.id)
     return user
+
+
+def _code_phone(db: Session, user: User | None) -> str:
+    """The phone a code for this account went to; an account with none (unknown, closed,
+    staff) is refused as if no code was sent, which is true."""
+    phone = _member_phone(db, user)
+    if phone is None:
+        raise ValidationFailed("sms_code", "no code was sent to this phone; ask for a code")
+    return phone
 
 
 def _member_phone(db: Session, user: User | None) -> str | None:

@@ -32,7 +32,6 @@ def _actor(db, username: str | None):
 
 
 def _date(value: str | None, field: str):
-
     return parse_date(value, field=field) if value else shanghai_today()
 
 

@@ -9,9 +9,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from mutua.dates import utcnow
 from mutua.db import Base, BigIntPK, BoundedText, UTCDateTime
+from mutua.db import catalogue_table as db_catalogue_table
 
 TEXT_LIMIT = 2000
 ANSWER_LIMIT = 4000
+NAME_LIMIT = 40  # of a holiday: 国庆节调休
+SOURCE_LIMIT = 200  # the notice that set it
 
 
 class Complaint(Base):
@@ -40,3 +43,18 @@ class Complaint(Base):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     answered_on: Mapped[date | None] = mapped_column(Date, default=None)
     answered_by: Mapped[str | None] = mapped_column(String(80), default=None)
+
+
+class CalendarDay(Base):
+    """A public holiday, or a weekend day worked in its place (调休), in mainland China:
+    what the working-day calendar changes from Monday to Friday (complaints/calendar.py)."""
+
+    __tablename__ = "working_calendar_days"
+    __table_args__ = (db_catalogue_table(),)
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # holiday | workday
+    name: Mapped[str] = mapped_column(String(NAME_LIMIT))
+    source: Mapped[str] = mapped_column(String(SOURCE_LIMIT), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(80), default="")

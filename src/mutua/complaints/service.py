@@ -17,7 +17,7 @@ from mutua.auth import service as auth_service
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.claims import service as claims_service
-from mutua.complaints import timeline
+from mutua.complaints import calendar_days, timeline
 from mutua.complaints.models import ANSWER_LIMIT, TEXT_LIMIT, Complaint
 from mutua.dates import Quarter, utcnow
 from mutua.dates import today as shanghai_today
@@ -51,7 +51,8 @@ def file(db: Session, *, actor: Principal, cause: str, text: str,
         reference=f"TS{number:09d}", project_id=project_id, member_id=actor.member_id,
         cause=cause, claim_id=claim_id, text=text, status="received", received_at=utcnow(),
         received_on=on, quarter=str(Quarter.of(on)),
-        acknowledge_due_on=timeline.acknowledge_by(on), answer_due_on=timeline.answer_by(on))
+        acknowledge_due_on=timeline.acknowledge_by(
+            on, calendar_days.working_calendar(db, start=on)), answer_due_on=timeline.answer_by(on))
     db.add(complaint)
     db.flush()
     audit.record(db, actor=actor, action="complaint.file", entity="complaint",

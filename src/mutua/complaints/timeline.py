@@ -1,8 +1,8 @@
 """When a complaint must be acknowledged and answered (pure).
 
-- Acknowledged by the end of the next working day (Monday to Friday; public holidays are
-  not in this calendar yet, so a complaint filed before a holiday is due a day early, never
-  late).
+- Acknowledged by the end of the next working day: Monday to Friday, less public holidays,
+  plus the weekend days worked in their place (调休), as the working-day calendar staff keep
+  says (complaints/calendar.py; without one, Monday to Friday).
 - Answered within ``ANSWER_DAYS`` (15) calendar days of receipt, extendable once to
   ``EXTENDED_DAYS`` (30) for a complex case with a written reason: 银行业保险业消费投诉处理
   管理办法 (CBIRC Order 2020 No. 3), art. 19 — 15 days for a clear, simple complaint, up to
@@ -20,19 +20,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from mutua.complaints.calendar import WEEKDAYS, WorkingCalendar
+
 ANSWER_DAYS = 15
 EXTENDED_DAYS = 30
 
 
-def next_working_day(day: date) -> date:
-    nxt = day + timedelta(days=1)
-    while nxt.weekday() >= 5:
-        nxt += timedelta(days=1)
-    return nxt
-
-
-def acknowledge_by(received_on: date) -> date:
-    return next_working_day(received_on)
+def acknowledge_by(received_on: date, calendar: WorkingCalendar = WEEKDAYS) -> date:
+    return calendar.next_working_day(received_on)
 
 
 def answer_by(received_on: date, *, extended: bool = False,

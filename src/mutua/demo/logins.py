@@ -77,7 +77,6 @@ def story_members(db: Session, *, on: date) -> list[StoryMember]:
 
 
 def _find(db: Session, story: str, *, on: date, prefer: str | None, among, exclude):
-
     if story == "uplifts":
         return settlement_demo.uplifted_member(db, on=on, prefer=prefer, among=among,
                                                exclude=exclude)

@@ -191,7 +191,6 @@ def _input_of(proposal: Proposal) -> dict:
 
 
 def _enact_pricing(db: Session, proposal: Proposal, actor: Principal, today: date) -> dict:
-
     p = proposal.payload
     cells = [Cell(c["age_min"], c["age_max"], c["occupation_class"], Decimal(c["coefficient"]))
              for c in p["cells"]]

@@ -188,7 +188,6 @@ def _as_member_number(text: str) -> str:
 
 
 def _member_ids_by_number(db: Session, numbers: list[str]) -> dict[str, int]:
-
     found: dict[str, int] = {}
     for start in range(0, len(numbers), 5000):
         chunk = numbers[start:start + 5000]

@@ -106,7 +106,6 @@ def record_place(source: str, record: int) -> str:
 
 
 def _import_lab_results(db: Session, work: Work) -> dict:
-
     p = work.params
     _filename, data = work.load_input()
     raw = (imports.read_fhir(data) if p["format"] == "fhir"
@@ -153,6 +152,12 @@ def _renew(db: Session, work: Work) -> dict:
                                 payer=p.get("payer", "")).to_dict()
 
 
+def _purge(db: Session, work: Work) -> dict:
+    from mutua.members import retention
+
+    return retention.purge(db, actor=work.actor, progress=work.progress)
+
+
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("settlement.close", frozenset({Role.FINANCE}), _close),
     Kind("claims.pay", frozenset({Role.CLAIMS}), _pay),
@@ -162,6 +167,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("premiums.collection", frozenset({Role.FINANCE}), _collect_premiums),
     Kind("premiums.lapse", frozenset({Role.FINANCE}), _lapse),
     Kind("policies.renew", frozenset({Role.UNDERWRITER}), _renew),
+    Kind("privacy.purge", frozenset(), _purge),
 )}
 
 

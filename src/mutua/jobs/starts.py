@@ -125,3 +125,11 @@ def renewal(db: Session, *, product_code: str, from_period: str, to_period: str,
                                    "reference": reference, "payer": payer},
                            actor=actor, project_id=product.project_id,
                            lock=f"renew:{product.code}")
+
+
+def privacy_purge(db: Session, *, actor: Principal) -> Job:
+    """Delete or blank what is past its retention (members/retention.py): one run at a time;
+    a second finds nothing left."""
+    on = shanghai_today()
+    return service.enqueue(db, kind="privacy.purge", key=on.isoformat(),
+                           params={"on": on.isoformat()}, actor=actor, lock="privacy:purge")

@@ -16,8 +16,10 @@ from sqlalchemy import text
 from mutua.actuarial.router import router as actuarial
 from mutua.audit.router import router as audit
 from mutua.auth.router import router as auth
+from mutua.auth.signup_router import router as auth_signup
 from mutua.catalog.router import router as catalog
 from mutua.claims.router import router as claims
+from mutua.complaints.router import router as calendar
 from mutua.db import make_engine, session_factory
 from mutua.errors import DomainError, field_path
 from mutua.governance.router import router as governance
@@ -49,8 +51,8 @@ def api_router() -> APIRouter:
     """
 
     api = APIRouter(prefix="/api/v1")
-    for r in (auth, members, catalog, policies, ledger, claims, settlement, actuarial,
-              governance, health, audit, jobs, reinsurance, premiums):
+    for r in (auth, auth_signup, members, catalog, policies, ledger, claims, settlement, actuarial,
+              governance, health, audit, jobs, reinsurance, premiums, calendar):
         api.include_router(r)
     return api
 

@@ -199,9 +199,12 @@ FIXED_RULES: frozenset[str] = frozenset({
     N_("is not the code we sent"),
     N_("too many codes were sent to this phone; wait an hour and try again"),
     N_("too many codes were asked for from this address; wait an hour and try again"),
+    N_("too many codes were asked for at once; try again in a minute"),
     N_("the SMS could not be sent; try again in a minute"),
     N_("does not match the password"),
     N_("no such open session"),
+    # the working-day calendar (complaints/calendar_days.py)
+    N_("a working day in place of a holiday must be a Saturday or Sunday"),
     # complaints (complaints/service.py)
     N_("is not one of your claims"),
     N_("is not an active user of the complaints team"),

@@ -38,6 +38,15 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("POST", "/reset/code"): "sends the reset code to the account's own phone (limited per phone "
     "and per address)",
     ("POST", "/reset"): "sets a new password with the phone code as the credential",
+    ("POST", "/api/v1/auth/signup/code"): "the API's /join/code: sends the phone code to join "
+    "(limited per phone and per address)",
+    ("POST", "/api/v1/auth/signup"): "the API's /join: creates the account with the phone code "
+    "as the credential",
+    ("POST", "/api/v1/auth/code"): "sends a sign-in code to the account's own phone (limited "
+    "per phone and per address)",
+    ("POST", "/api/v1/auth/code/token"): "sign-in with the phone code as the credential",
+    ("POST", "/api/v1/auth/reset/code"): "the API's /reset/code",
+    ("POST", "/api/v1/auth/reset"): "the API's /reset: the phone code is the credential",
 }
 PUBLIC_MOUNTS = {"/static": "stylesheets and scripts", "/docs-assets": "Swagger UI files"}
 

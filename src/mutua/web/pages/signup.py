@@ -48,7 +48,7 @@ def _details(name: str, id_number: str, phone: str, occupation_code: str, city: 
 def _refusal(exc: DomainError, form: dict) -> list[str]:
     if isinstance(exc, ValidationFailed):
         return describe_all(ValidationFailed(blank_is_required(exc.problems, form)))
-    if isinstance(exc, Conflict) and exc.message == signup.DUPLICATE_ID:
+    if isinstance(exc, signup.AlreadyMember):
         return [describe(Problem("id_number", "is already registered"))]
     return describe_all(exc)
 

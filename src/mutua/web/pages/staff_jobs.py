@@ -25,13 +25,15 @@ KIND_LABELS = {"settlement.close": N_("Quarterly close"), "claims.pay": N_("Clai
                "health.import": N_("Lab results import"), "demo.build": N_("Demo build"),
                "premiums.collection": N_("Premium collection file"),
                "premiums.lapse": N_("Lapse of unpaid policies"),
-               "policies.renew": N_("Group renewal")}
+               "policies.renew": N_("Group renewal"),
+               "privacy.purge": N_("Purge of records past retention")}
 STATE_LABELS = {"queued": N_("Queued"), "running": N_("Running"), "succeeded": N_("Done"),
                 "failed": N_("Failed"), "cancelled": N_("Cancelled")}
 STAGE_LABELS = {"computing": N_("computing the close"), "writing": N_("writing the close"),
                 "paying": N_("paying"), "reading": N_("reading the file"),
                 "checking rows": N_("checking rows"), "enrolling": N_("enrolling"),
-                "checking": N_("checking results"), "storing": N_("storing results")}
+                "checking": N_("checking results"), "storing": N_("storing results"),
+                "purging": N_("deleting records past retention")}
 
 
 def job_path(job_id: int) -> str:
