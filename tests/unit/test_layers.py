@@ -25,7 +25,7 @@ LAYERS = [
 ]
 # Edges meet the outside (HTTP, the command line, the demo data) and may call any domain;
 # jobs/kinds.py is the jobs' edge: it names the work of every domain a job can run.
-EDGES = {"router", "cli", "demo", "kinds"}
+EDGES = {"router", "cli", "demo", "kinds"}  # and any <name>_router or <name>_cli
 
 # (importing package, imported package): why it is still there.
 KNOWN = {
@@ -34,13 +34,14 @@ KNOWN = {
     ("auth", "notify"): "phone codes are sent through notify's SMS sender; the senders "
                         "belong in a package below members",
     ("catalog", "ledger"): "a new project opens its books when the catalogue creates it",
-    ("members", "notify"): "the member's data export (members/privacy.py) reads every "
-                           "domain; it belongs above them all",
+    ("members", "notify"): "the member's data export (members/privacy.py) and the purge "
+                           "after retention (members/retention.py) read every domain; "
+                           "they belong above them all",
     ("members", "policies"): "the data export, and a group import that enrols its members",
     ("members", "health"): "the data export",
-    ("members", "claims"): "the data export",
+    ("members", "claims"): "the data export and the purge",
     ("members", "governance"): "the data export",
-    ("members", "complaints"): "the data export",
+    ("members", "complaints"): "the data export and the purge",
     ("policies", "premiums"): "a cancellation refund is paid through the payment provider, "
                               "which lives in premiums",
     ("policies", "health"): "kidney products are underwritten on lab results at enrolment",
@@ -48,6 +49,10 @@ KNOWN = {
     ("reinsurance", "settlement"): "a treaty term may not start inside a closed quarter",
     ("notify", "web"): "delivery renders the notices' words, which live with the pages",
 }
+
+
+def _is_edge(stem: str) -> bool:
+    return stem in EDGES or stem.endswith(("_router", "_cli"))
 
 
 def _package(parts: tuple[str, ...]) -> str | None:
@@ -59,7 +64,7 @@ def back_edges() -> dict[tuple[str, str], list[str]]:
     for path in sorted(SRC.rglob("*.py")):
         parts = path.relative_to(SRC).with_suffix("").parts
         package = _package(parts)
-        if package is None or package == "migrations" or path.stem in EDGES:
+        if package is None or package == "migrations" or _is_edge(path.stem):
             continue
         level = LAYERS.index(package)
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
