@@ -191,6 +191,10 @@ FIELD_LABELS: dict[str, str] = {
 
 # Rules with no values: each is its own msgid.
 FIXED_RULES: frozenset[str] = frozenset({
+    # the health declaration (policies/domain.py declaration_problems)
+    N_("is required: answer yes or no"),
+    N_("must be yes or no"),
+    N_("is not a question of this product"),
     # phone codes, joining and passwords (auth/phone_codes.py, auth/signup.py)
     N_("no code was sent to this phone; ask for a code"),
     N_("this code has already been used; ask for a new code"),
@@ -688,6 +692,10 @@ RULE_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
            N_("unknown unit %(unit)s for %(kind)s")),
     _shape(r"unknown kind (?P<kind>.+); known: (?P<kinds>.+)",
            N_("unknown kind %(kind)s; known: %(kinds)s")),
+    _shape(r"answered (?P<answer>yes|no): this product does not cover that risk, so it "
+           r"cannot be bought",
+           N_("answered %(answer)s: this product does not cover that risk, so it cannot be "
+              "bought")),
     _shape(r"needs a creatinine result from the last (?P<days>\d+) days; none on file",
            N_("needs a creatinine result from the last %(days)s days; none on file")),
     _shape(r"needs a urine ACR result from the last (?P<days>\d+) days; none on file",
