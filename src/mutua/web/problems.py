@@ -195,6 +195,9 @@ FIXED_RULES: frozenset[str] = frozenset({
     N_("is required: answer yes or no"),
     N_("must be yes or no"),
     N_("is not a question of this product"),
+    # confirming an enrolment (web/pages/member_enrol.py) and its policy document
+    N_("must be ticked: you have read the terms, the exclusions and the waiting period"),
+    N_("the policy document is issued when cover starts; this policy's premium is not paid"),
     # phone codes, joining and passwords (auth/phone_codes.py, auth/signup.py)
     N_("no code was sent to this phone; ask for a code"),
     N_("this code has already been used; ask for a new code"),
@@ -692,7 +695,7 @@ RULE_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
            N_("unknown unit %(unit)s for %(kind)s")),
     _shape(r"unknown kind (?P<kind>.+); known: (?P<kinds>.+)",
            N_("unknown kind %(kind)s; known: %(kinds)s")),
-    _shape(r"answered (?P<answer>yes|no): this product does not cover that risk, so it "
+    _shape(r"answered (?P<answer>\S+): this product does not cover that risk, so it "
            r"cannot be bought",
            N_("answered %(answer)s: this product does not cover that risk, so it cannot be "
               "bought")),

@@ -2,7 +2,7 @@
 page offers and what enrolment refuses are the same rule.
 
 Stages are KDIGO 2012 GFR categories (G1 >= 90, G2 60-89, G3a 45-59, G3b 30-44, G4 15-29,
-G5 < 15 mL/min/1.73m2) and albuminuria categories (A1 < 3, A2 3-30, A3 > 30 mg/mmol):
+G5 < 15 mL/min/1.73m2) and albuminuria categories (A1 < 3, A2 3-29, A3 >= 30 mg/mmol):
 KDIGO 2012 Clinical Practice Guideline for the Evaluation and Management of CKD, ch. 1.
 """
 

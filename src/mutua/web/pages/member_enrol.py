@@ -1,0 +1,228 @@
+"""Buying cover as a member (/me/enrol): the products the member may buy, a confirmation
+step with the terms and the health declaration, payment through the payment provider, and
+the electronic policy (电子保单) once cover starts.
+
+    /me/enrol                          what is on sale: for you, needs a lab result, not for you
+    /me/enrol/{product}/{period}       the terms for this member, the declaration; confirm
+    /me/policies/{id}/pay              pay the premium online; cover starts on payment
+    /me/policies/{id}/document.pdf     the electronic policy, in Chinese
+
+Confirming writes an unpaid policy with its premium due (policies.dues); confirming again
+(a refresh, a second tap) finds that policy and goes on to pay it, so one policy is made.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Form, Request, Response
+from sqlalchemy import select
+
+from mutua.auth.roles import Role
+from mutua.auth.security import Principal
+from mutua.catalog import service as catalog_service
+from mutua.catalog.models import Product, Project
+from mutua.dates import today
+from mutua.deps import DbSession, PathId, PathText, Router, allow
+from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
+from mutua.members import service as members_service
+from mutua.policies import domain as policies_domain
+from mutua.policies import dues, offers
+from mutua.policies import service as policies_service
+from mutua.policies.models import Policy
+from mutua.premiums import service as premiums_service
+from mutua.web import labels, policy_document
+from mutua.web.i18n import format_date
+from mutua.web.i18n import gettext as _
+from mutua.web.problems import describe_all, rule_words
+from mutua.web.render import N_, redirect, render
+
+router = Router(prefix="/me")
+Member = Depends(allow(Role.MEMBER))
+
+# Eligibility in plain words, by the field of the rule that refused (msgids).
+REFUSALS = {
+    "period": N_("This product is not on sale today. It is sold from %(start)s to %(end)s."),
+    "age": N_("On the first day of cover you would be %(age)s; this product covers ages "
+              "%(min)s to %(max)s."),
+    "occupation_class": N_("Your occupation is in risk class %(cls)s; this product covers "
+                           "classes %(classes)s."),
+    "coefficient": N_("The sum-insured table has no row for your age and occupation class."),
+}
+ALREADY_HELD = N_("You already hold this product for this sale period.")
+MUST_ACCEPT = "must be ticked: you have read the terms, the exclusions and the waiting period"
+
+
+def explain(problem: Problem, *, product, period, member, offer) -> str:
+    """One refusal as a sentence the member can act on."""
+    template = REFUSALS.get(problem.field)
+    if template is None:
+        return rule_words(problem.rule)
+    return _(template, start=format_date(period.sale_start), end=format_date(period.sale_end),
+             age=offer.age if offer else "", min=product.min_age, max=product.max_age,
+             cls=member.occupation_class,
+             classes="、".join(str(c) for c in product.allowed_classes))
+
+
+def _row(o: offers.MemberOffer, member) -> dict:
+    reasons = [explain(p, product=o.product, period=o.period, member=member, offer=o.offer)
+               for p in o.problems]
+    if o.held:
+        reasons.append(_(ALREADY_HELD))
+    return {"product": o.product, "period": o.period, "offer": o.offer, "reasons": reasons,
+            "needs_labs": o.needs_lab_result and not o.held,
+            "sums": _sums(o.product, o.offer)}
+
+
+def _sums(product, offer) -> list[dict]:
+    """Each benefit's sum insured for this member (base x their coefficient) and its
+    waiting period (the benefit's own, else the product's)."""
+    coef = offer.coefficient if offer.coefficient is not None else 1
+    return [{"benefit": b,
+             "sum_insured": policies_domain.scaled_sum_insured(b.base_sum_insured, coef),
+             "daily": policies_domain.scaled_sum_insured(b.daily_amount, coef)
+             if b.daily_amount is not None else None,
+             "waiting_days": b.waiting_days if b.waiting_days is not None
+             else product.waiting_days} for b in product.benefits]
+
+
+@router.get("/enrol")
+def enrol_page(request: Request, db: DbSession, principal: Principal = Member):
+    member = members_service.get(db, member_id=principal.member_id, actor=principal)
+    rows = [_row(o, member) for o in offers.for_member(db, member=member, actor=principal)]
+    return render(request, "member/enrol.html", eligible=[r for r in rows if not r["reasons"]],
+                  needs_labs=[r for r in rows if r["needs_labs"]],
+                  not_for_you=[r for r in rows if r["reasons"] and not r["needs_labs"]])
+
+
+def _offer(db, principal: Principal, member, product_code: str, period_code: str):
+    found = next((o for o in offers.for_member(db, member=member, actor=principal)
+                  if o.product.code == product_code and o.period.code == period_code), None)
+    if found is None:
+        raise NotFound(f"{product_code} is not on sale in period {period_code}")
+    return found
+
+
+def _confirm_page(request: Request, db, principal: Principal, product_code: str,
+                  period_code: str, *, answers: dict[str, str] | None = None,
+                  problems: list[Problem] | None = None, status_code: int = 200):
+    member = members_service.get(db, member_id=principal.member_id, actor=principal)
+    found = _offer(db, principal, member, product_code, period_code)
+    row = _row(found, member)
+    on = today()
+    questions = (found.product.underwriting or {}).get("declaration") or []
+    by_field = {p.field: rule_words(p.rule) for p in problems or []}
+    return render(
+        request, "member/enrol_confirm.html", status_code=status_code, o=row,
+        questions=[{**q, "answer": (answers or {}).get(q["code"], ""),
+                    "problem": by_field.pop(f"declaration.{q['code']}", None)}
+                   for q in questions],
+        exclusions=[_(labels.EXCLUSIONS[e]) if e in labels.EXCLUSIONS else e
+                    for e in found.product.exclusions],
+        cooling_days=policies_domain.COOLING_OFF_DAYS,
+        last_cooling_day=on + timedelta(days=policies_domain.COOLING_OFF_DAYS - 1),
+        pay_by=policies_domain.grace_end(on, found.product.grace_days),
+        terms_problem=by_field.pop("accept_terms", None),
+        problems=list(by_field.values()))
+
+
+@router.get("/enrol/{product_code}/{period_code}")
+def confirm_page(product_code: PathText, period_code: PathText, request: Request,
+                 db: DbSession, principal: Principal = Member):
+    return _confirm_page(request, db, principal, product_code, period_code)
+
+
+async def declared(request: Request) -> dict[str, str]:
+    """The declaration's answers from the form (fields ``declare.<question code>``), at
+    most 20 read; the rule (policies.domain.declaration_problems) refuses unknown codes."""
+    form = await request.form()
+    return {k.removeprefix("declare."): str(v)[:8] for k, v in list(form.items())[:40]
+            if k.startswith("declare.")}
+
+
+def _unpaid_policy(db, member_id: int, product_code: str, period_code: str) -> Policy | None:
+    """The member's policy of this product and period still awaiting its premium: what a
+    second confirm (a refresh, a double tap) goes on to pay instead of buying twice."""
+    product, period = catalog_service.product_and_period(db, product_code=product_code,
+                                                         period_code=period_code)
+    return db.scalar(select(Policy).where(
+        Policy.member_id == member_id, Policy.product_id == product.id,
+        Policy.period_id == period.id, Policy.status == policies_domain.UNPAID))
+
+
+@router.post("/enrol/{product_code}/{period_code}")
+def confirm(
+    product_code: PathText,
+    period_code: PathText,
+    request: Request,
+    db: DbSession,
+    answers: Annotated[dict[str, str], Depends(declared)],
+    accept_terms: Annotated[str, Form(max_length=8)] = "",
+    principal: Principal = Member,
+):
+    existing = _unpaid_policy(db, principal.member_id, product_code, period_code)
+    if existing is not None:
+        return redirect(f"/me/policies/{existing.id}/pay")
+    try:
+        if accept_terms != "yes":
+            raise ValidationFailed("accept_terms", MUST_ACCEPT)
+        policy = policies_service.enrol(
+            db, member_id=principal.member_id, product_code=product_code,
+            period_code=period_code, actor=principal, paid=False, declaration=answers)
+    except (ValidationFailed, Conflict) as exc:
+        db.rollback()
+        problems = getattr(exc, "problems", None) or [Problem("policy", _(ALREADY_HELD))]
+        return _confirm_page(request, db, principal, product_code, period_code,
+                             answers=answers, problems=list(problems),
+                             status_code=exc.status_code)
+    return redirect(f"/me/policies/{policy.id}/pay")
+
+
+# --- paying the premium: cover starts on payment --------------------------------------
+
+def own_policy(db, policy_id: int, principal: Principal) -> Policy:
+    """The member's own policy; another member's is not found (404), as the API says."""
+    return policies_service.get(db, policy_id=policy_id, actor=principal)
+
+
+def _pay_page(request: Request, db, principal: Principal, policy: Policy, *,
+              problems: list[str] | None = None, status_code: int = 200):
+    owed = dues.find(db, project_id=policy.project_id, reference=policy.policy_number)
+    product = db.get(Product, policy.product_id)
+    return render(request, "member/enrol_pay.html", status_code=status_code, policy=policy,
+                  owed=owed, product=product, problems=problems or [])
+
+
+@router.get("/policies/{policy_id}/pay")
+def pay_page(policy_id: PathId, request: Request, db: DbSession,
+             principal: Principal = Member):
+    policy = own_policy(db, policy_id, principal)
+    if policy.status != policies_domain.UNPAID:
+        return redirect(f"/me/policies/{policy.id}")
+    return _pay_page(request, db, principal, policy)
+
+
+@router.post("/policies/{policy_id}/pay")
+def pay(policy_id: PathId, request: Request, db: DbSession, principal: Principal = Member):
+    """Pay through the payment provider (the fake one in the demo); its signed callback
+    is taken as any provider's, and the paid due starts the cover."""
+    policy = own_policy(db, policy_id, principal)
+    if policy.status != policies_domain.UNPAID:
+        return redirect(f"/me/policies/{policy.id}")
+    project = db.get(Project, policy.project_id)
+    try:
+        premiums_service.pay_online(db, project_code=project.code,
+                                    reference=policy.policy_number, actor=principal)
+    except (ValidationFailed, Conflict, Forbidden, NotFound) as exc:
+        db.rollback()
+        return _pay_page(request, db, principal, own_policy(db, policy_id, principal),
+                         problems=describe_all(exc), status_code=exc.status_code)
+    return redirect(f"/me/policies/{policy.id}?done=enrolled")
+
+
+@router.get("/policies/{policy_id}/document.pdf")
+def document(policy_id: PathId, request: Request, db: DbSession,
+             principal: Principal = Member) -> Response:
+    policy = own_policy(db, policy_id, principal)
+    return policy_document.response(db, policy)
