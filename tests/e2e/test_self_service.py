@@ -14,7 +14,7 @@ from mutua.dates import today as shanghai_today
 from mutua.members.idcard import make_id_number
 from mutua.notify.sms import read_console
 from tests.e2e.conftest import DESKTOP, PHONE
-from tests.e2e.test_journeys import INVOICE, check, sign_in
+from tests.e2e.test_journeys import INVOICE, buy_first_offer, check, sign_in
 
 pytestmark = pytest.mark.e2e
 PHONE_NUMBER = "13766668888"
@@ -57,9 +57,8 @@ def test_a_person_joins_on_a_phone_with_the_sms_code(world, browser_for):
     page.fill("#password_again", PASSWORD)
     page.click("form[action='/join'] button[type=submit]")
     page.wait_for_url(re.compile(r"/me/enrol"))
-    # straight on to a product, as a member
-    page.locator("form[action='/me/enrol'] button[type=submit]").first.click()
-    page.wait_for_url(re.compile(r"/me/policies/\d+\?done=enrolled"))
+    # straight on to a product, as a member: its terms, then payment
+    buy_first_offer(page, world, "join-enrol")
 
 
 def test_a_claims_notification_arrives_in_the_inbox(world, browser_for):

@@ -19,13 +19,14 @@ from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.catalog.models import Product, SalePeriod
 from mutua.dates import today as shanghai_today
-from mutua.errors import Problem
+from mutua.errors import Problem, ValidationFailed
 from mutua.members.models import Member
 from mutua.policies import domain
 from mutua.policies import service as policies_service
 from mutua.policies.models import Policy
 
 KIDNEY = "ckd"
+MUST_ACCEPT = "must be ticked: you have read the terms, the exclusions and the waiting period"
 
 
 @dataclass(frozen=True)
@@ -76,3 +77,28 @@ def _kidney_labs(db: Session, *, member: Member, actor: Principal, on: date):
     audit.record(db, actor=actor, action="health.read.underwriting", entity="patient",
                  entity_id=member.id, detail={"on": on.isoformat()})
     return health_service.kidney_labs(db, member_id=member.id, on=on)
+
+
+def confirm(db: Session, *, member_id: int, product_code: str, period_code: str,
+            declaration: dict[str, str], accepted_terms: bool, actor: Principal,
+            on: date | None = None) -> tuple[Policy, bool]:
+    """The member confirms an offer: an unpaid policy with its premium due (cover starts
+    when it is paid), and whether it was made now.
+
+    Confirming again (a refresh, a second tap, a client retrying) while that policy still
+    awaits its premium answers with the same policy, so one is made; two confirms at the
+    same moment meet the unique (member, product, period) key and the second is a Conflict.
+    ``accepted_terms``: the member said they read the terms, exclusions and waiting period.
+    """
+    if not accepted_terms:
+        raise ValidationFailed("accept_terms", MUST_ACCEPT)
+    product, period = catalog_service.product_and_period(db, product_code=product_code,
+                                                         period_code=period_code)
+    waiting = db.scalar(select(Policy).where(
+        Policy.member_id == member_id, Policy.product_id == product.id,
+        Policy.period_id == period.id, Policy.status == domain.UNPAID))
+    if waiting is not None:
+        return waiting, False
+    return policies_service.enrol(db, member_id=member_id, product_code=product_code,
+                                  period_code=period_code, actor=actor, on=on, paid=False,
+                                  declaration=declaration), True

@@ -38,14 +38,15 @@ def api_router() -> APIRouter:
     from mutua.jobs.router import router as jobs
     from mutua.ledger.router import router as ledger
     from mutua.members.router import router as members
+    from mutua.policies.enrolment_router import router as enrolment
     from mutua.policies.router import router as policies
     from mutua.premiums.router import router as premiums
     from mutua.reinsurance.router import router as reinsurance
     from mutua.settlement.router import router as settlement
 
     api = APIRouter(prefix="/api/v1")
-    for r in (auth, members, catalog, policies, ledger, claims, settlement, actuarial,
-              governance, health, audit, jobs, reinsurance, premiums):
+    for r in (auth, members, catalog, policies, enrolment, ledger, claims, settlement,
+              actuarial, governance, health, audit, jobs, reinsurance, premiums):
         api.include_router(r)
     return api
 

@@ -17,11 +17,9 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Form, Request, Response
-from sqlalchemy import select
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
-from mutua.catalog import service as catalog_service
 from mutua.catalog.models import Product, Project
 from mutua.dates import today
 from mutua.deps import DbSession, PathId, PathText, Router, allow
@@ -51,7 +49,6 @@ REFUSALS = {
     "coefficient": N_("The sum-insured table has no row for your age and occupation class."),
 }
 ALREADY_HELD = N_("You already hold this product for this sale period.")
-MUST_ACCEPT = "must be ticked: you have read the terms, the exclusions and the waiting period"
 
 
 def explain(problem: Problem, *, product, period, member, offer) -> str:
@@ -141,16 +138,6 @@ async def declared(request: Request) -> dict[str, str]:
             if k.startswith("declare.")}
 
 
-def _unpaid_policy(db, member_id: int, product_code: str, period_code: str) -> Policy | None:
-    """The member's policy of this product and period still awaiting its premium: what a
-    second confirm (a refresh, a double tap) goes on to pay instead of buying twice."""
-    product, period = catalog_service.product_and_period(db, product_code=product_code,
-                                                         period_code=period_code)
-    return db.scalar(select(Policy).where(
-        Policy.member_id == member_id, Policy.product_id == product.id,
-        Policy.period_id == period.id, Policy.status == policies_domain.UNPAID))
-
-
 @router.post("/enrol/{product_code}/{period_code}")
 def confirm(
     product_code: PathText,
@@ -161,15 +148,11 @@ def confirm(
     accept_terms: Annotated[str, Form(max_length=8)] = "",
     principal: Principal = Member,
 ):
-    existing = _unpaid_policy(db, principal.member_id, product_code, period_code)
-    if existing is not None:
-        return redirect(f"/me/policies/{existing.id}/pay")
     try:
-        if accept_terms != "yes":
-            raise ValidationFailed("accept_terms", MUST_ACCEPT)
-        policy = policies_service.enrol(
-            db, member_id=principal.member_id, product_code=product_code,
-            period_code=period_code, actor=principal, paid=False, declaration=answers)
+        policy, _new = offers.confirm(db, member_id=principal.member_id,
+                                      product_code=product_code, period_code=period_code,
+                                      declaration=answers, accepted_terms=accept_terms == "yes",
+                                      actor=principal)
     except (ValidationFailed, Conflict) as exc:
         db.rollback()
         problems = getattr(exc, "problems", None) or [Problem("policy", _(ALREADY_HELD))]
