@@ -10,7 +10,6 @@ from pydantic import BaseModel, Field
 
 from mutua.bounds import Id
 
-
 # A health declaration's answers: question code -> "yes" / "no" (a product asks at most 10).
 Declaration = Annotated[dict[Annotated[str, Field(min_length=1, max_length=40)],
                              Literal["yes", "no"]], Field(max_length=10)]
