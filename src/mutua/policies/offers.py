@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mutua.audit import service as audit
@@ -23,9 +23,10 @@ from mutua.errors import Problem, ValidationFailed
 from mutua.members.models import Member
 from mutua.policies import domain
 from mutua.policies import service as policies_service
-from mutua.policies.models import Policy
+from mutua.policies.models import Policy, PremiumDue
 
 KIDNEY = "ckd"
+NOT_YOURS = "must be yourself or a dependant you pay for"
 MUST_ACCEPT = "must be ticked: you have read the terms, the exclusions and the waiting period"
 
 
@@ -92,6 +93,8 @@ def confirm(db: Session, *, member_id: int, product_code: str, period_code: str,
     """
     if not accepted_terms:
         raise ValidationFailed("accept_terms", MUST_ACCEPT)
+    if actor.is_member and not policies_service.acts_for(db, actor=actor, member_id=member_id):
+        raise ValidationFailed("insured_id", NOT_YOURS)
     product, period = catalog_service.product_and_period(db, product_code=product_code,
                                                          period_code=period_code)
     waiting = db.scalar(select(Policy).where(
@@ -99,6 +102,12 @@ def confirm(db: Session, *, member_id: int, product_code: str, period_code: str,
         Policy.period_id == period.id, Policy.status == domain.UNPAID))
     if waiting is not None:
         return waiting, False
-    return policies_service.enrol(db, member_id=member_id, product_code=product_code,
-                                  period_code=period_code, actor=actor, on=on, paid=False,
-                                  declaration=declaration), True
+    policy = policies_service.enrol(db, member_id=member_id, product_code=product_code,
+                                    period_code=period_code, actor=actor, on=on, paid=False,
+                                    declaration=declaration)
+    if actor.is_member and member_id != actor.member_id:
+        # A dependant's premium is owed by the member who pays for them: it is their due
+        # to see under My premiums and to pay online (premiums.checkout is the owner's).
+        db.execute(update(PremiumDue).where(PremiumDue.policy_id == policy.id)
+                   .values(member_id=actor.member_id))
+    return policy, True

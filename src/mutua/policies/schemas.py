@@ -69,6 +69,8 @@ class PolicyOut(BaseModel):
 class QuoteIn(BaseModel):
     product_code: str = Field(max_length=40)
     period_code: str = Field(max_length=20)
+    insured_id: Id | None = Field(default=None, description="a dependant the member pays "
+                                  "for (GET /enrolment/dependants); omitted: the member")
 
 
 class ConfirmIn(QuoteIn):
@@ -122,3 +124,19 @@ class DueOut(BaseModel):
 class ConfirmOut(BaseModel):
     policy: PolicyOut
     due: DueOut
+
+
+class DependantIn(BaseModel):
+    name: str = Field(min_length=1, max_length=60)
+    id_number: str = Field(max_length=40, description="resident ID number (GB 11643)")
+    relation: str = Field(max_length=8, description="child, parent or spouse")
+    occupation_code: str = Field(max_length=12)
+
+
+class DependantOut(BaseModel):
+    id: int
+    member_number: str
+    name: str
+    relation: str
+    birth_date: date
+    occupation_class: int

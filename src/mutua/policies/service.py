@@ -105,8 +105,8 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
     "yes"/"no"), required when the product asks one and kept with the policy.
     """
     on = on or shanghai_today()
-    if actor.is_member and actor.member_id != member_id:
-        raise Forbidden("members enrol only themselves")
+    if actor.is_member and not acts_for(db, actor=actor, member_id=member_id):
+        raise Forbidden("members enrol only themselves and the dependants they pay for")
     member = db.get(Member, member_id)
     if member is None or member.status != "active":
         raise NotFound(f"member {member_id} not found or not active")
@@ -419,11 +419,21 @@ def refund_quote(policy: Policy, *, on: date) -> domain.Refund:
 
 
 def get(db: Session, *, policy_id: int, actor: Principal) -> Policy:
-    """A policy; a member asking for another member's policy gets NotFound."""
+    """A policy; a member asking for another member's policy (not a dependant's they pay
+    for) gets NotFound."""
     policy = db.get(Policy, policy_id)
-    if policy is None or (actor.is_member and policy.member_id != actor.member_id):
+    if policy is None or (actor.is_member
+                          and not acts_for(db, actor=actor, member_id=policy.member_id)):
         raise NotFound(f"policy {policy_id} not found")
     return policy
+
+
+def acts_for(db: Session, *, actor: Principal, member_id: int) -> bool:
+    """A member acts for themself and for the dependants they pay for (members.dependants)."""
+    from mutua.members import dependants
+
+    return actor.member_id == member_id or dependants.pays_for(
+        db, payer_id=actor.member_id, member_id=member_id)
 
 
 def check_may_read_member(*, member_id: int, actor: Principal) -> None:

@@ -52,7 +52,10 @@ def document(db: Session, policy: Policy) -> pdf.Document:
     product = db.get(Product, policy.product_id)
     project = db.get(Project, policy.project_id)
     period = db.get(SalePeriod, policy.period_id)
-    member = members_service.get(db, member_id=policy.member_id, actor=SYSTEM)
+    insured = members_service.get(db, member_id=policy.member_id, actor=SYSTEM)
+    # a dependant's policy is held and paid for by the member who pays for them
+    holder = members_service.get(db, member_id=insured.payer_id, actor=SYSTEM) \
+        if insured.payer_id is not None else insured
     cover = policies_service.cover_on(db, policy_id=policy.id,
                                       on=max(policy.cover_start, min(policy.cover_end,
                                                                      policy.enrolled_on)))
@@ -62,8 +65,8 @@ def document(db: Session, policy: Policy) -> pdf.Document:
     sections = [
         pdf.Section(_("Policy"), [
             (_("Policy number"), policy.policy_number),
-            (_("Policyholder (member)"), f"{member.name} {member.member_number}"),
-            (_("Insured person"), member.name),
+            (_("Policyholder (member)"), f"{holder.name} {holder.member_number}"),
+            (_("Insured person"), insured.name),
             (_("Product"), product.name_zh), (_("Sale period"), period.code),
             (_("Enrolled on"), format_date(policy.enrolled_on)),
             (_("Cover"), f"{format_date(policy.cover_start)} – {format_date(policy.cover_end)}"),

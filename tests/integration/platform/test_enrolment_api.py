@@ -50,8 +50,7 @@ def test_a_quote_gives_the_terms_for_this_member(client, db):
 
 
 def test_confirm_makes_one_unpaid_policy_paid_through_the_payment_interface(
-        client, db, monkeypatch):
-    monkeypatch.setenv("MUTUA_PAYMENT_CALLBACK_SECRET", "c" * 40)
+        client, db, online_payments):
     f.accident_project(db)
     m = f.member(db, login=True)
     h = f.member_headers(client, db, m)
@@ -100,3 +99,35 @@ def test_staff_cannot_use_the_members_buying_routes(client, db):
     f.accident_project(db)
     h = f.staff_headers(client, db, Role.UNDERWRITER)
     assert client.get("/api/v1/enrolment/offers", headers=h).status_code == 403
+
+
+def test_a_member_buys_cover_for_a_dependant_and_sees_it(client, db):
+    from mutua.members.idcard import make_id_number
+
+    f.accident_project(db, max_age=80)
+    payer = f.member(db, login=True, birth=date(1980, 1, 1))
+    stranger = f.member(db, login=True)
+    h = f.member_headers(client, db, payer)
+    mother = client.post("/api/v1/enrolment/dependants", headers=h, json={
+        "name": "母亲", "id_number": make_id_number("440305", date(1960, 3, 3), 88),
+        "relation": "parent", "occupation_code": "A0103"})
+    assert mother.status_code == 201, mother.text
+    mid = mother.json()["id"]
+    bad = client.post("/api/v1/enrolment/dependants", headers=h, json={
+        "name": "X", "id_number": "123", "relation": "parent", "occupation_code": "A0103"})
+    assert bad.status_code == 422 and bad.json()["problems"][0]["field"] == "id_number"
+    offers = client.get(f"/api/v1/enrolment/offers?insured_id={mid}", headers=h).json()
+    assert offers[0]["age"] >= 60  # quoted on the dependant's own age
+    body = {"product_code": "TEST-ACC-1", "period_code": "P1", "accept_terms": True,
+            "insured_id": mid}
+    # someone else's dependant: refused, nothing stored
+    other = client.post("/api/v1/enrolment/confirm",
+                        headers=f.member_headers(client, db, stranger), json=body)
+    assert other.status_code == 422 and other.json()["problems"][0]["field"] == "insured_id"
+    ok = client.post("/api/v1/enrolment/confirm", headers=h, json=body)
+    assert ok.status_code == 201, ok.text
+    policy_id = ok.json()["policy"]["id"]
+    assert ok.json()["policy"]["member_id"] == mid
+    assert client.get(f"/api/v1/policies/{policy_id}", headers=h).status_code == 200
+    assert client.get(f"/api/v1/policies/{policy_id}",
+                      headers=f.member_headers(client, db, stranger)).status_code == 404

@@ -28,9 +28,8 @@ NO_RISKS = {"declare.rrt_planned": "no", "declare.in_hospital": "no"}
 
 
 @pytest.fixture(autouse=True)
-def callback_secret(monkeypatch):
-    """The payment provider's callbacks are verified with this secret (none: refused)."""
-    monkeypatch.setenv("MUTUA_PAYMENT_CALLBACK_SECRET", "c" * 40)
+def _members_pay_online(online_payments):
+    """Every journey here may end in an online payment."""
 
 
 def kidney_project_on_sale(db):
@@ -218,3 +217,76 @@ def test_staff_download_a_members_policy_document(client, db):
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert client.get(f"/staff/members/{m.id + 1}/policies/{p.id}/document.pdf"
                       ).status_code == 404
+
+
+# --- families ------------------------------------------------------------------------------
+
+def add_child(client, *, name="小明", birth=date(2016, 4, 1), seq=31, relation="child"):
+    from mutua.members.idcard import make_id_number
+
+    return post_form(client, "/me/family", {
+        "name": name, "id_number": make_id_number("440305", birth, seq),
+        "relation": relation, "occupation_code": "A0103"})
+
+
+def test_a_member_adds_a_child_buys_cover_for_them_and_pays(client, db):
+    from mutua.members.models import Member
+
+    f.accident_project(db, min_age=0)
+    payer = _member_signed_in(client, db, birth=date(1985, 1, 1))
+    added = add_child(client)
+    assert added.status_code == 303
+    child = db.scalar(select(Member).where(Member.payer_id == payer.id))
+    assert child.relation == "child" and child.birth_date == date(2016, 4, 1)
+    page = client.get(f"/me/enrol?insured={child.id}")
+    assert "小明" in page.text and f"/me/enrol/TEST-ACC-1/P1?insured={child.id}" in page.text
+    confirmed = post_form(client, "/me/enrol/TEST-ACC-1/P1",
+                          {"accept_terms": "yes", "insured_id": str(child.id)},
+                          from_page=f"/me/enrol/TEST-ACC-1/P1?insured={child.id}")
+    assert confirmed.status_code == 303, confirmed.text[:300]
+    policy = db.scalar(select(Policy).where(Policy.member_id == child.id))
+    assert policy.age_at_start < 18  # rated on the child's own age
+    due = db.scalar(select(PremiumDue).where(PremiumDue.policy_id == policy.id))
+    assert due.member_id == payer.id  # the payer owes it
+    paid = post_form(client, confirmed.headers["location"], {})
+    assert paid.status_code == 303
+    assert client.get(paid.headers["location"]).status_code == 200  # the payer sees it
+    family = client.get("/me/family")
+    assert policy.policy_number in family.text
+    pdf = client.get(f"/me/policies/{policy.id}/document.pdf")
+    assert pdf.status_code == 200
+
+
+def test_bad_dependants_are_refused_with_the_field_and_nothing_stored(client, db):
+    from mutua.members.models import Member
+
+    payer = _member_signed_in(client, db, birth=date(1985, 1, 1))
+    bad_id = post_form(client, "/me/family", {"name": "小红", "id_number": "440305201604010000",
+                                              "relation": "child", "occupation_code": "A0103"})
+    assert bad_id.status_code == 422 and "身份证" in bad_id.text
+    older_child = add_child(client, birth=date(1960, 1, 1))
+    assert older_child.status_code == 422
+    bad_relation = add_child(client, relation="cousin")
+    assert bad_relation.status_code == 422
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Member)
+                     .where(Member.payer_id == payer.id)) == 0
+
+
+def test_another_members_dependant_cannot_be_chosen(client, db):
+    from mutua.members import dependants
+
+    f.accident_project(db, min_age=0)
+    other = f.member(db, birth=date(1980, 1, 1))
+    theirs = dependants.add(db, payer_id=other.id, name="别人家孩子",
+                            id_number=__import__("mutua.members.idcard", fromlist=["x"])
+                            .make_id_number("440305", date(2012, 1, 1), 55),
+                            relation="child", occupation_code="A0103", actor=SYSTEM)
+    db.commit()
+    _member_signed_in(client, db)
+    assert client.get(f"/me/enrol?insured={theirs.id}").status_code == 404
+    refused = post_form(client, "/me/enrol/TEST-ACC-1/P1",
+                        {"accept_terms": "yes", "insured_id": str(theirs.id)},
+                        from_page="/me/enrol")
+    assert refused.status_code == 404
+    assert policies_of(db, theirs) == 0

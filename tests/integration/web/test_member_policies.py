@@ -20,8 +20,7 @@ def _member_signed_in(client, db, **kw):
     return m
 
 
-def test_a_member_joins_an_open_product_and_sees_the_policy(client, db, monkeypatch):
-    monkeypatch.setenv("MUTUA_PAYMENT_CALLBACK_SECRET", "c" * 40)
+def test_a_member_joins_an_open_product_and_sees_the_policy(client, db, online_payments):
     f.accident_project(db)
     m = _member_signed_in(client, db)
     page = client.get("/me/enrol")

@@ -87,9 +87,11 @@ def _benefit_rows(product, cover) -> list[dict]:
 
 
 def own_policy(db, policy_id: int, principal: Principal):
-    """The member's own policy; another member's is refused (403), an unknown one is 404."""
+    """The member's own policy, or a dependant's they pay for; another member's is refused
+    (403), an unknown one is 404."""
     policy = policies_service.get(db, policy_id=policy_id, actor=SYSTEM)
-    own(policy.member_id, principal)
+    if not policies_service.acts_for(db, actor=principal, member_id=policy.member_id):
+        own(policy.member_id, principal)
     return policy
 
 

@@ -16,14 +16,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import Depends, Form, Request, Response
+from fastapi import Depends, Form, Query, Request, Response
 
 from mutua.auth.roles import Role
-from mutua.auth.security import Principal
+from mutua.auth.security import SYSTEM, Principal
 from mutua.catalog.models import Product, Project
 from mutua.dates import today
 from mutua.deps import DbSession, PathId, PathText, Router, allow
 from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
+from mutua.members import dependants
 from mutua.members import service as members_service
 from mutua.policies import domain as policies_domain
 from mutua.policies import dues, offers
@@ -84,13 +85,26 @@ def _sums(product, offer) -> list[dict]:
              else product.waiting_days} for b in product.benefits]
 
 
+Insured = Annotated[int | None, Query(ge=1, le=2**62)]
+
+
+def insured_person(db, principal: Principal, insured: int | None):
+    """Who the cover is for: the member, or a dependant they pay for (another's: 404)."""
+    if insured is None or insured == principal.member_id:
+        return members_service.get(db, member_id=principal.member_id, actor=principal)
+    return dependants.get(db, payer_id=principal.member_id, dependant_id=insured)
+
+
 @router.get("/enrol")
-def enrol_page(request: Request, db: DbSession, principal: Principal = Member):
-    member = members_service.get(db, member_id=principal.member_id, actor=principal)
+def enrol_page(request: Request, db: DbSession, insured: Insured = None,
+               principal: Principal = Member):
+    member = insured_person(db, principal, insured)
     rows = [_row(o, member) for o in offers.for_member(db, member=member, actor=principal)]
     return render(request, "member/enrol.html", eligible=[r for r in rows if not r["reasons"]],
                   needs_labs=[r for r in rows if r["needs_labs"]],
-                  not_for_you=[r for r in rows if r["reasons"] and not r["needs_labs"]])
+                  not_for_you=[r for r in rows if r["reasons"] and not r["needs_labs"]],
+                  insured=member if member.id != principal.member_id else None,
+                  family=dependants.of_payer(db, payer_id=principal.member_id))
 
 
 def _offer(db, principal: Principal, member, product_code: str, period_code: str):
@@ -102,9 +116,10 @@ def _offer(db, principal: Principal, member, product_code: str, period_code: str
 
 
 def _confirm_page(request: Request, db, principal: Principal, product_code: str,
-                  period_code: str, *, answers: dict[str, str] | None = None,
+                  period_code: str, *, insured: int | None = None,
+                  answers: dict[str, str] | None = None,
                   problems: list[Problem] | None = None, status_code: int = 200):
-    member = members_service.get(db, member_id=principal.member_id, actor=principal)
+    member = insured_person(db, principal, insured)
     found = _offer(db, principal, member, product_code, period_code)
     row = _row(found, member)
     on = today()
@@ -121,13 +136,14 @@ def _confirm_page(request: Request, db, principal: Principal, product_code: str,
         last_cooling_day=on + timedelta(days=policies_domain.COOLING_OFF_DAYS - 1),
         pay_by=policies_domain.grace_end(on, found.product.grace_days),
         terms_problem=by_field.pop("accept_terms", None),
+        insured=member if member.id != principal.member_id else None,
         problems=list(by_field.values()))
 
 
 @router.get("/enrol/{product_code}/{period_code}")
 def confirm_page(product_code: PathText, period_code: PathText, request: Request,
-                 db: DbSession, principal: Principal = Member):
-    return _confirm_page(request, db, principal, product_code, period_code)
+                 db: DbSession, insured: Insured = None, principal: Principal = Member):
+    return _confirm_page(request, db, principal, product_code, period_code, insured=insured)
 
 
 async def declared(request: Request) -> dict[str, str]:
@@ -146,10 +162,12 @@ def confirm(
     db: DbSession,
     answers: Annotated[dict[str, str], Depends(declared)],
     accept_terms: Annotated[str, Form(max_length=8)] = "",
+    insured_id: Annotated[int | None, Form(ge=1, le=2**62)] = None,
     principal: Principal = Member,
 ):
+    insured = insured_person(db, principal, insured_id)  # another's dependant: 404
     try:
-        policy, _new = offers.confirm(db, member_id=principal.member_id,
+        policy, _new = offers.confirm(db, member_id=insured.id,
                                       product_code=product_code, period_code=period_code,
                                       declaration=answers, accepted_terms=accept_terms == "yes",
                                       actor=principal)
@@ -157,7 +175,7 @@ def confirm(
         db.rollback()
         problems = getattr(exc, "problems", None) or [Problem("policy", _(ALREADY_HELD))]
         return _confirm_page(request, db, principal, product_code, period_code,
-                             answers=answers, problems=list(problems),
+                             insured=insured_id, answers=answers, problems=list(problems),
                              status_code=exc.status_code)
     return redirect(f"/me/policies/{policy.id}/pay")
 
@@ -209,3 +227,49 @@ def document(policy_id: PathId, request: Request, db: DbSession,
              principal: Principal = Member) -> Response:
     policy = own_policy(db, policy_id, principal)
     return policy_document.response(db, policy)
+
+
+# --- family: dependants the member pays cover for ---------------------------------------
+
+RELATION_LABELS = {"child": N_("Child"), "parent": N_("Parent"), "spouse": N_("Spouse")}
+
+
+def _family_page(request: Request, db, principal: Principal, *, form: dict | None = None,
+                 problems: list[str] | None = None, status_code: int = 200):
+    from mutua.web.pages.staff_members import occupation_groups
+
+    family = dependants.of_payer(db, payer_id=principal.member_id)
+    # read as the system: these are the payer's own dependants, found by payer just above
+    held = {d.id: policies_service.list_for_member(db, member_id=d.id, actor=SYSTEM)[0]
+            for d in family}
+    return render(request, "member/family.html", status_code=status_code, family=family,
+                  policies=held, relations=RELATION_LABELS, groups=occupation_groups(),
+                  form=form or {}, problems=problems or [], today=today(),
+                  max_dependants=dependants.MAX_DEPENDANTS)
+
+
+@router.get("/family")
+def family_page(request: Request, db: DbSession, principal: Principal = Member):
+    return _family_page(request, db, principal)
+
+
+@router.post("/family")
+def add_dependant(
+    request: Request,
+    db: DbSession,
+    name: Annotated[str, Form(max_length=60)] = "",
+    id_number: Annotated[str, Form(max_length=40)] = "",
+    relation: Annotated[str, Form(max_length=8)] = "",
+    occupation_code: Annotated[str, Form(max_length=12)] = "",
+    principal: Principal = Member,
+):
+    form = {"name": name, "id_number": id_number, "relation": relation,
+            "occupation_code": occupation_code}
+    try:
+        dependants.add(db, payer_id=principal.member_id, name=name, id_number=id_number,
+                       relation=relation, occupation_code=occupation_code, actor=principal)
+    except (ValidationFailed, Conflict) as exc:
+        db.rollback()
+        return _family_page(request, db, principal, form=form, problems=describe_all(exc),
+                            status_code=exc.status_code)
+    return redirect("/me/family?done=added")
