@@ -290,3 +290,33 @@ def test_another_members_dependant_cannot_be_chosen(client, db):
                         from_page="/me/enrol")
     assert refused.status_code == 404
     assert policies_of(db, theirs) == 0
+
+
+def test_the_payer_reports_and_follows_a_claim_on_a_dependants_policy(client, db):
+    from mutua.members import dependants
+    from mutua.members.idcard import make_id_number
+    from tests.integration.web.conftest import csrf_of
+
+    f.accident_project(db, min_age=0)
+    payer = f.member(db, login=True, birth=date(1985, 1, 1))
+    stranger = f.member(db, login=True)
+    child = dependants.add(db, payer_id=payer.id, name="小刚",
+                           id_number=make_id_number("440305", date(2014, 2, 2), 61),
+                           relation="child", occupation_code="A0103", actor=SYSTEM)
+    p = f.policy(db, member=child, on=shanghai_today() - timedelta(days=20))
+    db.commit()
+    sign_in(client, payer.member_number, f.PASSWORD)
+    form = client.get("/me/claims/new")
+    assert f'value="{p.id}|medical"' in form.text
+    reported = client.post("/me/claims/new", data={
+        "csrf_token": csrf_of(form.text), "cover": f"{p.id}|medical", "event_type": "accident",
+        "event_date": (shanghai_today() - timedelta(days=2)).isoformat(), "place": "深圳",
+        "description": "上学路上摔倒", "invoice_amount": "300"}, follow_redirects=False)
+    assert reported.status_code == 303, reported.text[-800:]
+    claim_path = reported.headers["location"]
+    assert client.get(claim_path).status_code == 200
+    assert "/me/claims/" in client.get("/me/claims").text
+    client.post("/signout", follow_redirects=False)
+    client.cookies.clear()
+    sign_in(client, stranger.member_number, f.PASSWORD)
+    assert client.get(claim_path).status_code in (403, 404)
