@@ -219,6 +219,11 @@ def pay(policy_id: PathId, request: Request, db: DbSession, principal: Principal
         db.rollback()
         return _pay_page(request, db, principal, own_policy(db, policy_id, principal),
                          problems=describe_all(exc), status_code=exc.status_code)
+    db.refresh(policy)
+    if policy.status == policies_domain.UNPAID:
+        # taken but not matched to the due (paid after its pay-by date): finance sees it in
+        # the reconciliation queue; My premiums shows where it stands
+        return redirect("/me/premiums")
     return redirect(f"/me/policies/{policy.id}?done=enrolled")
 
 
