@@ -147,8 +147,9 @@ def confirm_page(product_code: PathText, period_code: PathText, request: Request
 
 
 async def declared(request: Request) -> dict[str, str]:
-    """The declaration's answers from the form (fields ``declare.<question code>``), at
-    most 20 read; the rule (policies.domain.declaration_problems) refuses unknown codes."""
+    """The declaration's answers from the form (fields ``declare.<question code>``, among
+    its first 40 fields, each cut to 8 characters); the rule
+    (policies.domain.declaration_problems) refuses unknown codes and answers."""
     form = await request.form()
     return {k.removeprefix("declare."): str(v)[:8] for k, v in list(form.items())[:40]
             if k.startswith("declare.")}
