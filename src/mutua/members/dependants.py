@@ -61,9 +61,9 @@ def add(db: Session, *, payer_id: int, name: str, id_number: str, relation: str,
     payer = members_service.get(db, member_id=payer_id, actor=actor)
     if payer.payer_id is not None:
         raise ValidationFailed("relation", "a dependant cannot add dependants of their own")
-    valid = members_service.validate(MemberIn(
-        name=name, id_number=id_number, phone=payer.phone, occupation_code=occupation_code,
-        city=payer.city))
+    valid = members_service.validate({"name": name, "id_number": id_number,
+                                      "phone": payer.phone, "occupation_code": occupation_code,
+                                      "city": payer.city})
     problems = relation_problems(relation, payer_birth=payer.birth_date,
                                  birth=valid.birth_date, sex=valid.sex, on=shanghai_today())
     if len(of_payer(db, payer_id=payer_id)) >= MAX_DEPENDANTS:

@@ -62,10 +62,16 @@ def offer_out(o: offers.MemberOffer) -> OfferOut:
                      for q in (product.underwriting or {}).get("declaration") or []])
 
 
+def _payer(db, actor: Principal):
+    """The signed-in member (a staff login has no member record: 404)."""
+    return members_service.get(db, member_id=actor.member_id, actor=actor)
+
+
 def _offers(db, actor: Principal, insured_id: int | None) -> list[offers.MemberOffer]:
     """Offers for the member, or for a dependant they pay for (another's: 404)."""
-    if insured_id is None or insured_id == actor.member_id:
-        member = members_service.get(db, member_id=actor.member_id, actor=actor)
+    payer = _payer(db, actor)
+    if insured_id is None or insured_id == payer.id:
+        member = payer
     else:
         member = dependants.get(db, payer_id=actor.member_id, dependant_id=insured_id)
     return offers.for_member(db, member=member, actor=actor)
@@ -94,8 +100,9 @@ def quote(body: QuoteIn, db: DbSession, actor: Member) -> OfferOut:
 @router.post("/confirm", response_model=ConfirmOut, status_code=201)
 def confirm(body: ConfirmIn, db: DbSession, actor: Member) -> Response:
     """Buy: an unpaid policy and its premium due; cover starts when the due is paid."""
+    payer = _payer(db, actor)
     policy, created = offers.confirm(
-        db, member_id=body.insured_id or actor.member_id, product_code=body.product_code,
+        db, member_id=body.insured_id or payer.id, product_code=body.product_code,
         period_code=body.period_code, declaration=body.declaration,
         accepted_terms=body.accept_terms, actor=actor)
     owed = dues.find(db, project_id=policy.project_id, reference=policy.policy_number)
@@ -115,12 +122,12 @@ def dependant_out(d) -> DependantOut:
 
 @router.get("/dependants", response_model=list[DependantOut])
 def list_dependants(db: DbSession, actor: Member) -> list[DependantOut]:
-    return [dependant_out(d) for d in dependants.of_payer(db, payer_id=actor.member_id)]
+    return [dependant_out(d) for d in dependants.of_payer(db, payer_id=_payer(db, actor).id)]
 
 
 @router.post("/dependants", response_model=DependantOut, status_code=201)
 def add_dependant(body: DependantIn, db: DbSession, actor: Member) -> DependantOut:
     """Add a child, parent or spouse the member pays cover for (their ID number checked)."""
     return dependant_out(dependants.add(
-        db, payer_id=actor.member_id, name=body.name, id_number=body.id_number,
+        db, payer_id=_payer(db, actor).id, name=body.name, id_number=body.id_number,
         relation=body.relation, occupation_code=body.occupation_code, actor=actor))

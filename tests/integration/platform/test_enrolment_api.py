@@ -99,6 +99,8 @@ def test_staff_cannot_use_the_members_buying_routes(client, db):
     f.accident_project(db)
     h = f.staff_headers(client, db, Role.UNDERWRITER)
     assert client.get("/api/v1/enrolment/offers", headers=h).status_code == 403
+    admin = f.staff_headers(client, db, Role.ADMIN)  # no member record of their own
+    assert client.get("/api/v1/enrolment/dependants", headers=admin).status_code == 404
 
 
 def test_a_member_buys_cover_for_a_dependant_and_sees_it(client, db):

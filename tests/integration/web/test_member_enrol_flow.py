@@ -268,6 +268,8 @@ def test_bad_dependants_are_refused_with_the_field_and_nothing_stored(client, db
     assert older_child.status_code == 422
     bad_relation = add_child(client, relation="cousin")
     assert bad_relation.status_code == 422
+    blank = post_form(client, "/me/family", {})
+    assert blank.status_code == 422 and "姓名" in blank.text
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(Member)
                      .where(Member.payer_id == payer.id)) == 0
