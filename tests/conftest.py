@@ -156,3 +156,15 @@ def client(app):
 
     with TestClient(app) as c:
         yield c
+
+
+@pytest.fixture
+def online_payments(monkeypatch):
+    """Members may pay online: the payment provider's callbacks are verified with a secret
+    (none set: every callback, so every online payment, is refused)."""
+    from mutua.settings import get_settings
+
+    monkeypatch.setenv("MUTUA_PAYMENT_CALLBACK_SECRET", "c" * 40)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()

@@ -51,6 +51,7 @@ class World:
     proposal_title: str
     waiting_login: str  # a member whose claim needs documents the handler will ask for
     waiting_claim_number: str
+    buyer_login: str  # a member with no policy yet, who buys one that asks a declaration
     sms_file: Path  # what the console SMS sender wrote: the codes a person would receive
 
 
@@ -80,6 +81,16 @@ def _arrange(url: str, today: date) -> dict:
                 code="E2E", sale_start=previous.start, sale_end=today + timedelta(days=30)))
             catalog_service.load_definition(db, defn=defn, actor=SYSTEM)
             joined = previous.start + timedelta(days=3)
+            declared = f.accident_definition(code="E2D", sale_start=previous.start,
+                                             sale_end=today + timedelta(days=30))
+            declared["products"][0]["name_zh"] = "高危作业告知意外险"
+            declared["products"][0]["underwriting"] = {"declaration": [{
+                "code": "hazardous_work", "zh": "您目前是否从事高空、井下或爆破作业？",
+                "en": "Do you work at height, underground or with explosives?",
+                "refuse_on": "yes"}]}
+            catalog_service.load_definition(
+                db, defn=catalog_service.check_definition(declared), actor=SYSTEM)
+            buyer = f.member(db, login=True, name="赵新保", birth=date(1992, 8, 8))
             me = f.member(db, login=True, name="陈小骑", birth=date(1988, 3, 9))
             other = f.member(db, login=True, name="林大运", birth=date(1986, 7, 21))
             f.policy(db, member=me, product_code="E2E-1", on=joined)
@@ -114,7 +125,8 @@ def _arrange(url: str, today: date) -> dict:
                     "other_policy_id": theirs.id, "other_claim_id": claim.id,
                     "quarter_to_close": str(previous), "proposal_title": title,
                     "waiting_login": patient.member_number,
-                    "waiting_claim_number": waiting.claim_number}
+                    "waiting_claim_number": waiting.claim_number,
+                    "buyer_login": buyer.member_number}
     finally:
         engine.dispose()
 
@@ -144,7 +156,8 @@ def world(tmp_path_factory) -> World:
     env = dict(os.environ, MUTUA_DATABASE_URL=url, MUTUA_UPLOAD_DIR=str(folder / "uploads"),
                MUTUA_LOGIN_ATTEMPTS_PER_MINUTE="1000",
                MUTUA_SMS_CONSOLE_FILE=str(folder / "sms.log"),
-               MUTUA_EMAIL_CONSOLE_FILE=str(folder / "email.log"))
+               MUTUA_EMAIL_CONSOLE_FILE=str(folder / "email.log"),
+               MUTUA_PAYMENT_CALLBACK_SECRET="e2e-" + "s" * 40)  # members pay online
     log = (folder / "server.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "mutua.web.app:create_app", "--factory",

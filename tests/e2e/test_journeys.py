@@ -42,6 +42,24 @@ def check(page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
 
 
+def buy_first_offer(page, world, name: str) -> None:
+    """Choose the first product offered (not the one kept for the declaration journey),
+    confirm its terms declaring no risk, pay online: cover starts."""
+    page.goto(f"{world.base_url}/me/enrol")
+    check(page, name)
+    page.locator("main a.button[href^='/me/enrol/']:not([href^='/me/enrol/E2D-'])").first.click()
+    page.wait_for_url(re.compile(r"/me/enrol/[^/?]+/[^/?]+$"))
+    check(page, f"{name}-confirm")
+    for question in page.locator("#declaration fieldset.question").all():
+        question.locator("input[value=no]").check()
+    page.check("input[name=accept_terms]")
+    page.click("#confirm-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/me/policies/\d+/pay$"))
+    check(page, f"{name}-pay")
+    page.click("#pay-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/me/policies/\d+\?done=enrolled"))
+
+
 def test_a_member_on_a_phone_enrols_claims_votes_and_adds_a_result(world, browser_for):
     page = browser_for(PHONE)
     sign_in(page, world, world.member_login, world.member_password)
@@ -50,10 +68,7 @@ def test_a_member_on_a_phone_enrols_claims_votes_and_adds_a_result(world, browse
     check(page, "member-home")
 
     # Join an open product; the page explains any that are refused.
-    page.goto(f"{world.base_url}/me/enrol")
-    check(page, "member-enrol")
-    page.locator("form[action='/me/enrol'] button[type=submit]").first.click()
-    page.wait_for_url(re.compile(r"/me/policies/\d+\?done=enrolled"))
+    buy_first_offer(page, world, "member-enrol")
     assert "参保成功" in page.inner_text("main")
     check(page, "member-policy")
     page.goto(page.url.split("?")[0] + "/cancel")  # the refund quote; not confirmed here
@@ -103,6 +118,33 @@ def test_a_member_on_a_phone_enrols_claims_votes_and_adds_a_result(world, browse
     page.wait_for_selector("#egfr-chart .main-svg")
     assert page.locator("#results ~ .table-wrap tbody tr").count() == 2  # the old and the new
     check(page, "member-health")
+
+
+
+def test_a_member_picks_confirms_declares_pays_and_downloads_the_policy(world, browser_for):
+    page = browser_for(PHONE)
+    sign_in(page, world, world.buyer_login, world.member_password)
+    page.goto(f"{world.base_url}/me/enrol")
+    page.click("main a.button[href='/me/enrol/E2D-1/P1']")
+    page.wait_for_url(re.compile(r"/me/enrol/E2D-1/P1$"))
+    assert "主要责任免除" in page.inner_text("main") and "犹豫期" in page.inner_text("main")
+    check(page, "member-enrol-declare")
+    # a declined risk: refused with the reason, nothing bought
+    page.check("input[name='declare.hazardous_work'][value=yes]")
+    page.check("input[name=accept_terms]")
+    page.click("#confirm-form button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert "不承保该风险" in page.inner_text("main")
+    check(page, "member-enrol-declined")
+    page.check("input[name='declare.hazardous_work'][value=no]")
+    page.check("input[name=accept_terms]")
+    page.click("#confirm-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/me/policies/\d+/pay$"))
+    page.click("#pay-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/me/policies/\d+\?done=enrolled"))
+    href = page.locator("#policy-document").get_attribute("href")
+    document = page.request.get(f"{world.base_url}{href}")
+    assert document.status == 200 and document.body().startswith(b"%PDF")
 
 
 def test_a_claims_handler_decides_the_claim(world, browser_for):

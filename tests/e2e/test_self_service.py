@@ -14,7 +14,7 @@ from mutua.dates import today as shanghai_today
 from mutua.members.idcard import make_id_number
 from mutua.notify.sms import read_console
 from tests.e2e.conftest import DESKTOP, PHONE
-from tests.e2e.test_journeys import INVOICE, check, sign_in
+from tests.e2e.test_journeys import INVOICE, buy_first_offer, check, sign_in
 
 pytestmark = pytest.mark.e2e
 PHONE_NUMBER = "13766668888"
@@ -64,9 +64,8 @@ def test_a_person_joins_on_a_phone_with_the_sms_code(world, browser_for):
     assert "与我们发送的验证码不符" in page.inner_text("main")  # nothing stored; try again
     enter_code(page, "/join", code, PASSWORD)
     page.wait_for_url(re.compile(r"/me/enrol"))
-    # straight on to a product, as a member
-    page.locator("form[action='/me/enrol'] button[type=submit]").first.click()
-    page.wait_for_url(re.compile(r"/me/policies/\d+\?done=enrolled"))
+    # straight on to a product, as a member: its terms, then payment
+    buy_first_offer(page, world, "join-enrol")
 
 
 IMPORTED_PHONES = ("13766669001", "13766669002", "13766669003")

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
@@ -55,6 +55,29 @@ def _no_float(v):
     if isinstance(v, float):
         raise ValueError("write amounts and rates as strings, e.g. \"0.15\", not floats")
     return v
+
+
+class DeclarationQuestion(_Strict):
+    """One health-declaration question (健康告知) a product asks before it is bought; see
+    policies.domain.declaration_problems for how the answers are read."""
+
+    code: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")
+    zh: str = Field(min_length=1, max_length=200)
+    en: str = Field(min_length=1, max_length=300)
+    refuse_on: Literal["yes", "no"] | None = "yes"
+
+
+def _checked_declaration(underwriting: dict) -> dict:
+    """underwriting["declaration"], if given: at most 10 well-formed questions, codes unique."""
+    if "declaration" not in underwriting:
+        return underwriting
+    questions = underwriting["declaration"]
+    if not isinstance(questions, list) or len(questions) > 10:
+        raise ValueError("declaration must be a list of at most 10 questions")
+    checked = [DeclarationQuestion.model_validate(q).model_dump() for q in questions]
+    if len({q["code"] for q in checked}) != len(checked):
+        raise ValueError("declaration question codes must be unique")
+    return {**underwriting, "declaration": checked}
 
 
 class BenefitDef(_Strict):
@@ -126,7 +149,8 @@ class ProductDef(_Strict):
     # The rules a CKD product underwrites by (stages, albuminuria, labs): at most 20,000
     # characters as JSON (10 MB of "notes" were stored here once).
     underwriting: Annotated[dict[str, Any], Field(max_length=50),
-                            AfterValidator(bounded_json(20_000))] = {}
+                            AfterValidator(bounded_json(20_000)),
+                            AfterValidator(_checked_declaration)] = {}
     benefits: list[BenefitDef] = Field(max_length=30)
     coefficients: CoefficientsDef
     periods: list[PeriodDef] = Field(default=[], max_length=100)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from mutua.audit import service as audit
@@ -110,8 +110,9 @@ def list_claims(db: Session, *, actor: Principal, project_code: str | None = Non
     where = [found_by(search)] if search and search.strip() else []
     if assigned_to is not None:
         where.append(Claim.assigned_to == assigned_to)
-    if actor.is_member:
-        where.append(Claim.member_id == actor.member_id)
+    if actor.is_member:  # their own, and the claims on dependants they pay for
+        where.append(or_(Claim.member_id == actor.member_id, Claim.member_id.in_(
+            select(Member.id).where(Member.payer_id == actor.member_id))))
     elif member_id is not None:
         where.append(Claim.member_id == member_id)
     if project_code:

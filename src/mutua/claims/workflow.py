@@ -247,7 +247,8 @@ def load_claim(db: Session, claim_id: int, actor: Principal, *, lock: bool = Fal
     if lock:
         stmt = stmt.with_for_update()
     claim = db.scalar(stmt)
-    if claim is None or (actor.is_member and claim.member_id != actor.member_id):
+    if claim is None or (actor.is_member and not policies_service.acts_for(
+            db, actor=actor, member_id=claim.member_id)):  # own, or a dependant's they pay for
         raise NotFound(f"claim {claim_id} not found")
     return claim
 

@@ -44,6 +44,7 @@ from mutua.health.models import (
 )
 from mutua.members import service as members_service
 from mutua.members.service import ValidMember
+from mutua.policies import domain as policies_domain
 from mutua.policies import service as policies_service
 from mutua.policies.models import Policy
 
@@ -244,6 +245,12 @@ def _enrol(db: Session, rng, plan, member_ids, periods, actor) -> dict[str, int]
     return counts
 
 
+def _declared(db: Session, product_code: str) -> dict[str, str]:
+    """Demo patients declare none of the risks their product refuses."""
+    product = catalog_service.get_product(db, code=product_code)
+    return policies_domain.clean_declaration((product.underwriting or {}).get("declaration", []))
+
+
 def _underwritten_enrolment(db: Session, member_id: int, product_code: str, on: date,
                             periods, actor) -> str | None:
     """Enrol in ``product_code`` if underwriting takes the patient, else in the product of
@@ -260,7 +267,8 @@ def _underwritten_enrolment(db: Session, member_id: int, product_code: str, on: 
         try:
             with db.begin_nested():
                 policies_service.enrol(db, member_id=member_id, product_code=code,
-                                       period_code=period, actor=actor, on=on)
+                                       period_code=period, actor=actor, on=on,
+                                       declaration=_declared(db, code))
             return code
         except DomainError:
             continue

@@ -37,6 +37,7 @@ from mutua.health.models import (
 from mutua.health.progression import Evidence
 from mutua.members.identifiers import member_number_or_none
 from mutua.members.models import Member
+from mutua.policies import domain as policies_domain
 from mutua.policies import membership
 from mutua.policies.models import Policy
 
@@ -578,43 +579,41 @@ def _a_category(acr: Observation) -> str:
     return clinical.A_CATEGORIES[int(a[0])]
 
 
+def kidney_labs(db: Session, *, member_id: int, on: date) -> policies_domain.KidneyLabs:
+    """The applicant's GFR category (latest creatinine) and albuminuria category (latest
+    ACR), each from a result no older than LAB_MAX_AGE_DAYS on ``on``."""
+    member = db.get(Member, member_id)
+    if member is None:
+        raise NotFound(f"member {member_id} not found")
+    labs = policies_domain.KidneyLabs(max_age_days=LAB_MAX_AGE_DAYS)
+    cr = _lab(db, member_id, "creatinine", on)
+    if cr is None:
+        return labs
+    tested = cr.effective_at.astimezone(SHANGHAI).date()
+    egfr = round(float(clinical.egfr_cr_array(np.array([cr.value]),
+                                              np.array([age_on(member.birth_date, tested)]),
+                                              np.array([member.sex == "F"]))[0]), 1)
+    acr = _lab(db, member_id, "acr", on)
+    return policies_domain.KidneyLabs(clinical.g_category(egfr), egfr, tested,
+                                      _a_category(acr) if acr is not None else None,
+                                      LAB_MAX_AGE_DAYS)
+
+
 def underwrite(db: Session, *, member_id: int, product, on: date) -> str:
     """The applicant's stage from their own stored labs (核保), or why the product refuses.
 
     The creatinine (and the ACR when ``product.underwriting['needs_acr']``) must be no
     older than 90 days on ``on``; the stage must be in ``underwriting['stages']`` (and the
-    albuminuria in ``underwriting['albuminuria']`` when the product lists it). Returns
-    "G3a", or "G2/A2" when the ACR is part of the underwriting.
+    albuminuria in ``underwriting['albuminuria']`` when the product lists it): the rule is
+    policies.domain.kidney_problems. Returns "G3a", or "G2/A2" when the ACR is part of the
+    underwriting.
     """
     uw = dict(product.underwriting or {})
-    member = db.get(Member, member_id)
-    if member is None:
-        raise NotFound(f"member {member_id} not found")
-    cr = _lab(db, member_id, "creatinine", on)
-    if cr is None:
-        raise ValidationFailed("labs", f"needs a creatinine result from the last "
-                                       f"{LAB_MAX_AGE_DAYS} days; none on file")
-    tested = cr.effective_at.astimezone(SHANGHAI).date()
-    egfr = clinical.egfr_cr_array(np.array([cr.value]),
-                                  np.array([age_on(member.birth_date, tested)]),
-                                  np.array([member.sex == "F"]))[0]
-    g = clinical.g_category(round(float(egfr), 1))
-    stage = g
-    if uw.get("needs_acr") or uw.get("albuminuria"):
-        acr = _lab(db, member_id, "acr", on)
-        if acr is None:
-            raise ValidationFailed("labs", f"needs a urine ACR result from the last "
-                                           f"{LAB_MAX_AGE_DAYS} days; none on file")
-        a = _a_category(acr)
-        stage = f"{g}/{a}"
-        if uw.get("albuminuria") and a not in uw["albuminuria"]:
-            raise ValidationFailed("labs", f"stage {stage} is not covered: this product needs "
-                                           f"albuminuria {'/'.join(uw['albuminuria'])}")
-    stages = uw.get("stages") or []
-    if stages and g not in stages:
-        raise ValidationFailed("labs", f"stage {g} (eGFR {egfr:.1f} on {tested}) is not "
-                                       f"covered: this product covers {', '.join(stages)}")
-    return stage
+    labs = kidney_labs(db, member_id=member_id, on=on)
+    problems = policies_domain.kidney_problems(uw, labs)
+    if problems:
+        raise ValidationFailed(problems)
+    return f"{labs.g}/{labs.a}" if uw.get("needs_acr") or uw.get("albuminuria") else labs.g
 
 
 def confirmed_progression(db: Session, *, member_id: int, on: date) -> Evidence:

@@ -27,6 +27,11 @@ class Member(Base):
     city: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(12), default="active")
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A dependant (家属: a child, parent or spouse) is insured under their own member record
+    # and paid for by the member ``payer_id`` (members.dependants); None for everyone else.
+    payer_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), default=None,
+                                                 index=True)
+    relation: Mapped[str | None] = mapped_column(String(8), default=None)
 
 
 class ClosureRequest(Base):

@@ -56,6 +56,123 @@ def eligibility_problems(rules: ProductRules, *, birth_date: date, occupation_cl
 
 
 @dataclass(frozen=True)
+class KidneyLabs:
+    """What kidney underwriting (核保) reads of an applicant's own recent labs: the GFR
+    category of the latest creatinine and the albuminuria category of the latest urine ACR
+    no older than ``max_age_days``; None where there is no such result on file."""
+
+    g: str | None = None
+    egfr: float | None = None
+    tested: date | None = None
+    a: str | None = None
+    max_age_days: int = 90
+
+
+def kidney_problems(underwriting: dict, labs: KidneyLabs) -> list[Problem]:
+    """Why a kidney product's underwriting refuses an applicant with these labs (empty when
+    it accepts). ``underwriting`` is the product's: ``stages`` (GFR categories covered),
+    ``needs_acr`` and ``albuminuria`` (A categories required).
+
+    >>> uw = {"stages": ["G1", "G2"], "needs_acr": True, "albuminuria": ["A2", "A3"]}
+    >>> kidney_problems(uw, KidneyLabs())[0].rule
+    'needs a creatinine result from the last 90 days; none on file'
+    >>> kidney_problems(uw, KidneyLabs("G2", 75.0, date(2026, 1, 5)))[0].rule
+    'needs a urine ACR result from the last 90 days; none on file'
+    >>> kidney_problems(uw, KidneyLabs("G2", 75.0, date(2026, 1, 5), "A2"))
+    []
+    >>> kidney_problems({"stages": ["G4"]}, KidneyLabs("G3a", 52.0, date(2026, 1, 5)))[0].rule
+    'stage G3a (eGFR 52.0 on 2026-01-05) is not covered: this product covers G4'
+    """
+    uw, days = underwriting or {}, labs.max_age_days
+    if labs.g is None:
+        return [Problem("labs", f"needs a creatinine result from the last {days} days; "
+                                "none on file")]
+    if uw.get("needs_acr") or uw.get("albuminuria"):
+        if labs.a is None:
+            return [Problem("labs", f"needs a urine ACR result from the last {days} days; "
+                                    "none on file")]
+        if uw.get("albuminuria") and labs.a not in uw["albuminuria"]:
+            return [Problem("labs", f"stage {labs.g}/{labs.a} is not covered: this product "
+                                    f"needs albuminuria {'/'.join(uw['albuminuria'])}")]
+    stages = uw.get("stages") or []
+    if stages and labs.g not in stages:
+        return [Problem("labs", f"stage {labs.g} (eGFR {labs.egfr:.1f} on {labs.tested}) is "
+                                f"not covered: this product covers {', '.join(stages)}")]
+    return []
+
+
+def needs_lab_result(problems: Iterable[Problem]) -> bool:
+    """The refusal is only a missing lab result: the member may buy once one is on file.
+
+    >>> needs_lab_result(kidney_problems({}, KidneyLabs()))
+    True
+    """
+    problems = list(problems)
+    return bool(problems) and all(p.field == "labs" and p.rule.endswith("none on file")
+                                  for p in problems)
+
+
+# --- the health declaration (健康告知) -----------------------------------------------------
+# A product may ask questions before it is bought: underwriting["declaration"], a list of
+# {"code", "zh", "en", "refuse_on"} where refuse_on is "yes" (a declined risk: that answer
+# refuses the enrolment), "no" (the product is for those who answer yes) or null (asked
+# and kept with the policy only). The answers are stored with the policy.
+
+MAX_DECLARATION_QUESTIONS = 10
+ANSWERS = ("yes", "no")
+
+
+def declaration_problems(questions: list[dict], answers: dict[str, str]) -> list[Problem]:
+    """Why these answers to a product's declaration refuse the enrolment (empty if none).
+
+    >>> qs = [{"code": "dialysis_soon", "zh": "...", "en": "...", "refuse_on": "yes"}]
+    >>> declaration_problems(qs, {"dialysis_soon": "no"})
+    []
+    >>> declaration_problems(qs, {})[0]
+    Problem(field='declaration.dialysis_soon', rule='is required: answer yes or no')
+    >>> declaration_problems(qs, {"dialysis_soon": "yes"})[0].rule
+    'answered yes: this product does not cover that risk, so it cannot be bought'
+    >>> declaration_problems(qs, {"dialysis_soon": "no", "other": "no"})[0].field
+    'declaration.other'
+    """
+    asked = {q["code"] for q in questions}
+    out = [Problem(f"declaration.{code}", "is not a question of this product")
+           for code in answers if code not in asked]
+    for q in questions:
+        answer = answers.get(q["code"])
+        field = f"declaration.{q['code']}"
+        if answer is None or answer == "":
+            out.append(Problem(field, "is required: answer yes or no"))
+        elif answer not in ANSWERS:
+            out.append(Problem(field, "must be yes or no"))
+        elif answer == q.get("refuse_on"):
+            out.append(Problem(field, f"answered {answer}: this product does not cover that "
+                                      "risk, so it cannot be bought"))
+    return out
+
+
+def clean_declaration(questions: list[dict]) -> dict[str, str]:
+    """The answers of an applicant with none of the declared risks (demo data, tests).
+
+    >>> clean_declaration([{"code": "a", "refuse_on": "yes"}, {"code": "b", "refuse_on": "no"}])
+    {'a': 'no', 'b': 'yes'}
+    """
+    return {q["code"]: "yes" if q.get("refuse_on") == "no" else "no" for q in questions}
+
+
+def declaration_record(questions: list[dict], answers: dict[str, str]) -> list[dict]:
+    """The declaration as kept with the policy: each question as it was asked, and the
+    answer (so a later change of the questions does not change what was declared).
+
+    >>> declaration_record([{"code": "q", "zh": "问", "en": "Q?", "refuse_on": "yes"}],
+    ...                    {"q": "no"})
+    [{'code': 'q', 'zh': '问', 'en': 'Q?', 'answer': 'no'}]
+    """
+    return [{"code": q["code"], "zh": q["zh"], "en": q["en"], "answer": answers[q["code"]]}
+            for q in questions]
+
+
+@dataclass(frozen=True)
 class Refund:
     amount: Decimal
     cover_end: date  # the new last day of cover

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mutua.dates import utcnow
@@ -47,6 +47,9 @@ class Policy(Base):
     # no waiting period starts again); None for a first enrolment.
     renewed_from_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id"), default=None,
                                                         index=True)
+    # The health declaration (健康告知) the member made when buying: each question as it was
+    # asked and the answer (policies.domain.declaration_record); None: the product asks none.
+    declaration: Mapped[list | None] = mapped_column(JSON, default=None)
 
 
 class PremiumPayment(Base):

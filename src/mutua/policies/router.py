@@ -29,13 +29,17 @@ def policy_out(db: Session, policy: Policy) -> PolicyOut:
 
 @router.post("", response_model=PolicyOut, status_code=201)
 def enrol(body: EnrolIn, db: DbSession, actor: Enroller) -> Response:
-    """Enrol in a product's open period: a member enrols themself; an underwriter names the member."""
+    """Enrol in a product's open period: a member enrols themself, owing the premium (the
+    policy covers from its start once paid: POST /premiums/checkout; /enrolment/confirm
+    does the same after the terms are read); an underwriter names the member and records
+    the premium taken at the counter."""
     member_id = actor.member_id if actor.is_member else body.member_id
     if member_id is None:
         raise ValidationFailed("member_id", "is required when staff enrol a member")
     policy = service.enrol(db, member_id=member_id, product_code=body.product_code,
                            period_code=body.period_code, actor=actor,
-                           payment_reference=body.payment_reference)
+                           payment_reference=body.payment_reference,
+                           paid=not actor.is_member, declaration=body.declaration)
     return as_json(views.enrolled(db, policy), status_code=201)
 
 

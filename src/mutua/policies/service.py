@@ -93,26 +93,30 @@ def quoter(db: Session, *, product: Product, period: SalePeriod, on: date,
 
 
 def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, actor: Principal,
-          on: date | None = None, payment_reference: str = "", paid: bool = True) -> Policy:
+          on: date | None = None, payment_reference: str = "", paid: bool = True,
+          declaration: dict[str, str] | None = None) -> Policy:
     """Enrol one member in a product's open period.
 
     ``paid``: the premium was received with the enrolment (at the counter) and cover is
     written at once; otherwise a premium due is opened and the policy covers nothing until
     it is paid within the product's grace days (policies.dues). The policy is flushed, so its
     id is known; ``policy.product`` and ``policy.period`` are the catalogue rows it was quoted
-    from.
+    from. ``declaration``: the answers to the product's health declaration (question code ->
+    "yes"/"no"), required when the product asks one and kept with the policy.
     """
     on = on or shanghai_today()
-    if actor.is_member and actor.member_id != member_id:
-        raise Forbidden("members enrol only themselves")
+    if actor.is_member and not acts_for(db, actor=actor, member_id=member_id):
+        raise Forbidden("members enrol only themselves and the dependants they pay for")
     member = db.get(Member, member_id)
     if member is None or member.status != "active":
         raise NotFound(f"member {member_id} not found or not active")
     product, period = catalog_service.product_and_period(db, product_code=product_code,
                                                          period_code=period_code)
     offer = quote(db, member=member, product=product, period=period, on=on)
-    if offer.problems:
-        raise ValidationFailed(list(offer.problems))
+    questions = (product.underwriting or {}).get("declaration") or []
+    problems = [*offer.problems, *domain.declaration_problems(questions, declaration or {})]
+    if problems:
+        raise ValidationFailed(problems)
     if product.line == "ckd":
         # Underwriting reads health data (and audits the read): refuse a second policy first.
         # Other lines rely on the unique (member, product, period) key at the flush below.
@@ -129,6 +133,7 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
         cover_start=offer.cover_start, cover_end=offer.cover_end,
         premium=product.uniform_premium, age_at_start=offer.age,
         occupation_class=member.occupation_class, coefficient=offer.coefficient,
+        declaration=domain.declaration_record(questions, declaration) if questions else None,
     )
     db.add(policy)
     with unique_or_conflict(already_holds(product_code, period_code)):
@@ -414,11 +419,21 @@ def refund_quote(policy: Policy, *, on: date) -> domain.Refund:
 
 
 def get(db: Session, *, policy_id: int, actor: Principal) -> Policy:
-    """A policy; a member asking for another member's policy gets NotFound."""
+    """A policy; a member asking for another member's policy (not a dependant's they pay
+    for) gets NotFound."""
     policy = db.get(Policy, policy_id)
-    if policy is None or (actor.is_member and policy.member_id != actor.member_id):
+    if policy is None or (actor.is_member
+                          and not acts_for(db, actor=actor, member_id=policy.member_id)):
         raise NotFound(f"policy {policy_id} not found")
     return policy
+
+
+def acts_for(db: Session, *, actor: Principal, member_id: int) -> bool:
+    """A member acts for themself and for the dependants they pay for (members.dependants)."""
+    from mutua.members import dependants
+
+    return actor.member_id == member_id or dependants.pays_for(
+        db, payer_id=actor.member_id, member_id=member_id)
 
 
 def check_may_read_member(*, member_id: int, actor: Principal) -> None:

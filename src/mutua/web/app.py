@@ -29,6 +29,7 @@ from mutua.jobs.router import router as jobs
 from mutua.ledger.router import router as ledger
 from mutua.members.router import router as members
 from mutua.ops import logs
+from mutua.policies.enrolment_router import router as enrolment
 from mutua.policies.router import router as policies
 from mutua.premiums.router import router as premiums
 from mutua.reinsurance.router import router as reinsurance
@@ -51,8 +52,9 @@ def api_router() -> APIRouter:
     """
 
     api = APIRouter(prefix="/api/v1")
-    for r in (auth, auth_signup, members, catalog, policies, ledger, claims, settlement, actuarial,
-              governance, health, audit, jobs, reinsurance, premiums, calendar):
+    for r in (auth, auth_signup, members, catalog, policies, enrolment, ledger, claims,
+              settlement, actuarial, governance, health, audit, jobs, reinsurance, premiums,
+              calendar):
         api.include_router(r)
     return api
 

@@ -127,6 +127,11 @@ FIELD_LABELS: dict[str, str] = {
     "patient": N_("Patient"),
     "record": N_("Result"),
     "labs": N_("Lab results"),
+    # buying cover (policies/offers.py, members/dependants.py)
+    "accept_terms": N_("Terms read"),
+    "insured_id": N_("Insured person"),
+    "relation": N_("Relation"),
+    "dependants": N_("Dependants"),
     "note": N_("Note"),
     "action": N_("Action"),
     "coordinator_user_id": N_("Care coordinator"),
@@ -191,6 +196,20 @@ FIELD_LABELS: dict[str, str] = {
 
 # Rules with no values: each is its own msgid.
 FIXED_RULES: frozenset[str] = frozenset({
+    # the health declaration (policies/domain.py declaration_problems)
+    N_("is required: answer yes or no"),
+    N_("must be yes or no"),
+    N_("is not a question of this product"),
+    # confirming an enrolment (web/pages/member_enrol.py) and its policy document
+    N_("must be ticked: you have read the terms, the exclusions and the waiting period"),
+    N_("must be yourself or a dependant you pay for"),
+    # dependants (members/dependants.py)
+    N_("must be one of child, parent, spouse"),
+    N_("a child must be younger than the member"),
+    N_("a parent must be older than the member"),
+    N_("a dependant cannot add dependants of their own"),
+    N_("members enrol only themselves and the dependants they pay for"),
+    N_("the policy document is issued when cover starts; this policy's premium is not paid"),
     # phone codes, joining and passwords (auth/phone_codes.py, auth/signup.py)
     N_("no code was sent to this phone; ask for a code"),
     N_("this code has already been used; ask for a new code"),
@@ -691,6 +710,14 @@ RULE_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
            N_("unknown unit %(unit)s for %(kind)s")),
     _shape(r"unknown kind (?P<kind>.+); known: (?P<kinds>.+)",
            N_("unknown kind %(kind)s; known: %(kinds)s")),
+    _shape(r"a spouse must be at least (?P<age>\d+) \(the legal age of marriage\)",
+           N_("a spouse must be at least %(age)s (the legal age of marriage)")),
+    _shape(r"at most (?P<count>\d+) dependants a member",
+           N_("at most %(count)s dependants a member")),
+    _shape(r"answered (?P<answer>\S+): this product does not cover that risk, so it "
+           r"cannot be bought",
+           N_("answered %(answer)s: this product does not cover that risk, so it cannot be "
+              "bought")),
     _shape(r"needs a creatinine result from the last (?P<days>\d+) days; none on file",
            N_("needs a creatinine result from the last %(days)s days; none on file")),
     _shape(r"needs a urine ACR result from the last (?P<days>\d+) days; none on file",

@@ -22,6 +22,9 @@ from tests.jobs import result as job_result
 
 CKD_YAML = Path(__file__).parents[3] / "src/mutua/catalog/products/ckd.yaml"
 
+# The kidney products' health declaration, answered with none of the refused risks.
+NO_RISKS = {"rrt_planned": "no", "in_hospital": "no"}
+
 
 def obs(member_id, code, value, unit, when):
     return {"member_id": member_id, "loinc": code, "value": value, "unit": unit,
@@ -287,14 +290,16 @@ def test_enrolment_through_policies_uses_own_labs(db):
     # labs from January are older than 90 days on 30 June: refused, nothing enrolled
     with pytest.raises(ValidationFailed) as exc:
         policies_service.enrol(db, member_id=m.id, product_code="KID-G3B-BASIC",
-                               period_code="2025P1", actor=SYSTEM, on=date(2025, 6, 30))
+                               period_code="2025P1", actor=SYSTEM, on=date(2025, 6, 30),
+                               declaration=NO_RISKS)
     assert exc.value.problems[0].field == "labs"
     service.record(db, actor=SYSTEM, items=[
         obs(m.id, "2160-0", 1.6, "mg/dL", "2025-06-02"), obs(m.id, "9318-7", 80, "mg/g",
                                                              "2025-06-02")])
     # Scr 1.6 mg/dL, woman of 65: eGFR about 35 -> G3b
     policy = policies_service.enrol(db, member_id=m.id, product_code="KID-G3B-BASIC",
-                                    period_code="2025P1", actor=SYSTEM, on=date(2025, 6, 30))
+                                    period_code="2025P1", actor=SYSTEM, on=date(2025, 6, 30),
+                                    declaration=NO_RISKS)
     assert policy.project_id == service.ckd_projects(db, [m.id])[m.id]
 
 

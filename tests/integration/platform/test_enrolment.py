@@ -39,8 +39,12 @@ def test_member_enrols_and_sees_scaled_sum_insured(client, db):
     assert death["sum_insured"] == "12500.00"  # 100,000 x 0.125
     mine = client.get("/api/v1/policies/mine", headers=h).json()
     assert mine["total"] == 1
+    # A member owes the premium: no cover, and nothing taken as paid, until it is paid
+    assert body["status"] == "unpaid"
     project_id = db.get(Policy, body["id"]).project_id
-    assert ledger_service.balance_of(db, project_id=project_id, account="cash") == Decimal("36.50")
+    assert ledger_service.balance_of(db, project_id=project_id, account="cash") == Decimal("0")
+    assert ledger_service.balance_of(db, project_id=project_id,
+                                     account="premium_receivable") == Decimal("36.50")
     assert_books_balance(db)
 
 

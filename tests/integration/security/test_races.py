@@ -18,7 +18,7 @@ from mutua.auth.roles import Role
 from mutua.ledger.models import Entry
 from mutua.members.idcard import make_id_number
 from mutua.members.models import Member
-from mutua.policies.models import Policy, PremiumPayment
+from mutua.policies.models import Policy, PremiumDue, PremiumPayment
 from tests import factories as f
 
 RACERS = 6
@@ -59,8 +59,25 @@ def test_six_parallel_enrolments_of_one_member_make_one_policy(app, client, db):
     for refused in (a for a in answers if a.status_code == 409):
         assert "already holds a TEST-ACC-1 policy" in refused.json()["message"]
     assert count(db, Policy, Policy.member_id == m.id) == 1
-    assert count(db, PremiumPayment) == 1  # nothing half-written by the losers
-    assert count(db, Entry, Entry.kind == "premium") == 1
+    # nothing half-written by the losers: one premium due, nothing taken as paid
+    assert count(db, PremiumDue) == 1 and count(db, PremiumPayment) == 0
+    assert count(db, Entry, Entry.kind == "premium_due") == 1
+
+
+def test_six_parallel_confirms_of_one_offer_make_one_policy(app, client, db):
+    f.accident_project(db)
+    m = f.member(db, login=True)
+    headers = f.member_headers(client, db, m)
+    answers = race(app, lambda c: c.post("/api/v1/enrolment/confirm", headers=headers, json={
+        "product_code": "TEST-ACC-1", "period_code": "P1", "accept_terms": True}))
+    codes = [a.status_code for a in answers]
+    # one winner; a racer that came after it committed is answered with the same policy,
+    # one that met it at the unique key is refused
+    assert codes.count(201) == 1 and set(codes) <= {200, 201, 409}, [a.text for a in answers]
+    ids = {a.json()["policy"]["id"] for a in answers if a.status_code in (200, 201)}
+    assert len(ids) == 1
+    assert count(db, Policy, Policy.member_id == m.id) == 1
+    assert count(db, PremiumDue) == 1
 
 
 def test_six_parallel_registrations_of_one_person_make_one_member(app, client, db):

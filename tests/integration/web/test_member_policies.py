@@ -20,12 +20,14 @@ def _member_signed_in(client, db, **kw):
     return m
 
 
-def test_a_member_joins_an_open_product_and_sees_the_policy(client, db):
+def test_a_member_joins_an_open_product_and_sees_the_policy(client, db, online_payments):
     f.accident_project(db)
     m = _member_signed_in(client, db)
     page = client.get("/me/enrol")
     assert page.status_code == 200 and "测试意外险" in page.text
-    joined = post_form(client, "/me/enrol", {"product_code": "TEST-ACC-1", "period_code": "P1"})
+    confirmed = post_form(client, "/me/enrol/TEST-ACC-1/P1", {"accept_terms": "yes"})
+    assert confirmed.status_code == 303
+    joined = post_form(client, confirmed.headers["location"], {})
     assert joined.status_code == 303
     policy_page = client.get(joined.headers["location"])
     assert policy_page.status_code == 200
@@ -38,8 +40,9 @@ def test_an_ineligible_member_is_told_why_in_their_language(client, db):
     f.accident_project(db, classes=(1, 2, 3))
     _member_signed_in(client, db, occupation="A0103", birth=date(1950, 1, 1))
     page = client.get("/me/enrol")
-    assert "您不能参加" in page.text and "覆盖年龄" in page.text
-    refused = post_form(client, "/me/enrol", {"product_code": "TEST-ACC-1", "period_code": "P1"})
+    assert "不适合您的产品" in page.text and "覆盖年龄" in page.text
+    refused = post_form(client, "/me/enrol/TEST-ACC-1/P1", {"accept_terms": "yes"},
+                        from_page="/me/enrol")
     assert refused.status_code == 422
     assert "覆盖年龄" in refused.text
 
@@ -49,7 +52,8 @@ def test_joining_twice_is_refused_plainly(client, db):
     m = _member_signed_in(client, db)
     f.policy(db, member=m)
     db.commit()
-    refused = post_form(client, "/me/enrol", {"product_code": "TEST-ACC-1", "period_code": "P1"})
+    refused = post_form(client, "/me/enrol/TEST-ACC-1/P1", {"accept_terms": "yes"},
+                        from_page="/me/enrol")
     assert refused.status_code == 409
 
 

@@ -26,6 +26,9 @@ from tests.jobs import report_of_job
 
 CKD_YAML = Path(__file__).parents[3] / "src/mutua/catalog/products/ckd.yaml"
 
+# The kidney products' health declaration, answered with none of the refused risks.
+NO_RISKS = {"rrt_planned": "no", "in_hospital": "no"}
+
 
 def obs(member_id, code, value, unit, when):
     return {"member_id": member_id, "loinc": code, "value": value, "unit": unit,
@@ -46,7 +49,8 @@ def kidney_patient(db):
             obs(m.id, "2160-0", 1.6, "mg/dL", "2025-06-02"),
             obs(m.id, "9318-7", 80, "mg/g", "2025-06-02")])
         policies_service.enrol(db, member_id=m.id, product_code="KID-G3B-BASIC",
-                               period_code="2025P1", actor=SYSTEM, on=date(2025, 6, 30))
+                               period_code="2025P1", actor=SYSTEM, on=date(2025, 6, 30),
+                               declaration=NO_RISKS)
         db.commit()
         return m
 

@@ -22,6 +22,7 @@ from mutua.web.pages import (
     complaints,
     member,
     member_claims,
+    member_enrol,
     member_governance,
     member_health,
     member_inbox,
@@ -73,8 +74,9 @@ def page_router() -> APIRouter:
     session; built once per process and shared by the apps it makes (see
     ``mutua.web.app.api_router``)."""
     pages = APIRouter()
-    for module in (auth, complaints, member, member_claims, member_governance, member_health,
-                   member_inbox, member_premiums, member_privacy, member_statements, signup,
+    for module in (auth, complaints, member, member_claims, member_enrol, member_governance,
+                   member_health, member_inbox, member_premiums, member_privacy,
+                   member_statements, signup,
                    staff, staff_actuarial, staff_care, staff_catalog, staff_claims, staff_close,
                    staff_finance, staff_governance, staff_meetings, staff_members, staff_jobs,
                    staff_reinsurance, staff_premiums):

@@ -8,7 +8,6 @@ why it does not open.
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 from typing import Annotated
 
 from fastapi import Depends, Form, Request
@@ -18,13 +17,12 @@ from mutua.auth.security import SYSTEM, Principal
 from mutua.catalog import service as catalog_service
 from mutua.dates import today
 from mutua.deps import DbSession, PathId, Router, allow
-from mutua.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from mutua.errors import Conflict, Forbidden
 from mutua.members import service as members_service
-from mutua.money import round_fen
 from mutua.policies import domain as policies_domain
 from mutua.policies import service as policies_service
 from mutua.settlement import service as settlement_service
-from mutua.web.i18n import format_date, format_money
+from mutua.web.i18n import format_money
 from mutua.web.i18n import gettext as _
 from mutua.web.pages import member_statements
 from mutua.web.render import N_, redirect, render
@@ -89,9 +87,11 @@ def _benefit_rows(product, cover) -> list[dict]:
 
 
 def own_policy(db, policy_id: int, principal: Principal):
-    """The member's own policy; another member's is refused (403), an unknown one is 404."""
+    """The member's own policy, or a dependant's they pay for; another member's is refused
+    (403), an unknown one is 404."""
     policy = policies_service.get(db, policy_id=policy_id, actor=SYSTEM)
-    own(policy.member_id, principal)
+    if not policies_service.acts_for(db, actor=principal, member_id=policy.member_id):
+        own(policy.member_id, principal)
     return policy
 
 
@@ -177,85 +177,3 @@ def cancel_policy(
         return _cancel_page(request, db, own_policy(db, policy_id, principal), status_code=409,
                             refused=True)
     return redirect(f"/me/policies/{policy.id}?done=cancelled")
-
-
-# Eligibility in plain words, by the field of the rule that refused (msgids).
-REFUSALS = {
-    "period": N_("This product is not on sale today. It is sold from %(start)s to %(end)s."),
-    "age": N_("On the first day of cover you would be %(age)s; this product covers ages "
-              "%(min)s to %(max)s."),
-    "occupation_class": N_("Your occupation is in risk class %(cls)s; this product covers "
-                           "classes %(classes)s."),
-    "coefficient": N_("The sum-insured table has no row for your age and occupation class."),
-}
-ALREADY_HELD = N_("You already hold this product for this sale period.")
-
-
-def explain(problem, *, product, period, member, offer) -> str:
-    """One refusal as a sentence the member can act on."""
-    template = REFUSALS.get(problem.field)
-    if template is None:
-        return f"{problem.field}: {problem.rule}"
-    return _(template, start=format_date(period.sale_start), end=format_date(period.sale_end),
-             age=offer.age if offer else "", min=product.min_age, max=product.max_age,
-             cls=member.occupation_class,
-             classes="、".join(str(c) for c in product.allowed_classes))
-
-
-def _offers(db, principal: Principal, member) -> list[dict]:
-    on = today()
-    held = {(p.product_id, p.period_id) for p in policies_service.list_for_member(
-        db, member_id=member.id, actor=principal)[0]}
-    out = []
-    for product, period in catalog_service.open_for_sale(db, on=on):
-        offer = policies_service.quote(db, member=member, product=product, period=period, on=on)
-        reasons = [explain(p, product=product, period=period, member=member, offer=offer)
-                   for p in offer.problems]
-        if (product.id, period.id) in held:
-            reasons.append(_(ALREADY_HELD))
-        coef = offer.coefficient or Decimal(1)
-        sums = [(b, round_fen(b.base_sum_insured * coef)) for b in product.benefits]
-        out.append({"product": product, "period": period, "offer": offer, "reasons": reasons,
-                    "sums": sums})
-    return out
-
-
-@router.get("/enrol")
-def enrol_page(request: Request, db: DbSession, principal: Principal = Member):
-    member = members_service.get(db, member_id=principal.member_id, actor=principal)
-    return render(request, "member/enrol.html", offers=_offers(db, principal, member),
-                  refused=None)
-
-
-@router.post("/enrol")
-def enrol(
-    request: Request,
-    db: DbSession,
-    product_code: Annotated[str, Form(max_length=40)],
-    period_code: Annotated[str, Form(max_length=20)],
-    principal: Principal = Member,
-):
-    member = members_service.get(db, member_id=principal.member_id, actor=principal)
-    try:
-        policy = policies_service.enrol(db, member_id=member.id, product_code=product_code,
-                                        period_code=period_code, actor=principal)
-    except (ValidationFailed, Conflict, NotFound) as exc:
-        db.rollback()
-        refused = {"product_code": product_code,
-                   "reasons": _refusal_reasons(db, exc, product_code, period_code, member)}
-        return render(request, "member/enrol.html", status_code=exc.status_code,
-                      offers=_offers(db, principal, member), refused=refused)
-    return redirect(f"/me/policies/{policy.id}?done=enrolled")
-
-
-def _refusal_reasons(db, exc, product_code: str, period_code: str, member) -> list[str]:
-    if isinstance(exc, Conflict):
-        return [_(ALREADY_HELD)]
-    if isinstance(exc, NotFound):
-        return [_("This product or sale period does not exist.")]
-    product = catalog_service.get_product(db, code=product_code)
-    period = catalog_service.get_period(db, product=product, code=period_code)
-    offer = policies_service.quote(db, member=member, product=product, period=period,
-                                   on=today())
-    return [explain(p, product=product, period=period, member=member, offer=offer)
-            for p in exc.problems]

@@ -14,6 +14,7 @@ from mutua.claims.workflow import DuplicateReport
 from mutua.dates import today
 from mutua.deps import MAX_OFFSET, DbSession, PathId, Router, allow
 from mutua.errors import Conflict, ValidationFailed
+from mutua.members import dependants
 from mutua.policies import service as policies_service
 from mutua.web import labels
 from mutua.web.pages import claim_form
@@ -35,8 +36,17 @@ def my_claims(request: Request, db: DbSession, principal: Principal = Member,
 
 
 def _covers(db, principal: Principal) -> list[dict]:
-    """Each policy's benefits a member can claim on, as (policy, benefit) choices."""
-    return claim_form.covers(db, member_id=principal.member_id, actor=principal)
+    """Each policy's benefits a member can claim on, as (policy, benefit) choices: their
+    own and those of the dependants they pay for."""
+    return [c for m in [principal.member_id, *(d.id for d in dependants.of_payer(
+        db, payer_id=principal.member_id))]
+        for c in claim_form.covers(db, member_id=m, actor=SYSTEM)]
+
+
+def own_claim(db, claim, principal: Principal) -> None:
+    """The member's own claim or one on a dependant they pay for; another's: 403."""
+    if not policies_service.acts_for(db, actor=principal, member_id=claim.member_id):
+        own(claim.member_id, principal)
 
 
 def _form_page(request, db, principal, *, problems=None, form=None, status_code=200,
@@ -79,7 +89,7 @@ def report_claim(
 
 def _claim_page(request, db, principal, claim_id, *, problems=None, status_code=200):
     claim = claims_service.load_claim(db, claim_id, SYSTEM)
-    own(claim.member_id, principal)
+    own_claim(db, claim, principal)
     claim = claims_service.get(db, claim_id=claim_id, actor=principal)
     out = claims_service.to_out(db, claim)
     cover = policies_service.cover_on(db, policy_id=claim.policy_id, on=claim.event_date)
@@ -108,7 +118,7 @@ def add_documents(
     principal: Principal = Member,
 ):
     claim = claims_service.load_claim(db, claim_id, SYSTEM)
-    own(claim.member_id, principal)
+    own_claim(db, claim, principal)
     settings = request.app.state.settings
     try:
         claim_form.attach_documents(db, claim_id=claim_id,
@@ -125,7 +135,7 @@ def add_documents(
 def appeal(claim_id: PathId, request: Request, db: DbSession,
            reason: Annotated[str, Form(max_length=2000)] = "", principal: Principal = Member):
     claim = claims_service.load_claim(db, claim_id, SYSTEM)
-    own(claim.member_id, principal)
+    own_claim(db, claim, principal)
     try:
         claims_service.appeal(db, claim_id=claim_id, actor=principal, reason=reason)
     except (ValidationFailed, Conflict) as exc:

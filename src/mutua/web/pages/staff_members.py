@@ -42,7 +42,7 @@ from mutua.members.occupations import occupations
 from mutua.members.schemas import MemberIn
 from mutua.policies import service as policies_service
 from mutua.settlement import service as settlement_service
-from mutua.web import labels
+from mutua.web import labels, policy_document
 from mutua.web.i18n import gettext as _
 from mutua.web.pages import member_statements
 from mutua.web.pages.member import POLICY_STATUS
@@ -380,6 +380,16 @@ def refused_rows(token: PathText, request: Request, principal: Principal = Regis
 
 
 # --- one member ---------------------------------------------------------------------------
+
+@router.get("/{member_id}/policies/{policy_id}/document.pdf")
+def policy_document_pdf(member_id: PathId, policy_id: PathId, db: DbSession,
+                        principal: Principal = MemberReader):
+    """The member's electronic policy (电子保单), as the member downloads it."""
+    policy = policies_service.get(db, policy_id=policy_id, actor=principal)
+    if policy.member_id != member_id:
+        raise NotFound(f"policy {policy_id} not found")
+    return policy_document.response(db, policy)
+
 
 @router.get("/{member_id}")
 def member_page(member_id: PathId, request: Request, db: DbSession,
