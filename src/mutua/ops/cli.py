@@ -54,7 +54,10 @@ def _signing_key_or_demo_key() -> None:
 
     settings = get_settings()
     if not settings.secret_key:
-        os.environ["MUTUA_SECRET_KEY"] = keys.read_demo_key(settings.demo_key_file)
+        demo_key = keys.read_demo_key(settings.demo_key_file)
+        os.environ["MUTUA_SECRET_KEY"] = demo_key
+        if not settings.payment_callback_secret:  # the demo's members pay the fake provider
+            os.environ["MUTUA_PAYMENT_CALLBACK_SECRET"] = keys.demo_payment_secret(demo_key)
         get_settings.cache_clear()
         typer.echo(f"MUTUA_SECRET_KEY is not set: serving the demo with its own key from "
                    f"{settings.demo_key_file}", err=True)

@@ -9,6 +9,8 @@ keeps the key, so signed-in browsers stay signed in.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 import stat
@@ -46,3 +48,13 @@ def read_demo_key(path: Path) -> str:
         raise SecretKeyRefused(f"the demo key {path} may be read by others "
                                f"(mode {stat.S_IMODE(mode):04o}): chmod 600 {path}")
     return path.read_text(encoding="ascii").strip()
+
+
+def demo_payment_secret(demo_key: str) -> str:
+    """The fake payment provider's callback secret for a demo, derived from its own key.
+
+    The demo's members pay through the fake provider, whose callbacks are signed; a served
+    demo has no MUTUA_PAYMENT_CALLBACK_SECRET, so it takes one no one can read in the source
+    and that differs from the signing key itself (HMAC-SHA256 of a label under the key)."""
+    return hmac.new(demo_key.encode("ascii"), b"mutua demo payment callbacks",
+                    hashlib.sha256).hexdigest()

@@ -63,12 +63,17 @@ def test_the_demo_makes_its_own_key_private_to_its_owner_and_serve_uses_it(tmp_p
     assert not keys.make_demo_key(path)  # a rebuilt demo keeps its key
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     monkeypatch.delenv("MUTUA_SECRET_KEY")
+    monkeypatch.delenv("MUTUA_PAYMENT_CALLBACK_SECRET", raising=False)  # gone again after
     monkeypatch.setenv("MUTUA_DEMO_KEY_FILE", str(path))
     get_settings.cache_clear()
     try:
         ops_cli._signing_key_or_demo_key()
         assert os.environ["MUTUA_SECRET_KEY"] == path.read_text().strip()
         assert len(os.environ["MUTUA_SECRET_KEY"]) >= 48
+        # the demo's members can pay the fake provider: its callbacks get a secret of their own
+        payment_secret = os.environ["MUTUA_PAYMENT_CALLBACK_SECRET"]
+        assert len(payment_secret) == 64 and payment_secret != os.environ["MUTUA_SECRET_KEY"]
+        assert get_settings().payment_callback_secret == payment_secret
         path.chmod(0o644)
         monkeypatch.delenv("MUTUA_SECRET_KEY")
         get_settings.cache_clear()
