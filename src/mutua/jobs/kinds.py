@@ -146,8 +146,10 @@ def _collect_premiums(db: Session, work: Work) -> dict:
 def _lapse(db: Session, work: Work) -> dict:
     from mutua.policies import dues
 
-    lapsed = dues.lapse_overdue(db, on=date.fromisoformat(work.params["on"]))
-    return {"lapsed": sum(lapsed.values()), "by_project": {str(k): v for k, v in lapsed.items()}}
+    on = date.fromisoformat(work.params["on"])
+    lapsed = dues.lapse_overdue(db, on=on)
+    return {"lapsed": sum(lapsed.values()), "by_project": {str(k): v for k, v in lapsed.items()},
+            "reminded": dues.remind_unpaid(db, on=on)}
 
 
 def _renew(db: Session, work: Work) -> dict:

@@ -7,6 +7,11 @@ Dr cash / Cr premium receivable; unpaid past its grace end, the lapse run marks 
 ``lapsed`` (it never covered anything) and reverses what enrolment booked,
 Dr unearned premium / Cr premium receivable. Every step is set-based: a group invoice pays
 or lapses thousands of dues in a handful of statements.
+
+Members hear of each step in the same transaction (notify): a due written
+(``premium.due``), a reminder once when the grace end is near (``premium.reminder``,
+:func:`remind_unpaid`) and the lapse (``premium.lapsed``); each is one INSERT ... SELECT
+over the dues concerned, told once per due.
 """
 
 from __future__ import annotations
@@ -22,10 +27,12 @@ from mutua.errors import Conflict, NotFound, ValidationFailed
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
 from mutua.money import ZERO, from_fen
+from mutua.notify import service as notify
 from mutua.policies import domain
 from mutua.policies.models import Policy, PremiumDue, PremiumInvoice, PremiumPayment
 
 OPEN, PAID, LAPSED, CANCELLED = "open", "paid", "lapsed", "cancelled"
+REMINDER_DAYS = 7  # a member still owing is reminded once, this many days before grace end
 
 
 @dataclass(frozen=True)
@@ -76,7 +83,28 @@ def open_due(db: Session, *, policy: Policy, grace_days: int, on: date) -> Premi
         memo=f"premium due on {policy.policy_number}", reference=policy.policy_number,
         postings=L.transfer(L.PREMIUM_RECEIVABLE, L.UNEARNED_PREMIUM, policy.premium)))
     db.flush()
+    tell_written(db, PremiumDue.id == due.id)
     return due
+
+
+def tell_written(db: Session, dues) -> int:
+    """The members of the dues (a WHERE clause) hear that a premium is due, in one
+    statement and once per due (a group invoice of a million members included)."""
+    return notify.tell_from_select(db, event="premium.due", rows=_told(dues), once=True)
+
+
+def remind_unpaid(db: Session, *, on: date, days: int = REMINDER_DAYS) -> int:
+    """Members whose premium is still owed ``days`` or fewer days before its grace end are
+    reminded, once per due, in one statement; returns how many were told."""
+    near = and_(PremiumDue.state == OPEN, PremiumDue.grace_end >= on,
+                PremiumDue.grace_end <= on + timedelta(days=days))
+    return notify.tell_from_select(db, event="premium.reminder", rows=_told(near), once=True)
+
+
+def _told(dues):
+    """(project, member, due id, policy number, amount still owed in fen) of the dues."""
+    return select(PremiumDue.project_id, PremiumDue.member_id, PremiumDue.id,
+                  PremiumDue.reference, PremiumDue.amount - PremiumDue.paid).where(dues)
 
 
 def _dues_of(owed: Owed):
@@ -197,6 +225,7 @@ def _lapse_project(db: Session, *, project_id: int, overdue, on: date, amount: D
                    paid: Decimal) -> None:
     ids = select(PremiumDue.policy_id).where(overdue).scalar_subquery()
     invoices = select(PremiumDue.invoice_id).where(overdue, PremiumDue.invoice_id.is_not(None))
+    notify.tell_from_select(db, event="premium.lapsed", rows=_told(overdue), once=True)
     db.execute(update(Policy).where(Policy.id.in_(ids), Policy.status == domain.UNPAID)
                .values(status=domain.LAPSED, cancelled_on=on)
                .execution_options(synchronize_session=False))
