@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Numeric, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mutua.dates import utcnow
@@ -47,6 +47,9 @@ class Policy(Base):
     # no waiting period starts again); None for a first enrolment.
     renewed_from_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id"), default=None,
                                                         index=True)
+    # The member's consent (at enrolment or later, revocable) to be renewed into the next
+    # period at its price when this one ends, without accepting each offer.
+    auto_renew: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class PremiumPayment(Base):
@@ -142,4 +145,43 @@ class PremiumDue(Base):
     cover_end: Mapped[date] = mapped_column(Date)
     state: Mapped[str] = mapped_column(String(12), default="open")  # open|paid|lapsed|cancelled
     paid_on: Mapped[date | None] = mapped_column(Date, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RenewalOffer(Base):
+    """An offer to renew one policy into its product's next sale period (续保邀请), at the
+    price then and re-rated on the member's age at the new start and class now.
+
+    offered -> accepted (the member said yes, or consented to auto-renewal: the renewed
+    policy is written, its premium owed) -> renewed (paid, cover continues) | expired (not
+    taken up, or its premium never paid); offered -> declined by the member.
+    """
+
+    __tablename__ = "renewal_offers"
+    __table_args__ = (
+        UniqueConstraint("policy_id", "project_id"),  # one offer per policy
+        Index("ix_renewal_offers_member", "member_id"),
+        Index("ix_renewal_offers_project_state_expires", "project_id", "state", "expires_on"),
+        large_table(),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"))  # the policy renewed
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    period_id: Mapped[int] = mapped_column(ForeignKey("sale_periods.id"))  # the next period
+    premium: Mapped[Decimal] = mapped_column(Money())
+    cover_start: Mapped[date] = mapped_column(Date)
+    cover_end: Mapped[date] = mapped_column(Date)
+    age_at_start: Mapped[int]
+    occupation_class: Mapped[int]
+    coefficient: Mapped[Decimal] = mapped_column(Numeric(8, 4))
+    state: Mapped[str] = mapped_column(String(12), default="offered")
+    offered_on: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date] = mapped_column(Date)  # the last day of the policy renewed
+    by_auto_renewal: Mapped[bool] = mapped_column(default=False, server_default=false())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    renewed_policy_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id"),
+                                                          default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -99,7 +99,8 @@ def quoter(db: Session, *, product: Product, period: SalePeriod, on: date,
 
 
 def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, actor: Principal,
-          on: date | None = None, payment_reference: str = "", paid: bool = True) -> Policy:
+          on: date | None = None, payment_reference: str = "", paid: bool = True,
+          auto_renew: bool = False) -> Policy:
     """Enrol one member in a product's open period.
 
     ``paid``: the premium was received with the enrolment (at the counter) and cover is
@@ -135,6 +136,7 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
         cover_start=offer.cover_start, cover_end=offer.cover_end,
         premium=product.uniform_premium, age_at_start=offer.age,
         occupation_class=member.occupation_class, coefficient=offer.coefficient,
+        auto_renew=auto_renew,  # the member's consent to renewal (policies.renewal_offers)
     )
     db.add(policy)
     with unique_or_conflict(already_holds(product_code, period_code)):

@@ -33,6 +33,7 @@ from mutua.web.render import N_
 FIELD_LABELS: dict[str, str] = {
     "amount": N_("Amount"),
     "memo": N_("Memo"),
+    "offer_id": N_("Renewal offer"),
     "project": N_("Project"),
     "quarter": N_("Quarter"),
     "category": N_("Category"),
@@ -218,6 +219,9 @@ FIXED_RULES: frozenset[str] = frozenset({
     N_("names no premium due or invoice in this project"),
     N_("must be a JSON object"),
     N_("must come after the period renewed from"),
+    # renewal offers (policies/renewal_offers.py)
+    N_("has expired: the cover it renews has ended"),
+    N_("must be 1 to 32 characters when the premium is paid with the acceptance"),
     N_("premium unpaid: the policy covers nothing until its premium is paid"),
     N_("lapsed unpaid: the premium was not paid within the grace period, so the policy "
        "never covered a claim"),

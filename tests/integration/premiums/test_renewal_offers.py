@@ -1,0 +1,170 @@
+"""Renewal offers to members (issue 18 item 3): offered before the period ends at the next
+period's price, accepted (one-click, the renewed policy owed on its own due) or declined;
+auto-renewal at the end; members not renewing told once before their cover ends."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from mutua.auth.roles import Role
+from mutua.auth.security import SYSTEM, Principal
+from mutua.errors import Conflict, NotFound, ValidationFailed
+from mutua.notify.models import Notification
+from mutua.policies import domain, dues
+from mutua.policies import renewal_offers as offers
+from mutua.policies import service as policies_service
+from mutua.policies.models import Policy, PremiumDue, RenewalOffer
+from tests import factories as f
+
+from .conftest import RENEWAL_START as START
+from .conftest import assert_books_balance
+
+END = date(2026, 12, 31)  # P1's cover (from 2 January, 365 days) ends on 1 January 2027
+OFFER_DAY = date(2026, 12, 10)
+
+
+def as_member(m) -> Principal:
+    return Principal(user_id=0, username=m.member_number, role=Role.MEMBER, member_id=m.id)
+
+
+def holder(db, auto_renew=False, birth=date(1990, 5, 17)):
+    m = f.member(db, birth=birth)
+    p = policies_service.enrol(db, member_id=m.id, product_code="TEST-ACC-1",
+                               period_code="P1", actor=SYSTEM, on=START, auto_renew=auto_renew)
+    return m, p
+
+
+def offer_of(db, policy) -> RenewalOffer:
+    return db.scalar(select(RenewalOffer).where(RenewalOffer.policy_id == policy.id))
+
+
+def told(db, event):
+    return sorted(db.scalars(select(Notification.member_id).where(Notification.event == event)))
+
+
+def test_policies_ending_soon_are_offered_renewal_at_the_next_price_once(db, two_periods):
+    m, p = holder(db)
+    old, _ = holder(db, birth=date(1960, 12, 20))  # 66 at the new start: no offer
+    db.commit()
+    assert offers.make_offers(db, on=p.cover_end - timedelta(days=31)) == 0  # not yet
+    assert offers.make_offers(db, on=OFFER_DAY) == 1
+    assert offers.make_offers(db, on=OFFER_DAY) == 0  # one offer per policy
+    db.commit()
+    o = offer_of(db, p)
+    assert (o.state, o.premium, o.cover_start) == ("offered", p.premium,
+                                                   p.cover_end + timedelta(days=1))
+    assert o.age_at_start == 36 and o.expires_on == p.cover_end
+    assert told(db, "renewal.offered") == [m.id]
+
+
+def test_accepting_writes_the_renewed_policy_owed_on_its_own_due(db, two_periods):
+    m, p = holder(db)
+    offers.make_offers(db, on=OFFER_DAY)
+    o = offer_of(db, p)
+    new = offers.accept(db, offer_id=o.id, actor=as_member(m), on=OFFER_DAY)
+    db.commit()
+    assert new.renewed_from_id == p.id and new.status == domain.UNPAID
+    due = db.scalar(select(PremiumDue).where(PremiumDue.policy_id == new.id))
+    assert due.invoice_id is None and due.member_id == m.id  # the member pays it themself
+    owed = dues.find_or_404(db, project_id=p.project_id, reference=due.reference)
+    dues.apply(db, owed=owed, amount=owed.amount, paid_on=OFFER_DAY, reference="WX1")
+    assert offers.settle_ended(db, on=END + timedelta(days=2)) == (1, 0)
+    db.commit()
+    db.refresh(o)
+    assert (o.state, o.renewed_policy_id) == ("renewed", new.id)
+    cover = policies_service.cover_on(db, policy_id=new.id, on=o.cover_start)
+    assert {b.waiting_days for b in cover.benefits} == {0}  # continuous cover
+    assert_books_balance(db)
+
+
+def test_a_bad_acceptance_is_refused_and_changes_nothing(db, two_periods):
+    m, p = holder(db)
+    other = f.member(db)
+    offers.make_offers(db, on=OFFER_DAY)
+    o = offer_of(db, p)
+    db.commit()
+    with pytest.raises(NotFound):
+        offers.accept(db, offer_id=o.id, actor=as_member(other), on=OFFER_DAY)
+    with pytest.raises(ValidationFailed) as e:
+        offers.accept(db, offer_id=o.id, actor=as_member(m), on=p.cover_end + timedelta(days=1))
+    assert e.value.problems[0].field == "offer_id"
+    db.rollback()
+    assert offer_of(db, p).state == "offered"
+    offers.decline(db, offer_id=o.id, actor=as_member(m), on=OFFER_DAY)
+    db.commit()
+    with pytest.raises(Conflict):
+        offers.accept(db, offer_id=o.id, actor=as_member(m), on=OFFER_DAY)
+    db.rollback()
+    assert db.scalar(select(Policy.id).where(Policy.renewed_from_id == p.id)) is None
+
+
+def test_two_acceptances_at_once_one_wins(db, two_periods, engine):
+    from sqlalchemy.orm import Session
+
+    m, p = holder(db)
+    offers.make_offers(db, on=OFFER_DAY)
+    offer_id = offer_of(db, p).id
+    db.commit()
+    outcomes, barrier = [], threading.Barrier(2)
+
+    def attempt():
+        with Session(engine) as s:
+            try:
+                barrier.wait()
+                offers.accept(s, offer_id=offer_id, actor=as_member(m), on=OFFER_DAY)
+                s.commit()
+                outcomes.append("won")
+            except Conflict:
+                s.rollback()
+                outcomes.append("conflict")
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["conflict", "won"]
+    db.expire_all()
+    assert len(db.scalars(select(Policy).where(Policy.renewed_from_id == p.id)).all()) == 1
+
+
+def test_the_run_renews_auto_renewals_and_lets_the_others_end(db, two_periods):
+    auto_m, auto_p = holder(db, auto_renew=True)
+    declining_m, declining_p = holder(db)
+    silent_m, silent_p = holder(db)
+    db.commit()
+    first = offers.run(db, on=OFFER_DAY, actor=SYSTEM)
+    assert first.offered == 3
+    offers.decline(db, offer_id=offer_of(db, declining_p).id, actor=as_member(declining_m),
+                   on=OFFER_DAY)
+    ending = offers.run(db, on=END - timedelta(days=5), actor=SYSTEM)
+    assert ending.told_ending == 2  # the declining and the silent member, not the auto one
+    assert offers.run(db, on=END - timedelta(days=4), actor=SYSTEM).told_ending == 0
+    at_end = offers.run(db, on=auto_p.cover_end, actor=SYSTEM)
+    assert at_end.auto_renewed == 1
+    renewed = db.scalar(select(Policy).where(Policy.renewed_from_id == auto_p.id))
+    assert renewed.status == domain.UNPAID  # owed by the member on a due of their own
+    after = offers.run(db, on=auto_p.cover_end + timedelta(days=1), actor=SYSTEM)
+    assert (after.renewed, after.expired) == (0, 1)  # the silent offer; auto's due is open
+    db.commit()
+    states = {p.id: offer_of(db, p).state for p in (auto_p, declining_p, silent_p)}
+    assert states == {auto_p.id: "accepted", declining_p.id: "declined",
+                      silent_p.id: "expired"}
+    assert told(db, "cover.ending") == sorted([declining_m.id, silent_m.id])
+    assert db.scalar(select(Policy.id).where(Policy.renewed_from_id == silent_p.id)) is None
+    assert_books_balance(db)
+
+
+def test_consent_to_auto_renewal_is_given_and_withdrawn_by_the_member(db, two_periods):
+    m, p = holder(db)
+    other = f.member(db)
+    db.commit()
+    assert offers.set_auto_renew(db, policy_id=p.id, auto_renew=True, actor=as_member(m)).auto_renew
+    with pytest.raises(NotFound):
+        offers.set_auto_renew(db, policy_id=p.id, auto_renew=False, actor=as_member(other))
+    assert not offers.set_auto_renew(db, policy_id=p.id, auto_renew=False,
+                                     actor=as_member(m)).auto_renew
