@@ -163,6 +163,13 @@ def _renew(db: Session, work: Work) -> dict:
                                 payer=p.get("payer", "")).to_dict()
 
 
+def _renewal_run(db: Session, work: Work) -> dict:
+    from mutua.policies import renewal_offers
+
+    return renewal_offers.run(db, on=date.fromisoformat(work.params["on"]),
+                              actor=work.actor).to_dict()
+
+
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("settlement.close", frozenset({Role.FINANCE}), _close),
     Kind("claims.pay", frozenset({Role.CLAIMS}), _pay),
@@ -172,6 +179,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("premiums.collection", frozenset({Role.FINANCE}), _collect_premiums),
     Kind("premiums.lapse", frozenset({Role.FINANCE}), _lapse),
     Kind("policies.renew", frozenset({Role.UNDERWRITER}), _renew),
+    Kind("policies.renewal_run", frozenset({Role.UNDERWRITER}), _renewal_run),
 )}
 
 

@@ -144,6 +144,10 @@ def offers_of(db: Session, *, member_id: int) -> list[tuple[RenewalOffer, Policy
         .order_by(RenewalOffer.expires_on.desc(), RenewalOffer.id.desc()).limit(100)).tuples())
 
 
+def offer_for(db: Session, *, policy_id: int) -> RenewalOffer | None:
+    return db.scalar(select(RenewalOffer).where(RenewalOffer.policy_id == policy_id))
+
+
 def get(db: Session, *, offer_id: int, actor: Principal) -> RenewalOffer:
     """An offer; a member asking for another member's offer gets NotFound."""
     offer = db.get(RenewalOffer, offer_id)

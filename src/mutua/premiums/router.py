@@ -20,7 +20,8 @@ from mutua.errors import NotFound
 from mutua.jobs import starts
 from mutua.jobs.router import accepted
 from mutua.jobs.schemas import JobOut
-from mutua.policies import dues
+from mutua.policies import dues, renewal_offers
+from mutua.policies.models import Policy
 from mutua.premiums import service
 
 router = Router(prefix="/premiums", tags=["premiums"])
@@ -94,6 +95,37 @@ class CheckoutOut(BaseModel):
 
 class LapseIn(BaseModel):
     on: Day | None = None
+
+
+class RenewalRunIn(BaseModel):
+    on: Day | None = None
+
+
+class AcceptIn(BaseModel):
+    paid: bool = False  # the premium was paid at the counter with the acceptance
+    reference: str = Field(default="", max_length=32)
+
+
+class AutoRenewIn(BaseModel):
+    auto_renew: bool
+
+
+class RenewalOfferOut(BaseModel):
+    id: int
+    policy_id: int
+    policy_number: str
+    period_id: int
+    premium: Decimal
+    cover_start: date
+    cover_end: date
+    age_at_start: int
+    coefficient: Decimal
+    state: str
+    offered_on: date
+    expires_on: date
+    by_auto_renewal: bool
+    auto_renew: bool
+    renewed_policy_id: int | None
 
 
 class RenewalIn(BaseModel):
@@ -192,6 +224,64 @@ def renew(db: DbSession, actor: Underwriter, body: RenewalIn) -> Response:
                                        from_period=body.from_period, to_period=body.to_period,
                                        actor=actor, on=today(), paid=body.paid,
                                        reference=body.reference, payer=body.payer))
+
+
+@router.post("/renewal-run", status_code=202, response_model=JobOut)
+def renewal_run(db: DbSession, actor: Underwriter, body: RenewalRunIn) -> Response:
+    """The daily renewal run, as a job: offers to policies ending soon, notices to members
+    not renewing, auto-renewals at the period end, ended offers settled (safe to re-run)."""
+    return accepted(db, starts.renewal_run(db, on=body.on or today(), actor=actor))
+
+
+def _offer_out(offer, policy) -> RenewalOfferOut:
+    return RenewalOfferOut(
+        id=offer.id, policy_id=offer.policy_id, policy_number=policy.policy_number,
+        period_id=offer.period_id, premium=offer.premium, cover_start=offer.cover_start,
+        cover_end=offer.cover_end, age_at_start=offer.age_at_start,
+        coefficient=offer.coefficient, state=offer.state, offered_on=offer.offered_on,
+        expires_on=offer.expires_on, by_auto_renewal=offer.by_auto_renewal,
+        auto_renew=policy.auto_renew, renewed_policy_id=offer.renewed_policy_id)
+
+
+@router.get("/renewal-offers/mine", response_model=list[RenewalOfferOut])
+def my_renewal_offers(db: DbSession, actor: Annotated[Principal, Depends(allow(Role.MEMBER))]
+                      ) -> list[RenewalOfferOut]:
+    """The signed-in member's renewal offers, newest first."""
+    return [_offer_out(o, p) for o, p in renewal_offers.offers_of(db, member_id=actor.member_id)]
+
+
+@router.post("/renewal-offers/{offer_id}/accept", response_model=RenewalOfferOut)
+def accept_renewal(db: DbSession, actor: MemberOrStaff, offer_id: PathId, body: AcceptIn
+                   ) -> RenewalOfferOut:
+    """Renew: the renewed policy is written now, its premium owed on a due the member pays
+    (``POST /premiums/checkout``), or paid at the counter. Twice, or at once: 409."""
+    renewal_offers.accept(db, offer_id=offer_id, actor=actor, paid=body.paid,
+                          reference=body.reference)
+    return _offer_and_policy(db, offer_id, actor)
+
+
+@router.post("/renewal-offers/{offer_id}/decline", response_model=RenewalOfferOut)
+def decline_renewal(db: DbSession, actor: MemberOrStaff, offer_id: PathId) -> RenewalOfferOut:
+    """Do not renew: the policy ends with its period."""
+    renewal_offers.decline(db, offer_id=offer_id, actor=actor)
+    return _offer_and_policy(db, offer_id, actor)
+
+
+@router.put("/policies/{policy_id}/auto-renew", response_model=RenewalOfferOut | None)
+def auto_renew(db: DbSession, actor: MemberOrStaff, policy_id: PathId, body: AutoRenewIn
+               ) -> RenewalOfferOut | None:
+    """Give or withdraw consent to auto-renewal; answers the policy's offer, if it has one."""
+    policy = renewal_offers.set_auto_renew(db, policy_id=policy_id, auto_renew=body.auto_renew,
+                                           actor=actor)
+    offer = renewal_offers.offer_for(db, policy_id=policy.id)
+    return _offer_out(offer, policy) if offer else None
+
+
+def _offer_and_policy(db, offer_id: int, actor: Principal) -> RenewalOfferOut:
+    db.flush()
+    offer = renewal_offers.get(db, offer_id=offer_id, actor=actor)
+    db.refresh(offer)
+    return _offer_out(offer, db.get(Policy, offer.policy_id))
 
 
 @router.post("/callbacks/{provider}")

@@ -31,8 +31,8 @@ def as_member(m) -> Principal:
     return Principal(user_id=0, username=m.member_number, role=Role.MEMBER, member_id=m.id)
 
 
-def holder(db, auto_renew=False, birth=date(1990, 5, 17)):
-    m = f.member(db, birth=birth)
+def holder(db, auto_renew=False, birth=date(1990, 5, 17), login=False):
+    m = f.member(db, birth=birth, login=login)
     p = policies_service.enrol(db, member_id=m.id, product_code="TEST-ACC-1",
                                period_code="P1", actor=SYSTEM, on=START, auto_renew=auto_renew)
     return m, p
@@ -168,3 +168,66 @@ def test_consent_to_auto_renewal_is_given_and_withdrawn_by_the_member(db, two_pe
         offers.set_auto_renew(db, policy_id=p.id, auto_renew=False, actor=as_member(other))
     assert not offers.set_auto_renew(db, policy_id=p.id, auto_renew=False,
                                      actor=as_member(m)).auto_renew
+
+
+def test_members_answer_their_offers_through_the_api(client, db, two_periods):
+    from sqlalchemy import update
+
+    from mutua.dates import today as shanghai_today
+
+    m, p = holder(db, login=True)
+    other = f.member(db, login=True)
+    offers.make_offers(db, on=OFFER_DAY)
+    o = offer_of(db, p)
+    # open whatever today's date is: the API answers on the server's day
+    db.execute(update(RenewalOffer).values(expires_on=shanghai_today() + timedelta(days=10)))
+    db.commit()
+    mine = f.member_headers(client, db, m)
+    listed = client.get("/api/v1/premiums/renewal-offers/mine", headers=mine).json()
+    assert [(x["id"], x["state"], x["policy_number"]) for x in listed] == [
+        (o.id, "offered", p.policy_number)]
+    theirs = f.member_headers(client, db, other)
+    url = f"/api/v1/premiums/renewal-offers/{o.id}/accept"
+    assert client.post(url, json={}, headers=theirs).status_code == 404
+    bad = client.post(url, json={"paid": True}, headers=mine)
+    assert bad.status_code == 422 and bad.json()["problems"][0]["field"] == "reference"
+    ok = client.post(url, json={}, headers=mine)
+    assert ok.status_code == 200 and ok.json()["state"] == "accepted"
+    assert client.post(url, json={}, headers=mine).status_code == 409
+    assert client.post(f"/api/v1/premiums/renewal-offers/{o.id}/decline",
+                       headers=mine).status_code == 409
+    auto = client.put(f"/api/v1/premiums/policies/{p.id}/auto-renew",
+                      json={"auto_renew": True}, headers=theirs)
+    assert auto.status_code == 404
+
+
+def test_underwriters_start_the_renewal_run_as_a_job(client, db, two_periods):
+    from tests.jobs import result
+
+    holder(db)
+    db.commit()
+    uw = f.staff_headers(client, db, Role.UNDERWRITER)
+    fin = f.staff_headers(client, db, Role.FINANCE)
+    body = {"on": OFFER_DAY.isoformat()}
+    assert client.post("/api/v1/premiums/renewal-run", json=body, headers=fin).status_code == 403
+    out = result(client, client.post("/api/v1/premiums/renewal-run", json=body, headers=uw), uw)
+    assert out["offered"] == 1
+
+
+def test_the_renewal_run_command(db, two_periods, engine, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from mutua.cli import app as cli
+    from mutua.settings import get_settings
+
+    monkeypatch.setenv("MUTUA_DATABASE_URL", engine.test_url)
+    get_settings.cache_clear()
+    holder(db)
+    db.commit()
+    out = CliRunner().invoke(cli, ["policies", "renewal-run", "--on", OFFER_DAY.isoformat(),
+                                   "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["offered"] == 1
+    get_settings.cache_clear()
