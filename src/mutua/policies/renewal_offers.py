@@ -144,6 +144,11 @@ def offers_of(db: Session, *, member_id: int) -> list[tuple[RenewalOffer, Policy
         .order_by(RenewalOffer.expires_on.desc(), RenewalOffer.id.desc()).limit(100)).tuples())
 
 
+def by_policy(db: Session, *, member_id: int) -> dict[int, RenewalOffer]:
+    """A member's offers keyed by the policy each renews (what their pages show)."""
+    return {o.policy_id: o for o, _ in offers_of(db, member_id=member_id)}
+
+
 def offer_for(db: Session, *, policy_id: int) -> RenewalOffer | None:
     return db.scalar(select(RenewalOffer).where(RenewalOffer.policy_id == policy_id))
 

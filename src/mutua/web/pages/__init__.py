@@ -53,6 +53,7 @@ def page_router() -> APIRouter:
         member_inbox,
         member_premiums,
         member_privacy,
+        member_renewals,
         member_statements,
         signup,
         staff,
@@ -72,7 +73,8 @@ def page_router() -> APIRouter:
 
     pages = APIRouter()
     for module in (auth, complaints, member, member_claims, member_governance, member_health,
-                   member_inbox, member_premiums, member_privacy, member_statements, signup,
+                   member_inbox, member_premiums, member_privacy, member_renewals,
+                   member_statements, signup,
                    staff, staff_actuarial, staff_care, staff_catalog, staff_claims, staff_close,
                    staff_finance, staff_governance, staff_meetings, staff_members, staff_jobs,
                    staff_reinsurance, staff_premiums):
