@@ -179,7 +179,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("premiums.collection", frozenset({Role.FINANCE}), _collect_premiums),
     Kind("premiums.lapse", frozenset({Role.FINANCE}), _lapse),
     Kind("policies.renew", frozenset({Role.UNDERWRITER}), _renew),
-    Kind("policies.renewal_run", frozenset({Role.UNDERWRITER}), _renewal_run),
+    Kind("policies.renewal_run", frozenset({Role.UNDERWRITER, Role.FINANCE}), _renewal_run),
 )}
 
 

@@ -138,6 +138,8 @@ class RenewalIn(BaseModel):
 
 
 Underwriter = Annotated[Principal, Depends(allow(Role.UNDERWRITER))]
+# The renewal run writes offers (underwriting) and premiums due (finance): either starts it.
+FinanceOrUnderwriter = Annotated[Principal, Depends(allow(Role.UNDERWRITER, Role.FINANCE))]
 
 
 @router.get("/members/{member_id}/dues", response_model=list[DueOut])
@@ -226,8 +228,52 @@ def renew(db: DbSession, actor: Underwriter, body: RenewalIn) -> Response:
                                        reference=body.reference, payer=body.payer))
 
 
+class PeriodReportOut(BaseModel):
+    project_id: int
+    period_id: int
+    premiums_due: Decimal
+    collected: Decimal
+    collection_rate: Decimal | None
+    owed_by_age: list[Decimal]  # 0-30, 31-60, 61-90, over 90 days since due
+    written: int
+    lapsed: int
+    lapse_rate: Decimal | None
+    eligible_to_renew: int
+    renewed: int
+    declined: int
+    offers_open: int
+    renewal_rate: Decimal | None
+
+
+@router.get("/report", response_model=list[PeriodReportOut])
+def report(db: DbSession, actor: FinanceOrUnderwriter,
+           project: Annotated[str | None, Query(max_length=32)] = None
+           ) -> list[PeriodReportOut]:
+    """Per project and sale period: collection rate and aged receivables, lapse rate
+    (lapsed over written) and renewal rate (renewed over eligible to renew)."""
+    from mutua.catalog import service as catalog_service
+    from mutua.policies import cycle_rates
+
+    project_id = catalog_service.get_project(db, code=project).id if project else None
+    on = today()
+    money = {(c.project_id, c.period_id): c
+             for c in dues.collection(db, on=on, project_id=project_id)}
+    out = []
+    for r in cycle_rates.rates(db, on=on, project_id=project_id):
+        c = money.get((r.project_id, r.period_id))
+        out.append(PeriodReportOut(
+            project_id=r.project_id, period_id=r.period_id,
+            premiums_due=c.due if c else 0, collected=c.collected if c else 0,
+            collection_rate=c.rate if c else None,
+            owed_by_age=list(c.owed_by_age) if c else [0, 0, 0, 0], written=r.written,
+            lapsed=r.lapsed, lapse_rate=r.lapse_rate, eligible_to_renew=r.eligible,
+            renewed=r.renewed, declined=r.declined, offers_open=r.open,
+            renewal_rate=r.renewal_rate))
+    return out
+
+
 @router.post("/renewal-run", status_code=202, response_model=JobOut)
-def renewal_run(db: DbSession, actor: Underwriter, body: RenewalRunIn) -> Response:
+def renewal_run(db: DbSession, actor: FinanceOrUnderwriter, body: RenewalRunIn) -> Response:
     """The daily renewal run, as a job: offers to policies ending soon, notices to members
     not renewing, auto-renewals at the period end, ended offers settled (safe to re-run)."""
     return accepted(db, starts.renewal_run(db, on=body.on or today(), actor=actor))

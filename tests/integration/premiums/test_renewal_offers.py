@@ -207,9 +207,10 @@ def test_underwriters_start_the_renewal_run_as_a_job(client, db, two_periods):
     holder(db)
     db.commit()
     uw = f.staff_headers(client, db, Role.UNDERWRITER)
-    fin = f.staff_headers(client, db, Role.FINANCE)
+    claims = f.staff_headers(client, db, Role.CLAIMS)
     body = {"on": OFFER_DAY.isoformat()}
-    assert client.post("/api/v1/premiums/renewal-run", json=body, headers=fin).status_code == 403
+    assert client.post("/api/v1/premiums/renewal-run", json=body,
+                       headers=claims).status_code == 403
     out = result(client, client.post("/api/v1/premiums/renewal-run", json=body, headers=uw), uw)
     assert out["offered"] == 1
 
@@ -231,3 +232,32 @@ def test_the_renewal_run_command(db, two_periods, engine, monkeypatch):
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["offered"] == 1
     get_settings.cache_clear()
+
+
+def test_renewal_and_lapse_rates_per_period(client, db, two_periods):
+    from mutua.policies import cycle_rates
+
+    renewing = [holder(db, auto_renew=True)[1] for _ in range(3)]
+    leaving = holder(db)[1]
+    unpaid = policies_service.enrol(db, member_id=f.member(db).id, product_code="TEST-ACC-1",
+                                    period_code="P1", actor=SYSTEM, on=START, paid=False)
+    db.commit()
+    dues.lapse_overdue(db, on=START + timedelta(days=60))
+    offers.run(db, on=OFFER_DAY, actor=SYSTEM)
+    offers.run(db, on=END + timedelta(days=1), actor=SYSTEM)  # auto-renewals written
+    for p in renewing[:2]:  # two of the three pay their renewal
+        new = db.scalar(select(Policy).where(Policy.renewed_from_id == p.id))
+        owed = dues.find_or_404(db, project_id=p.project_id, reference=new.policy_number)
+        dues.apply(db, owed=owed, amount=owed.amount, paid_on=END, reference="WX")
+    offers.run(db, on=END + timedelta(days=3), actor=SYSTEM)
+    db.commit()
+    p1 = next(r for r in cycle_rates.rates(db, on=END + timedelta(days=3))
+              if r.period_id == leaving.period_id)
+    assert (p1.written, p1.lapsed) == (5, 1) and unpaid.id
+    assert (p1.eligible, p1.renewed, p1.open) == (4, 2, 1)  # one auto-renewal still unpaid
+    assert str(p1.renewal_rate) == "0.5" and str(p1.lapse_rate) == "0.2"
+    fin = f.staff_headers(client, db, Role.FINANCE)
+    rows = client.get("/api/v1/premiums/report", headers=fin).json()
+    row = next(r for r in rows if r["period_id"] == leaving.period_id)
+    assert (row["renewed"], row["lapsed"], row["written"]) == (2, 1, 5)
+    assert row["renewal_rate"] is not None and row["collection_rate"] is not None

@@ -70,3 +70,15 @@ def test_the_dashboard_shows_collection_and_aged_receivables(finance, owed):
 def test_other_roles_may_not_work_the_queue(client, staff_user, owed):
     sign_in(client, staff_user(Role.CLAIMS))
     assert client.get(PAGE).status_code == 403
+
+
+def test_renewal_and_lapse_rates_show_with_a_chart_and_finance_starts_the_run(finance, owed):
+    page = finance.get("/staff")
+    assert "各销售期失效与续保" in page.text and "chart-cycle" in page.text
+    premiums = finance.get(PAGE)
+    assert "立即执行续保" in premiums.text and "续保率" in premiums.text
+    r = post_form(finance, f"{PAGE}/renewal-run", {}, from_page=PAGE)
+    assert r.status_code == 303 and r.headers["location"].startswith("/staff/jobs/")
+    finish_jobs(finance.app.state.engine)
+    job = finance.get(r.headers["location"])
+    assert job.status_code == 200
