@@ -377,7 +377,7 @@ def cancel(db: Session, *, policy_id: int, actor: Principal, on: date | None = N
                      detail={"refund": "0", "unpaid": True})
         db.flush()
         return policy
-    refund = refund_quote(policy, on=on)
+    refund = refund_quote(policy, on=on, product=db.get(Product, policy.product_id))
     _return_unearned_uplifts(db, policy, new_end=refund.cover_end)
     policy.status, policy.cancelled_on = "cancelled", on
     policy.cover_end, policy.refund = refund.cover_end, refund.amount
@@ -420,10 +420,11 @@ def _return_unearned_uplifts(db: Session, policy: Policy, *, new_end: date) -> N
             to_fen(u.money), u.effective_from, policy.cover_end, new_end))
 
 
-def refund_quote(policy: Policy, *, on: date) -> domain.Refund:
+def refund_quote(policy: Policy, *, on: date, product: Product) -> domain.Refund:
     """What cancelling ``policy`` on ``on`` would refund, without changing anything.
 
-    Full premium inside the 15-day cooling-off period (犹豫期), else the unearned part.
+    Full premium inside the 15-day cooling-off period (犹豫期), else the unearned part less
+    the product's cancellation fee (its terms: a fixed fee and a share of the unearned).
     Raises Conflict when the policy can no longer be cancelled (cancelled or ended), the
     same refusal :func:`cancel` gives.
     """
@@ -433,7 +434,8 @@ def refund_quote(policy: Policy, *, on: date) -> domain.Refund:
         raise Conflict(f"policy {policy.policy_number} has already expired")
     return domain.refund_on_cancel(premium=policy.premium, enrolled_on=policy.enrolled_on,
                                    cover_start=policy.cover_start, cover_end=policy.cover_end,
-                                   cancel_on=on)
+                                   cancel_on=on, fee=product.cancellation_fee,
+                                   fee_rate=product.cancellation_fee_rate)
 
 
 def get(db: Session, *, policy_id: int, actor: Principal) -> Policy:

@@ -219,6 +219,9 @@ FIXED_RULES: frozenset[str] = frozenset({
     N_("names no premium due or invoice in this project"),
     N_("must be a JSON object"),
     N_("must come after the period renewed from"),
+    # a product's cancellation terms (catalog/domain.py)
+    N_("must be at least 0 and at most the premium"),
+    N_("must be between 0 and 1 (100%)"),
     # renewal offers (policies/renewal_offers.py)
     N_("has expired: the cover it renews has ended"),
     N_("must be 1 to 32 characters when the premium is paid with the acceptance"),

@@ -1,5 +1,6 @@
-"""Renewal offers (续保邀请), a policy's consent to auto-renewal, and how many days before
-its end a product's policies are offered renewal.
+"""Renewal offers (续保邀请), a policy's consent to auto-renewal, how many days before
+its end a product's policies are offered renewal, and the product terms' deduction from a
+refund on cancellation (a fixed fee and a share of the unearned premium).
 
 Revision ID: 0015
 Revises: 0014
@@ -21,6 +22,10 @@ def upgrade() -> None:
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.add_column(sa.Column("renewal_offer_days", sa.Integer(), server_default="30",
                                       nullable=False))
+        batch_op.add_column(sa.Column("cancellation_fee", mutua.db.Money(), server_default="0",
+                                      nullable=False))
+        batch_op.add_column(sa.Column("cancellation_fee_rate", sa.Numeric(precision=6, scale=4),
+                                      server_default="0", nullable=False))
     with op.batch_alter_table("policies", schema=None) as batch_op:
         batch_op.add_column(sa.Column("auto_renew", sa.Boolean(), server_default=sa.false(),
                                       nullable=False))
@@ -75,4 +80,6 @@ def downgrade() -> None:
     with op.batch_alter_table("policies", schema=None) as batch_op:
         batch_op.drop_column("auto_renew")
     with op.batch_alter_table("products", schema=None) as batch_op:
+        batch_op.drop_column("cancellation_fee_rate")
+        batch_op.drop_column("cancellation_fee")
         batch_op.drop_column("renewal_offer_days")

@@ -153,7 +153,7 @@ def _cancel_page(request: Request, db, policy, *, status_code: int = 200, refuse
     quote = None
     if not refused:
         try:
-            quote = policies_service.refund_quote(policy, on=on)
+            quote = policies_service.refund_quote(policy, on=on, product=product)
         except Conflict:
             refused, status_code = True, 409
     last_cooling_day = policy.enrolled_on + timedelta(days=policies_domain.COOLING_OFF_DAYS - 1)
