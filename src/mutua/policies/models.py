@@ -111,6 +111,8 @@ class PremiumInvoice(Base):
     state: Mapped[str] = mapped_column(String(12), default="open")  # open|paid|lapsed
     paid_on: Mapped[date | None] = mapped_column(Date, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The provider's id of the refund of a part payment made before the invoice lapsed.
+    refund_id: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class PremiumDue(Base):
@@ -146,6 +148,8 @@ class PremiumDue(Base):
     state: Mapped[str] = mapped_column(String(12), default="open")  # open|paid|lapsed|cancelled
     paid_on: Mapped[date | None] = mapped_column(Date, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The provider's id of the refund of a part payment made before the due lapsed.
+    refund_id: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class RenewalOffer(Base):

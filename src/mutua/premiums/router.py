@@ -272,6 +272,21 @@ def report(db: DbSession, actor: FinanceOrUnderwriter,
     return out
 
 
+class RefundOut(BaseModel):
+    reference: str
+    refund_id: str
+
+
+@router.post("/lapsed/{project}/{reference}/refund", response_model=RefundOut)
+def refund_lapsed(db: DbSession, actor: Finance, project: PathText, reference: PathText
+                  ) -> RefundOut:
+    """Pay back, through the payment provider, what was paid on a due or group invoice
+    before it lapsed (once: a second attempt is 409)."""
+    refund_id = service.refund_lapsed(db, project_code=project, reference=reference,
+                                      actor=actor)
+    return RefundOut(reference=reference, refund_id=refund_id)
+
+
 @router.post("/renewal-run", status_code=202, response_model=JobOut)
 def renewal_run(db: DbSession, actor: FinanceOrUnderwriter, body: RenewalRunIn) -> Response:
     """The daily renewal run, as a job: offers to policies ending soon, notices to members

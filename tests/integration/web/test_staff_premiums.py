@@ -82,3 +82,22 @@ def test_renewal_and_lapse_rates_show_with_a_chart_and_finance_starts_the_run(fi
     finish_jobs(finance.app.state.engine)
     job = finance.get(r.headers["location"])
     assert job.status_code == 200
+
+
+def test_finance_refunds_a_lapsed_part_payment_from_the_page(finance, db, owed):
+    from decimal import Decimal
+
+    from mutua.policies import dues
+
+    _m, p = owed
+    due = dues.find_or_404(db, project_id=p.project_id, reference=p.policy_number)
+    dues.apply(db, owed=due, amount=Decimal("10.00"), paid_on=due.grace_end - timedelta(days=1),
+               reference="BANK")
+    dues.lapse_overdue(db, on=today())
+    db.commit()
+    assert f"/staff/premiums/lapsed/{p.policy_number}/refund" in finance.get(PAGE).text
+    form = {"project": "TEST-ACC"}
+    r = post_form(finance, f"{PAGE}/lapsed/{p.policy_number}/refund", form, from_page=PAGE)
+    assert r.status_code == 303
+    again = post_form(finance, f"{PAGE}/lapsed/{p.policy_number}/refund", form, from_page=PAGE)
+    assert again.status_code == 409

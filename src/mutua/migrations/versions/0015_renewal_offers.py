@@ -1,6 +1,7 @@
 """Renewal offers (续保邀请), a policy's consent to auto-renewal, how many days before
 its end a product's policies are offered renewal, and the product terms' deduction from a
-refund on cancellation (a fixed fee and a share of the unearned premium).
+refund on cancellation (a fixed fee and a share of the unearned premium); and the refund id
+of a part payment paid back after its due or group invoice lapsed.
 
 Revision ID: 0015
 Revises: 0014
@@ -29,6 +30,9 @@ def upgrade() -> None:
     with op.batch_alter_table("policies", schema=None) as batch_op:
         batch_op.add_column(sa.Column("auto_renew", sa.Boolean(), server_default=sa.false(),
                                       nullable=False))
+    for table in ("premium_dues", "premium_invoices"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column("refund_id", sa.String(length=64), nullable=True))
     op.create_table(
         "renewal_offers",
         sa.Column("id", BIG, nullable=False),
@@ -77,6 +81,9 @@ def downgrade() -> None:
         batch_op.drop_index("ix_renewal_offers_project_state_expires")
         batch_op.drop_index("ix_renewal_offers_member")
     op.drop_table("renewal_offers")
+    for table in ("premium_dues", "premium_invoices"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column("refund_id")
     with op.batch_alter_table("policies", schema=None) as batch_op:
         batch_op.drop_column("auto_renew")
     with op.batch_alter_table("products", schema=None) as batch_op:

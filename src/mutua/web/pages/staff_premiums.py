@@ -96,8 +96,10 @@ def _page(request, db, *, project: str = "", state: str = "queued", offset: int 
                     if current else ([], 0))
     cycle = cycle_rows(db, project_id=current.id) if current else []
     chart_list = aged_chart(rows) + cycle_chart(cycle)
+    refunds = dues.refunds_owed(db, project_id=current.id) if current else []
     return render(request, "staff/premiums.html", status_code=status_code, projects=projects,
-                  current=current, rows=rows, cycle=cycle, queue=queue, total=total, state=state,
+                  current=current, rows=rows, cycle=cycle, refunds=refunds, queue=queue,
+                  total=total, state=state,
                   offset=offset, page=PAGE, more=offset + PAGE < total, sources=SOURCES,
                   reasons=REASONS, age_labels=AGE_LABELS, problems=problems or [],
                   done=request.query_params.get("done", ""), charts=chart_list,
@@ -158,6 +160,19 @@ def work_payment(request: Request, db: DbSession, payment_id: PathId,
         problems = describe_all(exc) if getattr(exc, "problems", None) else [_(exc.message)]
         return _page(request, db, project=project, problems=problems, status_code=422)
     return redirect(f"/staff/premiums?{urlencode({'project': project, 'done': 'queue'})}#queue")
+
+
+@router.post("/lapsed/{reference}/refund")
+def refund_lapsed(request: Request, db: DbSession, reference: Annotated[str, Path(max_length=32)],
+                  project: Annotated[str, Form(max_length=32)], principal: Principal = Finance):
+    try:
+        premiums_service.refund_lapsed(db, project_code=project, reference=reference,
+                                       actor=principal)
+    except (Conflict, NotFound) as exc:
+        db.rollback()
+        return _page(request, db, project=project, problems=[_(exc.message)], status_code=409)
+    return redirect(f"/staff/premiums?{urlencode({'project': project, 'done': 'refunded'})}"
+                    "#refunds")
 
 
 @router.post("/renewal-run")
