@@ -70,27 +70,30 @@ def run(db: Session, *, on: date, actor: Principal) -> RunResult:
 
 # --- offers -------------------------------------------------------------------------------
 
-def next_periods(db: Session) -> list[tuple[Product, SalePeriod, SalePeriod]]:
-    """(product, period, the period after it) for every active product sold in more than
-    one period: a handful of catalogue rows."""
+def renewal_periods(db: Session) -> list[tuple[Product, SalePeriod, date, date | None]]:
+    """(product, period, from, until) for every period of an active product: a policy
+    whose cover ends the day before a day in [from, until) renews into that period (the
+    one on sale when it ends; until None for the last). A handful of catalogue rows."""
     out = []
     for product in db.scalars(select(Product).where(Product.status == "active")):
         periods = sorted(product.periods, key=lambda p: p.sale_start)
-        out.extend((product, old, new) for old, new in pairwise(periods))
+        for period, after in pairwise([*periods, None]):
+            out.append((product, period, period.sale_start,
+                        after.sale_start if after is not None else None))
     return out
 
 
 def make_offers(db: Session, *, on: date) -> int:
-    """Offer renewal to every policy in force ending within its product's offer days, whose
-    member holds nothing in the next period yet and has no offer for it; members told in
-    one statement per product. Open offers take the product's price now."""
+    """Offer renewal to every policy in force ending within its product's offer days, into
+    the period on sale when it ends, if its member holds nothing there yet and it has no
+    offer; members told in one statement per period. Open offers take the price now."""
     written = 0
-    for product, old, new in next_periods(db):
-        db.execute(update(RenewalOffer).where(RenewalOffer.product_id == product.id,
+    for product, new, starts, until in renewal_periods(db):
+        db.execute(update(RenewalOffer).where(RenewalOffer.period_id == new.id,
                                               RenewalOffer.state == OFFERED)
                    .values(premium=product.uniform_premium)
                    .execution_options(synchronize_session=False))
-        rows = _quoted(db, product, old, new, on)
+        rows = _quoted(db, product, new, on, starts, until)
         if not rows:
             continue
         copy_rows(db, RenewalOffer.__tablename__, [
@@ -103,22 +106,28 @@ def make_offers(db: Session, *, on: date) -> int:
                   "state": OFFERED, "offered_on": on, "by_auto_renewal": False,
                   "created_at": utcnow()})
         notify.tell_from_select(db, event="renewal.offered", rows=_told(and_(
-            RenewalOffer.product_id == product.id, RenewalOffer.state == OFFERED)), once=True)
+            RenewalOffer.period_id == new.id, RenewalOffer.state == OFFERED)), once=True)
         written += len(rows)
     return written
 
 
-def _quoted(db: Session, product: Product, old: SalePeriod, new: SalePeriod, on: date):
-    """(policy id, its last day, member, quote) of the policies to offer renewal now; a
-    member the next period would refuse (too old, a class no longer sold) gets no offer."""
+def _quoted(db: Session, product: Product, new: SalePeriod, on: date, starts: date,
+            until: date | None):
+    """(policy id, its last day, member, quote) of the policies to offer renewal into
+    ``new`` now; a member the new period would refuse (too old, a class no longer sold)
+    gets no offer."""
     offered = select(RenewalOffer.id).where(RenewalOffer.policy_id == Policy.id).exists()
     window = and_(Policy.cover_end <= on + timedelta(days=product.renewal_offer_days),
-                  ~offered)
+                  Policy.cover_end >= starts - timedelta(days=1), ~offered)
+    if until is not None:
+        window = and_(window, Policy.cover_end < until - timedelta(days=1))
     cells = catalog_service.table_cells(db, table_id=new.coefficient_table_id)
+    # A renewal continues cover rather than selling it: the new period's sale window does
+    # not bind it (an offer goes out before that period is on sale), its ages and classes do.
     rules = domain.ProductRules(product.code, product.min_age, product.max_age,
-                                tuple(product.allowed_classes), new.sale_start, new.sale_end)
+                                tuple(product.allowed_classes), date.min, date.max)
     out = []
-    for (pid, end), member in renewals.renewable(db, product.id, old.id, new.id, on,
+    for (pid, end), member in renewals.renewable(db, product.id, None, new.id, on,
                                                  where=window):
         quote = renewals.renewal_offer(rules, cells, member, last_cover_end=end,
                                        term_days=product.term_days, on=on)

@@ -94,11 +94,11 @@ def renewal_offer(rules: domain.ProductRules, cells, member, *, last_cover_end: 
     return service.Offer(start, end, age, coef, tuple(problems))
 
 
-def renewable(db: Session, product_id: int, old_period: int, new_period: int, on: date,
+def renewable(db: Session, product_id: int, old_period: int | None, new_period: int, on: date,
               where=None):
     """((policy id, cover end), member columns) of the policies in force on ``on`` or
-    later in the old period whose member holds nothing in the new one (and that meet
-    ``where``, a clause on Policy), in one query."""
+    later in the old period (any other period when None) whose member holds nothing in
+    the new one (and that meet ``where``, a clause on Policy), in one query."""
     later = aliased(Policy)
     holds_next = select(later.id).where(later.member_id == Policy.member_id,
                                         later.product_id == product_id,
@@ -106,7 +106,9 @@ def renewable(db: Session, product_id: int, old_period: int, new_period: int, on
     stmt = (select(Policy.id, Policy.cover_end, Member.id, Member.status, Member.birth_date,
                    Member.occupation_class)
             .join(Member, Member.id == Policy.member_id)
-            .where(Policy.product_id == product_id, Policy.period_id == old_period,
+            .where(Policy.product_id == product_id,
+                   Policy.period_id == old_period if old_period is not None
+                   else Policy.period_id != new_period,
                    Policy.status == domain.IN_FORCE, Policy.cover_end >= on,
                    Member.status == "active", ~holds_next)
             .order_by(Policy.id))

@@ -12,6 +12,8 @@ from sqlalchemy import select
 
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM, Principal
+from mutua.catalog import service as catalog_service
+from mutua.catalog.schemas import PeriodDef
 from mutua.errors import Conflict, NotFound, ValidationFailed
 from mutua.notify.models import Notification
 from mutua.policies import domain, dues
@@ -261,3 +263,19 @@ def test_renewal_and_lapse_rates_per_period(client, db, two_periods):
     row = next(r for r in rows if r["period_id"] == leaving.period_id)
     assert (row["renewed"], row["lapsed"], row["written"]) == (2, 1, 5)
     assert row["renewal_rate"] is not None and row["collection_rate"] is not None
+
+
+def test_a_year_of_cover_renews_into_the_period_on_sale_when_it_ends(db, two_periods):
+    """Quarterly periods of a yearly product: a January policy renews into the period whose
+    sale has started by the day after it ends, offered before that sale opens."""
+    catalog_service.create_period(db, product_code="TEST-ACC-1", actor=SYSTEM, period=PeriodDef(
+        code="P3", sale_start=date(2026, 12, 20), sale_end=date(2027, 3, 31),
+        cover_start=date(2027, 1, 1)))
+    db.commit()
+    db.expire_all()
+    _m, p = holder(db)
+    db.commit()
+    assert offers.make_offers(db, on=OFFER_DAY) == 1  # P3 is not on sale before 20 December
+    o = offer_of(db, p)
+    p3 = catalog_service.get_period(db, product=two_periods, code="P3")
+    assert o.period_id == p3.id and o.cover_start == p.cover_end + timedelta(days=1)
