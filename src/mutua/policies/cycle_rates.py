@@ -15,9 +15,6 @@ from sqlalchemy.orm import Session
 from mutua.policies import domain
 from mutua.policies.models import Policy, RenewalOffer
 
-SETTLED = ("renewed", "expired", "declined")
-
-
 @dataclass(frozen=True)
 class PeriodRates:
     """A sale period's policies: written, lapsed unpaid; offered renewal out of it and
@@ -27,7 +24,7 @@ class PeriodRates:
     period_id: int
     written: int = 0
     lapsed: int = 0
-    eligible: int = 0  # offers whose cover has ended or that were settled sooner
+    eligible: int = 0  # offers whose cover has ended, whatever the member answered
     renewed: int = 0
     declined: int = 0
     open: int = 0  # offers still running (offered, or accepted and not yet paid)
@@ -62,8 +59,8 @@ def rates(db: Session, *, on: date, project_id: int | None = None) -> list[Perio
         return func.sum(case((cond, 1), else_=0))
 
     offered = (select(Policy.project_id, Policy.period_id,
-                      count(ended | RenewalOffer.state.in_(SETTLED)),
-                      count(RenewalOffer.state == "renewed"),
+                      count(ended),
+                      count(ended & (RenewalOffer.state == "renewed")),
                       count(RenewalOffer.state == "declined"),
                       count(RenewalOffer.state.in_(("offered", "accepted"))))
                .join(Policy, Policy.id == RenewalOffer.policy_id)
