@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from mutua.policies import domain
 from mutua.policies.models import Policy, RenewalOffer
 
+
 @dataclass(frozen=True)
 class PeriodRates:
     """A sale period's policies: written, lapsed unpaid; offered renewal out of it and
