@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import pairwise
 
-from sqlalchemy import Integer, and_, exists, literal, select, update
+from sqlalchemy import Integer, and_, exists, literal, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from mutua.audit import service as audit
@@ -181,6 +181,8 @@ def accept(db: Session, *, offer_id: int, actor: Principal, on: date | None = No
         raise ValidationFailed("reference", "must be 1 to 32 characters when the premium "
                                             "is paid with the acceptance")
     _check_open(offer, on)
+    if db.scalar(select(_holds_next().where(RenewalOffer.id == offer.id))):
+        raise Conflict("the member already holds a policy in the period offered")
     _decide(db, offer, ACCEPTED)
     policy = _write(db, [offer], on=on, paid=paid, reference=reference)[0]
     audit.record(db, actor=actor, action="policy.renewal_accept", entity="policy",
@@ -201,6 +203,15 @@ def decline(db: Session, *, offer_id: int, actor: Principal, on: date | None = N
                  detail={"offer": offer.id})
     db.refresh(offer)
     return offer
+
+
+def _holds_next():
+    """Whether the offer's member already holds the period offered (a staff group renewal
+    may have renewed them meanwhile), as a correlated EXISTS."""
+    held = aliased(Policy)
+    return exists().where(held.member_id == RenewalOffer.member_id,
+                          held.product_id == RenewalOffer.product_id,
+                          held.period_id == RenewalOffer.period_id)
 
 
 def _check_open(offer: RenewalOffer, on: date) -> None:
@@ -239,17 +250,16 @@ def set_auto_renew(db: Session, *, policy_id: int, auto_renew: bool, actor: Prin
 # --- the run's other steps ----------------------------------------------------------------
 
 def tell_cover_ending(db: Session, *, on: date, days: int = ENDING_NOTICE_DAYS) -> int:
-    """Members whose cover ends within ``days`` with no accepted offer and no auto-renewal
-    are told once, in one statement."""
-    renewed = aliased(Policy)
-    holds_next = exists().where(renewed.renewed_from_id == Policy.id)
-    taken = exists().where(RenewalOffer.policy_id == Policy.id,
-                           RenewalOffer.state.in_((ACCEPTED, RENEWED)))
+    """Members offered renewal whose cover ends within ``days`` and who will not be renewed
+    (they declined, or have not answered and gave no consent to auto-renewal) are told
+    once, in one statement."""
+    not_renewing = or_(RenewalOffer.state == DECLINED,
+                       and_(RenewalOffer.state == OFFERED, Policy.auto_renew.is_(False)))
     rows = (select(Policy.project_id, Policy.member_id, Policy.id, Policy.policy_number,
                    literal(None, Integer()))
+            .join(RenewalOffer, RenewalOffer.policy_id == Policy.id)
             .where(Policy.status == domain.IN_FORCE, Policy.cover_end >= on,
-                   Policy.cover_end <= on + timedelta(days=days), Policy.auto_renew.is_(False),
-                   ~taken, ~holds_next))
+                   Policy.cover_end <= on + timedelta(days=days), not_renewing))
     return notify.tell_from_select(db, event="cover.ending", rows=rows, once=True)
 
 
@@ -259,7 +269,8 @@ def renew_automatically(db: Session, *, on: date) -> int:
     offers = list(db.scalars(
         select(RenewalOffer).join(Policy, Policy.id == RenewalOffer.policy_id)
         .where(RenewalOffer.state == OFFERED, RenewalOffer.expires_on <= on,
-               Policy.auto_renew.is_(True), Policy.status == domain.IN_FORCE)))
+               Policy.auto_renew.is_(True), Policy.status == domain.IN_FORCE,
+               ~_holds_next())))
     if not offers:
         return 0
     ids = [o.id for o in offers]

@@ -65,8 +65,9 @@ NOTICES = {
                                  "%(amount)s, with no new waiting period. Accept or decline in "
                                  "the portal.")),
     "cover.ending": Notice(N_("Cover of policy %(ref)s ends soon"),
-                           N_("Your policy %(ref)s ends soon and will not be renewed. To keep "
-                              "your cover, accept the renewal offer in the portal.")),
+                           N_("Your policy %(ref)s ends soon and will not be renewed, so your "
+                              "cover stops then. An offer you have not answered can still be "
+                              "accepted in the portal until the last day.")),
     "health.alert": Notice(N_("A note from your care team"),
                            N_("Your care team has a new note about your kidney health. Please "
                               "sign in to read it.")),

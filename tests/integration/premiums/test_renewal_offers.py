@@ -279,3 +279,20 @@ def test_a_year_of_cover_renews_into_the_period_on_sale_when_it_ends(db, two_per
     o = offer_of(db, p)
     p3 = catalog_service.get_period(db, product=two_periods, code="P3")
     assert o.period_id == p3.id and o.cover_start == p.cover_end + timedelta(days=1)
+
+
+def test_after_a_staff_group_renewal_the_offer_is_neither_accepted_nor_auto_renewed(db,
+                                                                                 two_periods):
+    from mutua.policies import renewals
+
+    m, p = holder(db, auto_renew=True)
+    offers.make_offers(db, on=OFFER_DAY)
+    renewals.renew_group(db, product_code="TEST-ACC-1", from_period="P1", to_period="P2",
+                         actor=SYSTEM, on=OFFER_DAY, paid=True, reference="GROUP-1")
+    db.commit()
+    with pytest.raises(Conflict):
+        offers.accept(db, offer_id=offer_of(db, p).id, actor=as_member(m), on=OFFER_DAY)
+    db.rollback()
+    assert offers.renew_automatically(db, on=p.cover_end) == 0
+    assert offers.settle_ended(db, on=p.cover_end + timedelta(days=1)) == (1, 0)
+    assert len(db.scalars(select(Policy).where(Policy.renewed_from_id == p.id)).all()) == 1
