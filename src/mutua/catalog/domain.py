@@ -141,6 +141,12 @@ def check_product(p: ProductDef, *, path: str = "product") -> list[Problem]:
         bad("min_uplift_days", "must be between 0 and 3660 days")
     if not 0 <= p.grace_days <= 90:
         bad("grace_days", "must be between 0 and 90 days")
+    if not 1 <= p.renewal_offer_days <= 365:
+        bad("renewal_offer_days", "must be between 1 and 365 days")
+    if not Decimal(0) <= p.cancellation_fee <= p.uniform_premium:
+        bad("cancellation_fee", "must be at least 0 and at most the premium")
+    if not Decimal(0) <= p.cancellation_fee_rate <= Decimal(1):
+        bad("cancellation_fee_rate", "must be between 0 and 1 (100%)")
     if not Decimal(0) < p.max_uplift_rate <= Decimal(1):
         bad("max_uplift_rate", "must be above 0 and at most 1")
     if p.expected_loss_ratio is not None and not Decimal(0) < p.expected_loss_ratio <= Decimal(2):

@@ -56,6 +56,14 @@ class Product(Base):
     # A premium not paid at enrolment: cover from the start date if it is paid within this
     # many days of enrolment, otherwise the policy lapses and never covered anything.
     grace_days: Mapped[int] = mapped_column(default=30, server_default="30")
+    # Policies ending within this many days are offered renewal into the next period.
+    renewal_offer_days: Mapped[int] = mapped_column(default=30, server_default="30")
+    # The terms' deduction from a refund on cancellation after the cooling-off period: a
+    # fixed fee plus a share of the unearned premium (policies.domain.cancellation_deduction).
+    cancellation_fee: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"),
+                                                      server_default="0")
+    cancellation_fee_rate: Mapped[Decimal] = mapped_column(Numeric(6, 4), default=Decimal("0"),
+                                                           server_default="0")
     max_uplift_rate: Mapped[Decimal] = mapped_column(Numeric(6, 4), default=Decimal("0.5"),
                                                      server_default="0.5")
     # Share of an accident quarter's ultimate claims still unreported at the end of each

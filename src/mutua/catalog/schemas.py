@@ -141,6 +141,12 @@ class ProductDef(_Strict):
     # A premium not paid at enrolment covers from the start date if paid within this many
     # days; otherwise the policy lapses (policies.domain.grace_end).
     grace_days: Days = 30
+    # Policies ending within this many days are offered renewal (policies.renewal_offers).
+    renewal_offer_days: Days = 30
+    # Kept from a refund on cancellation after the cooling-off period: a fixed fee (at most
+    # the premium) plus this share of the unearned premium (policies.domain).
+    cancellation_fee: Yuan = Decimal("0")
+    cancellation_fee_rate: Share = Decimal("0")
     # Share of an accident quarter's ultimate claims still unreported at the end of each
     # development quarter (0 = the accident quarter): non-increasing, ending at 0. The
     # close's Bornhuetter-Ferguson IBNR reads it (mutua.actuarial.patterns).
@@ -156,7 +162,8 @@ class ProductDef(_Strict):
     periods: list[PeriodDef] = Field(default=[], max_length=100)
 
     _floats = field_validator("uniform_premium", "expense_loading", "expected_loss_ratio",
-                              "max_uplift_rate", mode="before")(_no_float)
+                              "max_uplift_rate", "cancellation_fee", "cancellation_fee_rate",
+                              mode="before")(_no_float)
     _pattern_floats = field_validator("reporting_pattern", mode="before")(
         lambda v: [_no_float(x) for x in v] if isinstance(v, list) else v)
 
@@ -230,6 +237,9 @@ class ProductOut(BaseModel):
     min_uplift_days: int
     max_uplift_rate: Decimal
     grace_days: int
+    renewal_offer_days: int
+    cancellation_fee: Decimal
+    cancellation_fee_rate: Decimal
     reporting_pattern: list[Decimal]
     exclusions: list[str]
     underwriting: dict

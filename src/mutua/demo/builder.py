@@ -67,7 +67,7 @@ DOMAIN_STEPS = ("claims", "settlement", "health", "governance", "premiums")
 REGISTER_CHUNK = 50_000
 # Join quarters, oldest first: growth over the year, the open quarter the busiest.
 PERIOD_WEIGHTS = (0.15, 0.18, 0.2, 0.22, 0.25)
-RENEWAL_RATE = 0.6  # members whose year of cover ended renew into the open period
+RENEWAL_RATE = 0.78  # members whose year of cover ended renew into the open period
 BATCH_OFFSETS = (-14, -7, 9, 30, 55, 80)  # enrolment days relative to a period's cover start
 MEMBERS_PER_BATCH_DAY = 2_000  # small demos use fewer enrolment days: each batch has a fixed cost
 ENROL_COMMIT_EVERY = 50_000  # enrolments per transaction

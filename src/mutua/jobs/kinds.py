@@ -24,7 +24,7 @@ from mutua.errors import Forbidden, Problem, ValidationFailed
 from mutua.health import imports
 from mutua.health import service as health_service
 from mutua.members import importer
-from mutua.policies import dues, renewals
+from mutua.policies import dues, renewal_offers, renewals
 from mutua.premiums import service as premiums_service
 from mutua.settlement import service as settlement_service
 
@@ -139,8 +139,10 @@ def _collect_premiums(db: Session, work: Work) -> dict:
 
 
 def _lapse(db: Session, work: Work) -> dict:
-    lapsed = dues.lapse_overdue(db, on=date.fromisoformat(work.params["on"]))
-    return {"lapsed": sum(lapsed.values()), "by_project": {str(k): v for k, v in lapsed.items()}}
+    on = date.fromisoformat(work.params["on"])
+    lapsed = dues.lapse_overdue(db, on=on)
+    return {"lapsed": sum(lapsed.values()), "by_project": {str(k): v for k, v in lapsed.items()},
+            "reminded": dues.remind_unpaid(db, on=on)}
 
 
 def _renew(db: Session, work: Work) -> dict:
@@ -158,6 +160,11 @@ def _purge(db: Session, work: Work) -> dict:
     return retention.purge(db, actor=work.actor, progress=work.progress)
 
 
+def _renewal_run(db: Session, work: Work) -> dict:
+    return renewal_offers.run(db, on=date.fromisoformat(work.params["on"]),
+                              actor=work.actor).to_dict()
+
+
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("settlement.close", frozenset({Role.FINANCE}), _close),
     Kind("claims.pay", frozenset({Role.CLAIMS}), _pay),
@@ -168,6 +175,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("premiums.lapse", frozenset({Role.FINANCE}), _lapse),
     Kind("policies.renew", frozenset({Role.UNDERWRITER}), _renew),
     Kind("privacy.purge", frozenset(), _purge),
+    Kind("policies.renewal_run", frozenset({Role.UNDERWRITER, Role.FINANCE}), _renewal_run),
 )}
 
 

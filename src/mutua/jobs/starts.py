@@ -110,6 +110,13 @@ def lapse(db: Session, *, on: date, actor: Principal) -> Job:
                            params={"on": on.isoformat()}, actor=actor, lock="premiums:lapse")
 
 
+def renewal_run(db: Session, *, on: date, actor: Principal) -> Job:
+    """The daily renewal run (offers, notices, auto-renewals, ended offers): one at a time;
+    running it again the same day does nothing twice."""
+    return service.enqueue(db, kind="policies.renewal_run", key=on.isoformat(),
+                           params={"on": on.isoformat()}, actor=actor, lock="renewal_run")
+
+
 def renewal(db: Session, *, product_code: str, from_period: str, to_period: str,
             actor: Principal, on: date, paid: bool = False, reference: str = "",
             payer: str = "") -> Job:

@@ -33,7 +33,8 @@ from mutua.notify.models import ContactPreference, Notification
 # The events members hear about; the words of each are in web/notices.py.
 EVENTS = ("claim.reported", "claim.documents", "claim.decided", "claim.paid",
           "statement.published", "vote.opened", "vote.closing", "vote.result", "health.alert",
-          "complaint.answered", "account.ready")
+          "complaint.answered", "account.ready", "premium.due", "premium.reminder",
+          "premium.lapsed", "renewal.offered", "cover.ending")
 COLUMNS = ["project_id", "member_id", "event", "ref_id", "ref_text", "amount", "created_at"]
 INBOX_PAGE = 50
 LOCALES = ("zh_CN", "en")
@@ -52,12 +53,12 @@ def tell(db: Session, *, member_id: int, project_id: int | None, event: str,
                         ref_text=ref_text[:200], amount=amount, created_at=utcnow()))
 
 
-def tell_from_select(db: Session, *, event: str, rows, once: bool = False) -> None:
+def tell_from_select(db: Session, *, event: str, rows, once: bool = False) -> int:
     """Many members told in one ``INSERT ... SELECT``.
 
     ``rows`` selects (project_id, member_id, ref_id, ref_text, amount in fen); with ``once``
     a member already told of this event about the same ref_id is left out (a reminder, a
-    statement published again).
+    statement published again). Returns how many were told.
     """
     _check(event)
     sub = rows.subquery()
@@ -68,7 +69,9 @@ def tell_from_select(db: Session, *, event: str, rows, once: bool = False) -> No
         told = aliased(Notification)
         chosen = chosen.where(~exists().where(told.event == event, told.ref_id == ref_id,
                                               told.member_id == member_id))
-    db.execute(insert(Notification).from_select(COLUMNS, chosen))
+    # SQLAlchemy keeps an INSERT's row count only when asked to
+    return db.execute(insert(Notification).from_select(COLUMNS, chosen),
+                      execution_options={"preserve_rowcount": True}).rowcount
 
 
 def tell_members(db: Session, *, event: str, member_ids, project_ids=None,

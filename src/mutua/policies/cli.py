@@ -54,3 +54,21 @@ def renew(product: str = typer.Option(...), from_period: str = typer.Option(...,
     out = result.to_dict()
     typer.echo(json.dumps(out) if as_json else
                f"renewed {out['renewed']}, not renewed {len(out['not_renewed'])}")
+
+
+@app.command("renewal-run")
+def renewal_run(on: str | None = typer.Option(None, help="YYYY-MM-DD (default today)"),
+                as_json: bool = typer.Option(False, "--json")) -> None:
+    """The daily renewal run: offer renewal to policies ending soon, tell members who are not
+    renewing, renew auto-renewals at their end and settle ended offers (safe to re-run)."""
+    import json
+
+    from mutua.dates import parse_date
+    from mutua.dates import today as shanghai_today
+    from mutua.policies import renewal_offers
+
+    when = parse_date(on, field="on") if on else shanghai_today()
+    with unit_of_work() as db:
+        out = renewal_offers.run(db, on=when, actor=SYSTEM).to_dict()
+    typer.echo(json.dumps(out) if as_json else
+               ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in out.items()))

@@ -2,9 +2,10 @@
 
 >>> cover_dates(period_cover_start=date(2026, 1, 1), enrolled_on=date(2026, 1, 10), term_days=365)
 (datetime.date(2026, 1, 11), datetime.date(2027, 1, 10))
->>> refund_on_cancel(premium=Decimal("36.50"), enrolled_on=date(2026, 1, 1),
+>>> r = refund_on_cancel(premium=Decimal("36.50"), enrolled_on=date(2026, 1, 1),
 ...     cover_start=date(2026, 1, 2), cover_end=date(2027, 1, 1), cancel_on=date(2026, 3, 2))
-Refund(amount=Decimal('30.50'), cover_end=datetime.date(2026, 3, 2), cooling_off=False)
+>>> r.amount, r.cover_end, r.cooling_off, r.deduction
+(Decimal('30.50'), datetime.date(2026, 3, 2), False, Decimal('0.00'))
 """
 
 from __future__ import annotations
@@ -177,11 +178,25 @@ class Refund:
     amount: Decimal
     cover_end: date  # the new last day of cover
     cooling_off: bool
+    deduction: Decimal = ZERO  # kept from the unearned premium under the product's terms
+
+
+def cancellation_deduction(unearned: Decimal, *, fee: Decimal, fee_rate: Decimal) -> Decimal:
+    """What the product's terms keep of an unearned premium refunded after the cooling-off
+    period: a fixed fee plus a share of the unearned premium, never more than it.
+
+    >>> cancellation_deduction(Decimal("30.50"), fee=Decimal("5"), fee_rate=Decimal("0.1"))
+    Decimal('8.05')
+    >>> cancellation_deduction(Decimal("3.00"), fee=Decimal("5"), fee_rate=Decimal("0"))
+    Decimal('3.00')
+    """
+    return min(unearned, round_fen(fee + unearned * fee_rate))
 
 
 def refund_on_cancel(*, premium: Decimal, enrolled_on: date, cover_start: date, cover_end: date,
-                     cancel_on: date) -> Refund:
-    """Full refund inside the cooling-off period; otherwise the unearned premium (1/365 daily).
+                     cancel_on: date, fee: Decimal = ZERO, fee_rate: Decimal = ZERO) -> Refund:
+    """Full refund inside the cooling-off period; otherwise the unearned premium (1/365 daily)
+    less what the product's terms deduct (:func:`cancellation_deduction`).
 
     Cover ends on the cancellation day; the days covered are earned, the rest refunded.
     """
@@ -189,8 +204,10 @@ def refund_on_cancel(*, premium: Decimal, enrolled_on: date, cover_start: date, 
         return Refund(premium, cover_start - timedelta(days=1), cooling_off=True)
     term = (cover_end - cover_start).days + 1
     covered = min(term, (cancel_on - cover_start).days + 1)
-    earned = round_fen(premium * covered / term)
-    return Refund(max(ZERO, premium - earned), min(cancel_on, cover_end), cooling_off=False)
+    unearned = max(ZERO, premium - round_fen(premium * covered / term))
+    deduction = cancellation_deduction(unearned, fee=fee, fee_rate=fee_rate)
+    return Refund(unearned - deduction, min(cancel_on, cover_end), cooling_off=False,
+                  deduction=deduction)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,11 @@ Dr cash / Cr premium receivable; unpaid past its grace end, the lapse run marks 
 ``lapsed`` (it never covered anything) and reverses what enrolment booked,
 Dr unearned premium / Cr premium receivable. Every step is set-based: a group invoice pays
 or lapses thousands of dues in a handful of statements.
+
+Members hear of each step in the same transaction (notify): a due written
+(``premium.due``), a reminder once when the grace end is near (``premium.reminder``,
+:func:`remind_unpaid`) and the lapse (``premium.lapsed``); each is one INSERT ... SELECT
+over the dues concerned, told once per due.
 """
 
 from __future__ import annotations
@@ -23,10 +28,12 @@ from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
 from mutua.members.models import Member
 from mutua.money import ZERO, from_fen
+from mutua.notify import service as notify
 from mutua.policies import domain
 from mutua.policies.models import Policy, PremiumDue, PremiumInvoice, PremiumPayment
 
 OPEN, PAID, LAPSED, CANCELLED = "open", "paid", "lapsed", "cancelled"
+REMINDER_DAYS = 7  # a member still owing is reminded once, this many days before grace end
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,28 @@ def open_due(db: Session, *, policy: Policy, grace_days: int, on: date) -> Premi
         memo=f"premium due on {policy.policy_number}", reference=policy.policy_number,
         postings=L.transfer(L.PREMIUM_RECEIVABLE, L.UNEARNED_PREMIUM, policy.premium)))
     db.flush()
+    tell_written(db, PremiumDue.id == due.id)
     return due
+
+
+def tell_written(db: Session, dues) -> int:
+    """The members of the dues (a WHERE clause) hear that a premium is due, in one
+    statement and once per due (a group invoice of a million members included)."""
+    return notify.tell_from_select(db, event="premium.due", rows=_told(dues), once=True)
+
+
+def remind_unpaid(db: Session, *, on: date, days: int = REMINDER_DAYS) -> int:
+    """Members whose premium is still owed ``days`` or fewer days before its grace end are
+    reminded, once per due, in one statement; returns how many were told."""
+    near = and_(PremiumDue.state == OPEN, PremiumDue.grace_end >= on,
+                PremiumDue.grace_end <= on + timedelta(days=days))
+    return notify.tell_from_select(db, event="premium.reminder", rows=_told(near), once=True)
+
+
+def _told(dues):
+    """(project, member, due id, policy number, amount still owed in fen) of the dues."""
+    return select(PremiumDue.project_id, PremiumDue.member_id, PremiumDue.id,
+                  PremiumDue.reference, PremiumDue.amount - PremiumDue.paid).where(dues)
 
 
 def _dues_of(owed: Owed):
@@ -187,17 +215,29 @@ def lapse_overdue(db: Session, *, on: date, project_id: int | None = None) -> di
         .where(overdue).group_by(PremiumDue.project_id)).all()
     out = {}
     for pid, count, amount_fen, paid_fen in per_project:
-        _lapse_project(db, project_id=pid, overdue=and_(overdue, PremiumDue.project_id == pid),
-                       on=on, amount=from_fen(int(amount_fen)), paid=from_fen(int(paid_fen or 0)))
+        where = and_(overdue, PremiumDue.project_id == pid)
+        paid = from_fen(int(paid_fen or 0)) + _paid_on_invoices(db, where)
+        _lapse_project(db, project_id=pid, overdue=where, on=on,
+                       amount=from_fen(int(amount_fen)), paid=paid)
         out[int(pid)] = int(count)
     db.expire_all()
     return out
+
+
+def _paid_on_invoices(db: Session, overdue) -> Decimal:
+    """Part payments of the open group invoices whose dues are lapsing (an invoice keeps
+    what was paid on it, its dues do not)."""
+    invoices = select(PremiumDue.invoice_id).where(overdue, PremiumDue.invoice_id.is_not(None))
+    paid = db.scalar(select(ledger_service.fen_sum(PremiumInvoice.paid)).where(
+        PremiumInvoice.id.in_(invoices.scalar_subquery()), PremiumInvoice.state == OPEN))
+    return from_fen(int(paid or 0))
 
 
 def _lapse_project(db: Session, *, project_id: int, overdue, on: date, amount: Decimal,
                    paid: Decimal) -> None:
     ids = select(PremiumDue.policy_id).where(overdue).scalar_subquery()
     invoices = select(PremiumDue.invoice_id).where(overdue, PremiumDue.invoice_id.is_not(None))
+    notify.tell_from_select(db, event="premium.lapsed", rows=_told(overdue), once=True)
     db.execute(update(Policy).where(Policy.id.in_(ids), Policy.status == domain.UNPAID)
                .values(status=domain.LAPSED, cancelled_on=on)
                .execution_options(synchronize_session=False))
@@ -214,6 +254,55 @@ def _lapse_project(db: Session, *, project_id: int, overdue, on: date, amount: D
         project_id=project_id, entry_date=on, kind="premium_lapse",
         memo="premiums unpaid past their grace end: policies lapsed", reference=f"lapse {on}",
         postings=postings))
+
+
+def refunds_owed(db: Session, *, project_id: int) -> list[Owed]:
+    """Dues and group invoices that lapsed after a part payment not yet paid back."""
+    out = [Owed(project_id, i.reference, None, i.amount, i.paid, i.state, i.grace_end,
+                invoice_id=i.id)
+           for i in db.scalars(select(PremiumInvoice).where(
+               PremiumInvoice.project_id == project_id, PremiumInvoice.state == LAPSED,
+               PremiumInvoice.paid > 0, PremiumInvoice.refund_id.is_(None)))]
+    out += [Owed(project_id, d.reference, d.member_id, d.amount, d.paid, d.state, d.grace_end,
+                 due_id=d.id)
+            for d in db.scalars(select(PremiumDue).where(
+                PremiumDue.project_id == project_id, PremiumDue.state == LAPSED,
+                PremiumDue.invoice_id.is_(None), PremiumDue.paid > 0,
+                PremiumDue.refund_id.is_(None)).limit(500))]
+    return out
+
+
+def refund_lapsed(db: Session, *, project_id: int, reference: str, on: date) -> str:
+    """Pay back what was paid on a due or group invoice before it lapsed: through the
+    payment provider, Dr premium refunds payable / Cr cash, once (a second attempt, or two
+    at once, gets Conflict and changes nothing). Returns the provider's refund id."""
+    from mutua.premiums import provider
+
+    owed = find_or_404(db, project_id=project_id, reference=reference)
+    if owed.state != LAPSED or owed.paid <= 0:
+        raise Conflict(f"premium {reference} is {owed.state} with {owed.paid} paid: no "
+                       "refund is owed on it")
+    table = PremiumInvoice if owed.invoice_id is not None else PremiumDue
+    row_id = owed.invoice_id if owed.invoice_id is not None else owed.due_id
+    claimed = db.execute(update(table).where(table.id == row_id, table.refund_id.is_(None))
+                         .values(refund_id="pending")
+                         .execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        raise Conflict(f"the part payment on {reference} was already refunded")
+    refund_id = provider.get("fake").refund(project_id=project_id, reference=reference,
+                                            amount=owed.paid)
+    db.execute(update(table).where(table.id == row_id).values(refund_id=refund_id[:64])
+               .execution_options(synchronize_session=False))
+    ledger_service.post(db, L.JournalEntry.of(
+        project_id=project_id, entry_date=on, kind="premium_refund_paid",
+        memo=f"part payment refunded after {reference} lapsed", reference=refund_id[:64],
+        postings=L.transfer(L.PREMIUM_REFUNDS_PAYABLE, L.CASH, owed.paid)))
+    if owed.due_id is not None:
+        due = db.get(PremiumDue, owed.due_id)
+        db.add(PremiumPayment(project_id=project_id, policy_id=due.policy_id,
+                              amount=-owed.paid, paid_on=on, kind="refund",
+                              reference=refund_id[:64]))
+    return refund_id
 
 
 def cancel_due(db: Session, *, policy: Policy, on: date) -> bool:

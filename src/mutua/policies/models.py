@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Numeric, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mutua.dates import utcnow
@@ -50,6 +50,9 @@ class Policy(Base):
     # The health declaration (健康告知) the member made when buying: each question as it was
     # asked and the answer (policies.domain.declaration_record); None: the product asks none.
     declaration: Mapped[list | None] = mapped_column(JSON, default=None)
+    # The member's consent (at enrolment or later, revocable) to be renewed into the next
+    # period at its price when this one ends, without accepting each offer.
+    auto_renew: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class PremiumPayment(Base):
@@ -111,6 +114,8 @@ class PremiumInvoice(Base):
     state: Mapped[str] = mapped_column(String(12), default="open")  # open|paid|lapsed
     paid_on: Mapped[date | None] = mapped_column(Date, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The provider's id of the refund of a part payment made before the invoice lapsed.
+    refund_id: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class PremiumDue(Base):
@@ -145,4 +150,45 @@ class PremiumDue(Base):
     cover_end: Mapped[date] = mapped_column(Date)
     state: Mapped[str] = mapped_column(String(12), default="open")  # open|paid|lapsed|cancelled
     paid_on: Mapped[date | None] = mapped_column(Date, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The provider's id of the refund of a part payment made before the due lapsed.
+    refund_id: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class RenewalOffer(Base):
+    """An offer to renew one policy into its product's next sale period (续保邀请), at the
+    price then and re-rated on the member's age at the new start and class now.
+
+    offered -> accepted (the member said yes, or consented to auto-renewal: the renewed
+    policy is written, its premium owed) -> renewed (paid, cover continues) | expired (not
+    taken up, or its premium never paid); offered -> declined by the member.
+    """
+
+    __tablename__ = "renewal_offers"
+    __table_args__ = (
+        UniqueConstraint("policy_id", "project_id"),  # one offer per policy
+        Index("ix_renewal_offers_member", "member_id"),
+        Index("ix_renewal_offers_project_state_expires", "project_id", "state", "expires_on"),
+        large_table(),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"))  # the policy renewed
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    period_id: Mapped[int] = mapped_column(ForeignKey("sale_periods.id"))  # the next period
+    premium: Mapped[Decimal] = mapped_column(Money())
+    cover_start: Mapped[date] = mapped_column(Date)
+    cover_end: Mapped[date] = mapped_column(Date)
+    age_at_start: Mapped[int]
+    occupation_class: Mapped[int]
+    coefficient: Mapped[Decimal] = mapped_column(Numeric(8, 4))
+    state: Mapped[str] = mapped_column(String(12), default="offered")
+    offered_on: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date] = mapped_column(Date)  # the last day of the policy renewed
+    by_auto_renewal: Mapped[bool] = mapped_column(default=False, server_default=false())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    renewed_policy_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id"),
+                                                          default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -58,7 +58,7 @@ def renew_group(db: Session, *, product_code: str, from_period: str, to_period: 
     rules = domain.ProductRules(product.code, product.min_age, product.max_age,
                                 tuple(product.allowed_classes), new.sale_start, new.sale_end)
     result, rows, from_ids = RenewalResult(), [], []
-    for pid, member in _renewable(db, product.id, old.id, new.id, on):
+    for pid, member in renewable(db, product.id, old.id, new.id, on):
         offer = renewal_offer(rules, cells, member, last_cover_end=pid[1],
                               term_days=product.term_days, on=on)
         if offer.problems:
@@ -68,7 +68,8 @@ def renew_group(db: Session, *, product_code: str, from_period: str, to_period: 
         from_ids.append(pid[0])
     if not rows:
         return result
-    _write(db, product, new, rows, from_ids, on=on, paid=paid, reference=reference, payer=payer)
+    write_renewals(db, product, new, rows, from_ids, on=on, paid=paid, reference=reference,
+                   payer=payer)
     result.renewed, result.premium_total = len(rows), product.uniform_premium * len(rows)
     audit.record(db, actor=actor, action="policy.renew_group", entity="product",
                  entity_id=product.id, project_id=product.project_id,
@@ -93,9 +94,11 @@ def renewal_offer(rules: domain.ProductRules, cells, member, *, last_cover_end: 
     return service.Offer(start, end, age, coef, tuple(problems))
 
 
-def _renewable(db: Session, product_id: int, old_period: int, new_period: int, on: date):
+def renewable(db: Session, product_id: int, old_period: int | None, new_period: int, on: date,
+              where=None):
     """((policy id, cover end), member columns) of the policies in force on ``on`` or
-    later in the old period whose member holds nothing in the new one, in one query."""
+    later in the old period (any other period when None) whose member holds nothing in
+    the new one (and that meet ``where``, a clause on Policy), in one query."""
     later = aliased(Policy)
     holds_next = select(later.id).where(later.member_id == Policy.member_id,
                                         later.product_id == product_id,
@@ -103,24 +106,32 @@ def _renewable(db: Session, product_id: int, old_period: int, new_period: int, o
     stmt = (select(Policy.id, Policy.cover_end, Member.id, Member.status, Member.birth_date,
                    Member.occupation_class)
             .join(Member, Member.id == Policy.member_id)
-            .where(Policy.product_id == product_id, Policy.period_id == old_period,
+            .where(Policy.product_id == product_id,
+                   Policy.period_id == old_period if old_period is not None
+                   else Policy.period_id != new_period,
                    Policy.status == domain.IN_FORCE, Policy.cover_end >= on,
                    Member.status == "active", ~holds_next)
             .order_by(Policy.id))
+    if where is not None:
+        stmt = stmt.where(where)
     for pid, end, mid, status, birth, cls in db.execute(stmt):
-        yield (pid, end), _MemberRow(mid, status, birth, cls)
+        yield (pid, end), MemberRow(mid, status, birth, cls)
 
 
 @dataclass(frozen=True)
-class _MemberRow:
+class MemberRow:
     id: int
     status: str
     birth_date: date
     occupation_class: int
 
 
-def _write(db: Session, product, period, rows, from_ids, *, on: date, paid: bool,
-           reference: str, payer: str) -> None:
-    service.write_batch(db, product=product, period=period, rows=rows, on=on, paid=paid,
-                        reference=reference, payer=payer, memo=f"{len(rows)} renewals into",
-                        renewed_from=from_ids)
+def write_renewals(db: Session, product, period, rows, from_ids, *, on: date, paid: bool,
+                   reference: str, payer: str = "", invoice: bool = True) -> list[int]:
+    """The renewed policies of quoted rows, each linked to the one it renews: owed on one
+    group invoice (a staff run), on dues of their own (members renewing themselves), or
+    paid. Returns the new policy ids in the order of ``rows``."""
+    return service.write_batch(db, product=product, period=period, rows=rows, on=on,
+                               paid=paid, reference=reference, payer=payer,
+                               memo=f"{len(rows)} renewals into", renewed_from=from_ids,
+                               invoice=invoice)

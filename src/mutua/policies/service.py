@@ -28,7 +28,13 @@ from mutua.ledger import service as ledger_service
 from mutua.members.models import Member
 from mutua.money import ZERO, from_fen, to_fen
 from mutua.policies import domain, dues
-from mutua.policies.models import Policy, PremiumInvoice, PremiumPayment, SumInsuredUplift
+from mutua.policies.models import (
+    Policy,
+    PremiumDue,
+    PremiumInvoice,
+    PremiumPayment,
+    SumInsuredUplift,
+)
 
 CHUNK = 5000
 
@@ -94,7 +100,7 @@ def quoter(db: Session, *, product: Product, period: SalePeriod, on: date,
 
 def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, actor: Principal,
           on: date | None = None, payment_reference: str = "", paid: bool = True,
-          declaration: dict[str, str] | None = None) -> Policy:
+          declaration: dict[str, str] | None = None, auto_renew: bool = False) -> Policy:
     """Enrol one member in a product's open period.
 
     ``paid``: the premium was received with the enrolment (at the counter) and cover is
@@ -134,6 +140,7 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
         premium=product.uniform_premium, age_at_start=offer.age,
         occupation_class=member.occupation_class, coefficient=offer.coefficient,
         declaration=domain.declaration_record(questions, declaration) if questions else None,
+        auto_renew=auto_renew,  # the member's consent to renewal (policies.renewal_offers)
     )
     db.add(policy)
     with unique_or_conflict(already_holds(product_code, period_code)):
@@ -236,22 +243,25 @@ def enrol_many(db: Session, *, product_code: str, period_code: str, enrolments: 
 
 def write_batch(db: Session, *, product: Product, period: SalePeriod,
                 rows: list[tuple[Member, Offer]], on: date, paid: bool, reference: str,
-                payer: str, memo: str, renewed_from: list[int] | None = None) -> None:
+                payer: str, memo: str, renewed_from: list[int] | None = None,
+                invoice: bool = True) -> list[int]:
     """Quoted rows written as policies (a bulk enrolment, a group renewal): owed on one
-    group invoice, or paid, the batch's premium then posted in one entry ("premiums
-    received: <memo> <product> <period>")."""
+    group invoice (or, with ``invoice=False``, each on a due of its own that its member
+    pays, as members renewing themselves do), or paid, the batch's premium then posted in
+    one entry ("premiums received: <memo> <product> <period>"). Returns the policy ids."""
     if rows and not paid:
-        _insert_unpaid(db, product=product, period=period, rows=rows, on=on,
-                       reference=reference, payer=payer, renewed_from=renewed_from)
-        return
-    _insert_policies(db, product=product, period=period, rows=rows, on=on,
-                     reference=reference, renewed_from=renewed_from)
+        return _insert_unpaid(db, product=product, period=period, rows=rows, on=on,
+                              reference=reference, payer=payer, renewed_from=renewed_from,
+                              invoice=invoice)
+    ids, _ = _insert_policies(db, product=product, period=period, rows=rows, on=on,
+                              reference=reference, renewed_from=renewed_from)
     if rows:
         ledger_service.post(db, L.JournalEntry.of(
             project_id=product.project_id, entry_date=on, kind="premium_batch",
             memo=f"premiums received: {memo} {product.code} {period.code}",
             reference=reference, postings=L.transfer(
                 L.CASH, L.UNEARNED_PREMIUM, product.uniform_premium * len(rows))))
+    return ids
 
 
 def _bulk_row_problems(member, e, held, seen, product, period) -> list[Problem]:
@@ -318,31 +328,43 @@ def _insert_policies(db: Session, *, product: Product, period: SalePeriod,
 
 def _insert_unpaid(db: Session, *, product: Product, period: SalePeriod,
                    rows: list[tuple[Member, Offer]], on: date, reference: str,
-                   payer: str, renewed_from: list[int] | None = None) -> None:
-    """A group's policies awaiting one invoice: the invoice, the policies with no cover and
-    a due per policy keeping its cover, in bulk; Dr premium receivable / Cr unearned."""
+                   payer: str, renewed_from: list[int] | None = None,
+                   invoice: bool = True) -> list[int]:
+    """A group's policies awaiting one invoice (or their own dues): the invoice, the
+    policies with no cover and a due per policy keeping its cover, in bulk; members told
+    their premium is due; Dr premium receivable / Cr unearned."""
     total = product.uniform_premium * len(rows)
     grace_end = domain.grace_end(on, product.grace_days)
-    invoice = PremiumInvoice(project_id=product.project_id, reference=reference[:32],
-                             payer=payer[:100], product_id=product.id, period_id=period.id,
-                             policies=len(rows), amount=total, paid=ZERO, due_on=on,
-                             grace_end=grace_end, state=dues.OPEN)
-    db.add(invoice)
-    with unique_or_conflict(f"invoice {reference} already exists in this project"):
-        db.flush()
+    invoice_id = None
+    if invoice:
+        bill = PremiumInvoice(project_id=product.project_id, reference=reference[:32],
+                              payer=payer[:100], product_id=product.id, period_id=period.id,
+                              policies=len(rows), amount=total, paid=ZERO, due_on=on,
+                              grace_end=grace_end, state=dues.OPEN)
+        db.add(bill)
+        with unique_or_conflict(f"invoice {reference} already exists in this project"):
+            db.flush()
+        invoice_id = bill.id
     ids, numbers = _insert_policies(db, product=product, period=period, rows=rows, on=on,
                                     reference=reference, paid=False, renewed_from=renewed_from)
     copy_rows(db, "premium_dues", ["policy_id", "member_id", "reference", "cover_start",
                                    "cover_end"],
               ((pid, m.id, num, o.cover_start, o.cover_end)
                for (m, o), num, pid in zip(rows, numbers, ids, strict=True)),
-              same={"project_id": product.project_id, "invoice_id": invoice.id,
+              same={"project_id": product.project_id, "invoice_id": invoice_id,
                     "amount": to_fen(product.uniform_premium), "paid": 0, "due_on": on,
                     "grace_end": grace_end, "state": dues.OPEN, "created_at": utcnow()})
+    if invoice_id is not None:
+        dues.tell_written(db, PremiumDue.invoice_id == invoice_id)
+    else:
+        for start in range(0, len(ids), CHUNK):
+            dues.tell_written(db, one_of(db, PremiumDue.policy_id, ids[start:start + CHUNK]))
     ledger_service.post(db, L.JournalEntry.of(
         project_id=product.project_id, entry_date=on, kind="premium_invoice",
-        memo=f"group invoice {reference}: {len(rows)} premiums due", reference=reference[:64],
+        memo=f"{'group invoice ' if invoice else 'premiums due '}{reference}: "
+             f"{len(rows)} premiums due", reference=reference[:64],
         postings=L.transfer(L.PREMIUM_RECEIVABLE, L.UNEARNED_PREMIUM, total)))
+    return ids
 
 
 def cancel(db: Session, *, policy_id: int, actor: Principal, on: date | None = None,
@@ -359,7 +381,7 @@ def cancel(db: Session, *, policy_id: int, actor: Principal, on: date | None = N
                      detail={"refund": "0", "unpaid": True})
         db.flush()
         return policy
-    refund = refund_quote(policy, on=on)
+    refund = refund_quote(policy, on=on, product=db.get(Product, policy.product_id))
     _return_unearned_uplifts(db, policy, new_end=refund.cover_end)
     policy.status, policy.cancelled_on = "cancelled", on
     policy.cover_end, policy.refund = refund.cover_end, refund.amount
@@ -402,10 +424,11 @@ def _return_unearned_uplifts(db: Session, policy: Policy, *, new_end: date) -> N
             to_fen(u.money), u.effective_from, policy.cover_end, new_end))
 
 
-def refund_quote(policy: Policy, *, on: date) -> domain.Refund:
+def refund_quote(policy: Policy, *, on: date, product: Product) -> domain.Refund:
     """What cancelling ``policy`` on ``on`` would refund, without changing anything.
 
-    Full premium inside the 15-day cooling-off period (犹豫期), else the unearned part.
+    Full premium inside the 15-day cooling-off period (犹豫期), else the unearned part less
+    the product's cancellation fee (its terms: a fixed fee and a share of the unearned).
     Raises Conflict when the policy can no longer be cancelled (cancelled or ended), the
     same refusal :func:`cancel` gives.
     """
@@ -415,7 +438,8 @@ def refund_quote(policy: Policy, *, on: date) -> domain.Refund:
         raise Conflict(f"policy {policy.policy_number} has already expired")
     return domain.refund_on_cancel(premium=policy.premium, enrolled_on=policy.enrolled_on,
                                    cover_start=policy.cover_start, cover_end=policy.cover_end,
-                                   cancel_on=on)
+                                   cancel_on=on, fee=product.cancellation_fee,
+                                   fee_rate=product.cancellation_fee_rate)
 
 
 def get(db: Session, *, policy_id: int, actor: Principal) -> Policy:

@@ -77,9 +77,11 @@ def hold(payment_id: int, note: str = typer.Option(...)) -> None:
 @app.command("lapse")
 def lapse(on: str | None = typer.Option(None, help="YYYY-MM-DD (default today)"),
           as_json: bool = typer.Option(False, "--json")) -> None:
-    """Lapse every policy whose premium is unpaid past its grace end (safe to re-run)."""
+    """Lapse every policy whose premium is unpaid past its grace end and remind those whose
+    grace ends within a week (safe to re-run: nobody is lapsed or reminded twice)."""
     when = parse_date(on, field="on") if on else shanghai_today()
     with unit_of_work() as db:
-        lapsed = dues.lapse_overdue(db, on=when)
-    typer.echo(json.dumps({"lapsed": sum(lapsed.values())}) if as_json
-               else f"{sum(lapsed.values())} policies lapsed")
+        lapsed = sum(dues.lapse_overdue(db, on=when).values())
+        reminded = dues.remind_unpaid(db, on=when)
+    typer.echo(json.dumps({"lapsed": lapsed, "reminded": reminded}) if as_json
+               else f"{lapsed} policies lapsed, {reminded} members reminded")

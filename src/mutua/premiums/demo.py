@@ -1,7 +1,8 @@
 """The premium cycle in the demo mutual: a platform's group invoice left unpaid past its
 grace end (its riders' policies lapse), members who enrolled in the last days and owe their
 premium, and a bank's collection file that pays most of them and leaves a few exceptions
-(a part payment, an overpayment, a second payment, an unknown reference) in the queue.
+(a part payment, an overpayment, a second payment, an unknown reference) in the queue;
+and renewals (premiums.demo_renewals): the last renewal's offers and those going out now.
 
 A few hundred policies at most, on top of the paid enrolments, so `mutua demo` stays as
 fast as it was.
@@ -42,6 +43,9 @@ def build(db: Session, *, rng: np.random.Generator, today: date, actor: Principa
         db, product_code=product.code, period_code=period.code, actor=actor, on=late_day,
         enrolments=[policies_service.Enrolment(m, n) for n, m in enumerate(free[:count // 2])],
         paid=False, reference=LATE_INVOICE, payer="示例外卖平台")
+    from mutua.premiums import demo_renewals
+
+    renewals = demo_renewals.build(db, rng=rng, today=today, actor=actor)
     lapsed = sum(dues.lapse_overdue(db, on=today).values())
     owing = _enrol_unpaid(db, product.code, period.code, free[count // 2:count],
                           on=max(period.sale_start, today - timedelta(days=5)), actor=actor)
@@ -49,7 +53,7 @@ def build(db: Session, *, rng: np.random.Generator, today: date, actor: Principa
                                  source="bank", data=_collection_file(owing, today),
                                  filename=f"bank-{today.isoformat()}.csv", actor=actor)
     return {"group_invoice": LATE_INVOICE, "group_policies": group.enrolled, "lapsed": lapsed,
-            "owing": len(owing), "collection": report.to_dict()}
+            "owing": len(owing), "collection": report.to_dict(), "renewals": renewals}
 
 
 def _open_accident_period(db: Session, today: date):

@@ -20,7 +20,8 @@ from mutua.errors import NotFound
 from mutua.jobs import starts
 from mutua.jobs.router import accepted
 from mutua.jobs.schemas import JobOut
-from mutua.policies import dues
+from mutua.policies import dues, renewal_offers
+from mutua.policies.models import Policy
 from mutua.premiums import service
 
 router = Router(prefix="/premiums", tags=["premiums"])
@@ -96,6 +97,37 @@ class LapseIn(BaseModel):
     on: Day | None = None
 
 
+class RenewalRunIn(BaseModel):
+    on: Day | None = None
+
+
+class AcceptIn(BaseModel):
+    paid: bool = False  # the premium was paid at the counter with the acceptance
+    reference: str = Field(default="", max_length=32)
+
+
+class AutoRenewIn(BaseModel):
+    auto_renew: bool
+
+
+class RenewalOfferOut(BaseModel):
+    id: int
+    policy_id: int
+    policy_number: str
+    period_id: int
+    premium: Decimal
+    cover_start: date
+    cover_end: date
+    age_at_start: int
+    coefficient: Decimal
+    state: str
+    offered_on: date
+    expires_on: date
+    by_auto_renewal: bool
+    auto_renew: bool
+    renewed_policy_id: int | None
+
+
 class RenewalIn(BaseModel):
     product: str = Field(max_length=40)
     from_period: str = Field(max_length=20)
@@ -106,6 +138,8 @@ class RenewalIn(BaseModel):
 
 
 Underwriter = Annotated[Principal, Depends(allow(Role.UNDERWRITER))]
+# The renewal run writes offers (underwriting) and premiums due (finance): either starts it.
+FinanceOrUnderwriter = Annotated[Principal, Depends(allow(Role.UNDERWRITER, Role.FINANCE))]
 
 
 @router.get("/members/{member_id}/dues", response_model=list[DueOut])
@@ -192,6 +226,123 @@ def renew(db: DbSession, actor: Underwriter, body: RenewalIn) -> Response:
                                        from_period=body.from_period, to_period=body.to_period,
                                        actor=actor, on=today(), paid=body.paid,
                                        reference=body.reference, payer=body.payer))
+
+
+class PeriodReportOut(BaseModel):
+    project_id: int
+    period_id: int
+    premiums_due: Decimal
+    collected: Decimal
+    collection_rate: Decimal | None
+    owed_by_age: list[Decimal]  # 0-30, 31-60, 61-90, over 90 days since due
+    written: int
+    lapsed: int
+    lapse_rate: Decimal | None
+    eligible_to_renew: int
+    renewed: int
+    declined: int
+    offers_open: int
+    renewal_rate: Decimal | None
+
+
+@router.get("/report", response_model=list[PeriodReportOut])
+def report(db: DbSession, actor: FinanceOrUnderwriter,
+           project: Annotated[str | None, Query(max_length=32)] = None
+           ) -> list[PeriodReportOut]:
+    """Per project and sale period: collection rate and aged receivables, lapse rate
+    (lapsed over written) and renewal rate (renewed over eligible to renew)."""
+    from mutua.catalog import service as catalog_service
+    from mutua.policies import cycle_rates
+
+    project_id = catalog_service.get_project(db, code=project).id if project else None
+    on = today()
+    money = {(c.project_id, c.period_id): c
+             for c in dues.collection(db, on=on, project_id=project_id)}
+    out = []
+    for r in cycle_rates.rates(db, on=on, project_id=project_id):
+        c = money.get((r.project_id, r.period_id))
+        out.append(PeriodReportOut(
+            project_id=r.project_id, period_id=r.period_id,
+            premiums_due=c.due if c else 0, collected=c.collected if c else 0,
+            collection_rate=c.rate if c else None,
+            owed_by_age=list(c.owed_by_age) if c else [0, 0, 0, 0], written=r.written,
+            lapsed=r.lapsed, lapse_rate=r.lapse_rate, eligible_to_renew=r.eligible,
+            renewed=r.renewed, declined=r.declined, offers_open=r.open,
+            renewal_rate=r.renewal_rate))
+    return out
+
+
+class RefundOut(BaseModel):
+    reference: str
+    refund_id: str
+
+
+@router.post("/lapsed/{project}/{reference}/refund", response_model=RefundOut)
+def refund_lapsed(db: DbSession, actor: Finance, project: PathText, reference: PathText
+                  ) -> RefundOut:
+    """Pay back, through the payment provider, what was paid on a due or group invoice
+    before it lapsed (once: a second attempt is 409)."""
+    refund_id = service.refund_lapsed(db, project_code=project, reference=reference,
+                                      actor=actor)
+    return RefundOut(reference=reference, refund_id=refund_id)
+
+
+@router.post("/renewal-run", status_code=202, response_model=JobOut)
+def renewal_run(db: DbSession, actor: FinanceOrUnderwriter, body: RenewalRunIn) -> Response:
+    """The daily renewal run, as a job: offers to policies ending soon, notices to members
+    not renewing, auto-renewals at the period end, ended offers settled (safe to re-run)."""
+    return accepted(db, starts.renewal_run(db, on=body.on or today(), actor=actor))
+
+
+def _offer_out(offer, policy) -> RenewalOfferOut:
+    return RenewalOfferOut(
+        id=offer.id, policy_id=offer.policy_id, policy_number=policy.policy_number,
+        period_id=offer.period_id, premium=offer.premium, cover_start=offer.cover_start,
+        cover_end=offer.cover_end, age_at_start=offer.age_at_start,
+        coefficient=offer.coefficient, state=offer.state, offered_on=offer.offered_on,
+        expires_on=offer.expires_on, by_auto_renewal=offer.by_auto_renewal,
+        auto_renew=policy.auto_renew, renewed_policy_id=offer.renewed_policy_id)
+
+
+@router.get("/renewal-offers/mine", response_model=list[RenewalOfferOut])
+def my_renewal_offers(db: DbSession, actor: Annotated[Principal, Depends(allow(Role.MEMBER))]
+                      ) -> list[RenewalOfferOut]:
+    """The signed-in member's renewal offers, newest first."""
+    return [_offer_out(o, p) for o, p in renewal_offers.offers_of(db, member_id=actor.member_id)]
+
+
+@router.post("/renewal-offers/{offer_id}/accept", response_model=RenewalOfferOut)
+def accept_renewal(db: DbSession, actor: MemberOrStaff, offer_id: PathId, body: AcceptIn
+                   ) -> RenewalOfferOut:
+    """Renew: the renewed policy is written now, its premium owed on a due the member pays
+    (``POST /premiums/checkout``), or paid at the counter. Twice, or at once: 409."""
+    renewal_offers.accept(db, offer_id=offer_id, actor=actor, paid=body.paid,
+                          reference=body.reference)
+    return _offer_and_policy(db, offer_id, actor)
+
+
+@router.post("/renewal-offers/{offer_id}/decline", response_model=RenewalOfferOut)
+def decline_renewal(db: DbSession, actor: MemberOrStaff, offer_id: PathId) -> RenewalOfferOut:
+    """Do not renew: the policy ends with its period."""
+    renewal_offers.decline(db, offer_id=offer_id, actor=actor)
+    return _offer_and_policy(db, offer_id, actor)
+
+
+@router.put("/policies/{policy_id}/auto-renew", response_model=RenewalOfferOut | None)
+def auto_renew(db: DbSession, actor: MemberOrStaff, policy_id: PathId, body: AutoRenewIn
+               ) -> RenewalOfferOut | None:
+    """Give or withdraw consent to auto-renewal; answers the policy's offer, if it has one."""
+    policy = renewal_offers.set_auto_renew(db, policy_id=policy_id, auto_renew=body.auto_renew,
+                                           actor=actor)
+    offer = renewal_offers.offer_for(db, policy_id=policy.id)
+    return _offer_out(offer, policy) if offer else None
+
+
+def _offer_and_policy(db, offer_id: int, actor: Principal) -> RenewalOfferOut:
+    db.flush()
+    offer = renewal_offers.get(db, offer_id=offer_id, actor=actor)
+    db.refresh(offer)
+    return _offer_out(offer, db.get(Policy, offer.policy_id))
 
 
 @router.post("/callbacks/{provider}")

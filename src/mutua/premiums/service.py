@@ -251,6 +251,18 @@ def refund(db: Session, *, payment_id: int, actor: Principal, note: str = "",
     return item
 
 
+def refund_lapsed(db: Session, *, project_code: str, reference: str, actor: Principal,
+                  on: date | None = None) -> str:
+    """Finance pays back a part payment left in refunds payable when its due or group
+    invoice lapsed (policies.dues.refund_lapsed); returns the provider's refund id."""
+    project = catalog_service.get_project(db, code=project_code)
+    refund_id = dues.refund_lapsed(db, project_id=project.id, reference=reference,
+                                   on=on or shanghai_today())
+    audit.record(db, actor=actor, action="premiums.refund_lapsed", entity="premium_due",
+                 entity_id=reference, project_id=project.id, detail={"refund_id": refund_id})
+    return refund_id
+
+
 def hold(db: Session, *, payment_id: int, note: str, actor: Principal) -> CollectedPayment:
     """Keep a payment in suspense while finance asks the payer (the note says why)."""
     note = note.strip()

@@ -50,6 +50,24 @@ NOTICES = {
     "complaint.answered": Notice(N_("Your complaint %(ref)s is answered"),
                                  N_("We have answered your complaint %(ref)s. The answer is in "
                                     "the portal under Complaints.")),
+    "premium.due": Notice(N_("Premium due on policy %(ref)s"),
+                          N_("The premium of %(amount)s on policy %(ref)s is due. Cover starts "
+                             "when it is paid; you can pay in the portal under Premiums.")),
+    "premium.reminder": Notice(N_("Premium on policy %(ref)s still unpaid"),
+                               N_("%(amount)s is still owed on policy %(ref)s. Unless it is "
+                                  "paid within days the policy lapses and covers nothing.")),
+    "premium.lapsed": Notice(N_("Policy %(ref)s lapsed"),
+                             N_("The premium on policy %(ref)s was not paid in time, so the "
+                                "policy lapsed and covers nothing. Anything paid in part is "
+                                "refunded.")),
+    "renewal.offered": Notice(N_("Renew policy %(ref)s"),
+                              N_("Your policy %(ref)s can be renewed into the next period for "
+                                 "%(amount)s, with no new waiting period. Accept or decline in "
+                                 "the portal.")),
+    "cover.ending": Notice(N_("Cover of policy %(ref)s ends soon"),
+                           N_("Your policy %(ref)s ends soon and will not be renewed, so your "
+                              "cover stops then. An offer you have not answered can still be "
+                              "accepted in the portal until the last day.")),
     "health.alert": Notice(N_("A note from your care team"),
                            N_("Your care team has a new note about your kidney health. Please "
                               "sign in to read it.")),

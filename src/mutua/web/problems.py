@@ -33,6 +33,7 @@ from mutua.web.render import N_
 FIELD_LABELS: dict[str, str] = {
     "amount": N_("Amount"),
     "memo": N_("Memo"),
+    "offer_id": N_("Renewal offer"),
     "project": N_("Project"),
     "quarter": N_("Quarter"),
     "category": N_("Category"),
@@ -240,6 +241,12 @@ FIXED_RULES: frozenset[str] = frozenset({
     N_("names no premium due or invoice in this project"),
     N_("must be a JSON object"),
     N_("must come after the period renewed from"),
+    # a product's cancellation terms (catalog/domain.py)
+    N_("must be at least 0 and at most the premium"),
+    N_("must be between 0 and 1 (100%)"),
+    # renewal offers (policies/renewal_offers.py)
+    N_("has expired: the cover it renews has ended"),
+    N_("must be 1 to 32 characters when the premium is paid with the acceptance"),
     N_("premium unpaid: the policy covers nothing until its premium is paid"),
     N_("lapsed unpaid: the premium was not paid within the grace period, so the policy "
        "never covered a claim"),

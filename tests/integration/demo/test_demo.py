@@ -139,6 +139,13 @@ def test_full_demo_runs_every_domain_step_and_the_books_still_balance(engine, db
             assert isinstance(summary[name], dict)
     db.expire_all()
     assert all(b.total == 0 for b in ledger_service.trial_balance(db))
+    # The last renewal: most renewed, some declined or let their offer expire; offers now.
+    renewals = summary["premiums"]["renewals"]
+    history = renewals["history"]
+    ended = sum(history.values())
+    assert history["renewed"] and ended > history["renewed"]
+    assert 0.5 < history["renewed"] / ended < 0.95
+    assert renewals["offered"] >= renewals["auto_renew"] + renewals["declined"]
 
 
 def test_mutua_demo_command(tmp_path, monkeypatch):

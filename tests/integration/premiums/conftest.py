@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 
 from mutua.auth.security import SYSTEM
+from mutua.catalog import service as catalog_service
+from mutua.catalog.schemas import PeriodDef
 from mutua.dates import today as shanghai_today
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
@@ -40,3 +42,19 @@ def assert_books_balance(db) -> None:
 
 
 RECEIVABLE, UNEARNED, CASH = L.PREMIUM_RECEIVABLE, L.UNEARNED_PREMIUM, L.CASH
+
+
+RENEWAL_START = date(2026, 1, 1)
+
+
+@pytest.fixture
+def two_periods(db):
+    """P1 sold in January 2026 (waiting period 30 days); P2 on sale from November."""
+    product = f.accident_project(db, today=RENEWAL_START, sale_start=RENEWAL_START,
+                                 sale_end=date(2026, 1, 31), waiting_days=30)
+    catalog_service.create_period(db, product_code="TEST-ACC-1", actor=SYSTEM, period=PeriodDef(
+        code="P2", sale_start=date(2026, 11, 1), sale_end=date(2027, 1, 31),
+        cover_start=date(2027, 1, 1)))
+    db.commit()
+    db.expire_all()  # the product's periods, read before P2 was added
+    return product

@@ -94,7 +94,7 @@ def test_the_lapse_command_lapses_what_is_past_grace(db, product, engine, monkey
     db.commit()
     out = CliRunner().invoke(cli, ["premiums", "lapse", "--json"])
     assert out.exit_code == 0, out.output
-    assert json.loads(out.output) == {"lapsed": 1}
+    assert json.loads(out.output) == {"lapsed": 1, "reminded": 0}
     db.expire_all()
     assert db.get(type(p), p.id).status == domain.LAPSED
     get_settings.cache_clear()

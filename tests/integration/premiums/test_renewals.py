@@ -10,30 +10,14 @@ import pytest
 from sqlalchemy import select
 
 from mutua.auth.security import SYSTEM
-from mutua.catalog import service as catalog_service
-from mutua.catalog.schemas import PeriodDef
 from mutua.errors import ValidationFailed
 from mutua.policies import domain, dues, renewals
 from mutua.policies import service as policies_service
 from mutua.policies.models import Policy
 from tests import factories as f
 
+from .conftest import RENEWAL_START as START
 from .conftest import assert_books_balance
-
-START = date(2026, 1, 1)
-
-
-@pytest.fixture
-def two_periods(db):
-    """P1 sold in January 2026 (waiting period 30 days); P2 on sale from November."""
-    product = f.accident_project(db, today=START, sale_start=START,
-                                 sale_end=date(2026, 1, 31), waiting_days=30)
-    catalog_service.create_period(db, product_code="TEST-ACC-1", actor=SYSTEM, period=PeriodDef(
-        code="P2", sale_start=date(2026, 11, 1), sale_end=date(2027, 1, 31),
-        cover_start=date(2027, 1, 1)))
-    db.commit()
-    db.expire_all()  # the product's periods, read before P2 was added
-    return product
 
 
 def test_a_group_renews_into_the_next_period_with_continuous_cover(db, two_periods):

@@ -145,3 +145,29 @@ def test_signed_out_and_staff_are_kept_out(client, db, staff_user):
                      from_page="/staff/catalog").status_code == 403
     db.expire_all()
     assert db.get(Policy, p.id).status == "in_force"
+
+
+def test_the_terms_cancellation_fee_is_quoted_deducted_and_kept_in_the_pool(client, db):
+    from mutua.catalog.models import Product
+    from mutua.ledger import service as ledger_service
+
+    today = shanghai_today()
+    product = f.accident_project(db, sale_start=today - timedelta(days=200))
+    product.cancellation_fee, product.cancellation_fee_rate = Decimal("2"), Decimal("0.1")
+    m = _signed_in_member(client, db)
+    p = f.policy(db, member=m, on=today - timedelta(days=100))
+    db.commit()
+    plain = domain.refund_on_cancel(premium=p.premium, enrolled_on=p.enrolled_on,
+                                    cover_start=p.cover_start, cover_end=p.cover_end,
+                                    cancel_on=today)
+    fee = domain.cancellation_deduction(plain.amount, fee=Decimal("2"), fee_rate=Decimal("0.1"))
+    quote = client.get(f"/me/policies/{p.id}/cancel")
+    assert f"¥{plain.amount - fee:,.2f}" in quote.text and f"¥{fee:,.2f}" in quote.text
+    assert "退保手续费" in quote.text
+    post_form(client, f"/me/policies/{p.id}/cancel", {}, from_page=f"/me/policies/{p.id}/cancel")
+    db.expire_all()
+    stored = db.get(Policy, p.id)
+    assert stored.refund == plain.amount - fee  # the fee is earned as premium by the close
+    assert db.get(Product, product.id).cancellation_fee == Decimal("2")
+    for tb in ledger_service.trial_balance(db):
+        assert tb.total == 0

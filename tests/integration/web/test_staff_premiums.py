@@ -70,3 +70,34 @@ def test_the_dashboard_shows_collection_and_aged_receivables(finance, owed):
 def test_other_roles_may_not_work_the_queue(client, staff_user, owed):
     sign_in(client, staff_user(Role.CLAIMS))
     assert client.get(PAGE).status_code == 403
+
+
+def test_renewal_and_lapse_rates_show_with_a_chart_and_finance_starts_the_run(finance, owed):
+    page = finance.get("/staff")
+    assert "各销售期失效与续保" in page.text and "chart-cycle" in page.text
+    premiums = finance.get(PAGE)
+    assert "立即执行续保" in premiums.text and "续保率" in premiums.text
+    r = post_form(finance, f"{PAGE}/renewal-run", {}, from_page=PAGE)
+    assert r.status_code == 303 and r.headers["location"].startswith("/staff/jobs/")
+    finish_jobs(finance.app.state.engine)
+    job = finance.get(r.headers["location"])
+    assert job.status_code == 200
+
+
+def test_finance_refunds_a_lapsed_part_payment_from_the_page(finance, db, owed):
+    from decimal import Decimal
+
+    from mutua.policies import dues
+
+    _m, p = owed
+    due = dues.find_or_404(db, project_id=p.project_id, reference=p.policy_number)
+    dues.apply(db, owed=due, amount=Decimal("10.00"), paid_on=due.grace_end - timedelta(days=1),
+               reference="BANK")
+    dues.lapse_overdue(db, on=today())
+    db.commit()
+    assert f"/staff/premiums/lapsed/{p.policy_number}/refund" in finance.get(PAGE).text
+    form = {"project": "TEST-ACC"}
+    r = post_form(finance, f"{PAGE}/lapsed/{p.policy_number}/refund", form, from_page=PAGE)
+    assert r.status_code == 303
+    again = post_form(finance, f"{PAGE}/lapsed/{p.policy_number}/refund", form, from_page=PAGE)
+    assert again.status_code == 409

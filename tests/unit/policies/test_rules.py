@@ -1,6 +1,7 @@
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -57,3 +58,49 @@ def test_refund_never_exceeds_premium(premium_fen, day):
                          cover_start=date(2026, 1, 2), cover_end=date(2027, 1, 1),
                          cancel_on=date(2026, 1, 1) + timedelta(days=day))
     assert Decimal(0) <= r.amount <= premium
+
+
+def test_the_terms_deduct_a_fee_and_a_share_of_the_unearned_premium_after_cooling_off():
+    # unearned 30.50 (as above); the terms keep 5.00 + 10% of 30.50 = 8.05; refund 22.45
+    r = refund_on_cancel(premium=Decimal("36.50"), enrolled_on=date(2026, 1, 1),
+                         cover_start=date(2026, 1, 2), cover_end=date(2027, 1, 1),
+                         cancel_on=date(2026, 3, 2), fee=Decimal("5"), fee_rate=Decimal("0.1"))
+    assert (r.amount, r.deduction) == (Decimal("22.45"), Decimal("8.05"))
+
+
+def test_no_deduction_in_the_cooling_off_period():
+    r = refund_on_cancel(premium=Decimal("36.50"), enrolled_on=date(2026, 1, 1),
+                         cover_start=date(2026, 1, 2), cover_end=date(2027, 1, 1),
+                         cancel_on=date(2026, 1, 10), fee=Decimal("5"), fee_rate=Decimal("0.1"))
+    assert (r.amount, r.deduction) == (Decimal("36.50"), Decimal("0"))
+
+
+@given(st.integers(100, 100000), st.integers(16, 400), st.integers(0, 10000),
+       st.integers(0, 10000))
+def test_refund_and_deduction_add_up_to_the_unearned_premium(premium_fen, day, fee_fen, rate_bp):
+    from datetime import timedelta
+
+    premium = Decimal(premium_fen) / 100
+    fee = min(premium, Decimal(fee_fen) / 100)
+    kw = dict(premium=premium, enrolled_on=date(2026, 1, 1), cover_start=date(2026, 1, 2),
+              cover_end=date(2027, 1, 1), cancel_on=date(2026, 1, 1) + timedelta(days=day))
+    plain = refund_on_cancel(**kw)
+    r = refund_on_cancel(**kw, fee=fee, fee_rate=Decimal(rate_bp) / 10000)
+    assert r.amount >= 0 and r.deduction >= 0
+    assert r.amount + r.deduction == plain.amount  # the fee never takes more than unearned
+
+
+@pytest.mark.parametrize(("field", "value"), [("cancellation_fee_rate", "-0.1"),
+                                              ("cancellation_fee_rate", "1.5"),
+                                              ("cancellation_fee", "-1"),
+                                              ("cancellation_fee", "36.51")])
+def test_a_deduction_out_of_bounds_is_refused_naming_the_field(field, value):
+    from mutua.catalog import service as catalog_service
+    from mutua.errors import ValidationFailed
+    from tests.factories import accident_definition
+
+    defn = accident_definition(sale_start=date(2026, 1, 1), sale_end=date(2026, 1, 31))
+    defn["products"][0][field] = value
+    with pytest.raises(ValidationFailed) as e:
+        catalog_service.check_definition(defn)
+    assert any(p.field.endswith(field) for p in e.value.problems)

@@ -3,13 +3,13 @@ member may pay for dependants (a child, parent or spouse), each a member record 
 linked to its payer.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

@@ -8,7 +8,7 @@
   (complaints/holidays_cn.py).
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0016
 """
 from datetime import UTC, datetime
 
@@ -19,7 +19,7 @@ import mutua.db
 from mutua.complaints import holidays_cn
 
 revision = "0017"
-down_revision = "0014"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

@@ -28,6 +28,7 @@ from mutua.web.pages import (
     member_inbox,
     member_premiums,
     member_privacy,
+    member_renewals,
     member_statements,
     signup,
     staff,
@@ -75,7 +76,7 @@ def page_router() -> APIRouter:
     ``mutua.web.app.api_router``)."""
     pages = APIRouter()
     for module in (auth, complaints, member, member_claims, member_enrol, member_governance,
-                   member_health, member_inbox, member_premiums, member_privacy,
+                   member_health, member_inbox, member_premiums, member_privacy, member_renewals,
                    member_statements, signup,
                    staff, staff_actuarial, staff_care, staff_catalog, staff_claims, staff_close,
                    staff_finance, staff_governance, staff_meetings, staff_members, staff_jobs,

@@ -20,6 +20,7 @@ from mutua.deps import DbSession, PathId, Router, allow
 from mutua.errors import Conflict, Forbidden
 from mutua.members import service as members_service
 from mutua.policies import domain as policies_domain
+from mutua.policies import renewal_offers
 from mutua.policies import service as policies_service
 from mutua.settlement import service as settlement_service
 from mutua.web.i18n import format_money
@@ -40,6 +41,10 @@ DONE = {"enrolled": N_("You are covered. Your policy is below."),
         "feedback": N_("Thank you. Your message has been sent."),
         "rated": N_("Thank you for rating."),
         "registered": N_("You are registered for the meeting."),
+        "declined": N_("You chose not to renew. Your cover ends with this period."),
+        "auto_on": N_("This policy will be renewed at the end of its period unless you "
+                      "change your mind."),
+        "auto_off": N_("This policy will not be renewed without your answer."),
         "not_registered": N_("You could not register: you are already registered, or the "
                              "meeting is full or over.")}
 
@@ -78,7 +83,8 @@ def home(request: Request, db: DbSession, principal: Principal = Member):
     rows = [{"cover": c, "product": products[c.product_code], "state": policy_state(c, on),
              "benefits": _benefit_rows(products[c.product_code], c)} for c in covers]
     return render(request, "member/home.html", member=member, rows=rows, flash=flash(request),
-                  status_labels=POLICY_STATUS)
+                  status_labels=POLICY_STATUS,
+                  renewals=renewal_offers.by_policy(db, member_id=member.id))
 
 
 def _benefit_rows(product, cover) -> list[dict]:
@@ -127,6 +133,9 @@ def policy_page(policy_id: PathId, request: Request, db: DbSession, principal: P
                   benefits=_benefit_rows(product, cover), uplifts=uplifts, rises=rises,
                   state=state, status_labels=POLICY_STATUS, policy=policy,
                   may_cancel=state in CANCELLABLE,
+                  renewal=renewal_offers.offer_for(db, policy_id=policy.id),
+                  may_auto_renew=policy.status in (policies_domain.IN_FORCE,
+                                                   policies_domain.UNPAID),
                   flash=cancelled_flash(request, policy) or flash(request))
 
 
@@ -144,7 +153,7 @@ def _cancel_page(request: Request, db, policy, *, status_code: int = 200, refuse
     quote = None
     if not refused:
         try:
-            quote = policies_service.refund_quote(policy, on=on)
+            quote = policies_service.refund_quote(policy, on=on, product=product)
         except Conflict:
             refused, status_code = True, 409
     last_cooling_day = policy.enrolled_on + timedelta(days=policies_domain.COOLING_OFF_DAYS - 1)

@@ -11,7 +11,7 @@ from mutua.catalog import service as catalog_service
 from mutua.deps import DbSession, PathId, PathText, Router, allow
 from mutua.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mutua.members import service as members_service
-from mutua.policies import dues
+from mutua.policies import dues, renewal_offers
 from mutua.policies import service as policies_service
 from mutua.premiums import service as premiums_service
 from mutua.web import pdf
@@ -36,7 +36,9 @@ def _page(request, db, principal: Principal, *, problems: list[str] | None = Non
                                                    actor=principal)
     return render(request, "member/premiums.html", status_code=status_code, dues=owed,
                   payments=payments, codes=codes, states=DUE_STATES, kinds=PAYMENT_KINDS,
-                  problems=problems or [], paid=request.query_params.get("done") == "paid")
+                  problems=problems or [], paid=request.query_params.get("done") == "paid",
+                  renewed=request.query_params.get("done") == "renewed",
+                  renewals=renewal_offers.offers_of(db, member_id=principal.member_id))
 
 
 @router.get("")

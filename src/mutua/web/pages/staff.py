@@ -168,9 +168,13 @@ def dashboard(request: Request, db: DbSession, principal: Principal = open_to("d
     chart_list = dashboard_charts(history)
     from mutua.web.pages import staff_premiums  # it imports this module
 
+    cycle = staff_premiums.cycle_rows(db)
+    cycle_charts = staff_premiums.cycle_chart(cycle)
     return render(request, "staff/dashboard.html", rows=rows, selected=selected,
-                  history=history, charts=chart_list, uses_charts=bool(chart_list),
+                  history=history, charts=chart_list,
+                  uses_charts=bool(chart_list or cycle_charts),
                   alerts_outside=alerts.get(None, 0),
                   collection=staff_premiums.collection_rows(db),
+                  cycle=cycle, cycle_charts=cycle_charts,
                   age_labels=staff_premiums.AGE_LABELS,
                   complaints_overdue=complaints_service.overdue_count(db, on=today()))

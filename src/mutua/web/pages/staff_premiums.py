@@ -20,7 +20,7 @@ from mutua.deps import MAX_OFFSET, DbSession, PathId, Router
 from mutua.errors import Conflict, NotFound, Problem, ValidationFailed
 from mutua.jobs import starts
 from mutua.jobs.service import JobAlreadyOpen
-from mutua.policies import dues
+from mutua.policies import cycle_rates, dues
 from mutua.premiums import service as premiums_service
 from mutua.web import charts
 from mutua.web.i18n import gettext as _
@@ -41,8 +41,8 @@ REASONS = {"partial": N_("Part of the premium"), "over": N_("More than the premi
 AGE_LABELS = (N_("0-30 days"), N_("31-60 days"), N_("61-90 days"), N_("over 90 days"))
 
 
-def collection_rows(db, *, project_id: int | None = None) -> list[dict]:
-    """Each project's and period's collection, with the names the tables show."""
+def _named(db, figures) -> list[dict]:
+    """Figures per sale period (each with a ``period_id``) with the names tables show."""
     periods = {}
     for project in catalog_service.list_projects(db):
         for product in project.products:
@@ -51,8 +51,29 @@ def collection_rows(db, *, project_id: int | None = None) -> list[dict]:
     return [{"project": periods[c.period_id][0],
              "product": periods[c.period_id][1], "period": periods[c.period_id][2],
              "figures": c}
-            for c in dues.collection(db, on=today(), project_id=project_id)
-            if c.period_id in periods]
+            for c in figures if c.period_id in periods]
+
+
+def collection_rows(db, *, project_id: int | None = None) -> list[dict]:
+    """Each project's and period's collection, with the names the tables show."""
+    return _named(db, dues.collection(db, on=today(), project_id=project_id))
+
+
+def cycle_rows(db, *, project_id: int | None = None) -> list[dict]:
+    """Each project's and period's lapse and renewal rates, with their names."""
+    return _named(db, cycle_rates.rates(db, on=today(), project_id=project_id))
+
+
+def cycle_chart(rows: list[dict]) -> list[dict]:
+    """Renewal and lapse rates by sale period, as two lines."""
+    if not rows:
+        return []
+    title = _("Renewal and lapse rates by sale period")
+    fig = charts.lines_figure(
+        title, [f"{r['product'].code} {r['period'].code}" for r in rows],
+        {_("Renewal rate"): [r["figures"].renewal_rate for r in rows],
+         _("Lapse rate"): [r["figures"].lapse_rate for r in rows]}, percent=True)
+    return [{"id": "chart-cycle", "json": charts.to_json(fig), "label": title}]
 
 
 def aged_chart(rows: list[dict]) -> list[dict]:
@@ -73,9 +94,12 @@ def _page(request, db, *, project: str = "", state: str = "queued", offset: int 
     queue, total = (premiums_service.queue(db, project_code=current.code, state=state,
                                            limit=PAGE, offset=offset)
                     if current else ([], 0))
-    chart_list = aged_chart(rows)
+    cycle = cycle_rows(db, project_id=current.id) if current else []
+    chart_list = aged_chart(rows) + cycle_chart(cycle)
+    refunds = dues.refunds_owed(db, project_id=current.id) if current else []
     return render(request, "staff/premiums.html", status_code=status_code, projects=projects,
-                  current=current, rows=rows, queue=queue, total=total, state=state,
+                  current=current, rows=rows, cycle=cycle, refunds=refunds, queue=queue,
+                  total=total, state=state,
                   offset=offset, page=PAGE, more=offset + PAGE < total, sources=SOURCES,
                   reasons=REASONS, age_labels=AGE_LABELS, problems=problems or [],
                   done=request.query_params.get("done", ""), charts=chart_list,
@@ -136,6 +160,29 @@ def work_payment(request: Request, db: DbSession, payment_id: PathId,
         problems = describe_all(exc) if getattr(exc, "problems", None) else [_(exc.message)]
         return _page(request, db, project=project, problems=problems, status_code=422)
     return redirect(f"/staff/premiums?{urlencode({'project': project, 'done': 'queue'})}#queue")
+
+
+@router.post("/lapsed/{reference}/refund")
+def refund_lapsed(request: Request, db: DbSession, reference: Annotated[str, Path(max_length=32)],
+                  project: Annotated[str, Form(max_length=32)], principal: Principal = Finance):
+    try:
+        premiums_service.refund_lapsed(db, project_code=project, reference=reference,
+                                       actor=principal)
+    except (Conflict, NotFound) as exc:
+        db.rollback()
+        return _page(request, db, project=project, problems=[_(exc.message)], status_code=409)
+    return redirect(f"/staff/premiums?{urlencode({'project': project, 'done': 'refunded'})}"
+                    "#refunds")
+
+
+@router.post("/renewal-run")
+def renewal_run(request: Request, db: DbSession, principal: Principal = Finance):
+    try:
+        job = starts.renewal_run(db, on=today(), actor=principal)
+    except JobAlreadyOpen as open_job:
+        db.rollback()
+        return redirect(job_path(open_job.job_id))
+    return redirect(job_path(job.id))
 
 
 @router.post("/lapse")
