@@ -23,7 +23,7 @@ from mutua.claims import service as claims_service
 from mutua.errors import Forbidden, Problem, ValidationFailed
 from mutua.health import imports
 from mutua.health import service as health_service
-from mutua.members import importer
+from mutua.members import importer, retention
 from mutua.policies import dues, renewal_offers, renewals
 from mutua.premiums import service as premiums_service
 from mutua.settlement import service as settlement_service
@@ -155,8 +155,6 @@ def _renew(db: Session, work: Work) -> dict:
 
 
 def _purge(db: Session, work: Work) -> dict:
-    from mutua.members import retention
-
     return retention.purge(db, actor=work.actor, progress=work.progress)
 
 

@@ -41,6 +41,8 @@ from sqlalchemy import String, cast, delete, exists, func, literal, select, upda
 from sqlalchemy.orm import Session
 
 from mutua.audit import service as audit
+from mutua.auth.first_logins import NO_PASSWORD
+from mutua.auth.models import LoginAttempt, PhoneCode, SignInSession, User
 from mutua.auth.security import Principal
 from mutua.dates import today as shanghai_today
 from mutua.dates import utcnow
@@ -147,7 +149,6 @@ def _complaints_past(cut: Cutoffs):
 
 def _simple(cut: Cutoffs, record: str):
     """(table, conditions) of the records that are deleted outright."""
-    from mutua.auth.models import LoginAttempt, PhoneCode, SignInSession
     from mutua.notify.models import Delivery, Notification
 
     if record == "expired_phone_codes":
@@ -202,8 +203,6 @@ def _blank_complaints(db: Session, cut: Cutoffs) -> int:
 
 
 def _anonymise_closed(db: Session, cut: Cutoffs) -> int:
-    from mutua.auth.first_logins import NO_PASSWORD
-    from mutua.auth.models import User
     from mutua.notify.models import ContactPreference
 
     def act(ids):

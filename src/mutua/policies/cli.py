@@ -8,8 +8,9 @@ import typer
 
 from mutua.auth.security import SYSTEM
 from mutua.dates import parse_date
+from mutua.dates import today as shanghai_today
 from mutua.db import unit_of_work
-from mutua.policies import renewals, service
+from mutua.policies import renewal_offers, renewals, service
 from mutua.policies.router import policy_out
 
 app = typer.Typer(help="Enrolment and policies (保单).", no_args_is_help=True)
@@ -63,9 +64,6 @@ def renewal_run(on: str | None = typer.Option(None, help="YYYY-MM-DD (default to
     renewing, renew auto-renewals at their end and settle ended offers (safe to re-run)."""
     import json
 
-    from mutua.dates import parse_date
-    from mutua.dates import today as shanghai_today
-    from mutua.policies import renewal_offers
 
     when = parse_date(on, field="on") if on else shanghai_today()
     with unit_of_work() as db:

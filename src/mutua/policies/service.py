@@ -25,6 +25,7 @@ from mutua.db import copy_rows, one_of, page_total, reserve_ids, unique_or_confl
 from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
+from mutua.members import dependants
 from mutua.members.models import Member
 from mutua.money import ZERO, from_fen, to_fen
 from mutua.policies import domain, dues
@@ -454,8 +455,6 @@ def get(db: Session, *, policy_id: int, actor: Principal) -> Policy:
 
 def acts_for(db: Session, *, actor: Principal, member_id: int) -> bool:
     """A member acts for themself and for the dependants they pay for (members.dependants)."""
-    from mutua.members import dependants
-
     return actor.member_id == member_id or dependants.pays_for(
         db, payer_id=actor.member_id, member_id=member_id)
 

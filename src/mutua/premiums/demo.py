@@ -23,7 +23,7 @@ from mutua.members.models import Member
 from mutua.policies import dues
 from mutua.policies import service as policies_service
 from mutua.policies.models import Policy
-from mutua.premiums import service
+from mutua.premiums import demo_renewals, service
 
 MAX_UNPAID = 300  # members who owe, at most
 PER_MEMBERS = 200  # one owing member per this many in the demo
@@ -43,7 +43,6 @@ def build(db: Session, *, rng: np.random.Generator, today: date, actor: Principa
         db, product_code=product.code, period_code=period.code, actor=actor, on=late_day,
         enrolments=[policies_service.Enrolment(m, n) for n, m in enumerate(free[:count // 2])],
         paid=False, reference=LATE_INVOICE, payer="示例外卖平台")
-    from mutua.premiums import demo_renewals
 
     renewals = demo_renewals.build(db, rng=rng, today=today, actor=actor)
     lapsed = sum(dues.lapse_overdue(db, on=today).values())

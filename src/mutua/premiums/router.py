@@ -14,13 +14,14 @@ from pydantic import BaseModel, Field
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.bounds import Day
+from mutua.catalog import service as catalog_service
 from mutua.dates import today
 from mutua.deps import DbSession, Page, Paging, PathId, PathText, Router, allow, in_one_trip
 from mutua.errors import NotFound
 from mutua.jobs import starts
 from mutua.jobs.router import accepted
 from mutua.jobs.schemas import JobOut
-from mutua.policies import dues, renewal_offers
+from mutua.policies import cycle_rates, dues, renewal_offers
 from mutua.policies.models import Policy
 from mutua.premiums import service
 
@@ -251,8 +252,6 @@ def report(db: DbSession, actor: FinanceOrUnderwriter,
            ) -> list[PeriodReportOut]:
     """Per project and sale period: collection rate and aged receivables, lapse rate
     (lapsed over written) and renewal rate (renewed over eligible to renew)."""
-    from mutua.catalog import service as catalog_service
-    from mutua.policies import cycle_rates
 
     project_id = catalog_service.get_project(db, code=project).id if project else None
     on = today()

@@ -34,6 +34,7 @@ from mutua.premiums import service as premiums_service
 from mutua.web import labels, policy_document
 from mutua.web.i18n import format_date
 from mutua.web.i18n import gettext as _
+from mutua.web.pages.staff_members import occupation_groups
 from mutua.web.problems import describe_all, rule_words
 from mutua.web.render import N_, redirect, render
 
@@ -242,8 +243,6 @@ RELATION_LABELS = {"child": N_("Child"), "parent": N_("Parent"), "spouse": N_("S
 
 def _family_page(request: Request, db, principal: Principal, *, form: dict | None = None,
                  problems: list[str] | None = None, status_code: int = 200):
-    from mutua.web.pages.staff_members import occupation_groups
-
     family = dependants.of_payer(db, payer_id=principal.member_id)
     # read as the system: these are the payer's own dependants, found by payer just above
     held = {d.id: policies_service.list_for_member(db, member_id=d.id, actor=SYSTEM)[0]
