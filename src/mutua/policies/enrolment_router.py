@@ -104,7 +104,7 @@ def confirm(body: ConfirmIn, db: DbSession, actor: Member) -> Response:
     policy, created = offers.confirm(
         db, member_id=body.insured_id or payer.id, product_code=body.product_code,
         period_code=body.period_code, declaration=body.declaration,
-        accepted_terms=body.accept_terms, actor=actor)
+        accepted_terms=body.accept_terms, auto_renew=body.auto_renew, actor=actor)
     owed = dues.find(db, project_id=policy.project_id, reference=policy.policy_number)
     project = db.get(Project, policy.project_id)
     out = ConfirmOut(policy=views.enrolled(db, policy) if created

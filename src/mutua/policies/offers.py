@@ -82,14 +82,16 @@ def _kidney_labs(db: Session, *, member: Member, actor: Principal, on: date):
 
 def confirm(db: Session, *, member_id: int, product_code: str, period_code: str,
             declaration: dict[str, str], accepted_terms: bool, actor: Principal,
-            on: date | None = None) -> tuple[Policy, bool]:
+            on: date | None = None, auto_renew: bool = False) -> tuple[Policy, bool]:
     """The member confirms an offer: an unpaid policy with its premium due (cover starts
     when it is paid), and whether it was made now.
 
     Confirming again (a refresh, a second tap, a client retrying) while that policy still
     awaits its premium answers with the same policy, so one is made; two confirms at the
     same moment meet the unique (member, product, period) key and the second is a Conflict.
-    ``accepted_terms``: the member said they read the terms, exclusions and waiting period.
+    ``accepted_terms``: the member said they read the terms, exclusions and waiting period;
+    ``auto_renew``: they agree to be renewed into the next period at its price when this one
+    ends (policies.renewal_offers), which they can stop later on the policy page.
     """
     if not accepted_terms:
         raise ValidationFailed("accept_terms", MUST_ACCEPT)
@@ -104,7 +106,7 @@ def confirm(db: Session, *, member_id: int, product_code: str, period_code: str,
         return waiting, False
     policy = policies_service.enrol(db, member_id=member_id, product_code=product_code,
                                     period_code=period_code, actor=actor, on=on, paid=False,
-                                    declaration=declaration)
+                                    declaration=declaration, auto_renew=auto_renew)
     if actor.is_member and member_id != actor.member_id:
         # A dependant's premium is owed by the member who pays for them: it is their due
         # to see under My premiums and to pay online (premiums.checkout is the owner's).

@@ -77,6 +77,8 @@ class ConfirmIn(QuoteIn):
     declaration: Declaration = {}
     accept_terms: bool = Field(default=False, description="the member read the terms, "
                                "the exclusions and the waiting period")
+    auto_renew: bool = Field(default=False, description="renew into the next sale period at "
+                             "its price when this cover ends (revocable on the policy)")
 
 
 class BenefitTermsOut(BaseModel):

@@ -61,10 +61,22 @@ def test_confirm_makes_one_unpaid_policy_paid_through_the_payment_interface(
     assert out["policy"]["status"] == "unpaid" and out["due"]["amount"] == "36.50"
     again = client.post("/api/v1/enrolment/confirm", headers=h, json=body)
     assert again.status_code == 200 and again.json()["policy"]["id"] == out["policy"]["id"]
+    assert db.get(Policy, out["policy"]["id"]).auto_renew is False  # not asked: not agreed
     assert policies_of(db, m) == 1
     checkout = client.post("/api/v1/premiums/checkout", headers=h, json={
         "project": out["due"]["project"], "reference": out["due"]["reference"]})
     assert checkout.status_code == 200, checkout.text
+
+
+def test_a_member_agrees_to_auto_renewal_when_confirming(client, db):
+    f.accident_project(db)
+    m = f.member(db, login=True)
+    h = f.member_headers(client, db, m)
+    body = {"product_code": "TEST-ACC-1", "period_code": "P1", "accept_terms": True,
+            "auto_renew": True}
+    made = client.post("/api/v1/enrolment/confirm", headers=h, json=body)
+    assert made.status_code == 201, made.text
+    assert db.get(Policy, made.json()["policy"]["id"]).auto_renew is True
 
 
 def test_bad_confirms_name_the_field_and_store_nothing(client, db):

@@ -135,6 +135,18 @@ def test_confirm_then_pay_starts_cover_and_issues_the_policy_document(client, db
     assert pdf.headers["content-type"] == "application/pdf"
 
 
+def test_auto_renewal_is_agreed_at_confirmation_or_not_at_all(client, db):
+    f.accident_project(db)
+    m = _member_signed_in(client, db)
+    assert 'name="auto_renew"' in client.get("/me/enrol/TEST-ACC-1/P1").text
+    post_form(client, "/me/enrol/TEST-ACC-1/P1", {"accept_terms": "yes", "auto_renew": "yes"})
+    agreed = db.scalar(select(Policy).where(Policy.member_id == m.id))
+    assert agreed.auto_renew is True
+    other = _member_signed_in(client, db)
+    post_form(client, "/me/enrol/TEST-ACC-1/P1", {"accept_terms": "yes"})
+    assert db.scalar(select(Policy).where(Policy.member_id == other.id)).auto_renew is False
+
+
 def test_another_members_policy_document_is_not_found(client, db):
     f.accident_project(db)
     other = f.member(db)

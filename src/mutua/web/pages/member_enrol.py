@@ -164,6 +164,7 @@ def confirm(
     db: DbSession,
     answers: Annotated[dict[str, str], Depends(declared)],
     accept_terms: Annotated[str, Form(max_length=8)] = "",
+    auto_renew: Annotated[str, Form(max_length=8)] = "",
     insured_id: Annotated[int | None, Form(ge=1, le=2**62)] = None,
     principal: Principal = Member,
 ):
@@ -172,7 +173,7 @@ def confirm(
         policy, _new = offers.confirm(db, member_id=insured.id,
                                       product_code=product_code, period_code=period_code,
                                       declaration=answers, accepted_terms=accept_terms == "yes",
-                                      actor=principal)
+                                      auto_renew=auto_renew == "yes", actor=principal)
     except (ValidationFailed, Conflict) as exc:
         db.rollback()
         problems = getattr(exc, "problems", None) or [Problem("policy", _(ALREADY_HELD))]
