@@ -6,12 +6,15 @@ Pages that start long work (the close, a payment batch) queue a job and send the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import Query, Request
 
 from mutua.auth.security import Principal
 from mutua.deps import MAX_OFFSET, DbSession, PathId, Router
 from mutua.errors import Conflict, Problem
 from mutua.jobs import service
+from mutua.jobs.models import Job
 from mutua.web.pages.staff import open_to
 from mutua.web.problems import describe, describe_all, rule_words
 from mutua.web.render import N_, redirect, render
@@ -38,6 +41,17 @@ STAGE_LABELS = {"computing": N_("computing the close"), "writing": N_("writing t
 
 def job_path(job_id: int) -> str:
     return f"/staff/jobs/{job_id}"
+
+
+def start_and_follow(db, start: Callable[[], Job]):
+    """Start a job and go to its page; when the same work is already queued or running,
+    go to that job's page instead (nothing new is stored)."""
+    try:
+        job = start()
+    except service.JobAlreadyOpen as open_job:
+        db.rollback()
+        return redirect(job_path(open_job.job_id))
+    return redirect(job_path(job.id))
 
 
 @router.get("")

@@ -25,7 +25,7 @@ from mutua.premiums import service as premiums_service
 from mutua.web import charts
 from mutua.web.i18n import gettext as _
 from mutua.web.pages.staff import open_to
-from mutua.web.pages.staff_jobs import job_path
+from mutua.web.pages.staff_jobs import job_path, start_and_follow
 from mutua.web.problems import describe, describe_all
 from mutua.web.render import N_, redirect, render
 
@@ -177,19 +177,9 @@ def refund_lapsed(request: Request, db: DbSession, reference: Annotated[str, Pat
 
 @router.post("/renewal-run")
 def renewal_run(request: Request, db: DbSession, principal: Principal = Finance):
-    try:
-        job = starts.renewal_run(db, on=today(), actor=principal)
-    except JobAlreadyOpen as open_job:
-        db.rollback()
-        return redirect(job_path(open_job.job_id))
-    return redirect(job_path(job.id))
+    return start_and_follow(db, lambda: starts.renewal_run(db, on=today(), actor=principal))
 
 
 @router.post("/lapse")
 def lapse(request: Request, db: DbSession, principal: Principal = Finance):
-    try:
-        job = starts.lapse(db, on=today(), actor=principal)
-    except JobAlreadyOpen as open_job:
-        db.rollback()
-        return redirect(job_path(open_job.job_id))
-    return redirect(job_path(job.id))
+    return start_and_follow(db, lambda: starts.lapse(db, on=today(), actor=principal))
