@@ -31,7 +31,7 @@ from mutua.catalog import service as catalog_service
 from mutua.catalog.models import Product, SalePeriod
 from mutua.dates import today as shanghai_today
 from mutua.dates import utcnow
-from mutua.db import copy_rows
+from mutua.db import batched, copy_rows
 from mutua.errors import Conflict, NotFound, ValidationFailed
 from mutua.members.models import Member
 from mutua.money import to_fen
@@ -43,6 +43,7 @@ from mutua.policies.models import Policy, PremiumDue, RenewalOffer
 OFFERED, ACCEPTED, DECLINED, EXPIRED, RENEWED = (
     "offered", "accepted", "declined", "expired", "renewed")
 ENDING_NOTICE_DAYS = 14  # members not renewing hear this many days before their cover ends
+CHUNK = 5000  # offer or member ids in one statement
 
 
 @dataclass
@@ -273,9 +274,8 @@ def renew_automatically(db: Session, *, on: date) -> int:
                ~_holds_next())))
     if not offers:
         return 0
-    ids = [o.id for o in offers]
-    for start in range(0, len(ids), 5000):
-        db.execute(update(RenewalOffer).where(RenewalOffer.id.in_(ids[start:start + 5000]))
+    for ids in batched([o.id for o in offers], CHUNK):
+        db.execute(update(RenewalOffer).where(RenewalOffer.id.in_(ids))
                    .values(state=ACCEPTED, by_auto_renewal=True, decided_at=utcnow())
                    .execution_options(synchronize_session=False))
     _write(db, offers, on=on, paid=False, reference="")
@@ -322,9 +322,8 @@ def _write(db: Session, offers: list[RenewalOffer], *, on: date, paid: bool,
         written.update(zip([o.id for o in batch], ids, strict=True))
     successor = (select(Policy.id).where(Policy.renewed_from_id == RenewalOffer.policy_id)
                  .limit(1).scalar_subquery())
-    offer_ids = list(written)
-    for start in range(0, len(offer_ids), 5000):
-        db.execute(update(RenewalOffer).where(RenewalOffer.id.in_(offer_ids[start:start + 5000]))
+    for offer_ids in batched(written, CHUNK):
+        db.execute(update(RenewalOffer).where(RenewalOffer.id.in_(offer_ids))
                    .values(renewed_policy_id=successor, **({"state": RENEWED} if paid else {}))
                    .execution_options(synchronize_session=False))
     db.expire_all()
@@ -340,10 +339,10 @@ def _as_quote(offer: RenewalOffer) -> policies_service.Offer:
 
 def _members(db: Session, ids: list[int]) -> dict[int, renewals.MemberRow]:
     out = {}
-    for start in range(0, len(ids), 5000):
+    for chunk in batched(ids, CHUNK):
         out.update({mid: renewals.MemberRow(mid, status, birth, cls) for mid, status, birth, cls
                     in db.execute(select(Member.id, Member.status, Member.birth_date,
                                          Member.occupation_class)
-                                  .where(Member.id.in_(ids[start:start + 5000])))})
+                                  .where(Member.id.in_(chunk)))})
     return out
 

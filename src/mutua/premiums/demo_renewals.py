@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, aliased
 
 from mutua.auth.security import Principal
 from mutua.dates import utcnow
-from mutua.db import copy_rows
+from mutua.db import batched, copy_rows
 from mutua.errors import DomainError
 from mutua.money import to_fen
 from mutua.policies import domain, renewal_offers
@@ -87,8 +87,8 @@ def answer_live_offers(db: Session, *, rng: np.random.Generator, today: date,
                            .order_by(RenewalOffer.id)).tuples())
     draw = rng.random(len(live))
     auto = [pid for (_, pid), r in zip(live, draw, strict=True) if r < AUTO_SHARE]
-    for start in range(0, len(auto), 5000):
-        db.execute(update(Policy).where(Policy.id.in_(auto[start:start + 5000]))
+    for chunk in batched(auto, 5000):
+        db.execute(update(Policy).where(Policy.id.in_(chunk))
                    .values(auto_renew=True).execution_options(synchronize_session=False))
     declined = accepted = 0
     for (offer_id, _), r in list(zip(live, draw, strict=True)):
