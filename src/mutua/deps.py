@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Annotated, Any, Generic, TypeVar, get_args
 
@@ -33,14 +34,17 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=F
 
 
 async def get_db(request: Request) -> AsyncIterator[Session]:
-    """One unit of work per request: commit if the route returns, roll back if it raises.
+    """One unit of work per request, ended by one rule (_end_unit_of_work): commit when the
+    route answers, roll back when it raises or answers a refusal (status 400 and above), so
+    a refused request stores nothing, whether the API raised or a page re-rendered its form.
 
     The route itself ends it, in the thread trip that did its work (UnitOfWorkRoute for a
     plain ``def`` route, in_one_trip for an ``async def`` one): a request that has written
     holds its locks until it commits, and a commit queued for a thread while every thread
     waited for those locks would never run. Opening the session does no I/O, so it happens on
     the event loop; so does closing it, unless reading the route's result began a new
-    transaction, which then ends in one more trip (not cancelled with the request).
+    transaction, which then ends in one more trip (not cancelled with the request) by the
+    same rule.
     """
     session = request.app.state.sessionmaker()
     try:
@@ -92,14 +96,49 @@ async def _end_off_loop(session: Session, commit: bool) -> None:
 
 
 def _work_then_end(session: Session, work: Callable[[], T]) -> T:
-    """Run ``work`` and commit, or roll back if it raises; the session stays open."""
+    """Run ``work`` and end its unit of work by its answer; the session stays open."""
     try:
         result = work()
-        session.commit()
     except BaseException:
         session.rollback()
         raise
+    _end_unit_of_work(session, commit=not is_refusal(result))
     return result
+
+
+def is_refusal(answer: object) -> bool:
+    """A response that refuses (status 400 and above): a page re-rendering its form with
+    the problems, a 403 or 404 page. Its request stores nothing."""
+    return isinstance(answer, Response) and answer.status_code >= 400
+
+
+def _end_unit_of_work(session: Session, *, commit: bool) -> None:
+    """The one place a request's writes are committed (or rolled back)."""
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+@contextmanager
+def refusal_undone(db: Session) -> Iterator[None]:
+    """Around a page's use case: when it refuses (or fails), roll back what it wrote before
+    the page answers, so the form is re-rendered from the state before the refused write
+    (and a session whose flush failed is usable again). The refusal's answer then ends the
+    unit of work with a rollback too (is_refusal).
+
+    Pages write ``try: with refusal_undone(db): service.x(...)`` and ``except
+    ValidationFailed as exc: return page(..., status_code=422)``, never a rollback of their own.
+    """
+    try:
+        yield
+    except Exception:
+        db.rollback()
+        raise
 
 
 async def in_one_trip(db: Session, work: Callable[[], T]) -> T:
@@ -109,13 +148,7 @@ async def in_one_trip(db: Session, work: Callable[[], T]) -> T:
 
 def _end(session: Session, commit: bool) -> None:
     try:
-        if commit:
-            session.commit()
-        else:
-            session.rollback()
-    except BaseException:
-        session.rollback()
-        raise
+        _end_unit_of_work(session, commit=commit)
     finally:
         session.close()
 

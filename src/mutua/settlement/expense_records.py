@@ -47,6 +47,16 @@ def record_expense(db: Session, *, project_code: str, quarter: str, amount: Deci
     return row
 
 
+def enter_expense(db: Session, *, project_code: str, quarter: str, amount: Decimal | str,
+                  memo: str, actor: Principal, category: str = expenses.STAFF) -> Expense:
+    """An expense as the staff page or the API enters it, one use case: every problem of the
+    entry at once (check_expense), then the cost recorded (record_expense)."""
+    value = check_expense(db, project_code=project_code, quarter=quarter, amount=amount,
+                          memo=memo, category=category)
+    return record_expense(db, project_code=project_code.strip(), quarter=quarter, amount=value,
+                          memo=memo.strip(), actor=actor, category=category)
+
+
 def check_expense(db: Session, *, project_code: str, quarter: str, amount: Decimal | str,
                   memo: str, category: str = expenses.STAFF) -> Decimal:
     """Every problem of an expense as a form enters it, at once; nothing is stored.

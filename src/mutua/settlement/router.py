@@ -93,12 +93,9 @@ def adopt_policy(body: AllocationPolicyIn, db: DbSession, actor: Closer) -> Allo
 
 @router.post("/expenses", status_code=201)
 def record_expense(body: ExpenseIn, db: DbSession, actor: Closer) -> dict:
-    amount = service.check_expense(db, project_code=body.project, quarter=body.quarter,
-                                   amount=str(body.amount), memo=body.memo,
-                                   category=body.category)  # the page's rules
-    row = service.record_expense(db, project_code=body.project, quarter=body.quarter,
-                                 amount=amount, memo=body.memo.strip(), actor=actor,
-                                 category=body.category)
+    row = service.enter_expense(db, project_code=body.project, quarter=body.quarter,
+                                amount=str(body.amount), memo=body.memo, actor=actor,
+                                category=body.category)  # the page's rules
     return {"id": row.id, "quarter": row.quarter, "amount": f"{row.amount:.2f}",
             "category": row.category}
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from mutua.settlement.expense_records import (
     EXPENSE_CATEGORY_RULE,
     check_expense,
+    enter_expense,
     expense_totals,
     list_expenses,
     record_expense,
@@ -34,6 +35,6 @@ from mutua.settlement.terms import (
 __all__ = [
     "DEFAULT_SHARES", "EXPENSE_CATEGORY_RULE", "FIRST_QUARTER", "Work", "adopt_allocation_policy",
     "allocation_history", "bf_premiums", "check_expense", "close_quarter", "config_for",
-    "configure", "expense_totals", "list_closes", "list_expenses", "member_statement",
+    "configure", "enter_expense", "expense_totals", "list_closes", "list_expenses", "member_statement",
     "policy_for", "policy_rises", "project_statement", "record_expense",
 ]

@@ -121,13 +121,14 @@ def test_a_policy_no_longer_in_force_cannot_be_cancelled_again(client, db):
 
 
 def test_another_members_policy_cannot_be_quoted_or_cancelled(client, db):
+    """Another member's policy is 404, as the API answers: a member may not learn it exists."""
     f.accident_project(db)
     other = f.member(db)
     theirs = f.policy(db, member=other)
     _signed_in_member(client, db)
-    assert client.get(f"/me/policies/{theirs.id}/cancel").status_code == 403
+    assert client.get(f"/me/policies/{theirs.id}/cancel").status_code == 404
     refused = post_form(client, f"/me/policies/{theirs.id}/cancel", {}, from_page="/me")
-    assert refused.status_code == 403
+    assert refused.status_code == 404
     assert post_form(client, "/me/policies/999999/cancel", {}, from_page="/me").status_code == 404
     db.expire_all()
     assert db.get(Policy, theirs.id).status == "in_force" and not _refund_rows(db, theirs.id)

@@ -10,7 +10,7 @@ from mutua.claims import service as claims_service
 from mutua.claims.schemas import ClaimIn, ItemIn
 from mutua.dates import today as shanghai_today
 from tests import factories as f
-from tests.integration.web.conftest import csrf_of, sign_in
+from tests.integration.web.conftest import csrf_of, post_form, sign_in
 
 PDF = b"%PDF-1.4\n% a tiny invoice\n"
 
@@ -57,7 +57,8 @@ def test_a_claim_outside_cover_is_explained(client, db):
     assert "不得早于" in beside.group(1) or "保障" in beside.group(1), beside.group(1)
 
 
-def test_another_members_claim_is_forbidden(client, db):
+def test_another_members_claim_is_not_found(client, db):
+    """404, as the API answers (claims.workflow.load_claim): a member may not learn it exists."""
     f.accident_project(db)
     other = f.member(db)
     theirs = f.policy(db, member=other, on=shanghai_today() - timedelta(days=20))
@@ -68,5 +69,7 @@ def test_another_members_claim_is_forbidden(client, db):
     me = f.member(db, login=True)
     db.commit()
     sign_in(client, me.member_number, f.PASSWORD)
-    page = client.get(f"/me/claims/{claim.id}")
-    assert page.status_code == 403 and "无权访问" in page.text
+    assert client.get(f"/me/claims/{claim.id}").status_code == 404
+    appeal = post_form(client, f"/me/claims/{claim.id}/appeal", {"reason": "not fair at all"},
+                       from_page=f"/me/claims/{claim.id}")
+    assert appeal.status_code == 404

@@ -73,13 +73,13 @@ def test_uplift_history_is_listed(client, db):
     assert "¥110,000.00" in page.text
 
 
-def test_another_members_policy_is_forbidden(client, db):
+def test_another_members_policy_is_not_found(client, db):
+    """404, as the API answers (policies.service.get): a member may not learn it exists."""
     f.accident_project(db)
     other = f.member(db)
     theirs = f.policy(db, member=other)
     _member_signed_in(client, db)
-    page = client.get(f"/me/policies/{theirs.id}")
-    assert page.status_code == 403 and "无权访问" in page.text
+    assert client.get(f"/me/policies/{theirs.id}").status_code == 404
     assert client.get("/me/policies/999999").status_code == 404
 
 

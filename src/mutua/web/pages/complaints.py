@@ -13,7 +13,7 @@ from mutua.claims import service as claims_service
 from mutua.complaints import service as complaints
 from mutua.complaints.models import ANSWER_LIMIT, TEXT_LIMIT
 from mutua.dates import today
-from mutua.deps import DbSession, PathId, Router
+from mutua.deps import DbSession, PathId, Router, refusal_undone
 from mutua.errors import ValidationFailed
 from mutua.members import privacy
 from mutua.web.pages.member import Member
@@ -64,10 +64,10 @@ def file_complaint(request: Request, db: DbSession, principal: Principal = Membe
                    text: Annotated[str, Form(max_length=TEXT_LIMIT)] = "",
                    claim_id: Annotated[str, Form(max_length=20)] = ""):
     try:
-        complaint = complaints.file(db, actor=principal, cause=cause, text=text,
-                                    claim_id=int(claim_id) if claim_id.isdigit() else None)
+        with refusal_undone(db):
+            complaint = complaints.file(db, actor=principal, cause=cause, text=text,
+                                        claim_id=int(claim_id) if claim_id.isdigit() else None)
     except ValidationFailed as exc:
-        db.rollback()
         return _member_page(request, db, principal, problems=describe_all(exc),
                             status_code=422)
     return redirect(f"/me/complaints/{complaint.id}?done=filed")
@@ -137,9 +137,9 @@ def act(complaint_id: PathId, action: Annotated[str, Path(max_length=12)], reque
     if action not in steps:
         return redirect(f"/staff/complaints/{complaint_id}")
     try:
-        steps[action]()
+        with refusal_undone(db):
+            steps[action]()
     except ValidationFailed as exc:
-        db.rollback()
         return _staff_page(request, db, principal, complaint_id, problems=describe_all(exc),
                            status_code=422)
     done = {"assign": "assigned", "acknowledge": "acknowledged", "extend": "extended",

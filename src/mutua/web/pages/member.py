@@ -13,10 +13,10 @@ from typing import Annotated
 from fastapi import Depends, Form, Request
 
 from mutua.auth.roles import Role
-from mutua.auth.security import SYSTEM, Principal
+from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.dates import today
-from mutua.deps import DbSession, PathId, Router, allow
+from mutua.deps import DbSession, PathId, Router, allow, refusal_undone
 from mutua.errors import Conflict, Forbidden
 from mutua.members import service as members_service
 from mutua.policies import cancellation, renewal_offers
@@ -55,9 +55,11 @@ def flash(request: Request) -> str | None:
     return _(DONE[key]) if key in DONE else None
 
 
-def own(record_member_id: int, principal: Principal) -> None:
-    """Refuse a record of another member with 403 (the forbidden page)."""
-    if principal.member_id != record_member_id:
+def members_only(principal: Principal) -> None:
+    """An administrator passes allow(MEMBER) but is nobody's member: the portal's records
+    are refused to them (403), a role that may never act as a member. A member asking for
+    another member's record gets 404 from the service, as the API answers."""
+    if principal.member_id is None:
         raise Forbidden("this record belongs to another member")
 
 
@@ -94,12 +96,10 @@ def _benefit_rows(product, cover) -> list[dict]:
 
 
 def own_policy(db, policy_id: int, principal: Principal):
-    """The member's own policy, or a dependant's they pay for; another member's is refused
-    (403), an unknown one is 404."""
-    policy = policies_service.get(db, policy_id=policy_id, actor=SYSTEM)
-    if not policies_service.acts_for(db, actor=principal, member_id=policy.member_id):
-        own(policy.member_id, principal)
-    return policy
+    """The member's own policy, or a dependant's they pay for; another member's, like an
+    unknown one, is 404 (policies.service.get, as the API answers)."""
+    members_only(principal)
+    return policies_service.get(db, policy_id=policy_id, actor=principal)
 
 
 # States in which a member may still cancel (a policy waiting to start may be cancelled too).
@@ -181,9 +181,9 @@ def cancel_policy(
 ):
     policy = own_policy(db, policy_id, principal)
     try:
-        cancellation.cancel(db, policy_id=policy.id, actor=principal, reason=reason.strip())
+        with refusal_undone(db):
+            cancellation.cancel(db, policy_id=policy.id, actor=principal, reason=reason.strip())
     except Conflict:
-        db.rollback()
         return _cancel_page(request, db, own_policy(db, policy_id, principal), status_code=409,
                             refused=True)
     return redirect(f"/me/policies/{policy.id}?done=cancelled")

@@ -12,14 +12,13 @@ from mutua.catalog import service as catalog_service
 from mutua.claims import service as claims_service
 from mutua.claims.workflow import DuplicateReport
 from mutua.dates import today
-from mutua.deps import MAX_OFFSET, DbSession, PathId, Router, allow
+from mutua.deps import MAX_OFFSET, DbSession, PathId, Router, allow, refusal_undone
 from mutua.errors import Conflict, ValidationFailed
 from mutua.members import dependants
 from mutua.policies import cover as policy_cover
-from mutua.policies import service as policies_service
 from mutua.web import labels
 from mutua.web.pages import claim_form
-from mutua.web.pages.member import flash, own
+from mutua.web.pages.member import flash, members_only
 from mutua.web.problems import describe_all
 from mutua.web.render import redirect, render
 
@@ -44,10 +43,11 @@ def _covers(db, principal: Principal) -> list[dict]:
         for c in claim_form.covers(db, member_id=m, actor=SYSTEM)]
 
 
-def own_claim(db, claim, principal: Principal) -> None:
-    """The member's own claim or one on a dependant they pay for; another's: 403."""
-    if not policies_service.acts_for(db, actor=principal, member_id=claim.member_id):
-        own(claim.member_id, principal)
+def own_claim(db, claim_id: int, principal: Principal):
+    """The member's own claim or one on a dependant they pay for; another member's, like an
+    unknown one, is 404 (claims.workflow.load_claim, as the API answers)."""
+    members_only(principal)
+    return claims_service.load_claim(db, claim_id, principal)
 
 
 def _form_page(request, db, principal, *, problems=None, form=None, status_code=200,
@@ -75,22 +75,20 @@ def report_claim(
     settings = request.app.state.settings
     form = fields
     try:
-        claim = claim_form.report_with_documents(
-            db, form=form, uploads=claim_form.read_uploads(document, settings),
-            kind=document_kind, actor=principal, settings=settings)
+        with refusal_undone(db):
+            claim = claim_form.report_with_documents(
+                db, form=form, uploads=claim_form.read_uploads(document, settings),
+                kind=document_kind, actor=principal, settings=settings)
     except ValidationFailed as exc:
-        db.rollback()
         return _form_page(request, db, principal, problems=describe_all(exc),
                           form=form, status_code=422)
     except DuplicateReport as exc:
-        db.rollback()
         return _form_page(request, db, principal, form=form, status_code=409, duplicate=exc)
     return redirect(f"/me/claims/{claim.id}?done=claim")
 
 
 def _claim_page(request, db, principal, claim_id, *, problems=None, status_code=200):
-    claim = claims_service.load_claim(db, claim_id, SYSTEM)
-    own_claim(db, claim, principal)
+    own_claim(db, claim_id, principal)
     claim = claims_service.get(db, claim_id=claim_id, actor=principal)
     out = claims_service.to_out(db, claim)
     cover = policy_cover.cover_on(db, policy_id=claim.policy_id, on=claim.event_date)
@@ -118,15 +116,14 @@ def add_documents(
     document: Annotated[list[UploadFile] | None, File()] = None,
     principal: Principal = Member,
 ):
-    claim = claims_service.load_claim(db, claim_id, SYSTEM)
-    own_claim(db, claim, principal)
+    own_claim(db, claim_id, principal)
     settings = request.app.state.settings
     try:
-        claim_form.attach_documents(db, claim_id=claim_id,
-                                    uploads=claim_form.read_uploads(document, settings),
-                                    kind=document_kind, actor=principal, settings=settings)
+        with refusal_undone(db):
+            claim_form.attach_documents(db, claim_id=claim_id,
+                                        uploads=claim_form.read_uploads(document, settings),
+                                        kind=document_kind, actor=principal, settings=settings)
     except ValidationFailed as exc:
-        db.rollback()
         return _claim_page(request, db, principal, claim_id, status_code=422,
                            problems=describe_all(exc))
     return redirect(f"/me/claims/{claim_id}#documents")
@@ -135,12 +132,11 @@ def add_documents(
 @router.post("/{claim_id}/appeal")
 def appeal(claim_id: PathId, request: Request, db: DbSession,
            reason: Annotated[str, Form(max_length=2000)] = "", principal: Principal = Member):
-    claim = claims_service.load_claim(db, claim_id, SYSTEM)
-    own_claim(db, claim, principal)
+    own_claim(db, claim_id, principal)
     try:
-        claims_service.appeal(db, claim_id=claim_id, actor=principal, reason=reason)
+        with refusal_undone(db):
+            claims_service.appeal(db, claim_id=claim_id, actor=principal, reason=reason)
     except (ValidationFailed, Conflict) as exc:
-        db.rollback()
         return _claim_page(request, db, principal, claim_id, status_code=exc.status_code,
                            problems=describe_all(exc))
     return redirect(f"/me/claims/{claim_id}")

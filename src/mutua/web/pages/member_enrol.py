@@ -22,7 +22,7 @@ from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM, Principal
 from mutua.catalog.models import Product, Project
 from mutua.dates import today
-from mutua.deps import DbSession, PathId, PathText, Router, allow
+from mutua.deps import DbSession, PathId, PathText, Router, allow, refusal_undone
 from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from mutua.members import dependants
 from mutua.members import service as members_service
@@ -170,12 +170,12 @@ def confirm(
 ):
     insured = insured_person(db, principal, insured_id)  # another's dependant: 404
     try:
-        policy, _new = offers.confirm(db, member_id=insured.id,
-                                      product_code=product_code, period_code=period_code,
-                                      declaration=answers, accepted_terms=accept_terms == "yes",
-                                      auto_renew=auto_renew == "yes", actor=principal)
+        with refusal_undone(db):
+            policy, _new = offers.confirm(db, member_id=insured.id,
+                                          product_code=product_code, period_code=period_code,
+                                          declaration=answers, accepted_terms=accept_terms == "yes",
+                                          auto_renew=auto_renew == "yes", actor=principal)
     except (ValidationFailed, Conflict) as exc:
-        db.rollback()
         problems = getattr(exc, "problems", None) or [Problem("policy", _(ALREADY_HELD))]
         return _confirm_page(request, db, principal, product_code, period_code,
                              insured=insured_id, answers=answers, problems=list(problems),
@@ -216,10 +216,10 @@ def pay(policy_id: PathId, request: Request, db: DbSession, principal: Principal
         return redirect(f"/me/policies/{policy.id}")
     project = db.get(Project, policy.project_id)
     try:
-        premiums_service.pay_online(db, project_code=project.code,
-                                    reference=policy.policy_number, actor=principal)
+        with refusal_undone(db):
+            premiums_service.pay_online(db, project_code=project.code,
+                                        reference=policy.policy_number, actor=principal)
     except (ValidationFailed, Conflict, Forbidden, NotFound) as exc:
-        db.rollback()
         return _pay_page(request, db, principal, own_policy(db, policy_id, principal),
                          problems=describe_all(exc), status_code=exc.status_code)
     db.refresh(policy)
@@ -272,10 +272,10 @@ def add_dependant(
     form = {"name": name, "id_number": id_number, "relation": relation,
             "occupation_code": occupation_code}
     try:
-        dependants.add(db, payer_id=principal.member_id, name=name, id_number=id_number,
-                       relation=relation, occupation_code=occupation_code, actor=principal)
+        with refusal_undone(db):
+            dependants.add(db, payer_id=principal.member_id, name=name, id_number=id_number,
+                           relation=relation, occupation_code=occupation_code, actor=principal)
     except (ValidationFailed, Conflict) as exc:
-        db.rollback()
         return _family_page(request, db, principal, form=form, problems=describe_all(exc),
                             status_code=exc.status_code)
     return redirect("/me/family?done=added")

@@ -17,7 +17,7 @@ from mutua.auth.security import Principal
 from mutua.bounds import MAX_ID
 from mutua.claims import service as claims_service
 from mutua.dates import utcnow
-from mutua.deps import MAX_OFFSET, DbSession, PathId, Router, allow
+from mutua.deps import MAX_OFFSET, DbSession, PathId, Router, allow, refusal_undone
 from mutua.errors import Conflict, Forbidden, ValidationFailed
 from mutua.governance import ballots as governance_ballots
 from mutua.governance import meetings as governance_meetings
@@ -94,9 +94,9 @@ def _extras(db, principal: Principal) -> dict:
 @router.post("/meetings/{meeting_id}/register")
 def register(meeting_id: PathId, db: DbSession, principal: Principal = Member):
     try:
-        governance_meetings.register(db, meeting_id=meeting_id, actor=principal)
+        with refusal_undone(db):
+            governance_meetings.register(db, meeting_id=meeting_id, actor=principal)
     except Conflict:
-        db.rollback()
         return redirect("/me/governance?done=not_registered#meetings")
     return redirect("/me/governance?done=registered#meetings")
 
@@ -152,10 +152,10 @@ def proposal_page(proposal_id: PathId, request: Request, db: DbSession,
 def vote(proposal_id: PathId, request: Request, db: DbSession,
          choice: Annotated[list[str], Form(max_length=50)] = (), principal: Principal = Member):
     try:
-        ballot = governance_ballots.cast_ballot(db, proposal_id=proposal_id,
-                                                choice=list(choice), actor=principal)
+        with refusal_undone(db):
+            ballot = governance_ballots.cast_ballot(db, proposal_id=proposal_id,
+                                                    choice=list(choice), actor=principal)
     except (Conflict, Forbidden, ValidationFailed) as exc:
-        db.rollback()
         key = {Conflict: "conflict", Forbidden: "forbidden"}.get(type(exc), "invalid")
         return render(request, "member/proposal.html", status_code=exc.status_code,
                       refused=_(VOTE_REFUSED[key]),
@@ -175,11 +175,11 @@ def change(proposal_id: PathId, request: Request, db: DbSession,
     """
     governance_service.visible_proposal(db, proposal_id=proposal_id, actor=principal)
     try:
-        ballot = governance_ballots.change_ballot(
-            db, proposal_id=proposal_id, secret=secret.strip(), old_choice=list(old_choice),
-            new_choice=list(new_choice), actor=principal)
+        with refusal_undone(db):
+            ballot = governance_ballots.change_ballot(
+                db, proposal_id=proposal_id, secret=secret.strip(), old_choice=list(old_choice),
+                new_choice=list(new_choice), actor=principal)
     except (Conflict, Forbidden, ValidationFailed) as exc:
-        db.rollback()
         ctx = _proposal_context(db, principal, proposal_id)
         ctx["change"] = {"secret": secret, "old_choice": list(old_choice),
                          "new_choice": list(new_choice)}

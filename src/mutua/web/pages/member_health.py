@@ -11,7 +11,7 @@ from fastapi import Depends, Form, Request
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.dates import SHANGHAI, today
-from mutua.deps import DbSession, Router, allow
+from mutua.deps import DbSession, Router, allow, refusal_undone
 from mutua.errors import Problem, ValidationFailed
 from mutua.health import patient_view as health_view
 from mutua.health import service as health_service
@@ -105,10 +105,10 @@ def add_result(
     principal: Principal = Member,
 ):
     try:
-        item = _result_item(principal.member_id, kind, value, taken_on)
-        health_service.record(db, actor=principal, items=[item])
+        with refusal_undone(db):
+            item = _result_item(principal.member_id, kind, value, taken_on)
+            health_service.record(db, actor=principal, items=[item])
     except ValidationFailed as exc:
-        db.rollback()
         view = health_view.patient_view(db, actor=principal, member_id=principal.member_id)
         return render(request, "member/health.html", status_code=422, kinds=RESULT_KINDS,
                       problems=Described([_problem_words(p) for p in exc.problems],

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Form, Request
 
 from mutua.auth.security import Principal
-from mutua.deps import DbSession, Router
+from mutua.deps import DbSession, Router, refusal_undone
 from mutua.errors import Forbidden, ValidationFailed
 from mutua.notify import service as notify
 from mutua.web import i18n
@@ -59,11 +59,11 @@ def save_settings(request: Request, db: DbSession, principal: Principal = Member
     if principal.member_id is None:  # an administrator passes allow(MEMBER) but is nobody's
         raise Forbidden("this record belongs to another member")
     try:
-        notify.set_preferences(db, member_id=principal.member_id, sms=sms == "on",
-                               email=email == "on", email_address=email_address, locale=locale,
-                               actor=principal)
+        with refusal_undone(db):
+            notify.set_preferences(db, member_id=principal.member_id, sms=sms == "on",
+                                   email=email == "on", email_address=email_address, locale=locale,
+                                   actor=principal)
     except ValidationFailed as exc:
-        db.rollback()
         return _settings_page(request, db, principal, problems=describe_all(exc),
                               status_code=422)
     return redirect("/me/notifications?done=saved")

@@ -8,7 +8,7 @@ from fastapi import Depends, Request, Response
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
-from mutua.deps import DbSession, PathId, PathText, Router, allow
+from mutua.deps import DbSession, PathId, PathText, Router, allow, refusal_undone
 from mutua.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mutua.members import service as members_service
 from mutua.policies import dues, renewal_offers
@@ -52,10 +52,10 @@ def pay(request: Request, db: DbSession, project: PathText, reference: PathText,
     """Pay a due online: the fake provider takes the payment and sends its signed callback,
     which is taken as any provider's (verified, once)."""
     try:
-        premiums_service.pay_online(db, project_code=project, reference=reference,
-                                    actor=principal)
+        with refusal_undone(db):
+            premiums_service.pay_online(db, project_code=project, reference=reference,
+                                        actor=principal)
     except (ValidationFailed, Conflict, Forbidden, NotFound) as exc:
-        db.rollback()
         problems = describe_all(exc) if getattr(exc, "problems", None) else [_(exc.message)]
         return _page(request, db, principal, problems=problems, status_code=422)
     return redirect("/me/premiums?done=paid")

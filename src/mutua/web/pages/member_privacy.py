@@ -9,7 +9,7 @@ from fastapi import Form, Request
 from starlette.responses import Response
 
 from mutua.auth.security import Principal
-from mutua.deps import DbSession, Router
+from mutua.deps import DbSession, Router, refusal_undone
 from mutua.errors import Conflict, ValidationFailed
 from mutua.members import privacy
 from mutua.web import pdf
@@ -80,9 +80,9 @@ def data_pdf(db: DbSession, principal: Principal = Member):
 def ask_to_close(request: Request, db: DbSession, principal: Principal = Member,
                  reason: Annotated[str, Form(max_length=privacy.REASON_LIMIT)] = ""):
     try:
-        privacy.request_closure(db, actor=principal, reason=reason)
+        with refusal_undone(db):
+            privacy.request_closure(db, actor=principal, reason=reason)
     except (ValidationFailed, Conflict) as exc:
-        db.rollback()
         return _page(request, db, principal, problems=describe_all(exc),
                      status_code=exc.status_code)
     return redirect("/me/privacy?done=asked")

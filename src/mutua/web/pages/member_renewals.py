@@ -13,7 +13,7 @@ from fastapi import Depends, Form, Request
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
-from mutua.deps import DbSession, PathId, Router, allow
+from mutua.deps import DbSession, PathId, Router, allow, refusal_undone
 from mutua.errors import Conflict, NotFound, ValidationFailed
 from mutua.policies import renewal_offers
 from mutua.web.i18n import gettext as _
@@ -35,9 +35,9 @@ def _refused(request: Request, exc: Exception, policy_id: int | None):
 @router.post("/{offer_id}/accept")
 def accept(offer_id: PathId, request: Request, db: DbSession, principal: Principal = Member):
     try:
-        renewal_offers.accept(db, offer_id=offer_id, actor=principal)
+        with refusal_undone(db):
+            renewal_offers.accept(db, offer_id=offer_id, actor=principal)
     except (ValidationFailed, Conflict, NotFound) as exc:
-        db.rollback()
         return _refused(request, exc, _policy_of(db, offer_id, principal))
     return redirect("/me/premiums?done=renewed")
 
@@ -45,9 +45,9 @@ def accept(offer_id: PathId, request: Request, db: DbSession, principal: Princip
 @router.post("/{offer_id}/decline")
 def decline(offer_id: PathId, request: Request, db: DbSession, principal: Principal = Member):
     try:
-        offer = renewal_offers.decline(db, offer_id=offer_id, actor=principal)
+        with refusal_undone(db):
+            offer = renewal_offers.decline(db, offer_id=offer_id, actor=principal)
     except (ValidationFailed, Conflict, NotFound) as exc:
-        db.rollback()
         return _refused(request, exc, _policy_of(db, offer_id, principal))
     return redirect(f"/me/policies/{offer.policy_id}?done=declined")
 
@@ -56,10 +56,10 @@ def decline(offer_id: PathId, request: Request, db: DbSession, principal: Princi
 def auto_renew(policy_id: PathId, request: Request, db: DbSession,
                auto_renew: bool = Form(False), principal: Principal = Member):
     try:
-        renewal_offers.set_auto_renew(db, policy_id=policy_id, auto_renew=auto_renew,
-                                      actor=principal)
+        with refusal_undone(db):
+            renewal_offers.set_auto_renew(db, policy_id=policy_id, auto_renew=auto_renew,
+                                          actor=principal)
     except (Conflict, NotFound) as exc:
-        db.rollback()
         return _refused(request, exc, None)
     return redirect(f"/me/policies/{policy_id}?done={'auto_on' if auto_renew else 'auto_off'}")
 

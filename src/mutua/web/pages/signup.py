@@ -18,7 +18,7 @@ from mutua.auth.phone_codes import SmsNotSent, TooManyCodes
 from mutua.auth.roles import Role
 from mutua.auth.router import client_address
 from mutua.auth.security import Principal
-from mutua.deps import DbSession, Router, allow
+from mutua.deps import DbSession, Router, allow, refusal_undone
 from mutua.errors import Conflict, DomainError, Problem, ValidationFailed
 from mutua.members.schemas import MemberIn
 from mutua.notify.sms import sms_sender
@@ -71,10 +71,10 @@ def join_code(request: Request, db: DbSession, name: Text = "", id_number: Text 
     form, data = _details(name, id_number, phone, occupation_code, city)
     settings = request.app.state.settings
     try:
-        signup.request_code(db, data=data, settings=settings, sender=sms_sender(settings),
-                            client=client_address(request))
+        with refusal_undone(db):
+            signup.request_code(db, data=data, settings=settings, sender=sms_sender(settings),
+                                client=client_address(request))
     except (ValidationFailed, Conflict, TooManyCodes, SmsNotSent) as exc:
-        db.rollback()
         return _join_page(request, form=form, problems=_refusal(exc, form),
                           status_code=exc.status_code)
     return _join_page(request, step="code", form=form)
@@ -89,11 +89,11 @@ def join(request: Request, db: DbSession, name: Text = "", id_number: Text = "",
     form, data = _details(name, id_number, phone, occupation_code, city, password)
     settings = request.app.state.settings
     try:
-        if password != password_again:
-            raise ValidationFailed("password_again", "does not match the password")
-        member = signup.sign_up(db, data=data, code=sms_code, settings=settings)
+        with refusal_undone(db):
+            if password != password_again:
+                raise ValidationFailed("password_again", "does not match the password")
+            member = signup.sign_up(db, data=data, code=sms_code, settings=settings)
     except (ValidationFailed, Conflict) as exc:
-        db.rollback()
         on_details = isinstance(exc, Conflict) or any(
             p.field in FORM_FIELDS for p in exc.problems)
         return _join_page(request, step="details" if on_details else "code", form=form,
@@ -119,10 +119,10 @@ def reset_code(request: Request, db: DbSession,
                login: Annotated[str, Form(max_length=auth_service.MAX_LOGIN_LENGTH)] = ""):
     settings = request.app.state.settings
     try:
-        signup.request_reset(db, login=login, settings=settings, sender=sms_sender(settings),
-                             client=client_address(request))
+        with refusal_undone(db):
+            signup.request_reset(db, login=login, settings=settings, sender=sms_sender(settings),
+                                 client=client_address(request))
     except (TooManyCodes, SmsNotSent) as exc:
-        db.rollback()
         return _reset_page(request, login=login, problems=describe_all(exc),
                            status_code=exc.status_code)
     return _reset_page(request, step="code", login=login)
@@ -134,12 +134,12 @@ def reset(request: Request, db: DbSession,
           sms_code: Code = "", password: Password = "", password_again: Password = ""):
     settings = request.app.state.settings
     try:
-        if password != password_again:
-            raise ValidationFailed("password_again", "does not match the password")
-        user = signup.reset_password(db, login=login, code=sms_code, password=password,
-                                     settings=settings)
+        with refusal_undone(db):
+            if password != password_again:
+                raise ValidationFailed("password_again", "does not match the password")
+            user = signup.reset_password(db, login=login, code=sms_code, password=password,
+                                         settings=settings)
     except ValidationFailed as exc:
-        db.rollback()
         return _reset_page(request, step="code", login=login, problems=describe_all(exc),
                            status_code=exc.status_code)
     return signed_in(request, db, user, "/")

@@ -15,7 +15,7 @@ from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.bounds import MAX_ID
 from mutua.catalog import service as catalog_service
-from mutua.deps import MAX_OFFSET, DbSession, PathId, Router
+from mutua.deps import MAX_OFFSET, DbSession, PathId, Router, refusal_undone
 from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from mutua.health import clinical, imports
 from mutua.health import coordination as health_coordination
@@ -86,10 +86,10 @@ def act(alert_id: PathId, request: Request, db: DbSession, principal: Principal 
         member_id: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None):
     back = f"/staff/care/patients/{member_id}" if member_id else "/staff/care"
     try:
-        health_coordination.act_on_alert(db, actor=principal, alert_id=alert_id, action=action,
-                                         note=note)
+        with refusal_undone(db):
+            health_coordination.act_on_alert(db, actor=principal, alert_id=alert_id, action=action,
+                                             note=note)
     except (ValidationFailed, Conflict) as exc:
-        db.rollback()
         problems = [f"{p.field}: {p.rule}" for p in getattr(exc, "problems", [])]
         return _patient(request, db, principal, member_id, problems or [exc.message],
                         exc.status_code) if member_id else redirect(back)
@@ -140,13 +140,13 @@ def assign(member_id: PathId, request: Request, db: DbSession,
     if principal.role is not Role.ADMIN:
         raise Forbidden("only an administrator assigns patients")
     try:
-        chosen = coordinator_user_id.strip()
-        if not (chosen.isascii() and chosen.isdigit() and len(chosen) <= 9):  # an int4 id
-            raise ValidationFailed("coordinator_user_id", "choose a care coordinator from the list")
-        health_coordination.assign(db, actor=principal, member_id=member_id,
-                                   coordinator_user_id=int(chosen))
+        with refusal_undone(db):
+            chosen = coordinator_user_id.strip()
+            if not (chosen.isascii() and chosen.isdigit() and len(chosen) <= 9):  # an int4 id
+                raise ValidationFailed("coordinator_user_id", "choose a care coordinator from the list")
+            health_coordination.assign(db, actor=principal, member_id=member_id,
+                                       coordinator_user_id=int(chosen))
     except ValidationFailed as exc:
-        db.rollback()
         return _patient(request, db, principal, member_id, describe_all(exc), 422,
                         chosen=coordinator_user_id)
     if back == "unassigned":
@@ -196,14 +196,13 @@ def import_file(request: Request, db: DbSession, principal: Principal = open_to(
     value, unit or date anywhere refuses the whole file); the job's page links the report."""
     limit = request.app.state.settings.upload_max_bytes
     try:
-        source, data, filename = _read_upload(file, limit)
-        job = starts.lab_import(db, data=data, filename=filename, format=source,
-                                actor=principal, whole_file=True)
+        with refusal_undone(db):
+            source, data, filename = _read_upload(file, limit)
+            job = starts.lab_import(db, data=data, filename=filename, format=source,
+                                    actor=principal, whole_file=True)
     except JobAlreadyOpen as open_job:  # the same file is being imported: follow that job
-        db.rollback()
         return redirect(job_path(open_job.job_id))
     except ValidationFailed as exc:
-        db.rollback()
         return _import_page(request, problems=_record_lines(exc.problems),
                             total_problems=len(exc.problems), report=None, status_code=422)
     return redirect(job_path(job.id))

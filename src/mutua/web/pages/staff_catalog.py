@@ -13,7 +13,7 @@ from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.catalog.schemas import PeriodDef
-from mutua.deps import DbSession, PathText, Router
+from mutua.deps import DbSession, PathText, Router, refusal_undone
 from mutua.errors import Conflict, Forbidden, Problem, ValidationFailed
 from mutua.web.pages.staff import open_to
 from mutua.web.problems import describe_all
@@ -81,11 +81,11 @@ def open_period(code: PathText, request: Request, db: DbSession,
             "sale_end": sale_end.strip(), "cover_start": cover_start.strip(),
             "coefficient_table_id": coefficient_table_id.strip()}
     try:
-        period, table_id = _period_in(form)
-        catalog_service.open_period(db, product_code=code, period=period, actor=principal,
-                                    coefficient_table_id=table_id)
+        with refusal_undone(db):
+            period, table_id = _period_in(form)
+            catalog_service.open_period(db, product_code=code, period=period, actor=principal,
+                                        coefficient_table_id=table_id)
     except (ValidationFailed, Conflict) as exc:
-        db.rollback()
         return _product_page(request, db, principal, code, status_code=exc.status_code,
                              problems=describe_all(exc), form=form)
     return redirect(f"/staff/catalog/products/{code}?opened={form['code']}")
@@ -125,11 +125,11 @@ def load(request: Request, db: DbSession, principal: Principal = open_to("catalo
         raise Forbidden("only underwriters load products")
     data = definition.file.read(MAX_DEFINITION_BYTES + 1) if definition else b""
     try:
-        if not data or len(data) > MAX_DEFINITION_BYTES:
-            raise ValidationFailed("definition", "must be a YAML file of at most 1 MB")
-        defn = catalog_service.parse_definition(data.decode("utf-8", errors="replace"))
-        products = catalog_service.load_definition(db, defn=defn, actor=principal)
+        with refusal_undone(db):
+            if not data or len(data) > MAX_DEFINITION_BYTES:
+                raise ValidationFailed("definition", "must be a YAML file of at most 1 MB")
+            defn = catalog_service.parse_definition(data.decode("utf-8", errors="replace"))
+            products = catalog_service.load_definition(db, defn=defn, actor=principal)
     except (ValidationFailed, Conflict) as exc:
-        db.rollback()
         return _page(request, db, problems=describe_all(exc), status_code=exc.status_code)
     return redirect(f"/staff/catalog?loaded={len(products)}")

@@ -26,7 +26,7 @@ from mutua.claims.models import OPEN_STATES
 from mutua.claims.schemas import DecisionIn, ItemOverride
 from mutua.claims.workflow import DuplicateReport
 from mutua.dates import today
-from mutua.deps import MAX_OFFSET, DbSession, PathId, PathText, Router
+from mutua.deps import MAX_OFFSET, DbSession, PathId, PathText, Router, refusal_undone
 from mutua.errors import Conflict, Forbidden, Problem, ValidationFailed
 from mutua.health import underwriting as health_underwriting
 from mutua.jobs import starts
@@ -133,19 +133,18 @@ def pay(request: Request, db: DbSession, principal: Principal = open_to("claims"
     were decided or paid since, the preview is shown again with what changed."""
     codes = {p.code for p in catalog_service.list_projects(db)}
     try:
-        if project not in codes:
-            raise ValidationFailed("project", "choose one of the projects")
-        now = payments.preview(db, project=catalog_service.get_project(db, code=project),
-                               shown=0)
-        if (now.claims, str(now.total)) != (expected_claims, expected_total):
-            return _preview_page(request, db, project, status_code=409, problems=[
-                _("The approved claims changed since this preview: check the batch again.")])
-        job = starts.payment_batch(db, project_code=project, actor=principal)
+        with refusal_undone(db):
+            if project not in codes:
+                raise ValidationFailed("project", "choose one of the projects")
+            now = payments.preview(db, project=catalog_service.get_project(db, code=project),
+                                   shown=0)
+            if (now.claims, str(now.total)) != (expected_claims, expected_total):
+                return _preview_page(request, db, project, status_code=409, problems=[
+                    _("The approved claims changed since this preview: check the batch again.")])
+            job = starts.payment_batch(db, project_code=project, actor=principal)
     except JobAlreadyOpen as open_job:  # a batch of this project is queued or running
-        db.rollback()
         return redirect(job_path(open_job.job_id))
     except (ValidationFailed, Conflict) as exc:
-        db.rollback()
         return _queue_page(request, db, principal, status_code=exc.status_code,
                            problems=describe_all(exc, lead=_("Nothing was paid.")))
     return redirect(job_path(job.id))
@@ -194,20 +193,19 @@ def report_claim(
     settings = request.app.state.settings
     form = {**fields, "document_kind": document_kind}
     try:
-        holder = find_member(db, member)
-        if holder is None:
-            raise ValidationFailed("member", f"unknown member {member.strip()}")
-        allowed = {c["value"] for c in claim_form.covers(db, member_id=holder.id,
-                                                          actor=principal)}
-        claim = claim_form.report_with_documents(
-            db, form=form, uploads=claim_form.read_uploads(document, settings),
-            kind=document_kind, actor=principal, settings=settings, allowed=allowed)
+        with refusal_undone(db):
+            holder = find_member(db, member)
+            if holder is None:
+                raise ValidationFailed("member", f"unknown member {member.strip()}")
+            allowed = {c["value"] for c in claim_form.covers(db, member_id=holder.id,
+                                                              actor=principal)}
+            claim = claim_form.report_with_documents(
+                db, form=form, uploads=claim_form.read_uploads(document, settings),
+                kind=document_kind, actor=principal, settings=settings, allowed=allowed)
     except ValidationFailed as exc:
-        db.rollback()
         return _new_claim_page(request, db, principal, number=member.strip(), form=form,
                                problems=describe_all(exc), status_code=422)
     except DuplicateReport as exc:
-        db.rollback()
         return _new_claim_page(request, db, principal, number=member.strip(), form=form,
                                duplicate=exc, status_code=409)
     return redirect(f"/staff/claims/{claim.id}?done=reported")
@@ -285,11 +283,11 @@ def decide(claim_id: PathId, request: Request, db: DbSession,
     # The form has one amount per item (approved_<item id>) and exclusion checkboxes.
     fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
     try:
-        data = _decision_in(db, principal, claim_id, fields, form.getlist("circumstances"))
-        claim = claims_service.decide(db, claim_id=claim_id, actor=principal, data=data,
-                                      settings=request.app.state.settings)
+        with refusal_undone(db):
+            data = _decision_in(db, principal, claim_id, fields, form.getlist("circumstances"))
+            claim = claims_service.decide(db, claim_id=claim_id, actor=principal, data=data,
+                                          settings=request.app.state.settings)
     except (ValidationFailed, Conflict) as exc:
-        db.rollback()
         return _claim_page(request, db, principal, claim_id, status_code=exc.status_code,
                            problems=describe_all(exc), form=fields)
     if claim.status in OPEN_STATES:  # a large override waits for a second handler
@@ -301,9 +299,9 @@ def _act(request, db, principal, claim_id: int, act, *, done: str, form=None):
     """Run one handler action on the claim: back to its page with what was done, or with
     every problem and what was typed (nothing stored)."""
     try:
-        act()
+        with refusal_undone(db):
+            act()
     except (ValidationFailed, Conflict) as exc:
-        db.rollback()
         return _claim_page(request, db, principal, claim_id, status_code=exc.status_code,
                            problems=describe_all(exc), form=form)
     return redirect(f"/staff/claims/{claim_id}?done={done}")
@@ -350,9 +348,9 @@ def answer_override(claim_id: PathId, answer: PathText, request: Request, db: Db
     if act is None:
         return _claim_page(request, db, principal, claim_id, status_code=404)
     try:
-        act(db, claim_id=claim_id, actor=principal, note=note)
+        with refusal_undone(db):
+            act(db, claim_id=claim_id, actor=principal, note=note)
     except (ValidationFailed, Conflict, Forbidden) as exc:
-        db.rollback()
         return _claim_page(request, db, principal, claim_id, status_code=exc.status_code,
                            problems=describe_all(exc), form={"override_note": note})
     done = {"approve": "approved", "reject": "rejected"}[answer]
@@ -367,11 +365,11 @@ def revise_reserve(claim_id: PathId, request: Request, db: DbSession,
     """The handler's new estimate of what the claim will cost, with the reason why."""
     form = {"reserve_amount": amount, "reserve_reason": reason}
     try:
-        check_reserve_form(amount, reason)
-        claims_service.set_reserve(db, claim_id=claim_id, amount=plain_yuan(amount),
-                                   actor=principal, reason=reason.strip())
+        with refusal_undone(db):
+            check_reserve_form(amount, reason)
+            claims_service.set_reserve(db, claim_id=claim_id, amount=plain_yuan(amount),
+                                       actor=principal, reason=reason.strip())
     except (ValidationFailed, Conflict) as exc:
-        db.rollback()
         return _claim_page(request, db, principal, claim_id, status_code=exc.status_code,
                            problems=describe_all(exc), form=form)
     return redirect(f"/staff/claims/{claim_id}?done=reserve")
@@ -397,9 +395,9 @@ def close_claim(claim_id: PathId, request: Request, db: DbSession,
                 principal: Principal = open_to("claims")):
     """Close a claim with nothing left to pay (paid in full, or declined)."""
     try:
-        claims_service.close(db, claim_id=claim_id, actor=principal)
+        with refusal_undone(db):
+            claims_service.close(db, claim_id=claim_id, actor=principal)
     except Conflict as exc:
-        db.rollback()
         return _claim_page(request, db, principal, claim_id, status_code=exc.status_code,
                            problems=[_("This claim cannot close: something is still to pay "
                                        "or it is not decided.")])
@@ -430,11 +428,11 @@ def add_documents(claim_id: PathId, request: Request, db: DbSession,
     the API checks them; none is stored unless every file passes."""
     settings = request.app.state.settings
     try:
-        claim_form.attach_documents(db, claim_id=claim_id,
-                                    uploads=claim_form.read_uploads(document, settings),
-                                    kind=document_kind, actor=principal, settings=settings)
+        with refusal_undone(db):
+            claim_form.attach_documents(db, claim_id=claim_id,
+                                        uploads=claim_form.read_uploads(document, settings),
+                                        kind=document_kind, actor=principal, settings=settings)
     except ValidationFailed as exc:
-        db.rollback()
         return _claim_page(request, db, principal, claim_id, status_code=422,
                            problems=describe_all(exc), form={"document_kind": document_kind})
     return redirect(f"/staff/claims/{claim_id}?done=documents#documents")

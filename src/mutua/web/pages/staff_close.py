@@ -11,7 +11,7 @@ from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.dates import Quarter, today
-from mutua.deps import DbSession, Router
+from mutua.deps import DbSession, Router, refusal_undone
 from mutua.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mutua.jobs import starts
 from mutua.jobs.service import JobAlreadyOpen
@@ -110,10 +110,10 @@ def preview(request: Request, db: DbSession, principal: Principal = open_to("clo
             project: Annotated[str, Form(max_length=32)] = "",
             quarter: Annotated[str, Form(max_length=7)] = ""):
     try:
-        statement = settlement_service.close_quarter(db, project_code=project, quarter=quarter,
-                                                     actor=principal, dry_run=True)
+        with refusal_undone(db):
+            statement = settlement_service.close_quarter(db, project_code=project, quarter=quarter,
+                                                         actor=principal, dry_run=True)
     except (ValidationFailed, Conflict, NotFound) as exc:
-        db.rollback()
         return _page(request, db, principal, project=project, quarter=quarter,
                      problems=describe_all(exc), status_code=exc.status_code)
     return _page(request, db, principal, project=project, quarter=quarter, preview=statement)
@@ -126,12 +126,11 @@ def run(request: Request, db: DbSession, principal: Principal = open_to("close")
     if principal.role not in (Role.FINANCE, Role.ADMIN):
         raise Forbidden("only finance closes a quarter")
     try:
-        job = starts.close(db, project_code=project, quarter=quarter, actor=principal)
+        with refusal_undone(db):
+            job = starts.close(db, project_code=project, quarter=quarter, actor=principal)
     except JobAlreadyOpen as open_job:  # the same close is queued or running: follow it
-        db.rollback()
         return redirect(job_path(open_job.job_id))
     except (ValidationFailed, Conflict, NotFound) as exc:
-        db.rollback()
         return _page(request, db, principal, project=project, quarter=quarter,
                      problems=describe_all(exc), status_code=exc.status_code)
     return redirect(job_path(job.id))  # the job's page follows it and links the statement

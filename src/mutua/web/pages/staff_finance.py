@@ -22,7 +22,7 @@ from fastapi import Form, Query, Request
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.dates import Quarter, today
-from mutua.deps import MAX_OFFSET, DbSession, Router
+from mutua.deps import MAX_OFFSET, DbSession, Router, refusal_undone
 from mutua.errors import Conflict, NotFound, ProblemCollector, ValidationFailed
 from mutua.ledger import service as ledger_service
 from mutua.money import ZERO
@@ -249,15 +249,12 @@ def record_expense(request: Request, db: DbSession, principal: Principal = open_
     form = {"project": project, "quarter": quarter, "amount": amount, "memo": memo,
             "category": category}
     try:
-        value = settlement_service.check_expense(db, project_code=project, quarter=quarter,
-                                                 amount=amount, memo=memo, category=category)
-        row = settlement_service.record_expense(db, project_code=project.strip(),
-                                                quarter=quarter, amount=value,
-                                                memo=memo.strip(), actor=principal,
-                                                category=category)
+        with refusal_undone(db):
+            row = settlement_service.enter_expense(db, project_code=project, quarter=quarter,
+                                                   amount=amount, memo=memo, actor=principal,
+                                                   category=category)
     except (ValidationFailed, Conflict, NotFound) as exc:
         # Conflict: the quarter was closed between the check and the write.
-        db.rollback()
         problems = (describe_all(exc) if getattr(exc, "problems", None)
                     else [_(exc.message)])
         return _page(request, db, project=project, form=form, problems=problems,
@@ -278,12 +275,12 @@ def adopt_allocation(request: Request, db: DbSession, principal: Principal = ope
     form = {"project": project, "uplift": uplift, "aid": aid, "services": services,
             "effective_from": effective_from, "reason": reason}
     try:
-        args = check_allocation(db, project=project, uplift=uplift, aid=aid,
-                                services=services, effective_from=effective_from,
-                                reason=reason)
-        settlement_service.adopt_allocation_policy(db, actor=principal, **args)
+        with refusal_undone(db):
+            args = check_allocation(db, project=project, uplift=uplift, aid=aid,
+                                    services=services, effective_from=effective_from,
+                                    reason=reason)
+            settlement_service.adopt_allocation_policy(db, actor=principal, **args)
     except (ValidationFailed, NotFound) as exc:
-        db.rollback()
         return _page(request, db, project=project, alloc_form=form,
                      alloc_problems=describe_all(exc), status_code=422)
     query = urlencode({"project": project.strip(), "done": "allocation"})

@@ -16,7 +16,7 @@ from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.dates import SHANGHAI, utcnow
-from mutua.deps import MAX_OFFSET, DbSession, PathId, Router, allow
+from mutua.deps import MAX_OFFSET, DbSession, PathId, Router, allow, refusal_undone
 from mutua.errors import Conflict, ValidationFailed, shown
 from mutua.governance import experience as governance_experience
 from mutua.governance import meetings as governance_meetings
@@ -128,9 +128,9 @@ def create_motion(request: Request, db: DbSession, principal: Principal = open_t
                   text: ProposalText = Proposed):
     project_id = _project_id(db, text)
     try:
-        _propose(db, principal, text, kind="motion", project_id=project_id)
+        with refusal_undone(db):
+            _propose(db, principal, text, kind="motion", project_id=project_id)
     except ValidationFailed as exc:
-        db.rollback()
         return _page(request, db, principal, status_code=422, problems=describe_all(exc))
     return redirect("/staff/governance")
 
@@ -145,9 +145,9 @@ def open_vote(proposal_id: PathId, db: DbSession, principal: Principal = open_to
 def close_vote(proposal_id: PathId, request: Request, db: DbSession,
                principal: Principal = open_to("governance")):
     try:
-        governance_service.close_proposal(db, proposal_id=proposal_id, actor=principal)
+        with refusal_undone(db):
+            governance_service.close_proposal(db, proposal_id=proposal_id, actor=principal)
     except Conflict as exc:
-        db.rollback()
         return _page(request, db, principal, status_code=409, problems=describe_all(exc))
     return redirect("/staff/governance")
 
@@ -167,11 +167,11 @@ def schedule(request: Request, db: DbSession, principal: Principal = open_to("go
         return _page(request, db, principal, status_code=422,
                      problems=describe_all(ValidationFailed("starts_at", "must be a date and time")))
     try:
-        governance_meetings.schedule_meeting(db, project_id=project_id, title_zh=title_zh,
-                                             title_en=title_en, mode=mode, place=place,
-                                             starts_at=when, actor=principal)
+        with refusal_undone(db):
+            governance_meetings.schedule_meeting(db, project_id=project_id, title_zh=title_zh,
+                                                 title_en=title_en, mode=mode, place=place,
+                                                 starts_at=when, actor=principal)
     except ValidationFailed as exc:
-        db.rollback()
         return _page(request, db, principal, status_code=422, problems=describe_all(exc))
     return redirect("/staff/governance#meetings")
 
@@ -212,11 +212,11 @@ def answer(item_id: PathId, request: Request, db: DbSession,
            status: Annotated[str, Form(max_length=12)] = "",
            shown_status: Annotated[str, Form(max_length=12)] = "unanswered"):
     try:
-        governance_meetings.update_feedback(db, item_id=item_id, actor=principal,
-                                            owner=owner or None, response=response or None,
-                                            status=status or None)
+        with refusal_undone(db):
+            governance_meetings.update_feedback(db, item_id=item_id, actor=principal,
+                                                owner=owner or None, response=response or None,
+                                                status=status or None)
     except (ValidationFailed, Conflict) as exc:
-        db.rollback()
         return _feedback_page(request, db, principal, status=shown_status, offset=0,
                               status_code=exc.status_code, problems=describe_all(exc))
     return redirect(f"/staff/governance/feedback?status={shown_status}#item-{item_id}")
@@ -229,7 +229,6 @@ NOT_STORED = N_("The proposal was not stored. Please correct:")
 
 def _refused(request, db, principal, exc: ValidationFailed):
     """The governance page again, naming each field and its rule; nothing was stored."""
-    db.rollback()
     return _page(request, db, principal, status_code=422,
                  problems=describe_all(exc, lead=_(NOT_STORED)))
 
@@ -261,8 +260,9 @@ def create_allocation(request: Request, db: DbSession,
         payload = {"uplift": _percent_share(uplift, "uplift"), "aid": _percent_share(aid, "aid"),
                    "services": _percent_share(services, "services"),
                    "effective_from": effective_from.strip()}
-        _propose(db, principal, text, kind="allocation", project_id=project_id,
-                 payload={k: str(v) for k, v in payload.items()})
+        with refusal_undone(db):
+            _propose(db, principal, text, kind="allocation", project_id=project_id,
+                     payload={k: str(v) for k, v in payload.items()})
     except ValidationFailed as exc:
         return _refused(request, db, principal, exc)
     return redirect("/staff/governance")
@@ -292,7 +292,8 @@ def create_election(request: Request, db: DbSession,
     try:
         project_id = _project_id(db, text)
         payload = {"seats": seats.strip(), "candidates": _candidate_ids(db, candidates)}
-        _propose(db, principal, text, kind="election", project_id=project_id, payload=payload)
+        with refusal_undone(db):
+            _propose(db, principal, text, kind="election", project_id=project_id, payload=payload)
     except ValidationFailed as exc:
         return _refused(request, db, principal, exc)
     return redirect("/staff/governance")
@@ -334,19 +335,19 @@ def generate_pricing(request: Request, db: DbSession, principal: Principal = Act
     form = {"product": product, "experience_from": experience_from,
             "experience_to": experience_to, "quorum": quorum, "days": days}
     try:
-        start = _date(experience_from, "experience_from")
-        end = _date(experience_to, "experience_to")
-        if end < start:
-            raise ValidationFailed("experience_to", "must not be before experience_from")
-        if not product:
-            raise ValidationFailed("product", "choose a product")
-        product_id = catalog_service.get_product(db, code=product).id
-        opens, closes = _window(days)
-        proposal = governance_experience.generate_pricing_proposal(
-            db, product_id=product_id, experience_from=start, experience_to=end,
-            opens_at=opens, closes_at=closes, quorum=quorum, actor=principal)
+        with refusal_undone(db):
+            start = _date(experience_from, "experience_from")
+            end = _date(experience_to, "experience_to")
+            if end < start:
+                raise ValidationFailed("experience_to", "must not be before experience_from")
+            if not product:
+                raise ValidationFailed("product", "choose a product")
+            product_id = catalog_service.get_product(db, code=product).id
+            opens, closes = _window(days)
+            proposal = governance_experience.generate_pricing_proposal(
+                db, product_id=product_id, experience_from=start, experience_to=end,
+                opens_at=opens, closes_at=closes, quorum=quorum, actor=principal)
     except ValidationFailed as exc:
-        db.rollback()
         return _pricing_page(request, db, status_code=422, form=form,
                              problems=describe_all(exc, lead=_(NOT_STORED)))
     return redirect(f"/staff/governance/pricing?created={proposal.id}")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from fastapi import Query, Request
 
 from mutua.auth.security import Principal
-from mutua.deps import MAX_OFFSET, DbSession, PathId, Router
+from mutua.deps import MAX_OFFSET, DbSession, PathId, Router, refusal_undone
 from mutua.errors import Conflict, Problem
 from mutua.jobs import service
 from mutua.jobs.models import Job
@@ -47,9 +47,9 @@ def start_and_follow(db, start: Callable[[], Job]):
     """Start a job and go to its page; when the same work is already queued or running,
     go to that job's page instead (nothing new is stored)."""
     try:
-        job = start()
+        with refusal_undone(db):
+            job = start()
     except service.JobAlreadyOpen as open_job:
-        db.rollback()
         return redirect(job_path(open_job.job_id))
     return redirect(job_path(job.id))
 
@@ -77,9 +77,9 @@ def job_page(job_id: PathId, request: Request, db: DbSession,
 @router.post("/{job_id}/cancel")
 def cancel(job_id: PathId, request: Request, db: DbSession, principal: Principal = open_to("jobs")):
     try:
-        service.cancel(db, job_id=job_id, actor=principal)
+        with refusal_undone(db):
+            service.cancel(db, job_id=job_id, actor=principal)
     except Conflict as exc:
-        db.rollback()
         job = service.to_out(db, service.get(db, job_id=job_id, actor=principal))
         return _job(request, job, problems=describe_all(exc), status_code=409)
     return redirect(job_path(job_id))

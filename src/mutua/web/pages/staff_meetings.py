@@ -15,7 +15,7 @@ from fastapi import Form, Query, Request
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.dates import utcnow
-from mutua.deps import MAX_OFFSET, DbSession, PathId, Router
+from mutua.deps import MAX_OFFSET, DbSession, PathId, Router, refusal_undone
 from mutua.errors import Conflict, ValidationFailed
 from mutua.governance import meetings as governance_meetings
 from mutua.web.i18n import gettext as _
@@ -110,11 +110,11 @@ def record_attendance(meeting_id: PathId, request: Request, db: DbSession,
                       attended: Annotated[list[int], Form(max_length=100_000)] = (),
                       numbers: Annotated[str, Form(max_length=100_000)] = ""):
     try:
-        governance_meetings.record_attendance_of(db, meeting_id=meeting_id, actor=principal,
-                                                 member_ids=list(attended),
-                                                 member_numbers=member_numbers(numbers))
+        with refusal_undone(db):
+            governance_meetings.record_attendance_of(db, meeting_id=meeting_id, actor=principal,
+                                                     member_ids=list(attended),
+                                                     member_numbers=member_numbers(numbers))
     except (ValidationFailed, Conflict) as exc:
-        db.rollback()
         return _meeting_page(request, db, principal, meeting_id, status_code=exc.status_code,
                              problems={"attendance": refusal(request, exc)},
                              form={"numbers": numbers, "attended": set(attended)})
@@ -127,11 +127,11 @@ def publish_minutes(meeting_id: PathId, request: Request, db: DbSession,
                     minutes_zh: Annotated[str, Form(max_length=40_000)] = "",
                     minutes_en: Annotated[str, Form(max_length=40_000)] = ""):
     try:
-        governance_meetings.publish_bilingual_minutes(
-            db, meeting_id=meeting_id, minutes_zh=minutes_zh, minutes_en=minutes_en,
-            actor=principal)
+        with refusal_undone(db):
+            governance_meetings.publish_bilingual_minutes(
+                db, meeting_id=meeting_id, minutes_zh=minutes_zh, minutes_en=minutes_en,
+                actor=principal)
     except (ValidationFailed, Conflict) as exc:
-        db.rollback()
         return _meeting_page(request, db, principal, meeting_id, status_code=exc.status_code,
                              problems={"minutes": refusal(request, exc)},
                              form={"minutes_zh": minutes_zh, "minutes_en": minutes_en,

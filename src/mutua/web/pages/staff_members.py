@@ -29,7 +29,7 @@ from mutua.bounds import MAX_ID
 from mutua.catalog import service as catalog_service
 from mutua.claims import service as claims_service
 from mutua.dates import today
-from mutua.deps import MAX_OFFSET, DbSession, PathId, PathText, Router, allow
+from mutua.deps import MAX_OFFSET, DbSession, PathId, PathText, Router, allow, refusal_undone
 from mutua.errors import Conflict, NotFound, Problem, ValidationFailed
 from mutua.jobs import service as jobs_service
 from mutua.jobs import starts
@@ -142,9 +142,9 @@ def register(
     # entered (no pydantic check first, which would stop at the first bad field).
     data = MemberIn.model_construct(**form, password=password or None)
     try:
-        member = members_service.register(db, data=data, actor=principal)
+        with refusal_undone(db):
+            member = members_service.register(db, data=data, actor=principal)
     except (ValidationFailed, Conflict) as exc:
-        db.rollback()
         problems = [] if isinstance(exc, Conflict) else describe_all(
             ValidationFailed(blank_is_required(exc.problems, form)))
         existing = _already_registered(db, id_number)
@@ -237,15 +237,14 @@ def import_group(
         return _import_page(request, db, form=form, status_code=422,
                             problems=[describe(Problem("file", "choose a file to upload"))])
     try:
-        job = starts.member_import(
-            db, data=data, filename=filename, product_code=chosen["product"].code,
-            period_code=chosen["period"].code, actor=principal, all_or_nothing=all_or_nothing,
-            settings=settings, logins=logins)
+        with refusal_undone(db):
+            job = starts.member_import(
+                db, data=data, filename=filename, product_code=chosen["product"].code,
+                period_code=chosen["period"].code, actor=principal, all_or_nothing=all_or_nothing,
+                settings=settings, logins=logins)
     except JobAlreadyOpen as open_job:  # the same file into the same period: follow that job
-        db.rollback()
         return redirect(job_path(open_job.job_id))
     except (ValidationFailed, NotFound) as exc:
-        db.rollback()  # the file cannot be read: nothing stored
         for problem in getattr(exc, "problems", []):
             if problem.field == "file.header":  # shown as "Column header", not "file header"
                 problem.field = "header"

@@ -16,7 +16,7 @@ from fastapi import File, Form, Path, Query, Request, UploadFile
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.dates import today
-from mutua.deps import MAX_OFFSET, DbSession, PathId, Router
+from mutua.deps import MAX_OFFSET, DbSession, PathId, Router, refusal_undone
 from mutua.errors import Conflict, NotFound, Problem, ValidationFailed
 from mutua.jobs import starts
 from mutua.jobs.service import JobAlreadyOpen
@@ -127,13 +127,12 @@ def upload(request: Request, db: DbSession, principal: Principal = Finance,
         return _page(request, db, project=project, status_code=422,
                      problems=[describe(Problem("file", "choose a file to upload"))])
     try:
-        job = starts.collection_file(db, data=data, filename=filename, project_code=project,
-                                     source=source, actor=principal)
+        with refusal_undone(db):
+            job = starts.collection_file(db, data=data, filename=filename, project_code=project,
+                                         source=source, actor=principal)
     except JobAlreadyOpen as open_job:
-        db.rollback()
         return redirect(job_path(open_job.job_id))
     except (ValidationFailed, NotFound, Conflict) as exc:
-        db.rollback()  # nothing stored
         problems = describe_all(exc) if getattr(exc, "problems", None) else [_(exc.message)]
         return _page(request, db, project=project, problems=problems, status_code=422)
     return redirect(job_path(job.id))
@@ -148,15 +147,15 @@ def work_payment(request: Request, db: DbSession, payment_id: PathId,
                  note: Annotated[str, Form(max_length=500)] = ""):
     """Match a queued payment to a due, refund it, or hold it with a note."""
     try:
-        if action == "match":
-            premiums_service.match(db, payment_id=payment_id, reference=reference,
-                                   actor=principal)
-        elif action == "refund":
-            premiums_service.refund(db, payment_id=payment_id, actor=principal, note=note)
-        else:
-            premiums_service.hold(db, payment_id=payment_id, note=note, actor=principal)
+        with refusal_undone(db):
+            if action == "match":
+                premiums_service.match(db, payment_id=payment_id, reference=reference,
+                                       actor=principal)
+            elif action == "refund":
+                premiums_service.refund(db, payment_id=payment_id, actor=principal, note=note)
+            else:
+                premiums_service.hold(db, payment_id=payment_id, note=note, actor=principal)
     except (ValidationFailed, NotFound, Conflict) as exc:
-        db.rollback()
         problems = describe_all(exc) if getattr(exc, "problems", None) else [_(exc.message)]
         return _page(request, db, project=project, problems=problems, status_code=422)
     return redirect(f"/staff/premiums?{urlencode({'project': project, 'done': 'queue'})}#queue")
@@ -166,10 +165,10 @@ def work_payment(request: Request, db: DbSession, payment_id: PathId,
 def refund_lapsed(request: Request, db: DbSession, reference: Annotated[str, Path(max_length=32)],
                   project: Annotated[str, Form(max_length=32)], principal: Principal = Finance):
     try:
-        premiums_service.refund_lapsed(db, project_code=project, reference=reference,
-                                       actor=principal)
+        with refusal_undone(db):
+            premiums_service.refund_lapsed(db, project_code=project, reference=reference,
+                                           actor=principal)
     except (Conflict, NotFound) as exc:
-        db.rollback()
         return _page(request, db, project=project, problems=[_(exc.message)], status_code=409)
     return redirect(f"/staff/premiums?{urlencode({'project': project, 'done': 'refunded'})}"
                     "#refunds")
