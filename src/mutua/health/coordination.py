@@ -16,6 +16,7 @@ from mutua.auth.models import User
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.dates import SHANGHAI, utcnow
+from mutua.db import batched
 from mutua.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mutua.health import alerting, clinical, columns, rules
 from mutua.health.models import OPEN_STATUSES, Alert, AlertNote, CoordinatorAssignment, KidneyResult
@@ -166,8 +167,7 @@ def care_coordinators(db: Session) -> list[dict]:
 def open_alerts_by_patient(db: Session, member_ids: list[int]) -> dict[int, int]:
     """How many alerts of each patient are not yet resolved (counts only, nothing read)."""
     out: dict[int, int] = {}
-    for start in range(0, len(member_ids), columns.CHUNK):
-        chunk = member_ids[start:start + columns.CHUNK]
+    for chunk in batched(member_ids, columns.CHUNK):
         out.update({int(m): int(n) for m, n in db.execute(
             select(Alert.member_id, func.count(Alert.id))
             .where(Alert.member_id.in_(chunk), Alert.status.in_(OPEN_STATUSES))
@@ -234,8 +234,8 @@ def raise_overdue_alerts(db: Session, *, on: date, actor: Principal) -> int:
             "severity": "low", "severity_rank": 1, "value": float((on - EPOCH).days - day[i]),
             "effective_at": now, "status": "open", "created_at": now, "updated_at": now}
            for i in late if (int(m[i]), "test_overdue") not in open_now]
-    for start in range(0, len(new), columns.CHUNK):
-        db.execute(insert(Alert), new[start:start + columns.CHUNK])
+    for chunk in batched(new, columns.CHUNK):
+        db.execute(insert(Alert), chunk)
     audit.record(db, actor=actor, action="health.alerts.overdue", entity="alert", entity_id="-",
                  detail={"raised": len(new), "on": on.isoformat()})
     return len(new)

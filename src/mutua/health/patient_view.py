@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from mutua.auth.security import Principal
 from mutua.dates import SHANGHAI, age_on, utcnow
+from mutua.db import batched
 from mutua.health import clinical, columns, rules
 from mutua.health.advice import PatientState, advise
 from mutua.health.kinds import KINDS, normalise_unit
@@ -146,8 +147,7 @@ def history(db: Session, *, actor: Principal, member_id: int, kind: str | None =
 def latest_results(db: Session, member_ids: list[int]) -> dict[int, dict]:
     """Each patient's latest kidney result, in one query per chunk of patients."""
     out: dict[int, dict] = {}
-    for start in range(0, len(member_ids), columns.CHUNK):
-        chunk = member_ids[start:start + columns.CHUNK]
+    for chunk in batched(member_ids, columns.CHUNK):
         last = (select(KidneyResult.member_id, func.max(KidneyResult.effective_at).label("t"))
                 .where(KidneyResult.member_id.in_(chunk))
                 .group_by(KidneyResult.member_id).subquery())

@@ -33,17 +33,12 @@ def resolve_patients(db: Session, refs: list[str]) -> dict[str, ingest.Patient]:
     ids = [int(r[1:]) for r in refs if r.startswith("#") and r[1:].isascii() and r[1:].isdigit()]
     typed = {r: member_number_or_none(r) for r in refs if not r.startswith("#")}
     numbers = sorted({n for n in typed.values() if n is not None})
+    patient = select(Member.id, Member.member_number, Member.birth_date, Member.sex)
     rows = []
-    for start in range(0, max(len(ids), len(numbers)), columns.CHUNK):
-        if ids[start:start + columns.CHUNK]:
-            rows += db.execute(select(Member.id, Member.member_number, Member.birth_date,
-                                      Member.sex)
-                               .where(Member.id.in_(ids[start:start + columns.CHUNK]))).all()
-        if numbers[start:start + columns.CHUNK]:
-            rows += db.execute(select(Member.id, Member.member_number, Member.birth_date,
-                                      Member.sex)
-                               .where(Member.member_number.in_(
-                                   numbers[start:start + columns.CHUNK]))).all()
+    for chunk in batched(ids, columns.CHUNK):
+        rows += db.execute(patient.where(Member.id.in_(chunk))).all()
+    for chunk in batched(numbers, columns.CHUNK):
+        rows += db.execute(patient.where(Member.member_number.in_(chunk))).all()
     projects = ckd_projects(db, [r[0] for r in rows])
     out: dict[str, ingest.Patient] = {}
     for mid, number, birth, sex in rows:

@@ -18,6 +18,7 @@ from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.catalog.models import Project
 from mutua.dates import SHANGHAI, utcnow
+from mutua.db import batched
 from mutua.errors import Forbidden, NotFound, Problem, ValidationFailed
 from mutua.health import columns, ingest, outcomes
 from mutua.health.models import Alert, KidneyResult, Observation
@@ -121,8 +122,7 @@ def outcomes_report(db: Session, *, project_code: str, on: date, actor: Principa
     pos = {int(m): i for i, m in enumerate(members)}
     pat, day, egfr = [], [], []
     end = datetime.combine(on + timedelta(days=1), datetime.min.time(), SHANGHAI)
-    for s in range(0, len(members), columns.CHUNK):
-        chunk = members[s:s + columns.CHUNK].tolist()
+    for chunk in batched(members.tolist(), columns.CHUNK):
         for mid, t, e in db.execute(select(KidneyResult.member_id, KidneyResult.effective_at,
                                            KidneyResult.egfr)
                                     .where(KidneyResult.member_id.in_(chunk),

@@ -19,7 +19,7 @@ from mutua.catalog import service as catalog_service
 from mutua.catalog.models import Product, SalePeriod
 from mutua.dates import today as shanghai_today
 from mutua.dates import utcnow
-from mutua.db import copy_rows, one_of, reserve_ids, unique_or_conflict
+from mutua.db import batched, copy_rows, one_of, reserve_ids, unique_or_conflict
 from mutua.errors import Problem, ValidationFailed
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
@@ -143,18 +143,17 @@ def _members_by_id(db: Session, ids: list[int]) -> dict[int, Member]:
     """The columns enrolment reads (rows quack like Member; no ORM objects for 100,000s)."""
     out = {}
     cols = (Member.id, Member.status, Member.birth_date, Member.occupation_class)
-    for start in range(0, len(ids), CHUNK):
-        out.update({m.id: m for m in db.execute(
-            select(*cols).where(one_of(db, Member.id, ids[start:start + CHUNK])))})
+    for chunk in batched(ids, CHUNK):
+        out.update({m.id: m for m in db.execute(select(*cols).where(one_of(db, Member.id, chunk)))})
     return out
 
 
 def _already_enrolled(db: Session, product_id: int, period_id: int, ids: list[int]) -> set[int]:
     out = set()
-    for start in range(0, len(ids), CHUNK):
+    for chunk in batched(ids, CHUNK):
         out.update(db.scalars(select(Policy.member_id).where(
             Policy.product_id == product_id, Policy.period_id == period_id,
-            one_of(db, Policy.member_id, ids[start:start + CHUNK]))))
+            one_of(db, Policy.member_id, chunk))))
     return out
 
 
@@ -221,8 +220,8 @@ def _insert_unpaid(db: Session, *, product: Product, period: SalePeriod,
     if invoice_id is not None:
         dues.tell_written(db, PremiumDue.invoice_id == invoice_id)
     else:
-        for start in range(0, len(ids), CHUNK):
-            dues.tell_written(db, one_of(db, PremiumDue.policy_id, ids[start:start + CHUNK]))
+        for chunk in batched(ids, CHUNK):
+            dues.tell_written(db, one_of(db, PremiumDue.policy_id, chunk))
     ledger_service.post(db, L.JournalEntry.of(
         project_id=product.project_id, entry_date=on, kind="premium_invoice",
         memo=f"{'group invoice ' if invoice else 'premiums due '}{reference}: "

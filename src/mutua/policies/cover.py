@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from mutua.catalog.models import Benefit, Product, Project, SalePeriod
+from mutua.db import batched
 from mutua.errors import NotFound, ValidationFailed
 from mutua.policies import domain
 from mutua.policies.models import Policy, SumInsuredUplift
@@ -64,9 +65,8 @@ def covers_at(db: Session, *, pairs: Collection[tuple[int, date]],
     """
     ids = sorted({pid for pid, _on in pairs})
     policies: dict[int, Policy] = {}
-    for s in range(0, len(ids), CHUNK):
-        policies.update((p.id, p) for p in db.scalars(
-            select(Policy).where(Policy.id.in_(ids[s:s + CHUNK]))))
+    for chunk in batched(ids, CHUNK):
+        policies.update((p.id, p) for p in db.scalars(select(Policy).where(Policy.id.in_(chunk))))
     history = uplifts_of(db, policy_ids=ids)
     by_date: dict[date, list[Policy]] = defaultdict(list)
     for pid, on in set(pairs):

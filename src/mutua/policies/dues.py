@@ -23,6 +23,7 @@ from decimal import Decimal
 from sqlalchemy import Date, String, and_, case, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
+from mutua.db import batched
 from mutua.errors import Conflict, NotFound, ValidationFailed
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
@@ -150,10 +151,9 @@ def settle(db: Session, *, project_id: int, due_ids: list[int], paid_on: date,
     """Many single dues paid exactly on one day (the exact lines of a collection file), in
     a few statements per 5,000 dues and one entry; returns the policies whose cover started."""
     started, total = 0, ZERO
-    for start in range(0, len(due_ids), 5000):
+    for chunk in batched(due_ids, 5000):
         where = and_(PremiumDue.project_id == project_id, PremiumDue.state == OPEN,
-                     PremiumDue.invoice_id.is_(None),
-                     PremiumDue.id.in_(due_ids[start:start + 5000]))
+                     PremiumDue.invoice_id.is_(None), PremiumDue.id.in_(chunk))
         total += from_fen(int(db.scalar(select(ledger_service.fen_sum(PremiumDue.amount))
                                         .where(where)) or 0))
         started += _start_cover(db, where, paid_on, reference)
@@ -333,8 +333,7 @@ def owed_for(db: Session, *, project_id: int, references: list[str],
     """The dues and group invoices ``references`` name in a project, each with the member
     number it must be paid by ("" for an invoice), in one query per 5,000 references."""
     out: dict[str, tuple[Owed, str]] = {}
-    for start in range(0, len(references), 5000):
-        part = references[start:start + 5000]
+    for part in batched(references, 5000):
         for inv in db.scalars(select(PremiumInvoice).where(
                 PremiumInvoice.project_id == project_id, PremiumInvoice.reference.in_(part))):
             out[inv.reference] = (Owed(project_id, inv.reference, None, inv.amount, inv.paid,
