@@ -25,6 +25,7 @@ from mutua.catalog import claim_documents
 from mutua.catalog import service as catalog_service
 from mutua.claims import adjudication as rules
 from mutua.claims import approvals, documents, handling, triangles
+from mutua.claims.first_notice import report
 from mutua.claims.inputs import item_facts, items_of, policy_terms
 from mutua.claims.models import (
     OPEN_STATES,
@@ -54,7 +55,6 @@ from mutua.claims.workflow import (
     decide,
     decline,
     load_claim,
-    report,
     review,
     set_reserve,
 )

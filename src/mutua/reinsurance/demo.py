@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from mutua.auth.security import Principal
 from mutua.catalog.models import Benefit, Product, Project
-from mutua.claims import workflow
+from mutua.claims import first_notice, workflow
 from mutua.claims.models import Claim
 from mutua.claims.schemas import ClaimIn, DecisionIn
 from mutua.dates import Quarter
@@ -72,7 +72,7 @@ def large_loss(db: Session, *, code: str, q: Quarter, today: date,
         .order_by((Benefit.base_sum_insured * Policy.coefficient).desc(), Policy.id).limit(1))
     if policy_id is None:
         return None
-    claim = workflow.report(db, data=ClaimIn(
+    claim = first_notice.report(db, data=ClaimIn(
         policy_id=policy_id, event_type="accident", event_date=day, place="深圳宝安 高速公路",
         description="road traffic accident, death on the scene",
         items=[{"benefit_code": _death_code(db, policy_id)}]), actor=actor, on=day)

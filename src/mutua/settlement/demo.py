@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from mutua.auth.security import Principal
 from mutua.catalog.models import Benefit, Project
-from mutua.claims import workflow
+from mutua.claims import first_notice, workflow
 from mutua.claims.models import Claim
 from mutua.claims.schemas import ClaimIn
 from mutua.dates import Quarter
@@ -156,7 +156,7 @@ def _hard_quarter(db: Session, *, rng, plans, closes, last: Quarter, today: date
             continue
         policy_id, benefit_code = found
         day = last.start + timedelta(days=int(rng.integers(10, 60)))
-        claim = workflow.report(db, data=ClaimIn(
+        claim = first_notice.report(db, data=ClaimIn(
             policy_id=policy_id, event_type="accident", event_date=day, place="深圳",
             description="serious road accident, disability assessment pending",
             items=[{"benefit_code": benefit_code, "disability_grade": 3}]),

@@ -57,11 +57,11 @@ def test_a_claim_reported_decided_and_paid_tells_the_member_each_step(db):
 
 def test_a_refused_event_leaves_no_notification(db):
     pool = build_pool(db, members=1, claims=0)
-    from mutua.claims import workflow
+    from mutua.claims import first_notice
     from mutua.claims.schemas import ClaimIn
 
     with pytest.raises(ValidationFailed):  # an event date before the cover starts: refused
-        workflow.report(db, actor=SYSTEM, on=date(2025, 2, 10), data=ClaimIn(
+        first_notice.report(db, actor=SYSTEM, on=date(2025, 2, 10), data=ClaimIn(
             policy_id=pool.policies[0].id, event_type="accident", event_date=date(2024, 1, 1),
             items=[{"benefit_code": "medical", "invoice_amount": "100"}]))
     db.rollback()

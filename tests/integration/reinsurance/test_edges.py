@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM
-from mutua.claims import workflow
+from mutua.claims import first_notice, workflow
 from mutua.claims.schemas import ClaimIn, DecisionIn
 from mutua.settlement import service as settlement_service
 from tests import factories as f
@@ -24,7 +24,7 @@ TREATY = {"project": CODE, "code": "XL-1", "kind": "per_risk", "reinsurer": "Chi
 
 def _large_loss(db, pool):
     day = date(2025, 3, 1)
-    claim = workflow.report(db, data=ClaimIn(
+    claim = first_notice.report(db, data=ClaimIn(
         policy_id=pool.policies[1].id, event_type="accident", event_date=day, place="深圳",
         description="road accident", items=[{"benefit_code": "death"}]), actor=SYSTEM, on=day)
     workflow.decide(db, claim_id=claim.id, actor=SYSTEM, data=DecisionIn(**f.ON_PAPER, reason="checked"),

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM, Principal
-from mutua.claims import workflow
+from mutua.claims import first_notice, workflow
 from mutua.claims.schemas import ClaimIn, DecisionIn
 from mutua.errors import Conflict, Forbidden, ValidationFailed
 from mutua.ledger import domain as L
@@ -42,7 +42,7 @@ def file(db, **kw):
 
 
 def death(db, policy, day=date(2025, 3, 1), place="深圳南山 bus crash"):
-    claim = workflow.report(db, data=ClaimIn(
+    claim = first_notice.report(db, data=ClaimIn(
         policy_id=policy.id, event_type="accident", event_date=day, place=place,
         description="bus crash", items=[{"benefit_code": "death"}]), actor=SYSTEM,
         on=day)

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from mutua.auth.security import SYSTEM
+from mutua.claims import first_notice as claims_first_notice
 from mutua.claims import payments
-from mutua.claims import workflow as claims_workflow
 from mutua.claims.schemas import ClaimIn
 from mutua.ledger import service as ledger_service
 from tests import factories as f
@@ -54,7 +54,7 @@ def medical_claim(db, policy_id: int, *, on: date, invoice: str):
     data = ClaimIn(policy_id=policy_id, event_type="accident", event_date=on,
                    place="深圳", description="fell", items=[{
                        "benefit_code": "medical", "invoice_amount": invoice}])
-    return claims_workflow.report(db, data=data, actor=SYSTEM, on=on)
+    return claims_first_notice.report(db, data=data, actor=SYSTEM, on=on)
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from mutua.auth.security import SYSTEM
 from mutua.catalog import service as catalog_service
 from mutua.catalog.models import Benefit
 from mutua.catalog.schemas import PeriodDef
+from mutua.claims import first_notice as claims_first_notice
 from mutua.claims import payments
-from mutua.claims import workflow as claims_workflow
 from mutua.claims.models import Claim
 from mutua.claims.schemas import ClaimIn
 from mutua.ledger import domain as L
@@ -72,7 +72,7 @@ def medical(db, policy_id: int, on: date, invoice: str) -> Claim:
     data = ClaimIn(policy_id=policy_id, event_type="accident", event_date=on, place="深圳",
                    description="fell from the climbing frame",
                    items=[{"benefit_code": "medical", "invoice_amount": invoice}])
-    return claims_workflow.report(db, data=data, actor=SYSTEM, on=on)
+    return claims_first_notice.report(db, data=data, actor=SYSTEM, on=on)
 
 
 def close(db, quarter: str, today: date) -> dict:

@@ -98,7 +98,7 @@ event = st.tuples(st.integers(0, 170), st.sampled_from(["small", "large", "pay"]
 @settings(max_examples=5, deadline=None, suppress_health_check=[
     HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 # One report per policy and day: a second report of the same event is refused as a
-# duplicate (claims.workflow.DuplicateReport), which is not what this property is about.
+# duplicate (claims.first_notice.DuplicateReport), which is not what this property is about.
 @given(events=st.lists(event, max_size=8, unique_by=lambda e: (e[0], e[2])))
 def test_every_claim_is_in_exactly_one_of_reserve_payable_and_paid(db, events):
     """On any day, case reserve + claims payable + paid to date equal what the books have

@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 from mutua.auth.security import SYSTEM
-from mutua.claims import workflow
+from mutua.claims import first_notice, workflow
 from mutua.claims.schemas import ClaimIn
 from mutua.ledger import service as ledger_service
 from mutua.settlement import export, movements, service
@@ -21,7 +21,7 @@ D = Decimal
 
 def closed_pool(db):
     pool = build_pool(db, members=6, claims=2)
-    open_claim = workflow.report(db, data=ClaimIn(
+    open_claim = first_notice.report(db, data=ClaimIn(
         policy_id=pool.policies[3].id, event_type="accident", event_date=date(2025, 3, 20),
         place="深圳", description="fall, disability assessment pending",
         items=[{"benefit_code": "disability", "disability_grade": 8}]), actor=SYSTEM,

@@ -12,9 +12,9 @@ import pytest
 from mutua.actuarial import reserving, triangle
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM
+from mutua.claims import first_notice as claims_first_notice
 from mutua.claims import payments
 from mutua.claims import service as claims_service
-from mutua.claims import workflow as claims_workflow
 from mutua.claims.schemas import ClaimIn
 from mutua.settlement import service as settlement_service
 from mutua.web.pages.staff_actuarial import estimate
@@ -32,7 +32,7 @@ def late_claim(db, policy_id: int, *, happened: date, reported: date, invoice: s
     data = ClaimIn(policy_id=policy_id, event_type="accident", event_date=happened,
                    place="深圳", description="fell", items=[{
                        "benefit_code": "medical", "invoice_amount": invoice}])
-    return claims_workflow.report(db, data=data, actor=SYSTEM, on=reported)
+    return claims_first_notice.report(db, data=data, actor=SYSTEM, on=reported)
 
 
 @pytest.fixture

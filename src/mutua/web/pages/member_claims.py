@@ -10,7 +10,7 @@ from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM, Principal
 from mutua.catalog import service as catalog_service
 from mutua.claims import service as claims_service
-from mutua.claims.workflow import DuplicateReport
+from mutua.claims.first_notice import DuplicateReport
 from mutua.dates import today
 from mutua.deps import MAX_OFFSET, DbSession, PathId, Router, allow, refusal_undone
 from mutua.errors import Conflict, ValidationFailed

@@ -22,9 +22,9 @@ from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.claims import handling, payments
 from mutua.claims import service as claims_service
+from mutua.claims.first_notice import DuplicateReport
 from mutua.claims.models import OPEN_STATES
 from mutua.claims.schemas import DecisionIn, ItemOverride
-from mutua.claims.workflow import DuplicateReport
 from mutua.dates import today
 from mutua.deps import MAX_OFFSET, DbSession, PathId, PathText, Router, refusal_undone
 from mutua.errors import Conflict, Forbidden, Problem, ValidationFailed
