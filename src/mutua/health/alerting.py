@@ -18,7 +18,8 @@ from mutua.health.models import Alert
 from mutua.notify import service as notify
 
 if TYPE_CHECKING:  # the pipeline's own types; it calls in here
-    from mutua.health.ingest import Batch, History, Series
+    from mutua.health.ingest import Batch
+    from mutua.health.series import History, Series
 
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from mutua.db import batched
 
 CHUNK = 5000
+EPOCH = np.datetime64("1970-01-01T00:00:00", "us")
 SHANGHAI_OFFSET = np.timedelta64(8, "h")
 
 
@@ -75,3 +76,20 @@ def np_now(now: datetime) -> np.datetime64:
 
 def nullable(ids: np.ndarray) -> np.ndarray:
     return np.where(ids < 0, None, ids.astype(object))
+
+
+def unique_inverse(column: list) -> tuple[list[str], np.ndarray]:
+    """Distinct values as text (None -> "None", which no code, unit or member number is)
+    and each row's index into them; a dict pass, cheaper than sorting a million strings."""
+    uniq = list(dict.fromkeys(column))
+    position = {v: i for i, v in enumerate(uniq)}
+    inverse = np.fromiter(map(position.__getitem__, column), dtype=np.int64, count=len(column))
+    return [str(v) for v in uniq], inverse
+
+
+def epoch_days(when: np.ndarray) -> np.ndarray:
+    """Each time's day since 1970-01-01 (UTC)."""
+    # A row without a date (NaT) was refused already; its day is never read, so numpy need
+    # not warn about dividing it.
+    with np.errstate(invalid="ignore"):
+        return ((when - EPOCH) // np.timedelta64(1, "D")).astype(np.int64)

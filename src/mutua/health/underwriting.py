@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from mutua.dates import SHANGHAI, age_on
 from mutua.errors import NotFound, ValidationFailed
-from mutua.health import clinical, ingest, progression
+from mutua.health import clinical, progression, series
 from mutua.health.models import KidneyResult, Observation
 from mutua.health.patients import EPOCH
 from mutua.health.progression import Evidence
@@ -36,7 +36,7 @@ def _lab(db: Session, member_id: int, kind: str, on: date):
 
 def _a_category(acr: Observation) -> str:
     """A stored ratio's albuminuria category, read in the unit its lab reported."""
-    a = ingest.stored_acr_index(np.array([acr.value]), np.array([acr.original_value], object),
+    a = series.stored_acr_index(np.array([acr.value]), np.array([acr.original_value], object),
                                 np.array([acr.original_unit], object))
     return clinical.A_CATEGORIES[int(a[0])]
 
