@@ -106,7 +106,7 @@ def check_can_see(db: Session, actor: Principal, member_id: int | None) -> Membe
     # None: a staff login on a member's own page (admin may open them) has no patient record.
     member = db.get(Member, member_id) if member_id is not None else None
     if member is None:
-        raise NotFound(f"patient {member_id} not found")
+        raise NotFound("patient %(member_id)s not found", member_id=member_id)
     if member_id not in visible_members(db, actor, [member_id]):
         raise Forbidden("you may not see this patient's health data")
     return member
@@ -360,7 +360,8 @@ def alert_queue(db: Session, *, actor: Principal, status: str | None = None,
         q = q.where(overdue_alert(now))
     elif status:
         if status not in _ORDER:
-            raise ValidationFailed("status", f"must be one of {OVERDUE}, {', '.join(_ORDER)}")
+            raise ValidationFailed("status", "must be one of %(choices)s",
+                                   choices=f"{OVERDUE}, {', '.join(_ORDER)}")
         q = q.where(Alert.status == status)
     else:
         q = q.where(Alert.status.in_(OPEN_STATUSES))
@@ -380,14 +381,14 @@ def act_on_alert(db: Session, *, actor: Principal, alert_id: int, action: str, n
     if action not in _NEXT:
         raise ValidationFailed("action", "must be acknowledge, contact or resolve")
     if len(note) > 2000:
-        raise ValidationFailed("note", "must be at most 2000 characters")
+        raise ValidationFailed("note", "must be at most %(limit)s characters", limit=2000)
     alert = db.get(Alert, alert_id)
     if alert is None:
-        raise NotFound(f"alert {alert_id} not found")
+        raise NotFound("alert %(alert_id)s not found", alert_id=alert_id)
     check_can_see(db, actor, alert.member_id)
     new = _NEXT[action]
     if _ORDER[new] <= _ORDER[alert.status]:
-        raise Conflict(f"alert is already {alert.status}")
+        raise Conflict("alert is already %(status)s", status=alert.status)
     if new == "resolved" and not note.strip():
         raise ValidationFailed("note", "say how the alert was resolved")
     now = utcnow()
@@ -412,7 +413,7 @@ def assign(db: Session, *, actor: Principal, member_id: int, coordinator_user_id
     if actor.role is not Role.ADMIN:
         raise Forbidden("only an administrator assigns patients")
     if db.get(Member, member_id) is None:
-        raise NotFound(f"patient {member_id} not found")
+        raise NotFound("patient %(member_id)s not found", member_id=member_id)
     user = db.get(User, coordinator_user_id)
     if user is None or user.role != Role.CARE.value or not user.active:
         raise ValidationFailed("coordinator_user_id", "must be an active care coordinator")
@@ -584,7 +585,7 @@ def kidney_labs(db: Session, *, member_id: int, on: date) -> policies_domain.Kid
     ACR), each from a result no older than LAB_MAX_AGE_DAYS on ``on``."""
     member = db.get(Member, member_id)
     if member is None:
-        raise NotFound(f"member {member_id} not found")
+        raise NotFound("member %(member)s not found", member=member_id)
     labs = policies_domain.KidneyLabs(max_age_days=LAB_MAX_AGE_DAYS)
     cr = _lab(db, member_id, "creatinine", on)
     if cr is None:
@@ -633,7 +634,7 @@ def outcomes_report(db: Session, *, project_code: str, on: date, actor: Principa
     """The cohort report for a project (see mutua.health.outcomes for the method)."""
     project = db.scalar(select(Project).where(Project.code == project_code))
     if project is None:
-        raise NotFound(f"project {project_code} not found")
+        raise NotFound("project %(project_code)s not found", project_code=project_code)
     enrolled = db.execute(
         membership.kidney_policies(Policy.member_id, func.min(Policy.cover_start))
         .where(Policy.project_id == project.id, Policy.cover_start <= on)

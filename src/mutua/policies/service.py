@@ -22,7 +22,7 @@ from mutua.catalog.models import Benefit, Product, Project, SalePeriod
 from mutua.dates import age_on, utcnow
 from mutua.dates import today as shanghai_today
 from mutua.db import copy_rows, one_of, page_total, reserve_ids, unique_or_conflict
-from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
+from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed, Worded
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
 from mutua.members import dependants
@@ -74,8 +74,8 @@ def quote(db: Session, *, member: Member, product: Product, period: SalePeriod, 
         db, table_id=period.coefficient_table_id)
     coef = catalog_domain.coefficient_for(cells, age=age, occupation_class=member.occupation_class)
     if coef is None and not problems:
-        problems.append(Problem("coefficient", f"no coefficient for age {age}, class "
-                                               f"{member.occupation_class}"))
+        problems.append(Problem("coefficient", "no coefficient for age %(age)s, class %(cls)s",
+                                age=age, cls=member.occupation_class))
     return Offer(start, end, age, coef, tuple(problems))
 
 
@@ -116,7 +116,7 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
         raise Forbidden("members enrol only themselves and the dependants they pay for")
     member = db.get(Member, member_id)
     if member is None or member.status != "active":
-        raise NotFound(f"member {member_id} not found or not active")
+        raise NotFound("member %(member_id)s not found or not active", member_id=member_id)
     product, period = catalog_service.product_and_period(db, product_code=product_code,
                                                          period_code=period_code)
     offer = quote(db, member=member, product=product, period=period, on=on)
@@ -156,8 +156,9 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
     return policy
 
 
-def already_holds(product_code: str, period_code: str) -> str:
-    return f"member already holds a {product_code} policy for period {period_code}"
+def already_holds(product_code: str, period_code: str) -> Worded:
+    return Worded("member already holds a %(product)s policy for period %(period)s",
+                  product=product_code, period=period_code)
 
 
 def _record_premium(db: Session, *, policy: Policy, reference: str, on: date) -> None:
@@ -207,7 +208,7 @@ def enrol_many(db: Session, *, product_code: str, period_code: str, enrolments: 
     """
     on = on or shanghai_today()
     if not paid and not 1 <= len(reference) <= 32:
-        raise ValidationFailed("reference", "must be 1 to 32 characters")
+        raise ValidationFailed("reference", "must be 1 to %(limit)s characters", limit=32)
     product = catalog_service.get_product(db, code=product_code)
     period = catalog_service.get_period(db, product=product, code=period_code)
     if product.line == "ckd":
@@ -268,7 +269,7 @@ def write_batch(db: Session, *, product: Product, period: SalePeriod,
 def _bulk_row_problems(member, e, held, seen, product, period) -> list[Problem]:
     """What bars a row before eligibility is even looked at (quote checks the rest)."""
     if member is None:
-        return [Problem("member", f"member {e.member_id} not found")]
+        return [Problem("member", "member %(member)s not found", member=e.member_id)]
     if member.status != "active":
         return [Problem("member", "is not active")]
     if e.member_id in held or e.member_id in seen:
@@ -373,7 +374,7 @@ def cancel(db: Session, *, policy_id: int, actor: Principal, on: date | None = N
     """Cancel: full refund in the 15-day cooling-off period, else the unearned premium."""
     on = on or shanghai_today()
     if len(reason) > 64:  # it becomes the refund payment's reference
-        raise ValidationFailed("reason", "must be at most 64 characters")
+        raise ValidationFailed("reason", "must be at most %(limit)s characters", limit=64)
     policy = get(db, policy_id=policy_id, actor=actor)
     if policy.status == domain.UNPAID and dues.cancel_due(db, policy=policy, on=on):
         policy.status, policy.cancelled_on = domain.CANCELLED, on
@@ -434,9 +435,10 @@ def refund_quote(policy: Policy, *, on: date, product: Product) -> domain.Refund
     same refusal :func:`cancel` gives.
     """
     if policy.status != "in_force":
-        raise Conflict(f"policy {policy.policy_number} is {policy.status}, not in force")
+        raise Conflict("policy %(policy_number)s is %(status)s, not in force",
+                       policy_number=policy.policy_number, status=policy.status)
     if on > policy.cover_end:
-        raise Conflict(f"policy {policy.policy_number} has already expired")
+        raise Conflict("policy %(policy_number)s has already expired", policy_number=policy.policy_number)
     return domain.refund_on_cancel(premium=policy.premium, enrolled_on=policy.enrolled_on,
                                    cover_start=policy.cover_start, cover_end=policy.cover_end,
                                    cancel_on=on, fee=product.cancellation_fee,
@@ -449,7 +451,7 @@ def get(db: Session, *, policy_id: int, actor: Principal) -> Policy:
     policy = db.get(Policy, policy_id)
     if policy is None or (actor.is_member
                           and not acts_for(db, actor=actor, member_id=policy.member_id)):
-        raise NotFound(f"policy {policy_id} not found")
+        raise NotFound("policy %(policy_id)s not found", policy_id=policy_id)
     return policy
 
 
@@ -462,7 +464,7 @@ def acts_for(db: Session, *, actor: Principal, member_id: int) -> bool:
 def check_may_read_member(*, member_id: int, actor: Principal) -> None:
     """Staff read any member's policies; a member only their own (another's is not found)."""
     if actor.is_member and actor.member_id != member_id:
-        raise NotFound(f"member {member_id} not found")
+        raise NotFound("member %(member)s not found", member=member_id)
 
 
 def list_for_member(db: Session, *, member_id: int, actor: Principal, limit: int = 100,
@@ -501,7 +503,7 @@ def cover_on(db: Session, *, policy_id: int, on: date) -> domain.PolicyCover:
     """The policy and each benefit's sum insured as it stood on ``on`` (uplifts included)."""
     policy = db.get(Policy, policy_id)
     if policy is None:
-        raise NotFound(f"policy {policy_id} not found")
+        raise NotFound("policy %(policy_id)s not found", policy_id=policy_id)
     return covers_of(db, policies=[policy], on_for=lambda _: on)[policy.id]
 
 
