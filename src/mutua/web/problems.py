@@ -61,6 +61,8 @@ PYDANTIC_RULES: dict[str, tuple[str, str | None]] = {
     "enum": (N_("must be one of %(choices)s"), "expected"),
     "string_pattern_mismatch": (N_("is not in the expected form"), None),
 }
+# An empty text where one is required reads as "must not be empty", not as a count.
+_EMPTY = N_("String should have at least 1 character")
 # Pydantic's many kinds of a bad date or time ("date_parsing", "datetime_from_date_parsing").
 _DATE_RULES = (("datetime", N_("must be a date and time")), ("date", N_("must be a date")))
 # Parts of a field path that only wrap the form's own fields: "payload.seats", "items[0].x".
@@ -111,6 +113,8 @@ def words(template: str, params: dict | None = None, *, english: str | None = No
 def _pydantic_rule(kind: str, context: dict, english: str | None) -> tuple[str, dict]:
     if kind in ("value_error", "assertion_error"):  # a plain ValueError: its text is its msgid
         return str(context.get("error", english or kind)), {}
+    if kind == "string_too_short" and context.get("min_length") == 1:
+        return _EMPTY, {}
     if kind in PYDANTIC_RULES:
         msgid, key = PYDANTIC_RULES[kind]
         if key is None:
