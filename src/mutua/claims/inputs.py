@@ -74,10 +74,10 @@ def progression_evidence(db: Session, *, member_id: int, on: date) -> tuple[bool
     it offers ``confirmed_progression`` a progression item is not verified.
     """
     try:
-        from mutua.health import service as health_service
+        from mutua.health import underwriting as health_underwriting
     except ImportError:
         return False, "health monitoring is not available"
-    check = getattr(health_service, "confirmed_progression", None)
+    check = getattr(health_underwriting, "confirmed_progression", None)
     if check is None:
         return False, "health monitoring cannot confirm progression yet"
     evidence = check(db, member_id=member_id, on=on)

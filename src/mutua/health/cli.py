@@ -13,7 +13,7 @@ from mutua.auth.security import SYSTEM
 from mutua.dates import parse_date, today
 from mutua.db import unit_of_work
 from mutua.errors import ValidationFailed
-from mutua.health import clinical, service
+from mutua.health import clinical, coordination, service
 from mutua.jobs import starts
 from mutua.jobs.cli import finished_or_fail, submit
 from mutua.settings import get_settings
@@ -115,5 +115,5 @@ def overdue(
     """Raise an alert for every patient whose next kidney test is overdue."""
     when: date = parse_date(on, field="on") if on else today()
     with unit_of_work() as db:
-        raised = service.raise_overdue_alerts(db, on=when, actor=SYSTEM)
+        raised = coordination.raise_overdue_alerts(db, on=when, actor=SYSTEM)
     _print({"alerts_raised": raised}, as_json)

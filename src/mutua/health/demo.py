@@ -34,7 +34,8 @@ from mutua.catalog.schemas import PeriodDef
 from mutua.dates import SHANGHAI
 from mutua.demo.people import GUANGDONG, SHENZHEN, people
 from mutua.errors import DomainError
-from mutua.health import columns, ingest, service
+from mutua.health import columns, coordination, ingest, patient_view, service
+from mutua.health import patients as health_patients
 from mutua.health.models import (
     OPEN_STATUSES,
     Alert,
@@ -98,7 +99,7 @@ def build(db: Session, *, rng: np.random.Generator, today: date, actor: Principa
     out_post = service.import_records(db, actor=actor, raw=raw_post, source="demo", now=now)
     renewed = _renew(db, project, periods, today, actor)
     _stamp_arrival(db, rng)
-    overdue = service.raise_overdue_alerts(db, on=today, actor=actor)
+    overdue = coordination.raise_overdue_alerts(db, on=today, actor=actor)
     assigned = _assign_coordinators(db, member_ids)
     handled = _work_the_queue(db, rng, today=today)
     by_status = dict(db.execute(select(Alert.status, func.count()).group_by(Alert.status)).all())
@@ -319,7 +320,7 @@ def _assign_coordinators(db: Session, member_ids: np.ndarray) -> int:
     if not coordinators:
         return 0
     taken = set(db.scalars(select(CoordinatorAssignment.member_id)))
-    projects = service.ckd_projects(db, member_ids.tolist())
+    projects = health_patients.ckd_projects(db, member_ids.tolist())
     rows = [{"member_id": int(m), "coordinator_user_id": coordinators[k % len(coordinators)],
              "assigned_by": 0, "project_id": projects.get(int(m))}
             for k, m in enumerate(member_ids.tolist()) if int(m) not in taken]
@@ -438,7 +439,7 @@ def patient_to_show(db: Session, *, on: date, among=None, exclude=()) -> dict | 
     row = db.execute(q).first()
     if row is None:
         return None
-    latest = service.latest_result(db, row[0])
+    latest = patient_view.latest_result(db, row[0])
     stage = latest.g_category + (f"/{latest.a_category}" if latest.a_category else "")
     return {"member_id": row[0], "project": row[1], "results": row[2], "stage": stage,
             "alerts": row[3]}

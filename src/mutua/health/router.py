@@ -11,7 +11,7 @@ from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.dates import today
 from mutua.deps import DbSession, Paging, PathId, QueryDay, QueryId, Router, allow, in_one_trip
-from mutua.health import clinical, service
+from mutua.health import clinical, coordination, patient_view, service, underwriting
 from mutua.health.schemas import AlertAction, AssignmentIn, ObservationsIn
 from mutua.jobs import starts
 from mutua.jobs.router import accepted
@@ -54,27 +54,27 @@ async def fhir_bundle(request: Request, db: DbSession, actor: Care):
 
 @router.get("/patients/{member_id}")
 def patient(member_id: PathId, db: DbSession, actor: CareOrMember) -> dict:
-    return service.patient_view(db, actor=actor, member_id=member_id)
+    return patient_view.patient_view(db, actor=actor, member_id=member_id)
 
 
 @router.get("/patients/{member_id}/observations")
 def observations(member_id: PathId, db: DbSession, actor: CareOrMember, paging: Paging,
                  kind: Annotated[str | None, Query(max_length=16)] = None) -> dict:
-    items, total = service.history(db, actor=actor, member_id=member_id, kind=kind,
-                                   limit=paging.limit, offset=paging.offset)
+    items, total = patient_view.history(db, actor=actor, member_id=member_id, kind=kind,
+                                        limit=paging.limit, offset=paging.offset)
     return {"items": items, "total": total, "limit": paging.limit, "offset": paging.offset}
 
 
 @router.put("/patients/{member_id}/coordinator")
 def assign(member_id: PathId, body: AssignmentIn, db: DbSession, actor: Admin) -> dict:
-    return service.assign(db, actor=actor, member_id=member_id,
-                          coordinator_user_id=body.coordinator_user_id)
+    return coordination.assign(db, actor=actor, member_id=member_id,
+                               coordinator_user_id=body.coordinator_user_id)
 
 
 @router.get("/my-patients")
 def my_patients(db: DbSession, actor: Care, paging: Paging) -> dict:
-    items, total = service.my_patients(db, actor=actor, limit=paging.limit,
-                                       offset=paging.offset)
+    items, total = coordination.my_patients(db, actor=actor, limit=paging.limit,
+                                            offset=paging.offset)
     return {"items": items, "total": total, "limit": paging.limit, "offset": paging.offset}
 
 
@@ -83,26 +83,26 @@ def alerts(db: DbSession, actor: Care, paging: Paging,
            status: Annotated[str | None, Query(max_length=14)] = None,
            project_id: QueryId = None) -> dict:
     """The coordinators' queue: unresolved alerts, most severe first."""
-    items, total = service.alert_queue(db, actor=actor, status=status, project_id=project_id,
-                                       limit=paging.limit, offset=paging.offset)
+    items, total = coordination.alert_queue(db, actor=actor, status=status, project_id=project_id,
+                                            limit=paging.limit, offset=paging.offset)
     return {"items": items, "total": total, "limit": paging.limit, "offset": paging.offset}
 
 
 @router.post("/alerts/{alert_id}/actions")
 def act(alert_id: PathId, body: AlertAction, db: DbSession, actor: Care) -> dict:
-    return service.act_on_alert(db, actor=actor, alert_id=alert_id, action=body.action,
-                                note=body.note)
+    return coordination.act_on_alert(db, actor=actor, alert_id=alert_id, action=body.action,
+                                     note=body.note)
 
 
 @router.get("/claims-evidence/{member_id}/progression")
 def progression(member_id: PathId, db: DbSession,
                 actor: Annotated[Principal, Depends(allow(Role.CLAIMS))],
                 on: QueryDay = None) -> dict:
-    e = service.confirmed_progression(db, member_id=member_id, on=on or today())
+    e = underwriting.confirmed_progression(db, member_id=member_id, on=on or today())
 
     audit.record(db, actor=actor, action="health.read.progression", entity="patient",
                  entity_id=member_id)
-    return service.evidence_dict(e)
+    return underwriting.evidence_dict(e)
 
 
 @router.get("/calculators/egfr")

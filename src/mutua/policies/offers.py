@@ -74,11 +74,10 @@ def for_member(db: Session, *, member: Member, actor: Principal,
 
 
 def _kidney_labs(db: Session, *, member: Member, actor: Principal, on: date):
-    from mutua.health import service as health_service
-
+    from mutua.health import underwriting as health_underwriting
     audit.record(db, actor=actor, action="health.read.underwriting", entity="patient",
                  entity_id=member.id, detail={"on": on.isoformat()})
-    return health_service.kidney_labs(db, member_id=member.id, on=on)
+    return health_underwriting.kidney_labs(db, member_id=member.id, on=on)
 
 
 def confirm(db: Session, *, member_id: int, product_code: str, period_code: str,

@@ -131,9 +131,8 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
                                              Policy.product_id == product.id,
                                              Policy.period_id == period.id)):
             raise Conflict(already_holds(product_code, period_code))
-        from mutua.health import service as health_service
-
-        health_service.underwrite(db, member_id=member_id, product=product, on=on)
+        from mutua.health import underwriting as health_underwriting
+        health_underwriting.underwrite(db, member_id=member_id, product=product, on=on)
     policy = Policy(
         policy_number=policy_number_now(db), project_id=product.project_id,
         product_id=product.id, period_id=period.id, member_id=member_id, enrolled_on=on,

@@ -197,21 +197,21 @@ def test_ckd_progression_unconfirmed_is_denied(db, ckd_policy):
 
 
 def test_ckd_progression_without_the_health_check_is_denied(db, ckd_policy, monkeypatch):
-    fake = types.ModuleType("mutua.health.service")  # a health service with no check
+    fake = types.ModuleType("mutua.health.underwriting")  # a health service with no check
     import mutua.health
 
-    monkeypatch.setitem(sys.modules, "mutua.health.service", fake)
-    monkeypatch.setattr(mutua.health, "service", fake, raising=False)
+    monkeypatch.setitem(sys.modules, "mutua.health.underwriting", fake)
+    monkeypatch.setattr(mutua.health, "underwriting", fake, raising=False)
     out = progression_claim(db, ckd_policy)
     assert out.items[0].engine_reasons == ["PROGRESSION_NOT_VERIFIED"]
 
 
 def test_ckd_progression_confirmed_pays(db, ckd_policy, monkeypatch):
-    from mutua.health import service as health_service
+    from mutua.health import underwriting as health_underwriting
 
     evidence = types.SimpleNamespace(confirmed=True, reason="G3a to G3b, eGFR fell 30%")
-    monkeypatch.setattr(health_service, "confirmed_progression",
-                        lambda db, *, member_id, on: evidence)
+    monkeypatch.setattr(health_underwriting, "confirmed_progression",
+                             lambda db, *, member_id, on: evidence)
     out = progression_claim(db, ckd_policy)
     assert out.items[0].engine_reasons == ["COVERED"]
     assert out.items[0].engine_amount == D("20000.00")

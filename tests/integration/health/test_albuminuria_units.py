@@ -17,7 +17,10 @@ from sqlalchemy import select
 from mutua.auth.security import SYSTEM
 from mutua.catalog import service as catalog_service
 from mutua.errors import ValidationFailed
+from mutua.health import coordination as health_coordination
+from mutua.health import patient_view as health_view
 from mutua.health import service
+from mutua.health import underwriting as health_underwriting
 from mutua.health.models import Alert, KidneyResult
 from tests import factories
 from tests.unit.health.test_clinical import ACR_EDGES
@@ -77,7 +80,7 @@ def test_the_testing_schedule_follows_the_category_of_a_mg_mmol_ratio(db, acr, o
     # days ago: overdue (182 days plus 30 days' grace) only when 3.0 mg/mmol is read as A2.
     m, creatinine = _patient(db)
     service.record(db, actor=SYSTEM, items=[_item(m.id, "32294-1", acr, "mg/mmol"), creatinine])
-    raised = service.raise_overdue_alerts(db, on=TESTED + timedelta(days=250), actor=SYSTEM)
+    raised = health_coordination.raise_overdue_alerts(db, on=TESTED + timedelta(days=250), actor=SYSTEM)
     alerts = db.scalars(select(Alert.rule).where(Alert.member_id == m.id)).all()
     assert ("test_overdue" in alerts) is overdue and raised == int(overdue)
 
@@ -93,10 +96,10 @@ def test_underwriting_reads_the_ratio_in_its_unit(db, acr, unit, a):
     on = TESTED + timedelta(days=10)
     if a == "A1":
         with pytest.raises(ValidationFailed) as exc:
-            service.underwrite(db, member_id=m.id, product=product, on=on)
+            health_underwriting.underwrite(db, member_id=m.id, product=product, on=on)
         assert "G2/A1 is not covered" in exc.value.problems[0].rule
     else:
-        assert service.underwrite(db, member_id=m.id, product=product, on=on) == f"G2/{a}"
+        assert health_underwriting.underwrite(db, member_id=m.id, product=product, on=on) == f"G2/{a}"
 
 
 @pytest.mark.parametrize(("acr", "unit", "sglt2i"), [
@@ -105,5 +108,5 @@ def test_advice_reads_the_latest_ratio_in_its_unit(db, acr, unit, sglt2i):
     # KDIGO 2024 recommendation 3.7.1: ACR >= 200 mg/g (>= 20 mg/mmol) with eGFR >= 20.
     m, creatinine = _patient(db)
     service.record(db, actor=SYSTEM, items=[_item(m.id, ACR_LOINC[unit], acr, unit), creatinine])
-    codes = [a.code for a in service.patient_advice(db, member_id=m.id)]
+    codes = [a.code for a in health_view.patient_advice(db, member_id=m.id)]
     assert ("sglt2i" in codes) is sglt2i

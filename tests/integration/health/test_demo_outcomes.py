@@ -14,7 +14,8 @@ from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM, Principal
 from mutua.catalog.models import Project
 from mutua.dates import SHANGHAI
-from mutua.health import demo, service
+from mutua.health import coordination as health_coordination
+from mutua.health import demo
 from mutua.health.models import OPEN_STATUSES, Alert, AlertNote
 from mutua.health.outcomes import METHOD
 from tests import factories
@@ -30,7 +31,7 @@ def test_demo_patients_enrolled_with_alerts_and_outcomes(engine, db):
     assert len(out["by_product"]) >= 8
     assert out["alerts_open"] > 0 and out["assigned_to_coordinators"] == 120
     coordinator = Principal(user_id=care.id, username=care.username, role=Role.CARE)
-    items, total = service.alert_queue(db, actor=coordinator, limit=20)
+    items, total = health_coordination.alert_queue(db, actor=coordinator, limit=20)
     assert total == out["alerts_open"] and items
     ranks = [("low", "medium", "high", "critical").index(a["severity"]) for a in items]
     assert ranks == sorted(ranks, reverse=True)
@@ -107,12 +108,12 @@ def test_the_dashboard_counts_every_alert_in_the_queue(db):
     out = demo.build(db, rng=np.random.default_rng(6), today=TODAY, actor=SYSTEM, patients=120)
     db.commit()
     admin = Principal(user_id=0, username="admin", role=Role.ADMIN)
-    _, queue = service.alert_queue(db, actor=admin, limit=1)
-    counts = service.open_alert_counts(db)
+    _, queue = health_coordination.alert_queue(db, actor=admin, limit=1)
+    counts = health_coordination.open_alert_counts(db)
     kidney = db.scalar(select(Project.id).where(Project.code == "KIDNEY"))
     # Results sent before a patient enrolled raised alerts with no project: they count in
     # the project the patient joined, and the rest (never enrolled) apart.
     assert set(counts) <= {kidney, None} and sum(counts.values()) == queue == out["alerts_open"]
     assert counts[kidney] > counts.get(None, 0)
-    _, in_project = service.alert_queue(db, actor=admin, project_id=kidney, limit=1)
+    _, in_project = health_coordination.alert_queue(db, actor=admin, project_id=kidney, limit=1)
     assert in_project == counts[kidney]

@@ -15,7 +15,11 @@ from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM, Principal
 from mutua.catalog import service as catalog_service
 from mutua.errors import Forbidden, ValidationFailed
+from mutua.health import coordination as health_coordination
+from mutua.health import patient_view as health_view
+from mutua.health import patients as health_patients
 from mutua.health import service
+from mutua.health import underwriting as health_underwriting
 from mutua.health.models import Alert, KidneyResult, Observation
 from tests import factories
 from tests.jobs import result as job_result
@@ -103,12 +107,12 @@ def test_caller_who_may_not_see_patient(db):
     as_member = Principal(user_id=999, username="x", role=Role.MEMBER, member_id=other.id)
     with pytest.raises(Forbidden):
         service.record(db, actor=as_member, items=[obs(m.id, "2160-0", 1, "mg/dL", "2025-01-01")])
-    service.assign(db, actor=SYSTEM, member_id=m.id, coordinator_user_id=care1.id)
+    health_coordination.assign(db, actor=SYSTEM, member_id=m.id, coordinator_user_id=care1.id)
     p2 = Principal(user_id=care2.id, username=care2.username, role=Role.CARE)
     with pytest.raises(Forbidden):
-        service.patient_view(db, actor=p2, member_id=m.id)
+        health_view.patient_view(db, actor=p2, member_id=m.id)
     p1 = Principal(user_id=care1.id, username=care1.username, role=Role.CARE)
-    view = service.patient_view(db, actor=p1, member_id=m.id)
+    view = health_view.patient_view(db, actor=p1, member_id=m.id)
     assert view["member_id"] == m.id
     assert db.scalar(select(func.count()).select_from(AuditEvent)
                      .where(AuditEvent.action == "health.read.patient")) == 1
@@ -208,23 +212,23 @@ def test_underwriting_from_own_labs(db):
     product = catalog_service.get_product(db, code="KID-G3A-BASIC")
     on = date(2025, 6, 30)
     with pytest.raises(ValidationFailed) as exc:
-        service.underwrite(db, member_id=m.id, product=product, on=on)
+        health_underwriting.underwrite(db, member_id=m.id, product=product, on=on)
     assert exc.value.problems[0].field == "labs"
     # labs older than 90 days do not count
     service.record(db, actor=SYSTEM, items=[
         obs(m.id, "2160-0", 1.5, "mg/dL", "2025-03-01"), obs(m.id, "9318-7", 60, "mg/g",
                                                              "2025-03-01")])
     with pytest.raises(ValidationFailed) as exc:
-        service.underwrite(db, member_id=m.id, product=product, on=on)
+        health_underwriting.underwrite(db, member_id=m.id, product=product, on=on)
     assert "90 days" in exc.value.problems[0].rule
     service.record(db, actor=SYSTEM, items=[
         obs(m.id, "2160-0", 1.5, "mg/dL", "2025-06-01"), obs(m.id, "9318-7", 60, "mg/g",
                                                              "2025-06-01")])
     # Scr 1.5 mg/dL, man of 59: eGFR about 53 -> G3a
-    assert service.underwrite(db, member_id=m.id, product=product, on=on) == "G3a/A2"
+    assert health_underwriting.underwrite(db, member_id=m.id, product=product, on=on) == "G3a/A2"
     g4 = catalog_service.get_product(db, code="KID-G4-BASIC")
     with pytest.raises(ValidationFailed) as exc:
-        service.underwrite(db, member_id=m.id, product=g4, on=on)
+        health_underwriting.underwrite(db, member_id=m.id, product=g4, on=on)
     assert "not covered" in exc.value.problems[0].rule
 
 
@@ -233,10 +237,10 @@ def test_confirmed_progression(db):
     db.flush()
     service.record(db, actor=SYSTEM, items=[obs(m.id, "98979-8", 50, None, "2024-01-10"),
                                             obs(m.id, "98979-8", 36, None, "2024-09-01")])
-    e = service.confirmed_progression(db, member_id=m.id, on=date(2024, 10, 1))
+    e = health_underwriting.confirmed_progression(db, member_id=m.id, on=date(2024, 10, 1))
     assert not e.confirmed and "not confirmed" in e.reason
     service.record(db, actor=SYSTEM, items=[obs(m.id, "98979-8", 35, None, "2024-12-15")])
-    e = service.confirmed_progression(db, member_id=m.id, on=date(2025, 1, 1))
+    e = health_underwriting.confirmed_progression(db, member_id=m.id, on=date(2025, 1, 1))
     assert e.confirmed and e.from_category == "G3a" and e.to_category == "G3b"
 
 
@@ -300,7 +304,7 @@ def test_enrolment_through_policies_uses_own_labs(db):
     policy = policies_service.enrol(db, member_id=m.id, product_code="KID-G3B-BASIC",
                                     period_code="2025P1", actor=SYSTEM, on=date(2025, 6, 30),
                                     declaration=NO_RISKS)
-    assert policy.project_id == service.ckd_projects(db, [m.id])[m.id]
+    assert policy.project_id == health_patients.ckd_projects(db, [m.id])[m.id]
 
 
 def test_members_see_only_their_own(client, db):
@@ -326,7 +330,7 @@ def test_fhir_over_http_refuses_patients_of_another_coordinator(client, db):
     m = factories.member(db, birth=date(1960, 1, 1), sex="M")
     other_care = factories.staff(db, Role.CARE)
     db.flush()
-    service.assign(db, actor=SYSTEM, member_id=m.id, coordinator_user_id=other_care.id)
+    health_coordination.assign(db, actor=SYSTEM, member_id=m.id, coordinator_user_id=other_care.id)
     headers = factories.staff_headers(client, db, Role.CARE)
     text = json.dumps(FHIR_BUNDLE).replace("{number}", m.member_number)
     out = job_result(client, client.post("/api/v1/health/fhir", headers=headers, content=text),
@@ -344,7 +348,7 @@ def test_overdue_tests_raise_one_alert(db):
     # G4 (3 tests a year: due after 122 days, alert after 30 more)
     service.record(db, actor=SYSTEM, items=[obs(late.id, "98979-8", 25, None, "2025-01-10"),
                                             obs(fine.id, "98979-8", 25, None, "2025-05-20")])
-    assert service.raise_overdue_alerts(db, on=date(2025, 6, 30), actor=SYSTEM) == 1
-    assert service.raise_overdue_alerts(db, on=date(2025, 7, 1), actor=SYSTEM) == 0
+    assert health_coordination.raise_overdue_alerts(db, on=date(2025, 6, 30), actor=SYSTEM) == 1
+    assert health_coordination.raise_overdue_alerts(db, on=date(2025, 7, 1), actor=SYSTEM) == 0
     alert = db.scalar(select(Alert).where(Alert.rule == "test_overdue"))
     assert alert.member_id == late.id

@@ -15,6 +15,7 @@ from mutua.claims.schemas import ClaimIn, ItemIn
 from mutua.dates import today as shanghai_today
 from mutua.dates import utcnow
 from mutua.governance import service as governance_service
+from mutua.health import coordination as health_coordination
 from mutua.health import service as health_service
 from mutua.settlement import service as settlement_service
 from tests import factories as f
@@ -162,7 +163,7 @@ def test_a_care_coordinator_resolves_an_alert(db, as_role):
         "csrf_token": csrf_of(patient.text), "action": "resolve", "note": "called, seen GP",
         "member_id": str(m.id)}, follow_redirects=False)
     assert resolved.status_code == 303
-    assert health_service.alert_queue(db, actor=SYSTEM, status="resolved")[1] >= 1
+    assert health_coordination.alert_queue(db, actor=SYSTEM, status="resolved")[1] >= 1
 
 
 def test_the_secretary_sees_live_turnout(db, as_role):

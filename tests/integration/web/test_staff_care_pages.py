@@ -17,6 +17,8 @@ from mutua.auth.models import User
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM
 from mutua.catalog import service as catalog_service
+from mutua.health import coordination as health_coordination
+from mutua.health import patient_view as health_view
 from mutua.health import service as health_service
 from mutua.health.models import Alert, CoordinatorAssignment, Observation
 from mutua.policies import service as policies_service
@@ -182,7 +184,7 @@ def test_a_care_coordinator_sees_who_is_assigned_but_may_not_assign(client, db, 
                                                                      care_user):
     patient = kidney_patient()
     me = signed_in(client, db, Role.CARE)
-    health_service.assign(db, actor=SYSTEM, member_id=patient.id, coordinator_user_id=me.id)
+    health_coordination.assign(db, actor=SYSTEM, member_id=patient.id, coordinator_user_id=me.id)
     other = care_user("wang-care")
     db.commit()
     page = client.get(f"/staff/care/patients/{patient.id}")
@@ -198,7 +200,7 @@ def test_a_care_coordinator_sees_who_is_assigned_but_may_not_assign(client, db, 
 def test_another_coordinators_patient_is_forbidden(client, db, kidney_patient, care_user):
     patient = kidney_patient()
     other = care_user("wang-care")
-    health_service.assign(db, actor=SYSTEM, member_id=patient.id, coordinator_user_id=other.id)
+    health_coordination.assign(db, actor=SYSTEM, member_id=patient.id, coordinator_user_id=other.id)
     db.commit()
     signed_in(client, db, Role.CARE)
     assert client.get(f"/staff/care/patients/{patient.id}").status_code == 403
@@ -208,7 +210,7 @@ def test_another_coordinators_patient_is_forbidden(client, db, kidney_patient, c
 def test_an_admin_works_through_the_unassigned_patients(client, db, kidney_patient, care_user):
     first, second, third = kidney_patient(), kidney_patient(), kidney_patient()
     li = care_user("li-care")
-    health_service.assign(db, actor=SYSTEM, member_id=third.id, coordinator_user_id=li.id)
+    health_coordination.assign(db, actor=SYSTEM, member_id=third.id, coordinator_user_id=li.id)
     db.commit()
     signed_in(client, db, Role.ADMIN)
     page = client.get("/staff/care/patients?unassigned=true")
@@ -219,8 +221,8 @@ def test_an_admin_works_through_the_unassigned_patients(client, db, kidney_patie
     everyone = client.get("/staff/care/patients")
     assert third.member_number in everyone.text and "li-care" in everyone.text
     # One row per page from the service; the page links to the next one.
-    rows, total = health_service.patient_roster(db, actor=SYSTEM, unassigned=True, limit=1,
-                                                offset=1)
+    rows, total = health_coordination.patient_roster(db, actor=SYSTEM, unassigned=True, limit=1,
+                                                     offset=1)
     assert total == 2 and [r["member_id"] for r in rows] == [second.id]
     db.rollback()  # the roster read is audited: let the pages write too (SQLite)
     assigned = post_form(client, f"/staff/care/patients/{first.id}/coordinator",
@@ -258,14 +260,14 @@ def test_my_patients_shows_egfr_stage_risk_and_open_alerts(client, db, kidney_pa
     mine, theirs = kidney_patient(), kidney_patient()
     me = signed_in(client, db, Role.CARE)
     other = care_user("wang-care")
-    health_service.assign(db, actor=SYSTEM, member_id=mine.id, coordinator_user_id=me.id)
-    health_service.assign(db, actor=SYSTEM, member_id=theirs.id, coordinator_user_id=other.id)
+    health_coordination.assign(db, actor=SYSTEM, member_id=mine.id, coordinator_user_id=me.id)
+    health_coordination.assign(db, actor=SYSTEM, member_id=theirs.id, coordinator_user_id=other.id)
     # A later creatinine of 2.6 mg/dL: eGFR about 20 (G4), a drop that raises alerts.
     health_service.record(db, actor=SYSTEM, items=[
         obs(mine.id, "2160-0", 2.6, "mg/dL", "2025-09-01")])
     db.commit()
-    latest = health_service.latest_results(db, [mine.id])[mine.id]
-    open_alerts = health_service.open_alerts_by_patient(db, [mine.id])[mine.id]
+    latest = health_view.latest_results(db, [mine.id])[mine.id]
+    open_alerts = health_coordination.open_alerts_by_patient(db, [mine.id])[mine.id]
     assert latest["g_category"] == "G4" and open_alerts >= 1
     page = client.get("/staff/care/patients")
     assert page.status_code == 200 and "我的患者" in page.text
@@ -286,7 +288,7 @@ def test_a_coordinator_also_sees_the_unassigned_but_not_anothers(client, db, kid
                                                                  care_user):
     free, theirs = kidney_patient(), kidney_patient()
     other = care_user("wang-care")
-    health_service.assign(db, actor=SYSTEM, member_id=theirs.id, coordinator_user_id=other.id)
+    health_coordination.assign(db, actor=SYSTEM, member_id=theirs.id, coordinator_user_id=other.id)
     db.commit()
     signed_in(client, db, Role.CARE)
     page = client.get("/staff/care/patients?unassigned=1")
@@ -432,7 +434,7 @@ def test_an_import_skips_the_patients_of_another_coordinator(client, db, kidney_
                                                              care_user):
     m = kidney_patient()
     other = care_user("wang-care")
-    health_service.assign(db, actor=SYSTEM, member_id=m.id, coordinator_user_id=other.id)
+    health_coordination.assign(db, actor=SYSTEM, member_id=m.id, coordinator_user_id=other.id)
     db.commit()
     before = count(db, Observation)
     signed_in(client, db, Role.CARE)
@@ -560,7 +562,7 @@ def test_alerts_not_acknowledged_in_time_are_flagged_and_counted_where_they_link
     assert len(overdue_ids) == 1
     project = db.scalar(select(Alert.project_id).where(Alert.id.in_(overdue_ids)))
     code = catalog_service.get_product(db, code="KID-G3B-BASIC").project.code
-    assert health_service.overdue_alert_counts(db) == {project: 1}
+    assert health_coordination.overdue_alert_counts(db) == {project: 1}
 
     signed_in(client, db, Role.ADMIN)
     dash = client.get("/staff")
@@ -577,7 +579,7 @@ def test_alerts_not_acknowledged_in_time_are_flagged_and_counted_where_they_link
     items = client.get("/api/v1/health/alerts", params={"status": "overdue"},
                        headers=f.staff_headers(client, db, Role.ADMIN)).json()["items"]
     assert [(i["member_id"], i["overdue"]) for i in items] == [(late.id, True)]
-    health_service.act_on_alert(db, actor=SYSTEM, alert_id=next(iter(overdue_ids)),
-                                action="acknowledge")
+    health_coordination.act_on_alert(db, actor=SYSTEM, alert_id=next(iter(overdue_ids)),
+                                     action="acknowledge")
     db.commit()
-    assert health_service.overdue_alert_counts(db) == {}
+    assert health_coordination.overdue_alert_counts(db) == {}

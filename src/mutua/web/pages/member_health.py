@@ -13,6 +13,7 @@ from mutua.auth.security import Principal
 from mutua.dates import SHANGHAI, today
 from mutua.deps import DbSession, Router, allow
 from mutua.errors import Problem, ValidationFailed
+from mutua.health import patient_view as health_view
 from mutua.health import service as health_service
 from mutua.web import charts
 from mutua.web.i18n import gettext as _
@@ -85,7 +86,7 @@ def health_context(view: dict) -> dict:
 
 @router.get("")
 def health_page(request: Request, db: DbSession, principal: Principal = Member):
-    view = health_service.patient_view(db, actor=principal, member_id=principal.member_id)
+    view = health_view.patient_view(db, actor=principal, member_id=principal.member_id)
     return render(request, "member/health.html", kinds=RESULT_KINDS, problems=None,
                   form={}, today=today(), flash=_flash(request), **health_context(view))
 
@@ -108,7 +109,7 @@ def add_result(
         health_service.record(db, actor=principal, items=[item])
     except ValidationFailed as exc:
         db.rollback()
-        view = health_service.patient_view(db, actor=principal, member_id=principal.member_id)
+        view = health_view.patient_view(db, actor=principal, member_id=principal.member_id)
         return render(request, "member/health.html", status_code=422, kinds=RESULT_KINDS,
                       problems=Described([_problem_words(p) for p in exc.problems],
                                          exc.problems),

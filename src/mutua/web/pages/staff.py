@@ -13,7 +13,7 @@ from mutua.claims import service as claims_service
 from mutua.complaints import service as complaints_service
 from mutua.dates import today
 from mutua.deps import MAX_OFFSET, DbSession, Router, allow
-from mutua.health import service as health_service
+from mutua.health import coordination as health_coordination
 from mutua.policies import service as policies_service
 from mutua.settlement import service as settlement_service
 from mutua.web import charts
@@ -153,14 +153,14 @@ def dashboard(request: Request, db: DbSession, principal: Principal = open_to("d
               project: str = Query("", max_length=32)):
     projects = catalog_service.list_projects(db)
     counts = policies_service.in_force_counts(db, on=today())
-    alerts = health_service.open_alert_counts(db)
+    alerts = health_coordination.open_alert_counts(db)
     current = next((p for p in projects if p.code == project), projects[0] if projects else None)
     closes: dict[str, list[dict]] = {}
     for c in settlement_service.list_closes(db, limit=100_000)[0]:  # one query, all projects
         closes.setdefault(c["project"], []).append(c)
     open_claims = claims_service.open_counts(db)
     overdue = claims_service.overdue_counts(db, on=today())
-    late_alerts = health_service.overdue_alert_counts(db)
+    late_alerts = health_coordination.overdue_alert_counts(db)
     rows = [project_figures(db, p, counts, alerts, open_claims, closes.get(p.code, []), overdue,
                             late_alerts) for p in projects]
     selected = next((r for r in rows if current and r["project"].id == current.id), None)

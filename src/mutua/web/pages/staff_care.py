@@ -18,7 +18,8 @@ from mutua.catalog import service as catalog_service
 from mutua.deps import MAX_OFFSET, DbSession, PathId, Router
 from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from mutua.health import clinical, imports
-from mutua.health import service as health_service
+from mutua.health import coordination as health_coordination
+from mutua.health import patient_view as health_view
 from mutua.jobs import service as jobs_service
 from mutua.jobs import starts
 from mutua.jobs.kinds import record_place
@@ -63,14 +64,14 @@ PAGE_RULES = (
 def alert_queue(request: Request, db: DbSession, principal: Principal = open_to("care"),
                 status: str = Query("", max_length=14), offset: int = Query(0, ge=0, le=MAX_OFFSET),
                 project: str = Query("", max_length=32)):
-    status = status if status in labels.ALERT_STATUS or status == health_service.OVERDUE else ""
+    status = status if status in labels.ALERT_STATUS or status == health_coordination.OVERDUE else ""
     # alerts belong to kidney projects (or to none: patients who hold no kidney policy)
     projects = [p for p in catalog_service.list_projects(db)
                 if any(product.line == "ckd" for product in p.products)]
     chosen = next((p for p in projects if p.code == project), None)
-    alerts, total = health_service.alert_queue(db, actor=principal, status=status or None,
-                                               project_id=chosen.id if chosen else None,
-                                               limit=PAGE, offset=offset)
+    alerts, total = health_coordination.alert_queue(db, actor=principal, status=status or None,
+                                                    project_id=chosen.id if chosen else None,
+                                                    limit=PAGE, offset=offset)
     return render(request, "staff/care.html", alerts=alerts, total=total, status=status,
                   projects=projects, project=chosen.code if chosen else "",
                   offset=offset, page=PAGE, more=offset + PAGE < total,
@@ -85,8 +86,8 @@ def act(alert_id: PathId, request: Request, db: DbSession, principal: Principal 
         member_id: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None):
     back = f"/staff/care/patients/{member_id}" if member_id else "/staff/care"
     try:
-        health_service.act_on_alert(db, actor=principal, alert_id=alert_id, action=action,
-                                    note=note)
+        health_coordination.act_on_alert(db, actor=principal, alert_id=alert_id, action=action,
+                                         note=note)
     except (ValidationFailed, Conflict) as exc:
         db.rollback()
         return _patient(request, db, principal, member_id, describe_all(exc),
@@ -104,17 +105,17 @@ def patients(request: Request, db: DbSession, principal: Principal = open_to("ca
     kidney patients with their coordinator, so nobody is left without one."""
     only_unassigned = unassigned.lower() in ("1", "true", "yes", "on")
     if principal.role is Role.CARE and not only_unassigned:
-        rows, total = health_service.my_patients(db, actor=principal, limit=PAGE, offset=offset)
-        counts = health_service.open_alerts_by_patient(db, [r["member_id"] for r in rows])
+        rows, total = health_coordination.my_patients(db, actor=principal, limit=PAGE, offset=offset)
+        counts = health_coordination.open_alerts_by_patient(db, [r["member_id"] for r in rows])
         rows = [r | {"open_alerts": counts.get(r["member_id"], 0)} for r in rows]
         mode = "mine"
     else:
-        rows, total = health_service.patient_roster(db, actor=principal,
-                                                    unassigned=only_unassigned,
-                                                    limit=PAGE, offset=offset)
+        rows, total = health_coordination.patient_roster(db, actor=principal,
+                                                         unassigned=only_unassigned,
+                                                         limit=PAGE, offset=offset)
         mode = "unassigned" if only_unassigned else "all"
     is_admin = principal.role is Role.ADMIN
-    coordinators = [c for c in health_service.care_coordinators(db) if c["active"]] \
+    coordinators = [c for c in health_coordination.care_coordinators(db) if c["active"]] \
         if is_admin else []
     return render(request, "staff/care_patients.html", rows=rows, total=total, mode=mode,
                   heading=_(ROSTER_HEADINGS[mode]),
@@ -141,8 +142,8 @@ def assign(member_id: PathId, request: Request, db: DbSession,
         chosen = coordinator_user_id.strip()
         if not (chosen.isascii() and chosen.isdigit() and len(chosen) <= 9):  # an int4 id
             raise ValidationFailed("coordinator_user_id", "choose a care coordinator from the list")
-        health_service.assign(db, actor=principal, member_id=member_id,
-                              coordinator_user_id=int(chosen))
+        health_coordination.assign(db, actor=principal, member_id=member_id,
+                                   coordinator_user_id=int(chosen))
     except ValidationFailed as exc:
         db.rollback()
         return _patient(request, db, principal, member_id, describe_all(exc), 422,
@@ -153,8 +154,8 @@ def assign(member_id: PathId, request: Request, db: DbSession,
 
 
 def _patient(request, db, principal, member_id, problems, status_code, chosen: str = ""):
-    view = health_service.patient_view(db, actor=principal, member_id=member_id)
-    everyone = health_service.care_coordinators(db)
+    view = health_view.patient_view(db, actor=principal, member_id=member_id)
+    everyone = health_coordination.care_coordinators(db)
     current = next((c for c in everyone if c["user_id"] == view["coordinator_user_id"]), None)
     return render(request, "staff/patient.html", status_code=status_code, problems=problems,
                   status_labels=labels.ALERT_STATUS, severity_labels=labels.SEVERITY,

@@ -28,7 +28,7 @@ from mutua.claims.workflow import DuplicateReport
 from mutua.dates import today
 from mutua.deps import MAX_OFFSET, DbSession, PathId, PathText, Router
 from mutua.errors import Conflict, Forbidden, Problem, ValidationFailed
-from mutua.health import service as health_service
+from mutua.health import underwriting as health_underwriting
 from mutua.jobs import starts
 from mutua.jobs.service import JobAlreadyOpen
 from mutua.members import service as members_service
@@ -251,8 +251,8 @@ def progression_evidence(db, principal: Principal, claim, product, benefits: dic
     as the health API audits it."""
     if not is_kidney_claim(product, benefits, codes):
         return None
-    evidence = health_service.confirmed_progression(db, member_id=claim.member_id,
-                                                    on=claim.event_date)
+    evidence = health_underwriting.confirmed_progression(db, member_id=claim.member_id,
+                                                         on=claim.event_date)
     audit_service.record(db, actor=principal, action="health.read.progression",
                          entity="patient", entity_id=claim.member_id,
                          project_id=claim.project_id, detail={"claim_id": claim.id})
