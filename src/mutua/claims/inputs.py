@@ -14,11 +14,11 @@ from mutua.auth.security import SYSTEM, Principal
 from mutua.claims import adjudication as rules
 from mutua.claims.models import Claim, ClaimItem
 from mutua.money import ZERO
-from mutua.policies import service as policies_service
+from mutua.policies import cover as policy_cover
 
 
 def policy_terms(cover) -> rules.PolicyTerms:
-    """The policy's cover on the event date (policies.service.PolicyCover) as rule inputs."""
+    """The policy's cover on the event date (policies.domain.PolicyCover) as rule inputs."""
     return rules.PolicyTerms(
         policy_id=cover.policy_id, status=cover.status, cover_start=cover.cover_start,
         cover_end=cover.cover_end, occupation_class=cover.occupation_class,
@@ -88,7 +88,7 @@ def engine_inputs(db: Session, *, claim: Claim, items: list[ClaimItem],
                   actor: Principal = SYSTEM) -> tuple[rules.PolicyTerms, rules.ClaimFacts,
                                                       list[rules.PriorItem]]:
     """The policy's terms on the event date, the claim's facts, and the policy's other items."""
-    cover = policies_service.cover_on(db, policy_id=claim.policy_id, on=claim.event_date)
+    cover = policy_cover.cover_on(db, policy_id=claim.policy_id, on=claim.event_date)
     verified = None
     if any(i.kind == "ckd_progression" for i in items):
         verified, _ = progression_evidence(db, member_id=claim.member_id, on=claim.event_date)

@@ -35,7 +35,7 @@ from mutua.errors import Conflict, Problem, ValidationFailed
 from mutua.ledger import service as ledger_service
 from mutua.ledger.service import fen_sum
 from mutua.money import ZERO, from_fen
-from mutua.policies import service as policies_service
+from mutua.policies import cover as policy_cover
 
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: a NOWAIT lock found the rows held
 
@@ -245,8 +245,8 @@ def above_ceiling(db: Session, *, claim_ids: list[int]) -> list[Refusal]:
                           .where(Claim.policy_id.in_(policy_ids))
                           .order_by(ClaimItem.claim_id, ClaimItem.position)):
         items_by_policy[row.policy_id].append(row)
-    covers = policies_service.covers_at(db, pairs={(c.policy_id, c.event_date)
-                                                   for c in claims.values()})
+    covers = policy_cover.covers_at(db, pairs={(c.policy_id, c.event_date)
+                                               for c in claims.values()})
     refused = []
     for c in claims.values():
         on_policy = items_by_policy[c.policy_id]

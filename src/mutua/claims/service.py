@@ -65,7 +65,7 @@ from mutua.ledger.service import fen_sum
 from mutua.members.identifiers import canonical_text, member_number_or_none
 from mutua.members.models import Member
 from mutua.money import from_fen
-from mutua.policies import service as policies_service
+from mutua.policies import cover as policy_cover
 from mutua.policies.models import Policy
 
 # The queue filter for claims whose override waits for a second handler (four eyes).
@@ -178,8 +178,8 @@ def medical_breakdowns(db: Session, *, claim: Claim) -> dict[int, rules.MedicalS
     items = [i for i in items_of(db, claim.id) if i.kind in rules.MEDICAL_KINDS]
     if not items:
         return {}
-    terms = policy_terms(policies_service.cover_on(db, policy_id=claim.policy_id,
-                                                   on=claim.event_date))
+    terms = policy_terms(policy_cover.cover_on(db, policy_id=claim.policy_id,
+                                               on=claim.event_date))
     return {i.id: rules.medical_steps(terms.benefit(i.benefit_code), item_facts(i))
             for i in items if terms.benefit(i.benefit_code) is not None}
 

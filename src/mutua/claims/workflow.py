@@ -44,6 +44,7 @@ from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFaile
 from mutua.ledger import service as ledger_service
 from mutua.money import ZERO, non_negative_money, round_fen, to_money
 from mutua.notify import service as notify
+from mutua.policies import cover as policy_cover
 from mutua.policies import service as policies_service
 from mutua.settings import Settings, get_settings
 
@@ -71,8 +72,8 @@ def report(db: Session, *, data: ClaimIn, actor: Principal, on: date | None = No
     """
     on = on or shanghai_today()
     policy = policies_service.get(db, policy_id=data.policy_id, actor=actor)  # 404 if not own
-    policies_service.check_covers_claims(policy)  # unpaid or lapsed: refused, saying so
-    cover = policies_service.cover_on(db, policy_id=policy.id, on=data.event_date)
+    policy_cover.check_covers_claims(policy)  # unpaid or lapsed: refused, saying so
+    cover = policy_cover.cover_on(db, policy_id=policy.id, on=data.event_date)
     terms = policy_terms(cover)
     _check_report(data, terms, on)
     duplicate_of = _check_same_event(db, data, actor)

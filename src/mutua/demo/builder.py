@@ -7,7 +7,7 @@ Steps, each set-based and committed on its own so a million members fit in memor
 2. members drawn per cohort (demo/cohorts.py) with valid ID numbers and phones, registered
    with ``members.service.register_many`` in chunks;
 3. enrolments in the four closed quarters and the open one, plus renewals of last year's
-   policies, through ``policies.service.enrol_many`` (premiums land in each project's books,
+   policies, through ``policies.bulk_enrolment.enrol_many`` (premiums land in each project's books,
    one journal entry per batch);
 4. each domain's own demo step (claims, settlement, health, governance) when it exists;
 5. member logins (username = member number, one Argon2 hash) for the members who show the
@@ -51,7 +51,7 @@ from mutua.demo.logins import story_members
 from mutua.demo.people import Crowd, Taken, people
 from mutua.members import service as members_service
 from mutua.members.service import ValidMember
-from mutua.policies import service as policies_service
+from mutua.policies import bulk_enrolment
 from mutua.settings import get_settings
 from mutua.settlement import demo as settlement_demo
 from mutua.settlement import service as settlement_service
@@ -277,10 +277,10 @@ def _enrol(engine: Engine, plan: Plan, member_ids: list[int], step, *, actor: Pr
                 done = 0
                 while batches and done < ENROL_COMMIT_EVERY:
                     (product, period, day), who = batches.pop(0)
-                    result = policies_service.enrol_many(
-                        db, product_code=product, period_code=period, actor=actor, on=day,
-                        enrolments=[policies_service.Enrolment(member_ids[i], i) for i in who],
-                        reference=f"demo:{product}:{period}:{day.isoformat()}")
+                    result = bulk_enrolment.enrol_many(
+                      db, product_code=product, period_code=period, actor=actor, on=day,
+                        enrolments=[bulk_enrolment.Enrolment(member_ids[i], i) for i in who],
+                      reference=f"demo:{product}:{period}:{day.isoformat()}")
                     if result.problems:  # the plan draws eligible people only: this is a bug
                         row, problems = next(iter(result.problems.items()))
                         raise RuntimeError(f"demo enrolment refused {product} {period} person "

@@ -5,7 +5,7 @@ A delivery platform or a fleet sends one file with the columns
 checked by the same rules as a single registration, a chunk of rows at a time as columns
 (:func:`mutua.members.service.validate_many`, which a single registration calls too) and
 by the product's eligibility rules (:func:`mutua.policies.service.quote`, before anyone is
-registered, then :func:`mutua.policies.service.enrol_many` for duplicates). The answer
+registered, then :func:`mutua.policies.bulk_enrolment.enrol_many` for duplicates). The answer
 lists each bad row by its row number in the file (the header is row 1), with the field and
 the rule it breaks. Valid rows are registered (a member already registered under the same ID
 number is reused) and enrolled with set-based statements; with ``all_or_nothing`` a single bad
@@ -43,6 +43,7 @@ from mutua.errors import Problem, ValidationFailed
 from mutua.members import service as members_service
 from mutua.members import xlsx_reader
 from mutua.money import ZERO
+from mutua.policies import bulk_enrolment
 from mutua.policies import service as policies_service
 from mutua.settings import Settings, get_settings
 
@@ -261,11 +262,11 @@ def import_members(db: Session, *, data: bytes, filename: str, product_code: str
     report.registered = numbering.current(db, "member") - issued
     report.reused = len(ids) - report.registered
     reference = "import:" + hashlib.sha256(data).hexdigest()[:16]
-    result = policies_service.enrol_many(
-        db, product_code=product_code, period_code=period_code, actor=actor, on=on,
-        enrolments=[policies_service.Enrolment(ids[m.id_number], row) for row, m in valid],
-        reference=reference, all_or_nothing=all_or_nothing,
-        known=_just_registered(valid, ids, new))
+    result = bulk_enrolment.enrol_many(
+      db, product_code=product_code, period_code=period_code, actor=actor, on=on,
+        enrolments=[bulk_enrolment.Enrolment(ids[m.id_number], row) for row, m in valid],
+      reference=reference, all_or_nothing=all_or_nothing,
+      known=_just_registered(valid, ids, new))
     for row, problems in result.problems.items():
         report.bad_rows.setdefault(row, []).extend(problems)
     if all_or_nothing and report.bad_rows:
@@ -322,11 +323,11 @@ def eligible_rows(db: Session, valid, *, product, period, on: date,
 
 
 def _just_registered(valid, ids: dict[str, int], new: set[int],
-                     ) -> dict[int, policies_service.MemberFacts]:
+                     ) -> dict[int, bulk_enrolment.MemberFacts]:
     """What enrolment reads of the members this import has just written: it holds them
     already, so they are not read back (members registered before are)."""
-    return {mid: policies_service.MemberFacts(mid, "active", m.birth_date, m.occupation_class)
-            for _, m in valid if (mid := ids[m.id_number]) in new}
+    return {mid: bulk_enrolment.MemberFacts(mid, "active", m.birth_date, m.occupation_class)
+          for _, m in valid if (mid := ids[m.id_number]) in new}
 
 
 def _refuse(report: ImportReport, started: float) -> ImportReport:

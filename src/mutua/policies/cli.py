@@ -10,7 +10,7 @@ from mutua.auth.security import SYSTEM
 from mutua.dates import parse_date
 from mutua.dates import today as shanghai_today
 from mutua.db import unit_of_work
-from mutua.policies import renewal_offers, renewals, service
+from mutua.policies import cancellation, renewal_offers, renewals, service
 from mutua.policies.router import policy_out
 
 app = typer.Typer(help="Enrolment and policies (保单).", no_args_is_help=True)
@@ -35,7 +35,7 @@ def cancel(policy_id: int, on: str | None = typer.Option(None, help="YYYY-MM-DD"
     """Cancel a policy and refund what is due."""
     when: date | None = parse_date(on, field="on") if on else None
     with unit_of_work() as db:
-        out = policy_out(db, service.cancel(db, policy_id=policy_id, actor=SYSTEM, on=when))
+        out = policy_out(db, cancellation.cancel(db, policy_id=policy_id, actor=SYSTEM, on=when))
     typer.echo(out.model_dump_json() if as_json else f"cancelled, refund {out.refund}")
 
 

@@ -5,7 +5,7 @@ policy linked to it (``renewed_from_id``), its cover starting the day after the 
 ends, at the product's price now (a member vote may have changed it), with the member's age
 at the new start and occupation class now re-rated through the next period's coefficient
 table. Cover continues without a gap, so no waiting period starts again
-(``policies.service._benefit_cover``). The renewals are owed as one group invoice (or paid
+(``policies.policy_cover._benefit_cover``). The renewals are owed as one group invoice (or paid
 at once when the premium came with them), as any bulk enrolment.
 """
 
@@ -27,7 +27,7 @@ from mutua.dates import today as shanghai_today
 from mutua.errors import Problem, ValidationFailed
 from mutua.members.models import Member
 from mutua.money import ZERO
-from mutua.policies import domain, service
+from mutua.policies import bulk_enrolment, domain, service
 from mutua.policies.models import Policy
 
 
@@ -131,7 +131,7 @@ def write_renewals(db: Session, product, period, rows, from_ids, *, on: date, pa
     """The renewed policies of quoted rows, each linked to the one it renews: owed on one
     group invoice (a staff run), on dues of their own (members renewing themselves), or
     paid. Returns the new policy ids in the order of ``rows``."""
-    return service.write_batch(db, product=product, period=period, rows=rows, on=on,
-                               paid=paid, reference=reference, payer=payer,
-                               memo=f"{len(rows)} renewals into", renewed_from=from_ids,
-                               invoice=invoice)
+    return bulk_enrolment.write_batch(db, product=product, period=period, rows=rows, on=on,
+                                      paid=paid, reference=reference, payer=payer,
+                                      memo=f"{len(rows)} renewals into", renewed_from=from_ids,
+                                      invoice=invoice)

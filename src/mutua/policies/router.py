@@ -11,7 +11,7 @@ from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.deps import DbSession, Page, PageParams, Paging, PathId, Router, allow, as_json, in_one_trip
 from mutua.errors import ValidationFailed
-from mutua.policies import service, views
+from mutua.policies import cancellation, service, views
 from mutua.policies.models import Policy
 from mutua.policies.schemas import CancelIn, EnrolIn, PolicyOut
 
@@ -74,4 +74,4 @@ def get(policy_id: PathId, db: DbSession, actor: Reader) -> Response:
 @router.post("/{policy_id}/cancel", response_model=PolicyOut)
 def cancel(policy_id: PathId, body: CancelIn, db: DbSession, actor: Enroller) -> PolicyOut:
     """Cancel: full refund within 15 days of enrolment, else the unearned premium."""
-    return policy_out(db, service.cancel(db, policy_id=policy_id, actor=actor, reason=body.reason))
+    return policy_out(db, cancellation.cancel(db, policy_id=policy_id, actor=actor, reason=body.reason))

@@ -20,7 +20,7 @@ from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.errors import DomainError
 from mutua.members.models import Member
-from mutua.policies import dues
+from mutua.policies import bulk_enrolment, dues
 from mutua.policies import service as policies_service
 from mutua.policies.models import Policy
 from mutua.premiums import demo_renewals, service
@@ -39,10 +39,10 @@ def build(db: Session, *, rng: np.random.Generator, today: date, actor: Principa
     free = _members_without(db, product.id, period.id, limit=count * 3)
     rng.shuffle(free)
     late_day = max(period.sale_start, today - timedelta(days=product.grace_days + 10))
-    group = policies_service.enrol_many(
-        db, product_code=product.code, period_code=period.code, actor=actor, on=late_day,
-        enrolments=[policies_service.Enrolment(m, n) for n, m in enumerate(free[:count // 2])],
-        paid=False, reference=LATE_INVOICE, payer="示例外卖平台")
+    group = bulk_enrolment.enrol_many(
+      db, product_code=product.code, period_code=period.code, actor=actor, on=late_day,
+        enrolments=[bulk_enrolment.Enrolment(m, n) for n, m in enumerate(free[:count // 2])],
+      paid=False, reference=LATE_INVOICE, payer="示例外卖平台")
 
     renewals = demo_renewals.build(db, rng=rng, today=today, actor=actor)
     lapsed = sum(dues.lapse_overdue(db, on=today).values())

@@ -34,7 +34,7 @@ from mutua.db import batched, is_sqlite
 from mutua.errors import Conflict, Forbidden, ValidationFailed
 from mutua.ledger import service as ledger_service
 from mutua.money import from_fen, to_fen
-from mutua.policies import service as policies_service
+from mutua.policies import cover as policy_cover
 from mutua.reinsurance import service as reinsurance_service
 from mutua.settlement import (
     allocation,
@@ -326,7 +326,7 @@ def _write(db: Session, *, project: Project, q: Quarter, row: Close, work: Work,
         ceded=work.reinsurance.close_ceded))
     reserving.write(db, close=row, r=work.reserving)
     for policy_ids, benefit_ids, money, si in work.uplift_rows():
-        policies_service.record_uplifts(
+        policy_cover.record_uplifts(
             db, project_id=project.id, quarter=str(q), effective_from=q.next().start,
             policy_ids=policy_ids, benefit_ids=benefit_ids, money_fen=money,
             sum_insured_fen=si)

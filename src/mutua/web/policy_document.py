@@ -20,8 +20,8 @@ from mutua.catalog.models import Product, Project, SalePeriod
 from mutua.errors import Conflict, Worded
 from mutua.members import service as members_service
 from mutua.money import ZERO
+from mutua.policies import cover as policy_cover
 from mutua.policies import domain as policies_domain
-from mutua.policies import service as policies_service
 from mutua.policies.models import Policy, PremiumPayment
 from mutua.web import labels, pdf
 from mutua.web.i18n import current_locale, format_date, format_money, set_locale
@@ -56,9 +56,9 @@ def document(db: Session, policy: Policy) -> pdf.Document:
     # a dependant's policy is held and paid for by the member who pays for them
     holder = members_service.get(db, member_id=insured.payer_id, actor=SYSTEM) \
         if insured.payer_id is not None else insured
-    cover = policies_service.cover_on(db, policy_id=policy.id,
-                                      on=max(policy.cover_start, min(policy.cover_end,
-                                                                     policy.enrolled_on)))
+    cover = policy_cover.cover_on(db, policy_id=policy.id,
+                                  on=max(policy.cover_start, min(policy.cover_end,
+                                                                 policy.enrolled_on)))
     names = {b.code: b.name_zh for b in product.benefits}
     paid = db.scalar(select(func.coalesce(func.sum(PremiumPayment.amount), 0)).where(
         PremiumPayment.policy_id == policy.id, PremiumPayment.kind == "premium")) or ZERO

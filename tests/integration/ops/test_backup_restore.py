@@ -14,7 +14,7 @@ from mutua.db import Base, make_engine
 from mutua.ledger import service as ledger_service
 from mutua.ops import backup as ops_backup
 from mutua.ops import hardening
-from mutua.policies import service as policies_service
+from mutua.policies import cancellation
 from mutua.settings import get_settings
 from tests import factories as f
 
@@ -42,7 +42,7 @@ def small_mutual(db):
     f.accident_project(db, code="RT-ACC")
     members = [f.member(db, login=(i % 2 == 0), name=f"会员{i}") for i in range(6)]
     policies = [f.policy(db, member=m, product_code="RT-ACC-1") for m in members]
-    policies_service.cancel(db, policy_id=policies[0].id, actor=SYSTEM, on=shanghai_today())
+    cancellation.cancel(db, policy_id=policies[0].id, actor=SYSTEM, on=shanghai_today())
     f.staff(db, f.Role.FINANCE)
     db.commit()
 

@@ -11,7 +11,7 @@ from mutua.auth.security import SYSTEM
 from mutua.dates import today as shanghai_today
 from mutua.errors import ValidationFailed
 from mutua.ledger import service as ledger_service
-from mutua.policies import service as policies_service
+from mutua.policies import bulk_enrolment, cancellation
 from mutua.policies.models import Policy
 from tests import factories as f
 
@@ -105,9 +105,9 @@ def test_cancellation_refunds_and_books_stay_balanced(db):
     m1, m2 = f.member(db), f.member(db)
     p1 = f.policy(db, member=m1, on=today)
     p2 = f.policy(db, member=m2, on=today)
-    policies_service.cancel(db, policy_id=p1.id, actor=SYSTEM, on=today + timedelta(days=5))
+    cancellation.cancel(db, policy_id=p1.id, actor=SYSTEM, on=today + timedelta(days=5))
     assert p1.refund == p1.premium  # cooling-off
-    policies_service.cancel(db, policy_id=p2.id, actor=SYSTEM, on=p2.cover_start + timedelta(days=99))
+    cancellation.cancel(db, policy_id=p2.id, actor=SYSTEM, on=p2.cover_start + timedelta(days=99))
     # 100 of 365 days covered: earned 36.50 x 100/365 = 10.00, refund 26.50
     assert str(p2.refund) == "26.50"
     assert ledger_service.balance_of(db, project_id=p1.project_id, account="cash") == 10
@@ -117,10 +117,10 @@ def test_cancellation_refunds_and_books_stay_balanced(db):
 def test_staff_enrol_many_reports_bad_rows(db):
     f.accident_project(db, classes=(1, 2, 3, 4, 5))
     ok, rider = f.member(db), f.member(db, occupation="F0601")
-    result = policies_service.enrol_many(
-        db, product_code="TEST-ACC-1", period_code="P1", actor=SYSTEM,
-        enrolments=[policies_service.Enrolment(ok.id, 1), policies_service.Enrolment(rider.id, 2),
-                    policies_service.Enrolment(ok.id, 3), policies_service.Enrolment(99999, 4)])
+    result = bulk_enrolment.enrol_many(
+      db, product_code="TEST-ACC-1", period_code="P1", actor=SYSTEM,
+        enrolments=[bulk_enrolment.Enrolment(ok.id, 1), bulk_enrolment.Enrolment(rider.id, 2),
+                    bulk_enrolment.Enrolment(ok.id, 3), bulk_enrolment.Enrolment(99999, 4)])
     assert result.enrolled == 1
     assert sorted(result.problems) == [2, 3, 4]
     assert_books_balance(db)
@@ -145,7 +145,7 @@ def test_a_cancellation_reason_too_long_for_the_refund_reference_is_refused(clie
     r = client.post(f"/api/v1/policies/{p.id}/cancel", json={"reason": "x" * 65}, headers=h)
     assert r.status_code == 422 and r.json()["problems"][0]["field"] == "reason"
     with pytest.raises(ValidationFailed) as refused:
-        policies_service.cancel(db, policy_id=p.id, actor=SYSTEM, reason="y" * 65)
+        cancellation.cancel(db, policy_id=p.id, actor=SYSTEM, reason="y" * 65)
     assert refused.value.problems[0].field == "reason"
     db.rollback()
     assert client.get(f"/api/v1/policies/{p.id}", headers=h).json()["status"] == "in_force"

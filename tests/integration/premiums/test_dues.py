@@ -13,10 +13,10 @@ from mutua.auth.security import SYSTEM
 from mutua.claims import service as claims_service
 from mutua.claims.schemas import ClaimIn
 from mutua.errors import Conflict, ValidationFailed
-from mutua.policies import domain, dues
+from mutua.policies import bulk_enrolment, cancellation, domain, dues
 from mutua.policies import service as policies_service
+from mutua.policies.bulk_enrolment import Enrolment
 from mutua.policies.models import PremiumDue, PremiumPayment
-from mutua.policies.service import Enrolment
 from tests import factories as f
 
 from .conftest import CASH, ENROLLED, RECEIVABLE, TODAY, UNEARNED, assert_books_balance, balance, unpaid
@@ -105,10 +105,10 @@ def test_unpaid_past_grace_lapses_and_never_covered_a_claim(db, product):
 
 def test_a_group_invoice_owns_the_dues_and_paying_it_starts_every_cover(db, product):
     members = [f.member(db) for _ in range(5)]
-    result = policies_service.enrol_many(
-        db, product_code="TEST-ACC-1", period_code="P1", actor=SYSTEM, on=ENROLLED,
-        enrolments=[Enrolment(m.id, n) for n, m in enumerate(members)], paid=False,
-        reference="INV-2026-001", payer="顺丰速运")
+    result = bulk_enrolment.enrol_many(
+      db, product_code="TEST-ACC-1", period_code="P1", actor=SYSTEM, on=ENROLLED,
+      enrolments=[Enrolment(m.id, n) for n, m in enumerate(members)], paid=False,
+      reference="INV-2026-001", payer="顺丰速运")
     db.commit()
     assert result.enrolled == 5
     assert policies_service.in_force_counts(db, on=TODAY) == {}
@@ -131,7 +131,7 @@ def test_paid_enrolment_still_covers_at_once(db, product):
 def test_cancelling_an_unpaid_policy_refunds_nothing_and_reverses_the_due(db, product):
     p = unpaid(db, f.member(db))
     db.commit()
-    policies_service.cancel(db, policy_id=p.id, actor=SYSTEM, on=TODAY)
+    cancellation.cancel(db, policy_id=p.id, actor=SYSTEM, on=TODAY)
     db.commit()
     assert p.status == domain.CANCELLED and p.refund == 0
     assert balance(db, p.project_id, RECEIVABLE) == 0
@@ -145,7 +145,7 @@ def test_a_cancellation_refund_goes_through_the_provider_and_the_books(db, produ
 
     p = f.policy(db, member=f.member(db), on=ENROLLED - timedelta(days=30))
     db.commit()
-    policies_service.cancel(db, policy_id=p.id, actor=SYSTEM, on=TODAY)
+    cancellation.cancel(db, policy_id=p.id, actor=SYSTEM, on=TODAY)
     db.commit()
     assert p.refund > 0
     assert balance(db, p.project_id, CASH) == p.premium - p.refund

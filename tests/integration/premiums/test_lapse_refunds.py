@@ -12,9 +12,8 @@ from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM
 from mutua.errors import Conflict
 from mutua.ledger import domain as L
-from mutua.policies import dues
-from mutua.policies import service as policies_service
-from mutua.policies.service import Enrolment
+from mutua.policies import bulk_enrolment, dues
+from mutua.policies.bulk_enrolment import Enrolment
 from mutua.premiums import service as premiums_service
 from tests import factories as f
 
@@ -65,9 +64,9 @@ def test_nothing_is_refunded_on_a_due_still_open_or_lapsed_unpaid(db, product):
 
 def test_a_group_invoice_part_paid_then_lapsed_owes_its_part_back(db, product):
     members = [f.member(db) for _ in range(3)]
-    policies_service.enrol_many(db, product_code="TEST-ACC-1", period_code="P1", actor=SYSTEM,
-                                on=LATE, paid=False, reference="INV-9",
-                                enrolments=[Enrolment(m.id, i) for i, m in enumerate(members)])
+    bulk_enrolment.enrol_many(db, product_code="TEST-ACC-1", period_code="P1", actor=SYSTEM,
+                              on=LATE, paid=False, reference="INV-9",
+                              enrolments=[Enrolment(m.id, i) for i, m in enumerate(members)])
     owed = dues.find_or_404(db, project_id=product.project_id, reference="INV-9")
     part_paid(db, owed, "50.00")
     dues.lapse_overdue(db, on=TODAY)

@@ -9,10 +9,9 @@ from sqlalchemy import event, select
 
 from mutua.auth.security import SYSTEM
 from mutua.notify.models import Notification
-from mutua.policies import dues
-from mutua.policies import service as policies_service
+from mutua.policies import bulk_enrolment, dues
+from mutua.policies.bulk_enrolment import Enrolment
 from mutua.policies.models import PremiumDue
-from mutua.policies.service import Enrolment
 from tests import factories as f
 
 from .conftest import TODAY, unpaid
@@ -53,10 +52,10 @@ def test_a_group_invoice_tells_its_members_in_one_statement_and_once(db, product
     members = [f.member(db) for _ in range(40)]
     db.commit()
     with Inserts(db) as inserts:
-        result = policies_service.enrol_many(
-            db, product_code="TEST-ACC-1", period_code="P1", actor=SYSTEM, paid=False,
-            reference="INV-1", payer="顺丰速运",
-            enrolments=[Enrolment(m.id, i) for i, m in enumerate(members)])
+        result = bulk_enrolment.enrol_many(
+          db, product_code="TEST-ACC-1", period_code="P1", actor=SYSTEM, paid=False,
+          reference="INV-1", payer="顺丰速运",
+          enrolments=[Enrolment(m.id, i) for i, m in enumerate(members)])
         db.commit()
     assert result.enrolled == 40
     assert inserts.count == 1

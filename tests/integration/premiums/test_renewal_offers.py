@@ -16,6 +16,7 @@ from mutua.catalog import service as catalog_service
 from mutua.catalog.schemas import PeriodDef
 from mutua.errors import Conflict, NotFound, ValidationFailed
 from mutua.notify.models import Notification
+from mutua.policies import cover as policy_cover
 from mutua.policies import domain, dues
 from mutua.policies import renewal_offers as offers
 from mutua.policies import service as policies_service
@@ -78,7 +79,7 @@ def test_accepting_writes_the_renewed_policy_owed_on_its_own_due(db, two_periods
     db.commit()
     db.refresh(o)
     assert (o.state, o.renewed_policy_id) == ("renewed", new.id)
-    cover = policies_service.cover_on(db, policy_id=new.id, on=o.cover_start)
+    cover = policy_cover.cover_on(db, policy_id=new.id, on=o.cover_start)
     assert {b.waiting_days for b in cover.benefits} == {0}  # continuous cover
     assert_books_balance(db)
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from mutua.auth.security import SYSTEM
 from mutua.errors import ValidationFailed
+from mutua.policies import cover as policy_cover
 from mutua.policies import domain, dues, renewals
-from mutua.policies import service as policies_service
 from mutua.policies.models import Policy
 from tests import factories as f
 
@@ -39,9 +39,9 @@ def test_a_group_renews_into_the_next_period_with_continuous_cover(db, two_perio
     db.refresh(new)
     assert new.cover_start == olds[0].cover_end + timedelta(days=1)
     assert new.age_at_start == 36
-    cover = policies_service.cover_on(db, policy_id=new.id, on=new.cover_start)
+    cover = policy_cover.cover_on(db, policy_id=new.id, on=new.cover_start)
     assert {b.waiting_days for b in cover.benefits} == {0}  # no new waiting period
-    first = policies_service.cover_on(db, policy_id=olds[0].id, on=olds[0].cover_start)
+    first = policy_cover.cover_on(db, policy_id=olds[0].id, on=olds[0].cover_start)
     assert {b.waiting_days for b in first.benefits} == {30}
     again = renewals.renew_group(db, product_code="TEST-ACC-1", from_period="P1",
                                  to_period="P2", actor=SYSTEM, on=on, reference="R2")

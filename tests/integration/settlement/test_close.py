@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from mutua.auth.security import SYSTEM
 from mutua.errors import Conflict, NotFound, ValidationFailed
 from mutua.ledger.models import Entry
-from mutua.policies import service as policies_service
+from mutua.policies import cover as policy_cover
 from mutua.policies.models import SumInsuredUplift
 from mutua.settlement import service
 from mutua.settlement.models import AidPayment, AllocationPolicy, Close, SettlementConfig
@@ -60,8 +60,8 @@ def test_close_shares_the_surplus_to_the_fen(db, pool):
 def test_uplift_raises_cover_from_the_next_quarter(db, pool):
     close(db)
     p = pool.policies[1]
-    before = policies_service.cover_on(db, policy_id=p.id, on=date(2025, 3, 31))
-    after = policies_service.cover_on(db, policy_id=p.id, on=date(2025, 4, 1))
+    before = policy_cover.cover_on(db, policy_id=p.id, on=date(2025, 3, 31))
+    after = policy_cover.cover_on(db, policy_id=p.id, on=date(2025, 4, 1))
     death_before = next(b for b in before.benefits if b.code == "death")
     death_after = next(b for b in after.benefits if b.code == "death")
     assert death_after.sum_insured > death_before.sum_insured
@@ -267,8 +267,8 @@ def test_the_policy_read_model_shows_the_cover_claims_are_paid_against(db, pool)
     ids = [p.id for p in pool.policies]
     shown = views.by_ids(db, list(reversed(ids)))
     assert [v.id for v in shown] == list(reversed(ids))  # in the order asked for
-    covers = policies_service.covers_of(db, policies=pool.policies,
-                                        on_for=lambda p: max(p.cover_start, today()))
+    covers = policy_cover.covers_of(db, policies=pool.policies,
+                                    on_for=lambda p: max(p.cover_start, today()))
     for view in shown:
         cover = covers[view.id]
         assert [(b.code, b.kind, b.sum_insured, b.base_sum_insured, b.uplift)

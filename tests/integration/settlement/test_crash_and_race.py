@@ -28,9 +28,10 @@ KILLED_CLOSE = textwrap.dedent("""
     from mutua.auth.security import SYSTEM
     from mutua.db import make_engine, unit_of_work
     from mutua.policies import service as policies_service
+    from mutua.policies import cover as policy_cover
     from mutua.settlement import service
 
-    written = policies_service.record_uplifts
+    written = policy_cover.record_uplifts
 
     def record_then_stall(*args, **kwargs):
         n = written(*args, **kwargs)
@@ -38,7 +39,7 @@ KILLED_CLOSE = textwrap.dedent("""
         time.sleep(120)
         return n
 
-    policies_service.record_uplifts = record_then_stall
+    policy_cover.record_uplifts = record_then_stall
     with unit_of_work(make_engine(sys.argv[1])) as db:
         service.close_quarter(db, project_code=sys.argv[2], quarter="2025Q1", actor=SYSTEM,
                               today=date(2025, 4, 15))

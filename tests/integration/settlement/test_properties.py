@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from mutua.auth.security import SYSTEM
 from mutua.claims import payments
 from mutua.ledger import service as ledger_service
-from mutua.policies import service as policies_service
+from mutua.policies import cancellation
 from mutua.policies.models import SumInsuredUplift
 from mutua.settlement import service
 from mutua.settlement.models import AidPayment, Close
@@ -54,7 +54,7 @@ def test_books_balance_after_any_sequence_of_closes(db, members, events, aid_sha
             on = start + timedelta(days=day)
             policy = pool.policies[who % members]
             if kind == "cancel" and policy.id not in cancelled:
-                policies_service.cancel(db, policy_id=policy.id, actor=SYSTEM, on=on)
+                cancellation.cancel(db, policy_id=policy.id, actor=SYSTEM, on=on)
                 cancelled.add(policy.id)
             elif kind == "claim" and policy.id not in cancelled \
                     and (policy.id, on) not in reported:  # one report per event

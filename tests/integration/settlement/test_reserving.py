@@ -14,8 +14,8 @@ from mutua.claims import payments
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
 from mutua.money import round_fen
+from mutua.policies import cancellation
 from mutua.policies import domain as policies_domain
-from mutua.policies import service as policies_service
 from mutua.policies.models import Policy, SumInsuredUplift
 from mutua.settlement import service
 from mutua.settlement.models import AidPayment, Close, CloseReserving
@@ -140,7 +140,7 @@ def test_a_cancelled_uplifted_policy_returns_its_unearned_uplift_to_the_pool(db,
     end_before = p.cover_end
     uplifts = db.scalars(select(SumInsuredUplift).where(SumInsuredUplift.policy_id == p.id)).all()
     money = {u.id: u.money for u in uplifts}
-    policies_service.cancel(db, policy_id=p.id, actor=SYSTEM, on=date(2025, 5, 15))
+    cancellation.cancel(db, policy_id=p.id, actor=SYSTEM, on=date(2025, 5, 15))
     db.commit()
     db.refresh(p)
     want = sum(D(policies_domain.returned_uplift(int(money[u.id] * 100), u.effective_from,

@@ -17,7 +17,8 @@ from sqlalchemy import select
 
 from mutua.auth.security import SYSTEM
 from mutua.claims import payments
-from mutua.policies import service as policies_service
+from mutua.policies import cancellation
+from mutua.policies import cover as policy_cover
 from mutua.policies.models import SumInsuredUplift
 from mutua.settlement import service
 from mutua.settlement.models import Close
@@ -43,8 +44,8 @@ def pool(db):
         m = f.member(db, occupation="F0601" if name == "rider" else "A0103",
                      login=name == "year_left")
         out[name] = f.policy(db, member=m, product_code=product.code, on=on)
-    policies_service.cancel(db, policy_id=out["cancelled"].id, actor=SYSTEM,
-                            on=date(2025, 3, 15))
+    cancellation.cancel(db, policy_id=out["cancelled"].id, actor=SYSTEM,
+                        on=date(2025, 3, 15))
     medical_claim(db, out["year_left"].id, on=date(2025, 2, 10), invoice="150")
     payments.pay(db, project_code=CODE, actor=SYSTEM, on=date(2025, 2, 20))
     db.commit()
@@ -61,7 +62,7 @@ def rises(db, pool) -> dict[str, dict[str, tuple[Decimal, Decimal]]]:
     """Per policy name and benefit: (sum insured before the uplift, sum insured added)."""
     out = {}
     for name, p in pool.items():
-        before = policies_service.cover_on(db, policy_id=p.id, on=date(2025, 3, 31))
+        before = policy_cover.cover_on(db, policy_id=p.id, on=date(2025, 3, 31))
         rows = db.execute(select(SumInsuredUplift.benefit_id, SumInsuredUplift.sum_insured_added)
                           .where(SumInsuredUplift.policy_id == p.id)).all()
         added = dict(rows)
@@ -157,7 +158,7 @@ def test_policies_are_raised_from_the_sum_insured_earlier_uplifts_left(db, pool)
     close(db)
     first = rises(db, pool)["year_left"]["death"]
     s2 = close(db, "2025Q2", date(2025, 7, 15))
-    cover = policies_service.cover_on(db, policy_id=pool["year_left"].id, on=date(2025, 6, 30))
+    cover = policy_cover.cover_on(db, policy_id=pool["year_left"].id, on=date(2025, 6, 30))
     death = next(b for b in cover.benefits if b.code == "death")
     assert death.sum_insured == first[0] + first[1]
     added = db.execute(select(SumInsuredUplift.sum_insured_added).where(

@@ -8,7 +8,7 @@ from decimal import Decimal
 import numpy as np
 
 from mutua.dates import today as shanghai_today
-from mutua.policies import service as policies_service
+from mutua.policies import cover as policy_cover
 from tests import factories as f
 from tests.integration.web.conftest import post_form, sign_in
 
@@ -62,7 +62,7 @@ def test_uplift_history_is_listed(client, db):
     m = _member_signed_in(client, db)
     p = f.policy(db, member=m)
     death = next(b for b in product.benefits if b.code == "death")
-    policies_service.record_uplifts(
+    policy_cover.record_uplifts(
         db, project_id=p.project_id, quarter="2026Q1", effective_from=shanghai_today() - timedelta(1),
         policy_ids=np.array([p.id]), benefit_ids=np.array([death.id]),
         money_fen=np.array([600]), sum_insured_fen=np.array([1_000_000]))

@@ -26,6 +26,7 @@ from mutua.claims.models import Claim, ClaimDocument
 from mutua.claims.schemas import ClaimIn, ItemIn
 from mutua.errors import Problem, ValidationFailed
 from mutua.money import parse_yuan
+from mutua.policies import cover as policy_cover
 from mutua.policies import service as policies_service
 from mutua.settings import Settings
 
@@ -75,7 +76,7 @@ def covers(db: Session, *, member_id: int, actor: Principal) -> list[dict]:
     policies, _total = policies_service.list_for_member(db, member_id=member_id, actor=actor)
     out = []
     for p in policies:
-        code = policies_service.cover_on(db, policy_id=p.id, on=p.cover_start).product_code
+        code = policy_cover.cover_on(db, policy_id=p.id, on=p.cover_start).product_code
         product = catalog_service.get_product(db, code=code)
         for b in product.benefits:
             out.append({"value": f"{p.id}|{b.code}", "policy": p, "product": product,

@@ -19,8 +19,9 @@ from mutua.dates import today
 from mutua.deps import DbSession, PathId, Router, allow
 from mutua.errors import Conflict, Forbidden
 from mutua.members import service as members_service
+from mutua.policies import cancellation, renewal_offers
+from mutua.policies import cover as policy_cover
 from mutua.policies import domain as policies_domain
-from mutua.policies import renewal_offers
 from mutua.policies import service as policies_service
 from mutua.settlement import service as settlement_service
 from mutua.web.i18n import format_money
@@ -77,8 +78,8 @@ def home(request: Request, db: DbSession, principal: Principal = Member):
     on = today()
     member = members_service.get(db, member_id=principal.member_id, actor=principal)
     policies, _total = policies_service.list_for_member(db, member_id=member.id, actor=principal)
-    covers = [policies_service.cover_on(db, policy_id=p.id, on=max(on, p.cover_start))
-              for p in policies]
+    covers = [policy_cover.cover_on(db, policy_id=p.id, on=max(on, p.cover_start))
+          for p in policies]
     products = _products(db, [c.product_code for c in covers])
     rows = [{"cover": c, "product": products[c.product_code], "state": policy_state(c, on),
              "benefits": _benefit_rows(products[c.product_code], c)} for c in covers]
@@ -119,11 +120,11 @@ def cancelled_flash(request: Request, policy) -> str | None:
 def policy_page(policy_id: PathId, request: Request, db: DbSession, principal: Principal = Member):
     policy = own_policy(db, policy_id, principal)
     on = today()
-    cover = policies_service.cover_on(db, policy_id=policy.id, on=max(on, policy.cover_start))
+    cover = policy_cover.cover_on(db, policy_id=policy.id, on=max(on, policy.cover_start))
     product = catalog_service.get_product(db, code=cover.product_code)
     names = {b.code: b for b in product.benefits}
     uplifts = [{"benefit": names[code], "uplift": u}
-               for code, u in policies_service.uplifts_of(db, policy_ids=[policy.id])[policy.id]]
+               for code, u in policy_cover.uplifts_of(db, policy_ids=[policy.id])[policy.id]]
     state = policy_state(cover, on)
     rises = settlement_service.policy_rises(db, policy=policy)
     for r in rises:
@@ -147,13 +148,13 @@ NOT_CANCELLABLE = N_("This policy is no longer in force, so it cannot be cancell
 
 def _cancel_page(request: Request, db, policy, *, status_code: int = 200, refused: bool = False):
     """The refund the member would get today, and the confirm form; or why they cannot."""
-    product = catalog_service.get_product(db, code=policies_service.cover_on(
+    product = catalog_service.get_product(db, code=policy_cover.cover_on(
         db, policy_id=policy.id, on=policy.cover_start).product_code)
     on = today()
     quote = None
     if not refused:
         try:
-            quote = policies_service.refund_quote(policy, on=on, product=product)
+            quote = cancellation.refund_quote(policy, on=on, product=product)
         except Conflict:
             refused, status_code = True, 409
     last_cooling_day = policy.enrolled_on + timedelta(days=policies_domain.COOLING_OFF_DAYS - 1)
@@ -180,7 +181,7 @@ def cancel_policy(
 ):
     policy = own_policy(db, policy_id, principal)
     try:
-        policies_service.cancel(db, policy_id=policy.id, actor=principal, reason=reason.strip())
+        cancellation.cancel(db, policy_id=policy.id, actor=principal, reason=reason.strip())
     except Conflict:
         db.rollback()
         return _cancel_page(request, db, own_policy(db, policy_id, principal), status_code=409,

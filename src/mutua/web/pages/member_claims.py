@@ -15,6 +15,7 @@ from mutua.dates import today
 from mutua.deps import MAX_OFFSET, DbSession, PathId, Router, allow
 from mutua.errors import Conflict, ValidationFailed
 from mutua.members import dependants
+from mutua.policies import cover as policy_cover
 from mutua.policies import service as policies_service
 from mutua.web import labels
 from mutua.web.pages import claim_form
@@ -92,7 +93,7 @@ def _claim_page(request, db, principal, claim_id, *, problems=None, status_code=
     own_claim(db, claim, principal)
     claim = claims_service.get(db, claim_id=claim_id, actor=principal)
     out = claims_service.to_out(db, claim)
-    cover = policies_service.cover_on(db, policy_id=claim.policy_id, on=claim.event_date)
+    cover = policy_cover.cover_on(db, policy_id=claim.policy_id, on=claim.event_date)
     product = catalog_service.get_product(db, code=cover.product_code)
     return render(request, "member/claim.html", status_code=status_code, claim=out,
                   benefit_names={b.code: b for b in product.benefits},

@@ -19,6 +19,7 @@ from mutua.claims import service as claims_service
 from mutua.dates import Quarter
 from mutua.deps import MAX_OFFSET, DbSession, PathText, Router, allow
 from mutua.errors import NotFound
+from mutua.policies import cover as policy_cover
 from mutua.policies import service as policies_service
 from mutua.settlement import service as settlement_service
 from mutua.web import labels, pdf
@@ -38,7 +39,7 @@ def my_projects(db, principal: Principal) -> list:
     """The projects the member has held a policy in, oldest code first."""
     policies, _total = policies_service.list_for_member(db, member_id=principal.member_id,
                                                         actor=principal, limit=500)
-    codes = sorted(policies_service.codes_of(db, policies=policies)[0].values()) if policies else []
+    codes = sorted(policy_cover.codes_of(db, policies=policies)[0].values()) if policies else []
     return [catalog_service.get_project(db, code=c) for c in codes]
 
 

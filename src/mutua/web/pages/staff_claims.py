@@ -33,7 +33,7 @@ from mutua.jobs import starts
 from mutua.jobs.service import JobAlreadyOpen
 from mutua.members import service as members_service
 from mutua.money import non_negative_money, parse_yuan, plain_yuan
-from mutua.policies import service as policies_service
+from mutua.policies import cover as policy_cover
 from mutua.web import labels
 from mutua.web.i18n import gettext as _
 from mutua.web.pages import claim_form
@@ -218,7 +218,7 @@ def claim_context(db, principal: Principal, claim_id: int) -> dict:
     out = claims_service.to_out(db, claim)
     member = members_service.to_out(
         members_service.get(db, member_id=claim.member_id, actor=principal), viewer=principal)
-    cover = policies_service.cover_on(db, policy_id=claim.policy_id, on=claim.event_date)
+    cover = policy_cover.cover_on(db, policy_id=claim.policy_id, on=claim.event_date)
     product = catalog_service.get_product(db, code=cover.product_code)
     benefits = {b.code: b for b in product.benefits}
     return {"claim": out, "member": member, "cover": cover, "product": product,
