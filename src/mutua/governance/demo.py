@@ -148,7 +148,7 @@ def demo_ballot_secret(*, proposal_id: int, member_id: int) -> bytes:
 
 def _vote_with_receipt(db: Session, proposal: Proposal, g: np.random.Generator,
                        choice: tuple[str, ...]) -> int | None:
-    """One elector, drawn at random, votes ``choice`` as ``service.cast_ballot`` stores a
+    """One elector, drawn at random, votes ``choice`` as ``ballots.cast_ballot`` stores a
     ballot (the owner tag on the elector, the receipt beside the choice), with the secret
     of ``demo_ballot_secret``."""
     electors = db.scalars(select(Elector.member_id).where(Elector.proposal_id == proposal.id)

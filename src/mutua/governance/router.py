@@ -13,7 +13,7 @@ from fastapi import Depends, Query
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.deps import DbSession, Page, Paging, PathId, QueryId, Router, allow
-from mutua.governance import experience, meetings, ratings, service
+from mutua.governance import ballots, experience, meetings, ratings, service
 from mutua.governance.schemas import (
     AttendanceIn,
     BallotChangeIn,
@@ -101,16 +101,16 @@ def close_proposal(proposal_id: PathId, db: DbSession, actor: Secretary) -> Prop
 def cast_ballot(proposal_id: PathId, body: BallotIn, db: DbSession, actor: Member
                 ) -> BallotReceipt:
     """Vote once. The secret in the answer is shown only now: keep it."""
-    return BallotReceipt(**service.cast_ballot(db, proposal_id=proposal_id, choice=body.choice,
-                                               actor=actor))
+    return BallotReceipt(**ballots.cast_ballot(db, proposal_id=proposal_id, choice=body.choice,
+                                                          actor=actor))
 
 
 @router.post("/proposals/{proposal_id}/ballots/change", response_model=BallotReceipt)
 def change_ballot(proposal_id: PathId, body: BallotChangeIn, db: DbSession, actor: Member
                   ) -> BallotReceipt:
     """Replace one's ballot before the window closes, proving it with its secret."""
-    return BallotReceipt(**service.change_ballot(db, proposal_id=proposal_id, actor=actor,
-                                                 **body.model_dump()))
+    return BallotReceipt(**ballots.change_ballot(db, proposal_id=proposal_id, actor=actor,
+                                                            **body.model_dump()))
 
 
 @router.get("/proposals/{proposal_id}/result", response_model=ResultOut)
@@ -124,9 +124,9 @@ def receipts(proposal_id: PathId, db: DbSession, actor: AnyCaller, paging: Pagin
              receipt: Annotated[str | None, Query(max_length=64)] = None
              ) -> Page[ReceiptOut]:
     """The published list of (receipt, choice): find yours, or recount them all."""
-    items, total = service.receipt_list(db, proposal_id=proposal_id, actor=actor,
-                                        limit=paging.limit, offset=paging.offset,
-                                        receipt=receipt)
+    items, total = ballots.receipt_list(db, proposal_id=proposal_id, actor=actor,
+                                                   limit=paging.limit, offset=paging.offset,
+                                                   receipt=receipt)
     return Page(items=[ReceiptOut(**i) for i in items], total=total, limit=paging.limit,
                 offset=paging.offset)
 
@@ -134,8 +134,8 @@ def receipts(proposal_id: PathId, db: DbSession, actor: AnyCaller, paging: Pagin
 @router.post("/proposals/{proposal_id}/verify", response_model=VerifyOut)
 def verify(proposal_id: PathId, body: VerifyIn, db: DbSession, actor: AnyCaller) -> VerifyOut:
     """Was my ballot counted? Recomputes the receipt from the secret you kept."""
-    return VerifyOut(**service.verify_ballot(db, proposal_id=proposal_id, secret=body.secret,
-                                             choice=body.choice, actor=actor))
+    return VerifyOut(**ballots.verify_ballot(db, proposal_id=proposal_id, secret=body.secret,
+                                                        choice=body.choice, actor=actor))
 
 
 @router.get("/members/{member_id}/participation", response_model=Page[ParticipationOut])

@@ -144,7 +144,7 @@ def count_choices(rule: VoteRule) -> int:
 
 def every_choice(rule: VoteRule) -> Iterable[tuple[str, ...]]:
     """Every valid ballot in its canonical form, abstaining last: what a voter who kept
-    only their secret may have chosen (see governance.service.change_ballot).
+    only their secret may have chosen (see governance.ballots.change_ballot).
 
     >>> list(every_choice(VoteRule.election(candidates=["c1", "c2", "c3"], seats=2,
     ...                                     quorum=Fraction(0))))

@@ -74,8 +74,9 @@ def test_demo_claims_are_consistent_and_the_books_balance(db):
 
 
 def test_demo_claims_are_reported_days_to_months_after_the_event(db):
-    """Report delays by kind (demo.REPORT_DELAY_DAYS), so the triangles develop: claims
-    come in quarters after their event, and none is reported after the build day."""
+    """Report delays by kind (claims.demo_experience.REPORT_DELAY_DAYS), so the triangles
+    develop: claims come in quarters after their event, and none is reported after the build
+    day."""
     from mutua.dates import Quarter
 
     start = TODAY - timedelta(days=360)

@@ -203,6 +203,7 @@ def test_two_ballots_from_one_member_race_and_one_counts(world):
     from mutua.catalog.models import Project
     from mutua.db import make_engine, unit_of_work
     from mutua.errors import DomainError
+    from mutua.governance import ballots as governance_ballots
     from mutua.governance import service as governance
     from mutua.governance.models import Ballot, Elector
 
@@ -227,8 +228,8 @@ def test_two_ballots_from_one_member_race_and_one_counts(world):
         barrier.wait()
         try:
             with unit_of_work(engine) as db:
-                governance.cast_ballot(db, proposal_id=proposal_id, choice=[choice], actor=voter,
-                                       now=now + timedelta(minutes=1))
+                governance_ballots.cast_ballot(db, proposal_id=proposal_id, choice=[choice], actor=voter,
+                                               now=now + timedelta(minutes=1))
             outcomes.append("counted")
         except DomainError as exc:
             outcomes.append(type(exc).__name__)

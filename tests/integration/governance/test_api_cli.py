@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from mutua.auth.roles import Role
 from mutua.dates import today as shanghai_today
 from mutua.dates import utcnow
+from mutua.governance import ballots as governance_ballots
 from mutua.governance import service
 from tests import factories
 from tests.integration.governance.helpers import SECRETARY, as_member
@@ -90,7 +91,7 @@ def test_close_publish_and_cli(client, db, engine, monkeypatch):
     service.open_proposal(db, proposal_id=p.id, actor=SECRETARY, now=now - timedelta(days=2))
     during = now - timedelta(days=1, hours=12)
     for m, c in zip(people, ["yes", "yes", "abstain"], strict=True):
-        service.cast_ballot(db, proposal_id=p.id, choice=[c], actor=as_member(m), now=during)
+        governance_ballots.cast_ballot(db, proposal_id=p.id, choice=[c], actor=as_member(m), now=during)
     db.commit()
     sec = factories.staff_headers(client, db, Role.SECRETARY)
     r = client.post(f"/api/v1/governance/proposals/{p.id}/close", headers=sec)

@@ -14,6 +14,7 @@ from mutua.catalog import service as catalog_service
 from mutua.catalog.models import CoefficientTable, SalePeriod
 from mutua.claims.models import Claim
 from mutua.errors import ValidationFailed
+from mutua.governance import ballots as governance_ballots
 from mutua.governance import experience, service
 from tests import factories
 from tests.integration.governance.helpers import (
@@ -32,8 +33,8 @@ from tests.integration.governance.helpers import (
 def _vote_through(db, p, people, choice="yes", now_open=OPEN_AT, during=DURING, after=AFTER):
     service.open_proposal(db, proposal_id=p.id, actor=SECRETARY, now=now_open)
     for m in people:
-        service.cast_ballot(db, proposal_id=p.id, choice=[choice], actor=as_member(m),
-                            now=during)
+        governance_ballots.cast_ballot(db, proposal_id=p.id, choice=[choice], actor=as_member(m),
+                                       now=during)
     return service.close_proposal(db, proposal_id=p.id, actor=SECRETARY, now=after)
 
 

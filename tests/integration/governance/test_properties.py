@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from mutua.db import session_factory
 from mutua.errors import DomainError
+from mutua.governance import ballots as governance_ballots
 from mutua.governance import ratings, service
 from mutua.governance.models import Ballot
 from mutua.health.models import Alert, AlertNote
@@ -41,8 +42,8 @@ def test_stored_tally_counts_each_accepted_ballot_once(db, attempts):
     accepted: Counter = Counter()
     for who, choice in attempts:
         try:
-            service.cast_ballot(db, proposal_id=p.id, choice=choice,
-                                actor=as_member(people[who]), now=DURING)
+            governance_ballots.cast_ballot(db, proposal_id=p.id, choice=choice,
+                                           actor=as_member(people[who]), now=DURING)
         except DomainError:
             continue
         accepted[choice[0]] += 1
@@ -77,7 +78,7 @@ def test_two_racing_ballots_of_one_member_store_one(engine):
         with make() as s:
             barrier.wait()
             try:
-                service.cast_ballot(s, proposal_id=pid, choice=[choice], actor=me, now=DURING)
+                governance_ballots.cast_ballot(s, proposal_id=pid, choice=[choice], actor=me, now=DURING)
                 s.commit()
                 outcomes.append("ok")
             except DomainError:

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import inspect, select
 
 from mutua.errors import Conflict, Forbidden, ValidationFailed
+from mutua.governance import ballots as governance_ballots
 from mutua.governance import receipts, service
 from mutua.governance.models import Ballot, Elector
 from tests import factories
@@ -34,19 +35,19 @@ def test_electorate_is_frozen_at_opening_and_the_tally_published(db):
     late = factories.member(db)
     factories.policy(db, member=late, product_code="GOV-1", on=TODAY)  # joins after opening
     votes = ["yes", "yes", "no"]
-    got = [service.cast_ballot(db, proposal_id=p.id, choice=[v], actor=as_member(m), now=DURING)
+    got = [governance_ballots.cast_ballot(db, proposal_id=p.id, choice=[v], actor=as_member(m), now=DURING)
            for m, v in zip(people, votes, strict=False)]
     with pytest.raises(Forbidden, match="not eligible"):
-        service.cast_ballot(db, proposal_id=p.id, choice=["yes"], actor=as_member(late),
-                            now=DURING)
+        governance_ballots.cast_ballot(db, proposal_id=p.id, choice=["yes"], actor=as_member(late),
+                                       now=DURING)
     service.close_proposal(db, proposal_id=p.id, actor=SECRETARY, now=AFTER)
     r = service.published_result(db, proposal_id=p.id, actor=as_member(people[0]))
     assert r["eligible"] == 4 and r["turnout"] == 3 and r["quorum_met"] and r["passed"]
     assert r["options"][:2] == [{"option": "yes", "votes": 2}, {"option": "no", "votes": 1}]
-    listed, total = service.receipt_list(db, proposal_id=p.id, actor=as_member(people[3]))
+    listed, total = governance_ballots.receipt_list(db, proposal_id=p.id, actor=as_member(people[3]))
     assert total == 3 and {x["receipt"] for x in listed} == {g["receipt"] for g in got}
-    check = service.verify_ballot(db, proposal_id=p.id, secret=got[0]["secret"],
-                                  choice=["yes"], actor=as_member(people[0]))
+    check = governance_ballots.verify_ballot(db, proposal_id=p.id, secret=got[0]["secret"],
+                                             choice=["yes"], actor=as_member(people[0]))
     assert check["counted"] is True
 
 
@@ -54,8 +55,8 @@ def test_ballots_are_stored_without_the_voter(db):
     cols = {c["name"] for c in inspect(db.get_bind()).get_columns("governance_ballots")}
     assert cols == {"proposal_id", "receipt", "choice", "project_id"}
     p, people = _opened(db)
-    service.cast_ballot(db, proposal_id=p.id, choice=["no"], actor=as_member(people[0]),
-                        now=DURING)
+    governance_ballots.cast_ballot(db, proposal_id=p.id, choice=["no"], actor=as_member(people[0]),
+                                   now=DURING)
     assert db.scalar(select(Elector.has_voted).where(Elector.member_id == people[0].id))
     ballot = db.scalar(select(Ballot))
     assert ballot.choice == "no" and len(ballot.receipt) == 64
@@ -63,30 +64,30 @@ def test_ballots_are_stored_without_the_voter(db):
 
 def test_second_ballot_is_refused(db):
     p, people = _opened(db)
-    service.cast_ballot(db, proposal_id=p.id, choice=["yes"], actor=as_member(people[0]),
-                        now=DURING)
+    governance_ballots.cast_ballot(db, proposal_id=p.id, choice=["yes"], actor=as_member(people[0]),
+                                   now=DURING)
     with pytest.raises(Conflict, match="already voted"):
-        service.cast_ballot(db, proposal_id=p.id, choice=["no"], actor=as_member(people[0]),
-                            now=DURING)
+        governance_ballots.cast_ballot(db, proposal_id=p.id, choice=["no"], actor=as_member(people[0]),
+                                       now=DURING)
     assert len(db.scalars(select(Ballot)).all()) == 1
 
 
 def test_ballot_after_the_window_or_after_close_is_refused(db):
     p, people = _opened(db)
     with pytest.raises(Conflict, match="closed"):
-        service.cast_ballot(db, proposal_id=p.id, choice=["yes"], actor=as_member(people[0]),
-                            now=AFTER)
+        governance_ballots.cast_ballot(db, proposal_id=p.id, choice=["yes"], actor=as_member(people[0]),
+                                       now=AFTER)
     service.close_proposal(db, proposal_id=p.id, actor=SECRETARY, now=AFTER)
     with pytest.raises(Conflict, match="closed"):
-        service.cast_ballot(db, proposal_id=p.id, choice=["yes"], actor=as_member(people[1]),
-                            now=DURING)
+        governance_ballots.cast_ballot(db, proposal_id=p.id, choice=["yes"], actor=as_member(people[1]),
+                                       now=DURING)
 
 
 def test_unknown_option_is_refused_and_nothing_is_stored(db):
     p, people = _opened(db)
     with pytest.raises(ValidationFailed) as err:
-        service.cast_ballot(db, proposal_id=p.id, choice=["maybe"], actor=as_member(people[0]),
-                            now=DURING)
+        governance_ballots.cast_ballot(db, proposal_id=p.id, choice=["maybe"], actor=as_member(people[0]),
+                                       now=DURING)
     assert err.value.problems[0].field == "choice"
     assert not db.scalar(select(Elector.has_voted).where(Elector.member_id == people[0].id))
     assert db.scalars(select(Ballot)).all() == []
@@ -94,8 +95,8 @@ def test_unknown_option_is_refused_and_nothing_is_stored(db):
 
 def test_closing_early_is_refused_and_failed_quorum_does_not_pass(db):
     p, people = _opened(db, quorum="0.75")
-    service.cast_ballot(db, proposal_id=p.id, choice=["yes"], actor=as_member(people[0]),
-                        now=DURING)
+    governance_ballots.cast_ballot(db, proposal_id=p.id, choice=["yes"], actor=as_member(people[0]),
+                                   now=DURING)
     with pytest.raises(Conflict, match="runs until"):
         service.close_proposal(db, proposal_id=p.id, actor=SECRETARY, now=DURING)
     service.close_proposal(db, proposal_id=p.id, actor=SECRETARY, now=AFTER)
@@ -111,31 +112,31 @@ def test_results_are_not_shown_while_voting_is_open(db):
 def test_ballot_change_keeps_one_ballot_and_needs_the_secret(db):
     p, people = _opened(db, allow_change=True)
     me = as_member(people[0])
-    first = service.cast_ballot(db, proposal_id=p.id, choice=["no"], actor=me, now=DURING)
+    first = governance_ballots.cast_ballot(db, proposal_id=p.id, choice=["no"], actor=me, now=DURING)
     with pytest.raises(ValidationFailed, match="does not match"):
-        service.change_ballot(db, proposal_id=p.id, secret=receipts.new_secret().hex(),
-                              old_choice=["no"], new_choice=["yes"], actor=me, now=DURING)
-    second = service.change_ballot(db, proposal_id=p.id, secret=first["secret"],
-                                   old_choice=["no"], new_choice=["yes"], actor=me, now=DURING)
+        governance_ballots.change_ballot(db, proposal_id=p.id, secret=receipts.new_secret().hex(),
+                                         old_choice=["no"], new_choice=["yes"], actor=me, now=DURING)
+    second = governance_ballots.change_ballot(db, proposal_id=p.id, secret=first["secret"],
+                                              old_choice=["no"], new_choice=["yes"], actor=me, now=DURING)
     rows = db.execute(select(Ballot.receipt, Ballot.choice)).all()
     assert rows == [(second["receipt"], "yes")]
     with pytest.raises(Forbidden):  # a member who has not voted cannot replace anything
-        service.change_ballot(db, proposal_id=p.id, secret=second["secret"],
-                              old_choice=["yes"], new_choice=["no"],
-                              actor=as_member(people[1]), now=DURING)
+        governance_ballots.change_ballot(db, proposal_id=p.id, secret=second["secret"],
+                                         old_choice=["yes"], new_choice=["no"],
+                                         actor=as_member(people[1]), now=DURING)
 
 
 def test_the_secret_alone_finds_the_ballot_to_replace(db):
     p, people = _opened(db, allow_change=True)
     me = as_member(people[0])
-    first = service.cast_ballot(db, proposal_id=p.id, choice=["abstain"], actor=me, now=DURING)
-    other = service.cast_ballot(db, proposal_id=p.id, choice=["no"], actor=as_member(people[1]),
-                                now=DURING)
+    first = governance_ballots.cast_ballot(db, proposal_id=p.id, choice=["abstain"], actor=me, now=DURING)
+    other = governance_ballots.cast_ballot(db, proposal_id=p.id, choice=["no"], actor=as_member(people[1]),
+                                           now=DURING)
     with pytest.raises(ValidationFailed, match="does not match"):  # someone else's secret
-        service.change_ballot(db, proposal_id=p.id, secret=other["secret"], new_choice=["yes"],
-                              actor=me, now=DURING)
-    second = service.change_ballot(db, proposal_id=p.id, secret=first["secret"],
-                                   new_choice=["yes"], actor=me, now=DURING)
+        governance_ballots.change_ballot(db, proposal_id=p.id, secret=other["secret"], new_choice=["yes"],
+                                         actor=me, now=DURING)
+    second = governance_ballots.change_ballot(db, proposal_id=p.id, secret=first["secret"],
+                                              new_choice=["yes"], actor=me, now=DURING)
     assert sorted(db.execute(select(Ballot.receipt, Ballot.choice)).all()) == sorted(
         [(second["receipt"], "yes"), (other["receipt"], "no")])
 
@@ -143,10 +144,10 @@ def test_the_secret_alone_finds_the_ballot_to_replace(db):
 def test_change_is_refused_where_the_proposal_does_not_allow_it(db):
     p, people = _opened(db)
     me = as_member(people[0])
-    first = service.cast_ballot(db, proposal_id=p.id, choice=["no"], actor=me, now=DURING)
+    first = governance_ballots.cast_ballot(db, proposal_id=p.id, choice=["no"], actor=me, now=DURING)
     with pytest.raises(Conflict, match="cannot be changed"):
-        service.change_ballot(db, proposal_id=p.id, secret=first["secret"], old_choice=["no"],
-                              new_choice=["yes"], actor=me, now=DURING)
+        governance_ballots.change_ballot(db, proposal_id=p.id, secret=first["secret"], old_choice=["no"],
+                                         new_choice=["yes"], actor=me, now=DURING)
 
 
 def test_a_member_cannot_read_another_members_participation(db):
@@ -180,10 +181,10 @@ def test_election_choose_two_of_three_elects_representatives(db):
     codes = [o["code"] for o in p.options]
     choices = [[codes[0], codes[1]], [codes[0]], [codes[2], codes[0]], [codes[1]], ["abstain"]]
     for m, c in zip(people, choices, strict=True):
-        service.cast_ballot(db, proposal_id=p.id, choice=c, actor=as_member(m), now=DURING)
+        governance_ballots.cast_ballot(db, proposal_id=p.id, choice=c, actor=as_member(m), now=DURING)
     with pytest.raises(ValidationFailed):
-        service.cast_ballot(db, proposal_id=p.id, choice=codes[:3], actor=as_member(people[0]),
-                            now=DURING)
+        governance_ballots.cast_ballot(db, proposal_id=p.id, choice=codes[:3], actor=as_member(people[0]),
+                                       now=DURING)
     service.close_proposal(db, proposal_id=p.id, actor=SECRETARY, now=AFTER)
     assert p.passed and p.enactment_status == "enacted"
     assert p.enactment["elected"] == [cands[0], cands[1]]

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mutua.errors import ValidationFailed
-from mutua.governance import service
+from mutua.governance import ballots, service
 from mutua.governance.models import Proposal
 from mutua.governance.tally import ABSTAIN, VoteRule, count_choices, every_choice, normalise_choice
 
@@ -43,10 +43,10 @@ def test_a_large_election_asks_for_the_choice_on_the_receipt():
     abstaining): too many hashes to try on each change, so the voter names the old choice."""
     large = _election(30, 5)
     assert count_choices(service.rule_of(large)) == 174_437
-    assert service.needs_old_choice(large)
+    assert ballots.needs_old_choice(large)
     with pytest.raises(ValidationFailed) as refused:
-        service._old_choices(large, None)
+        ballots._old_choices(large, None)
     assert refused.value.problems[0].field == "old_choice"
-    assert service._old_choices(large, ["m7", "m3"]) == [("m3", "m7")]
+    assert ballots._old_choices(large, ["m7", "m3"]) == [("m3", "m7")]
     small = _election(8, 3)  # 8 + 28 + 56 + 1 = 93 ballots
-    assert not service.needs_old_choice(small) and len(service._old_choices(small, None)) == 93
+    assert not ballots.needs_old_choice(small) and len(ballots._old_choices(small, None)) == 93

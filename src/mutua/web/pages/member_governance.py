@@ -19,6 +19,7 @@ from mutua.claims import service as claims_service
 from mutua.dates import utcnow
 from mutua.deps import MAX_OFFSET, DbSession, PathId, Router, allow
 from mutua.errors import Conflict, Forbidden, ValidationFailed
+from mutua.governance import ballots as governance_ballots
 from mutua.governance import meetings as governance_meetings
 from mutua.governance import ratings as governance_ratings
 from mutua.governance import service as governance_service
@@ -131,7 +132,7 @@ def _proposal_context(db, principal: Principal, proposal_id: int) -> dict:
             "is_elector": proposal.id in voted, "has_voted": has_voted,
             "can_change": has_voted and proposal.allow_change and _voting_open(proposal),
             "change": {}, "change_problems": [],
-            "needs_old_choice": governance_service.needs_old_choice(proposal),
+            "needs_old_choice": governance_ballots.needs_old_choice(proposal),
             "result": result, "status_labels": PROPOSAL_STATUS, "kind_labels": KIND_LABELS}
 
 
@@ -151,7 +152,7 @@ def proposal_page(proposal_id: PathId, request: Request, db: DbSession,
 def vote(proposal_id: PathId, request: Request, db: DbSession,
          choice: Annotated[list[str], Form(max_length=50)] = (), principal: Principal = Member):
     try:
-        ballot = governance_service.cast_ballot(db, proposal_id=proposal_id,
+        ballot = governance_ballots.cast_ballot(db, proposal_id=proposal_id,
                                                 choice=list(choice), actor=principal)
     except (Conflict, Forbidden, ValidationFailed) as exc:
         db.rollback()
@@ -174,7 +175,7 @@ def change(proposal_id: PathId, request: Request, db: DbSession,
     """
     governance_service.visible_proposal(db, proposal_id=proposal_id, actor=principal)
     try:
-        ballot = governance_service.change_ballot(
+        ballot = governance_ballots.change_ballot(
             db, proposal_id=proposal_id, secret=secret.strip(), old_choice=list(old_choice),
             new_choice=list(new_choice), actor=principal)
     except (Conflict, Forbidden, ValidationFailed) as exc:
@@ -211,7 +212,7 @@ def check(proposal_id: PathId, request: Request, db: DbSession,
           secret: Annotated[str, Form(max_length=200)] = "",
           choice: Annotated[list[str], Form(max_length=50)] = (), principal: Principal = Member):
     try:
-        outcome = governance_service.verify_ballot(db, proposal_id=proposal_id,
+        outcome = governance_ballots.verify_ballot(db, proposal_id=proposal_id,
                                                    secret=secret.strip(), choice=list(choice),
                                                    actor=principal)
     except ValidationFailed:
@@ -226,7 +227,7 @@ def receipts(proposal_id: PathId, request: Request, db: DbSession, principal: Pr
     ctx = _proposal_context(db, principal, proposal_id)
     if ctx["proposal"].status != "closed":
         raise Conflict("the receipt list is published when voting closes")
-    rows, total = governance_service.receipt_list(db, proposal_id=proposal_id, actor=principal,
+    rows, total = governance_ballots.receipt_list(db, proposal_id=proposal_id, actor=principal,
                                                   limit=PAGE, offset=offset)
     return render(request, "member/receipts.html", rows=rows, total=total, offset=offset,
                   page=PAGE, more=offset + PAGE < total, **ctx)
