@@ -28,7 +28,7 @@ import numpy as np
 from pydantic import AfterValidator, Field
 
 from mutua.dates import Quarter
-from mutua.errors import ValidationFailed
+from mutua.errors import BrokenRule, ValidationFailed
 
 MAX_DEPTH = 32
 MAX_NODES = 200_000
@@ -49,7 +49,7 @@ def json_depth(raw: bytes | str) -> int:
 
 
 def too_deep(field: str) -> ValidationFailed:
-    return ValidationFailed(field, f"must not nest deeper than {MAX_DEPTH} levels")
+    return ValidationFailed(field, "must not nest deeper than %(limit)s levels", limit=MAX_DEPTH)
 
 
 def load_json(raw: bytes | str, *, field: str = "body") -> object:
@@ -59,7 +59,7 @@ def load_json(raw: bytes | str, *, field: str = "body") -> object:
     try:
         return json.loads(raw)
     except (ValueError, TypeError) as exc:
-        raise ValidationFailed(field, f"is not JSON: {exc}") from None
+        raise ValidationFailed(field, "is not JSON: %(detail)s", detail=exc) from None
 
 
 def load_yaml(text: str, *, field: str = "file") -> object:
@@ -72,12 +72,12 @@ def load_yaml(text: str, *, field: str = "file") -> object:
     except RecursionError:
         raise too_deep(field) from None
     except yaml.YAMLError as exc:
-        raise ValidationFailed(field, f"is not valid YAML: {exc}") from None
+        raise ValidationFailed(field, "is not valid YAML: %(detail)s", detail=exc) from None
     depth, nodes = _expanded_shape(data)
     if depth > MAX_DEPTH:
         raise too_deep(field)
     if nodes > MAX_NODES:
-        raise ValidationFailed(field, f"must hold at most {MAX_NODES} values, aliases expanded")
+        raise ValidationFailed(field, "must hold at most %(limit)s values, aliases expanded", limit=MAX_NODES)
     return data
 
 
@@ -119,7 +119,8 @@ MAX_ID = 2**63 - 1  # the database's 64-bit keys
 def supported_day(value: date | None) -> date | None:
     """A pydantic validator: the date, if the system holds it (None passes)."""
     if value is not None and not FIRST_DAY <= value <= LAST_DAY:
-        raise ValueError(f"must be a date from {FIRST_DAY} to {LAST_DAY}")
+        raise BrokenRule("must be a date from %(first)s to %(last)s", first=FIRST_DAY,
+                         last=LAST_DAY)
     return value
 
 
@@ -152,7 +153,8 @@ def _quarter(text: str):
     try:
         return Quarter.parse(text)
     except ValidationFailed as exc:
-        raise ValueError(exc.problems[0].rule) from None
+        problem = exc.problems[0]
+        raise BrokenRule(problem.code, **problem.params) from None
 
 
 def bounded_json(max_chars: int):
@@ -162,9 +164,9 @@ def bounded_json(max_chars: int):
     def check(value):
         written = json.dumps(value, default=str, ensure_ascii=False)
         if len(written) > max_chars:
-            raise ValueError(f"must be at most {max_chars} characters as JSON")
+            raise BrokenRule("must be at most %(limit)s characters as JSON", limit=max_chars)
         if json_depth(written) > MAX_DEPTH:
-            raise ValueError(f"must not nest deeper than {MAX_DEPTH} levels")
+            raise BrokenRule("must not nest deeper than %(limit)s levels", limit=MAX_DEPTH)
         return value
 
     return check

@@ -48,7 +48,8 @@ def parse_date(value: object, *, field: str = "date") -> date:
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        raise ValidationFailed(field, f"must be a real date as YYYY-MM-DD, got {value!r}") from None
+        raise ValidationFailed(field, "must be a real date as YYYY-MM-DD, got %(got)s",
+                                      got=f"{value!r}") from None
 
 
 @dataclass(frozen=True, order=True)
@@ -73,11 +74,11 @@ to 2100Q4, got '9999Q4'
             return text
         m = _QUARTER.fullmatch(unicodedata.normalize("NFKC", str(text)).strip())
         if not m:
-            raise ValidationFailed(field, f"must look like 2026Q3, got {shown(text)}")
+            raise ValidationFailed(field, "must look like 2026Q3, got %(got)s", got=shown(text))
         year = int(m.group(1))
         if not FIRST_YEAR <= year <= LAST_YEAR:
-            raise ValidationFailed(field, f"must be a quarter from {FIRST_YEAR}Q1 to "
-                                          f"{LAST_YEAR}Q4, got {shown(text)}")
+            raise ValidationFailed(field, "must be a quarter from %(first)s to %(last)s, got %(got)s",
+                                   first=f"{FIRST_YEAR}Q1", last=f"{LAST_YEAR}Q4", got=shown(text))
         return cls(year, int(m.group(2)))
 
     @classmethod

@@ -296,7 +296,8 @@ def _insert_many(db: Session, table: str, names: list[str], rows: Iterable[tuple
 def _copy_column(col: np.ndarray) -> list[str]:
     """A column as COPY text fields: NULL is \\N, text escaped, timestamps in UTC."""
     if np.issubdtype(col.dtype, np.datetime64):
-        out = np.char.add(np.datetime_as_string(col, unit="us").astype(str), "+00").tolist()
+        utc = "+00"  # named: a literal second argument of an add() reads as a rule to pybabel
+        out = np.char.add(np.datetime_as_string(col, unit="us").astype(str), utc).tolist()
         for i in np.flatnonzero(np.isnat(col)):
             out[i] = "\\N"
         return out

@@ -241,7 +241,7 @@ def allow(*roles: Role):
 
     async def check(principal: CurrentPrincipal) -> Principal:
         if principal.role not in allowed:
-            raise Forbidden(f"role {principal.role.value} may not call this")
+            raise Forbidden("role %(role)s may not call this", role=principal.role.value)
         return principal
 
     check.allowed_roles = allowed  # read by the access-matrix test

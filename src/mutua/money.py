@@ -18,7 +18,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
 import numpy as np
 
-from mutua.errors import ValidationFailed
+from mutua.errors import ValidationFailed, Worded
 
 FEN = Decimal("0.01")
 # No amount a mutual handles comes near this; beyond it a BIGINT of fen is at risk.
@@ -36,7 +36,7 @@ def to_money(value: object, *, field: str = "amount") -> Decimal:
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise ValidationFailed(field, f"must be a number, got {value!r}") from None
+        raise ValidationFailed(field, "must be a number, got %(got)s", got=f"{value!r}") from None
     if not amount.is_finite():
         raise ValidationFailed(field, "must be a finite number")
     if abs(amount) >= LIMIT:
@@ -44,7 +44,7 @@ def to_money(value: object, *, field: str = "amount") -> Decimal:
     return amount.quantize(FEN, rounding=ROUND_HALF_UP)
 
 
-AMOUNT_RULE = "must be an amount in yuan"
+AMOUNT_RULE = Worded("must be an amount in yuan")
 
 
 def plain_yuan(text: object) -> str:

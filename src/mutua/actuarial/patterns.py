@@ -39,6 +39,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from mutua.errors import Worded
+
 MIN_DEVELOPMENT_QUARTERS = 4
 # Below this many claims a pool's link ratios are one or two claims' luck, not a pattern.
 MIN_CLAIMS = 30
@@ -51,7 +53,7 @@ BF_BLENDED = "bf_blended"  # ... on the filed pattern blended with the pool's ow
 CHAIN_LADDER = "chainladder"  # the pool's own chain ladder, its history being enough
 
 
-def check_pattern(shares: Sequence[Decimal]) -> list[str]:
+def check_pattern(shares: Sequence[Decimal]) -> list[Worded]:
     """The rules a filed reporting pattern keeps; each broken rule's text.
 
     >>> check_pattern([Decimal("0.15"), Decimal("0.05"), Decimal("0")])
@@ -61,15 +63,15 @@ def check_pattern(shares: Sequence[Decimal]) -> list[str]:
     """
     out = []
     if not shares:
-        return ["needs at least one quarter"]
+        return [Worded("needs at least one quarter")]
     if len(shares) > MAX_PATTERN_QUARTERS:
-        out.append(f"must have at most {MAX_PATTERN_QUARTERS} quarters")
+        out.append(Worded("must have at most %(limit)s quarters", limit=MAX_PATTERN_QUARTERS))
     if any(not Decimal(0) <= s <= Decimal(1) for s in shares):
-        out.append("shares must be between 0 and 1")
+        out.append(Worded("shares must be between 0 and 1"))
     if any(b > a for a, b in zip(shares, shares[1:], strict=False)):
-        out.append("must not rise from one quarter to the next")
+        out.append(Worded("must not rise from one quarter to the next"))
     if shares[-1] != 0:
-        out.append("must end at 0 (every claim reported)")
+        out.append(Worded("must end at 0 (every claim reported)"))
     return out
 
 
@@ -178,17 +180,24 @@ def choose_basis(*, filed: Sequence[Decimal], link_ratios: Sequence[float],
     """
     filed = list(filed)
     if development_quarters < MIN_DEVELOPMENT_QUARTERS:
-        plural = "" if development_quarters == 1 else "s"
-        return Basis(BF_FILED, Decimal(0), filed,
-                     f"the pool has {development_quarters} development quarter{plural} "
-                     f"(needs {MIN_DEVELOPMENT_QUARTERS})")
+        reason = (Worded("the pool has 1 development quarter (needs %(needed)s)",
+                         needed=MIN_DEVELOPMENT_QUARTERS) if development_quarters == 1 else
+                  Worded("the pool has %(quarters)s development quarters (needs %(needed)s)",
+                         quarters=development_quarters, needed=MIN_DEVELOPMENT_QUARTERS))
+        return Basis(BF_FILED, Decimal(0), filed, reason)
     if claims < MIN_CLAIMS:
-        return Basis(BF_FILED, Decimal(0), filed,
-                     f"the pool has {claims} claims (needs {MIN_CLAIMS})")
+        return Basis(BF_FILED, Decimal(0), filed, Worded(
+            "the pool has %(claims)s claims (needs %(needed)s)", claims=claims,
+            needed=MIN_CLAIMS))
     z = credibility(claims)
     own = own_pattern(link_ratios)
-    reason = (f"{development_quarters} development quarters and {claims} claims: the pool's "
-              f"own pattern has credibility {z:.2f} (full at {FULL_CREDIBILITY_CLAIMS} claims)")
+    said = {"quarters": development_quarters, "claims": claims, "z": f"{z:.2f}",
+            "full": FULL_CREDIBILITY_CLAIMS}
     if project_method == CHAIN_LADDER:
-        return Basis(CHAIN_LADDER, z, own, reason + "; the project books its chain ladder")
-    return Basis(BF_BLENDED, z, blend(filed, own, z), reason)
+        return Basis(CHAIN_LADDER, z, own, Worded(
+            "%(quarters)s development quarters and %(claims)s claims: the pool's own pattern "
+            "has credibility %(z)s (full at %(full)s claims); the project books its chain "
+            "ladder", **said))
+    return Basis(BF_BLENDED, z, blend(filed, own, z), Worded(
+        "%(quarters)s development quarters and %(claims)s claims: the pool's own pattern has "
+        "credibility %(z)s (full at %(full)s claims)", **said))

@@ -126,10 +126,11 @@ def bornhuetter_ferguson(
         raise ValidationFailed("loss_ratio", "must be a number >= 0")
     missing = [o for o in tri.origins if o not in premiums]
     if missing:
-        raise ValidationFailed("premium", f"no premium for origin {missing[0]}")
+        raise ValidationFailed("premium", "no premium for origin %(origin)s", origin=missing[0])
     for o in tri.origins:
         if premiums[o] <= 0:
-            raise ValidationFailed("premium", f"premium of origin {o} must be greater than zero")
+            raise ValidationFailed("premium", "premium of origin %(origin)s must be greater "
+                                              "than zero", origin=o)
     f, _s2, _d = link_ratios(tri)
     cdf_from = np.append(np.cumprod(f[::-1])[::-1], 1.0)  # CDF from development k to ultimate
     out = []

@@ -64,13 +64,15 @@ def from_cells(cells: Iterable[tuple[object, object, object]], *,
     for origin, dev, value in cells:
         key = (str(origin).strip(), str(dev).strip())
         if key in seen:
-            raise ValidationFailed("triangle", f"cell {key[0]}/{key[1]} appears twice")
+            raise ValidationFailed("triangle", "cell %(cell)s appears twice", cell=f"{key[0]}/{key[1]}")
         try:
             v = float(value)  # actuarial projections are estimates, not booked money
         except (TypeError, ValueError):
-            raise ValidationFailed("triangle", f"value {value!r} is not a number") from None
+            raise ValidationFailed("triangle", "value %(value)s is not a number",
+                                   value=f"{value!r}") from None
         if not math.isfinite(v) or v < 0:
-            raise ValidationFailed("triangle", f"value {value!r} must be a finite number >= 0")
+            raise ValidationFailed("triangle", "value %(value)s must be a finite number >= 0",
+                                   value=f"{value!r}")
         seen[key] = v
     if not seen:
         raise ValidationFailed("triangle", "has no cells")
@@ -93,10 +95,11 @@ def check_shape(tri: Triangle, *, check_cumulative: bool = True) -> None:
     lengths = known.sum(axis=1)
     for i, origin in enumerate(tri.origins):
         if not known[i, : lengths[i]].all():
-            raise ValidationFailed("triangle", f"origin {origin} has a hole in its development")
+            raise ValidationFailed("triangle", "origin %(origin)s has a hole in its development",
+                                   origin=origin)
         if i and lengths[i] > lengths[i - 1]:
             raise ValidationFailed(
-                "triangle", f"origin {origin} is developed further than an older origin"
+                "triangle", "origin %(origin)s is developed further than an older origin", origin=origin
             )
         if not check_cumulative:
             continue
@@ -107,8 +110,9 @@ def check_shape(tri: Triangle, *, check_cumulative: bool = True) -> None:
             k = int(np.argmax(falls))
             raise ValidationFailed(
                 "triangle",
-                f"origin {origin} falls from {prev[k]:g} to {row[k + 1]:g} at development "
-                f"{tri.developments[k + 1]}: values must be cumulative, not incremental",
+                "origin %(origin)s falls from %(high)s to %(low)s at development %(dev)s: "
+                "values must be cumulative, not incremental",
+                origin=origin, high=f"{prev[k]:g}", low=f"{row[k + 1]:g}", dev=tri.developments[k + 1],
             )
 
 

@@ -78,7 +78,7 @@ class Principal:
                 raise Forbidden("this record belongs to another member")
             return
         if self.role is not Role.ADMIN and roles and self.role not in roles:
-            raise Forbidden(f"role {self.role} may not do this")
+            raise Forbidden("role %(role)s may not do this", role=self.role)
 
 
 SYSTEM = Principal(user_id=0, username="system", role=Role.ADMIN)

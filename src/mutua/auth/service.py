@@ -53,7 +53,7 @@ def staff_named(db: Session, username: str) -> Principal:
     be audited as: steps that need a person (a second approver) cannot be the system."""
     user = db.scalar(select(User).where(User.username == (username or "").strip()))
     if user is None or not user.active or user.member_id is not None:
-        raise ValidationFailed("by", f"{username!r} is not an active staff user")
+        raise ValidationFailed("by", "%(user)s is not an active staff user", user=f"{username!r}")
     return principal_of(user)
 
 
@@ -237,14 +237,14 @@ def set_active(db: Session, *, username: str, active: bool, actor: Principal = S
 def _user_named(db: Session, username: str) -> User:
     user = db.scalar(select(User).where(User.username == login_key(username)))
     if user is None:
-        raise NotFound(f"no account named {shown(username)}")
+        raise NotFound("no account named %(username)s", username=shown(username))
     return user
 
 
 def check_new_password(password: str) -> None:
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
-        raise ValidationFailed("password", f"must be {MIN_PASSWORD_LENGTH} to "
-                                           f"{MAX_PASSWORD_LENGTH} characters")
+        raise ValidationFailed("password", "must be %(least)s to %(most)s characters",
+                               least=MIN_PASSWORD_LENGTH, most=MAX_PASSWORD_LENGTH)
 
 
 def create_user(
@@ -261,13 +261,13 @@ def create_user(
     """A staff account, or (role=member, member_id set) a member's login."""
     username = login_key(username)
     if not username or len(username) > 64:
-        raise ValidationFailed("username", "must be 1 to 64 characters")
+        raise ValidationFailed("username", "must be 1 to %(limit)s characters", limit=64)
     if password_hash is None:
         check_new_password(password)
     if (role is Role.MEMBER) != (member_id is not None):
         raise ValidationFailed("member_id", "is required for member logins and only for them")
     if db.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"username {username!r} is taken")
+        raise Conflict("username %(username)s is taken", username=f"{username!r}")
     user = User(
         username=username,
         display_name=display_name or username,

@@ -54,7 +54,7 @@ def check_catalog(defn: CatalogDef) -> list[Problem]:
     seen = set()
     for i, p in enumerate(defn.products):
         if p.code in seen:
-            problems.append(Problem(f"products[{i}].code", f"{p.code} appears twice"))
+            problems.append(Problem(f"products[{i}].code", "%(code)s appears twice", code=p.code))
         seen.add(p.code)
         found = check_product(p, path=f"products[{i}]")
         if not found:  # the cost check needs a product that is otherwise sound
@@ -110,18 +110,19 @@ def check_expected_cost(p: ProductDef, *, default_loss_ratio: Decimal,
             cost = round_fen(cell_expected_cost(benefits, coefficient) * p.term_days / 365)
             if abs(cost - target) > target * COST_TOLERANCE:
                 return [Problem(f"{path}.benefits",
-                                f"expected claims {cost} over the term for ages {band.ages[0]}-"
-                                f"{band.ages[1]}, class {cls} are not within "
-                                f"{COST_TOLERANCE:.0%} of premium x expected loss ratio "
-                                f"{target}; check the pure risk rates")]
+                                "expected claims %(cost)s over the term for ages %(ages)s, "
+                                "class %(cls)s are not within %(tolerance)s of premium x "
+                                "expected loss ratio %(target)s; check the pure risk rates",
+                                cost=cost, ages=f"{band.ages[0]}-{band.ages[1]}", cls=cls,
+                                tolerance=f"{COST_TOLERANCE:.0%}", target=target)]
     return []
 
 
 def check_product(p: ProductDef, *, path: str = "product") -> list[Problem]:
     out: list[Problem] = []
 
-    def bad(field: str, rule: str) -> None:
-        out.append(Problem(f"{path}.{field}", rule))
+    def bad(field: str, rule: str, /, **params) -> None:
+        out.append(Problem(f"{path}.{field}", rule, **params))
 
     if p.uniform_premium <= 0:
         bad("uniform_premium", "must be above zero")
@@ -130,7 +131,7 @@ def check_product(p: ProductDef, *, path: str = "product") -> list[Problem]:
     if not 0 <= p.min_age <= p.max_age <= 120:
         bad("min_age", "ages must satisfy 0 <= min_age <= max_age <= 120")
     if p.term_days < 1 or p.term_days > 3660:
-        bad("term_days", "must be between 1 and 3660 days")
+        bad("term_days", "must be between %(low)s and %(high)s days", low=1, high=3660)
     if p.waiting_days < 0:
         bad("waiting_days", "must not be negative")
     if not p.allowed_classes or set(p.allowed_classes) - set(OCCUPATION_CLASSES):
@@ -138,11 +139,11 @@ def check_product(p: ProductDef, *, path: str = "product") -> list[Problem]:
     if p.line not in ("accident", "ckd", "health"):
         bad("line", "must be accident, ckd or health")
     if not 0 <= p.min_uplift_days <= 3660:
-        bad("min_uplift_days", "must be between 0 and 3660 days")
+        bad("min_uplift_days", "must be between %(low)s and %(high)s days", low=0, high=3660)
     if not 0 <= p.grace_days <= 90:
-        bad("grace_days", "must be between 0 and 90 days")
+        bad("grace_days", "must be between %(low)s and %(high)s days", low=0, high=90)
     if not 1 <= p.renewal_offer_days <= 365:
-        bad("renewal_offer_days", "must be between 1 and 365 days")
+        bad("renewal_offer_days", "must be between %(low)s and %(high)s days", low=1, high=365)
     if not Decimal(0) <= p.cancellation_fee <= p.uniform_premium:
         bad("cancellation_fee", "must be at least 0 and at most the premium")
     if not Decimal(0) <= p.cancellation_fee_rate <= Decimal(1):
@@ -167,9 +168,10 @@ def check_benefits(p: ProductDef, path: str) -> list[Problem]:
     for j, b in enumerate(p.benefits):
         here = f"{path}.benefits[{j}]"
         if codes.count(b.code) > 1:
-            out.append(Problem(f"{here}.code", f"{b.code} appears twice"))
+            out.append(Problem(f"{here}.code", "%(code)s appears twice", code=b.code))
         if b.kind not in BENEFIT_KINDS:
-            out.append(Problem(f"{here}.kind", f"must be one of {', '.join(BENEFIT_KINDS)}"))
+            out.append(Problem(f"{here}.kind", "must be one of %(choices)s",
+                                choices=", ".join(BENEFIT_KINDS)))
         for name in ("base_sum_insured", "deductible", "daily_amount"):
             value = getattr(b, name)
             if value is not None and value < 0:
@@ -189,7 +191,7 @@ def check_benefits(p: ProductDef, path: str) -> list[Problem]:
             out.append(Problem(f"{here}.daily_amount", "daily benefits need daily_amount and max_days"))
         if b.shares_sum_insured_with and b.shares_sum_insured_with not in codes:
             out.append(Problem(f"{here}.shares_sum_insured_with",
-                               f"names no benefit of this product: {b.shares_sum_insured_with}"))
+                               "names no benefit of this product: %(code)s", code=b.shares_sum_insured_with))
         if b.waiting_days is not None and b.waiting_days < 0:
             out.append(Problem(f"{here}.waiting_days", "must not be negative"))
     return out
@@ -203,14 +205,16 @@ def check_coefficients(p: ProductDef, path: str) -> list[Problem]:
         out.append(Problem(f"{here}.classes", "lists a class twice"))
     missing = set(p.allowed_classes) - set(co.classes)
     if missing:
-        out.append(Problem(f"{here}.classes", f"missing class {sorted(missing)} that the product allows"))
+        out.append(Problem(f"{here}.classes", "missing class %(classes)s that the product "
+                                              "allows", classes=sorted(missing)))
     extra = set(co.classes) - set(p.allowed_classes)
     if extra:
-        out.append(Problem(f"{here}.classes", f"class {sorted(extra)} is not allowed by the product"))
+        out.append(Problem(f"{here}.classes", "class %(classes)s is not allowed by the product",
+                            classes=sorted(extra)))
     for k, band in enumerate(co.bands):
         if len(band.row) != len(co.classes):
             out.append(Problem(f"{here}.bands[{k}].row",
-                               f"needs {len(co.classes)} coefficients, one per class"))
+                               "needs %(count)s coefficients, one per class", count=len(co.classes)))
         if any(c <= 0 for c in band.row):
             out.append(Problem(f"{here}.bands[{k}].row", "coefficients must be above zero"))
         if band.ages[0] > band.ages[1]:
@@ -225,12 +229,14 @@ def check_bands_cover(bands: list[tuple[int, int]], lo: int, hi: int, here: str)
         return [Problem(f"{here}.bands", "at least one age band is needed")]
     out = []
     if bands[0][0] != lo or bands[-1][1] != hi:
-        out.append(Problem(f"{here}.bands", f"must cover ages {lo} to {hi} exactly"))
+        out.append(Problem(f"{here}.bands", "must cover ages %(low)s to %(high)s exactly", low=lo, high=hi))
     for (a0, a1), (b0, b1) in zip(bands, bands[1:], strict=False):
         if b0 <= a1:
-            out.append(Problem(f"{here}.bands", f"age bands {a0}-{a1} and {b0}-{b1} overlap"))
+            out.append(Problem(f"{here}.bands", "age bands %(first)s and %(second)s overlap",
+                                first=f"{a0}-{a1}", second=f"{b0}-{b1}"))
         elif b0 != a1 + 1:
-            out.append(Problem(f"{here}.bands", f"ages {a1 + 1} to {b0 - 1} have no band"))
+            out.append(Problem(f"{here}.bands", "ages %(low)s to %(high)s have no band",
+                                low=a1 + 1, high=b0 - 1))
     return out
 
 
@@ -241,7 +247,7 @@ def check_periods(p: ProductDef, path: str) -> list[Problem]:
         here = f"{path}.periods[{k}]"
         out += check_period_dates(per.sale_start, per.sale_end, per.cover_start, here)
         if codes.count(per.code) > 1:
-            out.append(Problem(f"{here}.code", f"{per.code} appears twice"))
+            out.append(Problem(f"{here}.code", "%(code)s appears twice", code=per.code))
     return out
 
 
@@ -265,11 +271,13 @@ def check_cells(cells: Iterable[Cell], *, min_age: int, max_age: int,
     for band in bands:
         have = [c.occupation_class for c in cells if (c.age_min, c.age_max) == band]
         if len(have) != len(set(have)):
-            out.append(Problem(path, f"ages {band[0]}-{band[1]} list a class twice"))
+            out.append(Problem(path, "ages %(ages)s list a class twice", ages=f"{band[0]}-{band[1]}"))
         if set(have) != want:
             missing = sorted(want - set(have))
-            out.append(Problem(path, f"ages {band[0]}-{band[1]} miss class {missing}"
-                               if missing else f"ages {band[0]}-{band[1]} have extra classes"))
+            ages = f"{band[0]}-{band[1]}"
+            out.append(Problem(path, "ages %(ages)s miss class %(classes)s", ages=ages,
+                               classes=missing) if missing else
+                       Problem(path, "ages %(ages)s have extra classes", ages=ages))
     if any(c.coefficient <= 0 for c in cells):
         out.append(Problem(path, "coefficients must be above zero"))
     return out

@@ -37,8 +37,8 @@ def check_definition(raw: object) -> CatalogDef:
     try:
         defn = CatalogDef.model_validate(raw)
     except ValidationError as exc:
-        raise ValidationFailed([Problem(field_path(e["loc"]), e["msg"]) for e in exc.errors()]) \
-            from None
+        raise ValidationFailed([Problem.from_pydantic(field_path(e["loc"]), e)
+                                for e in exc.errors()]) from None
     problems = domain.check_catalog(defn)
     if problems:
         raise ValidationFailed(problems)
@@ -58,7 +58,7 @@ def load_definition(db: Session, *, defn: CatalogDef, actor: Principal) -> list[
     taken = set(db.scalars(select(Product.code).where(
         Product.code.in_([p.code for p in defn.products]))))
     if taken:
-        raise Conflict(f"products already exist: {', '.join(sorted(taken))}")
+        raise Conflict("products already exist: %(codes)s", codes=", ".join(sorted(taken)))
     return [add_product(db, project=project, pdef=p, actor=actor) for p in defn.products]
 
 
@@ -98,7 +98,7 @@ def create_coefficient_table(db: Session, *, product_id: int, cells: list[domain
     """A new version of a product's table; every (age band, allowed class) cell must be given."""
     product = db.get(Product, product_id)
     if product is None:
-        raise NotFound(f"product {product_id} not found")
+        raise NotFound("product %(product_id)s not found", product_id=product_id)
     problems = domain.check_cells(cells, min_age=product.min_age, max_age=product.max_age,
                                   classes=product.allowed_classes)
     if problems:
@@ -128,7 +128,8 @@ def create_period(db: Session, *, product_code: str, period: PeriodDef, actor: P
         raise ValidationFailed(problems)
     if db.scalar(select(SalePeriod.id).where(SalePeriod.product_id == product.id,
                                              SalePeriod.code == period.code)):
-        raise Conflict(f"period {period.code} already exists for {product_code}")
+        raise Conflict("period %(code)s already exists for %(product_code)s",
+                       code=period.code, product_code=product_code)
     table_id = coefficient_table_id or db.scalar(
         select(CoefficientTable.id).where(CoefficientTable.product_id == product.id)
         .order_by(CoefficientTable.version.desc()).limit(1))
@@ -204,7 +205,7 @@ def set_period_table(db: Session, *, period_id: int, table_id: int, actor: Princ
     if period is None or table is None or table.product_id != period.product_id:
         raise NotFound("no such period, or the table belongs to another product")
     if (on or shanghai_today()) >= period.sale_start:
-        raise Conflict(f"period {period.code} is already on sale; its table cannot change")
+        raise Conflict("period %(code)s is already on sale; its table cannot change", code=period.code)
     period.coefficient_table_id = table_id
     audit.record(db, actor=actor, action="period.set_table", entity="sale_period",
                  entity_id=period.id, project_id=period.product.project_id,
@@ -234,7 +235,7 @@ def project_started_on(db: Session, *, project_id: int) -> date | None:
 def get_project(db: Session, *, code: str) -> Project:
     project = db.scalar(select(Project).where(Project.code == code))
     if project is None:
-        raise NotFound(f"unknown project {code!r}")
+        raise NotFound("unknown project %(code)s", code=f"{code!r}")
     return project
 
 
@@ -242,7 +243,7 @@ def get_product(db: Session, *, code: str) -> Product:
     product = db.scalar(select(Product).where(Product.code == code).options(
         selectinload(Product.benefits), selectinload(Product.periods)))
     if product is None:
-        raise NotFound(f"unknown product {code!r}")
+        raise NotFound("unknown product %(code)s", code=f"{code!r}")
     return product
 
 
@@ -263,7 +264,7 @@ def get_period(db: Session, *, product: Product, code: str) -> SalePeriod:
     for p in product.periods:
         if p.code == code:
             return p
-    raise NotFound(f"product {product.code} has no period {code!r}")
+    raise NotFound("product %(code)s has no period %(code2)s", code=product.code, code2=f"{code!r}")
 
 
 def open_for_sale(db: Session, *, on: date) -> list[tuple[Product, SalePeriod]]:

@@ -52,6 +52,7 @@ from enum import StrEnum
 
 from mutua.catalog.benefit_kinds import DAILY_KINDS
 from mutua.claims.facts import BenefitTerms, ClaimFacts, ItemFacts, PolicyTerms, PriorItem
+from mutua.errors import Worded
 from mutua.money import ZERO, round_fen
 
 
@@ -212,9 +213,10 @@ def check_claim(policy: PolicyTerms, claim: ClaimFacts) -> list[tuple[str, str]]
     """
     problems: list[tuple[str, str]] = []
     if claim.event_type not in EVENT_TYPES:
-        problems.append(("event_type", f"must be one of {', '.join(EVENT_TYPES)}"))
+        problems.append(("event_type", Worded("must be one of %(choices)s",
+                                              choices=", ".join(EVENT_TYPES))))
     if not claim.items:
-        problems.append(("items", "at least one claimed item is required"))
+        problems.append(("items", Worded("at least one claimed item is required")))
     for n, item in enumerate(claim.items):
         problems.extend((f"items[{n}].{f}", rule) for f, rule in _check_item(policy, item))
     return problems
@@ -223,37 +225,38 @@ def check_claim(policy: PolicyTerms, claim: ClaimFacts) -> list[tuple[str, str]]
 def _check_item(policy: PolicyTerms, item: ItemFacts) -> Iterable[tuple[str, str]]:
     benefit = policy.benefit(item.benefit_code)
     if benefit is None:
-        yield "benefit_code", f"{item.benefit_code!r} is not a benefit of this policy"
+        yield "benefit_code", Worded("%(code)s is not a benefit of this policy",
+                                     code=repr(item.benefit_code))
         return
     kind = benefit.kind
     if item.claimed_amount is not None and item.claimed_amount < 0:
-        yield "claimed_amount", "must not be negative"
+        yield "claimed_amount", Worded("must not be negative")
     if kind in DISABILITY_KINDS and (item.disability_grade is None
                                      or not 1 <= item.disability_grade <= 10):
-        yield "disability_grade", "must be a grade from 1 to 10 (JR/T 0083-2013)"
+        yield "disability_grade", Worded("must be a grade from 1 to 10 (JR/T 0083-2013)")
     if kind in MEDICAL_KINDS:
         yield from _check_invoice(item)
     if kind in DAILY_KINDS and (item.hospital_days is None or item.hospital_days < 1):
-        yield "hospital_days", "must be a whole number of days, at least 1"
+        yield "hospital_days", Worded("must be a whole number of days, at least 1")
     if kind == "sudden_death":
         if item.symptoms_began_at is None or item.died_at is None:
-            yield "died_at", "sudden death needs the time symptoms began and the time of death"
+            yield "died_at", Worded("sudden death needs the time symptoms began and the time of death")
         elif item.died_at < item.symptoms_began_at:
-            yield "died_at", "must not be before symptoms_began_at"
+            yield "died_at", Worded("must not be before symptoms_began_at")
 
 
 def _check_invoice(item: ItemFacts) -> Iterable[tuple[str, str]]:
     if item.invoice_amount is None:
-        yield "invoice_amount", "is required for medical expenses"
+        yield "invoice_amount", Worded("is required for medical expenses")
         return
     if item.invoice_amount < 0:
-        yield "invoice_amount", "must not be negative"
+        yield "invoice_amount", Worded("must not be negative")
     if item.social_insurance_paid < 0:
-        yield "social_insurance_paid", "must not be negative"
+        yield "social_insurance_paid", Worded("must not be negative")
     if item.other_insurance_paid < 0:
-        yield "other_insurance_paid", "must not be negative"
+        yield "other_insurance_paid", Worded("must not be negative")
     if item.invoice_amount < item.social_insurance_paid + item.other_insurance_paid:
-        yield "invoice_amount", "must not be below what social and other insurance paid"
+        yield "invoice_amount", Worded("must not be below what social and other insurance paid")
 
 
 def adjudicate(policy: PolicyTerms, claim: ClaimFacts,

@@ -122,7 +122,7 @@ def _open_request(db: Session, claim_id: int, actor: Principal):
         OverrideRequest.claim_id == claim.id, OverrideRequest.status == PENDING)
         .with_for_update())
     if row is None:
-        raise Conflict(f"no override of claim {claim.claim_number} awaits approval")
+        raise Conflict("no override of claim %(claim)s awaits approval", claim=claim.claim_number)
     return claim, row
 
 

@@ -36,16 +36,16 @@ def check_upload(*, filename: str, content_type: str, data: bytes, kind: str,
     """Problems with an upload, before anything is written."""
     problems = []
     if kind not in KINDS:
-        problems.append(Problem("kind", f"must be one of {', '.join(KINDS)}"))
+        problems.append(Problem("kind", "must be one of %(choices)s", choices=", ".join(KINDS)))
     if not data:
         problems.append(Problem("file", "is empty"))
     elif len(data) > max_bytes:
-        problems.append(Problem("file", f"is larger than the {max_bytes} bytes allowed"))
+        problems.append(Problem("file", "is larger than the %(limit)s bytes allowed", limit=max_bytes))
     signature = ALLOWED.get((content_type or "").split(";")[0].strip().lower())
     if signature is None:
         problems.append(Problem("file", "type must be PDF, JPEG or PNG"))
     elif data and not data.startswith(signature[0]):
-        problems.append(Problem("file", f"content is not a {content_type} file"))
+        problems.append(Problem("file", "content is not a %(type)s file", type=content_type))
     if not filename or len(filename) > 200 or "/" in filename or "\\" in filename:
         problems.append(Problem("filename", "must be a plain file name of at most 200 characters"))
     return problems
@@ -99,7 +99,7 @@ def read(db: Session, *, claim_id: int, document_id: int, actor: Principal,
     load_claim(db, claim_id, actor)
     doc = db.get(ClaimDocument, document_id)
     if doc is None or doc.claim_id != claim_id:
-        raise NotFound(f"document {document_id} not found")
+        raise NotFound("document %(document_id)s not found", document_id=document_id)
     # medical records and invoices are health data: every read is audited
     audit.record(db, actor=actor, action="claim.document_read", entity="claim",
                  entity_id=claim_id, project_id=doc.project_id,

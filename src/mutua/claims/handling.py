@@ -51,18 +51,18 @@ def request_documents(db: Session, *, claim_id: int, actor: Principal, kinds: li
     """Ask the member, in one go, for the documents still missing: the clock stops."""
     on = on or shanghai_today()
     note = (note or "").strip()
-    problems = [Problem(f"kinds[{n}]", f"must be one of {', '.join(KINDS)}")
+    problems = [Problem(f"kinds[{n}]", "must be one of %(choices)s", choices=", ".join(KINDS))
                 for n, k in enumerate(kinds) if k not in KINDS]
     if not kinds:
         problems.append(Problem("kinds", "name at least one document to ask for"))
     if len(note) > 2000:
-        problems.append(Problem("note", "must be at most 2000 characters"))
+        problems.append(Problem("note", "must be at most %(limit)s characters", limit=2000))
     if problems:
         raise ValidationFailed(problems)
     claim = load_claim(db, claim_id, actor, lock=True)
     if claim.status not in OPEN_STATES or claim.status == AWAITING_DOCUMENTS:
-        raise Conflict(f"claim {claim.claim_number} is {claim.status}: documents can be "
-                       "asked for only while it is open and not already waiting")
+        raise Conflict("claim %(claim)s is %(status)s: documents can be asked for only while "
+                       "it is open and not already waiting", claim=claim.claim_number, status=claim.status)
     asked = list(dict.fromkeys(kinds))
     claim.status, claim.documents_requested_on = AWAITING_DOCUMENTS, on
     claim.documents_request = ", ".join(asked) + (f": {note}" if note else "")
@@ -101,11 +101,11 @@ def assign(db: Session, *, claim_id: int, actor: Principal, handler: str) -> Cla
         chosen = next((p for p in auth_service.active_staff(db, roles=HANDLER_ROLES)
                        if p.username == handler), None)
         if chosen is None:
-            raise ValidationFailed("handler", f"{handler!r} is not an active claims handler")
+            raise ValidationFailed("handler", "%(user)s is not an active claims handler", user=f"{handler!r}")
     claim = load_claim(db, claim_id, actor, lock=True)
     if claim.status not in OPEN_STATES:
-        raise Conflict(f"claim {claim.claim_number} is {claim.status}: only open claims "
-                       "are assigned")
+        raise Conflict("claim %(claim)s is %(status)s: only open claims are assigned",
+                       claim=claim.claim_number, status=claim.status)
     claim.assigned_to = chosen.user_id if chosen else None
     claim.assigned_name = chosen.username if chosen else None
     audit.record(db, actor=actor, action="claim.assign", entity="claim", entity_id=claim.id,

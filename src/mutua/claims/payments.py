@@ -130,8 +130,8 @@ def pay(db: Session, *, project_code: str, actor: Principal, on: date | None = N
                       .where(ClaimPayment.batch_id == batch.id)).all()
     if sorted(cid for cid, _ in rows) != sorted(set(ids) - set(held_back)):
         # another batch paid some of them after this one looked (SQLite lets it in between)
-        raise Conflict(f"another payment batch for {project.code} ran at the same time; "
-                       "run again to pay what is left")
+        raise Conflict("another payment batch for %(project)s ran at the same time; run "
+                       "again to pay what is left", project=project.code)
     total = sum((amount for _, amount in rows), ZERO)
     ledger_service.spend_cash(db, project_id=project.id, amount=total, on=on)
     in_batch = select(ClaimPayment.claim_id).where(ClaimPayment.batch_id == batch.id)
@@ -206,8 +206,9 @@ def _hold(db: Session, payable: list, project_code: str) -> list[int]:
     except OperationalError as exc:
         if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
             raise
-        raise Conflict(f"another payment batch for {project_code} is running, or a handler "
-                       "is changing one of its claims; run again when it has finished") from None
+        raise Conflict("another payment batch for %(project)s is running, or a handler is "
+                       "changing one of its claims; run again when it has finished",
+                       project=project_code) from None
 
 
 def _open_batch(db: Session, project, on: date, actor: Principal) -> PaymentBatch:
@@ -222,8 +223,8 @@ def _open_batch(db: Session, project, on: date, actor: Principal) -> PaymentBatc
         db.flush()
     except IntegrityError:
         # another batch for the project committed first; this one stores nothing
-        raise Conflict(f"another payment batch for {code} ran at the same time; "
-                       "run again to pay what is left") from None
+        raise Conflict("another payment batch for %(project)s ran at the same time; run "
+                       "again to pay what is left", project=code) from None
     return batch
 
 
@@ -270,7 +271,8 @@ def _record_refusals(db: Session, actor: Principal, project_id: int,
 
 def _check_payable(db: Session, project_id: int, claim_ids: list[int], payable) -> None:
     ok = set(db.scalars(select(Claim.id).where(*payable, Claim.id.in_(claim_ids))))
-    problems = [Problem("claim_ids", f"claim {cid} is not approved and unpaid in this project")
+    problems = [Problem("claim_ids", "claim %(claim)s is not approved and unpaid in this "
+                                     "project", claim=cid)
                 for cid in claim_ids if cid not in ok]
     if problems:
         raise ValidationFailed(problems)

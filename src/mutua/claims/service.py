@@ -126,8 +126,8 @@ def list_claims(db: Session, *, actor: Principal, project_code: str | None = Non
                                   .where(OverrideRequest.status == PENDING)))
     elif status:
         if status not in STATES:
-            raise ValidationFailed("status", "must be open or one of "
-                                             f"{', '.join((OVERDUE, AWAITING_APPROVAL, *STATES))}")
+            raise ValidationFailed("status", "must be open or one of %(choices)s",
+                                   choices=", ".join((OVERDUE, AWAITING_APPROVAL, *STATES)))
         where.append(Claim.status == status)
     total = db.scalar(select(func.count()).select_from(Claim).where(*where))
     rows = db.scalars(select(Claim).where(*where).order_by(Claim.id.desc())

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from mutua.dates import SHANGHAI
+from mutua.errors import Worded
 
 DAYS_BEFORE_EVENT = 1
 DAYS_AFTER_EVENT = 180
@@ -60,15 +61,16 @@ def check_times(*, event_date: date, event_at: datetime | None, items: Sequence[
     """Every date and time problem of a report, as (field, rule) pairs."""
     problems: list[tuple[str, str]] = []
     if event_date > today:
-        problems.append(("event_date", "must not be in the future"))
+        problems.append(("event_date", Worded("must not be in the future")))
     elif not cover_start <= event_date <= cover_end:
         problems.append(("event_date",
-                         f"is outside the policy's cover {cover_start} to {cover_end}"))
+                         Worded("is outside the policy's cover %(start)s to %(end)s",
+                                start=cover_start, end=cover_end)))
     if event_at is not None:
         if event_at.astimezone(SHANGHAI).date() != event_date:
-            problems.append(("event_at", "must fall on event_date (Shanghai time)"))
+            problems.append(("event_at", Worded("must fall on event_date (Shanghai time)")))
         elif event_at > now:
-            problems.append(("event_at", "must not be in the future"))
+            problems.append(("event_at", Worded("must not be in the future")))
     for n, item in enumerate(items):
         problems += [(f"items[{n}].{f}", rule)
                      for f, rule in _item_problems(item, event_date, event_at, now)]
@@ -85,14 +87,15 @@ def _item_problems(item: ItemTimes, event_date: date, event_at: datetime | None,
         if value is None:
             continue
         if value > now:
-            problems.append((field, "must not be in the future"))
+            problems.append((field, Worded("must not be in the future")))
         elif not start <= value < end:
-            problems.append((field, f"must be within the event's window {start.date()} to {last}"))
+            problems.append((field, Worded("must be within the event's window %(start)s to %(end)s",
+                                            start=start.date(), end=last)))
     if problems:
         return problems
     died, began = item.died_at, item.symptoms_began_at
     if died is not None and began is not None and died < began:
-        problems.append(("died_at", "must not be before symptoms_began_at"))
+        problems.append(("died_at", Worded("must not be before symptoms_began_at")))
     elif died is not None and event_at is not None and died < event_at:
-        problems.append(("died_at", "must not be before event_at"))
+        problems.append(("died_at", Worded("must not be before event_at")))
     return problems

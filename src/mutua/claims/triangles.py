@@ -93,7 +93,7 @@ def _grouped(db: Session, *, amount, moved_on, join_on, project_id: int, as_of: 
 
 def increments(db: Session, *, project_id: int, basis: str, as_of: date):
     if basis not in BASES:
-        raise ValidationFailed("basis", f"must be one of {', '.join(BASES)}")
+        raise ValidationFailed("basis", "must be one of %(choices)s", choices=", ".join(BASES))
     if basis == "paid":
         return _grouped(db, amount=ClaimPayment.amount, moved_on=ClaimPayment.paid_on,
                         join_on=Claim.id == ClaimPayment.claim_id, project_id=project_id,
@@ -112,11 +112,11 @@ def increments(db: Session, *, project_id: int, basis: str, as_of: date):
 def check_as_of(db: Session, *, project_id: int, as_of: date, today: date) -> None:
     """A valuation day a caller gives: not after today, not before the project's first cover."""
     if as_of > today:
-        raise ValidationFailed("as_of", f"must not be after today ({today.isoformat()})")
+        raise ValidationFailed("as_of", "must not be after today (%(day)s)", day=today.isoformat())
     started = catalog_service.project_started_on(db, project_id=project_id)
     if started is not None and as_of < started:
-        raise ValidationFailed("as_of", f"must not be before the project's first cover "
-                                        f"({started.isoformat()})")
+        raise ValidationFailed("as_of", "must not be before the project's first cover (%(day)s)",
+                               day=started.isoformat())
 
 
 def check_span(db: Session, *, project_id: int, as_of: date) -> None:
@@ -127,8 +127,8 @@ def check_span(db: Session, *, project_id: int, as_of: date) -> None:
         return
     span = quarter_index(Quarter.of(as_of)) - quarter_index(Quarter.of(first)) + 1
     if span > MAX_QUARTERS:
-        raise ValidationFailed("as_of", f"the triangle would span {span} quarters; at most "
-                                        f"{MAX_QUARTERS} can be built")
+        raise ValidationFailed("as_of", "the triangle would span %(span)s quarters; at most "
+                                        "%(limit)s can be built", span=span, limit=MAX_QUARTERS)
 
 
 def triangle(db: Session, *, project_id: int, basis: str,

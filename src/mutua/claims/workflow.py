@@ -85,7 +85,8 @@ def set_reserve(db: Session, *, claim_id: int, amount: object, actor: Principal,
     """A handler's revised estimate of what an open claim will cost."""
     claim = load_claim(db, claim_id, actor, lock=True)
     if claim.status not in OPEN_STATES:
-        raise Conflict(f"claim {claim.claim_number} is {claim.status}: it carries no reserve")
+        raise Conflict("claim %(claim)s is %(status)s: it carries no reserve",
+                       claim=claim.claim_number, status=claim.status)
     target = non_negative_money(amount, field="amount")
     movement = _move_reserve(db, claim=claim, target=target, on=on or shanghai_today(),
                              why="revised")
@@ -110,7 +111,7 @@ def load_claim(db: Session, claim_id: int, actor: Principal, *, lock: bool = Fal
     claim = db.scalar(stmt)
     if claim is None or (actor.is_member and not policies_service.acts_for(
             db, actor=actor, member_id=claim.member_id)):  # own, or a dependant's they pay for
-        raise NotFound(f"claim {claim_id} not found")
+        raise NotFound("claim %(claim_id)s not found", claim_id=claim_id)
     return claim
 
 
@@ -118,7 +119,8 @@ def review(db: Session, *, claim_id: int, actor: Principal) -> Claim:
     """A handler takes a reported claim into review (审核)."""
     claim = load_claim(db, claim_id, actor, lock=True)
     if claim.status != REPORTED:
-        raise Conflict(f"claim {claim.claim_number} is {claim.status}, not reported")
+        raise Conflict("claim %(claim)s is %(status)s, not reported",
+                       claim=claim.claim_number, status=claim.status)
     claim.status = UNDER_REVIEW
     audit.record(db, actor=actor, action="claim.review", entity="claim", entity_id=claim.id,
                  project_id=claim.project_id)
@@ -202,13 +204,13 @@ def decline(db: Session, *, claim_id: int, actor: Principal, reason: str,
 
 def check_decidable(db: Session, claim: Claim, on: date) -> None:
     if claim.status not in OPEN_STATES:
-        raise Conflict(f"claim {claim.claim_number} is already {claim.status}")
+        raise Conflict("claim %(claim)s is already %(status)s", claim=claim.claim_number, status=claim.status)
     if on < claim.reported_on:
-        raise ValidationFailed("on", f"must not be before the report on {claim.reported_on}")
+        raise ValidationFailed("on", "must not be before the report on %(day)s", day=claim.reported_on)
     pending = approvals.pending_for(db, claim_id=claim.id)
     if pending is not None:
-        raise Conflict(f"claim {claim.claim_number} has an override awaiting a second "
-                       "approver; approve or reject it first")
+        raise Conflict("claim %(claim)s has an override awaiting a second approver; approve "
+                       "or reject it first", claim=claim.claim_number)
 
 
 def plan_decision(db: Session, *, claim: Claim, data: DecisionIn, actor: Principal,
@@ -235,12 +237,13 @@ def plan_decision(db: Session, *, claim: Claim, data: DecisionIn, actor: Princip
     if plan.round > 1 and len(plan.reason) < MIN_REASON_CHARS:
         raise ValidationFailed("reason", "a written reason is required to answer an appeal")
     if plan.total < claim.paid:
-        raise ValidationFailed("items", f"cannot approve less than the {claim.paid} already paid")
+        raise ValidationFailed("items", "cannot approve less than the %(paid)s already paid", paid=claim.paid)
     if (not auto and plan.total > 0 and plan.documents_missing
             and len(plan.documents_reason) < MIN_REASON_CHARS):
-        raise ValidationFailed("documents_reason", "required documents are missing ("
-                               f"{', '.join(plan.documents_missing)}): attach them, or say "
-                               "why the claim is approved without them")
+        raise ValidationFailed("documents_reason", "required documents are missing "
+                                                   "(%(documents)s): attach them, or say why "
+                                                   "the claim is approved without them",
+                                                   documents=", ".join(plan.documents_missing))
     return plan
 
 
@@ -311,7 +314,7 @@ def _approved_amounts(items: list[ClaimItem], engine: rules.Decision,
     for k, o in enumerate(data.items):
         f = f"items[{k}]"
         if o.item_id not in by_id:
-            problems.append(Problem(f"{f}.item_id", f"{o.item_id} is not an item of this claim"))
+            problems.append(Problem(f"{f}.item_id", "%(item)s is not an item of this claim", item=o.item_id))
             continue
         try:
             amounts[by_id[o.item_id]] = non_negative_money(o.approved, field=f"{f}.approved")
@@ -327,7 +330,7 @@ def _check_ceilings(items: list[ClaimItem], approved: list[Decimal], data: Decis
     """Every amount within what its benefit can still pay; the field names the override."""
     asked = {o.item_id: k for k, o in enumerate(data.items)}
     problems = [Problem(f"items[{asked.get(item.id, n)}].approved",
-                        f"must not exceed {cap} for this item")
+                        "must not exceed %(ceiling)s for this item", ceiling=cap)
                 for n, (item, amount, cap) in enumerate(zip(items, approved, caps, strict=True))
                 if amount > cap]
     if problems:
@@ -352,7 +355,8 @@ def appeal(db: Session, *, claim_id: int, actor: Principal, reason: str,
     if not actor.is_member and actor.role not in (Role.ADMIN, Role.CLAIMS):
         raise Forbidden("only the member or the claims team may appeal")
     if claim.status not in (DECIDED, PAID, CLOSED):
-        raise Conflict(f"claim {claim.claim_number} is {claim.status}: nothing to appeal yet")
+        raise Conflict("claim %(claim)s is %(status)s: nothing to appeal yet",
+                       claim=claim.claim_number, status=claim.status)
     if claim.appeals >= 1:
         raise Conflict("a claim may be appealed once")
     reason = (reason or "").strip()
@@ -372,8 +376,9 @@ def close(db: Session, *, claim_id: int, actor: Principal, on: date | None = Non
     """Close a claim with nothing left to pay: paid in full, or denied."""
     claim = load_claim(db, claim_id, actor, lock=True)
     if claim.status not in (PAID, DECIDED) or claim.approved != claim.paid:
-        raise Conflict(f"claim {claim.claim_number} is {claim.status} with "
-                       f"{claim.approved - claim.paid} still to pay: it cannot close")
+        raise Conflict("claim %(claim)s is %(status)s with %(amount)s still to pay: it cannot "
+                       "close",
+                       claim=claim.claim_number, status=claim.status, amount=claim.approved - claim.paid)
     claim.status, claim.closed_on = CLOSED, on or shanghai_today()
     audit.record(db, actor=actor, action="claim.close", entity="claim", entity_id=claim.id,
                  project_id=claim.project_id)

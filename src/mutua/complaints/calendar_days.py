@@ -20,9 +20,9 @@ from mutua.complaints import holidays_cn
 from mutua.complaints.calendar import FIRST_DAY, KINDS, LAST_DAY, WORKDAY, WorkingCalendar
 from mutua.complaints.models import NAME_LIMIT, SOURCE_LIMIT, CalendarDay
 from mutua.dates import utcnow
-from mutua.errors import Forbidden, NotFound, Problem, ValidationFailed
+from mutua.errors import Forbidden, NotFound, Problem, ValidationFailed, Worded
 
-WORKDAY_ON_A_WEEKDAY = "a working day in place of a holiday must be a Saturday or Sunday"
+WORKDAY_ON_A_WEEKDAY = Worded("a working day in place of a holiday must be a Saturday or Sunday")
 # Due dates look this far ahead; longer than any run of days off.
 WINDOW_DAYS = 62
 
@@ -49,13 +49,13 @@ def set_day(db: Session, *, day: date, kind: str, name: str, source: str = "",
     name, source = (name or "").strip(), (source or "").strip()
     problems = _day_problems(day)
     if kind not in KINDS:
-        problems.append(Problem("kind", f"must be one of {', '.join(KINDS)}"))
+        problems.append(Problem("kind", "must be one of %(choices)s", choices=", ".join(KINDS)))
     elif kind == WORKDAY and day.weekday() < 5:
         problems.append(Problem("kind", WORKDAY_ON_A_WEEKDAY))
     if not 0 < len(name) <= NAME_LIMIT:
-        problems.append(Problem("name", f"must be 1 to {NAME_LIMIT} characters"))
+        problems.append(Problem("name", "must be 1 to %(limit)s characters", limit=NAME_LIMIT))
     if len(source) > SOURCE_LIMIT:
-        problems.append(Problem("source", f"must be at most {SOURCE_LIMIT} characters"))
+        problems.append(Problem("source", "must be at most %(limit)s characters", limit=SOURCE_LIMIT))
     if problems:
         raise ValidationFailed(problems)
     row = db.get(CalendarDay, day) or CalendarDay(day=day)
@@ -74,7 +74,7 @@ def remove_day(db: Session, *, day: date, actor: Principal) -> None:
     _check_admin(actor)
     row = db.get(CalendarDay, day)
     if row is None:
-        raise NotFound(f"{day} is not in the calendar")
+        raise NotFound("%(day)s is not in the calendar", day=day)
     db.delete(row)
     db.flush()
     audit.record(db, actor=actor, action="calendar.remove", entity="calendar_day",
@@ -98,13 +98,14 @@ def seed(db: Session, *, actor: Principal) -> int:
 
 def _day_problems(day: date) -> list[Problem]:
     if not FIRST_DAY <= day <= LAST_DAY:
-        return [Problem("day", f"must be between {FIRST_DAY} and {LAST_DAY}")]
+        return [Problem("day", "must be between %(low)s and %(high)s", low=FIRST_DAY, high=LAST_DAY)]
     return []
 
 
 def _check_year(year: int) -> None:
     if not FIRST_DAY.year <= year <= LAST_DAY.year:
-        raise ValidationFailed("year", f"must be between {FIRST_DAY.year} and {LAST_DAY.year}")
+        raise ValidationFailed("year", "must be between %(low)s and %(high)s",
+                               low=FIRST_DAY.year, high=LAST_DAY.year)
 
 
 def _check_admin(actor: Principal) -> None:

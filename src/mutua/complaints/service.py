@@ -39,9 +39,9 @@ def file(db: Session, *, actor: Principal, cause: str, text: str,
     text = (text or "").strip()
     problems = []
     if cause not in CAUSES:
-        problems.append(Problem("cause", f"must be one of {', '.join(CAUSES)}"))
+        problems.append(Problem("cause", "must be one of %(choices)s", choices=", ".join(CAUSES)))
     if not 0 < len(text) <= TEXT_LIMIT:
-        problems.append(Problem("text", f"must be 1 to {TEXT_LIMIT} characters"))
+        problems.append(Problem("text", "must be 1 to %(limit)s characters", limit=TEXT_LIMIT))
     if problems:
         raise ValidationFailed(problems)
     project_id = _project_of_claim(db, claim_id, actor) if claim_id else None
@@ -71,7 +71,7 @@ def _project_of_claim(db: Session, claim_id: int, actor: Principal) -> int:
 def get(db: Session, *, complaint_id: int, actor: Principal) -> Complaint:
     complaint = db.get(Complaint, complaint_id)
     if complaint is None:
-        raise NotFound(f"no complaint {complaint_id}")
+        raise NotFound("no complaint %(complaint_id)s", complaint_id=complaint_id)
     actor.require_member_or_staff(complaint.member_id, *HANDLERS)
     return complaint
 
@@ -80,7 +80,7 @@ def _open_one(db: Session, complaint_id: int, actor: Principal) -> Complaint:
     _require_handler(actor)
     complaint = get(db, complaint_id=complaint_id, actor=actor)
     if complaint.status not in OPEN:
-        raise Conflict(f"complaint {complaint.reference} is answered already")
+        raise Conflict("complaint %(reference)s is answered already", reference=complaint.reference)
     return complaint
 
 
@@ -107,7 +107,7 @@ def assign(db: Session, *, complaint_id: int, owner: str, actor: Principal) -> C
 def acknowledge(db: Session, *, complaint_id: int, actor: Principal) -> Complaint:
     complaint = _open_one(db, complaint_id, actor)
     if complaint.status == "acknowledged":
-        raise Conflict(f"complaint {complaint.reference} is acknowledged already")
+        raise Conflict("complaint %(reference)s is acknowledged already", reference=complaint.reference)
     complaint.status, complaint.acknowledged_at = "acknowledged", utcnow()
     if complaint.owner_id is None:  # who acknowledges it owns it until it is given on
         complaint.owner_id, complaint.owner_name = actor.user_id, actor.username
@@ -121,9 +121,9 @@ def extend(db: Session, *, complaint_id: int, reason: str, actor: Principal) -> 
     complaint = _open_one(db, complaint_id, actor)
     reason = (reason or "").strip()
     if not 0 < len(reason) <= TEXT_LIMIT:
-        raise ValidationFailed("reason", f"must be 1 to {TEXT_LIMIT} characters")
+        raise ValidationFailed("reason", "must be 1 to %(limit)s characters", limit=TEXT_LIMIT)
     if complaint.extension_reason:
-        raise Conflict(f"complaint {complaint.reference} was extended already")
+        raise Conflict("complaint %(reference)s was extended already", reference=complaint.reference)
     complaint.answer_due_on = timeline.answer_by(complaint.received_on, extended=True)
     complaint.extension_reason = reason
     audit.record(db, actor=actor, action="complaint.extend", entity="complaint",
@@ -137,7 +137,7 @@ def answer(db: Session, *, complaint_id: int, text: str, actor: Principal,
     complaint = _open_one(db, complaint_id, actor)
     text = (text or "").strip()
     if not 0 < len(text) <= ANSWER_LIMIT:
-        raise ValidationFailed("answer", f"must be 1 to {ANSWER_LIMIT} characters")
+        raise ValidationFailed("answer", "must be 1 to %(limit)s characters", limit=ANSWER_LIMIT)
     now = utcnow()
     complaint.status, complaint.answer = "answered", text
     complaint.answered_at, complaint.answered_on = now, on or shanghai_today()

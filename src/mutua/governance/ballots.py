@@ -50,7 +50,7 @@ def _voting_proposal(db: Session, proposal_id: int, now: datetime) -> Proposal:
     proposal = db.scalar(select(Proposal).where(Proposal.id == proposal_id)
                          .with_for_update(read=True))
     if proposal is None:
-        raise NotFound(f"proposal {proposal_id} not found")
+        raise NotFound("proposal %(proposal_id)s not found", proposal_id=proposal_id)
     if proposal.status == "draft" or now < proposal.opens_at:
         raise Conflict("voting on this proposal has not opened")
     if proposal.status == "closed" or now >= proposal.closes_at:
@@ -65,12 +65,14 @@ def _checked_choice(proposal: Proposal, choice: list[str], field: str = "choice"
     codes = [o["code"] for o in proposal.options]
     unknown = [c for c in choice if c not in codes]
     if unknown:
-        raise ValidationFailed(field, f"{unknown[0]!r} is not an option of this proposal "
-                                      f"(options: {', '.join(codes)})")
+        raise ValidationFailed(field, "%(option)s is not an option of this proposal "
+                                      "(options: %(options)s)",
+                                      option=f"{unknown[0]!r}", options=", ".join(codes))
     canonical = normalise_choice(rule_of(proposal), choice)
     if canonical is None:
         limit = proposal.seats or 1
-        raise ValidationFailed(field, f"choose 1 to {limit} different options, or abstain alone")
+        raise ValidationFailed(field, "choose 1 to %(limit)s different options, or abstain "
+                                      "alone", limit=limit)
     return canonical
 
 
@@ -97,9 +99,9 @@ def cast_ballot(db: Session, *, proposal_id: int, choice: list[str], actor: Prin
     ).rowcount
     if flipped != 1:
         if _is_elector(db, proposal_id, member_id):
-            raise Conflict("you have already voted on this proposal"
-                           + ("; you may change your ballot with your receipt secret"
-                              if proposal.allow_change else ""))
+            raise (Conflict("you have already voted on this proposal; you may change your "
+                            "ballot with your receipt secret") if proposal.allow_change else
+                   Conflict("you have already voted on this proposal"))
         raise Forbidden("you were not eligible when voting opened (no policy in force in "
                         "the scope that day)")
     receipt = _store_ballot(db, proposal, canonical, secret)

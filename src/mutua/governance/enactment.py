@@ -74,7 +74,8 @@ def _pricing_payload(db: Session, project_id: int | None, payload: dict, today: 
         raise ValidationFailed("payload.period_id", "must be a sale period of that product")
     if period.sale_start <= today:
         raise ValidationFailed("payload.period_id",
-                               f"period {period.code} is already on sale; choose a later period")
+                               "period %(period)s is already on sale; choose a later period",
+                               period=period.code)
     current = current_cells(db, product_id=product.id, before=period.sale_start)
     cells = check_coefficient_cells(payload.get("cells") or [], grid=current)
     out = {k: v for k, v in payload.items() if k not in ("cells",)}
@@ -113,7 +114,8 @@ def _allocation_payload(payload: dict, today: date) -> dict:
     quarter = check_quarter(payload.get("effective_from"))
     if Quarter.parse(quarter) < Quarter.of(today):
         raise ValidationFailed("payload.effective_from",
-                               f"{quarter} has already ended; choose the current quarter or later")
+                               "%(quarter)s has already ended; choose the current quarter or "
+                               "later", quarter=quarter)
     return {"uplift": str(uplift), "aid": str(aid), "services": str(services),
             "effective_from": quarter}
 

@@ -134,7 +134,7 @@ def generate_pricing_proposal(
 
     product = db.get(Product, product_id)
     if product is None:
-        raise NotFound(f"product {product_id} not found")
+        raise NotFound("product %(product_id)s not found", product_id=product_id)
     today = today or proposals._shanghai_date(opens_at)
     period = (db.get(SalePeriod, period_id) if period_id else
               catalog_service.next_unsold_period(db, product_id=product_id, on=today))

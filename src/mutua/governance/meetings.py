@@ -47,7 +47,7 @@ def schedule_meeting(db: Session, *, project_id: int | None, title_zh: str, titl
     for name, text, limit in (("title_zh", title_zh, 200), ("title_en", title_en, 300),
                               ("place", place, 300)):
         if not (text or "").strip() or len(text) > limit:
-            problems.add(name, f"must be 1 to {limit} characters")
+            problems.add(name, "must be 1 to %(limit)s characters", limit=limit)
     if starts_at.tzinfo is None:
         problems.add("starts_at", "must carry a timezone")
     if capacity is not None and capacity < 1:
@@ -67,7 +67,7 @@ def get_meeting(db: Session, *, meeting_id: int, actor: Principal) -> Meeting:
     meeting = db.get(Meeting, meeting_id)
     if meeting is None or (actor.is_member and not in_scope(
             db, member_id=actor.member_id or 0, project_id=meeting.project_id)):
-        raise NotFound(f"meeting {meeting_id} not found")
+        raise NotFound("meeting %(meeting_id)s not found", meeting_id=meeting_id)
     return meeting
 
 
@@ -255,7 +255,7 @@ def publish_bilingual_minutes(db: Session, *, meeting_id: int, minutes_zh: str,
     problems = ProblemCollector()
     for name, text in (("minutes_zh", minutes_zh), ("minutes_en", minutes_en)):
         if not (text or "").strip() or len(text) > MINUTES_LIMIT:
-            problems.add(name, f"must be 1 to {MINUTES_LIMIT} characters")
+            problems.add(name, "must be 1 to %(limit)s characters", limit=MINUTES_LIMIT)
     problems.raise_if_any()
     if not _started(meeting):
         raise Conflict("minutes are published once the meeting has started")
@@ -280,13 +280,13 @@ def raise_feedback(db: Session, *, text: str, actor: Principal, meeting_id: int 
                    project_id: int | None = None, owner: str | None = None) -> FeedbackItem:
     """A new feedback item: from a member, or noted by staff at a meeting."""
     if not (text or "").strip() or len(text) > FEEDBACK_LIMIT:
-        raise ValidationFailed("text", f"must be 1 to {FEEDBACK_LIMIT} characters")
+        raise ValidationFailed("text", "must be 1 to %(limit)s characters", limit=FEEDBACK_LIMIT)
     owner = _owner(owner)
     if meeting_id is not None:
         meeting = get_meeting(db, meeting_id=meeting_id, actor=actor)
         project_id = meeting.project_id
     elif project_id is not None and db.get(Project, project_id) is None:
-        raise NotFound(f"project {project_id} not found")
+        raise NotFound("project %(project_id)s not found", project_id=project_id)
     elif actor.is_member and project_id is not None and not in_scope(
             db, member_id=actor.member_id or 0, project_id=project_id):
         raise Forbidden("you may give feedback to your own projects")
@@ -303,7 +303,7 @@ def raise_feedback(db: Session, *, text: str, actor: Principal, meeting_id: int 
 def _owner(owner: str | None) -> str | None:
     """Who answers a feedback item: a staff username or a team, at most 64 characters."""
     if owner is not None and len(owner.strip()) > OWNER_LIMIT:
-        raise ValidationFailed("owner", f"must be at most {OWNER_LIMIT} characters")
+        raise ValidationFailed("owner", "must be at most %(limit)s characters", limit=OWNER_LIMIT)
     return (owner or "").strip() or None
 
 
@@ -312,18 +312,18 @@ def update_feedback(db: Session, *, item_id: int, actor: Principal, owner: str |
     """Assign an owner, write the response, move the status forward (never back)."""
     item = db.get(FeedbackItem, item_id)
     if item is None:
-        raise NotFound(f"feedback {item_id} not found")
+        raise NotFound("feedback %(item_id)s not found", item_id=item_id)
     if status is not None:
         if status not in FEEDBACK_FLOW:
-            raise ValidationFailed("status", f"must be one of {', '.join(FEEDBACK_FLOW)}")
+            raise ValidationFailed("status", "must be one of %(choices)s", choices=", ".join(FEEDBACK_FLOW))
         if FEEDBACK_FLOW.index(status) < FEEDBACK_FLOW.index(item.status):
-            raise Conflict(f"feedback is {item.status}; its status only moves forward")
+            raise Conflict("feedback is %(status)s; its status only moves forward", status=item.status)
         if status in ("answered", "done") and not ((response or item.response or "").strip()):
-            raise ValidationFailed("response", f"is required before the item is {status}")
+            raise ValidationFailed("response", "is required before the item is %(status)s", status=status)
         if status != "open" and not (owner or item.owner):
             raise ValidationFailed("owner", "assign an owner before work starts")
     if response is not None and len(response) > FEEDBACK_LIMIT:
-        raise ValidationFailed("response", f"must be at most {FEEDBACK_LIMIT} characters")
+        raise ValidationFailed("response", "must be at most %(limit)s characters", limit=FEEDBACK_LIMIT)
     if owner is not None:
         item.owner = _owner(owner)
     if response is not None:

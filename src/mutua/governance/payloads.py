@@ -31,7 +31,7 @@ def _decimal(value: object, field: str) -> Decimal:
     try:
         d = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise ValidationFailed(field, f"must be a number, got {value!r}") from None
+        raise ValidationFailed(field, "must be a number, got %(got)s", got=f"{value!r}") from None
     if not d.is_finite():
         raise ValidationFailed(field, "must be a finite number")
     return d
@@ -55,15 +55,16 @@ def check_coefficient_cells(cells: Sequence[dict], *, grid: Iterable[Cell]) -> l
         if not Decimal(0) < coefficient <= MAX_COEFFICIENT:
             problems.add(f"payload.cells[{i}].coefficient", "must be above 0 and at most 100")
         if key in seen:
-            problems.add("payload.cells", f"cell for ages {key[0]}-{key[1]}, class {key[2]} "
-                                          "is given twice")
+            problems.add("payload.cells", "cell for ages %(ages)s, class %(cls)s is given twice",
+                         ages=f"{key[0]}-{key[1]}", cls=key[2])
         elif key not in expected:
-            problems.add("payload.cells", f"ages {key[0]}-{key[1]}, class {key[2]} is not a "
-                                          "cell of the product's table")
+            problems.add("payload.cells", "ages %(ages)s, class %(cls)s is not a cell of the "
+                                          "product's table", ages=f"{key[0]}-{key[1]}", cls=key[2])
         seen[key] = {"age_min": key[0], "age_max": key[1], "occupation_class": key[2],
                      "coefficient": coefficient.quantize(Decimal("0.0001"))}
     for key in sorted(expected - set(seen)):
-        problems.add("payload.cells", f"missing cell for ages {key[0]}-{key[1]}, class {key[2]}")
+        problems.add("payload.cells", "missing cell for ages %(ages)s, class %(cls)s",
+                     ages=f"{key[0]}-{key[1]}", cls=key[2])
     problems.raise_if_any()
     return [seen[k] for k in sorted(seen)]
 
@@ -80,8 +81,8 @@ def check_allocation_shares(*, uplift: object, aid: object, services: object
     problems.raise_if_any()
     if sum(shares) != Decimal(1):
         raise ValidationFailed("payload.shares",
-                               f"uplift, aid and services must add up to 100%, got "
-                               f"{sum(shares) * 100}%")
+                               "uplift, aid and services must add up to 100%%, got %(total)s%%",
+                               total=sum(shares) * 100)
     return shares  # type: ignore[return-value]
 
 

@@ -60,13 +60,13 @@ def service_facts(db: Session, *, kind: str, ref: int) -> ServiceFacts:
         return _enrolment_facts(db, ref)
     if kind == "care_contact":
         return _care_contact_facts(db, ref)
-    raise ValidationFailed("service_kind", f"must be one of {', '.join(SERVICE_KINDS)}")
+    raise ValidationFailed("service_kind", "must be one of %(choices)s", choices=", ".join(SERVICE_KINDS))
 
 
 def _claim_facts(db: Session, ref: int) -> ServiceFacts:
     claim = db.get(Claim, ref)
     if claim is None:
-        raise NotFound(f"claim {ref} not found")
+        raise NotFound("claim %(ref)s not found", ref=ref)
     return ServiceFacts(claim.member_id, claim.project_id, "claims", claim.status == "closed",
                         "the claim has not closed yet")
 
@@ -74,7 +74,7 @@ def _claim_facts(db: Session, ref: int) -> ServiceFacts:
 def _enrolment_facts(db: Session, ref: int) -> ServiceFacts:
     policy = db.get(Policy, ref)
     if policy is None:
-        raise NotFound(f"policy {ref} not found")
+        raise NotFound("policy %(ref)s not found", ref=ref)
     return ServiceFacts(policy.member_id, policy.project_id, "enrolment", True)
 
 
@@ -84,7 +84,7 @@ def _care_contact_facts(db: Session, ref: int) -> ServiceFacts:
                      .join(Alert, Alert.id == AlertNote.alert_id)
                      .where(AlertNote.id == ref)).first()
     if row is None:
-        raise NotFound(f"care contact {ref} not found")
+        raise NotFound("care contact %(ref)s not found", ref=ref)
     status, member_id, project_id = row
     return ServiceFacts(member_id, project_id or _any_project(db, member_id), "care",
                         status == "contacted", "that step was not a contact with you")
@@ -100,14 +100,15 @@ def rate(db: Session, *, service_kind: str, service_ref: int, score: object, act
     """The acting member rates one of their completed services, once."""
     value = check_score(score)
     if len(comment or "") > COMMENT_LIMIT:
-        raise ValidationFailed("comment", f"must be at most {COMMENT_LIMIT} characters")
+        raise ValidationFailed("comment", "must be at most %(limit)s characters", limit=COMMENT_LIMIT)
     if not actor.is_member:
         raise Forbidden("members rate the services they received")
     facts = service_facts(db, kind=service_kind, ref=service_ref)
     if facts.member_id != actor.member_id:
-        raise NotFound(f"{service_kind} {service_ref} not found")
+        raise NotFound("%(service_kind)s %(service_ref)s not found",
+                       service_kind=service_kind, service_ref=service_ref)
     if not facts.complete:
-        raise Conflict(f"this service cannot be rated yet: {facts.why_not}")
+        raise Conflict("this service cannot be rated yet: %(why_not)s", why_not=facts.why_not)
     if facts.project_id is None:
         raise Conflict("this service belongs to no project")
     ref = str(service_ref)

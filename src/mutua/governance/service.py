@@ -87,15 +87,15 @@ def create_proposal(
     """
     problems = ProblemCollector()
     if kind not in KINDS:
-        problems.add("kind", f"must be one of {', '.join(KINDS)}")
+        problems.add("kind", "must be one of %(choices)s", choices=", ".join(KINDS))
     if threshold not in THRESHOLDS:
         problems.add("threshold", "must be simple or two_thirds")
     for name, text, limit in (("title_zh", title_zh, 200), ("title_en", title_en, 300)):
         if not (text or "").strip() or len(text) > limit:
-            problems.add(name, f"must be 1 to {limit} characters")
+            problems.add(name, "must be 1 to %(limit)s characters", limit=limit)
     for name, text in (("body_zh", body_zh), ("body_en", body_en)):
         if len(text or "") > PROPOSAL_TEXT_LIMIT:
-            problems.add(name, f"must be at most {PROPOSAL_TEXT_LIMIT} characters")
+            problems.add(name, "must be at most %(limit)s characters", limit=PROPOSAL_TEXT_LIMIT)
     q = _share(quorum, problems)
     if opens_at.tzinfo is None or closes_at.tzinfo is None:
         problems.add("opens_at", "times must carry a timezone")
@@ -103,7 +103,7 @@ def create_proposal(
         problems.add("closes_at", "must be after opens_at")
     problems.raise_if_any()
     if kind in ("pricing", "allocation") and project_id is None:
-        raise ValidationFailed("project_id", f"a {kind} proposal belongs to one project")
+        raise ValidationFailed("project_id", "a %(kind)s proposal belongs to one project", kind=kind)
     canonical = enactment.validate_payload(db, kind=kind, project_id=project_id,
                                            payload=payload or {}, today=today or
                                            _shanghai_date(utcnow()))
@@ -147,7 +147,7 @@ def _options_for(db: Session, kind: str, payload: dict) -> tuple[list[dict], int
 def get_proposal(db: Session, *, proposal_id: int) -> Proposal:
     proposal = db.get(Proposal, proposal_id)
     if proposal is None:
-        raise NotFound(f"proposal {proposal_id} not found")
+        raise NotFound("proposal %(proposal_id)s not found", proposal_id=proposal_id)
     return proposal
 
 
@@ -156,7 +156,7 @@ def _locked(db: Session, proposal_id: int) -> Proposal:
     proposal = db.scalar(select(Proposal).where(Proposal.id == proposal_id)
                          .with_for_update())
     if proposal is None:
-        raise NotFound(f"proposal {proposal_id} not found")
+        raise NotFound("proposal %(proposal_id)s not found", proposal_id=proposal_id)
     return proposal
 
 
@@ -169,9 +169,10 @@ def open_proposal(db: Session, *, proposal_id: int, actor: Principal,
     now = _now(now)
     proposal = _locked(db, proposal_id)
     if proposal.status != "draft":
-        raise Conflict(f"proposal {proposal_id} is {proposal.status}, not a draft")
+        raise Conflict("proposal %(number)s is %(status)s, not a draft",
+                       number=proposal_id, status=proposal.status)
     if now < proposal.opens_at:
-        raise Conflict(f"voting opens at {proposal.opens_at.isoformat()}")
+        raise Conflict("voting opens at %(when)s", when=proposal.opens_at.isoformat())
     if now >= proposal.closes_at:
         raise Conflict("the voting window has already ended")
     eligible = freeze_electorate(db, proposal_id=proposal.id, project_id=proposal.project_id,
@@ -219,9 +220,10 @@ def close_proposal(db: Session, *, proposal_id: int, actor: Principal,
     now = _now(now)
     proposal = _locked(db, proposal_id)
     if proposal.status != "open":
-        raise Conflict(f"proposal {proposal_id} is {proposal.status}, not open")
+        raise Conflict("proposal %(number)s is %(status)s, not open",
+                       number=proposal_id, status=proposal.status)
     if now < proposal.closes_at:
-        raise Conflict(f"the voting window runs until {proposal.closes_at.isoformat()}")
+        raise Conflict("the voting window runs until %(when)s", when=proposal.closes_at.isoformat())
     result = count(db, proposal=proposal)
     proposal.status = "closed"
     proposal.closed_at = now
@@ -252,7 +254,7 @@ def visible_proposal(db: Session, *, proposal_id: int, actor: Principal) -> Prop
         _is_elector(db, proposal_id, actor.member_id or 0)
         or in_scope(db, member_id=actor.member_id or 0, project_id=proposal.project_id)
     )):
-        raise NotFound(f"proposal {proposal_id} not found")
+        raise NotFound("proposal %(proposal_id)s not found", proposal_id=proposal_id)
     return proposal
 
 

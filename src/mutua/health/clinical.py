@@ -80,19 +80,19 @@ def parse_sex(sex: str, *, field: str = "sex") -> bool:
         return True
     if s in ("M", "MALE"):
         return False
-    raise ValidationFailed(field, f"must be F or M, got {sex!r}")
+    raise ValidationFailed(field, "must be F or M, got %(got)s", got=f"{sex!r}")
 
 
 def check_adult(age: float, *, field: str = "age") -> float:
     try:
         a = float(age)
     except (TypeError, ValueError):
-        raise ValidationFailed(field, f"must be a number of years, got {age!r}") from None
+        raise ValidationFailed(field, "must be a number of years, got %(got)s", got=f"{age!r}") from None
     if not np.isfinite(a) or a > 120:
         raise ValidationFailed(field, "must be a real age in years (at most 120)")
     if a < ADULT_AGE:
         raise ValidationFailed(
-            field, f"must be {ADULT_AGE} or over: the adult equations do not apply"
+            field, "must be %(age)s or over: the adult equations do not apply", age=ADULT_AGE
         )
     return a
 
@@ -163,8 +163,8 @@ def acr_in_mg_mmol(unit: str | None, *, field: str = "acr_unit") -> bool:
     """True for a ratio in mg/mmol, False in mg/g (the default); refuses any other unit."""
     spelled = "mg/g" if unit is None else normalise_unit(unit)
     if spelled not in ACR_LIMITS:
-        raise ValidationFailed(field, f"unknown unit {unit!r} for acr; use one of "
-                                      f"{', '.join(ACR_LIMITS)}")
+        raise ValidationFailed(field, "unknown unit %(unit)s for %(kind)s",
+                                      unit=f"{unit!r}", kind=f"acr; use one of {', '.join(ACR_LIMITS)}")
     return spelled == "mg/mmol"
 
 
@@ -256,13 +256,14 @@ def kfre(*, age: float, sex: str, egfr: float, acr: float, acr_unit: str = "mg/g
     try:
         raw_acr = float(acr)
     except (TypeError, ValueError):
-        raise ValidationFailed("acr", f"must be a number, got {acr!r}") from None
+        raise ValidationFailed("acr", "must be a number, got %(got)s", got=f"{acr!r}") from None
     if not raw_acr > 0:
         raise ValidationFailed("acr", "must be above 0: the KFRE takes its logarithm")
     acr_mg_g = to_canonical("acr", raw_acr, acr_unit, field="acr", unit_field="acr_unit")
     if calibration not in KFRE_BASELINE:
         raise ValidationFailed(
-            "calibration", f"must be one of {', '.join(KFRE_BASELINE)}, got {calibration!r}"
+            "calibration", "must be one of %(choices)s, got %(got)s",
+            choices=", ".join(KFRE_BASELINE), got=f"{calibration!r}"
         )
     r2, r5 = kfre_array(np.array([a]), np.array([f]), np.array([e]), np.array([acr_mg_g]),
                         calibration=calibration)

@@ -62,7 +62,8 @@ def alert_queue(db: Session, *, actor: Principal, status: str | None = None,
         q = q.where(overdue_alert(now))
     elif status:
         if status not in _ORDER:
-            raise ValidationFailed("status", f"must be one of {OVERDUE}, {', '.join(_ORDER)}")
+            raise ValidationFailed("status", "must be one of %(choices)s",
+                                   choices=f"{OVERDUE}, {', '.join(_ORDER)}")
         q = q.where(Alert.status == status)
     else:
         q = q.where(Alert.status.in_(OPEN_STATUSES))
@@ -82,14 +83,14 @@ def act_on_alert(db: Session, *, actor: Principal, alert_id: int, action: str, n
     if action not in _NEXT:
         raise ValidationFailed("action", "must be acknowledge, contact or resolve")
     if len(note) > 2000:
-        raise ValidationFailed("note", "must be at most 2000 characters")
+        raise ValidationFailed("note", "must be at most %(limit)s characters", limit=2000)
     alert = db.get(Alert, alert_id)
     if alert is None:
-        raise NotFound(f"alert {alert_id} not found")
+        raise NotFound("alert %(alert_id)s not found", alert_id=alert_id)
     check_can_see(db, actor, alert.member_id)
     new = _NEXT[action]
     if _ORDER[new] <= _ORDER[alert.status]:
-        raise Conflict(f"alert is already {alert.status}")
+        raise Conflict("alert is already %(status)s", status=alert.status)
     if new == "resolved" and not note.strip():
         raise ValidationFailed("note", "say how the alert was resolved")
     now = utcnow()
@@ -114,7 +115,7 @@ def assign(db: Session, *, actor: Principal, member_id: int, coordinator_user_id
     if actor.role is not Role.ADMIN:
         raise Forbidden("only an administrator assigns patients")
     if db.get(Member, member_id) is None:
-        raise NotFound(f"patient {member_id} not found")
+        raise NotFound("patient %(member_id)s not found", member_id=member_id)
     user = db.get(User, coordinator_user_id)
     if user is None or user.role != Role.CARE.value or not user.active:
         raise ValidationFailed("coordinator_user_id", "must be an active care coordinator")

@@ -44,7 +44,8 @@ def read_fhir(text: str | bytes) -> ingest.RawRecords:
         bundle = Bundle.model_validate(data)
     except (ValidationError, ValueError) as exc:
         first = str(exc).splitlines()[:3]
-        raise ValidationFailed("file", "is not valid FHIR R4: " + " ".join(first)) from None
+        raise ValidationFailed("file", "is not valid FHIR R4: %(detail)s",
+                               detail=" ".join(first)) from None
     raw = ingest.RawRecords()
     for n, entry in enumerate(bundle.entry or []):
         res = entry.resource
@@ -103,8 +104,8 @@ def read_csv(text: str) -> ingest.RawRecords:
     header = [h.strip() for h in next(csv.reader([header_line]), [])]
     missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
-        raise ValidationFailed("file", f"CSV needs the columns {', '.join(CSV_COLUMNS)}; "
-                                       f"missing {', '.join(missing)}")
+        raise ValidationFailed("file", "CSV needs the columns %(columns)s; missing %(missing)s",
+                               columns=", ".join(CSV_COLUMNS), missing=", ".join(missing))
     width = len(header)
     cols = _fast_columns(body, width)
     if cols is None:  # quoted fields or ragged rows: the csv module, row by row

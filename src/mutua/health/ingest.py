@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from mutua import numbering
 from mutua.db import copy_columns
+from mutua.errors import Worded, worded_record
 from mutua.health import alerting, clinical
 from mutua.health.columns import (
     EPOCH,
@@ -95,12 +96,13 @@ class Rejects:
         """Refuse the still-alive records in ``mask``; reason is a str or a per-row array."""
         hit = mask & self.alive
         for i in np.flatnonzero(hit):
-            r = reason if isinstance(reason, str) else str(reason[i])
+            r = reason if isinstance(reason, str) else reason[i]
             self.items.append((int(self.records[i]), field_name, r))
         self.alive &= ~hit
 
     def as_list(self) -> list[dict]:
-        return [{"record": r, "field": f, "reason": why} for r, f, why in sorted(self.items)]
+        return [{"record": r, "field": f, "reason": why, **worded_record(why)}
+                for r, f, why in sorted(self.items)]
 
 
 def _kind_of(code: str):
@@ -140,7 +142,8 @@ def ingest(db: Session, *, raw: RawRecords, source: str, now: datetime,
     bad_unit = np.isnan(factor)
     if bad_unit.any():
         rej.refuse(bad_unit, "unit", np.array(
-            [f"unknown unit {u!r} for {k}" for u, k in zip(unit, kind, strict=True)]))
+            [Worded("unknown unit %(unit)s for %(kind)s", unit=repr(u), kind=k)
+             for u, k in zip(unit, kind, strict=True)], dtype=object))
     values, ok = parse_values(raw.value)
     rej.refuse(~ok, "value", "missing or not a number")
     canonical = np.round(values * np.nan_to_num(factor), 6)
@@ -227,8 +230,9 @@ def _refuse_implausible(rej: Rejects, kind: np.ndarray, value: np.ndarray) -> No
     for k in KINDS.values():
         m = (kind == k.name) & ~((value >= k.low) & (value <= k.high))
         if m.any():
-            rej.refuse(m, "value", f"{k.name} is not physiologically possible "
-                                   f"(plausible {k.low:g}-{k.high:g} {k.unit})")
+            rej.refuse(m, "value", Worded("%(what)s is not physiologically possible (plausible "
+                                          "%(low)s-%(high)s %(unit)s)", what=k.name,
+                                          low=f"{k.low:g}", high=f"{k.high:g}", unit=k.unit))
 
 
 def _loinc(codes: list[str], kind: np.ndarray, idx: np.ndarray) -> np.ndarray:

@@ -95,7 +95,8 @@ def kind_of(name: str, *, field: str = "kind") -> Kind:
     try:
         return KINDS[name]
     except KeyError:
-        raise ValidationFailed(field, f"unknown kind {name!r}; known: {', '.join(KINDS)}") from None
+        raise ValidationFailed(field, "unknown kind %(kind)s; known: %(kinds)s",
+                                      kind=f"{name!r}", kinds=", ".join(KINDS)) from None
 
 
 def factor(kind: str, unit: str | None, *, field: str = "unit") -> float:
@@ -104,7 +105,8 @@ def factor(kind: str, unit: str | None, *, field: str = "unit") -> float:
     spelled = normalise_unit(unit) if unit is not None else k.unit
     if spelled not in k.factors:
         raise ValidationFailed(
-            field, f"unknown unit {unit!r} for {kind}; use one of {', '.join(k.factors)}"
+            field, "unknown unit %(unit)s for %(kind)s; use one of %(units)s",
+                   unit=f"{unit!r}", kind=kind, units=", ".join(k.factors)
         )
     return k.factors[spelled]
 
@@ -116,15 +118,15 @@ def to_canonical(kind: str, value: float, unit: str | None, *, field: str = "val
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise ValidationFailed(field, f"must be a number, got {value!r}") from None
+        raise ValidationFailed(field, "must be a number, got %(got)s", got=f"{value!r}") from None
     if not np.isfinite(v):
         raise ValidationFailed(field, "must be a finite number")
     canonical = round(v * factor(kind, unit, field=unit_field), 6)
     if not k.low <= canonical <= k.high:
         raise ValidationFailed(
             field,
-            f"{kind} {v:g} {unit or k.unit} is not physiologically possible "
-            f"(plausible {k.low:g}-{k.high:g} {k.unit})",
+            "%(what)s is not physiologically possible (plausible %(low)s-%(high)s %(unit)s)",
+            what=f"{kind} {v:g} {unit or k.unit}", low=f"{k.low:g}", high=f"{k.high:g}", unit=k.unit,
         )
     return canonical
 

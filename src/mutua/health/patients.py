@@ -82,7 +82,7 @@ def check_can_see(db: Session, actor: Principal, member_id: int | None) -> Membe
     # None: a staff login on a member's own page (admin may open them) has no patient record.
     member = db.get(Member, member_id) if member_id is not None else None
     if member is None:
-        raise NotFound(f"patient {member_id} not found")
+        raise NotFound("patient %(member_id)s not found", member_id=member_id)
     if member_id not in visible_members(db, actor, [member_id]):
         raise Forbidden("you may not see this patient's health data")
     return member

@@ -112,7 +112,7 @@ def outcomes_report(db: Session, *, project_code: str, on: date, actor: Principa
     """The cohort report for a project (see mutua.health.outcomes for the method)."""
     project = db.scalar(select(Project).where(Project.code == project_code))
     if project is None:
-        raise NotFound(f"project {project_code} not found")
+        raise NotFound("project %(project_code)s not found", project_code=project_code)
     enrolled = db.execute(
         membership.kidney_policies(Policy.member_id, func.min(Policy.cover_start))
         .where(Policy.project_id == project.id, Policy.cover_start <= on)

@@ -46,7 +46,7 @@ def kidney_labs(db: Session, *, member_id: int, on: date) -> policies_domain.Kid
     ACR), each from a result no older than LAB_MAX_AGE_DAYS on ``on``."""
     member = db.get(Member, member_id)
     if member is None:
-        raise NotFound(f"member {member_id} not found")
+        raise NotFound("member %(member)s not found", member=member_id)
     labs = policies_domain.KidneyLabs(max_age_days=LAB_MAX_AGE_DAYS)
     cr = _lab(db, member_id, "creatinine", on)
     if cr is None:

@@ -203,7 +203,7 @@ def _run(engine: Engine, taken: Taken, reporter: Reporter) -> str:
         return _end_apart(engine, taken.id, CANCELLED, reporter=reporter,
                           asked_by=reporter.board.cancel_asked_by(taken.id), actor=taken.actor)
     except DomainError as exc:
-        return _end_apart(engine, taken.id, FAILED, error=kinds.as_json(exc.to_dict()),
+        return _end_apart(engine, taken.id, FAILED, error=kinds.as_json(exc.to_record()),
                           reporter=reporter)
     except OperationalError as exc:  # a lost connection, a deadlock, a locked SQLite file
         if taken.attempts < MAX_ATTEMPTS:
@@ -236,7 +236,7 @@ def _load_input(db: Session, job_id: int) -> tuple[str, bytes]:
     if row is None:
         from mutua.errors import NotFound
 
-        raise NotFound(f"job {job_id} has no input file")
+        raise NotFound("job %(job_id)s has no input file", job_id=job_id)
     return row.filename, bytes(row.data)
 
 

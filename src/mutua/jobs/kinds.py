@@ -56,7 +56,8 @@ class Kind:
 
     def check(self, actor: Principal) -> None:
         if not self.allows(actor):
-            raise Forbidden(f"role {actor.role.value} may not run or read {self.name} jobs")
+            raise Forbidden("role %(role)s may not run or read %(kind)s jobs",
+                            role=actor.role.value, kind=self.name)
 
 
 def file_key(data: bytes) -> str:
@@ -180,7 +181,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
 def kind_of(name: str) -> Kind:
     kind = KINDS.get(name)
     if kind is None:
-        raise ValidationFailed("kind", f"must be one of {', '.join(sorted(KINDS))}")
+        raise ValidationFailed("kind", "must be one of %(choices)s", choices=", ".join(sorted(KINDS)))
     return kind
 
 

@@ -98,7 +98,7 @@ def _wake_local_worker_after_commit(db: Session) -> None:
 def get(db: Session, *, job_id: int, actor: Principal) -> Job:
     job = db.get(Job, job_id)
     if job is None or not kinds.kind_of(job.kind).allows(actor):
-        raise NotFound(f"job {job_id} not found")  # a job of a kind the caller may not see
+        raise NotFound("job %(job_id)s not found", job_id=job_id)  # a job of a kind the caller may not see
     return job
 
 
@@ -113,7 +113,7 @@ def list_jobs(db: Session, *, actor: Principal, kind: str | None = None,
         where.append(Job.kind == kind)
     if state:
         if state not in STATES:
-            raise ValidationFailed("state", f"must be one of {', '.join(STATES)}")
+            raise ValidationFailed("state", "must be one of %(choices)s", choices=", ".join(STATES))
         where.append(Job.state == state)
     if project_id is not None:
         where.append(Job.project_id == project_id)
@@ -140,7 +140,7 @@ def cancel(db: Session, *, job_id: int, actor: Principal) -> Job:
             return job
         job.cancel_requested = True
     else:
-        raise Conflict(f"job {job.id} has already {job.state}")
+        raise Conflict("job %(id)s has already %(state)s", id=job.id, state=job.state)
     db.flush()
     audit.record(db, actor=actor, action="jobs.cancel", entity="job", entity_id=job.id,
                  project_id=job.project_id, detail={"kind": job.kind, "state": job.state})

@@ -32,7 +32,7 @@ def close(db: Session, *, project_code: str, quarter: str, actor: Principal) -> 
     project = catalog_service.get_project(db, code=project_code)
     q = Quarter.parse(quarter)
     if q.end >= shanghai_today():  # the close refuses it too; a request hears it at once
-        raise ValidationFailed("quarter", f"{q} has not ended (it ends {q.end})")
+        raise ValidationFailed("quarter", "%(quarter)s has not ended (it ends %(end)s)", quarter=q, end=q.end)
     return service.enqueue(db, kind="settlement.close", key=f"{project.code}:{q}",
                            params={"project": project.code, "quarter": str(q)}, actor=actor,
                            project_id=project.id, lock=f"settlement:{project.code}")
@@ -86,7 +86,7 @@ def lab_import(db: Session, *, data: bytes, filename: str, format: str, actor: P
 
 def demo_build(db: Session, *, seed: int, members: int, actor: Principal) -> Job:
     if members < 1:
-        raise ValidationFailed("members", "must be at least 1")
+        raise ValidationFailed("members", "must be at least %(limit)s", limit=1)
     return service.enqueue(db, kind="demo.build", key="demo",
                            params={"seed": seed, "members": members}, actor=actor)
 
@@ -125,7 +125,7 @@ def renewal(db: Session, *, product_code: str, from_period: str, to_period: str,
     catalog_service.get_period(db, product=product, code=from_period)
     catalog_service.get_period(db, product=product, code=to_period)
     if len(reference) > 32:  # it becomes the renewal invoice's reference
-        raise ValidationFailed("reference", "must be at most 32 characters")
+        raise ValidationFailed("reference", "must be at most %(limit)s characters", limit=32)
     return service.enqueue(db, kind="policies.renew", key=f"{product.code}:{to_period}",
                            params={"product": product.code, "from": from_period,
                                    "to": to_period, "on": on.isoformat(), "paid": paid,

@@ -20,7 +20,7 @@ from mutua.catalog.models import Project
 from mutua.dates import today as shanghai_today
 from mutua.dates import utcnow
 from mutua.db import Money
-from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
+from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed, Worded
 from mutua.ledger.domain import CASH, CHART, JournalEntry, Posting
 from mutua.ledger.models import Account, Entry, Overdraft
 from mutua.ledger.models import Posting as PostingRow
@@ -55,7 +55,7 @@ def account_ids(db: Session, *, project_id: int) -> dict[str, int]:
         ).all()
     )
     if not ids:
-        raise NotFound(f"project {project_id} has no books")
+        raise NotFound("project %(project_id)s has no books", project_id=project_id)
     return ids
 
 
@@ -121,7 +121,8 @@ def _refuse_unknown_accounts(db: Session, entries: list[JournalEntry]) -> None:
         missing = sorted({p.account for e in entries if e.project_id == project_id
                           for p in e.postings} - chart.keys())
         if missing:
-            raise NotFound(f"project {project_id} has no account {', '.join(missing)}")
+            raise NotFound("project %(project_id)s has no account %(accounts)s",
+                           project_id=project_id, accounts=", ".join(missing))
 
 
 def _refuse_repeats(db: Session, entries: list[JournalEntry]) -> None:
@@ -132,7 +133,7 @@ def _refuse_repeats(db: Session, entries: list[JournalEntry]) -> None:
         Entry.idempotency_key.in_({k for _, k in keyed}))).all()
     repeats = sorted(k for p, k in seen if (p, k) in keyed)
     if repeats:
-        raise Conflict(f"already posted: {', '.join(repeats)}")
+        raise Conflict("already posted: %(keys)s", keys=", ".join(repeats))
 
 
 def already_posted(db: Session, *, project_id: int, idempotency_key: str) -> int | None:
@@ -146,7 +147,7 @@ def already_posted(db: Session, *, project_id: int, idempotency_key: str) -> int
 def load_entry(db: Session, entry_id: int) -> JournalEntry:
     e = db.get(Entry, entry_id)
     if e is None:
-        raise NotFound(f"journal entry {entry_id} not found")
+        raise NotFound("journal entry %(entry_id)s not found", entry_id=entry_id)
     rows = db.execute(
         select(Account.code, PostingRow.amount)
         .join(Account, Account.id == PostingRow.account_id)
@@ -163,7 +164,7 @@ def load_entry(db: Session, entry_id: int) -> JournalEntry:
 def reverse(db: Session, *, entry_id: int, entry_date: date, memo: str) -> int:
     """Correct an entry by posting its mirror image; the original stays as it was."""
     if db.scalar(select(Entry.id).where(Entry.reverses_entry_id == entry_id)) is not None:
-        raise Conflict(f"entry {entry_id} has already been reversed")
+        raise Conflict("entry %(entry_id)s has already been reversed", entry_id=entry_id)
     original = load_entry(db, entry_id)
     return post(db, original.reversed(entry_id=entry_id, entry_date=entry_date, memo=memo))
 
@@ -222,7 +223,7 @@ def trial_balance(db: Session, *, project_code: str | None = None) -> list[Trial
         stmt = stmt.where(Project.code == project_code)
     projects = db.execute(stmt).all()
     if project_code and not projects:
-        raise NotFound(f"unknown project {project_code!r}")
+        raise NotFound("unknown project %(code)s", code=f"{project_code!r}")
     return [TrialBalance(pid, code, balances(db, project_id=pid)) for pid, code in projects]
 
 
@@ -281,9 +282,10 @@ def covers_cash(db: Session, *, project_id: int, amount: Decimal, on: date) -> C
     batch itself checks again under the lock)."""
     position = cash_position(db, project_id=project_id, on=on)
     if amount > position.available:
-        raise Conflict(f"cash is {amount - position.available} yuan short: this needs {amount}, "
-                       f"the cash balance is {position.balance} and the approved overdraft "
-                       f"{position.overdraft}")
+        raise Conflict("cash is %(short)s yuan short: this needs %(amount)s, the cash "
+                       "balance is %(balance)s and the approved overdraft %(overdraft)s",
+                       short=amount - position.available, amount=amount, balance=position.balance,
+                       overdraft=position.overdraft)
     return position
 
 
@@ -318,16 +320,16 @@ def grant_overdraft(db: Session, *, project_id: int, limit: object, reason: str,
     reason = (reason or "").strip()
     problems = []
     if amount <= 0:
-        problems.append(("limit", "must be above zero"))
+        problems.append(("limit", Worded("must be above zero")))
     if len(reason) < MIN_REASON_CHARS:
-        problems.append(("reason", "say why the project may overdraw its cash"))
+        problems.append(("reason", Worded("say why the project may overdraw its cash")))
     if ends_on is not None and ends_on < starts_on:
-        problems.append(("ends_on", "must not be before starts_on"))
+        problems.append(("ends_on", Worded("must not be before starts_on")))
     if problems:
         raise ValidationFailed([Problem(f, r) for f, r in problems])
     current = _overlapping(db, project_id=project_id, starts_on=starts_on, ends_on=ends_on)
     if current is not None:
-        raise Conflict(f"overdraft {current.id} is in force over those dates; withdraw it first")
+        raise Conflict("overdraft %(id)s is in force over those dates; withdraw it first", id=current.id)
     row = Overdraft(project_id=project_id, limit=amount, reason=reason[:500],
                     starts_on=starts_on, ends_on=ends_on, approved_by=actor.user_id,
                     approved_by_name=actor.username)
@@ -356,9 +358,9 @@ def withdraw_overdraft(db: Session, *, overdraft_id: int, actor: Principal) -> O
         raise Forbidden("only finance or an administrator may withdraw an overdraft")
     row = db.scalar(select(Overdraft).where(Overdraft.id == overdraft_id).with_for_update())
     if row is None:
-        raise NotFound(f"overdraft {overdraft_id} not found")
+        raise NotFound("overdraft %(overdraft_id)s not found", overdraft_id=overdraft_id)
     if row.withdrawn_at is not None:
-        raise Conflict(f"overdraft {overdraft_id} is already withdrawn")
+        raise Conflict("overdraft %(id)s is already withdrawn", id=overdraft_id)
     row.withdrawn_at, row.withdrawn_by = utcnow(), actor.user_id
     audit.record(db, actor=actor, action="ledger.overdraft.withdraw", entity="overdraft",
                  entity_id=row.id, project_id=row.project_id)

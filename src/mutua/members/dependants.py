@@ -49,8 +49,8 @@ def relation_problems(relation: str, *, payer_birth: date, birth: date, sex: str
     if relation == "parent" and birth >= payer_birth:
         return [Problem("relation", "a parent must be older than the member")]
     if relation == "spouse" and age_on(birth, on) < MARRIAGE_AGE.get(sex, 22):
-        return [Problem("relation", f"a spouse must be at least {MARRIAGE_AGE.get(sex, 22)} "
-                                    "(the legal age of marriage)")]
+        return [Problem("relation", "a spouse must be at least %(age)s (the legal age of "
+                                    "marriage)", age=MARRIAGE_AGE.get(sex, 22))]
     return []
 
 
@@ -67,7 +67,7 @@ def add(db: Session, *, payer_id: int, name: str, id_number: str, relation: str,
     problems = relation_problems(relation, payer_birth=payer.birth_date,
                                  birth=valid.birth_date, sex=valid.sex, on=shanghai_today())
     if len(of_payer(db, payer_id=payer_id)) >= MAX_DEPENDANTS:
-        problems.append(Problem("dependants", f"at most {MAX_DEPENDANTS} dependants a member"))
+        problems.append(Problem("dependants", "at most %(count)s dependants a member", count=MAX_DEPENDANTS))
     if problems:
         raise ValidationFailed(problems)
     dependant = members_service.register(db, data=MemberIn(
@@ -89,7 +89,7 @@ def get(db: Session, *, payer_id: int, dependant_id: int) -> Member:
     """The payer's own dependant; anyone else's (or no one) is not found."""
     found = db.get(Member, dependant_id)
     if found is None or found.payer_id != payer_id:
-        raise NotFound(f"dependant {dependant_id} not found")
+        raise NotFound("dependant %(dependant_id)s not found", dependant_id=dependant_id)
     return found
 
 

@@ -22,7 +22,7 @@ from datetime import date
 import numpy as np
 
 from mutua.dates import today as shanghai_today
-from mutua.errors import ValidationFailed
+from mutua.errors import ValidationFailed, Worded
 from mutua.members.identifiers import canonical_text
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -120,21 +120,22 @@ def check_id_numbers(numbers: Sequence[object], *, today: date) -> IdColumn:
                     [None if b else x for b, x in zip(bad.tolist(), sexes, strict=True)])
 
 
-def _id_rule_problem(rule: int, n: str, expected: str) -> str:
+def _id_rule_problem(rule: int, n: str, expected: str) -> Worded:
     """The text of the first rule a canonical number ``n`` breaks."""
     if rule == LENGTH:
-        return f"must be 18 characters, got {len(n)}"
+        return Worded("must be 18 characters, got %(got)s", got=len(n))
     if rule == SHAPE:
-        return "must be 17 digits followed by a digit or X"
+        return Worded("must be 17 digits followed by a digit or X")
     if rule == AREA:
-        return f"area code {n[:6]} is not a Chinese province-level area"
+        return Worded("area code %(code)s is not a Chinese province-level area", code=n[:6])
     if rule == REAL_DATE:
-        return f"birth date {n[6:14]} is not a real date"
+        return Worded("birth date %(day)s is not a real date", day=n[6:14])
     if rule == POSSIBLE_DATE:
-        return f"birth date {n[6:10]}-{n[10:12]}-{n[12:14]} is impossible"
+        return Worded("birth date %(day)s is impossible", day=f"{n[6:10]}-{n[10:12]}-{n[12:14]}")
     if rule == SEQUENCE:
-        return "sequence code 000 is not issued"
-    return f"check character is {n[17]}, expected {expected} (ISO 7064 MOD 11-2)"
+        return Worded("sequence code 000 is not issued")
+    return Worded("check character is %(got)s, expected %(expected)s (ISO 7064 MOD 11-2)",
+                  got=n[17], expected=expected)
 
 
 def parse_id_number(number: str, *, field: str = "id_number", today: date | None = None) -> IdNumber:

@@ -37,7 +37,7 @@ def member_number(value: object, *, field: str = "member_number") -> str:
     """A member number (会员号) in its stored form, e.g. M000000123; refused otherwise."""
     number = member_number_or_none(value)
     if number is None:
-        raise ValidationFailed(field, f"must be M followed by 9 digits, got {shown(value)}")
+        raise ValidationFailed(field, "must be M followed by 9 digits, got %(got)s", got=shown(value))
     return number
 
 

@@ -112,7 +112,7 @@ class ImportRefused(ValidationFailed):
     def __init__(self, report: ImportReport):
         self.report = report
         first = min(report.bad_rows)
-        problems = [Problem(f"rows[{row}].{p.field}", p.rule)
+        problems = [p.at(f"rows[{row}].{p.field}")
                     for row, ps in sorted(report.bad_rows.items()) for p in ps]
         super().__init__(problems)
         self.message = (f"{len(report.bad_rows)} of {report.rows} rows are bad (first: row "
@@ -137,7 +137,7 @@ def read_table(data: bytes, *, filename: str = "", settings: Settings | None = N
     settings = settings or get_settings()
     max_bytes, max_rows = settings.import_max_bytes, settings.import_max_rows
     if len(data) > max_bytes:
-        raise ValidationFailed("file", f"is larger than the limit of {max_bytes:,} bytes")
+        raise ValidationFailed("file", "is larger than the limit of %(limit)s bytes", limit=f"{max_bytes:,}")
     if not data.strip():
         raise ValidationFailed("file", "is empty")
     name = filename.lower()
@@ -169,7 +169,7 @@ def _csv_rows(data: bytes, max_rows: int, check_header, columns: tuple[str, ...]
         found = check_header(next(records, None))
         return _collect(records, found, columns, max_rows)
     except csv.Error as exc:
-        raise ValidationFailed("file", f"is not well-formed CSV: {exc}") from None
+        raise ValidationFailed("file", "is not well-formed CSV: %(detail)s", detail=exc) from None
 
 
 def _xlsx_rows(data: bytes, settings: Settings, check_header, columns: tuple[str, ...],
@@ -195,8 +195,8 @@ def _check_header(header: list[str] | None) -> list[str]:
     while names and not names[-1]:
         names.pop()  # spreadsheets often carry empty trailing columns
     if not set(names) & set(COLUMNS):  # not a member list at all (a PDF, a photo, a letter)
-        raise ValidationFailed("file", f"is not a member list: its first line names none of "
-                                       f"the columns {', '.join(COLUMNS)}")
+        raise ValidationFailed("file", "is not a member list: its first line names none of "
+                                       "the columns %(columns)s", columns=", ".join(COLUMNS))
     missing = [c for c in COLUMNS if c not in names]
     unknown = [n or "(blank)" for n in names if n not in COLUMNS]
     repeated = sorted({n for n in names if names.count(n) > 1 and n in COLUMNS})
@@ -204,8 +204,9 @@ def _check_header(header: list[str] | None) -> list[str]:
         parts = ([f"missing {', '.join(missing)}"] if missing else []) + \
                 ([f"unknown {', '.join(unknown)}"] if unknown else []) + \
                 ([f"repeated {', '.join(repeated)}"] if repeated else [])
-        raise ValidationFailed("file.header", f"must name the columns {', '.join(COLUMNS)} "
-                                              f"once each ({'; '.join(parts)})")
+        raise ValidationFailed("file.header", "must name the columns %(columns)s once each "
+                                              "(%(detail)s)",
+                                              columns=", ".join(COLUMNS), detail='; '.join(parts))
     return names
 
 
@@ -218,7 +219,7 @@ def _collect(records, found: list[str], columns: tuple[str, ...], max_rows: int,
         if not any(str(v).strip() for v in cells):
             continue  # blank lines, and the empty rows spreadsheets leave at the end
         if len(rows) >= max_rows:
-            raise ValidationFailed("file", f"has more than {max_rows:,} rows; split it")
+            raise ValidationFailed("file", "has more than %(limit)s rows; split it", limit=f"{max_rows:,}")
         width = min(len(cells), len(found))  # a short row lacks its last cells
         rows.append((number, tuple(cells[i] if i < width else "" for i in where)))
     if not rows:

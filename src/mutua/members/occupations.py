@@ -37,5 +37,6 @@ def occupations() -> dict[str, Occupation]:
 def occupation(code: str, *, field: str = "occupation_code") -> Occupation:
     found = occupations().get(str(code).strip().upper())
     if found is None:
-        raise ValidationFailed(field, f"unknown occupation code {code!r}; see the occupation table")
+        raise ValidationFailed(field, "unknown occupation code %(code)s; see the occupation "
+                                      "table", code=f"{code!r}")
     return found

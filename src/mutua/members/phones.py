@@ -37,13 +37,13 @@ def normalise_phone(text: str, *, field: str = "phone", region: str = "CN") -> s
         if plain and _CN_MOBILE.fullmatch(plain.group(1)):
             return "+86" + plain.group(1)
     if not _TYPED.fullmatch(typed):
-        raise ValidationFailed(field, f"is not a phone number: {shown(text)}")
+        raise ValidationFailed(field, "is not a phone number: %(got)s", got=shown(text))
     try:
         number = phonenumbers.parse(typed, region)
     except phonenumbers.NumberParseException:
-        raise ValidationFailed(field, f"is not a phone number: {shown(text)}") from None
+        raise ValidationFailed(field, "is not a phone number: %(got)s", got=shown(text)) from None
     if not phonenumbers.is_valid_number(number):
-        raise ValidationFailed(field, f"is not a valid phone number: {shown(text)}")
+        raise ValidationFailed(field, "is not a valid phone number: %(got)s", got=shown(text))
     kind = phonenumbers.number_type(number)
     if kind not in (phonenumbers.PhoneNumberType.MOBILE,
                     phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):

@@ -111,7 +111,7 @@ def request_closure(db: Session, *, actor: Principal, reason: str = "") -> Closu
         raise Forbidden("a member asks to close their own account")
     reason = (reason or "").strip()
     if len(reason) > REASON_LIMIT:
-        raise ValidationFailed("reason", f"must be at most {REASON_LIMIT} characters")
+        raise ValidationFailed("reason", "must be at most %(limit)s characters", limit=REASON_LIMIT)
     open_one = db.scalar(select(func.count()).select_from(ClosureRequest).where(
         ClosureRequest.member_id == actor.member_id, ClosureRequest.status == "requested"))
     if open_one:

@@ -88,7 +88,7 @@ def validate_many(records: Sequence[dict], *, today: date
             problems.problems.extend(phone)
         if job is None:
             code = records[i].get("occupation_code")
-            problems.add("occupation_code", f"unknown occupation code {shown(code)}")
+            problems.add("occupation_code", "unknown occupation code %(code)s", code=shown(code))
         if not 0 < len(city) <= 40:
             problems.add("city", "is required, at most 40 characters")
         bad[i] = problems.problems
@@ -167,7 +167,7 @@ def get(db: Session, *, member_id: int, actor: Principal) -> Member:
         raise NotFound("this login has no member record")
     member = db.get(Member, member_id)
     if member is None or (actor.is_member and actor.member_id != member_id):
-        raise NotFound(f"member {member_id} not found")
+        raise NotFound("member %(member)s not found", member=member_id)
     return member
 
 

@@ -44,14 +44,16 @@ def check_archive(data: bytes, *, max_unpacked: int) -> None:
     try:
         entries = zipfile.ZipFile(io.BytesIO(data)).infolist()
     except (zipfile.BadZipFile, ValueError, OSError):
-        raise ValidationFailed("file", "is not a readable .xlsx workbook (BadZipFile)") from None
+        raise ValidationFailed("file", "is not a readable .xlsx workbook (%(detail)s)",
+                               detail="BadZipFile") from None
     if len(entries) > MAX_ENTRIES:
-        raise ValidationFailed("file", f"holds {len(entries):,} parts; a workbook has at most "
-                                       f"{MAX_ENTRIES:,}")
+        raise ValidationFailed("file", "holds %(parts)s parts; a workbook has at most %(limit)s",
+                               parts=f"{len(entries):,}", limit=f"{MAX_ENTRIES:,}")
     unpacked = sum(e.file_size for e in entries)
     if unpacked > max_unpacked:
-        raise ValidationFailed("file", f"unpacks to {unpacked:,} bytes, more than the "
-                                       f"{max_unpacked:,} allowed; split it or save it as CSV")
+        raise ValidationFailed("file", "unpacks to %(size)s bytes, more than the %(limit)s "
+                                       "allowed; split it or save it as CSV",
+                                       size=f"{unpacked:,}", limit=f"{max_unpacked:,}")
 
 
 def read_rows(data: bytes, *, max_rows: int, memory_bytes: int,
@@ -70,7 +72,8 @@ def read_rows(data: bytes, *, max_rows: int, memory_bytes: int,
         seen = 0
         while (batch := _next_batch(child.stdout)) is not None:
             if batch is TOO_TALL or seen + len(batch) > max_rows + 1:
-                raise ValidationFailed("file", f"has more than {max_rows:,} rows; split it")
+                raise ValidationFailed("file", "has more than %(limit)s rows; split it",
+                                       limit=f"{max_rows:,}")
             seen += len(batch)
             yield from batch
         if child.wait(timeout=WALL_SECONDS) != 0:
@@ -105,7 +108,8 @@ def _refusal(child: subprocess.Popen) -> ValidationFailed:
     said = child.stderr.read().decode("utf-8", "replace").strip().splitlines()
     last = said[-1] if said else ""
     if last.startswith("unreadable:"):
-        return ValidationFailed("file", f"is not a readable .xlsx workbook ({last[11:].strip()})")
+        return ValidationFailed("file", "is not a readable .xlsx workbook (%(detail)s)",
+                                detail=last[11:].strip())
     # Killed (out of memory, out of CPU time) or aborted by calamine's allocator.
     return ValidationFailed("file", "needs more memory or time to read than an upload may "
                                     "use (a sheet far larger than its file); split it or save "

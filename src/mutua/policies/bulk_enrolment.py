@@ -70,7 +70,7 @@ def enrol_many(db: Session, *, product_code: str, period_code: str, enrolments: 
     """
     on = on or shanghai_today()
     if not paid and not 1 <= len(reference) <= 32:
-        raise ValidationFailed("reference", "must be 1 to 32 characters")
+        raise ValidationFailed("reference", "must be 1 to %(limit)s characters", limit=32)
     product = catalog_service.get_product(db, code=product_code)
     period = catalog_service.get_period(db, product=product, code=period_code)
     if product.line == "ckd":
@@ -131,7 +131,7 @@ def write_batch(db: Session, *, product: Product, period: SalePeriod,
 def _bulk_row_problems(member, e, held, seen, product, period) -> list[Problem]:
     """What bars a row before eligibility is even looked at (quote checks the rest)."""
     if member is None:
-        return [Problem("member", f"member {e.member_id} not found")]
+        return [Problem("member", "member %(member)s not found", member=e.member_id)]
     if member.status != "active":
         return [Problem("member", "is not active")]
     if e.member_id in held or e.member_id in seen:

@@ -28,7 +28,7 @@ def cancel(db: Session, *, policy_id: int, actor: Principal, on: date | None = N
     """Cancel: full refund in the 15-day cooling-off period, else the unearned premium."""
     on = on or shanghai_today()
     if len(reason) > 64:  # it becomes the refund payment's reference
-        raise ValidationFailed("reason", "must be at most 64 characters")
+        raise ValidationFailed("reason", "must be at most %(limit)s characters", limit=64)
     policy = get(db, policy_id=policy_id, actor=actor)
     if policy.status == domain.UNPAID and dues.cancel_due(db, policy=policy, on=on):
         policy.status, policy.cancelled_on = domain.CANCELLED, on
@@ -89,9 +89,10 @@ def refund_quote(policy: Policy, *, on: date, product: Product) -> domain.Refund
     same refusal :func:`cancel` gives.
     """
     if policy.status != "in_force":
-        raise Conflict(f"policy {policy.policy_number} is {policy.status}, not in force")
+        raise Conflict("policy %(policy_number)s is %(status)s, not in force",
+                       policy_number=policy.policy_number, status=policy.status)
     if on > policy.cover_end:
-        raise Conflict(f"policy {policy.policy_number} has already expired")
+        raise Conflict("policy %(policy_number)s has already expired", policy_number=policy.policy_number)
     return domain.refund_on_cancel(premium=policy.premium, enrolled_on=policy.enrolled_on,
                                    cover_start=policy.cover_start, cover_end=policy.cover_end,
                                    cancel_on=on, fee=product.cancellation_fee,

@@ -34,7 +34,7 @@ def cover_on(db: Session, *, policy_id: int, on: date) -> domain.PolicyCover:
     """The policy and each benefit's sum insured as it stood on ``on`` (uplifts included)."""
     policy = db.get(Policy, policy_id)
     if policy is None:
-        raise NotFound(f"policy {policy_id} not found")
+        raise NotFound("policy %(policy_id)s not found", policy_id=policy_id)
     return covers_of(db, policies=[policy], on_for=lambda _: on)[policy.id]
 
 

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from mutua.dates import age_on
-from mutua.errors import Problem
+from mutua.errors import Problem, Worded
 from mutua.money import ZERO, round_fen
 
 COOLING_OFF_DAYS = 15  # 犹豫期: full refund when cancelled within this many days of enrolment
@@ -44,15 +44,16 @@ def eligibility_problems(rules: ProductRules, *, birth_date: date, occupation_cl
     """Why a member may not enrol (empty when they may)."""
     out = []
     if not rules.sale_start <= on <= rules.sale_end:
-        out.append(Problem("period", f"is not open for sale on {on} (open {rules.sale_start} "
-                                     f"to {rules.sale_end})"))
+        out.append(Problem("period", "is not open for sale on %(day)s (open %(start)s to "
+                                     "%(end)s)", day=on, start=rules.sale_start, end=rules.sale_end))
     age = age_on(birth_date, cover_start)
     if not rules.min_age <= age <= rules.max_age:
-        out.append(Problem("age", f"is {age} at cover start; {rules.code} covers ages "
-                                  f"{rules.min_age} to {rules.max_age}"))
+        out.append(Problem("age", "is %(age)s at cover start; %(product)s covers ages "
+                                  "%(low)s to %(high)s",
+                                  age=age, product=rules.code, low=rules.min_age, high=rules.max_age))
     if occupation_class not in rules.allowed_classes:
-        out.append(Problem("occupation_class", f"class {occupation_class} is not covered by "
-                                               f"{rules.code}"))
+        out.append(Problem("occupation_class", "class %(cls)s is not covered by %(product)s",
+                           cls=occupation_class, product=rules.code))
     return out
 
 
@@ -86,19 +87,22 @@ def kidney_problems(underwriting: dict, labs: KidneyLabs) -> list[Problem]:
     """
     uw, days = underwriting or {}, labs.max_age_days
     if labs.g is None:
-        return [Problem("labs", f"needs a creatinine result from the last {days} days; "
-                                "none on file")]
+        return [Problem("labs", "needs a creatinine result from the last %(days)s days; none "
+                                "on file", days=days)]
     if uw.get("needs_acr") or uw.get("albuminuria"):
         if labs.a is None:
-            return [Problem("labs", f"needs a urine ACR result from the last {days} days; "
-                                    "none on file")]
+            return [Problem("labs", "needs a urine ACR result from the last %(days)s days; "
+                                    "none on file", days=days)]
         if uw.get("albuminuria") and labs.a not in uw["albuminuria"]:
-            return [Problem("labs", f"stage {labs.g}/{labs.a} is not covered: this product "
-                                    f"needs albuminuria {'/'.join(uw['albuminuria'])}")]
+            return [Problem("labs", "stage %(stage)s is not covered: this product needs "
+                                    "albuminuria %(albuminuria)s",
+                                    stage=f"{labs.g}/{labs.a}", albuminuria='/'.join(uw['albuminuria']))]
     stages = uw.get("stages") or []
     if stages and labs.g not in stages:
-        return [Problem("labs", f"stage {labs.g} (eGFR {labs.egfr:.1f} on {labs.tested}) is "
-                                f"not covered: this product covers {', '.join(stages)}")]
+        return [Problem("labs", "stage %(stage)s (eGFR %(egfr)s on %(day)s) is not covered: "
+                                "this product covers %(stages)s",
+                                stage=labs.g, egfr=f"{labs.egfr:.1f}", day=labs.tested,
+                                stages=", ".join(stages))]
     return []
 
 
@@ -147,8 +151,8 @@ def declaration_problems(questions: list[dict], answers: dict[str, str]) -> list
         elif answer not in ANSWERS:
             out.append(Problem(field, "must be yes or no"))
         elif answer == q.get("refuse_on"):
-            out.append(Problem(field, f"answered {answer}: this product does not cover that "
-                                      "risk, so it cannot be bought"))
+            out.append(Problem(field, "answered %(answer)s: this product does not cover that "
+                                      "risk, so it cannot be bought", answer=answer))
     return out
 
 
@@ -341,9 +345,9 @@ def in_force_and_paid(status: str, cover_start: date, cover_end: date, on: date)
     return status == IN_FORCE and cover_start <= on <= cover_end
 
 
-PREMIUM_UNPAID = "premium unpaid: the policy covers nothing until its premium is paid"
-LAPSED_UNPAID = "lapsed unpaid: the premium was not paid within the grace period, so the " \
-                "policy never covered a claim"
+PREMIUM_UNPAID = Worded("premium unpaid: the policy covers nothing until its premium is paid")
+LAPSED_UNPAID = Worded("lapsed unpaid: the premium was not paid within the grace period, so "
+                       "the policy never covered a claim")
 
 
 def claim_cover_problem(status: str) -> Problem | None:

@@ -66,7 +66,7 @@ def find(db: Session, *, project_id: int, reference: str) -> Owed | None:
 def find_or_404(db: Session, *, project_id: int, reference: str) -> Owed:
     owed = find(db, project_id=project_id, reference=reference)
     if owed is None:
-        raise NotFound(f"no premium due or invoice with reference {reference}")
+        raise NotFound("no premium due or invoice with reference %(reference)s", reference=reference)
     return owed
 
 
@@ -125,13 +125,14 @@ def apply(db: Session, *, owed: Owed, amount: Decimal, paid_on: date, reference:
     of policies whose cover started (0 while a part is still owed).
     """
     if owed.state != OPEN:
-        raise Conflict(f"premium {owed.reference} is {owed.state}, not open")
+        raise Conflict("premium %(reference)s is %(state)s, not open",
+                       reference=owed.reference, state=owed.state)
     if paid_on > owed.grace_end:
-        raise Conflict(f"premium {owed.reference} was due by {owed.grace_end}; a later "
-                       "payment starts no cover")
+        raise Conflict("premium %(reference)s was due by %(grace_end)s; a later payment "
+                       "starts no cover", reference=owed.reference, grace_end=owed.grace_end)
     if not ZERO < amount <= owed.outstanding:
-        raise ValidationFailed("amount", f"must be above zero and at most the "
-                                         f"{owed.outstanding} owed")
+        raise ValidationFailed("amount", "must be above zero and at most the %(owed)s owed",
+                               owed=owed.outstanding)
     ledger_service.post(db, L.JournalEntry.of(
         project_id=owed.project_id, entry_date=paid_on, kind="premium",
         memo=f"premium received for {owed.reference}", reference=reference[:64],
@@ -280,15 +281,15 @@ def refund_lapsed(db: Session, *, project_id: int, reference: str, on: date) -> 
 
     owed = find_or_404(db, project_id=project_id, reference=reference)
     if owed.state != LAPSED or owed.paid <= 0:
-        raise Conflict(f"premium {reference} is {owed.state} with {owed.paid} paid: no "
-                       "refund is owed on it")
+        raise Conflict("premium %(reference)s is %(state)s with %(paid)s paid: no refund is "
+                       "owed on it", reference=reference, state=owed.state, paid=owed.paid)
     table = PremiumInvoice if owed.invoice_id is not None else PremiumDue
     row_id = owed.invoice_id if owed.invoice_id is not None else owed.due_id
     claimed = db.execute(update(table).where(table.id == row_id, table.refund_id.is_(None))
                          .values(refund_id="pending")
                          .execution_options(synchronize_session=False)).rowcount
     if claimed != 1:
-        raise Conflict(f"the part payment on {reference} was already refunded")
+        raise Conflict("the part payment on %(reference)s was already refunded", reference=reference)
     refund_id = provider.get("fake").refund(project_id=project_id, reference=reference,
                                             amount=owed.paid)
     db.execute(update(table).where(table.id == row_id).values(refund_id=refund_id[:64])
@@ -313,7 +314,8 @@ def cancel_due(db: Session, *, policy: Policy, on: date) -> bool:
     if due is None or due.invoice_id is not None:
         return False
     if due.paid:
-        raise Conflict(f"premium {due.reference} is part paid; finance settles it first")
+        raise Conflict("premium %(reference)s is part paid; finance settles it first",
+                       reference=due.reference)
     due.state = CANCELLED
     ledger_service.post(db, L.JournalEntry.of(
         project_id=policy.project_id, entry_date=on, kind="premium_due_cancelled",

@@ -93,7 +93,8 @@ def quote(body: QuoteIn, db: DbSession, actor: Member) -> OfferOut:
     found = next((o for o in _offers(db, actor, body.insured_id) if o.product.code == body.product_code
                   and o.period.code == body.period_code), None)
     if found is None:
-        raise NotFound(f"{body.product_code} is not on sale in period {body.period_code}")
+        raise NotFound("%(product_code)s is not on sale in period %(period_code)s",
+                       product_code=body.product_code, period_code=body.period_code)
     return offer_out(found)
 
 

@@ -19,15 +19,16 @@ from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.catalog.models import Product, SalePeriod
 from mutua.dates import today as shanghai_today
-from mutua.errors import Problem, ValidationFailed
+from mutua.errors import Problem, ValidationFailed, Worded
 from mutua.members.models import Member
 from mutua.policies import domain
 from mutua.policies import service as policies_service
 from mutua.policies.models import Policy, PremiumDue
 
 KIDNEY = "ckd"
-NOT_YOURS = "must be yourself or a dependant you pay for"
-MUST_ACCEPT = "must be ticked: you have read the terms, the exclusions and the waiting period"
+NOT_YOURS = Worded("must be yourself or a dependant you pay for")
+MUST_ACCEPT = Worded("must be ticked: you have read the terms, the exclusions and the waiting "
+                     "period")
 
 
 @dataclass(frozen=True)

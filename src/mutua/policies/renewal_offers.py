@@ -167,7 +167,7 @@ def get(db: Session, *, offer_id: int, actor: Principal) -> RenewalOffer:
     """An offer; a member asking for another member's offer gets NotFound."""
     offer = db.get(RenewalOffer, offer_id)
     if offer is None or (actor.is_member and offer.member_id != actor.member_id):
-        raise NotFound(f"renewal offer {offer_id} not found")
+        raise NotFound("renewal offer %(offer_id)s not found", offer_id=offer_id)
     return offer
 
 
@@ -219,7 +219,7 @@ def _check_open(offer: RenewalOffer, on: date) -> None:
     if offer.state == EXPIRED or (offer.state == OFFERED and on > offer.expires_on):
         raise ValidationFailed("offer_id", "has expired: the cover it renews has ended")
     if offer.state != OFFERED:
-        raise Conflict(f"renewal offer {offer.id} is already {offer.state}")
+        raise Conflict("renewal offer %(id)s is already %(state)s", id=offer.id, state=offer.state)
 
 
 def _decide(db: Session, offer: RenewalOffer, state: str) -> None:
@@ -231,7 +231,7 @@ def _decide(db: Session, offer: RenewalOffer, state: str) -> None:
                       .values(state=state, decided_at=utcnow())
                       .execution_options(synchronize_session=False)).rowcount
     if done != 1:
-        raise Conflict(f"renewal offer {offer.id} was decided meanwhile")
+        raise Conflict("renewal offer %(id)s was decided meanwhile", id=offer.id)
 
 
 def set_auto_renew(db: Session, *, policy_id: int, auto_renew: bool, actor: Principal
@@ -239,7 +239,8 @@ def set_auto_renew(db: Session, *, policy_id: int, auto_renew: bool, actor: Prin
     """The member gives or withdraws consent to be renewed without being asked."""
     policy = policies_service.get(db, policy_id=policy_id, actor=actor)
     if policy.status not in (domain.IN_FORCE, domain.UNPAID):
-        raise Conflict(f"policy {policy.policy_number} is {policy.status}: nothing to renew")
+        raise Conflict("policy %(policy_number)s is %(status)s: nothing to renew",
+                       policy_number=policy.policy_number, status=policy.status)
     policy.auto_renew = auto_renew
     audit.record(db, actor=actor, action="policy.auto_renew", entity="policy",
                  entity_id=policy.id, project_id=policy.project_id,

@@ -89,8 +89,8 @@ def renewal_offer(rules: domain.ProductRules, cells, member, *, last_cover_end: 
     age = age_on(member.birth_date, start)
     coef = catalog_domain.coefficient_for(cells, age=age, occupation_class=member.occupation_class)
     if coef is None and not problems:
-        problems.append(Problem("coefficient", f"no coefficient for age {age}, class "
-                                               f"{member.occupation_class}"))
+        problems.append(Problem("coefficient", "no coefficient for age %(age)s, class %(cls)s",
+                                age=age, cls=member.occupation_class))
     return service.Offer(start, end, age, coef, tuple(problems))
 
 

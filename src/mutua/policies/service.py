@@ -23,7 +23,7 @@ from mutua.catalog.models import Product, SalePeriod
 from mutua.dates import age_on
 from mutua.dates import today as shanghai_today
 from mutua.db import page_total, unique_or_conflict
-from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
+from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed, Worded
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
 from mutua.members import dependants
@@ -66,8 +66,8 @@ def quote(db: Session, *, member: Member, product: Product, period: SalePeriod, 
         db, table_id=period.coefficient_table_id)
     coef = catalog_domain.coefficient_for(cells, age=age, occupation_class=member.occupation_class)
     if coef is None and not problems:
-        problems.append(Problem("coefficient", f"no coefficient for age {age}, class "
-                                               f"{member.occupation_class}"))
+        problems.append(Problem("coefficient", "no coefficient for age %(age)s, class %(cls)s",
+                                age=age, cls=member.occupation_class))
     return Offer(start, end, age, coef, tuple(problems))
 
 
@@ -108,7 +108,7 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
         raise Forbidden("members enrol only themselves and the dependants they pay for")
     member = db.get(Member, member_id)
     if member is None or member.status != "active":
-        raise NotFound(f"member {member_id} not found or not active")
+        raise NotFound("member %(member_id)s not found or not active", member_id=member_id)
     product, period = catalog_service.product_and_period(db, product_code=product_code,
                                                          period_code=period_code)
     offer = quote(db, member=member, product=product, period=period, on=on)
@@ -147,8 +147,9 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
     return policy
 
 
-def already_holds(product_code: str, period_code: str) -> str:
-    return f"member already holds a {product_code} policy for period {period_code}"
+def already_holds(product_code: str, period_code: str) -> Worded:
+    return Worded("member already holds a %(product)s policy for period %(period)s",
+                  product=product_code, period=period_code)
 
 
 def _record_premium(db: Session, *, policy: Policy, reference: str, on: date) -> None:
@@ -166,7 +167,7 @@ def get(db: Session, *, policy_id: int, actor: Principal) -> Policy:
     policy = db.get(Policy, policy_id)
     if policy is None or (actor.is_member
                           and not acts_for(db, actor=actor, member_id=policy.member_id)):
-        raise NotFound(f"policy {policy_id} not found")
+        raise NotFound("policy %(policy_id)s not found", policy_id=policy_id)
     return policy
 
 
@@ -179,7 +180,7 @@ def acts_for(db: Session, *, actor: Principal, member_id: int) -> bool:
 def check_may_read_member(*, member_id: int, actor: Principal) -> None:
     """Staff read any member's policies; a member only their own (another's is not found)."""
     if actor.is_member and actor.member_id != member_id:
-        raise NotFound(f"member {member_id} not found")
+        raise NotFound("member %(member)s not found", member=member_id)
 
 
 def list_for_member(db: Session, *, member_id: int, actor: Principal, limit: int = 100,

@@ -54,8 +54,9 @@ def check_header(header: list[str] | None) -> list[str]:
     missing = [c for c in REQUIRED if c not in names]
     unknown = [n or "(blank)" for n in names if n not in COLUMNS]
     if missing or unknown or len(set(names)) != len(names):
-        raise ValidationFailed("file.header", f"must name the columns {', '.join(COLUMNS)} "
-                                              "once each (member_number and payer may be left out)")
+        raise ValidationFailed("file.header", "must name the columns %(columns)s once each "
+                                              "(%(detail)s)", columns=", ".join(COLUMNS),
+                               detail="member_number and payer may be left out")
     return names
 
 
@@ -64,7 +65,7 @@ def read_line(line_no: int, row: dict[str, str]) -> tuple[Line | None, list[Prob
     get = {k: str(row.get(k) or "").strip() for k in COLUMNS}
     problems = []
     if not 1 <= len(get["transaction_id"]) <= 64:
-        problems.append(Problem("transaction_id", "must be 1 to 64 characters"))
+        problems.append(Problem("transaction_id", "must be 1 to %(limit)s characters", limit=64))
     try:
         paid_on = date.fromisoformat(get["paid_on"][:10])
     except ValueError:
@@ -76,11 +77,11 @@ def read_line(line_no: int, row: dict[str, str]) -> tuple[Line | None, list[Prob
             problems.append(Problem("amount", "must be above zero"))
     except ValidationFailed as exc:
         amount = None
-        problems += [Problem("amount", p.rule) for p in exc.problems]
+        problems += [p.at("amount") for p in exc.problems]
     if not 1 <= len(get["reference"]) <= 32:
-        problems.append(Problem("reference", "must be 1 to 32 characters"))
+        problems.append(Problem("reference", "must be 1 to %(limit)s characters", limit=32))
     if len(get["member_number"]) > 20:
-        problems.append(Problem("member_number", "must be at most 20 characters"))
+        problems.append(Problem("member_number", "must be at most %(limit)s characters", limit=20))
     if problems:
         return None, problems
     return Line(line_no, get["transaction_id"], paid_on, amount, get["reference"],
@@ -114,5 +115,5 @@ def check_fresh(timestamp: int, now: int) -> None:
     mutua.errors.ValidationFailed: timestamp: is outside the 300-second window around now
     """
     if abs(now - timestamp) > REPLAY_WINDOW_SECONDS:
-        raise ValidationFailed("timestamp", f"is outside the {REPLAY_WINDOW_SECONDS}-second "
-                                            "window around now")
+        raise ValidationFailed("timestamp", "is outside the %(seconds)s-second window around "
+                                            "now", seconds=REPLAY_WINDOW_SECONDS)

@@ -78,7 +78,7 @@ PROVIDERS: dict[str, PaymentProvider] = {"fake": FakeProvider()}
 def get(name: str) -> PaymentProvider:
     provider = PROVIDERS.get(name)
     if provider is None:
-        raise ValidationFailed("provider", f"must be one of {', '.join(sorted(PROVIDERS))}")
+        raise ValidationFailed("provider", "must be one of %(choices)s", choices=", ".join(sorted(PROVIDERS)))
     return provider
 
 

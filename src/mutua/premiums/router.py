@@ -147,7 +147,7 @@ FinanceOrUnderwriter = Annotated[Principal, Depends(allow(Role.UNDERWRITER, Role
 def member_dues(db: DbSession, actor: MemberOrStaff, member_id: PathId) -> list[DueOut]:
     """What a member owes and paid: their premiums due, newest first (members: their own)."""
     if actor.is_member and actor.member_id != member_id:
-        raise NotFound(f"member {member_id} not found")
+        raise NotFound("member %(member)s not found", member=member_id)
     return [DueOut.model_validate(d, from_attributes=True)
             for d in dues.of_member(db, member_id=member_id)]
 

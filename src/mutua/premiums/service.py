@@ -97,13 +97,13 @@ def check_file(db: Session, *, project_id: int, source: str, data: bytes,
     """The file's lines, or the whole file refused: a bad source or line (422), or a file
     already taken in this project (409)."""
     if source not in domain.SOURCES:
-        raise ValidationFailed("source", f"must be one of {', '.join(domain.SOURCES)}")
+        raise ValidationFailed("source", "must be one of %(choices)s", choices=", ".join(domain.SOURCES))
     earlier = db.scalar(select(CollectionFile.id).where(
         CollectionFile.project_id == project_id,
         CollectionFile.sha256 == hashlib.sha256(data).hexdigest()))
     if earlier is not None:
-        raise Conflict(f"this file was already uploaded as collection file {earlier}; "
-                       "nothing in it was posted again")
+        raise Conflict("this file was already uploaded as collection file %(earlier)s; "
+                       "nothing in it was posted again", earlier=earlier)
     return _read_lines(data, filename)
 
 
@@ -113,7 +113,7 @@ def _read_lines(data: bytes, filename: str) -> list[domain.Line]:
     lines, problems = [], []
     for number, cells in table.rows:
         line, bad = domain.read_line(number, dict(zip(domain.COLUMNS, cells, strict=True)))
-        problems += [Problem(f"rows[{number}].{p.field}", p.rule) for p in bad]
+        problems += [p.at(f"rows[{number}].{p.field}") for p in bad]
         if line is not None:
             lines.append(line)
     if problems:  # a settlement file is taken whole or not at all
@@ -208,9 +208,10 @@ def queue(db: Session, *, project_code: str | None = None, state: str = QUEUED,
 def _open_item(db: Session, payment_id: int) -> CollectedPayment:
     item = db.get(CollectedPayment, payment_id, with_for_update=True)
     if item is None:
-        raise NotFound(f"payment {payment_id} not found")
+        raise NotFound("payment %(payment_id)s not found", payment_id=payment_id)
     if item.state not in (QUEUED, HELD):
-        raise Conflict(f"payment {payment_id} is {item.state}, not waiting in the queue")
+        raise Conflict("payment %(payment_id)s is %(state)s, not waiting in the queue",
+                       payment_id=payment_id, state=item.state)
     return item
 
 
@@ -267,7 +268,7 @@ def hold(db: Session, *, payment_id: int, note: str, actor: Principal) -> Collec
     """Keep a payment in suspense while finance asks the payer (the note says why)."""
     note = note.strip()
     if not 1 <= len(note) <= 500:
-        raise ValidationFailed("note", "must be 1 to 500 characters")
+        raise ValidationFailed("note", "must be 1 to %(limit)s characters", limit=500)
     item = _open_item(db, payment_id)
     item.note = note
     _resolve(db, item, HELD, actor, note=note)
@@ -282,10 +283,10 @@ def checkout(db: Session, *, project_code: str, reference: str, actor: Principal
     project = catalog_service.get_project(db, code=project_code)
     found = dues.owed_for(db, project_id=project.id, references=[reference]).get(reference)
     if found is None or (actor.is_member and found[0].member_id != actor.member_id):
-        raise NotFound(f"no premium due with reference {reference}")
+        raise NotFound("no premium due with reference %(reference)s", reference=reference)
     owed = found[0]
     if owed.state != dues.OPEN:
-        raise Conflict(f"premium {reference} is {owed.state}, not open")
+        raise Conflict("premium %(reference)s is %(state)s, not open", reference=reference, state=owed.state)
     return provider.get(provider_name).checkout(project_code=project.code, reference=reference,
                                                 amount=owed.outstanding)
 
@@ -326,7 +327,7 @@ def _callback_message(body: bytes) -> dict:
         raise ValidationFailed("body", "must be a JSON object") from None
     if not isinstance(msg, dict):
         raise ValidationFailed("body", "must be a JSON object")
-    problems = [Problem(k, "must be 1 to 64 characters") for k in ("project", "nonce")
+    problems = [Problem(k, "must be 1 to %(limit)s characters", limit=64) for k in ("project", "nonce")
                 if not isinstance(msg.get(k), str) or not 1 <= len(msg[k]) <= 64]
     if not isinstance(msg.get("timestamp"), int):
         problems.append(Problem("timestamp", "is required and must be an integer"))

@@ -24,7 +24,7 @@ from mutua.catalog.models import Project
 from mutua.claims.models import Claim
 from mutua.dates import Quarter
 from mutua.dates import today as shanghai_today
-from mutua.errors import Conflict, Forbidden, NotFound, ProblemCollector, ValidationFailed
+from mutua.errors import Conflict, Forbidden, NotFound, ProblemCollector, ValidationFailed, Worded
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
 from mutua.money import from_fen, parse_yuan, to_fen, to_money
@@ -43,7 +43,7 @@ CODE_MAX, REINSURER_MAX = 32, 100
 def _project(db: Session, code: str) -> Project:
     project = db.scalar(select(Project).where(Project.code == (code or "").strip()))
     if project is None:
-        raise NotFound(f"unknown project {code!r}")
+        raise NotFound("unknown project %(code)s", code=f"{code!r}")
     return project
 
 
@@ -77,22 +77,22 @@ def check_treaty(db: Session, *, project_code: str, code: str, kind: str, reinsu
         p.add("project", "is not a project of the mutual")
     code, reinsurer = (code or "").strip(), (reinsurer or "").strip()
     if not 1 <= len(code) <= CODE_MAX:
-        p.add("code", "must be 1 to 32 characters")
+        p.add("code", "must be 1 to %(limit)s characters", limit=32)
     if kind not in KINDS:
         p.add("kind", "must be per_risk or catastrophe")
     if not 1 <= len(reinsurer) <= REINSURER_MAX:
         p.add("reinsurer", "must be 1 to 100 characters")
-    money_rule = "must be an amount in yuan above zero, to the fen, at most 10,000,000,000"
+    money_rule = Worded("must be an amount in yuan above zero, to the fen, at most 10,000,000,000")
     values = {
         "retention": _decimal(retention, "retention", p, low=Decimal("0.01"), high=MAX_YUAN,
                               places=2, rule=money_rule),
         "limit": _decimal(limit, "limit", p, low=Decimal("0.01"), high=MAX_YUAN, places=2,
                           rule=money_rule),
         "rate": _decimal(rate, "rate", p, low=Decimal(0), high=Decimal(1), places=6,
-                         rule="must be a share from 0 to 1 with at most 6 decimals"),
+                         rule=Worded("must be a share from 0 to 1 with at most 6 decimals")),
         "reinstatement_rate": _decimal(
             reinstatement_rate, "reinstatement_rate", p, low=Decimal(0), high=Decimal(1),
-            places=6, rule="must be a share from 0 to 1 with at most 6 decimals"),
+            places=6, rule=Worded("must be a share from 0 to 1 with at most 6 decimals")),
     }
     try:
         count = int(str(reinstatements).strip())
@@ -123,12 +123,12 @@ def _check_term(db: Session, p: ProblemCollector, project: Project | None, kind:
         return
     last = db.scalar(select(func.max(Close.quarter)).where(Close.project_id == project.id))
     if last is not None and starts_on <= Quarter.parse(last).end:
-        p.add("starts_on", f"must be after the last closed quarter ({last})")
+        p.add("starts_on", "must be after the last closed quarter (%(quarter)s)", quarter=last)
     overlap = db.scalar(select(Treaty.code).where(
         Treaty.project_id == project.id, Treaty.kind == kind, Treaty.starts_on <= ends_on,
         Treaty.ends_on >= starts_on).limit(1))
     if overlap is not None:
-        p.add("starts_on", f"overlaps treaty {overlap} of the same kind")
+        p.add("starts_on", "overlaps treaty %(code)s of the same kind", code=overlap)
 
 
 def file_treaty(db: Session, *, actor: Principal, **fields) -> Treaty:
@@ -247,9 +247,10 @@ def receive(db: Session, *, recovery_id: int, actor: Principal,
         raise Forbidden("only finance or an administrator may record a reinsurer's payment")
     row = db.scalar(select(Recovery).where(Recovery.id == recovery_id).with_for_update())
     if row is None:
-        raise NotFound(f"recovery {recovery_id} not found")
+        raise NotFound("recovery %(recovery_id)s not found", recovery_id=recovery_id)
     if row.received_on is not None:
-        raise Conflict(f"recovery {recovery_id} was received on {row.received_on}")
+        raise Conflict("recovery %(recovery_id)s was received on %(received_on)s",
+                       recovery_id=recovery_id, received_on=row.received_on)
     on = on or shanghai_today()
     if on < row.recorded_on:
         raise ValidationFailed("on", "must not be before the recovery was recorded")
@@ -281,7 +282,7 @@ def pay_premium(db: Session, *, project_code: str, amount: object, actor: Princi
     if value <= 0 or value > owed:
         from mutua.errors import ValidationFailed
 
-        raise ValidationFailed("amount", f"must be above zero and at most the {owed} owed")
+        raise ValidationFailed("amount", "must be above zero and at most the %(owed)s owed", owed=owed)
     ledger_service.spend_cash(db, project_id=project.id, amount=value, on=on)
     ledger_service.post(db, L.JournalEntry.of(
         project_id=project.id, entry_date=on, kind="reinsurance", reference=project.code,

@@ -83,7 +83,8 @@ def check_shares(uplift: Decimal, aid: Decimal, services: Decimal) -> None:
         if not isinstance(v, Decimal) or not v.is_finite() or v < 0 or v > 1:
             raise ValidationFailed(name, "share must be a decimal between 0 and 1")
     if uplift + aid + services != ONE:
-        raise ValidationFailed("shares", f"must add up to 100%, got {(uplift + aid + services) * 100}%")
+        raise ValidationFailed("shares", "must add up to 100%%, got %(total)s%%",
+                               total=(uplift + aid + services) * 100)
 
 
 # ---------------------------------------------------------------- who is raised, and why not

@@ -213,7 +213,8 @@ def file_factor(db: Session, *, line: str, premium_factor: object, reserve_facto
     p.raise_if_any()
     last = db.scalar(select(func.max(CloseRow.quarter)))
     if last is not None and str(q) <= last:
-        raise Conflict(f"{q} is already closed (last close {last}); file from a later quarter")
+        raise Conflict("%(q)s is already closed (last close %(last)s); file from a later "
+                       "quarter", q=q, last=last)
     row = SolvencyFactor(line=line, effective_from=str(q), source=source, demo=bool(demo),
                          **values)
     db.add(row)

@@ -39,6 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
+from mutua.errors import Worded
 from mutua.money import fmt, from_fen
 from mutua.settlement import solvency
 
@@ -188,42 +189,50 @@ def _gates(pool: int, reserve: int, deficit: int, rules: Rules):
     recovered = min(pool, rules.startup_costs_outstanding)
     pool -= recovered
     left = rules.startup_costs_outstanding - recovered
-    gates.append(Gate("start_up_costs", left == 0,
-                      "start-up costs are covered" if left == 0 and recovered == 0 else
-                      f"start-up costs covered: {_y(recovered)} recovered this quarter"
-                      if left == 0 else
-                      f"start-up costs not yet covered: {_y(left)} outstanding after "
-                      f"recovering {_y(recovered)}; nothing may be distributed"))
+    gates.append(Gate("start_up_costs", left == 0, _start_up_reason(left, recovered)))
     solvent = reserve >= rules.reserve_minimum and deficit == 0
-    gates.append(Gate("solvency", solvent,
-                      f"stabilisation reserve {_y(reserve)} is at or above its minimum "
-                      f"{_y(rules.reserve_minimum)} and no deficit is carried" if solvent else
-                      f"reserve {_y(reserve)} below its minimum {_y(rules.reserve_minimum)} "
-                      f"or deficit {_y(deficit)} carried forward: surplus is retained"))
+    gates.append(Gate("solvency", solvent, Worded(
+        "stabilisation reserve %(reserve)s is at or above its minimum %(minimum)s and no "
+        "deficit is carried", reserve=_y(reserve), minimum=_y(rules.reserve_minimum))
+        if solvent else Worded(
+        "reserve %(reserve)s below its minimum %(minimum)s or deficit %(deficit)s carried "
+        "forward: surplus is retained", reserve=_y(reserve), minimum=_y(rules.reserve_minimum),
+        deficit=_y(deficit))))
     repaid = 0
     if rules.fund_outstanding <= 0:
-        gates.append(Gate("operating_fund", True, "no borrowed initial operating fund outstanding"))
-    elif not rules.fund_repayment_approved:
         gates.append(Gate("operating_fund", True,
-                          f"initial operating fund {_y(rules.fund_outstanding)} outstanding; no "
-                          "repayment approved by the member assembly and the regulator, so "
-                          "none is made"))
+                          Worded("no borrowed initial operating fund outstanding")))
+    elif not rules.fund_repayment_approved:
+        gates.append(Gate("operating_fund", True, Worded(
+            "initial operating fund %(fund)s outstanding; no repayment approved by the member "
+            "assembly and the regulator, so none is made", fund=_y(rules.fund_outstanding))))
     elif not (left == 0 and solvent):
-        gates.append(Gate("operating_fund", False,
-                          "repayment of the initial operating fund is suspended while start-up "
-                          "costs are uncovered or solvency is insufficient; surplus is retained"))
+        gates.append(Gate("operating_fund", False, Worded(
+            "repayment of the initial operating fund is suspended while start-up costs are "
+            "uncovered or solvency is insufficient; surplus is retained")))
     elif reserve + pool < rules.fund_outstanding:
-        gates.append(Gate("operating_fund", False,
-                          f"reserve plus undistributed surplus {_y(reserve + pool)} has not yet "
-                          f"reached the fund outstanding {_y(rules.fund_outstanding)}: surplus "
-                          "is retained until the approved repayment can be made"))
+        gates.append(Gate("operating_fund", False, Worded(
+            "reserve plus undistributed surplus %(total)s has not yet reached the fund "
+            "outstanding %(fund)s: surplus is retained until the approved repayment can be "
+            "made", total=_y(reserve + pool), fund=_y(rules.fund_outstanding))))
     else:
         repaid = min(pool, rules.fund_instalment, rules.fund_outstanding)
         pool -= repaid
-        gates.append(Gate("operating_fund", True,
-                          f"approved instalment of {_y(repaid)} repaid on the initial operating "
-                          f"fund; {_y(rules.fund_outstanding - repaid)} remains"))
+        gates.append(Gate("operating_fund", True, Worded(
+            "approved instalment of %(repaid)s repaid on the initial operating fund; %(left)s "
+            "remains", repaid=_y(repaid), left=_y(rules.fund_outstanding - repaid))))
     return tuple(gates), recovered, repaid, pool
+
+
+def _start_up_reason(left: int, recovered: int) -> Worded:
+    if left == 0 and recovered == 0:
+        return Worded("start-up costs are covered")
+    if left == 0:
+        return Worded("start-up costs covered: %(recovered)s recovered this quarter",
+                      recovered=_y(recovered))
+    return Worded("start-up costs not yet covered: %(left)s outstanding after recovering "
+                  "%(recovered)s; nothing may be distributed", left=_y(left),
+                  recovered=_y(recovered))
 
 
 def _solvency_gate(a: solvency.Assessment, distributable: int,

@@ -15,14 +15,14 @@ from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.catalog.models import Project
 from mutua.dates import Quarter
-from mutua.errors import Conflict, ProblemCollector, ValidationFailed
+from mutua.errors import Conflict, ProblemCollector, ValidationFailed, Worded
 from mutua.ledger import service as ledger_service
 from mutua.money import from_fen, parse_yuan, round_fen
 from mutua.settlement import expenses
 from mutua.settlement.models import Close, Expense
 from mutua.settlement.terms import project_by_code
 
-EXPENSE_CATEGORY_RULE = "must be one of staff, systems, claims_handling, member_services"
+EXPENSE_CATEGORY_RULE = Worded("must be one of staff, systems, claims_handling, member_services")
 
 
 def record_expense(db: Session, *, project_code: str, quarter: str, amount: Decimal, memo: str,
@@ -36,7 +36,8 @@ def record_expense(db: Session, *, project_code: str, quarter: str, amount: Deci
         raise ValidationFailed("category", EXPENSE_CATEGORY_RULE)
     if db.scalar(select(Close.id).where(Close.project_id == project.id,
                                         Close.quarter == str(q))):
-        raise Conflict(f"{project_code} {q} is closed; record the cost in a later quarter")
+        raise Conflict("%(project_code)s %(q)s is closed; record the cost in a later quarter",
+                       project_code=project_code, q=q)
     row = Expense(project_id=project.id, quarter=str(q), amount=amount, memo=memo[:200],
                   category=category)
     db.add(row)
@@ -80,7 +81,7 @@ def check_expense(db: Session, *, project_code: str, quarter: str, amount: Decim
         problems.add("quarter", "is closed; record the cost in a later quarter")
     value = _yuan(amount, problems)
     if not (memo or "").strip() or len(memo.strip()) > 200:
-        problems.add("memo", "must be 1 to 200 characters")
+        problems.add("memo", "must be 1 to %(limit)s characters", limit=200)
     if category not in expenses.CATEGORIES:
         problems.add("category", EXPENSE_CATEGORY_RULE)
     problems.raise_if_any()

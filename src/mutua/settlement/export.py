@@ -101,7 +101,7 @@ def write(db: Session, out: IO[bytes], *, project_code: str, quarter: str,
     """Write the zip to ``out``; returns how many rows each file holds."""
     project = db.scalar(select(Project).where(Project.code == project_code))
     if project is None:
-        raise NotFound(f"unknown project {project_code!r}")
+        raise NotFound("unknown project %(code)s", code=f"{project_code!r}")
     q = Quarter.parse(quarter)
     counts = {}
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:

@@ -121,7 +121,7 @@ def movement_report(db: Session, *, project_code: str, quarter: str) -> dict:
     figure it ties to. Amounts are strings with two decimals, as statements print them."""
     project = db.scalar(select(Project).where(Project.code == project_code))
     if project is None:
-        raise NotFound(f"unknown project {project_code!r}")
+        raise NotFound("unknown project %(code)s", code=f"{project_code!r}")
     q = Quarter.parse(quarter)
     opening, closing, moved = _sums(db, project.id, q)
     sources = _sources(db, project.id, q)

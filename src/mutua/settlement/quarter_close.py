@@ -98,7 +98,7 @@ def close_quarter(db: Session, *, project_code: str, quarter: str, actor: Princi
     q = Quarter.parse(quarter)
     today = today or shanghai_today()
     if q.end >= today:
-        raise ValidationFailed("quarter", f"{q} has not ended (it ends {q.end})")
+        raise ValidationFailed("quarter", "%(quarter)s has not ended (it ends %(end)s)", quarter=q, end=q.end)
     existing = db.scalar(select(Close).where(Close.project_id == project.id,
                                              Close.quarter == str(q)))
     cfg = config_for(db, project_id=project.id, create=False)
@@ -109,9 +109,11 @@ def close_quarter(db: Session, *, project_code: str, quarter: str, actor: Princi
         return _answer_existing(existing, fingerprint)
     last = last_close(db, project.id)
     if last is not None and last.quarter > str(q):
-        raise Conflict(f"{project_code}: a later quarter ({last.quarter}) is already closed")
+        raise Conflict("%(project)s: a later quarter (%(later)s) is already closed",
+                       project=project_code, later=last.quarter)
     if last is not None and last.quarter != str(q.previous()):
-        raise Conflict(f"{project_code}: close {q.previous()} first (last close {last.quarter})")
+        raise Conflict("%(project)s: close %(previous)s first (last close %(last)s)",
+                       project=project_code, previous=q.previous(), last=last.quarter)
     if not actor.is_staff:
         raise Forbidden("only staff close a quarter")
     row = None
@@ -153,9 +155,9 @@ def _large_cache(db: Session):
 def _answer_existing(existing: Close, fingerprint: str) -> dict:
     if existing.fingerprint != fingerprint:
         raise Conflict(
-            f"{existing.quarter} is already closed with different inputs (allocation policy, "
+            "%(quarter)s is already closed with different inputs (allocation policy, "
             "settings or reserving method changed); a closed quarter is never edited, so the "
-            "change applies from the next close")
+            "change applies from the next close", quarter=existing.quarter)
     return dict(existing.statement, rerun=True)
 
 

@@ -34,6 +34,7 @@ from mutua.catalog.models import Benefit, Product, Project
 from mutua.claims import service as claims_service
 from mutua.claims.models import Claim
 from mutua.dates import Quarter
+from mutua.errors import worded_record
 from mutua.ledger.service import fen_sum
 from mutua.money import from_fen, round_fen, to_fen
 from mutua.policies.models import Policy, SumInsuredUplift
@@ -276,7 +277,8 @@ def statement_terms(r: Reserving, y) -> dict:
     b, i, d = r.ibnr.basis, r.ibnr, r.deficiency
     return {
         "ibnr_basis": {
-            "method": b.method, "reason": b.reason, "credibility": str(b.credibility),
+            "method": b.method, "reason": b.reason, **worded_record(b.reason, "reason_"),
+            "credibility": str(b.credibility),
             "development_quarters": i.development_quarters, "claims_reported": i.claims,
             "filed_pattern": [str(s) for s in i.filed],
             "pattern_used": [str(s) for s in b.pattern],

@@ -37,6 +37,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from mutua.errors import Worded
+
 COMPREHENSIVE_THRESHOLD = Decimal("1.00")
 CORE_THRESHOLD = Decimal("0.50")
 PREMIUM_RESERVE_CORRELATION = Decimal("0.5")  # demo value; see the module docstring
@@ -144,15 +146,19 @@ def percent_text(ratio: Decimal | None) -> str | None:
     return None if ratio is None else str((ratio * 100).quantize(Decimal("0.01")))
 
 
-def gate_reason(a: Assessment, distributable_before: int, allowed: int) -> str:
+def gate_reason(a: Assessment, distributable_before: int, allowed: int) -> Worded:
     """Why the solvency gate passed, limited or held back the distribution, in one line."""
-    comp, core = percent_text(a.comprehensive_ratio), percent_text(a.core_ratio)
+    ratios = {"comp": percent_text(a.comprehensive_ratio), "core": percent_text(a.core_ratio)}
     if a.minimum <= 0:
-        return "no insurance risk on the books: minimum capital is zero"
-    ratios = f"comprehensive solvency ratio {comp}% (at least 100%), core {core}% (at least 50%)"
+        return Worded("no insurance risk on the books: minimum capital is zero")
     if not a.passed:
-        return f"{ratios}: below a threshold, so no surplus is distributed"
+        return Worded("comprehensive solvency ratio %(comp)s%% (at least 100%%), core "
+                      "%(core)s%% (at least 50%%): below a threshold, so no surplus is "
+                      "distributed", **ratios)
     if allowed < distributable_before:
-        return (f"{ratios}: only {allowed / 100:,.2f} may be distributed and keep both ratios "
-                "at their thresholds; the rest is retained")
-    return ratios
+        return Worded("comprehensive solvency ratio %(comp)s%% (at least 100%%), core "
+                      "%(core)s%% (at least 50%%): only %(allowed)s may be distributed and keep "
+                      "both ratios at their thresholds; the rest is retained",
+                      allowed=f"{allowed / 100:,.2f}", **ratios)
+    return Worded("comprehensive solvency ratio %(comp)s%% (at least 100%%), core %(core)s%% "
+                  "(at least 50%%)", **ratios)

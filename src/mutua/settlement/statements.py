@@ -23,7 +23,7 @@ from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.catalog.models import Benefit, Product, Project
 from mutua.dates import Quarter
-from mutua.errors import NotFound
+from mutua.errors import NotFound, worded_record
 from mutua.ledger.service import fen_sum
 from mutua.members.models import Member
 from mutua.money import ZERO, fmt, from_fen, to_fen
@@ -76,7 +76,8 @@ def close_statement(project: Project, q: Quarter, w: Work, policy: AllocationPol
         "project": project.code, "quarter": str(q), "dry_run": dry_run,
         "closed_by": actor.username, "period": {"start": str(q.start), "end": str(q.end)},
         **_result_terms(w, y, project.reserving_method), **_reserve_and_surplus(w, y),
-        "gates": [{"name": g.name, "passed": g.passed, "reason": g.reason} for g in o.gates],
+        "gates": [{"name": g.name, "passed": g.passed, "reason": g.reason,
+                   **worded_record(g.reason, "reason_")} for g in o.gates],
         "solvency": w.solvency,
         "allocation_policy": {
             "version": policy.version if policy else 1,
@@ -190,7 +191,7 @@ def reinsurance_to_date(last: Close | None) -> tuple[int, int]:
 def _project(db: Session, code: str) -> Project:
     project = db.scalar(select(Project).where(Project.code == code))
     if project is None:
-        raise NotFound(f"unknown project {code!r}")
+        raise NotFound("unknown project %(code)s", code=f"{code!r}")
     return project
 
 
@@ -200,7 +201,7 @@ def project_statement(db: Session, *, project_code: str, quarter: str,
     q = Quarter.parse(quarter)
     row = db.scalar(select(Close).where(Close.project_id == project.id, Close.quarter == str(q)))
     if row is None:
-        raise NotFound(f"{project_code} {q} has not been closed")
+        raise NotFound("%(project)s %(quarter)s has not been closed", project=project_code, quarter=q)
     return dict(row.statement, closed_at=row.closed_at.isoformat())
 
 
@@ -248,9 +249,9 @@ def member_statement(db: Session, *, member_id: int, quarter: str | None = None,
     the premium they paid for that cover and its part earned in the quarter, the declared
     uplift rate, each policy's own rise (or why it had none), and the aid paid to them."""
     if actor.is_member and actor.member_id != member_id:
-        raise NotFound(f"member {member_id} not found")
+        raise NotFound("member %(member)s not found", member=member_id)
     if member_id is None or db.get(Member, member_id) is None:
-        raise NotFound(f"member {member_id} not found")
+        raise NotFound("member %(member)s not found", member=member_id)
     closes = select(Close, Project.code).join(Project, Project.id == Close.project_id)
     if quarter:
         closes = closes.where(Close.quarter == str(Quarter.parse(quarter)))

@@ -29,7 +29,7 @@ FIRST_QUARTER = allocation.FIRST_QUARTER
 def project_by_code(db: Session, code: str) -> Project:
     project = db.scalar(select(Project).where(Project.code == code))
     if project is None:
-        raise NotFound(f"unknown project {code!r}")
+        raise NotFound("unknown project %(code)s", code=f"{code!r}")
     return project
 
 
@@ -96,11 +96,12 @@ def adopt_allocation_policy(db: Session, *, project_id: int, uplift: Decimal, ai
     shares = allocation.Shares(Decimal(uplift), Decimal(aid), Decimal(services))
     q = Quarter.parse(effective_from, field="effective_from")
     if db.get(Project, project_id) is None:
-        raise NotFound(f"project {project_id} not found")
+        raise NotFound("project %(project_id)s not found", project_id=project_id)
     last = last_close(db, project_id)
     if last is not None and last.quarter >= str(q):
-        raise ValidationFailed("effective_from", f"{q} is already closed (last close "
-                                                 f"{last.quarter}); choose a later quarter")
+        raise ValidationFailed("effective_from", "%(quarter)s is already closed (last close "
+                                                 "%(last)s); choose a later quarter",
+                                                 quarter=q, last=last.quarter)
     version = (db.scalar(select(func.max(AllocationPolicy.version))
                          .where(AllocationPolicy.project_id == project_id)) or 0) + 1
     row = AllocationPolicy(project_id=project_id, version=version, effective_from=str(q),

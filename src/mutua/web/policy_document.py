@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from mutua.auth.security import SYSTEM
 from mutua.catalog.models import Product, Project, SalePeriod
-from mutua.errors import Conflict
+from mutua.errors import Conflict, Worded
 from mutua.members import service as members_service
 from mutua.money import ZERO
 from mutua.policies import cover as policy_cover
@@ -28,8 +28,8 @@ from mutua.web.i18n import current_locale, format_date, format_money, set_locale
 from mutua.web.i18n import gettext as _
 from mutua.web.render import N_
 
-NOT_ISSUED = "the policy document is issued when cover starts; this policy's premium is " \
-             "not paid"
+NOT_ISSUED = Worded("the policy document is issued when cover starts; this policy's premium "
+                    "is not paid")
 ANSWERS = {"yes": N_("Yes"), "no": N_("No")}
 
 

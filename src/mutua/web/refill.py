@@ -151,10 +151,10 @@ def _summary(refused: Refused, lines: list[str]) -> str:
     return f'<div class="error" id="form-problems" role="alert">{heading}<ul>{items}</ul></div>'
 
 
-def refill(html: str, refused: Refused, *, rule_words, describe) -> str:
+def refill(html: str, refused: Refused, *, problem_words, describe) -> str:
     """The page with the refused form filled in again and its problems beside their fields.
 
-    ``rule_words(rule)`` and ``describe(problem, label=None)`` put a rule, or a whole problem
+    ``problem_words(problem)`` and ``describe(problem, label=None)`` put a rule, or a whole problem
     with its field's label (the form's own label when it has one), in the reader's language
     (mutua.web.problems).
     """
@@ -163,7 +163,7 @@ def refill(html: str, refused: Refused, *, rule_words, describe) -> str:
         values.setdefault(name, []).append(value)
     errors: dict[str, list[str]] = {}
     for problem in refused.problems:
-        errors.setdefault(form_name(problem.field), []).append(rule_words(problem.rule))
+        errors.setdefault(form_name(problem.field), []).append(problem_words(problem))
     form = next((m for m in _FORM.finditer(html) if _attrs(m["attrs"]).get("action")
                  == refused.action), None)
     labels = _labels(form["body"]) if form else {}

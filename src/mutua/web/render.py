@@ -108,7 +108,7 @@ def environment() -> Environment:
     from mutua.web import problems  # imports this module: load it once the module is ready
 
     env.filters["describe"] = problems.describe  # a Problem as a line in the reader's language
-    env.filters["rule"] = problems.rule_words  # a service's rule or message, translated
+    env.filters["reason_words"] = problems.reason_words  # a stored reason, translated
     env.globals["word"] = word
     return env
 
@@ -186,7 +186,7 @@ def _refused(request: Request, status_code: int, problems):
 def _refilled(html: str, refused) -> str:
     from mutua.web import problems, refill
 
-    return refill.refill(html, refused, rule_words=problems.rule_words,
+    return refill.refill(html, refused, problem_words=problems.problem_words,
                          describe=problems.describe)
 
 

@@ -45,7 +45,7 @@ from mutua.web.pages import (
     staff_premiums,
     staff_reinsurance,
 )
-from mutua.web.problems import rule_words
+from mutua.web.problems import message_words
 from mutua.web.refill import Refused
 from mutua.web.render import REFUSED, redirect, render
 from mutua.web.session import POSTED_FORM, CsrfFailed, SessionMiddleware, csrf_protect, session_alive
@@ -127,7 +127,8 @@ def _install_error_pages(app: FastAPI) -> None:
         # (problems.describe) with the field's label and the rule in the reader's language.
         if not is_page(request):
             return await api_invalid(request, exc)
-        refusal = ValidationFailed([_problem(_field_of(e["loc"]), e["msg"]) for e in exc.errors()])
+        refusal = ValidationFailed([Problem.from_pydantic(_field_of(e["loc"]), e)
+                                    for e in exc.errors()])
         return await form_again(request, refusal) or error_page(request, refusal)
 
     app.add_exception_handler(DomainError, domain_error)
@@ -139,10 +140,6 @@ def _field_of(loc: tuple) -> str:
     """The form field a pydantic error is about: ("body", "document", 0) -> "document"."""
     names = [str(part) for part in loc if isinstance(part, str)]
     return names[-1] if names else "input"
-
-
-def _problem(field: str, rule: str):
-    return Problem(field, rule)
 
 
 def error_page(request: Request, exc: DomainError, status_code: int | None = None):
@@ -163,7 +160,7 @@ def error_page(request: Request, exc: DomainError, status_code: int | None = Non
         kind = "invalid"
     problems = getattr(exc, "problems", [])
     return render(request, "error.html", status_code=status_code or exc.status_code, kind=kind,
-                  message=exc.message, problems=problems)
+                  message=message_words(exc), problems=problems)
 
 
 async def form_again(request: Request, exc: DomainError) -> Response | None:
@@ -179,7 +176,7 @@ async def form_again(request: Request, exc: DomainError) -> Response | None:
     if request.method != "POST" or page is None:
         return None
     problems = list(getattr(exc, "problems", []))
-    general = [] if problems else [rule_words(exc.message)]
+    general = [] if problems else [message_words(exc)]
     refused = Refused(action=request.url.path, values=request.scope.get(POSTED_FORM, []),
                       problems=problems, general=general,
                       heading=_("Nothing was saved. Please check what you entered:"))

@@ -144,7 +144,7 @@ def claim_in(*, cover: str, event_type: str, event_date: str, place: str, descri
     texts = {"place": place, "description": description, "duplicate_reason": duplicate_reason}
     for name, limit in TEXT_LIMITS.items():
         if len(texts[name]) > limit:
-            found.append(Problem(name, f"must be at most {limit} characters"))
+            found.append(Problem(name, "must be at most %(limit)s characters", limit=limit))
     amounts = {name: _checked(found, money_field, text, name) for name, text in (
         ("claimed_amount", claimed_amount), ("invoice_amount", invoice_amount),
         ("social_insurance_paid", social_insurance_paid))}

@@ -35,7 +35,7 @@ from mutua.web import labels, policy_document
 from mutua.web.i18n import format_date
 from mutua.web.i18n import gettext as _
 from mutua.web.pages.staff_members import occupation_groups
-from mutua.web.problems import describe_all, rule_words
+from mutua.web.problems import describe_all, problem_words
 from mutua.web.render import N_, redirect, render
 
 router = Router(prefix="/me")
@@ -57,7 +57,7 @@ def explain(problem: Problem, *, product, period, member, offer) -> str:
     """One refusal as a sentence the member can act on."""
     template = REFUSALS.get(problem.field)
     if template is None:
-        return rule_words(problem.rule)
+        return problem_words(problem)
     return _(template, start=format_date(period.sale_start), end=format_date(period.sale_end),
              age=offer.age if offer else "", min=product.min_age, max=product.max_age,
              cls=member.occupation_class,
@@ -112,7 +112,8 @@ def _offer(db, principal: Principal, member, product_code: str, period_code: str
     found = next((o for o in offers.for_member(db, member=member, actor=principal)
                   if o.product.code == product_code and o.period.code == period_code), None)
     if found is None:
-        raise NotFound(f"{product_code} is not on sale in period {period_code}")
+        raise NotFound("%(product_code)s is not on sale in period %(period_code)s",
+                       product_code=product_code, period_code=period_code)
     return found
 
 
@@ -125,7 +126,7 @@ def _confirm_page(request: Request, db, principal: Principal, product_code: str,
     row = _row(found, member)
     on = today()
     questions = (found.product.underwriting or {}).get("declaration") or []
-    by_field = {p.field: rule_words(p.rule) for p in problems or []}
+    by_field = {p.field: problem_words(p) for p in problems or []}
     return render(
         request, "member/enrol_confirm.html", status_code=status_code, o=row,
         questions=[{**q, "answer": (answers or {}).get(q["code"], ""),

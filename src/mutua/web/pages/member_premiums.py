@@ -17,7 +17,7 @@ from mutua.premiums import service as premiums_service
 from mutua.web import pdf
 from mutua.web.i18n import format_date, format_money
 from mutua.web.i18n import gettext as _
-from mutua.web.problems import describe_all
+from mutua.web.problems import describe_all, message_words
 from mutua.web.render import N_, redirect, render
 
 router = Router(prefix="/me/premiums")
@@ -56,7 +56,7 @@ def pay(request: Request, db: DbSession, project: PathText, reference: PathText,
             premiums_service.pay_online(db, project_code=project, reference=reference,
                                         actor=principal)
     except (ValidationFailed, Conflict, Forbidden, NotFound) as exc:
-        problems = describe_all(exc) if getattr(exc, "problems", None) else [_(exc.message)]
+        problems = describe_all(exc) if getattr(exc, "problems", None) else [message_words(exc)]
         return _page(request, db, principal, problems=problems, status_code=422)
     return redirect("/me/premiums?done=paid")
 
@@ -67,7 +67,7 @@ def receipt(request: Request, db: DbSession, payment_id: PathId,
     row = next((p for p in policies_service.payments_of_member(
         db, member_id=principal.member_id, actor=principal) if p.id == payment_id), None)
     if row is None:
-        raise NotFound(f"payment {payment_id} not found")
+        raise NotFound("payment %(payment_id)s not found", payment_id=payment_id)
     member = members_service.get(db, member_id=principal.member_id, actor=principal)
     project = next(p for p in catalog_service.list_projects(db) if p.id == row.project_id)
     doc = receipt_document(row, member_number=member.member_number, member_name=member.name,

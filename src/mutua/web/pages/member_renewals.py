@@ -16,8 +16,7 @@ from mutua.auth.security import Principal
 from mutua.deps import DbSession, PathId, Router, allow, refusal_undone
 from mutua.errors import Conflict, NotFound, ValidationFailed
 from mutua.policies import renewal_offers
-from mutua.web.i18n import gettext as _
-from mutua.web.problems import describe_all
+from mutua.web.problems import describe_all, message_words
 from mutua.web.render import redirect, render
 
 router = Router(prefix="/me/renewals")
@@ -27,7 +26,7 @@ Member = Depends(allow(Role.MEMBER))
 def _refused(request: Request, exc: Exception, policy_id: int | None):
     status = 422 if isinstance(exc, ValidationFailed) else 404 if isinstance(
         exc, NotFound) else 409
-    problems = describe_all(exc) if getattr(exc, "problems", None) else [_(exc.message)]
+    problems = describe_all(exc) if getattr(exc, "problems", None) else [message_words(exc)]
     return render(request, "member/renewal_refused.html", status_code=status,
                   problems=problems, policy_id=policy_id)
 

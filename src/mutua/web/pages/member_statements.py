@@ -61,12 +61,12 @@ def _statement(db, principal: Principal, project: str, quarter: str) -> dict:
     q = str(Quarter.parse(quarter))
     projects = {p.code: p for p in my_projects(db, principal)}
     if project not in projects:
-        raise NotFound(f"no statement of {project} for you")
+        raise NotFound("no statement of %(project)s for you", project=project)
     mine = settlement_service.member_statement(db, member_id=principal.member_id, quarter=q,
                                                actor=principal)
     rows = [x for x in mine["quarters"] if x["project"] == project]
     if not rows:
-        raise NotFound(f"{project} {q} has no statement for you")
+        raise NotFound("%(project)s %(q)s has no statement for you", project=project, q=q)
     pool = settlement_service.project_statement(db, project_code=project, quarter=q)
     return {"project": projects[project], "quarter": q, "mine": rows[0], "pool": pool}
 

@@ -90,8 +90,7 @@ def act(alert_id: PathId, request: Request, db: DbSession, principal: Principal 
             health_coordination.act_on_alert(db, actor=principal, alert_id=alert_id, action=action,
                                              note=note)
     except (ValidationFailed, Conflict) as exc:
-        problems = [f"{p.field}: {p.rule}" for p in getattr(exc, "problems", [])]
-        return _patient(request, db, principal, member_id, problems or [exc.message],
+        return _patient(request, db, principal, member_id, describe_all(exc),
                         exc.status_code) if member_id else redirect(back)
     return redirect(f"{back}?done={action}")
 
@@ -211,11 +210,11 @@ def import_file(request: Request, db: DbSession, principal: Principal = open_to(
 def _job_outcome(request, job):
     """The import page with what a lab import job did: its report, or why it refused."""
     if job.kind != "health.import":
-        raise NotFound(f"job {job.id} is not a lab results import")
+        raise NotFound("job %(id)s is not a lab results import", id=job.id)
     source = (job.params or {}).get("format", "csv")
     problems = (job.error or {}).get("problems")
     if problems:
-        lines = [Problem(p["field"], p["rule"]) for p in problems]
+        lines = [Problem.from_record(p) for p in problems]
         return _import_page(request, problems=_record_lines(lines), total_problems=len(lines),
                             report=None, status_code=200)
     if job.result is None:  # still running, or stopped before any record was read
@@ -225,7 +224,8 @@ def _job_outcome(request, job):
     report = {"stored": job.result["accepted"], "duplicates": duplicates,
               "alerts": job.result["alerts_raised"], "skipped": len(skipped),
               "format": source, "lines": _record_lines(
-                  [Problem(record_place(source, r["record"]) + "." + r["field"], r["reason"])
+                  [Problem.from_record({**r, "field": f"{record_place(source, r['record'])}."
+                                                      f"{r['field']}", "rule": r["reason"]})
                    for r in skipped])}
     return _import_page(request, problems=None, report=report, status_code=200)
 
@@ -256,7 +256,7 @@ def _record_lines(problems: list[Problem]) -> list[str]:
             place = _("Bundle entry %(n)s", n=int(where[6:-1]) + 1)  # counted from 1
         else:
             place, field = "", p.field
-        line = describe(Problem(field or p.field, p.rule))
+        line = describe(p.at(field or p.field))
         out.append(f"{place} · {line}" if place else line)
     return out
 
@@ -360,7 +360,7 @@ def _sex(text: str) -> str:
 
 def _choice(field: str, text: str, allowed) -> str:
     if text not in allowed:
-        raise ValidationFailed(field, f"must be one of {', '.join(allowed)}")
+        raise ValidationFailed(field, "must be one of %(choices)s", choices=", ".join(allowed))
     return text
 
 

@@ -102,7 +102,7 @@ def _period_in(form: dict) -> tuple[PeriodDef, int]:
     try:
         period = PeriodDef.model_validate({k: form[k] for k in PERIOD_FIELDS[:4]})
     except ValidationError as exc:
-        problems += [Problem(".".join(str(x) for x in e["loc"]), e["msg"])
+        problems += [Problem.from_pydantic(".".join(str(x) for x in e["loc"]), e)
                      for e in exc.errors()]
     if problems:
         raise ValidationFailed(problems)

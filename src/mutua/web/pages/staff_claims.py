@@ -161,7 +161,7 @@ def _new_claim_page(request, db, principal, *, number="", problems=None, form=No
                     status_code=200, duplicate=None):
     member = find_member(db, number)
     if number and member is None and not problems:
-        problems, status_code = [describe(Problem("member", f"unknown member {number}"))], 404
+        problems, status_code = [describe(Problem("member", "unknown member %(code)s", code=number))], 404
     context = {"member": None, "covers": []}
     if member is not None:
         context = {"member": members_service.to_out(member, viewer=principal),
@@ -196,7 +196,7 @@ def report_claim(
         with refusal_undone(db):
             holder = find_member(db, member)
             if holder is None:
-                raise ValidationFailed("member", f"unknown member {member.strip()}")
+                raise ValidationFailed("member", "unknown member %(code)s", code=member.strip())
             allowed = {c["value"] for c in claim_form.covers(db, member_id=holder.id,
                                                               actor=principal)}
             claim = claim_form.report_with_documents(
@@ -385,7 +385,7 @@ def check_reserve_form(amount: str, reason: str) -> None:
     if not reason.strip():
         problems.append(Problem("reason", RULES[0]))
     elif len(reason.strip()) > MAX_REASON:
-        problems.append(Problem("reason", f"must be at most {MAX_REASON} characters"))
+        problems.append(Problem("reason", "must be at most %(limit)s characters", limit=MAX_REASON))
     if problems:
         raise ValidationFailed(problems)
 

@@ -27,9 +27,8 @@ from mutua.errors import Conflict, NotFound, ProblemCollector, ValidationFailed
 from mutua.ledger import service as ledger_service
 from mutua.money import ZERO
 from mutua.settlement import service as settlement_service
-from mutua.web.i18n import gettext as _
 from mutua.web.pages.staff import open_to
-from mutua.web.problems import describe_all
+from mutua.web.problems import describe_all, message_words
 from mutua.web.render import N_, redirect, render
 
 router = Router(prefix="/staff/finance")
@@ -165,7 +164,7 @@ def check_allocation(db, *, project: str, uplift: str, aid: str, services: str,
               for name, text in (("uplift", uplift), ("aid", aid), ("services", services))]
     if None not in shares and sum(shares) != 1:
         total = percent(sum(shares, Decimal(0)))
-        problems.add("shares", f"must add up to 100%, got {total}%")
+        problems.add("shares", "must add up to 100%%, got %(total)s%%", total=total)
     quarter = None
     try:
         quarter = Quarter.parse(effective_from, field="effective_from")
@@ -174,8 +173,8 @@ def check_allocation(db, *, project: str, uplift: str, aid: str, services: str,
     if found is not None and quarter is not None:
         last = settlement_service.allocation_history(db, project_code=found.code)["last_closed"]
         if last is not None and last >= str(quarter):
-            problems.add("effective_from", f"{quarter} is already closed (last close {last}); "
-                                           f"choose a later quarter")
+            problems.add("effective_from", "%(quarter)s is already closed (last close "
+                                           "%(last)s); choose a later quarter", quarter=quarter, last=last)
     reason = " ".join(reason.split())
     if not 1 <= len(reason) <= REASON_MAX:
         problems.add("reason", "must be 1 to 50 characters")
@@ -256,7 +255,7 @@ def record_expense(request: Request, db: DbSession, principal: Principal = open_
     except (ValidationFailed, Conflict, NotFound) as exc:
         # Conflict: the quarter was closed between the check and the write.
         problems = (describe_all(exc) if getattr(exc, "problems", None)
-                    else [_(exc.message)])
+                    else [message_words(exc)])
         return _page(request, db, project=project, form=form, problems=problems,
                      status_code=422)
     query = urlencode({"project": project.strip(), "quarter": row.quarter, "done": "expense"})

@@ -182,7 +182,8 @@ def _feedback_page(request, db, principal, *, status: str, offset: int, problems
                    status_code=200):
     if status not in FEEDBACK_STATUS + ("", "unanswered"):
         raise ValidationFailed("status",
-                               f"must be one of unanswered, {', '.join(FEEDBACK_STATUS)}")
+                               "must be one of %(choices)s",
+                               choices=f"unanswered, {', '.join(FEEDBACK_STATUS)}")
     page, total = governance_meetings.list_feedback(
         db, actor=principal, status=status if status in FEEDBACK_STATUS else None,
         statuses=UNANSWERED if status == "unanswered" else (), limit=FEEDBACK_PAGE,
@@ -277,7 +278,7 @@ def _candidate_ids(db, text: str) -> list[int]:
     for number in numbers:
         member = members_service.find_by_number(db, number)
         if member is None:
-            raise ValidationFailed("candidates", f"{shown(number)} is not a member number")
+            raise ValidationFailed("candidates", "%(number)s is not a member number", number=shown(number))
         ids.append(member.id)
     return ids
 

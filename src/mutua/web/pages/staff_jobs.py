@@ -16,7 +16,7 @@ from mutua.errors import Conflict, Problem
 from mutua.jobs import service
 from mutua.jobs.models import Job
 from mutua.web.pages.staff import open_to
-from mutua.web.problems import describe, describe_all, rule_words
+from mutua.web.problems import describe, describe_all, message_words
 from mutua.web.render import N_, redirect, render
 
 router = Router(prefix="/staff/jobs")
@@ -87,8 +87,8 @@ def cancel(job_id: PathId, request: Request, db: DbSession, principal: Principal
 
 def _job(request, job, *, problems=None, status_code: int = 200):
     error = job.error or {}
-    error_lines = ([describe(Problem(p["field"], p["rule"])) for p in error.get("problems", [])]
-                   or ([rule_words(error["message"])] if error.get("message") else []))
+    error_lines = ([describe(Problem.from_record(p)) for p in error.get("problems", [])]
+                   or ([message_words(error)] if error.get("message") else []))
     return render(request, "staff/job.html", status_code=status_code, job=job,
                   kind_label=KIND_LABELS.get(job.kind, job.kind), states=STATE_LABELS, stages=STAGE_LABELS,
                   problems=problems or [], error_lines=error_lines,

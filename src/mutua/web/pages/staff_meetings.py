@@ -20,7 +20,7 @@ from mutua.errors import Conflict, ValidationFailed
 from mutua.governance import meetings as governance_meetings
 from mutua.web.i18n import gettext as _
 from mutua.web.pages.staff import open_to
-from mutua.web.problems import describe_all
+from mutua.web.problems import describe_all, message_words
 from mutua.web.render import N_, redirect, render
 
 router = Router(prefix="/staff/meetings")
@@ -59,7 +59,7 @@ def meeting_list(request: Request, db: DbSession, principal: Principal = open_to
 
 def refusal(request: Request, exc: ValidationFailed | Conflict) -> list[str]:
     """The lines a refused form shows: each problem, or the conflict in the reader's words."""
-    return describe_all(exc) if getattr(exc, "problems", None) else [_(exc.message)]
+    return describe_all(exc) if getattr(exc, "problems", None) else [message_words(exc)]
 
 
 def _projects(db) -> dict:

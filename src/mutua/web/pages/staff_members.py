@@ -47,7 +47,7 @@ from mutua.web.i18n import gettext as _
 from mutua.web.pages import member_statements
 from mutua.web.pages.member import POLICY_STATUS
 from mutua.web.pages.staff_jobs import job_path
-from mutua.web.problems import describe, describe_all, field_label, rule_words
+from mutua.web.problems import describe, describe_all, field_label, problem_words
 from mutua.web.render import N_, SECTIONS, redirect, render
 
 router = Router(prefix="/staff/members")
@@ -78,7 +78,7 @@ def may_register(principal: Principal) -> bool:
 # --- refused input in the reader's language ---------------------------------------------
 
 # Rules these pages add to the services' own (problems.describe translates those); each is
-# its own msgid, found by problems.rule_words through the catalog.
+# its own msgid, translated by problems.problem_words through the catalog.
 KNOWN_RULES = (
     N_("is required"), N_("is already registered"), N_("choose a file to upload"),
     N_("is not on sale today; choose one from the list"),
@@ -258,7 +258,7 @@ def _job_report(request: Request, db, principal: Principal, job_id: int) -> dict
     """The report of an import job that ended, as the page shows it (None before its end)."""
     job = jobs_service.get(db, job_id=job_id, actor=principal)
     if job.kind != "members.import":
-        raise NotFound(f"job {job_id} is not a group import")
+        raise NotFound("job %(job_id)s is not a group import", job_id=job_id)
     data = job.result or (job.error or {}).get("report")
     if data is None:
         return None
@@ -308,7 +308,7 @@ def report_view(report: importer.ImportReport, *, offer: dict) -> dict:
     lines = []
     for row, problems in sorted(report.bad_rows.items()):
         for p in problems:
-            lines.append({"row": row, "field": field_label(p.field), "rule": rule_words(p.rule)})
+            lines.append({"row": row, "field": field_label(p.field), "rule": problem_words(p)})
             if len(lines) >= SHOWN_MAX:
                 break
         if len(lines) >= SHOWN_MAX:
@@ -386,7 +386,7 @@ def policy_document_pdf(member_id: PathId, policy_id: PathId, db: DbSession,
     """The member's electronic policy (电子保单), as the member downloads it."""
     policy = policies_service.get(db, policy_id=policy_id, actor=principal)
     if policy.member_id != member_id:
-        raise NotFound(f"policy {policy_id} not found")
+        raise NotFound("policy %(policy_id)s not found", policy_id=policy_id)
     return policy_document.response(db, policy)
 
 

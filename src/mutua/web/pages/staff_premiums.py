@@ -26,7 +26,7 @@ from mutua.web import charts
 from mutua.web.i18n import gettext as _
 from mutua.web.pages.staff import open_to
 from mutua.web.pages.staff_jobs import job_path, start_and_follow
-from mutua.web.problems import describe, describe_all
+from mutua.web.problems import describe, describe_all, message_words
 from mutua.web.render import N_, redirect, render
 
 router = Router(prefix="/staff/premiums")
@@ -133,7 +133,7 @@ def upload(request: Request, db: DbSession, principal: Principal = Finance,
     except JobAlreadyOpen as open_job:
         return redirect(job_path(open_job.job_id))
     except (ValidationFailed, NotFound, Conflict) as exc:
-        problems = describe_all(exc) if getattr(exc, "problems", None) else [_(exc.message)]
+        problems = describe_all(exc) if getattr(exc, "problems", None) else [message_words(exc)]
         return _page(request, db, project=project, problems=problems, status_code=422)
     return redirect(job_path(job.id))
 
@@ -156,7 +156,7 @@ def work_payment(request: Request, db: DbSession, payment_id: PathId,
             else:
                 premiums_service.hold(db, payment_id=payment_id, note=note, actor=principal)
     except (ValidationFailed, NotFound, Conflict) as exc:
-        problems = describe_all(exc) if getattr(exc, "problems", None) else [_(exc.message)]
+        problems = describe_all(exc) if getattr(exc, "problems", None) else [message_words(exc)]
         return _page(request, db, project=project, problems=problems, status_code=422)
     return redirect(f"/staff/premiums?{urlencode({'project': project, 'done': 'queue'})}#queue")
 
@@ -169,7 +169,7 @@ def refund_lapsed(request: Request, db: DbSession, reference: Annotated[str, Pat
             premiums_service.refund_lapsed(db, project_code=project, reference=reference,
                                            actor=principal)
     except (Conflict, NotFound) as exc:
-        return _page(request, db, project=project, problems=[_(exc.message)], status_code=409)
+        return _page(request, db, project=project, problems=[message_words(exc)], status_code=409)
     return redirect(f"/staff/premiums?{urlencode({'project': project, 'done': 'refunded'})}"
                     "#refunds")
 
