@@ -246,8 +246,7 @@ def copy_rows(db: Session, table: str, names: list[str], rows,
     db.flush()  # rows added through the ORM go first (foreign keys may point at them)
     if db.connection().dialect.name == "postgresql":
         tail = "".join("\t" + _copy_text(v) for v in same.values())
-        return _copy(db, table, [*names, *same],
-                     ("\t".join(map(_copy_text, row)) + tail for row in rows))
+        return _copy(db, table, [*names, *same], _copy_lines(rows, tail))
     shared = tuple(_sqlite_value(v) for v in same.values())
     return _insert_many(db, table, [*names, *same],
                         (tuple(_sqlite_value(v) for v in row) + shared for row in rows))
@@ -332,6 +331,43 @@ def _sqlite_column(col: np.ndarray) -> list:
 
 # COPY's text format: tab between fields, a line per row, \N for NULL, and these escaped.
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_lines(rows: Iterable[tuple], tail: str) -> Iterator[str]:
+    r"""Rows as COPY text lines, each ending in ``tail``, formatted a column of 10,000 rows at
+    a time: a column of one type goes through ``str`` (or as it is) at the speed of C, where
+    a call per value was the first cost of a bulk import's own CPU.
+
+    >>> list(_copy_lines([(1, "a", None), (2, "b\tc", date_type(2026, 1, 2))], "\tz"))
+    ['1\ta\t\\N\tz', '2\tb\\tc\t2026-01-02\tz']
+    """
+    for batch in batched(rows, 10_000):
+        columns = [_copy_column_text(column) for column in zip(*batch, strict=True)]
+        for fields in zip(*columns, strict=True):
+            yield "\t".join(fields) + tail
+
+
+# Types whose str() is already COPY's text (digits, ISO dates, timestamps with their zone).
+_PLAIN = {int, Decimal, date_type, datetime, np.int64, np.int32}
+_ESCAPED = ("\\", "\t", "\n", "\r")
+
+
+def _needs_escapes(text: str) -> bool:
+    return any(c in text for c in _ESCAPED)
+
+
+def _copy_column_text(column: tuple) -> list[str]:
+    """One column's values in COPY's text format (as :func:`_copy_text`, faster)."""
+    kinds = set(map(type, column))
+    nulls = type(None) in kinds
+    kinds.discard(type(None))
+    kind = next(iter(kinds)) if len(kinds) == 1 else None
+    if kind is str and not _needs_escapes("".join(v for v in column if v is not None)):
+        return ["\\N" if v is None else v for v in column] if nulls else list(column)
+    if kind in _PLAIN:
+        return ["\\N" if v is None else str(v) for v in column] if nulls else list(
+            map(str, column))
+    return list(map(_copy_text, column))
 
 
 def _copy_text(v) -> str:

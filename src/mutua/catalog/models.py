@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import JSON, Date, ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mutua.db import Base, Money, catalogue_table
@@ -31,7 +39,8 @@ class Project(Base):
 
 class Product(Base):
     __tablename__ = "products"
-    __table_args__ = (catalogue_table(),)
+    # (id, project_id): what a sale period's composite key points at.
+    __table_args__ = (UniqueConstraint("id", "project_id"), catalogue_table())
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
@@ -152,10 +161,18 @@ class SalePeriod(Base):
     """A sale period (期): a window to enrol, the first day of cover, and the table in force."""
 
     __tablename__ = "sale_periods"
-    __table_args__ = (UniqueConstraint("product_id", "code"), catalogue_table())
+    __table_args__ = (
+        UniqueConstraint("product_id", "code"),
+        # A period names its product's project too, and the key holds the two together, so a
+        # policy checks its period, product and project in one key (policies.models.Policy).
+        ForeignKeyConstraint(["product_id", "project_id"], ["products.id", "products.project_id"]),
+        UniqueConstraint("id", "product_id", "project_id"),
+        catalogue_table(),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    product_id: Mapped[int] = mapped_column(index=True)
+    project_id: Mapped[int]
     code: Mapped[str] = mapped_column(String(20))
     sale_start: Mapped[date] = mapped_column(Date)
     sale_end: Mapped[date] = mapped_column(Date)  # inclusive

@@ -72,7 +72,8 @@ def add_product(db: Session, *, project: Project, pdef: ProductDef, actor: Princ
         db.add(Benefit(product_id=product.id, **b.model_dump()))
     table = _insert_table(db, product_id=product.id, cells=domain.cells_of(pdef), source="catalogue")
     for per in pdef.periods:
-        db.add(SalePeriod(product_id=product.id, coefficient_table_id=table.id, **per.model_dump()))
+        db.add(SalePeriod(product_id=product.id, project_id=product.project_id,
+                          coefficient_table_id=table.id, **per.model_dump()))
     db.flush()
     audit.record(db, actor=actor, action="product.create", entity="product",
                  entity_id=product.id, project_id=project.id, detail={"code": product.code})
@@ -133,7 +134,8 @@ def create_period(db: Session, *, product_code: str, period: PeriodDef, actor: P
     table_id = coefficient_table_id or db.scalar(
         select(CoefficientTable.id).where(CoefficientTable.product_id == product.id)
         .order_by(CoefficientTable.version.desc()).limit(1))
-    row = SalePeriod(product_id=product.id, coefficient_table_id=table_id, **period.model_dump())
+    row = SalePeriod(product_id=product.id, project_id=product.project_id,
+                     coefficient_table_id=table_id, **period.model_dump())
     db.add(row)
     db.flush()
     audit.record(db, actor=actor, action="period.create", entity="sale_period", entity_id=row.id,

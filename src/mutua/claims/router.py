@@ -31,7 +31,18 @@ from mutua.claims.schemas import (
     TriangleCell,
 )
 from mutua.dates import today
-from mutua.deps import DbSession, Page, Paging, PathId, QueryCode, QueryDay, QueryId, Router, allow
+from mutua.deps import (
+    DbSession,
+    Page,
+    Paging,
+    PathId,
+    QueryCode,
+    QueryDay,
+    QueryId,
+    ReadDbSession,
+    Router,
+    allow,
+)
 from mutua.jobs import starts
 from mutua.jobs.router import accepted
 from mutua.jobs.schemas import JobOut
@@ -88,7 +99,7 @@ def published(db: DbSession, actor: Anyone, paging: Paging,
 
 
 @router.get("/triangle", response_model=list[TriangleCell])
-def triangle(db: DbSession, actor: Analyst, project: Annotated[str, Query(max_length=32)],
+def triangle(db: ReadDbSession, actor: Analyst, project: Annotated[str, Query(max_length=32)],
              basis: Annotated[str, Query(pattern="^(paid|incurred)$", max_length=8)] = "paid",
              as_of: QueryDay = None) -> list[TriangleCell]:
     """Cumulative claims triangle by accident and development quarter."""

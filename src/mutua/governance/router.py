@@ -12,7 +12,16 @@ from fastapi import Depends, Query
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
-from mutua.deps import DbSession, Page, Paging, PathId, QueryId, Router, allow
+from mutua.deps import (
+    DbSession,
+    Page,
+    Paging,
+    PathId,
+    QueryId,
+    ReadDbSession,
+    Router,
+    allow,
+)
 from mutua.governance import ballots, experience, meetings, ratings, service
 from mutua.governance.schemas import (
     AttendanceIn,
@@ -226,7 +235,7 @@ def rate(body: RatingIn, db: DbSession, actor: Member) -> RatingOut:
 
 
 @router.get("/ratings/summary", response_model=list[RatingSummary])
-def rating_summary(db: DbSession, actor: ServiceStaff, project_id: QueryId = None,
+def rating_summary(db: ReadDbSession, actor: ServiceStaff, project_id: QueryId = None,
                    by_month: bool = False) -> list[RatingSummary]:
     """Average score, count and low scores per project, service and team (and month)."""
     return [RatingSummary(**r) for r in ratings.summary(db, project_id=project_id,

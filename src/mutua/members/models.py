@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, String
+from sqlalchemy import Date, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mutua.dates import utcnow
@@ -13,6 +13,11 @@ from mutua.db import Base, BigIntPK, BoundedText, UTCDateTime
 
 class Member(Base):
     __tablename__ = "members"
+    __table_args__ = (
+        # Dependants only: the members who pay for themselves (most rows) stay out of it.
+        Index("ix_members_payer_id", "payer_id", postgresql_where=text("payer_id IS NOT NULL"),
+              sqlite_where=text("payer_id IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     member_number: Mapped[str] = mapped_column(String(16), unique=True)
@@ -29,8 +34,7 @@ class Member(Base):
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # A dependant (家属: a child, parent or spouse) is insured under their own member record
     # and paid for by the member ``payer_id`` (members.dependants); None for everyone else.
-    payer_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), default=None,
-                                                 index=True)
+    payer_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), default=None)
     relation: Mapped[str | None] = mapped_column(String(8), default=None)
 
 

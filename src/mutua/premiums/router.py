@@ -16,7 +16,17 @@ from mutua.auth.security import Principal
 from mutua.bounds import Day
 from mutua.catalog import service as catalog_service
 from mutua.dates import today
-from mutua.deps import DbSession, Page, Paging, PathId, PathText, Router, allow, in_one_trip
+from mutua.deps import (
+    DbSession,
+    Page,
+    Paging,
+    PathId,
+    PathText,
+    ReadDbSession,
+    Router,
+    allow,
+    in_one_trip,
+)
 from mutua.errors import NotFound
 from mutua.jobs import starts
 from mutua.jobs.router import accepted
@@ -247,7 +257,7 @@ class PeriodReportOut(BaseModel):
 
 
 @router.get("/report", response_model=list[PeriodReportOut])
-def report(db: DbSession, actor: FinanceOrUnderwriter,
+def report(db: ReadDbSession, actor: FinanceOrUnderwriter,
            project: Annotated[str | None, Query(max_length=32)] = None
            ) -> list[PeriodReportOut]:
     """Per project and sale period: collection rate and aged receivables, lapse rate

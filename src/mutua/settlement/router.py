@@ -15,7 +15,16 @@ from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.dates import Quarter
-from mutua.deps import DbSession, Page, Paging, PathId, QueryCode, Router, allow
+from mutua.deps import (
+    DbSession,
+    Page,
+    Paging,
+    PathId,
+    QueryCode,
+    ReadDbSession,
+    Router,
+    allow,
+)
 from mutua.errors import NotFound
 from mutua.jobs import starts
 from mutua.jobs.router import accepted
@@ -50,7 +59,7 @@ def run_close(body: CloseIn, db: DbSession, actor: Closer):
 
 
 @router.get("/closes", response_model=Page[dict])
-def list_closes(db: DbSession, actor: Reader, paging: Paging,
+def list_closes(db: ReadDbSession, actor: Reader, paging: Paging,
                 project: QueryCode = None) -> Page[dict]:
     items, total = service.list_closes(db, project_code=project, limit=paging.limit,
                                        offset=paging.offset)
@@ -59,7 +68,7 @@ def list_closes(db: DbSession, actor: Reader, paging: Paging,
 
 @router.get("/closes/{project}/{quarter}")
 def project_statement(project: Annotated[str, Path(max_length=32)],
-                      quarter: Annotated[str, Path(max_length=16)], db: DbSession,
+                      quarter: Annotated[str, Path(max_length=16)], db: ReadDbSession,
                       actor: Reader) -> dict:
     """The project statement of a closed quarter (earned, claims, reserve, surplus, gates)."""
     return service.project_statement(db, project_code=project, quarter=quarter, actor=actor)
@@ -106,7 +115,7 @@ Auditor = Annotated[Principal, Depends(allow(Role.FINANCE))]
 
 
 @router.get("/reserve-movements")
-def reserve_movements(db: DbSession, actor: Reader, project: QueryCode,
+def reserve_movements(db: ReadDbSession, actor: Reader, project: QueryCode,
                       quarter: Annotated[str, Query(max_length=16)]) -> dict:
     """Each reserve line of a project's quarter: opening + movements = closing, from the
     books, beside the figure it ties to."""
@@ -135,14 +144,14 @@ def export_quarter(db: DbSession, actor: Auditor, project: QueryCode,
 
 
 @router.get("/solvency")
-def solvency_report(db: DbSession, actor: Reader,
+def solvency_report(db: ReadDbSession, actor: Reader,
                     quarter: Annotated[str, Query(max_length=16)]) -> dict:
     """The mutual's C-ROSS solvency report for a quarter, project by project."""
     return capital.solvency_report(db, quarter=quarter)
 
 
 @router.get("/solvency-factors")
-def solvency_factors(db: DbSession, actor: Reader) -> list[dict]:
+def solvency_factors(db: ReadDbSession, actor: Reader) -> list[dict]:
     """Risk factors filed per line of business, then the demo defaults."""
     return capital.list_factors(db)
 

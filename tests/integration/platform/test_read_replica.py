@@ -161,3 +161,53 @@ def test_reports_read_on_the_replica_and_say_how_stale(primary_and_standby, tmp_
                 s.execute(text("SELECT pg_wal_replay_resume()"))
             standby.dispose()
     engine.dispose()
+
+
+def test_the_reports_read_on_the_replica_and_an_audited_read_on_the_primary(
+        primary_and_standby, tmp_path):
+    """Every report that only reads goes to the replica; a member's statement is not a
+    report: reading it is written to the audit trail, which only the primary can take."""
+    from fastapi.testclient import TestClient
+
+    from mutua.auth.roles import Role
+    from mutua.dates import Quarter, today
+    from mutua.db import make_engine, unit_of_work
+    from mutua.demo import builder
+    from mutua.settings import Settings
+    from mutua.web.app import create_app
+    from tests import factories as f
+
+    primary_url, standby_url = primary_and_standby
+    builder.drop_database(primary_url)
+    builder.create_schema(primary_url)
+    engine = make_engine(primary_url)
+    with unit_of_work(engine) as db:
+        product = f.accident_project(db, code="REPL")
+        holder = f.member(db)
+        f.staff(db, Role.ADMIN, username="boss")
+        member_id, project_id = holder.id, product.project_id
+    _caught_up(standby_url, primary_url)
+    quarter = Quarter.of(today())
+    reports = [
+        "/api/v1/settlement/closes",
+        f"/api/v1/settlement/reserve-movements?project=REPL&quarter={quarter}",
+        f"/api/v1/settlement/solvency?quarter={quarter}",
+        "/api/v1/settlement/solvency-factors",
+        "/api/v1/claims/triangle?project=REPL",
+        "/api/v1/premiums/report",
+        f"/api/v1/governance/ratings/summary?project_id={project_id}",
+    ]
+    with TestClient(create_app(Settings(
+            database_url=primary_url, read_database_url=standby_url,
+            read_max_lag_seconds=3600, upload_dir=tmp_path,
+            login_attempts_per_minute=1000), engine=engine)) as client:
+        headers = f.token(client, "boss")
+        for path in reports:
+            answer = client.get(path, headers=headers)
+            assert answer.status_code == 200, (path, answer.text)
+            assert answer.headers["X-Mutua-Read-From"] == "replica", path
+        audited = client.get(f"/api/v1/settlement/members/{member_id}/statement",
+                             headers=headers)
+        assert audited.status_code == 200, audited.text
+        assert "X-Mutua-Read-From" not in audited.headers
+    engine.dispose()
