@@ -19,8 +19,8 @@ SRC = Path(mutua.__file__).parent
 
 # From the bottom up; operations, jobs, the demo and the web sit above every domain.
 LAYERS = [
-    "actuarial", "audit", "auth", "catalog", "ledger", "members", "notify", "policies",
-    "premiums", "health", "claims", "reinsurance", "settlement", "governance", "complaints",
+    "actuarial", "audit", "messaging", "auth", "catalog", "ledger", "members", "notify",
+    "policies", "premiums", "health", "claims", "reinsurance", "settlement", "governance", "complaints",
     "ops", "jobs", "demo", "web",
 ]
 # Edges meet the outside (HTTP, the command line, the demo data) and may call any domain;
@@ -29,10 +29,6 @@ EDGES = {"router", "cli", "demo", "kinds"}  # and any <name>_router or <name>_cl
 
 # (importing package, imported package): why it is still there.
 KNOWN = {
-    ("auth", "members"): "sign-up, first logins and sign-in by member number or phone are "
-                         "member self-service kept in auth; they belong in members",
-    ("auth", "notify"): "phone codes are sent through notify's SMS sender; the senders "
-                        "belong in a package below members",
     ("catalog", "ledger"): "a new project opens its books when the catalogue creates it",
     ("members", "notify"): "the member's data export (members/privacy.py) and the purge "
                            "after retention (members/retention.py) read every domain; "

@@ -14,7 +14,6 @@ from datetime import date, timedelta
 from sqlalchemy.orm import Session
 
 from mutua.audit import service as audit
-from mutua.auth import service as auth_service
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.claims.documents import KINDS
@@ -28,6 +27,7 @@ from mutua.claims.models import (
 from mutua.claims.workflow import due_on, load_claim
 from mutua.dates import today as shanghai_today
 from mutua.errors import Conflict, Problem, ValidationFailed
+from mutua.members import accounts
 
 HANDLER_ROLES = (Role.CLAIMS, Role.ADMIN)
 
@@ -98,7 +98,7 @@ def assign(db: Session, *, claim_id: int, actor: Principal, handler: str) -> Cla
     handler = (handler or "").strip()
     chosen = None
     if handler:
-        chosen = next((p for p in auth_service.active_staff(db, roles=HANDLER_ROLES)
+        chosen = next((p for p in accounts.active_staff(db, roles=HANDLER_ROLES)
                        if p.username == handler), None)
         if chosen is None:
             raise ValidationFailed("handler", f"{handler!r} is not an active claims handler")

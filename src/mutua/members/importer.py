@@ -238,7 +238,7 @@ def import_members(db: Session, *, data: bytes, filename: str, product_code: str
     rolls back, so nothing is stored). ``progress(done, total, stage)``, when given, hears
     the rows checked so far and when enrolment starts (a job's progress bar). With
     ``logins`` every member of the file without a login gets one, set-based, and an SMS
-    saying how to sign in the first time (auth/first_logins.py).
+    saying how to sign in the first time (policies/first_logins.py).
     """
     started = time.perf_counter()
     settings = settings or get_settings()
@@ -271,7 +271,7 @@ def import_members(db: Session, *, data: bytes, filename: str, product_code: str
         return _refuse(report, started)
     report.enrolled, report.premium_total = result.enrolled, result.premium_total
     if logins:
-        from mutua.auth import first_logins
+        from mutua.policies import first_logins
 
         report.logins = first_logins.open_logins(db, member_ids=list(ids.values()),
                                                  project_id=product.project_id)

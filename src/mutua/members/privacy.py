@@ -15,13 +15,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mutua.audit import service as audit
-from mutua.auth import service as auth_service
 from mutua.auth import sessions
 from mutua.auth.models import SignInSession, User
 from mutua.auth.security import Principal
 from mutua.dates import today as shanghai_today
 from mutua.dates import utcnow
 from mutua.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from mutua.members import accounts
 from mutua.members.models import ClosureRequest, Member
 
 REASON_LIMIT = 500
@@ -153,7 +153,7 @@ def close_account(db: Session, *, request_id: int, actor: Principal) -> ClosureR
         raise Conflict("the member has a claim still open")
     user = db.scalar(select(User).where(User.member_id == mid))
     if user is not None:
-        auth_service.set_active(db, username=user.username, active=False, actor=actor)
+        accounts.set_active(db, username=user.username, active=False, actor=actor)
         sessions.end_all(db, user_id=user.id)
     db.get(Member, mid).status = "closed"
     row.status, row.handled_at, row.handled_by = "closed", utcnow(), actor.username

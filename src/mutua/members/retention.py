@@ -41,12 +41,12 @@ from sqlalchemy import String, cast, delete, exists, func, literal, select, upda
 from sqlalchemy.orm import Session
 
 from mutua.audit import service as audit
-from mutua.auth.first_logins import NO_PASSWORD
 from mutua.auth.models import LoginAttempt, PhoneCode, SignInSession, User
 from mutua.auth.security import Principal
 from mutua.dates import today as shanghai_today
 from mutua.dates import utcnow
 from mutua.members.models import Member
+from mutua.policies.first_logins import NO_PASSWORD
 
 CHUNK = 10_000  # rows one statement deletes or blanks at most
 CLOSED_NAME = "已注销"  # a closed account's name once its retention has passed

@@ -31,11 +31,10 @@ from sqlalchemy.orm import Session
 from mutua.dates import utcnow
 from mutua.db import unit_of_work
 from mutua.members.models import Member
-from mutua.members.phones import mask_phone
-from mutua.notify.channel import SendFailed
-from mutua.notify.email import EmailFailed, email_sender, mask_email
+from mutua.messaging.channel import SendFailed
+from mutua.messaging.email import EmailFailed, email_sender, mask_email
+from mutua.messaging.sms import mask_phone, sms_sender
 from mutua.notify.models import ContactPreference, Delivery, Notification
-from mutua.notify.sms import sms_sender
 
 log = logging.getLogger(__name__)
 
