@@ -20,8 +20,8 @@ SRC = Path(mutua.__file__).parent
 # From the bottom up; operations, jobs, the demo and the web sit above every domain.
 LAYERS = [
     "actuarial", "audit", "messaging", "auth", "catalog", "ledger", "members", "notify",
-    "policies", "premiums", "health", "claims", "reinsurance", "settlement", "governance", "complaints",
-    "ops", "jobs", "demo", "web",
+    "policies", "premiums", "health", "claims", "reinsurance", "settlement", "governance",
+    "complaints", "privacy", "ops", "jobs", "demo", "web",
 ]
 # Edges meet the outside (HTTP, the command line, the demo data) and may call any domain;
 # jobs/kinds.py is the jobs' edge: it names the work of every domain a job can run.
@@ -30,14 +30,7 @@ EDGES = {"router", "cli", "demo", "kinds"}  # and any <name>_router or <name>_cl
 # (importing package, imported package): why it is still there.
 KNOWN = {
     ("catalog", "ledger"): "a new project opens its books when the catalogue creates it",
-    ("members", "notify"): "the member's data export (members/privacy.py) and the purge "
-                           "after retention (members/retention.py) read every domain; "
-                           "they belong above them all",
-    ("members", "policies"): "the data export, and a group import that enrols its members",
-    ("members", "health"): "the data export",
-    ("members", "claims"): "the data export and the purge",
-    ("members", "governance"): "the data export",
-    ("members", "complaints"): "the data export and the purge",
+    ("members", "policies"): "a group import enrols its members",
     ("policies", "premiums"): "a cancellation refund is paid through the payment provider, "
                               "which lives in premiums",
     ("policies", "health"): "kidney products are underwritten on lab results at enrolment",

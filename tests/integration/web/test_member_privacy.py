@@ -75,7 +75,8 @@ def test_closure_is_asked_once_and_closed_by_staff_when_nothing_is_open(client, 
 
 def test_an_account_with_a_policy_in_force_is_not_closed(db):
     from mutua.auth.security import SYSTEM
-    from mutua.members import accounts, privacy
+    from mutua.members import accounts
+    from mutua.privacy import service as privacy
 
     product = f.accident_project(db)
     me = f.member(db, login=True)

@@ -14,7 +14,8 @@ from mutua.complaints.models import ANSWER_LIMIT, TEXT_LIMIT
 from mutua.dates import today
 from mutua.deps import DbSession, PathId, Router
 from mutua.errors import ValidationFailed
-from mutua.members import accounts, privacy
+from mutua.members import accounts
+from mutua.privacy import service as privacy
 from mutua.web.pages.member import Member
 from mutua.web.pages.staff import open_to
 from mutua.web.problems import describe_all
