@@ -30,7 +30,6 @@ EDGES = {"router", "cli", "demo", "kinds"}  # and any <name>_router or <name>_cl
 # (importing package, imported package): why it is still there.
 KNOWN = {
     ("catalog", "ledger"): "a new project opens its books when the catalogue creates it",
-    ("members", "policies"): "a group import enrols its members",
     ("policies", "premiums"): "a cancellation refund is paid through the payment provider, "
                               "which lives in premiums",
     ("policies", "health"): "kidney products are underwritten on lab results at enrolment",

@@ -23,8 +23,7 @@ from mutua.claims import service as claims_service
 from mutua.errors import Forbidden, Problem, ValidationFailed
 from mutua.health import imports
 from mutua.health import service as health_service
-from mutua.members import importer
-from mutua.policies import dues, renewal_offers, renewals
+from mutua.policies import dues, importer, renewal_offers, renewals
 from mutua.premiums import service as premiums_service
 from mutua.privacy import retention
 from mutua.settlement import service as settlement_service

@@ -22,7 +22,7 @@ from mutua.health import imports
 from mutua.jobs import service
 from mutua.jobs.kinds import file_key
 from mutua.jobs.models import Job
-from mutua.members import importer
+from mutua.policies import importer
 from mutua.premiums import service as premiums_service
 from mutua.settings import get_settings
 

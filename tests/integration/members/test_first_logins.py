@@ -7,11 +7,10 @@ from sqlalchemy import func, select
 
 from mutua.auth.models import User
 from mutua.auth.security import SYSTEM, verify_password
-from mutua.members import importer
 from mutua.members.models import Member
 from mutua.messaging.sms import ConsoleSms
 from mutua.notify.models import Notification
-from mutua.policies import first_logins
+from mutua.policies import first_logins, importer
 from mutua.settings import Settings
 from tests import factories as f
 from tests.integration.members.test_import import crowd_rows, product, to_csv  # noqa: F401

@@ -43,6 +43,7 @@ from mutua.errors import Problem, ValidationFailed
 from mutua.members import service as members_service
 from mutua.members import xlsx_reader
 from mutua.money import ZERO
+from mutua.policies import first_logins
 from mutua.policies import service as policies_service
 from mutua.settings import Settings, get_settings
 
@@ -271,8 +272,6 @@ def import_members(db: Session, *, data: bytes, filename: str, product_code: str
         return _refuse(report, started)
     report.enrolled, report.premium_total = result.enrolled, result.premium_total
     if logins:
-        from mutua.policies import first_logins
-
         report.logins = first_logins.open_logins(db, member_ids=list(ids.values()),
                                                  project_id=product.project_id)
     audit.record(db, actor=actor, action="members.import", entity="product", entity_id=product.id,
