@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(default=None, repr=False)
     demo_key_file: Path = Path("var/demo-secret.key")
     # Verifies the payment provider's signed callbacks (HMAC-SHA256). No default: without
-    # it every callback is refused (premiums.provider).
+    # it every callback is refused (payments.provider).
     payment_callback_secret: str | None = Field(default=None, repr=False)
     access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
     upload_dir: Path = Path("var/uploads")

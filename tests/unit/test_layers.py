@@ -19,7 +19,7 @@ SRC = Path(mutua.__file__).parent
 
 # From the bottom up; operations, jobs, the demo and the web sit above every domain.
 LAYERS = [
-    "actuarial", "audit", "messaging", "auth", "catalog", "ledger", "members", "notify",
+    "actuarial", "audit", "messaging", "payments", "auth", "catalog", "ledger", "members", "notify",
     "policies", "premiums", "health", "claims", "reinsurance", "settlement", "governance",
     "complaints", "privacy", "ops", "jobs", "demo", "web",
 ]
@@ -30,8 +30,6 @@ EDGES = {"router", "cli", "demo", "kinds"}  # and any <name>_router or <name>_cl
 # (importing package, imported package): why it is still there.
 KNOWN = {
     ("catalog", "ledger"): "a new project opens its books when the catalogue creates it",
-    ("policies", "premiums"): "a cancellation refund is paid through the payment provider, "
-                              "which lives in premiums",
     ("policies", "health"): "kidney products are underwritten on lab results at enrolment",
     ("claims", "reinsurance"): "a decision books the treaties' recoveries in its transaction",
     ("reinsurance", "settlement"): "a treaty term may not start inside a closed quarter",

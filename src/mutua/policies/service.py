@@ -28,6 +28,7 @@ from mutua.ledger import service as ledger_service
 from mutua.members import dependants
 from mutua.members.models import Member
 from mutua.money import ZERO, from_fen, to_fen
+from mutua.payments import provider
 from mutua.policies import domain, dues
 from mutua.policies.models import (
     Policy,
@@ -402,8 +403,6 @@ def _pay_refund(db: Session, *, policy: Policy, amount: Decimal, on: date) -> st
     """The unearned premium becomes a refund owed (Dr unearned / Cr refunds payable), sent
     back through the payment provider (Dr refunds payable / Cr cash); the provider's refund
     id is the second entry's reference."""
-    from mutua.premiums import provider
-
     ledger_service.post(db, L.JournalEntry.of(
         project_id=policy.project_id, entry_date=on, kind="premium_refund",
         memo=f"refund on cancelling {policy.policy_number}", reference=policy.policy_number,
