@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from mutua import wiring  # noqa: F401  (joins the domains' hooks before any use case runs)
 from mutua.actuarial.cli import app as actuarial
 from mutua.auth.cli import app as users
 from mutua.catalog.cli import app as catalog

@@ -1,0 +1,14 @@
+"""Where the domains are joined that a lower package calls but may not import (mutua/hooks.py).
+
+Imported by every process that runs use cases: the web app, the jobs (jobs/kinds.py), the
+command line (mutua/cli.py), the benchmarks and the tests' conftest. Nothing in a domain
+package imports it.
+"""
+
+from __future__ import annotations
+
+from mutua.catalog import service as catalog_service
+from mutua.ledger import service as ledger_service
+
+# A project's chart of accounts is opened when the catalogue creates the project.
+catalog_service.project_created.join(ledger_service.open_books)
