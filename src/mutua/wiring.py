@@ -8,7 +8,12 @@ package imports it.
 from __future__ import annotations
 
 from mutua.catalog import service as catalog_service
+from mutua.health import service as health_service
 from mutua.ledger import service as ledger_service
+from mutua.policies import underwriting
 
 # A project's chart of accounts is opened when the catalogue creates the project.
 catalog_service.project_created.join(ledger_service.open_books)
+# Kidney products are underwritten on the member's own lab results, which health keeps.
+underwriting.kidney_labs.join(health_service.kidney_labs)
+underwriting.underwrite.join(health_service.underwrite)

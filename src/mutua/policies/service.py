@@ -29,7 +29,7 @@ from mutua.members import dependants
 from mutua.members.models import Member
 from mutua.money import ZERO, from_fen, to_fen
 from mutua.payments import provider
-from mutua.policies import domain, dues
+from mutua.policies import domain, dues, underwriting
 from mutua.policies.models import (
     Policy,
     PremiumDue,
@@ -132,9 +132,7 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
                                              Policy.product_id == product.id,
                                              Policy.period_id == period.id)):
             raise Conflict(already_holds(product_code, period_code))
-        from mutua.health import service as health_service
-
-        health_service.underwrite(db, member_id=member_id, product=product, on=on)
+        underwriting.underwrite(db, member_id=member_id, product=product, on=on)
     policy = Policy(
         policy_number=policy_number_now(db), project_id=product.project_id,
         product_id=product.id, period_id=period.id, member_id=member_id, enrolled_on=on,
