@@ -8,12 +8,16 @@ package imports it.
 from __future__ import annotations
 
 from mutua.catalog import service as catalog_service
+from mutua.claims import workflow
 from mutua.health import service as health_service
 from mutua.ledger import service as ledger_service
 from mutua.policies import underwriting
+from mutua.reinsurance import service as reinsurance_service
 
 # A project's chart of accounts is opened when the catalogue creates the project.
 catalog_service.project_created.join(ledger_service.open_books)
 # Kidney products are underwritten on the member's own lab results, which health keeps.
 underwriting.kidney_labs.join(health_service.kidney_labs)
 underwriting.underwrite.join(health_service.underwrite)
+# A decision that changes a claim's approved amount books what the treaties owe.
+workflow.approved_changed.join(reinsurance_service.on_decision)
