@@ -13,6 +13,7 @@ from mutua.health import service as health_service
 from mutua.ledger import service as ledger_service
 from mutua.policies import underwriting
 from mutua.reinsurance import service as reinsurance_service
+from mutua.settlement import terms as settlement_terms
 
 # A project's chart of accounts is opened when the catalogue creates the project.
 catalog_service.project_created.join(ledger_service.open_books)
@@ -21,3 +22,5 @@ underwriting.kidney_labs.join(health_service.kidney_labs)
 underwriting.underwrite.join(health_service.underwrite)
 # A decision that changes a claim's approved amount books what the treaties owe.
 workflow.approved_changed.join(reinsurance_service.on_decision)
+# A treaty term may not start inside a quarter the project has closed.
+reinsurance_service.last_closed_quarter.join(settlement_terms.last_closed_quarter)
