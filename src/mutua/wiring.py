@@ -11,9 +11,11 @@ from mutua.catalog import service as catalog_service
 from mutua.claims import workflow
 from mutua.health import service as health_service
 from mutua.ledger import service as ledger_service
+from mutua.notify import delivery
 from mutua.policies import underwriting
 from mutua.reinsurance import service as reinsurance_service
 from mutua.settlement import terms as settlement_terms
+from mutua.web import notices
 
 # A project's chart of accounts is opened when the catalogue creates the project.
 catalog_service.project_created.join(ledger_service.open_books)
@@ -24,3 +26,5 @@ underwriting.underwrite.join(health_service.underwrite)
 workflow.approved_changed.join(reinsurance_service.on_decision)
 # A treaty term may not start inside a quarter the project has closed.
 reinsurance_service.last_closed_quarter.join(settlement_terms.last_closed_quarter)
+# A notification is delivered in the words the member's inbox shows, in their language.
+delivery.notice_words.join(notices.words)

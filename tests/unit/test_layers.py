@@ -29,7 +29,6 @@ EDGES = {"router", "cli", "demo", "kinds"}  # and any <name>_router or <name>_cl
 
 # (importing package, imported package): why it is still there.
 KNOWN = {
-    ("notify", "web"): "delivery renders the notices' words, which live with the pages",
 }
 
 
