@@ -28,6 +28,7 @@ from mutua.claims.workflow import due_on, load_claim
 from mutua.dates import today as shanghai_today
 from mutua.errors import Conflict, Problem, ValidationFailed
 from mutua.members import accounts
+from mutua.notify import service as notify
 
 HANDLER_ROLES = (Role.CLAIMS, Role.ADMIN)
 
@@ -69,8 +70,7 @@ def request_documents(db: Session, *, claim_id: int, actor: Principal, kinds: li
     audit.record(db, actor=actor, action="claim.documents_request", entity="claim",
                  entity_id=claim.id, project_id=claim.project_id,
                  detail={"kinds": asked, "note": note})
-    from mutua.notify import service as notify  # the member hears at once what is missing
-
+    # the member hears at once what is missing
     notify.tell(db, member_id=claim.member_id, project_id=claim.project_id,
                 event="claim.documents", ref_id=claim.id, ref_text=claim.claim_number)
     return claim
