@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mutua import wiring  # noqa: F401  (a script that builds data with these needs the hooks)
 from mutua.auth.models import User
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM, credentials_stamp, hash_password, issue_token
