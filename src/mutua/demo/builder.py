@@ -37,7 +37,10 @@ import numpy as np
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Engine
 
-from mutua import schema
+from mutua import (
+    schema,
+    wiring,  # noqa: F401  (a demo built on its own, outside the app, needs the hooks)
+)
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM, Principal, hash_password
 from mutua.claims import demo as claims_demo
