@@ -7,6 +7,8 @@ import pkgutil
 import sys
 from pathlib import Path
 
+from mutua import wiring  # noqa: F401  (joins the domains' hooks before any use case runs)
+
 
 def names() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)])

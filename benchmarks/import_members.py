@@ -77,7 +77,7 @@ def prepare(url: str, today: date) -> None:
 def run(url: str, data: bytes, *, filename: str, today: date) -> dict:
     from mutua.auth.security import SYSTEM
     from mutua.db import make_engine, unit_of_work
-    from mutua.members import importer
+    from mutua.policies import importer
     from mutua.settings import Settings
 
     engine = make_engine(url)

@@ -1,5 +1,5 @@
 """Logins for an imported group: N members without a login get one each, and each an
-"account ready" notification, in one set-based step (auth/first_logins.py).
+"account ready" notification, in one set-based step (policies/first_logins.py).
 
     python -m benchmarks member_logins --members 1000000 --db sqlite --json
     python -m benchmarks member_logins --members 1000000 --db postgres --url postgresql+psycopg://...
@@ -47,9 +47,9 @@ def _now():
 def run(url: str) -> dict:
     from sqlalchemy import func, select
 
-    from mutua.auth import first_logins
     from mutua.db import make_engine, unit_of_work
     from mutua.notify.models import Notification
+    from mutua.policies import first_logins
 
     engine = make_engine(url)
     started, cpu = time.perf_counter(), time.process_time()

@@ -27,6 +27,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
+from mutua import wiring  # noqa: F401  (joins the domains' hooks before any use case runs)
 from mutua.auth import security
 from mutua.db import Base, load_all_models, make_engine, session_factory
 

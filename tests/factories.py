@@ -14,13 +14,14 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mutua.auth import service as auth_service
+from mutua import wiring  # noqa: F401  (a script that builds data with these needs the hooks)
 from mutua.auth.models import User
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM, credentials_stamp, hash_password, issue_token
 from mutua.catalog import service as catalog_service
 from mutua.dates import today as shanghai_today
 from mutua.ledger import service as ledger_service
+from mutua.members import accounts
 from mutua.members import service as members_service
 from mutua.members.idcard import make_id_number
 from mutua.members.models import Member
@@ -129,7 +130,7 @@ def _password_hash() -> str:
 
 
 def staff(db: Session, role: Role, username: str | None = None):
-    return auth_service.create_user(db, username=username or f"{role.value}{next(_seq)}",
+    return accounts.create_user(db, username=username or f"{role.value}{next(_seq)}",
                                     password=PASSWORD, role=role,
                                     password_hash=_password_hash())
 
@@ -142,7 +143,7 @@ def login_of(db: Session, m: Member) -> User:
 def minted_headers(db: Session, user: User, settings) -> dict[str, str]:
     """Bearer headers for an existing account, signed directly (no sign-in round trip)."""
     db.flush()
-    token = issue_token(auth_service.principal_of(user), secret=settings.secret_key, minutes=30,
+    token = issue_token(accounts.principal_of(user), secret=settings.secret_key, minutes=30,
                         stamp=credentials_stamp(user.password_hash, secret=settings.secret_key))
     return {"Authorization": f"Bearer {token}"}
 
@@ -150,7 +151,7 @@ def minted_headers(db: Session, user: User, settings) -> dict[str, str]:
 def overdraft(db: Session, *, project_id: int, limit: str = "10000000"):
     """An overdraft facility a finance officer approved, for tests that pay claims above
     the premium their few members brought in (cash may not otherwise go below zero)."""
-    officer = auth_service.principal_of(staff(db, Role.FINANCE))
+    officer = accounts.principal_of(staff(db, Role.FINANCE))
     return ledger_service.grant_overdraft(db, project_id=project_id, limit=limit,
                                           reason="test pool: claims above its premium",
                                           actor=officer, starts_on=date(2000, 1, 1))

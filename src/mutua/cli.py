@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from mutua import wiring  # noqa: F401  (joins the domains' hooks before any use case runs)
 from mutua.actuarial.cli import app as actuarial
 from mutua.auth.cli import app as users
 from mutua.catalog.cli import app as catalog
@@ -17,11 +18,11 @@ from mutua.health.cli import app as health
 from mutua.jobs import cli as jobs
 from mutua.ledger.cli import app as ledger
 from mutua.members.cli import app as members
-from mutua.members.privacy_cli import app as privacy
 from mutua.notify.cli import app as notify
 from mutua.ops import cli as ops
 from mutua.policies.cli import app as policies
 from mutua.premiums.cli import app as premiums
+from mutua.privacy.cli import app as privacy
 from mutua.reinsurance.cli import app as reinsurance
 from mutua.settings import SecretKeyRefused
 from mutua.settlement.cli import app as settle

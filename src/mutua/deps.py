@@ -226,7 +226,7 @@ async def current_principal(
 
 
 def _account_now(sessionmaker, claims: TokenClaims, secret: str) -> Principal:
-    from mutua.auth.service import principal_now
+    from mutua.members.accounts import principal_now
 
     with sessionmaker() as db:
         return principal_now(db, claimed=claims.principal, stamp=claims.stamp, secret=secret)

@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(default=None, repr=False)
     demo_key_file: Path = Path("var/demo-secret.key")
     # Verifies the payment provider's signed callbacks (HMAC-SHA256). No default: without
-    # it every callback is refused (premiums.provider).
+    # it every callback is refused (payments.provider).
     payment_callback_secret: str | None = Field(default=None, repr=False)
     access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
     upload_dir: Path = Path("var/uploads")
@@ -57,14 +57,14 @@ class Settings(BaseSettings):
     phone_codes_per_hour_per_phone: int = Field(default=5, ge=1)
     phone_codes_per_hour_per_address: int = Field(default=20, ge=1)
     # SMS: "console" writes messages to sms_console_file (demo, tests); "http" posts them to
-    # an SMS gateway (notify/sms.py).
+    # an SMS gateway (messaging/sms.py).
     sms_backend: Literal["console", "http"] = "console"
     sms_console_file: Path = Path("var/sms-outbox.log")
     sms_gateway_url: str | None = None
     sms_gateway_key: str | None = Field(default=None, repr=False)
     sms_sender_name: str = "Mutua"
     # E-mail: "console" writes messages to email_console_file; "smtp" sends them
-    # (notify/email.py).
+    # (messaging/email.py).
     email_backend: Literal["console", "smtp"] = "console"
     email_console_file: Path = Path("var/email-outbox.log")
     email_from: str = "noreply@mutua.local"

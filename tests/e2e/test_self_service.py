@@ -12,7 +12,7 @@ import pytest
 
 from mutua.dates import today as shanghai_today
 from mutua.members.idcard import make_id_number
-from mutua.notify.sms import read_console
+from mutua.messaging.sms import read_console
 from tests.e2e.conftest import DESKTOP, PHONE
 from tests.e2e.test_journeys import INVOICE, buy_first_offer, check, sign_in
 

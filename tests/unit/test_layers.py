@@ -19,36 +19,17 @@ SRC = Path(mutua.__file__).parent
 
 # From the bottom up; operations, jobs, the demo and the web sit above every domain.
 LAYERS = [
-    "actuarial", "audit", "auth", "catalog", "ledger", "members", "notify", "policies",
-    "premiums", "health", "claims", "reinsurance", "settlement", "governance", "complaints",
-    "ops", "jobs", "demo", "web",
+    "actuarial", "audit", "messaging", "payments", "auth", "catalog", "ledger", "members", "notify",
+    "policies", "premiums", "health", "claims", "reinsurance", "settlement", "governance",
+    "complaints", "privacy", "ops", "jobs", "demo", "web",
 ]
 # Edges meet the outside (HTTP, the command line, the demo data) and may call any domain;
 # jobs/kinds.py is the jobs' edge: it names the work of every domain a job can run.
 EDGES = {"router", "cli", "demo", "kinds"}  # and any <name>_router or <name>_cli
 
-# (importing package, imported package): why it is still there.
-KNOWN = {
-    ("auth", "members"): "sign-up, first logins and sign-in by member number or phone are "
-                         "member self-service kept in auth; they belong in members",
-    ("auth", "notify"): "phone codes are sent through notify's SMS sender; the senders "
-                        "belong in a package below members",
-    ("catalog", "ledger"): "a new project opens its books when the catalogue creates it",
-    ("members", "notify"): "the member's data export (members/privacy.py) and the purge "
-                           "after retention (members/retention.py) read every domain; "
-                           "they belong above them all",
-    ("members", "policies"): "the data export, and a group import that enrols its members",
-    ("members", "health"): "the data export",
-    ("members", "claims"): "the data export and the purge",
-    ("members", "governance"): "the data export",
-    ("members", "complaints"): "the data export and the purge",
-    ("policies", "premiums"): "a cancellation refund is paid through the payment provider, "
-                              "which lives in premiums",
-    ("policies", "health"): "kidney products are underwritten on lab results at enrolment",
-    ("claims", "reinsurance"): "a decision books the treaties' recoveries in its transaction",
-    ("reinsurance", "settlement"): "a treaty term may not start inside a closed quarter",
-    ("notify", "web"): "delivery renders the notices' words, which live with the pages",
-}
+# (importing package, imported package): why it is still there. None today: a lower package
+# that needs a step of a higher one declares a hook (mutua/hooks.py, joined in mutua/wiring.py).
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def _is_edge(stem: str) -> bool:

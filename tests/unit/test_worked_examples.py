@@ -4,6 +4,7 @@ import doctest
 
 import pytest
 
+from mutua import hooks
 from mutua.claims import adjudication, ceilings
 from mutua.claims import service as claims_service
 from mutua.governance import tally
@@ -12,7 +13,8 @@ from mutua.web import qr
 from mutua.web.pages import staff
 
 
-@pytest.mark.parametrize("module", [adjudication, ceilings, claims_service, tally, rules, qr, staff],
+@pytest.mark.parametrize("module", [adjudication, ceilings, claims_service, tally, rules, qr, staff,
+                                    hooks],
                          ids=lambda m: m.__name__)
 def test_the_examples_hold(module):
     assert doctest.testmod(module).failed == 0

@@ -7,11 +7,11 @@ import json
 import typer
 from sqlalchemy import select
 
-from mutua.auth import service
 from mutua.auth.models import User
 from mutua.auth.roles import STAFF_ROLES, Role
 from mutua.db import unit_of_work
 from mutua.errors import ValidationFailed
+from mutua.members import accounts
 
 app = typer.Typer(help="Staff and member login accounts.", no_args_is_help=True)
 
@@ -29,7 +29,7 @@ def add(username: str = typer.Option(...), role: str = typer.Option(..., help="s
     if staff_role not in STAFF_ROLES:
         raise ValidationFailed("role", "member logins are created with the member")
     with unit_of_work() as db:
-        user = service.create_user(db, username=username, password=password, role=staff_role,
+        user = accounts.create_user(db, username=username, password=password, role=staff_role,
                                    display_name=name)
         out = {"id": user.id, "username": user.username, "role": user.role}
     typer.echo(json.dumps(out) if as_json else f"created {username} ({role})")
@@ -56,7 +56,7 @@ def password(username: str = typer.Argument(..., help="the account's username or
              as_json: bool = typer.Option(False, "--json")) -> None:
     """Give an account a new password; its tokens and page sessions end at once."""
     with unit_of_work() as db:
-        user = service.set_password(db, username=username, password=new_password)
+        user = accounts.set_password(db, username=username, password=new_password)
         out = {"id": user.id, "username": user.username}
     typer.echo(json.dumps(out) if as_json else f"new password set for {out['username']}")
 
@@ -77,7 +77,7 @@ def activate(username: str = typer.Argument(...),
 
 def _set_active(username: str, active: bool, as_json: bool) -> None:
     with unit_of_work() as db:
-        user = service.set_active(db, username=username, active=active)
+        user = accounts.set_active(db, username=username, active=active)
         out = {"id": user.id, "username": user.username, "active": user.active}
     typer.echo(json.dumps(out) if as_json else
                f"{out['username']} is {'active' if active else 'deactivated'}")

@@ -30,6 +30,7 @@ from mutua.auth.models import PhoneCode
 from mutua.dates import utcnow
 from mutua.db import session_factory
 from mutua.errors import DomainError, ValidationFailed
+from mutua.messaging.sms import SmsFailed
 
 PURPOSES = ("signup", "reset", "signin")  # a reset is also an imported member's first sign-in
 CODE_DIGITS = 6
@@ -82,8 +83,6 @@ def send(db: Session, *, phone: str, purpose: str, text: str, settings, sender,
         _refuse_if_flooded(db, phone=phone, client=client, settings=settings)
     else:
         raise TooManyCodes("too many codes were asked for at once; try again in a minute")
-    from mutua.notify.sms import SmsFailed
-
     try:
         sender.send(phone, text.format(code=code, minutes=settings.phone_code_minutes))
     except SmsFailed:

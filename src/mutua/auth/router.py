@@ -8,10 +8,10 @@ from fastapi import Depends, Form, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
-from mutua.auth import service
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.deps import DbSession, Router, allow
+from mutua.members import accounts
 
 router = Router(prefix="/auth", tags=["auth"])
 
@@ -38,8 +38,8 @@ class SignInForm(OAuth2PasswordRequestForm):
         self,
         *,
         grant_type: Annotated[str | None, Form(pattern="^password$", max_length=8)] = None,
-        username: Annotated[str, Form(max_length=service.MAX_LOGIN_LENGTH)],
-        password: Annotated[str, Form(max_length=service.MAX_PASSWORD_LENGTH,
+        username: Annotated[str, Form(max_length=accounts.MAX_LOGIN_LENGTH)],
+        password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD_LENGTH,
                                       json_schema_extra={"format": "password"})],
         scope: Annotated[str, Form(max_length=200)] = "",
         client_id: Annotated[str | None, Form(max_length=100)] = None,
@@ -54,7 +54,7 @@ class SignInForm(OAuth2PasswordRequestForm):
 def token(request: Request, db: DbSession, form: Annotated[SignInForm, Depends()]) -> Token:
     """Exchange a username (or member number, or phone) and password for a bearer token."""
     settings = request.app.state.settings
-    access = service.authenticate(
+    access = accounts.authenticate(
         db, username=form.username, password=form.password, settings=settings,
         client=client_address(request),
     )
@@ -71,9 +71,9 @@ def client_address(request: Request) -> str | None:
 
 
 class PasswordChange(BaseModel):
-    current_password: str = Field(max_length=service.MAX_PASSWORD_LENGTH)
-    new_password: str = Field(min_length=service.MIN_PASSWORD_LENGTH,
-                              max_length=service.MAX_PASSWORD_LENGTH)
+    current_password: str = Field(max_length=accounts.MAX_PASSWORD_LENGTH)
+    new_password: str = Field(min_length=accounts.MIN_PASSWORD_LENGTH,
+                              max_length=accounts.MAX_PASSWORD_LENGTH)
 
 
 @router.post("/password", response_model=Token)
@@ -82,7 +82,7 @@ def change_password(request: Request, body: PasswordChange, db: DbSession,
     """Change your own password. Every token and page session issued before it ends; the
     answer carries a new token."""
     settings = request.app.state.settings
-    token = service.change_own_password(db, principal=principal, current=body.current_password,
+    token = accounts.change_own_password(db, principal=principal, current=body.current_password,
                                         new=body.new_password, settings=settings,
                                         client=client_address(request))
     return Token(access_token=token, expires_in=settings.access_token_minutes * 60,

@@ -3,7 +3,7 @@
 A token (and a page's session cookie) carries a stamp of the account's password: an HMAC,
 under the signing key, of the stored Argon2 hash, as Django's session auth hash does. A
 password change makes a new hash, so every token and cookie issued before it stops
-matching and is refused on its next request (auth.service.principal_now).
+matching and is refused on its next request (members.accounts.principal_now).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Joining, signing in by phone code and resetting a password through the JSON API.
 
-The same use cases as the pages (auth/signup.py): the same rules, limits and messages, and
+The same use cases as the pages (members/signup.py): the same rules, limits and messages, and
 the same refusals (422 naming the field, 409 for an ID number already registered, 429 past
 the sending limits, 503 when the SMS could not go), with nothing stored on any of them.
 
@@ -20,11 +20,11 @@ from __future__ import annotations
 from fastapi import Request
 from pydantic import BaseModel, Field
 
-from mutua.auth import service, signup
 from mutua.auth.router import Token, client_address
 from mutua.deps import DbSession, Router
+from mutua.members import accounts, signup
 from mutua.members.schemas import MemberIn
-from mutua.notify.sms import sms_sender
+from mutua.messaging.sms import sms_sender
 
 router = Router(prefix="/auth", tags=["auth"])
 
@@ -49,11 +49,11 @@ class SignupDetails(BaseModel):
 
 class Signup(SignupDetails):
     sms_code: str = Field(default="", max_length=CODE_LENGTH)
-    password: str = Field(default="", max_length=service.MAX_PASSWORD_LENGTH)
+    password: str = Field(default="", max_length=accounts.MAX_PASSWORD_LENGTH)
 
 
 class LoginIn(BaseModel):
-    login: str = Field(max_length=service.MAX_LOGIN_LENGTH,
+    login: str = Field(max_length=accounts.MAX_LOGIN_LENGTH,
                        description="member number or mobile phone")
 
 
@@ -62,7 +62,7 @@ class CodeSignIn(LoginIn):
 
 
 class Reset(CodeSignIn):
-    password: str = Field(max_length=service.MAX_PASSWORD_LENGTH)
+    password: str = Field(max_length=accounts.MAX_PASSWORD_LENGTH)
 
 
 class CodeSent(BaseModel):
@@ -86,7 +86,7 @@ def _send_to_login(request: Request, db, login: str, send) -> CodeSent:
 
 def _token(request: Request, user) -> Token:
     settings = request.app.state.settings
-    access = service.access_for(user, settings=settings)
+    access = accounts.access_for(user, settings=settings)
     return Token(access_token=access.token, expires_in=settings.access_token_minutes * 60,
                  role=access.principal.role.value)
 

@@ -23,7 +23,10 @@ from mutua.catalog.models import (
 from mutua.catalog.schemas import CatalogDef, PeriodDef, ProductDef
 from mutua.dates import today as shanghai_today
 from mutua.errors import Conflict, NotFound, Problem, ValidationFailed, field_path
-from mutua.ledger import service as ledger_service
+from mutua.hooks import Hook
+
+# A new project opens its books (ledger.service.open_books, joined in mutua/wiring.py).
+project_created = Hook("a project is created")
 
 
 def parse_definition(text: str) -> CatalogDef:
@@ -52,7 +55,7 @@ def load_definition(db: Session, *, defn: CatalogDef, actor: Principal) -> list[
         project = Project(**defn.project.model_dump())
         db.add(project)
         db.flush()
-        ledger_service.open_books(db, project_id=project.id)
+        project_created(db, project_id=project.id)
         audit.record(db, actor=actor, action="project.create", entity="project",
                      entity_id=project.id, project_id=project.id)
     taken = set(db.scalars(select(Product.code).where(

@@ -6,7 +6,6 @@ import json
 
 import typer
 
-from mutua.auth import service as auth_service
 from mutua.auth.security import SYSTEM
 from mutua.catalog import service as catalog_service
 from mutua.claims import service
@@ -17,6 +16,7 @@ from mutua.db import unit_of_work
 from mutua.errors import ValidationFailed
 from mutua.jobs import starts
 from mutua.jobs.cli import Detach, finished_or_fail, submit
+from mutua.members import accounts
 
 app = typer.Typer(help="Claims (理赔): report, adjudicate, pay.", no_args_is_help=True)
 
@@ -28,7 +28,7 @@ By = typer.Option(None, "--by", help="staff username to act and be audited as (d
 
 def _actor(db, username: str | None):
     """The staff user named with --by, or the system when none is named."""
-    return auth_service.staff_named(db, username) if username else SYSTEM
+    return accounts.staff_named(db, username) if username else SYSTEM
 
 
 def _date(value: str | None, field: str):

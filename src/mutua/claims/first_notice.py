@@ -24,6 +24,7 @@ from mutua.dates import SHANGHAI
 from mutua.dates import today as shanghai_today
 from mutua.errors import Conflict, Problem, ValidationFailed
 from mutua.money import to_money
+from mutua.notify import service as notify
 from mutua.policies import cover as policy_cover
 from mutua.policies import service as policies_service
 from mutua.settings import Settings, get_settings
@@ -74,8 +75,7 @@ def report(db: Session, *, data: ClaimIn, actor: Principal, on: date | None = No
                  detail={"event_type": claim.event_type, "items": len(items),
                          "engine_outcome": decision.outcome,
                          "duplicate_of": claim.duplicate_of})
-    from mutua.notify import service as notify  # in this transaction: told only if stored
-
+    # in this transaction: told only if stored
     notify.tell(db, member_id=claim.member_id, project_id=claim.project_id,
                 event="claim.reported", ref_id=claim.id, ref_text=claim.claim_number)
     _move_reserve(db, claim=claim, target=decision.approved, on=on, why="reported")

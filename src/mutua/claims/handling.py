@@ -14,7 +14,6 @@ from datetime import date, timedelta
 from sqlalchemy.orm import Session
 
 from mutua.audit import service as audit
-from mutua.auth import service as auth_service
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.claims.documents import KINDS
@@ -28,6 +27,8 @@ from mutua.claims.models import (
 from mutua.claims.workflow import due_on, load_claim
 from mutua.dates import today as shanghai_today
 from mutua.errors import Conflict, Problem, ValidationFailed
+from mutua.members import accounts
+from mutua.notify import service as notify
 
 HANDLER_ROLES = (Role.CLAIMS, Role.ADMIN)
 
@@ -69,8 +70,7 @@ def request_documents(db: Session, *, claim_id: int, actor: Principal, kinds: li
     audit.record(db, actor=actor, action="claim.documents_request", entity="claim",
                  entity_id=claim.id, project_id=claim.project_id,
                  detail={"kinds": asked, "note": note})
-    from mutua.notify import service as notify  # the member hears at once what is missing
-
+    # the member hears at once what is missing
     notify.tell(db, member_id=claim.member_id, project_id=claim.project_id,
                 event="claim.documents", ref_id=claim.id, ref_text=claim.claim_number)
     return claim
@@ -98,7 +98,7 @@ def assign(db: Session, *, claim_id: int, actor: Principal, handler: str) -> Cla
     handler = (handler or "").strip()
     chosen = None
     if handler:
-        chosen = next((p for p in auth_service.active_staff(db, roles=HANDLER_ROLES)
+        chosen = next((p for p in accounts.active_staff(db, roles=HANDLER_ROLES)
                        if p.username == handler), None)
         if chosen is None:
             raise ValidationFailed("handler", "%(user)s is not an active claims handler", user=f"{handler!r}")

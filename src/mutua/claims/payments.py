@@ -35,6 +35,7 @@ from mutua.errors import Conflict, Problem, ValidationFailed
 from mutua.ledger import service as ledger_service
 from mutua.ledger.service import fen_sum
 from mutua.money import ZERO, from_fen
+from mutua.notify import service as notify
 from mutua.policies import cover as policy_cover
 
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: a NOWAIT lock found the rows held
@@ -148,8 +149,7 @@ def pay(db: Session, *, project_code: str, actor: Principal, on: date | None = N
     audit.record_many(db, actor=actor, action="claim.paid", entity="claim", rows=[
         (cid, project.id, {"batch_key": batch.batch_key, "amount": str(amount)})
         for cid, amount in rows])
-    from mutua.notify import service as notify  # each member paid hears of it, in one INSERT
-
+    # each member paid hears of it, in one INSERT
     notify.tell_from_select(db, event="claim.paid", rows=select(
         ClaimPayment.project_id, ClaimPayment.member_id, ClaimPayment.claim_id,
         Claim.claim_number, ClaimPayment.amount).join(Claim, Claim.id == ClaimPayment.claim_id)

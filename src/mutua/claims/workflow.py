@@ -40,11 +40,16 @@ from mutua.claims.models import (
 from mutua.claims.schemas import DecisionIn, ItemOverride
 from mutua.dates import today as shanghai_today
 from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
+from mutua.hooks import Hook
 from mutua.ledger import service as ledger_service
 from mutua.money import ZERO, non_negative_money, round_fen
 from mutua.notify import service as notify
 from mutua.policies import service as policies_service
 from mutua.settings import Settings, get_settings
+
+# A decision changed what the claim approves: the treaties' recoveries are booked in the
+# decision's transaction (reinsurance.service.on_decision, joined in mutua/wiring.py).
+approved_changed = Hook("a claim's approved amount changes")
 
 HANDLER_OVERRIDE = "HANDLER_OVERRIDE"
 MIN_REASON_CHARS = 5
@@ -285,9 +290,7 @@ def record_decision(db: Session, *, claim: Claim, plan: Plan, actor: Principal, 
     claim.decision_round, claim.outcome, claim.decided_on = plan.round, outcome, on
     claim.approved, claim.uncovered_loss = total, uncovered
     if change != 0:  # a loss above a treaty's retention books its recovery now
-        from mutua.reinsurance import service as reinsurance_service
-
-        reinsurance_service.on_decision(db, claim=claim, round_=plan.round, on=on)
+        approved_changed(db, claim=claim, round_=plan.round, on=on)
     claim.status = PAID if (total == claim.paid and total > 0) else DECIDED
     db.flush()
     detail = {"round": plan.round, "outcome": outcome, "approved": str(total),

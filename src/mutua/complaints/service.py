@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from mutua import numbering
 from mutua.audit import service as audit
-from mutua.auth import service as auth_service
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.claims import service as claims_service
@@ -22,6 +21,7 @@ from mutua.complaints.models import ANSWER_LIMIT, TEXT_LIMIT, Complaint
 from mutua.dates import Quarter, utcnow
 from mutua.dates import today as shanghai_today
 from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
+from mutua.members import accounts
 from mutua.notify import service as notify
 
 CAUSES = ("claim", "decision", "service", "premium", "other")
@@ -92,7 +92,7 @@ def _require_handler(actor: Principal) -> None:
 def assign(db: Session, *, complaint_id: int, owner: str, actor: Principal) -> Complaint:
     """Give the complaint an owner: an active user of the complaints team."""
     complaint = _open_one(db, complaint_id, actor)
-    handlers = {p.username: p for p in auth_service.active_staff(db, roles=(*HANDLERS,
+    handlers = {p.username: p for p in accounts.active_staff(db, roles=(*HANDLERS,
                                                                              Role.ADMIN))}
     chosen = handlers.get((owner or "").strip())
     if chosen is None:

@@ -37,8 +37,10 @@ import numpy as np
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Engine
 
-from mutua import schema
-from mutua.auth import service as auth_service
+from mutua import (
+    schema,
+    wiring,  # noqa: F401  (a demo built on its own, outside the app, needs the hooks)
+)
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM, Principal, hash_password
 from mutua.claims import demo as claims_demo
@@ -49,6 +51,7 @@ from mutua.demo import catalogue
 from mutua.demo.cohorts import COHORTS, Cohort
 from mutua.demo.logins import story_members
 from mutua.demo.people import Crowd, Taken, people
+from mutua.members import accounts
 from mutua.members import service as members_service
 from mutua.members.service import ValidMember
 from mutua.policies import bulk_enrolment
@@ -120,7 +123,7 @@ def _build(engine: Engine, *, seed: int, members: int, today: date, step,
     with step("catalogue and staff logins", 1), unit_of_work(engine) as db:
         projects = catalogue.load(db, today=today, actor=SYSTEM)
         password_hash = hash_password(DEMO_PASSWORD)
-        staff = [auth_service.create_user(db, username=role.value, password="", role=role,
+        staff = [accounts.create_user(db, username=role.value, password="", role=role,
                                           display_name=name, password_hash=password_hash)
                  for role, name in STAFF]
         admin = Principal(user_id=staff[0].id, username=staff[0].username, role=Role.ADMIN)
@@ -297,7 +300,7 @@ def _member_logins(db, password_hash: str, *, actor: Principal, today: date) -> 
     chosen = story_members(db, on=today)
     for m in chosen:
         member = members_service.get(db, member_id=m.member_id, actor=SYSTEM)
-        auth_service.create_user(db, username=member.member_number, password="",
+        accounts.create_user(db, username=member.member_number, password="",
                                  role=Role.MEMBER, display_name=member.name,
                                  member_id=member.id, password_hash=password_hash, actor=actor)
     return [m.to_dict() for m in chosen]

@@ -17,15 +17,16 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from mutua import wiring  # noqa: F401  (joins the domains' hooks before any use case runs)
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.claims import service as claims_service
 from mutua.errors import Forbidden, Problem, ValidationFailed
 from mutua.health import imports
 from mutua.health import service as health_service
-from mutua.members import importer, retention
-from mutua.policies import dues, renewal_offers, renewals
+from mutua.policies import dues, importer, renewal_offers, renewals
 from mutua.premiums import service as premiums_service
+from mutua.privacy import retention
 from mutua.settlement import service as settlement_service
 
 # progress(done, total, stage): rows (or steps) done of total, and what they are

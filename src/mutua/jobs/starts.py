@@ -22,7 +22,7 @@ from mutua.health import imports
 from mutua.jobs import service
 from mutua.jobs.kinds import file_key
 from mutua.jobs.models import Job
-from mutua.members import importer
+from mutua.policies import importer
 from mutua.premiums import service as premiums_service
 from mutua.settings import get_settings
 
@@ -135,7 +135,7 @@ def renewal(db: Session, *, product_code: str, from_period: str, to_period: str,
 
 
 def privacy_purge(db: Session, *, actor: Principal) -> Job:
-    """Delete or blank what is past its retention (members/retention.py): one run at a time;
+    """Delete or blank what is past its retention (privacy/retention.py): one run at a time;
     a second finds nothing left."""
     on = shanghai_today()
     return service.enqueue(db, kind="privacy.purge", key=on.isoformat(),

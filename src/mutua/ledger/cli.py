@@ -6,11 +6,11 @@ import json
 
 import typer
 
-from mutua.auth import service as auth_service
 from mutua.catalog import service as catalog_service
 from mutua.dates import parse_date, today
 from mutua.db import unit_of_work
 from mutua.ledger import service
+from mutua.members import accounts
 from mutua.money import fmt
 
 app = typer.Typer(help="Per-project double-entry books (账本).", no_args_is_help=True)
@@ -90,7 +90,7 @@ def overdraft_grant(project: str = typer.Option(..., help="project code"),
     with unit_of_work() as db:
         row = service.grant_overdraft(
             db, project_id=_project_id(db, project), limit=limit, reason=reason,
-            actor=auth_service.staff_named(db, by),
+            actor=accounts.staff_named(db, by),
             starts_on=parse_date(starts_on, field="from") if starts_on else None,
             ends_on=parse_date(ends_on, field="until") if ends_on else None)
         typer.echo(f"overdraft {row.id}: {project} may go {fmt(row.limit)} below zero "
@@ -103,5 +103,5 @@ def overdraft_withdraw(overdraft_id: int,
     """End an overdraft facility now (the record stays)."""
     with unit_of_work() as db:
         service.withdraw_overdraft(db, overdraft_id=overdraft_id,
-                                   actor=auth_service.staff_named(db, by))
+                                   actor=accounts.staff_named(db, by))
     typer.echo(f"overdraft {overdraft_id} withdrawn")

@@ -1,1 +1,1 @@
-"""Members (会员): registration, ID checks, bulk enrolment."""
+"""Members (会员): registration, ID checks, their accounts, sign-in and sign-up."""

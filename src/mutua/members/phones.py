@@ -49,8 +49,3 @@ def normalise_phone(text: str, *, field: str = "phone", region: str = "CN") -> s
                     phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
         raise ValidationFailed(field, "must be a mobile number (for SMS notices)")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def mask_phone(e164: str) -> str:
-    """+8613800138000 -> +86138****8000"""
-    return e164[:6] + "****" + e164[-4:]

@@ -18,12 +18,14 @@ from mutua.dates import today as shanghai_today
 from mutua.dates import utcnow
 from mutua.db import copy_rows, one_of, reserve_ids, unique_or_conflict
 from mutua.errors import Conflict, NotFound, Problem, ProblemCollector, ValidationFailed, shown
+from mutua.members import accounts
 from mutua.members.idcard import check_id_numbers, mask_id_number
 from mutua.members.identifiers import canonical_text, member_number_or_none
 from mutua.members.models import Member
 from mutua.members.occupations import occupations
-from mutua.members.phones import mask_phone, normalise_phone
+from mutua.members.phones import normalise_phone
 from mutua.members.schemas import MemberIn, MemberOut
+from mutua.messaging.sms import mask_phone
 
 # Staff roles that need to see a full ID number (to underwrite and to pay claims).
 SEES_FULL_ID = frozenset({Role.ADMIN, Role.UNDERWRITER, Role.CLAIMS})
@@ -116,9 +118,7 @@ def register(db: Session, *, data: MemberIn, actor: Principal) -> Member:
     with unique_or_conflict("a member with this ID number is already registered"):
         db.flush()  # a registration of the same person that committed since the check above
     if data.password:
-        from mutua.auth import service as auth_service
-
-        auth_service.create_user(db, username=member.member_number, password=data.password,
+        accounts.create_user(db, username=member.member_number, password=data.password,
                                  role=Role.MEMBER, display_name=member.name,
                                  member_id=member.id, actor=actor)
     audit.record(db, actor=actor, action="member.register", entity="member",

@@ -1,1 +1,2 @@
-"""Telling members things: SMS and e-mail senders, the notifications outbox and its delivery."""
+"""Telling members things: the notifications outbox and its delivery (the senders are in
+messaging)."""

@@ -30,12 +30,12 @@ from sqlalchemy.orm import Session
 
 from mutua.dates import utcnow
 from mutua.db import unit_of_work
+from mutua.hooks import Reader
 from mutua.members.models import Member
-from mutua.members.phones import mask_phone
-from mutua.notify.channel import SendFailed
-from mutua.notify.email import EmailFailed, email_sender, mask_email
+from mutua.messaging.channel import SendFailed
+from mutua.messaging.email import EmailFailed, email_sender, mask_email
+from mutua.messaging.sms import mask_phone, sms_sender
 from mutua.notify.models import ContactPreference, Delivery, Notification
-from mutua.notify.sms import sms_sender
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,10 @@ BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30),
            timedelta(hours=2))
 LEASE = timedelta(minutes=5)
 SMS_BRAND = "【互助社】"
+# (event, *, ref_text, amount, locale) -> (subject, text) in the member's language: the
+# notices' words are translated in the pages' catalogs (web.notices.words, joined in
+# mutua/wiring.py), so the inbox and the SMS say the same.
+notice_words = Reader("a notice's words in a language")
 
 
 def next_try(attempts: int) -> timedelta:
@@ -133,13 +137,12 @@ def _what(db: Session, delivery_id: int):
 def send_one(engine: Engine, delivery_id: int, *, senders: Senders, settings,
              now: datetime) -> str:
     """Claim, send and record one delivery: "sent", "retrying", "failed" or "taken"."""
-    from mutua.web.notices import words
-
     if not _claim(engine, delivery_id, now):
         return "taken"
     with unit_of_work(engine) as db:
         w = _what(db, delivery_id)
-    subject, text = words(w.event, ref_text=w.ref_text, amount=w.amount, locale=w.locale)
+    subject, text = notice_words(w.event, ref_text=w.ref_text, amount=w.amount,
+                                 locale=w.locale)
     try:
         if w.channel == "sms":
             sent_to = mask_phone(w.phone)

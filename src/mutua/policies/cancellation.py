@@ -18,6 +18,7 @@ from mutua.errors import Conflict, ValidationFailed
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
 from mutua.money import from_fen, to_fen
+from mutua.payments import provider
 from mutua.policies import domain, dues
 from mutua.policies.models import Policy, PremiumPayment, SumInsuredUplift
 from mutua.policies.service import get
@@ -57,8 +58,6 @@ def _pay_refund(db: Session, *, policy: Policy, amount: Decimal, on: date) -> st
     """The unearned premium becomes a refund owed (Dr unearned / Cr refunds payable), sent
     back through the payment provider (Dr refunds payable / Cr cash); the provider's refund
     id is the second entry's reference."""
-    from mutua.premiums import provider
-
     ledger_service.post(db, L.JournalEntry.of(
         project_id=policy.project_id, entry_date=on, kind="premium_refund",
         memo=f"refund on cancelling {policy.policy_number}", reference=policy.policy_number,

@@ -30,6 +30,7 @@ from mutua.ledger import service as ledger_service
 from mutua.members.models import Member
 from mutua.money import ZERO, from_fen
 from mutua.notify import service as notify
+from mutua.payments import provider
 from mutua.policies import domain
 from mutua.policies.models import Policy, PremiumDue, PremiumInvoice, PremiumPayment
 
@@ -277,8 +278,6 @@ def refund_lapsed(db: Session, *, project_id: int, reference: str, on: date) -> 
     """Pay back what was paid on a due or group invoice before it lapsed: through the
     payment provider, Dr premium refunds payable / Cr cash, once (a second attempt, or two
     at once, gets Conflict and changes nothing). Returns the provider's refund id."""
-    from mutua.premiums import provider
-
     owed = find_or_404(db, project_id=project_id, reference=reference)
     if owed.state != LAPSED or owed.paid <= 0:
         raise Conflict("premium %(reference)s is %(state)s with %(paid)s paid: no refund is "

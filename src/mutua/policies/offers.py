@@ -21,7 +21,7 @@ from mutua.catalog.models import Product, SalePeriod
 from mutua.dates import today as shanghai_today
 from mutua.errors import Problem, ValidationFailed, Worded
 from mutua.members.models import Member
-from mutua.policies import domain
+from mutua.policies import domain, underwriting
 from mutua.policies import service as policies_service
 from mutua.policies.models import Policy, PremiumDue
 
@@ -74,10 +74,9 @@ def for_member(db: Session, *, member: Member, actor: Principal,
 
 
 def _kidney_labs(db: Session, *, member: Member, actor: Principal, on: date):
-    from mutua.health import underwriting as health_underwriting
     audit.record(db, actor=actor, action="health.read.underwriting", entity="patient",
                  entity_id=member.id, detail={"on": on.isoformat()})
-    return health_underwriting.kidney_labs(db, member_id=member.id, on=on)
+    return underwriting.kidney_labs(db, member_id=member.id, on=on)
 
 
 def confirm(db: Session, *, member_id: int, product_code: str, period_code: str,

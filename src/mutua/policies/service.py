@@ -28,7 +28,7 @@ from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
 from mutua.members import dependants
 from mutua.members.models import Member
-from mutua.policies import domain, dues
+from mutua.policies import domain, dues, underwriting
 from mutua.policies.models import Policy, PremiumPayment
 
 
@@ -123,8 +123,7 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
                                              Policy.product_id == product.id,
                                              Policy.period_id == period.id)):
             raise Conflict(already_holds(product_code, period_code))
-        from mutua.health import underwriting as health_underwriting
-        health_underwriting.underwrite(db, member_id=member_id, product=product, on=on)
+        underwriting.underwrite(db, member_id=member_id, product=product, on=on)
     policy = Policy(
         policy_number=policy_number_now(db), project_id=product.project_id,
         product_id=product.id, period_id=period.id, member_id=member_id, enrolled_on=on,

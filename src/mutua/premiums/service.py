@@ -30,12 +30,11 @@ from mutua.db import copy_rows, page_total, unique_or_conflict
 from mutua.errors import Conflict, NotFound, Problem, ValidationFailed
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
-from mutua.members import importer
 from mutua.members import service as members_service
 from mutua.money import ZERO, to_fen
+from mutua.payments import domain, provider
 from mutua.policies import domain as policy_rules
-from mutua.policies import dues
-from mutua.premiums import domain, provider
+from mutua.policies import dues, importer
 from mutua.premiums.models import CallbackNonce, CollectedPayment, CollectionFile
 
 POSTED, QUEUED, MATCHED, REFUNDED, HELD = "posted", "queued", "matched", "refunded", "held"

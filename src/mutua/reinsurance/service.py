@@ -25,6 +25,7 @@ from mutua.claims.models import Claim
 from mutua.dates import Quarter
 from mutua.dates import today as shanghai_today
 from mutua.errors import Conflict, Forbidden, NotFound, ProblemCollector, ValidationFailed, Worded
+from mutua.hooks import Reader
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
 from mutua.money import from_fen, parse_yuan, to_fen, to_money
@@ -35,6 +36,9 @@ FILERS = frozenset({Role.FINANCE, Role.ADMIN})
 MAX_YUAN = Decimal("10000000000")  # ten billion yuan: no layer of a pool is larger
 MAX_REINSTATEMENTS = 10
 MAX_TERM_DAYS = 3 * 366
+# (db, project_id) -> the project's last closed quarter ("2026Q3") or None; a treaty term may
+# not start inside it (settlement.terms.last_closed_quarter, joined in mutua/wiring.py).
+last_closed_quarter = Reader("a project's last closed quarter")
 CODE_MAX, REINSURER_MAX = 32, 100
 
 
@@ -108,8 +112,6 @@ def check_treaty(db: Session, *, project_code: str, code: str, kind: str, reinsu
 
 def _check_term(db: Session, p: ProblemCollector, project: Project | None, kind: str,
                 starts_on: date | None, ends_on: date | None) -> None:
-    from mutua.settlement.models import Close
-
     if starts_on is None:
         p.add("starts_on", "must be a date")
     if ends_on is None:
@@ -121,7 +123,7 @@ def _check_term(db: Session, p: ProblemCollector, project: Project | None, kind:
         return
     if project is None:
         return
-    last = db.scalar(select(func.max(Close.quarter)).where(Close.project_id == project.id))
+    last = last_closed_quarter(db, project.id)
     if last is not None and starts_on <= Quarter.parse(last).end:
         p.add("starts_on", "must be after the last closed quarter (%(quarter)s)", quarter=last)
     overlap = db.scalar(select(Treaty.code).where(

@@ -158,6 +158,12 @@ def last_close(db: Session, project_id: int) -> Close | None:
                      .order_by(Close.quarter.desc()).limit(1))
 
 
+def last_closed_quarter(db: Session, project_id: int) -> str | None:
+    """The code of the project's latest closed quarter ("2026Q3"), or None before its first."""
+    last = last_close(db, project_id)
+    return last.quarter if last else None
+
+
 def shares_of(policy: AllocationPolicy | None) -> allocation.Shares:
     """The shares a policy version gives (the default shares without one)."""
     if policy is None:

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from mutua import wiring  # noqa: F401  (joins the domains' hooks before any use case runs)
 from mutua.actuarial.router import router as actuarial
 from mutua.audit.router import router as audit
 from mutua.auth.router import router as auth

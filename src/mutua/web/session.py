@@ -22,8 +22,8 @@ from starlette.responses import Response
 from mutua.auth import sessions
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
-from mutua.auth.service import principal_now
 from mutua.errors import Forbidden, Unauthorized
+from mutua.members.accounts import principal_now
 from mutua.web import i18n
 
 SESSION_COOKIE = "mutua_session"

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from mutua.auth import phone_codes
 from mutua.auth.models import PhoneCode
 from mutua.db import session_factory
-from mutua.notify.sms import ConsoleSms
+from mutua.messaging.sms import ConsoleSms
 from mutua.settings import Settings
 
 PHONE = "+8613700002222"

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from mutua.auth.models import PhoneCode
 from mutua.dates import utcnow
 from mutua.members.idcard import make_id_number
-from mutua.notify.sms import read_console
+from mutua.messaging.sms import read_console
 from tests import factories as f
 from tests.integration.web.test_signup import NEW_PASSWORD, PHONE, counts, details, last_code
 

@@ -67,11 +67,11 @@ def test_bad_days_are_refused_naming_each_field_and_nothing_is_stored(db):
 
 def test_only_an_administrator_keeps_the_calendar(db):
     claims = f.staff(db, Role.CLAIMS)
-    from mutua.auth import service as auth_service
+    from mutua.members import accounts
 
     with pytest.raises(Forbidden):
         calendar_days.set_day(db, day=date(2027, 1, 1), kind="holiday", name="元旦",
-                              actor=auth_service.principal_of(claims))
+                              actor=accounts.principal_of(claims))
 
 
 def test_the_api_sets_lists_and_removes_days(client, db):

@@ -12,10 +12,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from mutua.auth import service as auth_service
 from mutua.auth.roles import Role
 from mutua.complaints import service as complaints
 from mutua.errors import Conflict, Forbidden, ValidationFailed
+from mutua.members import accounts
 from mutua.notify.models import Notification
 from tests import factories as f
 from tests.integration.web.conftest import post_form, sign_in
@@ -24,14 +24,14 @@ FRIDAY = date(2026, 12, 4)
 
 
 def member_principal(db, m):
-    return auth_service.principal_of(f.login_of(db, m))
+    return accounts.principal_of(f.login_of(db, m))
 
 
 @pytest.fixture
 def people(db):
     f.accident_project(db)
     me, other = f.member(db, login=True), f.member(db, login=True)
-    handler = auth_service.principal_of(f.staff(db, Role.CLAIMS))
+    handler = accounts.principal_of(f.staff(db, Role.CLAIMS))
     db.commit()
     return member_principal(db, me), member_principal(db, other), handler
 
@@ -71,7 +71,7 @@ def test_bad_complaints_are_refused_naming_each_field(db, people):
     assert [p.field for p in refused.value.problems] == ["cause", "text"]
     f.accident_project(db, code="OTHER")
     with pytest.raises(Forbidden):
-        complaints.file(db, actor=auth_service.principal_of(f.staff(db, Role.CLAIMS)),
+        complaints.file(db, actor=accounts.principal_of(f.staff(db, Role.CLAIMS)),
                         cause="other", text="x")
 
 

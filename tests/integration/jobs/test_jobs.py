@@ -13,11 +13,11 @@ from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from mutua.audit.models import AuditEvent
-from mutua.auth import service as auth_service
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM
 from mutua.jobs import executor, kinds, service, starts
 from mutua.jobs.models import Job
+from mutua.members import accounts
 from mutua.settings import get_settings
 from mutua.settlement.models import Close
 from tests import factories as f
@@ -294,7 +294,7 @@ def test_a_postgresql_worker_runs_what_was_deferred(cli, db):
 
 def test_job_pages_follow_a_close_to_its_statement(client, db):
     build_pool(db)
-    auth_service.create_user(db, username="closer", password=PASSWORD, role=Role.FINANCE)
+    accounts.create_user(db, username="closer", password=PASSWORD, role=Role.FINANCE)
     db.commit()
     sign_in(client, "closer")
     form = {"project": CODE, "quarter": QUARTER}

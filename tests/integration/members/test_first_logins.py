@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from mutua.auth import first_logins
 from mutua.auth.models import User
 from mutua.auth.security import SYSTEM, verify_password
-from mutua.members import importer
 from mutua.members.models import Member
+from mutua.messaging.sms import ConsoleSms
 from mutua.notify.models import Notification
-from mutua.notify.sms import ConsoleSms
+from mutua.policies import first_logins, importer
 from mutua.settings import Settings
 from tests import factories as f
 from tests.integration.members.test_import import crowd_rows, product, to_csv  # noqa: F401
@@ -39,7 +38,7 @@ def test_an_import_with_logins_gives_every_member_one_and_tells_them_how_to_sign
 
 
 def test_an_imported_member_signs_in_the_first_time_with_a_code(db, engine, tmp_path):
-    from mutua.auth import signup
+    from mutua.members import signup
 
     f.accident_project(db)
     m = f.member(db)

@@ -15,9 +15,9 @@ from mutua.auth.security import SYSTEM
 from mutua.dates import today as shanghai_today
 from mutua.errors import ValidationFailed
 from mutua.ledger import service as ledger_service
-from mutua.members import importer
 from mutua.members.idcard import make_id_number
 from mutua.members.models import Member
+from mutua.policies import importer
 from mutua.policies.models import Policy, PremiumPayment
 from mutua.settings import Settings
 from tests import factories as f

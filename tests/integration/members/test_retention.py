@@ -1,6 +1,6 @@
 """Records past their retention are deleted or blanked, set-based, audited, re-runnable.
 
-Periods (members/retention.py): closed accounts 10 years after the last policy ended and
+Periods (privacy/retention.py): closed accounts 10 years after the last policy ended and
 answered complaints 5 years after the answer (PRC Insurance Law art. 87), phone codes 30
 days after expiry (PIPL art. 19), sessions and failed sign-ins 180 days (Cybersecurity Law
 art. 21), delivered notifications 2 years. The purge is run "in the future" by giving it
@@ -23,10 +23,10 @@ from mutua.complaints.models import Complaint
 from mutua.dates import today, utcnow
 from mutua.jobs import starts
 from mutua.ledger.models import Posting
-from mutua.members import retention
 from mutua.members.models import Member
 from mutua.notify.models import ContactPreference, Delivery, Notification
 from mutua.policies.models import Policy
+from mutua.privacy import retention
 from tests import factories as f
 from tests.integration.complaints.test_complaints import member_principal
 from tests.jobs import finish_jobs

@@ -20,11 +20,11 @@ from mutua.dates import utcnow
 from mutua.errors import ValidationFailed
 from mutua.governance import notices as governance_notices
 from mutua.governance import service as governance_service
+from mutua.messaging.email import ConsoleEmail, SmtpEmail
+from mutua.messaging.sms import ConsoleSms, SmsFailed
 from mutua.notify import service as notify
 from mutua.notify.delivery import Senders, deliver_round, dispatch
-from mutua.notify.email import ConsoleEmail, SmtpEmail
 from mutua.notify.models import Delivery, Notification
-from mutua.notify.sms import ConsoleSms, SmsFailed
 from mutua.settings import Settings
 from mutua.settlement import service as settlement_service
 from tests import factories as f

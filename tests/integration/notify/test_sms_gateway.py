@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from mutua.notify.sms import ConsoleSms, HttpSmsGateway, SmsFailed, read_console, sms_sender
+from mutua.messaging.sms import ConsoleSms, HttpSmsGateway, SmsFailed, read_console, sms_sender
 from mutua.settings import Settings
 
 

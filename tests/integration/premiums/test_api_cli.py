@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from mutua.auth.roles import Role
 from mutua.cli import app as cli
+from mutua.payments.provider import FakeProvider
 from mutua.policies import domain
-from mutua.premiums.provider import FakeProvider
 from mutua.settings import get_settings
 from tests import factories as f
 from tests.jobs import result

@@ -9,9 +9,9 @@ import time
 import pytest
 
 from mutua.errors import Conflict, Forbidden, ValidationFailed
+from mutua.payments.provider import FakeProvider
 from mutua.policies import domain
 from mutua.premiums import service
-from mutua.premiums.provider import FakeProvider
 from mutua.settings import get_settings
 from tests import factories as f
 

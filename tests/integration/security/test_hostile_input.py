@@ -217,7 +217,7 @@ def workbook(sheet_rows: int = 0, cells: int = 0, *, far_cell: bool = False) -> 
 
 
 def test_a_workbook_that_unpacks_beyond_the_limit_is_refused_before_it_is_unpacked():
-    from mutua.members import importer
+    from mutua.policies import importer
     from mutua.settings import Settings
 
     data = workbook(20_000, 100)  # 30 MB of XML in a file of some 100 kB
@@ -228,7 +228,7 @@ def test_a_workbook_that_unpacks_beyond_the_limit_is_refused_before_it_is_unpack
 
 
 def test_a_workbook_too_big_to_read_stops_its_reading_process_not_the_server():
-    from mutua.members import importer
+    from mutua.policies import importer
     from mutua.settings import Settings
 
     data = workbook(60_000, 100)  # 6 million cells: more than 256 MB to lay out
@@ -238,7 +238,7 @@ def test_a_workbook_too_big_to_read_stops_its_reading_process_not_the_server():
 
 
 def test_a_workbook_with_more_rows_than_the_limit_is_refused_before_they_are_read():
-    from mutua.members import importer
+    from mutua.policies import importer
     from mutua.settings import Settings
 
     with pytest.raises(ValidationFailed, match="more than 1,000 rows"):

@@ -19,9 +19,9 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
-from mutua.auth import service as auth_service
 from mutua.auth.roles import Role
 from mutua.auth.security import ALGORITHM, credentials_stamp, issue_token
+from mutua.members import accounts
 from mutua.ops import keys
 from mutua.settings import PUBLISHED_KEYS, SecretKeyRefused, Settings, get_settings
 from mutua.web import session as page_session
@@ -119,7 +119,7 @@ def test_a_validly_signed_token_for_a_user_that_does_not_exist_is_refused(client
 def test_a_token_that_claims_another_role_than_its_account_is_refused(client, db, settings):
     user = f.staff(db, Role.FINANCE)
     db.commit()
-    principal = auth_service.principal_of(user)
+    principal = accounts.principal_of(user)
     raised = principal.__class__(user_id=user.id, username=user.username, role=Role.ADMIN)
     token = issue_token(raised, secret=settings.secret_key, minutes=5,
                         stamp=credentials_stamp(user.password_hash, secret=settings.secret_key))
@@ -130,7 +130,7 @@ def test_a_deactivated_accounts_token_is_refused_on_its_next_request(client, db)
     user = f.staff(db, Role.ADMIN)
     headers = f.staff_headers_for(client, db, user)
     assert client.get("/api/v1/audit", headers=headers).status_code == 200
-    auth_service.set_active(db, username=user.username, active=False)
+    accounts.set_active(db, username=user.username, active=False)
     db.commit()
     r = client.get("/api/v1/audit", headers=headers)
     assert r.status_code == 401
@@ -183,14 +183,14 @@ def test_a_deactivated_or_repassworded_account_is_signed_out_of_the_pages(client
     db.commit()
     _sign_in_page(client, user.username)
     assert client.get("/staff/finance", follow_redirects=False).status_code == 200
-    auth_service.set_password(db, username=user.username, password="another-password-1")
+    accounts.set_password(db, username=user.username, password="another-password-1")
     db.commit()
     r = client.get("/staff/finance", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/signin")
 
     _sign_in_page_with(client, user.username, "another-password-1")
     assert client.get("/staff/finance", follow_redirects=False).status_code == 200
-    auth_service.set_active(db, username=user.username, active=False)
+    accounts.set_active(db, username=user.username, active=False)
     db.commit()
     r = client.get("/staff/finance", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/signin")
@@ -249,15 +249,15 @@ def test_any_spelling_of_a_login_signs_in(client, db):
 def test_an_unknown_login_is_verified_against_a_dummy_hash_like_a_known_one(client, db, monkeypatch):
     user = f.staff(db, Role.CLAIMS)
     inactive = f.staff(db, Role.CLAIMS)
-    auth_service.set_active(db, username=inactive.username, active=False)
+    accounts.set_active(db, username=inactive.username, active=False)
     db.commit()
     verified: list[str] = []
-    real = auth_service.verify_password
-    monkeypatch.setattr(auth_service, "verify_password",
+    real = accounts.verify_password
+    monkeypatch.setattr(accounts, "verify_password",
                         lambda h, p: verified.append(h) or real(h, p))
     for login in ("nobody-at-all", user.username, inactive.username):
         r = client.post("/api/v1/auth/token", data={"username": login, "password": "wrong-password"})
         assert r.status_code == 401
-    dummy = auth_service.dummy_hash()
+    dummy = accounts.dummy_hash()
     assert verified == [dummy, user.password_hash, inactive.password_hash]
     assert dummy.startswith("$argon2") and dummy.split("$")[3] == user.password_hash.split("$")[3]

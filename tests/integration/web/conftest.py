@@ -7,11 +7,11 @@ import re
 import pytest
 from sqlalchemy import select
 
-from mutua.auth import service as auth_service
 from mutua.auth.models import User
 from mutua.auth.roles import Role
 from mutua.db import make_engine, session_factory
 from mutua.demo import builder
+from mutua.members import accounts
 from mutua.settings import Settings
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -44,7 +44,7 @@ def staff_user(db):
 
     def make(role: Role, username: str | None = None) -> str:
         name = username or f"{role.value}-user"
-        auth_service.create_user(db, username=name, password=PASSWORD, role=role)
+        accounts.create_user(db, username=name, password=PASSWORD, role=role)
         db.commit()
         return name
 

@@ -97,11 +97,11 @@ def test_sign_in_only_follows_same_site_paths(client, staff_user):
 
 
 def test_a_demo_database_shows_its_sign_ins(client, db):
-    from mutua.auth import service as auth_service
+    from mutua.members import accounts
 
     DEMO_PASSWORD = pytest.importorskip("mutua.demo.builder").DEMO_PASSWORD
 
-    auth_service.create_user(db, username="admin", password=DEMO_PASSWORD, role=Role.ADMIN)
+    accounts.create_user(db, username="admin", password=DEMO_PASSWORD, role=Role.ADMIN)
     db.commit()
     page = client.get("/signin")
     assert "演示账号" in page.text and DEMO_PASSWORD in page.text and "<code>claims</code>" in page.text

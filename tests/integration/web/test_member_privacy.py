@@ -74,13 +74,13 @@ def test_closure_is_asked_once_and_closed_by_staff_when_nothing_is_open(client, 
 
 
 def test_an_account_with_a_policy_in_force_is_not_closed(db):
-    from mutua.auth import service as auth_service
     from mutua.auth.security import SYSTEM
-    from mutua.members import privacy
+    from mutua.members import accounts
+    from mutua.privacy import service as privacy
 
     product = f.accident_project(db)
     me = f.member(db, login=True)
     f.policy(db, member=me, product_code=product.code)
-    row = privacy.request_closure(db, actor=auth_service.principal_of(f.login_of(db, me)))
+    row = privacy.request_closure(db, actor=accounts.principal_of(f.login_of(db, me)))
     with pytest.raises(Conflict):
         privacy.close_account(db, request_id=row.id, actor=SYSTEM)

@@ -16,7 +16,7 @@ from mutua.auth.models import PhoneCode, SignInSession, User
 from mutua.dates import utcnow
 from mutua.members.idcard import make_id_number
 from mutua.members.models import Member
-from mutua.notify.sms import read_console
+from mutua.messaging.sms import read_console
 from mutua.settings import Settings
 from mutua.web.app import create_app
 from tests import factories as f

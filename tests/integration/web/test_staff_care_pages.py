@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import func, select
 
 from mutua.audit.models import AuditEvent
-from mutua.auth import service as auth_service
 from mutua.auth.models import User
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM
@@ -21,6 +20,7 @@ from mutua.health import coordination as health_coordination
 from mutua.health import patient_view as health_view
 from mutua.health import service as health_service
 from mutua.health.models import Alert, CoordinatorAssignment, Observation
+from mutua.members import accounts
 from mutua.policies import service as policies_service
 from tests import factories as f
 from tests.integration.web.conftest import PASSWORD, csrf_of, post_form, sign_in
@@ -62,7 +62,7 @@ def kidney_patient(db):
 @pytest.fixture
 def care_user(db):
     def make(username: str, *, active: bool = True, role: Role = Role.CARE) -> User:
-        user = auth_service.create_user(db, username=username, password=PASSWORD, role=role)
+        user = accounts.create_user(db, username=username, password=PASSWORD, role=role)
         user.active = active
         db.commit()
         return user
@@ -74,7 +74,7 @@ def signed_in(client, db, role: Role, username: str | None = None) -> User:
     name = username or f"{role.value}-page-user"
     user = db.scalar(select(User).where(User.username == name))
     if user is None:
-        user = auth_service.create_user(db, username=name, password=PASSWORD, role=role)
+        user = accounts.create_user(db, username=name, password=PASSWORD, role=role)
         db.commit()
     sign_in(client, name)
     return user

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import Form, Query, Request
 from sqlalchemy import select
 
-from mutua.auth import service as auth_service
 from mutua.auth import sessions
 from mutua.auth.models import User
 from mutua.auth.roles import Role
@@ -17,6 +16,7 @@ from mutua.auth.security import credentials_stamp, verify_password
 from mutua.dates import today
 from mutua.deps import DbSession, Router
 from mutua.errors import NotFound, Unauthorized
+from mutua.members import accounts
 from mutua.web import i18n
 from mutua.web.labels import ROLE_LABELS, demo_story
 from mutua.web.render import STAFF_SECTIONS, redirect, render, safe_next
@@ -59,21 +59,21 @@ def signin_form(request: Request, db: DbSession,
 def signin(
     request: Request,
     db: DbSession,
-    login: Annotated[str, Form(max_length=auth_service.MAX_LOGIN_LENGTH)] = "",
-    password: Annotated[str, Form(max_length=auth_service.MAX_PASSWORD_LENGTH)] = "",
+    login: Annotated[str, Form(max_length=accounts.MAX_LOGIN_LENGTH)] = "",
+    password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD_LENGTH)] = "",
     next: Annotated[str, Form(max_length=2000)] = "",
 ):
     settings = request.app.state.settings
     try:
-        user = auth_service.check_password(db, username=login, password=password,
+        user = accounts.check_password(db, username=login, password=password,
                                            settings=settings, client=client_address(request))
-    except auth_service.TooManyAttempts:
+    except accounts.TooManyAttempts:
         return render(request, "signin.html", status_code=429, next=safe_next(next, ""),
                       error="too_many", login=login, demo_logins=_demo_logins(request, db))
     except Unauthorized:
         return render(request, "signin.html", status_code=401, next=safe_next(next, ""),
                       error="wrong", login=login, demo_logins=_demo_logins(request, db))
-    principal = auth_service.principal_of(user)
+    principal = accounts.principal_of(user)
     return signed_in(request, db, user, safe_next(next, home_of(principal)))
 
 
@@ -86,7 +86,7 @@ def signed_in(request: Request, db, user: User, target: str):
                          user_agent=request.headers.get("user-agent"))
     response = redirect(target)
     write_session(response, request, new_session(
-        auth_service.principal_of(user),
+        accounts.principal_of(user),
         stamp=credentials_stamp(user.password_hash, secret=settings.secret_key), sid=sid))
     return response
 

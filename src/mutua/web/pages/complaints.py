@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import Form, Path, Query, Request
 
-from mutua.auth import service as auth_service
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.claims import service as claims_service
@@ -15,7 +14,8 @@ from mutua.complaints.models import ANSWER_LIMIT, TEXT_LIMIT
 from mutua.dates import today
 from mutua.deps import DbSession, PathId, Router, refusal_undone
 from mutua.errors import ValidationFailed
-from mutua.members import privacy
+from mutua.members import accounts
+from mutua.privacy import service as privacy
 from mutua.web.pages.member import Member
 from mutua.web.pages.staff import open_to
 from mutua.web.problems import describe_all
@@ -108,7 +108,7 @@ def report(request: Request, db: DbSession, principal: Principal = Handler):
 def _staff_page(request: Request, db, principal: Principal, complaint_id: int, *,
                 problems=None, status_code: int = 200):
     complaint = complaints.get(db, complaint_id=complaint_id, actor=principal)
-    team = auth_service.active_staff(db, roles=(*complaints.HANDLERS, Role.ADMIN))
+    team = accounts.active_staff(db, roles=(*complaints.HANDLERS, Role.ADMIN))
     return _page(request, "staff/complaint.html", status_code=status_code, c=complaint,
                  team=team, problems=problems or [], answer_limit=ANSWER_LIMIT)
 

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from mutua.auth.security import Principal
 from mutua.deps import DbSession, Router, refusal_undone
 from mutua.errors import Conflict, ValidationFailed
-from mutua.members import privacy
+from mutua.privacy import service as privacy
 from mutua.web import pdf
 from mutua.web.i18n import gettext as _
 from mutua.web.pages.member import Member

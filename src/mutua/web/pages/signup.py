@@ -12,16 +12,16 @@ from typing import Annotated
 
 from fastapi import Depends, Form, Path, Request
 
-from mutua.auth import service as auth_service
-from mutua.auth import sessions, signup
+from mutua.auth import sessions
 from mutua.auth.phone_codes import SmsNotSent, TooManyCodes
 from mutua.auth.roles import Role
 from mutua.auth.router import client_address
 from mutua.auth.security import Principal
 from mutua.deps import DbSession, Router, allow, refusal_undone
 from mutua.errors import Conflict, DomainError, Problem, ValidationFailed
+from mutua.members import accounts, signup
 from mutua.members.schemas import MemberIn
-from mutua.notify.sms import sms_sender
+from mutua.messaging.sms import sms_sender
 from mutua.web.pages.auth import signed_in
 from mutua.web.pages.staff_members import FORM_FIELDS, blank_is_required, occupation_groups
 from mutua.web.problems import describe, describe_all
@@ -32,7 +32,7 @@ router = Router()
 AnyoneSignedIn = Depends(allow(*Role))
 
 Text = Annotated[str, Form(max_length=200)]
-Password = Annotated[str, Form(max_length=auth_service.MAX_PASSWORD_LENGTH)]
+Password = Annotated[str, Form(max_length=accounts.MAX_PASSWORD_LENGTH)]
 Code = Annotated[str, Form(max_length=12)]
 
 
@@ -116,7 +116,7 @@ def reset_page(request: Request):
 
 @router.post("/reset/code")
 def reset_code(request: Request, db: DbSession,
-               login: Annotated[str, Form(max_length=auth_service.MAX_LOGIN_LENGTH)] = ""):
+               login: Annotated[str, Form(max_length=accounts.MAX_LOGIN_LENGTH)] = ""):
     settings = request.app.state.settings
     try:
         with refusal_undone(db):
@@ -130,7 +130,7 @@ def reset_code(request: Request, db: DbSession,
 
 @router.post("/reset")
 def reset(request: Request, db: DbSession,
-          login: Annotated[str, Form(max_length=auth_service.MAX_LOGIN_LENGTH)] = "",
+          login: Annotated[str, Form(max_length=accounts.MAX_LOGIN_LENGTH)] = "",
           sms_code: Code = "", password: Password = "", password_again: Password = ""):
     settings = request.app.state.settings
     try:

@@ -17,7 +17,6 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from mutua.audit import service as audit_service
-from mutua.auth import service as auth_service
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
 from mutua.claims import handling, payments
@@ -31,6 +30,7 @@ from mutua.errors import Conflict, Forbidden, Problem, ValidationFailed
 from mutua.health import underwriting as health_underwriting
 from mutua.jobs import starts
 from mutua.jobs.service import JobAlreadyOpen
+from mutua.members import accounts
 from mutua.members import service as members_service
 from mutua.money import non_negative_money, parse_yuan, plain_yuan
 from mutua.policies import cover as policy_cover
@@ -230,7 +230,7 @@ def claim_context(db, principal: Principal, claim_id: int) -> dict:
             "can_close": out.status in ("decided", "paid") and out.approved == out.paid,
             "duplicate_of": (claims_service.load_claim(db, out.duplicate_of, principal)
                              if out.duplicate_of else None),
-            "handlers": auth_service.active_staff(db, roles=handling.HANDLER_ROLES),
+            "handlers": accounts.active_staff(db, roles=handling.HANDLER_ROLES),
             "own_request": (out.pending_override is not None
                             and out.pending_override.requested_by_name == principal.username),
             "evidence": progression_evidence(db, principal, claim, product, benefits,

@@ -34,12 +34,12 @@ from mutua.errors import Conflict, NotFound, Problem, ValidationFailed
 from mutua.jobs import service as jobs_service
 from mutua.jobs import starts
 from mutua.jobs.service import JobAlreadyOpen
-from mutua.members import importer
 from mutua.members import service as members_service
 from mutua.members.idcard import canonical_id_number, id_problem
 from mutua.members.models import Member
 from mutua.members.occupations import occupations
 from mutua.members.schemas import MemberIn
+from mutua.policies import importer
 from mutua.policies import service as policies_service
 from mutua.settlement import service as settlement_service
 from mutua.web import labels, policy_document

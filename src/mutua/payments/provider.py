@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from mutua.errors import Forbidden, ValidationFailed
-from mutua.premiums import domain
+from mutua.payments import domain
 from mutua.settings import Settings, get_settings
 
 

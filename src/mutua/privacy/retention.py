@@ -41,12 +41,16 @@ from sqlalchemy import String, cast, delete, exists, func, literal, select, upda
 from sqlalchemy.orm import Session
 
 from mutua.audit import service as audit
-from mutua.auth.first_logins import NO_PASSWORD
 from mutua.auth.models import LoginAttempt, PhoneCode, SignInSession, User
 from mutua.auth.security import Principal
+from mutua.claims.models import OPEN_STATES, Claim
+from mutua.complaints.models import Complaint
 from mutua.dates import today as shanghai_today
 from mutua.dates import utcnow
 from mutua.members.models import Member
+from mutua.notify.models import ContactPreference, Delivery, Notification
+from mutua.policies.first_logins import NO_PASSWORD
+from mutua.policies.models import Policy
 
 CHUNK = 10_000  # rows one statement deletes or blanks at most
 CLOSED_NAME = "已注销"  # a closed account's name once its retention has passed
@@ -132,25 +136,18 @@ def purge(db: Session, *, actor: Principal, dry_run: bool = False, now: datetime
 # --- what is past keeping, as conditions on each table -------------------------------------
 
 def _closed_past_retention(cut: Cutoffs):
-    from mutua.claims.models import OPEN_STATES, Claim
-    from mutua.policies.models import Policy
-
     return [Member.status == "closed", ~Member.id_number.startswith(ANONYMISED_ID),
             ~exists().where(Policy.member_id == Member.id, Policy.cover_end >= cut.policy_end),
             ~exists().where(Claim.member_id == Member.id, Claim.status.in_(OPEN_STATES))]
 
 
 def _complaints_past(cut: Cutoffs):
-    from mutua.complaints.models import Complaint
-
     return Complaint, [Complaint.status == "answered", Complaint.answered_on < cut.answered,
                        (Complaint.text != "") | (Complaint.answer != "")]
 
 
 def _simple(cut: Cutoffs, record: str):
     """(table, conditions) of the records that are deleted outright."""
-    from mutua.notify.models import Delivery, Notification
-
     if record == "expired_phone_codes":
         return PhoneCode, [PhoneCode.expires_at < cut.code_expired]
     if record == "sessions":
@@ -186,8 +183,6 @@ def _delete_simple(record: str):
 
         def act(ids):
             if record == "delivered_notifications":
-                from mutua.notify.models import Delivery
-
                 db.execute(delete(Delivery).where(Delivery.notification_id.in_(ids)))
             db.execute(delete(table).where(key.in_(ids)))
 
@@ -203,8 +198,6 @@ def _blank_complaints(db: Session, cut: Cutoffs) -> int:
 
 
 def _anonymise_closed(db: Session, cut: Cutoffs) -> int:
-    from mutua.notify.models import ContactPreference
-
     def act(ids):
         db.execute(update(Member).where(Member.id.in_(ids)).values(
             name=CLOSED_NAME, phone="", city="",

@@ -43,7 +43,7 @@ from mutua.errors import Problem, ValidationFailed
 from mutua.members import service as members_service
 from mutua.members import xlsx_reader
 from mutua.money import ZERO
-from mutua.policies import bulk_enrolment
+from mutua.policies import bulk_enrolment, first_logins
 from mutua.policies import service as policies_service
 from mutua.settings import Settings, get_settings
 
@@ -240,7 +240,7 @@ def import_members(db: Session, *, data: bytes, filename: str, product_code: str
     rolls back, so nothing is stored). ``progress(done, total, stage)``, when given, hears
     the rows checked so far and when enrolment starts (a job's progress bar). With
     ``logins`` every member of the file without a login gets one, set-based, and an SMS
-    saying how to sign in the first time (auth/first_logins.py).
+    saying how to sign in the first time (policies/first_logins.py).
     """
     started = time.perf_counter()
     settings = settings or get_settings()
@@ -273,8 +273,6 @@ def import_members(db: Session, *, data: bytes, filename: str, product_code: str
         return _refuse(report, started)
     report.enrolled, report.premium_total = result.enrolled, result.premium_total
     if logins:
-        from mutua.auth import first_logins
-
         report.logins = first_logins.open_logins(db, member_ids=list(ids.values()),
                                                  project_id=product.project_id)
     audit.record(db, actor=actor, action="members.import", entity="product", entity_id=product.id,

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from mutua.audit import service as audit
 from mutua.auth import phone_codes, sessions
-from mutua.auth import service as auth_service
 from mutua.auth.models import User
 from mutua.auth.security import SYSTEM
 from mutua.errors import Conflict, ValidationFailed
+from mutua.members import accounts
 from mutua.members import service as members_service
 from mutua.members.models import Member
 from mutua.members.schemas import MemberIn
@@ -62,7 +62,7 @@ def sign_up(db: Session, *, data: MemberIn, code: str, settings) -> Member:
     member signs in with it or their phone.
     """
     valid = check_details(db, data)
-    auth_service.check_new_password(data.password or "")
+    accounts.check_new_password(data.password or "")
     phone_codes.use(db, phone=valid.phone, purpose="signup", code=code, settings=settings)
     member = members_service.register(db, data=data, actor=SYSTEM)
     audit.record(db, actor=SYSTEM, action="member.signup", entity="member", entity_id=member.id)
@@ -94,17 +94,17 @@ def request_signin_code(db: Session, *, login: str, settings, sender,
 
 def sign_in_with_code(db: Session, *, login: str, code: str, settings) -> User:
     """The member account ``login`` names, once the code sent to its phone is given."""
-    user = auth_service.find_login(db, login)
+    user = accounts.find_login(db, login)
     phone = _code_phone(db, user)
     phone_codes.use(db, phone=phone, purpose="signin", code=code, settings=settings)
-    audit.record(db, actor=auth_service.principal_of(user), action="auth.signin_code",
+    audit.record(db, actor=accounts.principal_of(user), action="auth.signin_code",
                  entity="user", entity_id=user.id)
     return user
 
 
 def _send_to_account(db: Session, *, login: str, purpose: str, text: str, settings, sender,
                      client: str | None) -> None:
-    phone = _member_phone(db, auth_service.find_login(db, login))
+    phone = _member_phone(db, accounts.find_login(db, login))
     if phone is None:
         phone_codes.refuse_if_flooded_from(db, client=client, settings=settings)
         return
@@ -115,11 +115,11 @@ def _send_to_account(db: Session, *, login: str, purpose: str, text: str, settin
 def reset_password(db: Session, *, login: str, code: str, password: str, settings) -> User:
     """A new password for the account ``login`` names, proved by the code sent to its phone.
     Every session and token of the account ends."""
-    user = auth_service.find_login(db, login)
+    user = accounts.find_login(db, login)
     phone = _code_phone(db, user)
-    auth_service.check_new_password(password)
+    accounts.check_new_password(password)
     phone_codes.use(db, phone=phone, purpose="reset", code=code, settings=settings)
-    auth_service.set_password(db, username=user.username, password=password, actor=SYSTEM)
+    accounts.set_password(db, username=user.username, password=password, actor=SYSTEM)
     sessions.end_all(db, user_id=user.id)
     return user
 

@@ -1,4 +1,4 @@
-"""`mutua privacy ...`: deleting what is past its retention (members/retention.py)."""
+"""`mutua privacy ...`: deleting what is past its retention (privacy/retention.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import typer
 
 from mutua.auth.security import SYSTEM
 from mutua.db import unit_of_work
-from mutua.members import retention
+from mutua.jobs import cli as jobs_cli
+from mutua.jobs import starts
+from mutua.privacy import retention
 
 app = typer.Typer(help="Personal data: retention and its purge.", no_args_is_help=True)
 
@@ -23,9 +25,6 @@ def purge(dry_run: bool = typer.Option(False, "--dry-run", help="count only; cha
             result = retention.purge(db, actor=SYSTEM, dry_run=True)
             db.rollback()
     else:
-        from mutua.jobs import cli as jobs_cli
-        from mutua.jobs import starts
-
         job = jobs_cli.submit(lambda db: starts.privacy_purge(db, actor=SYSTEM),
                               detach=detach, quiet=as_json)
         if job is None:

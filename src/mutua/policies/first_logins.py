@@ -23,6 +23,7 @@ from mutua.auth.roles import Role
 from mutua.dates import utcnow
 from mutua.db import one_of
 from mutua.members.models import Member
+from mutua.notify import service as notify
 
 # Not an Argon2 hash: verify_password answers False for it, whatever is typed.
 NO_PASSWORD = "!first-sign-in"
@@ -60,8 +61,6 @@ def _open(db: Session, chunk: list[int] | None, project_id: int | None) -> int:
          "created_at"], members))
     created = (db.scalar(select(func.count()).select_from(User)) or 0) - before
     if created:
-        from mutua.notify import service as notify
-
         opened = select(literal(project_id, Integer()), User.member_id,
                         literal(None, BigInteger()), User.username,
                         literal(None, BigInteger())).where(

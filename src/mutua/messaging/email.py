@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from mutua.dates import utcnow
-from mutua.notify.channel import ConsoleFile, SendFailed
+from mutua.messaging.channel import ConsoleFile, SendFailed
 
 log = logging.getLogger(__name__)
 

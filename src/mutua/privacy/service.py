@@ -15,14 +15,20 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mutua.audit import service as audit
-from mutua.auth import service as auth_service
 from mutua.auth import sessions
 from mutua.auth.models import SignInSession, User
 from mutua.auth.security import Principal
+from mutua.claims.models import OPEN_STATES, Claim, ClaimPayment
+from mutua.complaints.models import Complaint
 from mutua.dates import today as shanghai_today
 from mutua.dates import utcnow
 from mutua.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from mutua.governance.models import Elector
+from mutua.health.models import Alert, Observation
+from mutua.members import accounts
 from mutua.members.models import ClosureRequest, Member
+from mutua.notify.models import ContactPreference, Notification
+from mutua.policies.models import Policy
 
 REASON_LIMIT = 500
 ROWS_PER_PART = 10_000  # a member with more of anything than this gets the newest
@@ -46,13 +52,6 @@ def my_data(db: Session, *, actor: Principal) -> dict:
     """Everything held about the signed-in member, part by part."""
     if not actor.is_member:
         raise Forbidden("a member downloads their own data")
-    from mutua.claims.models import Claim, ClaimPayment
-    from mutua.complaints.models import Complaint
-    from mutua.governance.models import Elector
-    from mutua.health.models import Alert, Observation
-    from mutua.notify.models import ContactPreference, Notification
-    from mutua.policies.models import Policy
-
     mid = actor.member_id
     member = db.get(Member, mid)
     if member is None:
@@ -137,9 +136,6 @@ def open_closures(db: Session) -> list[ClosureRequest]:
 def close_account(db: Session, *, request_id: int, actor: Principal) -> ClosureRequest:
     """Close the account asked to be closed: the login is deactivated and its sessions end.
     Refused (409) while a policy is in force or a claim open: those need the account."""
-    from mutua.claims.models import OPEN_STATES, Claim
-    from mutua.policies.models import Policy
-
     row = db.get(ClosureRequest, request_id)
     if row is None or row.status != "requested":
         raise NotFound("no such open closure request")
@@ -153,7 +149,7 @@ def close_account(db: Session, *, request_id: int, actor: Principal) -> ClosureR
         raise Conflict("the member has a claim still open")
     user = db.scalar(select(User).where(User.member_id == mid))
     if user is not None:
-        auth_service.set_active(db, username=user.username, active=False, actor=actor)
+        accounts.set_active(db, username=user.username, active=False, actor=actor)
         sessions.end_all(db, user_id=user.id)
     db.get(Member, mid).status = "closed"
     row.status, row.handled_at, row.handled_by = "closed", utcnow(), actor.username

@@ -22,10 +22,14 @@ from pathlib import Path
 from typing import Protocol
 
 from mutua.dates import utcnow
-from mutua.members.phones import mask_phone
-from mutua.notify.channel import ConsoleFile, SendFailed, read_lines
+from mutua.messaging.channel import ConsoleFile, SendFailed, read_lines
 
 log = logging.getLogger(__name__)
+
+
+def mask_phone(e164: str) -> str:
+    """+8613800138000 -> +86138****8000"""
+    return e164[:6] + "****" + e164[-4:]
 
 
 class SmsFailed(SendFailed):

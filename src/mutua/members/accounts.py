@@ -24,6 +24,9 @@ from mutua.auth.security import (
 from mutua.dates import utcnow
 from mutua.db import session_factory
 from mutua.errors import Conflict, NotFound, Unauthorized, ValidationFailed, shown
+from mutua.members.identifiers import canonical_text, member_number_or_none
+from mutua.members.models import Member
+from mutua.members.phones import normalise_phone
 from mutua.settings import Settings
 
 
@@ -74,8 +77,6 @@ def login_key(login: str) -> str:
     >>> login_key(" ｍ000000123 "), login_key("138-0013-8000"), login_key("admin")
     ('M000000123', '+8613800138000', 'admin')
     """
-    from mutua.members.identifiers import canonical_text, member_number_or_none
-
     text = canonical_text(login)[:MAX_LOGIN_LENGTH]
     return member_number_or_none(text) or _phone_or_none(text) or text
 
@@ -86,8 +87,6 @@ def find_login(db: Session, login: str) -> User | None:
     A phone shared by several members' accounts names none of them (sign in by member
     number then), rather than whichever the database finds first.
     """
-    from mutua.members.models import Member
-
     key = login_key(login)
     user = db.scalar(select(User).where(User.username == key))
     if user is not None or not key:
@@ -101,8 +100,6 @@ def find_login(db: Session, login: str) -> User | None:
 
 
 def _phone_or_none(text: str) -> str | None:
-    from mutua.members.phones import normalise_phone
-
     if not text or len(text) > 30:
         return None
     try:
