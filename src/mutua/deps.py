@@ -27,6 +27,7 @@ from mutua.auth.security import Principal, TokenClaims, read_token
 from mutua.bounds import DAY_RANGE, MAX_ID, supported_day
 from mutua.db import replica_lag_seconds
 from mutua.errors import Forbidden, Unauthorized
+from mutua.members.accounts import principal_now
 
 T = TypeVar("T")
 
@@ -226,8 +227,6 @@ async def current_principal(
 
 
 def _account_now(sessionmaker, claims: TokenClaims, secret: str) -> Principal:
-    from mutua.members.accounts import principal_now
-
     with sessionmaker() as db:
         return principal_now(db, claimed=claims.principal, stamp=claims.stamp, secret=secret)
 

@@ -13,6 +13,7 @@ from mutua.audit import service as audit
 from mutua.auth.security import SYSTEM, Principal
 from mutua.claims import adjudication as rules
 from mutua.claims.models import Claim, ClaimItem
+from mutua.health import underwriting as health_underwriting
 from mutua.money import ZERO
 from mutua.policies import cover as policy_cover
 
@@ -70,17 +71,9 @@ def prior_item(item, event_date: date) -> rules.PriorItem:
 def progression_evidence(db: Session, *, member_id: int, on: date) -> tuple[bool, str]:
     """Whether the health record confirms CKD progression by ``on`` (KDIGO 2012).
 
-    Kept behind this one function so the kidney-monitoring service can be wired in; until
-    it offers ``confirmed_progression`` a progression item is not verified.
+    The kidney-monitoring records (health, a package below claims) answer it.
     """
-    try:
-        from mutua.health import underwriting as health_underwriting
-    except ImportError:
-        return False, "health monitoring is not available"
-    check = getattr(health_underwriting, "confirmed_progression", None)
-    if check is None:
-        return False, "health monitoring cannot confirm progression yet"
-    evidence = check(db, member_id=member_id, on=on)
+    evidence = health_underwriting.confirmed_progression(db, member_id=member_id, on=on)
     return bool(evidence.confirmed), str(evidence.reason)
 
 

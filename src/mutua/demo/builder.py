@@ -41,6 +41,7 @@ from mutua import (
     schema,
     wiring,  # noqa: F401  (a demo built on its own, outside the app, needs the hooks)
 )
+from mutua.audit import service as audit
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM, Principal, hash_password
 from mutua.claims import demo as claims_demo
@@ -51,9 +52,11 @@ from mutua.demo import catalogue
 from mutua.demo.cohorts import COHORTS, Cohort
 from mutua.demo.logins import story_members
 from mutua.demo.people import Crowd, Taken, people
+from mutua.errors import ValidationFailed
 from mutua.members import accounts
 from mutua.members import service as members_service
 from mutua.members.service import ValidMember
+from mutua.notify import service as notify
 from mutua.policies import bulk_enrolment
 from mutua.settings import get_settings
 from mutua.settlement import demo as settlement_demo
@@ -97,8 +100,6 @@ def build(*, seed: int = 7, members: int = 20_000, fresh: bool = True, progress:
     ``report(done, total, stage)``, when given, hears each step's progress (a job's progress).
     """
     if members < 1:
-        from mutua.errors import ValidationFailed
-
         raise ValidationFailed("members", "must be at least 1")
     url = url or get_settings().database_url
     today = today or shanghai_today()
@@ -146,9 +147,7 @@ def _build(engine: Engine, *, seed: int, members: int, today: date, step,
             "staff": [{"username": r.value, "role": r.value} for r, _ in STAFF],
             "members": _member_logins(db, password_hash, actor=admin, today=today)}
         summary["loss_ratios"] = quarterly_loss_ratios(db)
-        from mutua.notify import service as notify  # the story's messages: read, never sent
-
-        notify.keep_unsent(db)
+        notify.keep_unsent(db)  # the story's messages: read, never sent
     return summary
 
 
@@ -259,8 +258,6 @@ def _register(engine: Engine, plan: Plan, step, *, actor: Principal) -> list[int
                     for i in range(start, end)]
             with unit_of_work(engine) as db:
                 by_number = members_service.register_many(db, rows)
-                from mutua.audit import service as audit
-
                 audit.record(db, actor=actor, action="member.register_many", entity="member",
                              entity_id=f"demo:{start}-{end - 1}", detail={"count": len(rows)})
             ids += [by_number[r.id_number] for r in rows]
@@ -386,7 +383,7 @@ def drop_database(url: str) -> None:
         return
     engine = make_engine(url)
     try:
-        from mutua.jobs import queue
+        from mutua.jobs import queue  # the queue's executor runs kinds, which import this module
 
         # The queue first: its functions depend on its tables' row types, so dropping the
         # tables alone fails on a database `mutua init` made.

@@ -38,6 +38,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
+from mutua.actuarial.credibility import buhlmann_straub
 from mutua.errors import ValidationFailed
 
 FOUR_PLACES = Decimal("0.0001")
@@ -98,8 +99,7 @@ def credibility_rates(cells: Sequence[CellExperience],
     Cells with no exposure at all carry no information: they get the collective mean
     with credibility 0.
     """
-    if model is None:
-        from mutua.actuarial.credibility import buhlmann_straub as model
+    model = model or buhlmann_straub
     ratios, weights = experience_arrays(cells)
     seen = weights.sum(axis=1) > 0
     if seen.sum() < 2:

@@ -11,6 +11,7 @@ from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.dates import today
 from mutua.deps import DbSession, Paging, PathId, QueryDay, QueryId, Router, allow, in_one_trip
+from mutua.errors import ValidationFailed
 from mutua.health import clinical, coordination, patient_view, service, underwriting
 from mutua.health.schemas import AlertAction, AssignmentIn, ObservationsIn
 from mutua.jobs import starts
@@ -45,8 +46,6 @@ async def fhir_bundle(request: Request, db: DbSession, actor: Care):
 
     body = await request.body()
     if len(body) > request.app.state.settings.upload_max_bytes:
-        from mutua.errors import ValidationFailed
-
         raise ValidationFailed("file", "is larger than the upload limit")
     return await in_one_trip(db, lambda: accepted(db, starts.lab_import(
         db, data=body, filename="bundle.json", format="fhir", actor=actor)))  # off the loop

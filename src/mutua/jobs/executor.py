@@ -26,14 +26,16 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, aliased
 
+from mutua.audit import service as audit
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.dates import utcnow
 from mutua.db import unit_of_work
-from mutua.errors import DomainError
+from mutua.errors import DomainError, NotFound
 from mutua.jobs import kinds, queue
 from mutua.jobs.board import Board, board_for
 from mutua.jobs.models import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job, JobInput
+from mutua.ops.logs import mask
 from mutua.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -224,8 +226,6 @@ def _failed_unexpectedly(engine: Engine, job_id: int, exc: Exception, reporter: 
 
 def _safe_message(exc: Exception) -> str:
     """The first line of the error, never a statement's parameters (they carry personal data)."""
-    from mutua.ops.logs import mask
-
     detail = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     first = (str(detail).strip().splitlines() or [""])[0]
     return mask(f"{type(exc).__name__}: {first}")[:500]
@@ -234,8 +234,6 @@ def _safe_message(exc: Exception) -> str:
 def _load_input(db: Session, job_id: int) -> tuple[str, bytes]:
     row = db.get(JobInput, job_id)
     if row is None:
-        from mutua.errors import NotFound
-
         raise NotFound("job %(job_id)s has no input file", job_id=job_id)
     return row.filename, bytes(row.data)
 
@@ -258,8 +256,6 @@ def _end_apart(engine: Engine, job_id: int, state: str, *, reporter: Reporter, e
     with unit_of_work(engine) as db:
         _end(db, job_id, state, reporter=reporter, error=error)
         if asked_by is not None and actor is not None:
-            from mutua.audit import service as audit
-
             audit.record(db, actor=actor, action="jobs.cancel", entity="job", entity_id=job_id,
                          detail={"asked_by": asked_by, "rows_done": reporter.done})
     return state

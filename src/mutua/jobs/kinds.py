@@ -123,7 +123,7 @@ def _import_lab_results(db: Session, work: Work) -> dict:
 
 
 def _build_demo(db: Session, work: Work) -> dict:
-    from mutua.demo import builder
+    from mutua.demo import builder  # it reaches the job queue, which imports this module
 
     p = work.params
     url = work.engine.url.render_as_string(hide_password=False)

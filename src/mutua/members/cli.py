@@ -10,7 +10,7 @@ import typer
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM, Principal
 from mutua.db import unit_of_work
-from mutua.errors import ValidationFailed
+from mutua.errors import NotFound, ValidationFailed
 from mutua.jobs import starts
 from mutua.jobs.cli import Detach, finished_or_fail, submit
 from mutua.members import service
@@ -57,8 +57,6 @@ def show(member_number: str, as_json: bool = typer.Option(False, "--json")) -> N
     with unit_of_work() as db:
         member = service.find_by_number(db, member_number)
         if member is None:
-            from mutua.errors import NotFound
-
             raise NotFound(f"no member {member_number}")
         out = service.to_out(member, viewer=viewer)
     typer.echo(out.model_dump_json() if as_json else json.dumps(out.model_dump(mode="json"),

@@ -9,6 +9,7 @@ import typer
 
 from mutua.auth.security import SYSTEM
 from mutua.db import unit_of_work
+from mutua.errors import ValidationFailed
 from mutua.reinsurance import service
 
 app = typer.Typer(help="Reinsurance treaties and recoveries (再保险).", no_args_is_help=True)
@@ -48,8 +49,6 @@ def _day(text: str, field: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        from mutua.errors import ValidationFailed
-
         raise ValidationFailed(field, "must be a date") from None
 
 

@@ -282,8 +282,6 @@ def pay_premium(db: Session, *, project_code: str, amount: object, actor: Princi
     on = on or shanghai_today()
     owed = -ledger_service.balance_of(db, project_id=project.id, account=L.REINSURANCE_PAYABLE)
     if value <= 0 or value > owed:
-        from mutua.errors import ValidationFailed
-
         raise ValidationFailed("amount", "must be above zero and at most the %(owed)s owed", owed=owed)
     ledger_service.spend_cash(db, project_id=project.id, amount=value, on=on)
     ledger_service.post(db, L.JournalEntry.of(

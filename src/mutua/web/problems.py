@@ -166,7 +166,7 @@ def _value_words(name: str, value) -> str:
     """A value carried by a rule, as the page shows such values: a date or time in the
     reader's language (``2026-01-31T16:00:00+00:00`` -> "2026年2月1日 00:00:00" in Chinese),
     a status code in words; anything else as an f-string would show it."""
-    from mutua.web import labels
+    from mutua.web import labels  # labels imports render, which imports this module
 
     if isinstance(value, datetime):
         return format_datetime(value if value.tzinfo else value.replace(tzinfo=UTC))

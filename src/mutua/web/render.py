@@ -13,8 +13,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse, RedirectResponse
 
 from mutua.auth.roles import Role
-from mutua.web import i18n
-from mutua.web.session import CSRF_FIELD, ensure_csrf, write_session
+from mutua.web import i18n, refill
+from mutua.web.refill import Refused
+from mutua.web.session import CSRF_FIELD, POSTED_FORM, ensure_csrf, write_session
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -117,7 +118,7 @@ def word(table: str, code) -> str:
     """A stored code in the reader's words, from the table of that name in mutua.web.labels:
     ``word("EXCLUSIONS", "drunk_driving")`` -> "酒后驾驶" in Chinese; an unknown code shows
     as itself."""
-    from mutua.web import labels
+    from mutua.web import labels  # it imports this module (its tables are words: N_)
 
     msgid = getattr(labels, table).get(code)
     return i18n.gettext(msgid) if msgid else str(code)
@@ -171,8 +172,6 @@ REFUSED = "mutua.refused"  # set on the scope of a page rendered again for a ref
 
 def _refused(request: Request, status_code: int, problems):
     """The refused form this page shows again, if any (mutua.web.refill)."""
-    from mutua.web.refill import Refused
-    from mutua.web.session import POSTED_FORM
 
     refused = request.scope.get(REFUSED)
     if refused is not None:
@@ -184,7 +183,7 @@ def _refused(request: Request, status_code: int, problems):
 
 
 def _refilled(html: str, refused) -> str:
-    from mutua.web import problems, refill
+    from mutua.web import problems  # it imports this module
 
     return refill.refill(html, refused, problem_words=problems.problem_words,
                          describe=problems.describe)

@@ -24,6 +24,7 @@ from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.errors import Forbidden, Unauthorized
 from mutua.members.accounts import principal_now
+from mutua.notify.service import unread_count
 from mutua.web import i18n
 
 SESSION_COOKIE = "mutua_session"
@@ -227,6 +228,4 @@ def session_alive(request: Request) -> None:
         if sid and not sessions.is_live(db, sid=str(sid), user_id=principal.user_id):
             request.state.principal = None  # ended from another device
         elif principal.member_id is not None:  # the header's count of unread messages
-            from mutua.notify.service import unread_count
-
             request.state.unread = unread_count(db, member_id=principal.member_id)
