@@ -73,3 +73,23 @@ def test_another_members_claim_is_not_found(client, db):
     appeal = post_form(client, f"/me/claims/{claim.id}/appeal", {"reason": "not fair at all"},
                        from_page=f"/me/claims/{claim.id}")
     assert appeal.status_code == 404
+
+
+def test_a_member_adds_a_document_and_a_bad_one_is_refused_with_nothing_stored(client, db):
+    _m, p = _covered_member(client, db)
+    claim = claims_service.report(db, actor=SYSTEM, data=ClaimIn(
+        policy_id=p.id, event_type="accident", event_date=shanghai_today() - timedelta(days=1),
+        items=[ItemIn(benefit_code="medical", invoice_amount="300")]))
+    db.commit()
+    page = client.get(f"/me/claims/{claim.id}")
+    refused = client.post(f"/me/claims/{claim.id}/documents", data={
+        "csrf_token": csrf_of(page.text), "document_kind": "invoice"},
+        files={"document": ("scan.gif", b"GIF89a....", "image/gif")}, follow_redirects=False)
+    assert refused.status_code == 422 and "类型须为 PDF、JPEG 或 PNG" in refused.text
+    assert claims_service.list_documents(db, claim_id=claim.id, actor=SYSTEM) == []
+    added = client.post(f"/me/claims/{claim.id}/documents", data={
+        "csrf_token": csrf_of(page.text), "document_kind": "invoice"},
+        files={"document": ("invoice.pdf", PDF, "application/pdf")}, follow_redirects=False)
+    assert added.status_code == 303 and added.headers["location"].endswith("#documents")
+    docs = claims_service.list_documents(db, claim_id=claim.id, actor=SYSTEM)
+    assert [(d.kind, d.filename) for d in docs] == [("invoice", "invoice.pdf")]

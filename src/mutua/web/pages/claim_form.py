@@ -24,11 +24,13 @@ from mutua.claims import documents as claim_documents
 from mutua.claims import service as claims_service
 from mutua.claims.models import Claim, ClaimDocument
 from mutua.claims.schemas import ClaimIn, ItemIn
+from mutua.deps import refusal_undone
 from mutua.errors import Problem, ValidationFailed
 from mutua.money import parse_yuan
 from mutua.policies import cover as policy_cover
 from mutua.policies import service as policies_service
 from mutua.settings import Settings
+from mutua.web.problems import Described, describe_all
 
 # The form's text fields, in the order claim_in takes them.
 FIELDS = ("cover", "event_type", "event_date", "place", "description", "invoice_amount",
@@ -225,3 +227,16 @@ def attach_documents(db: Session, *, claim_id: int, uploads: list[Upload], kind:
         raise ValidationFailed(problems)
     return _store(db, claim_id=claim_id, uploads=uploads, kind=kind, actor=actor,
                   settings=settings)
+
+
+def documents_refused(db: Session, *, claim_id: int, files: list[UploadFile] | None, kind: str,
+                      actor: Principal, settings: Settings) -> Described | None:
+    """The form's further documents attached to the claim (None), or the refusal's lines for
+    the page to show again, with nothing stored (the member's page and the handler's)."""
+    try:
+        with refusal_undone(db):
+            attach_documents(db, claim_id=claim_id, uploads=read_uploads(files, settings),
+                             kind=kind, actor=actor, settings=settings)
+    except ValidationFailed as exc:
+        return describe_all(exc)
+    return None

@@ -117,15 +117,11 @@ def add_documents(
     principal: Principal = Member,
 ):
     own_claim(db, claim_id, principal)
-    settings = request.app.state.settings
-    try:
-        with refusal_undone(db):
-            claim_form.attach_documents(db, claim_id=claim_id,
-                                        uploads=claim_form.read_uploads(document, settings),
-                                        kind=document_kind, actor=principal, settings=settings)
-    except ValidationFailed as exc:
-        return _claim_page(request, db, principal, claim_id, status_code=422,
-                           problems=describe_all(exc))
+    problems = claim_form.documents_refused(db, claim_id=claim_id, files=document,
+                                            kind=document_kind, actor=principal,
+                                            settings=request.app.state.settings)
+    if problems:
+        return _claim_page(request, db, principal, claim_id, status_code=422, problems=problems)
     return redirect(f"/me/claims/{claim_id}#documents")
 
 

@@ -426,15 +426,12 @@ def add_documents(claim_id: PathId, request: Request, db: DbSession,
                   document: Annotated[list[UploadFile] | None, File()] = None):
     """Further documents for the claim (a late invoice, a discharge summary), checked as
     the API checks them; none is stored unless every file passes."""
-    settings = request.app.state.settings
-    try:
-        with refusal_undone(db):
-            claim_form.attach_documents(db, claim_id=claim_id,
-                                        uploads=claim_form.read_uploads(document, settings),
-                                        kind=document_kind, actor=principal, settings=settings)
-    except ValidationFailed as exc:
-        return _claim_page(request, db, principal, claim_id, status_code=422,
-                           problems=describe_all(exc), form={"document_kind": document_kind})
+    problems = claim_form.documents_refused(db, claim_id=claim_id, files=document,
+                                            kind=document_kind, actor=principal,
+                                            settings=request.app.state.settings)
+    if problems:
+        return _claim_page(request, db, principal, claim_id, status_code=422, problems=problems,
+                           form={"document_kind": document_kind})
     return redirect(f"/staff/claims/{claim_id}?done=documents#documents")
 
 
