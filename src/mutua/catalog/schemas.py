@@ -196,19 +196,8 @@ class PeriodIn(PeriodDef):
     product_code: str = Field(max_length=40)
 
 
-class BenefitOut(BaseModel):
-    code: str
-    kind: str
-    name_zh: str
-    name_en: str
-    base_sum_insured: Decimal
-    pure_risk_rate: Decimal
-    deductible: Decimal
-    coinsurance_with_social: Decimal | None
-    coinsurance_without_social: Decimal | None
-    daily_amount: Decimal | None
-    max_days: int | None
-    shares_sum_insured_with: str | None
+class BenefitOut(BenefitDef):
+    """A benefit as the catalogue defined it, read back (the same terms, the same bounds)."""
 
 
 class PeriodOut(BaseModel):
