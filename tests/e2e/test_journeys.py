@@ -286,14 +286,18 @@ def test_both_languages_and_the_choice_is_remembered(world, browser_for):
     assert page.locator("h1").inner_text() == "我的保单"
 
 
-def test_another_members_record_shows_the_forbidden_page(world, browser_for):
+def test_another_members_record_is_not_found_and_a_staff_page_is_forbidden(world, browser_for):
+    """Another member's claim or policy is not found, as the API answers: a member may not
+    learn it exists. A staff page is forbidden: the role may never see it."""
     page = browser_for(PHONE)
     sign_in(page, world, world.member_login, world.member_password)
     response = page.goto(f"{world.base_url}/me/claims/{world.other_claim_id}")
+    assert response.status == 404 and page.locator("h1").inner_text() == "未找到"
+    response = page.goto(f"{world.base_url}/me/policies/{world.other_policy_id}")
+    assert response.status == 404
+    response = page.goto(f"{world.base_url}/staff/audit")
     assert response.status == 403 and page.locator("h1").inner_text() == "无权访问"
     check(page, "forbidden")
-    response = page.goto(f"{world.base_url}/me/policies/{world.other_policy_id}")
-    assert response.status == 403
     response = page.goto(f"{world.base_url}/me/no-such-page")
     assert response.status == 404 and page.locator("h1").inner_text() == "未找到"
 

@@ -83,7 +83,7 @@ def test_small_demo_has_the_projects_members_periods_and_books(demo, db):
 
 def test_uniform_premium_and_coefficients_by_age_and_class(demo, db):
     rows = db.execute(select(Policy.premium, Policy.occupation_class, Policy.age_at_start,
-                             Policy.coefficient).join(Product)
+                             Policy.coefficient).join(Product, Product.id == Policy.product_id)
                       .where(Product.code == "SZNC-BASIC")).all()
     assert {premium for premium, *_ in rows} == {Decimal("36.00")}
     young = {cls: Decimal(c) for _, cls, age, c in rows if age <= 45}
