@@ -2,7 +2,7 @@
 
 The answers are health's (the member's stored lab results), and health sits above policies
 because it reads who holds a kidney policy; so policies asks through these readers, which
-mutua/wiring.py joins to health.service's functions.
+mutua/wiring.py joins to health.underwriting's functions.
 """
 
 from __future__ import annotations
