@@ -19,17 +19,24 @@ class MemberIn(BaseModel):
 
 
 class MemberOut(BaseModel):
+    """A member as the caller may see them (the API's answer; the fields an API client reads
+    are described here, in the OpenAPI document)."""
+
     id: int
-    member_number: str
+    member_number: str = Field(description="the member's number, printed on every policy")
     name: str
-    id_number: str  # masked unless the caller's role needs it
-    birth_date: date
-    sex: str
-    phone: str
-    occupation_code: str
-    occupation_class: int
+    id_number: str = Field(description="resident ID number (GB 11643); masked, e.g. "
+                                       "4403**********1234, unless the caller is the member "
+                                       "or a role that needs it in full")
+    birth_date: date = Field(description="from the ID number")
+    sex: str = Field(description='"F" or "M", from the ID number')
+    phone: str = Field(description="E.164, e.g. +8613800138000; masked as the ID number is")
+    occupation_code: str = Field(description="code in the occupation table "
+                                             "(GET /api/v1/members/occupations)")
+    occupation_class: int = Field(ge=1, le=6, description="risk class 1 to 6 of that code; "
+                                  "with the age, it picks the coefficient for the sum insured")
     city: str
-    status: str
+    status: str = Field(description='"active", or "closed" once the member closed the account')
 
 
 class IdCheck(BaseModel):
