@@ -106,21 +106,28 @@ def _pg_engine() -> Iterator[Engine | None]:
     engine.dispose()
 
 
-@pytest.fixture(params=BACKENDS)
-def engine(request, tmp_path, _sqlite_template, _pg_engine) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        path = tmp_path / "mutua.db"
-        shutil.copy(_sqlite_template, path)
+def empty_database(backend: str, folder: Path, sqlite_template: Path,
+                   pg_engine: Engine | None) -> Iterator[Engine]:
+    """An engine on empty tables: a copy of the SQLite template in ``folder``, or the
+    worker's PostgreSQL database truncated. Its URL is on ``engine.test_url``."""
+    if backend == "sqlite":
+        path = folder / "mutua.db"
+        shutil.copy(sqlite_template, path)
         eng = make_engine(f"sqlite:///{path}")
         eng.test_url = f"sqlite:///{path}"
         yield eng
         eng.dispose()
     else:
         tables = ", ".join([f'"{t.name}"' for t in Base.metadata.sorted_tables] + QUEUE_TABLES)
-        with _pg_engine.begin() as conn:
+        with pg_engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        _pg_engine.test_url = PG_URL
-        yield _pg_engine
+        pg_engine.test_url = PG_URL
+        yield pg_engine
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request, tmp_path, _sqlite_template, _pg_engine) -> Iterator[Engine]:
+    yield from empty_database(request.param, tmp_path, _sqlite_template, _pg_engine)
 
 
 @pytest.fixture
@@ -132,16 +139,22 @@ def db(engine) -> Iterator[Session]:
     session.close()
 
 
-@pytest.fixture
-def settings(engine, tmp_path):
+def settings_for(engine: Engine, folder: Path):
+    """The app's settings for a test database: uploads in ``folder``, sign-in limits high
+    enough for tests that sign in many times."""
     from mutua.settings import Settings
 
     return Settings(
         database_url=engine.test_url,
-        upload_dir=tmp_path / "uploads",
+        upload_dir=folder / "uploads",
         login_attempts_per_minute=1000,
         login_attempts_per_minute_per_address=1000,
     )
+
+
+@pytest.fixture
+def settings(engine, tmp_path):
+    return settings_for(engine, tmp_path)
 
 
 @pytest.fixture

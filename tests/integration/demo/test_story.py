@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from mutua.catalog.models import Project
@@ -25,6 +26,8 @@ from mutua.money import from_fen
 from mutua.policies.models import Policy, SumInsuredUplift
 from mutua.settlement import service as settlement_service
 from mutua.settlement.models import AidPayment
+from mutua.web.app import create_app
+from tests.conftest import BACKENDS, empty_database, settings_for
 from tests.integration.web.conftest import post_form, sign_in
 
 FLAGSHIP = "SZ-NEWCITIZEN"
@@ -104,10 +107,33 @@ def test_most_claims_are_small_medical_ones(history):
 
 # --- the sign-ins ---------------------------------------------------------------------------
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def story_world(request, tmp_path_factory, _sqlite_template, _pg_engine):
+    """The whole demo, small, built once per backend for this module's tests (the sign-in
+    page reads it); each test below only reads it, or signs in, which writes no story fact."""
+    folder = tmp_path_factory.mktemp("story-world")
+    for engine in empty_database(request.param, folder, _sqlite_template, _pg_engine):
+        summary = builder.build(seed=5, members=1500, fresh=False, url=engine.test_url,
+                                today=today())
+        yield summary, engine, create_app(settings_for(engine, folder), engine=engine)
+
+
 @pytest.fixture
-def story(engine):
-    """The whole demo, small, in the test database (the sign-in page reads it)."""
-    return builder.build(seed=5, members=1500, fresh=False, url=engine.test_url, today=today())
+def story(story_world):
+    return story_world[0]
+
+
+@pytest.fixture
+def db(story_world):
+    with session_factory(story_world[1])() as session:
+        yield session
+
+
+@pytest.fixture
+def client(story_world):
+    """A client of its own (cookies and all) on the module's app."""
+    with TestClient(story_world[2]) as c:
+        yield c
 
 
 def _member_id(db, number: str) -> int:
