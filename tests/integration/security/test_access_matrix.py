@@ -70,6 +70,16 @@ def verdict(route, caller, r) -> str | None:
     return None if r.status_code == 403 else f"expected 403, got {r.status_code}"
 
 
+def walked_callers(route, on_postgres: bool) -> list:
+    """Every caller on SQLite. On PostgreSQL only those the route admits (all, on a public
+    route): a refusal (401, the sign-in redirect, 403) is decided by the ``allow(...)``
+    dependency before the route's own queries run, the same on either database, and is
+    walked on SQLite; what the database changes is what an admitted caller's request runs."""
+    if not on_postgres or route.allowed is None:
+        return list(CALLERS)
+    return [c for c in CALLERS if c in route.allowed]
+
+
 def test_every_route_answers_every_caller_as_declared(client, db):
     found, mounts = routes(client.app)
     assert len(found) > 50
@@ -79,9 +89,10 @@ def test_every_route_answers_every_caller_as_declared(client, db):
     assert set(mounts) <= set(PUBLIC_MOUNTS), mounts
 
     heads = callers(client, db)
+    on_postgres = db.get_bind().dialect.name == "postgresql"
     wrong = []
     for route in found:
-        for caller in CALLERS:
+        for caller in walked_callers(route, on_postgres):
             r = call(client, route, heads[caller])
             problem = verdict(route, caller, r)
             if problem:
