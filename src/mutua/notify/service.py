@@ -122,10 +122,12 @@ def mark_read(db: Session, *, member_id: int, up_to_id: int | None = None) -> in
 
 # --- preferences --------------------------------------------------------------------------
 
-def preferences(db: Session, *, member_id: int) -> ContactPreference:
-    """The member's choices, or the defaults (inbox and SMS, in Chinese) if never set."""
-    return db.get(ContactPreference, member_id) or ContactPreference(
-        member_id=member_id, sms=True, email=False, email_address=None, locale="zh_CN")
+def preferences(db: Session, *, member_id: int | None) -> ContactPreference:
+    """The member's choices, or the defaults (inbox and SMS, in Chinese) if never set, or
+    if there is no member (an administrator on a member's page, who may look, not save)."""
+    chosen = db.get(ContactPreference, member_id) if member_id is not None else None
+    return chosen or ContactPreference(member_id=member_id, sms=True, email=False,
+                                       email_address=None, locale="zh_CN")
 
 
 def set_preferences(db: Session, *, member_id: int, sms: bool, email: bool,
