@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
+from alembic import command, op
 from alembic.config import Config
 
 from mutua.db import Base, load_all_models, make_engine
@@ -41,3 +41,21 @@ def pending_changes(url: str) -> list:
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": ours})
         return compare_metadata(ctx, Base.metadata)
+
+
+def sqlite_foreign_keys(*, on: bool) -> None:
+    """Inside a migration: SQLite's foreign keys off for a batch rebuild, and proven intact
+    after it (``on=True`` checks every key first). Rebuilding a table other rows point at is
+    only safe with them off (dropping the old table would otherwise delete through the
+    children's keys). The pragma is a no-op inside a transaction, so it is set between
+    transactions (autocommit_block commits the work before it). Nothing on PostgreSQL, which
+    alters its tables in place."""
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        return
+    if on:
+        broken = bind.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"rows left without their parent by the rebuild: {broken[:5]}")
+    with op.get_context().autocommit_block():
+        bind.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")

@@ -20,6 +20,7 @@ from mutua.catalog.models import (
     Project,
     SalePeriod,
 )
+from mutua.catalog.mutual import is_pool, mutual_project_id
 from mutua.catalog.schemas import CatalogDef, PeriodDef, ProductDef
 from mutua.dates import today as shanghai_today
 from mutua.errors import Conflict, NotFound, Problem, ValidationFailed, field_path
@@ -50,6 +51,7 @@ def check_definition(raw: object) -> CatalogDef:
 
 def load_definition(db: Session, *, defn: CatalogDef, actor: Principal) -> list[Product]:
     """Create the project (or reuse it by code) and its products, tables and periods."""
+    mutual_project_id(db)  # a database with a catalogue has the mutual-wide project too
     project = db.scalar(select(Project).where(Project.code == defn.project.code))
     if project is None:
         project = Project(**defn.project.model_dump())
@@ -226,8 +228,9 @@ def next_unsold_period(db: Session, *, product_id: int, on: date | None = None) 
 
 
 def list_projects(db: Session) -> list[Project]:
-    return list(db.scalars(select(Project).options(selectinload(Project.products))
-                           .order_by(Project.code)))
+    """The insurance pools (the mutual-wide project is none: catalog/mutual.py)."""
+    return list(db.scalars(select(Project).where(is_pool())
+                           .options(selectinload(Project.products)).order_by(Project.code)))
 
 
 def project_started_on(db: Session, *, project_id: int) -> date | None:
@@ -238,7 +241,7 @@ def project_started_on(db: Session, *, project_id: int) -> date | None:
 
 
 def get_project(db: Session, *, code: str) -> Project:
-    project = db.scalar(select(Project).where(Project.code == code))
+    project = db.scalar(select(Project).where(Project.code == code, is_pool()))
     if project is None:
         raise NotFound("unknown project %(code)s", code=f"{code!r}")
     return project

@@ -41,7 +41,13 @@ from mutua.auth.security import Principal
 from mutua.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mutua.governance import receipts
 from mutua.governance.models import Ballot, Elector, Proposal
-from mutua.governance.service import _is_elector, _now, rule_of, visible_proposal
+from mutua.governance.service import (
+    _is_elector,
+    _now,
+    ballot_project_id,
+    rule_of,
+    visible_proposal,
+)
 from mutua.governance.tally import count_choices, every_choice, normalise_choice
 
 
@@ -116,7 +122,7 @@ def _store_ballot(db: Session, proposal: Proposal, choice: tuple[str, ...], secr
     receipt = receipts.receipt_for(proposal_id=proposal.id, choice=choice, secret=secret)
     db.execute(insert(Ballot).values(proposal_id=proposal.id, receipt=receipt,
                                      choice=receipts.encode_choice(choice),
-                                     project_id=proposal.project_id))
+                                     project_id=ballot_project_id(db, proposal)))
     return receipt
 
 
@@ -154,10 +160,10 @@ def change_ballot(db: Session, *, proposal_id: int, secret: str, new_choice: lis
         .values(ballot_tag=receipts.owner_tag(proposal_id=proposal_id, member_id=member_id,
                                               secret=fresh))
     ).rowcount
-    old_receipt = _old_receipt(db, proposal_id, raw, candidates) if mine == 1 else None
+    old_receipt = _old_receipt(db, proposal, raw, candidates) if mine == 1 else None
     gone = 0
     if old_receipt is not None:
-        gone = db.execute(delete(Ballot).where(Ballot.proposal_id == proposal_id,
+        gone = db.execute(delete(Ballot).where(*_ballots_of(db, proposal),
                                                Ballot.receipt == old_receipt)).rowcount
     if gone != 1:
         raise ValidationFailed("secret", "does not match a ballot on this proposal with that "
@@ -190,12 +196,18 @@ def _old_choices(proposal: Proposal, old_choice: list[str] | None) -> list[tuple
     return list(every_choice(rule_of(proposal)))
 
 
-def _old_receipt(db: Session, proposal_id: int, secret: bytes,
+def _ballots_of(db: Session, proposal: Proposal) -> list:
+    """WHERE clauses for a proposal's ballots, its project first (routes to one shard)."""
+    return [Ballot.project_id == ballot_project_id(db, proposal),
+            Ballot.proposal_id == proposal.id]
+
+
+def _old_receipt(db: Session, proposal: Proposal, secret: bytes,
                  choices: list[tuple[str, ...]]) -> str | None:
     """The stored receipt this secret made with one of these choices, if any."""
-    made = [receipts.receipt_for(proposal_id=proposal_id, choice=c, secret=secret)
+    made = [receipts.receipt_for(proposal_id=proposal.id, choice=c, secret=secret)
             for c in choices]
-    return db.scalar(select(Ballot.receipt).where(Ballot.proposal_id == proposal_id,
+    return db.scalar(select(Ballot.receipt).where(*_ballots_of(db, proposal),
                                                   Ballot.receipt.in_(made)).limit(1))
 
 
@@ -208,7 +220,7 @@ def receipt_list(db: Session, *, proposal_id: int, actor: Principal, limit: int 
     proposal = visible_proposal(db, proposal_id=proposal_id, actor=actor)
     if proposal.status != "closed":
         raise Conflict("the receipt list is published when voting closes")
-    where = [Ballot.proposal_id == proposal_id]
+    where = _ballots_of(db, proposal)
     if receipt:
         where.append(Ballot.receipt == receipt.strip().lower())
     total = db.scalar(select(func.count()).select_from(Ballot).where(*where)) or 0
@@ -226,6 +238,6 @@ def verify_ballot(db: Session, *, proposal_id: int, secret: str, choice: list[st
         raise ValidationFailed("secret", "must be the 64 hex digits given when you voted")
     canonical = _checked_choice(proposal, choice)
     receipt = receipts.receipt_for(proposal_id=proposal_id, choice=canonical, secret=raw)
-    counted = db.scalar(select(exists().where(Ballot.proposal_id == proposal_id,
+    counted = db.scalar(select(exists().where(*_ballots_of(db, proposal),
                                               Ballot.receipt == receipt))) or False
     return {"proposal_id": proposal_id, "receipt": receipt, "counted": bool(counted)}

@@ -110,11 +110,11 @@ def vote_in_bulk(db: Session, *, proposal: Proposal, rng: np.random.Generator,
         ids = [int(x) for x in voters[start:start + CHUNK]]
         db.execute(update(Elector).where(Elector.proposal_id == proposal.id,
                                          Elector.member_id.in_(ids)).values(has_voted=True))
-    rows = []
+    rows, project_id = [], service.ballot_project_id(db, proposal)
     for k in rng.permutation(voters.size):
         choice = choices[int(picks[k])]
         secret = rng.bytes(32)
-        rows.append({"proposal_id": proposal.id, "project_id": proposal.project_id,
+        rows.append({"proposal_id": proposal.id, "project_id": project_id,
                      "choice": receipts.encode_choice(choice),
                      "receipt": receipts.receipt_for(proposal_id=proposal.id, choice=choice,
                                                      secret=secret)})
@@ -162,7 +162,7 @@ def _vote_with_receipt(db: Session, proposal: Proposal, g: np.random.Generator,
                .values(has_voted=True, ballot_tag=receipts.owner_tag(
                    proposal_id=proposal.id, member_id=member_id, secret=secret)))
     db.execute(insert(Ballot).values(
-        proposal_id=proposal.id, project_id=proposal.project_id,
+        proposal_id=proposal.id, project_id=service.ballot_project_id(db, proposal),
         choice=receipts.encode_choice(choice),
         receipt=receipts.receipt_for(proposal_id=proposal.id, choice=choice, secret=secret)))
     return member_id

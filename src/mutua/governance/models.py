@@ -109,7 +109,10 @@ class Ballot(Base):
                                              primary_key=True)
     receipt: Mapped[str] = mapped_column(String(64), primary_key=True)
     choice: Mapped[str] = mapped_column(String(400))  # option codes, comma-joined, canonical
-    project_id: Mapped[int | None] = mapped_column(default=None)  # the proposal's scope
+    # The proposal's project, or the mutual-wide project for a mutual-wide proposal
+    # (catalog/mutual.py). It ends the primary key (the key a distributed table needs)
+    # rather than adding an index: the proposal fixes it, so the key refuses the same rows.
+    project_id: Mapped[int] = mapped_column(primary_key=True)
 
 
 class Representative(Base):

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from mutua.audit import service as audit
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
+from mutua.catalog.mutual import mutual_project_id
 from mutua.dates import SHANGHAI, utcnow
 from mutua.errors import Conflict, NotFound, ProblemCollector, ValidationFailed
 from mutua.governance import enactment, notices, receipts
@@ -206,9 +207,16 @@ def _is_elector(db: Session, proposal_id: int, member_id: int) -> bool:
 # --- closing, the tally, the published result -------------------------------------------
 
 
+def ballot_project_id(db: Session, proposal: Proposal) -> int:
+    """The project a proposal's ballots are kept under (the shard they live on): its own, or
+    the mutual-wide project for a mutual-wide proposal (catalog/mutual.py)."""
+    return proposal.project_id if proposal.project_id is not None else mutual_project_id(db)
+
+
 def count(db: Session, *, proposal: Proposal) -> Result:
     """The tally over the stored ballots: one GROUP BY, then the pure function."""
     rows = db.execute(select(Ballot.choice, func.count()).where(
+        Ballot.project_id == ballot_project_id(db, proposal),
         Ballot.proposal_id == proposal.id).group_by(Ballot.choice)).all()
     grouped = {receipts.decode_choice(c): int(n) for c, n in rows}
     return tally_grouped(rule_of(proposal), eligible=proposal.eligible or 0, grouped=grouped)

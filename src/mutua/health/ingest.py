@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mutua import numbering
+from mutua.catalog.mutual import mutual_project_id
 from mutua.db import copy_columns
 from mutua.errors import Worded, worded_record
 from mutua.health import alerting, clinical
@@ -27,7 +28,6 @@ from mutua.health.columns import (
     epoch_days,
     member_chunks,
     np_now,
-    nullable,
     parse_times,
     parse_values,
     unique_inverse,
@@ -311,10 +311,13 @@ class Batch:
 
 def _store_and_evaluate(db, b: Batch, patients: PatientTable, source, now, out) -> None:
     project = patients.get(b.member, "project_id")
+    # A patient's labs belong to their kidney policy's project, and to the mutual-wide
+    # project before they hold one (catalog/mutual.py): never to no project.
+    observed_in = np.where(project < 0, mutual_project_id(db), project)
     obs_ids = np.array(numbering.reserve(db, "health_observations", len(b.member)),
                        dtype=np.int64)
     copy_columns(db, Observation.__tablename__, {
-        "id": obs_ids, "project_id": nullable(project), "member_id": b.member,
+        "id": obs_ids, "project_id": observed_in, "member_id": b.member,
         "kind": b.kind, "loinc": b.loinc, "value": b.value,
         "original_value": _short_text(b.original_value, 32),
         "original_unit": _short_text(b.original_unit, 24),

@@ -28,12 +28,15 @@ class Observation(Base):
 
     __tablename__ = "health_observations"
     # The dedup key: one result per patient, kind and moment; a second copy is a duplicate.
+    # (project_id, id): the key a distributed table needs (docs/operations.md).
     __table_args__ = (UniqueConstraint("member_id", "kind", "effective_at",
-                                       name="uq_health_obs_dedup"), large_table())
+                                       name="uq_health_obs_dedup"),
+                      UniqueConstraint("project_id", "id"), large_table())
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    # The sharding key; not indexed (reads go by patient), which keeps bulk ingest fast.
-    project_id: Mapped[int | None] = mapped_column(default=None)
+    # The sharding key: the patient's kidney project, or the mutual-wide project before they
+    # hold a kidney policy (catalog/mutual.py).
+    project_id: Mapped[int] = mapped_column()
     # No foreign key on the two million-row tables: a per-row key check costs more than the
     # insert itself, and the ingest pipeline only writes patients it has just looked up.
     member_id: Mapped[int] = mapped_column(BigIntPK)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.catalog.models import Project
+from mutua.catalog.mutual import is_pool
 from mutua.dates import SHANGHAI, utcnow
 from mutua.db import batched
 from mutua.errors import Forbidden, NotFound, Problem, ValidationFailed
@@ -110,7 +111,7 @@ def _alerts_of(db: Session, members: list[int], since: datetime) -> list[Alert]:
 
 def outcomes_report(db: Session, *, project_code: str, on: date, actor: Principal) -> dict:
     """The cohort report for a project (see mutua.health.outcomes for the method)."""
-    project = db.scalar(select(Project).where(Project.code == project_code))
+    project = db.scalar(select(Project).where(Project.code == project_code, is_pool()))
     if project is None:
         raise NotFound("project %(project_code)s not found", project_code=project_code)
     enrolled = db.execute(

@@ -17,6 +17,7 @@ from mutua.audit import service as audit
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.catalog.models import Project
+from mutua.catalog.mutual import is_pool
 from mutua.dates import today as shanghai_today
 from mutua.dates import utcnow
 from mutua.db import Money
@@ -218,7 +219,7 @@ class TrialBalance:
 
 
 def trial_balance(db: Session, *, project_code: str | None = None) -> list[TrialBalance]:
-    stmt = select(Project.id, Project.code).order_by(Project.code)
+    stmt = select(Project.id, Project.code).where(is_pool()).order_by(Project.code)
     if project_code:
         stmt = stmt.where(Project.code == project_code)
     projects = db.execute(stmt).all()

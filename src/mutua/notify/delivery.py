@@ -128,7 +128,8 @@ def _what(db: Session, delivery_id: int):
         select(Delivery.channel, Delivery.attempts, Notification.event, Notification.ref_text,
                Notification.amount, Member.phone, ContactPreference.email_address,
                func.coalesce(ContactPreference.locale, "zh_CN").label("locale"))
-        .join(Notification, Notification.id == Delivery.notification_id)
+        .join(Notification, (Notification.project_id == Delivery.project_id)  # co-located
+              & (Notification.id == Delivery.notification_id))
         .join(Member, Member.id == Delivery.member_id)
         .outerjoin(ContactPreference, ContactPreference.member_id == Delivery.member_id)
         .where(Delivery.id == delivery_id)).one()

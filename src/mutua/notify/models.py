@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mutua.dates import utcnow
@@ -24,12 +24,16 @@ class Notification(Base):
     """
 
     __tablename__ = "notifications"
+    # (project_id, id): the key a distributed table needs, and the index by project.
     __table_args__ = (Index("ix_notifications_member_read", "member_id", "read_at"),
-                      Index("ix_notifications_event_ref", "event", "ref_id"), large_table())
+                      Index("ix_notifications_event_ref", "event", "ref_id"),
+                      UniqueConstraint("project_id", "id"), large_table())
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     # No foreign keys: the rows are bulk-written (a close tells every member of a pool).
-    project_id: Mapped[int | None] = mapped_column(default=None, index=True)
+    # The event's project, or the mutual-wide one (catalog/mutual.py) for an account notice
+    # or a mutual-wide vote.
+    project_id: Mapped[int] = mapped_column()
     member_id: Mapped[int] = mapped_column(BigInteger)
     event: Mapped[str] = mapped_column(String(32))
     ref_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
@@ -46,12 +50,14 @@ class Delivery(Base):
     the last error, and when to try again."""
 
     __tablename__ = "notification_deliveries"
+    # (notification_id, project_id, id) replaces the index on notification_id: it finds a
+    # notification's deliveries as that did and is the key a distributed table needs.
     __table_args__ = (Index("ix_notification_deliveries_due", "status", "next_attempt_at"),
-                      large_table())
+                      UniqueConstraint("notification_id", "project_id", "id"), large_table())
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    notification_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    project_id: Mapped[int | None] = mapped_column(default=None)
+    notification_id: Mapped[int] = mapped_column(BigInteger)
+    project_id: Mapped[int] = mapped_column()  # its notification's
     member_id: Mapped[int] = mapped_column(BigInteger)
     channel: Mapped[str] = mapped_column(String(8))  # sms | email
     status: Mapped[str] = mapped_column(String(10), default="pending")  # pending|sent|failed

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, aliased
 
 from mutua.audit import service as audit
 from mutua.auth.security import Principal
+from mutua.catalog.mutual import mutual_project_id
 from mutua.dates import utcnow
 from mutua.db import copy_rows
 from mutua.errors import ValidationFailed
@@ -47,8 +48,10 @@ def _check(event: str) -> None:
 
 def tell(db: Session, *, member_id: int, project_id: int | None, event: str,
          ref_id: int | None = None, ref_text: str = "", amount: Decimal | None = None) -> None:
-    """One member is told of one event (written now, delivered by the outbox worker)."""
+    """One member is told of one event (written now, delivered by the outbox worker);
+    ``project_id`` None: the event belongs to the whole mutual (an account notice)."""
     _check(event)
+    project_id = mutual_project_id(db) if project_id is None else project_id
     db.add(Notification(member_id=member_id, project_id=project_id, event=event, ref_id=ref_id,
                         ref_text=ref_text[:200], amount=amount, created_at=utcnow()))
 
@@ -56,14 +59,16 @@ def tell(db: Session, *, member_id: int, project_id: int | None, event: str,
 def tell_from_select(db: Session, *, event: str, rows, once: bool = False) -> int:
     """Many members told in one ``INSERT ... SELECT``.
 
-    ``rows`` selects (project_id, member_id, ref_id, ref_text, amount in fen); with ``once``
-    a member already told of this event about the same ref_id is left out (a reminder, a
-    statement published again). Returns how many were told.
+    ``rows`` selects (project_id, member_id, ref_id, ref_text, amount in fen), project_id
+    NULL for the whole mutual (a mutual-wide vote); with ``once`` a member already told of
+    this event about the same ref_id is left out (a reminder, a statement published again).
+    Returns how many were told.
     """
     _check(event)
     sub = rows.subquery()
     project_id, member_id, ref_id, ref_text, amount = sub.c
-    chosen = select(project_id, member_id, literal(event, String()), ref_id, ref_text, amount,
+    project = func.coalesce(project_id, literal(mutual_project_id(db)))
+    chosen = select(project, member_id, literal(event, String()), ref_id, ref_text, amount,
                     literal(utcnow(), Notification.created_at.type))
     if once:
         told = aliased(Notification)
@@ -77,11 +82,12 @@ def tell_from_select(db: Session, *, event: str, rows, once: bool = False) -> in
 def tell_members(db: Session, *, event: str, member_ids, project_ids=None,
                  ref_id: int | None = None, ref_text: str = "") -> int:
     """Many members told of one event, from columns (numpy arrays or lists) in one bulk
-    write; ``project_ids`` the same length, with None where there is none."""
+    write; ``project_ids`` the same length, with None where the event is mutual-wide."""
     _check(event)
     members = [int(m) for m in member_ids]
-    projects = [None] * len(members) if project_ids is None else [
-        None if p is None or p != p else int(p) for p in project_ids]  # p != p: NaN
+    mutual = mutual_project_id(db)
+    projects = [mutual] * len(members) if project_ids is None else [
+        mutual if p is None or p != p else int(p) for p in project_ids]  # p != p: NaN
     return copy_rows(db, Notification.__tablename__, ["project_id", "member_id"],
                      zip(projects, members, strict=True),
                      same={"event": event, "ref_id": ref_id, "ref_text": ref_text[:200],

@@ -155,6 +155,7 @@ def _simple(cut: Cutoffs, record: str):
     if record == "failed_sign_ins":
         return LoginAttempt, [LoginAttempt.at < cut.signed_in]
     return Notification, [Notification.created_at < cut.notified, ~exists().where(
+        Delivery.project_id == Notification.project_id,
         Delivery.notification_id == Notification.id, Delivery.status == "pending")]
 
 

@@ -21,6 +21,7 @@ from mutua.audit import service as audit
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.catalog.models import Project
+from mutua.catalog.mutual import is_pool
 from mutua.claims.models import Claim
 from mutua.dates import Quarter
 from mutua.dates import today as shanghai_today
@@ -45,7 +46,7 @@ CODE_MAX, REINSURER_MAX = 32, 100
 # ---------------------------------------------------------------- filing a treaty
 
 def _project(db: Session, code: str) -> Project:
-    project = db.scalar(select(Project).where(Project.code == (code or "").strip()))
+    project = db.scalar(select(Project).where(Project.code == (code or "").strip(), is_pool()))
     if project is None:
         raise NotFound("unknown project %(code)s", code=f"{code!r}")
     return project
@@ -76,7 +77,8 @@ def check_treaty(db: Session, *, project_code: str, code: str, kind: str, reinsu
     treaty of a kind in force on the project on any day.
     """
     p = ProblemCollector()
-    project = db.scalar(select(Project).where(Project.code == (project_code or "").strip()))
+    project = db.scalar(select(Project).where(Project.code == (project_code or "").strip(),
+                                            is_pool()))
     if project is None:
         p.add("project", "is not a project of the mutual")
     code, reinsurer = (code or "").strip(), (reinsurer or "").strip()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from mutua.audit import service as audit
 from mutua.auth.roles import Role
 from mutua.catalog.models import Product, Project
+from mutua.catalog.mutual import is_pool
 from mutua.dates import Quarter
 from mutua.errors import Conflict, Forbidden, ProblemCollector, ValidationFailed
 from mutua.ledger import domain as L
@@ -164,7 +165,8 @@ def solvency_report(db: Session, *, quarter: str) -> dict:
     projects = [{"project": code, **s["solvency"]} for code, s in rows
                 if (s or {}).get("solvency")]
     assessed = {p["project"] for p in projects}
-    pending = [c for c in db.scalars(select(Project.code).order_by(Project.code))
+    pending = [c for c in db.scalars(select(Project.code).where(is_pool())
+                                             .order_by(Project.code))
                if c not in assessed]
     total = {k: sum(to_fen(Decimal(p[k])) for p in projects)
              for k in ("actual_capital", "core_capital", "minimum_capital")}

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.catalog.models import Project
+from mutua.catalog.mutual import is_pool
 from mutua.dates import Quarter
 from mutua.errors import Conflict, ProblemCollector, ValidationFailed, Worded
 from mutua.ledger import service as ledger_service
@@ -68,7 +69,7 @@ def check_expense(db: Session, *, project_code: str, quarter: str, amount: Decim
     Decimal for ``record_expense``.
     """
     problems = ProblemCollector()
-    project = db.scalar(select(Project).where(Project.code == (project_code or "").strip()))
+    project = db.scalar(select(Project).where(Project.code == (project_code or "").strip(), is_pool()))
     if project is None:
         problems.add("project", "is not a project of the mutual")
     q = None

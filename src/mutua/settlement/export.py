@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.catalog.models import Product, Project
+from mutua.catalog.mutual import is_pool
 from mutua.claims.models import Claim
 from mutua.dates import Quarter
 from mutua.errors import NotFound
@@ -99,7 +100,7 @@ def _stream(db: Session, w, stmt, *, money: tuple[int, ...]) -> int:
 def write(db: Session, out: IO[bytes], *, project_code: str, quarter: str,
           actor: Principal) -> dict:
     """Write the zip to ``out``; returns how many rows each file holds."""
-    project = db.scalar(select(Project).where(Project.code == project_code))
+    project = db.scalar(select(Project).where(Project.code == project_code, is_pool()))
     if project is None:
         raise NotFound("unknown project %(code)s", code=f"{project_code!r}")
     q = Quarter.parse(quarter)

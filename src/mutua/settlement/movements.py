@@ -24,6 +24,7 @@ from sqlalchemy import and_, case, select
 from sqlalchemy.orm import Session
 
 from mutua.catalog.models import Project
+from mutua.catalog.mutual import is_pool
 from mutua.claims import service as claims_service
 from mutua.dates import Quarter
 from mutua.errors import NotFound
@@ -119,7 +120,7 @@ def _sources(db: Session, project_id: int, q: Quarter) -> dict[str, int | None]:
 def movement_report(db: Session, *, project_code: str, quarter: str) -> dict:
     """Every reserve line of the project's quarter: opening, movements, closing, and the
     figure it ties to. Amounts are strings with two decimals, as statements print them."""
-    project = db.scalar(select(Project).where(Project.code == project_code))
+    project = db.scalar(select(Project).where(Project.code == project_code, is_pool()))
     if project is None:
         raise NotFound("unknown project %(code)s", code=f"{project_code!r}")
     q = Quarter.parse(quarter)

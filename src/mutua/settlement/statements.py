@@ -22,6 +22,7 @@ from mutua.actuarial.earned import earned_between
 from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.catalog.models import Benefit, Product, Project
+from mutua.catalog.mutual import is_pool
 from mutua.dates import Quarter
 from mutua.errors import NotFound, worded_record
 from mutua.ledger.service import fen_sum
@@ -189,7 +190,7 @@ def reinsurance_to_date(last: Close | None) -> tuple[int, int]:
 # ---------------------------------------------------------------- reading closes
 
 def _project(db: Session, code: str) -> Project:
-    project = db.scalar(select(Project).where(Project.code == code))
+    project = db.scalar(select(Project).where(Project.code == code, is_pool()))
     if project is None:
         raise NotFound("unknown project %(code)s", code=f"{code!r}")
     return project

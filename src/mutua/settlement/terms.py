@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.catalog.models import Project
+from mutua.catalog.mutual import is_pool
 from mutua.dates import Quarter
 from mutua.dates import today as shanghai_today
 from mutua.errors import NotFound, ValidationFailed
@@ -27,7 +28,7 @@ FIRST_QUARTER = allocation.FIRST_QUARTER
 
 
 def project_by_code(db: Session, code: str) -> Project:
-    project = db.scalar(select(Project).where(Project.code == code))
+    project = db.scalar(select(Project).where(Project.code == code, is_pool()))
     if project is None:
         raise NotFound("unknown project %(code)s", code=f"{code!r}")
     return project

@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from mutua.audit.models import AuditEvent
 from mutua.auth.models import LoginAttempt, PhoneCode, SignInSession, User
 from mutua.auth.security import SYSTEM
+from mutua.catalog.mutual import mutual_project_id
 from mutua.complaints import service as complaints
 from mutua.complaints.models import Complaint
 from mutua.dates import today, utcnow
@@ -63,13 +64,14 @@ def world(db):
         LoginAttempt(limit_key="addr:10.0.0.1", at=old),
         LoginAttempt(limit_key="addr:10.0.0.1", at=new),
     ])
+    mutual = mutual_project_id(db)  # account-wide notices, as notify.tell writes them
     for age_days, status in ((800, "sent"), (800, "pending"), (10, "sent")):
-        n = Notification(member_id=active.id, event="claim.reported",
+        n = Notification(member_id=active.id, project_id=mutual, event="claim.reported",
                          created_at=NOW - timedelta(days=age_days))
         db.add(n)
         db.flush()
-        db.add(Delivery(notification_id=n.id, member_id=active.id, channel="sms",
-                        status=status))
+        db.add(Delivery(notification_id=n.id, project_id=mutual, member_id=active.id,
+                        channel="sms", status=status))
     me = member_principal(db, active)
     for age_years in (6, 1):
         c = complaints.file(db, actor=me, cause="service", text="电话打不通")

@@ -22,6 +22,8 @@ Revises: 0017
 import sqlalchemy as sa
 from alembic import op
 
+from mutua.schema import sqlite_foreign_keys as _foreign_keys
+
 revision = "0018"
 down_revision = "0017"
 branch_labels = None
@@ -94,15 +96,3 @@ def _only_rows_with_a_value(table: str, index: str, column: str, where) -> None:
     op.drop_index(index, table_name=table)
     op.create_index(index, table, [column], postgresql_where=where, sqlite_where=where)
 
-
-def _foreign_keys(*, on: bool) -> None:
-    """SQLite's foreign keys off for a rebuild, and proven intact after it. The pragma is a
-    no-op inside a transaction, so it runs between transactions (autocommit_block commits
-    the work before it)."""
-    bind = op.get_bind()
-    if on:
-        broken = bind.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-        if broken:
-            raise RuntimeError(f"rows left without their parent by the rebuild: {broken[:5]}")
-    with op.get_context().autocommit_block():
-        bind.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
