@@ -101,10 +101,12 @@ def _insert_few(db: Session, postings: list[tuple[int, int, Posting]],
     """Insert postings that look their account ids up themselves: an entry of a single
     enrolment or claim payment then costs no read of the chart. A posting whose account the
     chart lacks selects no row: then say which is missing."""
+    # preserve_rowcount: without it SQLAlchemy answers -1 for an INSERT ... SELECT on
+    # PostgreSQL, and every entry read the chart again to find no account missing.
     written = db.execute(insert(PostingRow).from_select(
         ["entry_id", "project_id", "account_id", "amount"],
         union_all(*(_posting_row(eid, project_id, p) for eid, project_id, p in postings)),
-    )).rowcount
+    ).execution_options(preserve_rowcount=True)).rowcount
     if written != len(postings):
         _refuse_unknown_accounts(db, entries)
 
