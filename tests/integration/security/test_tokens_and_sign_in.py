@@ -137,6 +137,33 @@ def test_a_deactivated_accounts_token_is_refused_on_its_next_request(client, db)
     assert "deactivated" in r.json()["message"]
 
 
+def test_a_dead_token_enrols_nobody_even_where_the_route_reads_its_account(client, db):
+    """POST /policies reads the caller's account in its own transaction (deps.current_principal):
+    a deactivated account, or one whose role changed, is still refused 401 before anything is
+    written, and before its input is judged (401, not 422)."""
+    from sqlalchemy import func, select
+
+    from mutua.policies.models import Policy
+
+    f.accident_project(db)
+    member = f.member(db)
+    body = {"product_code": "TEST-ACC-1", "period_code": "P1", "member_id": member.id}
+    moved, retired = f.staff(db, Role.UNDERWRITER), f.staff(db, Role.UNDERWRITER)
+    moved_headers = f.staff_headers_for(client, db, moved)
+    retired_headers = f.staff_headers_for(client, db, retired)
+    moved.role = Role.FINANCE.value
+    accounts.set_active(db, username=retired.username, active=False)
+    db.commit()
+    for headers, says in ((retired_headers, "deactivated"), (moved_headers, "role")):
+        for sent in (body, {"period_code": "P1"}):
+            r = client.post("/api/v1/policies", headers=headers, json=sent)
+            assert r.status_code == 401, r.text
+            assert says in r.json()["message"]
+            assert r.headers["WWW-Authenticate"] == "Bearer"
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Policy)) == 0
+
+
 def test_a_password_change_ends_the_tokens_issued_before_it(client, db):
     user = f.staff(db, Role.FINANCE)
     old = f.staff_headers_for(client, db, user)
