@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Integer, func, insert, literal, select, union_all
+from sqlalchemy import BigInteger, Integer, func, insert, literal, select, true, union_all
 from sqlalchemy.orm import Session
 
 from mutua.audit import service as audit
@@ -19,7 +19,7 @@ from mutua.auth.security import Principal
 from mutua.catalog.models import Project
 from mutua.dates import today as shanghai_today
 from mutua.dates import utcnow
-from mutua.db import Money
+from mutua.db import Money, is_sqlite
 from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed, Worded
 from mutua.ledger.domain import CASH, CHART, JournalEntry, Posting
 from mutua.ledger.models import Account, Entry, Overdraft
@@ -70,6 +70,9 @@ def post_many(db: Session, entries: list[JournalEntry]) -> list[int]:
         return []
     if any(e.idempotency_key for e in entries):
         _refuse_repeats(db, entries)
+    if (len(entries) == 1 and len(entries[0].postings) <= FEW_POSTINGS
+            and not is_sqlite(db.get_bind())):
+        return [_post_in_one_statement(db, entries[0])]
     entry_ids = []
     for e in entries:  # entries are few (one per job step); postings go in bulk below
         row = Entry(project_id=e.project_id, entry_date=e.entry_date, kind=e.kind, memo=e.memo,
@@ -109,6 +112,37 @@ def _insert_few(db: Session, postings: list[tuple[int, int, Posting]],
     ).execution_options(preserve_rowcount=True)).rowcount
     if written != len(postings):
         _refuse_unknown_accounts(db, entries)
+
+
+def _post_in_one_statement(db: Session, entry: JournalEntry) -> int:
+    """PostgreSQL: one entry (a single enrolment's premium, a claim payment) and its postings
+    in one statement: the entry is inserted in a data-modifying CTE only if the project's
+    chart holds every account it names, and the postings look their accounts up from it. An
+    account the chart lacks writes nothing, and is named (NotFound)."""
+    codes = sorted({p.account for p in entry.postings})
+    chart_has_all = select(func.count()).where(
+        Account.project_id == entry.project_id, Account.code.in_(codes)).scalar_subquery()
+    entries = Entry.__table__
+    row = {"project_id": literal(entry.project_id, Integer()), "entry_date": literal(entry.entry_date),
+           "kind": literal(entry.kind), "memo": literal(entry.memo),
+           "reference": literal(entry.reference), "idempotency_key": literal(entry.idempotency_key),
+           "reverses_entry_id": literal(entry.reverses_entry_id, BigInteger()),
+           "posted_at": literal(utcnow(), entries.c.posted_at.type)}
+    written = (insert(entries).from_select(list(row), select(*row.values())
+                                           .where(chart_has_all == len(codes)))
+               .returning(entries.c.id).cte("entry"))
+    postings = union_all(*(
+        select(written.c.id, literal(entry.project_id, Integer()), Account.id,
+               literal(p.amount, Money()))
+        .join_from(written, Account, true())
+        .where(Account.project_id == entry.project_id, Account.code == p.account)
+        for p in entry.postings))
+    ids = db.execute(insert(PostingRow.__table__).from_select(
+        ["entry_id", "project_id", "account_id", "amount"], postings,
+    ).returning(PostingRow.__table__.c.entry_id)).scalars().all()
+    if len(ids) != len(entry.postings):
+        _refuse_unknown_accounts(db, [entry])
+    return ids[0]
 
 
 def _posting_row(entry_id: int, project_id: int, posting: Posting):
