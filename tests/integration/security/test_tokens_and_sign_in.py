@@ -55,6 +55,20 @@ def test_mutua_serve_refuses_to_start_without_a_key_outside_a_demo(tmp_path):
     assert "Traceback" not in run.stderr
 
 
+def test_mutua_serve_runs_the_measured_server_without_an_access_log_unless_asked(monkeypatch):
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from mutua.cli import app as cli_app
+
+    started: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda target, **kw: started.append(kw))
+    for args, logged in (([], False), (["--access-log"], True)):
+        result = CliRunner().invoke(cli_app, ["serve", "--workers", "2", *args])
+        assert result.exit_code == 0, result.output
+        assert started[-1]["access_log"] is logged and started[-1]["workers"] == 2
+
+
 def test_the_demo_makes_its_own_key_private_to_its_owner_and_serve_uses_it(tmp_path, monkeypatch):
     from mutua.ops import cli as ops_cli
 
