@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import BigInteger, Integer, func, insert, literal, select, true, union_all
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from mutua.audit import service as audit
 from mutua.auth.roles import Role
@@ -59,20 +60,37 @@ def account_ids(db: Session, *, project_id: int) -> dict[str, int]:
     return ids
 
 
-def post(db: Session, entry: JournalEntry) -> int:
-    """Append one balanced entry; returns its id. A repeated idempotency key is a Conflict."""
-    return post_many(db, [entry])[0]
+def post(db: Session, entry: JournalEntry, *, alongside: tuple[Executable, ...] = ()) -> int:
+    """Append one balanced entry; returns its id. A repeated idempotency key is a Conflict.
+
+    ``alongside``: other INSERTs of the same unit of work that need nothing back (the
+    premium payment and the audit event of an enrolment), each naming every column (sent
+    as a CTE, an INSERT gets no Python-side defaults). On PostgreSQL they go in the same
+    statement as the entry (data-modifying CTEs); elsewhere each is sent first, alone.
+    """
+    if not _fits_one_statement(db, entry):
+        for statement in alongside:
+            db.execute(statement)
+        return post_many(db, [entry])[0]
+    if entry.idempotency_key:
+        _refuse_repeats(db, [entry])
+    return _post_in_one_statement(db, entry, alongside)
+
+
+def _fits_one_statement(db: Session, entry: JournalEntry) -> bool:
+    """An entry that can go in one statement with its postings: few postings, and a database
+    with data-modifying CTEs (PostgreSQL; SQLite has none)."""
+    return len(entry.postings) <= FEW_POSTINGS and not is_sqlite(db.get_bind())
 
 
 def post_many(db: Session, entries: list[JournalEntry]) -> list[int]:
     """Append many entries with two bulk inserts. Each entry balanced itself when built."""
     if not entries:
         return []
+    if len(entries) == 1 and _fits_one_statement(db, entries[0]):
+        return [post(db, entries[0])]
     if any(e.idempotency_key for e in entries):
         _refuse_repeats(db, entries)
-    if (len(entries) == 1 and len(entries[0].postings) <= FEW_POSTINGS
-            and not is_sqlite(db.get_bind())):
-        return [_post_in_one_statement(db, entries[0])]
     entry_ids = []
     for e in entries:  # entries are few (one per job step); postings go in bulk below
         row = Entry(project_id=e.project_id, entry_date=e.entry_date, kind=e.kind, memo=e.memo,
@@ -114,11 +132,13 @@ def _insert_few(db: Session, postings: list[tuple[int, int, Posting]],
         _refuse_unknown_accounts(db, entries)
 
 
-def _post_in_one_statement(db: Session, entry: JournalEntry) -> int:
+def _post_in_one_statement(db: Session, entry: JournalEntry,
+                           alongside: tuple[Executable, ...] = ()) -> int:
     """PostgreSQL: one entry (a single enrolment's premium, a claim payment) and its postings
-    in one statement: the entry is inserted in a data-modifying CTE only if the project's
-    chart holds every account it names, and the postings look their accounts up from it. An
-    account the chart lacks writes nothing, and is named (NotFound)."""
+    in one statement, with the ``alongside`` INSERTs as CTEs of their own: the entry is
+    inserted in a data-modifying CTE only if the project's chart holds every account it
+    names, and the postings look their accounts up from it. An account the chart lacks
+    writes no entry, and is named (NotFound); the caller's unit of work then rolls back."""
     codes = sorted({p.account for p in entry.postings})
     chart_has_all = select(func.count()).where(
         Account.project_id == entry.project_id, Account.code.in_(codes)).scalar_subquery()
@@ -137,9 +157,13 @@ def _post_in_one_statement(db: Session, entry: JournalEntry) -> int:
         .join_from(written, Account, true())
         .where(Account.project_id == entry.project_id, Account.code == p.account)
         for p in entry.postings))
-    ids = db.execute(insert(PostingRow.__table__).from_select(
+    statement = insert(PostingRow.__table__).from_select(
         ["entry_id", "project_id", "account_id", "amount"], postings,
-    ).returning(PostingRow.__table__.c.entry_id)).scalars().all()
+    ).returning(PostingRow.__table__.c.entry_id)
+    if alongside:  # data-modifying CTEs run whether or not the statement reads them
+        statement = statement.add_cte(*(other.cte(f"alongside_{n}")
+                                        for n, other in enumerate(alongside)))
+    ids = db.execute(statement).scalars().all()
     if len(ids) != len(entry.postings):
         _refuse_unknown_accounts(db, [entry])
     return ids[0]

@@ -220,6 +220,22 @@ def test_an_enrolment_is_one_transaction_with_the_callers_account_read_in_it(cli
     assert len([s for s in statements if s.startswith("SELECT users.")]) == 1
     assert not [s for s in statements if s.startswith("SELECT ledger_accounts.")]
     assert_books_balance(db)
+    # the premium, its entry in the books and the audit event, however they were sent
+    from mutua.audit.models import AuditEvent
+    from mutua.ledger.models import Entry
+    from mutua.policies.models import PremiumPayment
+
+    policy = db.get(Policy, r.json()["id"])
+    paid = db.execute(select(PremiumPayment.amount, PremiumPayment.kind)
+                      .where(PremiumPayment.policy_id == policy.id)).all()
+    assert paid == [(policy.premium, "premium")]
+    assert db.scalar(select(func.count()).select_from(Entry).where(
+        Entry.reference == policy.policy_number, Entry.kind == "premium")) == 1
+    events = db.execute(select(AuditEvent.action, AuditEvent.actor_username, AuditEvent.detail)
+                        .where(AuditEvent.entity == "policy",
+                               AuditEvent.entity_id == str(policy.id))).all()
+    assert events == [("policy.enrol", uw.username,
+                       {"product": "TEST-ACC-1", "period": "P1", "paid": True})]
 
 
 def test_postings_to_an_account_the_chart_lacks_are_refused_by_name(db):
