@@ -1,4 +1,5 @@
-"""Record what happened. Every write, and every read of health data, calls :func:`record`."""
+"""Record what happened. Every write, and every read of health data, calls :func:`record` (or
+sends :func:`event` with its other writes in one statement)."""
 
 from __future__ import annotations
 
