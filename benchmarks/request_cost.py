@@ -111,6 +111,7 @@ class Asked:
         from anyio import to_thread
         from sqlalchemy import event
 
+        self._backends = self._backend_pids()  # before counting: its query is not an enrolment's
         self._listeners = [(self.engine, "before_cursor_execute", self._statement),
                            (self.engine, "begin", self._begin),
                            (self.engine.pool, "checkout", self._checkout)]
@@ -123,7 +124,6 @@ class Asked:
             return await self._run_sync(*args, **kwargs)
 
         to_thread.run_sync = counted  # Starlette and mutua.deps both call it by this name
-        self._backends = self._backend_pids()
         self._server_cpu = _cpu_seconds(self._backends)
         self._app_cpu = time.process_time()
         return self
