@@ -97,8 +97,12 @@ async def _end_off_loop(session: Session, commit: bool) -> None:
 
 
 def _work_then_end(session: Session, work: Callable[[], T]) -> T:
-    """Run ``work`` and end its unit of work by its answer; the session stays open."""
+    """Run ``work`` and end its unit of work by its answer; the session stays open. The
+    caller's account is checked first when the route left it to this trip (current_principal)."""
     try:
+        check_caller = session.info.pop(_CALLER_CHECK, None)
+        if check_caller is not None:
+            check_caller(session)
         result = work()
     except BaseException:
         session.rollback()
@@ -166,6 +170,8 @@ class UnitOfWorkRoute(APIRoute):
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, _ending_its_unit_of_work(endpoint), **kwargs)
+        # The roles whose bearer token current_principal leaves to this route's trip to check.
+        self.checks_caller_in_its_trip = _roles_checked_in_trip(endpoint, self.dependant)
 
 
 class Router(APIRouter):
@@ -190,6 +196,25 @@ def _ending_its_unit_of_work(endpoint: Callable[..., Any]) -> Callable[..., Any]
     return run
 
 
+def _roles_checked_in_trip(endpoint: Callable[..., Any], dependant) -> frozenset[Role]:
+    """The roles the route admits, when its plain ``def`` endpoint runs in its unit of work's
+    trip (so the caller's account can be read first there) and no dependency but the caller,
+    the role check and the session runs before it; else none."""
+    if inspect.iscoroutinefunction(endpoint) or _session_parameter(endpoint) is None:
+        return frozenset()
+    roles = frozenset(Role)  # narrowed by each allow() the route depends on
+    pending = list(dependant.dependencies)
+    while pending:
+        dep = pending.pop()
+        allowed = getattr(dep.call, "allowed_roles", None)
+        if allowed is not None:
+            roles &= allowed
+        elif dep.call not in (current_principal, get_db, oauth2_scheme):
+            return frozenset()
+        pending.extend(dep.dependencies)
+    return roles
+
+
 def _session_parameter(endpoint: Callable[..., Any]) -> str | None:
     for parameter in get_typed_signature(endpoint).parameters.values():
         if any(isinstance(meta, params.Depends) and meta.dependency is get_db
@@ -210,7 +235,7 @@ ReadDbSession = Annotated[Session, Depends(get_read_db, scope="function")]
 # a plain ``def`` dependency in the thread pool, and a hop there and back for a few
 # microseconds of work costs more than the work itself under load.
 async def current_principal(
-    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)], db: DbSession,
 ) -> Principal:
     """The caller: a bearer token's account as it stands now (checked in the database on
     every request, so a deactivated account or a changed password ends its tokens at once)."""
@@ -223,12 +248,43 @@ async def current_principal(
         raise Unauthorized("sign in first: no bearer token")
     secret = request.app.state.settings.secret_key
     claims = read_token(token, secret=secret)
+    if claims.principal.role in getattr(request.scope.get("route"), "checks_caller_in_its_trip", ()):
+        # The account is read first in the route's own trip and transaction (_work_then_end)
+        # rather than in a trip and a session of its own: nothing runs as this caller before.
+        db.info[_CALLER_CHECK] = functools.partial(_account_as_claimed, claims=claims, secret=secret)
+        request.state.caller_unchecked = claims
+        return claims.principal
     return await to_thread.run_sync(_account_now, request.app.state.sessionmaker, claims, secret)
+
+
+# Session.info: the check of the caller's account that the route's trip runs before its work.
+_CALLER_CHECK = "caller_check"
+
+
+def _account_as_claimed(db: Session, *, claims: TokenClaims, secret: str) -> None:
+    """Refuse (Unauthorized) a token whose account is not as it claims (principal_now); the
+    principal it names is then the one principal_now would answer (a username never changes)."""
+    principal_now(db, claimed=claims.principal, stamp=claims.stamp, secret=secret)
 
 
 def _account_now(sessionmaker, claims: TokenClaims, secret: str) -> Principal:
     with sessionmaker() as db:
         return principal_now(db, claimed=claims.principal, stamp=claims.stamp, secret=secret)
+
+
+async def caller_refused(request: Request) -> Unauthorized | None:
+    """For a request refused before its route ran (its input invalid): the refusal of the
+    caller's account, when the route was to check it, so a dead token is answered 401 as
+    it would have been before the input was read; else None."""
+    claims = getattr(request.state, "caller_unchecked", None)
+    if claims is None:
+        return None
+    try:
+        await to_thread.run_sync(_account_now, request.app.state.sessionmaker, claims,
+                                 request.app.state.settings.secret_key)
+    except Unauthorized as refused:
+        return refused
+    return None
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

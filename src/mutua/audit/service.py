@@ -1,4 +1,5 @@
-"""Record what happened. Every write, and every read of health data, calls :func:`record`."""
+"""Record what happened. Every write, and every read of health data, calls :func:`record` (or
+sends :func:`event` with its other writes in one statement)."""
 
 from __future__ import annotations
 
@@ -32,18 +33,24 @@ def record(
     detail: dict | None = None,
 ) -> None:
     """Append one audit event in the caller's transaction (it commits or rolls back with it)."""
-    db.execute(
-        insert(AuditEvent).values(
-            at=utcnow(),
-            actor_user_id=actor.user_id,
-            actor_username=actor.username,
-            actor_role=actor.role.value,
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id),
-            project_id=project_id,
-            detail=detail or {},
-        )
+    db.execute(event(actor=actor, action=action, entity=entity, entity_id=entity_id,
+                     project_id=project_id, detail=detail))
+
+
+def event(*, actor: Actor, action: str, entity: str, entity_id: object,
+          project_id: int | None = None, detail: dict | None = None):
+    """The INSERT of one audit event, for a caller that sends it with other writes in one
+    statement (ledger.service.post's ``alongside``); :func:`record` sends it alone."""
+    return insert(AuditEvent).values(
+        at=utcnow(),
+        actor_user_id=actor.user_id,
+        actor_username=actor.username,
+        actor_role=actor.role.value,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        project_id=project_id,
+        detail=detail or {},
     )
 
 

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Integer, func, insert, literal, select, union_all
+from sqlalchemy import BigInteger, Integer, func, insert, literal, select, true, union_all
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from mutua.audit import service as audit
 from mutua.auth.roles import Role
@@ -20,7 +21,7 @@ from mutua.catalog.models import Project
 from mutua.catalog.mutual import is_pool
 from mutua.dates import today as shanghai_today
 from mutua.dates import utcnow
-from mutua.db import Money
+from mutua.db import Money, is_sqlite
 from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed, Worded
 from mutua.ledger.domain import CASH, CHART, JournalEntry, Posting
 from mutua.ledger.models import Account, Entry, Overdraft
@@ -60,15 +61,35 @@ def account_ids(db: Session, *, project_id: int) -> dict[str, int]:
     return ids
 
 
-def post(db: Session, entry: JournalEntry) -> int:
-    """Append one balanced entry; returns its id. A repeated idempotency key is a Conflict."""
-    return post_many(db, [entry])[0]
+def post(db: Session, entry: JournalEntry, *, alongside: tuple[Executable, ...] = ()) -> int:
+    """Append one balanced entry; returns its id. A repeated idempotency key is a Conflict.
+
+    ``alongside``: other INSERTs of the same unit of work that need nothing back (the
+    premium payment and the audit event of an enrolment), each naming every column (sent
+    as a CTE, an INSERT gets no Python-side defaults). On PostgreSQL they go in the same
+    statement as the entry (data-modifying CTEs); elsewhere each is sent first, alone.
+    """
+    if not _fits_one_statement(db, entry):
+        for statement in alongside:
+            db.execute(statement)
+        return post_many(db, [entry])[0]
+    if entry.idempotency_key:
+        _refuse_repeats(db, [entry])
+    return _post_in_one_statement(db, entry, alongside)
+
+
+def _fits_one_statement(db: Session, entry: JournalEntry) -> bool:
+    """An entry that can go in one statement with its postings: few postings, and a database
+    with data-modifying CTEs (PostgreSQL; SQLite has none)."""
+    return len(entry.postings) <= FEW_POSTINGS and not is_sqlite(db.get_bind())
 
 
 def post_many(db: Session, entries: list[JournalEntry]) -> list[int]:
     """Append many entries with two bulk inserts. Each entry balanced itself when built."""
     if not entries:
         return []
+    if len(entries) == 1 and _fits_one_statement(db, entries[0]):
+        return [post(db, entries[0])]
     if any(e.idempotency_key for e in entries):
         _refuse_repeats(db, entries)
     entry_ids = []
@@ -102,12 +123,51 @@ def _insert_few(db: Session, postings: list[tuple[int, int, Posting]],
     """Insert postings that look their account ids up themselves: an entry of a single
     enrolment or claim payment then costs no read of the chart. A posting whose account the
     chart lacks selects no row: then say which is missing."""
+    # preserve_rowcount: without it SQLAlchemy answers -1 for an INSERT ... SELECT on
+    # PostgreSQL, and every entry read the chart again to find no account missing.
     written = db.execute(insert(PostingRow).from_select(
         ["entry_id", "project_id", "account_id", "amount"],
         union_all(*(_posting_row(eid, project_id, p) for eid, project_id, p in postings)),
-    )).rowcount
+    ).execution_options(preserve_rowcount=True)).rowcount
     if written != len(postings):
         _refuse_unknown_accounts(db, entries)
+
+
+def _post_in_one_statement(db: Session, entry: JournalEntry,
+                           alongside: tuple[Executable, ...] = ()) -> int:
+    """PostgreSQL: one entry (a single enrolment's premium, a claim payment) and its postings
+    in one statement, with the ``alongside`` INSERTs as CTEs of their own: the entry is
+    inserted in a data-modifying CTE only if the project's chart holds every account it
+    names, and the postings look their accounts up from it. An account the chart lacks
+    writes no entry, and is named (NotFound); the caller's unit of work then rolls back."""
+    codes = sorted({p.account for p in entry.postings})
+    chart_has_all = select(func.count()).where(
+        Account.project_id == entry.project_id, Account.code.in_(codes)).scalar_subquery()
+    entries = Entry.__table__
+    row = {"project_id": literal(entry.project_id, Integer()), "entry_date": literal(entry.entry_date),
+           "kind": literal(entry.kind), "memo": literal(entry.memo),
+           "reference": literal(entry.reference), "idempotency_key": literal(entry.idempotency_key),
+           "reverses_entry_id": literal(entry.reverses_entry_id, BigInteger()),
+           "posted_at": literal(utcnow(), entries.c.posted_at.type)}
+    written = (insert(entries).from_select(list(row), select(*row.values())
+                                           .where(chart_has_all == len(codes)))
+               .returning(entries.c.id).cte("entry"))
+    postings = union_all(*(
+        select(written.c.id, literal(entry.project_id, Integer()), Account.id,
+               literal(p.amount, Money()))
+        .join_from(written, Account, true())
+        .where(Account.project_id == entry.project_id, Account.code == p.account)
+        for p in entry.postings))
+    statement = insert(PostingRow.__table__).from_select(
+        ["entry_id", "project_id", "account_id", "amount"], postings,
+    ).returning(PostingRow.__table__.c.entry_id)
+    if alongside:  # data-modifying CTEs run whether or not the statement reads them
+        statement = statement.add_cte(*(other.cte(f"alongside_{n}")
+                                        for n, other in enumerate(alongside)))
+    ids = db.execute(statement).scalars().all()
+    if len(ids) != len(entry.postings):
+        _refuse_unknown_accounts(db, [entry])
+    return ids[0]
 
 
 def _posting_row(entry_id: int, project_id: int, posting: Posting):

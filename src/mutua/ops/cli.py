@@ -36,13 +36,18 @@ def init() -> None:
 
 
 def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
-          workers: int = typer.Option(1)) -> None:
-    """Serve the API and pages with uvicorn. Needs MUTUA_SECRET_KEY, except over a demo."""
+          workers: int = typer.Option(1),
+          access_log: bool = typer.Option(False, help="log every request (the proxy keeps "
+                                          "one already; a line a request costs CPU)")) -> None:
+    """Serve the API and pages with uvicorn. Needs MUTUA_SECRET_KEY, except over a demo.
+
+    The server measured in docs/performance.md and the systemd unit in docs/operations.md:
+    uvicorn's access log off, MUTUA_REQUEST_THREADS request threads a worker."""
     import uvicorn
 
     _signing_key_or_demo_key()
     uvicorn.run("mutua.web.app:create_app", factory=True, host=host, port=port,
-                workers=workers, log_level="info")
+                workers=workers, log_level="info", access_log=access_log)
 
 
 def _signing_key_or_demo_key() -> None:

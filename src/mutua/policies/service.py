@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, insert, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from mutua import numbering
 from mutua.audit import service as audit
@@ -136,13 +137,14 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
     db.add(policy)
     with unique_or_conflict(already_holds(product_code, period_code)):
         db.flush()  # an enrolment of the same member that committed since the check above
-    if paid:
-        _record_premium(db, policy=policy, reference=payment_reference, on=on)
+    enrolled = audit.event(actor=actor, action="policy.enrol", entity="policy",
+                           entity_id=policy.id, project_id=policy.project_id,
+                           detail={"product": product_code, "period": period_code, "paid": paid})
+    if paid:  # the premium, its entry in the books and the audit event: one statement on PostgreSQL
+        _record_premium(db, policy=policy, reference=payment_reference, on=on, audited=enrolled)
     else:
         dues.open_due(db, policy=policy, grace_days=product.grace_days, on=on)
-    audit.record(db, actor=actor, action="policy.enrol", entity="policy", entity_id=policy.id,
-                 project_id=policy.project_id, detail={"product": product_code,
-                                                       "period": period_code, "paid": paid})
+        db.execute(enrolled)
     return policy
 
 
@@ -151,13 +153,19 @@ def already_holds(product_code: str, period_code: str) -> Worded:
                   product=product_code, period=period_code)
 
 
-def _record_premium(db: Session, *, policy: Policy, reference: str, on: date) -> None:
-    db.add(PremiumPayment(project_id=policy.project_id, policy_id=policy.id,
-                          amount=policy.premium, paid_on=on, reference=reference))
+def _record_premium(db: Session, *, policy: Policy, reference: str, on: date,
+                    audited: Executable) -> None:
+    """The premium taken with the enrolment, its entry in the books, and the enrolment's
+    audit event (``audited``), sent together (ledger.service.post's ``alongside``)."""
+    # Every column named: an INSERT sent as a CTE gets no Python-side defaults.
+    payment = insert(PremiumPayment).values(project_id=policy.project_id, policy_id=policy.id,
+                                            amount=policy.premium, paid_on=on, kind="premium",
+                                            reference=reference)
     ledger_service.post(db, L.JournalEntry.of(
         project_id=policy.project_id, entry_date=on, kind="premium",
         memo=f"premium received for {policy.policy_number}", reference=policy.policy_number,
-        postings=L.transfer(L.CASH, L.UNEARNED_PREMIUM, policy.premium)))
+        postings=L.transfer(L.CASH, L.UNEARNED_PREMIUM, policy.premium)),
+        alongside=(payment, audited))
 
 
 def get(db: Session, *, policy_id: int, actor: Principal) -> Policy:

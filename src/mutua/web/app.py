@@ -22,6 +22,7 @@ from mutua.catalog.router import router as catalog
 from mutua.claims.router import router as claims
 from mutua.complaints.router import router as calendar
 from mutua.db import make_engine, session_factory
+from mutua.deps import caller_refused
 from mutua.errors import DomainError, field_path
 from mutua.governance.router import router as governance
 from mutua.health.router import router as health
@@ -171,6 +172,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError):
+        refused = await caller_refused(request)  # a dead token is answered 401 first
+        if refused is not None:
+            return await domain_error(request, refused)
         problems = [{"field": field_path(e["loc"]), "rule": e["msg"]} for e in exc.errors()]
         message = "; ".join(f"{p['field']}: {p['rule']}" for p in problems)
         return JSONResponse(

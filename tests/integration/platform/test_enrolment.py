@@ -181,3 +181,77 @@ def test_an_unknown_product_or_period_is_named_and_nothing_is_stored(client, db)
                         headers=headers)
         assert r.status_code == 404 and said in r.text, r.text
     assert policies(db) == before
+
+
+def test_an_enrolment_is_one_transaction_with_the_callers_account_read_in_it(client, db, engine):
+    """The bearer token's account is read in the route's own transaction (deps.current_principal
+    leaves it to the route's trip), and the postings name their accounts without a read of the
+    chart: one BEGIN, one read of the account, no SELECT of ledger_accounts."""
+    from sqlalchemy import event
+
+    f.accident_project(db)
+    uw = f.staff(db, Role.UNDERWRITER)
+    first, m = f.member(db), f.member(db)
+    h = f.staff_headers_for(client, db, uw)
+    r = client.post("/api/v1/policies", headers=h, json={  # the policy counter's row made
+        "product_code": "TEST-ACC-1", "period_code": "P1", "member_id": first.id})
+    assert r.status_code == 201, r.text
+    statements: list[str] = []
+    transactions: list[object] = []
+
+    def statement(conn, cursor, text, parameters, context, executemany):
+        statements.append(" ".join(text.split()))
+
+    def begin(conn):
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            transactions.append(conn)
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "begin", begin)
+    try:
+        r = client.post("/api/v1/policies", headers=h, json={
+            "product_code": "TEST-ACC-1", "period_code": "P1", "member_id": m.id})
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "begin", begin)
+    assert r.status_code == 201, r.text
+    assert len(transactions) == 1
+    assert [s for s in statements if s.startswith("SELECT users.")][:1] == statements[:1]
+    assert len([s for s in statements if s.startswith("SELECT users.")]) == 1
+    assert not [s for s in statements if s.startswith("SELECT ledger_accounts.")]
+    assert_books_balance(db)
+    # the premium, its entry in the books and the audit event, however they were sent
+    from mutua.audit.models import AuditEvent
+    from mutua.ledger.models import Entry
+    from mutua.policies.models import PremiumPayment
+
+    policy = db.get(Policy, r.json()["id"])
+    paid = db.execute(select(PremiumPayment.amount, PremiumPayment.kind)
+                      .where(PremiumPayment.policy_id == policy.id)).all()
+    assert paid == [(policy.premium, "premium")]
+    assert db.scalar(select(func.count()).select_from(Entry).where(
+        Entry.reference == policy.policy_number, Entry.kind == "premium")) == 1
+    events = db.execute(select(AuditEvent.action, AuditEvent.actor_username, AuditEvent.detail)
+                        .where(AuditEvent.entity == "policy",
+                               AuditEvent.entity_id == str(policy.id))).all()
+    assert events == [("policy.enrol", uw.username,
+                       {"product": "TEST-ACC-1", "period": "P1", "paid": True})]
+
+
+def test_postings_to_an_account_the_chart_lacks_are_refused_by_name(db):
+    """The insert that looks the accounts up counts the rows it wrote (both backends), so a
+    code the chart lacks is still named."""
+    from sqlalchemy import delete
+
+    from mutua.errors import NotFound
+    from mutua.ledger import domain as L
+    from mutua.ledger.models import Account
+
+    product = f.accident_project(db)
+    db.execute(delete(Account).where(Account.project_id == product.project_id,
+                                     Account.code == L.UNEARNED_PREMIUM))
+    with pytest.raises(NotFound, match=f"no account {L.UNEARNED_PREMIUM}"):
+        ledger_service.post(db, L.JournalEntry.of(
+            project_id=product.project_id, entry_date=shanghai_today(), kind="premium",
+            memo="test", reference="T-1",
+            postings=L.transfer(L.CASH, L.UNEARNED_PREMIUM, Decimal("1.00"))))

@@ -403,3 +403,19 @@ def test_hsts_is_sent_over_tls(app):
     with TestClient(app, base_url="https://testserver") as tls:
         r = tls.get("/healthz")
     assert r.headers["strict-transport-security"].startswith("max-age=31536000")
+
+
+def test_the_depth_limit_holds_at_its_edge_whatever_the_brackets_count(client, db):
+    """body_guard skips the depth scan for a body with no more brackets than the limit: a
+    body 33 deep is refused, 32 deep passes, and brackets inside strings count for nothing."""
+    headers = f.staff_headers(client, db, Role.SECRETARY)
+
+    def depth_refused(text: str) -> bool:
+        r = client.post("/api/v1/governance/feedback", content=text, headers={
+            **headers, "Content-Type": "application/json"})
+        return {"field": "body", "rule": "must not nest deeper than 32 levels"} in (
+            r.json().get("problems") or [])
+
+    assert depth_refused('{"text": ' + "[" * 32 + "]" * 32 + "}")  # 33 levels with the object
+    assert not depth_refused('{"text": ' + "[" * 31 + "]" * 31 + "}")
+    assert not depth_refused('{"text": "' + "[{" * 40 + '"}')

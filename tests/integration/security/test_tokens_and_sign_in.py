@@ -55,6 +55,20 @@ def test_mutua_serve_refuses_to_start_without_a_key_outside_a_demo(tmp_path):
     assert "Traceback" not in run.stderr
 
 
+def test_mutua_serve_runs_the_measured_server_without_an_access_log_unless_asked(monkeypatch):
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from mutua.cli import app as cli_app
+
+    started: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda target, **kw: started.append(kw))
+    for args, logged in (([], False), (["--access-log"], True)):
+        result = CliRunner().invoke(cli_app, ["serve", "--workers", "2", *args])
+        assert result.exit_code == 0, result.output
+        assert started[-1]["access_log"] is logged and started[-1]["workers"] == 2
+
+
 def test_the_demo_makes_its_own_key_private_to_its_owner_and_serve_uses_it(tmp_path, monkeypatch):
     from mutua.ops import cli as ops_cli
 
@@ -135,6 +149,33 @@ def test_a_deactivated_accounts_token_is_refused_on_its_next_request(client, db)
     r = client.get("/api/v1/audit", headers=headers)
     assert r.status_code == 401
     assert "deactivated" in r.json()["message"]
+
+
+def test_a_dead_token_enrols_nobody_even_where_the_route_reads_its_account(client, db):
+    """POST /policies reads the caller's account in its own transaction (deps.current_principal):
+    a deactivated account, or one whose role changed, is still refused 401 before anything is
+    written, and before its input is judged (401, not 422)."""
+    from sqlalchemy import func, select
+
+    from mutua.policies.models import Policy
+
+    f.accident_project(db)
+    member = f.member(db)
+    body = {"product_code": "TEST-ACC-1", "period_code": "P1", "member_id": member.id}
+    moved, retired = f.staff(db, Role.UNDERWRITER), f.staff(db, Role.UNDERWRITER)
+    moved_headers = f.staff_headers_for(client, db, moved)
+    retired_headers = f.staff_headers_for(client, db, retired)
+    moved.role = Role.FINANCE.value
+    accounts.set_active(db, username=retired.username, active=False)
+    db.commit()
+    for headers, says in ((retired_headers, "deactivated"), (moved_headers, "role")):
+        for sent in (body, {"period_code": "P1"}):
+            r = client.post("/api/v1/policies", headers=headers, json=sent)
+            assert r.status_code == 401, r.text
+            assert says in r.json()["message"]
+            assert r.headers["WWW-Authenticate"] == "Bearer"
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Policy)) == 0
 
 
 def test_a_password_change_ends_the_tokens_issued_before_it(client, db):

@@ -1,0 +1,21 @@
+"""`python -m benchmarks request_cost` on a 200-member demo: what one enrolment asks."""
+
+from __future__ import annotations
+
+import json
+
+from benchmarks import request_cost
+
+
+def test_the_request_cost_benchmark_counts_what_an_enrolment_asks(bench_url, capsys):
+    backend, url = bench_url
+    assert request_cost.main(["--db", backend, "--url", url, "--members", "200",
+                              "--requests", "5", "--rounds", "2", "--enrolments", "5",
+                              "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    cost = out["enrol_cost"]
+    # one transaction in one thread trip, its caller read in it (deps.current_principal)
+    assert cost["transactions"] == 1 and cost["thread_trips"] == 1, cost
+    assert cost["statements"] == (8 if backend == "postgres" else 11), cost
+    assert cost["app_cpu_ms"] > 0 and len(out["load_average"]) == 6
+    assert ("server_cpu_ms" in cost) is (backend == "postgres")
