@@ -41,3 +41,25 @@ def pending_changes(url: str) -> list:
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": ours})
         return compare_metadata(ctx, Base.metadata)
+
+
+
+def sqlite_foreign_keys(*, on: bool) -> None:
+    """A migration's SQLite foreign keys off for a table rebuild, and proven intact after it.
+
+    Rebuilding a table other rows point at is only safe with the keys off (dropping the old
+    table would otherwise delete through the children's keys); ``PRAGMA foreign_key_check``
+    proves nothing was orphaned before the revision commits. The pragma is a no-op inside a
+    transaction, so it runs between transactions (autocommit_block commits the work before it).
+    """
+    from alembic import op
+
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        return  # PostgreSQL alters keys in place
+    if on:
+        broken = bind.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"rows left without their parent by the rebuild: {broken[:5]}")
+    with op.get_context().autocommit_block():
+        bind.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")

@@ -22,6 +22,8 @@ Revises: 0017
 import sqlalchemy as sa
 from alembic import op
 
+from mutua import schema
+
 revision = "0018"
 down_revision = "0017"
 branch_labels = None
@@ -34,7 +36,7 @@ NOT_NULL_RENEWED = sa.text("renewed_from_id IS NOT NULL")
 def upgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
     if sqlite:
-        _foreign_keys(on=False)
+        schema.sqlite_foreign_keys(on=False)
     with op.batch_alter_table("products") as batch:
         batch.create_unique_constraint(batch.f("uq_products_id_project_id"), ["id", "project_id"])
     with op.batch_alter_table("sale_periods") as batch:
@@ -59,13 +61,13 @@ def upgrade() -> None:
                             NOT_NULL_RENEWED)
     _only_rows_with_a_value("members", "ix_members_payer_id", "payer_id", NOT_NULL_PAYER)
     if sqlite:
-        _foreign_keys(on=True)
+        schema.sqlite_foreign_keys(on=True)
 
 
 def downgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
     if sqlite:
-        _foreign_keys(on=False)
+        schema.sqlite_foreign_keys(on=False)
     op.drop_index("ix_members_payer_id", table_name="members")
     op.create_index("ix_members_payer_id", "members", ["payer_id"])
     op.drop_index("ix_policies_renewed_from_id", table_name="policies")
@@ -87,22 +89,9 @@ def downgrade() -> None:
     with op.batch_alter_table("products") as batch:
         batch.drop_constraint("uq_products_id_project_id", type_="unique")
     if sqlite:
-        _foreign_keys(on=True)
+        schema.sqlite_foreign_keys(on=True)
 
 
 def _only_rows_with_a_value(table: str, index: str, column: str, where) -> None:
     op.drop_index(index, table_name=table)
     op.create_index(index, table, [column], postgresql_where=where, sqlite_where=where)
-
-
-def _foreign_keys(*, on: bool) -> None:
-    """SQLite's foreign keys off for a rebuild, and proven intact after it. The pragma is a
-    no-op inside a transaction, so it runs between transactions (autocommit_block commits
-    the work before it)."""
-    bind = op.get_bind()
-    if on:
-        broken = bind.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-        if broken:
-            raise RuntimeError(f"rows left without their parent by the rebuild: {broken[:5]}")
-    with op.get_context().autocommit_block():
-        bind.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
