@@ -65,8 +65,9 @@ def enrol_many(db: Session, *, product_code: str, period_code: str, enrolments: 
     nothing is enrolled at all). ``paid``: the group's premium came with the file and cover
     is written at once; otherwise one group invoice (``reference``, owed by ``payer``) owns
     a premium due per policy, and cover starts when the invoice is paid in its grace days.
-    ``known`` holds the facts of members the caller has just registered in this transaction,
-    which are then not read back. ``book=False`` writes paid enrolments only, leaving their
+    ``known`` holds the facts of members the caller has just registered in this transaction
+    (new to the mutual, so holding no policy yet), which are then not read back, nor looked
+    for among the period's policies. ``book=False`` writes paid enrolments only, leaving their
     ledger entry and audit record to one :func:`book_paid` for every part of a whole (an
     import's chunks), so a file is booked once whatever its size.
     """
@@ -83,8 +84,8 @@ def enrol_many(db: Session, *, product_code: str, period_code: str, enrolments: 
     cells = catalog_service.table_cells(db, table_id=period.coefficient_table_id)
     known = known or {}
     members = _members_by_id(db, [e.member_id for e in enrolments if e.member_id not in known])
+    held = _already_enrolled(db, product.id, period.id, list(members))  # new members hold none
     members.update(known)
-    held = _already_enrolled(db, product.id, period.id, list(members))
     rows, problems, seen = [], {}, set()
     quote_for = quoter(db, product=product, period=period, on=on, cells=cells)
     for e in enrolments:
