@@ -58,7 +58,7 @@ def member_import(db: Session, *, data: bytes, filename: str, product_code: str,
     settings = settings or get_settings()
     product = catalog_service.get_product(db, code=product_code)
     catalog_service.get_period(db, product=product, code=period_code)
-    importer.read_table(data, filename=filename, settings=settings)  # unreadable: 422 now
+    importer.check_table(data, filename=filename, settings=settings)  # unreadable: 422 now
     return service.enqueue(
         db, kind="members.import", key=f"{product.code}:{period_code}:{file_key(data)}",
         params={"product": product.code, "period": period_code,

@@ -136,7 +136,11 @@ def register_many(db: Session, rows: list[ValidMember],
     of the members new to the mutual.
     """
     ids = existing_ids(db, [r.id_number for r in rows])
-    new = list({r.id_number: r for r in rows if r.id_number not in ids}.values())
+    first: dict[str, ValidMember] = {}
+    for r in rows:  # a person on two rows is registered as their first row says
+        if r.id_number not in ids:
+            first.setdefault(r.id_number, r)
+    new = list(first.values())
     numbers = member_numbers(db, len(new))
     new_ids = reserve_ids(db, "members", len(new))
     now = utcnow()

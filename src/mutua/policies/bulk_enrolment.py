@@ -58,16 +58,21 @@ class BulkResult:
 def enrol_many(db: Session, *, product_code: str, period_code: str, enrolments: list[Enrolment],
                actor: Principal, on: date | None = None, reference: str = "bulk",
                all_or_nothing: bool = False, paid: bool = True, payer: str = "",
-               known: dict[int, MemberFacts] | None = None) -> BulkResult:
+               known: dict[int, MemberFacts] | None = None, book: bool = True) -> BulkResult:
     """Enrol many members at once with set-based statements; one ledger entry for the batch.
 
     Rows that break a rule are reported by row number and skipped (or, with all_or_nothing,
     nothing is enrolled at all). ``paid``: the group's premium came with the file and cover
     is written at once; otherwise one group invoice (``reference``, owed by ``payer``) owns
     a premium due per policy, and cover starts when the invoice is paid in its grace days.
-    ``known`` holds the facts of members the caller has just registered in this transaction,
-    which are then not read back.
+    ``known`` holds the facts of members the caller has just registered in this transaction
+    (new to the mutual, so holding no policy yet), which are then not read back, nor looked
+    for among the period's policies. ``book=False`` writes paid enrolments only, leaving their
+    ledger entry and audit record to one :func:`book_paid` for every part of a whole (an
+    import's chunks), so a file is booked once whatever its size.
     """
+    if not (book or paid):
+        raise ValueError("enrolments written in parts are paid ones")
     on = on or shanghai_today()
     if not paid and not 1 <= len(reference) <= 32:
         raise ValidationFailed("reference", "must be 1 to %(limit)s characters", limit=32)
@@ -79,8 +84,8 @@ def enrol_many(db: Session, *, product_code: str, period_code: str, enrolments: 
     cells = catalog_service.table_cells(db, table_id=period.coefficient_table_id)
     known = known or {}
     members = _members_by_id(db, [e.member_id for e in enrolments if e.member_id not in known])
+    held = _already_enrolled(db, product.id, period.id, list(members))  # new members hold none
     members.update(known)
-    held = _already_enrolled(db, product.id, period.id, list(members))
     rows, problems, seen = [], {}, set()
     quote_for = quoter(db, product=product, period=period, on=on, cells=cells)
     for e in enrolments:
@@ -95,14 +100,38 @@ def enrol_many(db: Session, *, product_code: str, period_code: str, enrolments: 
     if all_or_nothing and problems:
         return BulkResult(0, problems, ZERO)
     total = product.uniform_premium * len(rows)
+    if not book:
+        _insert_policies(db, product=product, period=period, rows=rows, on=on,
+                         reference=reference)
+        return BulkResult(len(rows), problems, total)
     write_batch(db, product=product, period=period, rows=rows, on=on, paid=paid,
                 reference=reference, payer=payer, memo=f"{len(rows)} enrolments in")
-    if rows:
+    _record(db, actor=actor, product=product, period=period, count=len(rows),
+            reference=reference, paid=paid)
+    return BulkResult(len(rows), problems, total)
+
+
+def book_paid(db: Session, *, product_code: str, period_code: str, count: int, on: date,
+              reference: str, actor: Principal) -> None:
+    """The ledger entry and audit record of ``count`` paid enrolments that
+    :func:`enrol_many` wrote in parts (``book=False``), as one call would have made them."""
+    if not count:
+        return
+    product = catalog_service.get_product(db, code=product_code)
+    period = catalog_service.get_period(db, product=product, code=period_code)
+    _post_premiums(db, product=product, period=period, count=count, on=on,
+                   reference=reference, memo=f"{count} enrolments in")
+    _record(db, actor=actor, product=product, period=period, count=count, reference=reference,
+            paid=True)
+
+
+def _record(db: Session, *, actor: Principal, product: Product, period: SalePeriod, count: int,
+            reference: str, paid: bool) -> None:
+    if count:
         audit.record(db, actor=actor, action="policy.enrol_many", entity="product",
                      entity_id=product.id, project_id=product.project_id,
-                     detail={"period": period_code, "count": len(rows), "reference": reference,
+                     detail={"period": period.code, "count": count, "reference": reference,
                              "paid": paid})
-    return BulkResult(len(rows), problems, total)
 
 
 def write_batch(db: Session, *, product: Product, period: SalePeriod,
@@ -120,12 +149,19 @@ def write_batch(db: Session, *, product: Product, period: SalePeriod,
     ids, _ = _insert_policies(db, product=product, period=period, rows=rows, on=on,
                               reference=reference, renewed_from=renewed_from)
     if rows:
-        ledger_service.post(db, L.JournalEntry.of(
-            project_id=product.project_id, entry_date=on, kind="premium_batch",
-            memo=f"premiums received: {memo} {product.code} {period.code}",
-            reference=reference, postings=L.transfer(
-                L.CASH, L.UNEARNED_PREMIUM, product.uniform_premium * len(rows))))
+        _post_premiums(db, product=product, period=period, count=len(rows), on=on,
+                       reference=reference, memo=memo)
     return ids
+
+
+def _post_premiums(db: Session, *, product: Product, period: SalePeriod, count: int, on: date,
+                   reference: str, memo: str) -> None:
+    """One entry for a batch's premiums: "premiums received: <memo> <product> <period>"."""
+    ledger_service.post(db, L.JournalEntry.of(
+        project_id=product.project_id, entry_date=on, kind="premium_batch",
+        memo=f"premiums received: {memo} {product.code} {period.code}",
+        reference=reference, postings=L.transfer(
+            L.CASH, L.UNEARNED_PREMIUM, product.uniform_premium * count)))
 
 
 def _bulk_row_problems(member, e, held, seen, product, period) -> list[Problem]:

@@ -29,6 +29,8 @@ class Policy(Base):
         # One policy per member, product and period; the product fixes the project, which
         # the key also holds (last, so a member's policies are still found by it).
         UniqueConstraint("member_id", "product_id", "period_id", "project_id"),
+        # What a premium payment's one key points at: the policy and its project together.
+        UniqueConstraint("project_id", "id"),
         # One check that the period, its product and its project belong together, where
         # three single-column keys cost three checks a row (a bulk enrolment writes 10^6).
         ForeignKeyConstraint(["period_id", "product_id", "project_id"],
@@ -78,11 +80,20 @@ class PremiumPayment(Base):
     """Money received for a policy (positive) or refunded to the member (negative)."""
 
     __tablename__ = "premium_payments"
-    __table_args__ = (UniqueConstraint("project_id", "id"), large_table())
+    __table_args__ = (
+        # One key holds the payment to its policy and to the policy's project (which the
+        # policy's own key holds to its period, product and project): one check a row where
+        # a key to the policy and one to the project cost two (a bulk enrolment writes 10^6).
+        ForeignKeyConstraint(["project_id", "policy_id"], ["policies.project_id", "policies.id"]),
+        # The shard key's unique key, leading with the policy so it also finds a policy's
+        # payments (and serves the key above when a policy changes): one index, not two.
+        UniqueConstraint("policy_id", "project_id", "id"),
+        large_table(),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
-    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), index=True)
+    project_id: Mapped[int]
+    policy_id: Mapped[int] = mapped_column(BigIntPK)
     amount: Mapped[Decimal] = mapped_column(Money())
     paid_on: Mapped[date] = mapped_column(Date)
     kind: Mapped[str] = mapped_column(String(12), default="premium")  # premium | refund

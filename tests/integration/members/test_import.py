@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
+from mutua.audit.models import AuditEvent
 from mutua.auth.security import SYSTEM
 from mutua.dates import today as shanghai_today
 from mutua.errors import ValidationFailed
 from mutua.ledger import service as ledger_service
+from mutua.ledger.models import Entry
 from mutua.members.idcard import make_id_number
 from mutua.members.models import Member
 from mutua.policies import importer
@@ -144,6 +146,47 @@ def test_all_or_nothing_refuses_on_an_eligibility_problem_too(db, product):
         run(db, to_csv(rows), all_or_nothing=True)
     db.rollback()
     assert {p.field for p in caught.value.report.bad_rows[3]} == {"occupation_class"}
+    assert count(db, Member) == 0 and count(db, Policy) == 0
+
+
+def _without_clock(report: importer.ImportReport) -> dict:
+    return {k: v for k, v in report.to_dict().items() if k not in ("seconds", "rows_per_second")}
+
+
+def test_a_file_read_in_chunks_imports_as_a_whole_with_duplicates_across_chunks(
+        db, product, monkeypatch):
+    """Chunks of 4 rows (file rows 2-5, 6-9, 10-13): the person of row 3 again on row 12 (a
+    later chunk) and the person of row 11 again on row 13 (the same chunk) are refused on
+    their second row; the report, the rows stored and the one ledger entry are as when the
+    file is read whole."""
+    rows = crowd_rows(10)
+    rows += [dict(rows[1]), dict(rows[9])]  # file rows 12 and 13
+    rows[0]["phone"] = "12345"  # and a bad row in the first chunk
+    whole = _without_clock(run(db, to_csv(rows)))
+    db.rollback()
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 4)
+    report = run(db, to_csv(rows))
+    db.commit()
+    assert _without_clock(report) == whole
+    bad = {row: {p.field for p in problems} for row, problems in report.bad_rows.items()}
+    assert bad == {2: {"phone"}, 12: {"policy"}, 13: {"policy"}}
+    assert (report.rows, report.enrolled, report.registered, report.reused) == (12, 9, 9, 0)
+    assert count(db, Member) == 9 and count(db, Policy) == 9 and count(db, PremiumPayment) == 9
+    batches = db.scalars(select(Entry.memo).where(Entry.kind == "premium_batch")).all()
+    assert batches == ["premiums received: 9 enrolments in GRP-1 P1"]
+    assert db.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "policy.enrol_many")) == 1
+
+
+def test_all_or_nothing_in_chunks_lists_every_bad_row_and_stores_nothing(db, product, monkeypatch):
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 3)
+    rows = crowd_rows(7)
+    rows.append(dict(rows[0]))  # file row 9, two chunks after row 2
+    rows[4]["phone"] = "12345"  # file row 6
+    with pytest.raises(importer.ImportRefused) as caught:
+        run(db, to_csv(rows), all_or_nothing=True)
+    db.rollback()
+    assert sorted(caught.value.report.bad_rows) == [6, 9]
     assert count(db, Member) == 0 and count(db, Policy) == 0
 
 

@@ -324,9 +324,8 @@ def refused_rows_csv(data: bytes, filename: str, report: importer.ImportReport,
 
     The group can fix these rows and send them again (drop the two extra columns).
     """
-    table = importer.read_table(data, filename=filename, settings=settings)
-    cells = {row: importer.record(values) for row, values in table.rows
-             if row in report.bad_rows}
+    rows = importer.stream_table(data, filename=filename, settings=settings)[1]
+    cells = {row: importer.record(values) for row, values in rows if row in report.bad_rows}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([_("Row"), *importer.COLUMNS, _("Problems")])
