@@ -10,14 +10,12 @@ and a database of its own on the test PostgreSQL server.
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, text
 from sqlalchemy.exc import IntegrityError
 
 from mutua import schema
@@ -26,6 +24,7 @@ from mutua.db import make_engine
 from mutua.governance.models import Ballot, Proposal
 from mutua.health.models import Observation
 from mutua.notify.models import Delivery, Notification
+from tests.conftest import BACKENDS, scratch_postgres_database
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
 KIDNEY_PATIENT, OTHER_PATIENT = 7, 8
@@ -112,26 +111,17 @@ def _projects(conn, table: str) -> dict:
     return dict(conn.execute(text(f"SELECT {key}, project_id FROM {table}")).all())
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=BACKENDS)
 def old_database(request, tmp_path):
-    """A database migrated to 0018 (the revision before), and its URL."""
+    """An empty database for the migrations to build, and its URL (PostgreSQL: one named
+    after this worker's test database, dropped afterwards)."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'old.db'}"
         make_engine(url).dispose()
         yield url
         return
-    base = os.environ.get("MUTUA_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("MUTUA_TEST_POSTGRES_URL is not set")
-    url = make_url(base).set(database=f"{make_url(base).database}_m0019")
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}"'))
-        conn.execute(text(f'CREATE DATABASE "{url.database}"'))
-    yield url.render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_postgres_database("m0019") as url:
+        yield url
 
 
 def test_the_upgrade_gives_every_row_a_project_and_the_downgrade_takes_it_back(old_database):
