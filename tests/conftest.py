@@ -19,6 +19,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,29 @@ PG_URL = _worker_url(os.environ.get("MUTUA_TEST_POSTGRES_URL"))
 # MUTUA_TEST_BACKENDS (e.g. "postgres") narrows the run; CI runs the slow tests on PostgreSQL only.
 BACKENDS = [b for b in os.environ.get("MUTUA_TEST_BACKENDS", "sqlite,postgres").split(",")
             if b == "sqlite" or (b == "postgres" and PG_URL)]
+
+
+@contextmanager
+def scratch_postgres(suffix: str) -> Iterator[str]:
+    """The URL of an empty database of its own on the test server (for migrations to run on
+    from nothing), named after this worker's and dropped after. The admin connection goes to
+    the server's own database, as this worker's may not be made yet."""
+    from mutua.db import engine_for
+
+    base = make_url(PG_URL)
+    name = f"{base.database}_{suffix}"
+    admin = make_engine(base.set(database="postgres").render_as_string(hide_password=False),
+                        isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        engine_for.cache_clear()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 # procrastinate's own tables (PostgreSQL), emptied with ours before each test.

@@ -27,7 +27,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
-from mutua.dates import utcnow
+from mutua.audit import partitions
+from mutua.dates import today, utcnow
 from mutua.db import get_engine
 from mutua.jobs import executor
 from mutua.jobs.notices import notification_round
@@ -86,6 +87,15 @@ async def remove_old_deliveries(context, timestamp: int) -> None:
 def deliver_notifications(timestamp: int) -> dict:
     """Every minute: a round over the notifications outbox (notify/delivery.py)."""
     return notification_round(get_engine(), settings=get_settings()).to_dict()
+
+
+@app.periodic(cron="20 3 * * *", periodic_id="audit-partitions")
+@app.task(name="mutua.audit_partitions", queue=QUEUE, queueing_lock="mutua.audit_partitions")
+def audit_partitions(timestamp: int) -> dict:
+    """Nightly: the audit log's partitions for this month and the next three
+    (audit/partitions.py); idempotent, so a missed or doubled night does no harm."""
+    with get_engine().begin() as conn:
+        return partitions.prepare_ahead(conn, today=today()).to_dict()
 
 
 def uses_queue(bind) -> bool:

@@ -6,7 +6,10 @@ import json
 
 import typer
 
+from mutua.audit import partitions
+from mutua.audit import service as audit
 from mutua.auth.security import SYSTEM
+from mutua.dates import today as shanghai_today
 from mutua.db import unit_of_work
 from mutua.jobs import cli as jobs_cli
 from mutua.jobs import starts
@@ -37,3 +40,33 @@ def purge(dry_run: bool = typer.Option(False, "--dry-run", help="count only; cha
     for rule in result["rules"]:
         typer.echo(f"{result['counts'][rule['record']]:>9} {rule['record']} {verb} purged "
                    f"(kept {rule['keep']}: {rule['basis']})")
+
+
+@app.command("audit-partitions")
+def audit_partitions(as_json: bool = typer.Option(False, "--json")) -> None:
+    """PostgreSQL: create the audit log's missing monthly partitions now (the nightly
+    task does the same); which were made, and which months sit in the default partition."""
+    with unit_of_work() as db:
+        done = partitions.prepare_ahead(db.connection(), today=shanghai_today())
+    _show(done.to_dict(), as_json)
+
+
+@app.command("archive-audit-year")
+def archive_audit_year(year: int = typer.Argument(..., help="a closed calendar year"),
+                       as_json: bool = typer.Option(False, "--json")) -> None:
+    """PostgreSQL: detach a closed year's months from the audit log (audited). Their tables
+    stay, to be dumped and then dropped by hand: docs/operations.md says how."""
+    with unit_of_work() as db:
+        names = partitions.archive_year(db.connection(), year=year, today=shanghai_today())
+        audit.record(db, actor=SYSTEM, action="audit.archive_year", entity="audit_events",
+                     entity_id=year, detail={"detached": names})
+    _show({"year": year, "detached": names}, as_json)
+
+
+def _show(result: dict, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+        return
+    for key, names in result.items():
+        if isinstance(names, list):
+            typer.echo(f"{key}: {', '.join(names) or '-'}")

@@ -2,11 +2,10 @@
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from mutua import schema
 from mutua.db import make_engine
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, scratch_postgres
 
 
 def test_sqlite_migrations_match_models(tmp_path):
@@ -18,26 +17,9 @@ def test_sqlite_migrations_match_models(tmp_path):
 
 @pytest.mark.skipif(not PG_URL, reason="PostgreSQL not configured")
 def test_postgres_migrations_match_models():
-    # Named after this worker's database; the admin connection goes to the server's own
-    # database, as this worker's may not be made yet.
-    base = make_url(PG_URL)
-    name = f"{base.database}_migrations"
-    admin = make_engine(base.set(database="postgres").render_as_string(hide_password=False),
-                        isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_postgres("migrations") as url:
         schema.upgrade(url)
         assert schema.pending_changes(url) == []
-    finally:
-        from mutua.db import engine_for
-
-        engine_for.cache_clear()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_migrated_audit_log_refuses_updates(tmp_path):

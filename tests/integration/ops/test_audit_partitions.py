@@ -1,0 +1,157 @@
+"""The audit log by month on PostgreSQL (audit/partitions.py, migration 0020): a write never
+fails for want of a partition, months are made ahead idempotently, a closed year is
+archived by detaching its months, and the migration converts a populated table and back."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from alembic import command
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.exc import DBAPIError
+
+from mutua import schema
+from mutua.audit import partitions
+from mutua.audit.models import AuditEvent
+from mutua.dates import today as shanghai_today
+from mutua.db import make_engine
+from mutua.errors import ValidationFailed
+from mutua.ops import hardening
+from tests.conftest import PG_URL, scratch_postgres
+
+TODAY = date(2030, 1, 15)  # a month the schema made no partition for
+
+
+def _event(at: datetime, action: str = "test.write") -> dict:
+    return {"at": at, "actor_user_id": 0, "actor_username": "system", "actor_role": "admin",
+            "action": action, "entity": "thing", "entity_id": "1", "detail": {}}
+
+
+def _where(conn, event_id: int) -> str:
+    return conn.scalar(text("SELECT tableoid::regclass::text FROM audit_events WHERE id = :i"),
+                       {"i": event_id})
+
+
+@pytest.fixture
+def pg(engine):
+    """PostgreSQL only; the partitions a test makes (or detaches) are dropped after it."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("partitioning is PostgreSQL's")
+    with engine.connect() as conn:
+        before = set(partitions.attached(conn))
+    yield engine
+    with engine.begin() as conn:
+        made = conn.scalars(text("SELECT relname FROM pg_class WHERE relkind IN ('r', 'p') "
+                                 "AND relname LIKE 'audit_events_%'")).all()
+        for name in made:
+            if partitions.is_partition_table(name) and name not in before:
+                conn.execute(text(f"DROP TABLE {name}"))
+
+
+def test_a_write_in_a_month_without_a_partition_succeeds(engine, db):
+    """On both backends; on PostgreSQL it lands in the default partition, where reads find it."""
+    far = datetime(2031, 7, 1, 12, tzinfo=UTC)
+    event_id = db.execute(insert(AuditEvent).values(**_event(far))
+                          .returning(AuditEvent.id)).scalar_one()
+    db.commit()
+    assert db.scalar(select(AuditEvent.at).where(AuditEvent.id == event_id)) == far
+    if engine.dialect.name == "postgresql":
+        assert _where(db.connection(), event_id) == partitions.DEFAULT
+
+
+def test_a_new_schema_is_partitioned_by_month(pg):
+    with pg.connect() as conn:
+        assert partitions.is_partitioned(conn)
+        names = partitions.attached(conn)
+    assert names[-1] == partitions.DEFAULT
+    assert partitions.partition_name(shanghai_today().replace(day=1)) in names
+
+
+def test_months_are_made_ahead_once(pg, db):
+    with pg.begin() as conn:
+        first = partitions.prepare_ahead(conn, today=TODAY)
+    with pg.begin() as conn:
+        second = partitions.prepare_ahead(conn, today=TODAY)
+    assert first.created == ["audit_events_2030_01", "audit_events_2030_02",
+                             "audit_events_2030_03", "audit_events_2030_04"]
+    assert second.created == [] and second.in_default == []
+    event_id = db.execute(insert(AuditEvent).values(
+        **_event(datetime(2030, 2, 28, 16, 30, tzinfo=UTC))).returning(AuditEvent.id)).scalar_one()
+    db.commit()
+    # 16:30 UTC on 28 February is 00:30 on 1 March in Shanghai, whose months these are
+    assert _where(db.connection(), event_id) == "audit_events_2030_03"
+
+
+def test_a_month_already_in_the_default_is_reported_not_created(pg, db):
+    db.execute(insert(AuditEvent).values(**_event(datetime(2030, 2, 10, tzinfo=UTC))))
+    db.commit()
+    with pg.begin() as conn:
+        done = partitions.prepare_ahead(conn, today=TODAY)
+    assert done.in_default == ["audit_events_2030_02"]
+    assert "audit_events_2030_02" not in done.created and len(done.created) == 3
+    assert db.scalar(select(func.count()).select_from(AuditEvent)) == 1
+
+
+def test_a_closed_year_is_detached_whole(pg, db):
+    with pg.begin() as conn:
+        partitions.prepare_ahead(conn, today=date(2029, 1, 1), months=11)
+    db.execute(insert(AuditEvent), [_event(datetime(2029, m, 5, tzinfo=UTC)) for m in (1, 6, 12)])
+    db.execute(insert(AuditEvent).values(**_event(datetime(2030, 1, 5, tzinfo=UTC))))
+    db.commit()
+    hardening.install(pg)  # detaching is not a DELETE: the append-only trigger allows it
+    with pg.begin() as conn:
+        detached = partitions.archive_year(conn, year=2029, today=TODAY)
+    with pg.begin() as conn:
+        again = partitions.archive_year(conn, year=2029, today=TODAY)
+        kept = conn.scalar(text("SELECT count(*) FROM audit_events_2029_06"))
+    assert detached == [f"audit_events_2029_{m:02d}" for m in range(1, 13)] and again == []
+    assert db.scalar(select(func.count()).select_from(AuditEvent)) == 1
+    assert kept == 1  # the detached month keeps its rows until the operator drops it
+
+
+@pytest.mark.parametrize("year", [2030, 2031, 1999])
+def test_only_a_closed_year_can_be_archived(engine, year):
+    with engine.begin() as conn, pytest.raises(ValidationFailed, match="year"):
+        partitions.archive_year(conn, year=year, today=TODAY)
+
+
+@pytest.fixture
+def scratch_pg():
+    """A database of its own, for the migration to run on from an empty server."""
+    if not PG_URL:
+        pytest.skip("PostgreSQL not configured")
+    with scratch_postgres("audit_months") as url:
+        yield url
+
+
+def test_the_migration_partitions_a_populated_log_and_back(scratch_pg):
+    command.upgrade(schema.alembic_config(scratch_pg), "0018")
+    engine = make_engine(scratch_pg)
+    months = [datetime(2024, 3, 9, tzinfo=UTC), datetime(2025, 11, 30, 20, tzinfo=UTC)]
+    with engine.begin() as conn:
+        conn.execute(insert(AuditEvent.__table__), [_event(at) for at in months])
+    engine.dispose()
+    schema.upgrade(scratch_pg)
+    engine = make_engine(scratch_pg)
+    with engine.begin() as conn:
+        assert _where(conn, 1) == "audit_events_2024_03"
+        assert _where(conn, 2) == "audit_events_2025_12"  # 04:00 on 1 December in Shanghai
+        new_id = conn.execute(insert(AuditEvent.__table__).values(
+            **_event(datetime.now(UTC))).returning(AuditEvent.id)).scalar_one()
+    assert new_id == 3  # the id sequence went on
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+        conn.execute(text("UPDATE audit_events SET action = 'forged'"))
+    engine.dispose()
+    assert schema.pending_changes(scratch_pg) == []
+    command.downgrade(schema.alembic_config(scratch_pg), "0018")
+    engine = make_engine(scratch_pg)
+    with engine.begin() as conn:
+        assert not partitions.is_partitioned(conn)
+        assert conn.scalar(text("SELECT count(*) FROM audit_events")) == 3
+        assert hardening.is_installed(conn)
+        assert conn.scalar(text("SELECT count(*) FROM pg_class WHERE relname LIKE "
+                                "'audit_events_20%' AND relkind = 'r'")) == 0
+    engine.dispose()
+    schema.upgrade(scratch_pg)  # and up again
+    assert schema.pending_changes(scratch_pg) == []
