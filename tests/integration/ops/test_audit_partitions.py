@@ -4,6 +4,7 @@ archived by detaching its months, and the migration converts a populated table a
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
 import pytest
@@ -155,3 +156,38 @@ def test_the_migration_partitions_a_populated_log_and_back(scratch_pg):
     engine.dispose()
     schema.upgrade(scratch_pg)  # and up again
     assert schema.pending_changes(scratch_pg) == []
+
+
+@pytest.fixture
+def cli(engine, monkeypatch):
+    from typer.testing import CliRunner
+
+    from mutua.cli import app
+    from mutua.settings import get_settings
+
+    monkeypatch.setenv("MUTUA_DATABASE_URL", engine.test_url)
+    get_settings.cache_clear()
+    yield lambda *args: CliRunner().invoke(app, list(args))
+    get_settings.cache_clear()
+
+
+def test_the_nightly_task_makes_the_months_ahead(pg, monkeypatch, cli):
+    from mutua.jobs import queue
+
+    monkeypatch.setattr(queue, "today", lambda: TODAY)
+    assert queue.audit_partitions(0)["created"][0] == "audit_events_2030_01"
+    assert queue.audit_partitions(0) == {"created": [], "in_default": []}
+
+
+def test_the_operator_archives_a_year_from_the_cli(pg, db, cli):
+    last_year = shanghai_today().year - 1
+    made = cli("privacy", "audit-partitions", "--json")
+    assert made.exit_code == 0, made.output
+    with pg.begin() as conn:
+        partitions.prepare_ahead(conn, today=date(last_year, 1, 1), months=11)
+    done = cli("privacy", "archive-audit-year", str(last_year), "--json")
+    assert done.exit_code == 0, done.output
+    assert len(json.loads(done.stdout)["detached"]) == 12
+    assert db.scalar(select(AuditEvent.detail).where(
+        AuditEvent.action == "audit.archive_year")) == {"detached": json.loads(done.stdout)[
+            "detached"]}
