@@ -59,9 +59,9 @@ def fill(engine, rows: int, first: datetime, last: datetime, batch: int) -> floa
     return time.perf_counter() - started
 
 
-def take_out_year(engine, year: int, today: date, *,
-                  partitioned: bool) -> tuple[int, float, int]:
-    """The year's rows, the seconds to take them out of the live table, and the rows left."""
+def take_out_year(engine, year: int, today: date, *, partitioned: bool) -> dict:
+    """Take the year's rows out of the live table: how many, the seconds, the WAL written,
+    the table's size (indexes included) before and after, and the rows left."""
     from sqlalchemy import text
 
     from mutua.audit import partitions
@@ -69,6 +69,7 @@ def take_out_year(engine, year: int, today: date, *,
     bound = f"'{year + 1}-01-01 00:00:00 {partitions.ZONE}'"
     with engine.connect() as conn:
         count = conn.scalar(text(f"SELECT count(*) FROM audit_events WHERE at < {bound}"))
+        before, wal = _size_mb(conn), conn.scalar(text("SELECT pg_current_wal_lsn()"))
     started = time.perf_counter()
     if partitioned:
         with engine.begin() as conn:
@@ -81,7 +82,22 @@ def take_out_year(engine, year: int, today: date, *,
             conn.execute(text("VACUUM audit_events"))
     seconds = time.perf_counter() - started
     with engine.connect() as conn:
-        return count, seconds, conn.scalar(text("SELECT count(*) FROM audit_events"))
+        wal_mb = conn.scalar(text("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), :w)"),
+                             {"w": wal}) / 2**20
+        return {"year_rows": count, "take_out_year_seconds": round(seconds, 3),
+                "take_out_wal_mb": round(float(wal_mb), 1), "mb_before": before,
+                "mb_after": _size_mb(conn),
+                "rows_left": conn.scalar(text("SELECT count(*) FROM audit_events"))}
+
+
+def _size_mb(conn) -> float:
+    from sqlalchemy import text
+
+    size = conn.scalar(text(  # the table, or the partitions attached to it
+        "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
+        "WHERE c.oid = 'audit_events'::regclass OR c.oid IN (SELECT inhrelid FROM pg_inherits "
+        "WHERE inhparent = 'audit_events'::regclass)"))
+    return round(float(size) / 2**20, 1)
 
 
 def newest_page_ms(engine) -> float:
@@ -117,13 +133,11 @@ def run(url: str, *, rows: int, years: int, batch: int, today: date,
     try:
         seconds = fill(engine, rows, first, last, batch)
         read_ms = newest_page_ms(engine)
-        year_rows, out_seconds, left = take_out_year(engine, first.year, today,
-                                               partitioned=partitioned)
+        taken_out = take_out_year(engine, first.year, today, partitioned=partitioned)
     finally:
         engine.dispose()
     return {"insert_seconds": round(seconds, 2), "rows_per_second": round(rows / seconds),
-            "newest_page_ms": read_ms, "year": first.year, "year_rows": year_rows,
-            "take_out_year_seconds": round(out_seconds, 3), "rows_left": left}
+            "newest_page_ms": read_ms, "year": first.year, **taken_out}
 
 
 def _audit_table():
@@ -164,6 +178,7 @@ def main(argv: list[str]) -> int:
             r = result[kind]
             print(f"{kind:>11}: {r['rows_per_second']:,} inserts/s, newest page "
                   f"{r['newest_page_ms']} ms, year {r['year']} ({r['year_rows']:,} rows) "
-                  f"out in {r['take_out_year_seconds']} s")
+                  f"out in {r['take_out_year_seconds']} s writing {r['take_out_wal_mb']} MB "
+                  f"of WAL; {r['mb_before']} MB -> {r['mb_after']} MB")
         print(f"load average {result['load_average']}")
     return 0
