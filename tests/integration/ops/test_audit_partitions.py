@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 import pytest
 from alembic import command
 from sqlalchemy import func, insert, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from mutua import schema
@@ -191,3 +192,33 @@ def test_the_operator_archives_a_year_from_the_cli(pg, db, cli):
     assert db.scalar(select(AuditEvent.detail).where(
         AuditEvent.action == "audit.archive_year")) == {"detached": json.loads(done.stdout)[
             "detached"]}
+
+
+def test_the_nightly_task_as_a_role_that_does_not_own_the_table(pg, monkeypatch):
+    """Production's application role may only insert into the audit log (docs/operations.md
+    "Database roles"): the task says so instead of failing every night."""
+    from mutua.jobs import queue
+    from mutua.settings import get_settings
+
+    role = "mutua_test_not_owner"
+    with pg.begin() as conn:
+        conn.execute(text(f"DROP ROLE IF EXISTS {role}"))
+        conn.execute(text(f"CREATE ROLE {role} LOGIN"))
+        conn.execute(text(f"GRANT USAGE ON SCHEMA public TO {role}"))
+        conn.execute(text(f"GRANT SELECT, INSERT ON audit_events TO {role}"))
+    monkeypatch.setattr(queue, "today", lambda: TODAY)
+    monkeypatch.setenv("MUTUA_DATABASE_URL", make_url(pg.test_url).set(username=role)
+                       .render_as_string(hide_password=False))
+    get_settings.cache_clear()
+    try:
+        out = queue.audit_partitions(0)
+        assert out.get("refused") == "not the owner", out
+    finally:
+        get_settings.cache_clear()
+        from mutua.db import engine_for
+
+        engine_for.cache_clear()
+        with pg.begin() as conn:
+            conn.execute(text(f"REVOKE ALL ON audit_events FROM {role}"))
+            conn.execute(text(f"REVOKE ALL ON SCHEMA public FROM {role}"))
+            conn.execute(text(f"DROP ROLE {role}"))
