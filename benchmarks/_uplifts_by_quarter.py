@@ -40,6 +40,5 @@ def convert(url: str) -> None:
                 f"CREATE INDEX ix_uplifts_policy ON {TABLE} (policy_id, effective_from)",
             ):
                 conn.execute(text(statement))
-            conn.execute(text(f"ANALYZE {TABLE}"))
     finally:
         engine.dispose()
