@@ -200,7 +200,7 @@ def test_the_nightly_task_as_a_role_that_does_not_own_the_table(pg, monkeypatch)
     from mutua.jobs import queue
     from mutua.settings import get_settings
 
-    role = "mutua_test_not_owner"
+    role = f"{make_url(pg.test_url).database}_not_owner"  # roles are the server's: one a database
     with pg.begin() as conn:
         conn.execute(text(f"DROP ROLE IF EXISTS {role}"))
         conn.execute(text(f"CREATE ROLE {role} LOGIN"))
