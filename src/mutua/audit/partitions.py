@@ -24,7 +24,8 @@ partition. An audit event is written in the same transaction as the business wri
 records, so a missing partition must never fail a claim or a sign-in; creating ahead keeps
 the default empty so every normal month can be archived on its own. A month whose rows
 already sit in the default is not created (PostgreSQL would refuse: the default would hold
-rows of the new range); :func:`prepare_ahead` reports it, and the rows stay readable there.
+rows of the new range); :func:`prepare_ahead` reports it, the rows stay readable there,
+and :func:`empty_default` moves them into partitions of their own when the operator asks.
 
 SQLite: every function here is a no-op that returns nothing; the table stays plain.
 """
@@ -141,6 +142,31 @@ def prepare_ahead(conn: Connection, *, today: date, months: int = MONTHS_AHEAD) 
         _create_month(conn, TABLE, month)
         done.created.append(name)
     return done
+
+
+def empty_default(conn: Connection) -> list[str]:
+    """Give the months whose rows sit in the default partition (a restore into a new
+    database, a task that stopped for months) their own partitions, and move the rows there;
+    the partitions created. The default is swapped for an empty one and the old one copied
+    and dropped, so no row is deleted (the append-only trigger stays in force). It holds the
+    table exclusively while it copies: run it when the mutual is quiet."""
+    if not is_partitioned(conn):
+        return []
+    months = conn.scalars(text(
+        f"SELECT DISTINCT date_trunc('month', at AT TIME ZONE '{ZONE}')::date FROM {DEFAULT}")
+    ).all()
+    if not months:
+        return []
+    conn.execute(text(f"ALTER TABLE {TABLE} DETACH PARTITION {DEFAULT}"))
+    conn.execute(text(f"ALTER TABLE {DEFAULT} RENAME TO {DEFAULT}_emptied"))
+    conn.execute(text(f"CREATE TABLE {DEFAULT} PARTITION OF {TABLE} DEFAULT"))
+    created = []
+    for month in sorted(months):
+        _create_month(conn, TABLE, month)
+        created.append(partition_name(month))
+    conn.execute(text(f"INSERT INTO {TABLE} SELECT * FROM {DEFAULT}_emptied"))
+    conn.execute(text(f"DROP TABLE {DEFAULT}_emptied"))
+    return created
 
 
 def archive_year(conn: Connection, *, year: int, today: date) -> list[str]:

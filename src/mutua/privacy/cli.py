@@ -43,12 +43,17 @@ def purge(dry_run: bool = typer.Option(False, "--dry-run", help="count only; cha
 
 
 @app.command("audit-partitions")
-def audit_partitions(as_json: bool = typer.Option(False, "--json")) -> None:
+def audit_partitions(
+        from_default: bool = typer.Option(
+            False, "--from-default", help="first move the default partition's rows into "
+            "partitions of their months (after a restore; holds the table while it copies)"),
+        as_json: bool = typer.Option(False, "--json")) -> None:
     """PostgreSQL: create the audit log's missing monthly partitions now (the nightly
     task does the same); which were made, and which months sit in the default partition."""
     with unit_of_work() as db:
+        moved = partitions.empty_default(db.connection()) if from_default else []
         done = partitions.prepare_ahead(db.connection(), today=shanghai_today())
-    _show(done.to_dict(), as_json)
+    _show({"from_default": moved, **done.to_dict()}, as_json)
 
 
 @app.command("archive-audit-year")

@@ -222,3 +222,21 @@ def test_the_nightly_task_as_a_role_that_does_not_own_the_table(pg, monkeypatch)
             conn.execute(text(f"REVOKE ALL ON audit_events FROM {role}"))
             conn.execute(text(f"REVOKE ALL ON SCHEMA public FROM {role}"))
             conn.execute(text(f"DROP ROLE {role}"))
+
+
+def test_months_in_the_default_get_partitions_of_their_own(pg, db, cli):
+    """After a restore into a new database every older month sits in the default."""
+    hardening.install(pg)
+    at = [datetime(2031, 7, 1, tzinfo=UTC), datetime(2031, 9, 30, 20, tzinfo=UTC)]
+    ids = [db.execute(insert(AuditEvent).values(**_event(t)).returning(AuditEvent.id))
+           .scalar_one() for t in at]
+    db.commit()
+    done = cli("privacy", "audit-partitions", "--from-default", "--json")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["from_default"] == ["audit_events_2031_07",
+                                                       "audit_events_2031_10"]
+    with pg.connect() as conn:
+        assert [_where(conn, i) for i in ids] == ["audit_events_2031_07", "audit_events_2031_10"]
+        assert conn.scalar(text(f"SELECT count(*) FROM {partitions.DEFAULT}")) == 0
+        assert partitions.empty_default(conn) == []  # nothing left to move
+        assert hardening.is_installed(conn)
