@@ -104,9 +104,7 @@ def partition(conn: Connection, *, today: date, indexes: Indexes) -> None:
     new = f"{TABLE}_partitioned"
     conn.execute(text(f"CREATE TABLE {new} (LIKE {TABLE} INCLUDING DEFAULTS) "
                       "PARTITION BY RANGE (at)"))
-    months = conn.scalars(text(
-        f"SELECT DISTINCT date_trunc('month', at AT TIME ZONE '{ZONE}')::date FROM {TABLE}")).all()
-    for month in sorted(set(months) | set(_months_from(today))):
+    for month in sorted(set(_months_held(conn, TABLE)) | set(_months_from(today))):
         _create_month(conn, new, month)
     conn.execute(text(f"CREATE TABLE {DEFAULT} PARTITION OF {new} DEFAULT"))
     _swap(conn, new)
@@ -152,9 +150,7 @@ def empty_default(conn: Connection) -> list[str]:
     table exclusively while it copies: run it when the mutual is quiet."""
     if not is_partitioned(conn):
         return []
-    months = conn.scalars(text(
-        f"SELECT DISTINCT date_trunc('month', at AT TIME ZONE '{ZONE}')::date FROM {DEFAULT}")
-    ).all()
+    months = _months_held(conn, DEFAULT)
     if not months:
         return []
     conn.execute(text(f"ALTER TABLE {TABLE} DETACH PARTITION {DEFAULT}"))
@@ -194,6 +190,13 @@ def _months_from(today: date, months: int = MONTHS_AHEAD) -> list[date]:
         out.append(month)
         month = next_month(month)
     return out
+
+
+def _months_held(conn: Connection, table: str) -> list[date]:
+    """The first days of the months (in Shanghai) that ``table`` holds rows of."""
+    return conn.scalars(text(
+        f"SELECT DISTINCT date_trunc('month', at AT TIME ZONE '{ZONE}')::date FROM {table}")
+    ).all()
 
 
 def _create_month(conn: Connection, parent: str, month: date) -> None:
