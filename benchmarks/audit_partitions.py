@@ -4,7 +4,7 @@
 
 PostgreSQL only (SQLite has no partitioning). Runs twice on the database named by --url (or
 MUTUA_BENCH_POSTGRES_URL), which is emptied first: once with ``audit_events`` as migration
-0020 leaves it (a partition a month), once made plain again by the migration's downgrade.
+0020 leaves it (a partition a month), once made plain again by what its downgrade runs.
 Each run writes N events spread evenly over Y calendar years ending last 31 December, in
 transactions of ``--batch`` rows shaped like :func:`mutua.audit.service.record_many`'s,
 then takes the oldest calendar year out of the live table: DETACH of its twelve months and
