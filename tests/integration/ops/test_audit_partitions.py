@@ -240,3 +240,22 @@ def test_months_in_the_default_get_partitions_of_their_own(pg, db, cli):
         assert conn.scalar(text(f"SELECT count(*) FROM {partitions.DEFAULT}")) == 0
         assert partitions.empty_default(conn) == []  # nothing left to move
         assert hardening.is_installed(conn)
+
+
+def test_the_migration_leaves_sqlites_log_as_it_is(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    steps = [lambda: command.upgrade(schema.alembic_config(url), "0018"),
+             lambda: schema.upgrade(url),
+             lambda: command.downgrade(schema.alembic_config(url), "0018")]
+    for number, step in enumerate(steps):
+        step()
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            if number == 0:  # the log as 0018 left it, with an event in it
+                conn.execute(insert(AuditEvent.__table__), [_event(datetime(2024, 3, 9,
+                                                                            tzinfo=UTC))])
+            assert conn.scalar(text("SELECT count(*) FROM audit_events")) == 1
+            assert hardening.is_installed(conn)
+        engine.dispose()
+    schema.upgrade(url)
+    assert schema.pending_changes(url) == []
