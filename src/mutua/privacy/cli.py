@@ -1,4 +1,5 @@
-"""`mutua privacy ...`: deleting what is past its retention (privacy/retention.py)."""
+"""`mutua privacy ...`: deleting what is past its retention (privacy/retention.py), and
+archiving the audit log by year instead (audit/partitions.py)."""
 
 from __future__ import annotations
 
