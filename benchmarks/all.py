@@ -55,6 +55,8 @@ PLAN: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                      ["--members", "2000", "--db", "postgres", "--url", "{pg}"]),
     },
     "pages": {"sqlite": (["--build", "20000"], ["--build", "2000", "--runs", "5"])},
+    "audit_partitions": {"postgres": (["--rows", "2000000", "--url", "{pg}"],
+                                      ["--rows", "20000", "--url", "{pg}"])},
 }
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5433/mutua_bench"
 

@@ -77,17 +77,14 @@ def make_csv(path: Path, numbers: list[str], n: int, rng, today: date) -> None:
 
 
 def run(url: str, n: int, patients: int, seed: int) -> dict:
-    from sqlalchemy import MetaData
-
     from mutua.auth.security import SYSTEM
     from mutua.db import Base, load_all_models, make_engine, unit_of_work
+    from mutua.demo import builder
     from mutua.health import imports, service
 
     load_all_models()
+    builder.drop_database(url)  # whatever is there now, the audit log's partitions too
     engine = make_engine(url)
-    stale = MetaData()
-    stale.reflect(engine)  # whatever is there now, with its own foreign keys
-    stale.drop_all(engine)
     Base.metadata.create_all(engine)
     engine.dispose()
     rng = np.random.default_rng(seed)

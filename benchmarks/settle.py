@@ -465,11 +465,16 @@ def measure(args, url: str, policies: int, claims: int) -> dict:
             shutil.copy(pristine.with_suffix(""), pristine)
         elif args.keep:
             _pg_pristine(url, save=True)
+    if args.uplifts_by_quarter:
+        from benchmarks import _uplifts_by_quarter
+
+        _uplifts_by_quarter.convert(url)
     base_seconds, base = baseline(url)
     seconds, statement = close(url)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "db": args.db, "policies": policies, "claims": claims,
+        "uplifts_by_quarter": args.uplifts_by_quarter,
         "seconds": round(seconds, 2), "baseline_seconds": round(base_seconds, 2),
         "ratio": round(seconds / base_seconds, 2), "peak_memory_mb": round(peak_mb, 1),
         "build_seconds": build_seconds,
@@ -503,11 +508,16 @@ def main(argv: list[str]) -> int:
                         "default: on SQLite only")
     p.add_argument("--chunk", type=int, help="policy ids the close reads at a time "
                    "(default mutua.settlement.uplift.CHUNK_POLICIES)")
+    p.add_argument("--uplifts-by-quarter", action="store_true",
+                   help="PostgreSQL: close with sum_insured_uplifts partitioned by quarter "
+                        "(an experiment: benchmarks/_uplifts_by_quarter.py)")
     p.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     if args.keep is None:
         args.keep = args.db == "sqlite"
+    if args.uplifts_by_quarter and args.db != "postgres":
+        p.error("--uplifts-by-quarter is PostgreSQL's (SQLite has no partitioning)")
     if args.chunk:
         from mutua.settlement import uplift
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from alembic import command, op
 from alembic.config import Config
 
+from mutua.audit.partitions import is_partition_table
 from mutua.db import Base, load_all_models, make_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -21,8 +22,9 @@ def alembic_config(url: str) -> Config:
 
 def ours(name: str | None, type_: str, parent_names: dict) -> bool:
     """Alembic's filter: procrastinate's tables are its own, built by migration 0007 from its
-    SQL files, and are not in our models."""
-    return not (type_ == "table" and (name or "").startswith("procrastinate_"))
+    SQL files, and are not in our models; nor are the audit log's monthly partitions."""
+    return not (type_ == "table" and ((name or "").startswith("procrastinate_")
+                                      or is_partition_table(name)))
 
 
 def upgrade(url: str) -> None:

@@ -34,13 +34,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Engine
 
 from mutua import (
     schema,
     wiring,  # noqa: F401  (a demo built on its own, outside the app, needs the hooks)
 )
+from mutua.audit import partitions
 from mutua.audit import service as audit
 from mutua.auth.roles import Role
 from mutua.auth.security import SYSTEM, Principal, hash_password
@@ -391,7 +392,12 @@ def drop_database(url: str) -> None:
             queue.drop_schema(conn)
         meta = MetaData()
         meta.reflect(engine)
-        meta.drop_all(engine)
+        # The audit log's partitions go with it; detached (archived) months after it.
+        months = [t for t in meta.sorted_tables if partitions.is_partition_table(t.name)]
+        meta.drop_all(engine, tables=[t for t in meta.sorted_tables if t not in months])
+        with engine.begin() as conn:
+            for table in months:
+                conn.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
     finally:
         engine.dispose()
 

@@ -25,9 +25,11 @@ from procrastinate.jobs import JobDeferrer, Status
 from procrastinate.manager import JobManager
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
-from mutua.dates import utcnow
+from mutua.audit import partitions
+from mutua.dates import today, utcnow
 from mutua.db import get_engine
 from mutua.jobs import executor
 from mutua.jobs.notices import notification_round
@@ -39,6 +41,7 @@ QUEUE = "mutua"
 RUN_JOB = "mutua.run_job"
 # The delay before a run that met a passing database error is tried again.
 RETRY_WAIT_SECONDS = 10
+NOT_THE_OWNER = "42501"  # PostgreSQL's insufficient_privilege
 
 
 class TransientJobError(Exception):
@@ -86,6 +89,25 @@ async def remove_old_deliveries(context, timestamp: int) -> None:
 def deliver_notifications(timestamp: int) -> dict:
     """Every minute: a round over the notifications outbox (notify/delivery.py)."""
     return notification_round(get_engine(), settings=get_settings()).to_dict()
+
+
+@app.periodic(cron="20 3 * * *", periodic_id="audit-partitions")
+@app.task(name="mutua.audit_partitions", queue=QUEUE, queueing_lock="mutua.audit_partitions")
+def audit_partitions(timestamp: int) -> dict:
+    """Nightly: the audit log's partitions for this month and the next three
+    (audit/partitions.py); idempotent, so a missed or doubled night does no harm. Creating
+    a partition takes the table's owner: where the workers connect as a role that is not
+    (docs/operations.md "Database roles"), the owner runs ``mutua privacy audit-partitions``
+    from a timer instead, and this task says so in the log rather than failing each night."""
+    try:
+        with get_engine().begin() as conn:
+            return partitions.prepare_ahead(conn, today=today()).to_dict()
+    except ProgrammingError as exc:
+        if getattr(exc.orig, "sqlstate", None) != NOT_THE_OWNER:
+            raise
+        log.warning("audit partitions: this role does not own audit_events; run "
+                    "`mutua privacy audit-partitions` as the owner (docs/operations.md)")
+        return {"created": [], "in_default": [], "refused": "not the owner"}
 
 
 def uses_queue(bind) -> bool:

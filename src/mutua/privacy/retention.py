@@ -29,6 +29,18 @@ The periods, and where they come from:
 - **Delivered notifications, 2 years.** The member's inbox and the record of each SMS or
   e-mail sent; the facts they told (a claim decided, a quarter closed) are kept in their own
   records. One still being delivered (a delivery pending) is kept whatever its age.
+
+The audit log (``audit_events``) has no rule here, on purpose: the purge never deletes it.
+It is the trail of the records art. 87 makes the insurer keep for at least 10 years from
+the end of a contract, and an event does not say when the contract it touched ends (a
+renewal or a late claim keeps it open), so no age of the event alone is safe to purge at;
+the law gives a minimum, not a maximum, and it holds no personal data to minimise under
+PIPL art. 19 (ids, codes and amounts only: audit/models.py). It is also append-only by
+design: the application's database role may only insert into it. Its size is handled by
+archiving instead: on PostgreSQL it is partitioned by month (audit/partitions.py) and
+``mutua privacy archive-audit-year YEAR`` detaches a closed year's partitions in one
+statement each; the operator dumps them and drops them once the mutual decides the year
+is past every record it evidences (docs/operations.md).
 """
 
 from __future__ import annotations

@@ -28,3 +28,25 @@ def test_several_sizes_in_one_run_print_the_peak_memory_after_each(tmp_path, cap
     assert [r["claims"] for r in runs] == [100, 200]
     assert all(r["totals_match"] and r["peak_memory_mb"] > 0 for r in runs)
     assert (tmp_path / "settle-2000.db").exists() and (tmp_path / "settle-4000.db").exists()
+
+
+def test_the_close_with_uplifts_by_quarter_matches_its_baseline(bench_url, capsys):
+    """The experiment behind docs/performance.md "Uplifts by quarter" (PostgreSQL only)."""
+    import pytest
+
+    backend, url = bench_url
+    if backend != "postgres":
+        pytest.skip("partitioning is PostgreSQL's")
+    assert settle.main(["--policies", "2000", "--claims", "100", "--db", backend, "--url", url,
+                        "--uplifts-by-quarter", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["uplifts_by_quarter"] and out["totals_match"], out
+    assert out["uplift_rows"] > 0 and out["policies_uplifted"] > 1_900, out
+    from sqlalchemy import text
+
+    from mutua.db import make_engine
+
+    engine = make_engine(url)
+    with engine.connect() as conn:  # the close wrote into the quarter's partition
+        assert conn.scalar(text("SELECT count(*) FROM sum_insured_uplifts_2025q3")) > 0
+    engine.dispose()
