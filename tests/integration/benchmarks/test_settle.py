@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import pytest
+from sqlalchemy import text
+
 from benchmarks import settle
+from mutua.db import make_engine
 from mutua.settlement import uplift
 
 
@@ -32,8 +36,6 @@ def test_several_sizes_in_one_run_print_the_peak_memory_after_each(tmp_path, cap
 
 def test_the_close_with_uplifts_by_quarter_matches_its_baseline(bench_url, capsys):
     """The experiment behind docs/performance.md "Uplifts by quarter" (PostgreSQL only)."""
-    import pytest
-
     backend, url = bench_url
     if backend != "postgres":
         pytest.skip("partitioning is PostgreSQL's")
@@ -42,10 +44,6 @@ def test_the_close_with_uplifts_by_quarter_matches_its_baseline(bench_url, capsy
     out = json.loads(capsys.readouterr().out)
     assert out["uplifts_by_quarter"] and out["totals_match"], out
     assert out["uplift_rows"] > 0 and out["policies_uplifted"] > 1_900, out
-    from sqlalchemy import text
-
-    from mutua.db import make_engine
-
     engine = make_engine(url)
     with engine.connect() as conn:  # the close wrote into the quarter's partition
         assert conn.scalar(text("SELECT count(*) FROM sum_insured_uplifts_2025q3")) > 0
