@@ -81,7 +81,11 @@ def test_killed_quarterly_close(world):
     assert_books_balance(url)
 
 
-def test_a_worker_killed_mid_close_leaves_nothing_and_the_job_runs_again(world):
+def test_a_worker_killed_mid_close_leaves_nothing_and_the_job_runs_again(world, monkeypatch):
+    # The killed worker's last heartbeat stays fresh for job_stale_seconds (60 s by default),
+    # and `jobs wait` leaves the job to a worker it believes alive until then: the processes
+    # this test starts take 5 s, so the wait below is seconds, not a minute.
+    monkeypatch.setenv("MUTUA_JOB_STALE_SECONDS", "5")
     url = world.fresh()
     queued = run(url, "settle", "run", "--project", PROJECT, "--quarter", QUARTER, "--detach",
                  "--json")
