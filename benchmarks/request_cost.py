@@ -31,10 +31,19 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
 from benchmarks.http_load import demo_database, machine, plan
+
+
+def run_in_own_loop(coroutine):
+    """``asyncio.run`` in a thread of its own: the calling thread may already hold a running
+    loop (a notebook, or a test worker where Playwright's sync API is started), in which
+    ``asyncio.run`` refuses to start. The CPU figures are the process's, so the same."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 PATHS = {"trivial": "/healthz", "policy_list": "/api/v1/policies/mine"}
 
@@ -200,7 +209,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="mutua-cost-") as tmp:
         url = demo_database(args.db, args.url, Path(tmp), args.members)
         load = os.getloadavg()
-        best, cost = asyncio.run(measure(url, args.requests, args.rounds, args.enrolments))
+        best, cost = run_in_own_loop(measure(url, args.requests, args.rounds, args.enrolments))
     result = {"benchmark": "request_cost", "db": args.db, "date": date.today().isoformat(),
               "machine": machine(), "requests_per_round": args.requests, "rounds": args.rounds,
               "ms_per_request": {k: round(v * 1000, 3) for k, v in best.items()},
