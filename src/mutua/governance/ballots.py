@@ -110,20 +110,21 @@ def cast_ballot(db: Session, *, proposal_id: int, choice: list[str], actor: Prin
                    Conflict("you have already voted on this proposal"))
         raise Forbidden("you were not eligible when voting opened (no policy in force in "
                         "the scope that day)")
-    receipt = _store_ballot(db, proposal, canonical, secret)
-    audit.record(db, actor=actor, action="ballot.cast", entity="proposal",
-                 entity_id=proposal_id, project_id=proposal.project_id)
-    return {"proposal_id": proposal_id, "receipt": receipt,
-            "secret": receipts.secret_to_text(secret), "choice": list(canonical)}
+    return _store_ballot(db, proposal, canonical, secret, actor=actor, action="ballot.cast")
 
 
-def _store_ballot(db: Session, proposal: Proposal, choice: tuple[str, ...], secret: bytes
-                  ) -> str:
+def _store_ballot(db: Session, proposal: Proposal, choice: tuple[str, ...], secret: bytes,
+                  *, actor: Principal, action: str) -> dict:
+    """Store the ballot under its receipt, audit the act (never the choice), and answer the
+    voter's receipt and secret."""
     receipt = receipts.receipt_for(proposal_id=proposal.id, choice=choice, secret=secret)
     db.execute(insert(Ballot).values(proposal_id=proposal.id, receipt=receipt,
                                      choice=receipts.encode_choice(choice),
                                      project_id=ballot_project_id(db, proposal)))
-    return receipt
+    audit.record(db, actor=actor, action=action, entity="proposal", entity_id=proposal.id,
+                 project_id=proposal.project_id)
+    return {"proposal_id": proposal.id, "receipt": receipt,
+            "secret": receipts.secret_to_text(secret), "choice": list(choice)}
 
 
 def change_ballot(db: Session, *, proposal_id: int, secret: str, new_choice: list[str],
@@ -168,11 +169,7 @@ def change_ballot(db: Session, *, proposal_id: int, secret: str, new_choice: lis
     if gone != 1:
         raise ValidationFailed("secret", "does not match a ballot on this proposal with that "
                                          "choice")
-    receipt = _store_ballot(db, proposal, new, fresh)
-    audit.record(db, actor=actor, action="ballot.change", entity="proposal",
-                 entity_id=proposal_id, project_id=proposal.project_id)
-    return {"proposal_id": proposal_id, "receipt": receipt,
-            "secret": receipts.secret_to_text(fresh), "choice": list(new)}
+    return _store_ballot(db, proposal, new, fresh, actor=actor, action="ballot.change")
 
 
 # Trying every choice costs one hash each; an election with many candidates and seats
