@@ -16,7 +16,7 @@ from mutua.auth.roles import Role
 from mutua.auth.security import Principal
 from mutua.dates import today as shanghai_today
 from mutua.dates import utcnow
-from mutua.db import copy_rows, one_of, reserve_ids, unique_or_conflict
+from mutua.db import by_index, copy_rows, one_of, reserve_ids, unique_or_conflict
 from mutua.errors import Conflict, NotFound, Problem, ProblemCollector, ValidationFailed, shown
 from mutua.members import accounts
 from mutua.members.idcard import check_id_numbers, mask_id_number
@@ -158,11 +158,12 @@ def register_many(db: Session, rows: list[ValidMember],
 
 def existing_ids(db: Session, id_numbers: list[str]) -> dict[str, int]:
     out: dict[str, int] = {}
-    for start in range(0, len(id_numbers), 5000):
-        chunk = id_numbers[start:start + 5000]
-        out.update(db.execute(
-            select(Member.id_number, Member.id).where(one_of(db, Member.id_number, chunk))
-        ).all())
+    with by_index(db):  # a bulk import grows members between these lookups
+        for start in range(0, len(id_numbers), 5000):
+            chunk = id_numbers[start:start + 5000]
+            out.update(db.execute(
+                select(Member.id_number, Member.id).where(one_of(db, Member.id_number, chunk))
+            ).all())
     return out
 
 

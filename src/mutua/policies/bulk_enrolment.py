@@ -19,7 +19,7 @@ from mutua.catalog import service as catalog_service
 from mutua.catalog.models import Product, SalePeriod
 from mutua.dates import today as shanghai_today
 from mutua.dates import utcnow
-from mutua.db import batched, copy_rows, one_of, reserve_ids, unique_or_conflict
+from mutua.db import batched, by_index, copy_rows, one_of, reserve_ids, unique_or_conflict
 from mutua.errors import Problem, ValidationFailed
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
@@ -179,17 +179,19 @@ def _members_by_id(db: Session, ids: list[int]) -> dict[int, Member]:
     """The columns enrolment reads (rows quack like Member; no ORM objects for 100,000s)."""
     out = {}
     cols = (Member.id, Member.status, Member.birth_date, Member.occupation_class)
-    for chunk in batched(ids, CHUNK):
-        out.update({m.id: m for m in db.execute(select(*cols).where(one_of(db, Member.id, chunk)))})
+    with by_index(db):  # the import's earlier chunks grew members
+        for chunk in batched(ids, CHUNK):
+            out.update({m.id: m for m in db.execute(select(*cols).where(one_of(db, Member.id, chunk)))})
     return out
 
 
 def _already_enrolled(db: Session, product_id: int, period_id: int, ids: list[int]) -> set[int]:
     out = set()
-    for chunk in batched(ids, CHUNK):
-        out.update(db.scalars(select(Policy.member_id).where(
-            Policy.product_id == product_id, Policy.period_id == period_id,
-            one_of(db, Policy.member_id, chunk))))
+    with by_index(db):  # the import's earlier chunks grew policies
+        for chunk in batched(ids, CHUNK):
+            out.update(db.scalars(select(Policy.member_id).where(
+                Policy.product_id == product_id, Policy.period_id == period_id,
+                one_of(db, Policy.member_id, chunk))))
     return out
 
 
