@@ -9,7 +9,18 @@ from sqlalchemy.orm import Session
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
-from mutua.deps import DbSession, Page, PageParams, Paging, PathId, Router, allow, as_json, in_one_trip
+from mutua.deps import (
+    DbSession,
+    Page,
+    PageParams,
+    Paging,
+    PathId,
+    Router,
+    allow,
+    as_json,
+    in_one_trip,
+    works_in_one_trip,
+)
 from mutua.errors import ValidationFailed
 from mutua.policies import cancellation, service, views
 from mutua.policies.models import Policy
@@ -44,6 +55,7 @@ def enrol(body: EnrolIn, db: DbSession, actor: Enroller) -> Response:
 
 
 @router.get("/mine", response_model=Page[PolicyOut])
+@works_in_one_trip
 async def mine(db: DbSession, actor: Annotated[Principal, Depends(allow(Role.MEMBER))],
                paging: Paging) -> Response:
     """The signed-in member's policies."""
@@ -51,6 +63,7 @@ async def mine(db: DbSession, actor: Annotated[Principal, Depends(allow(Role.MEM
 
 
 @router.get("/by-member/{member_id}", response_model=Page[PolicyOut])
+@works_in_one_trip
 async def by_member(member_id: PathId, db: DbSession, actor: Reader, paging: Paging) -> Response:
     """A member's policies (staff, or the member themself)."""
     return await _member_page(db, member_id, actor, paging)
@@ -58,10 +71,14 @@ async def by_member(member_id: PathId, db: DbSession, actor: Reader, paging: Pag
 
 async def _member_page(db: Session, member_id: int, actor: Principal,
                        paging: PageParams) -> Response:
-    # The busiest read: its queries and the end of its unit of work in one thread trip.
-    service.check_may_read_member(member_id=member_id, actor=actor)
-    items, total = await in_one_trip(db, lambda: views.member_page(
-        db, member_id=member_id, limit=paging.limit, offset=paging.offset))
+    # The busiest read: the caller's account, its queries and the end of its unit of work in
+    # one thread trip; whether the caller may read this member is judged after the account.
+    def read():
+        service.check_may_read_member(member_id=member_id, actor=actor)
+        return views.member_page(db, member_id=member_id, limit=paging.limit,
+                                 offset=paging.offset)
+
+    items, total = await in_one_trip(db, read)
     return as_json(Page(items=items, total=total, limit=paging.limit, offset=paging.offset))
 
 

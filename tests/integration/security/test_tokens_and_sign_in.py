@@ -14,13 +14,17 @@ import stat
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
 import jwt
 import pytest
+from fastapi import Depends
+from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
 from mutua.auth.roles import Role
-from mutua.auth.security import ALGORITHM, credentials_stamp, issue_token
+from mutua.auth.security import ALGORITHM, Principal, credentials_stamp, issue_token
+from mutua.deps import DbSession, Router, allow, works_in_one_trip
 from mutua.members import accounts
 from mutua.ops import keys
 from mutua.settings import PUBLISHED_KEYS, SecretKeyRefused, Settings, get_settings
@@ -302,3 +306,42 @@ def test_an_unknown_login_is_verified_against_a_dummy_hash_like_a_known_one(clie
     dummy = accounts.dummy_hash()
     assert verified == [dummy, user.password_hash, inactive.password_hash]
     assert dummy.startswith("$argon2") and dummy.split("$")[3] == user.password_hash.split("$")[3]
+
+
+def test_a_dead_token_reads_no_policy_list_where_the_list_reads_its_account(client, db):
+    """The policy lists read the caller's account in their one trip (deps.works_in_one_trip):
+    a deactivated member's token is refused 401, on their own list and on another member's
+    (401 for the account before 404 for the member), as before."""
+    f.accident_project(db)
+    member, other = f.member(db, login=True), f.member(db)
+    headers = f.member_headers(client, db, member)
+    assert client.get("/api/v1/policies/mine", headers=headers).status_code == 200
+    accounts.set_active(db, username=member.member_number, active=False)
+    db.commit()
+    for path in ("/api/v1/policies/mine", f"/api/v1/policies/by-member/{member.id}",
+                 f"/api/v1/policies/by-member/{other.id}"):
+        r = client.get(path, headers=headers)
+        assert r.status_code == 401, (path, r.text)
+        assert "deactivated" in r.json()["message"]
+
+
+def test_a_route_marked_for_one_trip_that_never_takes_it_still_checks_the_caller(app, client, db):
+    """Should a route marked works_in_one_trip answer without its trip, the caller's account
+    is still read before the answer leaves (get_db), not skipped."""
+    router = Router()
+
+    @router.get("/api/v1/early")
+    @works_in_one_trip
+    async def early(db: DbSession, actor: Annotated[Principal, Depends(allow(Role.FINANCE))]):
+        return JSONResponse({"answered": actor.username})
+
+    app.router.routes.insert(0, router.routes[0])
+    user = f.staff(db, Role.FINANCE)
+    headers = f.staff_headers_for(client, db, user)
+    assert router.routes[0].checks_caller_in_its_trip == {Role.FINANCE, Role.ADMIN}
+    r = client.get("/api/v1/early", headers=headers)
+    assert r.status_code == 200, (r.status_code, r.text[:300])
+    assert r.json() == {"answered": user.username}
+    accounts.set_active(db, username=user.username, active=False)
+    db.commit()
+    assert client.get("/api/v1/early", headers=headers).status_code == 401
