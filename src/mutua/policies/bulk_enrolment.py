@@ -39,15 +39,6 @@ class Enrolment(NamedTuple):
     row: int  # the caller's row number, to report problems against
 
 
-class MemberFacts(NamedTuple):
-    """What enrolment reads of a member (the columns :func:`_members_by_id` selects)."""
-
-    id: int
-    status: str
-    birth_date: date
-    occupation_class: int
-
-
 @dataclass(frozen=True)
 class BulkResult:
     enrolled: int
@@ -58,16 +49,14 @@ class BulkResult:
 def enrol_many(db: Session, *, product_code: str, period_code: str, enrolments: list[Enrolment],
                actor: Principal, on: date | None = None, reference: str = "bulk",
                all_or_nothing: bool = False, paid: bool = True, payer: str = "",
-               known: dict[int, MemberFacts] | None = None, book: bool = True) -> BulkResult:
+               book: bool = True) -> BulkResult:
     """Enrol many members at once with set-based statements; one ledger entry for the batch.
 
     Rows that break a rule are reported by row number and skipped (or, with all_or_nothing,
     nothing is enrolled at all). ``paid``: the group's premium came with the file and cover
     is written at once; otherwise one group invoice (``reference``, owed by ``payer``) owns
     a premium due per policy, and cover starts when the invoice is paid in its grace days.
-    ``known`` holds the facts of members the caller has just registered in this transaction
-    (new to the mutual, so holding no policy yet), which are then not read back, nor looked
-    for among the period's policies. ``book=False`` writes paid enrolments only, leaving their
+    ``book=False`` writes paid enrolments only, leaving their
     ledger entry and audit record to one :func:`book_paid` for every part of a whole (an
     import's chunks), so a file is booked once whatever its size.
     """
@@ -78,14 +67,10 @@ def enrol_many(db: Session, *, product_code: str, period_code: str, enrolments: 
         raise ValidationFailed("reference", "must be 1 to %(limit)s characters", limit=32)
     product = catalog_service.get_product(db, code=product_code)
     period = catalog_service.get_period(db, product=product, code=period_code)
-    if product.line == "ckd":
-        raise ValidationFailed("product_code", "kidney products are underwritten one by one on "
-                                               "the applicant's own lab results")
+    refuse_kidney_products(product)
     cells = catalog_service.table_cells(db, table_id=period.coefficient_table_id)
-    known = known or {}
-    members = _members_by_id(db, [e.member_id for e in enrolments if e.member_id not in known])
-    held = _already_enrolled(db, product.id, period.id, list(members))  # new members hold none
-    members.update(known)
+    members = _members_by_id(db, [e.member_id for e in enrolments])
+    held = _already_enrolled(db, product.id, period.id, list(members))
     rows, problems, seen = [], {}, set()
     quote_for = quoter(db, product=product, period=period, on=on, cells=cells)
     for e in enrolments:
@@ -109,6 +94,12 @@ def enrol_many(db: Session, *, product_code: str, period_code: str, enrolments: 
     _record(db, actor=actor, product=product, period=period, count=len(rows),
             reference=reference, paid=paid)
     return BulkResult(len(rows), problems, total)
+
+
+def refuse_kidney_products(product: Product) -> None:
+    if product.line == "ckd":
+        raise ValidationFailed("product_code", "kidney products are underwritten one by one on "
+                                               "the applicant's own lab results")
 
 
 def book_paid(db: Session, *, product_code: str, period_code: str, count: int, on: date,
@@ -195,17 +186,43 @@ def _already_enrolled(db: Session, product_id: int, period_id: int, ids: list[in
     return out
 
 
+def enrol_registered(db: Session, *, product: Product, period: SalePeriod, member_ids: list[int],
+                     classes: list[int], offers: list[Offer], on: date, reference: str) -> Decimal:
+    """Paid enrolments of members the caller registered in this transaction (new to the
+    mutual: active, holding no policy, each once) and has quoted already, written without
+    reading them back or quoting them again; booked afterwards by :func:`book_paid`, as
+    ``enrol_many(book=False)`` leaves its rows. Returns the premium they bring."""
+    refuse_kidney_products(product)
+    if not member_ids:
+        return ZERO
+    _write_policies(db, product=product, period=period, member_ids=member_ids, classes=classes,
+                    offers=offers, on=on, reference=reference)
+    return product.uniform_premium * len(member_ids)
+
+
 def _insert_policies(db: Session, *, product: Product, period: SalePeriod,
                      rows: list[tuple[Member, Offer]], on: date, reference: str,
                      paid: bool = True, renewed_from: list[int] | None = None,
                      ) -> tuple[list[int], list[str]]:
+    """Policies for quoted (member, offer) rows: :func:`_write_policies`."""
+    return _write_policies(db, product=product, period=period, member_ids=[m.id for m, _ in rows],
+                           classes=[m.occupation_class for m, _ in rows],
+                           offers=[o for _, o in rows], on=on, reference=reference, paid=paid,
+                           renewed_from=renewed_from)
+
+
+def _write_policies(db: Session, *, product: Product, period: SalePeriod, member_ids: list[int],
+                    classes: list[int], offers: list[Offer], on: date, reference: str,
+                    paid: bool = True, renewed_from: list[int] | None = None,
+                    ) -> tuple[list[int], list[str]]:
     """Policies and their premium payments, written with COPY on PostgreSQL (executemany on
-    SQLite) under the ORM; ids are reserved first so the payments can point at them.
+    SQLite) under the ORM; ids are reserved first so the payments can point at them. The
+    members come as columns (id, occupation class, offer), not as an object a member.
 
     Unpaid policies are written with no cover and no payment (their dues keep the cover).
     """
-    numbers = policy_numbers(db, len(rows))
-    ids = reserve_ids(db, "policies", len(rows))
+    numbers = policy_numbers(db, len(member_ids))
+    ids = reserve_ids(db, "policies", len(member_ids))
     premium, now = to_fen(product.uniform_premium), utcnow()
 
     def cover(o: Offer) -> tuple[date, date]:
@@ -214,9 +231,9 @@ def _insert_policies(db: Session, *, product: Product, period: SalePeriod,
     copy_rows(db, "policies", [
         "id", "policy_number", "member_id", "cover_start", "cover_end", "age_at_start",
         "occupation_class", "coefficient", "renewed_from_id"],
-        ((pid, num, m.id, *cover(o), o.age, m.occupation_class, o.coefficient, last)
-         for (m, o), num, pid, last in zip(rows, numbers, ids, renewed_from or [None] * len(rows),
-                                           strict=True)),
+        ((pid, num, mid, *cover(o), o.age, cls, o.coefficient, last)
+         for mid, cls, o, num, pid, last in zip(member_ids, classes, offers, numbers, ids,
+                                                renewed_from or [None] * len(ids), strict=True)),
         same={"project_id": product.project_id, "product_id": product.id,
               "period_id": period.id, "status": domain.IN_FORCE if paid else domain.UNPAID,
               "enrolled_on": on, "premium": premium, "refund": 0, "created_at": now})

@@ -289,6 +289,7 @@ def import_members(db: Session, *, data: bytes, filename: str, product_code: str
     on = on or shanghai_today()
     product = catalog_service.get_product(db, code=product_code)
     period = catalog_service.get_period(db, product=product, code=period_code)
+    bulk_enrolment.refuse_kidney_products(product)  # before anyone is registered
     kind, rows = stream_table(data, filename=filename, settings=settings)
     run = _Run(db, product=product, period=period, on=on, actor=actor, logins=logins,
                reference="import:" + hashlib.sha256(data).hexdigest()[:16],
@@ -356,34 +357,49 @@ class _Run:
         """Rows whose person an earlier chunk registered are refused as that chunk's
         duplicates would be (enrol_many refuses those within one chunk)."""
         out = []
-        for row, member in valid:
+        for row, member, offer in valid:
             key = int(member.id_number[:17])
             if key in self.in_file:
                 self.report.bad_rows[row] = [Problem("policy", policies_service.already_holds(
                     self.product.code, self.period.code))]
             else:
                 self.in_file.add(key)
-                out.append((row, member))
+                out.append((row, member, offer))
         return out
 
     def _enrol(self, valid) -> None:
+        """Register the chunk's people and enrol them: those new to the mutual straight
+        from their checked rows (enrol_registered), those registered before by enrol_many,
+        which reads what they hold."""
         report, db = self.report, self.db
         issued = numbering.current(db, "member")  # member numbers issued so far
         new: set[int] = set()
-        ids = members_service.register_many(db, [m for _, m in valid], registered=new)
+        ids = members_service.register_many(db, [m for _, m, _ in valid], registered=new)
         registered = numbering.current(db, "member") - issued
         report.registered += registered
         report.reused += len(ids) - registered
-        result = bulk_enrolment.enrol_many(
-            db, product_code=self.product.code, period_code=self.period.code, actor=self.actor,
-            on=self.on, enrolments=[bulk_enrolment.Enrolment(ids[m.id_number], row)
-                                    for row, m in valid],
-            reference=self.reference, all_or_nothing=report.all_or_nothing,
-            known=_just_registered(valid, ids, new), book=False)
-        for row, problems in result.problems.items():
-            report.bad_rows.setdefault(row, []).extend(problems)
-        report.enrolled += result.enrolled
-        report.premium_total += result.premium_total
+        fresh, classes, offers, known = [], [], [], []
+        for row, member, offer in valid:
+            mid = ids[member.id_number]
+            if mid in new:
+                fresh.append(mid)
+                classes.append(member.occupation_class)
+                offers.append(offer)
+            else:
+                known.append(bulk_enrolment.Enrolment(mid, row))
+        report.premium_total += bulk_enrolment.enrol_registered(
+            db, product=self.product, period=self.period, on=self.on, reference=self.reference,
+            member_ids=fresh, classes=classes, offers=offers)
+        report.enrolled += len(fresh)
+        if known:
+            result = bulk_enrolment.enrol_many(
+                db, product_code=self.product.code, period_code=self.period.code,
+                actor=self.actor, on=self.on, enrolments=known, reference=self.reference,
+                all_or_nothing=report.all_or_nothing, book=False)
+            for row, problems in result.problems.items():
+                report.bad_rows.setdefault(row, []).extend(problems)
+            report.enrolled += result.enrolled
+            report.premium_total += result.premium_total
         if self.logins:
             report.logins += first_logins.open_logins(db, member_ids=list(ids.values()),
                                                       project_id=self.product.project_id)
@@ -438,9 +454,9 @@ def validate_rows(rows: list[tuple[int, tuple[str, ...]]], *, today: date,
 
 
 def eligible_rows(valid, *, quote, bad: dict[int, list[Problem]],
-                  ) -> list[tuple[int, members_service.ValidMember]]:
-    """Rows whose person may hold the product (age at cover start, class, sale window), by
-    the import's ``quote`` (policies.service.quoter).
+                  ) -> list[tuple[int, members_service.ValidMember, policies_service.Offer]]:
+    """Rows whose person may hold the product (age at cover start, class, sale window), with
+    their offer, by the import's ``quote`` (policies.service.quoter).
 
     Checked before anyone is registered, so a row that cannot be enrolled leaves no member
     behind; enrol_many checks again against what is stored (and for duplicates).
@@ -451,16 +467,8 @@ def eligible_rows(valid, *, quote, bad: dict[int, list[Problem]],
         if offer.problems:
             bad[row] = list(offer.problems)
         else:
-            out.append((row, member))
+            out.append((row, member, offer))
     return out
-
-
-def _just_registered(valid, ids: dict[str, int], new: set[int],
-                     ) -> dict[int, bulk_enrolment.MemberFacts]:
-    """What enrolment reads of the members this import has just written: it holds them
-    already, so they are not read back (members registered before are)."""
-    return {mid: bulk_enrolment.MemberFacts(mid, "active", m.birth_date, m.occupation_class)
-          for _, m in valid if (mid := ids[m.id_number]) in new}
 
 
 def _refuse(report: ImportReport, started: float) -> ImportReport:

@@ -127,6 +127,35 @@ def test_members_already_registered_are_reused(db, product):
     assert db.scalar(select(Policy.member_id).where(Policy.member_id == existing.id)) is not None
 
 
+def test_a_member_who_already_holds_the_product_is_refused_on_their_row_and_the_rest_enrol(
+        db, product):
+    """People new to the mutual are enrolled straight from their checked rows; people
+    registered before are read back and checked against what they hold."""
+    holder, closed = f.member(db, birth=date(1990, 5, 17)), f.member(db, birth=date(1991, 6, 1))
+    f.policy(db, member=holder, product_code="GRP-1", on=TODAY)
+    closed.status = "closed"
+    db.commit()
+    rows = crowd_rows(6)
+    rows[1]["id_number"], rows[4]["id_number"] = holder.id_number, closed.id_number
+    report = run(db, to_csv(rows))
+    db.commit()
+    assert {row: [p.field for p in ps] for row, ps in report.bad_rows.items()} == {
+        3: ["policy"], 6: ["member"]}
+    assert (report.enrolled, report.registered, report.reused) == (4, 4, 2)
+    assert report.premium_total == Decimal("36.50") * 4
+    assert count(db, Policy) == 5 and count(db, PremiumPayment) == 5
+
+
+def test_a_kidney_product_is_refused_before_anyone_is_registered(db, product):
+    product.line = "ckd"
+    db.commit()
+    with pytest.raises(ValidationFailed) as refused:
+        run(db, to_csv(crowd_rows(3)))
+    assert refused.value.problems[0].field == "product_code"
+    db.rollback()
+    assert count(db, Member) == 0
+
+
 def test_all_or_nothing_stores_nothing_when_one_row_is_bad(db, product):
     rows = crowd_rows(10)
     rows[7]["phone"] = "not a phone"
