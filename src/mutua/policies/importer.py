@@ -343,19 +343,19 @@ class _Run:
         report.rows += len(rows)
         valid = validate_rows(rows, today=self.on, bad=report.bad_rows,
                               progress=self._progress_from(done))
-        return report.rows, eligible_rows(valid, quote=self.quote, bad=report.bad_rows)
+        valid = eligible_rows(valid, quote=self.quote, bad=report.bad_rows)
+        return report.rows, self._first_in_file(valid)
 
     def write(self, valid, rows_through: int) -> None:
         """Register and enrol a checked chunk's rows, unless an all-or-nothing import
         already has a bad row (then the rest are only checked)."""
-        valid = self._first_in_file(valid)
         if not (self.report.all_or_nothing and self.report.bad_rows):
             self._enrol(valid)
         self._report(rows_through, "enrolling")
 
     def _first_in_file(self, valid):
-        """Rows whose person an earlier chunk registered are refused as that chunk's
-        duplicates would be (enrol_many refuses those within one chunk)."""
+        """Rows whose person an earlier row of the file holds are refused as already
+        holding the product (the chunks are checked in order, by one thread)."""
         out = []
         for row, member, offer in valid:
             key = int(member.id_number[:17])
