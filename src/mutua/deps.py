@@ -215,14 +215,10 @@ def _caller_checked(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     async def run(*args: Any, **kwargs: Any) -> Any:
         session = kwargs[name]
         try:
-            answer = await endpoint(*args, **kwargs)
-        except BaseException:
+            return await endpoint(*args, **kwargs)
+        finally:  # a refused account's 401 replaces the answer, or the error, it would give
             if _CALLER_CHECK in session.info:
                 await to_thread.run_sync(_work_then_end, session, lambda: None)
-            raise
-        if _CALLER_CHECK in session.info:
-            await to_thread.run_sync(_work_then_end, session, lambda: None)
-        return answer
 
     return run
 

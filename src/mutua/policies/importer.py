@@ -37,7 +37,6 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from mutua import numbering
 from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.catalog import service as catalog_service
@@ -313,8 +312,8 @@ def import_members(db: Session, *, data: bytes, filename: str, product_code: str
 
 @dataclass
 class _Run:
-    """One import between its chunks: what it read once, its report, and the ID numbers of
-    the rows it has registered so far (as integers: the first 17 digits, which fix the
+    """One import between its chunks: what it read once (the quoter), its report, and the ID
+    numbers of the file's valid rows so far (as integers: the first 17 digits, which fix the
     check character; some 60 MB at a million rows, where the rows themselves took 1.7 GB)."""
 
     db: Session
@@ -328,8 +327,8 @@ class _Run:
     progress: object
     total: int | None
     in_file: set[int] = field(default_factory=set)
-    quote: object = None
-    reported: int = 0
+    quote: object = field(init=False)
+    reported: int = 0  # rows said done to ``progress``
 
     def __post_init__(self) -> None:
         cells = catalog_service.table_cells(self.db, table_id=self.period.coefficient_table_id)
@@ -372,12 +371,10 @@ class _Run:
         from their checked rows (enrol_registered), those registered before by enrol_many,
         which reads what they hold."""
         report, db = self.report, self.db
-        issued = numbering.current(db, "member")  # member numbers issued so far
         new: set[int] = set()
         ids = members_service.register_many(db, [m for _, m, _ in valid], registered=new)
-        registered = numbering.current(db, "member") - issued
-        report.registered += registered
-        report.reused += len(ids) - registered
+        report.registered += len(new)
+        report.reused += len(ids) - len(new)
         fresh, classes, offers, known = [], [], [], []
         for row, member, offer in valid:
             mid = ids[member.id_number]
