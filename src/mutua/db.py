@@ -6,8 +6,9 @@ use case with :func:`unit_of_work` or the ``DbSession`` dependency and commits o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import date as date_type
 from decimal import Decimal
@@ -16,7 +17,19 @@ from itertools import islice
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, Text, create_engine, event, text
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    insert,
+    text,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -180,6 +193,27 @@ def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@dataclass(frozen=True)
+class OneRow:
+    """One row to INSERT with every column named: a write that another statement can carry
+    (ledger.service.post's ``alongside``), or that :meth:`statement` sends alone.
+
+    ``shape`` (the table and its columns named) is all a prebuilt statement for the row
+    depends on; the values are its parameters. Named in full because a row sent inside
+    another statement gets no Python-side column defaults.
+    """
+
+    table: Table
+    values: Mapping[str, object]
+
+    @property
+    def shape(self) -> tuple[Table, tuple[str, ...]]:
+        return self.table, tuple(self.values)
+
+    def statement(self):
+        return insert(self.table).values(**self.values)
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from mutua.audit.models import AuditEvent
 from mutua.dates import utcnow
+from mutua.db import OneRow
 
 
 class Actor(Protocol):
@@ -34,24 +35,24 @@ def record(
 ) -> None:
     """Append one audit event in the caller's transaction (it commits or rolls back with it)."""
     db.execute(event(actor=actor, action=action, entity=entity, entity_id=entity_id,
-                     project_id=project_id, detail=detail))
+                     project_id=project_id, detail=detail).statement())
 
 
 def event(*, actor: Actor, action: str, entity: str, entity_id: object,
-          project_id: int | None = None, detail: dict | None = None):
-    """The INSERT of one audit event, for a caller that sends it with other writes in one
+          project_id: int | None = None, detail: dict | None = None) -> OneRow:
+    """One audit event's row, for a caller that sends it with other writes in one
     statement (ledger.service.post's ``alongside``); :func:`record` sends it alone."""
-    return insert(AuditEvent).values(
-        at=utcnow(),
-        actor_user_id=actor.user_id,
-        actor_username=actor.username,
-        actor_role=actor.role.value,
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        project_id=project_id,
-        detail=detail or {},
-    )
+    return OneRow(AuditEvent.__table__, {
+        "at": utcnow(),
+        "actor_user_id": actor.user_id,
+        "actor_username": actor.username,
+        "actor_role": actor.role.value,
+        "action": action,
+        "entity": entity,
+        "entity_id": str(entity_id),
+        "project_id": project_id,
+        "detail": detail or {},
+    })
 
 
 def record_many(db: Session, *, actor: Actor, action: str, entity: str,

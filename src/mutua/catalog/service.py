@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from pydantic import ValidationError
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from mutua.audit import service as audit
@@ -117,11 +117,14 @@ def create_coefficient_table(db: Session, *, product_id: int, cells: list[domain
 
 
 def table_cells(db: Session, *, table_id: int) -> list[domain.Cell]:
-    rows = db.execute(select(CoefficientCell.age_min, CoefficientCell.age_max,
-                             CoefficientCell.occupation_class, CoefficientCell.coefficient)
-                      .where(CoefficientCell.table_id == table_id)
-                      .order_by(CoefficientCell.age_min, CoefficientCell.occupation_class)).all()
-    return [domain.Cell(*r) for r in rows]
+    return [domain.Cell(*r) for r in db.execute(_CELLS, {"table_id": table_id})]
+
+
+# Read by every enrolment: built once (prebuilt statements keep their cache key).
+_CELLS = (select(CoefficientCell.age_min, CoefficientCell.age_max,
+                 CoefficientCell.occupation_class, CoefficientCell.coefficient)
+          .where(CoefficientCell.table_id == bindparam("table_id"))
+          .order_by(CoefficientCell.age_min, CoefficientCell.occupation_class))
 
 
 def create_period(db: Session, *, product_code: str, period: PeriodDef, actor: Principal,
@@ -261,11 +264,15 @@ def product_and_period(db: Session, *, product_code: str, period_code: str,
 
     get_product also loads every benefit and period, which one enrolment does not read.
     """
-    row = db.execute(select(Product, SalePeriod).join(SalePeriod)
-                     .where(Product.code == product_code, SalePeriod.code == period_code)).first()
+    row = db.execute(_PRODUCT_AND_PERIOD, {"product": product_code, "period": period_code}).first()
     if row is None:  # say which of the two is unknown: both calls raise NotFound
         get_period(db, product=get_product(db, code=product_code), code=period_code)
     return row[0], row[1]
+
+
+_PRODUCT_AND_PERIOD = (select(Product, SalePeriod).join(SalePeriod)
+                       .where(Product.code == bindparam("product"),
+                              SalePeriod.code == bindparam("period")))
 
 
 def get_period(db: Session, *, product: Product, code: str) -> SalePeriod:

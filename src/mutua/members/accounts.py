@@ -6,7 +6,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from mutua.audit import service as audit
@@ -173,6 +173,12 @@ def access_for(user: User, *, settings: Settings) -> Access:
     return Access(principal=principal, token=token)
 
 
+# Read on every signed-in request: built once (its compiled form is then found by the cache
+# key the statement keeps, instead of a statement and a key made each time).
+_ACCOUNT = select(User.username, User.role, User.member_id, User.active,
+                  User.password_hash).where(User.id == bindparam("user_id"))
+
+
 def principal_now(db: Session, *, claimed: Principal, stamp: str, secret: str) -> Principal:
     """The principal a token or cookie names, as its account stands now.
 
@@ -180,8 +186,7 @@ def principal_now(db: Session, *, claimed: Principal, stamp: str, secret: str) -
     role or member, or its password changed after the token or cookie was issued: a signed
     token is only as good as the account behind it, checked on every request.
     """
-    row = db.execute(select(User.username, User.role, User.member_id, User.active,
-                            User.password_hash).where(User.id == claimed.user_id)).first()
+    row = db.execute(_ACCOUNT, {"user_id": claimed.user_id}).first()
     if row is None or not row.active:
         raise Unauthorized("this account no longer exists or is deactivated; sign in again")
     if row.role != claimed.role.value or row.member_id != claimed.member_id:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Protocol
 
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Executable
 
 from mutua import numbering
 from mutua.audit import service as audit
@@ -23,7 +23,7 @@ from mutua.catalog import service as catalog_service
 from mutua.catalog.models import Product, SalePeriod
 from mutua.dates import age_on
 from mutua.dates import today as shanghai_today
-from mutua.db import page_total, unique_or_conflict
+from mutua.db import OneRow, page_total, unique_or_conflict
 from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed, Worded
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
@@ -53,7 +53,14 @@ class Offer:
     problems: tuple[Problem, ...]
 
 
-def quote(db: Session, *, member: Member, product: Product, period: SalePeriod, on: date,
+class Quoted(Protocol):
+    """What a quote reads of a person: a Member, or a row of the two columns."""
+
+    birth_date: date
+    occupation_class: int
+
+
+def quote(db: Session, *, member: Quoted, product: Product, period: SalePeriod, on: date,
           cells: list[catalog_domain.Cell] | None = None) -> Offer:
     start, end = domain.cover_dates(period_cover_start=period.cover_start, enrolled_on=on,
                                     term_days=product.term_days)
@@ -107,7 +114,7 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
     on = on or shanghai_today()
     if actor.is_member and not acts_for(db, actor=actor, member_id=member_id):
         raise Forbidden("members enrol only themselves and the dependants they pay for")
-    member = db.get(Member, member_id)
+    member = db.execute(_ENROLLING, {"member_id": member_id}).first()
     if member is None or member.status != "active":
         raise NotFound("member %(member_id)s not found or not active", member_id=member_id)
     product, period = catalog_service.product_and_period(db, product_code=product_code,
@@ -144,8 +151,13 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
         _record_premium(db, policy=policy, reference=payment_reference, on=on, audited=enrolled)
     else:
         dues.open_due(db, policy=policy, grace_days=product.grace_days, on=on)
-        db.execute(enrolled)
+        db.execute(enrolled.statement())
     return policy
+
+
+# What an enrolment reads of the member (quote's birth date and class): built once.
+_ENROLLING = select(Member.status, Member.birth_date, Member.occupation_class).where(
+    Member.id == bindparam("member_id"))
 
 
 def already_holds(product_code: str, period_code: str) -> Worded:
@@ -154,13 +166,12 @@ def already_holds(product_code: str, period_code: str) -> Worded:
 
 
 def _record_premium(db: Session, *, policy: Policy, reference: str, on: date,
-                    audited: Executable) -> None:
+                    audited: OneRow) -> None:
     """The premium taken with the enrolment, its entry in the books, and the enrolment's
     audit event (``audited``), sent together (ledger.service.post's ``alongside``)."""
-    # Every column named: an INSERT sent as a CTE gets no Python-side defaults.
-    payment = insert(PremiumPayment).values(project_id=policy.project_id, policy_id=policy.id,
-                                            amount=policy.premium, paid_on=on, kind="premium",
-                                            reference=reference)
+    payment = OneRow(PremiumPayment.__table__, {
+        "project_id": policy.project_id, "policy_id": policy.id, "amount": policy.premium,
+        "paid_on": on, "kind": "premium", "reference": reference})
     ledger_service.post(db, L.JournalEntry.of(
         project_id=policy.project_id, entry_date=on, kind="premium",
         memo=f"premium received for {policy.policy_number}", reference=policy.policy_number,
