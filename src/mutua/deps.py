@@ -21,6 +21,8 @@ from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import AfterValidator, BaseModel
 from sqlalchemy.orm import Session
+from starlette.routing import Match, get_route_path
+from starlette.types import Scope
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal, TokenClaims, read_token
@@ -185,10 +187,28 @@ class UnitOfWorkRoute(APIRoute):
 
 
 class Router(APIRouter):
-    """The project's router: every route is a UnitOfWorkRoute."""
+    """The project's router: every route is a UnitOfWorkRoute, and a request whose path is
+    outside the router's place is not tried against its routes."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(route_class=UnitOfWorkRoute, **kwargs)
+        # Where the routes' paths start once the router is in the app: its own prefix when
+        # the app includes it; the including router's place and prefix when include() does.
+        self.mounted_at = self.prefix
+
+    def include(self, router: Router, *, prefix: str = "", **kwargs: Any) -> None:
+        """``include_router``, noting where the included router's paths start."""
+        router.mounted_at = self.mounted_at + prefix + router.prefix
+        self.include_router(router, prefix=prefix, **kwargs)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        # FastAPI (0.16x) tries a request against every route of every included router, and
+        # again when it hands the request on, without looking at their prefixes first: an
+        # enrolment was tried against some 80 routes, a page past the last API router against
+        # 400 (0.6 ms). No route of this router can match a path outside its place.
+        if not get_route_path(scope).startswith(self.mounted_at):
+            return Match.NONE, {}
+        return super().matches(scope)
 
 
 def _ending_its_unit_of_work(endpoint: Callable[..., Any]) -> Callable[..., Any]:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -22,7 +22,7 @@ from mutua.catalog.router import router as catalog
 from mutua.claims.router import router as claims
 from mutua.complaints.router import router as calendar
 from mutua.db import make_engine, session_factory
-from mutua.deps import caller_refused
+from mutua.deps import Router, caller_refused
 from mutua.errors import DomainError, field_path
 from mutua.governance.router import router as governance
 from mutua.health.router import router as health
@@ -43,7 +43,7 @@ from mutua.web.headers import SecurityHeaders
 
 
 @functools.cache
-def api_router() -> APIRouter:
+def api_router() -> Router:
     """The JSON API's routes under /api/v1, built once per process.
 
     FastAPI resolves each endpoint's parameters and dependencies for the router it is given
@@ -53,11 +53,11 @@ def api_router() -> APIRouter:
     through ``request.app.state``.
     """
 
-    api = APIRouter(prefix="/api/v1")
+    api = Router(prefix="/api/v1")
     for r in (auth, auth_signup, members, catalog, policies, enrolment, ledger, claims,
               settlement, actuarial, governance, health, audit, jobs, reinsurance, premiums,
               calendar):
-        api.include_router(r)
+        api.include(r)
     return api
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import FileResponse, Response
 
+from mutua.deps import Router
 from mutua.errors import Conflict, DomainError, Forbidden, NotFound, Problem, Unauthorized, ValidationFailed
 from mutua.web.i18n import gettext as _
 from mutua.web.pages import (
@@ -70,18 +71,18 @@ def install(app: FastAPI) -> None:
 
 
 @functools.cache
-def page_router() -> APIRouter:
+def page_router() -> Router:
     """Every page router, each POST checked for its CSRF token and each page for a live
     session; built once per process and shared by the apps it makes (see
     ``mutua.web.app.api_router``)."""
-    pages = APIRouter()
+    pages = Router()
     for module in (auth, complaints, member, member_claims, member_enrol, member_governance,
                    member_health, member_inbox, member_premiums, member_privacy, member_renewals,
                    member_statements, signup,
                    staff, staff_actuarial, staff_care, staff_catalog, staff_claims, staff_close,
                    staff_finance, staff_governance, staff_meetings, staff_members, staff_jobs,
                    staff_reinsurance, staff_premiums):
-        pages.include_router(module.router,
+        pages.include(module.router,
                              dependencies=[Depends(session_alive), Depends(csrf_protect)],
                              include_in_schema=False)
     return pages
