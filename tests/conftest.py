@@ -28,7 +28,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
-from mutua import wiring  # noqa: F401  (joins the domains' hooks before any use case runs)
+from mutua import (
+    numbering,
+    wiring,  # noqa: F401  (joins the domains' hooks before any use case runs)
+)
 from mutua.auth import security
 from mutua.db import Base, load_all_models, make_engine, session_factory
 
@@ -70,6 +73,19 @@ PG_URL = _worker_url(os.environ.get("MUTUA_TEST_POSTGRES_URL"))
 # MUTUA_TEST_BACKENDS (e.g. "postgres") narrows the run; CI runs the slow tests on PostgreSQL only.
 BACKENDS = [b for b in os.environ.get("MUTUA_TEST_BACKENDS", "sqlite,postgres").split(",")
             if b == "sqlite" or (b == "postgres" and PG_URL)]
+
+
+@contextmanager
+def database_for_migrations(backend: str, folder: Path, suffix: str) -> Iterator[str]:
+    """The URL of an empty database for the migrations to build: a SQLite file in ``folder``,
+    or (``postgres``) a database of this worker's named with ``suffix``, dropped afterwards."""
+    if backend == "sqlite":
+        url = f"sqlite:///{folder / 'old.db'}"
+        make_engine(url).dispose()
+        yield url
+        return
+    with scratch_postgres_database(suffix) as url:
+        yield url
 
 
 @contextmanager
@@ -144,6 +160,8 @@ def empty_database(backend: str, folder: Path, sqlite_template: Path,
         tables = ", ".join([f'"{t.name}"' for t in Base.metadata.sorted_tables] + QUEUE_TABLES)
         with pg_engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            for sequence in numbering.SEQUENCES.values():  # business numbers from 1 again
+                conn.execute(text(f"ALTER SEQUENCE {sequence.name} RESTART"))
         pg_engine.test_url = PG_URL
         yield pg_engine
 

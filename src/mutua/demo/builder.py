@@ -38,6 +38,7 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Engine
 
 from mutua import (
+    numbering,
     schema,
     wiring,  # noqa: F401  (a demo built on its own, outside the app, needs the hooks)
 )
@@ -398,6 +399,8 @@ def drop_database(url: str) -> None:
         with engine.begin() as conn:
             for table in months:
                 conn.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
+            for sequence in numbering.SEQUENCES.values():  # no table owns them
+                sequence.drop(conn, checkfirst=True)
     finally:
         engine.dispose()
 

@@ -52,9 +52,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from mutua import numbering
 from mutua.db import Base, Money, load_all_models
 from mutua.errors import Conflict, ValidationFailed
 from mutua.money import from_fen, to_fen
+from mutua.numbering import Counter
 from mutua.ops import hardening
 
 FORMAT = "mutua-backup"
@@ -168,7 +170,10 @@ def _dump_table(conn: Connection, table: Table, out) -> int:
     _line(out, {"table": table.name, "columns": [c.name for c in table.columns]})
     encode = _encoder(table)
     order = list(table.primary_key.columns) or list(table.columns)
-    result = conn.execution_options(yield_per=CHUNK).execute(select(table).order_by(*order))
+    rows = select(table).order_by(*order)
+    if table is Counter.__table__:  # with the positions of the counters kept as sequences
+        rows = numbering.positions(conn)
+    result = conn.execution_options(yield_per=CHUNK).execute(rows)
     n = 0
     for rows in result.partitions():
         out.write("".join(json.dumps(encode(r), ensure_ascii=False, separators=(",", ":")) + "\n"
@@ -232,6 +237,7 @@ def load(conn: Connection, path: str | Path, *, replace: bool = False) -> Summar
     summary = Summary(path=str(path), revision=header.get("revision"))
     _load_sections(conn, lines, known, summary)
     _reset_sequences(conn, [known[n] for n in summary.rows])
+    numbering.continue_after_restore(conn)
     summary.sha256 = file_sha256(path)
     return summary
 

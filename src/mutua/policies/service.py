@@ -38,7 +38,7 @@ def policy_numbers(db: Session, count: int) -> list[str]:
 
 
 def policy_number_now(db: Session) -> str:
-    """One policy number without holding the counter until the enrolment commits."""
+    """One policy number that no other enrolment waits for (numbering.reserve_now)."""
     return f"P{numbering.reserve_now(db, 'policy')[0]:010d}"
 
 

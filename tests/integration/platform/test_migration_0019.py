@@ -24,7 +24,7 @@ from mutua.db import make_engine
 from mutua.governance.models import Ballot, Proposal
 from mutua.health.models import Observation
 from mutua.notify.models import Delivery, Notification
-from tests.conftest import BACKENDS, scratch_postgres_database
+from tests.conftest import BACKENDS, database_for_migrations
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
 KIDNEY_PATIENT, OTHER_PATIENT = 7, 8
@@ -115,12 +115,7 @@ def _projects(conn, table: str) -> dict:
 def old_database(request, tmp_path):
     """An empty database for the migrations to build, and its URL (PostgreSQL: one named
     after this worker's test database, dropped afterwards)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'old.db'}"
-        make_engine(url).dispose()
-        yield url
-        return
-    with scratch_postgres_database("m0019") as url:
+    with database_for_migrations(request.param, tmp_path, "m0019") as url:
         yield url
 
 

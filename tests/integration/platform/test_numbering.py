@@ -3,6 +3,8 @@ itself instead of waiting on its own lock from another connection."""
 
 from __future__ import annotations
 
+import pytest
+
 from mutua import numbering
 
 
@@ -16,3 +18,33 @@ def test_numbers_after_a_bulk_reservation_in_the_same_transaction(db):
     db.commit()
     # a new transaction holds nothing: on PostgreSQL the number comes from its own connection
     assert list(numbering.reserve_now(db, "test-policy")) == [5]
+
+
+def test_business_numbers_come_one_at_a_time_without_waiting(engine, db):
+    # An enrolment's policy number must not wait for another enrolment's transaction to end:
+    # a second session takes numbers while the first, holding its own, is still open.
+    from mutua.db import session_factory
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: a second session would wait on the first")
+    first = numbering.reserve_now(db, "policy")
+    other = session_factory(engine)()
+    try:
+        second = numbering.reserve_now(other, "policy")
+        block = numbering.reserve(other, "policy", 3)
+        other.commit()
+    finally:
+        other.close()
+    third = numbering.reserve_now(db, "policy")
+    assert [*first, *second, *block, *third] == [1, 2, 3, 4, 5, 6]
+    assert "policy" not in numbering._held(db)  # a sequence: the session holds no lock
+
+
+def test_a_rolled_back_number_is_not_issued_again(engine, db):
+    taken = numbering.reserve_now(db, "claim")
+    db.rollback()
+    again = numbering.reserve_now(db, "claim")
+    if engine.dialect.name == "postgresql":
+        assert list(again) == [taken[0] + 1]  # a gap, as a sequence leaves
+    else:
+        assert list(again) == list(taken)  # SQLite: the counter rolled back with the transaction
