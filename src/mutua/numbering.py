@@ -96,7 +96,7 @@ def _sequenced(db: Session | Connection, name: str) -> bool:
 
 def _drawn(db: Session, name: str, count: int) -> Numbers[int]:
     if count == 1:
-        return [db.execute(_NEXT[name]).scalar_one()]
+        return [db.connection().execute(_NEXT[name]).scalar_one()]
     return sorted(db.execute(_BLOCK[name], {"n": count}).scalar_one())
 
 

@@ -117,7 +117,7 @@ def create_coefficient_table(db: Session, *, product_id: int, cells: list[domain
 
 
 def table_cells(db: Session, *, table_id: int) -> list[domain.Cell]:
-    return [domain.Cell(*r) for r in db.execute(_CELLS, {"table_id": table_id})]
+    return [domain.Cell(*r) for r in db.connection().execute(_CELLS, {"table_id": table_id})]
 
 
 # Read by every enrolment: built once (prebuilt statements keep their cache key).

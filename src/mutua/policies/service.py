@@ -107,14 +107,13 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
     ``paid``: the premium was received with the enrolment (at the counter) and cover is
     written at once; otherwise a premium due is opened and the policy covers nothing until
     it is paid within the product's grace days (policies.dues). The policy is flushed, so its
-    id is known; ``policy.product`` and ``policy.period`` are the catalogue rows it was quoted
-    from. ``declaration``: the answers to the product's health declaration (question code ->
+    id is known. ``declaration``: the answers to the product's health declaration (question code ->
     "yes"/"no"), required when the product asks one and kept with the policy.
     """
     on = on or shanghai_today()
     if actor.is_member and not acts_for(db, actor=actor, member_id=member_id):
         raise Forbidden("members enrol only themselves and the dependants they pay for")
-    member = db.execute(_ENROLLING, {"member_id": member_id}).first()
+    member = db.connection().execute(_ENROLLING, {"member_id": member_id}).first()  # columns only
     if member is None or member.status != "active":
         raise NotFound("member %(member_id)s not found or not active", member_id=member_id)
     product, period = catalog_service.product_and_period(db, product_code=product_code,
