@@ -35,7 +35,8 @@ from datetime import date
 from pathlib import Path
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5433/mutua_ops_bench"
-TARGET_P99_MS = 50.0
+TARGET_P99_MS = 50.0  # the policy list at 32 clients
+TARGET_ENROL_P99_MS = 100.0  # an enrolment at 32 clients (issue 17, PostgreSQL)
 TARGET_READ_SHARE = 0.30
 
 
@@ -281,8 +282,12 @@ def table(result: dict) -> str:
         for name, s in reads.items():
             rows.append(f"{name + ' @' + clients:<12} {s['throughput_rps']:>9.1f} {s['p50_ms']:>8.2f} "
                         f"{s['p90_ms']:>8.2f} {s['p99_ms']:>8.2f} {s['non_2xx']:>8}")
+    if result["scenarios"]["enrol"].get("throughput_understated"):
+        rows.append("enrol: the members to enrol ran out before the scenario ended "
+                    "(raise --members and --enrol-max)")
     rows.append(f"read throughput / trivial: {result['read_share_of_trivial']:.0%} "
-                f"(target >= {TARGET_READ_SHARE:.0%}); p99 target < {TARGET_P99_MS:.0f} ms")
+                f"(target >= {TARGET_READ_SHARE:.0%}); p99 targets: policy list < "
+                f"{TARGET_P99_MS:.0f} ms, enrol < {TARGET_ENROL_P99_MS:.0f} ms")
     return "\n".join(rows)
 
 
@@ -293,14 +298,15 @@ def main(argv: list[str]) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--url", help="PostgreSQL URL (emptied first)")
-    parser.add_argument("--members", type=int, default=5000, help="size of the demo mutual")
+    parser.add_argument("--members", type=int, default=12000, help="size of the demo mutual")
     parser.add_argument("--seconds", type=int, default=15, help="length of each scenario")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--request-threads", type=int, default=Settings().request_threads,
                         help="threads per worker for plain-def routes (MUTUA_REQUEST_THREADS)")
-    parser.add_argument("--enrol-max", type=int, default=4000, help="enrolments at most")
+    parser.add_argument("--enrol-max", type=int, default=8000,
+                        help="enrolments at most (8,000 last 10 s at 800 a second)")
     parser.add_argument("--enrol-seconds", type=int, default=10,
                         help="length of the enrolment scenario: short enough that the members "
                              "to enrol last it, or its throughput is understated")
@@ -350,11 +356,12 @@ def main(argv: list[str]) -> int:
         "scenarios": scenarios,
         "reads_by_clients": scenarios_by_clients,
         "read_share_of_trivial": round(scenarios["policy_list"]["throughput_rps"] / trivial, 3),
-        "targets": {"p99_ms_below": TARGET_P99_MS, "read_share_at_least": TARGET_READ_SHARE},
+        "targets": {"p99_ms_below": TARGET_P99_MS, "enrol_p99_ms_below": TARGET_ENROL_P99_MS,
+                    "read_share_at_least": TARGET_READ_SHARE},
     }
     result["targets"]["met"] = bool(
         scenarios["policy_list"]["p99_ms"] < TARGET_P99_MS
-        and scenarios["enrol"]["p99_ms"] < TARGET_P99_MS
+        and scenarios["enrol"]["p99_ms"] < TARGET_ENROL_P99_MS
         and result["read_share_of_trivial"] >= TARGET_READ_SHARE)
     print(json.dumps(result, ensure_ascii=False) if args.json else table(result))
     return 0
