@@ -186,6 +186,9 @@ class UnitOfWorkRoute(APIRoute):
         self.checks_caller_in_its_trip = _roles_checked_in_trip(endpoint, self.dependant)
 
 
+_route_changes = [0]  # how many times a project router has gained routes
+
+
 class Router(APIRouter):
     """The project's router: every route is a UnitOfWorkRoute, and a request whose path is
     outside the router's place is not tried against its routes."""
@@ -195,6 +198,25 @@ class Router(APIRouter):
         # Where the routes' paths start once the router is in the app: its own prefix when
         # the app includes it; the including router's place and prefix when include() does.
         self.mounted_at = self.prefix
+
+    # FastAPI (0.16x) asks each router on a request's way for its routes' version, at every
+    # match, and walks every route of every router below it to answer: half of what routing
+    # still cost. Routes change only while the app is put together, so the answer is kept
+    # until any project router gains a route (_mark_routes_changed).
+    _kept_version: tuple[int, int] | None = None
+
+    def _get_routes_version(self, seen: set[int] | None = None) -> int:
+        kept = self._kept_version
+        if seen is None and kept is not None and kept[0] == _route_changes[0]:
+            return kept[1]
+        version = super()._get_routes_version(seen)
+        if seen is None:
+            self._kept_version = (_route_changes[0], version)
+        return version
+
+    def _mark_routes_changed(self) -> None:
+        super()._mark_routes_changed()
+        _route_changes[0] += 1
 
     def include(self, router: Router, *, prefix: str = "", **kwargs: Any) -> None:
         """``include_router``, noting where the included router's paths start."""

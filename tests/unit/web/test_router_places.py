@@ -91,3 +91,18 @@ def test_the_apps_routers_sit_under_their_prefixes() -> None:
     api_router(), page_router()
     assert policies.mounted_at == "/api/v1/policies"
     assert staff_claims.mounted_at == "/staff/claims"
+
+
+def test_a_route_added_after_requests_is_found():
+    # Routing keeps each router's version of its routes between requests (Router.
+    # _get_routes_version): a route added later must still be found, and its router's new
+    # version must reach the routers above it.
+    app, routers = _app()
+    client = TestClient(app)
+    assert client.get("/api/v1/first/later").status_code == 404
+
+    @routers["first"].get("/later")
+    async def later() -> dict:
+        return {"from": "later"}
+
+    assert client.get("/api/v1/first/later").json() == {"from": "later"}
