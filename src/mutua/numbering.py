@@ -4,7 +4,8 @@ under concurrency.
 On PostgreSQL the business numbers come from sequences (:data:`SEQUENCES`): a number is one
 ``nextval`` on the caller's own connection, which locks nothing and is never rolled back, so
 concurrent enrolments never queue for it and one that fails leaves a gap, as on paper a
-spoilt form does. A bulk enrolment draws its block with one statement; a block is not
+spoilt form does (an enrolment's INSERT draws its policy number itself:
+``policies.service.policy_number_now``). A bulk enrolment draws its block with one statement; a block is not
 necessarily consecutive when single enrolments run beside it.
 
 Other counters (and every counter on SQLite) are rows of ``counters``, advanced with one
@@ -42,15 +43,17 @@ class Counter(Base):
 
 
 # The counters that are sequences on PostgreSQL (created by migration 0022, or with the tables).
-SEQUENCES = {name: Sequence(f"{name}_numbers", metadata=Base.metadata)
-             for name in ("policy", "member", "claim", "complaint")}
+# Each ends where its numbers' digits do (P and 10 digits, M, CL and TS and 9): past it,
+# nextval fails rather than a number being cut short.
+SEQUENCES = {name: Sequence(f"{name}_numbers", maxvalue=10**digits - 1, metadata=Base.metadata)
+             for name, digits in (("policy", 10), ("member", 9), ("claim", 9), ("complaint", 9))}
 
 
 def reserve(db: Session, name: str, count: int = 1) -> Numbers[int]:
     """Reserve ``count`` numbers from the named counter; returns them, in increasing order."""
     if count <= 0:
         return range(0)
-    if _sequenced(db, name):
+    if sequenced(db, name):
         return _drawn(db, name, count)
     stmt = _advance(name, count)
     last = db.execute(stmt).scalar()
@@ -90,7 +93,8 @@ def reserve_now(db: Session, name: str, count: int = 1) -> Numbers[int]:
     return numbers
 
 
-def _sequenced(db: Session | Connection, name: str) -> bool:
+def sequenced(db: Session | Connection, name: str) -> bool:
+    """Whether this counter's numbers come from a sequence here (PostgreSQL)."""
     return name in SEQUENCES and db.get_bind().dialect.name == "postgresql"
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import (
     JSON,
     Date,
+    FetchedValue,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -46,7 +47,10 @@ class Policy(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    policy_number: Mapped[str] = mapped_column(String(24), unique=True)
+    # FetchedValue: on PostgreSQL an enrolment's INSERT draws the number from its sequence
+    # itself, and RETURNING brings it back (policies.service.policy_number_now).
+    policy_number: Mapped[str] = mapped_column(String(24), unique=True,
+                                               server_default=FetchedValue())
     project_id: Mapped[int]
     product_id: Mapped[int]
     period_id: Mapped[int]

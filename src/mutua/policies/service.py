@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Protocol
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import ColumnElement, String, and_, bindparam, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from mutua import numbering
@@ -34,12 +34,23 @@ from mutua.policies.models import Policy, PremiumPayment
 
 
 def policy_numbers(db: Session, count: int) -> list[str]:
-    return [f"P{n:010d}" for n in numbering.reserve(db, "policy", count)]
+    return [f"P{n:0{POLICY_DIGITS}d}" for n in numbering.reserve(db, "policy", count)]
 
 
-def policy_number_now(db: Session) -> str:
-    """One policy number that no other enrolment waits for (numbering.reserve_now)."""
-    return f"P{numbering.reserve_now(db, 'policy')[0]:010d}"
+def policy_number_now(db: Session) -> str | ColumnElement[str]:
+    """One policy number that no other enrolment waits for (numbering.reserve_now).
+
+    On PostgreSQL, the SQL that draws it from the sequence inside the policy's own INSERT,
+    which returns it (Policy.policy_number is a FetchedValue): a statement fewer an
+    enrolment. The sequence ends at 10 digits (migration 0022), so the padding never cuts.
+    """
+    if numbering.sequenced(db, "policy"):
+        drawn = cast(numbering.SEQUENCES["policy"].next_value(), String)
+        return literal("P", String) + func.lpad(drawn, POLICY_DIGITS, "0")
+    return f"P{numbering.reserve_now(db, 'policy')[0]:0{POLICY_DIGITS}d}"
+
+
+POLICY_DIGITS = 10
 
 
 @dataclass(frozen=True)

@@ -48,3 +48,29 @@ def test_a_rolled_back_number_is_not_issued_again(engine, db):
         assert list(again) == [taken[0] + 1]  # a gap, as a sequence leaves
     else:
         assert list(again) == list(taken)  # SQLite: the counter rolled back with the transaction
+
+
+def test_an_enrolments_policy_number_is_drawn_by_its_own_insert(engine, db):
+    # PostgreSQL: the INSERT draws the number from the sequence and returns it, without a
+    # statement of its own; SQLite: from the counter. Either way P and ten digits, in order.
+    from sqlalchemy import event
+
+    from tests import factories as f
+
+    f.accident_project(db, code="NUM-ACC")
+    members = [f.member(db, name=f"编号{i}") for i in range(2)]
+    sent: list[str] = []
+
+    def note(conn, cursor, statement, *rest) -> None:
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        first = f.policy(db, member=members[0], product_code="NUM-ACC-1")
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    second = f.policy(db, member=members[1], product_code="NUM-ACC-1")
+    assert first.policy_number == "P0000000001" and second.policy_number == "P0000000002"
+    if engine.dialect.name == "postgresql":
+        assert not any("nextval" in s and "INSERT" not in s for s in sent)
+        assert any(s.startswith("INSERT INTO policies") and "nextval" in s for s in sent)

@@ -19,15 +19,17 @@ down_revision = "0021"
 branch_labels = None
 depends_on = None
 
-# As at this revision (mutua.numbering.SEQUENCES): the counter each sequence takes over.
-NAMES = ("policy", "member", "claim", "complaint")
+# As at this revision (mutua.numbering.SEQUENCES): the counter each sequence takes over, and
+# the digits of its numbers, where the sequence ends.
+DIGITS = {"policy": 10, "member": 9, "claim": 9, "complaint": 9}
+NAMES = tuple(DIGITS)
 
 
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     for name in NAMES:
-        op.execute(f"CREATE SEQUENCE IF NOT EXISTS {name}_numbers")
+        op.execute(f"CREATE SEQUENCE IF NOT EXISTS {name}_numbers MAXVALUE {10**DIGITS[name] - 1}")
         op.execute(f"SELECT setval('{name}_numbers', value) FROM counters"
                    f" WHERE name = '{name}' AND value > 0")
 
