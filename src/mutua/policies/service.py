@@ -124,11 +124,8 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
     on = on or shanghai_today()
     if actor.is_member and not acts_for(db, actor=actor, member_id=member_id):
         raise Forbidden("members enrol only themselves and the dependants they pay for")
-    member = db.connection().execute(_ENROLLING, {"member_id": member_id}).first()  # columns only
-    if member is None or member.status != "active":
-        raise NotFound("member %(member_id)s not found or not active", member_id=member_id)
-    product, period = catalog_service.product_and_period(db, product_code=product_code,
-                                                         period_code=period_code)
+    member, product, period = _enrolling(db, member_id=member_id, product_code=product_code,
+                                         period_code=period_code)
     offer = quote(db, member=member, product=product, period=period, on=on)
     questions = (product.underwriting or {}).get("declaration") or []
     problems = [*offer.problems, *domain.declaration_problems(questions, declaration or {})]
@@ -165,9 +162,36 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
     return policy
 
 
-# What an enrolment reads of the member (quote's birth date and class): built once.
-_ENROLLING = select(Member.status, Member.birth_date, Member.occupation_class).where(
+def _enrolling(db: Session, *, member_id: int, product_code: str,
+               period_code: str) -> tuple[Quoted, Product, SalePeriod]:
+    """The member (what a quote reads), the product and its period, in one statement.
+    NotFound names what is missing, the member first."""
+    row = db.execute(_ENROLLING, {"member_id": member_id, "product": product_code,
+                                  "period": period_code}).first()
+    if row is None:  # no such product or period: read each alone, to say which
+        member = db.connection().execute(_MEMBER, {"member_id": member_id}).first()
+        _check_active(member, member_id)
+        product, period = catalog_service.product_and_period(db, product_code=product_code,
+                                                             period_code=period_code)
+        return member, product, period
+    _check_active(row, member_id)
+    return row, row.Product, row.SalePeriod
+
+
+def _check_active(member, member_id: int) -> None:
+    if member is None or member.status != "active":
+        raise NotFound("member %(member_id)s not found or not active", member_id=member_id)
+
+
+_MEMBER = select(Member.status, Member.birth_date, Member.occupation_class).where(
     Member.id == bindparam("member_id"))
+# An enrolment's first read, built once. The member is joined by its key alone: a member
+# not found leaves its columns empty, where a missing product or period gives no row.
+_ENROLLING = (
+    select(Product, SalePeriod, Member.status, Member.birth_date, Member.occupation_class)
+    .join(SalePeriod, SalePeriod.product_id == Product.id)
+    .outerjoin(Member, Member.id == bindparam("member_id"))
+    .where(Product.code == bindparam("product"), SalePeriod.code == bindparam("period")))
 
 
 def already_holds(product_code: str, period_code: str) -> Worded:

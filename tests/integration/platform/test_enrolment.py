@@ -183,6 +183,25 @@ def test_an_unknown_product_or_period_is_named_and_nothing_is_stored(client, db)
     assert policies(db) == before
 
 
+def test_a_missing_or_closed_member_is_named_before_the_product(client, db):
+    # The member, product and period are read in one statement; what is missing is named as
+    # when each was read alone: the member first, then the product or its period.
+    f.accident_project(db)
+    uw = f.staff(db, Role.UNDERWRITER)
+    closed = f.member(db)
+    closed.status = "closed"
+    db.commit()
+    before = policies(db)
+    h = f.staff_headers_for(client, db, uw)
+    for member_id, product in [(999999, "TEST-ACC-1"), (999999, "NO-SUCH"),
+                               (closed.id, "TEST-ACC-1"), (closed.id, "NO-SUCH")]:
+        r = client.post("/api/v1/policies", headers=h, json={
+            "product_code": product, "period_code": "P1", "member_id": member_id})
+        assert r.status_code == 404, r.text
+        assert f"member {member_id} not found or not active" in r.text, r.text
+    assert policies(db) == before
+
+
 def test_an_enrolment_is_one_transaction_with_the_callers_account_read_in_it(client, db, engine):
     """The bearer token's account is read in the route's own transaction (deps.current_principal
     leaves it to the route's trip), and the postings name their accounts without a read of the
