@@ -80,10 +80,12 @@ class Settings(BaseSettings):
     default_locale: str = "zh_CN"
     # Threads per server process that run the routes and dependencies declared with plain
     # `def`. anyio's default of 40 let every request in flight share the GIL at once, and one
-    # in a hundred waited seconds; two keep one thread in Python while the other waits for the
-    # database, and queue the rest in order. A database across a network wants more (see
-    # docs/operations.md, "Request threads").
-    request_threads: int = Field(default=2, ge=1, le=1000)
+    # in a hundred waited seconds. With the database on the same machine a request waits for
+    # it a few hundredths of the time it runs Python, so one thread (and the rest queued in
+    # order) answers most: a second made each round trip wait for the other's hold on the
+    # interpreter (docs/performance.md, "One request thread"). A database across a network
+    # wants more (docs/operations.md, "Request threads").
+    request_threads: int = Field(default=1, ge=1, le=1000)
     # Reports and statements read from a streaming replica when this is set (docs/operations.md,
     # "Beyond one server"); a replica further behind the primary than read_max_lag_seconds is
     # passed over for the primary, and a report read on the replica says how far behind it was.
