@@ -118,8 +118,8 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
     ``paid``: the premium was received with the enrolment (at the counter) and cover is
     written at once; otherwise a premium due is opened and the policy covers nothing until
     it is paid within the product's grace days (policies.dues). The policy is flushed, so its
-    id is known. ``declaration``: the answers to the product's health declaration (question code ->
-    "yes"/"no"), required when the product asks one and kept with the policy.
+    id is known. ``declaration``: the answers to the product's health declaration (question
+    code -> "yes"/"no"), required when the product asks one and kept with the policy.
     """
     on = on or shanghai_today()
     if actor.is_member and not acts_for(db, actor=actor, member_id=member_id):
