@@ -70,14 +70,14 @@ def reserve(db: Session, name: str, count: int = 1) -> Numbers[int]:
 
 def reserve_now(db: Session, name: str, count: int = 1) -> Numbers[int]:
     """Reserve numbers that no other transaction waits for; gaps are possible (PostgreSQL)."""
+    if sequenced(db, name):
+        return _drawn(db, name, count)
     bind = db.get_bind()
     if bind.dialect.name == "sqlite" or name in _held(db):
         # A transaction that has already advanced this counter (numbers for a bulk enrolment)
         # holds its row: another connection would wait on it for ever, so it takes the next
         # numbers itself.
         return reserve(db, name, count)
-    if name in SEQUENCES:
-        return _drawn(db, name, count)
     if count > 0:
         with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             last = conn.execute(_advance(name, count)).scalar()

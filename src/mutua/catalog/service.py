@@ -264,15 +264,17 @@ def product_and_period(db: Session, *, product_code: str, period_code: str,
 
     get_product also loads every benefit and period, which one enrolment does not read.
     """
-    row = db.execute(_PRODUCT_AND_PERIOD, {"product": product_code, "period": period_code}).first()
+    row = db.execute(PRODUCT_AND_PERIOD, {"product": product_code, "period": period_code}).first()
     if row is None:  # say which of the two is unknown: both calls raise NotFound
         get_period(db, product=get_product(db, code=product_code), code=period_code)
     return row[0], row[1]
 
 
-_PRODUCT_AND_PERIOD = (select(Product, SalePeriod).join(SalePeriod)
-                       .where(Product.code == bindparam("product"),
-                              SalePeriod.code == bindparam("period")))
+# Built once, its codes as parameters "product" and "period"; an enrolment reads its member
+# in the same statement (policies.service._ENROLLING adds the member's columns to it).
+PRODUCT_AND_PERIOD = (select(Product, SalePeriod).join(SalePeriod)
+                      .where(Product.code == bindparam("product"),
+                             SalePeriod.code == bindparam("period")))
 
 
 def get_period(db: Session, *, product: Product, code: str) -> SalePeriod:

@@ -187,11 +187,9 @@ _MEMBER = select(Member.status, Member.birth_date, Member.occupation_class).wher
     Member.id == bindparam("member_id"))
 # An enrolment's first read, built once. The member is joined by its key alone: a member
 # not found leaves its columns empty, where a missing product or period gives no row.
-_ENROLLING = (
-    select(Product, SalePeriod, Member.status, Member.birth_date, Member.occupation_class)
-    .join(SalePeriod, SalePeriod.product_id == Product.id)
-    .outerjoin(Member, Member.id == bindparam("member_id"))
-    .where(Product.code == bindparam("product"), SalePeriod.code == bindparam("period")))
+_ENROLLING = (catalog_service.PRODUCT_AND_PERIOD
+              .add_columns(Member.status, Member.birth_date, Member.occupation_class)
+              .outerjoin(Member, Member.id == bindparam("member_id")))
 
 
 def already_holds(product_code: str, period_code: str) -> Worded:
