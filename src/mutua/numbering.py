@@ -5,7 +5,7 @@ On PostgreSQL the business numbers come from sequences (:data:`SEQUENCES`): a nu
 ``nextval`` on the caller's own connection, which locks nothing and is never rolled back, so
 concurrent enrolments never queue for it and one that fails leaves a gap, as on paper a
 spoilt form does (an enrolment's INSERT draws its policy number itself:
-``policies.service.policy_number_now``). A bulk enrolment draws its block with one
+``policies.service._insert_policy``). A bulk enrolment draws its block with one
 statement; a block is not necessarily consecutive when single enrolments run beside it.
 
 Other counters (and every counter on SQLite) are rows of ``counters``, advanced with one

@@ -8,7 +8,6 @@ from decimal import Decimal
 from sqlalchemy import (
     JSON,
     Date,
-    FetchedValue,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -47,10 +46,9 @@ class Policy(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    # FetchedValue: on PostgreSQL an enrolment's INSERT draws the number from its sequence
-    # itself, and RETURNING brings it back (policies.service.policy_number_now).
-    policy_number: Mapped[str] = mapped_column(String(24), unique=True,
-                                               server_default=FetchedValue())
+    # On PostgreSQL an enrolment's INSERT draws the number from its sequence itself
+    # (policies.service._insert_policy).
+    policy_number: Mapped[str] = mapped_column(String(24), unique=True)
     project_id: Mapped[int]
     product_id: Mapped[int]
     period_id: Mapped[int]
@@ -74,7 +72,8 @@ class Policy(Base):
     renewed_from_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id"), default=None)
     # The health declaration (健康告知) the member made when buying: each question as it was
     # asked and the answer (policies.domain.declaration_record); None: the product asks none.
-    declaration: Mapped[list | None] = mapped_column(JSON, default=None)
+    # none_as_null: no declaration is SQL NULL, not the JSON text 'null'.
+    declaration: Mapped[list | None] = mapped_column(JSON(none_as_null=True), default=None)
     # The member's consent (at enrolment or later, revocable) to be renewed into the next
     # period at its price when this one ends, without accepting each offer.
     auto_renew: Mapped[bool] = mapped_column(default=False, server_default=false())

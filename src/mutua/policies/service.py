@@ -12,8 +12,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, String, and_, bindparam, cast, func, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy import String, and_, bindparam, cast, func, literal, select
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from mutua import numbering
 from mutua.audit import service as audit
@@ -37,20 +37,34 @@ def policy_numbers(db: Session, count: int) -> list[str]:
     return [f"P{n:0{POLICY_DIGITS}d}" for n in numbering.reserve(db, "policy", count)]
 
 
-def policy_number_now(db: Session) -> str | ColumnElement[str]:
-    """One policy number that no other enrolment waits for (numbering.reserve_now).
+def _insert_policy(db: Session, values: dict) -> Policy:
+    """Write one policy with a statement built once and return it as the session holds a
+    policy it has read, so later changes (an unpaid policy's status) flush as updates.
 
-    On PostgreSQL, the SQL that draws it from the sequence inside the policy's own INSERT,
-    which returns it (Policy.policy_number is a FetchedValue): a statement fewer an
-    enrolment. The sequence ends at 10 digits (migration 0022), so the padding never cuts.
+    On PostgreSQL the INSERT draws the policy number from its sequence itself and RETURNING
+    brings it back with the row. An ORM flush of the same row costs three times the CPU
+    (measured: 525 against 160-270 us), and enrolment is the busiest write. Pending ORM
+    changes are flushed first, so the statement sees what a flush would have written before.
     """
+    db.flush()
     if numbering.sequenced(db, "policy"):
-        drawn = cast(numbering.SEQUENCES["policy"].next_value(), String)
-        return literal("P", String) + func.lpad(drawn, POLICY_DIGITS, "0")
-    return f"P{numbering.reserve_now(db, 'policy')[0]:0{POLICY_DIGITS}d}"
+        row = db.connection().execute(_INSERT_DRAWING_NUMBER, values).one()
+    else:
+        number = numbering.reserve_now(db, "policy")[0]
+        values = {**values, "policy_number": f"P{number:0{POLICY_DIGITS}d}"}
+        row = db.connection().execute(_INSERT, values).one()
+    policy = Policy(**row._mapping)
+    make_transient_to_detached(policy)  # as if loaded: persistent once added, no INSERT
+    db.add(policy)
+    return policy
 
 
 POLICY_DIGITS = 10
+_POLICIES = Policy.__table__
+_INSERT = _POLICIES.insert().returning(*_POLICIES.c)
+# The sequence ends at 10 digits (migration 0022), so the padding never cuts.
+_INSERT_DRAWING_NUMBER = _INSERT.values(policy_number=literal("P", String) + func.lpad(
+    cast(numbering.SEQUENCES["policy"].next_value(), String), POLICY_DIGITS, "0"))
 
 
 @dataclass(frozen=True)
@@ -139,18 +153,17 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
                                              Policy.period_id == period.id)):
             raise Conflict(already_holds(product_code, period_code))
         underwriting.underwrite(db, member_id=member_id, product=product, on=on)
-    policy = Policy(
-        policy_number=policy_number_now(db), project_id=product.project_id,
-        product_id=product.id, period_id=period.id, member_id=member_id, enrolled_on=on,
-        cover_start=offer.cover_start, cover_end=offer.cover_end,
-        premium=product.uniform_premium, age_at_start=offer.age,
+    values = dict(
+        project_id=product.project_id, product_id=product.id, period_id=period.id,
+        member_id=member_id, enrolled_on=on, cover_start=offer.cover_start,
+        cover_end=offer.cover_end, premium=product.uniform_premium, age_at_start=offer.age,
         occupation_class=member.occupation_class, coefficient=offer.coefficient,
         declaration=domain.declaration_record(questions, declaration) if questions else None,
         auto_renew=auto_renew,  # the member's consent to renewal (policies.renewal_offers)
     )
-    db.add(policy)
     with unique_or_conflict(already_holds(product_code, period_code)):
-        db.flush()  # an enrolment of the same member that committed since the check above
+        # an enrolment of the same member that committed since the check above
+        policy = _insert_policy(db, values)
     enrolled = audit.event(actor=actor, action="policy.enrol", entity="policy",
                            entity_id=policy.id, project_id=policy.project_id,
                            detail={"product": product_code, "period": period_code, "paid": paid})

@@ -257,6 +257,25 @@ def test_an_enrolment_is_one_transaction_with_the_callers_account_read_in_it(cli
                        {"product": "TEST-ACC-1", "period": "P1", "paid": True})]
 
 
+def test_the_enrolled_policy_is_the_sessions_own_and_no_declaration_is_sql_null(db):
+    """enrol writes the policy with one prebuilt INSERT (policies.service._insert_policy): the
+    policy it returns must still be the session's, so a later change to it is written, and a
+    product that asks no declaration leaves the column NULL, not the JSON text 'null'."""
+    from mutua.policies import service
+
+    f.accident_project(db)
+    m = f.member(db)
+    policy = service.enrol(db, member_id=m.id, product_code="TEST-ACC-1", period_code="P1",
+                           actor=SYSTEM)
+    assert policy in db and policy not in db.new and policy.status == "in_force"
+    assert policy.policy_number.startswith("P") and policy.created_at is not None
+    policy.status = "cancelled"
+    db.flush()
+    written = db.connection().execute(
+        select(Policy.status, Policy.declaration.is_(None)).where(Policy.id == policy.id)).one()
+    assert tuple(written) == ("cancelled", True)
+
+
 def test_postings_to_an_account_the_chart_lacks_are_refused_by_name(db):
     """The insert that looks the accounts up counts the rows it wrote (both backends), so a
     code the chart lacks is still named."""
