@@ -1,13 +1,13 @@
-"""HTTP under load: a real uvicorn server, a real load generator (wrk), 32 concurrent clients.
+"""HTTP under load: the server as shipped, a real load generator (wrk), 32 concurrent clients.
 
     python -m benchmarks http_load --db sqlite --json
     python -m benchmarks http_load --db postgres --url postgresql+psycopg://.../mutua_bench --json
 
-Builds a small demo mutual (``mutua demo``'s members, policies and logins), starts uvicorn
-on a free 127.0.0.1 port with ``--workers`` processes, signs in the demo's member logins and
-its underwriter, then drives three scenarios with wrk (Debian package ``wrk``), each
-bounded in time (``--seconds``) and the enrolment one in count as well (each member enrols
-once, then its thread stops):
+Builds a small demo mutual (``mutua demo``'s members, policies and logins), starts ``mutua
+serve`` on a free 127.0.0.1 port with ``--workers`` processes (a socket each), signs in the
+demo's member logins and its underwriter, then drives three scenarios with wrk (Debian
+package ``wrk``), each bounded in time (``--seconds``) and the enrolment one in count as well
+(each member enrols once, then its thread stops):
 
 - ``trivial``: ``GET /healthz`` (one ``SELECT 1``), the ceiling of this server and stack;
 - ``policy_list``: ``GET /api/v1/policies/mine`` as the demo's members, round robin;
@@ -112,24 +112,24 @@ def free_port() -> int:
 def start_server(url: str, port: int, workers: int, request_threads: int) -> subprocess.Popen:
     env = {**os.environ, "MUTUA_DATABASE_URL": url, "MUTUA_LOGIN_ATTEMPTS_PER_MINUTE": "100000",
            "MUTUA_REQUEST_THREADS": str(request_threads)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "mutua.web.app:create_app", "--factory",
+    proc = subprocess.Popen(  # the server as shipped: `mutua serve`
+        [sys.executable, "-c", "from mutua.cli import main; main()", "serve",
          "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-         "--log-level", "warning", "--no-access-log"],
+         "--log-level", "warning"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     import httpx
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"uvicorn exited: {proc.stderr.read().decode()[-2000:]}")
+            raise SystemExit(f"mutua serve exited: {proc.stderr.read().decode()[-2000:]}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                 return proc
         except httpx.HTTPError:
             time.sleep(0.2)
     stop_server(proc)
-    raise SystemExit("uvicorn did not answer /healthz within 60 s")
+    raise SystemExit("mutua serve did not answer /healthz within 60 s")
 
 
 def stop_server(proc: subprocess.Popen) -> None:

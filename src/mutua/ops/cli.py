@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 
 import typer
 
@@ -14,9 +15,17 @@ from mutua.demo import builder
 from mutua.jobs import starts
 from mutua.jobs.cli import finished_or_fail, submit
 from mutua.ops import backup as ops_backup
-from mutua.ops import keys
+from mutua.ops import keys, serving
 from mutua.settings import get_settings
 from mutua.web.labels import demo_story
+
+
+class LogLevel(StrEnum):
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+    debug = "debug"
 
 
 def register(app: typer.Typer) -> None:
@@ -36,18 +45,22 @@ def init() -> None:
 
 
 def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
-          workers: int = typer.Option(1),
+          workers: int = typer.Option(1, min=1, max=64, help="worker processes, each on its "
+                                      "own socket (SO_REUSEPORT) so connections split evenly"),
           access_log: bool = typer.Option(False, help="log every request (the proxy keeps "
-                                          "one already; a line a request costs CPU)")) -> None:
+                                          "one already; a line a request costs CPU)"),
+          log_level: LogLevel = typer.Option(LogLevel.info)) -> None:
     """Serve the API and pages with uvicorn. Needs MUTUA_SECRET_KEY, except over a demo.
 
     The server measured in docs/performance.md and the systemd unit in docs/operations.md:
-    uvicorn's access log off, MUTUA_REQUEST_THREADS request threads a worker."""
-    import uvicorn
-
+    uvicorn's access log off, MUTUA_REQUEST_THREADS request threads a worker, and with
+    several workers a socket each (mutua.ops.serving)."""
     _signing_key_or_demo_key()
-    uvicorn.run("mutua.web.app:create_app", factory=True, host=host, port=port,
-                workers=workers, log_level="info", access_log=access_log)
+    listen = serving.Listen(host=host, port=port, access_log=access_log,
+                            log_level=log_level.value)
+    status = serving.serve(listen, workers=workers)
+    if status:
+        raise typer.Exit(status)
 
 
 def _signing_key_or_demo_key() -> None:

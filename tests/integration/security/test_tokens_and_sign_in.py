@@ -60,17 +60,18 @@ def test_mutua_serve_refuses_to_start_without_a_key_outside_a_demo(tmp_path):
 
 
 def test_mutua_serve_runs_the_measured_server_without_an_access_log_unless_asked(monkeypatch):
-    import uvicorn
     from typer.testing import CliRunner
 
     from mutua.cli import app as cli_app
+    from mutua.ops import serving
 
-    started: list[dict] = []
-    monkeypatch.setattr(uvicorn, "run", lambda target, **kw: started.append(kw))
+    started: list[tuple] = []
+    monkeypatch.setattr(serving, "serve", lambda listen, workers: started.append(
+        (listen, workers)) or 0)
     for args, logged in (([], False), (["--access-log"], True)):
         result = CliRunner().invoke(cli_app, ["serve", "--workers", "2", *args])
         assert result.exit_code == 0, result.output
-        assert started[-1]["access_log"] is logged and started[-1]["workers"] == 2
+        assert started[-1][0].access_log is logged and started[-1][1] == 2
 
 
 def test_the_demo_makes_its_own_key_private_to_its_owner_and_serve_uses_it(tmp_path, monkeypatch):

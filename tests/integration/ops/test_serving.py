@@ -1,0 +1,174 @@
+"""`mutua serve --workers 2`: each worker accepts on a socket of its own (SO_REUSEPORT), so
+connections spread over the workers; a worker that dies is replaced; SIGTERM stops them all;
+a port already served is refused (mutua.ops.serving)."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mutua.ops import serving
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="SO_REUSEPORT's spread and /proc are Linux's")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory) -> str:
+    from mutua import schema
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('serve')}/mutua.db"
+    schema.upgrade(url)
+    return url
+
+
+def _serve(database: str, folder: Path, port: int) -> subprocess.Popen:
+    env = {**os.environ, "MUTUA_DATABASE_URL": database, "MUTUA_SECRET_KEY": "s" * 64}
+    with open(folder / f"serve-{port}.log", "a") as log:  # a pipe left unread would fill
+        return subprocess.Popen(
+            [sys.executable, "-c", "from mutua.cli import main; main()", "serve", "--port",
+             str(port), "--workers", "2"],
+            cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _answers(port: int) -> bool:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", "/healthz")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()
+
+
+def _workers(supervisor: subprocess.Popen) -> set[int]:
+    """The supervisor's worker processes (not the resource tracker multiprocessing starts)."""
+    children = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat[stat.rindex(")") + 2:].split()[1])
+        if parent == supervisor.pid and b"spawn_main" in command:
+            children.add(int(pid))
+    return children
+
+
+def _until(check, seconds: float = 60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"not within {seconds} s: {check}")
+
+
+@pytest.fixture
+def server(database, tmp_path):
+    port = _free_port()
+    proc = _serve(database, tmp_path, port)
+    try:
+        _until(lambda: _answers(port) and len(_workers(proc)) == 2)
+        yield proc, port
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def _connections_by_worker(port: int, workers: set[int]) -> dict[int, int]:
+    """Established connections to ``port``, counted by the worker whose socket holds them."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].split(":")[1], 16)
+        if local_port == port and fields[3] == "01":  # 01: ESTABLISHED
+            inodes.add(fields[9])
+    counts = {}
+    for pid in workers:
+        fds = Path(f"/proc/{pid}/fd")
+        held = {os.readlink(fds / fd) for fd in os.listdir(fds)}
+        counts[pid] = sum(f"socket:[{inode}]" in held for inode in inodes)
+    return counts
+
+
+def test_connections_spread_over_the_workers_each_on_its_own_socket(server):
+    proc, port = server
+    clients = []
+    try:
+        for _ in range(64):  # keep-alive clients, as a proxy's pool or wrk keeps them
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/healthz")
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 200
+            clients.append(conn)
+        counts = _connections_by_worker(port, _workers(proc))
+        # Each worker holds some: under a shared socket one worker can take them all; with a
+        # socket each, all 64 on one worker has odds of 2^-63.
+        assert sum(counts.values()) == 64, counts
+        assert all(n > 0 for n in counts.values()), counts
+    finally:
+        for conn in clients:
+            conn.close()
+
+
+def test_a_worker_that_dies_is_replaced_and_the_port_keeps_answering(server):
+    proc, port = server
+    first = _workers(proc)
+    killed = min(first)
+    os.kill(killed, signal.SIGKILL)
+    replaced = _until(lambda: (w := _workers(proc)) - first and len(w) == 2 and w, seconds=30)
+    assert killed not in replaced
+    assert all(_answers(port) for _ in range(20))
+
+
+def test_sigterm_stops_the_workers_and_the_supervisor_cleanly(server):
+    proc, port = server
+    workers = _workers(proc)
+    os.kill(proc.pid, signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+    assert not _answers(port)
+
+
+def test_a_port_already_served_is_refused_not_shared(server, database, tmp_path):
+    _proc, port = server
+    second = _serve(database, tmp_path, port)
+    assert second.wait(timeout=120) == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in (tmp_path / f"serve-{port}.log").read_text()
+
+
+def test_workers_that_cannot_start_stop_the_server_instead_of_restarting_for_ever():
+    listen = serving.Listen("127.0.0.1", _free_port(), app="mutua.no_such_module:create_app")
+    supervisor = serving.Supervisor(listen, 2)
+    assert supervisor.run() == 1
+    assert not any(p.is_alive() for p in supervisor.processes)
+    assert {p.exitcode for p in supervisor.processes} <= {serving.STARTUP_FAILURE, -15}
+
+
+def test_one_worker_is_uvicorns_own_server(monkeypatch):
+    import uvicorn
+
+    started = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.append((app, kw)))
+    assert serving.serve(serving.Listen("127.0.0.1", 8000), workers=1) == 0
+    assert started[0][0] == serving.APP and started[0][1]["workers"] == 1
