@@ -20,7 +20,7 @@ from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.catalog import domain as catalog_domain
 from mutua.catalog import service as catalog_service
-from mutua.catalog.models import Product, SalePeriod
+from mutua.catalog.models import CoefficientCell, Product, SalePeriod
 from mutua.dates import age_on
 from mutua.dates import today as shanghai_today
 from mutua.db import OneRow, page_total, unique_or_conflict
@@ -29,7 +29,7 @@ from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
 from mutua.members import dependants
 from mutua.members.models import Member
-from mutua.policies import domain, dues, underwriting
+from mutua.policies import domain, dues, underwriting, views
 from mutua.policies.models import Policy, PremiumPayment
 
 
@@ -138,9 +138,9 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
     on = on or shanghai_today()
     if actor.is_member and not acts_for(db, actor=actor, member_id=member_id):
         raise Forbidden("members enrol only themselves and the dependants they pay for")
-    member, product, period = _enrolling(db, member_id=member_id, product_code=product_code,
-                                         period_code=period_code)
-    offer = quote(db, member=member, product=product, period=period, on=on)
+    member, product, period, cells = _enrolling(db, member_id=member_id,
+                                                product_code=product_code, period_code=period_code)
+    offer = quote(db, member=member, product=product, period=period, on=on, cells=cells)
     questions = (product.underwriting or {}).get("declaration") or []
     problems = [*offer.problems, *domain.declaration_problems(questions, declaration or {})]
     if problems:
@@ -175,20 +175,29 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
     return policy
 
 
-def _enrolling(db: Session, *, member_id: int, product_code: str,
-               period_code: str) -> tuple[Quoted, Product, SalePeriod]:
-    """The member (what a quote reads), the product and its period, in one statement.
-    NotFound names what is missing, the member first."""
-    row = db.execute(_ENROLLING, {"member_id": member_id, "product": product_code,
-                                  "period": period_code}).first()
+def _enrolling(db: Session, *, member_id: int, product_code: str, period_code: str,
+               ) -> tuple[Quoted, Product, SalePeriod, list[catalog_domain.Cell] | None]:
+    """The member (what a quote reads), the product and its period, in one statement, with
+    the period's coefficient cells and the answer's catalogue on PostgreSQL (cells None: read
+    them on their own). NotFound names what is missing, the member first."""
+    with_cells = db.get_bind().dialect.name == "postgresql"
+    row = db.execute(_ENROLLING_WITH_CELLS if with_cells else _ENROLLING,
+                     {"member_id": member_id, "product": product_code,
+                      "period": period_code}).first()
     if row is None:  # no such product or period: read each alone, to say which
         member = db.connection().execute(_MEMBER, {"member_id": member_id}).first()
         _check_active(member, member_id)
         product, period = catalog_service.product_and_period(db, product_code=product_code,
                                                              period_code=period_code)
-        return member, product, period
+        return member, product, period, None
     _check_active(row, member_id)
-    return row, row.Product, row.SalePeriod
+    if not with_cells:
+        return row, row.Product, row.SalePeriod, None
+    views.remember_catalogue(db, period_id=row.SalePeriod.id, project_code=row.project_code,
+                             product_code=row.Product.code, period_code=row.SalePeriod.code,
+                             benefits=row.benefits)
+    cells = [catalog_domain.Cell(a, b, c, Decimal(k)) for a, b, c, k in row.cells or ()]
+    return row, row.Product, row.SalePeriod, cells
 
 
 def _check_active(member, member_id: int) -> None:
@@ -203,6 +212,18 @@ _MEMBER = select(Member.status, Member.birth_date, Member.occupation_class).wher
 _ENROLLING = (catalog_service.PRODUCT_AND_PERIOD
               .add_columns(Member.status, Member.birth_date, Member.occupation_class)
               .outerjoin(Member, Member.id == bindparam("member_id")))
+# On PostgreSQL the same row brings the period's coefficient cells, one JSON array with the
+# coefficient as text so that it reads back exact, and what the answer shows of the catalogue
+# (policies.views.remember_catalogue): two statements and round trips fewer.
+_CELLS_OF_PERIOD = (
+    select(func.json_agg(func.json_build_array(
+        CoefficientCell.age_min, CoefficientCell.age_max, CoefficientCell.occupation_class,
+        cast(CoefficientCell.coefficient, String))))
+    .where(CoefficientCell.table_id == SalePeriod.coefficient_table_id)
+    .scalar_subquery())
+_ENROLLING_WITH_CELLS = _ENROLLING.add_columns(
+    _CELLS_OF_PERIOD.label("cells"), views.PROJECT_CODE_OF_PRODUCT.label("project_code"),
+    views.BENEFITS_OF_PRODUCT.label("benefits"))
 
 
 def already_holds(product_code: str, period_code: str) -> Worded:

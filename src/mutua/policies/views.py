@@ -15,12 +15,13 @@ from datetime import date
 from types import SimpleNamespace
 
 from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from mutua.catalog.models import Benefit, Product, Project, SalePeriod
 from mutua.dates import today
 from mutua.db import page_total
-from mutua.money import round_fen
+from mutua.money import from_fen, round_fen
 from mutua.policies.domain import sums_insured, uplift_in_effect
 from mutua.policies.models import Policy, SumInsuredUplift
 from mutua.policies.schemas import BenefitCoverOut, PolicyOut, UpliftOut
@@ -92,15 +93,43 @@ def by_ids(db: Session, policy_ids: list[int]) -> list[PolicyOut]:
 
 def enrolled(db: Session, policy: Policy) -> PolicyOut:
     """A policy this unit of work has just enrolled (flushed), as :func:`by_ids` would read
-    it, in one statement instead of three: enrolment is the busiest write."""
-    rows = db.connection().execute(CODES_AND_BENEFITS, {"period_id": policy.period_id}).all()
-    codes = rows[0]
+    it, in one statement instead of three, or none when the enrolment's first read brought
+    its codes and benefits (:func:`remember_catalogue`): enrolment is the busiest write."""
+    known = db.info.get(_KNOWN_CATALOGUE, {}).get(policy.period_id)
+    if known is None:
+        rows = db.connection().execute(CODES_AND_BENEFITS,
+                                       {"period_id": policy.period_id}).all()
+        known = rows[0], [b for b in rows if b.id is not None]
+    codes, benefits = known
     row = SimpleNamespace(**{c: getattr(policy, c) for c in _POLICY_FIELDS},
                           refund=round_fen(policy.refund),  # as the Money column reads it
                           project_code=codes.project_code, product_code=codes.product_code,
                           period_code=codes.period_code)
-    benefits = [b for b in rows if b.id is not None]
     return _view(row, benefits, [], max(policy.cover_start, today()))
+
+
+# What an enrolment's first read adds on PostgreSQL (policies.service._enrolling), so that its
+# answer needs no read of its own: the project's code, and the product's benefits as one
+# JSON array (sums insured in fen). Both refer to the products row of the enclosing read.
+PROJECT_CODE_OF_PRODUCT = (select(_project.c.code)
+                           .where(_project.c.id == _product.c.project_id).scalar_subquery())
+BENEFITS_OF_PRODUCT = (
+    select(func.json_agg(aggregate_order_by(func.json_build_array(
+        _benefit.c.id, _benefit.c.code, _benefit.c.kind, _benefit.c.base_sum_insured),
+        _benefit.c.id)))
+    .where(_benefit.c.product_id == _product.c.id).scalar_subquery())
+_KNOWN_CATALOGUE = "policies.views.catalogue"  # a key of Session.info: this unit of work's
+
+
+def remember_catalogue(db: Session, *, period_id: int, project_code: str, product_code: str,
+                       period_code: str, benefits: list | None) -> None:
+    """Keep, for this unit of work only, what an enrolment's answer shows of its period's
+    catalogue (``benefits`` as :data:`BENEFITS_OF_PRODUCT` reads them)."""
+    codes = SimpleNamespace(project_code=project_code, product_code=product_code,
+                            period_code=period_code)
+    read = [SimpleNamespace(id=i, code=c, kind=k, base_sum_insured=from_fen(fen))
+            for i, c, k, fen in benefits or ()]
+    db.info.setdefault(_KNOWN_CATALOGUE, {})[period_id] = (codes, read)
 
 
 _POLICY_FIELDS = ("id", "policy_number", "product_id", "member_id", "status", "enrolled_on",
