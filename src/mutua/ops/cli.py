@@ -49,7 +49,12 @@ def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
                                       "own socket (SO_REUSEPORT) so connections split evenly"),
           access_log: bool = typer.Option(False, help="log every request (the proxy keeps "
                                           "one already; a line a request costs CPU)"),
-          log_level: LogLevel = typer.Option(LogLevel.info)) -> None:
+          log_level: LogLevel = typer.Option(LogLevel.info),
+          proxy_headers: bool = typer.Option(True, help="take the client's address and scheme "
+                                             "from X-Forwarded-* headers of trusted proxies"),
+          forwarded_allow_ips: str | None = typer.Option(
+              None, help="the proxies trusted, comma-separated (default: "
+              "$FORWARDED_ALLOW_IPS, else 127.0.0.1)")) -> None:
     """Serve the API and pages with uvicorn. Needs MUTUA_SECRET_KEY, except over a demo.
 
     The server measured in docs/performance.md and the systemd unit in docs/operations.md:
@@ -57,7 +62,8 @@ def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
     several workers a socket each (mutua.ops.serving)."""
     _signing_key_or_demo_key()
     listen = serving.Listen(host=host, port=port, access_log=access_log,
-                            log_level=log_level.value)
+                            log_level=log_level.value, proxy_headers=proxy_headers,
+                            forwarded_allow_ips=forwarded_allow_ips)
     status = serving.serve(listen, workers=workers)
     if status:
         raise typer.Exit(status)

@@ -13,8 +13,9 @@ split on average, whatever the workers are doing. uvicorn has no option for this
 supervisor below does what uvicorn's does for us: starts the workers, starts a worker again
 when one dies, and stops them all on SIGTERM or SIGINT.
 
-Where ``SO_REUSEPORT`` is missing (not Linux) or one worker is asked for, uvicorn serves as
-it always did.
+The cost: connections waiting in a worker's own queue when it dies are reset (clients retry)
+where a shared socket would have kept them for the others. Where ``SO_REUSEPORT`` is
+missing (not Linux) or one worker is asked for, uvicorn serves as it always did.
 """
 
 from __future__ import annotations
@@ -44,7 +45,16 @@ class Listen:
     port: int
     log_level: str = "info"
     access_log: bool = False
+    # Behind a proxy: the client's address and scheme from its X-Forwarded-* headers,
+    # trusted from these addresses only (None: uvicorn's $FORWARDED_ALLOW_IPS or 127.0.0.1).
+    proxy_headers: bool = True
+    forwarded_allow_ips: str | None = None
     app: str = APP  # an app factory, "module:function"
+
+    def uvicorn_options(self) -> dict:
+        return {"factory": True, "log_level": self.log_level, "access_log": self.access_log,
+                "proxy_headers": self.proxy_headers,
+                "forwarded_allow_ips": self.forwarded_allow_ips}
 
 
 def serve(listen: Listen, workers: int) -> int:
@@ -52,8 +62,8 @@ def serve(listen: Listen, workers: int) -> int:
     import uvicorn
 
     if workers <= 1 or not hasattr(socket, "SO_REUSEPORT"):
-        uvicorn.run(listen.app, factory=True, host=listen.host, port=listen.port, workers=workers,
-                    log_level=listen.log_level, access_log=listen.access_log)
+        uvicorn.run(listen.app, host=listen.host, port=listen.port, workers=workers,
+                    **listen.uvicorn_options())
         return 0
     try:
         # Bound without SO_REUSEPORT, so a server already on the port (a second `mutua
@@ -82,8 +92,7 @@ def _worker(listen: Listen) -> None:
 
     sock = _socket(listen, shared=True)
     sock.listen(BACKLOG)
-    config = uvicorn.Config(listen.app, factory=True, log_level=listen.log_level,
-                            access_log=listen.access_log, backlog=BACKLOG)
+    config = uvicorn.Config(listen.app, backlog=BACKLOG, **listen.uvicorn_options())
     server = uvicorn.Server(config)
     try:
         server.run(sockets=[sock])

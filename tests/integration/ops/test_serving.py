@@ -172,3 +172,18 @@ def test_one_worker_is_uvicorns_own_server(monkeypatch):
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.append((app, kw)))
     assert serving.serve(serving.Listen("127.0.0.1", 8000), workers=1) == 0
     assert started[0][0] == serving.APP and started[0][1]["workers"] == 1
+
+
+def test_the_proxy_settings_reach_every_workers_server(monkeypatch):
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from mutua.cli import app as cli_app
+
+    asked = []
+    monkeypatch.setattr(serving, "serve", lambda listen, workers: asked.append(listen) or 0)
+    result = CliRunner().invoke(cli_app, ["serve", "--workers", "2", "--no-proxy-headers",
+                                          "--forwarded-allow-ips", "10.0.0.7"])
+    assert result.exit_code == 0, result.output
+    config = uvicorn.Config(serving.APP, **asked[0].uvicorn_options())  # as _worker builds it
+    assert config.proxy_headers is False and config.forwarded_allow_ips == "10.0.0.7"
