@@ -212,9 +212,18 @@ end
 
 
 def run_wrk(base: str, script: str, *, seconds: int, connections: int, threads: int,
-            workdir: Path) -> dict:
+            workdir: Path, server: subprocess.Popen | None = None) -> dict:
+    """One scenario; with ``server``, also how its connections sat on the workers mid-run."""
+    import threading
+
     path = workdir / f"load-{time.monotonic_ns()}.lua"
     path.write_text(script)
+    split: list[int] = []
+    if server is not None:
+        port = int(base.rsplit(":", 1)[1])
+        timer = threading.Timer(seconds / 2, lambda: split.extend(
+            connections_by_worker(server.pid, port)))
+        timer.start()
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
          "-s", str(path), base],
@@ -229,7 +238,34 @@ def run_wrk(base: str, script: str, *, seconds: int, connections: int, threads: 
         "p99_ms": round(raw["p99_us"] / 1000, 2), "max_ms": round(raw["max_us"] / 1000, 2),
         "non_2xx": raw["non_2xx"], "socket_errors": raw["socket_errors"],
         **({"created": raw["created"]} if "POST" in script else {}),
+        **({"connections_by_worker": sorted(split)} if split else {}),
     }
+
+
+def connections_by_worker(server_pid: int, port: int) -> list[int]:
+    """The established connections to ``port`` each worker process of the server holds
+    (Linux: /proc; empty elsewhere). The spread of a run follows this split."""
+    try:
+        tcp = Path("/proc/net/tcp").read_text().splitlines()[1:]
+        tcp += Path("/proc/net/tcp6").read_text().splitlines()[1:]
+    except OSError:
+        return []
+    inodes = {f"socket:[{f[9]}]" for f in map(str.split, tcp)
+              if int(f[1].rsplit(":", 1)[1], 16) == port and f[3] == "01"}  # ESTABLISHED
+    counts = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            parent = int(stat[stat.rindex(")") + 2:].split()[1])
+            if server_pid not in (int(pid), parent):  # the server's processes only
+                continue
+            fds = Path(f"/proc/{pid}/fd")
+            held = sum(os.readlink(fds / fd) in inodes for fd in os.listdir(fds))
+        except OSError:
+            continue
+        if held:
+            counts.append(held)
+    return counts
 
 
 # ------------------------------------------------------------------------------ report
@@ -282,6 +318,9 @@ def table(result: dict) -> str:
         for name, s in reads.items():
             rows.append(f"{name + ' @' + clients:<12} {s['throughput_rps']:>9.1f} {s['p50_ms']:>8.2f} "
                         f"{s['p90_ms']:>8.2f} {s['p99_ms']:>8.2f} {s['non_2xx']:>8}")
+    split = result["scenarios"]["enrol"].get("connections_by_worker")
+    if split:
+        rows.append(f"enrol: connections held by each worker mid-run: {split}")
     if result["scenarios"]["enrol"].get("throughput_understated"):
         rows.append("enrol: the members to enrol ran out before the scenario ended "
                     "(raise --members and --enrol-max)")
@@ -338,7 +377,7 @@ def main(argv: list[str]) -> int:
                                        seconds=args.seconds, **common),
                 "enrol": run_wrk(base, lua_enrol(underwriter, setup["product"], setup["period"],
                                                  setup["enrol_ids"], args.threads),
-                                 seconds=args.enrol_seconds, **common),
+                                 seconds=args.enrol_seconds, server=server, **common),
             }
             if scenarios["enrol"].get("created", 0) >= len(setup["enrol_ids"]) - args.threads:
                 # wrk counts the whole run: members ran out before it ended
