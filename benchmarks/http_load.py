@@ -31,6 +31,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -117,19 +119,81 @@ def start_server(url: str, port: int, workers: int, request_threads: int) -> sub
          "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
          "--log-level", "warning"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    return _answering(proc, f"http://127.0.0.1:{port}", "mutua serve")
+
+
+def _answering(proc: subprocess.Popen, base: str, name: str) -> subprocess.Popen:
+    """``proc`` once ``base`` answers /healthz (else it is stopped and the run ends)."""
     import httpx
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"mutua serve exited: {proc.stderr.read().decode()[-2000:]}")
+            raise SystemExit(f"{name} exited: {proc.stderr.read().decode()[-2000:]}")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                 return proc
         except httpx.HTTPError:
             time.sleep(0.2)
     stop_server(proc)
-    raise SystemExit("mutua serve did not answer /healthz within 60 s")
+    raise SystemExit(f"{name} did not answer /healthz within 60 s")
+
+
+NGINX_CONF = """
+worker_processes 1;
+pid {folder}/nginx.pid;
+error_log {folder}/nginx-error.log;
+daemon off;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  upstream mutua {{ least_conn; {servers} keepalive 64; }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      proxy_pass http://mutua;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+    }}
+  }}
+}}
+"""
+
+
+@contextmanager
+def served(url: str, args, workdir: Path) -> Iterator[tuple[str, subprocess.Popen | None]]:
+    """The server under test, and its base URL: ``mutua serve --workers N`` (a socket a
+    worker, the kernel dealing out connections), or with ``--balancer nginx`` N single-worker
+    servers behind one nginx worker whose ``least_conn`` sends each request to the server
+    with the fewest in hand (docs/operations.md, section 3). Also yields the process whose
+    workers hold the client connections, None behind nginx."""
+    if args.balancer == "none":
+        port = free_port()
+        server = start_server(url, port, args.workers, args.request_threads)
+        try:
+            yield f"http://127.0.0.1:{port}", server
+        finally:
+            stop_server(server)
+        return
+    servers: list[subprocess.Popen] = []
+    try:
+        ports = []
+        for _ in range(args.workers):
+            ports.append(free_port())
+            servers.append(start_server(url, ports[-1], 1, args.request_threads))
+        port = free_port()
+        conf = workdir / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(
+            folder=workdir, port=port,
+            servers=" ".join(f"server 127.0.0.1:{p};" for p in ports)))
+        servers.append(_answering(subprocess.Popen(
+            ["nginx", "-c", str(conf), "-p", str(workdir)], stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, start_new_session=True), f"http://127.0.0.1:{port}", "nginx"))
+        yield f"http://127.0.0.1:{port}", None
+    finally:
+        for server in reversed(servers):
+            stop_server(server)
 
 
 def stop_server(proc: subprocess.Popen) -> None:
@@ -307,7 +371,8 @@ def sweep(base: str, tokens: list[str], args, workdir: Path) -> dict:
 
 
 def table(result: dict) -> str:
-    rows = [f"HTTP load on {result['db']} ({result['workers']} uvicorn workers of "
+    behind = " behind nginx least_conn" if result.get("balancer", "none") != "none" else ""
+    rows = [f"HTTP load on {result['db']} ({result['workers']} uvicorn workers{behind} of "
             f"{result['request_threads']} request threads, "
             f"{result['connections']} connections, {result['members']} demo members)",
             f"{'scenario':<12} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'non-2xx':>8}"]
@@ -342,6 +407,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--balancer", choices=("none", "nginx"), default="none",
+                        help="nginx: single-worker servers behind nginx's least_conn")
     parser.add_argument("--request-threads", type=int, default=Settings().request_threads,
                         help="threads per worker for plain-def routes (MUTUA_REQUEST_THREADS)")
     parser.add_argument("--enrol-max", type=int, default=8000,
@@ -355,15 +422,14 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         parser.error("wrk is not installed: apt-get install -y wrk")
+    if args.balancer == "nginx" and shutil.which("nginx") is None:
+        parser.error("nginx is not installed: apt-get install -y nginx-light")
 
     with tempfile.TemporaryDirectory(prefix="mutua-http-") as tmp:
         workdir = Path(tmp)
         url = demo_database(args.db, args.url, workdir, args.members)
         setup = plan(url, args.enrol_max)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        server = start_server(url, port, args.workers, args.request_threads)
-        try:
+        with served(url, args, workdir) as (base, server):
             from mutua.demo.builder import DEMO_PASSWORD
 
             tokens = [sign_in(base, u, DEMO_PASSWORD) for u in setup["member_logins"]]
@@ -383,12 +449,11 @@ def main(argv: list[str]) -> int:
                 # wrk counts the whole run: members ran out before it ended
                 scenarios["enrol"]["throughput_understated"] = True
             scenarios_by_clients = sweep(base, tokens, args, workdir)
-        finally:
-            stop_server(server)
     trivial = scenarios["trivial"]["throughput_rps"] or 1.0
     result = {
         "benchmark": "http_load", "db": args.db, "date": date.today().isoformat(),
         "machine": machine(), "workers": args.workers, "request_threads": args.request_threads,
+        "balancer": "nginx least_conn" if args.balancer == "nginx" else "none",
         "connections": args.connections,
         "members": args.members, "member_logins": len(tokens),
         "product": setup["product"], "period": setup["period"],
