@@ -118,15 +118,18 @@ class Supervisor:
         import uvicorn
 
         uvicorn.Config(self.listen.app, log_level=self.listen.log_level).configure_logging()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, self._stop)
-        self.processes = [self._start() for _ in range(self.count)]
-        logger.info("serving on %s:%s with %d workers, each on its own socket (SO_REUSEPORT)",
-                    self.listen.host, self.listen.port, self.count)
-        while not self.stopping:
-            time.sleep(0.5)
-            self._replace_the_dead()
-        self._stop_all()
+        before = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            self.processes = [self._start() for _ in range(self.count)]
+            logger.info("serving on %s:%s with %d workers, each on its own socket "
+                        "(SO_REUSEPORT)", self.listen.host, self.listen.port, self.count)
+            while not self.stopping:
+                time.sleep(0.5)
+                self._replace_the_dead()
+        finally:
+            self._stop_all()
+            for sig, handler in before.items():
+                signal.signal(sig, handler)
         return 1 if self.failed else 0
 
     def _start(self) -> multiprocessing.process.BaseProcess:

@@ -160,8 +160,10 @@ def test_a_port_already_served_is_refused_not_shared(server, database, tmp_path)
 def test_workers_that_cannot_start_stop_the_server_instead_of_restarting_for_ever():
     listen = serving.Listen("127.0.0.1", _free_port(), app="mutua.no_such_module:create_app")
     supervisor = serving.Supervisor(listen, 2)
+    handler = signal.getsignal(signal.SIGTERM)
     assert supervisor.run() == 1
     assert not any(p.is_alive() for p in supervisor.processes)
+    assert signal.getsignal(signal.SIGTERM) is handler  # the supervisor's own, put back
     assert {p.exitcode for p in supervisor.processes} <= {serving.STARTUP_FAILURE, -15}
 
 
