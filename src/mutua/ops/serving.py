@@ -11,7 +11,7 @@ and the kernel gives each new connection to one of them by a hash of its address
 split on average, whatever the workers are doing. uvicorn has no option for this; its public
 ``Server.run(sockets=...)`` serves on sockets it is given, which is all this needs. The
 supervisor below does what uvicorn's does for us: starts the workers, starts a worker again
-when one dies, and stops them all on SIGTERM or SIGINT.
+when one dies, and stops them all on SIGTERM, SIGINT or SIGHUP.
 
 The cost: connections waiting in a worker's own queue when it dies are reset (clients retry)
 where a shared socket would have kept them for the others. Where ``SO_REUSEPORT`` is
@@ -58,7 +58,7 @@ class Listen:
 
 
 def serve(listen: Listen, workers: int) -> int:
-    """Serve until SIGTERM or SIGINT; the exit status."""
+    """Serve until SIGTERM, SIGINT or SIGHUP; the exit status."""
     import uvicorn
 
     if workers <= 1 or not hasattr(socket, "SO_REUSEPORT"):
@@ -118,7 +118,10 @@ class Supervisor:
         import uvicorn
 
         uvicorn.Config(self.listen.app, log_level=self.listen.log_level).configure_logging()
-        before = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        # SIGHUP too (a closed terminal): the supervisor must not die and leave its workers
+        # serving without it.
+        stops = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+        before = {sig: signal.signal(sig, self._stop) for sig in stops}
         try:
             self.processes = [self._start() for _ in range(self.count)]
             logger.info("serving on %s:%s with %d workers, each on its own socket "

@@ -141,10 +141,11 @@ def test_a_worker_that_dies_is_replaced_and_the_port_keeps_answering(server):
     assert all(_answers(port) for _ in range(20))
 
 
-def test_sigterm_stops_the_workers_and_the_supervisor_cleanly(server):
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_stops_the_workers_and_the_supervisor_cleanly(server, stop):
     proc, port = server
     workers = _workers(proc)
-    os.kill(proc.pid, signal.SIGTERM)
+    os.kill(proc.pid, stop)
     assert proc.wait(timeout=60) == 0
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
     assert not _answers(port)
