@@ -292,6 +292,8 @@ def run_wrk(base: str, script: str, *, seconds: int, connections: int, threads: 
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
          "-s", str(path), base],
         capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+    if server is not None:
+        timer.join()  # wrk runs its whole duration, so the count was taken mid-run
     line = next(x for x in out.splitlines() if x.startswith("RESULT "))
     raw = json.loads(line[len("RESULT "):])
     secs = raw["duration_us"] / 1e6
@@ -307,29 +309,42 @@ def run_wrk(base: str, script: str, *, seconds: int, connections: int, threads: 
 
 
 def connections_by_worker(server_pid: int, port: int) -> list[int]:
-    """The established connections to ``port`` each worker process of the server holds
-    (Linux: /proc; empty elsewhere). The spread of a run follows this split."""
+    """How many established connections to ``port`` each process of the server holds, those
+    holding none left out (Linux: /proc; empty elsewhere). A run's spread follows this split."""
+    held = connections_held([server_pid, *children(server_pid)], port)
+    return [n for n in held.values() if n]
+
+
+def connections_held(pids, port: int) -> dict[int, int]:
+    """Established connections to ``port``, counted by the process (of ``pids``) holding them."""
     try:
         tcp = Path("/proc/net/tcp").read_text().splitlines()[1:]
         tcp += Path("/proc/net/tcp6").read_text().splitlines()[1:]
     except OSError:
-        return []
+        return {}
     inodes = {f"socket:[{f[9]}]" for f in map(str.split, tcp)
               if int(f[1].rsplit(":", 1)[1], 16) == port and f[3] == "01"}  # ESTABLISHED
-    counts = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
+    counts = {}
+    for pid in pids:
         try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            parent = int(stat[stat.rindex(")") + 2:].split()[1])
-            if server_pid not in (int(pid), parent):  # the server's processes only
-                continue
             fds = Path(f"/proc/{pid}/fd")
-            held = sum(os.readlink(fds / fd) in inodes for fd in os.listdir(fds))
+            counts[pid] = sum(os.readlink(fds / fd) in inodes for fd in os.listdir(fds))
         except OSError:
             continue
-        if held:
-            counts.append(held)
     return counts
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux: /proc; empty elsewhere)."""
+    found = []
+    for child in filter(str.isdigit, os.listdir("/proc") if os.path.isdir("/proc") else ()):
+        try:
+            stat = Path(f"/proc/{child}/stat").read_text()
+        except OSError:
+            continue
+        if int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
+            found.append(int(child))
+    return found
 
 
 # ------------------------------------------------------------------------------ report

@@ -216,6 +216,19 @@ class OneRow:
         return insert(self.table).values(**self.values)
 
 
+def transaction_memo(db: Session, key: str) -> dict:
+    """A dict kept in ``Session.info`` under ``key`` for as long as the session's current
+    transaction lasts: what a unit of work has learnt that holds only until it commits or
+    rolls back. Outside a transaction, an empty dict that is not kept."""
+    tx = db.get_transaction()
+    if tx is None:
+        return {}
+    kept = db.info.get(key)
+    if kept is None or kept[0] is not tx:
+        kept = db.info[key] = (tx, {})
+    return kept[1]
+
+
 @contextmanager
 def unique_or_conflict(message: str) -> Iterator[None]:
     """Turn a unique-key clash inside the block into Conflict(message) (HTTP 409).

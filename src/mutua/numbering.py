@@ -32,7 +32,7 @@ from sqlalchemy import BigInteger, Connection, Sequence, String, func, insert, s
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from mutua.db import Base
+from mutua.db import Base, transaction_memo
 
 
 class Counter(Base):
@@ -64,7 +64,7 @@ def reserve(db: Session, name: str, count: int = 1) -> Numbers[int]:
         except IntegrityError:
             pass  # created by a concurrent transaction
         last = db.execute(stmt).scalar()
-    db.info[_HELD] = (db.get_transaction(), _held(db) | {name})
+    _held(db)[name] = True  # its row stays locked until the transaction ends
     return range(last - count + 1, last + 1)
 
 
@@ -109,13 +109,12 @@ _NEXT = {name: select(seq.next_value()) for name, seq in SEQUENCES.items()}
 _BLOCK = {name: text(f"SELECT array_agg(nextval('{seq.name}')) FROM generate_series(1, :n)")
           for name, seq in SEQUENCES.items()}
 
-_HELD = "counters_held"  # Session.info: (transaction, counters whose row it has locked)
+_HELD = "counters_held"
 
 
-def _held(db: Session) -> frozenset[str]:
+def _held(db: Session) -> dict[str, bool]:
     """The counters whose row this session's open transaction has advanced, and so locks."""
-    tx, names = db.info.get(_HELD, (None, frozenset()))
-    return names if tx is not None and tx is db.get_transaction() else frozenset()
+    return transaction_memo(db, _HELD)
 
 
 def _advance(name: str, count: int):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import String, bindparam, cast, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from mutua.audit import service as audit
@@ -118,6 +119,22 @@ def create_coefficient_table(db: Session, *, product_id: int, cells: list[domain
 
 def table_cells(db: Session, *, table_id: int) -> list[domain.Cell]:
     return [domain.Cell(*r) for r in db.connection().execute(_CELLS, {"table_id": table_id})]
+
+
+# PostgreSQL: a sale period's cells as one JSON array, for a read that selects sale_periods
+# and wants its cells in the same row (an enrolment's first read); the coefficient as text,
+# so that it reads back exact (cells_of_json).
+CELLS_OF_PERIOD = (
+    select(func.json_agg(func.json_build_array(
+        CoefficientCell.age_min, CoefficientCell.age_max, CoefficientCell.occupation_class,
+        cast(CoefficientCell.coefficient, String))))
+    .where(CoefficientCell.table_id == SalePeriod.coefficient_table_id)
+    .scalar_subquery())
+
+
+def cells_of_json(cells: list | None) -> list[domain.Cell]:
+    """The cells as :data:`CELLS_OF_PERIOD` reads them (None: the table has none)."""
+    return [domain.Cell(a, b, c, Decimal(k)) for a, b, c, k in cells or ()]
 
 
 # Read by every enrolment: built once (prebuilt statements keep their cache key).

@@ -20,7 +20,7 @@ from mutua.audit import service as audit
 from mutua.auth.security import Principal
 from mutua.catalog import domain as catalog_domain
 from mutua.catalog import service as catalog_service
-from mutua.catalog.models import CoefficientCell, Product, SalePeriod
+from mutua.catalog.models import Product, SalePeriod
 from mutua.dates import age_on
 from mutua.dates import today as shanghai_today
 from mutua.db import OneRow, page_total, unique_or_conflict
@@ -34,7 +34,11 @@ from mutua.policies.models import Policy, PremiumPayment
 
 
 def policy_numbers(db: Session, count: int) -> list[str]:
-    return [f"P{n:0{POLICY_DIGITS}d}" for n in numbering.reserve(db, "policy", count)]
+    return [_policy_number(n) for n in numbering.reserve(db, "policy", count)]
+
+
+def _policy_number(n: int) -> str:
+    return f"P{n:0{POLICY_DIGITS}d}"
 
 
 def _insert_policy(db: Session, values: dict) -> Policy:
@@ -51,7 +55,7 @@ def _insert_policy(db: Session, values: dict) -> Policy:
         row = db.connection().execute(_INSERT_DRAWING_NUMBER, values).one()
     else:
         number = numbering.reserve_now(db, "policy")[0]
-        values = {**values, "policy_number": f"P{number:0{POLICY_DIGITS}d}"}
+        values = {**values, "policy_number": _policy_number(number)}
         row = db.connection().execute(_INSERT, values).one()
     policy = Policy(**row._mapping)
     make_transient_to_detached(policy)  # as if loaded: persistent once added, no INSERT
@@ -196,8 +200,7 @@ def _enrolling(db: Session, *, member_id: int, product_code: str, period_code: s
     views.remember_catalogue(db, period_id=row.SalePeriod.id, project_code=row.project_code,
                              product_code=row.Product.code, period_code=row.SalePeriod.code,
                              benefits=row.benefits)
-    cells = [catalog_domain.Cell(a, b, c, Decimal(k)) for a, b, c, k in row.cells or ()]
-    return row, row.Product, row.SalePeriod, cells
+    return row, row.Product, row.SalePeriod, catalog_service.cells_of_json(row.cells)
 
 
 def _check_active(member, member_id: int) -> None:
@@ -212,17 +215,10 @@ _MEMBER = select(Member.status, Member.birth_date, Member.occupation_class).wher
 _ENROLLING = (catalog_service.PRODUCT_AND_PERIOD
               .add_columns(Member.status, Member.birth_date, Member.occupation_class)
               .outerjoin(Member, Member.id == bindparam("member_id")))
-# On PostgreSQL the same row brings the period's coefficient cells, one JSON array with the
-# coefficient as text so that it reads back exact, and what the answer shows of the catalogue
-# (policies.views.remember_catalogue): two statements and round trips fewer.
-_CELLS_OF_PERIOD = (
-    select(func.json_agg(func.json_build_array(
-        CoefficientCell.age_min, CoefficientCell.age_max, CoefficientCell.occupation_class,
-        cast(CoefficientCell.coefficient, String))))
-    .where(CoefficientCell.table_id == SalePeriod.coefficient_table_id)
-    .scalar_subquery())
+# On PostgreSQL the same row brings the period's coefficient cells and what the answer shows
+# of the catalogue (policies.views.remember_catalogue): two statements and round trips fewer.
 _ENROLLING_WITH_CELLS = _ENROLLING.add_columns(
-    _CELLS_OF_PERIOD.label("cells"), views.PROJECT_CODE_OF_PRODUCT.label("project_code"),
+    catalog_service.CELLS_OF_PERIOD.label("cells"), views.PROJECT_CODE_OF_PRODUCT.label("project_code"),
     views.BENEFITS_OF_PRODUCT.label("benefits"))
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from mutua.catalog.models import Benefit, Product, Project, SalePeriod
 from mutua.dates import today
-from mutua.db import page_total
+from mutua.db import page_total, transaction_memo
 from mutua.money import from_fen, round_fen
 from mutua.policies.domain import sums_insured, uplift_in_effect
 from mutua.policies.models import Policy, SumInsuredUplift
@@ -94,8 +94,9 @@ def by_ids(db: Session, policy_ids: list[int]) -> list[PolicyOut]:
 def enrolled(db: Session, policy: Policy) -> PolicyOut:
     """A policy this unit of work has just enrolled (flushed), as :func:`by_ids` would read
     it, in one statement instead of three, or none when the enrolment's first read brought
-    its codes and benefits (:func:`remember_catalogue`): enrolment is the busiest write."""
-    known = db.info.get(_KNOWN_CATALOGUE, {}).get(policy.period_id)
+    its codes and benefits in this transaction (:func:`remember_catalogue`): enrolment is the
+    busiest write."""
+    known = transaction_memo(db, _KNOWN_CATALOGUE).get(policy.period_id)
     if known is None:
         rows = db.connection().execute(CODES_AND_BENEFITS,
                                        {"period_id": policy.period_id}).all()
@@ -118,18 +119,18 @@ BENEFITS_OF_PRODUCT = (
         _benefit.c.id, _benefit.c.code, _benefit.c.kind, _benefit.c.base_sum_insured),
         _benefit.c.id)))
     .where(_benefit.c.product_id == _product.c.id).scalar_subquery())
-_KNOWN_CATALOGUE = "policies.views.catalogue"  # a key of Session.info: this unit of work's
+_KNOWN_CATALOGUE = "policies.views.catalogue"  # transaction_memo: by period id
 
 
 def remember_catalogue(db: Session, *, period_id: int, project_code: str, product_code: str,
                        period_code: str, benefits: list | None) -> None:
-    """Keep, for this unit of work only, what an enrolment's answer shows of its period's
+    """Keep, for this transaction only, what an enrolment's answer shows of its period's
     catalogue (``benefits`` as :data:`BENEFITS_OF_PRODUCT` reads them)."""
     codes = SimpleNamespace(project_code=project_code, product_code=product_code,
                             period_code=period_code)
     read = [SimpleNamespace(id=i, code=c, kind=k, base_sum_insured=from_fen(fen))
             for i, c, k, fen in benefits or ()]
-    db.info.setdefault(_KNOWN_CATALOGUE, {})[period_id] = (codes, read)
+    transaction_memo(db, _KNOWN_CATALOGUE)[period_id] = (codes, read)
 
 
 _POLICY_FIELDS = ("id", "policy_number", "product_id", "member_id", "status", "enrolled_on",

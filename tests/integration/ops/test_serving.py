@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.http_load import children, connections_held
 from mutua.ops import serving
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
@@ -58,17 +59,14 @@ def _answers(port: int) -> bool:
 
 def _workers(supervisor: subprocess.Popen) -> set[int]:
     """The supervisor's worker processes (not the resource tracker multiprocessing starts)."""
-    children = set()
-    for pid in filter(str.isdigit, os.listdir("/proc")):
+    workers = set()
+    for pid in children(supervisor.pid):
         try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                workers.add(pid)
         except OSError:
             continue
-        parent = int(stat[stat.rindex(")") + 2:].split()[1])
-        if parent == supervisor.pid and b"spawn_main" in command:
-            children.add(int(pid))
-    return children
+    return workers
 
 
 def _until(check, seconds: float = 60):
@@ -94,22 +92,6 @@ def server(database, tmp_path):
         proc.wait()
 
 
-def _connections_by_worker(port: int, workers: set[int]) -> dict[int, int]:
-    """Established connections to ``port``, counted by the worker whose socket holds them."""
-    inodes = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local_port = int(fields[1].split(":")[1], 16)
-        if local_port == port and fields[3] == "01":  # 01: ESTABLISHED
-            inodes.add(fields[9])
-    counts = {}
-    for pid in workers:
-        fds = Path(f"/proc/{pid}/fd")
-        held = {os.readlink(fds / fd) for fd in os.listdir(fds)}
-        counts[pid] = sum(f"socket:[{inode}]" in held for inode in inodes)
-    return counts
-
-
 def test_connections_spread_over_the_workers_each_on_its_own_socket(server):
     proc, port = server
     clients = []
@@ -121,7 +103,7 @@ def test_connections_spread_over_the_workers_each_on_its_own_socket(server):
             response.read()
             assert response.status == 200
             clients.append(conn)
-        counts = _connections_by_worker(port, _workers(proc))
+        counts = connections_held(_workers(proc), port)
         # Each worker holds some: under a shared socket one worker can take them all; with a
         # socket each, all 64 on one worker has odds of 2^-63.
         assert sum(counts.values()) == 64, counts
@@ -190,3 +172,4 @@ def test_the_proxy_settings_reach_every_workers_server(monkeypatch):
     assert result.exit_code == 0, result.output
     config = uvicorn.Config(serving.APP, **asked[0].uvicorn_options())  # as _worker builds it
     assert config.proxy_headers is False and config.forwarded_allow_ips == "10.0.0.7"
+

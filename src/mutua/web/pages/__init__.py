@@ -83,8 +83,8 @@ def page_router() -> Router:
                    staff_finance, staff_governance, staff_meetings, staff_members, staff_jobs,
                    staff_reinsurance, staff_premiums):
         pages.include(module.router,
-                             dependencies=[Depends(session_alive), Depends(csrf_protect)],
-                             include_in_schema=False)
+                      dependencies=[Depends(session_alive), Depends(csrf_protect)],
+                      include_in_schema=False)
     return pages
 
 
