@@ -44,7 +44,8 @@ def init() -> None:
     typer.echo(f"schema is up to date at {url.split('@')[-1]}")
 
 
-def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
+def serve(host: str = typer.Option("127.0.0.1"),
+          port: int = typer.Option(8000, min=1, max=65535),
           workers: int = typer.Option(1, min=1, max=64, help="worker processes, each on its "
                                       "own socket (SO_REUSEPORT) so connections split evenly"),
           access_log: bool = typer.Option(False, help="log every request (the proxy keeps "

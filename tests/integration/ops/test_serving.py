@@ -173,3 +173,16 @@ def test_the_proxy_settings_reach_every_workers_server(monkeypatch):
     config = uvicorn.Config(serving.APP, **asked[0].uvicorn_options())  # as _worker builds it
     assert config.proxy_headers is False and config.forwarded_allow_ips == "10.0.0.7"
 
+
+@pytest.mark.parametrize("port", ["0", "65536", "-1"])
+def test_a_port_outside_1_to_65535_is_refused_by_name(port, monkeypatch):
+    from typer.testing import CliRunner
+
+    from mutua.cli import app as cli_app
+
+    monkeypatch.setattr(serving, "serve", lambda listen, workers: pytest.fail("served"))
+    result = CliRunner().invoke(cli_app, ["serve", "--port", port])
+    assert result.exit_code == 2
+    assert "Invalid value for '--port'" in result.output
+    assert ("less than or equal to 65535" in result.output
+            or "greater than or equal to 1" in result.output)
