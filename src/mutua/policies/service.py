@@ -21,6 +21,7 @@ from mutua.auth.security import Principal
 from mutua.catalog import domain as catalog_domain
 from mutua.catalog import service as catalog_service
 from mutua.catalog.models import Product, SalePeriod
+from mutua.catalog.service import PeriodTerms, ProductTerms
 from mutua.dates import age_on
 from mutua.dates import today as shanghai_today
 from mutua.db import OneRow, page_total, unique_or_conflict
@@ -89,7 +90,8 @@ class Quoted(Protocol):
     occupation_class: int
 
 
-def quote(db: Session, *, member: Quoted, product: Product, period: SalePeriod, on: date,
+def quote(db: Session, *, member: Quoted, product: Product | ProductTerms,
+          period: SalePeriod | PeriodTerms, on: date,
           cells: list[catalog_domain.Cell] | None = None) -> Offer:
     start, end = domain.cover_dates(period_cover_start=period.cover_start, enrolled_on=on,
                                     term_days=product.term_days)
@@ -180,14 +182,15 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
 
 
 def _enrolling(db: Session, *, member_id: int, product_code: str, period_code: str,
-               ) -> tuple[Quoted, Product, SalePeriod, list[catalog_domain.Cell] | None]:
-    """The member (what a quote reads), the product and its period, in one statement, with
-    the period's coefficient cells and the answer's catalogue on PostgreSQL (cells None: read
-    them on their own). NotFound names what is missing, the member first."""
+               ) -> tuple[Quoted, ProductTerms, PeriodTerms, list[catalog_domain.Cell] | None]:
+    """The member (what a quote reads), the product's and the period's terms, in one
+    statement of plain columns, with the period's coefficient cells and the answer's
+    catalogue on PostgreSQL (cells None: read them on their own). NotFound names what is
+    missing, the member first."""
     with_cells = db.get_bind().dialect.name == "postgresql"
-    row = db.execute(_ENROLLING_WITH_CELLS if with_cells else _ENROLLING,
-                     {"member_id": member_id, "product": product_code,
-                      "period": period_code}).first()
+    row = db.connection().execute(_ENROLLING_WITH_CELLS if with_cells else _ENROLLING,
+                                  {"member_id": member_id, "product": product_code,
+                                   "period": period_code}).first()
     if row is None:  # no such product or period: read each alone, to say which
         member = db.connection().execute(_MEMBER, {"member_id": member_id}).first()
         _check_active(member, member_id)
@@ -195,12 +198,13 @@ def _enrolling(db: Session, *, member_id: int, product_code: str, period_code: s
                                                              period_code=period_code)
         return member, product, period, None
     _check_active(row, member_id)
+    product, period = catalog_service.sale_terms(row)
     if not with_cells:
-        return row, row.Product, row.SalePeriod, None
-    views.remember_catalogue(db, period_id=row.SalePeriod.id, project_code=row.project_code,
-                             product_code=row.Product.code, period_code=row.SalePeriod.code,
+        return row, product, period, None
+    views.remember_catalogue(db, period_id=period.id, project_code=row.project_code,
+                             product_code=product.code, period_code=period.code,
                              benefits=row.benefits)
-    return row, row.Product, row.SalePeriod, catalog_service.cells_of_json(row.cells)
+    return row, product, period, catalog_service.cells_of_json(row.cells)
 
 
 def _check_active(member, member_id: int) -> None:
@@ -212,7 +216,7 @@ _MEMBER = select(Member.status, Member.birth_date, Member.occupation_class).wher
     Member.id == bindparam("member_id"))
 # An enrolment's first read, built once. The member is joined by its key alone: a member
 # not found leaves its columns empty, where a missing product or period gives no row.
-_ENROLLING = (catalog_service.PRODUCT_AND_PERIOD
+_ENROLLING = (catalog_service.SALE_TERMS
               .add_columns(Member.status, Member.birth_date, Member.occupation_class)
               .outerjoin(Member, Member.id == bindparam("member_id")))
 # On PostgreSQL the same row brings the period's coefficient cells and what the answer shows
