@@ -133,6 +133,13 @@ class Asked:
             return await self._run_sync(*args, **kwargs)
 
         to_thread.run_sync = counted  # Starlette and mutua.deps both call it by this name
+        ping = self.engine.dialect.do_ping
+
+        def pinged(dbapi_connection):  # mutua.db.ping_when_idle asks the dialect by this name
+            self.counts["pings"] += 1
+            return ping(dbapi_connection)
+
+        self.engine.dialect.do_ping = pinged
         self._server_cpu = _cpu_seconds(self._backends)
         self._app_cpu = time.process_time()
         return self
@@ -145,6 +152,7 @@ class Asked:
         if self._backends:
             self.counts["server_cpu_s"] = _cpu_seconds(self._backends) - self._server_cpu
         to_thread.run_sync = self._run_sync
+        del self.engine.dialect.do_ping  # the dialect's own again
         for target, name, fn in self._listeners:
             event.remove(target, name, fn)
 
@@ -171,10 +179,10 @@ class Asked:
 
     def per(self, enrolments: int) -> dict[str, float]:
         c = self.counts
-        pings = c["pool_checkouts"] if self.engine.pool._pre_ping else 0
         out = {"statements": c["statements"], "transactions": c["transactions"],
-               "round_trips": c["statements"] + 2 * c["transactions"] + pings,
-               "pool_checkouts": c["pool_checkouts"], "thread_trips": c["thread_trips"]}
+               "round_trips": c["statements"] + 2 * c["transactions"] + c["pings"],
+               "pool_checkouts": c["pool_checkouts"], "pings": c["pings"],
+               "thread_trips": c["thread_trips"]}
         out = {k: round(v / enrolments, 2) for k, v in out.items()}
         out["app_cpu_ms"] = round(c["app_cpu_s"] * 1000 / enrolments, 2)
         if "server_cpu_s" in c:
