@@ -152,7 +152,11 @@ def _post_in_one_statement(db: Session, entry: JournalEntry,
         params[f"account_{i}"], params[f"amount_{i}"] = p.account, p.amount
     for n, row in enumerate(alongside):
         params.update((f"alongside_{n}_{column}", v) for column, v in row.values.items())
-    ids = db.execute(statement, params).scalars().all()
+    # Past the ORM's execution (the statement names mapped classes, so Session.execute
+    # would take it through the ORM's result handling for plain ids); pending ORM changes
+    # are flushed first, as Session.execute would, so the rows it inserts can refer to them.
+    db.flush()
+    ids = db.connection().execute(statement, params).scalars().all()
     if len(ids) != len(entry.postings):
         _refuse_unknown_accounts(db, [entry])
     return ids[0]
