@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from sqlalchemy import String, and_, bindparam, cast, func, literal, select
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -42,27 +42,44 @@ def _policy_number(n: int) -> str:
     return f"P{n:0{POLICY_DIGITS}d}"
 
 
-def _insert_policy(db: Session, values: dict) -> Policy:
+def _insert_policy(db: Session, values: dict, drawn: Drawn | None) -> Policy:
     """Write one policy with a statement built once and return it as the session holds a
     policy it has read, so later changes (an unpaid policy's status) flush as updates.
 
-    Every column's value is sent (the model's defaults filled in here), so the statement
-    returns only what the database makes: the id and, on PostgreSQL, the policy number drawn
-    from its sequence by the INSERT itself. An ORM flush of the same row cost three times the
-    CPU (525 against 160-270 us measured), and returning every column cost another 45 us of
-    reading them back; enrolment is the busiest write. Pending ORM changes are flushed first,
-    so the statement sees what a flush would have written before.
+    ``values`` name every column (:func:`_with_column_defaults`); its id and number are
+    ``drawn`` by the enrolment's first read (PostgreSQL), or made here (SQLite: the id by the
+    INSERT, the number by numbering). An ORM flush of the same row cost three times the CPU
+    (525 against 160-270 us measured), and returning every column another 45 us of reading
+    back what was sent; enrolment is the busiest write. Pending ORM changes are flushed
+    first, so the statement sees what a flush would have written before.
     """
     db.flush()
-    values = _with_column_defaults(values)
-    if numbering.sequenced(db, "policy"):
-        row = db.connection().execute(_INSERT_DRAWING_NUMBER, values).one()
+    if drawn is None:
+        number = _policy_number(numbering.reserve_now(db, "policy")[0])
+        drawn = Drawn(*db.connection().execute(_INSERT, {**values, "policy_number": number}).one())
     else:
-        number = numbering.reserve_now(db, "policy")[0]
-        row = db.connection().execute(_INSERT, {**values,
-                                                "policy_number": _policy_number(number)}).one()
-    policy = Policy(**values, id=row.id, policy_number=row.policy_number)
-    make_transient_to_detached(policy)  # as if loaded: persistent once added, no INSERT
+        db.connection().execute(_INSERT, _row_values(values, drawn))
+    return _attached(db, _policy(values, drawn))
+
+
+class Drawn(NamedTuple):
+    """A new policy's id and number."""
+
+    id: int
+    policy_number: str
+
+
+def _row_values(values: dict, drawn: Drawn) -> dict:
+    return {**values, "id": drawn.id, "policy_number": drawn.policy_number}
+
+
+def _policy(values: dict, drawn: Drawn) -> Policy:
+    return Policy(**_row_values(values, drawn))
+
+
+def _attached(db: Session, policy: Policy) -> Policy:
+    """A policy this unit of work has written, held by the session as if it had read it."""
+    make_transient_to_detached(policy)  # persistent once added, so no INSERT of its own
     db.add(policy)
     return policy
 
@@ -84,9 +101,11 @@ POLICY_DIGITS = 10
 _POLICIES = Policy.__table__
 _FILLED = [c for c in _POLICIES.c if c.key not in ("id", "policy_number")]
 _INSERT = _POLICIES.insert().returning(_POLICIES.c.id, _POLICIES.c.policy_number)
-# The sequence ends at 10 digits (migration 0022), so the padding never cuts.
-_INSERT_DRAWING_NUMBER = _INSERT.values(policy_number=literal("P", String) + func.lpad(
-    cast(numbering.SEQUENCES["policy"].next_value(), String), POLICY_DIGITS, "0"))
+# What the first read draws on PostgreSQL for the policy it may write. The number's sequence
+# ends at 10 digits (migration 0022), so the padding never cuts.
+_DRAWN_ID = func.nextval(func.pg_get_serial_sequence(_POLICIES.name, "id"))
+_DRAWN_NUMBER = literal("P", String) + func.lpad(
+    cast(numbering.SEQUENCES["policy"].next_value(), String), POLICY_DIGITS, "0")
 
 
 @dataclass(frozen=True)
@@ -154,15 +173,15 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
 
     ``paid``: the premium was received with the enrolment (at the counter) and cover is
     written at once; otherwise a premium due is opened and the policy covers nothing until
-    it is paid within the product's grace days (policies.dues). The policy is flushed, so its
+    it is paid within the product's grace days (policies.dues). The policy is written, so its
     id is known. ``declaration``: the answers to the product's health declaration (question
     code -> "yes"/"no"), required when the product asks one and kept with the policy.
     """
     on = on or shanghai_today()
     if actor.is_member and not acts_for(db, actor=actor, member_id=member_id):
         raise Forbidden("members enrol only themselves and the dependants they pay for")
-    member, product, period, cells = _enrolling(db, member_id=member_id,
-                                                product_code=product_code, period_code=period_code)
+    member, product, period, cells, drawn = _enrolling(
+        db, member_id=member_id, product_code=product_code, period_code=period_code)
     offer = quote(db, member=member, product=product, period=period, on=on, cells=cells)
     questions = (product.underwriting or {}).get("declaration") or []
     problems = [*offer.problems, *domain.declaration_problems(questions, declaration or {})]
@@ -170,40 +189,65 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
         raise ValidationFailed(problems)
     if product.line == "ckd":
         # Underwriting reads health data (and audits the read): refuse a second policy first.
-        # Other lines rely on the unique (member, product, period) key at the flush below.
+        # Other lines rely on the unique (member, product, period) key at the write below.
         if db.scalar(select(Policy.id).where(Policy.member_id == member_id,
                                              Policy.product_id == product.id,
                                              Policy.period_id == period.id)):
             raise Conflict(already_holds(product_code, period_code))
         underwriting.underwrite(db, member_id=member_id, product=product, on=on)
-    values = dict(
+    values = _with_column_defaults(dict(
         project_id=product.project_id, product_id=product.id, period_id=period.id,
         member_id=member_id, enrolled_on=on, cover_start=offer.cover_start,
         cover_end=offer.cover_end, premium=product.uniform_premium, age_at_start=offer.age,
         occupation_class=member.occupation_class, coefficient=offer.coefficient,
         declaration=domain.declaration_record(questions, declaration) if questions else None,
         auto_renew=auto_renew,  # the member's consent to renewal (policies.renewal_offers)
-    )
-    with unique_or_conflict(already_holds(product_code, period_code)):
-        # an enrolment of the same member that committed since the check above
-        policy = _insert_policy(db, values)
-    enrolled = audit.event(actor=actor, action="policy.enrol", entity="policy",
-                           entity_id=policy.id, project_id=policy.project_id,
-                           detail={"product": product_code, "period": period_code, "paid": paid})
-    if paid:  # the premium, its entry in the books and the audit event: one statement on PostgreSQL
-        _record_premium(db, policy=policy, reference=payment_reference, on=on, audited=enrolled)
+    ))
+    return _write_enrolment(db, values, drawn=drawn, actor=actor, on=on, paid=paid,
+                            reference=payment_reference, grace_days=product.grace_days,
+                            detail={"product": product_code, "period": period_code, "paid": paid})
+
+
+def _write_enrolment(db: Session, values: dict, *, drawn: Drawn | None, actor: Principal,
+                     on: date, paid: bool, reference: str, grace_days: int,
+                     detail: dict) -> Policy:
+    """The policy (``values``), the enrolment's audit event, and the premium taken with it
+    (``paid``) or the premium due. On PostgreSQL a paid enrolment is one statement: the
+    policy, whose id and number the first read ``drawn``, the premium, its entry in the
+    books and the event. A clash at the policy's unique key (an enrolment of the same member
+    that committed since the first read) is a Conflict."""
+    clash = unique_or_conflict(already_holds(detail["product"], detail["period"]))
+    if paid and drawn is not None:
+        policy = _policy(values, drawn)
+        with clash:
+            _record_premium(db, policy=policy, reference=reference, on=on,
+                            audited=_enrol_event(actor, policy, detail),
+                            unwritten=_row_values(values, drawn))
+        return _attached(db, policy)
+    with clash:
+        policy = _insert_policy(db, values, drawn)
+    if paid:
+        _record_premium(db, policy=policy, reference=reference, on=on,
+                        audited=_enrol_event(actor, policy, detail))
     else:
-        dues.open_due(db, policy=policy, grace_days=product.grace_days, on=on)
-        db.execute(enrolled.statement())
+        dues.open_due(db, policy=policy, grace_days=grace_days, on=on)
+        db.execute(_enrol_event(actor, policy, detail).statement())
     return policy
 
 
+def _enrol_event(actor: Principal, policy: Policy, detail: dict) -> OneRow:
+    return audit.event(actor=actor, action="policy.enrol", entity="policy", entity_id=policy.id,
+                       project_id=policy.project_id, detail=detail)
+
+
 def _enrolling(db: Session, *, member_id: int, product_code: str, period_code: str,
-               ) -> tuple[Quoted, ProductTerms, PeriodTerms, list[catalog_domain.Cell] | None]:
+               ) -> tuple[Quoted, ProductTerms, PeriodTerms, list[catalog_domain.Cell] | None,
+                          Drawn | None]:
     """The member (what a quote reads), the product's and the period's terms, in one
-    statement of plain columns, with the period's coefficient cells and the answer's
-    catalogue on PostgreSQL (cells None: read them on their own). NotFound names what is
-    missing, the member first."""
+    statement of plain columns. On PostgreSQL the same row brings the period's coefficient
+    cells, the answer's catalogue, and the id and number of the policy it may write (drawn
+    from their sequences: an enrolment then refused leaves a gap, as a failed INSERT does).
+    Elsewhere cells and drawn are None. NotFound names what is missing, the member first."""
     with_cells = db.get_bind().dialect.name == "postgresql"
     row = db.connection().execute(_ENROLLING_WITH_CELLS if with_cells else _ENROLLING,
                                   {"member_id": member_id, "product": product_code,
@@ -213,15 +257,16 @@ def _enrolling(db: Session, *, member_id: int, product_code: str, period_code: s
         _check_active(member, member_id)
         product, period = catalog_service.product_and_period(db, product_code=product_code,
                                                              period_code=period_code)
-        return member, product, period, None
+        return member, product, period, None, None
     _check_active(row, member_id)
     product, period = catalog_service.sale_terms(row)
     if not with_cells:
-        return row, product, period, None
+        return row, product, period, None, None
     views.remember_catalogue(db, period_id=period.id, project_code=row.project_code,
                              product_code=product.code, period_code=period.code,
                              benefits=row.benefits)
-    return row, product, period, catalog_service.cells_of_json(row.cells)
+    return (row, product, period, catalog_service.cells_of_json(row.cells),
+            Drawn(row.new_policy_id, row.new_policy_number))
 
 
 def _check_active(member, member_id: int) -> None:
@@ -237,10 +282,12 @@ _ENROLLING = (catalog_service.SALE_TERMS
               .add_columns(Member.status, Member.birth_date, Member.occupation_class)
               .outerjoin(Member, Member.id == bindparam("member_id")))
 # On PostgreSQL the same row brings the period's coefficient cells and what the answer shows
-# of the catalogue (policies.views.remember_catalogue): two statements and round trips fewer.
+# of the catalogue (policies.views.remember_catalogue), two statements fewer, and the new
+# policy's id and number, so a paid enrolment writes in one statement more, not two.
 _ENROLLING_WITH_CELLS = _ENROLLING.add_columns(
     catalog_service.CELLS_OF_PERIOD.label("cells"), views.PROJECT_CODE_OF_PRODUCT.label("project_code"),
-    views.BENEFITS_OF_PRODUCT.label("benefits"))
+    views.BENEFITS_OF_PRODUCT.label("benefits"), _DRAWN_ID.label("new_policy_id"),
+    _DRAWN_NUMBER.label("new_policy_number"))
 
 
 def already_holds(product_code: str, period_code: str) -> Worded:
@@ -249,17 +296,20 @@ def already_holds(product_code: str, period_code: str) -> Worded:
 
 
 def _record_premium(db: Session, *, policy: Policy, reference: str, on: date,
-                    audited: OneRow) -> None:
-    """The premium taken with the enrolment, its entry in the books, and the enrolment's
-    audit event (``audited``), sent together (ledger.service.post's ``alongside``)."""
+                    audited: OneRow, unwritten: dict | None = None) -> None:
+    """The premium taken with the enrolment, its entry in the books and the enrolment's
+    audit event (``audited``), sent together (ledger.service.post's ``alongside``): one
+    statement on PostgreSQL, which also writes the policy when it is ``unwritten`` (its
+    row's values)."""
     payment = OneRow(PremiumPayment.__table__, {
         "project_id": policy.project_id, "policy_id": policy.id, "amount": policy.premium,
         "paid_on": on, "kind": "premium", "reference": reference})
+    rows = (payment, audited) if unwritten is None else (OneRow(_POLICIES, unwritten), payment,
+                                                         audited)
     ledger_service.post(db, L.JournalEntry.of(
         project_id=policy.project_id, entry_date=on, kind="premium",
         memo=f"premium received for {policy.policy_number}", reference=policy.policy_number,
-        postings=L.transfer(L.CASH, L.UNEARNED_PREMIUM, policy.premium)),
-        alongside=(payment, audited))
+        postings=L.transfer(L.CASH, L.UNEARNED_PREMIUM, policy.premium)), alongside=rows)
 
 
 def get(db: Session, *, policy_id: int, actor: Principal) -> Policy:

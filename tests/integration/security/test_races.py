@@ -64,6 +64,29 @@ def test_six_parallel_enrolments_of_one_member_make_one_policy(app, client, db):
     assert count(db, Entry, Entry.kind == "premium_due") == 1
 
 
+def test_six_parallel_paid_enrolments_of_one_member_make_one_policy_and_one_premium(app, client,
+                                                                                   db):
+    """At the counter the premium is taken with the enrolment: on PostgreSQL the policy, the
+    premium, its entry in the books and the audit event are one statement, so a loser at the
+    unique key leaves none of them."""
+    from mutua.audit.models import AuditEvent
+
+    f.accident_project(db)
+    m = f.member(db)
+    headers = f.staff_headers(client, db, Role.UNDERWRITER)
+    answers = race(app, lambda c: c.post("/api/v1/policies", headers=headers, json={
+        "product_code": "TEST-ACC-1", "period_code": "P1", "member_id": m.id}))
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [201] + [409] * (RACERS - 1), [a.text for a in answers]
+    for refused in (a for a in answers if a.status_code == 409):
+        assert "already holds a TEST-ACC-1 policy" in refused.json()["message"]
+    (policy_id,) = db.scalars(select(Policy.id).where(Policy.member_id == m.id)).all()
+    assert count(db, PremiumPayment) == 1 and count(db, Entry, Entry.kind == "premium") == 1
+    assert count(db, AuditEvent, AuditEvent.action == "policy.enrol",
+                 AuditEvent.entity_id == str(policy_id)) == 1
+    assert count(db, AuditEvent, AuditEvent.action == "policy.enrol") == 1
+
+
 def test_six_parallel_confirms_of_one_offer_make_one_policy(app, client, db):
     f.accident_project(db)
     m = f.member(db, login=True)
