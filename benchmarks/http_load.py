@@ -417,7 +417,8 @@ def main(argv: list[str]) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--url", help="PostgreSQL URL (emptied first)")
-    parser.add_argument("--members", type=int, default=12000, help="size of the demo mutual")
+    parser.add_argument("--members", type=int, default=20000,
+                        help="size of the demo mutual (enough to find --enrol-max to enrol)")
     parser.add_argument("--seconds", type=int, default=15, help="length of each scenario")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
@@ -426,8 +427,8 @@ def main(argv: list[str]) -> int:
                         help="nginx: single-worker servers behind nginx's least_conn")
     parser.add_argument("--request-threads", type=int, default=Settings().request_threads,
                         help="threads per worker for plain-def routes (MUTUA_REQUEST_THREADS)")
-    parser.add_argument("--enrol-max", type=int, default=8000,
-                        help="enrolments at most (8,000 last 10 s at 800 a second)")
+    parser.add_argument("--enrol-max", type=int, default=12000,
+                        help="enrolments at most (12,000 last 10 s at 1,200 a second)")
     parser.add_argument("--enrol-seconds", type=int, default=10,
                         help="length of the enrolment scenario: short enough that the members "
                              "to enrol last it, or its throughput is understated")
