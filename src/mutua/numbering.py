@@ -4,8 +4,8 @@ under concurrency.
 On PostgreSQL the business numbers come from sequences (:data:`SEQUENCES`): a number is one
 ``nextval`` on the caller's own connection, which locks nothing and is never rolled back, so
 concurrent enrolments never queue for it and one that fails leaves a gap, as on paper a
-spoilt form does (an enrolment's INSERT draws its policy number itself:
-``policies.service._insert_policy``). A bulk enrolment draws its block with one
+spoilt form does (an enrolment's first read draws its policy's number with the member and
+product: ``policies.service._enrolling``). A bulk enrolment draws its block with one
 statement; a block is not necessarily consecutive when single enrolments run beside it.
 
 Other counters (and every counter on SQLite) are rows of ``counters``, advanced with one

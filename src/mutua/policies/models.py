@@ -46,8 +46,8 @@ class Policy(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    # On PostgreSQL an enrolment's INSERT draws the number from its sequence itself
-    # (policies.service._insert_policy).
+    # On PostgreSQL an enrolment's first read draws the number (and the id) from its sequence
+    # (policies.service._enrolling).
     policy_number: Mapped[str] = mapped_column(String(24), unique=True)
     project_id: Mapped[int]
     product_id: Mapped[int]

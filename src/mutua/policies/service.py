@@ -86,8 +86,8 @@ def _attached(db: Session, policy: Policy) -> Policy:
 
 def _with_column_defaults(values: dict) -> dict:
     """``values`` with each policy column they leave out as an INSERT would fill it: the
-    model's default (status, refund, created_at...) or NULL. The database makes the id and
-    the policy number."""
+    model's default (status, refund, created_at...) or NULL; all but the id and the number
+    (:class:`Drawn`)."""
     filled = dict(values)
     for column in _FILLED:
         if column.key not in filled:
