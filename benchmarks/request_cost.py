@@ -133,13 +133,7 @@ class Asked:
             return await self._run_sync(*args, **kwargs)
 
         to_thread.run_sync = counted  # Starlette and mutua.deps both call it by this name
-        ping = self.engine.dialect.do_ping
-
-        def pinged(dbapi_connection):  # mutua.db.ping_when_idle asks the dialect by this name
-            self.counts["pings"] += 1
-            return ping(dbapi_connection)
-
-        self.engine.dialect.do_ping = pinged
+        count_pings(self.engine, self.counts)
         self._server_cpu = _cpu_seconds(self._backends)
         self._app_cpu = time.process_time()
         return self
@@ -152,7 +146,7 @@ class Asked:
         if self._backends:
             self.counts["server_cpu_s"] = _cpu_seconds(self._backends) - self._server_cpu
         to_thread.run_sync = self._run_sync
-        del self.engine.dialect.do_ping  # the dialect's own again
+        uncount_pings(self.engine)
         for target, name, fn in self._listeners:
             event.remove(target, name, fn)
 
@@ -188,6 +182,22 @@ class Asked:
         if "server_cpu_s" in c:
             out["server_cpu_ms"] = round(c["server_cpu_s"] * 1000 / enrolments, 2)
         return out
+
+
+def count_pings(engine, counts: Counter[str]) -> None:
+    """Count in ``counts["pings"]`` each ping ``mutua.db.ping_when_idle`` sends on ``engine``'s
+    connections (it asks the dialect's ``do_ping``, here wrapped) until :func:`uncount_pings`."""
+    ping = engine.dialect.do_ping
+
+    def pinged(dbapi_connection):
+        counts["pings"] += 1
+        return ping(dbapi_connection)
+
+    engine.dialect.do_ping = pinged
+
+
+def uncount_pings(engine) -> None:
+    del engine.dialect.do_ping  # the dialect's own method again
 
 
 def _cpu_seconds(pids: list[int]) -> float:

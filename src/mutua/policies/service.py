@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple, Protocol
 
-from sqlalchemy import String, and_, bindparam, cast, func, literal, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from mutua import numbering
@@ -101,11 +101,10 @@ POLICY_DIGITS = 10
 _POLICIES = Policy.__table__
 _FILLED = [c for c in _POLICIES.c if c.key not in ("id", "policy_number")]
 _INSERT = _POLICIES.insert().returning(_POLICIES.c.id, _POLICIES.c.policy_number)
-# What the first read draws on PostgreSQL for the policy it may write. The number's sequence
-# ends at 10 digits (migration 0022), so the padding never cuts.
+# What the first read draws on PostgreSQL for the policy it may write: its id, and the number
+# that _policy_number writes out (the sequence ends at 10 digits, migration 0022).
 _DRAWN_ID = func.nextval(func.pg_get_serial_sequence(_POLICIES.name, "id"))
-_DRAWN_NUMBER = literal("P", String) + func.lpad(
-    cast(numbering.SEQUENCES["policy"].next_value(), String), POLICY_DIGITS, "0")
+_DRAWN_NUMBER = numbering.SEQUENCES["policy"].next_value()
 
 
 @dataclass(frozen=True)
@@ -266,7 +265,7 @@ def _enrolling(db: Session, *, member_id: int, product_code: str, period_code: s
                              product_code=product.code, period_code=period.code,
                              benefits=row.benefits)
     return (row, product, period, catalog_service.cells_of_json(row.cells),
-            Drawn(row.new_policy_id, row.new_policy_number))
+            Drawn(row.new_policy_id, _policy_number(row.new_policy_number)))
 
 
 def _check_active(member, member_id: int) -> None:
