@@ -82,9 +82,10 @@ def _caught_up(standby_url: str, committed: str) -> None:
     that is true there once the commit was replayed.
 
     Not by comparing WAL positions: the primary's write position can stop at a page
-    boundary in the middle of a record (autovacuum's, say) that nothing flushes for
-    seconds, and a standby never replays past a record it has not whole. A synchronous
-    commit is flushed, so the standby always reaches it.
+    boundary in the middle of a record (autovacuum's, say) whose tail nothing flushes until
+    the background writer's next snapshot, up to 15 s later, and a standby never replays
+    past a record it has not whole. A synchronous commit is flushed, so the standby always
+    reaches it.
     """
     standby = create_engine(standby_url, isolation_level="AUTOCOMMIT")
     try:
