@@ -113,12 +113,13 @@ class DomainError(Exception):
         super().__init__(self.message)
 
     def to_dict(self) -> dict:
-        """The JSON body the API answers."""
+        """The error and its English (what a subclass adds goes here too)."""
         return {"error": self.code, "message": self.message}
 
     def to_record(self) -> dict:
-        """The body with each template and its values beside the English, as a failed job
-        keeps it so its page can tell the refusal in the reader's language."""
+        """The JSON body the API answers, and a failed job keeps: the English with each
+        template and its values beside it, so a client or a page can tell the refusal in
+        its reader's language (the templates are the msgids of the zh_CN catalog)."""
         return {**self.to_dict(), "template": self.template, "params": json_params(self.params)}
 
 
@@ -224,6 +225,13 @@ class ValidationFailed(DomainError):
 
     def to_record(self) -> dict:
         return {**super().to_record(), "problems": [p.to_record() for p in self.problems]}
+
+
+class TooLarge(ValidationFailed):
+    """A body or upload over its limit; HTTP 413."""
+
+    status_code = 413
+    code = "too_large"
 
 
 class NotFound(DomainError):

@@ -23,7 +23,7 @@ from mutua.claims.router import router as claims
 from mutua.complaints.router import router as calendar
 from mutua.db import make_engine, session_factory
 from mutua.deps import Router, caller_refused
-from mutua.errors import DomainError, field_path
+from mutua.errors import DomainError, Problem, ValidationFailed, field_path
 from mutua.governance.router import router as governance
 from mutua.health.router import router as health
 from mutua.jobs import worker
@@ -38,7 +38,7 @@ from mutua.reinsurance.router import router as reinsurance
 from mutua.settings import Settings, get_settings
 from mutua.settlement.router import router as settlement
 from mutua.web import docs, metrics, pages
-from mutua.web.body_guard import BodyGuard, BodyTooLarge
+from mutua.web.body_guard import BodyGuard, BodyTooLarge, body_over
 from mutua.web.headers import SecurityHeaders
 
 
@@ -149,11 +149,11 @@ def _install_error_handlers(app: FastAPI) -> None:
         # caller gets a 422 naming the field instead of a server error.
         if isinstance(exc, DataError) and "out of range" not in str(exc.orig):
             raise exc
-        problems = [{"field": f, "rule": f"is out of range (at most {INT64_MAX})"}
+        # the rule stands alone, not inside the ValidationFailed call, so pybabel extracts it
+        problems = [Problem(f, "is out of range (at most %(limit)s)", limit=INT64_MAX)
                     for f in _out_of_range_fields(request)]
-        message = "; ".join(f"{p['field']}: {p['rule']}" for p in problems)
-        return JSONResponse({"error": "validation_failed", "message": message, "problems": problems},
-                            status_code=422)
+        refused = ValidationFailed(problems)
+        return JSONResponse(refused.to_record(), status_code=refused.status_code)
 
     app.add_exception_handler(OverflowError, number_out_of_range)
     app.add_exception_handler(DataError, number_out_of_range)
@@ -161,23 +161,19 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BodyTooLarge)
     async def body_too_large(request: Request, exc: BodyTooLarge):
         # An upload sent without a length passed its limit while a form was being read.
-        rule = f"must be at most {exc.limit:,} bytes"
-        return JSONResponse({"error": "too_large", "message": f"body: {rule}",
-                             "problems": [{"field": "body", "rule": rule}]}, status_code=413)
+        refused = body_over(exc.limit)
+        return JSONResponse(refused.to_record(), status_code=refused.status_code)
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
+        return JSONResponse(exc.to_record(), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError):
         refused = await caller_refused(request)  # a dead token is answered 401 first
         if refused is not None:
             return await domain_error(request, refused)
-        problems = [{"field": field_path(e["loc"]), "rule": e["msg"]} for e in exc.errors()]
-        message = "; ".join(f"{p['field']}: {p['rule']}" for p in problems)
-        return JSONResponse(
-            {"error": "validation_failed", "message": message, "problems": problems},
-            status_code=422,
-        )
+        refused = ValidationFailed([Problem.from_pydantic(field_path(e["loc"]), e)
+                                    for e in exc.errors()])
+        return JSONResponse(refused.to_record(), status_code=refused.status_code)

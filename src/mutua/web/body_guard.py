@@ -22,10 +22,10 @@ import json
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mutua.bounds import MAX_DEPTH, json_depth
+from mutua.bounds import MAX_DEPTH, json_depth, too_deep
+from mutua.errors import TooLarge, ValidationFailed
 
 NUL_RULE = "must not contain NUL (U+0000) characters"
-DEPTH_RULE = f"must not nest deeper than {MAX_DEPTH} levels"
 FORM_TYPE = b"application/x-www-form-urlencoded"
 FORM_FIELDS_ALLOWANCE = 1024 * 1024  # a multipart upload's other fields and boundaries
 
@@ -51,14 +51,14 @@ class BodyGuard:
             return
         query = scope.get("query_string", b"")
         if b"%00" in query or b"\x00" in query:
-            await _answer(send, 422, "query", NUL_RULE)
+            await _answer(send, ValidationFailed("query", NUL_RULE))
             return
         headers = dict(scope.get("headers", []))
         content_type = headers.get(b"content-type", b"")
         limit = self.upload_limit if content_type.startswith(b"multipart/") else self.text_limit
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            await _answer(send, 413, "body", f"must be at most {limit:,} bytes")
+            await _answer(send, body_over(limit))
             return
         receive = _counted(receive, limit)
         media_type = content_type.split(b";")[0].strip().lower()
@@ -69,13 +69,13 @@ class BodyGuard:
         try:
             body, messages = await _read_all(receive)
         except BodyTooLarge as exc:
-            await _answer(send, 413, "body", f"must be at most {exc.limit:,} bytes")
+            await _answer(send, body_over(exc.limit))
             return
         if b"\x00" in body or b"\\u0000" in body or b"%00" in body:
-            await _answer(send, 422, "body", NUL_RULE)
+            await _answer(send, ValidationFailed("body", NUL_RULE))
             return
         if is_json and _may_nest_too_deep(body) and json_depth(body) > MAX_DEPTH:
-            await _answer(send, 422, "body", DEPTH_RULE)
+            await _answer(send, too_deep("body"))
             return
         await self.app(scope, _replay(messages, receive), send)
 
@@ -124,11 +124,14 @@ def _may_nest_too_deep(body: bytes) -> bool:
     return body.count(b"[") + body.count(b"{") > MAX_DEPTH
 
 
-async def _answer(send: Send, status: int, field: str, rule: str) -> None:
-    error = "too_large" if status == 413 else "validation_failed"
-    body = json.dumps({"error": error, "message": f"{field}: {rule}",
-                       "problems": [{"field": field, "rule": rule}]}).encode()
-    await send({"type": "http.response.start", "status": status,
+def body_over(limit: int) -> TooLarge:
+    return TooLarge("body", "must be at most %(limit)s bytes", limit=f"{limit:,}")
+
+
+async def _answer(send: Send, refused: ValidationFailed) -> None:
+    """The refusal's JSON body, as the app's error handlers answer it (errors.DomainError)."""
+    body = json.dumps(refused.to_record()).encode()
+    await send({"type": "http.response.start", "status": refused.status_code,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

@@ -26,7 +26,7 @@ POT = TRANSLATIONS / "messages.pot"
 # template of each refusal where it is raised (mutua.errors).
 KEYWORDS = ("N_", "ValidationFailed:2", "Problem:2", "add:2", "bad:2", "refuse:3",
             "Conflict:1", "NotFound:1", "Forbidden:1", "BrokenRule:1", "Worded:1",
-            "TooManyCodes:1", "SmsNotSent:1")
+            "TooManyCodes:1", "SmsNotSent:1", "TooLarge:2")
 # Every locale whose catalog must translate every msgid.
 COMPLETE = ("zh_CN",)
 

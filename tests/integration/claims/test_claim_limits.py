@@ -41,7 +41,9 @@ def test_an_override_above_the_benefit_is_refused_and_nothing_is_decided(client,
         "reason": "family says the injury is worse than graded"})
     assert r.status_code == 422, r.text
     assert r.json()["problems"] == [{"field": "items[0].approved",
-                                     "rule": "must not exceed 80000.00 for this item"}]
+                                     "rule": "must not exceed 80000.00 for this item",
+                                     "code": "must not exceed %(ceiling)s for this item",
+                                     "params": {"ceiling": "80000.00"}}]
     db.expire_all()
     assert db.scalar(select(Claim.status).where(Claim.id == claim["id"])) == "reported"
     assert db.scalar(select(Claim.approved).where(Claim.id == claim["id"])) == 0
@@ -109,7 +111,8 @@ def test_symptoms_after_the_death_and_death_before_the_accident_are_refused(clie
         world.policy.id, {"benefit_code": "death", "died_at": at}, event_at=later))
     assert r.status_code == 422
     assert r.json()["problems"] == [{"field": "items[0].died_at",
-                                     "rule": "must not be before event_at"}]
+                                     "rule": "must not be before event_at",
+                                     "code": "must not be before event_at", "params": {}}]
     assert count(db, Claim) == 0
 
 

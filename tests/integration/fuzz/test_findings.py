@@ -24,5 +24,6 @@ def test_nul_characters_are_refused_on_every_backend(client, db):
     r = client.post("/api/v1/governance/feedback", headers=h,
                     json={"meeting_id": None, "text": "\u0000n"})
     assert r.status_code == 422
-    assert r.json()["problems"] == [{"field": "body", "rule": "must not contain NUL (U+0000) characters"}]
+    nul = "must not contain NUL (U+0000) characters"
+    assert r.json()["problems"] == [{"field": "body", "rule": nul, "code": nul, "params": {}}]
     assert client.get("/api/v1/members?q=a%00b", headers=h).status_code == 422
