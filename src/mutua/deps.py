@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response, params
 from fastapi.dependencies.utils import get_typed_signature
 from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordBearer
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.routing import Match, get_route_path
 from starlette.types import Scope
@@ -184,6 +184,38 @@ class UnitOfWorkRoute(APIRoute):
         super().__init__(path, _ending_its_unit_of_work(endpoint), **kwargs)
         # The roles whose bearer token current_principal leaves to this route's trip to check.
         self.checks_caller_in_its_trip = _roles_checked_in_trip(endpoint, self.dependant)
+
+
+class ProblemOut(BaseModel):
+    """One broken rule: the field, the rule in English, and the rule's template and values."""
+
+    field: str
+    rule: str
+    code: str = Field(description="the rule's template (a msgid of the zh_CN catalog), or "
+                                  "pydantic's error type for a body that fails the schema")
+    params: dict[str, str] = Field(description="the values the template is filled with")
+
+
+class RefusalOut(BaseModel):
+    """The body of every 4xx answer of the API (errors.DomainError.to_record); a refusal may
+    add what it names (a duplicate claim's claim_id, a running job's job_id)."""
+
+    error: str = Field(description="validation_failed, too_large, unauthorized, forbidden, "
+                                   "not_found, conflict, bad_request or method_not_allowed")
+    message: str = Field(description="in English")
+    template: str
+    params: dict[str, str]
+    problems: list[ProblemOut] = Field(default=[], description="bad input: each field and rule")
+
+
+def refused(description: str) -> dict:
+    """A 4xx answer of one route, documented with the refusal's body."""
+    return {"model": RefusalOut, "description": description}
+
+
+# Every route of the API may refuse: bad input (422), too large (413), no or a dead token
+# (401), a role that may not (403), nothing there (404), a clash with the state (409).
+REFUSALS = {"4XX": refused("refused: what was wrong, in English and as templates with values")}
 
 
 _route_changes = [0]  # how many times a project router has gained routes

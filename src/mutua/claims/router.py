@@ -42,6 +42,7 @@ from mutua.deps import (
     ReadDbSession,
     Router,
     allow,
+    refused,
 )
 from mutua.jobs import starts
 from mutua.jobs.router import accepted
@@ -58,8 +59,8 @@ Analyst = Annotated[Principal, Depends(allow(Role.CLAIMS, Role.ACTUARY, Role.FIN
 
 
 @router.post("", response_model=ClaimOut, status_code=201,
-             responses={409: {"description": "the event is already reported: the answer names "
-                                             "the claim (claim_id, claim_number)"}})
+             responses={409: refused("the event is already reported: the answer names the "
+                                     "claim (claim_id, claim_number)")})
 def report(body: ClaimIn, request: Request, db: DbSession, actor: Filer) -> ClaimOut:
     """First notice of a claim (报案); simple small claims are decided at once.
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from mutua.auth.roles import Role
 from mutua.auth.security import Principal
-from mutua.deps import DbSession, Page, Paging, PathId, Router, allow
+from mutua.deps import DbSession, Page, Paging, PathId, Router, allow, refused
 from mutua.jobs import starts
 from mutua.jobs.router import accepted
 from mutua.jobs.schemas import JobOut
@@ -61,7 +61,7 @@ class ImportReportOut(BaseModel):
 
 
 @router.post("/import", status_code=202, response_model=JobOut,
-             responses={422: {"description": "the file cannot be read as a group file"}})
+             responses={422: refused("the file cannot be read as a group file")})
 def import_members(
     request: Request, db: DbSession, actor: Registrar,
     file: Annotated[UploadFile, File(description="CSV or .xlsx with columns name, id_number, "

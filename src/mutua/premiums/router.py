@@ -26,6 +26,7 @@ from mutua.deps import (
     Router,
     allow,
     in_one_trip,
+    refused,
 )
 from mutua.errors import NotFound
 from mutua.jobs import starts
@@ -163,8 +164,8 @@ def member_dues(db: DbSession, actor: MemberOrStaff, member_id: PathId) -> list[
 
 
 @router.post("/files", status_code=202, response_model=JobOut,
-             responses={422: {"description": "a line is bad: the whole file is refused"},
-                        409: {"description": "the same file was taken before"}})
+             responses={422: refused("a line is bad: the whole file is refused"),
+                        409: refused("the same file was taken before")})
 def upload_file(request: Request, db: DbSession, actor: Finance,
                 file: Annotated[UploadFile, File(description="CSV or .xlsx with columns "
                                                  "transaction_id, paid_on, amount, reference, "

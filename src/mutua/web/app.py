@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mutua import wiring  # noqa: F401  (joins the domains' hooks before any use case runs)
 from mutua.actuarial.router import router as actuarial
@@ -22,7 +23,7 @@ from mutua.catalog.router import router as catalog
 from mutua.claims.router import router as claims
 from mutua.complaints.router import router as calendar
 from mutua.db import make_engine, session_factory
-from mutua.deps import Router, caller_refused
+from mutua.deps import REFUSALS, Router, caller_refused
 from mutua.errors import DomainError, Problem, ValidationFailed, field_path
 from mutua.governance.router import router as governance
 from mutua.health.router import router as health
@@ -53,7 +54,7 @@ def api_router() -> Router:
     through ``request.app.state``.
     """
 
-    api = Router(prefix="/api/v1")
+    api = Router(prefix="/api/v1", responses=REFUSALS)
     for r in (auth, auth_signup, members, catalog, policies, enrolment, ledger, claims,
               settlement, actuarial, governance, health, audit, jobs, reinsurance, premiums,
               calendar):
@@ -129,6 +130,10 @@ def _install_healthz(app: FastAPI) -> None:
 
 
 INT64_MAX = 2**63 - 1
+# The error code of a refusal FastAPI or Starlette answer themselves, by status.
+HTTP_ERRORS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 409: "conflict", 413: "too_large",
+               415: "unsupported_media_type", 422: "validation_failed"}
 
 
 def _out_of_range_fields(request: Request) -> list[str]:
@@ -163,6 +168,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         # An upload sent without a length passed its limit while a form was being read.
         refused = body_over(exc.limit)
         return JSONResponse(refused.to_record(), status_code=refused.status_code)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        # FastAPI's and Starlette's own refusals (a body that cannot be parsed, no such path,
+        # a method the path does not take) in the shape of every other refusal
+        template = str(exc.detail)
+        body = {"error": HTTP_ERRORS.get(exc.status_code, "error"), "message": template,
+                "template": template, "params": {}}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):

@@ -95,3 +95,41 @@ def test_an_id_past_64_bits_names_the_limit(client, db, app):
     assert (problem["field"], problem["code"]) == ("n", "is out of range (at most %(limit)s)")
     assert problem["params"] == {"limit": str(2**63 - 1)}
     assert in_chinese(problem) == f"超出范围（至多 {2**63 - 1}）"
+
+
+def test_fastapis_own_refusals_answer_the_same_shape(client, db):
+    """A body FastAPI cannot parse, and a method a path does not take, are refused by the
+    framework before any route runs: their answers have the shape the schema promises."""
+    headers = f.staff_headers(client, db, Role.SECRETARY)
+    broken = client.post("/api/v1/governance/feedback", content=b'{"text": ',
+                         headers={**headers, "Content-Type": "application/json"})
+    assert broken.status_code == 422, broken.text  # pydantic's json_invalid
+    assert broken.json()["problems"][0]["code"] == "json_invalid"
+
+    unparsed = client.post("/api/v1/auth/token", content=b"username=a&password=\xff%",
+                           headers={"Content-Type": "multipart/form-data; boundary=x"})
+    assert unparsed.status_code == 400, unparsed.text
+    body = unparsed.json()
+    assert body["error"] == "bad_request" and body["template"] == body["message"]
+
+    wrong_method = client.put("/api/v1/members", headers=headers)
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"] == "method_not_allowed"
+    assert wrong_method.headers["allow"]  # the methods it does take
+
+
+def test_the_schema_documents_the_refusal_body_not_fastapis_default():
+    from mutua.settings import Settings
+    from mutua.web.app import create_app
+
+    schema = create_app(Settings(database_url="sqlite://", secret_key="k" * 48)).openapi()
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    refusal = {"$ref": "#/components/schemas/RefusalOut"}
+    for path, operations in schema["paths"].items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for method, operation in operations.items():
+            for status, answer in operation["responses"].items():
+                if status.startswith("4"):
+                    assert answer["content"]["application/json"]["schema"] == refusal, (
+                        method, path, status)
