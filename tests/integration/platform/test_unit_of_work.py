@@ -46,7 +46,8 @@ def test_work_done_in_one_trip_is_committed_or_rolled_back_with_the_request(app,
         refused = client.post(f"/api/v1/test/{kind}/{kind}.dropped", params={"fail": "true"})
         assert refused.status_code == 422
         assert refused.json()["problems"] == [
-            {"field": "fail", "rule": "was asked to fail after writing"}]
+            {"field": "fail", "rule": "was asked to fail after writing",
+             "code": "was asked to fail after writing", "params": {}}]
         assert _count(db, f"{kind}.kept") == 1
         assert _count(db, f"{kind}.dropped") == 0
 
