@@ -258,6 +258,21 @@ class OneRow:
         return insert(self.table).values(**self.values)
 
 
+def with_column_defaults(table: Table, values: Mapping[str, object], *,
+                         leave: Iterable[str] = ()) -> dict:
+    """``values`` with each column of ``table`` they leave out as an ORM flush would fill
+    it: the column's Python-side default (called when it is a function), else NULL; the
+    columns in ``leave`` stay out. For a :class:`OneRow`, which names every column."""
+    filled = dict(values)
+    for column in table.c:
+        if column.key in filled or column.key in leave:
+            continue
+        default = column.default
+        filled[column.key] = (None if default is None else
+                              default.arg(None) if default.is_callable else default.arg)
+    return filled
+
+
 def transaction_memo(db: Session, key: str) -> dict:
     """A dict kept in ``Session.info`` under ``key`` for as long as the session's current
     transaction lasts: what a unit of work has learnt that holds only until it commits or

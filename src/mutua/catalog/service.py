@@ -288,10 +288,10 @@ def product_and_period(db: Session, *, product_code: str, period_code: str,
     return row[0], row[1]
 
 
-# Built once, its codes as parameters "product" and "period".
-PRODUCT_AND_PERIOD = (select(Product, SalePeriod).join(SalePeriod)
-                      .where(Product.code == bindparam("product"),
-                             SalePeriod.code == bindparam("period")))
+# A product and its period by their codes, as parameters "product" and "period".
+_BY_CODES = (Product.code == bindparam("product"), SalePeriod.code == bindparam("period"))
+# Built once.
+PRODUCT_AND_PERIOD = select(Product, SalePeriod).join(SalePeriod).where(*_BY_CODES)
 
 
 # What enrolling one member reads of a product and of its period, as plain columns named
@@ -307,8 +307,7 @@ SALE_TERMS = (select(*(Product.__table__.c[n] for n in ProductTerms._fields),
                      *(SalePeriod.__table__.c[n].label(f"period_{n}") for n in PeriodTerms._fields))
               .join_from(Product.__table__, SalePeriod.__table__,
                          SalePeriod.product_id == Product.id)
-              .where(Product.code == bindparam("product"),
-                     SalePeriod.code == bindparam("period")))
+              .where(*_BY_CODES))
 
 
 def sale_terms(row) -> tuple[ProductTerms, PeriodTerms]:

@@ -24,7 +24,7 @@ from mutua.catalog.models import Product, SalePeriod
 from mutua.catalog.service import PeriodTerms, ProductTerms
 from mutua.dates import age_on
 from mutua.dates import today as shanghai_today
-from mutua.db import OneRow, page_total, unique_or_conflict
+from mutua.db import OneRow, page_total, unique_or_conflict, with_column_defaults
 from mutua.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed, Worded
 from mutua.ledger import domain as L
 from mutua.ledger import service as ledger_service
@@ -46,7 +46,7 @@ def _insert_policy(db: Session, values: dict, drawn: Drawn | None) -> Policy:
     """Write one policy with a statement built once and return it as the session holds a
     policy it has read, so later changes (an unpaid policy's status) flush as updates.
 
-    ``values`` name every column (:func:`_with_column_defaults`); its id and number are
+    ``values`` name every column (db.with_column_defaults); its id and number are
     ``drawn`` by the enrolment's first read (PostgreSQL), or made here (SQLite: the id by the
     INSERT, the number by numbering). An ORM flush of the same row cost three times the CPU
     (525 against 160-270 us measured), and returning every column another 45 us of reading
@@ -84,22 +84,8 @@ def _attached(db: Session, policy: Policy) -> Policy:
     return policy
 
 
-def _with_column_defaults(values: dict) -> dict:
-    """``values`` with each policy column they leave out as an INSERT would fill it: the
-    model's default (status, refund, created_at...) or NULL; all but the id and the number
-    (:class:`Drawn`)."""
-    filled = dict(values)
-    for column in _FILLED:
-        if column.key not in filled:
-            default = column.default
-            filled[column.key] = (None if default is None else
-                                  default.arg(None) if default.is_callable else default.arg)
-    return filled
-
-
 POLICY_DIGITS = 10
 _POLICIES = Policy.__table__
-_FILLED = [c for c in _POLICIES.c if c.key not in ("id", "policy_number")]
 _INSERT = _POLICIES.insert().returning(_POLICIES.c.id, _POLICIES.c.policy_number)
 # What the first read draws on PostgreSQL for the policy it may write: its id, and the number
 # that _policy_number writes out (the sequence ends at 10 digits, migration 0022).
@@ -194,14 +180,14 @@ def enrol(db: Session, *, member_id: int, product_code: str, period_code: str, a
                                              Policy.period_id == period.id)):
             raise Conflict(already_holds(product_code, period_code))
         underwriting.underwrite(db, member_id=member_id, product=product, on=on)
-    values = _with_column_defaults(dict(
+    values = with_column_defaults(_POLICIES, dict(
         project_id=product.project_id, product_id=product.id, period_id=period.id,
         member_id=member_id, enrolled_on=on, cover_start=offer.cover_start,
         cover_end=offer.cover_end, premium=product.uniform_premium, age_at_start=offer.age,
         occupation_class=member.occupation_class, coefficient=offer.coefficient,
         declaration=domain.declaration_record(questions, declaration) if questions else None,
         auto_renew=auto_renew,  # the member's consent to renewal (policies.renewal_offers)
-    ))
+    ), leave=Drawn._fields)  # status, refund, created_at... as the model fills them
     return _write_enrolment(db, values, drawn=drawn, actor=actor, on=on, paid=paid,
                             reference=payment_reference, grace_days=product.grace_days,
                             detail={"product": product_code, "period": period_code, "paid": paid})

@@ -24,7 +24,17 @@ from mutua.claims.router import router as claims
 from mutua.complaints.router import router as calendar
 from mutua.db import make_engine, session_factory
 from mutua.deps import REFUSALS, Router, caller_refused
-from mutua.errors import DomainError, Problem, ValidationFailed, field_path
+from mutua.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    Problem,
+    TooLarge,
+    Unauthorized,
+    ValidationFailed,
+    field_path,
+)
 from mutua.governance.router import router as governance
 from mutua.health.router import router as health
 from mutua.jobs import worker
@@ -130,10 +140,18 @@ def _install_healthz(app: FastAPI) -> None:
 
 
 INT64_MAX = 2**63 - 1
-# The error code of a refusal FastAPI or Starlette answer themselves, by status.
-HTTP_ERRORS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 409: "conflict", 413: "too_large",
-               415: "unsupported_media_type", 422: "validation_failed"}
+# The error code of a refusal FastAPI or Starlette answer themselves, by status: the
+# project's own for a status it refuses with too.
+HTTP_ERRORS = {400: "bad_request", 405: "method_not_allowed", 415: "unsupported_media_type",
+               **{kind.status_code: kind.code for kind in (
+                   ValidationFailed, TooLarge, Unauthorized, Forbidden, NotFound, Conflict)}}
+
+
+def _refusal(refused: DomainError, headers: dict | None = None) -> JSONResponse:
+    """The answer to a refusal: its record (DomainError.to_record) and its status."""
+    if refused.status_code == 401:
+        headers = {"WWW-Authenticate": "Bearer", **(headers or {})}
+    return JSONResponse(refused.to_record(), status_code=refused.status_code, headers=headers)
 
 
 def _out_of_range_fields(request: Request) -> list[str]:
@@ -157,8 +175,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         # the rule stands alone, not inside the ValidationFailed call, so pybabel extracts it
         problems = [Problem(f, "is out of range (at most %(limit)s)", limit=INT64_MAX)
                     for f in _out_of_range_fields(request)]
-        refused = ValidationFailed(problems)
-        return JSONResponse(refused.to_record(), status_code=refused.status_code)
+        return _refusal(ValidationFailed(problems))
 
     app.add_exception_handler(OverflowError, number_out_of_range)
     app.add_exception_handler(DataError, number_out_of_range)
@@ -166,28 +183,25 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BodyTooLarge)
     async def body_too_large(request: Request, exc: BodyTooLarge):
         # An upload sent without a length passed its limit while a form was being read.
-        refused = body_over(exc.limit)
-        return JSONResponse(refused.to_record(), status_code=refused.status_code)
+        return _refusal(body_over(exc.limit))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         # FastAPI's and Starlette's own refusals (a body that cannot be parsed, no such path,
         # a method the path does not take) in the shape of every other refusal
-        template = str(exc.detail)
-        body = {"error": HTTP_ERRORS.get(exc.status_code, "error"), "message": template,
-                "template": template, "params": {}}
-        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+        refused = DomainError(str(exc.detail))
+        refused.status_code, refused.code = exc.status_code, HTTP_ERRORS.get(exc.status_code,
+                                                                             "error")
+        return _refusal(refused, exc.headers)
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse(exc.to_record(), status_code=exc.status_code, headers=headers)
+        return _refusal(exc)
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError):
         refused = await caller_refused(request)  # a dead token is answered 401 first
         if refused is not None:
             return await domain_error(request, refused)
-        refused = ValidationFailed([Problem.from_pydantic(field_path(e["loc"]), e)
-                                    for e in exc.errors()])
-        return JSONResponse(refused.to_record(), status_code=refused.status_code)
+        return _refusal(ValidationFailed([Problem.from_pydantic(field_path(e["loc"]), e)
+                                          for e in exc.errors()]))
